@@ -1,0 +1,115 @@
+// The live state: what replplan read from each server. Providers fetch raw rows (RawServerState);
+// the pure ParseServerState turns them into a ServerState, so the parsing is unit-tested on canned
+// rows and the planner never sees a socket.
+//
+// Every field that could not be read is std::nullopt / marked unknown; the planner plans nothing it
+// cannot know and says so.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace replplan {
+
+using Row = std::map<std::string, std::string>;  // column name -> value ("" for SQL NULL)
+
+// What a provider reads, as it comes over the wire.
+struct RawServerState {
+  std::string name;
+
+  // SQL side. sql_ok=false: nothing below it is meaningful; sql_error says why (redacted).
+  bool sql_ok = false;
+  std::string sql_error;
+  int sql_errno = 0;
+  std::map<std::string, std::string> variables;  // SHOW GLOBAL VARIABLES subset, lower-case names
+  std::vector<Row> replica_status;                // SHOW ALL SLAVES STATUS (one row per channel)
+  std::vector<Row> databases;                     // schema_name, default_character_set_name,
+                                                  // default_collation_name
+  std::vector<Row> users;                         // user, host, plugin, (no auth string)
+  std::map<std::string, std::vector<std::string>> grants;  // "'user'@'host'" -> SHOW GRANTS lines
+
+  // SSH side. ssh_ok=false: config unknown; ssh_error says why.
+  bool ssh_ok = false;
+  std::string ssh_error;
+  bool config_exists = false;
+  std::string config_text;  // whole config_file content
+};
+
+struct ReplicaChannel {
+  std::string connection_name;  // "" = the default channel
+  std::string source_host;
+  int source_port = 0;
+  std::string source_user;
+  std::string io_running;  // "Yes", "No", "Connecting"
+  bool sql_running = false;
+  int last_io_errno = 0;
+  std::string last_io_error;
+  int last_sql_errno = 0;
+  std::string last_sql_error;
+  std::string using_gtid;  // "No", "Slave_Pos", "Current_Pos"
+  std::optional<int64_t> seconds_behind;
+  std::string gtid_io_pos;
+  std::string source_log_file;      // Master_Log_File
+  uint64_t read_source_log_pos = 0;  // Read_Master_Log_Pos
+};
+
+struct LiveDatabase {
+  std::string name;
+  std::string charset;
+  std::string collation;
+};
+
+struct LiveUser {
+  std::string name;
+  std::string host;
+  std::string plugin;
+  std::vector<std::string> grants;  // SHOW GRANTS lines, IDENTIFIED BY ... PASSWORD removed
+};
+
+struct ServerState {
+  std::string name;
+
+  bool sql_ok = false;
+  std::string sql_error;
+  int sql_errno = 0;
+
+  std::string version;
+  std::optional<uint32_t> server_id;
+  std::optional<bool> log_bin;
+  std::string log_bin_basename;
+  std::string binlog_format;
+  std::string bind_address;
+  std::optional<bool> read_only;
+  std::optional<bool> log_slave_updates;
+  std::optional<bool> gtid_strict_mode;
+  std::string report_host;
+  std::string gtid_binlog_pos;
+  std::string gtid_current_pos;
+  std::string gtid_slave_pos;
+  std::vector<LiveDatabase> databases;  // user databases only (system schemas left out)
+  std::vector<LiveUser> users;
+  std::vector<ReplicaChannel> channels;
+
+  bool ssh_ok = false;
+  std::string ssh_error;
+  bool config_exists = false;
+  // Settings of the [mysqld]/[mariadbd]/[server]/[mariadb] groups of config_file, key names
+  // normalized to '_' (log-bin -> log_bin); a bare key ("log_bin") maps to "".
+  std::map<std::string, std::string> config;
+
+  const LiveUser* FindUser(const std::string& name, const std::string& host) const;
+  const LiveDatabase* FindDatabase(const std::string& name) const;
+  const ReplicaChannel* DefaultChannel() const;
+};
+
+struct LiveState {
+  std::map<std::string, ServerState> servers;  // by server name
+  const ServerState* Find(const std::string& name) const;
+};
+
+ServerState ParseServerState(const RawServerState& raw);
+
+}  // namespace replplan

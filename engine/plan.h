@@ -1,0 +1,50 @@
+// A plan: the ordered actions that take the live state to the topology, what could not be known,
+// and how it renders (text for people, JSON per schemas/plan.schema.json for machines).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "engine/action.h"
+
+namespace replplan {
+
+struct PlannedAction {
+  Action action;
+  std::vector<std::string> depends_on;  // ids of actions that must complete first
+};
+
+// What replplan could or could not read of one host.
+struct HostReport {
+  std::string name;
+  std::string address;
+  std::string role;        // "primary" or "replica"
+  bool sql_ok = false;
+  std::string sql_error;   // why SQL could not be read (redacted), empty when sql_ok
+  bool ssh_ok = false;
+  std::string ssh_error;   // why SSH could not be read (redacted), empty when ssh_ok
+  std::vector<std::string> notes;  // warnings: "replication IO thread error 1236: ... (reseed)"
+};
+
+struct Plan {
+  std::string topology_file;
+  std::string cluster;
+  std::string primary;
+  std::vector<HostReport> hosts;        // file order
+  std::vector<PlannedAction> actions;   // a valid execution order
+  // A host's state was (partly) unknown: the plan is what could be decided without it.
+  bool incomplete() const;
+  bool has_changes() const { return !actions.empty(); }
+  int hosts_changed() const;  // distinct hosts with at least one action
+  // Digest of the live state the plan was computed from; apply of a saved plan compares it.
+  std::string state_fingerprint;
+};
+
+// Grouped by host, each action with its why, then "Plan: N to change on M hosts." (or
+// "No changes. ..."), and a line per host that could not be read. Secrets never appear.
+std::string RenderPlanText(const Plan& plan);
+nlohmann::json PlanToJson(const Plan& plan);
+
+}  // namespace replplan

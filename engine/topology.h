@@ -1,0 +1,112 @@
+// The topology: what the reviewed TOML file says the cluster must be. Parsed and validated by
+// ParseTopology (engine/topology_parser.h); everything here is plain data.
+//
+// Invariants after a successful parse: server names and addresses are unique, server_ids are
+// unique and in 1..4294967295, `cluster.primary` names a server, every SecretRef is env or file,
+// every [defaults] value has been applied to servers that did not override it.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/secret.h"
+#include "engine/source_location.h"
+
+namespace replplan {
+
+enum class Flavor { kMariaDB, kMySQL };
+enum class ReplicationMode { kGtid, kFile };
+// Whether a server may be chosen as the new primary at failover (used from the failover issue on).
+enum class Promotion { kNormal, kPrefer, kNever };
+
+const char* ToString(Flavor f);           // "mariadb" / "mysql"
+const char* ToString(ReplicationMode m);  // "gtid" / "file"
+const char* ToString(Promotion p);        // "normal" / "prefer" / "never"
+
+struct SshSettings {
+  std::string user = "root";
+  int port = 22;
+  std::string identity = "~/.ssh/id_ed25519";        // private key path on the machine running replplan
+  std::string known_hosts = "~/.ssh/known_hosts";
+  bool verify_host_key = true;  // `verify_host_key = false` only if the file says so explicitly
+  int connect_timeout_ms = 5000;
+};
+
+struct MysqlSettings {
+  int port = 3306;
+  std::string user = "root";
+  SecretRef password;
+  int connect_timeout_ms = 5000;
+};
+
+struct ClusterSpec {
+  std::string name;
+  Flavor flavor = Flavor::kMariaDB;
+  std::string primary;
+  SourceLocation primary_where;
+};
+
+struct ReplicationSpec {
+  std::string user = "repl";
+  std::string host = "%";  // host part of the replication account
+  SecretRef password;
+  ReplicationMode mode = ReplicationMode::kGtid;
+  std::string binlog_format = "ROW";  // ROW, MIXED or STATEMENT (upper case after parsing)
+  bool semi_sync = false;
+};
+
+struct ServerSpec {
+  std::string name;
+  std::string address;       // where replplan and the replicas reach it (MySQL and SSH)
+  uint32_t server_id = 0;
+  std::string log_bin;       // binlog base path, e.g. /var/log/mysql/mysql-bin.log
+  std::string bind_address;  // defaults to `address`
+  SshSettings ssh;
+  MysqlSettings mysql;
+  std::string config_file = "/etc/mysql/my.cnf";
+  std::string restart = "service mysql restart";
+  Promotion promotion = Promotion::kNormal;
+  SourceLocation where;  // the [[server]] header
+};
+
+// "ALL PRIVILEGES ON secondhand_production.*" parsed.
+struct GrantSpec {
+  std::vector<std::string> privileges;  // upper case, e.g. {"SELECT", "INSERT"} or {"ALL PRIVILEGES"}
+  std::string database;                 // "*" for all
+  std::string table;                    // "*" for all
+  std::string text;                     // as written, normalized: "ALL PRIVILEGES ON `db`.*"
+  SourceLocation where;
+};
+
+struct DatabaseSpec {
+  std::string name;
+  std::string charset = "utf8mb4";
+  std::string collation;  // empty: the charset's default
+  SourceLocation where;
+};
+
+struct UserSpec {
+  std::string name;
+  std::string host = "%";
+  SecretRef password;
+  std::vector<GrantSpec> grants;
+  SourceLocation where;
+};
+
+struct Topology {
+  std::string file;  // path the topology was read from, for messages
+  ClusterSpec cluster;
+  ReplicationSpec replication;
+  std::vector<ServerSpec> servers;  // in file order
+  std::vector<DatabaseSpec> databases;
+  std::vector<UserSpec> users;
+
+  const ServerSpec* FindServer(const std::string& name) const;
+  const ServerSpec& Primary() const;  // precondition: validated topology
+  bool IsPrimary(const std::string& name) const { return name == cluster.primary; }
+};
+
+}  // namespace replplan

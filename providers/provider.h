@@ -1,0 +1,27 @@
+// The one interface between the engine and the world. Everything replplan learns from or does to a
+// server goes through a Provider; the real one speaks SQL (libmysqlclient) and SSH (libssh2), test
+// fakes record what they were asked.
+#pragma once
+
+#include <memory>
+
+#include "engine/live_state.h"
+#include "engine/topology.h"
+
+namespace replplan {
+
+class Provider {
+ public:
+  virtual ~Provider() = default;
+
+  // Reads one server's raw live state: SQL (variables, replica status, databases, users, grants)
+  // and SSH (config_file). Never throws and never gives up on one side because the other failed:
+  // an unreachable SQL port still leaves the SSH read to try, and each failure is recorded with
+  // its reason (no secrets) in the result.
+  virtual RawServerState ReadState(const Topology& topology, const ServerSpec& server) = 0;
+};
+
+// The real provider: libmysqlclient + libssh2, secrets resolved from env/file when needed.
+std::unique_ptr<Provider> MakeLiveProvider();
+
+}  // namespace replplan

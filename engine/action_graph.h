@@ -37,6 +37,10 @@ class ActionGraph {
   // FailedPrecondition whose message is the cycle as its path: "cycle: a -> b -> c -> a".
   Result<std::vector<size_t>> ExecutionOrder() const;
 
+  // Moves the actions out (index order) of a graph about to be discarded, so BuildPlan hands them to
+  // the Plan without copying 100,000 of them. Added to the contract for the planner benchmark.
+  std::vector<Action> ReleaseActions() &&;
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;

@@ -32,6 +32,8 @@ struct Plan {
   std::string topology_file;
   std::string cluster;
   std::string primary;
+  std::string flavor;            // "mariadb" / "mysql" (added for the text header and JSON)
+  std::string replication_mode;  // "gtid" / "file"
   std::vector<HostReport> hosts;        // file order
   std::vector<PlannedAction> actions;   // a valid execution order
   // A host's state was (partly) unknown: the plan is what could be decided without it.

@@ -70,6 +70,9 @@ struct ServerSpec {
   std::string restart = "service mysql restart";
   Promotion promotion = Promotion::kNormal;
   SourceLocation where;  // the [[server]] header
+  // Where each key written in this [[server]] sits ("server_id", "ssh.port", ...), so later stages
+  // can point at the line that caused a problem. Inherited [defaults] values have no entry.
+  std::map<std::string, SourceLocation> key_where;
 };
 
 // "ALL PRIVILEGES ON secondhand_production.*" parsed.

@@ -1,0 +1,37 @@
+// What each server's config_file must say, whatever it says today. Kept apart from the diff so the
+// rules are in one place: every server gets read_only=ON in its file (fencing by construction: a
+// server restarted outside replplan comes up read-only; only the current primary is made writable
+// at runtime), log_slave_updates=ON everywhere (any replica may be promoted), and report_host so
+// the servers can be told apart in SHOW SLAVE HOSTS.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/topology.h"
+
+namespace replplan {
+
+// How a value is compared: "1" == "ON" for a boolean, "row" == "ROW" for a keyword.
+enum class SettingKind { kNumber, kBool, kPath, kText, kKeyword };
+
+struct ConfigSetting {
+  std::string key;    // normalized spelling, as in ServerState::config: "server_id"
+  std::string value;  // as it will be written: "2", "ON", "/var/log/mysql/mysql-bin.log"
+  SettingKind kind = SettingKind::kText;
+};
+
+// The managed [mysqld] keys of `server`, in the order they are written and shown.
+std::vector<ConfigSetting> DesiredConfig(const Topology& topology, const ServerSpec& server);
+
+// ON/1/TRUE/YES and a bare key ("") -> "ON"; OFF/0/FALSE/NO -> "OFF"; anything else unchanged.
+std::string NormalizeBool(std::string_view value);
+
+// Whether a config_file value (already key-normalized, possibly quoted) means `wanted`.
+bool ConfigValueMatches(const ConfigSetting& wanted, std::string_view actual);
+
+// MariaDB drops the extension of log_bin for @@log_bin_basename: "/x/mysql-bin.log" -> "/x/mysql-bin".
+std::string BinlogBasename(std::string_view log_bin);
+
+}  // namespace replplan

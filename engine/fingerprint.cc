@@ -1,0 +1,112 @@
+#include "engine/fingerprint.h"
+
+#include <cstdint>
+#include <cstdio>
+#include <optional>
+#include <string_view>
+
+namespace replplan {
+namespace {
+
+// Feeds length-prefixed fields into FNV-1a, so ("ab","c") and ("a","bc") differ.
+class Hasher {
+ public:
+  void Add(std::string_view field) {
+    AddBytes(std::to_string(field.size()));
+    AddBytes(":");
+    AddBytes(field);
+  }
+  void Add(bool b) { Add(std::string_view(b ? "1" : "0")); }
+  void Add(int64_t n) { Add(std::string_view(std::to_string(n))); }
+  template <typename T>
+  void Add(const std::optional<T>& v) {
+    if (!v) {
+      Add(std::string_view("?"));
+    } else {
+      Add(static_cast<int64_t>(*v));
+    }
+  }
+  std::string Hex() const {
+    char buffer[17];
+    std::snprintf(buffer, sizeof buffer, "%016llx", static_cast<unsigned long long>(hash_));
+    return buffer;
+  }
+
+ private:
+  void AddBytes(std::string_view bytes) {
+    for (unsigned char c : bytes) {
+      hash_ ^= c;
+      hash_ *= 0x100000001b3ULL;
+    }
+  }
+  uint64_t hash_ = 0xcbf29ce484222325ULL;
+};
+
+void AddChannel(Hasher& h, const ReplicaChannel& c) {
+  h.Add(c.connection_name);
+  h.Add(c.source_host);
+  h.Add(static_cast<int64_t>(c.source_port));
+  h.Add(c.source_user);
+  h.Add(c.io_running);
+  h.Add(c.sql_running);
+  h.Add(static_cast<int64_t>(c.last_io_errno));
+  h.Add(static_cast<int64_t>(c.last_sql_errno));
+  h.Add(c.using_gtid);
+  // Left out on purpose: seconds_behind, gtid_io_pos, source_log_file, read_source_log_pos and the
+  // error texts (they carry timestamps and positions; the errno is what the plan depends on).
+}
+
+void AddServer(Hasher& h, const ServerState& s) {
+  h.Add(s.name);
+  h.Add(s.sql_ok);
+  h.Add(static_cast<int64_t>(s.sql_errno));
+  if (s.sql_ok) {
+    h.Add(s.version);
+    h.Add(s.server_id);
+    h.Add(s.log_bin);
+    h.Add(s.log_bin_basename);
+    h.Add(s.binlog_format);
+    h.Add(s.bind_address);
+    h.Add(s.read_only);
+    h.Add(s.log_slave_updates);
+    h.Add(s.gtid_strict_mode);
+    h.Add(s.report_host);
+    h.Add(static_cast<int64_t>(s.databases.size()));
+    for (const auto& d : s.databases) {
+      h.Add(d.name);
+      h.Add(d.charset);
+      h.Add(d.collation);
+    }
+    h.Add(static_cast<int64_t>(s.users.size()));
+    for (const auto& u : s.users) {
+      h.Add(u.name);
+      h.Add(u.host);
+      h.Add(u.plugin);
+      h.Add(static_cast<int64_t>(u.grants.size()));
+      for (const auto& g : u.grants) h.Add(g);
+    }
+    h.Add(static_cast<int64_t>(s.channels.size()));
+    for (const auto& c : s.channels) AddChannel(h, c);
+  }
+  h.Add(s.ssh_ok);
+  if (s.ssh_ok) {
+    h.Add(s.config_exists);
+    h.Add(static_cast<int64_t>(s.config.size()));
+    for (const auto& [key, value] : s.config) {
+      h.Add(key);
+      h.Add(value);
+    }
+  }
+}
+
+}  // namespace
+
+std::string StateFingerprint(const LiveState& live) {
+  Hasher h;
+  // std::map: servers come in name order whatever order they were read in.
+  h.Add(static_cast<int64_t>(live.servers.size()));
+  for (const auto& [name, server] : live.servers) AddServer(h, server);
+  return h.Hex();
+}
+
+}  // namespace replplan

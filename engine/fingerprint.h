@@ -1,0 +1,18 @@
+// A digest of the live state a plan was computed from. `apply` of a saved plan recomputes it and
+// refuses a plan whose world has changed under it.
+//
+// Only what the planner looks at goes in, and nothing that moves on a healthy cluster: GTID
+// positions, binlog read positions and replication lag are left out, so a plan saved for review
+// does not go stale just because the application kept writing.
+#pragma once
+
+#include <string>
+
+#include "engine/live_state.h"
+
+namespace replplan {
+
+// FNV-1a 64-bit of a canonical serialization, as 16 lower-case hex digits.
+std::string StateFingerprint(const LiveState& live);
+
+}  // namespace replplan

@@ -1,0 +1,225 @@
+#include "engine/live_state.h"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <set>
+#include <string_view>
+
+#include "engine/mycnf.h"
+#include "engine/sql_quote.h"
+
+namespace replplan {
+namespace {
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+// Column lookup that ignores case: the server reports `User` from mysql.user but `schema_name`
+// from information_schema depending on version and aliasing; the parser should not care.
+std::string Get(const Row& row, std::string_view column) {
+  auto exact = row.find(std::string(column));
+  if (exact != row.end()) return exact->second;
+  for (const auto& [name, value] : row) {
+    if (EqualsIgnoreCase(name, column)) return value;
+  }
+  return "";
+}
+
+std::string Var(const RawServerState& raw, const std::string& name) {
+  auto it = raw.variables.find(name);
+  return it == raw.variables.end() ? "" : it->second;
+}
+
+template <typename T>
+std::optional<T> ParseNumber(std::string_view text) {
+  T value{};
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
+  return value;
+}
+
+// ON/OFF as SHOW VARIABLES prints them; 1/0 and YES/NO as other versions and config files do.
+std::optional<bool> ParseBool(std::string_view text) {
+  for (std::string_view yes : {"ON", "1", "YES", "TRUE"}) {
+    if (EqualsIgnoreCase(text, yes)) return true;
+  }
+  for (std::string_view no : {"OFF", "0", "NO", "FALSE"}) {
+    if (EqualsIgnoreCase(text, no)) return false;
+  }
+  return std::nullopt;
+}
+
+bool IsSystemSchema(const std::string& name) {
+  static const std::set<std::string> kSystem = {"mysql", "information_schema", "performance_schema",
+                                                "sys"};
+  std::string lower = name;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return kSystem.count(lower) > 0;
+}
+
+// Index just past the quoted string starting at `pos` (a ' or "), honouring backslash escapes and
+// doubled quotes.
+size_t SkipQuoted(std::string_view s, size_t pos) {
+  char quote = s[pos];
+  for (size_t i = pos + 1; i < s.size(); ++i) {
+    if (s[i] == '\\') {
+      ++i;
+    } else if (s[i] == quote) {
+      if (i + 1 < s.size() && s[i + 1] == quote) {
+        ++i;
+      } else {
+        return i + 1;
+      }
+    }
+  }
+  return s.size();
+}
+
+bool KeywordAt(std::string_view s, size_t pos, std::string_view keyword) {
+  return pos + keyword.size() <= s.size() && EqualsIgnoreCase(s.substr(pos, keyword.size()), keyword) &&
+         (pos == 0 || s[pos - 1] == ' ') &&
+         (pos + keyword.size() == s.size() || s[pos + keyword.size()] == ' ');
+}
+
+// SHOW GRANTS carries the password hash ("IDENTIFIED BY PASSWORD '*6BB4...'") or the plugin's
+// auth string ("IDENTIFIED VIA ed25519 USING '...'"). Neither may be kept or printed, and neither
+// says anything about privileges, so the whole IDENTIFIED clause goes: up to REQUIRE / WITH (outside
+// quotes) or the end of the line.
+std::string StripGrantCredentials(std::string_view line) {
+  size_t start = std::string_view::npos;
+  for (size_t i = 0; i < line.size(); ++i) {
+    if (line[i] == '\'' || line[i] == '"' || line[i] == '`') {
+      i = SkipQuoted(line, i) - 1;
+      continue;
+    }
+    if (KeywordAt(line, i, "IDENTIFIED")) {
+      start = i;
+      break;
+    }
+  }
+  if (start == std::string_view::npos) return std::string(line);
+  size_t end = line.size();
+  for (size_t i = start; i < line.size(); ++i) {
+    if (line[i] == '\'' || line[i] == '"' || line[i] == '`') {
+      i = SkipQuoted(line, i) - 1;
+      continue;
+    }
+    if (KeywordAt(line, i, "REQUIRE") || KeywordAt(line, i, "WITH")) {
+      end = i;
+      break;
+    }
+  }
+  std::string out(line.substr(0, start));
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  if (end < line.size()) out += " " + std::string(line.substr(end));
+  return out;
+}
+
+void ParseVariables(const RawServerState& raw, ServerState& state) {
+  state.version = Var(raw, "version");
+  state.server_id = ParseNumber<uint32_t>(Var(raw, "server_id"));
+  state.log_bin = ParseBool(Var(raw, "log_bin"));
+  state.log_bin_basename = Var(raw, "log_bin_basename");
+  state.binlog_format = Var(raw, "binlog_format");
+  state.bind_address = Var(raw, "bind_address");
+  state.read_only = ParseBool(Var(raw, "read_only"));
+  state.log_slave_updates = ParseBool(Var(raw, "log_slave_updates"));
+  state.gtid_strict_mode = ParseBool(Var(raw, "gtid_strict_mode"));
+  state.report_host = Var(raw, "report_host");
+  state.gtid_binlog_pos = Var(raw, "gtid_binlog_pos");
+  state.gtid_current_pos = Var(raw, "gtid_current_pos");
+  state.gtid_slave_pos = Var(raw, "gtid_slave_pos");
+}
+
+ReplicaChannel ParseChannel(const Row& row) {
+  ReplicaChannel ch;
+  ch.connection_name = Get(row, "Connection_name");
+  ch.source_host = Get(row, "Master_Host");
+  ch.source_port = ParseNumber<int>(Get(row, "Master_Port")).value_or(0);
+  ch.source_user = Get(row, "Master_User");
+  ch.io_running = Get(row, "Slave_IO_Running");
+  ch.sql_running = Get(row, "Slave_SQL_Running") == "Yes";
+  ch.last_io_errno = ParseNumber<int>(Get(row, "Last_IO_Errno")).value_or(0);
+  ch.last_io_error = Get(row, "Last_IO_Error");
+  ch.last_sql_errno = ParseNumber<int>(Get(row, "Last_SQL_Errno")).value_or(0);
+  ch.last_sql_error = Get(row, "Last_SQL_Error");
+  ch.using_gtid = Get(row, "Using_Gtid");
+  // NULL (no SQL thread, or IO thread not connected) arrives as "": unknown lag, not zero lag.
+  ch.seconds_behind = ParseNumber<int64_t>(Get(row, "Seconds_Behind_Master"));
+  ch.gtid_io_pos = Get(row, "Gtid_IO_Pos");
+  ch.source_log_file = Get(row, "Master_Log_File");
+  ch.read_source_log_pos = ParseNumber<uint64_t>(Get(row, "Read_Master_Log_Pos")).value_or(0);
+  return ch;
+}
+
+void ParseUsers(const RawServerState& raw, ServerState& state) {
+  for (const Row& row : raw.users) {
+    LiveUser user;
+    user.name = Get(row, "user");
+    user.host = Get(row, "host");
+    user.plugin = Get(row, "plugin");
+    auto grants = raw.grants.find(QuoteAccount(user.name, user.host));
+    if (grants != raw.grants.end()) {
+      for (const std::string& line : grants->second) user.grants.push_back(StripGrantCredentials(line));
+    }
+    state.users.push_back(std::move(user));
+  }
+}
+
+}  // namespace
+
+ServerState ParseServerState(const RawServerState& raw) {
+  ServerState state;
+  state.name = raw.name;
+  state.sql_ok = raw.sql_ok;
+  state.sql_error = raw.sql_error;
+  state.sql_errno = raw.sql_errno;
+  if (raw.sql_ok) {
+    ParseVariables(raw, state);
+    for (const Row& row : raw.replica_status) state.channels.push_back(ParseChannel(row));
+    for (const Row& row : raw.databases) {
+      LiveDatabase db{Get(row, "schema_name"), Get(row, "default_character_set_name"),
+                      Get(row, "default_collation_name")};
+      if (!IsSystemSchema(db.name)) state.databases.push_back(std::move(db));
+    }
+    ParseUsers(raw, state);
+  }
+  state.ssh_ok = raw.ssh_ok;
+  state.ssh_error = raw.ssh_error;
+  state.config_exists = raw.ssh_ok && raw.config_exists;
+  if (state.config_exists) state.config = ParseMyCnf(raw.config_text).settings;
+  return state;
+}
+
+const LiveUser* ServerState::FindUser(const std::string& name, const std::string& host) const {
+  for (const LiveUser& user : users) {
+    if (user.name == name && user.host == host) return &user;
+  }
+  return nullptr;
+}
+
+const LiveDatabase* ServerState::FindDatabase(const std::string& name) const {
+  for (const LiveDatabase& db : databases) {
+    if (db.name == name) return &db;
+  }
+  return nullptr;
+}
+
+const ReplicaChannel* ServerState::DefaultChannel() const {
+  for (const ReplicaChannel& ch : channels) {
+    if (ch.connection_name.empty()) return &ch;
+  }
+  return nullptr;
+}
+
+const ServerState* LiveState::Find(const std::string& name) const {
+  auto it = servers.find(name);
+  return it == servers.end() ? nullptr : &it->second;
+}
+
+}  // namespace replplan

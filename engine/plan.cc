@@ -1,0 +1,174 @@
+// Plan rendering. The text is for a person deciding whether to apply: grouped by host in file
+// order, each action with its why and what it waits for, destructive ones impossible to miss. The
+// JSON (schemas/plan.schema.json) is for machines and for `apply` of a saved plan. Both are built
+// only from Action fields, which never hold a secret; sensitive changes print as "(sensitive)".
+#include "engine/plan.h"
+
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/secret.h"
+
+namespace replplan {
+namespace {
+
+bool IsCreate(ActionKind kind) {
+  return kind == ActionKind::kCreateReplicationUser || kind == ActionKind::kCreateDatabase ||
+         kind == ActionKind::kCreateUser || kind == ActionKind::kGrantPrivileges ||
+         kind == ActionKind::kSeedReplica;
+}
+
+// "!" overwrites or forgets something, "+" adds, "~" changes in place.
+char Symbol(const Action& a) {
+  if (a.destructive) return '!';
+  return IsCreate(a.kind) ? '+' : '~';
+}
+
+std::string Join(const std::vector<std::string>& items, const std::string& sep) {
+  std::string out;
+  for (size_t i = 0; i < items.size(); ++i) out += (i ? sep : "") + items[i];
+  return out;
+}
+
+std::string Plural(size_t n, const std::string& one, const std::string& many) {
+  return std::to_string(n) + " " + (n == 1 ? one : many);
+}
+
+std::string BaseName(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+std::string RenderChange(const Action& a, const Change& c) {
+  if (c.sensitive) return c.key + ": " + std::string(kSensitive);
+  if (c.from.empty() && IsCreate(a.kind)) return c.key + ": " + c.to;
+  return c.key + ": " + (c.from.empty() ? "(absent)" : c.from) + " -> " + (c.to.empty() ? "(none)" : c.to);
+}
+
+void RenderAction(const PlannedAction& pa, std::string& out) {
+  const Action& a = pa.action;
+  out += "  ";
+  out += Symbol(a);
+  out += std::string(" ") + ToString(a.kind) + (a.destructive ? " (DESTRUCTIVE)" : "") + ": " + a.summary + "\n";
+  for (const Change& c : a.changes) out += "      " + RenderChange(a, c) + "\n";
+  for (const std::string& why : a.reasons) out += "      why: " + why + "\n";
+  if (!pa.depends_on.empty()) out += "      after: " + Join(pa.depends_on, ", ") + "\n";
+}
+
+std::string HostHeading(const Plan& plan, const HostReport& h, bool has_actions) {
+  std::string line = h.name + " (" + h.address + "), " +
+                     (h.role == "primary" ? std::string("primary") : "replica of " + plan.primary);
+  if (!h.sql_ok && !h.ssh_ok) return line + ": could not read";
+  if (!h.sql_ok || !h.ssh_ok) return line + ": partly read";
+  return has_actions ? line : line + ": in sync";
+}
+
+std::vector<std::string> UnreadableHosts(const Plan& plan) {
+  std::vector<std::string> names;
+  for (const HostReport& h : plan.hosts) {
+    if (!h.sql_ok || !h.ssh_ok) names.push_back(h.name);
+  }
+  return names;
+}
+
+int DestructiveCount(const Plan& plan) {
+  int n = 0;
+  for (const PlannedAction& pa : plan.actions) n += pa.action.destructive ? 1 : 0;
+  return n;
+}
+
+std::string SummaryLine(const Plan& plan) {
+  std::vector<std::string> unreadable = UnreadableHosts(plan);
+  std::string unread;
+  if (!unreadable.empty()) {
+    unread = " " + Plural(unreadable.size(), "host", "hosts") + " could not be read: " + Join(unreadable, ", ") +
+             " (the plan covers only what could be read).";
+  }
+  if (!plan.has_changes()) {
+    if (unreadable.empty()) return "No changes. The live servers match " + BaseName(plan.topology_file) + ".";
+    return "No changes planned." + unread;
+  }
+  std::string line = "Plan: " + std::to_string(plan.actions.size()) + " to change on " +
+                     Plural(static_cast<size_t>(plan.hosts_changed()), "host", "hosts") + ".";
+  int destructive = DestructiveCount(plan);
+  if (destructive > 0) line += " " + std::to_string(destructive) + " DESTRUCTIVE.";
+  return line + unread;
+}
+
+}  // namespace
+
+bool Plan::incomplete() const {
+  for (const HostReport& h : hosts) {
+    if (!h.sql_ok || !h.ssh_ok) return true;
+  }
+  return false;
+}
+
+int Plan::hosts_changed() const {
+  std::set<std::string> names;
+  for (const PlannedAction& pa : actions) names.insert(pa.action.host);
+  return static_cast<int>(names.size());
+}
+
+std::string RenderPlanText(const Plan& plan) {
+  std::string out = "replplan plan for cluster \"" + plan.cluster + "\" (" + plan.flavor + ", " +
+                    plan.replication_mode + " replication) from " + plan.topology_file +
+                    "; primary: " + plan.primary + "\n";
+  for (const HostReport& h : plan.hosts) {
+    std::vector<const PlannedAction*> mine;
+    for (const PlannedAction& pa : plan.actions) {
+      if (pa.action.host == h.name) mine.push_back(&pa);
+    }
+    out += "\n" + HostHeading(plan, h, !mine.empty()) + "\n";
+    if (!h.sql_ok) out += "  sql: " + h.sql_error + "\n";
+    if (!h.ssh_ok) out += "  ssh: " + h.ssh_error + "\n";
+    for (const PlannedAction* pa : mine) RenderAction(*pa, out);
+    for (const std::string& note : h.notes) out += "  note: " + note + "\n";
+    if (mine.empty() && !h.sql_ok && !h.ssh_ok) {
+      out += "  (no actions planned for " + h.name + ": its state is unknown)\n";
+    }
+  }
+  return out + "\n" + SummaryLine(plan) + "\n";
+}
+
+nlohmann::json PlanToJson(const Plan& plan) {
+  using nlohmann::json;
+  json hosts = json::array();
+  for (const HostReport& h : plan.hosts) {
+    hosts.push_back({{"name", h.name}, {"address", h.address}, {"role", h.role}, {"sql_ok", h.sql_ok},
+                     {"sql_error", h.sql_error}, {"ssh_ok", h.ssh_ok}, {"ssh_error", h.ssh_error},
+                     {"notes", h.notes}});
+  }
+  json actions = json::array();
+  for (const PlannedAction& pa : plan.actions) {
+    const Action& a = pa.action;
+    json changes = json::array();
+    for (const Change& c : a.changes) {
+      changes.push_back({{"key", c.key},
+                         {"from", c.sensitive ? std::string(kSensitive) : c.from},
+                         {"to", c.sensitive ? std::string(kSensitive) : c.to},
+                         {"sensitive", c.sensitive}});
+    }
+    actions.push_back({{"id", a.id}, {"kind", ToString(a.kind)}, {"host", a.host}, {"summary", a.summary},
+                       {"reasons", a.reasons}, {"changes", changes}, {"destructive", a.destructive},
+                       {"params", a.params}, {"depends_on", pa.depends_on}});
+  }
+  return {{"format_version", 1},
+          {"topology_file", plan.topology_file},
+          {"cluster", plan.cluster},
+          {"primary", plan.primary},
+          {"flavor", plan.flavor},
+          {"replication_mode", plan.replication_mode},
+          {"complete", !plan.incomplete()},
+          {"state_fingerprint", plan.state_fingerprint},
+          {"summary",
+           {{"actions", plan.actions.size()},
+            {"hosts_changed", plan.hosts_changed()},
+            {"hosts_unreadable", UnreadableHosts(plan).size()},
+            {"destructive", DestructiveCount(plan)}}},
+          {"hosts", hosts},
+          {"actions", actions}};
+}
+
+}  // namespace replplan

@@ -1,0 +1,191 @@
+// Golden plan text in tests/golden/plans/ and the golden JSON in examples/lab-fresh.plan.json.
+// After an intended change of format: REPLPLAN_UPDATE_GOLDEN=1 ./plan_render_test, then review the
+// diff of the golden files like any other code change.
+#include "engine/plan.h"
+
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "engine/planner.h"
+#include "engine/planner_fixtures.h"
+
+namespace replplan {
+namespace {
+
+using testing::FreshLive;
+using testing::InSyncLive;
+using testing::LabTopology;
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+// Compares with the golden file, or rewrites it when REPLPLAN_UPDATE_GOLDEN is set.
+void CheckGolden(const std::string& relative, const std::string& actual) {
+  std::string path = std::string(REPLPLAN_SOURCE_DIR) + "/" + relative;
+  if (std::getenv("REPLPLAN_UPDATE_GOLDEN") != nullptr) {
+    std::ofstream(path) << actual;
+    MESSAGE("updated " << path);
+    return;
+  }
+  std::string expected = ReadFile(path);
+  INFO("golden file: " << path);
+  REQUIRE_FALSE(expected.empty());
+  CHECK(actual == expected);
+}
+
+Plan MustPlan(const Topology& t, const LiveState& live) {
+  auto plan = BuildPlan(t, live);
+  REQUIRE(plan.ok());
+  return std::move(plan).value();
+}
+
+void CheckGoldenPlan(const std::string& name, const Topology& t, const LiveState& live) {
+  CheckGolden("tests/golden/plans/" + name + ".txt", RenderPlanText(MustPlan(t, live)));
+}
+
+TEST_CASE("golden: a fresh pair") {
+  Topology t = LabTopology(2);
+  CheckGoldenPlan("fresh-2-hosts", t, FreshLive(t));
+}
+
+TEST_CASE("golden: three fresh hosts") {
+  Topology t = LabTopology(3);
+  CheckGoldenPlan("fresh-3-hosts", t, FreshLive(t));
+}
+
+TEST_CASE("golden: a pair in sync has no changes") {
+  Topology t = LabTopology(2);
+  std::string text = RenderPlanText(MustPlan(t, InSyncLive(t)));
+  CHECK(text.find("No changes. The live servers match lab.toml.") != std::string::npos);
+  CheckGoldenPlan("in-sync-pair", t, InSyncLive(t));
+}
+
+TEST_CASE("golden: an unreachable replica") {
+  Topology t = LabTopology(3);
+  LiveState live = FreshLive(t);
+  ServerState& venus = live.servers["venus"];
+  venus.sql_ok = false;
+  venus.sql_errno = 2002;
+  venus.sql_error = "cannot connect to 127.0.0.67:3306: Can't connect to server on '127.0.0.67' (115) (2002)";
+  venus.ssh_ok = false;
+  venus.ssh_error = "ssh 127.0.0.67:2222: connection refused";
+  venus.config.clear();
+  CheckGoldenPlan("unreachable-replica", t, live);
+}
+
+TEST_CASE("golden: a replica whose source lost the binlog (1236)") {
+  Topology t = LabTopology(2);
+  LiveState live = InSyncLive(t);
+  auto& c = live.servers["uranus"].channels[0];
+  c.io_running = "No";
+  c.last_io_errno = 1236;
+  c.last_io_error =
+      "Got fatal error 1236 from master when reading data from binary log: 'Could not find GTID state "
+      "requested by slave in any binlog files. Probably the slave state is too old and required binlog files "
+      "have been purged.'";
+  CheckGoldenPlan("replica-1236", t, live);
+}
+
+TEST_CASE("golden: a pending restart") {
+  Topology t = LabTopology(2);
+  LiveState live = InSyncLive(t);
+  ServerState& uranus = live.servers["uranus"];
+  uranus.log_bin = false;
+  uranus.log_bin_basename.clear();
+  uranus.report_host.clear();
+  CheckGoldenPlan("pending-restart", t, live);
+}
+
+TEST_CASE("golden: ssh unknown on a fresh replica") {
+  Topology t = LabTopology(2);
+  LiveState live = FreshLive(t);
+  ServerState& uranus = live.servers["uranus"];
+  uranus.ssh_ok = false;
+  uranus.ssh_error = "ssh root@127.0.0.66:2222: host key verification failed (known_hosts /LAB/client/known_hosts)";
+  uranus.config.clear();
+  CheckGoldenPlan("ssh-unknown", t, live);
+}
+
+TEST_CASE("destructive actions are marked with ! and DESTRUCTIVE, and counted in the summary") {
+  Topology t = LabTopology(2);
+  LiveState live = InSyncLive(t);
+  live.servers["uranus"].channels.clear();
+  std::string text = RenderPlanText(MustPlan(t, live));
+  CHECK(text.find("  ! seed-replica (DESTRUCTIVE): seed uranus from mercury") != std::string::npos);
+  CHECK(text.find("Plan: 3 to change on 1 host. 1 DESTRUCTIVE.") != std::string::npos);
+}
+
+TEST_CASE("no secret can reach the text or the JSON: passwords render as (sensitive)") {
+  Topology t = LabTopology(2);
+  Plan plan = MustPlan(t, FreshLive(t));
+  // Even if a bug put a value into a sensitive change, the renderers must not print it.
+  for (auto& pa : plan.actions) {
+    for (auto& c : pa.action.changes) {
+      if (c.sensitive) c.to = "hunter2-leaked";
+    }
+  }
+  std::string text = RenderPlanText(plan);
+  std::string json = PlanToJson(plan).dump();
+  CHECK(text.find("hunter2") == std::string::npos);
+  CHECK(json.find("hunter2") == std::string::npos);
+  CHECK(text.find("password: (sensitive)") != std::string::npos);
+  CHECK(json.find("\"(sensitive)\"") != std::string::npos);
+}
+
+TEST_CASE("the JSON has every documented key") {
+  Topology t = LabTopology(3);
+  LiveState live = FreshLive(t);
+  live.servers["venus"].sql_ok = false;
+  live.servers["venus"].sql_error = "cannot connect";
+  nlohmann::json j = PlanToJson(MustPlan(t, live));
+  for (const char* key : {"format_version", "topology_file", "cluster", "primary", "complete", "state_fingerprint",
+                          "summary", "hosts", "actions"}) {
+    CHECK_MESSAGE(j.contains(key), key);
+  }
+  CHECK(j["format_version"] == 1);
+  CHECK(j["complete"] == false);
+  for (const char* key : {"actions", "hosts_changed", "hosts_unreadable", "destructive"}) {
+    CHECK_MESSAGE(j["summary"].contains(key), key);
+  }
+  CHECK(j["summary"]["hosts_unreadable"] == 1);
+  for (const auto& h : j["hosts"]) {
+    for (const char* key : {"name", "address", "role", "sql_ok", "sql_error", "ssh_ok", "ssh_error", "notes"}) {
+      CHECK_MESSAGE(h.contains(key), key);
+    }
+  }
+  REQUIRE_FALSE(j["actions"].empty());
+  for (const auto& a : j["actions"]) {
+    for (const char* key : {"id", "kind", "host", "summary", "reasons", "changes", "destructive", "params",
+                            "depends_on"}) {
+      CHECK_MESSAGE(a.contains(key), key);
+    }
+    for (const auto& c : a["changes"]) {
+      for (const char* key : {"key", "from", "to", "sensitive"}) CHECK_MESSAGE(c.contains(key), key);
+    }
+  }
+}
+
+TEST_CASE("golden JSON: the fresh lab pair (examples/lab-fresh.plan.json) has the schema's required keys") {
+  Topology t = LabTopology(2);
+  nlohmann::json j = PlanToJson(MustPlan(t, FreshLive(t)));
+  CheckGolden("examples/lab-fresh.plan.json", j.dump(2) + "\n");
+  nlohmann::json schema = nlohmann::json::parse(ReadFile(std::string(REPLPLAN_SOURCE_DIR) + "/schemas/plan.schema.json"));
+  for (const auto& key : schema["required"]) CHECK_MESSAGE(j.contains(key.get<std::string>()), key);
+  for (const auto& key : schema["$defs"]["action"]["required"]) {
+    CHECK_MESSAGE(j["actions"][0].contains(key.get<std::string>()), key);
+  }
+  for (const auto& key : schema["$defs"]["host"]["required"]) {
+    CHECK_MESSAGE(j["hosts"][0].contains(key.get<std::string>()), key);
+  }
+}
+
+}  // namespace
+}  // namespace replplan

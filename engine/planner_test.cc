@@ -1,0 +1,465 @@
+#include "engine/planner.h"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+
+#include "engine/planner_fixtures.h"
+
+namespace doctest {
+// So a failed comparison of action id lists shows the ids.
+template <>
+struct StringMaker<std::vector<std::string>> {
+  static String convert(const std::vector<std::string>& v) {
+    std::string out = "{";
+    for (const auto& s : v) out += "\"" + s + "\" ";
+    return (out + "}").c_str();
+  }
+};
+}  // namespace doctest
+
+namespace replplan {
+namespace {
+
+using testing::FreshLive;
+using testing::InSyncLive;
+using testing::LabTopology;
+
+Plan MustPlan(const Topology& t, const LiveState& live) {
+  auto plan = BuildPlan(t, live);
+  REQUIRE(plan.ok());
+  return std::move(plan).value();
+}
+
+std::vector<std::string> Ids(const Plan& plan) {
+  std::vector<std::string> ids;
+  for (const auto& pa : plan.actions) ids.push_back(pa.action.id);
+  return ids;
+}
+
+const PlannedAction* Find(const Plan& plan, const std::string& id) {
+  for (const auto& pa : plan.actions) {
+    if (pa.action.id == id) return &pa;
+  }
+  return nullptr;
+}
+
+bool Has(const Plan& plan, const std::string& id) { return Find(plan, id) != nullptr; }
+
+const HostReport& Host(const Plan& plan, const std::string& name) {
+  for (const auto& h : plan.hosts) {
+    if (h.name == name) return h;
+  }
+  FAIL("no host " << name);
+  throw 0;
+}
+
+bool DependsOn(const Plan& plan, const std::string& id, const std::string& before) {
+  const PlannedAction* pa = Find(plan, id);
+  REQUIRE(pa != nullptr);
+  return std::find(pa->depends_on.begin(), pa->depends_on.end(), before) != pa->depends_on.end();
+}
+
+bool AnyContains(const std::vector<std::string>& lines, const std::string& needle) {
+  return std::any_of(lines.begin(), lines.end(), [&](const std::string& l) { return l.find(needle) != std::string::npos; });
+}
+
+size_t Position(const Plan& plan, const std::string& id) {
+  auto ids = Ids(plan);
+  return static_cast<size_t>(std::find(ids.begin(), ids.end(), id) - ids.begin());
+}
+
+TEST_CASE("a fresh pair gets the full bootstrap, primary first, in dependency order") {
+  Topology t = LabTopology(2);
+  Plan plan = MustPlan(t, FreshLive(t));
+  CHECK(Ids(plan) == std::vector<std::string>{
+                         "mercury/edit-config", "mercury/restart-server", "mercury/set-global",
+                         "mercury/create-replication-user", "mercury/create-database/secondhand_production",
+                         "mercury/create-user/pierre@%", "uranus/edit-config", "uranus/restart-server",
+                         "uranus/create-replication-user", "uranus/seed-replica",
+                         "uranus/change-source", "uranus/start-replica"});
+  CHECK(plan.hosts_changed() == 2);
+  CHECK_FALSE(plan.incomplete());
+}
+
+TEST_CASE("every server's config_file gets read_only=ON, only the primary is made writable at runtime") {
+  Topology t = LabTopology(2);
+  Plan plan = MustPlan(t, FreshLive(t));
+  for (const std::string host : {"mercury", "uranus"}) {
+    const Action& edit = Find(plan, host + "/edit-config")->action;
+    CHECK(edit.changes.size() == 7);  // bind_address is already right on a fresh host
+    bool read_only_on = std::any_of(edit.changes.begin(), edit.changes.end(),
+                                    [](const Change& c) { return c.key == "read_only" && c.to == "ON"; });
+    CHECK(read_only_on);
+  }
+  const Action& primary_set = Find(plan, "mercury/set-global")->action;
+  REQUIRE(primary_set.changes.size() == 1);
+  CHECK(primary_set.changes[0].key == "read_only");
+  CHECK(primary_set.changes[0].from == "ON");
+  CHECK(primary_set.changes[0].to == "OFF");
+  CHECK(primary_set.params.at("read_only") == "OFF");
+}
+
+TEST_CASE("a fresh replica restarted from the fixed file needs no SET GLOBAL beyond read_only") {
+  Topology t = LabTopology(2);
+  Plan plan = MustPlan(t, FreshLive(t));
+  // uranus runs read_only=ON after its restart, which is what a replica wants; only server_id,
+  // binlog_format and gtid_strict_mode came from the file too.
+  const PlannedAction* set = Find(plan, "uranus/set-global");
+  CHECK(set == nullptr);
+}
+
+TEST_CASE("reasons are in operator words") {
+  Topology t = LabTopology(2);
+  Plan plan = MustPlan(t, FreshLive(t));
+  const Action& edit = Find(plan, "mercury/edit-config")->action;
+  CHECK(AnyContains(edit.reasons, "config_file lacks server_id, log_bin, binlog_format, log_slave_updates, "
+                                  "read_only, report_host, gtid_strict_mode"));
+  const Action& restart = Find(plan, "mercury/restart-server")->action;
+  CHECK(restart.summary == "restart mercury to apply log_bin, log_slave_updates, report_host");
+  CHECK(AnyContains(restart.reasons, "log_bin is OFF, file wants /LAB/hosts/mercury/binlog/mysql-bin.log"));
+}
+
+TEST_CASE("dependencies: restart after edit, seed after the primary and the replica are ready") {
+  Topology t = LabTopology(2);
+  Plan plan = MustPlan(t, FreshLive(t));
+  CHECK(DependsOn(plan, "mercury/restart-server", "mercury/edit-config"));
+  CHECK(DependsOn(plan, "mercury/set-global", "mercury/restart-server"));
+  CHECK(DependsOn(plan, "mercury/create-replication-user", "mercury/restart-server"));
+  CHECK(DependsOn(plan, "mercury/create-database/secondhand_production", "mercury/set-global"));
+  for (const std::string before : {"mercury/edit-config", "mercury/restart-server", "mercury/set-global",
+                                   "mercury/create-database/secondhand_production", "mercury/create-user/pierre@%",
+                                   "uranus/restart-server"}) {
+    CHECK(DependsOn(plan, "uranus/seed-replica", before));
+  }
+  CHECK(DependsOn(plan, "uranus/change-source", "uranus/seed-replica"));
+  CHECK(DependsOn(plan, "uranus/change-source", "mercury/create-replication-user"));
+  CHECK(DependsOn(plan, "uranus/start-replica", "uranus/change-source"));
+}
+
+TEST_CASE("the plan order is valid whatever the file order: a primary listed last still goes first") {
+  Topology t = LabTopology(3);
+  t.cluster.primary = "venus";
+  Plan plan = MustPlan(t, FreshLive(t));
+  CHECK(Position(plan, "venus/create-database/secondhand_production") < Position(plan, "mercury/seed-replica"));
+  CHECK(Position(plan, "venus/create-replication-user") < Position(plan, "uranus/change-source"));
+  // Independent work keeps file order: mercury's config edit comes before venus's.
+  CHECK(Position(plan, "mercury/edit-config") < Position(plan, "venus/edit-config"));
+  for (const auto& pa : plan.actions) {
+    for (const auto& dep : pa.depends_on) CHECK(Position(plan, dep) < Position(plan, pa.action.id));
+  }
+}
+
+TEST_CASE("a cluster in sync needs no changes") {
+  Topology t = LabTopology(3);
+  Plan plan = MustPlan(t, InSyncLive(t));
+  CHECK(Ids(plan).empty());
+  CHECK_FALSE(plan.has_changes());
+  CHECK_FALSE(plan.incomplete());
+}
+
+TEST_CASE("config values are compared as MariaDB reads them: 1 == ON, bare key == ON, row == ROW") {
+  Topology t = LabTopology(2);
+  LiveState live = InSyncLive(t);
+  auto& cfg = live.servers["uranus"].config;
+  cfg["log_slave_updates"] = "";
+  cfg["read_only"] = "1";
+  cfg["gtid_strict_mode"] = "true";
+  cfg["binlog_format"] = "row";
+  cfg["server_id"] = "02";
+  Plan plan = MustPlan(t, live);
+  CHECK(Ids(plan).empty());
+}
+
+TEST_CASE("a config value that differs is named with both values") {
+  Topology t = LabTopology(2);
+  LiveState live = InSyncLive(t);
+  live.servers["uranus"].config["read_only"] = "OFF";
+  Plan plan = MustPlan(t, live);
+  REQUIRE(Ids(plan) == std::vector<std::string>{"uranus/edit-config"});
+  const Action& edit = plan.actions[0].action;
+  REQUIRE(edit.changes.size() == 1);
+  CHECK(edit.changes[0].from == "OFF");
+  CHECK(edit.changes[0].to == "ON");
+  CHECK(AnyContains(edit.reasons, "config_file has read_only = OFF, file wants ON"));
+}
+
+TEST_CASE("a right config_file with a wrong runtime is a pending restart, without edit") {
+  Topology t = LabTopology(2);
+  LiveState live = InSyncLive(t);
+  live.servers["uranus"].log_bin = false;
+  live.servers["uranus"].log_bin_basename = "";
+  Plan plan = MustPlan(t, live);
+  REQUIRE(Ids(plan) == std::vector<std::string>{"uranus/restart-server"});
+  CHECK(plan.actions[0].depends_on.empty());
+  CHECK(AnyContains(plan.actions[0].action.reasons,
+                    "config_file has log_bin=/LAB/hosts/uranus/binlog/mysql-bin.log but the server runs without "
+                    "it (restart pending)"));
+}
+
+TEST_CASE("log_bin_basename is compared without the extension MariaDB drops") {
+  Topology t = LabTopology(2);
+  LiveState live = InSyncLive(t);
+  CHECK(live.servers["mercury"].log_bin_basename == "/LAB/hosts/mercury/binlog/mysql-bin");
+  live.servers["mercury"].log_bin_basename = "/var/lib/mysql/mariadb-bin";
+  Plan plan = MustPlan(t, live);
+  // The restarted primary comes up read-only from its file, so it is made writable again after.
+  REQUIRE(Ids(plan) == std::vector<std::string>{"mercury/restart-server", "mercury/set-global"});
+  CHECK(AnyContains(plan.actions[0].action.reasons, "the server runs with log_bin_basename=/var/lib/mysql/mariadb-bin"));
+}
+
+TEST_CASE("a dynamic setting that differs without a restart is SET GLOBAL with the running value") {
+  Topology t = LabTopology(2);
+  LiveState live = InSyncLive(t);
+  live.servers["uranus"].server_id = 1;
+  live.servers["uranus"].read_only = false;
+  Plan plan = MustPlan(t, live);
+  REQUIRE(Ids(plan) == std::vector<std::string>{"uranus/set-global"});
+  const Action& set = plan.actions[0].action;
+  CHECK(AnyContains(set.reasons, "server_id is 1, file wants 2"));
+  CHECK(AnyContains(set.reasons, "read_only is OFF, but uranus is a replica"));
+  CHECK(set.params.at("server_id") == "2");
+  CHECK(set.params.at("read_only") == "ON");
+}
+
+TEST_CASE("a missing replication account is created on every server, replicas included") {
+  Topology t = LabTopology(3);
+  LiveState live = InSyncLive(t);
+  for (auto& [name, s] : live.servers) {
+    s.users.erase(std::remove_if(s.users.begin(), s.users.end(), [](const LiveUser& u) { return u.name == "repl"; }),
+                  s.users.end());
+  }
+  Plan plan = MustPlan(t, live);
+  CHECK(Ids(plan) == std::vector<std::string>{"mercury/create-replication-user", "uranus/create-replication-user",
+                                              "venus/create-replication-user"});
+  const Action& a = plan.actions[0].action;
+  CHECK(a.params.at("binlog") == "off");
+  CHECK(a.summary == "create 'repl'@'%' with REPLICATION SLAVE (binary log off)");
+  bool password_sensitive = std::any_of(a.changes.begin(), a.changes.end(),
+                                        [](const Change& c) { return c.key == "password" && c.sensitive; });
+  CHECK(password_sensitive);
+}
+
+TEST_CASE("a replication account without REPLICATION SLAVE gets a grant") {
+  Topology t = LabTopology(2);
+  LiveState live = InSyncLive(t);
+  for (auto& u : live.servers["mercury"].users) {
+    if (u.name == "repl") u.grants = {"GRANT USAGE ON *.* TO `repl`@`%`"};
+  }
+  Plan plan = MustPlan(t, live);
+  REQUIRE(Ids(plan) == std::vector<std::string>{"mercury/grant-privileges/repl@%"});
+  CHECK(plan.actions[0].action.params.at("grants") == "REPLICATION SLAVE ON *.*");
+}
+
+TEST_CASE("declared users and databases are created on the primary only") {
+  Topology t = LabTopology(2);
+  LiveState live = InSyncLive(t);
+  for (auto& [name, s] : live.servers) {
+    s.databases.clear();
+    s.users.pop_back();  // pierre
+  }
+  Plan plan = MustPlan(t, live);
+  CHECK(Ids(plan) == std::vector<std::string>{"mercury/create-database/secondhand_production",
+                                              "mercury/create-user/pierre@%"});
+}
+
+TEST_CASE("a declared user missing a grant gets only that grant") {
+  Topology t = LabTopology(2);
+  LiveState live = InSyncLive(t);
+  live.servers["mercury"].users.back().grants = {"GRANT SELECT ON `secondhand_production`.* TO `pierre`@`%`"};
+  Plan plan = MustPlan(t, live);
+  REQUIRE(Ids(plan) == std::vector<std::string>{"mercury/grant-privileges/pierre@%"});
+  CHECK(plan.actions[0].action.changes[0].to == "ALL PRIVILEGES ON `secondhand_production`.*");
+}
+
+TEST_CASE("a database with another charset is a note, not an action") {
+  Topology t = LabTopology(2);
+  LiveState live = InSyncLive(t);
+  live.servers["mercury"].databases[0].charset = "latin1";
+  Plan plan = MustPlan(t, live);
+  CHECK(Ids(plan).empty());
+  CHECK(AnyContains(Host(plan, "mercury").notes, "has charset latin1, file wants utf8mb4"));
+}
+
+TEST_CASE("seeding a replica that already holds databases is destructive and names them") {
+  Topology t = LabTopology(2);
+  LiveState live = InSyncLive(t);
+  live.servers["uranus"].channels.clear();
+  Plan plan = MustPlan(t, live);
+  CHECK(Ids(plan) == std::vector<std::string>{"uranus/seed-replica", "uranus/change-source", "uranus/start-replica"});
+  const Action& seed = plan.actions[0].action;
+  CHECK(seed.destructive);
+  CHECK(AnyContains(seed.reasons, "already holds databases secondhand_production"));
+}
+
+TEST_CASE("a fresh replica without databases is seeded without being marked destructive") {
+  Topology t = LabTopology(2);
+  Plan plan = MustPlan(t, FreshLive(t));
+  CHECK_FALSE(Find(plan, "uranus/seed-replica")->action.destructive);
+  CHECK(Find(plan, "uranus/seed-replica")->action.summary ==
+        "seed uranus from mercury (consistent dump with GTID position, restore with binary logging off)");
+}
+
+TEST_CASE("a replica following another source gets change-source naming the difference") {
+  Topology t = LabTopology(3);
+  LiveState live = InSyncLive(t);
+  auto& c = live.servers["venus"].channels[0];
+  c.source_host = "127.0.0.66";
+  c.source_user = "old_repl";
+  Plan plan = MustPlan(t, live);
+  REQUIRE(Ids(plan) == std::vector<std::string>{"venus/change-source", "venus/start-replica"});
+  const Action& change = plan.actions[0].action;
+  CHECK(AnyContains(change.reasons, "replicates from 127.0.0.66:3306, file wants mercury (127.0.0.61:3306)"));
+  CHECK(AnyContains(change.reasons, "replication user is 'old_repl', file wants 'repl'"));
+  CHECK_FALSE(change.destructive);
+}
+
+TEST_CASE("a replica on file/position in a gtid cluster is switched to GTID") {
+  Topology t = LabTopology(2);
+  LiveState live = InSyncLive(t);
+  live.servers["uranus"].channels[0].using_gtid = "No";
+  Plan plan = MustPlan(t, live);
+  REQUIRE(Has(plan, "uranus/change-source"));
+  CHECK(AnyContains(Find(plan, "uranus/change-source")->action.reasons, "Using_Gtid is No"));
+}
+
+TEST_CASE("error 1236 means the source lost the binlog: a destructive reseed") {
+  Topology t = LabTopology(2);
+  LiveState live = InSyncLive(t);
+  auto& c = live.servers["uranus"].channels[0];
+  c.io_running = "No";
+  c.last_io_errno = 1236;
+  c.last_io_error = "Got fatal error 1236 from master when reading data from binary log";
+  Plan plan = MustPlan(t, live);
+  REQUIRE(Ids(plan) == std::vector<std::string>{"uranus/seed-replica", "uranus/change-source", "uranus/start-replica"});
+  CHECK(plan.actions[0].action.destructive);
+  CHECK(AnyContains(plan.actions[0].action.reasons,
+                    "reseed: source no longer has the binlog the replica needs (error 1236)"));
+  CHECK(AnyContains(Host(plan, "uranus").notes, "1236"));
+}
+
+TEST_CASE("an SQL thread error means diverged data: a destructive reseed with the error text") {
+  Topology t = LabTopology(2);
+  LiveState live = InSyncLive(t);
+  auto& c = live.servers["uranus"].channels[0];
+  c.sql_running = false;
+  c.last_sql_errno = 1133;
+  c.last_sql_error = "Can't find any matching row in the user table";
+  Plan plan = MustPlan(t, live);
+  REQUIRE(Has(plan, "uranus/seed-replica"));
+  const Action& seed = Find(plan, "uranus/seed-replica")->action;
+  CHECK(seed.destructive);
+  CHECK(AnyContains(seed.reasons, "1133: Can't find any matching row in the user table"));
+}
+
+TEST_CASE("stopped threads without an SQL error are just started, the IO error explained") {
+  Topology t = LabTopology(2);
+  LiveState live = InSyncLive(t);
+  auto& c = live.servers["uranus"].channels[0];
+  c.io_running = "Connecting";
+  c.last_io_errno = 2003;
+  c.last_io_error = "error connecting to master 'repl@127.0.0.61:3306' - retry-time: 60";
+  Plan plan = MustPlan(t, live);
+  REQUIRE(Ids(plan) == std::vector<std::string>{"uranus/start-replica"});
+  CHECK(AnyContains(plan.actions[0].action.reasons, "not reachable at 127.0.0.61:3306"));
+  CHECK(AnyContains(Host(plan, "uranus").notes, "error 2003"));
+
+  c.last_io_errno = 1045;
+  Plan login = MustPlan(t, live);
+  CHECK(AnyContains(login.actions[0].action.reasons, "refused the replication login"));
+}
+
+TEST_CASE("a primary that replicates from someone gets a destructive RESET SLAVE ALL before it is writable") {
+  Topology t = LabTopology(2);
+  LiveState live = InSyncLive(t);
+  ReplicaChannel c = testing::HealthyChannel(t.servers[1]);
+  live.servers["mercury"].channels.push_back(c);
+  live.servers["mercury"].read_only = true;
+  Plan plan = MustPlan(t, live);
+  REQUIRE(Ids(plan) == std::vector<std::string>{"mercury/reset-replica", "mercury/set-global"});
+  CHECK(plan.actions[0].action.destructive);
+  CHECK(DependsOn(plan, "mercury/set-global", "mercury/reset-replica"));
+}
+
+TEST_CASE("an unreachable SQL port: no SQL actions for that host, the rest does not wait for it") {
+  Topology t = LabTopology(3);
+  LiveState live = FreshLive(t);
+  live.servers["venus"].sql_ok = false;
+  live.servers["venus"].sql_error = "cannot connect to 127.0.0.67:3306: Can't connect to server (2002)";
+  Plan plan = MustPlan(t, live);
+  for (const auto& pa : plan.actions) {
+    if (pa.action.host == "venus") CHECK(pa.action.kind == ActionKind::kEditConfig);
+  }
+  CHECK(Has(plan, "venus/edit-config"));
+  CHECK(plan.incomplete());
+  CHECK_FALSE(Host(plan, "venus").sql_ok);
+  CHECK(Host(plan, "venus").sql_error.find("2002") != std::string::npos);
+}
+
+TEST_CASE("a host whose primary cannot be read still gets its replication actions, waiting for nothing there") {
+  Topology t = LabTopology(2);
+  LiveState live = FreshLive(t);
+  live.servers["mercury"].sql_ok = false;
+  live.servers["mercury"].ssh_ok = false;
+  Plan plan = MustPlan(t, live);
+  CHECK_FALSE(std::any_of(plan.actions.begin(), plan.actions.end(),
+                          [](const PlannedAction& pa) { return pa.action.host == "mercury"; }));
+  CHECK(Has(plan, "uranus/seed-replica"));
+  for (const auto& pa : plan.actions) {
+    for (const auto& dep : pa.depends_on) CHECK(dep.rfind("uranus/", 0) == 0);
+  }
+}
+
+TEST_CASE("ssh unknown: no edit or restart, a note for the config and for the restart it needs") {
+  Topology t = LabTopology(2);
+  LiveState live = FreshLive(t);
+  live.servers["uranus"].ssh_ok = false;
+  live.servers["uranus"].ssh_error = "ssh 127.0.0.66:2222: connection refused";
+  live.servers["uranus"].config.clear();
+  Plan plan = MustPlan(t, live);
+  CHECK_FALSE(Has(plan, "uranus/edit-config"));
+  CHECK_FALSE(Has(plan, "uranus/restart-server"));
+  CHECK(Has(plan, "uranus/set-global"));  // runtime is known: dynamic settings still apply
+  const auto& notes = Host(plan, "uranus").notes;
+  CHECK(AnyContains(notes, "config_file unknown: ssh 127.0.0.66:2222: connection refused"));
+  CHECK(AnyContains(notes, "a restart is needed to apply log_bin"));
+  CHECK(plan.incomplete());
+}
+
+TEST_CASE("a host missing from the live state is reported as not read and gets nothing") {
+  Topology t = LabTopology(2);
+  LiveState live = FreshLive(t);
+  live.servers.erase("uranus");
+  Plan plan = MustPlan(t, live);
+  CHECK(Host(plan, "uranus").sql_error == "not read");
+  CHECK_FALSE(std::any_of(plan.actions.begin(), plan.actions.end(),
+                          [](const PlannedAction& pa) { return pa.action.host == "uranus"; }));
+  CHECK(plan.incomplete());
+}
+
+TEST_CASE("BuildActionGraph gives the same actions as the plan") {
+  Topology t = LabTopology(2);
+  auto graph = BuildActionGraph(t, FreshLive(t));
+  REQUIRE(graph.ok());
+  CHECK(graph->size() == MustPlan(t, FreshLive(t)).actions.size());
+}
+
+TEST_CASE("a topology whose primary is not a server is an error, not a crash") {
+  Topology t = LabTopology(2);
+  t.cluster.primary = "pluto";
+  auto plan = BuildPlan(t, FreshLive(t));
+  REQUIRE_FALSE(plan.ok());
+  CHECK(plan.status().message().find("pluto") != std::string::npos);
+}
+
+TEST_CASE("file mode: no gtid_strict_mode, change-source uses file/position") {
+  Topology t = LabTopology(2);
+  t.replication.mode = ReplicationMode::kFile;
+  Plan plan = MustPlan(t, FreshLive(t));
+  CHECK(Find(plan, "mercury/edit-config")->action.changes.size() == 6);
+  CHECK(Find(plan, "uranus/change-source")->action.params.at("use_gtid") == "no");
+  CHECK(Find(plan, "uranus/seed-replica")->action.summary.find("binlog file and position") != std::string::npos);
+}
+
+}  // namespace
+}  // namespace replplan

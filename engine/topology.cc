@@ -1,0 +1,47 @@
+#include "engine/topology.h"
+
+#include <stdexcept>
+
+namespace replplan {
+
+const char* ToString(Flavor f) {
+  switch (f) {
+    case Flavor::kMariaDB: return "mariadb";
+    case Flavor::kMySQL: return "mysql";
+  }
+  return "unknown";
+}
+
+const char* ToString(ReplicationMode m) {
+  switch (m) {
+    case ReplicationMode::kGtid: return "gtid";
+    case ReplicationMode::kFile: return "file";
+  }
+  return "unknown";
+}
+
+const char* ToString(Promotion p) {
+  switch (p) {
+    case Promotion::kNormal: return "normal";
+    case Promotion::kPrefer: return "prefer";
+    case Promotion::kNever: return "never";
+  }
+  return "unknown";
+}
+
+const ServerSpec* Topology::FindServer(const std::string& name) const {
+  for (const ServerSpec& server : servers) {
+    if (server.name == name) return &server;
+  }
+  return nullptr;
+}
+
+const ServerSpec& Topology::Primary() const {
+  const ServerSpec* primary = FindServer(cluster.primary);
+  // Validation guarantees the primary is declared; reaching this is a bug in the caller, and
+  // continuing with some other server as "primary" could point writes at a replica.
+  if (primary == nullptr) throw std::logic_error("Topology::Primary: '" + cluster.primary + "' is not declared");
+  return *primary;
+}
+
+}  // namespace replplan

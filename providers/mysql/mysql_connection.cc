@@ -1,0 +1,149 @@
+#include "providers/mysql/mysql_connection.h"
+
+#include <mysql.h>
+
+#include <cctype>
+#include <mutex>
+
+namespace replplan {
+namespace {
+
+// mysql_library_init is not thread-safe; the first connection of any thread runs it, once.
+void EnsureLibraryInit() {
+  static std::once_flag once;
+  std::call_once(once, [] { mysql_library_init(0, nullptr, nullptr); });
+}
+
+// Each thread that uses the client library needs mysql_thread_init before and mysql_thread_end
+// when it exits (or the library leaks per-thread state); a thread_local guard does both.
+struct ThreadGuard {
+  ThreadGuard() { mysql_thread_init(); }
+  ~ThreadGuard() { mysql_thread_end(); }
+};
+
+void EnsureThreadInit() {
+  EnsureLibraryInit();
+  thread_local ThreadGuard guard;
+}
+
+unsigned int Seconds(int ms) { return ms <= 0 ? 1u : static_cast<unsigned int>((ms + 999) / 1000); }
+
+Status Classify(unsigned int number, std::string message) {
+  message += " (" + std::to_string(number) + ")";
+  switch (number) {
+    case 1045:  // ER_ACCESS_DENIED_ERROR
+    case 1698:  // ER_ACCESS_DENIED_NO_PASSWORD_ERROR (unix_socket account over TCP)
+      return Status::AuthFailed(message);
+    case 2002:  // CR_CONNECTION_ERROR: also what TCP to an address nobody listens on gives here
+    case 2003:  // CR_CONN_HOST_ERROR
+    case 2005:  // CR_UNKNOWN_HOST
+    case 2006:  // CR_SERVER_GONE_ERROR
+    case 2013:  // CR_SERVER_LOST
+      return Status::Unavailable(message);
+    default:
+      return Status::Internal(message);
+  }
+}
+
+}  // namespace
+
+std::string MysqlConnection::Endpoint() const { return options_.host + ":" + std::to_string(options_.port); }
+
+Result<std::unique_ptr<MysqlConnection>> MysqlConnection::Connect(const MysqlOptions& options) {
+  EnsureThreadInit();
+  const std::string endpoint = options.host + ":" + std::to_string(options.port);
+  MYSQL* mysql = mysql_init(nullptr);
+  if (mysql == nullptr) return Status::Internal("cannot connect to " + endpoint + ": out of memory");
+
+  unsigned int protocol = MYSQL_PROTOCOL_TCP;
+  unsigned int connect_timeout = Seconds(options.connect_timeout_ms);
+  unsigned int read_timeout = Seconds(options.read_timeout_ms);
+  unsigned int write_timeout = Seconds(options.write_timeout_ms);
+  mysql_options(mysql, MYSQL_OPT_PROTOCOL, &protocol);
+  mysql_options(mysql, MYSQL_OPT_CONNECT_TIMEOUT, &connect_timeout);
+  mysql_options(mysql, MYSQL_OPT_READ_TIMEOUT, &read_timeout);
+  mysql_options(mysql, MYSQL_OPT_WRITE_TIMEOUT, &write_timeout);
+  mysql_options(mysql, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+
+  if (mysql_real_connect(mysql, options.host.c_str(), options.user.c_str(),
+                         options.password.reveal().c_str(), nullptr,
+                         static_cast<unsigned int>(options.port), nullptr, 0) == nullptr) {
+    unsigned int number = mysql_errno(mysql);
+    std::string text = RedactSecrets(mysql_error(mysql), {&options.password});
+    mysql_close(mysql);
+    std::string what = (number == 1045 || number == 1698)
+                           ? "cannot log in to " + endpoint + " as " + options.user + ": "
+                           : "cannot connect to " + endpoint + ": ";
+    return Classify(number, what + text);
+  }
+  return std::unique_ptr<MysqlConnection>(new MysqlConnection(mysql, options));
+}
+
+MysqlConnection::~MysqlConnection() { mysql_close(mysql_); }
+
+Status MysqlConnection::LastError(const std::string& what,
+                                  const std::vector<const Secret*>& also_redact) const {
+  std::vector<const Secret*> secrets = also_redact;
+  secrets.push_back(&options_.password);
+  std::string text = RedactSecrets(mysql_error(mysql_), secrets);
+  return Classify(mysql_errno(mysql_), what + " on " + Endpoint() + ": " + text);
+}
+
+Result<std::vector<Row>> MysqlConnection::Query(const std::string& sql,
+                                                const std::vector<const Secret*>& also_redact) {
+  EnsureThreadInit();
+  // The statement text is left out of errors on purpose: it may carry a password.
+  if (mysql_real_query(mysql_, sql.data(), sql.size()) != 0) return LastError("query failed", also_redact);
+  MYSQL_RES* result = mysql_store_result(mysql_);
+  if (result == nullptr) {
+    if (mysql_field_count(mysql_) == 0) return std::vector<Row>{};
+    return LastError("reading result failed", also_redact);
+  }
+  const unsigned int columns = mysql_num_fields(result);
+  MYSQL_FIELD* fields = mysql_fetch_fields(result);
+  std::vector<Row> rows;
+  rows.reserve(mysql_num_rows(result));
+  while (MYSQL_ROW values = mysql_fetch_row(result)) {
+    unsigned long* lengths = mysql_fetch_lengths(result);
+    Row row;
+    for (unsigned int i = 0; i < columns; ++i) {
+      row[std::string(fields[i].name, fields[i].name_length)] =
+          values[i] == nullptr ? std::string() : std::string(values[i], lengths[i]);
+    }
+    rows.push_back(std::move(row));
+  }
+  mysql_free_result(result);
+  // Drain further result sets (a multi-statement string), so the connection stays usable.
+  while (mysql_more_results(mysql_) && mysql_next_result(mysql_) == 0) {
+    if (MYSQL_RES* extra = mysql_store_result(mysql_)) mysql_free_result(extra);
+  }
+  return rows;
+}
+
+Status MysqlConnection::Execute(const std::string& sql, const std::vector<const Secret*>& also_redact) {
+  auto rows = Query(sql, also_redact);
+  return rows.ok() ? Status::OK() : rows.status();
+}
+
+std::string MysqlConnection::Escape(std::string_view value) {
+  std::string out(value.size() * 2 + 1, '\0');
+  unsigned long n = mysql_real_escape_string(mysql_, out.data(), value.data(),
+                                             static_cast<unsigned long>(value.size()));
+  out.resize(n);
+  return out;
+}
+
+int MysqlErrno(const Status& status) {
+  const std::string& m = status.message();
+  if (m.size() < 3 || m.back() != ')') return 0;
+  size_t open = m.rfind('(');
+  if (open == std::string::npos || open + 2 >= m.size()) return 0;
+  int number = 0;
+  for (size_t i = open + 1; i + 1 < m.size(); ++i) {
+    if (!std::isdigit(static_cast<unsigned char>(m[i]))) return 0;
+    number = number * 10 + (m[i] - '0');
+  }
+  return number;
+}
+
+}  // namespace replplan

@@ -1,0 +1,67 @@
+// One SQL connection to a MariaDB/MySQL server over libmariadb (Connector/C), RAII over MYSQL*.
+//
+// Always TCP, never the unix socket: replplan reaches servers at the addresses the topology names,
+// and a "localhost" that silently meant a socket would read some other server. Errors are
+// classified so callers can tell "wrong password" from "host down" from "bad statement", and every
+// error text carries the MySQL error number and has the password redacted.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/live_state.h"
+#include "engine/secret.h"
+#include "engine/status.h"
+
+struct st_mysql;
+
+namespace replplan {
+
+struct MysqlOptions {
+  std::string host;  // an address; connected over TCP even if it is "localhost"
+  int port = 3306;
+  std::string user;
+  Secret password;
+  int connect_timeout_ms = 5000;
+  int read_timeout_ms = 30000;
+  int write_timeout_ms = 30000;
+};
+
+class MysqlConnection {
+ public:
+  // 1045/1698 -> AuthFailed, 2002/2003/2005/2006/2013 -> Unavailable, anything else -> Internal.
+  // Message: "cannot connect to 127.0.0.99:3306: Can't connect to server on ... (2003)".
+  static Result<std::unique_ptr<MysqlConnection>> Connect(const MysqlOptions& options);
+
+  ~MysqlConnection();
+  MysqlConnection(const MysqlConnection&) = delete;
+  MysqlConnection& operator=(const MysqlConnection&) = delete;
+
+  // Rows keyed by the column names of the result metadata; SQL NULL becomes "". A statement that
+  // returns no result set gives no rows. `also_redact` lists further secrets the statement or the
+  // server's reply may contain (e.g. a replication password in CHANGE MASTER).
+  Result<std::vector<Row>> Query(const std::string& sql, const std::vector<const Secret*>& also_redact = {});
+  Status Execute(const std::string& sql, const std::vector<const Secret*>& also_redact = {});
+
+  // mysql_real_escape_string with this connection's character set; the result goes between
+  // single quotes.
+  std::string Escape(std::string_view value);
+
+  const MysqlOptions& options() const { return options_; }
+  // "127.0.0.61:3306", for messages.
+  std::string Endpoint() const;
+
+ private:
+  MysqlConnection(st_mysql* mysql, MysqlOptions options) : mysql_(mysql), options_(std::move(options)) {}
+  Status LastError(const std::string& what, const std::vector<const Secret*>& also_redact) const;
+
+  st_mysql* mysql_;
+  MysqlOptions options_;
+};
+
+// The MySQL error number a Status from this file carries (its trailing "(NNNN)"), or 0.
+int MysqlErrno(const Status& status);
+
+}  // namespace replplan

@@ -1,0 +1,321 @@
+#include "providers/ssh/ssh_session.h"
+
+#include <fcntl.h>
+#include <libssh2.h>
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+
+#include "engine/shell_quote.h"
+
+namespace replplan {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+class Deadline {
+ public:
+  explicit Deadline(int ms) : at_(Clock::now() + std::chrono::milliseconds(ms)) {}
+  int RemainingMs() const {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(at_ - Clock::now()).count();
+    return left > 0 ? static_cast<int>(left) : 0;
+  }
+
+ private:
+  Clock::time_point at_;
+};
+
+// libssh2_init is not thread-safe; run it once for the process.
+void EnsureLibraryInit() {
+  static std::once_flag once;
+  std::call_once(once, [] { libssh2_init(0); });
+}
+
+std::string LastError(LIBSSH2_SESSION* session) {
+  char* message = nullptr;
+  int length = 0;
+  libssh2_session_last_error(session, &message, &length, 0);
+  return message == nullptr ? "unknown libssh2 error" : std::string(message, static_cast<size_t>(length));
+}
+
+// The session is non-blocking so every step honours a deadline: wait for the socket in whichever
+// direction libssh2 is blocked on. false = the deadline passed.
+bool WaitSocket(int socket, LIBSSH2_SESSION* session, const Deadline& deadline) {
+  int directions = libssh2_session_block_directions(session);
+  pollfd p{socket, 0, 0};
+  if (directions & LIBSSH2_SESSION_BLOCK_INBOUND) p.events |= POLLIN;
+  if (directions & LIBSSH2_SESSION_BLOCK_OUTBOUND) p.events |= POLLOUT;
+  if (p.events == 0) p.events = POLLIN;
+  int remaining = deadline.RemainingMs();
+  if (remaining == 0) return false;
+  int rc;
+  do {
+    rc = poll(&p, 1, remaining);
+  } while (rc < 0 && errno == EINTR);
+  return rc > 0;
+}
+
+// Calls `step` until it stops saying EAGAIN; LIBSSH2_ERROR_TIMEOUT when the deadline passes.
+template <typename Step>
+int Retry(int socket, LIBSSH2_SESSION* session, const Deadline& deadline, Step step) {
+  for (;;) {
+    int rc = step();
+    if (rc != LIBSSH2_ERROR_EAGAIN) return rc;
+    if (!WaitSocket(socket, session, deadline)) return LIBSSH2_ERROR_TIMEOUT;
+  }
+}
+
+Result<int> ConnectTcp(const SshOptions& options, const std::string& endpoint, const Deadline& deadline) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  std::string port = std::to_string(options.port);
+  int gai = getaddrinfo(options.host.c_str(), port.c_str(), &hints, &found);
+  if (gai != 0) return Status::Unavailable("ssh " + endpoint + ": cannot resolve host: " + gai_strerror(gai));
+  int fd = socket(found->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    freeaddrinfo(found);
+    return Status::Internal("ssh " + endpoint + ": socket: " + std::strerror(errno));
+  }
+  int rc = connect(fd, found->ai_addr, found->ai_addrlen);
+  freeaddrinfo(found);
+  if (rc != 0 && errno != EINPROGRESS) {
+    std::string why = std::strerror(errno);
+    close(fd);
+    return Status::Unavailable("ssh " + endpoint + ": cannot connect: " + why);
+  }
+  if (rc != 0) {
+    pollfd p{fd, POLLOUT, 0};
+    do {
+      rc = poll(&p, 1, deadline.RemainingMs());
+    } while (rc < 0 && errno == EINTR);
+    if (rc == 0) {
+      close(fd);
+      return Status::Unavailable("ssh " + endpoint + ": cannot connect: timed out after " +
+                                 std::to_string(options.connect_timeout_ms) + " ms");
+    }
+    int error = 0;
+    socklen_t length = sizeof(error);
+    getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length);
+    if (rc < 0 || error != 0) {
+      close(fd);
+      return Status::Unavailable("ssh " + endpoint + ": cannot connect: " + std::strerror(rc < 0 ? errno : error));
+    }
+  }
+  return fd;
+}
+
+int KnownHostKeyType(int hostkey_type) {
+  switch (hostkey_type) {
+    case LIBSSH2_HOSTKEY_TYPE_RSA: return LIBSSH2_KNOWNHOST_KEY_SSHRSA;
+    case LIBSSH2_HOSTKEY_TYPE_DSS: return LIBSSH2_KNOWNHOST_KEY_SSHDSS;
+    case LIBSSH2_HOSTKEY_TYPE_ECDSA_256: return LIBSSH2_KNOWNHOST_KEY_ECDSA_256;
+    case LIBSSH2_HOSTKEY_TYPE_ECDSA_384: return LIBSSH2_KNOWNHOST_KEY_ECDSA_384;
+    case LIBSSH2_HOSTKEY_TYPE_ECDSA_521: return LIBSSH2_KNOWNHOST_KEY_ECDSA_521;
+    case LIBSSH2_HOSTKEY_TYPE_ED25519: return LIBSSH2_KNOWNHOST_KEY_ED25519;
+    default: return LIBSSH2_KNOWNHOST_KEY_UNKNOWN;
+  }
+}
+
+Status CheckHostKey(LIBSSH2_SESSION* session, const SshOptions& options) {
+  const std::string known_hosts = ExpandHome(options.known_hosts);
+  // How OpenSSH writes the host in known_hosts, and how the operator will look for it.
+  const std::string label =
+      options.port == 22 ? options.host : "[" + options.host + "]:" + std::to_string(options.port);
+  size_t key_length = 0;
+  int key_type = 0;
+  const char* key = libssh2_session_hostkey(session, &key_length, &key_type);
+  if (key == nullptr) return Status::Internal("ssh " + label + ": server sent no host key");
+
+  LIBSSH2_KNOWNHOSTS* hosts = libssh2_knownhost_init(session);
+  if (hosts == nullptr) return Status::Internal("ssh " + label + ": cannot initialize known_hosts");
+  int read = libssh2_knownhost_readfile(hosts, known_hosts.c_str(), LIBSSH2_KNOWNHOST_FILE_OPENSSH);
+  if (read < 0) {
+    libssh2_knownhost_free(hosts);
+    return Status::FailedPrecondition("cannot read known_hosts file " + known_hosts + " to verify " + label +
+                                      " (set ssh.known_hosts, or add the host with ssh-keyscan)");
+  }
+  libssh2_knownhost* entry = nullptr;
+  int check = libssh2_knownhost_checkp(
+      hosts, options.host.c_str(), options.port, key, key_length,
+      LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW | KnownHostKeyType(key_type), &entry);
+  libssh2_knownhost_free(hosts);
+  switch (check) {
+    case LIBSSH2_KNOWNHOST_CHECK_MATCH:
+      return Status::OK();
+    case LIBSSH2_KNOWNHOST_CHECK_MISMATCH:
+      return Status::FailedPrecondition("host key for " + label + " does not match the one in " + known_hosts +
+                                        " (possible man-in-the-middle)");
+    case LIBSSH2_KNOWNHOST_CHECK_NOTFOUND:
+      return Status::FailedPrecondition("host key for " + label + " is not in " + known_hosts);
+    default:
+      return Status::Internal("ssh " + label + ": host key check failed: " + LastError(session));
+  }
+}
+
+}  // namespace
+
+std::string ExpandHome(const std::string& path) {
+  if (path == "~" || path.rfind("~/", 0) == 0) {
+    const char* home = std::getenv("HOME");
+    if (home != nullptr) return std::string(home) + path.substr(1);
+  }
+  return path;
+}
+
+std::string SshSession::Endpoint() const {
+  return options_.user + "@" + options_.host + ":" + std::to_string(options_.port);
+}
+
+Result<std::unique_ptr<SshSession>> SshSession::Connect(const SshOptions& options) {
+  EnsureLibraryInit();
+  const std::string endpoint = options.user + "@" + options.host + ":" + std::to_string(options.port);
+  Deadline deadline(options.connect_timeout_ms);
+  auto fd = ConnectTcp(options, endpoint, deadline);
+  if (!fd.ok()) return fd.status();
+  const int socket = *fd;
+
+  LIBSSH2_SESSION* raw_session = libssh2_session_init();
+  if (raw_session == nullptr) {
+    close(socket);
+    return Status::Internal("ssh " + endpoint + ": cannot create session");
+  }
+  // From here the SshSession owns socket and session, so every early return cleans up.
+  std::unique_ptr<SshSession> session(new SshSession(socket, raw_session, options));
+  libssh2_session_set_blocking(raw_session, 0);
+  // Prefer the modern key types OpenSSH itself prefers, so the key offered is the one most likely
+  // to be in known_hosts (unsupported names are ignored by libssh2).
+  libssh2_session_method_pref(raw_session, LIBSSH2_METHOD_HOSTKEY,
+                              "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,"
+                              "rsa-sha2-512,rsa-sha2-256,ssh-rsa");
+
+  int rc = Retry(socket, raw_session, deadline, [&] { return libssh2_session_handshake(raw_session, socket); });
+  if (rc == LIBSSH2_ERROR_TIMEOUT) {
+    return Status::Unavailable("ssh " + endpoint + ": handshake timed out after " +
+                               std::to_string(options.connect_timeout_ms) + " ms");
+  }
+  if (rc != 0) return Status::Unavailable("ssh " + endpoint + ": handshake failed: " + LastError(raw_session));
+
+  if (options.verify_host_key) {
+    Status host_key = CheckHostKey(raw_session, options);
+    if (!host_key.ok()) return host_key;
+  }
+
+  const std::string identity = ExpandHome(options.identity);
+  const std::string public_key = identity + ".pub";
+  struct stat info {};
+  const bool has_public_key = ::stat(public_key.c_str(), &info) == 0;
+  rc = Retry(socket, raw_session, deadline, [&] {
+    return libssh2_userauth_publickey_fromfile_ex(raw_session, options.user.c_str(),
+                                                  static_cast<unsigned int>(options.user.size()),
+                                                  has_public_key ? public_key.c_str() : nullptr,
+                                                  identity.c_str(), nullptr);
+  });
+  if (rc == LIBSSH2_ERROR_TIMEOUT) return Status::Unavailable("ssh " + endpoint + ": authentication timed out");
+  if (rc != 0) {
+    return Status::AuthFailed("ssh " + endpoint + ": public key authentication with " + identity +
+                              " failed: " + LastError(raw_session));
+  }
+  return session;
+}
+
+SshSession::~SshSession() {
+  // Blocking with a short timeout: a polite goodbye, but never a hang on a dead peer.
+  libssh2_session_set_timeout(session_, 2000);
+  libssh2_session_set_blocking(session_, 1);
+  libssh2_session_disconnect(session_, "replplan done");
+  libssh2_session_free(session_);
+  close(socket_);
+}
+
+Result<ExecResult> SshSession::Run(const std::string& command) {
+  Deadline deadline(options_.command_timeout_ms);
+  const std::string timed_out =
+      "ssh " + Endpoint() + ": command timed out after " + std::to_string(options_.command_timeout_ms) + " ms";
+  LIBSSH2_CHANNEL* channel = nullptr;
+  for (;;) {
+    channel = libssh2_channel_open_session(session_);
+    if (channel != nullptr || libssh2_session_last_errno(session_) != LIBSSH2_ERROR_EAGAIN) break;
+    if (!WaitSocket(socket_, session_, deadline)) return Status::Unavailable(timed_out);
+  }
+  if (channel == nullptr) {
+    return Status::Unavailable("ssh " + Endpoint() + ": cannot open channel: " + LastError(session_));
+  }
+  // Frees the channel on every path out.
+  auto free_channel = [&] {
+    Retry(socket_, session_, Deadline(1000), [&] { return libssh2_channel_free(channel); });
+  };
+
+  int rc = Retry(socket_, session_, deadline, [&] { return libssh2_channel_exec(channel, command.c_str()); });
+  if (rc != 0) {
+    free_channel();
+    if (rc == LIBSSH2_ERROR_TIMEOUT) return Status::Unavailable(timed_out);
+    return Status::Unavailable("ssh " + Endpoint() + ": cannot run command: " + LastError(session_));
+  }
+
+  // Read both streams in one loop: draining stdout first could deadlock against a command that
+  // fills the stderr window.
+  ExecResult result;
+  std::array<char, 32768> buffer{};
+  for (;;) {
+    ssize_t out = libssh2_channel_read(channel, buffer.data(), buffer.size());
+    if (out > 0) result.out.append(buffer.data(), static_cast<size_t>(out));
+    ssize_t err = libssh2_channel_read_stderr(channel, buffer.data(), buffer.size());
+    if (err > 0) result.err.append(buffer.data(), static_cast<size_t>(err));
+    if (out > 0 || err > 0) continue;
+    if (out == 0 && err == 0 && libssh2_channel_eof(channel)) break;
+    if ((out < 0 && out != LIBSSH2_ERROR_EAGAIN) || (err < 0 && err != LIBSSH2_ERROR_EAGAIN)) {
+      std::string why = LastError(session_);
+      free_channel();
+      return Status::Unavailable("ssh " + Endpoint() + ": reading command output failed: " + why);
+    }
+    if (!WaitSocket(socket_, session_, deadline)) {
+      free_channel();
+      return Status::Unavailable(timed_out);
+    }
+  }
+
+  Retry(socket_, session_, deadline, [&] { return libssh2_channel_close(channel); });
+  Retry(socket_, session_, deadline, [&] { return libssh2_channel_wait_closed(channel); });
+  result.exit_status = libssh2_channel_get_exit_status(channel);
+  char* signal = nullptr;
+  size_t signal_length = 0;
+  libssh2_channel_get_exit_signal(channel, &signal, &signal_length, nullptr, nullptr, nullptr, nullptr);
+  if (signal != nullptr) {
+    // Killed by a signal: there is no exit status, so do not let it look like success.
+    result.exit_status = 255;
+    result.err += "killed by signal " + std::string(signal, signal_length);
+    libssh2_free(session_, signal);
+  }
+  free_channel();
+  return result;
+}
+
+Result<std::optional<std::string>> SshSession::ReadFile(const std::string& path) {
+  // A distinct exit code for "missing" so it is not confused with "exists but unreadable".
+  constexpr int kMissing = 100;
+  const std::string quoted = ShellQuote(path);
+  auto run = Run("if [ -e " + quoted + " ]; then exec cat -- " + quoted + "; else exit " +
+                 std::to_string(kMissing) + "; fi");
+  if (!run.ok()) return run.status();
+  if (run->exit_status == kMissing) return std::optional<std::string>();
+  if (run->exit_status != 0) {
+    std::string err = run->err;
+    while (!err.empty() && (err.back() == '\n' || err.back() == '\r')) err.pop_back();
+    return Status::FailedPrecondition("ssh " + Endpoint() + ": cannot read " + path + ": " + err);
+  }
+  return std::optional<std::string>(std::move(run->out));
+}
+
+}  // namespace replplan

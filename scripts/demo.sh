@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The demo: installs what is needed, builds, starts a local lab of real MariaDB + OpenSSH hosts on
+# 127.0.0.61 and 127.0.0.66, writes the lab topology, and runs `validate` and `plan` against it.
+# Everything talks to loopback only. The lab is torn down at the end unless KEEP_LAB=1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$(pwd)
+bash scripts/install-deps.sh
+bash scripts/build.sh >/dev/null
+
+export REPLPLAN_LAB_DIR=${REPLPLAN_LAB_DIR:-$repo/.lab}
+lab() { bash tests/lab/lab.sh "$@"; }
+if [[ "${KEEP_LAB:-0}" != 1 ]]; then trap 'lab down >/dev/null 2>&1 || true' EXIT; fi
+
+step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
+
+step "bash tests/lab/lab.sh up 2"
+lab up 2
+topology=$REPLPLAN_LAB_DIR/lab.toml
+
+step "replplan validate examples/secondhand.toml   # the production file: validated, never contacted"
+build/replplan validate examples/secondhand.toml
+
+step "replplan validate $topology"
+build/replplan validate "$topology"
+
+step "replplan plan $topology --detailed-exitcode"
+set +e
+build/replplan plan "$topology" --detailed-exitcode
+code=$?
+set -e
+echo "(exit code $code: 0 no changes, 2 changes, 1 error)"
+
+step "replplan plan $topology --json | head -40"
+build/replplan plan "$topology" --json | head -40 || true
+
+if [[ "${KEEP_LAB:-0}" == 1 ]]; then
+  echo; echo "The lab keeps running (REPLPLAN_LAB_DIR=$REPLPLAN_LAB_DIR); stop it with: bash tests/lab/lab.sh down"
+fi

@@ -1,0 +1,234 @@
+#include "integration/lab_client.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <stdexcept>
+
+extern char** environ;
+
+namespace lab {
+namespace {
+
+// environ with `extra` entries added, replacing any variable of the same name.
+std::vector<std::string> MergedEnvironment(const std::vector<std::string>& extra) {
+  std::map<std::string, std::string> by_name;
+  std::vector<std::string> order;
+  auto add = [&](const std::string& entry) {
+    std::string name = entry.substr(0, entry.find('='));
+    if (!by_name.count(name)) order.push_back(name);
+    by_name[name] = entry;
+  };
+  for (char** e = environ; *e != nullptr; ++e) add(*e);
+  for (const auto& entry : extra) add(entry);
+  std::vector<std::string> merged;
+  for (const auto& name : order) merged.push_back(by_name[name]);
+  return merged;
+}
+
+std::vector<char*> CStrings(std::vector<std::string>& strings) {
+  std::vector<char*> pointers;
+  for (auto& s : strings) pointers.push_back(s.data());
+  pointers.push_back(nullptr);
+  return pointers;
+}
+
+// Reads whatever is available on `fd` into `sink`; false once the writer closed it.
+bool Drain(int fd, std::string& sink) {
+  char buffer[65536];
+  ssize_t n = read(fd, buffer, sizeof buffer);
+  if (n > 0) {
+    sink.append(buffer, static_cast<size_t>(n));
+    return true;
+  }
+  return n < 0 && (errno == EINTR || errno == EAGAIN);
+}
+
+// Feeds stdin and drains stdout/stderr together: doing them one after another deadlocks as soon
+// as the child fills a pipe buffer (64 KiB) while we block on another pipe.
+void Pump(int in_fd, const std::string& input, int out_fd, int err_fd, CommandResult& result) {
+  size_t written = 0;
+  if (input.empty()) {
+    close(in_fd);
+    in_fd = -1;
+  }
+  while (out_fd >= 0 || err_fd >= 0) {
+    pollfd fds[3] = {{out_fd, POLLIN, 0}, {err_fd, POLLIN, 0}, {in_fd, POLLOUT, 0}};
+    if (poll(fds, 3, -1) < 0) {
+      if (errno == EINTR) continue;
+      throw std::runtime_error(std::string("poll: ") + std::strerror(errno));
+    }
+    if (fds[0].revents && !Drain(out_fd, result.out)) close(out_fd), out_fd = -1;
+    if (fds[1].revents && !Drain(err_fd, result.err)) close(err_fd), err_fd = -1;
+    if (in_fd >= 0 && fds[2].revents) {
+      ssize_t n = (fds[2].revents & POLLOUT) ? write(in_fd, input.data() + written, input.size() - written) : -1;
+      if (n > 0) written += static_cast<size_t>(n);
+      // A child that exits without reading its input is not our error: stop feeding it.
+      if (n < 0 && errno != EINTR && errno != EAGAIN) written = input.size();
+      if (written == input.size()) close(in_fd), in_fd = -1;
+    }
+  }
+  if (in_fd >= 0) close(in_fd);
+}
+
+std::string Trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+std::string Describe(const CommandResult& r) {
+  return "exit " + std::to_string(r.exit_code) + "\nstdout:\n" + r.out + "\nstderr:\n" + r.err;
+}
+
+}  // namespace
+
+CommandResult Run(const std::vector<std::string>& argv, const std::string& stdin_text,
+                  const std::vector<std::string>& extra_env) {
+  if (argv.empty()) throw std::invalid_argument("Run: empty argv");
+  // Writing to a child that already exited must be an error code, not a signal that kills the test.
+  signal(SIGPIPE, SIG_IGN);
+  std::vector<std::string> args = argv;
+  std::vector<std::string> env = MergedEnvironment(extra_env);
+  std::vector<char*> c_args = CStrings(args);
+  std::vector<char*> c_env = CStrings(env);
+
+  int in[2], out[2], err[2];
+  if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) {
+    throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
+  }
+  pid_t pid = fork();
+  if (pid < 0) throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
+  if (pid == 0) {
+    dup2(in[0], 0);
+    dup2(out[1], 1);
+    dup2(err[1], 2);
+    signal(SIGPIPE, SIG_DFL);
+    execvpe(c_args[0], c_args.data(), c_env.data());
+    std::string message = std::string("cannot run ") + c_args[0] + ": " + std::strerror(errno) + "\n";
+    ssize_t ignored = write(2, message.data(), message.size());
+    (void)ignored;
+    _exit(127);
+  }
+  close(in[0]);
+  close(out[1]);
+  close(err[1]);
+  fcntl(in[1], F_SETFL, O_NONBLOCK);
+
+  CommandResult result;
+  Pump(in[1], stdin_text, out[0], err[0], result);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return result;
+}
+
+std::string Dir() {
+  if (const char* dir = std::getenv("REPLPLAN_LAB_DIR"); dir != nullptr && *dir != '\0') return dir;
+  return std::string(REPLPLAN_SOURCE_DIR) + "/.lab";
+}
+
+CommandResult Lab(const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {"bash", REPLPLAN_LAB};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return Run(argv, "", {"REPLPLAN_LAB_DIR=" + Dir()});
+}
+
+void Reset(int hosts) {
+  CommandResult r = Lab({"reset", std::to_string(hosts)});
+  if (r.exit_code != 0) throw std::runtime_error("lab.sh reset " + std::to_string(hosts) + " failed: " + Describe(r));
+}
+
+std::string Address(const std::string& host) {
+  static const std::map<std::string, std::string> kAddresses = {
+      {"mercury", "127.0.0.61"}, {"uranus", "127.0.0.66"},  {"venus", "127.0.0.67"},
+      {"mars", "127.0.0.68"},    {"jupiter", "127.0.0.69"}, {"saturn", "127.0.0.70"},
+      {"neptune", "127.0.0.71"}, {"pluto", "127.0.0.72"}};
+  auto it = kAddresses.find(host);
+  if (it == kAddresses.end()) throw std::invalid_argument("not a lab host: " + host);
+  return it->second;
+}
+
+std::string TopologyPath() { return Dir() + "/lab.toml"; }
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read " + path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::string WriteFile(const std::string& name, const std::string& text) {
+  std::filesystem::path dir = std::filesystem::path(Dir()) / "tmp";
+  std::filesystem::create_directories(dir);
+  std::string path = (dir / name).string();
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  if (!out.flush()) throw std::runtime_error("cannot write " + path);
+  return path;
+}
+
+std::string SecretValue(const std::string& name) {
+  std::string text = ReadFile(Dir() + "/secrets/" + name);
+  return Trim(text.substr(0, text.find('\n')));
+}
+
+std::vector<std::vector<std::string>> Sql(const std::string& host, const std::string& sql) {
+  Address(host);  // rejects a typo before it becomes a confusing socket error
+  CommandResult r = Run({"mariadb", "--no-defaults", "-S", Dir() + "/hosts/" + host + "/mysqld.sock", "-u",
+                         "root", "-N", "-B"},
+                        sql);
+  if (r.exit_code != 0) {
+    throw std::runtime_error("SQL as root on " + host + " failed (exit " + std::to_string(r.exit_code) + "): " + r.err);
+  }
+  std::vector<std::vector<std::string>> rows;
+  std::istringstream lines(r.out);
+  for (std::string line; std::getline(lines, line);) {
+    std::vector<std::string> row;
+    size_t start = 0;
+    for (size_t tab; (tab = line.find('\t', start)) != std::string::npos; start = tab + 1) {
+      row.push_back(line.substr(start, tab - start));
+    }
+    row.push_back(line.substr(start));
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+std::string SqlValue(const std::string& host, const std::string& sql) {
+  auto rows = Sql(host, sql);
+  return rows.empty() || rows.front().empty() ? "" : rows.front().front();
+}
+
+CommandResult AdminSql(const std::string& host, const std::string& sql) {
+  return Run({"mariadb", "--no-defaults", "-h", Address(host), "-P", "3306", "-u", "admin", "--connect-timeout=5",
+              "-N", "-B"},
+             sql, {"MYSQL_PWD=" + SecretValue("admin.pw")});
+}
+
+CommandResult Ssh(const std::string& host, const std::string& command, const std::string& known_hosts) {
+  std::string known = known_hosts.empty() ? Dir() + "/client/known_hosts" : known_hosts;
+  return Run({"timeout", "60", "ssh", "-F", "/dev/null", "-i", Dir() + "/client/id_ed25519", "-o",
+              "IdentitiesOnly=yes", "-o", "UserKnownHostsFile=" + known, "-o", "GlobalKnownHostsFile=/dev/null",
+              "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10", "-p", "2222",
+              "root@" + Address(host), command});
+}
+
+CommandResult Replplan(const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {REPLPLAN_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return Run(argv);
+}
+
+}  // namespace lab

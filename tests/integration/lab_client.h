@@ -1,0 +1,72 @@
+// Helpers for integration tests that run against the lab (tests/lab/lab.sh): real mariadbd and
+// sshd processes on 127.0.0.x. Tests reach the lab the way an operator would, through the
+// `mariadb` and `ssh` clients and the lab script, so a test proves behaviour of real programs and
+// never depends on replplan's own providers to check replplan.
+//
+// Every helper runs programs without a shell (no quoting bugs) and never puts a password on a
+// command line: secrets travel through stdin, the environment or files under the lab dir.
+// Free of doctest so any test executable (or a benchmark) can link it.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace lab {
+
+struct CommandResult {
+  int exit_code = -1;  // the program's exit status, or 128 + signal number if a signal ended it
+  std::string out;
+  std::string err;
+};
+
+// fork/exec of argv[0] (looked up in PATH) without a shell; captures stdout and stderr, feeds
+// `stdin_text` to its stdin, adds (or overrides) "K=V" entries of the environment. A program that
+// cannot be started gives exit code 127 and the reason in err.
+CommandResult Run(const std::vector<std::string>& argv, const std::string& stdin_text = "",
+                  const std::vector<std::string>& extra_env = {});
+
+// The lab directory: $REPLPLAN_LAB_DIR, or <repo>/.lab as lab.sh itself defaults.
+std::string Dir();
+
+// `bash tests/lab/lab.sh ARGS...` on Dir().
+CommandResult Lab(const std::vector<std::string>& args);
+
+// `lab.sh reset N`: N pristine fresh hosts. Throws std::runtime_error with the script's output.
+void Reset(int hosts);
+
+// "mercury" -> "127.0.0.61". Throws std::invalid_argument for a name that is not a lab host.
+std::string Address(const std::string& host);
+
+// Dir() + "/lab.toml", the topology lab.sh writes on up/reset.
+std::string TopologyPath();
+
+// Whole file; throws std::runtime_error if it cannot be read.
+std::string ReadFile(const std::string& path);
+
+// Writes `text` to Dir()/tmp/NAME (creating the directory) and returns the path.
+std::string WriteFile(const std::string& name, const std::string& text);
+
+// A lab secret ("admin.pw", "repl.pw", "app.pw"): the first line of Dir()/secrets/NAME.
+std::string SecretValue(const std::string& name);
+
+// SQL as root over the host's unix socket with `mariadb -N -B` (statements go through stdin):
+// rows of tab-separated columns, NULL as "NULL". Throws std::runtime_error carrying the client's
+// stderr (not the statement, which may hold a password).
+std::vector<std::vector<std::string>> Sql(const std::string& host, const std::string& sql);
+
+// First column of the first row, "" if there is no row.
+std::string SqlValue(const std::string& host, const std::string& sql);
+
+// SQL over TCP to the host's own address as 'admin' (password from secrets/admin.pw, passed in
+// MYSQL_PWD): what replplan's MySQL provider sees. Does not throw; look at exit_code and err.
+CommandResult AdminSql(const std::string& host, const std::string& sql);
+
+// OpenSSH client as replplan's SSH provider connects: root@ADDRESS -p 2222 with the lab key,
+// strict host key checking against `known_hosts` (default: the lab's), batch mode, no user or
+// system ssh config. Bounded by a 60 s timeout.
+CommandResult Ssh(const std::string& host, const std::string& command, const std::string& known_hosts = "");
+
+// Runs the replplan binary under test (REPLPLAN_BINARY) with ARGS.
+CommandResult Replplan(const std::vector<std::string>& args);
+
+}  // namespace lab

@@ -1,0 +1,175 @@
+// Proves the lab keeps its contract (tests/lab/README.md), since every other integration test
+// trusts it: fresh hosts that look like a new Debian install, reachable as replplan reaches them
+// (admin over TCP on the host's own address, root over SSH with strict host keys), and the
+// commands tests use to break and repair them.
+#include <doctest/doctest.h>
+
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "integration/lab_client.h"
+
+namespace {
+
+const std::vector<std::string> kThreeHosts = {"mercury", "uranus", "venus"};
+
+// The `restart = "..."` command lab.toml gives for `host`, exactly as replplan would run it.
+std::string RestartCommandFromToml(const std::string& host) {
+  std::string toml = lab::ReadFile(lab::TopologyPath());
+  size_t server = toml.find("name        = \"" + host + "\"");
+  REQUIRE(server != std::string::npos);
+  size_t line = toml.find("restart     = \"", server);
+  REQUIRE(line != std::string::npos);
+  size_t start = line + std::string("restart     = \"").size();
+  return toml.substr(start, toml.find('"', start) - start);
+}
+
+std::string KnownHostsWithout(const std::string& address) {
+  std::string kept;
+  std::string all = lab::ReadFile(lab::Dir() + "/client/known_hosts");
+  for (size_t start = 0; start < all.size();) {
+    size_t end = all.find('\n', start);
+    std::string line = all.substr(start, end == std::string::npos ? std::string::npos : end - start + 1);
+    if (line.rfind("[" + address + "]:2222 ", 0) != 0) kept += line;
+    start = end == std::string::npos ? all.size() : end + 1;
+  }
+  return kept;
+}
+
+}  // namespace
+
+TEST_CASE("after reset every host answers admin over TCP on its own address, as a fresh install") {
+  lab::Reset(3);
+  for (const auto& host : kThreeHosts) {
+    CAPTURE(host);
+    auto r = lab::AdminSql(host, "SELECT @@server_id, @@log_bin, @@read_only, @@bind_address, @@socket");
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    std::string socket = lab::Dir() + "/hosts/" + host + "/mysqld.sock";
+    CHECK(r.out == "1\t0\t0\t" + lab::Address(host) + "\t" + socket + "\n");
+    auto log_bin = lab::AdminSql(host, "SHOW GLOBAL VARIABLES LIKE 'log_bin'");
+    CHECK(log_bin.out == "log_bin\tOFF\n");
+  }
+}
+
+TEST_CASE("admin holds every privilege with grant option and root has no TCP login") {
+  lab::Reset(3);
+  auto grants = lab::AdminSql("mercury", "SHOW GRANTS");
+  REQUIRE_MESSAGE(grants.exit_code == 0, grants.err);
+  CHECK(grants.out.find("GRANT ALL PRIVILEGES ON *.* TO `admin`@`%`") != std::string::npos);
+  CHECK(grants.out.find("WITH GRANT OPTION") != std::string::npos);
+
+  auto wrong = lab::Run({"mariadb", "--no-defaults", "-h", "127.0.0.61", "-P", "3306", "-u", "admin", "-e", "SELECT 1"},
+                        "", {"MYSQL_PWD=not-the-password"});
+  CHECK(wrong.exit_code != 0);
+  CHECK(wrong.err.find("Access denied") != std::string::npos);
+  auto root = lab::Run({"mariadb", "--no-defaults", "-h", "127.0.0.61", "-P", "3306", "-u", "root", "-e", "SELECT 1"});
+  CHECK(root.exit_code != 0);
+}
+
+TEST_CASE("fresh hosts have only the system schemas and the accounts of a new install") {
+  lab::Reset(3);
+  for (const auto& host : kThreeHosts) {
+    CAPTURE(host);
+    CHECK(lab::Sql(host, "SHOW DATABASES") ==
+          std::vector<std::vector<std::string>>{{"information_schema"}, {"mysql"}, {"performance_schema"}, {"sys"}});
+    // No anonymous user (it would shadow 'repl'@'%'), no test database.
+    CHECK(lab::SqlValue(host, "SELECT COUNT(*) FROM mysql.user WHERE user = ''") == "0");
+    CHECK(lab::SqlValue(host, "SELECT GROUP_CONCAT(CONCAT(user, '@', host) ORDER BY user) FROM mysql.user") ==
+          "admin@%,mariadb.sys@localhost,root@localhost");
+  }
+}
+
+TEST_CASE("ssh as root with the lab key works and strict host key checking rejects an unknown host") {
+  lab::Reset(3);
+  for (const auto& host : kThreeHosts) {
+    CAPTURE(host);
+    auto ok = lab::Ssh(host, "true");
+    CHECK_MESSAGE(ok.exit_code == 0, ok.err);
+  }
+  std::string without_mercury = lab::WriteFile("known_hosts_without_mercury", KnownHostsWithout("127.0.0.61"));
+  auto refused = lab::Ssh("mercury", "true", without_mercury);
+  CHECK(refused.exit_code == 255);
+  CHECK(refused.err.find("Host key verification failed") != std::string::npos);
+  // The same file still vouches for the others: the failure is about mercury's key, not the file.
+  CHECK(lab::Ssh("uranus", "true", without_mercury).exit_code == 0);
+}
+
+TEST_CASE("kill makes a host refuse TCP and start brings it back") {
+  lab::Reset(3);
+  REQUIRE(lab::Lab({"kill", "uranus"}).exit_code == 0);
+  auto refused = lab::AdminSql("uranus", "SELECT 1");
+  CHECK(refused.exit_code != 0);
+  CHECK_MESSAGE(refused.err.find("Can't connect") != std::string::npos, refused.err);
+  CHECK(lab::Lab({"status"}).out.find("uranus   127.0.0.66  mysqld down sshd up") != std::string::npos);
+  CHECK(lab::AdminSql("mercury", "SELECT 1").exit_code == 0);  // the others are untouched
+
+  auto started = lab::Lab({"start", "uranus"});
+  REQUIRE_MESSAGE(started.exit_code == 0, started.err);
+  auto back = lab::AdminSql("uranus", "SELECT @@bind_address");
+  CHECK(back.out == "127.0.0.66\n");
+}
+
+TEST_CASE("the restart command of lab.toml restarts the server when run over ssh") {
+  lab::Reset(3);
+  // A runtime-only setting is lost by a real restart, so it tells a restart from a no-op.
+  lab::Sql("mercury", "SET GLOBAL max_connections = 77");
+  std::string pid_before = lab::ReadFile(lab::Dir() + "/hosts/mercury/mysqld.pid");
+
+  auto restarted = lab::Ssh("mercury", RestartCommandFromToml("mercury"));
+  REQUIRE_MESSAGE(restarted.exit_code == 0, restarted.err);
+  CHECK(lab::AdminSql("mercury", "SELECT @@max_connections").out == "151\n");
+  CHECK(lab::ReadFile(lab::Dir() + "/hosts/mercury/mysqld.pid") != pid_before);
+}
+
+TEST_CASE("restart picks up an edited my.cnf and reset restores the fresh one") {
+  lab::Reset(3);
+  std::string cnf_path = lab::Dir() + "/hosts/venus/my.cnf";
+  std::string fresh = lab::ReadFile(cnf_path);
+  CHECK(fresh.find("server-id") == std::string::npos);
+  CHECK(fresh.find("server_id") == std::string::npos);
+  CHECK(fresh.find("log_bin") == std::string::npos);
+  CHECK(fresh.find("read_only") == std::string::npos);
+
+  std::string log_bin = lab::Dir() + "/hosts/venus/binlog/mysql-bin.log";
+  std::ofstream(cnf_path, std::ios::app) << "\n[mysqld]\nserver_id = 3\nlog_bin = " << log_bin << "\n";
+  auto restarted = lab::Lab({"restart", "venus"});
+  REQUIRE_MESSAGE(restarted.exit_code == 0, restarted.err);
+  CHECK(lab::AdminSql("venus", "SELECT @@server_id, @@log_bin").out == "3\t1\n");
+  CHECK(lab::Run({"test", "-s", lab::Dir() + "/hosts/venus/binlog/mysql-bin.000001"}).exit_code == 0);
+
+  lab::Reset(3);
+  CHECK(lab::ReadFile(cnf_path) == fresh);
+  CHECK(lab::AdminSql("venus", "SELECT @@server_id, @@log_bin").out == "1\t0\n");
+  CHECK(lab::Run({"find", lab::Dir() + "/hosts/venus/binlog", "-mindepth", "1"}).out.empty());
+}
+
+TEST_CASE("reset removes a database created before it") {
+  lab::Reset(3);
+  lab::Sql("mercury", "CREATE DATABASE lab_scratch; CREATE TABLE lab_scratch.t (id INT PRIMARY KEY)");
+  REQUIRE(lab::SqlValue("mercury", "SHOW DATABASES LIKE 'lab_scratch'") == "lab_scratch");
+  lab::Reset(3);
+  CHECK(lab::SqlValue("mercury", "SHOW DATABASES LIKE 'lab_scratch'").empty());
+}
+
+TEST_CASE("reset to fewer hosts stops the rest and lab.toml lists exactly the hosts up") {
+  lab::Reset(2);
+  CHECK(lab::AdminSql("venus", "SELECT 1").exit_code != 0);
+  CHECK(lab::Lab({"status"}).out.find("venus    127.0.0.67  mysqld down sshd down") != std::string::npos);
+  std::string toml = lab::ReadFile(lab::TopologyPath());
+  CHECK(toml.find("address     = \"127.0.0.66\"") != std::string::npos);
+  CHECK(toml.find("venus") == std::string::npos);
+
+  lab::Reset(3);
+  toml = lab::ReadFile(lab::TopologyPath());
+  CHECK(toml.find("primary = \"mercury\"") != std::string::npos);
+  CHECK(toml.find("server_id   = 3") != std::string::npos);
+  CHECK(toml.find("password      = { file = \"" + lab::Dir() + "/secrets/repl.pw\" }") != std::string::npos);
+  // Secrets are named by file, never written into the topology.
+  for (const auto& secret : {"admin.pw", "repl.pw", "app.pw"}) {
+    CAPTURE(secret);
+    std::string value = lab::SecretValue(secret);
+    CHECK(value.size() >= 16);
+    CHECK(toml.find(value) == std::string::npos);
+  }
+}

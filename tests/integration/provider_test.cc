@@ -1,0 +1,381 @@
+// Proves the real providers against real servers (the lab: mariadbd + sshd on 127.0.0.x): the SQL
+// connection and its error classes, the SSH session and its host key check, and a whole-lab read
+// in which one dead host does not stop the others.
+#include <doctest/doctest.h>
+
+#include <sys/stat.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <thread>
+
+#include "engine/topology.h"
+#include "integration/lab_client.h"
+#include "providers/live_provider.h"
+#include "providers/mysql/mysql_connection.h"
+#include "providers/ssh/ssh_session.h"
+#include "providers/state_reader.h"
+
+namespace replplan {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+long long MsSince(Clock::time_point start) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
+}
+
+MysqlOptions AdminOptions(const std::string& host) {
+  MysqlOptions options;
+  options.host = lab::Address(host);
+  options.user = "admin";
+  options.password = Secret(lab::SecretValue("admin.pw"));
+  options.connect_timeout_ms = 3000;
+  return options;
+}
+
+SshOptions LabSsh(const std::string& host) {
+  SshOptions options;
+  options.host = lab::Address(host);
+  options.port = 2222;
+  options.user = "root";
+  options.identity = lab::Dir() + "/client/id_ed25519";
+  options.known_hosts = lab::Dir() + "/client/known_hosts";
+  options.connect_timeout_ms = 3000;
+  return options;
+}
+
+SecretRef FileSecret(const std::string& name) {
+  return SecretRef{SecretRef::Kind::kFile, lab::Dir() + "/secrets/" + name, {}};
+}
+
+// The lab topology as lab.toml describes it, built by hand so this test depends on the providers
+// only, not on the topology parser.
+Topology LabTopology() {
+  Topology topology;
+  topology.file = "lab.toml";
+  topology.cluster.name = "lab";
+  topology.cluster.primary = "mercury";
+  topology.replication.user = "repl";
+  topology.replication.password = FileSecret("repl.pw");
+  uint32_t id = 1;
+  for (const std::string name : {"mercury", "uranus", "venus"}) {
+    ServerSpec server;
+    server.name = name;
+    server.address = lab::Address(name);
+    server.server_id = id++;
+    server.ssh.user = "root";
+    server.ssh.port = 2222;
+    server.ssh.identity = lab::Dir() + "/client/id_ed25519";
+    server.ssh.known_hosts = lab::Dir() + "/client/known_hosts";
+    server.ssh.connect_timeout_ms = 3000;
+    server.mysql.port = 3306;
+    server.mysql.user = "admin";
+    server.mysql.password = FileSecret("admin.pw");
+    server.mysql.connect_timeout_ms = 3000;
+    server.config_file = lab::Dir() + "/hosts/" + name + "/my.cnf";
+    topology.servers.push_back(server);
+  }
+  UserSpec pierre;
+  pierre.name = "pierre";
+  pierre.host = "%";
+  pierre.password = FileSecret("app.pw");
+  topology.users.push_back(pierre);
+  return topology;
+}
+
+// One pristine 3-host lab for the whole file; the test that breaks a host repairs it last.
+void EnsureLab() {
+  static bool done = false;
+  if (!done) lab::Reset(3);
+  done = true;
+}
+
+}  // namespace
+
+TEST_CASE("a connection to the lab primary reads rows by column name, NULL as empty") {
+  EnsureLab();
+  auto connection = MysqlConnection::Connect(AdminOptions("mercury"));
+  REQUIRE_MESSAGE(connection.ok(), connection.status().message());
+  auto rows = (*connection)->Query("SELECT @@server_id AS id, @@bind_address AS bind, NULL AS nothing");
+  REQUIRE_MESSAGE(rows.ok(), rows.status().message());
+  REQUIRE(rows->size() == 1);
+  CHECK(rows->at(0).at("id") == "1");
+  CHECK(rows->at(0).at("bind") == "127.0.0.61");
+  CHECK(rows->at(0).at("nothing") == "");
+  // The connection is reused: a second statement on it works too.
+  CHECK((*connection)->Execute("DO 1").ok());
+  auto empty = (*connection)->Query("SELECT 1 FROM DUAL WHERE 0");
+  REQUIRE(empty.ok());
+  CHECK(empty->empty());
+}
+
+TEST_CASE("Escape lets any value round-trip through a string literal") {
+  EnsureLab();
+  auto connection = MysqlConnection::Connect(AdminOptions("mercury"));
+  REQUIRE(connection.ok());
+  const std::string tricky = std::string("it's a \"test\" \\ with\nnewline and \0 nul", 38);
+  auto rows = (*connection)->Query("SELECT '" + (*connection)->Escape(tricky) + "' AS v");
+  REQUIRE_MESSAGE(rows.ok(), rows.status().message());
+  CHECK(rows->at(0).at("v") == tricky);
+}
+
+TEST_CASE("a wrong password is AuthFailed and its message never contains the password") {
+  EnsureLab();
+  MysqlOptions options = AdminOptions("mercury");
+  options.password = Secret("wrong-Pa55word-xyz");
+  auto connection = MysqlConnection::Connect(options);
+  REQUIRE_FALSE(connection.ok());
+  CHECK(connection.status().code() == Status::Code::kAuthFailed);
+  CHECK(connection.status().message().find("(1045)") != std::string::npos);
+  CHECK(connection.status().message().find("127.0.0.61:3306") != std::string::npos);
+  CHECK(connection.status().message().find("wrong-Pa55word-xyz") == std::string::npos);
+  CHECK(MysqlErrno(connection.status()) == 1045);
+}
+
+TEST_CASE("a server error keeps its errno and classifies as Internal") {
+  EnsureLab();
+  auto connection = MysqlConnection::Connect(AdminOptions("mercury"));
+  REQUIRE(connection.ok());
+  Status status = (*connection)->Execute("SELECT * FROM no_such_db.no_such_table");
+  CHECK(status.code() == Status::Code::kInternal);
+  CHECK(MysqlErrno(status) == 1146);
+}
+
+TEST_CASE("nothing listening on 127.0.0.99 is Unavailable, and quickly") {
+  MysqlOptions options = AdminOptions("mercury");
+  options.host = "127.0.0.99";
+  auto started = Clock::now();
+  auto connection = MysqlConnection::Connect(options);
+  REQUIRE_FALSE(connection.ok());
+  CHECK(MsSince(started) < 1000);
+  CHECK(connection.status().code() == Status::Code::kUnavailable);
+  CHECK(connection.status().message().rfind("cannot connect to 127.0.0.99:3306: ", 0) == 0);
+  int number = MysqlErrno(connection.status());
+  CHECK((number == 2002 || number == 2003));
+}
+
+TEST_CASE("an SSH session runs several commands and keeps stdout, stderr and exit status apart") {
+  EnsureLab();
+  auto session = SshSession::Connect(LabSsh("uranus"));
+  REQUIRE_MESSAGE(session.ok(), session.status().message());
+  auto first = (*session)->Run("echo to-out; echo to-err >&2; exit 3");
+  REQUIRE_MESSAGE(first.ok(), first.status().message());
+  CHECK(first->exit_status == 3);
+  CHECK(first->out == "to-out\n");
+  CHECK(first->err == "to-err\n");
+  auto second = (*session)->Run("id -un");
+  REQUIRE(second.ok());
+  CHECK(second->exit_status == 0);
+  CHECK(second->out == "root\n");
+}
+
+TEST_CASE("an SSH command's large output on both streams is read completely") {
+  EnsureLab();
+  auto session = SshSession::Connect(LabSsh("uranus"));
+  REQUIRE(session.ok());
+  auto result = (*session)->Run("head -c 3000000 /dev/zero; head -c 2500000 /dev/zero >&2");
+  REQUIRE_MESSAGE(result.ok(), result.status().message());
+  CHECK(result->out.size() == 3000000);
+  CHECK(result->err.size() == 2500000);
+}
+
+TEST_CASE("ReadFile over SSH returns the host's my.cnf byte for byte") {
+  EnsureLab();
+  auto session = SshSession::Connect(LabSsh("mercury"));
+  REQUIRE(session.ok());
+  const std::string path = lab::Dir() + "/hosts/mercury/my.cnf";
+  auto content = (*session)->ReadFile(path);
+  REQUIRE_MESSAGE(content.ok(), content.status().message());
+  REQUIRE(content->has_value());
+  CHECK(**content == lab::ReadFile(path));
+  CHECK((*content)->find("bind-address") != std::string::npos);
+}
+
+TEST_CASE("ReadFile of a missing file is nullopt, even with quotes in the path") {
+  EnsureLab();
+  auto session = SshSession::Connect(LabSsh("mercury"));
+  REQUIRE(session.ok());
+  auto content = (*session)->ReadFile(lab::Dir() + "/no such dir/it's; not here $(id)");
+  REQUIRE_MESSAGE(content.ok(), content.status().message());
+  CHECK_FALSE(content->has_value());
+}
+
+TEST_CASE("a known_hosts file without the host is refused before authentication") {
+  EnsureLab();
+  const std::string empty = lab::WriteFile("known_hosts.empty", "");
+  SshOptions options = LabSsh("mercury");
+  options.known_hosts = empty;
+  auto session = SshSession::Connect(options);
+  REQUIRE_FALSE(session.ok());
+  CHECK(session.status().code() == Status::Code::kFailedPrecondition);
+  CHECK(session.status().message() == "host key for [127.0.0.61]:2222 is not in " + empty);
+}
+
+TEST_CASE("another host's key under this host's name is a mismatch, not a match") {
+  EnsureLab();
+  // uranus's known_hosts line relabelled as mercury: what a man-in-the-middle would look like.
+  std::string all = lab::ReadFile(lab::Dir() + "/client/known_hosts");
+  size_t line = all.find("[127.0.0.66]:2222 ");
+  REQUIRE(line != std::string::npos);
+  std::string uranus = all.substr(line, all.find('\n', line) - line);
+  const std::string forged =
+      lab::WriteFile("known_hosts.forged", "[127.0.0.61]:2222 " + uranus.substr(uranus.find(' ') + 1) + "\n");
+  SshOptions options = LabSsh("mercury");
+  options.known_hosts = forged;
+  auto session = SshSession::Connect(options);
+  REQUIRE_FALSE(session.ok());
+  CHECK(session.status().code() == Status::Code::kFailedPrecondition);
+  CHECK(session.status().message().find("does not match") != std::string::npos);
+  CHECK(session.status().message().find("man-in-the-middle") != std::string::npos);
+  // Only an explicit verify_host_key = false gets past it.
+  options.verify_host_key = false;
+  CHECK(SshSession::Connect(options).ok());
+}
+
+TEST_CASE("a key the server does not accept is AuthFailed") {
+  EnsureLab();
+  SshOptions options = LabSsh("mercury");
+  options.identity = lab::Dir() + "/hosts/mercury/ssh_host_ed25519_key";  // a real key, not authorized
+  auto session = SshSession::Connect(options);
+  REQUIRE_FALSE(session.ok());
+  CHECK(session.status().code() == Status::Code::kAuthFailed);
+}
+
+TEST_CASE("no sshd on the port is Unavailable") {
+  SshOptions options = LabSsh("mercury");
+  options.host = "127.0.0.99";
+  auto session = SshSession::Connect(options);
+  REQUIRE_FALSE(session.ok());
+  CHECK(session.status().code() == Status::Code::kUnavailable);
+}
+
+TEST_CASE("ReadState reads variables, users, declared grants without hashes, and the config") {
+  EnsureLab();
+  lab::Sql("mercury",
+           "CREATE USER IF NOT EXISTS 'pierre'@'%' IDENTIFIED BY 'app-pw-for-test'; "
+           "CREATE USER IF NOT EXISTS 'stranger'@'%' IDENTIFIED BY 'x'; "
+           "CREATE DATABASE IF NOT EXISTS secondhand_production CHARACTER SET utf8mb4; "
+           "GRANT ALL PRIVILEGES ON secondhand_production.* TO 'pierre'@'%'");
+  Topology topology = LabTopology();
+  auto provider = MakeLiveProvider();
+  RawServerState raw = provider->ReadState(topology, topology.servers[0]);
+  REQUIRE_MESSAGE(raw.sql_ok, raw.sql_error);
+  REQUIRE_MESSAGE(raw.ssh_ok, raw.ssh_error);
+  ServerState state = ParseServerState(raw);
+  CHECK(state.server_id == 1u);
+  CHECK(state.log_bin == false);
+  CHECK(state.bind_address == "127.0.0.61");
+  CHECK(state.version.find("MariaDB") != std::string::npos);
+  CHECK(state.FindDatabase("secondhand_production") != nullptr);
+  CHECK(state.FindDatabase("mysql") == nullptr);
+  const LiveUser* pierre = state.FindUser("pierre", "%");
+  REQUIRE(pierre != nullptr);
+  REQUIRE(pierre->grants.size() == 2);
+  CHECK(pierre->grants[1] == "GRANT ALL PRIVILEGES ON `secondhand_production`.* TO `pierre`@`%`");
+  for (const LiveUser& user : state.users) {
+    for (const std::string& grant : user.grants) CHECK(grant.find("IDENTIFIED") == std::string::npos);
+  }
+  // Accounts the topology does not declare are listed, but their grants are not read.
+  REQUIRE(state.FindUser("stranger", "%") != nullptr);
+  CHECK(raw.grants.count("'stranger'@'%'") == 0);
+  CHECK(state.config_exists);
+  CHECK(state.config.at("bind_address") == "127.0.0.61");
+  lab::Sql("mercury", "DROP USER 'pierre'@'%'; DROP USER 'stranger'@'%'; DROP DATABASE secondhand_production");
+}
+
+TEST_CASE("ReadState does the SQL and the SSH read at the same time") {
+  EnsureLab();
+  Topology topology = LabTopology();
+  // Each side is held for 2 s from the moment it starts waiting: the SSH side reads a FIFO whose
+  // writer waits 2 s after the reader opened it, the SQL side waits for a write lock on the table
+  // behind mysql.user that is released 2 s after the read is seen waiting. One after the other
+  // that is at least 4 s; side by side about 2 s.
+  const std::string fifo = lab::Dir() + "/tmp/slow-my.cnf";
+  lab::WriteFile("slow-placeholder", "");  // makes sure Dir()/tmp exists
+  std::remove(fifo.c_str());
+  REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
+  topology.servers[0].config_file = fifo;
+  std::thread writer([&] {
+    std::ofstream out(fifo);  // blocks until the remote `cat` opens the FIFO
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+    out << "[mysqld]\nserver_id = 9\n";
+  });
+  auto holder = MysqlConnection::Connect(AdminOptions("mercury"));
+  auto watcher = MysqlConnection::Connect(AdminOptions("mercury"));
+  REQUIRE((holder.ok() && watcher.ok()));
+  REQUIRE((*holder)->Execute("LOCK TABLES mysql.global_priv WRITE").ok());
+  bool saw_sql_waiting = false;
+  std::thread unlocker([&] {
+    for (int i = 0; i < 200 && !saw_sql_waiting; ++i) {
+      auto waiting = (*watcher)->Query(
+          "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE STATE LIKE '%metadata lock%'");
+      saw_sql_waiting = waiting.ok() && !waiting->empty() && waiting->at(0).at("n") != "0";
+      if (!saw_sql_waiting) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+    (void)(*holder)->Execute("UNLOCK TABLES");
+  });
+  auto provider = MakeLiveProvider();
+  auto started = Clock::now();
+  RawServerState raw = provider->ReadState(topology, topology.servers[0]);
+  long long elapsed = MsSince(started);
+  writer.join();
+  unlocker.join();
+  std::remove(fifo.c_str());
+  CHECK_MESSAGE(raw.sql_ok, raw.sql_error);
+  CHECK_MESSAGE(raw.ssh_ok, raw.ssh_error);
+  CHECK(raw.config_text == "[mysqld]\nserver_id = 9\n");
+  CHECK(saw_sql_waiting);  // the SQL side really was held
+  CHECK(elapsed >= 1900);
+  CHECK(elapsed < 3500);   // but not one after the other
+}
+
+TEST_CASE("an unresolvable secret is a clear per-host error naming its source") {
+  EnsureLab();
+  unsetenv("REPLPLAN_TEST_NO_SUCH_PW");
+  Topology topology = LabTopology();
+  topology.servers[1].mysql.password = SecretRef{SecretRef::Kind::kEnv, "REPLPLAN_TEST_NO_SUCH_PW", {}};
+  auto provider = MakeLiveProvider();
+  LiveState live = ReadLiveState(topology, *provider, 3);
+  const ServerState* uranus = live.Find("uranus");
+  REQUIRE(uranus != nullptr);
+  CHECK_FALSE(uranus->sql_ok);
+  CHECK(uranus->sql_error == "mysql password: environment variable REPLPLAN_TEST_NO_SUCH_PW is not set");
+  CHECK(uranus->ssh_ok);  // the other side still read
+  CHECK(live.Find("mercury")->sql_ok);
+}
+
+TEST_CASE("a killed host reports its SQL error while the others are read completely") {
+  EnsureLab();
+  auto killed = lab::Lab({"kill", "venus"});
+  REQUIRE_MESSAGE(killed.exit_code == 0, killed.err);
+  Topology topology = LabTopology();
+  auto provider = MakeLiveProvider();
+  ReadStats stats;
+  LiveState live = ReadLiveState(topology, *provider, 2, stats);
+  REQUIRE(live.servers.size() == 3);
+  for (const std::string name : {"mercury", "uranus"}) {
+    CAPTURE(name);
+    const ServerState& s = live.servers.at(name);
+    CHECK(s.sql_ok);
+    CHECK(s.ssh_ok);
+    CHECK(s.server_id == 1u);
+    CHECK(s.bind_address == lab::Address(name));
+    CHECK(s.config.at("bind_address") == lab::Address(name));
+  }
+  const ServerState& venus = live.servers.at("venus");
+  CHECK_FALSE(venus.sql_ok);
+  CHECK((venus.sql_errno == 2002 || venus.sql_errno == 2003));
+  CHECK(venus.sql_error.find("127.0.0.67:3306") != std::string::npos);
+  CHECK(venus.ssh_ok);  // sshd is still up: its config is still known
+  CHECK(venus.config.at("bind_address") == "127.0.0.67");
+  CHECK(stats.per_host.size() == 3);
+  CHECK(stats.per_host.at("venus").count() < 3000);
+  auto started = lab::Lab({"start", "venus"});
+  CHECK_MESSAGE(started.exit_code == 0, started.err);
+}
+
+}  // namespace replplan

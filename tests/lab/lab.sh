@@ -197,6 +197,9 @@ MaxSessions 50
 LogLevel ERROR
 PrintMotd no
 Subsystem sftp /usr/lib/openssh/sftp-server
+# Each host is its own machine: root's home there is a fresh Debian one (/etc/skel), not the home
+# of whoever runs the lab, whose shell start-up (pyenv, cargo, ...) would cost every SSH command.
+SetEnv HOME=$h/home
 EOF
 }
 
@@ -209,6 +212,8 @@ prepare_host() {
     rm -f "$h/ssh_host_ed25519_key" "$h/ssh_host_ed25519_key.pub"
     ssh-keygen -q -t ed25519 -N '' -C "replplan-lab-$name" -f "$h/ssh_host_ed25519_key" >/dev/null
   fi
+  mkdir -p "$h/home"
+  cp /etc/skel/.bashrc /etc/skel/.profile "$h/home/"
   sshd_config "$name" >"$h/sshd_config"
   mycnf "$name" >"$h/my.cnf.fresh"
 }
@@ -356,7 +361,7 @@ start_sshd() {
   if ! sshd_running "$name"; then
     refuse_taken_port "$name" 2222
     rm -f "$h/sshd.pid"
-    "$SSHD" -f "$h/sshd_config" -E "$h/sshd.log" </dev/null >/dev/null 2>&1 ||
+    "$SSHD" -f "$h/sshd_config" -r -E "$h/sshd.log" </dev/null >/dev/null 2>&1 ||
       die "$name: sshd failed to start; last lines of $h/sshd.log:"$'\n'"$(tail -n 10 "$h/sshd.log" 2>/dev/null)"
   fi
   local deadline=$((SECONDS + UP_TIMEOUT))

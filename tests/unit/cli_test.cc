@@ -1,0 +1,75 @@
+// The CLI as a user meets it: exit codes and the exact diagnostics `validate` prints. Runs the
+// built binary; never contacts a server (the production example is only validated).
+#include <doctest/doctest.h>
+
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <sys/wait.h>
+
+#include "engine/shell_quote.h"
+
+namespace {
+
+struct Output {
+  int exit_code = -1;
+  std::string text;  // stdout and stderr together, as a terminal shows them
+};
+
+Output RunReplplan(const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {REPLPLAN_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::string command = "cd " + replplan::ShellQuote(REPLPLAN_SOURCE_DIR) + " && " + replplan::ShellJoin(argv) +
+                        " 2>&1";
+  Output out;
+  FILE* pipe = popen(command.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::array<char, 4096> buffer{};
+  size_t n;
+  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) out.text.append(buffer.data(), n);
+  int status = pclose(pipe);
+  out.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return out;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+}  // namespace
+
+TEST_CASE("validate accepts the production example and exits 0") {
+  Output out = RunReplplan({"validate", "examples/secondhand.toml"});
+  CHECK(out.exit_code == 0);
+  CHECK(out.text == "examples/secondhand.toml: valid (cluster \"secondhand\", 2 servers, primary mercury)\n");
+}
+
+TEST_CASE("validate prints every error as FILE:LINE:COL and exits 1") {
+  for (const char* name : {"duplicates", "secrets", "unknown_keys", "wrong_types", "syntax_error"}) {
+    CAPTURE(name);
+    std::string toml = std::string("tests/golden/invalid/") + name + ".toml";
+    Output out = RunReplplan({"validate", toml});
+    CHECK(out.exit_code == 1);
+    std::string expected = ReadFile(std::string(REPLPLAN_SOURCE_DIR) + "/tests/golden/invalid/" + name + ".errors");
+    while (!expected.empty() && expected.back() == '\n') expected.pop_back();
+    CHECK(out.text.rfind(expected, 0) == 0);  // the diagnostics first, then the count line
+    CHECK(out.text.find("replplan: ") != std::string::npos);
+  }
+}
+
+TEST_CASE("plan refuses an invalid file before contacting anything, exit 1") {
+  Output out = RunReplplan({"plan", "tests/golden/invalid/duplicates.toml", "--detailed-exitcode"});
+  CHECK(out.exit_code == 1);
+  CHECK(out.text.find("duplicate server name 'mercury'") != std::string::npos);
+}
+
+TEST_CASE("a missing file and a usage error exit 1, never 2 (2 means changes)") {
+  CHECK(RunReplplan({"validate", "does/not/exist.toml"}).exit_code == 1);
+  CHECK(RunReplplan({"plan"}).exit_code == 1);
+  CHECK(RunReplplan({"plan", "x.toml", "--parallelism", "0"}).exit_code == 1);
+}

@@ -150,13 +150,17 @@ void Reset(int hosts) {
 }
 
 std::string Address(const std::string& host) {
-  static const std::map<std::string, std::string> kAddresses = {
-      {"mercury", "127.0.0.61"}, {"uranus", "127.0.0.66"},  {"venus", "127.0.0.67"},
-      {"mars", "127.0.0.68"},    {"jupiter", "127.0.0.69"}, {"saturn", "127.0.0.70"},
-      {"neptune", "127.0.0.71"}, {"pluto", "127.0.0.72"}};
-  auto it = kAddresses.find(host);
-  if (it == kAddresses.end()) throw std::invalid_argument("not a lab host: " + host);
-  return it->second;
+  static const std::map<std::string, std::string> kLastOctet = {
+      {"mercury", "61"}, {"uranus", "66"},  {"venus", "67"},   {"mars", "68"},
+      {"jupiter", "69"}, {"saturn", "70"},  {"neptune", "71"}, {"pluto", "72"}};
+  auto it = kLastOctet.find(host);
+  if (it == kLastOctet.end()) throw std::invalid_argument("not a lab host: " + host);
+  return Net() + "." + it->second;
+}
+
+std::string Net() {
+  const char* net = std::getenv("REPLPLAN_LAB_NET");
+  return net != nullptr && *net != '\0' ? net : "127.0.0";
 }
 
 std::string TopologyPath() { return Dir() + "/lab.toml"; }

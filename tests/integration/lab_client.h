@@ -34,6 +34,8 @@ CommandResult Lab(const std::vector<std::string>& args);
 // `lab.sh reset N`: N pristine fresh hosts. Throws std::runtime_error with the script's output.
 void Reset(int hosts);
 
+// The lab's /24 inside loopback: $REPLPLAN_LAB_NET or "127.0.0".
+std::string Net();
 // "mercury" -> "127.0.0.61". Throws std::invalid_argument for a name that is not a lab host.
 std::string Address(const std::string& host);
 

@@ -59,11 +59,11 @@ TEST_CASE("admin holds every privilege with grant option and root has no TCP log
   CHECK(grants.out.find("GRANT ALL PRIVILEGES ON *.* TO `admin`@`%`") != std::string::npos);
   CHECK(grants.out.find("WITH GRANT OPTION") != std::string::npos);
 
-  auto wrong = lab::Run({"mariadb", "--no-defaults", "-h", "127.0.0.61", "-P", "3306", "-u", "admin", "-e", "SELECT 1"},
+  auto wrong = lab::Run({"mariadb", "--no-defaults", "-h", lab::Address("mercury"), "-P", "3306", "-u", "admin", "-e", "SELECT 1"},
                         "", {"MYSQL_PWD=not-the-password"});
   CHECK(wrong.exit_code != 0);
   CHECK(wrong.err.find("Access denied") != std::string::npos);
-  auto root = lab::Run({"mariadb", "--no-defaults", "-h", "127.0.0.61", "-P", "3306", "-u", "root", "-e", "SELECT 1"});
+  auto root = lab::Run({"mariadb", "--no-defaults", "-h", lab::Address("mercury"), "-P", "3306", "-u", "root", "-e", "SELECT 1"});
   CHECK(root.exit_code != 0);
 }
 
@@ -87,7 +87,7 @@ TEST_CASE("ssh as root with the lab key works and strict host key checking rejec
     auto ok = lab::Ssh(host, "true");
     CHECK_MESSAGE(ok.exit_code == 0, ok.err);
   }
-  std::string without_mercury = lab::WriteFile("known_hosts_without_mercury", KnownHostsWithout("127.0.0.61"));
+  std::string without_mercury = lab::WriteFile("known_hosts_without_mercury", KnownHostsWithout(lab::Address("mercury")));
   auto refused = lab::Ssh("mercury", "true", without_mercury);
   CHECK(refused.exit_code == 255);
   CHECK(refused.err.find("Host key verification failed") != std::string::npos);
@@ -101,13 +101,13 @@ TEST_CASE("kill makes a host refuse TCP and start brings it back") {
   auto refused = lab::AdminSql("uranus", "SELECT 1");
   CHECK(refused.exit_code != 0);
   CHECK_MESSAGE(refused.err.find("Can't connect") != std::string::npos, refused.err);
-  CHECK(lab::Lab({"status"}).out.find("uranus   127.0.0.66  mysqld down sshd up") != std::string::npos);
+  CHECK(lab::Lab({"status"}).out.find("uranus   " + lab::Address("uranus") + "  mysqld down sshd up") != std::string::npos);
   CHECK(lab::AdminSql("mercury", "SELECT 1").exit_code == 0);  // the others are untouched
 
   auto started = lab::Lab({"start", "uranus"});
   REQUIRE_MESSAGE(started.exit_code == 0, started.err);
   auto back = lab::AdminSql("uranus", "SELECT @@bind_address");
-  CHECK(back.out == "127.0.0.66\n");
+  CHECK(back.out == lab::Address("uranus") + "\n");
 }
 
 TEST_CASE("the restart command of lab.toml restarts the server when run over ssh") {
@@ -155,9 +155,9 @@ TEST_CASE("reset removes a database created before it") {
 TEST_CASE("reset to fewer hosts stops the rest and lab.toml lists exactly the hosts up") {
   lab::Reset(2);
   CHECK(lab::AdminSql("venus", "SELECT 1").exit_code != 0);
-  CHECK(lab::Lab({"status"}).out.find("venus    127.0.0.67  mysqld down sshd down") != std::string::npos);
+  CHECK(lab::Lab({"status"}).out.find("venus    " + lab::Address("venus") + "  mysqld down sshd down") != std::string::npos);
   std::string toml = lab::ReadFile(lab::TopologyPath());
-  CHECK(toml.find("address     = \"127.0.0.66\"") != std::string::npos);
+  CHECK(toml.find("address     = \"" + lab::Address("uranus") + "\"") != std::string::npos);
   CHECK(toml.find("venus") == std::string::npos);
 
   lab::Reset(3);

@@ -82,7 +82,7 @@ void SetUpReplicatingPairByHand() {
   lab::Sql("mercury", "SET GLOBAL read_only=0; CREATE DATABASE secondhand_production CHARACTER SET utf8mb4; "
                       "CREATE USER 'pierre'@'%' IDENTIFIED BY '" + Secret("app.pw") + "'; "
                       "GRANT ALL PRIVILEGES ON secondhand_production.* TO 'pierre'@'%';");
-  lab::Sql("uranus", "CHANGE MASTER TO MASTER_HOST='127.0.0.61', MASTER_PORT=3306, MASTER_USER='repl', "
+  lab::Sql("uranus", "CHANGE MASTER TO MASTER_HOST='" + lab::Address("mercury") + "', MASTER_PORT=3306, MASTER_USER='repl', "
                      "MASTER_PASSWORD='" + Secret("repl.pw") + "', MASTER_USE_GTID=slave_pos; START SLAVE;");
   // The pair really replicates: a row written on the primary is read back from the replica.
   lab::Sql("mercury", "CREATE TABLE secondhand_production.items (id INT PRIMARY KEY, name VARCHAR(40)); "
@@ -151,7 +151,7 @@ TEST_CASE("an unreachable replica is reported without hiding the primary's plan"
   CHECK_MESSAGE(result.exit_code == 1, (result.out + result.err));  // incomplete: an error for CI
   CHECK_MESSAGE(result.out.find("create-replication-user") != std::string::npos, result.out);
   CHECK(result.out.find("uranus") != std::string::npos);
-  CHECK_MESSAGE(result.out.find("127.0.0.67:3306") != std::string::npos, result.out);
+  CHECK_MESSAGE(result.out.find(lab::Address("venus") + ":3306") != std::string::npos, result.out);
 
   auto json = lab::Replplan({"plan", lab::TopologyPath(), "--json"});
   auto plan = nlohmann::json::parse(json.out);
@@ -176,7 +176,7 @@ TEST_CASE("an unreachable replica is reported without hiding the primary's plan"
 TEST_CASE("a host where nothing listens is reported as unreachable over SQL and SSH, quickly") {
   lab::Reset(2);
   std::string toml = lab::ReadFile(lab::TopologyPath());
-  std::string from = "\"127.0.0.66\"";
+  std::string from = "\"" + lab::Address("uranus") + "\"";
   REQUIRE(toml.find(from) != std::string::npos);
   toml.replace(toml.find(from), from.size(), "\"127.0.0.99\"");
   std::string path = lab::WriteFile("nothing-listens.toml", toml);

@@ -103,7 +103,7 @@ TEST_CASE("a connection to the lab primary reads rows by column name, NULL as em
   REQUIRE_MESSAGE(rows.ok(), rows.status().message());
   REQUIRE(rows->size() == 1);
   CHECK(rows->at(0).at("id") == "1");
-  CHECK(rows->at(0).at("bind") == "127.0.0.61");
+  CHECK(rows->at(0).at("bind") == lab::Address("mercury"));
   CHECK(rows->at(0).at("nothing") == "");
   // The connection is reused: a second statement on it works too.
   CHECK((*connection)->Execute("DO 1").ok());
@@ -130,7 +130,7 @@ TEST_CASE("a wrong password is AuthFailed and its message never contains the pas
   REQUIRE_FALSE(connection.ok());
   CHECK(connection.status().code() == Status::Code::kAuthFailed);
   CHECK(connection.status().message().find("(1045)") != std::string::npos);
-  CHECK(connection.status().message().find("127.0.0.61:3306") != std::string::npos);
+  CHECK(connection.status().message().find(lab::Address("mercury") + ":3306") != std::string::npos);
   CHECK(connection.status().message().find("wrong-Pa55word-xyz") == std::string::npos);
   CHECK(MysqlErrno(connection.status()) == 1045);
 }
@@ -211,18 +211,18 @@ TEST_CASE("a known_hosts file without the host is refused before authentication"
   auto session = SshSession::Connect(options);
   REQUIRE_FALSE(session.ok());
   CHECK(session.status().code() == Status::Code::kFailedPrecondition);
-  CHECK(session.status().message() == "host key for [127.0.0.61]:2222 is not in " + empty);
+  CHECK(session.status().message() == "host key for [" + lab::Address("mercury") + "]:2222 is not in " + empty);
 }
 
 TEST_CASE("another host's key under this host's name is a mismatch, not a match") {
   EnsureLab();
   // uranus's known_hosts line relabelled as mercury: what a man-in-the-middle would look like.
   std::string all = lab::ReadFile(lab::Dir() + "/client/known_hosts");
-  size_t line = all.find("[127.0.0.66]:2222 ");
+  size_t line = all.find("[" + lab::Address("uranus") + "]:2222 ");
   REQUIRE(line != std::string::npos);
   std::string uranus = all.substr(line, all.find('\n', line) - line);
   const std::string forged =
-      lab::WriteFile("known_hosts.forged", "[127.0.0.61]:2222 " + uranus.substr(uranus.find(' ') + 1) + "\n");
+      lab::WriteFile("known_hosts.forged", "[" + lab::Address("mercury") + "]:2222 " + uranus.substr(uranus.find(' ') + 1) + "\n");
   SshOptions options = LabSsh("mercury");
   options.known_hosts = forged;
   auto session = SshSession::Connect(options);
@@ -267,7 +267,7 @@ TEST_CASE("ReadState reads variables, users, declared grants without hashes, and
   ServerState state = ParseServerState(raw);
   CHECK(state.server_id == 1u);
   CHECK(state.log_bin == false);
-  CHECK(state.bind_address == "127.0.0.61");
+  CHECK(state.bind_address == lab::Address("mercury"));
   CHECK(state.version.find("MariaDB") != std::string::npos);
   CHECK(state.FindDatabase("secondhand_production") != nullptr);
   CHECK(state.FindDatabase("mysql") == nullptr);
@@ -282,7 +282,7 @@ TEST_CASE("ReadState reads variables, users, declared grants without hashes, and
   REQUIRE(state.FindUser("stranger", "%") != nullptr);
   CHECK(raw.grants.count("'stranger'@'%'") == 0);
   CHECK(state.config_exists);
-  CHECK(state.config.at("bind_address") == "127.0.0.61");
+  CHECK(state.config.at("bind_address") == lab::Address("mercury"));
   lab::Sql("mercury", "DROP USER 'pierre'@'%'; DROP USER 'stranger'@'%'; DROP DATABASE secondhand_production");
 }
 
@@ -369,9 +369,9 @@ TEST_CASE("a killed host reports its SQL error while the others are read complet
   const ServerState& venus = live.servers.at("venus");
   CHECK_FALSE(venus.sql_ok);
   CHECK((venus.sql_errno == 2002 || venus.sql_errno == 2003));
-  CHECK(venus.sql_error.find("127.0.0.67:3306") != std::string::npos);
+  CHECK(venus.sql_error.find(lab::Address("venus") + ":3306") != std::string::npos);
   CHECK(venus.ssh_ok);  // sshd is still up: its config is still known
-  CHECK(venus.config.at("bind_address") == "127.0.0.67");
+  CHECK(venus.config.at("bind_address") == lab::Address("venus"));
   CHECK(stats.per_host.size() == 3);
   CHECK(stats.per_host.at("venus").count() < 3000);
   auto started = lab::Lab({"start", "venus"});

@@ -26,7 +26,14 @@ readonly MARIADBD=/usr/sbin/mariadbd
 readonly SSHD=/usr/sbin/sshd
 
 readonly NAMES=(mercury uranus venus mars jupiter saturn neptune pluto)
-readonly ADDRS=(127.0.0.61 127.0.0.66 127.0.0.67 127.0.0.68 127.0.0.69 127.0.0.70 127.0.0.71 127.0.0.72)
+# REPLPLAN_LAB_NET picks the /24 inside 127.0.0.0/8 (default 127.0.0), so two labs can run side
+# by side (e.g. two engineers' test runs); anything outside 127.0.0.0/8 is refused.
+readonly NET=${REPLPLAN_LAB_NET:-127.0.0}
+if [[ ! $NET =~ ^127\.([0-9]{1,3})\.([0-9]{1,3})$ ]] || ((BASH_REMATCH[1] > 255 || BASH_REMATCH[2] > 255)); then
+  echo "lab: REPLPLAN_LAB_NET must be 127.X.Y (loopback only), got '$NET'" >&2
+  exit 2
+fi
+readonly ADDRS=("$NET.61" "$NET.66" "$NET.67" "$NET.68" "$NET.69" "$NET.70" "$NET.71" "$NET.72")
 readonly MAX_HOSTS=${#NAMES[@]}
 
 # Seconds to wait for a server to answer: first starts on a busy 2-core machine can be slow, and
@@ -493,7 +500,7 @@ address     = "${ADDRS[$i]}"
 server_id   = $((i + 1))
 log_bin     = "$LAB/hosts/$name/binlog/mysql-bin.log"
 config_file = "$LAB/hosts/$name/my.cnf"
-restart     = "REPLPLAN_LAB_DIR=$LAB bash $SCRIPT restart $name"
+restart     = "REPLPLAN_LAB_DIR=$LAB REPLPLAN_LAB_NET=$NET bash $SCRIPT restart $name"
 EOF
     done
     cat <<EOF

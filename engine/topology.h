@@ -47,6 +47,9 @@ struct ClusterSpec {
   Flavor flavor = Flavor::kMariaDB;
   std::string primary;
   SourceLocation primary_where;
+  // Held (flock, over SSH on the primary) for the whole of an apply, so two applies of one cluster
+  // never interleave. Default: /run/lock/replplan-<name>.lock.
+  std::string lock_file;
 };
 
 struct ReplicationSpec {

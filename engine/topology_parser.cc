@@ -25,7 +25,7 @@ const Keys& TopLevelKeys() {
   return keys;
 }
 const Keys& ClusterKeys() {
-  static const Keys keys = {"name", "flavor", "primary"};
+  static const Keys keys = {"name", "flavor", "primary", "lock_file"};
   return keys;
 }
 const Keys& ReplicationKeys() {
@@ -432,6 +432,8 @@ class TopologyReader {
       spec.primary = ReadString(*cluster, "primary", "cluster.primary").value_or("");
       spec.primary_where = At(*cluster->get("primary"));
     }
+    spec.lock_file = ReadAbsolutePath(*cluster, "lock_file", "cluster.lock_file").value_or("");
+    if (spec.lock_file.empty() && !spec.name.empty()) spec.lock_file = "/run/lock/replplan-" + spec.name + ".lock";
   }
 
   void ReadReplication(const toml::table& root) {

@@ -479,6 +479,8 @@ write_toml() {
 name    = "lab"
 flavor  = "mariadb"
 primary = "${NAMES[0]}"
+# Per lab, so labs side by side (REPLPLAN_LAB_NET) never share an apply lock.
+lock_file = "$LAB/apply.lock"
 
 [replication]
 user          = "repl"

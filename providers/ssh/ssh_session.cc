@@ -250,7 +250,7 @@ SshSession::~SshSession() {
   close(socket_);
 }
 
-Result<ExecResult> SshSession::Run(const std::string& command) {
+Result<ExecResult> SshSession::Run(const std::string& command, std::string_view input) {
   Deadline deadline(options_.command_timeout_ms);
   const std::string timed_out =
       "ssh " + Endpoint() + ": command timed out after " + std::to_string(options_.command_timeout_ms) + " ms";
@@ -275,17 +275,43 @@ Result<ExecResult> SshSession::Run(const std::string& command) {
     return Status::Unavailable("ssh " + Endpoint() + ": cannot run command: " + LastError(session_));
   }
 
-  // Read both streams in one loop: draining stdout first could deadlock against a command that
-  // fills the stderr window.
+  // Feed stdin and read both streams in one loop: doing one after the other could deadlock
+  // against a command that fills a window while we wait on another.
   ExecResult result;
   std::array<char, 32768> buffer{};
+  size_t written = 0;
+  bool eof_sent = false;
   for (;;) {
+    if (!eof_sent) {
+      if (written < input.size()) {
+        ssize_t n = libssh2_channel_write(channel, input.data() + written, input.size() - written);
+        if (n > 0) written += static_cast<size_t>(n);
+        if (n < 0 && n != LIBSSH2_ERROR_EAGAIN) {
+          std::string why = LastError(session_);
+          free_channel();
+          return Status::Unavailable("ssh " + Endpoint() + ": writing command input failed: " + why);
+        }
+      }
+      if (written == input.size()) {
+        int rc_eof = libssh2_channel_send_eof(channel);
+        if (rc_eof == 0) eof_sent = true;
+        else if (rc_eof != LIBSSH2_ERROR_EAGAIN) {
+          std::string why = LastError(session_);
+          free_channel();
+          return Status::Unavailable("ssh " + Endpoint() + ": closing command input failed: " + why);
+        }
+      }
+    }
     ssize_t out = libssh2_channel_read(channel, buffer.data(), buffer.size());
     if (out > 0) result.out.append(buffer.data(), static_cast<size_t>(out));
     ssize_t err = libssh2_channel_read_stderr(channel, buffer.data(), buffer.size());
     if (err > 0) result.err.append(buffer.data(), static_cast<size_t>(err));
     if (out > 0 || err > 0) continue;
     if (out == 0 && err == 0 && libssh2_channel_eof(channel)) break;
+    if (!eof_sent && written < input.size()) {
+      // More input to send: wait for the socket only if libssh2 says it is blocked.
+      if (libssh2_session_block_directions(session_) == 0) continue;
+    }
     if ((out < 0 && out != LIBSSH2_ERROR_EAGAIN) || (err < 0 && err != LIBSSH2_ERROR_EAGAIN)) {
       std::string why = LastError(session_);
       free_channel();

@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "engine/status.h"
 
@@ -45,7 +46,8 @@ class SshSession {
 
   // Runs `command` through the remote user's shell, reading stdout and stderr fully. A non-zero
   // exit status is a result, not an error; errors are transport failures and timeouts.
-  Result<ExecResult> Run(const std::string& command);
+  // `input` is written to the command's stdin, which is then closed (EOF).
+  Result<ExecResult> Run(const std::string& command, std::string_view input = {});
 
   // The file's content, or nullopt when it does not exist.
   Result<std::optional<std::string>> ReadFile(const std::string& path);

@@ -182,6 +182,20 @@ TEST_CASE("an SSH command's large output on both streams is read completely") {
   CHECK(result->err.size() == 2500000);
 }
 
+TEST_CASE("an SSH command reads the input it is given, however large, and sees EOF") {
+  auto session = SshSession::Connect(LabSsh("mercury"));
+  REQUIRE(session.ok());
+  std::string input;
+  for (int i = 0; input.size() < 3 * 1024 * 1024; ++i) input += "line " + std::to_string(i) + " 'quoted' $(x)\n";
+  auto copied = (*session)->Run("cat", input);  // cat ends only when stdin is closed
+  REQUIRE(copied.ok());
+  CHECK(copied->exit_status == 0);
+  CHECK(copied->out == input);
+  auto counted = (*session)->Run("wc -c", "abc");
+  REQUIRE(counted.ok());
+  CHECK(counted->out == "3\n");
+}
+
 TEST_CASE("ReadFile over SSH returns the host's my.cnf byte for byte") {
   EnsureLab();
   auto session = SshSession::Connect(LabSsh("mercury"));

@@ -109,4 +109,10 @@ std::string StateFingerprint(const LiveState& live) {
   return h.Hex();
 }
 
+std::string ContentDigest(std::string_view bytes) {
+  Hasher h;
+  h.Add(bytes);
+  return h.Hex();
+}
+
 }  // namespace replplan

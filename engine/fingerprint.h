@@ -7,6 +7,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "engine/live_state.h"
 
@@ -14,5 +15,9 @@ namespace replplan {
 
 // FNV-1a 64-bit of a canonical serialization, as 16 lower-case hex digits.
 std::string StateFingerprint(const LiveState& live);
+
+// The same digest of a file's bytes: a saved plan records its topology file's, so applying it after
+// the file changed is refused.
+std::string ContentDigest(std::string_view bytes);
 
 }  // namespace replplan

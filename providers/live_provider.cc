@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "engine/sql_quote.h"
+#include "providers/connect_options.h"
 #include "providers/local/secrets.h"
 #include "providers/mysql/mysql_connection.h"
 #include "providers/ssh/ssh_session.h"
@@ -34,18 +35,12 @@ std::set<std::pair<std::string, std::string>> DeclaredAccounts(const Topology& t
 }
 
 void ReadSql(const Topology& topology, const ServerSpec& server, RawServerState& raw) {
-  auto password = ResolveSecret(server.mysql.password);
-  if (!password.ok()) {
-    RecordSqlError(raw, password.status().WithContext("mysql password"));
+  auto options = MysqlOptionsFor(server);
+  if (!options.ok()) {
+    RecordSqlError(raw, options.status());
     return;
   }
-  MysqlOptions options;
-  options.host = server.address;
-  options.port = server.mysql.port;
-  options.user = server.mysql.user;
-  options.password = std::move(password.value());
-  options.connect_timeout_ms = server.mysql.connect_timeout_ms;
-  auto connection = MysqlConnection::Connect(options);
+  auto connection = MysqlConnection::Connect(*options);
   if (!connection.ok()) {
     RecordSqlError(raw, connection.status());
     return;
@@ -54,14 +49,7 @@ void ReadSql(const Topology& topology, const ServerSpec& server, RawServerState&
 }
 
 void ReadSsh(const ServerSpec& server, RawServerState& raw) {
-  SshOptions options;
-  options.host = server.address;
-  options.port = server.ssh.port;
-  options.user = server.ssh.user;
-  options.identity = server.ssh.identity;
-  options.known_hosts = server.ssh.known_hosts;
-  options.verify_host_key = server.ssh.verify_host_key;
-  options.connect_timeout_ms = server.ssh.connect_timeout_ms;
+  SshOptions options = SshOptionsFor(server);
   auto session = SshSession::Connect(options);
   if (!session.ok()) {
     raw.ssh_error = session.status().message();

@@ -1,0 +1,26 @@
+// One apply at a time per cluster. The lock is an flock(1) on `cluster.lock_file` on the primary,
+// held by a command that runs over an SSH channel for as long as the apply lasts. It survives the
+// primary's mariadbd restarting (which a MySQL named lock would not), and it is released by the
+// kernel whatever happens to replplan: kill -9 closes the connection, sshd closes the channel, the
+// holding command sees EOF and exits, and its file descriptor (the lock) goes with it.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "engine/status.h"
+#include "engine/topology.h"
+
+namespace replplan {
+
+class ClusterLock {
+ public:
+  virtual ~ClusterLock() = default;  // releases the lock
+};
+
+// `owner` describes this apply for whoever finds the lock taken, e.g.
+// "replplan apply by root@build-7 (pid 4242) since 2026-11-25T14:55:00Z".
+// FailedPrecondition naming the holder when another apply has it.
+Result<std::unique_ptr<ClusterLock>> AcquireClusterLock(const Topology& topology, const std::string& owner);
+
+}  // namespace replplan

@@ -19,4 +19,18 @@ const char* ToString(ActionKind kind) {
   return "unknown";
 }
 
+std::optional<ActionKind> ActionKindFromString(std::string_view name) {
+  // Every enumerator: a new kind goes here too (plan_from_json_test round-trips each name).
+  static constexpr ActionKind kAll[] = {
+      ActionKind::kEditConfig,     ActionKind::kRestartServer,   ActionKind::kSetGlobal,
+      ActionKind::kCreateReplicationUser,                         ActionKind::kCreateDatabase,
+      ActionKind::kCreateUser,     ActionKind::kGrantPrivileges, ActionKind::kSeedReplica,
+      ActionKind::kChangeSource,   ActionKind::kStartReplica,    ActionKind::kResetReplica,
+  };
+  for (ActionKind kind : kAll) {
+    if (name == ToString(kind)) return kind;
+  }
+  return std::nullopt;
+}
+
 }  // namespace replplan

@@ -4,7 +4,9 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace replplan {
@@ -25,6 +27,8 @@ enum class ActionKind {
 
 // "edit-config", "restart-server", ... : the stable name used in text, JSON and action ids.
 const char* ToString(ActionKind kind);
+// The inverse of ToString; nullopt for a name that is no kind.
+std::optional<ActionKind> ActionKindFromString(std::string_view name);
 
 // One visible difference: `server_id: 1 -> 2`. `from` empty means absent.
 struct Change {

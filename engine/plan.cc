@@ -154,21 +154,25 @@ nlohmann::json PlanToJson(const Plan& plan) {
                        {"reasons", a.reasons}, {"changes", changes}, {"destructive", a.destructive},
                        {"params", a.params}, {"depends_on", pa.depends_on}});
   }
-  return {{"format_version", 1},
-          {"topology_file", plan.topology_file},
-          {"cluster", plan.cluster},
-          {"primary", plan.primary},
-          {"flavor", plan.flavor},
-          {"replication_mode", plan.replication_mode},
-          {"complete", !plan.incomplete()},
-          {"state_fingerprint", plan.state_fingerprint},
-          {"summary",
-           {{"actions", plan.actions.size()},
-            {"hosts_changed", plan.hosts_changed()},
-            {"hosts_unreadable", UnreadableHosts(plan).size()},
-            {"destructive", DestructiveCount(plan)}}},
-          {"hosts", hosts},
-          {"actions", actions}};
+  json out = {{"format_version", 1},
+              {"topology_file", plan.topology_file},
+              {"cluster", plan.cluster},
+              {"primary", plan.primary},
+              {"flavor", plan.flavor},
+              {"replication_mode", plan.replication_mode},
+              {"complete", !plan.incomplete()},
+              {"state_fingerprint", plan.state_fingerprint},
+              {"summary",
+               {{"actions", plan.actions.size()},
+                {"hosts_changed", plan.hosts_changed()},
+                {"hosts_unreadable", UnreadableHosts(plan).size()},
+                {"destructive", DestructiveCount(plan)}}},
+              {"hosts", hosts},
+              {"actions", actions}};
+  // Set by the CLI; absent from plans that never had them, so those keep their exact bytes.
+  if (!plan.topology_digest.empty()) out["topology_digest"] = plan.topology_digest;
+  if (!plan.created_at.empty()) out["created_at"] = plan.created_at;
+  return out;
 }
 
 }  // namespace replplan

@@ -8,6 +8,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "engine/action.h"
+#include "engine/status.h"
 
 namespace replplan {
 
@@ -42,11 +43,22 @@ struct Plan {
   int hosts_changed() const;  // distinct hosts with at least one action
   // Digest of the live state the plan was computed from; apply of a saved plan compares it.
   std::string state_fingerprint;
+  // ContentDigest of the topology file's bytes (set by the CLI): a saved plan is refused when the
+  // file changed since. Empty when unknown; then it is left out of the JSON.
+  std::string topology_digest;
+  // When the plan was computed, ISO 8601 UTC ("2024-05-01T12:34:56Z"), set by the CLI. Empty: left
+  // out of the JSON.
+  std::string created_at;
 };
 
 // Grouped by host, each action with its why, then "Plan: N to change on M hosts." (or
 // "No changes. ..."), and a line per host that could not be read. Secrets never appear.
 std::string RenderPlanText(const Plan& plan);
 nlohmann::json PlanToJson(const Plan& plan);
+
+// The inverse of PlanToJson for everything apply needs (engine/plan_from_json.cc): the derived
+// "complete" and "summary" are recomputed, not read. A bad document is InvalidArgument naming the
+// JSON path: "actions[3].kind: unknown action kind 'frobnicate'". Only format_version 1 is read.
+Result<Plan> PlanFromJson(const nlohmann::json& json);
 
 }  // namespace replplan

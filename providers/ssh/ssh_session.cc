@@ -10,12 +10,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <vector>
 
 #include "engine/shell_quote.h"
 
@@ -337,6 +339,226 @@ Result<ExecResult> SshSession::Run(const std::string& command, std::string_view 
   }
   free_channel();
   return result;
+}
+
+Result<std::unique_ptr<SshStream>> SshSession::Start(const std::string& command) {
+  Deadline deadline(options_.command_timeout_ms);
+  const std::string timed_out =
+      "ssh " + Endpoint() + ": starting a command timed out after " + std::to_string(options_.command_timeout_ms) +
+      " ms";
+  LIBSSH2_CHANNEL* channel = nullptr;
+  for (;;) {
+    channel = libssh2_channel_open_session(session_);
+    if (channel != nullptr || libssh2_session_last_errno(session_) != LIBSSH2_ERROR_EAGAIN) break;
+    if (!WaitSocket(socket_, session_, deadline)) return Status::Unavailable(timed_out);
+  }
+  if (channel == nullptr) {
+    return Status::Unavailable("ssh " + Endpoint() + ": cannot open channel: " + LastError(session_));
+  }
+  // The stream owns the channel from here: its destructor frees it on every early return.
+  std::unique_ptr<SshStream> stream(new SshStream(this, channel));
+  int rc = Retry(socket_, session_, deadline, [&] { return libssh2_channel_exec(channel, command.c_str()); });
+  if (rc == LIBSSH2_ERROR_TIMEOUT) return Status::Unavailable(timed_out);
+  if (rc != 0) return Status::Unavailable("ssh " + Endpoint() + ": cannot run command: " + LastError(session_));
+  return stream;
+}
+
+SshStream::SshStream(SshSession* session, LIBSSH2_CHANNEL* channel)
+    : session_(session), channel_(channel), socket_(session->socket_) {}
+
+SshStream::~SshStream() {
+  if (channel_ == nullptr) return;
+  // Freeing an open channel sends CLOSE: sshd closes the command's pipes, so a command still
+  // writing dies of SIGPIPE and one still reading sees EOF. Bounded: never hang on a dead peer.
+  Retry(socket_, session_->session_, Deadline(1000), [&] { return libssh2_channel_free(channel_); });
+}
+
+std::string SshStream::Endpoint() const { return session_->Endpoint(); }
+
+Status SshStream::Failure(const std::string& what) const {
+  return Status::Unavailable("ssh " + Endpoint() + ": " + what + ": " + LastError(session_->session_));
+}
+
+Status SshStream::ReadStderr() {
+  std::array<char, 16384> scratch{};
+  for (;;) {
+    ssize_t n = libssh2_channel_read_stderr(channel_, scratch.data(), scratch.size());
+    if (n == LIBSSH2_ERROR_EAGAIN || n == 0) break;
+    if (n < 0) return Failure("reading command stderr failed");
+    stderr_tail_.append(scratch.data(), static_cast<size_t>(n));
+    // Trim in large steps, not per read: the error that matters is at the end.
+    if (stderr_tail_.size() > 2 * kStderrTail) stderr_tail_.erase(0, stderr_tail_.size() - kStderrTail);
+  }
+  return Status::OK();
+}
+
+Result<size_t> SshStream::ReadStdout(char* buffer, size_t size) {
+  Status err = ReadStderr();
+  if (!err.ok()) return err;
+  if (stdout_eof_ || size == 0) return size_t{0};
+  ssize_t n = libssh2_channel_read(channel_, buffer, size);
+  if (n > 0) return static_cast<size_t>(n);
+  if (n == LIBSSH2_ERROR_EAGAIN) return size_t{0};
+  if (n < 0) return Failure("reading command output failed");
+  if (libssh2_channel_eof(channel_)) stdout_eof_ = true;
+  return size_t{0};
+}
+
+Result<size_t> SshStream::WriteStdin(const char* data, size_t size) {
+  if (size == 0) return size_t{0};
+  ssize_t n = libssh2_channel_write(channel_, data, size);
+  if (n >= 0) return static_cast<size_t>(n);
+  if (n == LIBSSH2_ERROR_EAGAIN) return size_t{0};
+  return Failure("writing command input failed");
+}
+
+Result<bool> SshStream::CloseStdin() {
+  if (stdin_closed_) return true;
+  int rc = libssh2_channel_send_eof(channel_);
+  if (rc == LIBSSH2_ERROR_EAGAIN) return false;
+  if (rc != 0) return Failure("closing command input failed");
+  stdin_closed_ = true;
+  return true;
+}
+
+Status SshStream::DrainOutput() {
+  Status err = ReadStderr();
+  if (!err.ok()) return err;
+  std::array<char, 16384> scratch{};
+  while (!stdout_eof_) {
+    auto n = ReadStdout(scratch.data(), scratch.size());
+    if (!n.ok()) return n.status();
+    if (*n == 0) break;
+  }
+  return Status::OK();
+}
+
+bool SshStream::remote_closed() const { return libssh2_channel_eof(channel_) != 0; }
+
+short SshStream::poll_events() const {
+  short events = POLLIN;
+  if (libssh2_session_block_directions(session_->session_) & LIBSSH2_SESSION_BLOCK_OUTBOUND) events |= POLLOUT;
+  return events;
+}
+
+Result<StreamExit> SshStream::Finish(int idle_timeout_ms) {
+  LIBSSH2_SESSION* session = session_->session_;
+  const std::string idle = "no output and no exit for " + std::to_string(idle_timeout_ms / 1000) + " s";
+  Deadline deadline(idle_timeout_ms);
+  for (;;) {
+    // A command that has already exited has no stdin to close (and the send could fail).
+    auto closed = remote_closed() ? Result<bool>(true) : CloseStdin();
+    if (!closed.ok()) return closed.status();
+    size_t before = stderr_tail_.size();
+    Status drained = DrainOutput();
+    if (!drained.ok()) return drained;
+    if (*closed && remote_closed()) break;
+    // Output is progress: a command that keeps talking is not idle.
+    if (stderr_tail_.size() != before) deadline = Deadline(idle_timeout_ms);
+    if (!WaitSocket(socket_, session, deadline)) return Status::Unavailable("ssh " + Endpoint() + ": " + idle);
+  }
+  int rc = Retry(socket_, session, deadline, [&] { return libssh2_channel_close(channel_); });
+  if (rc == 0) rc = Retry(socket_, session, deadline, [&] { return libssh2_channel_wait_closed(channel_); });
+  if (rc == LIBSSH2_ERROR_TIMEOUT) return Status::Unavailable("ssh " + Endpoint() + ": " + idle);
+  if (rc != 0) return Failure("closing the channel failed");
+  StreamExit result;
+  result.exit_status = libssh2_channel_get_exit_status(channel_);
+  char* signal = nullptr;
+  size_t signal_length = 0;
+  libssh2_channel_get_exit_signal(channel_, &signal, &signal_length, nullptr, nullptr, nullptr, nullptr);
+  if (signal != nullptr) {
+    // Killed by a signal: there is no exit status, so do not let it look like success.
+    result.exit_status = 255;
+    stderr_tail_ += "killed by signal " + std::string(signal, signal_length);
+    libssh2_free(session, signal);
+  }
+  if (stderr_tail_.size() > kStderrTail) stderr_tail_.erase(0, stderr_tail_.size() - kStderrTail);
+  result.err = std::move(stderr_tail_);
+  Retry(socket_, session, Deadline(1000), [&] { return libssh2_channel_free(channel_); });
+  channel_ = nullptr;
+  return result;
+}
+
+namespace {
+
+// Waits until either socket can make progress or `timeout_ms` passes. false only on a poll error.
+bool PollStreams(const SshStream& from, bool want_from, const SshStream& to, int timeout_ms) {
+  std::array<pollfd, 2> fds{};
+  nfds_t count = 0;
+  if (want_from) fds[count++] = pollfd{from.socket(), from.poll_events(), 0};
+  fds[count++] = pollfd{to.socket(), to.poll_events(), 0};
+  int one = 1;  // see WaitSocket: sshd's last small packets wait for our ACK otherwise
+  for (nfds_t i = 0; i < count; ++i) setsockopt(fds[i].fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
+  int rc;
+  do {
+    rc = poll(fds.data(), count, timeout_ms);
+  } while (rc < 0 && errno == EINTR);
+  return rc >= 0;
+}
+
+}  // namespace
+
+Result<PumpResult> PumpStdoutToStdin(SshStream& from, SshStream& to, const PumpOptions& options) {
+  // One fixed buffer, bytes [begin, end) pending: reading stops while it is full, so a slow
+  // reader slows the writer down (SSH windows push back all the way to the remote command).
+  std::vector<char> buffer(options.buffer_bytes > 0 ? options.buffer_bytes : 256 * 1024);
+  size_t begin = 0, end = 0;
+  PumpResult result;
+  const auto started = Clock::now();
+  auto last_moved = started;
+  auto next_progress = started + std::chrono::milliseconds(options.progress_interval_ms);
+  auto seconds_since_start = [&] { return std::chrono::duration<double>(Clock::now() - started).count(); };
+  for (;;) {
+    bool moved = false;
+    if (!from.stdout_eof() && end < buffer.size()) {
+      auto n = from.ReadStdout(buffer.data() + end, buffer.size() - end);
+      if (!n.ok()) return n.status();
+      end += *n;
+      moved = moved || *n > 0;
+    }
+    if (end > begin && !to.remote_closed()) {
+      auto n = to.WriteStdin(buffer.data() + begin, end - begin);
+      if (!n.ok()) return n.status();
+      begin += *n;
+      result.bytes += *n;
+      moved = moved || *n > 0;
+      if (begin == end) begin = end = 0;
+    }
+    Status drained = to.DrainOutput();  // the receiver's own output, and whether it has exited
+    if (!drained.ok()) return drained;
+    if (to.remote_closed()) return result;  // it quit before taking everything: it failed
+    if (from.stdout_eof() && begin == end) {
+      result.complete = true;
+      if (options.progress) options.progress(result.bytes, seconds_since_start());
+      return result;
+    }
+    if (end == buffer.size() && begin > 0) {
+      std::memmove(buffer.data(), buffer.data() + begin, end - begin);
+      end -= begin;
+      begin = 0;
+    }
+
+    auto now = Clock::now();
+    if (options.progress && now >= next_progress) {
+      options.progress(result.bytes, seconds_since_start());
+      next_progress = now + std::chrono::milliseconds(options.progress_interval_ms);
+    }
+    if (moved) {
+      last_moved = now;
+      continue;
+    }
+    auto idle_left = last_moved + std::chrono::milliseconds(options.idle_timeout_ms) - now;
+    if (idle_left <= Clock::duration::zero()) {
+      return Status::Unavailable("no data moved from " + from.Endpoint() + " to " + to.Endpoint() + " for " +
+                                 std::to_string(options.idle_timeout_ms / 1000) + " s");
+    }
+    auto wait = std::min(idle_left, options.progress ? next_progress - now : idle_left);
+    int wait_ms = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(wait).count()) + 1;
+    bool want_from = !from.stdout_eof() && end < buffer.size();
+    if (!PollStreams(from, want_from, to, wait_ms)) {
+      return Status::Internal(std::string("poll failed while streaming: ") + std::strerror(errno));
+    }
+  }
 }
 
 Result<std::optional<std::string>> SshSession::ReadFile(const std::string& path) {

@@ -6,6 +6,9 @@
 // Authentication is by private key file only (no agent, no password).
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -14,6 +17,7 @@
 #include "engine/status.h"
 
 struct _LIBSSH2_SESSION;
+struct _LIBSSH2_CHANNEL;
 
 namespace replplan {
 
@@ -34,6 +38,8 @@ struct ExecResult {
   std::string err;
 };
 
+class SshStream;
+
 class SshSession {
  public:
   // Unavailable: cannot reach the host. FailedPrecondition: host key unknown or changed.
@@ -49,6 +55,10 @@ class SshSession {
   // `input` is written to the command's stdin, which is then closed (EOF).
   Result<ExecResult> Run(const std::string& command, std::string_view input = {});
 
+  // Starts `command` and returns at once with a stream of its stdin/stdout, for data too large to
+  // hold in memory (a dump). The session must outlive the stream; one stream at a time per session.
+  Result<std::unique_ptr<SshStream>> Start(const std::string& command);
+
   // The file's content, or nullopt when it does not exist.
   Result<std::optional<std::string>> ReadFile(const std::string& path);
 
@@ -56,6 +66,7 @@ class SshSession {
   std::string Endpoint() const;
 
  private:
+  friend class SshStream;
   SshSession(int socket, _LIBSSH2_SESSION* session, SshOptions options)
       : socket_(socket), session_(session), options_(std::move(options)) {}
 
@@ -63,6 +74,85 @@ class SshSession {
   _LIBSSH2_SESSION* session_;
   SshOptions options_;
 };
+
+struct StreamExit {
+  int exit_status = 0;  // 255 when a signal ended the command (the signal is named in `err`)
+  std::string err;      // the last kStderrTail bytes of its stderr
+};
+
+// A running remote command whose stdin and stdout are moved in pieces, without blocking: every call
+// does what it can now and returns, so one thread can drive several streams on several sessions
+// (poll their socket() for poll_events()). Memory is bounded whatever the data size: stdout goes
+// only into the caller's buffer, and stderr keeps its last kStderrTail bytes (the error is at the
+// end). stderr is drained on every call, so a chatty command never stalls on a full SSH window.
+class SshStream {
+ public:
+  static constexpr size_t kStderrTail = 64 * 1024;
+
+  ~SshStream();  // an unfinished stream is closed: the remote command's pipes close under it
+  SshStream(const SshStream&) = delete;
+  SshStream& operator=(const SshStream&) = delete;
+
+  // Up to `size` bytes of stdout; 0 when none is available now (or at EOF: see stdout_eof()).
+  Result<size_t> ReadStdout(char* buffer, size_t size);
+  // How many bytes of `data` the channel accepted; 0 when its window or the socket is full now.
+  // After a 0, call again with the same bytes first (libssh2 may hold part of a packet).
+  Result<size_t> WriteStdin(const char* data, size_t size);
+  // Sends EOF on stdin: true once sent, false when it must be retried later.
+  Result<bool> CloseStdin();
+  // Drains stderr, and stdout too when the caller does not read it (a restore's chatter), so the
+  // remote side never waits on us. Call it on a stream whose stdout nobody reads.
+  Status DrainOutput();
+
+  bool stdout_eof() const { return stdout_eof_; }
+  // The remote command closed its output (it has exited or is about to).
+  bool remote_closed() const;
+  int socket() const { return socket_; }
+  // The poll() events to wait for on socket(): always POLLIN (data, window adjustments), plus
+  // POLLOUT when libssh2 is blocked sending.
+  short poll_events() const;
+
+  // Closes stdin if still open (EOF), reads the rest of the output (stdout discarded, stderr tail
+  // kept) and waits for the exit status. A non-zero exit is a result; an error only when nothing
+  // arrives for `idle_timeout_ms` (a command that keeps working quietly for longer needs a larger
+  // one) or the transport fails. To abandon a command instead, destroy the stream.
+  Result<StreamExit> Finish(int idle_timeout_ms);
+
+  // "root@127.0.0.61:2222", for messages.
+  std::string Endpoint() const;
+
+ private:
+  friend class SshSession;
+  SshStream(SshSession* session, _LIBSSH2_CHANNEL* channel);
+  Status ReadStderr();
+  Status Failure(const std::string& what) const;
+
+  SshSession* session_;
+  _LIBSSH2_CHANNEL* channel_;
+  int socket_;
+  bool stdout_eof_ = false;
+  bool stdin_closed_ = false;
+  std::string stderr_tail_;
+};
+
+struct PumpOptions {
+  size_t buffer_bytes = 256 * 1024;  // the only buffer: replplan's memory does not grow with the data
+  int idle_timeout_ms = 120000;      // no byte moved for this long: an error (a long transfer is not)
+  int progress_interval_ms = 500;
+  // Called every progress_interval_ms with bytes moved so far and seconds since the start.
+  std::function<void(uint64_t bytes, double seconds)> progress;
+};
+
+struct PumpResult {
+  uint64_t bytes = 0;
+  // true: `from` reached EOF and every byte was written to `to` (stdin not closed yet: the caller
+  // decides after checking how `from` ended). false: `to` closed before that (it failed).
+  bool complete = false;
+};
+
+// Moves `from`'s stdout into `to`'s stdin, byte for byte, from this thread, polling both sockets.
+// Errors: transport failures, and no progress for idle_timeout_ms.
+Result<PumpResult> PumpStdoutToStdin(SshStream& from, SshStream& to, const PumpOptions& options);
 
 // "~/x" -> "$HOME/x"; anything else unchanged.
 std::string ExpandHome(const std::string& path);

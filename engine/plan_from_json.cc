@@ -1,0 +1,357 @@
+// Reads a saved plan (schemas/plan.schema.json) back into a Plan, so `apply plan.json` runs
+// exactly what was reviewed. The reader is strict: a plan that was hand-edited, truncated or
+// written by another format version is refused with the JSON path of the first problem, because
+// applying a plan that means something other than what the reviewer read is the failure to avoid.
+// The derived members ("complete", "summary") are type-checked and recomputed by PlanToJson.
+#include "engine/plan.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/did_you_mean.h"
+#include "engine/secret.h"
+
+namespace replplan {
+namespace {
+
+using nlohmann::json;
+
+// "a string", "an object", "null": for "expected a string, got a number".
+std::string Described(const json& value) {
+  switch (value.type()) {
+    case json::value_t::object: return "an object";
+    case json::value_t::array: return "an array";
+    case json::value_t::string: return "a string";
+    case json::value_t::boolean: return "a boolean";
+    case json::value_t::number_integer:
+    case json::value_t::number_unsigned: return "an integer";
+    case json::value_t::number_float: return "a number";
+    case json::value_t::null: return "null";
+    default: return value.type_name();
+  }
+}
+
+bool IsHexDigest(const std::string& s) {
+  if (s.size() != 16) return false;
+  for (char c : s) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+std::string Index(const std::string& path, size_t i) { return path + "[" + std::to_string(i) + "]"; }
+
+// Reads the members of one JSON object. The first problem anywhere in the document is kept in the
+// shared `error` and every later read is a no-op, so the parse code reads straight through without
+// checking after each field. Members never read are reported by Finish() as unknown keys.
+class Fields {
+ public:
+  Fields(const json& object, std::string path, Status& error) : object_(object), path_(std::move(path)), error_(error) {
+    if (error_.ok() && !object_.is_object()) {
+      Fail(path_.empty() ? "(document)" : path_, "expected an object, got " + Described(object_));
+    }
+  }
+
+  bool ok() const { return error_.ok(); }
+  std::string PathOf(std::string_view key) const {
+    return path_.empty() ? std::string(key) : path_ + "." + std::string(key);
+  }
+  void Fail(const std::string& path, const std::string& message) {
+    if (error_.ok()) error_ = Status::InvalidArgument(path + ": " + message);
+  }
+
+  // The member if present with the wanted type; nullptr (with the error recorded) otherwise.
+  const json* Get(std::string_view key, bool (json::*is)() const noexcept, const char* want, bool required = true) {
+    if (!error_.ok()) return nullptr;
+    read_.insert(std::string(key));
+    auto it = object_.find(std::string(key));
+    if (it == object_.end()) {
+      if (required) Fail(PathOf(key), std::string("missing; expected ") + want);
+      return nullptr;
+    }
+    if (!((*it).*is)()) {
+      Fail(PathOf(key), std::string("expected ") + want + ", got " + Described(*it));
+      return nullptr;
+    }
+    return &*it;
+  }
+
+  std::string String(std::string_view key) {
+    const json* v = Get(key, &json::is_string, "a string");
+    return v ? v->get<std::string>() : std::string();
+  }
+  std::string OptionalString(std::string_view key) {
+    const json* v = Get(key, &json::is_string, "a string", /*required=*/false);
+    return v ? v->get<std::string>() : std::string();
+  }
+  bool Bool(std::string_view key) {
+    const json* v = Get(key, &json::is_boolean, "a boolean");
+    return v ? v->get<bool>() : false;
+  }
+  const json& Array(std::string_view key) {
+    const json* v = Get(key, &json::is_array, "an array");
+    return v ? *v : Empty();
+  }
+  const json& Object(std::string_view key) {
+    const json* v = Get(key, &json::is_object, "an object");
+    return v ? *v : Empty();
+  }
+  std::vector<std::string> Strings(std::string_view key) {
+    std::vector<std::string> out;
+    const json& items = Array(key);
+    for (size_t i = 0; i < items.size() && ok(); ++i) {
+      if (!items[i].is_string()) {
+        Fail(Index(PathOf(key), i), "expected a string, got " + Described(items[i]));
+      } else {
+        out.push_back(items[i].get<std::string>());
+      }
+    }
+    return out;
+  }
+  std::map<std::string, std::string> StringMap(std::string_view key) {
+    std::map<std::string, std::string> out;
+    const json& members = Object(key);
+    for (auto it = members.begin(); it != members.end() && ok(); ++it) {
+      if (!it->is_string()) {
+        Fail(PathOf(key) + "." + it.key(), "expected a string, got " + Described(*it));
+      } else {
+        out[it.key()] = it->get<std::string>();
+      }
+    }
+    return out;
+  }
+
+  // A member outside the format: a typo or a field from another version, either way not what the
+  // reviewer saw rendered.
+  void Finish(const std::vector<std::string>& known) {
+    if (!error_.ok()) return;
+    for (auto it = object_.begin(); it != object_.end(); ++it) {
+      if (read_.count(it.key()) == 0) {
+        Fail(PathOf(it.key()), "unknown key" + DidYouMeanSuffix(it.key(), known));
+        return;
+      }
+    }
+  }
+
+ private:
+  static const json& Empty() {
+    static const json empty;
+    return empty;
+  }
+
+  const json& object_;
+  std::string path_;
+  Status& error_;
+  std::set<std::string> read_;
+};
+
+std::string OneOf(const std::string& value, const std::vector<std::string>& allowed) {
+  std::string list;
+  for (size_t i = 0; i < allowed.size(); ++i) list += (i ? ", " : "") + allowed[i];
+  return "'" + value + "' is not one of " + list + DidYouMeanSuffix(value, allowed);
+}
+
+void ReadEnum(Fields& f, std::string_view key, const std::vector<std::string>& allowed, std::string& out) {
+  out = f.String(key);
+  if (f.ok() && std::find(allowed.begin(), allowed.end(), out) == allowed.end()) {
+    f.Fail(f.PathOf(key), OneOf(out, allowed));
+  }
+}
+
+void ReadDigest(Fields& f, std::string_view key, bool required, std::string& out) {
+  out = required ? f.String(key) : f.OptionalString(key);
+  if (f.ok() && (required || !out.empty()) && !IsHexDigest(out)) {
+    f.Fail(f.PathOf(key), "'" + out + "' is not a digest (16 lower-case hex digits)");
+  }
+}
+
+HostReport ReadHost(const json& value, const std::string& path, Status& error) {
+  Fields f(value, path, error);
+  HostReport h;
+  h.name = f.String("name");
+  h.address = f.String("address");
+  ReadEnum(f, "role", {"primary", "replica"}, h.role);
+  h.sql_ok = f.Bool("sql_ok");
+  h.sql_error = f.String("sql_error");
+  h.ssh_ok = f.Bool("ssh_ok");
+  h.ssh_error = f.String("ssh_error");
+  h.notes = f.Strings("notes");
+  f.Finish({"name", "address", "role", "sql_ok", "sql_error", "ssh_ok", "ssh_error", "notes"});
+  return h;
+}
+
+// A sensitive change reads "(sensitive)" both ways and the Action keeps nothing: a plan file never
+// holds a secret, and one that seems to is refused rather than carried into apply.
+Change ReadChange(const json& value, const std::string& path, Status& error) {
+  Fields f(value, path, error);
+  Change c;
+  c.key = f.String("key");
+  c.from = f.String("from");
+  c.to = f.String("to");
+  c.sensitive = f.Bool("sensitive");
+  f.Finish({"key", "from", "to", "sensitive"});
+  if (f.ok() && c.sensitive) {
+    if (c.from != kSensitive || c.to != kSensitive) {
+      f.Fail(path, "a sensitive change must read \"(sensitive)\" in from and to (a plan never holds a secret)");
+    }
+    c.from.clear();
+    c.to.clear();
+  }
+  return c;
+}
+
+const std::vector<std::string>& KindNames() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> out;
+    for (const char* n : {"edit-config", "restart-server", "set-global", "create-replication-user",
+                          "create-database", "create-user", "grant-privileges", "seed-replica", "change-source",
+                          "start-replica", "reset-replica"}) {
+      out.push_back(n);
+    }
+    return out;
+  }();
+  return names;
+}
+
+// What an action may refer to: the hosts of the plan and the actions before it.
+struct Known {
+  std::vector<std::string> hosts;
+  std::vector<std::string> earlier_ids;
+  std::set<std::string> all_ids;  // every id in the plan, to tell "later" from "unknown"
+};
+
+void ReadDependencies(Fields& f, const std::string& path, const Known& known, std::vector<std::string>& out) {
+  out = f.Strings("depends_on");
+  for (size_t i = 0; i < out.size() && f.ok(); ++i) {
+    const std::string& id = out[i];
+    std::string where = Index(f.PathOf("depends_on"), i);
+    if (std::find(known.earlier_ids.begin(), known.earlier_ids.end(), id) != known.earlier_ids.end()) continue;
+    if (known.all_ids.count(id) != 0) {
+      f.Fail(where, "'" + id + "' does not come before " + path +
+                        " (an action must come after everything it depends on)");
+    } else {
+      f.Fail(where, "unknown action id '" + id + "'" + DidYouMeanSuffix(id, known.earlier_ids));
+    }
+  }
+}
+
+PlannedAction ReadAction(const json& value, const std::string& path, const Known& known, Status& error) {
+  Fields f(value, path, error);
+  PlannedAction pa;
+  Action& a = pa.action;
+  a.id = f.String("id");
+  if (f.ok() && a.id.empty()) f.Fail(f.PathOf("id"), "empty; an action needs an id");
+  std::string kind = f.String("kind");
+  if (f.ok()) {
+    auto parsed = ActionKindFromString(kind);
+    if (!parsed) f.Fail(f.PathOf("kind"), "unknown action kind '" + kind + "'" + DidYouMeanSuffix(kind, KindNames()));
+    a.kind = parsed.value_or(ActionKind::kEditConfig);
+  }
+  a.host = f.String("host");
+  if (f.ok() && std::find(known.hosts.begin(), known.hosts.end(), a.host) == known.hosts.end()) {
+    f.Fail(f.PathOf("host"), "'" + a.host + "' is not among hosts" + DidYouMeanSuffix(a.host, known.hosts));
+  }
+  a.summary = f.String("summary");
+  a.reasons = f.Strings("reasons");
+  const json& changes = f.Array("changes");
+  for (size_t i = 0; i < changes.size() && f.ok(); ++i) {
+    a.changes.push_back(ReadChange(changes[i], Index(f.PathOf("changes"), i), error));
+  }
+  a.destructive = f.Bool("destructive");
+  a.params = f.StringMap("params");
+  ReadDependencies(f, path, known, pa.depends_on);
+  f.Finish({"id", "kind", "host", "summary", "reasons", "changes", "destructive", "params", "depends_on"});
+  return pa;
+}
+
+void ReadHosts(Fields& top, Plan& plan, Status& error) {
+  const json& hosts = top.Array("hosts");
+  for (size_t i = 0; i < hosts.size() && error.ok(); ++i) {
+    std::string path = Index("hosts", i);
+    HostReport h = ReadHost(hosts[i], path, error);
+    if (!error.ok()) return;
+    for (const HostReport& other : plan.hosts) {
+      if (other.name == h.name) top.Fail(path + ".name", "duplicate host '" + h.name + "'");
+    }
+    plan.hosts.push_back(std::move(h));
+  }
+}
+
+void ReadActions(Fields& top, Plan& plan, Status& error) {
+  const json& actions = top.Array("actions");
+  Known known;
+  for (const HostReport& h : plan.hosts) known.hosts.push_back(h.name);
+  for (const json& a : actions) {
+    if (a.is_object() && a.contains("id") && a["id"].is_string()) known.all_ids.insert(a["id"].get<std::string>());
+  }
+  for (size_t i = 0; i < actions.size() && error.ok(); ++i) {
+    std::string path = Index("actions", i);
+    PlannedAction pa = ReadAction(actions[i], path, known, error);
+    if (!error.ok()) return;
+    const std::string& id = pa.action.id;
+    if (std::find(known.earlier_ids.begin(), known.earlier_ids.end(), id) != known.earlier_ids.end()) {
+      top.Fail(path + ".id", "duplicate action id '" + id + "'");
+      return;
+    }
+    known.earlier_ids.push_back(id);
+    plan.actions.push_back(std::move(pa));
+  }
+}
+
+// Read before anything else: a plan from another format version should say so, not fail on the
+// first field that moved.
+void ReadFormatVersion(Fields& top) {
+  const json* v = top.Get("format_version", &json::is_number_integer, "an integer");
+  if (v != nullptr && *v != 1) {
+    top.Fail("format_version", v->dump() + " is not supported: this replplan reads format_version 1 "
+                               "(make the plan again with this version)");
+  }
+}
+
+Plan ReadPlan(const json& document, Status& error) {
+  Fields top(document, "", error);
+  Plan plan;
+  ReadFormatVersion(top);
+  plan.topology_file = top.String("topology_file");
+  plan.cluster = top.String("cluster");
+  ReadEnum(top, "flavor", {"mariadb", "mysql"}, plan.flavor);
+  ReadEnum(top, "replication_mode", {"gtid", "file"}, plan.replication_mode);
+  ReadDigest(top, "state_fingerprint", /*required=*/true, plan.state_fingerprint);
+  ReadDigest(top, "topology_digest", /*required=*/false, plan.topology_digest);
+  plan.created_at = top.OptionalString("created_at");
+  top.Bool("complete");  // derived from hosts
+  top.Object("summary");  // derived from hosts and actions
+  ReadHosts(top, plan, error);
+  plan.primary = top.String("primary");
+  if (top.ok() && std::none_of(plan.hosts.begin(), plan.hosts.end(),
+                               [&](const HostReport& h) { return h.name == plan.primary; })) {
+    std::vector<std::string> names;
+    for (const HostReport& h : plan.hosts) names.push_back(h.name);
+    top.Fail("primary", "'" + plan.primary + "' is not among hosts" + DidYouMeanSuffix(plan.primary, names));
+  }
+  ReadActions(top, plan, error);
+  top.Finish({"format_version", "topology_file", "cluster", "primary", "flavor", "replication_mode", "complete",
+              "state_fingerprint", "topology_digest", "created_at", "summary", "hosts", "actions"});
+  return plan;
+}
+
+}  // namespace
+
+Result<Plan> PlanFromJson(const nlohmann::json& json) {
+  Status error;
+  try {
+    Plan plan = ReadPlan(json, error);
+    if (!error.ok()) return error;
+    return plan;
+  } catch (const nlohmann::json::exception& e) {
+    // The reader checks every type before converting, so this is a bug here, not in the plan.
+    return Status::Internal(std::string("reading plan JSON: ") + e.what());
+  }
+}
+
+}  // namespace replplan

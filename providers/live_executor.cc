@@ -1,0 +1,913 @@
+#include "providers/live_executor.h"
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <exception>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "engine/desired_config.h"
+#include "engine/grant_check.h"
+#include "engine/mycnf.h"
+#include "engine/shell_quote.h"
+#include "engine/sql_quote.h"
+#include "providers/connect_options.h"
+#include "providers/local/secrets.h"
+#include "providers/mysql/mysql_connection.h"
+#include "providers/seeder.h"
+#include "providers/ssh/ssh_session.h"
+
+
+namespace replplan {
+namespace {
+
+// A restart is promised an answer or a clear error within this bound (the issue's "bounded").
+constexpr auto kAnswerAfterRestart = std::chrono::seconds(60);
+constexpr int kReconnectTimeoutMs = 2000;
+constexpr auto kReconnectPause = std::chrono::milliseconds(200);
+// START SLAVE returns before the threads connect; this bounds the wait for both to run.
+constexpr auto kReplicaStartLimit = std::chrono::seconds(30);
+constexpr auto kReplicaPoll = std::chrono::milliseconds(75);
+// Commands on the cached session (config reads and writes) are quick; a restart of a server with a
+// large buffer pool may legitimately take minutes, so it gets its own session and bound.
+constexpr int kCommandTimeoutMs = 120'000;
+constexpr int kRestartCommandTimeoutMs = 900'000;
+
+constexpr int kErrBinlogGone = 1236;
+constexpr int kErrAccessDenied = 1045;
+constexpr int kErrConnLocal = 2002;
+constexpr int kErrConnRefused = 2003;
+constexpr int kErrMasterInfo = 1201;
+
+// Same code, another message: used to redact and to prefix without losing the classification.
+Status Rewrap(const Status& status, std::string message) {
+  switch (status.code()) {
+    case Status::Code::kOk: return Status::OK();
+    case Status::Code::kInvalidArgument: return Status::InvalidArgument(std::move(message));
+    case Status::Code::kNotFound: return Status::NotFound(std::move(message));
+    case Status::Code::kUnavailable: return Status::Unavailable(std::move(message));
+    case Status::Code::kAuthFailed: return Status::AuthFailed(std::move(message));
+    case Status::Code::kFailedPrecondition: return Status::FailedPrecondition(std::move(message));
+    case Status::Code::kInternal: break;
+  }
+  return Status::Internal(std::move(message));
+}
+
+std::string Upper(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::string Lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::string Trim(std::string s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
+  size_t first = 0;
+  while (first < s.size() && std::isspace(static_cast<unsigned char>(s[first]))) ++first;
+  return s.substr(first);
+}
+
+std::vector<std::string> Split(const std::string& text, char sep) {
+  std::vector<std::string> out;
+  size_t begin = 0;
+  for (;;) {
+    size_t end = text.find(sep, begin);
+    std::string item = Trim(text.substr(begin, end == std::string::npos ? std::string::npos : end - begin));
+    if (!item.empty()) out.push_back(std::move(item));
+    if (end == std::string::npos) return out;
+    begin = end + 1;
+  }
+}
+
+std::string Join(const std::vector<std::string>& items, const std::string& sep) {
+  std::string out;
+  for (size_t i = 0; i < items.size(); ++i) out += (i ? sep : "") + items[i];
+  return out;
+}
+
+bool IsDigits(const std::string& s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+}
+
+// Charset and collation names, binlog file names: a narrow alphabet, so they can be written bare.
+bool IsPlainName(const std::string& s, const std::string& extra = "_") {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [&](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || extra.find(c) != std::string::npos;
+  });
+}
+
+// The last lines of a command's stderr: enough to see why, short enough for one error line.
+std::string Tail(const std::string& text) {
+  constexpr size_t kMaxLines = 5;
+  constexpr size_t kMaxChars = 600;
+  std::string t = Trim(text);
+  size_t pos = t.size();
+  for (size_t lines = 0; lines < kMaxLines && pos != std::string::npos && pos > 0; ++lines) {
+    pos = t.rfind('\n', pos - 1);
+  }
+  std::string tail = pos == std::string::npos ? t : t.substr(pos + 1);
+  if (tail.size() > kMaxChars) tail = "..." + tail.substr(tail.size() - kMaxChars);
+  for (char& c : tail) {
+    if (c == '\n') c = ' ';
+  }
+  return tail.empty() ? "(no output)" : tail;
+}
+
+std::string Field(const Row& row, const std::string& name) {
+  auto it = row.find(name);
+  return it == row.end() ? std::string() : it->second;
+}
+
+std::string StalePlan(const Action& action, const std::string& why) {
+  return "stale plan: " + action.id + " " + why + " (plan again)";
+}
+
+// One shell command that replaces `path` atomically with its stdin: a temp file beside it (same
+// filesystem, so rename is atomic; the name does not end in .cnf, so a half-written temp in an
+// !includedir directory is never read by the server), the original's owner and mode, a backup of
+// the previous content, fsync of the data before the rename and of the directory after it. A
+// symlink (Debian's /etc/mysql/my.cnf -> /etc/alternatives/my.cnf) is followed, not replaced.
+// Run by `sh -c` so the remote user's login shell does not matter.
+std::string AtomicWriteCommand(const std::string& path) {
+  std::string script =
+      "set -e\n"
+      "f=" + ShellQuote(path) + "\n"
+      "if [ -L \"$f\" ]; then f=$(readlink -f -- \"$f\"); fi\n"
+      "d=$(dirname -- \"$f\")\n"
+      "t=$(mktemp \"$f.replplan.XXXXXX\")\n"
+      "trap 'rm -f -- \"$t\"' EXIT\n"
+      "cat >\"$t\"\n"
+      "if [ -e \"$f\" ]; then\n"
+      "  chmod --reference=\"$f\" -- \"$t\"\n"
+      "  chown --reference=\"$f\" -- \"$t\"\n"
+      "  cp -p -- \"$f\" \"$t.bak\"\n"
+      "  sync -- \"$t.bak\" 2>/dev/null || sync\n"
+      "  mv -f -- \"$t.bak\" \"$f.replplan.bak\"\n"
+      "else\n"
+      "  chmod 0644 -- \"$t\"\n"
+      "fi\n"
+      "sync -- \"$t\" 2>/dev/null || sync\n"
+      "mv -f -- \"$t\" \"$f\"\n"
+      "trap - EXIT\n"
+      "sync -- \"$d\" 2>/dev/null || sync\n";
+  return ShellJoin({"sh", "-c", script});
+}
+
+struct Host {
+  const ServerSpec* spec = nullptr;
+  std::mutex mutex;  // held for a whole action: one action per host at a time
+  std::unique_ptr<MysqlConnection> sql;
+  std::unique_ptr<SshSession> ssh;
+};
+
+// The dynamic variables set-global may touch, and how their values are checked and written.
+enum class VarKind { kServerId, kBool, kBinlogFormat };
+const std::map<std::string, VarKind>& DynamicVariables() {
+  static const std::map<std::string, VarKind> kVars = {
+      {"server_id", VarKind::kServerId},
+      {"binlog_format", VarKind::kBinlogFormat},
+      {"gtid_strict_mode", VarKind::kBool},
+      {"read_only", VarKind::kBool},
+      {"rpl_semi_sync_master_enabled", VarKind::kBool},
+      {"rpl_semi_sync_slave_enabled", VarKind::kBool},
+  };
+  return kVars;
+}
+
+// The value as SET GLOBAL takes it, or nullopt if it is not a valid value of that kind.
+std::optional<std::string> SqlValueOf(VarKind kind, const std::string& value) {
+  switch (kind) {
+    case VarKind::kServerId:
+      if (!IsDigits(value) || value.size() > 10 || std::stoull(value) < 1 || std::stoull(value) > 4294967295ULL) {
+        return std::nullopt;
+      }
+      return std::to_string(std::stoull(value));
+    case VarKind::kBool: {
+      std::string b = NormalizeBool(value);
+      if (value.empty() || (b != "ON" && b != "OFF")) return std::nullopt;
+      return b;
+    }
+    case VarKind::kBinlogFormat: {
+      std::string f = Upper(value);
+      if (f != "ROW" && f != "MIXED" && f != "STATEMENT") return std::nullopt;
+      return QuoteString(f);
+    }
+  }
+  return std::nullopt;
+}
+
+// Whether the running value (as SELECT @@GLOBAL.x shows it) already is `sql_value`.
+bool RunningValueIs(VarKind kind, const std::string& running, const std::string& sql_value) {
+  switch (kind) {
+    case VarKind::kServerId: return running == sql_value;
+    case VarKind::kBool: return NormalizeBool(running) == sql_value;
+    case VarKind::kBinlogFormat: return QuoteString(Upper(running)) == sql_value;
+  }
+  return false;
+}
+
+// The static settings restart-server makes true, and how to see that they hold.
+const std::vector<std::string>& StaticSettings() {
+  static const std::vector<std::string> kSettings = {"log_bin", "bind_address", "log_slave_updates", "report_host"};
+  return kSettings;
+}
+
+class LiveExecutor : public ActionExecutor {
+ public:
+  explicit LiveExecutor(Topology topology);
+  Status Execute(const Action& action, const ProgressFn& progress) override;
+
+ private:
+  Status Dispatch(const Action& action, Host& host, const ProgressFn& progress);
+
+  Status EditConfig(const Action& action, Host& host);
+  Status RestartServer(const Action& action, Host& host);
+  Status SetGlobal(const Action& action, Host& host);
+  Status EnsureReplicationUser(const Action& action, Host& host);
+  Status CreateDatabase(const Action& action, Host& host);
+  Status EnsureDeclaredUser(const Action& action, Host& host, bool create);
+  Status ChangeSource(const Action& action, Host& host);
+  Status StartReplica(const Action& action, Host& host);
+  Status ResetReplica(const Action& action, Host& host);
+  Status SeedReplicaAction(const Action& action, Host& host, const ProgressFn& progress);
+
+  // Connections, opened on first use; a transport failure drops them so the next use reconnects.
+  Result<MysqlConnection*> Sql(Host& host, int connect_timeout_ms = 0);
+  Result<SshSession*> Ssh(Host& host);
+  Result<std::unique_ptr<SshSession>> OpenSsh(const ServerSpec& spec, int command_timeout_ms) const;
+  Result<std::vector<Row>> Query(Host& host, const std::string& sql, const std::string& what,
+                                 const std::vector<const Secret*>& also_redact = {});
+  Status Exec(Host& host, const std::string& sql, const std::string& what,
+              const std::vector<const Secret*>& also_redact = {});
+  Result<Row> ReplicaStatus(Host& host);  // the default channel; an empty row when there is none
+  Result<bool> AccountExists(Host& host, const std::string& user, const std::string& host_part);
+  Result<std::vector<std::string>> GrantsOf(Host& host, const std::string& account);
+  Result<std::string> IdentifiedByHash(Host& host, const Secret& password);
+
+  // Static settings of `settings` that the running server does not have, in words.
+  Result<std::vector<std::string>> StaticMismatches(Host& host, const std::vector<std::string>& settings);
+  Status WaitForSql(Host& host);
+  std::string ReplicaFailure(const Host& host, const Row& row, const std::string& what) const;
+
+  Result<const Secret*> SecretOf(const SecretRef& ref, const std::string& what) const;
+  Status Redact(const Status& status) const;
+
+  Topology topology_;
+  std::map<std::string, std::unique_ptr<Host>> hosts_;  // fixed after construction: lookups need no lock
+  std::map<std::pair<SecretRef::Kind, std::string>, Result<Secret>> secrets_;
+  std::vector<const Secret*> all_secrets_;
+};
+
+LiveExecutor::LiveExecutor(Topology topology) : topology_(std::move(topology)) {
+  for (const ServerSpec& server : topology_.servers) {
+    auto host = std::make_unique<Host>();
+    host->spec = &server;
+    hosts_.emplace(server.name, std::move(host));
+  }
+  // Every secret is resolved once, up front, so every error text can be redacted of all of them,
+  // whichever action failed. One that cannot be resolved fails only the actions that need it.
+  std::vector<const SecretRef*> refs = {&topology_.replication.password};
+  for (const ServerSpec& server : topology_.servers) refs.push_back(&server.mysql.password);
+  for (const UserSpec& user : topology_.users) refs.push_back(&user.password);
+  for (const SecretRef* ref : refs) {
+    auto key = std::make_pair(ref->kind, ref->name);
+    if (ref->empty() || secrets_.count(key) != 0) continue;
+    auto [it, inserted] = secrets_.emplace(key, ResolveSecret(*ref));
+    if (it->second.ok()) all_secrets_.push_back(&it->second.value());
+  }
+}
+
+Result<const Secret*> LiveExecutor::SecretOf(const SecretRef& ref, const std::string& what) const {
+  auto it = secrets_.find({ref.kind, ref.name});
+  if (ref.empty() || it == secrets_.end()) return Status::InvalidArgument(what + " has no password in the topology");
+  if (!it->second.ok()) return it->second.status().WithContext(what);
+  return &it->second.value();
+}
+
+Status LiveExecutor::Redact(const Status& status) const {
+  if (status.ok()) return status;
+  return Rewrap(status, RedactSecrets(status.message(), all_secrets_));
+}
+
+Status LiveExecutor::Execute(const Action& action, const ProgressFn& progress) {
+  auto it = hosts_.find(action.host);
+  if (it == hosts_.end()) {
+    return Status::InvalidArgument(StalePlan(action, "names host '" + action.host + "', not a server of the topology"));
+  }
+  Host& host = *it->second;
+  std::lock_guard<std::mutex> lock(host.mutex);
+  Status status;
+  try {
+    status = Dispatch(action, host, progress);
+  } catch (const std::exception& e) {
+    // Nothing here should throw; if a library does, the apply reports it instead of dying.
+    status = Status::Internal(action.id + ": unexpected error: " + e.what());
+  }
+  return Redact(status);
+}
+
+Status LiveExecutor::Dispatch(const Action& action, Host& host, const ProgressFn& progress) {
+  switch (action.kind) {
+    case ActionKind::kEditConfig: return EditConfig(action, host);
+    case ActionKind::kRestartServer: return RestartServer(action, host);
+    case ActionKind::kSetGlobal: return SetGlobal(action, host);
+    case ActionKind::kCreateReplicationUser: return EnsureReplicationUser(action, host);
+    case ActionKind::kCreateDatabase: return CreateDatabase(action, host);
+    case ActionKind::kCreateUser: return EnsureDeclaredUser(action, host, true);
+    case ActionKind::kGrantPrivileges: {
+      const ReplicationSpec& r = topology_.replication;
+      auto user = action.params.find("user");
+      auto host_part = action.params.find("host");
+      bool repl = user != action.params.end() && host_part != action.params.end() && user->second == r.user &&
+                  host_part->second == r.host;
+      return repl ? EnsureReplicationUser(action, host) : EnsureDeclaredUser(action, host, false);
+    }
+    case ActionKind::kSeedReplica: return SeedReplicaAction(action, host, progress);
+    case ActionKind::kChangeSource: return ChangeSource(action, host);
+    case ActionKind::kStartReplica: return StartReplica(action, host);
+    case ActionKind::kResetReplica: return ResetReplica(action, host);
+  }
+  return Status::InvalidArgument(action.id + ": unknown action kind");
+}
+
+// --- connections ----------------------------------------------------------------------------
+
+Result<MysqlConnection*> LiveExecutor::Sql(Host& host, int connect_timeout_ms) {
+  if (host.sql) return host.sql.get();
+  const ServerSpec& spec = *host.spec;
+  auto options = MysqlOptionsFor(spec);
+  if (!options.ok()) return options.status().WithContext(spec.name);
+  if (connect_timeout_ms > 0) options->connect_timeout_ms = connect_timeout_ms;
+  auto connection = MysqlConnection::Connect(*options);
+  if (!connection.ok()) return connection.status().WithContext(spec.name + " does not answer SQL");
+  host.sql = std::move(*connection);
+  return host.sql.get();
+}
+
+Result<std::unique_ptr<SshSession>> LiveExecutor::OpenSsh(const ServerSpec& spec, int command_timeout_ms) const {
+  SshOptions options = SshOptionsFor(spec);
+  options.command_timeout_ms = command_timeout_ms;
+  auto session = SshSession::Connect(options);
+  if (!session.ok()) return session.status().WithContext(spec.name + ": cannot open SSH session");
+  return std::move(*session);
+}
+
+Result<SshSession*> LiveExecutor::Ssh(Host& host) {
+  if (host.ssh) return host.ssh.get();
+  auto session = OpenSsh(*host.spec, kCommandTimeoutMs);
+  if (!session.ok()) return session.status();
+  host.ssh = std::move(*session);
+  return host.ssh.get();
+}
+
+Result<std::vector<Row>> LiveExecutor::Query(Host& host, const std::string& sql, const std::string& what,
+                                             const std::vector<const Secret*>& also_redact) {
+  auto connection = Sql(host);
+  if (!connection.ok()) return connection.status();
+  auto rows = (*connection)->Query(sql, also_redact);
+  if (!rows.ok()) {
+    // A connection the server dropped (restart, kill, timeout) is useless: the next use reconnects.
+    if (rows.status().code() == Status::Code::kUnavailable) host.sql.reset();
+    return rows.status().WithContext(host.spec->name + ": " + what);
+  }
+  return rows;
+}
+
+Status LiveExecutor::Exec(Host& host, const std::string& sql, const std::string& what,
+                          const std::vector<const Secret*>& also_redact) {
+  auto rows = Query(host, sql, what, also_redact);
+  return rows.ok() ? Status::OK() : rows.status();
+}
+
+Result<Row> LiveExecutor::ReplicaStatus(Host& host) {
+  auto rows = Query(host, "SHOW SLAVE STATUS", "SHOW SLAVE STATUS");
+  if (!rows.ok()) return rows.status();
+  return rows->empty() ? Row{} : rows->front();
+}
+
+Result<bool> LiveExecutor::AccountExists(Host& host, const std::string& user, const std::string& host_part) {
+  auto rows = Query(host,
+                    "SELECT COUNT(*) AS n FROM mysql.user WHERE user = " + QuoteString(user) +
+                        " AND host = " + QuoteString(host_part),
+                    "looking up " + QuoteAccount(user, host_part));
+  if (!rows.ok()) return rows.status();
+  return !rows->empty() && Field(rows->front(), "n") != "0";
+}
+
+Result<std::vector<std::string>> LiveExecutor::GrantsOf(Host& host, const std::string& account) {
+  auto rows = Query(host, "SHOW GRANTS FOR " + account, "SHOW GRANTS FOR " + account);
+  if (!rows.ok()) return rows.status();
+  std::vector<std::string> lines;
+  for (const Row& row : *rows) {
+    if (!row.empty()) lines.push_back(row.begin()->second);
+  }
+  return lines;
+}
+
+// --- edit-config ------------------------------------------------------------------------------
+
+Status LiveExecutor::EditConfig(const Action& action, Host& host) {
+  const ServerSpec& spec = *host.spec;
+  auto section = action.params.find("section");
+  if (section != action.params.end() && section->second != "mysqld") {
+    return Status::InvalidArgument(StalePlan(action, "edits section [" + section->second + "]; replplan edits [mysqld]"));
+  }
+  // The values written come from the topology; the plan's `to` must agree with it, or the file
+  // changed since the plan was made and the reviewed plan is not what would be written.
+  std::vector<ConfigSetting> desired = DesiredConfig(topology_, spec);
+  std::vector<std::pair<std::string, std::string>> set;
+  for (const Change& change : action.changes) {
+    auto it = std::find_if(desired.begin(), desired.end(), [&](const ConfigSetting& c) { return c.key == change.key; });
+    if (it == desired.end()) {
+      return Status::InvalidArgument(StalePlan(action, "sets '" + change.key + "', which replplan does not manage"));
+    }
+    if (!ConfigValueMatches(*it, change.to)) {
+      return Status::FailedPrecondition(
+          StalePlan(action, "sets " + change.key + " = " + change.to + ", but the topology wants " + it->value));
+    }
+    if (it->value.find_first_of("\r\n") != std::string::npos) {
+      return Status::InvalidArgument(spec.name + ": " + change.key + " has a line break; it cannot go into " +
+                                     spec.config_file);
+    }
+    set.emplace_back(change.key, it->value);
+  }
+  if (set.empty()) return Status::OK();
+
+  auto ssh = Ssh(host);
+  if (!ssh.ok()) return ssh.status();
+  auto current = (*ssh)->ReadFile(spec.config_file);
+  if (!current.ok()) {
+    if (current.status().code() == Status::Code::kUnavailable) host.ssh.reset();
+    return current.status().WithContext(spec.name + ": reading " + spec.config_file);
+  }
+  std::string before = current->value_or("");
+  std::string after = EditMyCnf(before, set);
+  if (current->has_value() && after == before) return Status::OK();  // already written (an earlier run)
+
+  auto run = (*ssh)->Run(AtomicWriteCommand(spec.config_file), after);
+  if (!run.ok()) {
+    if (run.status().code() == Status::Code::kUnavailable) host.ssh.reset();
+    return run.status().WithContext(spec.name + ": writing " + spec.config_file);
+  }
+  if (run->exit_status != 0) {
+    return Status::Internal(spec.name + ": writing " + spec.config_file + " failed (exit " +
+                            std::to_string(run->exit_status) + "): " + Tail(run->err) +
+                            "; the file is unchanged");
+  }
+  return Status::OK();
+}
+
+// --- restart-server ---------------------------------------------------------------------------
+
+Result<std::vector<std::string>> LiveExecutor::StaticMismatches(Host& host, const std::vector<std::string>& settings) {
+  const ServerSpec& spec = *host.spec;
+  auto rows = Query(host,
+                    "SELECT @@GLOBAL.log_bin AS log_bin, @@GLOBAL.log_bin_basename AS log_bin_basename, "
+                    "@@GLOBAL.bind_address AS bind_address, @@GLOBAL.log_slave_updates AS log_slave_updates, "
+                    "@@GLOBAL.report_host AS report_host",
+                    "reading static settings");
+  if (!rows.ok()) return rows.status();
+  if (rows->empty()) return Status::Internal(spec.name + ": reading static settings gave no row");
+  const Row& row = rows->front();
+  std::string bind = spec.bind_address.empty() ? spec.address : spec.bind_address;
+  std::vector<std::string> out;
+  for (const std::string& setting : settings) {
+    if (setting == "log_bin") {
+      if (NormalizeBool(Field(row, "log_bin")) != "ON") {
+        out.push_back("log_bin=OFF (wants " + spec.log_bin + ")");
+      } else if (Field(row, "log_bin_basename") != BinlogBasename(spec.log_bin)) {
+        out.push_back("log_bin_basename=" + Field(row, "log_bin_basename") + " (wants " + BinlogBasename(spec.log_bin) + ")");
+      }
+    } else if (setting == "bind_address" && Field(row, "bind_address") != bind) {
+      out.push_back("bind_address=" + Field(row, "bind_address") + " (wants " + bind + ")");
+    } else if (setting == "log_slave_updates" && NormalizeBool(Field(row, "log_slave_updates")) != "ON") {
+      out.push_back("log_slave_updates=OFF (wants ON)");
+    } else if (setting == "report_host" && Field(row, "report_host") != spec.name) {
+      out.push_back("report_host=" + Field(row, "report_host") + " (wants " + spec.name + ")");
+    }
+  }
+  return out;
+}
+
+Status LiveExecutor::WaitForSql(Host& host) {
+  const ServerSpec& spec = *host.spec;
+  auto deadline = std::chrono::steady_clock::now() + kAnswerAfterRestart;
+  std::string last_error;
+  for (;;) {
+    host.sql.reset();
+    auto connection = Sql(host, kReconnectTimeoutMs);
+    if (connection.ok()) {
+      auto ping = Query(host, "SELECT 1", "first query after restart");
+      if (ping.ok()) return Status::OK();
+      last_error = ping.status().message();
+    } else {
+      last_error = connection.status().message();
+    }
+    if (std::chrono::steady_clock::now() >= deadline) break;
+    std::this_thread::sleep_for(kReconnectPause);
+  }
+  return Status::Unavailable(spec.name + " did not answer SQL within " +
+                             std::to_string(std::chrono::duration_cast<std::chrono::seconds>(kAnswerAfterRestart).count()) +
+                             " s after restart: " + last_error);
+}
+
+Status LiveExecutor::RestartServer(const Action& action, Host& host) {
+  const ServerSpec& spec = *host.spec;
+  auto param = action.params.find("settings");
+  std::vector<std::string> settings = Split(param == action.params.end() ? "" : param->second, ',');
+  for (const std::string& s : settings) {
+    if (std::find(StaticSettings().begin(), StaticSettings().end(), s) == StaticSettings().end()) {
+      return Status::InvalidArgument(StalePlan(action, "restarts for '" + s + "', not a static setting replplan manages"));
+    }
+  }
+  // Already running with every setting (an earlier apply restarted it): a second restart would
+  // only cost an outage. If the server does not answer at all, the restart is what it needs.
+  auto before = StaticMismatches(host, settings);
+  if (before.ok() && before->empty() && !settings.empty()) return Status::OK();
+
+  host.sql.reset();
+  auto session = OpenSsh(spec, kRestartCommandTimeoutMs);
+  if (!session.ok()) return session.status();
+  // The restart must finish even if replplan dies mid-way (kill -9 closes this channel): with
+  // SIGHUP and SIGPIPE ignored, the command and what it starts outlive the channel instead of
+  // dying between "stop" and "start" and leaving the server down.
+  auto run = (*session)->Run("trap '' HUP PIPE; " + spec.restart);
+  if (!run.ok()) return run.status().WithContext(spec.name + ": restart command");
+  if (run->exit_status != 0) {
+    return Status::Internal(spec.name + ": restart command failed (exit " + std::to_string(run->exit_status) +
+                            "): " + Tail(run->err.empty() ? run->out : run->err));
+  }
+  Status answered = WaitForSql(host);
+  if (!answered.ok()) return answered;
+
+  auto after = StaticMismatches(host, settings);
+  if (!after.ok()) return after.status();
+  if (!after->empty()) {
+    return Status::FailedPrecondition(
+        spec.name + " restarted but runs with " + Join(*after, ", ") + ": " + spec.config_file +
+        " sets them, so the server does not read that file (or a later option file or its command line "
+        "overrides it); check config_file in the topology against the server's --defaults-file and "
+        "!includedir");
+  }
+  return Status::OK();
+}
+
+// --- set-global -------------------------------------------------------------------------------
+
+Status LiveExecutor::SetGlobal(const Action& action, Host& host) {
+  // Every key and value is checked before anything is set: a bad plan changes nothing.
+  std::vector<std::tuple<std::string, VarKind, std::string>> sets;
+  for (const auto& [key, value] : action.params) {
+    auto var = DynamicVariables().find(key);
+    if (var == DynamicVariables().end()) {
+      return Status::InvalidArgument(StalePlan(action, "sets '" + key + "', not a variable replplan sets at runtime"));
+    }
+    auto sql_value = SqlValueOf(var->second, value);
+    if (!sql_value) {
+      return Status::InvalidArgument(StalePlan(action, "sets " + key + " to '" + value + "', not a valid value"));
+    }
+    sets.emplace_back(key, var->second, *sql_value);
+  }
+  for (const auto& [key, kind, sql_value] : sets) {
+    auto rows = Query(host, "SELECT @@GLOBAL." + key + " AS v", "reading @@" + key);
+    if (!rows.ok()) return rows.status();
+    if (!rows->empty() && RunningValueIs(kind, Field(rows->front(), "v"), sql_value)) continue;
+    Status set = Exec(host, "SET GLOBAL " + key + " = " + sql_value, "SET GLOBAL " + key + " = " + sql_value);
+    if (!set.ok()) return set;
+  }
+  return Status::OK();
+}
+
+// --- accounts and databases ---------------------------------------------------------------
+
+// On every node, with binary logging off for this session only: each node gets its own copy, and
+// a statement that replicated would fail on replicas that already have the account.
+Status LiveExecutor::EnsureReplicationUser(const Action& action, Host& host) {
+  const ReplicationSpec& r = topology_.replication;
+  auto user = action.params.find("user");
+  auto host_part = action.params.find("host");
+  if (user == action.params.end() || host_part == action.params.end() || user->second != r.user ||
+      host_part->second != r.host) {
+    return Status::InvalidArgument(StalePlan(action, "is not for the replication account " + QuoteAccount(r.user, r.host)));
+  }
+  const std::string account = QuoteAccount(r.user, r.host);
+  const GrantSpec grant = ReplicationSlaveGrant();
+  auto exists = AccountExists(host, r.user, r.host);
+  if (!exists.ok()) return exists.status();
+  if (*exists) {
+    auto grants = GrantsOf(host, account);
+    if (!grants.ok()) return grants.status();
+    if (GrantsCover(*grants, grant)) return Status::OK();
+  }
+  auto password = SecretOf(r.password, "replication password");
+  if (!password.ok()) return password.status();
+
+  Status off = Exec(host, "SET SESSION sql_log_bin = 0", "SET SESSION sql_log_bin = 0");
+  if (!off.ok()) return off;
+  Status done = Exec(host, "CREATE USER IF NOT EXISTS " + account + " IDENTIFIED BY " + QuoteString((*password)->reveal()),
+                     "CREATE USER " + account, {*password});
+  if (done.ok()) done = Exec(host, "GRANT " + grant.text + " TO " + account, "GRANT " + grant.text + " TO " + account);
+  // The connection is cached for later actions, which must replicate: never keep one that does not log.
+  Status on = Exec(host, "SET SESSION sql_log_bin = 1", "SET SESSION sql_log_bin = 1");
+  if (!on.ok()) host.sql.reset();
+  return done;
+}
+
+Status LiveExecutor::CreateDatabase(const Action& action, Host& host) {
+  auto param = action.params.find("database");
+  const DatabaseSpec* db = nullptr;
+  for (const DatabaseSpec& d : topology_.databases) {
+    if (param != action.params.end() && d.name == param->second) db = &d;
+  }
+  if (db == nullptr) return Status::InvalidArgument(StalePlan(action, "names a database the topology does not declare"));
+  if (!IsPlainName(db->charset) || (!db->collation.empty() && !IsPlainName(db->collation))) {
+    return Status::InvalidArgument("database " + db->name + ": charset '" + db->charset + "' / collation '" +
+                                   db->collation + "' is not a valid name");
+  }
+  auto rows = Query(host, "SELECT COUNT(*) AS n FROM information_schema.SCHEMATA WHERE schema_name = " + QuoteString(db->name),
+                    "looking up database " + db->name);
+  if (!rows.ok()) return rows.status();
+  if (!rows->empty() && Field(rows->front(), "n") != "0") return Status::OK();
+  std::string sql = "CREATE DATABASE IF NOT EXISTS " + QuoteIdentifier(db->name) + " CHARACTER SET " + db->charset;
+  if (!db->collation.empty()) sql += " COLLATE " + db->collation;
+  return Exec(host, sql, "CREATE DATABASE " + QuoteIdentifier(db->name));
+}
+
+// MariaDB writes CREATE USER ... IDENTIFIED BY 'text' into the binlog as it was sent, so a
+// replicated CREATE USER would put the password in clear into every binlog (and every backup of
+// one). The hash is computed by a SELECT (never logged) and only the hash is replicated, as
+// mysql.global_priv holds it on every node anyway. MySQL rewrites the statement itself.
+Result<std::string> LiveExecutor::IdentifiedByHash(Host& host, const Secret& password) {
+  if (topology_.cluster.flavor == Flavor::kMySQL) return "IDENTIFIED BY " + QuoteString(password.reveal());
+  auto rows = Query(host, "SELECT PASSWORD(" + QuoteString(password.reveal()) + ") AS h", "hashing a password", {&password});
+  if (!rows.ok()) return rows.status();
+  std::string hash = rows->empty() ? "" : Field(rows->front(), "h");
+  if (hash.size() != 41 || hash[0] != '*' || !IsPlainName(hash.substr(1), "")) {
+    return Status::Internal(host.spec->name + ": PASSWORD() gave no mysql_native_password hash");
+  }
+  return "IDENTIFIED BY PASSWORD " + QuoteString(hash);
+}
+
+// A declared [[user]]: created on the primary with normal binary logging, so it replicates. Only
+// the grants the account lacks are given; a grant-privileges action without the account fails
+// rather than let GRANT create a user without a password.
+Status LiveExecutor::EnsureDeclaredUser(const Action& action, Host& host, bool create) {
+  auto name = action.params.find("user");
+  auto host_param = action.params.find("host");
+  const UserSpec* user = nullptr;
+  for (const UserSpec& u : topology_.users) {
+    if (name != action.params.end() && host_param != action.params.end() && u.name == name->second &&
+        u.host == host_param->second) {
+      user = &u;
+    }
+  }
+  if (user == nullptr) return Status::InvalidArgument(StalePlan(action, "names an account the topology does not declare"));
+  const std::string account = QuoteAccount(user->name, user->host);
+
+  // Which grants: all of the user's (create), or those the plan names, each one of the user's.
+  std::vector<const GrantSpec*> wanted;
+  if (create) {
+    for (const GrantSpec& g : user->grants) wanted.push_back(&g);
+  } else {
+    auto grants = action.params.find("grants");
+    for (const std::string& text : Split(grants == action.params.end() ? "" : grants->second, ';')) {
+      auto it = std::find_if(user->grants.begin(), user->grants.end(), [&](const GrantSpec& g) { return g.text == text; });
+      if (it == user->grants.end()) {
+        return Status::InvalidArgument(StalePlan(action, "grants '" + text + "', which the topology does not give " + account));
+      }
+      wanted.push_back(&*it);
+    }
+  }
+
+  auto exists = AccountExists(host, user->name, user->host);
+  if (!exists.ok()) return exists.status();
+  if (!*exists) {
+    if (!create) return Status::FailedPrecondition(account + " does not exist on " + host.spec->name + ": plan again");
+    auto password = SecretOf(user->password, "password of " + account);
+    if (!password.ok()) return password.status();
+    auto identified = IdentifiedByHash(host, **password);
+    if (!identified.ok()) return identified.status();
+    Status created = Exec(host, "CREATE USER IF NOT EXISTS " + account + " " + *identified, "CREATE USER " + account,
+                          {*password});
+    if (!created.ok()) return created;
+  }
+  auto have = GrantsOf(host, account);
+  if (!have.ok()) return have.status();
+  for (const GrantSpec* g : wanted) {
+    if (GrantsCover(*have, *g)) continue;
+    Status granted = Exec(host, "GRANT " + g->text + " TO " + account, "GRANT " + g->text + " TO " + account);
+    if (!granted.ok()) return granted;
+  }
+  return Status::OK();
+}
+
+// --- replication --------------------------------------------------------------------------
+
+Status LiveExecutor::ChangeSource(const Action& action, Host& host) {
+  const ServerSpec& spec = *host.spec;
+  const ReplicationSpec& r = topology_.replication;
+  auto source_param = action.params.find("source");
+  const ServerSpec* source = source_param == action.params.end() ? nullptr : topology_.FindServer(source_param->second);
+  if (source == nullptr || source == &spec) {
+    return Status::InvalidArgument(StalePlan(action, "has no valid source server"));
+  }
+  bool gtid = r.mode == ReplicationMode::kGtid;
+  auto param = [&](const std::string& key) {
+    auto it = action.params.find(key);
+    return it == action.params.end() ? std::string() : it->second;
+  };
+  if (param("mode") != ToString(r.mode)) {
+    return Status::FailedPrecondition(StalePlan(action, "is for " + param("mode") + " replication, the topology says " +
+                                                            ToString(r.mode)));
+  }
+  std::string use_gtid = gtid ? param("use_gtid") : "no";
+  if (use_gtid != "slave_pos" && use_gtid != "current_pos" && use_gtid != "no") {
+    return Status::InvalidArgument(StalePlan(action, "has use_gtid '" + use_gtid + "'"));
+  }
+  bool from_seed = param("position") == "from-seed";
+  const std::string port = std::to_string(source->mysql.port);
+
+  auto row = ReplicaStatus(host);
+  if (!row.ok()) return row.status();
+  bool configured = !row->empty();
+  bool same_source = configured && Field(*row, "Master_Host") == source->address && Field(*row, "Master_Port") == port;
+  std::string using_gtid = Lower(Field(*row, "Using_Gtid"));
+  if (same_source && Field(*row, "Master_User") == r.user && using_gtid == use_gtid) {
+    return Status::OK();  // already replicating from there (an earlier run); START is start-replica's
+  }
+
+  // File/position: changing MASTER_HOST resets the coordinates, so the seed's position is read
+  // first and passed back explicitly.
+  std::string log_file;
+  std::string log_pos;
+  if (!gtid && from_seed) {
+    // The executed position; a connection that never ran has only the read position (equal then).
+    log_file = Field(*row, "Relay_Master_Log_File");
+    log_pos = Field(*row, "Exec_Master_Log_Pos");
+    if (log_file.empty() || log_pos.empty() || log_pos == "0") {
+      log_file = Field(*row, "Master_Log_File");
+      log_pos = Field(*row, "Read_Master_Log_Pos");
+    }
+    if (!IsPlainName(log_file, "_.-") || !IsDigits(log_pos) || log_pos == "0") {
+      return Status::FailedPrecondition(spec.name + " has no binlog position from its seed (Master_Log_File '" +
+                                        log_file + "', Exec_Master_Log_Pos '" + log_pos + "'): seed it again");
+    }
+  }
+  auto password = SecretOf(r.password, "replication password");
+  if (!password.ok()) return password.status();
+
+  if (configured) {
+    Status stop = Exec(host, "STOP SLAVE", "STOP SLAVE");
+    if (!stop.ok()) return stop;
+  }
+  std::vector<std::string> options;
+  // Same host and port with a kept position: leave them out, or the server resets the coordinates.
+  if (!(same_source && !gtid && !from_seed)) {
+    options.push_back("MASTER_HOST = " + QuoteString(source->address));
+    options.push_back("MASTER_PORT = " + port);
+  }
+  options.push_back("MASTER_USER = " + QuoteString(r.user));
+  options.push_back("MASTER_PASSWORD = " + QuoteString((*password)->reveal()));
+  options.push_back("MASTER_CONNECT_RETRY = 1");
+  options.push_back("MASTER_USE_GTID = " + use_gtid);
+  if (!log_file.empty()) {
+    options.push_back("MASTER_LOG_FILE = " + QuoteString(log_file));
+    options.push_back("MASTER_LOG_POS = " + log_pos);
+  }
+  return Exec(host, "CHANGE MASTER TO " + Join(options, ", "), "CHANGE MASTER TO " + source->name, {*password});
+}
+
+// The replica's own error text and what usually fixes it.
+std::string LiveExecutor::ReplicaFailure(const Host& host, const Row& row, const std::string& what) const {
+  const ServerSpec* source = nullptr;
+  for (const ServerSpec& s : topology_.servers) {
+    if (s.address == Field(row, "Master_Host")) source = &s;
+  }
+  std::string source_name = source ? source->name : Field(row, "Master_Host");
+  std::string where = Field(row, "Master_Host") + ":" + Field(row, "Master_Port");
+  std::string text = host.spec->name + ": " + what + " (Slave_IO_Running: " + Field(row, "Slave_IO_Running") +
+                     ", Slave_SQL_Running: " + Field(row, "Slave_SQL_Running") + ")";
+  std::string io_errno = Field(row, "Last_IO_Errno");
+  std::string sql_errno = Field(row, "Last_SQL_Errno");
+  if (!io_errno.empty() && io_errno != "0") {
+    text += "; Last_IO_Errno " + io_errno + ": " + Field(row, "Last_IO_Error");
+    int number = std::atoi(io_errno.c_str());
+    if (number == kErrBinlogGone) {
+      text += " (remedy: " + source_name + " no longer has the binlog this replica needs; reseed " +
+              host.spec->name + ")";
+    } else if (number == kErrAccessDenied) {
+      text += " (remedy: " + source_name + " refused the replication login: check that " +
+              QuoteAccount(topology_.replication.user, topology_.replication.host) + " exists on " + source_name +
+              " with REPLICATION SLAVE and the password from " + topology_.replication.password.Describe() + ")";
+    } else if (number == kErrConnRefused || number == kErrConnLocal) {
+      text += " (remedy: " + source_name + " is not reachable at " + where +
+              ": is it running, and is its bind_address right?)";
+    }
+  }
+  if (!sql_errno.empty() && sql_errno != "0") {
+    text += "; Last_SQL_Errno " + sql_errno + ": " + Field(row, "Last_SQL_Error") +
+            " (remedy: the replica's data diverged from its source; reseed " + host.spec->name + ")";
+  }
+  return text;
+}
+
+Status LiveExecutor::StartReplica(const Action& action, Host& host) {
+  (void)action;
+  const ServerSpec& spec = *host.spec;
+  auto row = ReplicaStatus(host);
+  if (!row.ok()) return row.status();
+  if (row->empty()) {
+    return Status::FailedPrecondition(spec.name + " has no replication source: change-source must run first");
+  }
+  auto running = [](const Row& r) {
+    return Field(r, "Slave_IO_Running") == "Yes" && Field(r, "Slave_SQL_Running") == "Yes";
+  };
+  if (!running(*row)) {
+    Status start = Exec(host, "START SLAVE", "START SLAVE");
+    if (!start.ok()) {
+      if (MysqlErrno(start) == kErrMasterInfo) {
+        return Rewrap(start, start.message() + " (remedy: the replica's master info is gone: RESET SLAVE ALL, "
+                                               "then change-source again; plan again to get both)");
+      }
+      return start;
+    }
+  }
+  // Both threads report Yes before the source has answered the binlog request; an error such as
+  // 1236 comes right after. Two running polls in a row, without error, count as running.
+  auto deadline = std::chrono::steady_clock::now() + kReplicaStartLimit;
+  int running_polls = 0;
+  for (;;) {
+    row = ReplicaStatus(host);
+    if (!row.ok()) return row.status();
+    bool io_error = Field(*row, "Last_IO_Errno") != "0" && !Field(*row, "Last_IO_Errno").empty();
+    bool sql_error = Field(*row, "Last_SQL_Errno") != "0" && !Field(*row, "Last_SQL_Errno").empty();
+    running_polls = running(*row) && !io_error && !sql_error ? running_polls + 1 : 0;
+    if (running_polls >= 2) return Status::OK();
+    int io_errno = std::atoi(Field(*row, "Last_IO_Errno").c_str());
+    // Errors that retrying does not cure: a stopped thread, refused credentials, purged binlogs.
+    bool hopeless = (Field(*row, "Slave_SQL_Running") == "No" && sql_error) ||
+                    (Field(*row, "Slave_IO_Running") == "No" && io_error) || io_errno == kErrAccessDenied ||
+                    io_errno == kErrBinlogGone;
+    if (hopeless) return Status::FailedPrecondition(ReplicaFailure(host, *row, "replication did not start"));
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return Status::Unavailable(ReplicaFailure(
+          host, *row,
+          "replication did not start within " +
+              std::to_string(std::chrono::duration_cast<std::chrono::seconds>(kReplicaStartLimit).count()) + " s"));
+    }
+    std::this_thread::sleep_for(kReplicaPoll);
+  }
+}
+
+Status LiveExecutor::ResetReplica(const Action& action, Host& host) {
+  auto param = action.params.find("connection_name");
+  std::string connection = param == action.params.end() ? "" : param->second;
+  auto rows = Query(host, "SHOW ALL SLAVES STATUS", "SHOW ALL SLAVES STATUS");
+  if (!rows.ok()) return rows.status();
+  bool present = std::any_of(rows->begin(), rows->end(), [&](const Row& r) { return Field(r, "Connection_name") == connection; });
+  if (!present) return Status::OK();  // already forgotten
+  std::string name = connection.empty() ? "" : " " + QuoteString(connection);
+  Status stop = Exec(host, "STOP SLAVE" + name, "STOP SLAVE" + name);
+  if (!stop.ok()) return stop;
+  return Exec(host, "RESET SLAVE" + name + " ALL", "RESET SLAVE" + name + " ALL");
+}
+
+Status LiveExecutor::SeedReplicaAction(const Action& action, Host& host, const ProgressFn& progress) {
+  auto param = action.params.find("source");
+  const ServerSpec* source = param == action.params.end() ? nullptr : topology_.FindServer(param->second);
+  if (source == nullptr || source == host.spec) {
+    return Status::InvalidArgument(StalePlan(action, "has no valid source server"));
+  }
+  // Done already when change-source ran after it: the replica follows this source as the
+  // replication user, without the errors that call for a reseed. Anything less (the seeder points
+  // the connection at the source before the copy arrives) may be a copy cut short: seed again.
+  auto row = ReplicaStatus(host);
+  if (!row.ok()) return row.status();
+  if (Field(*row, "Master_Host") == source->address && Field(*row, "Master_Port") == std::to_string(source->mysql.port) &&
+      Field(*row, "Master_User") == topology_.replication.user &&
+      std::atoi(Field(*row, "Last_IO_Errno").c_str()) != kErrBinlogGone && Field(*row, "Last_SQL_Errno") == "0") {
+    return Status::OK();
+  }
+  ProgressFn forward = progress ? progress : [](const std::string&) {};
+  Status seeded = SeedReplica(topology_, *source, *host.spec, action.destructive, forward);
+  // The restore may have changed what this host's session sees (users, replication state).
+  host.sql.reset();
+  return seeded;
+}
+
+}  // namespace
+
+std::unique_ptr<ActionExecutor> MakeLiveExecutor(const Topology& topology) {
+  return std::make_unique<LiveExecutor>(topology);
+}
+
+}  // namespace replplan

@@ -1,0 +1,29 @@
+// The real ActionExecutor: carries out plan actions on live servers over SQL (libmariadb, as the
+// topology's admin account, TCP) and SSH (libssh2, config files and restart commands).
+//
+// Invariants:
+// - Idempotent: every action reads the server first and does only what is still missing, so an
+//   apply killed at any point and run again converges, and executing an action twice changes
+//   nothing the second time (no second restart, no second config write, no binlog event).
+// - Nothing from an action's params reaches SQL or a shell unchecked: objects (servers, users,
+//   databases, grants) are looked up in the validated Topology by name, values are whitelisted
+//   and validated, and everything else goes through engine/sql_quote.h or engine/shell_quote.h.
+//   A plan whose params no longer match the topology fails with "stale plan", never half-applies.
+// - Error text never holds a secret: every message passes through RedactSecrets with every
+//   secret the topology names.
+// - One SQL connection and one SSH session per host, opened on first use and kept; a connection
+//   that broke is dropped and reopened by the next action. Actions on different hosts may run
+//   concurrently (each host has its own lock); actions on one host are serialized.
+#pragma once
+
+#include <memory>
+
+#include "engine/executor.h"
+#include "engine/topology.h"
+
+namespace replplan {
+
+// The executor keeps its own copy of `topology`.
+std::unique_ptr<ActionExecutor> MakeLiveExecutor(const Topology& topology);
+
+}  // namespace replplan

@@ -1,0 +1,356 @@
+#include "providers/seeder.h"
+
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <set>
+#include <utility>
+
+#include "engine/shell_quote.h"
+#include "engine/sql_quote.h"
+#include "providers/local/secrets.h"
+#include "providers/mysql/mysql_connection.h"
+#include "providers/ssh/ssh_session.h"
+
+namespace replplan {
+namespace {
+
+// A stream with no byte moving for this long is stuck, not slow: a dump of any size keeps
+// producing, and a restore keeps consuming, statement after statement.
+constexpr int kIdleTimeoutMs = 120000;
+
+struct SqlSide {
+  const ServerSpec* spec = nullptr;
+  Secret password;
+  std::unique_ptr<MysqlConnection> sql;
+};
+
+Result<SqlSide> ConnectSql(const ServerSpec& server) {
+  SqlSide side;
+  side.spec = &server;
+  auto password = ResolveSecret(server.mysql.password);
+  if (!password.ok()) return password.status().WithContext(server.name + ": mysql password");
+  side.password = *password;
+  MysqlOptions options;
+  options.host = server.address;
+  options.port = server.mysql.port;
+  options.user = server.mysql.user;
+  options.password = std::move(password.value());
+  options.connect_timeout_ms = server.mysql.connect_timeout_ms;
+  auto connection = MysqlConnection::Connect(options);
+  if (!connection.ok()) return connection.status().WithContext(server.name);
+  side.sql = std::move(connection.value());
+  return side;
+}
+
+SshOptions SshOptionsFor(const ServerSpec& server) {
+  SshOptions options;
+  options.host = server.address;
+  options.port = server.ssh.port;
+  options.user = server.ssh.user;
+  options.identity = server.ssh.identity;
+  options.known_hosts = server.ssh.known_hosts;
+  options.verify_host_key = server.ssh.verify_host_key;
+  options.connect_timeout_ms = server.ssh.connect_timeout_ms;
+  return options;
+}
+
+// First column of the first row ("" when there is none).
+Result<std::string> Value(SqlSide& side, const std::string& sql) {
+  auto rows = side.sql->Query(sql);
+  if (!rows.ok()) return rows.status().WithContext(side.spec->name);
+  if (rows->empty() || rows->front().empty()) return std::string();
+  return rows->front().begin()->second;
+}
+
+Status Execute(SqlSide& side, const std::string& sql) {
+  return side.sql->Execute(sql).WithContext(side.spec->name);
+}
+
+Result<std::vector<std::string>> ListUserDatabases(SqlSide& side) {
+  auto rows = side.sql->Query("SELECT schema_name AS name FROM information_schema.SCHEMATA ORDER BY schema_name");
+  if (!rows.ok()) return rows.status().WithContext(side.spec->name + ": listing databases");
+  std::vector<std::string> all;
+  for (const Row& row : *rows) all.push_back(row.at("name"));
+  return UserDatabases(all);
+}
+
+std::string Join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const std::string& item : items) out += (out.empty() ? "" : ", ") + item;
+  return out;
+}
+
+std::string TrimTrailing(std::string text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) text.pop_back();
+  return text;
+}
+
+// The replica before the copy arrives: replication stopped and forgotten, its user databases gone
+// (only when wiping), and in file mode a default connection naming the primary so that the dump's
+// own CHANGE MASTER statements (which name no host) record the position on it. Everything runs in the
+// replica's session with sql_log_bin=0: none of it is replica history anyone should replay.
+Status PrepareReplica(SqlSide& replica, const ServerSpec& primary, const std::vector<std::string>& databases,
+                      ReplicationMode mode) {
+  for (const char* statement : {"SET SESSION sql_log_bin=0", "STOP SLAVE", "RESET SLAVE ALL"}) {
+    Status s = Execute(replica, statement);
+    if (!s.ok()) return s;
+  }
+  for (const std::string& database : databases) {
+    Status s = Execute(replica, "DROP DATABASE " + QuoteIdentifier(database));
+    if (!s.ok()) return s;
+  }
+  if (mode == ReplicationMode::kGtid) {
+    // SET GLOBAL gtid_slave_pos fails with 1947 when the replica's own binlog holds a more recent
+    // GTID of the same domain (measured). That binlog describes data the replica no longer has (it
+    // holds no user database now), so RESET MASTER loses nothing, as long as no server replicates
+    // from this one: a downstream replica would be left asking for GTIDs that no longer exist.
+    auto own = Value(replica, "SELECT @@gtid_binlog_pos");
+    if (!own.ok()) return own.status();
+    if (!own->empty()) {
+      auto downstream =
+          Value(replica, "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%'");
+      if (!downstream.ok()) return downstream.status();
+      if (*downstream != "0") {
+        return Status::FailedPrecondition(
+            replica.spec->name + " has its own GTIDs in its binlog (" + *own + ") and " + *downstream +
+            " server(s) replicate from it: resetting its binlog would strand them; repoint them first");
+      }
+      Status s = Execute(replica, "RESET MASTER");
+      if (!s.ok()) return s;
+    }
+  }
+  Status cleared = Execute(replica, "SET GLOBAL gtid_slave_pos=''");
+  if (!cleared.ok()) return cleared;
+  // In GTID mode the replica keeps no visible channel until change-source names the primary: a
+  // host-less connection does not show in SHOW SLAVE STATUS, so a seed cut short (kill -9 of
+  // replplan mid-restore) leaves a replica the next plan seeds again instead of starting it on
+  // partial data. File mode needs the host first, or the dump's CHANGE MASTER TO MASTER_LOG_FILE
+  // would be reset by the later CHANGE MASTER TO MASTER_HOST.
+  if (mode == ReplicationMode::kGtid) return Status::OK();
+  return Execute(replica, "CHANGE MASTER TO MASTER_HOST=" + QuoteString(primary.address) +
+                              ", MASTER_PORT=" + std::to_string(primary.mysql.port));
+}
+
+// With no user database there is nothing to dump; the position comes straight from the primary.
+Status RecordPositionFromSql(SqlSide& primary, SqlSide& replica, ReplicationMode mode) {
+  if (mode == ReplicationMode::kGtid) {
+    auto position = Value(primary, "SELECT @@gtid_binlog_pos");
+    if (!position.ok()) return position.status();
+    Status s = Execute(replica, "SET GLOBAL gtid_slave_pos=" + QuoteString(*position));
+    if (!s.ok()) return s;
+    return Execute(replica, "CHANGE MASTER TO MASTER_USE_GTID=slave_pos");
+  }
+  auto status = primary.sql->Query("SHOW MASTER STATUS");
+  if (!status.ok()) return status.status().WithContext(primary.spec->name);
+  if (status->empty()) return Status::FailedPrecondition(primary.spec->name + " has no binary log position");
+  const Row& row = status->front();
+  return Execute(replica, "CHANGE MASTER TO MASTER_LOG_FILE=" + QuoteString(row.at("File")) +
+                              ", MASTER_LOG_POS=" + row.at("Position"));
+}
+
+Status SideFailure(const std::string& what, const ServerSpec& server, const StreamExit& exit,
+                   const std::vector<const Secret*>& secrets) {
+  std::string err = TrimTrailing(RedactSecrets(exit.err, secrets));
+  return Status::Internal(what + " on " + server.name + " failed (exit " + std::to_string(exit.exit_status) +
+                          ")" + (err.empty() ? "" : ": " + err));
+}
+
+// Dump on the primary, restore on the replica, bytes pumped between the two SSH channels.
+Result<uint64_t> StreamDump(SqlSide& primary, SqlSide& replica, const std::vector<std::string>& databases,
+                            ReplicationMode mode, const ProgressFn& progress) {
+  const std::vector<const Secret*> secrets = {&primary.password, &replica.password};
+  auto primary_socket = Value(primary, "SELECT @@socket");
+  if (!primary_socket.ok()) return primary_socket.status();
+  auto replica_socket = Value(replica, "SELECT @@socket");
+  if (!replica_socket.ok()) return replica_socket.status();
+
+  auto from = SshSession::Connect(SshOptionsFor(*primary.spec));
+  if (!from.ok()) return from.status().WithContext(primary.spec->name);
+  auto to = SshSession::Connect(SshOptionsFor(*replica.spec));
+  if (!to.ok()) return to.status().WithContext(replica.spec->name);
+  // The restore first, so it is waiting when the first bytes come.
+  auto restore = (*to)->Start(RestoreCommand(*replica_socket));
+  if (!restore.ok()) return restore.status().WithContext("restore on " + replica.spec->name);
+  auto dump = (*from)->Start(DumpCommand(*primary_socket, databases, mode));
+  if (!dump.ok()) return dump.status().WithContext("dump on " + primary.spec->name);
+
+  PumpOptions options;
+  options.idle_timeout_ms = kIdleTimeoutMs;
+  if (progress) options.progress = [&](uint64_t bytes, double seconds) { progress(FormatSeedProgress(bytes, seconds)); };
+  auto pumped = PumpStdoutToStdin(**dump, **restore, options);
+  if (!pumped.ok()) {
+    return pumped.status().WithContext("seeding " + replica.spec->name + " from " + primary.spec->name);
+  }
+  if (!pumped->complete) {
+    // The restore quit before the dump ended: its stderr says why.
+    auto restored = (*restore)->Finish(kIdleTimeoutMs);
+    if (!restored.ok()) return restored.status().WithContext("restore on " + replica.spec->name);
+    StreamExit exit = *restored;
+    if (exit.exit_status == 0) exit.exit_status = -1;  // it must not read as success: data was left over
+    return SideFailure("restore", *replica.spec, exit, secrets);
+  }
+  auto dumped = (*dump)->Finish(kIdleTimeoutMs);
+  if (!dumped.ok()) return dumped.status().WithContext("dump on " + primary.spec->name);
+  if (dumped->exit_status != 0) {
+    // Never send EOF to the restore of a broken dump: dropping the stream closes its channel.
+    restore->reset();
+    return SideFailure("dump", *primary.spec, *dumped, secrets);
+  }
+  auto restored = (*restore)->Finish(kIdleTimeoutMs);
+  if (!restored.ok()) return restored.status().WithContext("restore on " + replica.spec->name);
+  if (restored->exit_status != 0) return SideFailure("restore", *replica.spec, *restored, secrets);
+  return pumped->bytes;
+}
+
+// Accounts live in mysql.global_priv, which the dump does not carry. Each declared [[user]] the
+// primary has is recreated on the replica from the primary's own SHOW CREATE USER / SHOW GRANTS,
+// so the hash passes through memory only. Server error text is left out of failures here: it may
+// quote the statement, and so the hash.
+Status CopyAccounts(const Topology& topology, SqlSide& primary, SqlSide& replica) {
+  for (const UserSpec& user : topology.users) {
+    if (user.name == topology.replication.user && user.host == topology.replication.host) continue;
+    const std::string account = QuoteAccount(user.name, user.host);
+    auto exists = Value(primary, "SELECT COUNT(*) FROM mysql.global_priv WHERE User=" + QuoteString(user.name) +
+                                     " AND Host=" + QuoteString(user.host));
+    if (!exists.ok()) return exists.status();
+    if (*exists == "0") continue;
+    auto create = primary.sql->Query("SHOW CREATE USER " + account);
+    auto grants = primary.sql->Query("SHOW GRANTS FOR " + account);
+    if (!create.ok() || !grants.ok() || create->empty() || create->front().empty()) {
+      return Status::Internal(primary.spec->name + ": cannot read account " + account + " (MySQL error " +
+                              std::to_string(MysqlErrno(!create.ok() ? create.status() : grants.status())) + ")");
+    }
+    std::string statement = create->front().begin()->second;
+    const std::string prefix = "CREATE USER ";
+    if (statement.rfind(prefix, 0) != 0) {
+      return Status::Internal(primary.spec->name + ": unexpected SHOW CREATE USER reply for " + account);
+    }
+    std::vector<std::string> statements = {"CREATE OR REPLACE USER " + statement.substr(prefix.size())};
+    for (const Row& row : *grants) {
+      if (!row.empty()) statements.push_back(row.begin()->second);
+    }
+    for (const std::string& sql : statements) {
+      Status s = replica.sql->Execute(sql);
+      if (!s.ok()) {
+        return Status::Internal("copying account " + account + " to " + replica.spec->name +
+                                " failed (MySQL error " + std::to_string(MysqlErrno(s)) + ")");
+      }
+    }
+  }
+  return Status::OK();
+}
+
+// The position the seed recorded, for the final progress line; an error when it is missing.
+Result<std::string> CheckRecordedPosition(SqlSide& replica, ReplicationMode mode, const std::string& primary_gtid) {
+  if (mode == ReplicationMode::kGtid) {
+    auto position = Value(replica, "SELECT @@gtid_slave_pos");
+    if (!position.ok()) return position.status();
+    if (position->empty() && !primary_gtid.empty()) {
+      return Status::Internal("seed left " + replica.spec->name + " without a gtid_slave_pos (primary is at " +
+                              primary_gtid + ")");
+    }
+    return "gtid_slave_pos " + (position->empty() ? std::string("(empty: the primary has no GTID yet)") : *position);
+  }
+  auto status = replica.sql->Query("SHOW SLAVE STATUS");
+  if (!status.ok()) return status.status().WithContext(replica.spec->name);
+  if (status->empty() || status->front()["Master_Log_File"].empty()) {
+    return Status::Internal("seed left " + replica.spec->name + " without a binlog file/position");
+  }
+  Row& row = status->front();
+  return "position " + row["Master_Log_File"] + ":" + row["Read_Master_Log_Pos"];
+}
+
+}  // namespace
+
+std::vector<std::string> UserDatabases(const std::vector<std::string>& all_databases) {
+  static const std::set<std::string> kSystem = {"mysql", "sys", "information_schema", "performance_schema"};
+  std::vector<std::string> user;
+  for (const std::string& name : all_databases) {
+    if (kSystem.count(name) == 0) user.push_back(name);
+  }
+  return user;
+}
+
+std::string DumpCommand(const std::string& socket, const std::vector<std::string>& databases,
+                        ReplicationMode mode) {
+  // --master-data=1 writes the position as statements (10.11 rejects --source-data): with --gtid,
+  // CHANGE MASTER TO MASTER_USE_GTID=slave_pos and SET GLOBAL gtid_slave_pos; without, CHANGE
+  // MASTER TO MASTER_LOG_FILE/POS. --single-transaction: a consistent InnoDB snapshot without a
+  // global read lock.
+  std::vector<std::string> dump = {"mariadb-dump", "--socket=" + socket, "--single-transaction",
+                                   "--master-data=1"};
+  if (mode == ReplicationMode::kGtid) dump.push_back("--gtid");
+  for (const char* flag : {"--routines", "--triggers", "--events", "--hex-blob", "--databases"}) dump.push_back(flag);
+  for (const std::string& database : databases) dump.push_back(database);
+  // gzip -1: on a LAN the link is rarely the bottleneck, the CPU is.
+  return "bash -o pipefail -c " + ShellQuote(ShellJoin(dump) + " | gzip -1");
+}
+
+std::string RestoreCommand(const std::string& socket) {
+  std::vector<std::string> restore = {"mariadb", "--socket=" + socket,
+                                      "--init-command=SET SESSION sql_log_bin=0"};
+  return "bash -o pipefail -c " + ShellQuote("gunzip -c | " + ShellJoin(restore));
+}
+
+std::string FormatSeedProgress(uint64_t bytes, double seconds) {
+  const double megabytes = static_cast<double>(bytes) / 1e6;
+  const double rate = seconds > 0 ? megabytes / seconds : 0.0;
+  char line[96];
+  std::snprintf(line, sizeof(line), "%.1f MB, %.1f MB/s, %.1f s", megabytes, rate, seconds);
+  return line;
+}
+
+Status SeedReplica(const Topology& topology, const ServerSpec& primary, const ServerSpec& replica,
+                   bool wipe_replica_databases, const ProgressFn& progress) {
+  const ReplicationMode mode = topology.replication.mode;
+  auto source = ConnectSql(primary);
+  if (!source.ok()) return source.status();
+  auto target = ConnectSql(replica);
+  if (!target.ok()) return target.status();
+
+  auto log_bin = Value(*source, "SELECT @@log_bin");
+  if (!log_bin.ok()) return log_bin.status();
+  if (*log_bin != "1") {
+    return Status::FailedPrecondition(primary.name + " has no binary log (log_bin is OFF): a replica would have "
+                                      "nothing to follow; enable log_bin on it first");
+  }
+  auto primary_databases = ListUserDatabases(*source);
+  if (!primary_databases.ok()) return primary_databases.status();
+  auto replica_databases = ListUserDatabases(*target);
+  if (!replica_databases.ok()) return replica_databases.status();
+  // Checked before anything changes: a refused seed leaves the replica exactly as it was.
+  if (!wipe_replica_databases && !replica_databases->empty()) {
+    return Status::FailedPrecondition(
+        replica.name + " already holds databases " + Join(*replica_databases) +
+        ": seeding would replace them; only a seed the plan marks destructive (wipe) may do that");
+  }
+  auto primary_gtid = Value(*source, "SELECT @@gtid_binlog_pos");
+  if (!primary_gtid.ok()) return primary_gtid.status();
+
+  Status prepared = PrepareReplica(*target, primary, *replica_databases, mode);
+  if (!prepared.ok()) return prepared.WithContext("preparing " + replica.name + " for the seed");
+
+  const auto started = std::chrono::steady_clock::now();
+  uint64_t bytes = 0;
+  if (primary_databases->empty()) {
+    Status recorded = RecordPositionFromSql(*source, *target, mode);
+    if (!recorded.ok()) return recorded.WithContext("recording the replication position on " + replica.name);
+  } else {
+    auto streamed = StreamDump(*source, *target, *primary_databases, mode, progress);
+    if (!streamed.ok()) return streamed.status();
+    bytes = *streamed;
+  }
+  Status accounts = CopyAccounts(topology, *source, *target);
+  if (!accounts.ok()) return accounts;
+  auto position = CheckRecordedPosition(*target, mode, *primary_gtid);
+  if (!position.ok()) return position.status();
+  if (progress) {
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    progress("seeded " + replica.name + " from " + primary.name + ": " + FormatSeedProgress(bytes, seconds) + ", " +
+             *position);
+  }
+  return Status::OK();
+}
+
+}  // namespace replplan

@@ -1,0 +1,284 @@
+// `replplan apply` end to end on the real lab: fresh servers become a replicating cluster, a second
+// apply does nothing, a server added to the file joins without touching the others, saved plans go
+// stale, applies exclude each other, and an apply killed at any moment converges when run again.
+#include <doctest/doctest.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <functional>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "integration/lab_client.h"
+
+extern char** environ;
+
+namespace {
+
+using namespace std::chrono_literals;
+
+bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return condition();
+}
+
+// A replplan running in the background, its output going to a file we can watch.
+class Background {
+ public:
+  explicit Background(const std::vector<std::string>& args) {
+    log_ = lab::Dir() + "/tmp/background-" + std::to_string(counter_++) + ".log";
+    std::vector<std::string> argv = {REPLPLAN_BINARY};
+    argv.insert(argv.end(), args.begin(), args.end());
+    std::vector<char*> raw;
+    for (auto& a : argv) raw.push_back(a.data());
+    raw.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 1, log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_adddup2(&actions, 1, 2);
+    REQUIRE(posix_spawn(&pid_, argv[0].c_str(), &actions, nullptr, raw.data(), environ) == 0);
+    posix_spawn_file_actions_destroy(&actions);
+  }
+  ~Background() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+  std::string Output() const { return lab::ReadFile(log_); }
+  bool WaitForOutput(const std::string& needle, std::chrono::milliseconds limit) const {
+    return WaitFor([&] { return Output().find(needle) != std::string::npos; }, limit);
+  }
+  // Waits for the apply's timeline line "<time>  <host>  <action id>  started".
+  bool WaitForStart(const std::string& action_id, std::chrono::milliseconds limit) const {
+    return WaitFor([&] {
+      std::istringstream lines(Output());
+      std::string line;
+      while (std::getline(lines, line)) {
+        if (line.find(" " + action_id + " ") != std::string::npos && line.size() >= 8 &&
+            line.compare(line.size() - 8, 8, " started") == 0) {
+          return true;
+        }
+      }
+      return false;
+    }, limit);
+  }
+  void Kill9() {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+  int Wait() {
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+
+ private:
+  static inline int counter_ = 0;
+  pid_t pid_ = -1;
+  std::string log_;
+};
+
+lab::CommandResult Apply(const std::string& path) { return lab::Replplan({"apply", path, "--yes"}); }
+
+// Writes a row on the primary and reads it back from `replica`: the only proof of replication.
+void CheckReplicates(const std::string& replica, int id) {
+  lab::Sql("mercury", "CREATE TABLE IF NOT EXISTS secondhand_production.items (id INT PRIMARY KEY, name VARCHAR(40)); "
+                      "INSERT INTO secondhand_production.items VALUES (" + std::to_string(id) + ", 'item-" +
+                          std::to_string(id) + "');");
+  bool arrived = WaitFor([&] {
+    return lab::SqlValue(replica, "SELECT name FROM secondhand_production.items WHERE id = " + std::to_string(id)) ==
+           "item-" + std::to_string(id);
+  }, 20s);
+  CHECK_MESSAGE(arrived, "row " << id << " did not reach " << replica);
+}
+
+int PlanExitCode(const std::string& path) {
+  return lab::Replplan({"plan", path, "--detailed-exitcode"}).exit_code;
+}
+
+// The lab topology with only the first `n` servers.
+std::string TopologyWithServers(int n) {
+  std::istringstream in(lab::ReadFile(lab::TopologyPath()));
+  std::string line, out;
+  int servers = 0;
+  bool skip = false;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line[0] == '[') {
+      if (line == "[[server]]") {
+        ++servers;
+        skip = servers > n;
+      } else {
+        skip = false;
+      }
+    }
+    if (!skip) out += line + "\n";
+  }
+  return lab::WriteFile("servers-" + std::to_string(n) + ".toml", out);
+}
+
+std::string Pid(const std::string& host) { return lab::ReadFile(lab::Dir() + "/hosts/" + host + "/mysqld.pid"); }
+
+}  // namespace
+
+TEST_CASE("two fresh hosts become a replicating pair; plan then shows no changes; a second apply does nothing") {
+  lab::Reset(2);
+  auto first = Apply(lab::TopologyPath());
+  REQUIRE_MESSAGE(first.exit_code == 0, (first.out + first.err));
+  CHECK(first.out.find("uranus/seed-replica") != std::string::npos);
+  CHECK(first.out.find("Apply complete") != std::string::npos);
+  CheckReplicates("uranus", 1);
+  CHECK(lab::SqlValue("uranus", "SELECT @@read_only") == "1");
+  CHECK(lab::SqlValue("mercury", "SELECT @@read_only") == "0");
+
+  auto plan = lab::Replplan({"plan", lab::TopologyPath(), "--detailed-exitcode"});
+  CHECK_MESSAGE(plan.exit_code == 0, (plan.out + plan.err));
+
+  std::string pids = Pid("mercury") + Pid("uranus");
+  auto second = Apply(lab::TopologyPath());
+  CHECK_MESSAGE(second.exit_code == 0, (second.out + second.err));
+  CHECK(second.out.find("No changes") != std::string::npos);
+  CHECK(second.out.find("started") == std::string::npos);  // no action ran
+  CHECK(Pid("mercury") + Pid("uranus") == pids);
+}
+
+TEST_CASE("a third server added to the file is seeded and joins; the other two are not touched") {
+  lab::Reset(3);
+  auto pair = Apply(TopologyWithServers(2));
+  REQUIRE_MESSAGE(pair.exit_code == 0, (pair.out + pair.err));
+  CheckReplicates("uranus", 10);
+  std::string pids = Pid("mercury") + Pid("uranus");
+
+  auto json = lab::Replplan({"plan", lab::TopologyPath(), "--json"});
+  auto plan = nlohmann::json::parse(json.out);
+  REQUIRE(!plan["actions"].empty());
+  for (const auto& action : plan["actions"]) CHECK(action["host"] == "venus");
+
+  auto added = Apply(lab::TopologyPath());
+  REQUIRE_MESSAGE(added.exit_code == 0, (added.out + added.err));
+  CheckReplicates("venus", 11);
+  CheckReplicates("uranus", 12);  // still replicating, its position keeps moving
+  CHECK(lab::SqlValue("venus", "SELECT COUNT(*) FROM secondhand_production.items") == "3");
+  CHECK(Pid("mercury") + Pid("uranus") == pids);  // no restart
+  CHECK(PlanExitCode(lab::TopologyPath()) == 0);
+}
+
+TEST_CASE("a saved plan applies as reviewed, and is refused once the live state or the file changed") {
+  lab::Reset(2);
+  std::string saved = lab::Dir() + "/tmp/reviewed.plan.json";
+  REQUIRE(lab::Replplan({"plan", lab::TopologyPath(), "--out", saved}).exit_code == 0);
+  lab::Sql("uranus", "SET GLOBAL server_id = 77");  // someone changed a server after the review
+  auto stale = Apply(saved);
+  CHECK(stale.exit_code == 1);
+  CHECK_MESSAGE(stale.err.find("changed since this plan was made") != std::string::npos, stale.err);
+  CHECK(lab::SqlValue("mercury", "SELECT @@log_bin") == "0");  // nothing was applied
+
+  lab::Reset(2);
+  REQUIRE(lab::Replplan({"plan", lab::TopologyPath(), "--out", saved}).exit_code == 0);
+  auto reviewed = Apply(saved);
+  REQUIRE_MESSAGE(reviewed.exit_code == 0, (reviewed.out + reviewed.err));
+  CheckReplicates("uranus", 20);
+
+  REQUIRE(lab::Replplan({"plan", lab::TopologyPath(), "--out", saved}).exit_code == 0);
+  std::ofstream(lab::TopologyPath(), std::ios::app) << "# edited after the review\n";
+  auto edited = Apply(saved);
+  CHECK(edited.exit_code == 1);
+  CHECK_MESSAGE(edited.err.find("has changed since this plan was saved") != std::string::npos, edited.err);
+}
+
+TEST_CASE("apply refuses to run without approval when there is no terminal") {
+  lab::Reset(2);
+  auto result = lab::Replplan({"apply", lab::TopologyPath()});
+  CHECK(result.exit_code == 1);
+  CHECK(result.err.find("--yes") != std::string::npos);
+  CHECK(lab::SqlValue("mercury", "SELECT @@log_bin") == "0");
+}
+
+TEST_CASE("a second apply of the same cluster is refused and told who holds the lock") {
+  lab::Reset(2);
+  Background first({"apply", lab::TopologyPath(), "--yes"});
+  REQUIRE_MESSAGE(first.WaitForOutput("started", 30s), first.Output());
+  auto second = Apply(lab::TopologyPath());
+  CHECK(second.exit_code == 1);
+  CHECK_MESSAGE(second.err.find("replplan apply by") != std::string::npos, second.err);
+  CHECK(second.err.find("pid") != std::string::npos);
+  CHECK_MESSAGE(first.Wait() == 0, first.Output());
+  CheckReplicates("uranus", 30);
+}
+
+TEST_CASE("apply killed with -9 while seeding converges when run again, losing nothing on the primary") {
+  lab::Reset(2);
+  // Enough data that the seed takes a moment, so the kill lands inside it.
+  lab::Sql("mercury", "CREATE DATABASE secondhand_production CHARACTER SET utf8mb4; "
+                      "USE secondhand_production; CREATE TABLE bulk (id INT PRIMARY KEY, payload VARCHAR(200)) "
+                      "SELECT seq AS id, REPEAT(MD5(seq), 6) AS payload FROM seq_1_to_300000;");
+  Background interrupted({"apply", lab::TopologyPath(), "--yes"});
+  REQUIRE_MESSAGE(interrupted.WaitForStart("uranus/seed-replica", 60s), interrupted.Output());
+  std::this_thread::sleep_for(100ms);
+  interrupted.Kill9();
+  auto again = Apply(lab::TopologyPath());
+  REQUIRE_MESSAGE(again.exit_code == 0, (again.out + again.err));
+  CHECK(lab::SqlValue("mercury", "SELECT COUNT(*) FROM secondhand_production.bulk") == "300000");
+  CHECK(lab::SqlValue("uranus", "SELECT COUNT(*) FROM secondhand_production.bulk") == "300000");
+  CheckReplicates("uranus", 40);
+  CHECK(PlanExitCode(lab::TopologyPath()) == 0);
+}
+
+TEST_CASE("apply killed with -9 during config edits converges when run again") {
+  lab::Reset(2);
+  Background interrupted({"apply", lab::TopologyPath(), "--yes"});
+  REQUIRE_MESSAGE(interrupted.WaitForStart("uranus/edit-config", 60s), interrupted.Output());
+  interrupted.Kill9();
+  auto again = Apply(lab::TopologyPath());
+  REQUIRE_MESSAGE(again.exit_code == 0, (again.out + again.err));
+  CheckReplicates("uranus", 50);
+  CHECK(PlanExitCode(lab::TopologyPath()) == 0);
+}
+
+TEST_CASE("an unreachable replica fails alone; the rest of the cluster converges") {
+  lab::Reset(3);
+  REQUIRE(lab::Lab({"kill", "venus"}).exit_code == 0);
+  auto result = Apply(lab::TopologyPath());
+  CHECK(result.exit_code == 1);
+  CHECK(result.out.find("venus") != std::string::npos);
+  CheckReplicates("uranus", 60);
+}
+
+TEST_CASE("apply killed with -9 during a server restart converges when run again") {
+  lab::Reset(2);
+  Background interrupted({"apply", lab::TopologyPath(), "--yes"});
+  REQUIRE_MESSAGE(interrupted.WaitForStart("mercury/restart-server", 60s), interrupted.Output());
+  interrupted.Kill9();
+  // The restart runs on the server, detached from replplan's SSH channel: it completes anyway.
+  bool back = WaitFor([] {
+    std::istringstream lines(lab::Lab({"status"}).out);
+    std::string line;
+    while (std::getline(lines, line)) {
+      if (line.rfind("mercury ", 0) == 0) return line.find("mysqld up") != std::string::npos;
+    }
+    return false;
+  }, 30s);
+  CHECK_MESSAGE(back, lab::Lab({"status"}).out);
+  auto again = Apply(lab::TopologyPath());
+  REQUIRE_MESSAGE(again.exit_code == 0, (again.out + again.err));
+  CheckReplicates("uranus", 70);
+  CHECK(PlanExitCode(lab::TopologyPath()) == 0);
+}

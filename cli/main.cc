@@ -226,7 +226,16 @@ int RunApply(const ApplyOptions& options) {
                                            " has changed since this plan was saved; run `replplan plan` again"));
   }
 
-  // Lock before reading, so no other apply can change the servers between our read and our writes.
+  // Nothing to do needs no lock: a no-op apply costs one plan. Anything to do is planned again
+  // under the lock, so no other apply can change the servers between our read and our writes.
+  if (!saved) {
+    auto first = PlanLive(*loaded, options.parallelism, options.verbose);
+    if (!first.ok()) return Fail(first.status());
+    if (!first->has_changes()) {
+      std::cout << RenderPlanText(*first);
+      return first->incomplete() ? kExitError : kExitOk;
+    }
+  }
   auto lock = AcquireClusterLock(topology, OwnerDescription());
   if (!lock.ok()) return Fail(lock.status());
 

@@ -1,15 +1,10 @@
 #include "engine/desired_config.h"
+#include "engine/text.h"
 
 #include <cctype>
 
 namespace replplan {
 namespace {
-
-std::string Upper(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return out;
-}
 
 // Option files allow 'quoted' and "quoted" values; the parser may keep the quotes.
 std::string_view Unquote(std::string_view s) {

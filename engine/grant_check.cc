@@ -1,22 +1,11 @@
 #include "engine/grant_check.h"
+#include "engine/text.h"
 
 #include <algorithm>
 #include <cctype>
 
 namespace replplan {
 namespace {
-
-std::string Upper(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
 
 // MariaDB 10.5+ accepts the new names and may print either, so both fold to one spelling.
 std::string CanonicalPrivilege(std::string_view raw) {

@@ -1,4 +1,5 @@
 #include "engine/grant_spec.h"
+#include "engine/text.h"
 
 #include <algorithm>
 #include <cctype>
@@ -68,12 +69,6 @@ constexpr Privilege kPrivileges[] = {
 };
 
 bool IsSpace(char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; }
-
-std::string Upper(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return out;
-}
 
 // Trims and collapses runs of whitespace to one space, so "ALL   PRIVILEGES" == "ALL PRIVILEGES".
 std::string Squeeze(std::string_view s) {

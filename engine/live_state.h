@@ -16,6 +16,11 @@ namespace replplan {
 
 using Row = std::map<std::string, std::string>;  // column name -> value ("" for SQL NULL)
 
+// While a file-mode seed restores, the replica's channel names this host (".invalid" never
+// resolves, RFC 2606): the dump's CHANGE MASTER needs a named host to record its position on, and
+// a seed cut short must read as "not seeded" to the next plan, never as a replica to start.
+inline constexpr const char* kSeedInProgressHost = "replplan-seed-in-progress.invalid";
+
 // What a provider reads, as it comes over the wire.
 struct RawServerState {
   std::string name;

@@ -1,4 +1,5 @@
 #include "engine/mycnf.h"
+#include "engine/text.h"
 
 #include <algorithm>
 #include <cctype>
@@ -9,13 +10,8 @@ namespace {
 
 bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\r'; }
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::string_view Trim(std::string_view s) {
+// Blanks of one line: a newline is not one of them.
+std::string_view TrimBlanks(std::string_view s) {
   while (!s.empty() && IsSpace(s.front())) s.remove_prefix(1);
   while (!s.empty() && IsSpace(s.back())) s.remove_suffix(1);
   return s;
@@ -98,7 +94,7 @@ Line Classify(std::string_view raw) {
   size_t indent = 0;
   while (indent < raw.size() && IsSpace(raw[indent])) ++indent;
   std::string_view body = raw.substr(indent);
-  if (Trim(body).empty()) return line;
+  if (TrimBlanks(body).empty()) return line;
   if (body[0] == '#' || body[0] == ';') {
     line.kind = Line::Kind::kComment;
     return line;
@@ -106,7 +102,7 @@ Line Classify(std::string_view raw) {
   if (body[0] == '[') {
     line.kind = Line::Kind::kGroup;
     size_t close = body.find(']');
-    line.group = Lower(Trim(body.substr(1, close == std::string_view::npos ? body.size() : close - 1)));
+    line.group = Lower(TrimBlanks(body.substr(1, close == std::string_view::npos ? body.size() : close - 1)));
     return line;
   }
   if (body[0] == '!') {
@@ -183,7 +179,7 @@ std::string Separator(const std::vector<Line>& lines) {
 }  // namespace
 
 std::string NormalizeMyCnfKey(std::string_view key) {
-  std::string out = Lower(Trim(key));
+  std::string out = Lower(TrimBlanks(key));
   std::replace(out.begin(), out.end(), '-', '_');
   constexpr std::string_view kLoose = "loose_";
   if (out.size() > kLoose.size() && out.compare(0, kLoose.size(), kLoose) == 0) {
@@ -202,7 +198,7 @@ MyCnf ParseMyCnf(std::string_view text) {
         in_server_group = IsServerGroup(line.group);
         break;
       case Line::Kind::kDirective: {
-        std::string_view directive = Trim(raw);
+        std::string_view directive = TrimBlanks(raw);
         if (directive.substr(0, 8) == "!include") cnf.includes.emplace_back(directive);
         break;
       }

@@ -6,6 +6,7 @@
 // links them by id. An action that would wait for an action of an unreadable host simply finds no
 // such action and does not wait: nothing is planned on what could not be read.
 #include "engine/planner.h"
+#include "engine/text.h"
 
 #include <algorithm>
 #include <cctype>
@@ -29,11 +30,6 @@ std::string Join(const std::vector<std::string>& items, const std::string& sep) 
   std::string out;
   for (size_t i = 0; i < items.size(); ++i) out += (i ? sep : "") + items[i];
   return out;
-}
-
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
 }
 
 std::string OnOff(const std::optional<bool>& b) { return !b ? "(unknown)" : *b ? "ON" : "OFF"; }
@@ -475,6 +471,12 @@ void PlanBuilder::PlanReplica(const ServerSpec& spec, const ServerState& s, Host
   if (channel == nullptr) {
     AddSeed(spec, s, {spec.name + " does not replicate yet"}, false);
     AddChangeSource(spec, s, nullptr, {spec.name + " has no replication channel"}, true);
+    AddStart(spec, {spec.name + " does not replicate yet"});
+    return;
+  }
+  if (channel->source_host == kSeedInProgressHost) {
+    AddSeed(spec, s, {"an earlier seed of " + spec.name + " did not finish (its data is partial)"}, false);
+    AddChangeSource(spec, s, nullptr, {spec.name + " has no replication source yet (seed unfinished)"}, true);
     AddStart(spec, {spec.name + " does not replicate yet"});
     return;
   }

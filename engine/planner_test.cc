@@ -338,6 +338,22 @@ TEST_CASE("error 1236 means the source lost the binlog: a destructive reseed") {
   CHECK(AnyContains(Host(plan, "uranus").notes, "1236"));
 }
 
+TEST_CASE("a file-mode seed cut short (sentinel source host) is seeded again, never started") {
+  Topology t = LabTopology(2);
+  t.replication.mode = ReplicationMode::kFile;
+  LiveState live = InSyncLive(t);
+  auto& c = live.servers["uranus"].channels[0];
+  c.source_host = kSeedInProgressHost;
+  c.io_running = "No";
+  c.sql_running = false;
+  c.using_gtid = "No";
+  live.servers["uranus"].databases.push_back({"secondhand_production", "utf8mb4", "utf8mb4_general_ci"});
+  Plan plan = MustPlan(t, live);
+  REQUIRE(Ids(plan) == std::vector<std::string>{"uranus/seed-replica", "uranus/change-source", "uranus/start-replica"});
+  CHECK(plan.actions[0].action.destructive);  // the partial data is replaced
+  CHECK(AnyContains(plan.actions[0].action.reasons, "an earlier seed of uranus did not finish"));
+}
+
 TEST_CASE("an SQL thread error means diverged data: a destructive reseed with the error text") {
   Topology t = LabTopology(2);
   LiveState live = InSyncLive(t);

@@ -1,4 +1,5 @@
 #include "engine/topology_parser.h"
+#include "engine/text.h"
 
 #include <toml++/toml.h>
 
@@ -101,11 +102,6 @@ std::string Alternatives(const Keys& words) {
     out += words[i];
   }
   return out;
-}
-
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
 }
 
 std::string Upper(std::string s) {

@@ -1,4 +1,5 @@
 #include "providers/live_executor.h"
+#include "engine/text.h"
 
 #include <algorithm>
 #include <cctype>
@@ -61,11 +62,6 @@ Status Rewrap(const Status& status, std::string message) {
 
 std::string Upper(std::string s) {
   for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return s;
-}
-
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
 }
 

@@ -1,4 +1,5 @@
 #include "providers/live_provider.h"
+#include "engine/text.h"
 
 #include <cctype>
 #include <set>
@@ -18,11 +19,6 @@ void RecordSqlError(RawServerState& raw, const Status& status) {
   raw.sql_ok = false;
   raw.sql_error = status.message();
   raw.sql_errno = MysqlErrno(status);
-}
-
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
 }
 
 // Accounts whose grants replplan manages: the replication user and every [[user]]. Other

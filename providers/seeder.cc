@@ -1,4 +1,5 @@
 #include "providers/seeder.h"
+#include "providers/connect_options.h"
 
 #include <chrono>
 #include <cstdio>
@@ -28,31 +29,13 @@ struct SqlSide {
 Result<SqlSide> ConnectSql(const ServerSpec& server) {
   SqlSide side;
   side.spec = &server;
-  auto password = ResolveSecret(server.mysql.password);
-  if (!password.ok()) return password.status().WithContext(server.name + ": mysql password");
-  side.password = *password;
-  MysqlOptions options;
-  options.host = server.address;
-  options.port = server.mysql.port;
-  options.user = server.mysql.user;
-  options.password = std::move(password.value());
-  options.connect_timeout_ms = server.mysql.connect_timeout_ms;
-  auto connection = MysqlConnection::Connect(options);
+  auto options = MysqlOptionsFor(server);
+  if (!options.ok()) return options.status().WithContext(server.name);
+  side.password = options->password;
+  auto connection = MysqlConnection::Connect(*options);
   if (!connection.ok()) return connection.status().WithContext(server.name);
   side.sql = std::move(connection.value());
   return side;
-}
-
-SshOptions SshOptionsFor(const ServerSpec& server) {
-  SshOptions options;
-  options.host = server.address;
-  options.port = server.ssh.port;
-  options.user = server.ssh.user;
-  options.identity = server.ssh.identity;
-  options.known_hosts = server.ssh.known_hosts;
-  options.verify_host_key = server.ssh.verify_host_key;
-  options.connect_timeout_ms = server.ssh.connect_timeout_ms;
-  return options;
 }
 
 // First column of the first row ("" when there is none).
@@ -128,8 +111,26 @@ Status PrepareReplica(SqlSide& replica, const ServerSpec& primary, const std::ve
   // partial data. File mode needs the host first, or the dump's CHANGE MASTER TO MASTER_LOG_FILE
   // would be reset by the later CHANGE MASTER TO MASTER_HOST.
   if (mode == ReplicationMode::kGtid) return Status::OK();
-  return Execute(replica, "CHANGE MASTER TO MASTER_HOST=" + QuoteString(primary.address) +
+  // File mode: a named host that never resolves until the seed has finished (see live_state.h).
+  return Execute(replica, "CHANGE MASTER TO MASTER_HOST=" + QuoteString(kSeedInProgressHost) +
                               ", MASTER_PORT=" + std::to_string(primary.mysql.port));
+}
+
+// File mode, after the copy: the channel leaves its sentinel host for the primary, keeping the
+// position the dump recorded (naming MASTER_HOST alone would reset it to the first binlog).
+Status PointAtPrimaryKeepingPosition(SqlSide& replica, const ServerSpec& primary) {
+  auto status = replica.sql->Query("SHOW SLAVE STATUS");
+  if (!status.ok()) return status.status().WithContext(replica.spec->name);
+  if (status->empty()) return Status::Internal(replica.spec->name + ": no replication position after the seed");
+  const Row& row = status->front();
+  const std::string& file = row.at("Master_Log_File");
+  const std::string& pos = row.at("Read_Master_Log_Pos");
+  if (file.empty() || pos.empty() || pos.find_first_not_of("0123456789") != std::string::npos) {
+    return Status::Internal(replica.spec->name + ": the dump recorded no binlog position");
+  }
+  return Execute(replica, "CHANGE MASTER TO MASTER_HOST=" + QuoteString(primary.address) +
+                              ", MASTER_PORT=" + std::to_string(primary.mysql.port) +
+                              ", MASTER_LOG_FILE=" + QuoteString(file) + ", MASTER_LOG_POS=" + pos);
 }
 
 // With no user database there is nothing to dump; the position comes straight from the primary.
@@ -343,6 +344,10 @@ Status SeedReplica(const Topology& topology, const ServerSpec& primary, const Se
   }
   Status accounts = CopyAccounts(topology, *source, *target);
   if (!accounts.ok()) return accounts;
+  if (mode == ReplicationMode::kFile) {
+    Status pointed = PointAtPrimaryKeepingPosition(*target, primary);
+    if (!pointed.ok()) return pointed;
+  }
   auto position = CheckRecordedPosition(*target, mode, *primary_gtid);
   if (!position.ok()) return position.status();
   if (progress) {

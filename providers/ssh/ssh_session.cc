@@ -319,6 +319,13 @@ Result<ExecResult> SshSession::Run(const std::string& command, std::string_view 
       free_channel();
       return Status::Unavailable("ssh " + Endpoint() + ": reading command output failed: " + why);
     }
+    // Reading one stream can pull the other stream's packets (and the EOF) off the socket into
+    // libssh2's buffers; waiting on the socket then would wait for bytes that already arrived,
+    // until the deadline. Only wait when nothing is buffered.
+    if (libssh2_poll_channel_read(channel, 0) || libssh2_poll_channel_read(channel, 1) ||
+        libssh2_channel_eof(channel)) {
+      continue;
+    }
     if (!WaitSocket(socket_, session_, deadline)) {
       free_channel();
       return Status::Unavailable(timed_out);

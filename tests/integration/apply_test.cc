@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <set>
@@ -41,6 +42,7 @@ bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds l
 class Background {
  public:
   explicit Background(const std::vector<std::string>& args) {
+    std::filesystem::create_directories(lab::Dir() + "/tmp");
     log_ = lab::Dir() + "/tmp/background-" + std::to_string(counter_++) + ".log";
     std::vector<std::string> argv = {REPLPLAN_BINARY};
     argv.insert(argv.end(), args.begin(), args.end());

@@ -83,6 +83,19 @@ int Retry(int socket, LIBSSH2_SESSION* session, const Deadline& deadline, Step s
   }
 }
 
+// Opens a session channel, waiting on the socket while libssh2 says EAGAIN, up to the deadline.
+Result<LIBSSH2_CHANNEL*> OpenChannel(int socket, LIBSSH2_SESSION* session, const Deadline& deadline,
+                                     const std::string& endpoint, const std::string& timed_out) {
+  for (;;) {
+    LIBSSH2_CHANNEL* channel = libssh2_channel_open_session(session);
+    if (channel != nullptr) return channel;
+    if (libssh2_session_last_errno(session) != LIBSSH2_ERROR_EAGAIN) {
+      return Status::Unavailable("ssh " + endpoint + ": cannot open channel: " + LastError(session));
+    }
+    if (!WaitSocket(socket, session, deadline)) return Status::Unavailable(timed_out);
+  }
+}
+
 Result<int> ConnectTcp(const SshOptions& options, const std::string& endpoint, const Deadline& deadline) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
@@ -256,15 +269,9 @@ Result<ExecResult> SshSession::Run(const std::string& command, std::string_view 
   Deadline deadline(options_.command_timeout_ms);
   const std::string timed_out =
       "ssh " + Endpoint() + ": command timed out after " + std::to_string(options_.command_timeout_ms) + " ms";
-  LIBSSH2_CHANNEL* channel = nullptr;
-  for (;;) {
-    channel = libssh2_channel_open_session(session_);
-    if (channel != nullptr || libssh2_session_last_errno(session_) != LIBSSH2_ERROR_EAGAIN) break;
-    if (!WaitSocket(socket_, session_, deadline)) return Status::Unavailable(timed_out);
-  }
-  if (channel == nullptr) {
-    return Status::Unavailable("ssh " + Endpoint() + ": cannot open channel: " + LastError(session_));
-  }
+  auto opened = OpenChannel(socket_, session_, deadline, Endpoint(), timed_out);
+  if (!opened.ok()) return opened.status();
+  LIBSSH2_CHANNEL* channel = *opened;
   // Frees the channel on every path out.
   auto free_channel = [&] {
     Retry(socket_, session_, Deadline(1000), [&] { return libssh2_channel_free(channel); });
@@ -353,15 +360,9 @@ Result<std::unique_ptr<SshStream>> SshSession::Start(const std::string& command)
   const std::string timed_out =
       "ssh " + Endpoint() + ": starting a command timed out after " + std::to_string(options_.command_timeout_ms) +
       " ms";
-  LIBSSH2_CHANNEL* channel = nullptr;
-  for (;;) {
-    channel = libssh2_channel_open_session(session_);
-    if (channel != nullptr || libssh2_session_last_errno(session_) != LIBSSH2_ERROR_EAGAIN) break;
-    if (!WaitSocket(socket_, session_, deadline)) return Status::Unavailable(timed_out);
-  }
-  if (channel == nullptr) {
-    return Status::Unavailable("ssh " + Endpoint() + ": cannot open channel: " + LastError(session_));
-  }
+  auto opened = OpenChannel(socket_, session_, deadline, Endpoint(), timed_out);
+  if (!opened.ok()) return opened.status();
+  LIBSSH2_CHANNEL* channel = *opened;
   // The stream owns the channel from here: its destructor frees it on every early return.
   std::unique_ptr<SshStream> stream(new SshStream(this, channel));
   int rc = Retry(socket_, session_, deadline, [&] { return libssh2_channel_exec(channel, command.c_str()); });

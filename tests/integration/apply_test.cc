@@ -29,15 +29,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds limit) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return condition();
-}
-
 // A replplan running in the background, its output going to a file we can watch.
 class Background {
  public:
@@ -65,11 +56,11 @@ class Background {
   }
   std::string Output() const { return lab::ReadFile(log_); }
   bool WaitForOutput(const std::string& needle, std::chrono::milliseconds limit) const {
-    return WaitFor([&] { return Output().find(needle) != std::string::npos; }, limit);
+    return lab::WaitFor([&] { return Output().find(needle) != std::string::npos; }, limit);
   }
   // Waits for the apply's timeline line "<time>  <host>  <action id>  started".
   bool WaitForStart(const std::string& action_id, std::chrono::milliseconds limit) const {
-    return WaitFor([&] {
+    return lab::WaitFor([&] {
       std::istringstream lines(Output());
       std::string line;
       while (std::getline(lines, line)) {
@@ -106,7 +97,7 @@ void CheckReplicates(const std::string& replica, int id) {
   lab::Sql("mercury", "CREATE TABLE IF NOT EXISTS secondhand_production.items (id INT PRIMARY KEY, name VARCHAR(40)); "
                       "INSERT INTO secondhand_production.items VALUES (" + std::to_string(id) + ", 'item-" +
                           std::to_string(id) + "');");
-  bool arrived = WaitFor([&] {
+  bool arrived = lab::WaitFor([&] {
     return lab::SqlValue(replica, "SELECT name FROM secondhand_production.items WHERE id = " + std::to_string(id)) ==
            "item-" + std::to_string(id);
   }, 20s);
@@ -270,7 +261,7 @@ TEST_CASE("apply killed with -9 during a server restart converges when run again
   REQUIRE_MESSAGE(interrupted.WaitForStart("mercury/restart-server", 60s), interrupted.Output());
   interrupted.Kill9();
   // The restart runs on the server, detached from replplan's SSH channel: it completes anyway.
-  bool back = WaitFor([] {
+  bool back = lab::WaitFor([] {
     std::istringstream lines(lab::Lab({"status"}).out);
     std::string line;
     while (std::getline(lines, line)) {

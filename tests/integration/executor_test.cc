@@ -147,15 +147,6 @@ std::string WithoutKeys(const std::string& text, const std::set<std::string>& ke
   return out;
 }
 
-bool WaitFor(const std::function<bool()>& condition, std::chrono::seconds limit) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return condition();
-}
-
 // One field of SHOW SLAVE STATUS (vertical output of the lab's own client).
 std::string SlaveField(const std::string& host, const std::string& field) {
   auto result = lab::Run({"mariadb", "-S", HostFile(host, "mysqld.sock"), "-u", "root", "-E", "-e", "SHOW SLAVE STATUS"});
@@ -277,7 +268,7 @@ TEST_CASE("two fresh hosts applied in full replicate: a row written on the prima
   CHECK(Column("uranus", "SELECT @@read_only") == "1");
   lab::Sql("mercury", "CREATE TABLE secondhand_production.items (id INT PRIMARY KEY, name VARCHAR(40)); "
                       "INSERT INTO secondhand_production.items VALUES (1, 'bicycle');");
-  bool replicated = WaitFor([] {
+  bool replicated = lab::WaitFor([] {
     return lab::SqlValue("uranus", "SELECT name FROM secondhand_production.items WHERE id = 1") == "bicycle";
   }, std::chrono::seconds(20));
   CHECK_MESSAGE(replicated, "the row written on mercury did not reach uranus");
@@ -332,7 +323,7 @@ TEST_CASE("file/position mode: the seed's binlog position survives change-source
   CHECK(SlaveField("uranus", "Using_Gtid") == "No");
   ExecuteInOrder(*executor, plan, [](const Action& a) { return a.host == "uranus" && a.kind == ActionKind::kStartReplica; });
   lab::Sql("mercury", "INSERT INTO secondhand_production.items VALUES (2, 'lamp');");
-  bool replicated = WaitFor([] {
+  bool replicated = lab::WaitFor([] {
     return lab::SqlValue("uranus", "SELECT GROUP_CONCAT(name ORDER BY id) FROM secondhand_production.items") ==
            "bicycle,lamp";
   }, std::chrono::seconds(20));

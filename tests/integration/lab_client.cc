@@ -1,5 +1,7 @@
 #include "integration/lab_client.h"
 
+#include <thread>
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -233,6 +235,15 @@ CommandResult Replplan(const std::vector<std::string>& args) {
   std::vector<std::string> argv = {REPLPLAN_BINARY};
   argv.insert(argv.end(), args.begin(), args.end());
   return Run(argv);
+}
+
+bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return condition();
 }
 
 }  // namespace lab

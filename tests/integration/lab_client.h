@@ -8,6 +8,8 @@
 // Free of doctest so any test executable (or a benchmark) can link it.
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -70,5 +72,8 @@ CommandResult Ssh(const std::string& host, const std::string& command, const std
 
 // Runs the replplan binary under test (REPLPLAN_BINARY) with ARGS.
 CommandResult Replplan(const std::vector<std::string>& args);
+
+// Polls `condition` every 20 ms until it holds or `limit` passes; returns whether it held.
+bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds limit);
 
 }  // namespace lab

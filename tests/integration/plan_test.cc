@@ -54,15 +54,6 @@ std::set<std::string> ActionIds(const nlohmann::json& plan) {
   return ids;
 }
 
-bool WaitFor(const std::function<bool()>& condition, std::chrono::seconds limit) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return condition();
-}
-
 // Does by hand, with plain SQL and a config edit, what the runbook says: the state `plan` must
 // then find nothing to change in.
 void SetUpReplicatingPairByHand() {
@@ -87,7 +78,7 @@ void SetUpReplicatingPairByHand() {
   // The pair really replicates: a row written on the primary is read back from the replica.
   lab::Sql("mercury", "CREATE TABLE secondhand_production.items (id INT PRIMARY KEY, name VARCHAR(40)); "
                       "INSERT INTO secondhand_production.items VALUES (1, 'bicycle');");
-  bool replicated = WaitFor([] {
+  bool replicated = lab::WaitFor([] {
     return lab::SqlValue("uranus", "SELECT name FROM secondhand_production.items WHERE id = 1") == "bicycle";
   }, std::chrono::seconds(20));
   REQUIRE_MESSAGE(replicated, "hand-built pair does not replicate");

@@ -36,15 +36,6 @@ void CheckNoSecretIn(const std::string& text) {
   }
 }
 
-bool WaitFor(const std::function<bool()>& condition, std::chrono::seconds limit) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return condition();
-}
-
 replplan::Topology LabTopology(ReplicationMode mode) {
   auto parsed = replplan::ParseTopology(lab::ReadFile(lab::TopologyPath()), lab::TopologyPath());
   REQUIRE(parsed.ok());
@@ -161,7 +152,7 @@ void CheckCopied() {
 // New rows written on the primary arrive on the replica, the trigger's rows with them.
 void CheckReplicates() {
   lab::Sql("mercury", "INSERT INTO shop.items VALUES (5001, 'lamp', 12.5), (5002, 'chair', 30)");
-  bool arrived = WaitFor([] { return lab::SqlValue("uranus", "SELECT COUNT(*) FROM stats.audit") == "2"; },
+  bool arrived = lab::WaitFor([] { return lab::SqlValue("uranus", "SELECT COUNT(*) FROM stats.audit") == "2"; },
                          std::chrono::seconds(20));
   CHECK_MESSAGE(arrived, "rows written after the seed did not reach the replica: "
                              << SlaveField("uranus", "Last_IO_Error") << SlaveField("uranus", "Last_SQL_Error"));
@@ -245,7 +236,7 @@ TEST_CASE("a primary without user databases: the position is recorded from SQL")
   lab::Sql("uranus", "CHANGE MASTER TO MASTER_HOST='" + lab::Address("mercury") + "', MASTER_PORT=3306, "
                      "MASTER_USER='repl', " + ReplPasswordSql() + ", MASTER_USE_GTID=slave_pos; START SLAVE;");
   lab::Sql("mercury", "CREATE DATABASE late; CREATE TABLE late.t (id INT PRIMARY KEY); INSERT INTO late.t VALUES (7)");
-  CHECK(WaitFor([] { return lab::SqlValue("uranus", "SELECT id FROM late.t") == "7"; }, std::chrono::seconds(20)));
+  CHECK(lab::WaitFor([] { return lab::SqlValue("uranus", "SELECT id FROM late.t") == "7"; }, std::chrono::seconds(20)));
 }
 
 TEST_CASE("a replica holding data is refused without wipe and left as it was, and replaced with wipe") {
@@ -306,7 +297,7 @@ TEST_CASE("a dump that breaks (the primary's mariadbd killed mid-dump) fails nam
       // Expected: its server is killed under it.
     }
   });
-  REQUIRE(WaitFor([] { return lab::SqlValue("mercury", "SELECT COUNT(*) FROM information_schema.PROCESSLIST "
+  REQUIRE(lab::WaitFor([] { return lab::SqlValue("mercury", "SELECT COUNT(*) FROM information_schema.PROCESSLIST "
                                                        "WHERE INFO LIKE 'SELECT SLEEP%'") == "1"; },
                   std::chrono::seconds(10)));
   std::atomic<bool> killed{false};
@@ -326,7 +317,7 @@ TEST_CASE("a restore that breaks (the replica's mariadbd killed mid-seed) fails 
   // The lock holds the dump back for 3 s: the replica dies while its restore waits for data, and
   // the restore fails as soon as the data comes.
   std::thread locker([] { lab::Sql("mercury", "LOCK TABLES shop.items WRITE; SELECT SLEEP(3);"); });
-  REQUIRE(WaitFor([] { return lab::SqlValue("mercury", "SELECT COUNT(*) FROM information_schema.PROCESSLIST "
+  REQUIRE(lab::WaitFor([] { return lab::SqlValue("mercury", "SELECT COUNT(*) FROM information_schema.PROCESSLIST "
                                                        "WHERE INFO LIKE 'SELECT SLEEP%'") == "1"; },
                   std::chrono::seconds(10)));
   std::atomic<bool> killed{false};

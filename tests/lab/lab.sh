@@ -584,7 +584,7 @@ cmd_down() {
     kill -KILL "${stray[@]}" 2>/dev/null || true
     wait_gone 10 "${stray[@]}" || die "down: processes survive kill -9: ${stray[*]}"
   fi
-  note "down: nothing of $LAB runs"
+  note "down: stopped; nothing of $LAB runs now"
 }
 
 cmd_kill() {

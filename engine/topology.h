@@ -3,7 +3,8 @@
 //
 // Invariants after a successful parse: server names and addresses are unique, server_ids are
 // unique and in 1..4294967295, `cluster.primary` names a server, every SecretRef is env or file,
-// every [defaults] value has been applied to servers that did not override it.
+// every [defaults] value has been applied to servers that did not override it, app names are
+// unique and every app host names a server.
 #pragma once
 
 #include <cstdint>
@@ -102,6 +103,32 @@ struct UserSpec {
   SourceLocation where;
 };
 
+// What kind of application an [[app]] is: how replplan finds and rewrites its database settings.
+enum class AppKind { kRails };  // config/database.yml below `root` (engine/database_yml.h)
+
+inline const char* ToString(AppKind k) {
+  switch (k) {
+    case AppKind::kRails: return "rails";
+  }
+  return "unknown";
+}
+
+// An application that must follow the primary: on a switchover or failover replplan rewrites its
+// database settings on every host it runs on and restarts it there.
+struct AppSpec {
+  std::string name;
+  AppKind kind = AppKind::kRails;
+  std::vector<std::string> hosts;  // names of declared [[server]]s, reached over their SSH settings
+  std::string root;                // absolute; a Rails app's config/database.yml is below it
+  std::string environment = "production";
+  std::string restart;             // shell command run over SSH on each host after the rewrite
+  std::string health;              // http:// or https:// URL checked after the restart; "" = none
+  SourceLocation where;            // the [[app]] header
+  std::map<std::string, SourceLocation> key_where;  // as ServerSpec::key_where; "hosts[1]" for elements
+
+  std::string DatabaseYmlPath() const { return root + "/config/database.yml"; }
+};
+
 struct Topology {
   std::string file;  // path the topology was read from, for messages
   ClusterSpec cluster;
@@ -109,6 +136,7 @@ struct Topology {
   std::vector<ServerSpec> servers;  // in file order
   std::vector<DatabaseSpec> databases;
   std::vector<UserSpec> users;
+  std::vector<AppSpec> apps;  // in file order; names unique, hosts declared servers
 
   const ServerSpec* FindServer(const std::string& name) const;
   const ServerSpec& Primary() const;  // precondition: validated topology

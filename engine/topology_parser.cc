@@ -22,7 +22,7 @@ using Keys = std::vector<std::string>;
 // Every key the file may hold, per table. Anything else is a typo or a misunderstanding; both
 // deserve an error rather than silence, because an ignored key is a setting the reviewer believes in.
 const Keys& TopLevelKeys() {
-  static const Keys keys = {"cluster", "replication", "defaults", "server", "database", "user"};
+  static const Keys keys = {"cluster", "replication", "defaults", "server", "database", "user", "app"};
   return keys;
 }
 const Keys& ClusterKeys() {
@@ -56,6 +56,10 @@ const Keys& DatabaseKeys() {
 }
 const Keys& UserKeys() {
   static const Keys keys = {"name", "host", "password", "grants"};
+  return keys;
+}
+const Keys& AppKeys() {
+  static const Keys keys = {"name", "kind", "hosts", "root", "environment", "restart", "health"};
   return keys;
 }
 const Keys& SecretKeys() {
@@ -169,6 +173,26 @@ bool IsSqlWord(std::string_view s) {
                                    [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
 }
 
+// A Rails environment name is a top-level key of database.yml that replplan finds and rewrites
+// line by line: keep it to a plain YAML word.
+bool IsEnvironmentName(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+  });
+}
+
+// "http://host[:port]/path" or https: the scheme, then a non-empty host part.
+bool IsHttpUrl(std::string_view s) {
+  for (std::string_view scheme : {"http://", "https://"}) {
+    if (!s.starts_with(scheme)) continue;
+    const std::string_view rest = s.substr(scheme.size());
+    const std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
+    return !authority.empty() && authority.front() != ':' &&
+           std::none_of(s.begin(), s.end(), [](char c) { return std::isspace(static_cast<unsigned char>(c)); });
+  }
+  return false;
+}
+
 // MariaDB stores a database as a directory: at most 64 characters, and no path separators.
 bool IsDatabaseName(std::string_view s) {
   return !s.empty() && s.size() <= 64 && s.find_first_of("/\\.") == std::string_view::npos && s.back() != ' ';
@@ -198,6 +222,7 @@ class TopologyReader {
     ReadServers(root);
     ReadDatabases(root);
     ReadUsers(root);
+    ReadApps(root);
     CheckPrimary();
     CheckReplicationAccount();
     return Finish();
@@ -694,6 +719,110 @@ class TopologyReader {
       }
       grant->where = At(element);
       user->grants.push_back(std::move(grant).value());
+    }
+  }
+
+  // ---- [[app]] --------------------------------------------------------------------------------
+
+  void ReadApps(const toml::table& root) {
+    std::map<std::string, int> first_line;
+    for (const toml::table* table : ReadArrayOfTables(root, "app")) {
+      AppSpec app;
+      if (!ReadApp(*table, &app)) continue;
+      if (auto [it, inserted] = first_line.emplace(app.name, app.where.line); !inserted) {
+        Error(app.key_where.at("name"),
+              "duplicate app '" + app.name + "' (first declared at line " + std::to_string(it->second) + ")");
+        continue;
+      }
+      topology_.apps.push_back(std::move(app));
+    }
+  }
+
+  // Returns whether the app has a usable name.
+  bool ReadApp(const toml::table& table, AppSpec* app) {
+    app->where = At(table);
+    for (auto&& [key, value] : table) app->key_where[std::string(key.str())] = At(value);
+    RejectUnknownKeys(table, AppKeys(), "[[app]]");
+
+    std::optional<std::string> name = ReadString(table, "name", "name");
+    if (name && !IsServerName(*name)) {
+      Error(At(*table.get("name")), "app name must be letters, digits, '-', '_' or '.', got '" + *name + "'");
+      name.reset();
+    }
+    const std::string owner = name ? "app '" + *name + "'" : "[[app]]";
+    if (!table.contains("name")) Error(app->where, owner + " is missing required key 'name'");
+    app->name = name.value_or("");
+
+    // Required rather than defaulted: the kind decides which file on the hosts replplan rewrites.
+    if (Require(table, "kind", owner, "kind = \"rails\" (the only kind so far)")) {
+      ReadChoice(table, "kind", "kind", {"rails"}, false);  // one kind: nothing to store yet
+    }
+    if (Require(table, "hosts", owner, "the [[server]] names the app runs on, e.g. hosts = [\"mercury\"]")) {
+      ReadAppHosts(table, app);
+    }
+    if (Require(table, "root", owner, "the application's directory, e.g. root = \"/var/www/secondhand\"")) {
+      app->root = ReadAbsolutePath(table, "root", "root").value_or("");
+      while (app->root.size() > 1 && app->root.back() == '/') app->root.pop_back();
+    }
+    if (std::optional<std::string> env = ReadString(table, "environment", "environment")) {
+      if (IsEnvironmentName(*env)) {
+        app->environment = *env;
+      } else {
+        Error(At(*table.get("environment")),
+              "environment must be letters, digits, '_' or '-' (a section of config/database.yml), got '" + *env +
+                  "'");
+      }
+    }
+    if (Require(table, "restart", owner,
+                "the shell command, run over SSH on each host, that makes the app reread its database settings, "
+                "e.g. restart = \"touch /var/www/secondhand/tmp/restart.txt\"")) {
+      app->restart = ReadString(table, "restart", "restart").value_or("");
+    }
+    if (std::optional<std::string> health = ReadString(table, "health", "health")) {
+      if (IsHttpUrl(*health)) {
+        app->health = *health;
+      } else {
+        Error(At(*table.get("health")), "health must be an http:// or https:// URL, got '" + *health + "'",
+              "e.g. health = \"http://192.168.178.61:3000/up\"");
+      }
+    }
+    return name.has_value();
+  }
+
+  // Servers are read before apps, so every name can be checked against the declared ones here.
+  void ReadAppHosts(const toml::table& table, AppSpec* app) {
+    const toml::node* node = table.get("hosts");
+    const toml::array* hosts = node->as_array();
+    if (hosts == nullptr) {
+      WrongType(*node, "hosts", "an array of server names", "e.g. hosts = [\"mercury\", \"uranus\"]");
+      return;
+    }
+    if (hosts->empty()) {
+      Error(At(*node), "hosts must name at least one server");
+      return;
+    }
+    Keys declared;
+    for (const ServerSpec& server : topology_.servers) declared.push_back(server.name);
+    for (size_t i = 0; i < hosts->size(); ++i) {
+      const toml::node& element = *hosts->get(i);
+      const std::string path = "hosts[" + std::to_string(i) + "]";
+      if (!element.is_string()) {
+        WrongType(element, path, "a string");
+        continue;
+      }
+      const std::string& host = element.as_string()->get();
+      if (std::find(declared.begin(), declared.end(), host) == declared.end()) {
+        const std::string suggestion = DidYouMeanSuffix(host, declared);
+        Error(At(element), "unknown server '" + host + "' in hosts" + suggestion,
+              suggestion.empty() && !declared.empty() ? "declared servers: " + JoinList(declared) : "");
+        continue;
+      }
+      if (std::find(app->hosts.begin(), app->hosts.end(), host) != app->hosts.end()) {
+        Error(At(element), "server '" + host + "' is listed twice in hosts");
+        continue;
+      }
+      app->key_where[path] = At(element);
+      app->hosts.push_back(host);
     }
   }
 

@@ -123,6 +123,19 @@ TEST_CASE("the seed example parses to the expected model with defaults merged") 
   REQUIRE(pierre.grants.size() == 1);
   CHECK(pierre.grants[0].text == "ALL PRIVILEGES ON `secondhand_production`.*");
   CHECK(pierre.grants[0].where.ToString() == "examples/secondhand.toml:44:13");
+
+  REQUIRE(t.apps.size() == 1);
+  const AppSpec& app = t.apps[0];
+  CHECK(app.name == "secondhand");
+  CHECK(app.kind == AppKind::kRails);
+  CHECK(app.hosts == std::vector<std::string>{"mercury", "uranus"});
+  CHECK(app.root == "/var/www/secondhand");
+  CHECK(app.DatabaseYmlPath() == "/var/www/secondhand/config/database.yml");
+  CHECK(app.environment == "production");
+  CHECK(app.restart == "touch /var/www/secondhand/tmp/restart.txt");
+  CHECK(app.health == "http://192.168.178.61:3000/up");
+  CHECK(app.where.ToString() == "examples/secondhand.toml:49:1");
+  CHECK(app.key_where.at("hosts[1]").ToString() == "examples/secondhand.toml:52:27");
 }
 
 TEST_CASE("every example file validates") {
@@ -379,6 +392,104 @@ TEST_CASE("a TOML syntax error gives FILE:LINE:COL and no model") {
   CHECK(parse.errors[0].message.find("pars") != std::string::npos);
   CHECK(Errors("a = 1\na = 2\n") ==
         "t.toml:2:5: Error while parsing key-value pair: cannot redefine existing integer 'a'");
+}
+
+
+namespace {
+
+// kValid plus one [[app]] (starting at line 25) whose lines are `lines`.
+std::string WithApp(std::string_view lines) { return std::string(kValid) + "\n[[app]]\n" + std::string(lines); }
+
+constexpr std::string_view kApp = R"(name    = "shop"
+kind    = "rails"
+hosts   = ["a", "b"]
+root    = "/srv/shop/"
+restart = "touch /srv/shop/tmp/restart.txt"
+)";
+
+}  // namespace
+
+TEST_CASE("an [[app]] is read with environment defaulting to production and no health check") {
+  TopologyParse parse = ParseTopology(WithApp(kApp), "t.toml");
+  for (const Diagnostic& d : parse.errors) FAIL(d.ToString());
+  REQUIRE(parse.topology.apps.size() == 1);
+  const AppSpec& app = parse.topology.apps[0];
+  CHECK(app.name == "shop");
+  CHECK(ToString(app.kind) == std::string("rails"));
+  CHECK(app.hosts == std::vector<std::string>{"a", "b"});
+  CHECK(app.root == "/srv/shop");  // the trailing '/' dropped, so paths below it join cleanly
+  CHECK(app.DatabaseYmlPath() == "/srv/shop/config/database.yml");
+  CHECK(app.environment == "production");
+  CHECK(app.health.empty());
+  CHECK(app.where.ToString() == "t.toml:26:1");
+
+  TopologyParse staging =
+      ParseTopology(WithApp(std::string(kApp) + "environment = \"staging\"\nhealth = \"https://shop.example/up\"\n"),
+                    "t.toml");
+  for (const Diagnostic& d : staging.errors) FAIL(d.ToString());
+  CHECK(staging.topology.apps[0].environment == "staging");
+  CHECK(staging.topology.apps[0].health == "https://shop.example/up");
+  CHECK(ParseTopology(std::string(kValid), "t.toml").topology.apps.empty());
+}
+
+TEST_CASE("app hosts must be declared servers, with a suggestion for a typo") {
+  CHECK(Errors(WithApp(Replace("hosts", R"(hosts   = ["a", "bb"])", std::string(kApp)))) ==
+        "t.toml:29:17: unknown server 'bb' in hosts (did you mean 'b'?)");
+  CHECK(Errors(WithApp(Replace("hosts", R"(hosts   = ["mercury"])", std::string(kApp)))) ==
+        "t.toml:29:12: unknown server 'mercury' in hosts\n"
+        "  hint: declared servers: a, b");
+  CHECK(Errors(WithApp(Replace("hosts", R"(hosts   = ["a", "a"])", std::string(kApp)))) ==
+        "t.toml:29:17: server 'a' is listed twice in hosts");
+  CHECK(Errors(WithApp(Replace("hosts", R"(hosts   = [])", std::string(kApp)))) ==
+        "t.toml:29:11: hosts must name at least one server");
+  CHECK(Errors(WithApp(Replace("hosts", R"(hosts   = "a")", std::string(kApp)))) ==
+        "t.toml:29:11: hosts must be an array of server names, got string\n"
+        "  hint: e.g. hosts = [\"mercury\", \"uranus\"]");
+  CHECK(Errors(WithApp(Replace("hosts", R"(hosts   = ["a", 2])", std::string(kApp)))) ==
+        "t.toml:29:17: hosts[1] must be a string, got integer");
+}
+
+TEST_CASE("app keys: unknown ones get a suggestion, kind is rails, root absolute, health an http URL") {
+  CHECK(Errors(WithApp(std::string(kApp) + "helth = \"http://a/up\"\n")) ==
+        "t.toml:32:1: unknown key 'helth' in [[app]] (did you mean 'health'?)");
+  CHECK(Errors(WithApp(Replace("kind", R"(kind    = "django")", std::string(kApp)))) ==
+        "t.toml:28:11: unknown kind 'django' (expected rails)");
+  CHECK(Errors(WithApp(Replace("root", R"(root    = "srv/shop")", std::string(kApp)))) ==
+        "t.toml:30:11: root must be an absolute path, got 'srv/shop'");
+  CHECK(Errors(WithApp(std::string(kApp) + "health = \"ftp://a/up\"\n")) ==
+        "t.toml:32:10: health must be an http:// or https:// URL, got 'ftp://a/up'\n"
+        "  hint: e.g. health = \"http://192.168.178.61:3000/up\"");
+  CHECK(Errors(WithApp(std::string(kApp) + "health = \"http://\"\n")) ==
+        "t.toml:32:10: health must be an http:// or https:// URL, got 'http://'\n"
+        "  hint: e.g. health = \"http://192.168.178.61:3000/up\"");
+  CHECK(Errors(WithApp(std::string(kApp) + "environment = \"prod uction\"\n")) ==
+        "t.toml:32:15: environment must be letters, digits, '_' or '-' (a section of config/database.yml), got "
+        "'prod uction'");
+  CHECK(Errors(WithApp(Replace("name", R"(name    = "my shop")", std::string(kApp)))) ==
+        "t.toml:27:11: app name must be letters, digits, '-', '_' or '.', got 'my shop'");
+}
+
+TEST_CASE("an app without name, kind, hosts, root or restart names what is missing at its header") {
+  CHECK(Errors(WithApp("")) ==
+        "t.toml:26:1: [[app]] is missing required key 'name'\n"
+        "t.toml:26:1: [[app]] is missing required key 'kind'\n"
+        "  hint: kind = \"rails\" (the only kind so far)\n"
+        "t.toml:26:1: [[app]] is missing required key 'hosts'\n"
+        "  hint: the [[server]] names the app runs on, e.g. hosts = [\"mercury\"]\n"
+        "t.toml:26:1: [[app]] is missing required key 'root'\n"
+        "  hint: the application's directory, e.g. root = \"/var/www/secondhand\"\n"
+        "t.toml:26:1: [[app]] is missing required key 'restart'\n"
+        "  hint: the shell command, run over SSH on each host, that makes the app reread its database settings, "
+        "e.g. restart = \"touch /var/www/secondhand/tmp/restart.txt\"");
+  CHECK(Errors(WithApp(Replace("restart", "", std::string(kApp)))) ==
+        "t.toml:26:1: app 'shop' is missing required key 'restart'\n"
+        "  hint: the shell command, run over SSH on each host, that makes the app reread its database settings, "
+        "e.g. restart = \"touch /var/www/secondhand/tmp/restart.txt\"");
+}
+
+TEST_CASE("duplicate app names point at the second and name the first") {
+  CHECK(Errors(WithApp(std::string(kApp) + "\n[[app]]\n" + std::string(kApp))) ==
+        "t.toml:34:11: duplicate app 'shop' (first declared at line 26)");
 }
 
 }  // namespace replplan

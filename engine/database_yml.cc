@@ -1,0 +1,489 @@
+#include "engine/database_yml.h"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <optional>
+#include <regex>
+#include <set>
+#include <vector>
+
+#include "engine/did_you_mean.h"
+#include "engine/text.h"
+
+namespace replplan {
+namespace {
+
+// The keys replplan repoints, in the order it adds them to a section.
+constexpr std::array<std::string_view, 4> kKeys = {"host", "port", "database", "username"};
+
+struct Line {
+  std::string_view text;  // without the line ending
+  std::string_view eol;   // "\n", "\r\n" or "" (last line without a newline)
+};
+
+std::vector<Line> SplitLines(std::string_view text) {
+  std::vector<Line> lines;
+  size_t start = 0;
+  while (start < text.size()) {
+    const size_t nl = text.find('\n', start);
+    if (nl == std::string_view::npos) {
+      lines.push_back(Line{text.substr(start), ""});
+      break;
+    }
+    const bool crlf = nl > start && text[nl - 1] == '\r';
+    const size_t end = crlf ? nl - 1 : nl;
+    lines.push_back(Line{text.substr(start, end - start), text.substr(end, nl + 1 - end)});
+    start = nl + 1;
+  }
+  return lines;
+}
+
+size_t Indent(std::string_view line) {
+  size_t i = 0;
+  while (i < line.size() && line[i] == ' ') ++i;
+  return i;
+}
+
+bool IsBlankOrComment(std::string_view line) {
+  const std::string_view t = Trim(line);
+  return t.empty() || t.front() == '#';
+}
+
+// `<% if ... %>` / `<% end %>` lines: Ruby, not YAML. They neither end a section nor set a key.
+bool IsErbLine(std::string_view line) { return Trim(line).starts_with("<%"); }
+
+// "key: value # comment" split into its parts, as offsets into the line so an edit can keep the
+// bytes around the value.
+struct KeyLine {
+  std::string key;
+  size_t value_begin = 0;  // first byte of the value (== value_end when there is none)
+  size_t value_end = 0;    // one past its last byte, before trailing spaces and comment
+  std::string_view raw;    // line.substr(value_begin, value_end - value_begin)
+};
+
+// One past the closing quote of the scalar starting at `begin`, or npos if it is not closed on
+// this line (a multi-line quoted scalar, which none of the keys we touch should be).
+size_t QuotedEnd(std::string_view line, size_t begin) {
+  const char quote = line[begin];
+  for (size_t i = begin + 1; i < line.size(); ++i) {
+    if (quote == '"' && line[i] == '\\') {
+      ++i;
+    } else if (line[i] == quote) {
+      if (quote == '\'' && i + 1 < line.size() && line[i + 1] == '\'') {
+        ++i;  // '' is an escaped quote inside a single-quoted scalar
+      } else {
+        return i + 1;
+      }
+    }
+  }
+  return std::string_view::npos;
+}
+
+// End of a plain scalar: a comment starts at " #"; ERB tags are skipped whole because Ruby inside
+// them may hold anything ("#{x}", quotes, colons).
+size_t PlainEnd(std::string_view line, size_t begin) {
+  size_t i = begin;
+  while (i < line.size()) {
+    if (line.compare(i, 2, "<%") == 0) {
+      const size_t close = line.find("%>", i + 2);
+      if (close == std::string_view::npos) return line.size();
+      i = close + 2;
+      continue;
+    }
+    if (line[i] == '#' && i > begin && (line[i - 1] == ' ' || line[i - 1] == '\t')) break;
+    ++i;
+  }
+  while (i > begin && (line[i - 1] == ' ' || line[i - 1] == '\t')) --i;
+  return i;
+}
+
+std::optional<KeyLine> ParseKeyLine(std::string_view line) {
+  size_t i = Indent(line);
+  if (i >= line.size() || line[i] == '#' || line[i] == '-' || line.compare(i, 2, "<%") == 0) return std::nullopt;
+  KeyLine kl;
+  if (line[i] == '"' || line[i] == '\'') {
+    const size_t end = QuotedEnd(line, i);
+    if (end == std::string_view::npos || end >= line.size() || line[end] != ':') return std::nullopt;
+    kl.key = std::string(line.substr(i + 1, end - i - 2));
+    i = end + 1;
+  } else {
+    size_t colon = i;
+    while (true) {
+      colon = line.find(':', colon);
+      if (colon == std::string_view::npos) return std::nullopt;
+      if (colon + 1 == line.size() || line[colon + 1] == ' ' || line[colon + 1] == '\t') break;
+      ++colon;
+    }
+    kl.key = std::string(Trim(line.substr(i, colon - i)));
+    i = colon + 1;
+  }
+  while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+  kl.value_begin = i;
+  if (i >= line.size() || line[i] == '#') {
+    kl.value_end = i;
+  } else if (line[i] == '"' || line[i] == '\'') {
+    const size_t end = QuotedEnd(line, i);
+    kl.value_end = end == std::string_view::npos ? PlainEnd(line, i) : end;
+  } else {
+    kl.value_end = PlainEnd(line, i);
+  }
+  kl.raw = line.substr(kl.value_begin, kl.value_end - kl.value_begin);
+  return kl;
+}
+
+std::string Unquote(std::string_view raw) {
+  if (raw.size() >= 2 && raw.front() == '\'' && raw.back() == '\'') {
+    std::string out;
+    for (size_t i = 1; i + 1 < raw.size(); ++i) {
+      out += raw[i];
+      if (raw[i] == '\'' && raw[i + 1] == '\'') ++i;
+    }
+    return out;
+  }
+  if (raw.size() >= 2 && raw.front() == '"' && raw.back() == '"') {
+    std::string out;
+    for (size_t i = 1; i + 1 < raw.size(); ++i) {
+      if (raw[i] == '\\' && i + 2 < raw.size()) {
+        const char c = raw[++i];
+        out += c == 'n' ? '\n' : c == 't' ? '\t' : c;
+      } else {
+        out += raw[i];
+      }
+    }
+    return out;
+  }
+  return std::string(raw);
+}
+
+struct DirectKey {
+  KeyLine kl;
+  size_t line = 0;  // index into the lines
+};
+
+// One top-level section ("production:") and what lies below it.
+struct Section {
+  std::string name;
+  std::string anchor;        // "default" for "default: &default"
+  std::string inline_value;  // what follows "name:" besides the anchor ("*default", "{}"), usually ""
+  size_t header = 0;         // line index of "name:"
+  size_t last = 0;           // line index of its last indented, non-blank line (header if none)
+  size_t child_indent = 0;   // indentation of its direct keys; 0 when it has none
+  std::vector<DirectKey> keys;
+  std::vector<std::string> merges;  // aliases of `<<: *a` / `<<: [*a, *b]`, in precedence order
+
+  std::vector<const DirectKey*> Find(std::string_view key) const {
+    std::vector<const DirectKey*> found;
+    for (const DirectKey& k : keys) {
+      if (k.kl.key == key) found.push_back(&k);
+    }
+    return found;
+  }
+};
+
+// "*a" or "[*a, *b]" -> {"a", "b"}.
+std::vector<std::string> Aliases(std::string_view raw) {
+  std::vector<std::string> out;
+  std::string_view rest = Trim(raw);
+  if (rest.starts_with("[") && rest.ends_with("]")) rest = rest.substr(1, rest.size() - 2);
+  while (!rest.empty()) {
+    const size_t comma = rest.find(',');
+    const std::string_view item = Trim(rest.substr(0, comma));
+    if (item.starts_with("*")) out.emplace_back(Trim(item.substr(1)));
+    if (comma == std::string_view::npos) break;
+    rest = rest.substr(comma + 1);
+  }
+  return out;
+}
+
+struct Document {
+  std::vector<Line> lines;
+  std::vector<Section> sections;  // in file order
+  std::string eol = "\n";         // how new lines end: as the file's first line does
+  size_t default_indent = 2;      // for a section that has no keys yet
+
+  // The last definition wins, as in Psych; callers that write refuse duplicates first.
+  const Section* Find(std::string_view name) const {
+    const Section* found = nullptr;
+    for (const Section& s : sections) {
+      if (s.name == name) found = &s;
+    }
+    return found;
+  }
+  const Section* FindAnchor(std::string_view anchor) const {
+    for (const Section& s : sections) {
+      if (s.anchor == anchor) return &s;
+    }
+    return nullptr;
+  }
+};
+
+void AddHeader(Document* doc, const KeyLine& kl, size_t index) {
+  Section s;
+  s.name = Unquote(kl.key);
+  s.header = s.last = index;
+  std::string_view value = kl.raw;
+  if (value.starts_with("&")) {
+    const size_t space = value.find_first_of(" \t");
+    s.anchor = std::string(value.substr(1, space == std::string_view::npos ? value.npos : space - 1));
+    value = space == std::string_view::npos ? std::string_view() : Trim(value.substr(space));
+  }
+  s.inline_value = std::string(value);
+  // `production: *default` is the whole default mapping: read it like a merge.
+  if (value.starts_with("*")) s.merges = Aliases(value);
+  doc->sections.push_back(std::move(s));
+}
+
+void AddBodyLine(Document* doc, std::string_view text, size_t index) {
+  Section& s = doc->sections.back();
+  // Indented comments and ERB lines belong to the section: a key added after `<% if %> ... <% end %>`
+  // must land after the `end`, not inside the branch.
+  s.last = index;
+  if (IsBlankOrComment(text) || IsErbLine(text)) return;
+  const size_t indent = Indent(text);
+  if (s.child_indent == 0) s.child_indent = indent;
+  if (indent != s.child_indent) return;  // nested: inside a direct key's own mapping
+  std::optional<KeyLine> kl = ParseKeyLine(text);
+  if (!kl) return;
+  if (kl->key == "<<") {
+    for (std::string& alias : Aliases(kl->raw)) s.merges.push_back(std::move(alias));
+    return;
+  }
+  kl->key = Unquote(kl->key);
+  s.keys.push_back(DirectKey{std::move(*kl), index});
+}
+
+Document Parse(std::string_view text) {
+  Document doc;
+  doc.lines = SplitLines(text);
+  if (!doc.lines.empty() && !doc.lines.front().eol.empty()) doc.eol = std::string(doc.lines.front().eol);
+  bool in_section = false;
+  for (size_t i = 0; i < doc.lines.size(); ++i) {
+    const std::string_view t = doc.lines[i].text;
+    if (Trim(t).empty()) continue;
+    if (Indent(t) == 0) {
+      // At column 0 a comment or an ERB line may as well introduce the next section as end this one.
+      if (IsBlankOrComment(t) || IsErbLine(t)) continue;
+      std::optional<KeyLine> kl = ParseKeyLine(t);
+      in_section = kl.has_value();
+      if (kl) AddHeader(&doc, *kl, i);
+      continue;  // anything else at column 0 ("---") ends the section before it
+    }
+    if (in_section) AddBodyLine(&doc, t, i);
+  }
+  for (const Section& s : doc.sections) {
+    if (s.child_indent > 0) {
+      doc.default_indent = s.child_indent;
+      break;
+    }
+  }
+  return doc;
+}
+
+DatabaseYmlValue ToValue(const Section& section, const DirectKey& key) {
+  DatabaseYmlValue v;
+  v.raw = std::string(key.kl.raw);
+  v.value = Unquote(key.kl.raw);
+  v.section = section.name;
+  v.line = static_cast<int>(key.line) + 1;
+  v.erb = key.kl.raw.find("<%") != std::string_view::npos;
+  return v;
+}
+
+// The value `section` has for `key`: its own (the last, if written twice, as Psych reads it), or
+// the first merged section's that has one. `depth` guards against anchors that merge each other.
+DatabaseYmlValue Resolve(const Document& doc, const Section& section, std::string_view key, int depth = 0) {
+  if (std::vector<const DirectKey*> own = section.Find(key); !own.empty()) {
+    return ToValue(section, *own.back());
+  }
+  if (depth > 8) return {};
+  for (const std::string& alias : section.merges) {
+    const Section* merged = doc.FindAnchor(alias);
+    if (merged == nullptr) continue;
+    DatabaseYmlValue v = Resolve(doc, *merged, key, depth + 1);
+    if (v.present()) return v;
+  }
+  return {};
+}
+
+// ---- writing values ---------------------------------------------------------------------------
+
+// Whether YAML 1.1 (Psych) would read `s` as a number: "2024", "1_000", "1.5", "1e3", "0x1f".
+// "10.0.0.2" has two dots and stays a string.
+bool LooksNumeric(std::string_view s) {
+  static const std::regex kNumber(R"(^[-+]?(([0-9][0-9_]*)?\.?[0-9_]*([eE][-+]?[0-9]+)?|0x[0-9a-fA-F_]+|0o[0-7_]+)$)");
+  const bool has_digit = std::any_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+  return has_digit && std::regex_match(s.begin(), s.end(), kNumber);
+}
+
+// Whether YAML reads `s` back, unquoted, as exactly this string. Conservative: a value with
+// anything unusual in it is simply quoted.
+bool PlainIsSafe(std::string_view s, bool numeric_ok) {
+  if (s.empty() || (!numeric_ok && LooksNumeric(s))) return false;
+  static const std::set<std::string> kSpecial = {"~",  "null", "true", "false", "yes", "no",
+                                                 "on", "off",  "y",    "n",     ".inf", ".nan"};
+  if (kSpecial.count(Lower(s)) > 0) return false;
+  const char first = s.front();
+  if (!std::isalnum(static_cast<unsigned char>(first)) && first != '/' && first != '_' && first != '.') return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-' || c == '/' || c == '@' ||
+           c == '+';
+  });
+}
+
+std::string DoubleQuoted(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+// `value` written the way `like` (the raw text it replaces or inherits, "" for none) is quoted,
+// as long as that style can carry it.
+std::string Render(std::string_view key, std::string_view value, std::string_view like) {
+  if (like.starts_with("\"")) return DoubleQuoted(value);
+  if (like.starts_with("'")) {
+    std::string out = "'";
+    for (char c : value) out += c == '\'' ? std::string("''") : std::string(1, c);
+    return out + "'";
+  }
+  return PlainIsSafe(value, key == "port") ? std::string(value) : DoubleQuoted(value);
+}
+
+Status CheckWanted(const std::map<std::string, std::string>& set) {
+  for (const auto& [key, value] : set) {
+    if (std::find(kKeys.begin(), kKeys.end(), key) == kKeys.end()) {
+      return Status::InvalidArgument("database.yml: replplan sets only host, port, database and username, not '" +
+                                     key + "'");
+    }
+    if (value.empty()) return Status::InvalidArgument("database.yml: " + key + " must not be empty");
+    if (std::any_of(value.begin(), value.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; })) {
+      return Status::InvalidArgument("database.yml: " + key + " must not contain control characters");
+    }
+    if (key == "port" && (!std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; }) || value.size() > 5 ||
+                          std::stoi(value) < 1 || std::stoi(value) > 65535)) {
+      return Status::InvalidArgument("database.yml: port must be in 1..65535, got '" + value + "'");
+    }
+  }
+  return Status::OK();
+}
+
+std::string Where(const std::string& environment, std::string_view key, const DatabaseYmlValue& v) {
+  return environment + "." + std::string(key) + " (line " + std::to_string(v.line) +
+         (v.section == environment ? "" : ", inherited from '" + v.section + "'") + ")";
+}
+
+Status RefuseErb(const std::string& environment, std::string_view key, const DatabaseYmlValue& v) {
+  return Status::FailedPrecondition(
+      "database.yml: " + Where(environment, key, v) + " is an ERB template, " + v.raw +
+      ": the operator chose where it comes from; set what it reads (or edit the line by hand), replplan will "
+      "not override it");
+}
+
+Status SectionProblem(const Document& doc, const std::string& environment) {
+  std::vector<std::string> names;
+  int count = 0;
+  for (const Section& s : doc.sections) {
+    names.push_back(s.name);
+    count += s.name == environment ? 1 : 0;
+  }
+  if (count == 0) {
+    std::string known;
+    for (const std::string& n : names) known += (known.empty() ? "" : ", ") + n;
+    return Status::NotFound("database.yml has no '" + environment + "' section" +
+                            DidYouMeanSuffix(environment, names) +
+                            (known.empty() ? "" : "; it has " + known));
+  }
+  if (count > 1) {
+    return Status::FailedPrecondition("database.yml defines '" + environment + "' " + std::to_string(count) +
+                                      " times; leave one before replplan edits it");
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+DatabaseYmlSettings ReadDatabaseYml(std::string_view text, const std::string& environment) {
+  const Document doc = Parse(text);
+  DatabaseYmlSettings out;
+  const Section* section = doc.Find(environment);
+  if (section == nullptr) return out;
+  out.section_exists = true;
+  out.section_line = static_cast<int>(section->header) + 1;
+  out.host = Resolve(doc, *section, "host");
+  out.port = Resolve(doc, *section, "port");
+  out.database = Resolve(doc, *section, "database");
+  out.username = Resolve(doc, *section, "username");
+  return out;
+}
+
+Result<std::string> EditDatabaseYml(std::string_view text, const std::string& environment,
+                                    const std::map<std::string, std::string>& set) {
+  if (Status s = CheckWanted(set); !s.ok()) return s;
+  const Document doc = Parse(text);
+  if (Status s = SectionProblem(doc, environment); !s.ok()) return s;
+  const Section& section = *doc.Find(environment);
+
+  std::map<size_t, std::string> replaced;  // line index -> new text (without its line ending)
+  std::vector<std::string> added;          // new lines for the end of the section
+  for (std::string_view key : kKeys) {
+    const auto wanted = set.find(std::string(key));
+    if (wanted == set.end()) continue;
+    const std::string& value = wanted->second;
+    const std::vector<const DirectKey*> own = section.Find(key);
+    if (own.size() > 1) {
+      return Status::FailedPrecondition("database.yml: " + environment + "." + std::string(key) + " is set " +
+                                        std::to_string(own.size()) + " times (lines " + std::to_string(own[0]->line + 1) +
+                                        " and " + std::to_string(own.back()->line + 1) +
+                                        "), probably in ERB branches; replplan cannot tell which one Rails uses");
+    }
+    const DatabaseYmlValue current = Resolve(doc, section, key);
+    if (current.present() && current.value == value) continue;
+    if (current.erb) return RefuseErb(environment, key, current);
+    if (!own.empty()) {
+      const DirectKey& k = *own.front();
+      if (k.kl.raw.starts_with("|") || k.kl.raw.starts_with(">") || k.kl.raw.starts_with("*") ||
+          k.kl.raw.starts_with("&") || k.kl.raw.starts_with("[") || k.kl.raw.starts_with("{")) {
+        return Status::FailedPrecondition("database.yml: " + Where(environment, key, current) +
+                                          " is not a single-line scalar; edit it by hand");
+      }
+      const std::string_view line = doc.lines[k.line].text;
+      replaced[k.line] = std::string(line.substr(0, k.kl.value_begin)) + Render(key, value, k.kl.raw) +
+                         std::string(line.substr(k.kl.value_end));
+      continue;
+    }
+    if (!section.inline_value.empty()) {
+      return Status::FailedPrecondition("database.yml: '" + environment + ": " + section.inline_value +
+                                        "' (line " + std::to_string(section.header + 1) +
+                                        ") has no keys of its own to set " + std::string(key) +
+                                        " in; write it as a mapping with '<<: " + section.inline_value + "'");
+    }
+    const size_t indent = section.child_indent > 0 ? section.child_indent : doc.default_indent;
+    added.push_back(std::string(indent, ' ') + std::string(key) + ": " + Render(key, value, current.raw));
+  }
+
+  std::string out;
+  out.reserve(text.size() + 64 * added.size());
+  for (size_t i = 0; i < doc.lines.size(); ++i) {
+    const Line& line = doc.lines[i];
+    const auto r = replaced.find(i);
+    out += r != replaced.end() ? std::string_view(r->second) : line.text;
+    if (i != section.last || added.empty()) {
+      out += line.eol;
+      continue;
+    }
+    // The section ends the file without a final newline: the new lines go before the end, and
+    // the file still ends without one.
+    const bool final_line = line.eol.empty();
+    out += final_line ? std::string_view(doc.eol) : line.eol;
+    for (size_t j = 0; j < added.size(); ++j) {
+      out += added[j];
+      if (j + 1 < added.size() || !final_line) out += doc.eol;
+    }
+  }
+  return out;
+}
+
+}  // namespace replplan

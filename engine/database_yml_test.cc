@@ -1,0 +1,356 @@
+#include "engine/database_yml.h"
+
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+namespace replplan {
+namespace {
+
+// What `rails new secondhand -d mysql` (Rails 6) writes, as an operator then keeps it: comments,
+// ERB for the pool and the password, the production host set in production itself.
+constexpr std::string_view kRails6 = R"(# MySQL. Versions 5.5.8 and up are supported.
+#
+# Install the MySQL driver
+#   gem install mysql2
+#
+# And be sure to use new-style password hashing:
+#   https://dev.mysql.com/doc/refman/5.7/en/password-hashing.html
+#
+default: &default
+  adapter: mysql2
+  encoding: utf8mb4
+  pool: <%= ENV.fetch("RAILS_MAX_THREADS") { 5 } %>
+  username: root
+  password:
+  host: localhost
+
+development:
+  <<: *default
+  database: secondhand_development
+
+# Warning: The database defined as "test" will be erased and
+# re-generated from your development database when you run "rake".
+# Do not set this db to the same as development or production.
+test:
+  <<: *default
+  database: secondhand_test
+
+# As with config/secrets.yml, you never want to store sensitive information,
+# like your database password, in your source code.
+production:
+  <<: *default
+  database: secondhand_production
+  username: pierre
+  password: <%= ENV['SECONDHAND_DATABASE_PASSWORD'] %>
+  host: 192.168.178.61   # mercury: the primary
+  port: 3306
+)";
+
+// The lines of `text` (split on '\n', endings dropped).
+std::vector<std::string> Lines(std::string_view text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    const size_t nl = text.find('\n', start);
+    out.emplace_back(text.substr(start, nl == std::string_view::npos ? text.npos : nl - start));
+    if (nl == std::string_view::npos) break;
+    start = nl + 1;
+  }
+  return out;
+}
+
+// "line N: -old +new" for each line that differs, when the line count is the same.
+std::string LineDiff(std::string_view before, std::string_view after) {
+  const std::vector<std::string> a = Lines(before);
+  const std::vector<std::string> b = Lines(after);
+  if (a.size() != b.size()) return "line count " + std::to_string(a.size()) + " -> " + std::to_string(b.size());
+  std::string out;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i] != b[i]) out += "line " + std::to_string(i + 1) + ": -" + a[i] + " +" + b[i] + "\n";
+  }
+  return out;
+}
+
+std::string Edit(std::string_view text, const std::map<std::string, std::string>& set,
+                 const std::string& environment = "production") {
+  Result<std::string> r = EditDatabaseYml(text, environment, set);
+  REQUIRE_MESSAGE(r.ok(), r.status().message());
+  return r.value();
+}
+
+std::string EditError(std::string_view text, const std::map<std::string, std::string>& set,
+                      const std::string& environment = "production") {
+  Result<std::string> r = EditDatabaseYml(text, environment, set);
+  REQUIRE_MESSAGE(!r.ok(), "edit unexpectedly succeeded:\n" << r.value());
+  return r.status().message();
+}
+
+std::string Replace(std::string text, std::string_view from, std::string_view to) {
+  const size_t pos = text.find(from);
+  REQUIRE_MESSAGE(pos != std::string::npos, "no " << from);
+  return text.replace(pos, from.size(), to);
+}
+
+}  // namespace
+
+TEST_CASE("production's own keys are read as written, with the section and line they come from") {
+  const DatabaseYmlSettings s = ReadDatabaseYml(kRails6, "production");
+  CHECK(s.section_exists);
+  CHECK(s.section_line == 30);
+  CHECK(s.host.value == "192.168.178.61");
+  CHECK(s.host.raw == "192.168.178.61");  // the trailing comment is not part of the value
+  CHECK(s.host.section == "production");
+  CHECK(s.host.line == 35);
+  CHECK_FALSE(s.host.erb);
+  CHECK(s.port.value == "3306");
+  CHECK(s.database.value == "secondhand_production");
+  CHECK(s.username.value == "pierre");
+  CHECK(s.username.line == 33);
+}
+
+TEST_CASE("keys an environment does not set come from the anchored default it merges") {
+  const DatabaseYmlSettings s = ReadDatabaseYml(kRails6, "development");
+  CHECK(s.section_exists);
+  CHECK(s.database.value == "secondhand_development");
+  CHECK(s.database.section == "development");
+  CHECK(s.host.value == "localhost");
+  CHECK(s.host.section == "default");
+  CHECK(s.host.line == 15);
+  CHECK(s.username.value == "root");
+  CHECK(s.username.section == "default");
+  CHECK_FALSE(s.port.present());  // nobody sets it: Rails uses the driver's default
+  CHECK(s.port.value == "");
+  CHECK(s.port.section == "");
+}
+
+TEST_CASE("a missing environment reads as absent") {
+  const DatabaseYmlSettings s = ReadDatabaseYml(kRails6, "staging");
+  CHECK_FALSE(s.section_exists);
+  CHECK(s.section_line == 0);
+  CHECK_FALSE(s.host.present());
+  CHECK(s.host.value == "");
+}
+
+TEST_CASE("quoted values are unquoted, ERB values are flagged and kept as written") {
+  const std::string text =
+      "production:\n"
+      "  host: \"db.example\"  # quoted\n"
+      "  database: 'shop''s'\n"
+      "  username: <%= ENV.fetch(\"DB_USER\") { \"a #b\" } %>\n"
+      "  port: '3307'\n";
+  const DatabaseYmlSettings s = ReadDatabaseYml(text, "production");
+  CHECK(s.host.value == "db.example");
+  CHECK(s.host.raw == "\"db.example\"");
+  CHECK(s.database.value == "shop's");
+  CHECK(s.username.erb);
+  CHECK(s.username.value == "<%= ENV.fetch(\"DB_USER\") { \"a #b\" } %>");
+  CHECK(s.port.value == "3307");
+}
+
+TEST_CASE("nested mappings under a key are not mistaken for the section's own keys") {
+  const std::string text =
+      "production:\n"
+      "  adapter: mysql2\n"
+      "  variables:\n"
+      "    host: not-this-one\n"
+      "  database: shop\n";
+  const DatabaseYmlSettings s = ReadDatabaseYml(text, "production");
+  CHECK_FALSE(s.host.present());
+  CHECK(s.database.value == "shop");
+}
+
+TEST_CASE("merges follow chains of anchors, and an own key wins over any merge") {
+  const std::string text =
+      "base: &base\n"
+      "  host: base-host\n"
+      "  port: 3306\n"
+      "mysql: &mysql\n"
+      "  <<: *base\n"
+      "  port: 3307\n"
+      "production:\n"
+      "  <<: *mysql\n"
+      "  database: shop\n"
+      "staging: *mysql\n";
+  const DatabaseYmlSettings s = ReadDatabaseYml(text, "production");
+  CHECK(s.host.value == "base-host");
+  CHECK(s.host.section == "base");
+  CHECK(s.port.value == "3307");
+  CHECK(s.port.section == "mysql");
+  const DatabaseYmlSettings staging = ReadDatabaseYml(text, "staging");
+  CHECK(staging.port.value == "3307");
+}
+
+TEST_CASE("repointing host and port changes only those two lines, keeping spacing and comments") {
+  const std::string edited = Edit(kRails6, {{"host", "192.168.178.66"}, {"port", "3307"}});
+  CHECK(LineDiff(kRails6, edited) ==
+        "line 35: -  host: 192.168.178.61   # mercury: the primary +  host: 192.168.178.66   # mercury: the primary\n"
+        "line 36: -  port: 3306 +  port: 3307\n");
+  CHECK(edited.size() == kRails6.size());
+  const DatabaseYmlSettings s = ReadDatabaseYml(edited, "production");
+  CHECK(s.host.value == "192.168.178.66");
+  CHECK(s.port.value == "3307");
+  CHECK(ReadDatabaseYml(edited, "development").host.value == "localhost");
+}
+
+TEST_CASE("a key production only inherits is added to production, and the shared default is not touched") {
+  const std::string text = Replace(std::string(kRails6), "  host: 192.168.178.61   # mercury: the primary\n", "");
+  REQUIRE(ReadDatabaseYml(text, "production").host.section == "default");
+  const std::string edited = Edit(text, {{"host", "192.168.178.66"}});
+  // Appended after production's last line; everything before it byte-identical.
+  CHECK(edited == text + "  host: 192.168.178.66\n");
+  const DatabaseYmlSettings s = ReadDatabaseYml(edited, "production");
+  CHECK(s.host.value == "192.168.178.66");
+  CHECK(s.host.section == "production");
+  CHECK(ReadDatabaseYml(edited, "development").host.value == "localhost");
+  CHECK(ReadDatabaseYml(edited, "test").host.value == "localhost");
+}
+
+TEST_CASE("an added key goes after the section's last line, before the next section, at its indentation") {
+  const std::string text =
+      "default: &default\n"
+      "    adapter: mysql2\n"
+      "    host: localhost\n"
+      "production:\n"
+      "    <<: *default\n"
+      "    database: shop\n"
+      "    # host: set by replplan\n"
+      "\n"
+      "# the test database\n"
+      "test:\n"
+      "    <<: *default\n";
+  CHECK(LineDiff(text, Edit(text, {{"host", "10.0.0.2"}, {"port", "3306"}})) == "line count 12 -> 14");
+  CHECK(Edit(text, {{"host", "10.0.0.2"}, {"port", "3306"}}) ==
+        "default: &default\n"
+        "    adapter: mysql2\n"
+        "    host: localhost\n"
+        "production:\n"
+        "    <<: *default\n"
+        "    database: shop\n"
+        "    # host: set by replplan\n"
+        "    host: 10.0.0.2\n"
+        "    port: 3306\n"
+        "\n"
+        "# the test database\n"
+        "test:\n"
+        "    <<: *default\n");
+}
+
+TEST_CASE("an added key lands after an ERB block that closes the section, not inside it") {
+  const std::string text =
+      "production:\n"
+      "  database: shop\n"
+      "  <% if ENV['REPLICA'] %>\n"
+      "  replica: true\n"
+      "  <% end %>\n"
+      "test:\n"
+      "  database: shop_test\n";
+  CHECK(Edit(text, {{"host", "10.0.0.2"}}) ==
+        "production:\n"
+        "  database: shop\n"
+        "  <% if ENV['REPLICA'] %>\n"
+        "  replica: true\n"
+        "  <% end %>\n"
+        "  host: 10.0.0.2\n"
+        "test:\n"
+        "  database: shop_test\n");
+}
+
+TEST_CASE("a missing environment is refused, naming the sections the file has") {
+  CHECK(EditError(kRails6, {{"host", "10.0.0.2"}}, "producton") ==
+        "database.yml has no 'producton' section (did you mean 'production'?); it has default, development, test, "
+        "production");
+  CHECK(EditError("", {{"host", "10.0.0.2"}}) == "database.yml has no 'production' section");
+  CHECK(EditDatabaseYml(kRails6, "staging", {{"host", "x"}}).status().code() == Status::Code::kNotFound);
+}
+
+TEST_CASE("an ERB host is refused, whether production writes it or inherits it") {
+  const std::string own = Replace(std::string(kRails6), "host: 192.168.178.61", "host: <%= ENV[\"DB_HOST\"] %>");
+  const Result<std::string> r = EditDatabaseYml(own, "production", {{"host", "10.0.0.2"}});
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().code() == Status::Code::kFailedPrecondition);
+  CHECK(r.status().message() ==
+        "database.yml: production.host (line 35) is an ERB template, <%= ENV[\"DB_HOST\"] %>: the operator chose "
+        "where it comes from; set what it reads (or edit the line by hand), replplan will not override it");
+
+  std::string inherited = Replace(std::string(kRails6), "  host: 192.168.178.61   # mercury: the primary\n", "");
+  inherited = Replace(inherited, "host: localhost", "host: <%= ENV['DB_HOST'] %>");
+  CHECK(EditError(inherited, {{"host", "10.0.0.2"}}) ==
+        "database.yml: production.host (line 15, inherited from 'default') is an ERB template, "
+        "<%= ENV['DB_HOST'] %>: the operator chose where it comes from; set what it reads (or edit the line by "
+        "hand), replplan will not override it");
+  // Other keys next to an ERB one can still be changed; the ERB password is never read or echoed.
+  CHECK(LineDiff(own, Edit(own, {{"port", "3307"}})) == "line 36: -  port: 3306 +  port: 3307\n");
+}
+
+TEST_CASE("an ERB value identical to the wanted one is no change, not a refusal") {
+  const std::string own = Replace(std::string(kRails6), "host: 192.168.178.61", "host: <%= ENV[\"DB_HOST\"] %>");
+  CHECK(Edit(own, {{"host", "<%= ENV[\"DB_HOST\"] %>"}}) == own);
+}
+
+TEST_CASE("a CRLF file stays CRLF, including added lines") {
+  std::string crlf;
+  for (char c : std::string(kRails6)) crlf += c == '\n' ? std::string("\r\n") : std::string(1, c);
+  const std::string edited = Edit(crlf, {{"host", "192.168.178.66"}});
+  CHECK(edited == Replace(crlf, "192.168.178.61", "192.168.178.66"));
+  const std::string stripped = Replace(crlf, "  port: 3306\r\n", "");
+  CHECK(Edit(stripped, {{"port", "3307"}}) == stripped + "  port: 3307\r\n");
+  CHECK(ReadDatabaseYml(crlf, "production").database.value == "secondhand_production");
+}
+
+TEST_CASE("a file without a final newline still has none after a key is added at its end") {
+  const std::string text = "production:\n  database: shop";
+  CHECK(Edit(text, {{"host", "10.0.0.2"}, {"port", "3306"}}) ==
+        "production:\n  database: shop\n  host: 10.0.0.2\n  port: 3306");
+  CHECK(Edit(text, {{"database", "shop2"}}) == "production:\n  database: shop2");
+}
+
+TEST_CASE("editing to the values the file already has returns it unchanged, and edits are idempotent") {
+  CHECK(Edit(kRails6, {{"host", "192.168.178.61"}, {"port", "3306"}, {"database", "secondhand_production"},
+                       {"username", "pierre"}}) == std::string(kRails6));
+  // Inherited and already right: nothing to add either.
+  CHECK(Edit(kRails6, {{"host", "localhost"}}, "development") == std::string(kRails6));
+  const std::map<std::string, std::string> set = {{"host", "192.168.178.66"}, {"port", "3307"}};
+  const std::string once = Edit(kRails6, set, "development");
+  CHECK(once != std::string(kRails6));
+  CHECK(Edit(once, set, "development") == once);
+}
+
+TEST_CASE("the quoting style of the line is kept, and values YAML would misread are double-quoted") {
+  const std::string text =
+      "default: &default\n"
+      "  username: 'app'\n"
+      "production:\n"
+      "  <<: *default\n"
+      "  host: \"db1\"\n"
+      "  database: shop\n";
+  CHECK(LineDiff(text, Edit(text, {{"host", "db2"}})) == "line 5: -  host: \"db1\" +  host: \"db2\"\n");
+  CHECK(LineDiff(text, Edit(text, {{"database", "yes"}})) == "line 6: -  database: shop +  database: \"yes\"\n");
+  CHECK(LineDiff(text, Edit(text, {{"database", "2024"}})) == "line 6: -  database: shop +  database: \"2024\"\n");
+  CHECK(LineDiff(text, Edit(text, {{"database", "a: b"}})) == "line 6: -  database: shop +  database: \"a: b\"\n");
+  CHECK(LineDiff(text, Edit(text, {{"database", "*x"}})) == "line 6: -  database: shop +  database: \"*x\"\n");
+  // Added under production in the style of the value it overrides.
+  CHECK(Edit(text, {{"username", "o'neil"}}) == text + "  username: 'o''neil'\n");
+  CHECK(ReadDatabaseYml(Edit(text, {{"username", "o'neil"}}), "production").username.value == "o'neil");
+  CHECK(Edit(text, {{"port", "3306"}}) == text + "  port: 3306\n");  // a port is a number: plain
+}
+
+TEST_CASE("what cannot be edited without guessing is refused with the reason") {
+  const std::string twice = "production:\n  host: a\n  <% if x %>\n  host: b\n  <% end %>\n";
+  CHECK(EditError(twice, {{"host", "c"}}) ==
+        "database.yml: production.host is set 2 times (lines 2 and 4), probably in ERB branches; replplan cannot "
+        "tell which one Rails uses");
+  CHECK(EditError("production:\n  host: a\nproduction:\n  host: b\n", {{"host", "c"}}) ==
+        "database.yml defines 'production' 2 times; leave one before replplan edits it");
+  CHECK(EditError("default: &d\n  host: a\nproduction: *d\n", {{"host", "c"}}) ==
+        "database.yml: 'production: *d' (line 3) has no keys of its own to set host in; write it as a mapping with "
+        "'<<: *d'");
+  CHECK(EditError(kRails6, {{"password", "x"}}) ==
+        "database.yml: replplan sets only host, port, database and username, not 'password'");
+  CHECK(EditError(kRails6, {{"port", "99999"}}) == "database.yml: port must be in 1..65535, got '99999'");
+  CHECK(EditError(kRails6, {{"host", ""}}) == "database.yml: host must not be empty");
+  CHECK(EditError(kRails6, {{"host", "a\nb"}}) == "database.yml: host must not contain control characters");
+}
+
+}  // namespace replplan

@@ -1,0 +1,64 @@
+#include "engine/topology_edit.h"
+
+#include <toml++/toml.h>
+
+#include "engine/topology_parser.h"
+
+namespace replplan {
+namespace {
+
+// Byte offset of a 1-based line and column (toml++ columns count UTF-8 code points; the
+// characters before `primary = ` on its line are ASCII in any file this edits, and the check below
+// verifies the offset lands on the opening quote).
+size_t OffsetOf(std::string_view text, int line, int column) {
+  size_t offset = 0;
+  for (int l = 1; l < line && offset != std::string_view::npos; ++l) {
+    offset = text.find('\n', offset);
+    if (offset != std::string_view::npos) ++offset;
+  }
+  if (offset == std::string_view::npos) return offset;
+  return offset + static_cast<size_t>(column - 1);
+}
+
+}  // namespace
+
+Result<std::string> SetPrimaryInTopology(std::string_view toml_text, const std::string& file_name,
+                                         const std::string& new_primary) {
+  TopologyParse before = ParseTopology(toml_text, file_name);
+  if (!before.ok()) return Status::InvalidArgument(file_name + " does not validate: " + before.errors.front().ToString());
+  if (before.topology.FindServer(new_primary) == nullptr) {
+    return Status::InvalidArgument("'" + new_primary + "' is not a server declared in " + file_name);
+  }
+
+  toml::table root;
+  try {
+    root = toml::parse(toml_text, file_name);
+  } catch (const toml::parse_error& e) {
+    return Status::InvalidArgument(file_name + ": " + std::string(e.description()));
+  }
+  const toml::node* value = root.at_path("cluster.primary").node();
+  if (value == nullptr || !value->is_string()) return Status::InvalidArgument(file_name + ": no [cluster] primary");
+  const toml::source_region& where = value->source();
+  size_t begin = OffsetOf(toml_text, static_cast<int>(where.begin.line), static_cast<int>(where.begin.column));
+  size_t end = OffsetOf(toml_text, static_cast<int>(where.end.line), static_cast<int>(where.end.column));
+  if (begin == std::string_view::npos || end == std::string_view::npos || end <= begin || end > toml_text.size() ||
+      (toml_text[begin] != '"' && toml_text[begin] != '\'') || toml_text[end - 1] != toml_text[begin]) {
+    return Status::Internal(file_name + ": cannot locate the primary's value to rewrite it");
+  }
+  // Server names are plain ([A-Za-z0-9_.-], enforced by validation), so no escaping is needed and
+  // the original quote style can be kept.
+  const char quote = toml_text[begin];
+  std::string edited(toml_text.substr(0, begin));
+  edited += quote;
+  edited += new_primary;
+  edited += quote;
+  edited += toml_text.substr(end);
+
+  TopologyParse after = ParseTopology(edited, file_name);
+  if (!after.ok() || after.topology.cluster.primary != new_primary) {
+    return Status::Internal(file_name + ": rewriting primary produced an invalid file");
+  }
+  return edited;
+}
+
+}  // namespace replplan

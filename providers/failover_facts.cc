@@ -1,0 +1,79 @@
+#include "providers/failover_facts.h"
+
+#include <future>
+
+#include "providers/connect_options.h"
+#include "providers/mysql/mysql_connection.h"
+
+namespace replplan {
+namespace {
+
+Result<std::unique_ptr<MysqlConnection>> Connect(const ServerSpec& server) {
+  auto options = MysqlOptionsFor(server);
+  if (!options.ok()) return options.status();
+  return MysqlConnection::Connect(*options);
+}
+
+Status ReadReplica(const Topology& topology, const ServerSpec& server, ReplicaFacts& facts) {
+  facts.name = server.name;
+  facts.promotion = server.promotion;
+  auto sql = Connect(server);
+  if (!sql.ok()) return sql.status();
+  auto vars = (*sql)->Query("SELECT @@gtid_current_pos AS cur, @@gtid_binlog_pos AS bin, @@log_bin AS log_bin, "
+                            "@@log_slave_updates AS lsu");
+  if (!vars.ok()) return vars.status();
+  if (vars->empty()) return Status::Internal("no answer to the position query");
+  const Row& v = vars->front();
+  facts.reachable = true;
+  facts.gtid_current_pos = v.at("cur");
+  facts.gtid_binlog_pos = v.at("bin");
+  facts.log_bin = v.at("log_bin") == "1";
+  facts.log_slave_updates = v.at("lsu") == "1";
+
+  auto status = (*sql)->Query("SHOW SLAVE STATUS");
+  if (!status.ok()) return status.status();
+  const ServerSpec* primary = topology.FindServer(topology.cluster.primary);
+  if (status->empty() || primary == nullptr) return Status::OK();  // replicates from nobody: no testimony
+  const Row& s = status->front();
+  facts.gtid_io_pos = s.count("Gtid_IO_Pos") ? s.at("Gtid_IO_Pos") : "";
+  // Only a replica of *this* primary can testify that it is gone; "Connecting" is MariaDB's state
+  // while the IO thread retries a source that refused or dropped it.
+  bool follows_primary = s.count("Master_Host") && s.at("Master_Host") == primary->address;
+  bool connected = s.count("Slave_IO_Running") && s.at("Slave_IO_Running") == "Yes";
+  facts.io_thread_lost_source = follows_primary && !connected;
+  return Status::OK();
+}
+
+}  // namespace
+
+FailoverFacts CollectFailoverFacts(const Topology& topology) {
+  FailoverFacts facts;
+  const ServerSpec* primary = topology.FindServer(topology.cluster.primary);
+  auto primary_check = std::async(std::launch::async, [primary]() -> Status {
+    if (primary == nullptr) return Status::InvalidArgument("no primary declared");
+    auto sql = Connect(*primary);
+    if (!sql.ok()) return sql.status();
+    auto answer = (*sql)->Query("SELECT 1");
+    return answer.ok() ? Status::OK() : answer.status();
+  });
+
+  std::vector<const ServerSpec*> replicas;
+  for (const ServerSpec& server : topology.servers) {
+    if (!topology.IsPrimary(server.name)) replicas.push_back(&server);
+  }
+  facts.replicas.resize(replicas.size());
+  std::vector<std::future<Status>> reads;
+  for (size_t i = 0; i < replicas.size(); ++i) {
+    reads.push_back(std::async(std::launch::async, [&, i] { return ReadReplica(topology, *replicas[i], facts.replicas[i]); }));
+  }
+  for (size_t i = 0; i < reads.size(); ++i) {
+    Status s = reads[i].get();
+    if (!s.ok()) facts.replica_errors.push_back(replicas[i]->name + ": " + s.message());
+  }
+  Status p = primary_check.get();
+  facts.primary_reachable = p.ok();
+  if (!p.ok()) facts.primary_error = p.message();
+  return facts;
+}
+
+}  // namespace replplan

@@ -9,23 +9,12 @@
 #include <chrono>
 #include <thread>
 
-#include "engine/topology_parser.h"
 #include "integration/lab_client.h"
 #include "providers/cluster_lock.h"
 
-namespace {
-
-replplan::Topology LabTopology() {
-  auto parse = replplan::ParseTopology(lab::ReadFile(lab::TopologyPath()), lab::TopologyPath());
-  REQUIRE(parse.ok());
-  return parse.topology;
-}
-
-}  // namespace
-
 TEST_CASE("a second holder is refused and told who holds the lock; after release it can take it") {
   lab::Reset(2);
-  replplan::Topology topology = LabTopology();
+  replplan::Topology topology = lab::LoadTopology();
   auto first = replplan::AcquireClusterLock(topology, "replplan apply by tester@lab (pid 1) since now");
   REQUIRE_MESSAGE(first.ok(), first.status().message());
 
@@ -42,7 +31,7 @@ TEST_CASE("a second holder is refused and told who holds the lock; after release
 
 TEST_CASE("a holder killed with -9 releases the lock") {
   lab::Reset(2);
-  replplan::Topology topology = LabTopology();
+  replplan::Topology topology = lab::LoadTopology();
   int ready[2];
   REQUIRE(pipe(ready) == 0);
   pid_t child = fork();
@@ -71,7 +60,7 @@ TEST_CASE("a holder killed with -9 releases the lock") {
 
 TEST_CASE("an unreachable primary cannot be locked, with the reason") {
   lab::Reset(2);
-  replplan::Topology topology = LabTopology();
+  replplan::Topology topology = lab::LoadTopology();
   topology.servers[0].address = lab::Net() + ".99";
   auto lock = replplan::AcquireClusterLock(topology, "x");
   REQUIRE_FALSE(lock.ok());

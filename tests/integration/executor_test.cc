@@ -35,12 +35,6 @@ using replplan::ActionKind;
 using replplan::Plan;
 using replplan::Topology;
 
-Topology LoadTopology() {
-  auto parse = replplan::ParseTopology(lab::ReadFile(lab::TopologyPath()), lab::TopologyPath());
-  REQUIRE_MESSAGE(parse.ok(), "lab topology does not parse");
-  return parse.topology;
-}
-
 Plan PlanFor(const Topology& topology) {
   auto provider = replplan::MakeLiveProvider();
   replplan::LiveState live = replplan::ReadLiveState(topology, *provider, 4);
@@ -166,7 +160,7 @@ TEST_CASE("config, restart, runtime, users and database of two fresh hosts: done
   lab::Reset(2);
   // A mode that is not the default: the atomic write must carry the original's mode over.
   REQUIRE(chmod(HostFile("mercury", "my.cnf").c_str(), 0640) == 0);
-  Topology topology = LoadTopology();
+  Topology topology = lab::LoadTopology();
   Plan plan = PlanFor(topology);
   auto executor = replplan::MakeLiveExecutor(topology);
 
@@ -257,7 +251,7 @@ TEST_CASE("config, restart, runtime, users and database of two fresh hosts: done
 
 TEST_CASE("two fresh hosts applied in full replicate: a row written on the primary is read on the replica, then nothing is left to plan") {
   lab::Reset(2);
-  Topology topology = LoadTopology();
+  Topology topology = lab::LoadTopology();
   Plan plan = PlanFor(topology);
   auto executor = replplan::MakeLiveExecutor(topology);
   replplan::ApplyReport report = replplan::ApplyPlan(plan, *executor, 4, nullptr);
@@ -335,7 +329,7 @@ TEST_CASE("file/position mode: the seed's binlog position survives change-source
 
 TEST_CASE("start-replica against a source that refuses the replication password fails with 1045 and a remedy") {
   lab::Reset(2);
-  Topology topology = LoadTopology();
+  Topology topology = lab::LoadTopology();
   Plan plan = PlanFor(topology);
   auto executor = replplan::MakeLiveExecutor(topology);
   ExecuteInOrder(*executor, plan, [](const Action& a) { return a.kind != ActionKind::kStartReplica; });
@@ -358,7 +352,7 @@ TEST_CASE("start-replica against a source that refuses the replication password 
 
 TEST_CASE("an action on a host whose server is down fails with a clear error; once it is back the executor reconnects") {
   lab::Reset(2);
-  Topology topology = LoadTopology();
+  Topology topology = lab::LoadTopology();
   Plan plan = PlanFor(topology);
   auto executor = replplan::MakeLiveExecutor(topology);
   // Opens (and caches) the SQL connection to uranus.
@@ -397,7 +391,7 @@ TEST_CASE("an action on a host whose server is down fails with a clear error; on
 
 TEST_CASE("a config_file the server does not read: edit-config creates it (0644), restart-server fails naming the setting") {
   lab::Reset(1);
-  Topology topology = LoadTopology();
+  Topology topology = lab::LoadTopology();
   std::string elsewhere = lab::Dir() + "/tmp/elsewhere";
   std::filesystem::remove_all(elsewhere);
   std::filesystem::create_directories(elsewhere);
@@ -430,7 +424,7 @@ TEST_CASE("a config_file the server does not read: edit-config creates it (0644)
 
 TEST_CASE("a restart command that fails: its exit status and stderr, and the server is not waited for") {
   lab::Reset(1);
-  Topology topology = LoadTopology();
+  Topology topology = lab::LoadTopology();
   topology.servers[0].restart = "echo 'cannot restart: boom' >&2; exit 3";
   Plan plan = PlanFor(topology);
   auto executor = replplan::MakeLiveExecutor(topology);
@@ -445,7 +439,7 @@ TEST_CASE("a restart command that fails: its exit status and stderr, and the ser
 
 TEST_CASE("actions whose params do not match the topology are refused before anything changes") {
   lab::Reset(1);
-  Topology topology = LoadTopology();
+  Topology topology = lab::LoadTopology();
   auto executor = replplan::MakeLiveExecutor(topology);
   std::string before = Snapshot("mercury");
   auto refused = [&](ActionKind kind, std::map<std::string, std::string> params, std::vector<replplan::Change> changes,

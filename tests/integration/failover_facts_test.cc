@@ -5,21 +5,10 @@
 
 #include <chrono>
 
-#include "engine/topology_parser.h"
 #include "integration/lab_client.h"
 #include "providers/failover_facts.h"
 
 using namespace std::chrono_literals;
-
-namespace {
-
-replplan::Topology LabTopology() {
-  auto parse = replplan::ParseTopology(lab::ReadFile(lab::TopologyPath()), lab::TopologyPath());
-  REQUIRE(parse.ok());
-  return parse.topology;
-}
-
-}  // namespace
 
 TEST_CASE("a live primary: no failover; a killed primary: replicas confirm and the most advanced is chosen") {
   lab::Reset(3);
@@ -32,7 +21,7 @@ TEST_CASE("a live primary: no failover; a killed primary: replicas confirm and t
     return lab::SqlValue("uranus", "SELECT @@gtid_slave_pos") == last &&
            lab::SqlValue("venus", "SELECT @@gtid_slave_pos") == last;
   }, 20s));
-  replplan::Topology topology = LabTopology();
+  replplan::Topology topology = lab::LoadTopology();
 
   replplan::FailoverFacts alive = replplan::CollectFailoverFacts(topology);
   CHECK(alive.primary_reachable);

@@ -1,5 +1,7 @@
 #include "integration/lab_client.h"
 
+#include "engine/topology_parser.h"
+
 #include <thread>
 
 #include <fcntl.h>
@@ -244,6 +246,12 @@ bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds l
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return condition();
+}
+
+replplan::Topology LoadTopology() {
+  auto parse = replplan::ParseTopology(ReadFile(TopologyPath()), TopologyPath());
+  if (!parse.ok()) throw std::runtime_error("lab topology does not validate: " + parse.errors.front().ToString());
+  return parse.topology;
 }
 
 }  // namespace lab

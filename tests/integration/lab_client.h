@@ -11,6 +11,8 @@
 #include <chrono>
 #include <functional>
 #include <string>
+
+#include "engine/topology.h"
 #include <vector>
 
 namespace lab {
@@ -75,5 +77,9 @@ CommandResult Replplan(const std::vector<std::string>& args);
 
 // Polls `condition` every 20 ms until it holds or `limit` passes; returns whether it held.
 bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds limit);
+
+// The lab topology ($LAB/lab.toml) parsed and validated; throws std::runtime_error with the first
+// diagnostic when it does not validate.
+replplan::Topology LoadTopology();
 
 }  // namespace lab

@@ -37,10 +37,9 @@ void CheckNoSecretIn(const std::string& text) {
 }
 
 replplan::Topology LabTopology(ReplicationMode mode) {
-  auto parsed = replplan::ParseTopology(lab::ReadFile(lab::TopologyPath()), lab::TopologyPath());
-  REQUIRE(parsed.ok());
-  parsed.topology.replication.mode = mode;
-  return parsed.topology;
+  replplan::Topology topology = lab::LoadTopology();
+  topology.replication.mode = mode;
+  return topology;
 }
 
 // Binlog, ids and the replication user as the runbook sets them up, but no replication yet.

@@ -109,7 +109,7 @@ Result<Plan> PlanLive(const LoadedTopology& loaded, int parallelism, bool verbos
   return plan;
 }
 
-struct PlanOptions {
+struct PlanCommand {
   std::string path;
   bool json = false;
   bool detailed_exitcode = false;
@@ -118,7 +118,7 @@ struct PlanOptions {
   bool verbose = false;
 };
 
-int RunPlan(const PlanOptions& options) {
+int RunPlan(const PlanCommand& options) {
   auto loaded = LoadTopology(options.path);
   if (!loaded.ok()) return Fail(loaded.status());
   auto plan = PlanLive(*loaded, options.parallelism, options.verbose);
@@ -293,7 +293,7 @@ int main(int argc, char** argv) {
   CLI::App* validate = app.add_subcommand("validate", "Check a topology file; errors as FILE:LINE:COL");
   validate->add_option("file", validate_path, "topology TOML file")->required();
 
-  PlanOptions plan_options;
+  PlanCommand plan_options;
   CLI::App* plan = app.add_subcommand("plan", "Read the live servers and print what apply would change");
   plan->add_option("file", plan_options.path, "topology TOML file")->required();
   plan->add_flag("--json", plan_options.json, "print the plan as JSON (schemas/plan.schema.json)");

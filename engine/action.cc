@@ -15,6 +15,13 @@ const char* ToString(ActionKind kind) {
     case ActionKind::kChangeSource: return "change-source";
     case ActionKind::kStartReplica: return "start-replica";
     case ActionKind::kResetReplica: return "reset-replica";
+    case ActionKind::kFencePrimary: return "fence-primary";
+    case ActionKind::kWaitForCatchUp: return "wait-for-catch-up";
+    case ActionKind::kApplyRelayLog: return "apply-relay-log";
+    case ActionKind::kPromoteReplica: return "promote-replica";
+    case ActionKind::kRewriteAppConfig: return "rewrite-app-config";
+    case ActionKind::kRestartApp: return "restart-app";
+    case ActionKind::kCheckHealth: return "check-health";
   }
   return "unknown";
 }
@@ -26,6 +33,9 @@ std::optional<ActionKind> ActionKindFromString(std::string_view name) {
       ActionKind::kCreateReplicationUser,                         ActionKind::kCreateDatabase,
       ActionKind::kCreateUser,     ActionKind::kGrantPrivileges, ActionKind::kSeedReplica,
       ActionKind::kChangeSource,   ActionKind::kStartReplica,    ActionKind::kResetReplica,
+      ActionKind::kFencePrimary,   ActionKind::kWaitForCatchUp,  ActionKind::kApplyRelayLog,
+      ActionKind::kPromoteReplica, ActionKind::kRewriteAppConfig, ActionKind::kRestartApp,
+      ActionKind::kCheckHealth,
   };
   for (ActionKind kind : kAll) {
     if (name == ToString(kind)) return kind;

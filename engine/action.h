@@ -23,6 +23,15 @@ enum class ActionKind {
   kChangeSource,           // CHANGE MASTER TO the primary (GTID or file/position)
   kStartReplica,           // START SLAVE and wait until both threads run
   kResetReplica,           // RESET SLAVE ALL: forget a stale or unwanted source (destructive)
+  // Switchover and failover (docs/failover.md). Each promotion step is its own action so the plan
+  // shows it, the report times it, and a failure stops exactly what depends on it.
+  kFencePrimary,     // old primary: KILL sessions waiting for a semi-sync ACK, then read_only=ON
+  kWaitForCatchUp,   // candidate: wait until it applied the fenced old primary's whole binlog
+  kApplyRelayLog,    // failover candidate: STOP SLAVE IO_THREAD, apply every event received
+  kPromoteReplica,   // STOP SLAVE; RESET SLAVE ALL; read_only=OFF
+  kRewriteAppConfig, // an app's database settings on one host (Rails: config/database.yml)
+  kRestartApp,       // the app's restart command on one host
+  kCheckHealth,      // the app's health URL answers 2xx after its restart
 };
 
 // "edit-config", "restart-server", ... : the stable name used in text, JSON and action ids.

@@ -193,6 +193,7 @@ ServerState ParseServerState(const RawServerState& raw) {
   state.ssh_error = raw.ssh_error;
   state.config_exists = raw.ssh_ok && raw.config_exists;
   if (state.config_exists) state.config = ParseMyCnf(raw.config_text).settings;
+  state.app_configs = raw.app_configs;
   return state;
 }
 
@@ -206,6 +207,13 @@ const LiveUser* ServerState::FindUser(const std::string& name, const std::string
 const LiveDatabase* ServerState::FindDatabase(const std::string& name) const {
   for (const LiveDatabase& db : databases) {
     if (db.name == name) return &db;
+  }
+  return nullptr;
+}
+
+const LiveAppConfig* ServerState::FindAppConfig(const std::string& app) const {
+  for (const LiveAppConfig& c : app_configs) {
+    if (c.app == app) return &c;
   }
   return nullptr;
 }

@@ -21,6 +21,17 @@ using Row = std::map<std::string, std::string>;  // column name -> value ("" for
 // a seed cut short must read as "not seeded" to the next plan, never as a replica to start.
 inline constexpr const char* kSeedInProgressHost = "replplan-seed-in-progress.invalid";
 
+// An [[app]] that runs on this server: its database settings file (Rails: config/database.yml) as
+// read over SSH. Parsed by the planner (engine/database_yml.h), never by the provider.
+struct LiveAppConfig {
+  std::string app;   // the [[app]] name
+  std::string path;  // the file read
+  bool read_ok = false;  // false: `error` says why (no SSH, permission...); nothing is known
+  bool exists = false;   // read_ok and the file is there
+  std::string text;
+  std::string error;
+};
+
 // What a provider reads, as it comes over the wire.
 struct RawServerState {
   std::string name;
@@ -41,6 +52,7 @@ struct RawServerState {
   std::string ssh_error;
   bool config_exists = false;
   std::string config_text;  // whole config_file content
+  std::vector<LiveAppConfig> app_configs;  // one per [[app]] whose hosts include this server
 };
 
 struct ReplicaChannel {
@@ -104,7 +116,9 @@ struct ServerState {
   // Settings of the [mysqld]/[mariadbd]/[server]/[mariadb] groups of config_file, key names
   // normalized to '_' (log-bin -> log_bin); a bare key ("log_bin") maps to "".
   std::map<std::string, std::string> config;
+  std::vector<LiveAppConfig> app_configs;  // copied from RawServerState
 
+  const LiveAppConfig* FindAppConfig(const std::string& app) const;
   const LiveUser* FindUser(const std::string& name, const std::string& host) const;
   const LiveDatabase* FindDatabase(const std::string& name) const;
   const ReplicaChannel* DefaultChannel() const;

@@ -2,6 +2,7 @@
 // and how it renders (text for people, JSON per schemas/plan.schema.json for machines).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,14 @@ struct HostReport {
   std::vector<std::string> notes;  // warnings: "replication IO thread error 1236: ... (reseed)"
 };
 
+// The plan moves the primary: a switchover (the old primary is fenced and waited for) or a failover
+// (the old primary is confirmed down; the new one applies its relay log first).
+struct PrimaryChange {
+  std::string kind;  // "switchover" or "failover"
+  std::string from;  // the live primary
+  std::string to;    // the file's primary
+};
+
 struct Plan {
   std::string topology_file;
   std::string cluster;
@@ -49,6 +58,7 @@ struct Plan {
   // When the plan was computed, ISO 8601 UTC ("2024-05-01T12:34:56Z"), set by the CLI. Empty: left
   // out of the JSON.
   std::string created_at;
+  std::optional<PrimaryChange> primary_change;
 };
 
 // Grouped by host, each action with its why, then "Plan: N to change on M hosts." (or

@@ -81,7 +81,8 @@ struct Planned {
 
 class PlanBuilder {
  public:
-  PlanBuilder(const Topology& topology, const LiveState& live) : topo_(topology), live_(live) {
+  PlanBuilder(const Topology& topology, const LiveState& live, const PlanOptions& options)
+      : topo_(topology), live_(live), options_(options) {
     for (const ServerSpec& s : topo_.servers) {
       if (s.name == topo_.cluster.primary) primary_ = &s;
     }
@@ -136,6 +137,13 @@ class PlanBuilder {
           [[fallthrough]];
         case ActionKind::kCreateDatabase:
         case ActionKind::kCreateUser: slots.objects.push_back(index); break;
+        case ActionKind::kFencePrimary:
+        case ActionKind::kWaitForCatchUp:
+        case ActionKind::kApplyRelayLog:
+        case ActionKind::kPromoteReplica:
+        case ActionKind::kRewriteAppConfig:
+        case ActionKind::kRestartApp:
+        case ActionKind::kCheckHealth: break;
       }
     }
     pending_.clear();
@@ -182,6 +190,7 @@ class PlanBuilder {
 
   const Topology& topo_;
   const LiveState& live_;
+  const PlanOptions& options_;
   const ServerSpec* primary_ = nullptr;
   ActionGraph graph_;
   std::vector<Action> pending_;  // this host's actions, added to the graph in a fixed order
@@ -610,14 +619,14 @@ void PlanBuilder::LinkHost(const ServerSpec& spec, const HostActions& h) {
 
 }  // namespace
 
-Result<ActionGraph> BuildActionGraph(const Topology& topology, const LiveState& live) {
-  auto planned = PlanBuilder(topology, live).Build();
+Result<ActionGraph> BuildActionGraph(const Topology& topology, const LiveState& live, const PlanOptions& options) {
+  auto planned = PlanBuilder(topology, live, options).Build();
   if (!planned.ok()) return planned.status();
   return std::move(planned->graph);
 }
 
-Result<Plan> BuildPlan(const Topology& topology, const LiveState& live) {
-  auto planned = PlanBuilder(topology, live).Build();
+Result<Plan> BuildPlan(const Topology& topology, const LiveState& live, const PlanOptions& options) {
+  auto planned = PlanBuilder(topology, live, options).Build();
   if (!planned.ok()) return planned.status();
   const ActionGraph& graph = planned->graph;
   auto order = graph.ExecutionOrder();

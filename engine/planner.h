@@ -10,11 +10,21 @@
 
 namespace replplan {
 
+// What the caller knows that the live state cannot say.
+struct PlanOptions {
+  // Set only by `failover` and `watch`, after the replicas confirmed it (engine/failover_choice.h):
+  // this server, the live primary, is down. The file's primary may then be promoted after applying
+  // its relay log, without fencing the old one or waiting for it. Empty: a primary that cannot be
+  // read is never replaced (the plan refuses and says to run `replplan failover`).
+  std::string confirmed_down;
+};
+
 // The graph of actions that takes `live` to `topology`. Hosts missing from `live` or unreadable
 // get no actions that depend on what could not be read; their HostReport says why.
-Result<ActionGraph> BuildActionGraph(const Topology& topology, const LiveState& live);
+Result<ActionGraph> BuildActionGraph(const Topology& topology, const LiveState& live,
+                                     const PlanOptions& options = {});
 
 // BuildActionGraph, ordered, with host reports and the state fingerprint.
-Result<Plan> BuildPlan(const Topology& topology, const LiveState& live);
+Result<Plan> BuildPlan(const Topology& topology, const LiveState& live, const PlanOptions& options = {});
 
 }  // namespace replplan

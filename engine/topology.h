@@ -59,7 +59,19 @@ struct ReplicationSpec {
   SecretRef password;
   ReplicationMode mode = ReplicationMode::kGtid;
   std::string binlog_format = "ROW";  // ROW, MIXED or STATEMENT (upper case after parsing)
+  // Semi-synchronous replication (built into MariaDB 10.3+): a commit is acknowledged to the client
+  // only once a replica has received it (wait point AFTER_SYNC), so a failover to the most advanced
+  // replica loses no acknowledged write. After semi_sync_timeout_ms without an ACK the primary
+  // falls back to asynchronous replication (MariaDB's rpl_semi_sync_master_timeout).
   bool semi_sync = false;
+  int semi_sync_timeout_ms = 10000;
+  // Replicas notice a silent source within slave_net_timeout seconds; the source sends a heartbeat
+  // every heartbeat_period seconds when it has nothing else to send (must be below the timeout).
+  double heartbeat_period = 1.0;
+  int slave_net_timeout = 5;
+  // A switchover is refused while the candidate is further behind than this (Seconds_Behind_Master),
+  // and its catch-up wait after the fence is bounded by it (the old primary is read-only meanwhile).
+  int switchover_max_lag = 10;
 };
 
 struct ServerSpec {

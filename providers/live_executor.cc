@@ -331,6 +331,13 @@ Status LiveExecutor::Dispatch(const Action& action, Host& host, const ProgressFn
     case ActionKind::kChangeSource: return ChangeSource(action, host);
     case ActionKind::kStartReplica: return StartReplica(action, host);
     case ActionKind::kResetReplica: return ResetReplica(action, host);
+    case ActionKind::kFencePrimary:
+    case ActionKind::kWaitForCatchUp:
+    case ActionKind::kApplyRelayLog:
+    case ActionKind::kPromoteReplica:
+    case ActionKind::kRewriteAppConfig:
+    case ActionKind::kRestartApp:
+    case ActionKind::kCheckHealth: break;  // providers/promotion_actions.cc (in progress)
   }
   return Status::InvalidArgument(action.id + ": unknown action kind");
 }

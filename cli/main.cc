@@ -21,6 +21,8 @@
 #include <sstream>
 #include <string>
 
+#include "cli/cli_support.h"
+#include "cli/move_commands.h"
 #include "engine/applier.h"
 #include "engine/fingerprint.h"
 #include "engine/plan.h"
@@ -34,49 +36,7 @@
 namespace replplan {
 namespace {
 
-constexpr int kExitOk = 0;
-constexpr int kExitError = 1;
-constexpr int kExitChanges = 2;
-
-Result<std::string> ReadWholeFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::NotFound("cannot read " + path);
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
-std::string UtcNow() {
-  std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  std::ostringstream out;
-  out << std::put_time(&tm, "%Y-%m-%dT%H:%M:%SZ");
-  return out.str();
-}
-
-struct LoadedTopology {
-  Topology topology;
-  std::string digest;  // of the file's bytes
-};
-
-// Reads and validates the topology; prints every diagnostic on stderr.
-Result<LoadedTopology> LoadTopology(const std::string& path) {
-  auto text = ReadWholeFile(path);
-  if (!text.ok()) return text.status();
-  TopologyParse parse = ParseTopology(*text, path);
-  if (!parse.ok()) {
-    for (const Diagnostic& d : parse.errors) std::cerr << d.ToString() << "\n";
-    return Status::InvalidArgument(std::to_string(parse.errors.size()) + " error" +
-                                   (parse.errors.size() == 1 ? "" : "s") + " in " + path);
-  }
-  return LoadedTopology{std::move(parse.topology), ContentDigest(*text)};
-}
-
-int Fail(const Status& status) {
-  std::cerr << "replplan: " << status.message() << "\n";
-  return kExitError;
-}
+using namespace cli;
 
 int RunValidate(const std::string& path) {
   auto loaded = LoadTopology(path);
@@ -85,28 +45,6 @@ int RunValidate(const std::string& path) {
   std::cout << path << ": valid (cluster \"" << topology.cluster.name << "\", " << topology.servers.size()
             << " servers, primary " << topology.cluster.primary << ")\n";
   return kExitOk;
-}
-
-LiveState ReadLive(const Topology& topology, int parallelism, bool verbose) {
-  std::unique_ptr<Provider> provider = MakeLiveProvider();
-  ReadStats stats;
-  LiveState live = ReadLiveState(topology, *provider, parallelism, stats);
-  if (verbose) {
-    std::cerr << "read " << live.servers.size() << " servers in " << stats.total.count() << " ms (parallelism "
-              << parallelism << ")";
-    for (const auto& [host, ms] : stats.per_host) std::cerr << "; " << host << " " << ms.count() << " ms";
-    std::cerr << "\n";
-  }
-  return live;
-}
-
-Result<Plan> PlanLive(const LoadedTopology& loaded, int parallelism, bool verbose) {
-  LiveState live = ReadLive(loaded.topology, parallelism, verbose);
-  auto plan = BuildPlan(loaded.topology, live);
-  if (!plan.ok()) return plan.status();
-  plan->topology_digest = loaded.digest;
-  plan->created_at = UtcNow();
-  return plan;
 }
 
 struct PlanCommand {
@@ -138,36 +76,6 @@ int RunPlan(const PlanCommand& options) {
   return kExitOk;
 }
 
-// Prints each action's start, progress and end with its host and duration, one line each, so a log
-// of an apply reads as a timeline.
-class ConsoleObserver : public ApplyObserver {
- public:
-  void Started(const Action& action) override { Line(action, "started"); }
-  void Progress(const Action& action, const std::string& line) override { Line(action, line); }
-  void Finished(const Action& action, const ActionOutcome& outcome) override {
-    std::string ms = std::to_string(outcome.duration.count()) + " ms";
-    if (outcome.state == ActionOutcome::State::kDone) {
-      Line(action, "done in " + ms);
-    } else {
-      Line(action, "FAILED after " + ms + ": " + outcome.status.message());
-    }
-  }
-
- private:
-  void Line(const Action& action, const std::string& what) {
-    auto now = std::chrono::system_clock::now();
-    std::time_t seconds = std::chrono::system_clock::to_time_t(now);
-    auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-    std::tm tm{};
-    localtime_r(&seconds, &tm);
-    std::lock_guard<std::mutex> lock(mutex_);
-    std::cout << std::put_time(&tm, "%H:%M:%S") << "." << std::setw(3) << std::setfill('0') << millis
-              << std::setfill(' ') << "  " << std::left << std::setw(10) << action.host << " " << std::setw(34)
-              << action.id << std::right << " " << what << std::endl;
-  }
-  std::mutex mutex_;
-};
-
 struct ApplyOptions {
   std::string path;  // a topology file, or a plan saved with `plan --out`
   bool yes = false;
@@ -179,24 +87,6 @@ bool LooksLikeSavedPlan(const std::string& path, const std::string& text) {
   if (std::filesystem::path(path).extension() == ".json") return true;
   size_t first = text.find_first_not_of(" \t\r\n");
   return first != std::string::npos && text[first] == '{';
-}
-
-// Asks on the terminal; anything but "yes" declines.
-bool Confirm(const Plan& plan) {
-  std::cout << "\nreplplan will carry out these " << plan.actions.size() << " actions on " << plan.hosts_changed()
-            << " host" << (plan.hosts_changed() == 1 ? "" : "s") << ".\n  Only 'yes' will be accepted to approve.\n\n"
-            << "  Enter a value: " << std::flush;
-  std::string answer;
-  if (!std::getline(std::cin, answer)) return false;
-  return answer == "yes";
-}
-
-std::string OwnerDescription() {
-  char host[256] = {0};
-  gethostname(host, sizeof(host) - 1);
-  const char* user = std::getenv("USER");
-  return std::string("replplan apply by ") + (user != nullptr ? user : "uid " + std::to_string(getuid())) + "@" +
-         host + " (pid " + std::to_string(getpid()) + ") since " + UtcNow();
 }
 
 int RunApply(const ApplyOptions& options) {
@@ -314,6 +204,50 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   apply->add_flag("-v,--verbose", apply_options.verbose, "report read timings on stderr");
 
+  MoveCommand switchover_options;
+  CLI::App* switchover = app.add_subcommand(
+      "switchover", "Planned move of the primary without loss: fence, catch up, promote, repoint; rewrites the file");
+  switchover->add_option("file", switchover_options.path, "topology TOML file")->required();
+  switchover->add_option("--to", switchover_options.to, "the server to promote")->required();
+  switchover->add_flag("-y,--yes,--auto-approve", switchover_options.yes, "do not ask for confirmation");
+  switchover->add_option("--parallelism", switchover_options.parallelism, "servers read and changed at once")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+
+  MoveCommand failover_options;
+  CLI::App* failover = app.add_subcommand(
+      "failover", "The primary is down: confirm with the replicas, promote the most advanced one, repoint");
+  failover->add_option("file", failover_options.path, "topology TOML file")->required();
+  failover->add_flag("-y,--yes,--auto-approve", failover_options.yes, "do not ask for confirmation");
+  failover->add_option("--min-confirmations", failover_options.min_confirmations,
+                       "replicas that must confirm they lost the primary (0: every reachable one)")
+      ->check(CLI::Range(0, 1000))
+      ->capture_default_str();
+  failover->add_option("--parallelism", failover_options.parallelism, "servers read and changed at once")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+
+  WatchCommand watch_options;
+  CLI::App* watch = app.add_subcommand(
+      "watch", "Monitor the primary and fail over by itself (confirmed by the replicas; no flapping)");
+  watch->add_option("file", watch_options.path, "topology TOML file (rewritten on a failover)")->required();
+  watch->add_option("--interval-ms", watch_options.interval_ms, "probe the primary this often")
+      ->check(CLI::Range(10, 60000))
+      ->capture_default_str();
+  watch->add_option("--probe-timeout-ms", watch_options.probe_timeout_ms, "a probe slower than this fails")
+      ->check(CLI::Range(50, 60000))
+      ->capture_default_str();
+  watch->add_option("--block-period-s", watch_options.block_period_s, "no second failover within this time")
+      ->check(CLI::Range(0, 86400 * 30))
+      ->capture_default_str();
+  watch->add_option("--min-confirmations", watch_options.min_confirmations,
+                    "replicas that must confirm they lost the primary (0: every reachable one)")
+      ->check(CLI::Range(0, 1000))
+      ->capture_default_str();
+  watch->add_option("--max-failovers", watch_options.max_failovers, "exit after this many failovers (0: never)")
+      ->check(CLI::Range(0, 1000))
+      ->capture_default_str();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -324,5 +258,8 @@ int main(int argc, char** argv) {
   if (validate->parsed()) return RunValidate(validate_path);
   if (plan->parsed()) return RunPlan(plan_options);
   if (apply->parsed()) return RunApply(apply_options);
+  if (switchover->parsed()) return RunSwitchoverCommand(switchover_options);
+  if (failover->parsed()) return RunFailoverCommand(failover_options);
+  if (watch->parsed()) return RunWatchCommand(watch_options);
   return 1;
 }

@@ -2,6 +2,8 @@
 #include "engine/text.h"
 
 #include <cctype>
+#include <cmath>
+#include <cstdio>
 
 namespace replplan {
 namespace {
@@ -14,6 +16,27 @@ std::string_view Unquote(std::string_view s) {
     s = s.substr(1, s.size() - 2);
   }
   return s;
+}
+
+// Every server, since any of them may be promoted or become a replica of a promoted one.
+void AppendFailoverSettings(const Topology& topology, std::vector<ConfigSetting>& out) {
+  const ReplicationSpec& r = topology.replication;
+  out.push_back({"slave_net_timeout", std::to_string(r.slave_net_timeout), SettingKind::kNumber});
+  // MySQL loads semi-sync as a plugin: an unknown rpl_semi_sync_* key there stops the server from
+  // starting. MariaDB has it built in, so OFF is written too: a restart must not bring back a
+  // semi-sync the file turned off.
+  if (topology.cluster.flavor != Flavor::kMariaDB) return;
+  if (!r.semi_sync) {
+    out.push_back({"rpl_semi_sync_master_enabled", "OFF", SettingKind::kBool});
+    out.push_back({"rpl_semi_sync_slave_enabled", "OFF", SettingKind::kBool});
+    return;
+  }
+  out.push_back({"rpl_semi_sync_master_enabled", "ON", SettingKind::kBool});
+  out.push_back({"rpl_semi_sync_slave_enabled", "ON", SettingKind::kBool});
+  // AFTER_SYNC (lossless): the commit becomes visible to other clients only once a replica has it,
+  // so nothing a client could have read is lost when the primary dies before the ACK.
+  out.push_back({"rpl_semi_sync_master_wait_point", "AFTER_SYNC", SettingKind::kKeyword});
+  out.push_back({"rpl_semi_sync_master_timeout", std::to_string(r.semi_sync_timeout_ms), SettingKind::kNumber});
 }
 
 }  // namespace
@@ -32,8 +55,23 @@ std::vector<ConfigSetting> DesiredConfig(const Topology& topology, const ServerS
   if (topology.replication.mode == ReplicationMode::kGtid) {
     out.push_back({"gtid_strict_mode", "ON", SettingKind::kBool});
   }
+  AppendFailoverSettings(topology, out);
   return out;
 }
+
+std::vector<ConfigSetting> FailoverSettings(const Topology& topology) {
+  std::vector<ConfigSetting> out;
+  AppendFailoverSettings(topology, out);
+  return out;
+}
+
+std::string SecondsText(double seconds) {
+  char text[64];
+  std::snprintf(text, sizeof text, "%.3f", seconds);
+  return text;
+}
+
+bool HeartbeatMatches(double running, double wanted) { return std::fabs(running - wanted) < 0.0005; }
 
 std::string NormalizeBool(std::string_view value) {
   std::string v = Upper(Unquote(value));

@@ -2,7 +2,8 @@
 // rules are in one place: every server gets read_only=ON in its file (fencing by construction: a
 // server restarted outside replplan comes up read-only; only the current primary is made writable
 // at runtime), log_slave_updates=ON everywhere (any replica may be promoted), and report_host so
-// the servers can be told apart in SHOW SLAVE HOSTS.
+// the servers can be told apart in SHOW SLAVE HOSTS. Failover settings (slave_net_timeout, semi-sync)
+// are the same on every server: any of them may be promoted.
 #pragma once
 
 #include <string>
@@ -24,6 +25,18 @@ struct ConfigSetting {
 
 // The managed [mysqld] keys of `server`, in the order they are written and shown.
 std::vector<ConfigSetting> DesiredConfig(const Topology& topology, const ServerSpec& server);
+
+// The part of DesiredConfig that failover depends on, the same on every server and all dynamic
+// (set with SET GLOBAL, no restart): slave_net_timeout, and the semi-sync keys on MariaDB (ON with
+// wait point AFTER_SYNC and the file's timeout when semi_sync is true, both switches OFF when not).
+std::vector<ConfigSetting> FailoverSettings(const Topology& topology);
+
+// Seconds with millisecond resolution, as SHOW SLAVE STATUS prints Slave_Heartbeat_Period and
+// CHANGE MASTER takes MASTER_HEARTBEAT_PERIOD: 1 -> "1.000", 0.25 -> "0.250".
+std::string SecondsText(double seconds);
+
+// Whether a replica's Slave_Heartbeat_Period is the wanted one, to the millisecond the server keeps.
+bool HeartbeatMatches(double running, double wanted);
 
 // ON/1/TRUE/YES and a bare key ("") -> "ON"; OFF/0/FALSE/NO -> "OFF"; anything else unchanged.
 std::string NormalizeBool(std::string_view value);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstdlib>
 #include <set>
 #include <string_view>
 
@@ -134,6 +135,20 @@ void ParseVariables(const RawServerState& raw, ServerState& state) {
   state.gtid_binlog_pos = Var(raw, "gtid_binlog_pos");
   state.gtid_current_pos = Var(raw, "gtid_current_pos");
   state.gtid_slave_pos = Var(raw, "gtid_slave_pos");
+  state.slave_net_timeout = ParseNumber<int64_t>(Var(raw, "slave_net_timeout"));
+  state.semi_sync_master_enabled = ParseBool(Var(raw, "rpl_semi_sync_master_enabled"));
+  state.semi_sync_slave_enabled = ParseBool(Var(raw, "rpl_semi_sync_slave_enabled"));
+  state.semi_sync_master_wait_point = Var(raw, "rpl_semi_sync_master_wait_point");
+  for (char& c : state.semi_sync_master_wait_point) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  state.semi_sync_master_timeout = ParseNumber<int64_t>(Var(raw, "rpl_semi_sync_master_timeout"));
+}
+
+// "1.000" as SHOW SLAVE STATUS prints Slave_Heartbeat_Period; -1 when absent or not a number.
+double ParseSeconds(const std::string& text) {
+  if (text.empty()) return -1;
+  char* end = nullptr;
+  double value = std::strtod(text.c_str(), &end);
+  return end == text.c_str() + text.size() && value >= 0 ? value : -1;
 }
 
 ReplicaChannel ParseChannel(const Row& row) {
@@ -154,6 +169,7 @@ ReplicaChannel ParseChannel(const Row& row) {
   ch.gtid_io_pos = Get(row, "Gtid_IO_Pos");
   ch.source_log_file = Get(row, "Master_Log_File");
   ch.read_source_log_pos = ParseNumber<uint64_t>(Get(row, "Read_Master_Log_Pos")).value_or(0);
+  ch.heartbeat_period = ParseSeconds(Get(row, "Slave_Heartbeat_Period"));
   return ch;
 }
 

@@ -71,6 +71,8 @@ struct ReplicaChannel {
   std::string gtid_io_pos;
   std::string source_log_file;      // Master_Log_File
   uint64_t read_source_log_pos = 0;  // Read_Master_Log_Pos
+  // Slave_Heartbeat_Period in seconds (MASTER_HEARTBEAT_PERIOD); negative when not reported.
+  double heartbeat_period = -1;
 };
 
 struct LiveDatabase {
@@ -106,6 +108,13 @@ struct ServerState {
   std::string gtid_binlog_pos;
   std::string gtid_current_pos;
   std::string gtid_slave_pos;
+  // Failover settings, all dynamic; nullopt / "" when the server does not report them (MySQL
+  // without the semi-sync plugins): nothing is planned for those.
+  std::optional<int64_t> slave_net_timeout;
+  std::optional<bool> semi_sync_master_enabled;      // rpl_semi_sync_master_enabled
+  std::optional<bool> semi_sync_slave_enabled;       // rpl_semi_sync_slave_enabled
+  std::string semi_sync_master_wait_point;           // rpl_semi_sync_master_wait_point, upper case
+  std::optional<int64_t> semi_sync_master_timeout;  // rpl_semi_sync_master_timeout, ms
   std::vector<LiveDatabase> databases;  // user databases only (system schemas left out)
   std::vector<LiveUser> users;
   std::vector<ReplicaChannel> channels;

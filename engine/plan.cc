@@ -3,6 +3,7 @@
 // JSON (schemas/plan.schema.json) is for machines and for `apply` of a saved plan. Both are built
 // only from Action fields, which never hold a secret; sensitive changes print as "(sensitive)".
 #include "engine/plan.h"
+#include "engine/text.h"
 
 #include <set>
 
@@ -115,6 +116,13 @@ std::string RenderPlanText(const Plan& plan) {
   std::string out = "replplan plan for cluster \"" + plan.cluster + "\" (" + plan.flavor + ", " +
                     plan.replication_mode + " replication) from " + plan.topology_file +
                     "; primary: " + plan.primary + "\n";
+  if (plan.primary_change) {
+    const PrimaryChange& c = *plan.primary_change;
+    out += "\n" + Upper(c.kind) + ": " + c.from + " -> " + c.to +
+           (c.kind == "switchover"
+                ? " (" + c.from + " is fenced read-only, " + c.to + " applies all of it, then is promoted)\n"
+                : " (" + c.from + " is down; " + c.to + " applies its relay log, then is promoted)\n");
+  }
   for (const HostReport& h : plan.hosts) {
     std::vector<const PlannedAction*> mine;
     for (const PlannedAction& pa : plan.actions) {
@@ -172,6 +180,11 @@ nlohmann::json PlanToJson(const Plan& plan) {
   // Set by the CLI; absent from plans that never had them, so those keep their exact bytes.
   if (!plan.topology_digest.empty()) out["topology_digest"] = plan.topology_digest;
   if (!plan.created_at.empty()) out["created_at"] = plan.created_at;
+  if (plan.primary_change) {
+    out["primary_change"] = {{"kind", plan.primary_change->kind},
+                             {"from", plan.primary_change->from},
+                             {"to", plan.primary_change->to}};
+  }
   return out;
 }
 

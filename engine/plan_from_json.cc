@@ -170,6 +170,19 @@ void ReadDigest(Fields& f, std::string_view key, bool required, std::string& out
   }
 }
 
+// Optional: only plans that move the primary carry it.
+void ReadPrimaryChange(Fields& top, Plan& plan, Status& error) {
+  const json* value = top.Get("primary_change", &json::is_object, "an object", /*required=*/false);
+  if (value == nullptr) return;
+  Fields f(*value, top.PathOf("primary_change"), error);
+  PrimaryChange c;
+  ReadEnum(f, "kind", {"switchover", "failover"}, c.kind);
+  c.from = f.String("from");
+  c.to = f.String("to");
+  f.Finish({"kind", "from", "to"});
+  if (f.ok()) plan.primary_change = std::move(c);
+}
+
 HostReport ReadHost(const json& value, const std::string& path, Status& error) {
   Fields f(value, path, error);
   HostReport h;
@@ -335,8 +348,10 @@ Plan ReadPlan(const json& document, Status& error) {
     top.Fail("primary", "'" + plan.primary + "' is not among hosts" + DidYouMeanSuffix(plan.primary, names));
   }
   ReadActions(top, plan, error);
+  ReadPrimaryChange(top, plan, error);
   top.Finish({"format_version", "topology_file", "cluster", "primary", "flavor", "replication_mode", "complete",
-              "state_fingerprint", "topology_digest", "created_at", "summary", "hosts", "actions"});
+              "state_fingerprint", "topology_digest", "created_at", "summary", "hosts", "actions",
+              "primary_change"});
   return plan;
 }
 

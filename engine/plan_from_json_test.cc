@@ -76,6 +76,9 @@ TEST_CASE("plans from the planner round-trip, an unreadable host and a destructi
   Topology t = LabTopology(3);
   LiveState live = InSyncLive(t);
   live.servers["uranus"].channels.clear();  // re-seed over data: destructive
+  live.servers["uranus"].gtid_binlog_pos = "";
+  live.servers["uranus"].gtid_current_pos = "";
+  live.servers["uranus"].gtid_slave_pos = "";
   live.servers["venus"].sql_ok = false;
   live.servers["venus"].sql_error = "cannot connect";
   Result<Plan> built = BuildPlan(t, live);

@@ -118,6 +118,9 @@ TEST_CASE("destructive actions are marked with ! and DESTRUCTIVE, and counted in
   Topology t = LabTopology(2);
   LiveState live = InSyncLive(t);
   live.servers["uranus"].channels.clear();
+  live.servers["uranus"].gtid_binlog_pos = "";  // no binlog to rejoin from: a reseed
+  live.servers["uranus"].gtid_current_pos = "";
+  live.servers["uranus"].gtid_slave_pos = "";
   std::string text = RenderPlanText(MustPlan(t, live));
   CHECK(text.find("  ! seed-replica (DESTRUCTIVE): seed uranus from mercury") != std::string::npos);
   CHECK(text.find("Plan: 3 to change on 1 host. 1 DESTRUCTIVE.") != std::string::npos);

@@ -13,7 +13,9 @@
 #include <unordered_map>
 
 #include "engine/desired_config.h"
+#include "engine/database_yml.h"
 #include "engine/fingerprint.h"
+#include "engine/gtid.h"
 #include "engine/grant_check.h"
 
 namespace replplan {
@@ -34,6 +36,11 @@ std::string Join(const std::vector<std::string>& items, const std::string& sep) 
 
 std::string OnOff(const std::optional<bool>& b) { return !b ? "(unknown)" : *b ? "ON" : "OFF"; }
 std::string OrEmpty(const std::string& s) { return s.empty() ? "(empty)" : s; }
+
+// Everything a server holds, as a GTID position: what it wrote itself and what it applied as a
+// replica (@@gtid_current_pos). Not @@gtid_binlog_pos alone: a seeded replica's binlog starts
+// after the dump, so it may hold nothing of what the server has.
+std::string Applied(const ServerState& s) { return s.gtid_current_pos.empty() ? s.gtid_binlog_pos : s.gtid_current_pos; }
 
 const char* FlavorName(Flavor f) { return f == Flavor::kMariaDB ? "mariadb" : "mysql"; }
 const char* ModeName(ReplicationMode m) { return m == ReplicationMode::kGtid ? "gtid" : "file"; }
@@ -77,6 +84,7 @@ std::string ConfigKeyOf(const RuntimeDiff& d) { return d.key == "log_bin_basenam
 struct Planned {
   ActionGraph graph;
   std::vector<HostReport> hosts;
+  std::optional<PrimaryChange> primary_change;
 };
 
 class PlanBuilder {
@@ -92,9 +100,12 @@ class PlanBuilder {
     if (primary_ == nullptr) {
       return Status::InvalidArgument("primary '" + topo_.cluster.primary + "' is not a server of the topology");
     }
+    if (Status st = DetectPrimaryChange(); !st.ok()) return st;
     for (const ServerSpec& spec : topo_.servers) PlanHost(spec);
+    PlanApps();
     for (const ServerSpec& spec : topo_.servers) LinkHost(spec, by_host_.at(spec.name));
-    return Planned{std::move(graph_), std::move(hosts_)};
+    LinkApps();
+    return Planned{std::move(graph_), std::move(hosts_), primary_change_};
   }
 
  private:
@@ -137,11 +148,11 @@ class PlanBuilder {
           [[fallthrough]];
         case ActionKind::kCreateDatabase:
         case ActionKind::kCreateUser: slots.objects.push_back(index); break;
-        case ActionKind::kFencePrimary:
+        case ActionKind::kFencePrimary: slots.fence = index; break;
         case ActionKind::kWaitForCatchUp:
-        case ActionKind::kApplyRelayLog:
-        case ActionKind::kPromoteReplica:
-        case ActionKind::kRewriteAppConfig:
+        case ActionKind::kApplyRelayLog: slots.catch_up = index; break;
+        case ActionKind::kPromoteReplica: slots.promote = index; break;
+        case ActionKind::kRewriteAppConfig:  // PlanApps adds these to the graph itself
         case ActionKind::kRestartApp:
         case ActionKind::kCheckHealth: break;
       }
@@ -176,17 +187,28 @@ class PlanBuilder {
   void PlanReplica(const ServerSpec& spec, const ServerState& s, HostReport& report);
   void AddSeed(const ServerSpec& spec, const ServerState& s, std::vector<std::string> reasons, bool destructive);
   void AddChangeSource(const ServerSpec& spec, const ServerState& s, const ReplicaChannel* channel,
-                       std::vector<std::string> reasons, bool seeded);
+                       std::vector<std::string> reasons, bool seeded, bool from_binlog = false);
   void AddStart(const ServerSpec& spec, std::vector<std::string> reasons);
+  // Switchover / failover / rejoin (docs/failover.md).
+  Status DetectPrimaryChange();
+  bool ReadOnlyIsPromotionStep(const std::string& name) const;
+  bool ActsAsPrimary(const ServerSpec& spec, const ServerState& s) const;
+  void PlanPromotion(const ServerSpec& spec, const ServerState& s, HostReport& report);
+  void AddFence(const ServerSpec& spec, const ServerState& s, std::vector<std::string> reasons);
+  bool PlanRejoin(const ServerSpec& spec, const ServerState& s, HostReport& report);
+  void PlanApps();
+  void LinkApps();
   static constexpr size_t kNone = static_cast<size_t>(-1);
   // Where each of a host's actions sits in the graph.
   struct HostActions {
     size_t edit = kNone, restart = kNone, set_global = kNone, repl_user = kNone, repl_grant = kNone;
     size_t seed = kNone, change = kNone, start = kNone;
+    size_t fence = kNone, catch_up = kNone, promote = kNone;
     std::vector<size_t> resets;
     std::vector<size_t> objects;  // create-database, create-user, grant-privileges of [[user]]s
   };
   void LinkHost(const ServerSpec& spec, const HostActions& mine);
+  void LinkPromotion(const ServerSpec& spec, const HostActions& mine);
 
   const Topology& topo_;
   const LiveState& live_;
@@ -197,6 +219,15 @@ class PlanBuilder {
   std::vector<HostReport> hosts_;
   std::unordered_map<std::string, HostActions> by_host_;
   bool restart_planned_ = false;
+  // Set by DetectPrimaryChange: the live primary the file's primary takes over from.
+  const ServerSpec* old_primary_ = nullptr;
+  std::optional<PrimaryChange> primary_change_;
+  // Where PlanApps put each app's steps, for LinkApps.
+  struct AppSteps {
+    std::vector<std::pair<size_t, size_t>> rewrite_restart;  // per app host
+    size_t check = kNone;
+  };
+  std::vector<AppSteps> app_steps_;
 };
 
 void PlanBuilder::PlanHost(const ServerSpec& spec) {
@@ -220,16 +251,26 @@ void PlanBuilder::PlanHost(const ServerSpec& spec) {
   restart_planned_ = false;
   PlanConfig(spec, *s, report);
   if (s->sql_ok) {
+    if (primary_change_ && topo_.IsPrimary(spec.name)) PlanPromotion(spec, *s, report);
+    if (!topo_.IsPrimary(spec.name) && ActsAsPrimary(spec, *s)) {
+      AddFence(spec, *s, {spec.name + (old_primary_ == &spec ? " is the live primary" : " is writable and replicates from no one") +
+                          ": it must stop taking writes before " + primary_->name + " takes them"});
+    }
     PlanRuntime(spec, *s, restart_planned_);
     PlanReplicationUser(spec, *s);
     if (topo_.IsPrimary(spec.name)) {
       PlanPrimaryObjects(spec, *s, report);
-    } else {
+    } else if (!PlanRejoin(spec, *s, report)) {
       PlanReplica(spec, *s, report);
     }
   } else {
     report.notes.push_back("runtime unknown: no restart, SQL or replication change is planned for " +
                            spec.name + " until it can be read");
+    if (old_primary_ == &spec) {
+      report.notes.push_back(spec.name + " is down (confirmed by the replicas); when it is back it stays read-only "
+                             "(its config_file says read_only=ON) and the next apply rejoins it by GTID, or reseeds "
+                             "it if it holds transactions " + primary_->name + " lacks");
+    }
   }
   Flush(spec.name);
   hosts_.push_back(std::move(report));
@@ -320,7 +361,25 @@ void PlanBuilder::PlanRuntime(const ServerSpec& spec, const ServerState& s, bool
   if (topo_.replication.mode == ReplicationMode::kGtid) {
     dynamics.push_back({"gtid_strict_mode", restart_planned ? "ON" : OnOff(s.gtid_strict_mode), "ON"});
   }
-  dynamics.push_back({"read_only", restart_planned ? "ON" : OnOff(s.read_only), is_primary ? "OFF" : "ON"});
+  // A fence (old primary) or a promotion (new primary) sets read_only itself, in its own step.
+  if (!ReadOnlyIsPromotionStep(spec.name)) {
+    dynamics.push_back({"read_only", restart_planned ? "ON" : OnOff(s.read_only), is_primary ? "OFF" : "ON"});
+  }
+  // Failover settings: the file has them too, so a restart makes them true. A variable the server
+  // does not report (MySQL without the semi-sync plugins) is not planned: SET GLOBAL would fail.
+  std::map<std::string, std::string> running = {
+      {"slave_net_timeout", s.slave_net_timeout ? std::to_string(*s.slave_net_timeout) : ""},
+      {"rpl_semi_sync_master_enabled", s.semi_sync_master_enabled ? OnOff(s.semi_sync_master_enabled) : ""},
+      {"rpl_semi_sync_slave_enabled", s.semi_sync_slave_enabled ? OnOff(s.semi_sync_slave_enabled) : ""},
+      {"rpl_semi_sync_master_wait_point", s.semi_sync_master_wait_point},
+      {"rpl_semi_sync_master_timeout", s.semi_sync_master_timeout ? std::to_string(*s.semi_sync_master_timeout) : ""}};
+  for (const ConfigSetting& c : FailoverSettings(topo_)) {
+    const std::string& is = running[c.key];
+    if (!restart_planned && !is.empty()) dynamics.push_back({c.key, is, c.value});
+  }
+  // The replica side of semi-sync is negotiated when the IO thread connects.
+  const ReplicaChannel* channel = s.DefaultChannel();
+  bool io_restart = channel != nullptr && channel->io_running != "No" && !channel->io_running.empty();
 
   std::vector<Change> changes;
   std::vector<std::string> reasons;
@@ -345,6 +404,9 @@ void PlanBuilder::PlanRuntime(const ServerSpec& spec, const ServerState& s, bool
   for (const Change& c : changes) keys.push_back(c.key + "=" + c.to);
   Action& a = NewAction(spec.name, ActionKind::kSetGlobal);
   a.summary = "SET GLOBAL " + Join(keys, ", ");
+  if (io_restart && params.count("rpl_semi_sync_slave_enabled") != 0) {
+    a.summary += " (restarts the replica IO thread: rpl_semi_sync_slave_enabled takes effect on reconnect)";
+  }
   a.changes = std::move(changes);
   a.reasons = std::move(reasons);
   a.params = std::move(params);
@@ -382,6 +444,7 @@ void PlanBuilder::PlanReplicationUser(const ServerSpec& spec, const ServerState&
 // Databases and application users are created on the primary only: they replicate.
 void PlanBuilder::PlanPrimaryObjects(const ServerSpec& spec, const ServerState& s, HostReport& report) {
   for (const ReplicaChannel& c : s.channels) {
+    if (primary_change_ && c.connection_name.empty()) continue;  // promote-replica resets it
     std::string object = c.connection_name;
     Action& a = NewAction(spec.name, ActionKind::kResetReplica, object);
     a.summary = "RESET SLAVE ALL on " + spec.name + ": forget its source " + c.source_host + ":" +
@@ -501,6 +564,12 @@ void PlanBuilder::PlanReplica(const ServerSpec& spec, const ServerState& s, Host
     elsewhere.push_back("replication user is '" + channel->source_user + "', file wants '" +
                         topo_.replication.user + "'");
   }
+  // A negative period was not reported: nothing to compare.
+  double period = topo_.replication.heartbeat_period;
+  if (channel->heartbeat_period >= 0 && !HeartbeatMatches(channel->heartbeat_period, period)) {
+    elsewhere.push_back("heartbeat period is " + SecondsText(channel->heartbeat_period) + " s, file wants " +
+                        SecondsText(period) + " s");
+  }
   if (gtid && !uses_gtid) elsewhere.push_back("Using_Gtid is No, file wants GTID replication");
   if (!gtid && uses_gtid) elsewhere.push_back("Using_Gtid is " + channel->using_gtid + ", file wants file/position");
   if (!elsewhere.empty()) {
@@ -555,12 +624,12 @@ void PlanBuilder::AddSeed(const ServerSpec& spec, const ServerState& s, std::vec
 }
 
 void PlanBuilder::AddChangeSource(const ServerSpec& spec, const ServerState& s, const ReplicaChannel* channel,
-                                  std::vector<std::string> reasons, bool seeded) {
+                                  std::vector<std::string> reasons, bool seeded, bool from_binlog) {
   const ServerSpec& p = *primary_;
   bool gtid = topo_.replication.mode == ReplicationMode::kGtid;
   // A server that never replicated (a former primary) has an empty gtid_slave_pos: it must start
   // from what it has applied itself, current_pos. A seeded replica gets gtid_slave_pos from the dump.
-  std::string use_gtid = !gtid ? "no" : (!seeded && s.gtid_slave_pos.empty() && !s.gtid_current_pos.empty())
+  std::string use_gtid = !gtid ? "no" : (!seeded && !from_binlog && s.gtid_slave_pos.empty() && !s.gtid_current_pos.empty())
                                              ? "current_pos"
                                              : "slave_pos";
   std::string port = std::to_string(p.mysql.port);
@@ -579,8 +648,9 @@ void PlanBuilder::AddChangeSource(const ServerSpec& spec, const ServerState& s, 
   if (gtid) change("master_use_gtid", current_gtid, use_gtid);
   else change("master_use_gtid", current_gtid, "no");
   if (seeded) a.changes.push_back({"start_position", "", gtid ? "gtid_slave_pos from the dump" : "binlog file/position from the dump", false});
+  if (from_binlog) a.changes.push_back({"gtid_slave_pos", s.gtid_slave_pos, "its own @@gtid_binlog_pos (" + OrEmpty(s.gtid_binlog_pos) + ")", false});
   a.params = {{"source", p.name}, {"mode", ModeName(topo_.replication.mode)}, {"use_gtid", use_gtid},
-              {"position", seeded ? "from-seed" : "keep"}};
+              {"position", seeded ? "from-seed" : from_binlog ? "from-binlog" : "keep"}};
 }
 
 void PlanBuilder::AddStart(const ServerSpec& spec, std::vector<std::string> reasons) {
@@ -589,8 +659,315 @@ void PlanBuilder::AddStart(const ServerSpec& spec, std::vector<std::string> reas
   a.reasons = std::move(reasons);
 }
 
+// --- switchover, failover, rejoin (docs/failover.md) --------------------------------------------
+
+// Which live primary the file's primary takes over from, if any: the declared server the file's
+// primary replicates from. Refuses (the whole plan) when that move cannot be made without losing
+// or diverging data.
+Status PlanBuilder::DetectPrimaryChange() {
+  const ServerState* p = StateOf(primary_->name);
+  if (p == nullptr || !p->sql_ok) return Status::OK();
+  const ReplicaChannel* ch = p->DefaultChannel();
+  if (ch == nullptr || ch->source_host == kSeedInProgressHost) return Status::OK();
+  const ServerSpec* old = nullptr;
+  for (const ServerSpec& spec : topo_.servers) {
+    if (&spec != primary_ && spec.address == ch->source_host && spec.mysql.port == ch->source_port) old = &spec;
+  }
+  if (old == nullptr) return Status::OK();
+  const std::string& to = primary_->name;
+  const std::string& from = old->name;
+  std::string refused = "cannot make " + to + " the primary: ";
+  if (p->log_bin != true || p->log_slave_updates != true) {
+    return Status::FailedPrecondition(refused + to + " runs without " +
+                                      (p->log_bin != true ? "a binary log" : "log_slave_updates") +
+                                      ", so the other replicas could not follow it; apply the configuration with "
+                                      "primary = " + from + " first");
+  }
+  const ServerState* o = StateOf(from);
+  if (o == nullptr || !o->sql_ok) {
+    if (options_.confirmed_down != from) {
+      return Status::FailedPrecondition(
+          refused + to + " replicates from " + from + ", which cannot be read (" +
+          (o == nullptr ? std::string("not read") : o->sql_error) + "). A switchover fences " + from +
+          " first, so it needs " + from + " reachable. If " + from + " is down, run `replplan failover " +
+          topo_.file + "`: it confirms the failure with the replicas before it promotes anyone.");
+    }
+    old_primary_ = old;
+    primary_change_ = PrimaryChange{"failover", from, to};
+    return Status::OK();
+  }
+  std::string switch_refused = "switchover from " + from + " to " + to + " refused: ";
+  if (ch->io_running != "Yes" || !ch->sql_running) {
+    std::string why = "IO thread: " + OrEmpty(ch->io_running) + ", SQL thread: " + (ch->sql_running ? "Yes" : "No");
+    if (ch->last_io_errno != 0) why += "; IO error " + std::to_string(ch->last_io_errno) + ": " + ch->last_io_error;
+    if (ch->last_sql_errno != 0) why += "; SQL error " + std::to_string(ch->last_sql_errno) + ": " + ch->last_sql_error;
+    return Status::FailedPrecondition(switch_refused + to + " is not replicating from " + from + " (" + why +
+                                      "); repair replication first (`replplan plan` with primary = " + from +
+                                      " shows how)");
+  }
+  int bound = topo_.replication.switchover_max_lag;
+  if (ch->seconds_behind && *ch->seconds_behind > bound) {
+    return Status::FailedPrecondition(switch_refused + to + " is " + std::to_string(*ch->seconds_behind) +
+                                      " s behind " + from + " (the bound is switchover_max_lag = " +
+                                      std::to_string(bound) + " s under [replication]); " + from +
+                                      " would stay read-only while it catches up. Try again once it has.");
+  }
+  auto old_binlog = GtidPosition::Parse(Applied(*o));
+  auto new_binlog = GtidPosition::Parse(Applied(*p));
+  if (old_binlog.ok() && new_binlog.ok()) {
+    std::vector<std::string> errant = old_binlog->Missing(*new_binlog);
+    for (std::string& c : new_binlog->Conflicting(*old_binlog)) errant.push_back(std::move(c));
+    if (!errant.empty()) {
+      return Status::FailedPrecondition(
+          switch_refused + to + " holds transactions " + from + " does not have (errant GTIDs " +
+          JoinGtidList(errant) + "): the other replicas would receive them, or fail on them, after the switch. "
+          "Inspect them with mariadb-binlog on " + to + ", then remove them or reseed " + to + ".");
+    }
+  }
+  old_primary_ = old;
+  primary_change_ = PrimaryChange{"switchover", from, to};
+  return Status::OK();
+}
+
+// Whether read_only on `name` is set by a fence or a promotion rather than by set-global.
+bool PlanBuilder::ReadOnlyIsPromotionStep(const std::string& name) const {
+  if (primary_change_ && name == primary_->name) return true;
+  const ServerSpec* spec = topo_.FindServer(name);
+  const ServerState* s = StateOf(name);
+  return spec != nullptr && s != nullptr && !topo_.IsPrimary(name) && ActsAsPrimary(*spec, *s);
+}
+
+// A server the file makes a replica but that takes writes as a primary: the old primary of a
+// switchover, or one that came back writable (a partition healed, someone set read_only=OFF). It
+// has written its own binlog events, which tells it from a fresh server that has taken none.
+bool PlanBuilder::ActsAsPrimary(const ServerSpec& spec, const ServerState& s) const {
+  if (!s.sql_ok) return false;
+  if (old_primary_ == &spec) return true;
+  return s.read_only == false && s.DefaultChannel() == nullptr && !Applied(s).empty();
+}
+
+void PlanBuilder::AddFence(const ServerSpec& spec, const ServerState& s, std::vector<std::string> reasons) {
+  Action& a = NewAction(spec.name, ActionKind::kFencePrimary);
+  a.summary = "fence " + spec.name + ": kill sessions waiting for a semi-sync ACK, then read_only=ON";
+  a.reasons = std::move(reasons);
+  a.changes = {{"read_only", OnOff(s.read_only), "ON"}};
+}
+
+// The file's primary takes over: switchover (the old primary is fenced, then waited for) or
+// failover (the old one is down; what was received is applied before the relay log is discarded).
+void PlanBuilder::PlanPromotion(const ServerSpec& spec, const ServerState& s, HostReport& report) {
+  const std::string& from = old_primary_->name;
+  const ReplicaChannel* ch = s.DefaultChannel();
+  std::string io_pos = ch != nullptr ? ch->gtid_io_pos : "";
+  if (primary_change_->kind == "switchover") {
+    int timeout = std::max(5, topo_.replication.switchover_max_lag);
+    Action& w = NewAction(spec.name, ActionKind::kWaitForCatchUp);
+    w.summary = "wait until " + spec.name + " has applied all of " + from + "'s binary log (at most " +
+                std::to_string(timeout) + " s)";
+    std::string lag = ch != nullptr && ch->seconds_behind ? std::to_string(*ch->seconds_behind) + " s" : "unknown";
+    w.reasons = {"no acknowledged write of " + from + " may be left behind (lag now: " + lag + ")"};
+    w.changes = {{"gtid_slave_pos", OrEmpty(s.gtid_slave_pos), from + "'s @@gtid_binlog_pos once fenced", false}};
+    w.params = {{"source", from}, {"timeout_s", std::to_string(timeout)}};
+  } else {
+    Action& r = NewAction(spec.name, ActionKind::kApplyRelayLog);
+    r.summary = "stop the IO thread and apply " + spec.name + "'s relay log up to what it received (" +
+                OrEmpty(io_pos) + ")";
+    r.reasons = {from + " is down (confirmed by the replicas); RESET SLAVE ALL would discard what " + spec.name +
+                 " received but has not applied yet"};
+    r.changes = {{"gtid_current_pos", OrEmpty(s.gtid_current_pos), OrEmpty(io_pos), false}};
+    r.params = {{"source", from}, {"timeout_s", "300"}};
+  }
+  Action& a = NewAction(spec.name, ActionKind::kPromoteReplica);
+  a.summary = "promote " + spec.name + ": STOP SLAVE, RESET SLAVE ALL, read_only=OFF";
+  a.reasons = {"the file makes " + spec.name + " the primary; it replicates from " + from};
+  a.changes = {{"master_host", ch != nullptr ? ch->source_host : "", "", false},
+               {"read_only", OnOff(s.read_only), "OFF", false}};
+  a.params = {{"source", from}};
+  report.notes.push_back(primary_change_->kind + ": " + spec.name + " takes over from " + from);
+}
+
+// A replica with no channel that has written binlog events (a former primary, or a replica whose
+// channel was reset) rejoins from its own binlog position when the primary has all of it, and is
+// reseeded when it holds transactions the primary lacks. Returns false when this does not apply
+// (PlanReplica decides).
+bool PlanBuilder::PlanRejoin(const ServerSpec& spec, const ServerState& s, HostReport& report) {
+  const std::string& p = primary_->name;
+  if (primary_change_ && primary_change_->kind == "switchover" && old_primary_ == &spec) {
+    // The catch-up step guarantees the new primary holds all of it before this runs.
+    AddChangeSource(spec, s, s.DefaultChannel(),
+                    {spec.name + " hands over to " + p + " and follows it from its own binlog position"}, false, true);
+    AddStart(spec, {spec.name + " becomes a replica of " + p});
+    return true;
+  }
+  if (s.DefaultChannel() != nullptr || topo_.replication.mode != ReplicationMode::kGtid || Applied(s).empty()) {
+    return false;
+  }
+  const ServerState* ps = StateOf(p);
+  if (ps == nullptr || !ps->sql_ok) {
+    report.notes.push_back(spec.name + " replicates from no one and has written binlog events; whether it can "
+                           "rejoin by GTID is decided once " + p + " can be read");
+    return true;
+  }
+  auto mine = GtidPosition::Parse(Applied(s));
+  auto theirs = GtidPosition::Parse(Applied(*ps));
+  if (!mine.ok() || !theirs.ok()) {
+    report.notes.push_back("cannot compare GTID positions of " + spec.name + " and " + p + ": " +
+                           (!mine.ok() ? mine.status() : theirs.status()).message());
+    return true;
+  }
+  std::vector<std::string> errant = theirs->Missing(*mine);
+  for (std::string& c : theirs->Conflicting(*mine)) errant.push_back(std::move(c));
+  if (errant.empty()) {
+    AddChangeSource(spec, s, nullptr,
+                    {spec.name + " replicates from no one; everything it holds (" + Applied(s) + ") is on " + p +
+                     ", so it rejoins by GTID"},
+                    false, true);
+    AddStart(spec, {spec.name + " rejoins as a replica of " + p});
+    return true;
+  }
+  std::string lost = JoinGtidList(errant);
+  report.notes.push_back(spec.name + " holds transactions " + p + " lacks (" + lost +
+                         "): it cannot rejoin by GTID and is reseeded; inspect its binlog first if they matter");
+  AddSeed(spec, s, {spec.name + " holds transactions " + p + " lacks (" + lost + "); a seed replaces its data"}, true);
+  AddChangeSource(spec, s, nullptr, {"replicate from the seed's position"}, true);
+  AddStart(spec, {spec.name + " rejoins as a replica of " + p});
+  return true;
+}
+
+// Every [[app]] host whose database settings do not point at the file's primary gets a rewrite and a
+// restart; an app with a health URL gets one check once all its hosts restarted.
+void PlanBuilder::PlanApps() {
+  const ServerSpec& p = *primary_;
+  std::string want_port = std::to_string(p.mysql.port);
+  for (const AppSpec& app : topo_.apps) {
+    AppSteps steps;
+    for (const std::string& host : app.hosts) {
+      HostReport* report = nullptr;
+      for (HostReport& r : hosts_) {
+        if (r.name == host) report = &r;
+      }
+      if (report == nullptr) continue;
+      std::string prefix = "app " + app.name + ": ";
+      std::string path = app.DatabaseYmlPath();
+      const ServerState* s = StateOf(host);
+      const LiveAppConfig* c = s != nullptr ? s->FindAppConfig(app.name) : nullptr;
+      if (s == nullptr || !s->ssh_ok || c == nullptr || !c->read_ok) {
+        std::string why = s == nullptr ? "not read" : !s->ssh_ok ? s->ssh_error : c == nullptr ? "not read" : c->error;
+        report->notes.push_back(prefix + path + " unknown (" + why + "); not repointed");
+        continue;
+      }
+      if (!c->exists) {
+        report->notes.push_back(prefix + path + " does not exist; not repointed");
+        continue;
+      }
+      DatabaseYmlSettings yml = ReadDatabaseYml(c->text, app.environment);
+      if (!yml.section_exists) {
+        report->notes.push_back(prefix + path + " has no '" + app.environment + "' section; not repointed");
+        continue;
+      }
+      if (yml.database.present() && !yml.database.erb && !yml.database.value.empty()) {
+        bool declared = std::any_of(topo_.databases.begin(), topo_.databases.end(),
+                                    [&](const DatabaseSpec& d) { return d.name == yml.database.value; });
+        if (!declared) report->notes.push_back(prefix + "database " + yml.database.value + " is not a [[database]] of the topology");
+      }
+      if (yml.username.present() && !yml.username.erb && !yml.username.value.empty()) {
+        bool declared = std::any_of(topo_.users.begin(), topo_.users.end(),
+                                    [&](const UserSpec& u) { return u.name == yml.username.value; });
+        if (!declared) report->notes.push_back(prefix + "username " + yml.username.value + " is not a [[user]] of the topology");
+      }
+      std::vector<Change> changes;
+      std::vector<std::string> reasons;
+      bool templated = false;
+      auto want = [&](const char* key, const DatabaseYmlValue& v, const std::string& effective, const std::string& wanted) {
+        if (effective == wanted) return;
+        if (v.erb) {
+          report->notes.push_back(prefix + app.environment + " " + key + " is ERB (" + v.raw +
+                                  "): replplan does not override a templated value; point it at " + p.name + " (" +
+                                  wanted + ") yourself");
+          templated = true;
+          return;
+        }
+        changes.push_back({key, effective.empty() ? "(absent)" : effective, wanted, false});
+        reasons.push_back(path + ": " + app.environment + " " + key + " is " + OrEmpty(effective) + ", the primary " +
+                          p.name + " is at " + wanted);
+      };
+      want("host", yml.host, yml.host.value, p.address);
+      // mysql2 connects to 3306 when database.yml names no port.
+      want("port", yml.port, yml.port.present() ? yml.port.value : "3306", want_port);
+      if (templated || changes.empty()) continue;
+      Action rewrite;
+      rewrite.id = Id(host, ActionKind::kRewriteAppConfig, app.name);
+      rewrite.kind = ActionKind::kRewriteAppConfig;
+      rewrite.host = host;
+      rewrite.summary = "point " + app.name + " on " + host + " at " + p.name + " (" + p.address + ":" + want_port +
+                        ") in " + path;
+      rewrite.reasons = std::move(reasons);
+      rewrite.changes = std::move(changes);
+      rewrite.params = {{"app", app.name}, {"primary", p.name}};
+      Action restart;
+      restart.id = Id(host, ActionKind::kRestartApp, app.name);
+      restart.kind = ActionKind::kRestartApp;
+      restart.host = host;
+      restart.summary = "restart " + app.name + " on " + host + ": " + app.restart;
+      restart.reasons = {app.name + " reads " + path + " when it starts"};
+      restart.params = {{"app", app.name}};
+      size_t r1 = graph_.Add(std::move(rewrite));
+      size_t r2 = graph_.Add(std::move(restart));
+      steps.rewrite_restart.emplace_back(r1, r2);
+    }
+    if (!app.health.empty() && !steps.rewrite_restart.empty()) {
+      Action check;
+      check.id = Id(app.hosts.front(), ActionKind::kCheckHealth, app.name);
+      check.kind = ActionKind::kCheckHealth;
+      check.host = app.hosts.front();
+      check.summary = "check " + app.name + ": GET " + app.health + " answers 2xx";
+      check.reasons = {"the restarted app must serve again, writing to " + p.name};
+      check.params = {{"app", app.name}};
+      steps.check = graph_.Add(std::move(check));
+    }
+    app_steps_.push_back(std::move(steps));
+  }
+}
+
+// Apps move only once the primary they will write to is writable (promoted, or made writable) and
+// holds the declared databases and users; never before the old primary is fenced.
+void PlanBuilder::LinkApps() {
+  const HostActions& p = by_host_.at(primary_->name);
+  for (const AppSteps& steps : app_steps_) {
+    for (const auto& [rewrite, restart] : steps.rewrite_restart) {
+      Depend(rewrite, {p.promote, p.set_global, p.restart});
+      Depend(rewrite, p.objects);
+      Depend(restart, {rewrite});
+      Depend(steps.check, {restart});
+    }
+  }
+}
+
+void PlanBuilder::LinkPromotion(const ServerSpec& spec, const HostActions& h) {
+  if (!primary_change_) {
+    Depend(h.change, {h.fence});
+    Depend(h.seed, {h.fence});
+    return;
+  }
+  const HostActions& p = by_host_.at(primary_->name);
+  if (topo_.IsPrimary(spec.name)) {
+    const HostActions& o = by_host_.at(old_primary_->name);
+    Depend(h.catch_up, {o.fence});
+    Depend(h.promote, {h.catch_up, h.restart, h.set_global, h.repl_user, h.repl_grant});
+    for (size_t object : h.objects) Depend(object, {h.promote});
+    return;
+  }
+  // The old primary is fenced only once the new one is ready to take over: the shortest time
+  // without a writable primary.
+  Depend(h.fence, {p.edit, p.restart, p.set_global, p.repl_user, p.repl_grant});
+  Depend(h.change, {p.promote, h.fence});
+  Depend(h.seed, {p.promote, h.fence});
+  Depend(h.start, {p.promote});
+}
+
 void PlanBuilder::LinkHost(const ServerSpec& spec, const HostActions& h) {
   Depend(h.restart, {h.edit});
+  LinkPromotion(spec, h);
   // The primary stops following anyone before it becomes writable.
   Depend(h.set_global, {h.restart});
   Depend(h.set_global, h.resets);
@@ -639,6 +1016,7 @@ Result<Plan> BuildPlan(const Topology& topology, const LiveState& live, const Pl
   plan.flavor = FlavorName(topology.cluster.flavor);
   plan.replication_mode = ModeName(topology.replication.mode);
   plan.hosts = std::move(planned->hosts);
+  plan.primary_change = planned->primary_change;
   std::vector<std::vector<std::string>> depends_on(graph.size());
   for (size_t index = 0; index < graph.size(); ++index) {
     for (size_t dep : graph.DependenciesOf(index)) depends_on[index].push_back(graph.at(dep).id);

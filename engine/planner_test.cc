@@ -87,7 +87,7 @@ TEST_CASE("every server's config_file gets read_only=ON, only the primary is mad
   Plan plan = MustPlan(t, FreshLive(t));
   for (const std::string host : {"mercury", "uranus"}) {
     const Action& edit = Find(plan, host + "/edit-config")->action;
-    CHECK(edit.changes.size() == 7);  // bind_address is already right on a fresh host
+    CHECK(edit.changes.size() == 10);  // bind_address is already right on a fresh host
     bool read_only_on = std::any_of(edit.changes.begin(), edit.changes.end(),
                                     [](const Change& c) { return c.key == "read_only" && c.to == "ON"; });
     CHECK(read_only_on);
@@ -285,6 +285,9 @@ TEST_CASE("seeding a replica that already holds databases is destructive and nam
   Topology t = LabTopology(2);
   LiveState live = InSyncLive(t);
   live.servers["uranus"].channels.clear();
+  live.servers["uranus"].gtid_binlog_pos = "";  // data loaded by hand: no binlog to rejoin from
+  live.servers["uranus"].gtid_current_pos = "";
+  live.servers["uranus"].gtid_slave_pos = "";
   Plan plan = MustPlan(t, live);
   CHECK(Ids(plan) == std::vector<std::string>{"uranus/seed-replica", "uranus/change-source", "uranus/start-replica"});
   const Action& seed = plan.actions[0].action;
@@ -385,10 +388,11 @@ TEST_CASE("stopped threads without an SQL error are just started, the IO error e
   CHECK(AnyContains(login.actions[0].action.reasons, "refused the replication login"));
 }
 
-TEST_CASE("a primary that replicates from someone gets a destructive RESET SLAVE ALL before it is writable") {
+TEST_CASE("a primary that replicates from an undeclared source gets a destructive RESET SLAVE ALL before it is writable") {
   Topology t = LabTopology(2);
   LiveState live = InSyncLive(t);
   ReplicaChannel c = testing::HealthyChannel(t.servers[1]);
+  c.source_host = "127.0.0.99";  // not a server of the file: no switchover, just forget it
   live.servers["mercury"].channels.push_back(c);
   live.servers["mercury"].read_only = true;
   Plan plan = MustPlan(t, live);
@@ -472,7 +476,7 @@ TEST_CASE("file mode: no gtid_strict_mode, change-source uses file/position") {
   Topology t = LabTopology(2);
   t.replication.mode = ReplicationMode::kFile;
   Plan plan = MustPlan(t, FreshLive(t));
-  CHECK(Find(plan, "mercury/edit-config")->action.changes.size() == 6);
+  CHECK(Find(plan, "mercury/edit-config")->action.changes.size() == 9);
   CHECK(Find(plan, "uranus/change-source")->action.params.at("use_gtid") == "no");
   CHECK(Find(plan, "uranus/seed-replica")->action.summary.find("binlog file and position") != std::string::npos);
 }

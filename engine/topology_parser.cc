@@ -9,6 +9,7 @@
 #include <exception>
 #include <map>
 #include <optional>
+#include <sstream>
 #include <utility>
 
 #include "engine/did_you_mean.h"
@@ -30,7 +31,16 @@ const Keys& ClusterKeys() {
   return keys;
 }
 const Keys& ReplicationKeys() {
-  static const Keys keys = {"user", "host", "password", "mode", "binlog_format", "semi_sync"};
+  static const Keys keys = {"user",
+                            "host",
+                            "password",
+                            "mode",
+                            "binlog_format",
+                            "semi_sync",
+                            "semi_sync_timeout_ms",
+                            "heartbeat_period",
+                            "slave_net_timeout",
+                            "switchover_max_lag"};
   return keys;
 }
 const Keys& DefaultsKeys() {
@@ -71,6 +81,15 @@ constexpr char kSecretHint[] =
     "use password = { env = \"NAME\" } or { file = \"/path\" }: secrets never live in the file";
 constexpr int64_t kMaxServerId = 4294967295;
 constexpr int64_t kMaxTimeoutMs = 3600000;  // an hour: anything longer is a unit mistake
+constexpr int64_t kMaxSlaveNetTimeout = 31536000;  // MariaDB's own maximum (a year)
+constexpr int64_t kMaxSwitchoverLag = 86400;       // a day behind is a reseed, not a switchover
+
+// 1 -> "1", 0.25 -> "0.25": seconds as the reader wrote them, for messages.
+std::string FormatSeconds(double seconds) {
+  std::ostringstream out;
+  out << seconds;
+  return out.str();
+}
 
 const char* TypeName(const toml::node& node) {
   switch (node.type()) {
@@ -476,6 +495,41 @@ class TopologyReader {
         Upper(ReadChoice(*repl, "binlog_format", "replication.binlog_format", {"ROW", "MIXED", "STATEMENT"}, true)
                   .value_or(spec.binlog_format));
     spec.semi_sync = ReadBool(*repl, "semi_sync", "replication.semi_sync").value_or(spec.semi_sync);
+    ReadReplicationTiming(*repl, spec);
+  }
+
+  // Bounds: MariaDB's own where they are sane, tighter where a larger value can only be a unit
+  // mistake. semi_sync_timeout_ms may be huge on purpose (no fallback to async: see
+  // MARIADB-NOTES), so only the int range caps it.
+  void ReadReplicationTiming(const toml::table& repl, ReplicationSpec& spec) {
+    spec.semi_sync_timeout_ms = static_cast<int>(
+        ReadInteger(repl, "semi_sync_timeout_ms", "replication.semi_sync_timeout_ms", 1, INT32_MAX)
+            .value_or(spec.semi_sync_timeout_ms));
+    spec.slave_net_timeout = static_cast<int>(
+        ReadInteger(repl, "slave_net_timeout", "replication.slave_net_timeout", 1, kMaxSlaveNetTimeout)
+            .value_or(spec.slave_net_timeout));
+    spec.switchover_max_lag = static_cast<int>(
+        ReadInteger(repl, "switchover_max_lag", "replication.switchover_max_lag", 0, kMaxSwitchoverLag)
+            .value_or(spec.switchover_max_lag));
+    const toml::node* node = repl.get("heartbeat_period");
+    if (node == nullptr) return;
+    if (!node->is_number()) return WrongType(*node, "replication.heartbeat_period", "a number of seconds");
+    const double period = node->is_integer() ? static_cast<double>(node->as_integer()->get())
+                                             : node->as_floating_point()->get();
+    // MASTER_HEARTBEAT_PERIOD has millisecond resolution, and 0 would switch heartbeats off.
+    if (!(period >= 0.001 && period <= 4294967.0)) {
+      return Error(At(*node), "replication.heartbeat_period must be in 0.001..4294967 seconds, got " +
+                                  FormatSeconds(period));
+    }
+    // A replica gives up on a source that sent nothing for slave_net_timeout seconds: with no
+    // heartbeat in between, an idle but healthy primary would look dead.
+    if (period >= spec.slave_net_timeout) {
+      return Error(At(*node), "replication.heartbeat_period (" + FormatSeconds(period) +
+                                  " s) must be below replication.slave_net_timeout (" +
+                                  std::to_string(spec.slave_net_timeout) + " s)",
+                   "replicas would time out on an idle, healthy primary between two heartbeats");
+    }
+    spec.heartbeat_period = period;
   }
 
   // Fills `ssh` from the keys `table` gives; the rest keep what `ssh` already holds (the struct

@@ -193,6 +193,78 @@ host = "10.0.0.%")",
   CHECK(t.servers[0].ssh.connect_timeout_ms == 100);
 }
 
+TEST_CASE("replication timing: defaults when absent, read when given, heartbeat_period as integer or float") {
+  TopologyParse defaults = ParseTopology(std::string(kValid), "t.toml");
+  REQUIRE(defaults.errors.empty());
+  const ReplicationSpec& d = defaults.topology.replication;
+  CHECK(d.semi_sync_timeout_ms == 10000);
+  CHECK(d.heartbeat_period == doctest::Approx(1.0));
+  CHECK(d.slave_net_timeout == 5);
+  CHECK(d.switchover_max_lag == 10);
+
+  std::string text = Replace("user     = \"repl\"", R"(user = "repl"
+semi_sync = true
+semi_sync_timeout_ms = 2000
+heartbeat_period = 0.25
+slave_net_timeout = 3
+switchover_max_lag = 0)");
+  TopologyParse parse = ParseTopology(text, "t.toml");
+  for (const Diagnostic& e : parse.errors) FAIL(e.ToString());
+  const ReplicationSpec& r = parse.topology.replication;
+  CHECK(r.semi_sync);
+  CHECK(r.semi_sync_timeout_ms == 2000);
+  CHECK(r.heartbeat_period == doctest::Approx(0.25));
+  CHECK(r.slave_net_timeout == 3);
+  CHECK(r.switchover_max_lag == 0);
+
+  TopologyParse whole = ParseTopology(Replace("user     = \"repl\"", "user = \"repl\"\nheartbeat_period = 2"), "t.toml");
+  for (const Diagnostic& e : whole.errors) FAIL(e.ToString());
+  CHECK(whole.topology.replication.heartbeat_period == doctest::Approx(2.0));
+}
+
+TEST_CASE("replication timing: wrong types and out-of-range values point at the value") {
+  auto with = [](const std::string& lines) { return Errors(Replace("user     = \"repl\"", "user = \"repl\"\n" + lines)); };
+  CHECK(with("semi_sync_timeout_ms = \"2s\"") ==
+        "t.toml:8:24: replication.semi_sync_timeout_ms must be an integer, got string");
+  CHECK(with("semi_sync_timeout_ms = 0") ==
+        "t.toml:8:24: replication.semi_sync_timeout_ms must be in 1..2147483647, got 0");
+  CHECK(with("semi_sync_timeout_ms = 2147483648") ==
+        "t.toml:8:24: replication.semi_sync_timeout_ms must be in 1..2147483647, got 2147483648");
+  CHECK(with("slave_net_timeout = 2.5") == "t.toml:8:21: replication.slave_net_timeout must be an integer, got float");
+  CHECK(with("slave_net_timeout = 0") == "t.toml:8:21: replication.slave_net_timeout must be in 1..31536000, got 0");
+  CHECK(with("switchover_max_lag = -1") == "t.toml:8:22: replication.switchover_max_lag must be in 0..86400, got -1");
+  CHECK(with("switchover_max_lag = true") ==
+        "t.toml:8:22: replication.switchover_max_lag must be an integer, got boolean");
+  CHECK(with("heartbeat_period = \"1s\"") ==
+        "t.toml:8:20: replication.heartbeat_period must be a number of seconds, got string");
+  CHECK(with("heartbeat_period = 0") ==
+        "t.toml:8:20: replication.heartbeat_period must be in 0.001..4294967 seconds, got 0");
+  CHECK(with("heartbeat_period = 0.0001") ==
+        "t.toml:8:20: replication.heartbeat_period must be in 0.001..4294967 seconds, got 0.0001");
+  CHECK(with("heartbeat_period = nan") ==
+        "t.toml:8:20: replication.heartbeat_period must be in 0.001..4294967 seconds, got nan");
+}
+
+TEST_CASE("heartbeat_period must be below slave_net_timeout, the file's or the default 5 s") {
+  auto with = [](const std::string& lines) { return Errors(Replace("user     = \"repl\"", "user = \"repl\"\n" + lines)); };
+  CHECK(with("heartbeat_period = 5") ==
+        "t.toml:8:20: replication.heartbeat_period (5 s) must be below replication.slave_net_timeout (5 s)\n"
+        "  hint: replicas would time out on an idle, healthy primary between two heartbeats");
+  CHECK(with("slave_net_timeout = 30\nheartbeat_period = 29.5") == "");
+  CHECK(with("heartbeat_period = 1.5\nslave_net_timeout = 1") ==
+        "t.toml:8:20: replication.heartbeat_period (1.5 s) must be below replication.slave_net_timeout (1 s)\n"
+        "  hint: replicas would time out on an idle, healthy primary between two heartbeats");
+}
+
+TEST_CASE("a misspelt replication timing key gets a suggestion") {
+  CHECK(Errors(Replace("user     = \"repl\"", "user = \"repl\"\nheartbeat_perod = 1")) ==
+        "t.toml:8:1: unknown key 'heartbeat_perod' in [replication] (did you mean 'heartbeat_period'?)");
+  CHECK(Errors(Replace("user     = \"repl\"", "user = \"repl\"\nslave_net_timout = 5")) ==
+        "t.toml:8:1: unknown key 'slave_net_timout' in [replication] (did you mean 'slave_net_timeout'?)");
+  CHECK(Errors(Replace("user     = \"repl\"", "user = \"repl\"\nsemisync_timeout_ms = 5")) ==
+        "t.toml:8:1: unknown key 'semisync_timeout_ms' in [replication] (did you mean 'semi_sync_timeout_ms'?)");
+}
+
 TEST_CASE("the valid base file has no errors, so each case below proves its own error") {
   CHECK(Errors(std::string(kValid)) == "");
 }

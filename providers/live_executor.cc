@@ -19,6 +19,7 @@
 #include "engine/shell_quote.h"
 #include "engine/sql_quote.h"
 #include "providers/connect_options.h"
+#include "providers/live_executor_internal.h"
 #include "providers/local/secrets.h"
 #include "providers/mysql/mysql_connection.h"
 #include "providers/seeder.h"
@@ -26,7 +27,9 @@
 
 
 namespace replplan {
-namespace {
+// Not anonymous: providers/promotion_actions.cc implements the rest of the class declared in
+// providers/live_executor_internal.h and shares a few of these helpers.
+namespace internal {
 
 // A restart is promised an answer or a clear error within this bound (the issue's "bounded").
 constexpr auto kAnswerAfterRestart = std::chrono::seconds(60);
@@ -158,15 +161,8 @@ std::string AtomicWriteCommand(const std::string& path) {
   return ShellJoin({"sh", "-c", script});
 }
 
-struct Host {
-  const ServerSpec* spec = nullptr;
-  std::mutex mutex;  // held for a whole action: one action per host at a time
-  std::unique_ptr<MysqlConnection> sql;
-  std::unique_ptr<SshSession> ssh;
-};
-
 // The dynamic variables set-global may touch, and how their values are checked and written.
-enum class VarKind { kServerId, kBool, kBinlogFormat };
+enum class VarKind { kServerId, kBool, kBinlogFormat, kNetTimeout, kSemiSyncTimeout, kWaitPoint };
 const std::map<std::string, VarKind>& DynamicVariables() {
   static const std::map<std::string, VarKind> kVars = {
       {"server_id", VarKind::kServerId},
@@ -175,6 +171,9 @@ const std::map<std::string, VarKind>& DynamicVariables() {
       {"read_only", VarKind::kBool},
       {"rpl_semi_sync_master_enabled", VarKind::kBool},
       {"rpl_semi_sync_slave_enabled", VarKind::kBool},
+      {"rpl_semi_sync_master_wait_point", VarKind::kWaitPoint},
+      {"rpl_semi_sync_master_timeout", VarKind::kSemiSyncTimeout},
+      {"slave_net_timeout", VarKind::kNetTimeout},
   };
   return kVars;
 }
@@ -197,6 +196,19 @@ std::optional<std::string> SqlValueOf(VarKind kind, const std::string& value) {
       if (f != "ROW" && f != "MIXED" && f != "STATEMENT") return std::nullopt;
       return QuoteString(f);
     }
+    case VarKind::kNetTimeout:  // seconds, MariaDB's range
+    case VarKind::kSemiSyncTimeout: {  // milliseconds
+      uint64_t max = kind == VarKind::kNetTimeout ? 31536000ULL : 4294967295ULL;
+      if (!IsDigits(value) || value.size() > 10 || std::stoull(value) < 1 || std::stoull(value) > max) {
+        return std::nullopt;
+      }
+      return std::to_string(std::stoull(value));
+    }
+    case VarKind::kWaitPoint: {
+      std::string w = Upper(value);
+      if (w != "AFTER_SYNC" && w != "AFTER_COMMIT") return std::nullopt;
+      return QuoteString(w);
+    }
   }
   return std::nullopt;
 }
@@ -206,7 +218,10 @@ bool RunningValueIs(VarKind kind, const std::string& running, const std::string&
   switch (kind) {
     case VarKind::kServerId: return running == sql_value;
     case VarKind::kBool: return NormalizeBool(running) == sql_value;
-    case VarKind::kBinlogFormat: return QuoteString(Upper(running)) == sql_value;
+    case VarKind::kBinlogFormat:
+    case VarKind::kWaitPoint: return QuoteString(Upper(running)) == sql_value;
+    case VarKind::kNetTimeout:
+    case VarKind::kSemiSyncTimeout: return running == sql_value;
   }
   return false;
 }
@@ -216,52 +231,6 @@ const std::vector<std::string>& StaticSettings() {
   static const std::vector<std::string> kSettings = {"log_bin", "bind_address", "log_slave_updates", "report_host"};
   return kSettings;
 }
-
-class LiveExecutor : public ActionExecutor {
- public:
-  explicit LiveExecutor(Topology topology);
-  Status Execute(const Action& action, const ProgressFn& progress) override;
-
- private:
-  Status Dispatch(const Action& action, Host& host, const ProgressFn& progress);
-
-  Status EditConfig(const Action& action, Host& host);
-  Status RestartServer(const Action& action, Host& host);
-  Status SetGlobal(const Action& action, Host& host);
-  Status EnsureReplicationUser(const Action& action, Host& host);
-  Status CreateDatabase(const Action& action, Host& host);
-  Status EnsureDeclaredUser(const Action& action, Host& host, bool create);
-  Status ChangeSource(const Action& action, Host& host);
-  Status StartReplica(const Action& action, Host& host);
-  Status ResetReplica(const Action& action, Host& host);
-  Status SeedReplicaAction(const Action& action, Host& host, const ProgressFn& progress);
-
-  // Connections, opened on first use; a transport failure drops them so the next use reconnects.
-  Result<MysqlConnection*> Sql(Host& host, int connect_timeout_ms = 0);
-  Result<SshSession*> Ssh(Host& host);
-  Result<std::unique_ptr<SshSession>> OpenSsh(const ServerSpec& spec, int command_timeout_ms) const;
-  Result<std::vector<Row>> Query(Host& host, const std::string& sql, const std::string& what,
-                                 const std::vector<const Secret*>& also_redact = {});
-  Status Exec(Host& host, const std::string& sql, const std::string& what,
-              const std::vector<const Secret*>& also_redact = {});
-  Result<Row> ReplicaStatus(Host& host);  // the default channel; an empty row when there is none
-  Result<bool> AccountExists(Host& host, const std::string& user, const std::string& host_part);
-  Result<std::vector<std::string>> GrantsOf(Host& host, const std::string& account);
-  Result<std::string> IdentifiedByHash(Host& host, const Secret& password);
-
-  // Static settings of `settings` that the running server does not have, in words.
-  Result<std::vector<std::string>> StaticMismatches(Host& host, const std::vector<std::string>& settings);
-  Status WaitForSql(Host& host);
-  std::string ReplicaFailure(const Host& host, const Row& row, const std::string& what) const;
-
-  Result<const Secret*> SecretOf(const SecretRef& ref, const std::string& what) const;
-  Status Redact(const Status& status) const;
-
-  Topology topology_;
-  std::map<std::string, std::unique_ptr<Host>> hosts_;  // fixed after construction: lookups need no lock
-  std::map<std::pair<SecretRef::Kind, std::string>, Result<Secret>> secrets_;
-  std::vector<const Secret*> all_secrets_;
-};
 
 LiveExecutor::LiveExecutor(Topology topology) : topology_(std::move(topology)) {
   for (const ServerSpec& server : topology_.servers) {
@@ -331,13 +300,14 @@ Status LiveExecutor::Dispatch(const Action& action, Host& host, const ProgressFn
     case ActionKind::kChangeSource: return ChangeSource(action, host);
     case ActionKind::kStartReplica: return StartReplica(action, host);
     case ActionKind::kResetReplica: return ResetReplica(action, host);
-    case ActionKind::kFencePrimary:
-    case ActionKind::kWaitForCatchUp:
-    case ActionKind::kApplyRelayLog:
-    case ActionKind::kPromoteReplica:
-    case ActionKind::kRewriteAppConfig:
-    case ActionKind::kRestartApp:
-    case ActionKind::kCheckHealth: break;  // providers/promotion_actions.cc (in progress)
+    // providers/promotion_actions.cc
+    case ActionKind::kFencePrimary: return FencePrimary(action, host, progress);
+    case ActionKind::kWaitForCatchUp: return WaitForCatchUp(action, host, progress);
+    case ActionKind::kApplyRelayLog: return ApplyRelayLog(action, host, progress);
+    case ActionKind::kPromoteReplica: return PromoteReplica(action, host);
+    case ActionKind::kRewriteAppConfig: return RewriteAppConfig(action, host);
+    case ActionKind::kRestartApp: return RestartApp(action, host, progress);
+    case ActionKind::kCheckHealth: return CheckHealth(action, host, progress);
   }
   return Status::InvalidArgument(action.id + ": unknown action kind");
 }
@@ -580,11 +550,28 @@ Status LiveExecutor::SetGlobal(const Action& action, Host& host) {
     }
     sets.emplace_back(key, var->second, *sql_value);
   }
+  // A replica negotiates semi-sync when its IO thread connects, so a running IO thread is stopped
+  // around a change of rpl_semi_sync_slave_enabled and started again. Stopping first keeps this
+  // convergent: cut short after the STOP, the next plan sees the IO thread down and starts it.
+  auto set_semi_sync_slave = [&](const std::string& sql) -> Status {
+    auto row = ReplicaStatus(host);
+    if (!row.ok()) return row.status();
+    const std::string io = Field(*row, "Slave_IO_Running");
+    const bool restart_io = !row->empty() && !io.empty() && io != "No";
+    if (restart_io) {
+      Status stop = Exec(host, "STOP SLAVE IO_THREAD", "STOP SLAVE IO_THREAD");
+      if (!stop.ok()) return stop;
+    }
+    Status set = Exec(host, sql, sql);
+    if (!set.ok() || !restart_io) return set;
+    return Exec(host, "START SLAVE IO_THREAD", "START SLAVE IO_THREAD");
+  };
   for (const auto& [key, kind, sql_value] : sets) {
     auto rows = Query(host, "SELECT @@GLOBAL." + key + " AS v", "reading @@" + key);
     if (!rows.ok()) return rows.status();
     if (!rows->empty() && RunningValueIs(kind, Field(rows->front(), "v"), sql_value)) continue;
-    Status set = Exec(host, "SET GLOBAL " + key + " = " + sql_value, "SET GLOBAL " + key + " = " + sql_value);
+    const std::string sql = "SET GLOBAL " + key + " = " + sql_value;
+    Status set = key == "rpl_semi_sync_slave_enabled" ? set_semi_sync_slave(sql) : Exec(host, sql, sql);
     if (!set.ok()) return set;
   }
   return Status::OK();
@@ -744,7 +731,19 @@ Status LiveExecutor::ChangeSource(const Action& action, Host& host) {
   bool configured = !row->empty();
   bool same_source = configured && Field(*row, "Master_Host") == source->address && Field(*row, "Master_Port") == port;
   std::string using_gtid = Lower(Field(*row, "Using_Gtid"));
-  if (same_source && Field(*row, "Master_User") == r.user && using_gtid == use_gtid) {
+  // Only SHOW ALL SLAVES STATUS has the heartbeat period (as Slave_heartbeat_period); -1 (no
+  // channel, or not reported) never matches.
+  double running_period = -1;
+  if (configured) {
+    auto all = Query(host, "SHOW ALL SLAVES STATUS", "SHOW ALL SLAVES STATUS");
+    if (!all.ok()) return all.status();
+    for (const Row& channel : *all) {
+      const std::string period = Field(channel, "Slave_heartbeat_period");
+      if (Field(channel, "Connection_name").empty() && !period.empty()) running_period = std::atof(period.c_str());
+    }
+  }
+  if (same_source && Field(*row, "Master_User") == r.user && using_gtid == use_gtid &&
+      HeartbeatMatches(running_period, r.heartbeat_period)) {
     return Status::OK();  // already replicating from there (an earlier run); START is start-replica's
   }
 
@@ -772,6 +771,16 @@ Status LiveExecutor::ChangeSource(const Action& action, Host& host) {
     Status stop = Exec(host, "STOP SLAVE", "STOP SLAVE");
     if (!stop.ok()) return stop;
   }
+  if (param("position") == "from-binlog") {
+    // A former primary rejoining: its own binlog holds everything it applied or wrote, while its
+    // gtid_slave_pos may be stale from an earlier time as a replica (and would refetch or skip).
+    if (!gtid || use_gtid != "slave_pos") {
+      return Status::InvalidArgument(StalePlan(action, "rejoins from its binlog without MASTER_USE_GTID=slave_pos"));
+    }
+    Status pos = Exec(host, "SET GLOBAL gtid_slave_pos = @@GLOBAL.gtid_binlog_pos",
+                      "SET GLOBAL gtid_slave_pos = @@gtid_binlog_pos");
+    if (!pos.ok()) return pos;
+  }
   std::vector<std::string> options;
   // Same host and port with a kept position: leave them out, or the server resets the coordinates.
   if (!(same_source && !gtid && !from_seed)) {
@@ -782,6 +791,8 @@ Status LiveExecutor::ChangeSource(const Action& action, Host& host) {
   options.push_back("MASTER_PASSWORD = " + QuoteString((*password)->reveal()));
   options.push_back("MASTER_CONNECT_RETRY = 1");
   options.push_back("MASTER_USE_GTID = " + use_gtid);
+  // Replicas notice a silent source within slave_net_timeout only if an idle one sends heartbeats.
+  options.push_back("MASTER_HEARTBEAT_PERIOD = " + SecondsText(r.heartbeat_period));
   if (!log_file.empty()) {
     options.push_back("MASTER_LOG_FILE = " + QuoteString(log_file));
     options.push_back("MASTER_LOG_POS = " + log_pos);
@@ -907,10 +918,10 @@ Status LiveExecutor::SeedReplicaAction(const Action& action, Host& host, const P
   return seeded;
 }
 
-}  // namespace
+}  // namespace internal
 
 std::unique_ptr<ActionExecutor> MakeLiveExecutor(const Topology& topology) {
-  return std::make_unique<LiveExecutor>(topology);
+  return std::make_unique<internal::LiveExecutor>(topology);
 }
 
 }  // namespace replplan

@@ -6,6 +6,7 @@
 #include <thread>
 #include <utility>
 
+#include "engine/shell_quote.h"
 #include "engine/sql_quote.h"
 #include "providers/connect_options.h"
 #include "providers/local/secrets.h"
@@ -44,21 +45,137 @@ void ReadSql(const Topology& topology, const ServerSpec& server, RawServerState&
   ReadSqlState(topology, **connection, raw);
 }
 
-void ReadSsh(const ServerSpec& server, RawServerState& raw) {
+// One file as the batch read below saw it.
+struct FileRead {
+  bool read_ok = false;
+  bool exists = false;
+  std::string text;
+  std::string error;
+};
+
+std::string DecodeBase64(std::string_view in, bool& ok) {
+  std::string out;
+  out.reserve(in.size() / 4 * 3);
+  uint32_t bits = 0;
+  int count = 0;
+  ok = true;
+  for (char c : in) {
+    int v;
+    if (c >= 'A' && c <= 'Z') v = c - 'A';
+    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
+    else if (c >= '0' && c <= '9') v = c - '0' + 52;
+    else if (c == '+') v = 62;
+    else if (c == '/') v = 63;
+    else if (c == '=') break;
+    else { ok = false; return {}; }
+    bits = (bits << 6) | static_cast<uint32_t>(v);
+    if (++count == 4) {
+      out.push_back(static_cast<char>((bits >> 16) & 0xFF));
+      out.push_back(static_cast<char>((bits >> 8) & 0xFF));
+      out.push_back(static_cast<char>(bits & 0xFF));
+      bits = 0;
+      count = 0;
+    }
+  }
+  if (count == 2) out.push_back(static_cast<char>((bits >> 4) & 0xFF));
+  if (count == 3) {
+    out.push_back(static_cast<char>((bits >> 10) & 0xFF));
+    out.push_back(static_cast<char>((bits >> 2) & 0xFF));
+  }
+  ok = count != 1;
+  return out;
+}
+
+// The config file and every app's database.yml in ONE remote command, so the app files cost no
+// extra round trip: each file answers one line, "missing", "ok <base64>" (any bytes, trailing
+// newlines included, survive) or "error <message>" (why cat could not read it: permission, a
+// directory...). base64 is coreutils, on every Debian.
+Result<std::vector<FileRead>> ReadFiles(SshSession& session, const std::vector<std::string>& paths) {
+  std::string command = "for f in";
+  for (const std::string& path : paths) command += " " + ShellQuote(path);
+  command +=
+      "; do if [ ! -e \"$f\" ]; then echo missing; elif c=$(base64 -w0 -- \"$f\" 2>&1); then echo \"ok $c\"; "
+      "else echo \"error $(printf %s \"$c\" | tr '\\n' ' ')\"; fi; done";
+  auto run = session.Run(command);
+  if (!run.ok()) return run.status();
+  std::vector<FileRead> files;
+  std::string_view out = run->out;
+  for (size_t i = 0; i < paths.size(); ++i) {
+    size_t end = out.find('\n');
+    if (end == std::string_view::npos) {
+      return Status::Unavailable("ssh " + session.Endpoint() + ": reading " + paths[i] +
+                                 ": the remote shell stopped early: " + std::string(Trim(run->err)));
+    }
+    std::string_view line = out.substr(0, end);
+    out.remove_prefix(end + 1);
+    FileRead file;
+    if (line == "missing") {
+      file.read_ok = true;
+    } else if (line.substr(0, 3) == "ok ") {
+      bool decoded = false;
+      file.text = DecodeBase64(line.substr(3), decoded);
+      file.read_ok = decoded;
+      file.exists = decoded;
+      if (!decoded) file.error = "ssh " + session.Endpoint() + ": cannot read " + paths[i] + ": garbled base64";
+    } else {
+      std::string why(Trim(line.substr(0, 6) == "error " ? line.substr(6) : line));
+      file.error = "ssh " + session.Endpoint() + ": cannot read " + paths[i] + ": " + why;
+    }
+    files.push_back(std::move(file));
+  }
+  return files;
+}
+
+// [[app]]s that run on this server, in file order.
+std::vector<const AppSpec*> AppsOn(const Topology& topology, const ServerSpec& server) {
+  std::vector<const AppSpec*> apps;
+  for (const AppSpec& app : topology.apps) {
+    for (const std::string& host : app.hosts) {
+      if (host == server.name) {
+        apps.push_back(&app);
+        break;
+      }
+    }
+  }
+  return apps;
+}
+
+void ReadSsh(const Topology& topology, const ServerSpec& server, RawServerState& raw) {
+  const std::vector<const AppSpec*> apps = AppsOn(topology, server);
+  for (const AppSpec* app : apps) {
+    LiveAppConfig config;
+    config.app = app->name;
+    config.path = app->DatabaseYmlPath();
+    raw.app_configs.push_back(std::move(config));
+  }
+  // Nothing of an app file is known until it is read: every early return leaves them read_ok=false.
+  auto fail = [&raw](const std::string& error) {
+    raw.ssh_error = error;
+    for (LiveAppConfig& config : raw.app_configs) config.error = error;
+  };
   SshOptions options = SshOptionsFor(server);
   auto session = SshSession::Connect(options);
-  if (!session.ok()) {
-    raw.ssh_error = session.status().message();
-    return;
+  if (!session.ok()) return fail(session.status().message());
+  std::vector<std::string> paths = {server.config_file};
+  for (const LiveAppConfig& config : raw.app_configs) paths.push_back(config.path);
+  auto files = ReadFiles(**session, paths);
+  if (!files.ok()) return fail(files.status().message());
+  for (size_t i = 0; i < raw.app_configs.size(); ++i) {
+    FileRead& file = (*files)[i + 1];
+    LiveAppConfig& config = raw.app_configs[i];
+    config.read_ok = file.read_ok;
+    config.exists = file.exists;
+    config.text = std::move(file.text);
+    config.error = std::move(file.error);
   }
-  auto content = (*session)->ReadFile(server.config_file);
-  if (!content.ok()) {
-    raw.ssh_error = content.status().message();
+  FileRead& config_file = (*files)[0];
+  if (!config_file.read_ok) {
+    raw.ssh_error = config_file.error;
     return;
   }
   raw.ssh_ok = true;
-  raw.config_exists = content->has_value();
-  if (raw.config_exists) raw.config_text = std::move(**content);
+  raw.config_exists = config_file.exists;
+  raw.config_text = std::move(config_file.text);
 }
 
 }  // namespace
@@ -67,7 +184,10 @@ const std::vector<std::string>& LiveVariableNames() {
   static const std::vector<std::string> kNames = {
       "server_id",         "log_bin",          "log_bin_basename", "binlog_format",  "bind_address",
       "read_only",         "log_slave_updates", "gtid_strict_mode", "report_host",   "gtid_binlog_pos",
-      "gtid_current_pos", "gtid_slave_pos",   "version"};
+      "gtid_current_pos", "gtid_slave_pos",   "version",
+      // Failover settings (engine/desired_config.h FailoverSettings).
+      "slave_net_timeout", "rpl_semi_sync_master_enabled", "rpl_semi_sync_slave_enabled",
+      "rpl_semi_sync_master_wait_point", "rpl_semi_sync_master_timeout"};
   return kNames;
 }
 
@@ -119,13 +239,14 @@ RawServerState LiveProvider::ReadState(const Topology& topology, const ServerSpe
   raw.name = server.name;
   // Two halves into two separate objects, so the threads share nothing until the join.
   RawServerState ssh_part;
-  std::thread ssh([&server, &ssh_part] { ReadSsh(server, ssh_part); });
+  std::thread ssh([&topology, &server, &ssh_part] { ReadSsh(topology, server, ssh_part); });
   ReadSql(topology, server, raw);
   ssh.join();
   raw.ssh_ok = ssh_part.ssh_ok;
   raw.ssh_error = std::move(ssh_part.ssh_error);
   raw.config_exists = ssh_part.config_exists;
   raw.config_text = std::move(ssh_part.config_text);
+  raw.app_configs = std::move(ssh_part.app_configs);
   return raw;
 }
 

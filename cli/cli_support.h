@@ -1,0 +1,67 @@
+// What the CLI's commands share: reading the topology, reading the live state and planning,
+// printing an apply's timeline, asking for approval. Output only; the work is in engine/ and
+// providers/.
+#pragma once
+
+#include <mutex>
+#include <string>
+
+#include "engine/applier.h"
+#include "engine/live_state.h"
+#include "engine/plan.h"
+#include "engine/status.h"
+#include "engine/topology.h"
+
+namespace replplan::cli {
+
+constexpr int kExitOk = 0;
+constexpr int kExitError = 1;
+constexpr int kExitChanges = 2;
+
+Result<std::string> ReadWholeFile(const std::string& path);
+std::string UtcNow();  // ISO 8601 UTC, seconds
+
+struct LoadedTopology {
+  Topology topology;
+  std::string digest;  // of the file's bytes
+  std::string path;
+  std::string text;    // the file's bytes
+};
+
+// Reads and validates the topology; prints every diagnostic on stderr.
+Result<LoadedTopology> LoadTopology(const std::string& path);
+
+// Prints "replplan: <message>" on stderr; returns kExitError.
+int Fail(const Status& status);
+
+LiveState ReadLive(const Topology& topology, int parallelism, bool verbose);
+Result<Plan> PlanLive(const LoadedTopology& loaded, int parallelism, bool verbose);
+
+// Prints each action's start, progress and end with its host and duration, one line each, so a log
+// of an apply reads as a timeline.
+class ConsoleObserver : public ApplyObserver {
+ public:
+  void Started(const Action& action) override { Line(action, "started"); }
+  void Progress(const Action& action, const std::string& line) override { Line(action, line); }
+  void Finished(const Action& action, const ActionOutcome& outcome) override {
+    std::string ms = std::to_string(outcome.duration.count()) + " ms";
+    if (outcome.state == ActionOutcome::State::kDone) {
+      Line(action, "done in " + ms);
+    } else {
+      Line(action, "FAILED after " + ms + ": " + outcome.status.message());
+    }
+  }
+
+ private:
+  void Line(const Action& action, const std::string& what);
+  std::mutex mutex_;
+};
+
+
+// Asks on the terminal; anything but "yes" declines.
+bool Confirm(const Plan& plan);
+
+// "replplan apply by root@host (pid N) since T": who holds the cluster lock.
+std::string OwnerDescription(const std::string& command = "apply");
+
+}  // namespace replplan::cli

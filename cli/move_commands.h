@@ -1,0 +1,32 @@
+// `replplan switchover` and `replplan failover`: moving the primary from the command line
+// (providers/primary_move.h does the work).
+#pragma once
+
+#include <string>
+
+namespace replplan::cli {
+
+struct MoveCommand {
+  std::string path;
+  std::string to;  // switchover only
+  bool yes = false;
+  int parallelism = 10;
+  int min_confirmations = 0;  // failover only; 0 = every reachable replica
+};
+
+struct WatchCommand {
+  std::string path;
+  int interval_ms = 200;
+  int probe_timeout_ms = 1000;
+  int block_period_s = 3600;
+  int min_confirmations = 0;
+  int max_failovers = 0;
+  int parallelism = 10;
+};
+
+int RunSwitchoverCommand(const MoveCommand& command);
+// Runs until SIGINT/SIGTERM (or --max-failovers); exit 0, or 1 when the last failover failed.
+int RunWatchCommand(const WatchCommand& command);
+int RunFailoverCommand(const MoveCommand& command);
+
+}  // namespace replplan::cli

@@ -1,0 +1,191 @@
+// The failover settings end to end on the pure side: read from canned SHOW rows, compared with the
+// file, planned as SET GLOBAL (dynamic, no restart) and as a change-source for a heartbeat period.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+
+#include "engine/live_state.h"
+#include "engine/planner.h"
+#include "engine/planner_fixtures.h"
+
+namespace replplan {
+namespace {
+
+using testing::FreshLive;
+using testing::InSyncLive;
+using testing::LabTopology;
+
+Plan MustPlan(const Topology& t, const LiveState& live) {
+  auto plan = BuildPlan(t, live);
+  REQUIRE(plan.ok());
+  return std::move(plan).value();
+}
+
+std::vector<std::string> Ids(const Plan& plan) {
+  std::vector<std::string> ids;
+  for (const auto& pa : plan.actions) ids.push_back(pa.action.id);
+  return ids;
+}
+
+const Action* Find(const Plan& plan, const std::string& id) {
+  for (const auto& pa : plan.actions) {
+    if (pa.action.id == id) return &pa.action;
+  }
+  return nullptr;
+}
+
+bool AnyContains(const std::vector<std::string>& lines, const std::string& needle) {
+  return std::any_of(lines.begin(), lines.end(), [&](const std::string& l) { return l.find(needle) != std::string::npos; });
+}
+
+// A cluster in sync with the file that also runs the failover settings the file asks for.
+LiveState InSyncWithFailoverSettings(const Topology& t) {
+  LiveState live = InSyncLive(t);
+  for (auto& [name, s] : live.servers) {
+    s.slave_net_timeout = t.replication.slave_net_timeout;
+    s.semi_sync_master_enabled = t.replication.semi_sync;
+    s.semi_sync_slave_enabled = t.replication.semi_sync;
+    s.semi_sync_master_wait_point = t.replication.semi_sync ? "AFTER_SYNC" : "AFTER_COMMIT";
+    s.semi_sync_master_timeout = t.replication.semi_sync ? t.replication.semi_sync_timeout_ms : 10000;
+    for (ReplicaChannel& c : s.channels) c.heartbeat_period = t.replication.heartbeat_period;
+  }
+  return live;
+}
+
+TEST_CASE("SHOW GLOBAL VARIABLES and SHOW ALL SLAVES STATUS rows give the failover settings") {
+  RawServerState raw;
+  raw.name = "uranus";
+  raw.sql_ok = true;
+  raw.variables = {{"slave_net_timeout", "60"},
+                   {"rpl_semi_sync_master_enabled", "OFF"},
+                   {"rpl_semi_sync_slave_enabled", "ON"},
+                   {"rpl_semi_sync_master_wait_point", "after_commit"},
+                   {"rpl_semi_sync_master_timeout", "10000"}};
+  raw.replica_status = {{{"Connection_name", ""}, {"Master_Host", "127.0.0.61"}, {"Slave_Heartbeat_Period", "30.000"}}};
+  ServerState s = ParseServerState(raw);
+  CHECK(s.slave_net_timeout == 60);
+  CHECK(s.semi_sync_master_enabled == false);
+  CHECK(s.semi_sync_slave_enabled == true);
+  CHECK(s.semi_sync_master_wait_point == "AFTER_COMMIT");
+  CHECK(s.semi_sync_master_timeout == 10000);
+  REQUIRE(s.channels.size() == 1);
+  CHECK(s.channels[0].heartbeat_period == doctest::Approx(30.0));
+
+  // A server that does not report them (MySQL without the plugins): unknown, not OFF.
+  raw.variables.clear();
+  raw.replica_status[0].erase("Slave_Heartbeat_Period");
+  ServerState bare = ParseServerState(raw);
+  CHECK_FALSE(bare.slave_net_timeout.has_value());
+  CHECK_FALSE(bare.semi_sync_master_enabled.has_value());
+  CHECK(bare.semi_sync_master_wait_point.empty());
+  CHECK(bare.channels[0].heartbeat_period < 0);
+}
+
+TEST_CASE("a cluster running the file's failover settings plans nothing") {
+  Topology t = LabTopology(3);
+  CHECK(Ids(MustPlan(t, InSyncWithFailoverSettings(t))).empty());
+  t.replication.semi_sync = true;
+  CHECK(Ids(MustPlan(t, InSyncWithFailoverSettings(t))).empty());
+}
+
+TEST_CASE("turning semi_sync on: the files and every running server, replicas restart their IO thread") {
+  Topology t = LabTopology(2);
+  LiveState live = InSyncWithFailoverSettings(t);  // running without semi-sync
+  t.replication.semi_sync = true;
+  t.replication.semi_sync_timeout_ms = 2000;
+  Plan plan = MustPlan(t, live);
+  CHECK(Ids(plan) == std::vector<std::string>{"mercury/edit-config", "mercury/set-global", "uranus/edit-config",
+                                              "uranus/set-global"});
+  const Action* primary = Find(plan, "mercury/set-global");
+  REQUIRE(primary != nullptr);
+  CHECK(primary->params.at("rpl_semi_sync_master_enabled") == "ON");
+  CHECK(primary->params.at("rpl_semi_sync_slave_enabled") == "ON");
+  CHECK(primary->params.at("rpl_semi_sync_master_wait_point") == "AFTER_SYNC");
+  CHECK(primary->params.at("rpl_semi_sync_master_timeout") == "2000");
+  CHECK(primary->params.count("read_only") == 0);
+  CHECK(AnyContains(primary->reasons, "rpl_semi_sync_master_timeout is 10000, file wants 2000"));
+  CHECK(AnyContains(primary->reasons, "rpl_semi_sync_master_enabled is OFF, file wants ON"));
+  // The primary has no IO thread to restart; the replica has one running.
+  CHECK(primary->summary.find("IO thread") == std::string::npos);
+  const Action* replica = Find(plan, "uranus/set-global");
+  REQUIRE(replica != nullptr);
+  CHECK(replica->params.at("rpl_semi_sync_slave_enabled") == "ON");
+  CHECK(replica->summary.find("restarts the replica IO thread") != std::string::npos);
+  const Action* edit = Find(plan, "uranus/edit-config");
+  REQUIRE(edit != nullptr);
+  CHECK(edit->changes.size() == 4);  // both switches, the wait point and the timeout
+  CHECK(Find(plan, "uranus/restart-server") == nullptr);  // all dynamic
+}
+
+TEST_CASE("turning semi_sync off sets both switches OFF at runtime: the file decides") {
+  Topology t = LabTopology(2);
+  t.replication.semi_sync = true;
+  LiveState live = InSyncWithFailoverSettings(t);
+  t.replication.semi_sync = false;
+  Plan plan = MustPlan(t, live);
+  const Action* replica = Find(plan, "uranus/set-global");
+  REQUIRE(replica != nullptr);
+  CHECK(replica->params.at("rpl_semi_sync_master_enabled") == "OFF");
+  CHECK(replica->params.at("rpl_semi_sync_slave_enabled") == "OFF");
+  // Wait point and timeout only matter while semi-sync is on: left as they are.
+  CHECK(replica->params.count("rpl_semi_sync_master_wait_point") == 0);
+  CHECK(replica->params.count("rpl_semi_sync_master_timeout") == 0);
+}
+
+TEST_CASE("slave_net_timeout: a server running MariaDB's default 60 gets SET GLOBAL, not a restart") {
+  Topology t = LabTopology(2);
+  LiveState live = InSyncWithFailoverSettings(t);
+  live.servers["mercury"].slave_net_timeout = 60;
+  live.servers["mercury"].config["slave_net_timeout"] = "60";
+  Plan plan = MustPlan(t, live);
+  CHECK(Ids(plan) == std::vector<std::string>{"mercury/edit-config", "mercury/set-global"});
+  const Action* set = Find(plan, "mercury/set-global");
+  REQUIRE(set != nullptr);
+  CHECK(set->params.at("slave_net_timeout") == "5");
+  CHECK(AnyContains(set->reasons, "slave_net_timeout is 60, file wants 5"));
+}
+
+TEST_CASE("failover settings the server does not report are not planned at runtime") {
+  Topology t = LabTopology(2);
+  LiveState live = InSyncLive(t);  // nothing reported: nullopt everywhere
+  CHECK(Find(MustPlan(t, live), "mercury/set-global") == nullptr);
+}
+
+TEST_CASE("a fresh host gets its failover settings from the file and the restart, not from SET GLOBAL") {
+  Topology t = LabTopology(2);
+  t.replication.semi_sync = true;
+  LiveState live = FreshLive(t);
+  for (auto& [name, s] : live.servers) {
+    s.slave_net_timeout = 60;
+    s.semi_sync_master_enabled = false;
+    s.semi_sync_slave_enabled = false;
+    s.semi_sync_master_wait_point = "AFTER_COMMIT";
+    s.semi_sync_master_timeout = 10000;
+  }
+  Plan plan = MustPlan(t, live);
+  const Action* set = Find(plan, "mercury/set-global");
+  REQUIRE(set != nullptr);
+  CHECK(set->params.size() == 1);  // read_only only
+  CHECK(Find(plan, "uranus/set-global") == nullptr);
+  const Action* edit = Find(plan, "uranus/edit-config");
+  REQUIRE(edit != nullptr);
+  CHECK(std::any_of(edit->changes.begin(), edit->changes.end(),
+                    [](const Change& c) { return c.key == "rpl_semi_sync_slave_enabled" && c.to == "ON"; }));
+}
+
+TEST_CASE("a replica whose heartbeat period differs from the file is repointed in place and restarted") {
+  Topology t = LabTopology(3);
+  LiveState live = InSyncWithFailoverSettings(t);
+  live.servers["uranus"].channels[0].heartbeat_period = 30.0;  // MariaDB's default: slave_net_timeout / 2
+  live.servers["venus"].channels[0].heartbeat_period = 1.0004;  // the same to the millisecond
+  Plan plan = MustPlan(t, live);
+  CHECK(Ids(plan) == std::vector<std::string>{"uranus/change-source", "uranus/start-replica"});
+  const Action* change = Find(plan, "uranus/change-source");
+  REQUIRE(change != nullptr);
+  CHECK(AnyContains(change->reasons, "heartbeat period is 30.000 s, file wants 1.000 s"));
+  CHECK(change->params.at("position") == "keep");
+  CHECK(change->params.at("source") == "mercury");
+}
+
+}  // namespace
+}  // namespace replplan

@@ -1,0 +1,570 @@
+// The live executor's switchover and failover steps (fence, catch up, apply the relay log,
+// promote) and the app steps (rewrite database.yml, restart, health check). Each one reads the
+// server or file first and does only what is still missing, like every other action, so a
+// failover interrupted anywhere can be run again. Why each step exists is in docs/failover.md and
+// /work/shared/MARIADB-NOTES.md; the comments below say why it is done this way.
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine/database_yml.h"
+#include "engine/desired_config.h"
+#include "engine/gtid.h"
+#include "engine/shell_quote.h"
+#include "engine/sql_quote.h"
+#include "engine/text.h"
+#include "providers/connect_options.h"
+#include "providers/http/http_get.h"
+#include "providers/live_executor_internal.h"
+
+namespace replplan {
+namespace internal {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// SET GLOBAL read_only=1 waits for commits in progress; a commit hanging in a semi-sync wait holds
+// it forever. Each attempt waits this long, then kills the ACK waiters again and retries.
+constexpr int kFenceLockWaitS = 1;
+constexpr int kFenceAttempts = 5;
+constexpr int kErrLockWaitTimeout = 1205;
+constexpr int kErrNoSuchThread = 1094;
+// MASTER_GTID_WAIT runs in slices so a stopped SQL thread is seen at once, progress is printed, and
+// no single query outlives the connection's read timeout.
+constexpr double kGtidWaitSliceS = 1.0;
+constexpr int kDefaultWaitS = 60;
+constexpr int kMaxWaitS = 86400;
+// The app's restart command: bounded, like every command replplan runs.
+constexpr int kAppCommandTimeoutMs = 300'000;
+// check-health: the "answers after its restart": a minute, polled often so a fast app's
+// time is measured to within a tenth of a second.
+constexpr int kDefaultHealthS = 60;
+constexpr auto kHealthPause = std::chrono::milliseconds(75);
+constexpr auto kHealthProgressEvery = std::chrono::seconds(5);
+constexpr int kCurlMaxTimeS = 5;
+
+bool IsOn(const std::string& value) { return NormalizeBool(value) == "ON"; }
+
+double SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+std::string Seconds(double s) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.2f s", s);
+  return buffer;
+}
+
+void Say(const ProgressFn& progress, const std::string& line) {
+  if (progress) progress(line);
+}
+
+// The action's "timeout_s" (a whole number of seconds), or `fallback` when the plan has none.
+Result<int> TimeoutOf(const Action& action, int fallback) {
+  auto it = action.params.find("timeout_s");
+  if (it == action.params.end()) return fallback;
+  const std::string& text = it->second;
+  bool digits = !text.empty() && text.size() <= 5 &&
+                std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+  if (!digits || std::stoi(text) < 1 || std::stoi(text) > kMaxWaitS) {
+    return Status::InvalidArgument(StalePlan(action, "has timeout_s '" + text + "', not 1.." + std::to_string(kMaxWaitS)));
+  }
+  return std::stoi(text);
+}
+
+// A GTID position as the server printed it, re-rendered canonically (and so safe in a literal).
+Result<GtidPosition> ParsePosition(const std::string& text, const std::string& what) {
+  auto position = GtidPosition::Parse(text);
+  if (!position.ok()) return position.status().WithContext(what);
+  return position;
+}
+
+}  // namespace
+
+Result<const AppSpec*> LiveExecutor::AppOf(const Action& action) const {
+  auto name = action.params.find("app");
+  for (const AppSpec& app : topology_.apps) {
+    if (name == action.params.end() || app.name != name->second) continue;
+    if (std::find(app.hosts.begin(), app.hosts.end(), action.host) == app.hosts.end()) {
+      return Status::InvalidArgument(StalePlan(action, "names app " + app.name + ", which does not run on " + action.host));
+    }
+    return &app;
+  }
+  return Status::InvalidArgument(StalePlan(action, "names an app the topology does not declare"));
+}
+
+Result<const ServerSpec*> LiveExecutor::OtherServer(const Action& action, const std::string& key) const {
+  auto name = action.params.find(key);
+  const ServerSpec* server = name == action.params.end() ? nullptr : topology_.FindServer(name->second);
+  if (server == nullptr || server->name == action.host) {
+    return Status::InvalidArgument(StalePlan(action, "has no valid " + key + " server"));
+  }
+  return server;
+}
+
+// --- fence-primary ----------------------------------------------------------------------------
+
+// read_only=1 alone cannot fence a semi-sync primary whose commits wait for an ACK that will never
+// come: the SET waits behind them. Those sessions are killed first (their commits are already in
+// InnoDB and the binlog; killing only stops the client from being told "OK"), then read_only is
+// set with a short lock wait, retried. Replication threads (Binlog Dump) and our own session are
+// never killed, nor any other session: a plain long UPDATE is left to finish or to block the fence
+// visibly.
+Status LiveExecutor::FencePrimary(const Action& action, Host& host, const ProgressFn& progress) {
+  (void)action;
+  const std::string& name = host.spec->name;
+  auto kill_ack_waiters = [&]() -> Status {
+    auto rows = Query(host,
+                      "SELECT ID AS id, USER AS user FROM information_schema.PROCESSLIST "
+                      "WHERE STATE LIKE 'Waiting for semi-sync ACK%' AND COMMAND NOT LIKE 'Binlog Dump%' "
+                      "AND ID <> CONNECTION_ID()",
+                      "listing sessions waiting for a semi-sync ACK");
+    if (!rows.ok()) return rows.status();
+    std::vector<std::string> killed;
+    for (const Row& row : *rows) {
+      const std::string id = Field(row, "id");
+      if (id.empty() || !std::all_of(id.begin(), id.end(), [](char c) { return c >= '0' && c <= '9'; })) continue;
+      Status kill = Exec(host, "KILL CONNECTION " + id, "KILL CONNECTION " + id);
+      if (!kill.ok() && MysqlErrno(kill) != kErrNoSuchThread) return kill;
+      killed.push_back(id + " (" + Field(row, "user") + ")");
+    }
+    if (!killed.empty()) {
+      std::string list;
+      for (const std::string& k : killed) list += (list.empty() ? "" : ", ") + k;
+      Say(progress, name + ": killed " + std::to_string(killed.size()) + " session(s) waiting for a semi-sync ACK: " +
+                        list + "; their commits stay in " + name + "'s binlog and were never acknowledged");
+    }
+    return Status::OK();
+  };
+  auto read_only = [&]() -> Result<bool> {
+    auto rows = Query(host, "SELECT @@GLOBAL.read_only AS ro", "reading @@read_only");
+    if (!rows.ok()) return rows.status();
+    return !rows->empty() && IsOn(Field(rows->front(), "ro"));
+  };
+
+  Status last = Status::OK();
+  for (int attempt = 1; attempt <= kFenceAttempts; ++attempt) {
+    Status killed = kill_ack_waiters();
+    if (!killed.ok()) return killed;
+    auto ro = read_only();
+    if (!ro.ok()) return ro.status();
+    if (*ro) return Status::OK();
+    Status bound = Exec(host, "SET SESSION lock_wait_timeout = " + std::to_string(kFenceLockWaitS),
+                        "SET SESSION lock_wait_timeout");
+    if (!bound.ok()) return bound;
+    last = Exec(host, "SET GLOBAL read_only = 1", "SET GLOBAL read_only = 1");
+    // The cached session serves later actions: give it back the server's own lock wait.
+    if (host.sql && !Exec(host, "SET SESSION lock_wait_timeout = DEFAULT", "SET SESSION lock_wait_timeout").ok()) {
+      host.sql.reset();
+    }
+    if (!last.ok() && MysqlErrno(last) != kErrLockWaitTimeout) return last;
+    if (!last.ok()) Say(progress, name + ": read_only=1 waited " + std::to_string(kFenceLockWaitS) + " s for a lock; retrying");
+  }
+  auto ro = read_only();
+  if (!ro.ok()) return ro.status();
+  if (*ro) return Status::OK();
+  // Name what holds the lock so the operator can decide (kill it, or wait for it).
+  auto busy = Query(host,
+                    "SELECT ID AS id, USER AS user, TIME AS t, STATE AS state FROM information_schema.PROCESSLIST "
+                    "WHERE COMMAND = 'Query' AND ID <> CONNECTION_ID()",
+                    "listing running statements");
+  std::string sessions;
+  if (busy.ok()) {
+    for (const Row& row : *busy) {
+      sessions += (sessions.empty() ? "" : "; ") + std::string("id ") + Field(row, "id") + " (" + Field(row, "user") +
+                  ", " + Field(row, "t") + " s, " + Field(row, "state") + ")";
+    }
+  }
+  return Status::Unavailable(name + " could not be fenced: SET GLOBAL read_only=1 did not get its lock in " +
+                             std::to_string(kFenceAttempts) + " attempts of " + std::to_string(kFenceLockWaitS) +
+                             " s (" + (last.ok() ? std::string("read_only still OFF") : last.message()) +
+                             "); running statements: " + (sessions.empty() ? "none" : sessions) +
+                             "; it is still writable");
+}
+
+// --- waiting for a GTID position -------------------------------------------------------------------
+
+Status LiveExecutor::WaitForApplied(Host& host, const std::string& position, int timeout_s, const std::string& why,
+                                    const ProgressFn& progress, bool* timed_out) {
+  *timed_out = false;
+  const std::string& name = host.spec->name;
+  auto target = ParsePosition(position, name + ": " + why);
+  if (!target.ok()) return target.status();
+  const std::string literal = QuoteString(target->ToString());
+  // gtid_current_pos too: a server holds in its binlog what it wrote itself as a primary, which
+  // its gtid_slave_pos (what MASTER_GTID_WAIT watches) never shows.
+  auto reached = [&]() -> Result<bool> {
+    auto rows = Query(host, "SELECT @@GLOBAL.gtid_slave_pos AS s, @@GLOBAL.gtid_current_pos AS c", "reading GTID positions");
+    if (!rows.ok()) return rows.status();
+    for (const char* column : {"s", "c"}) {
+      auto have = ParsePosition(rows->empty() ? "" : Field(rows->front(), column), name + ": its GTID position");
+      if (!have.ok()) return have.status();
+      if (have->Contains(*target)) return true;
+    }
+    return false;
+  };
+
+  const auto start = Clock::now();
+  const auto deadline = start + std::chrono::seconds(timeout_s);
+  auto last_progress = start;
+  for (;;) {
+    auto done = reached();
+    if (!done.ok()) return done.status();
+    if (*done) {
+      Say(progress, name + ": " + why + ": applied up to " + target->ToString() + " after " + Seconds(SecondsSince(start)));
+      return Status::OK();
+    }
+    auto row = ReplicaStatus(host);
+    if (!row.ok()) return row.status();
+    if (row->empty()) {
+      return Status::FailedPrecondition(name + " has no replication channel, so it cannot apply up to " +
+                                        target->ToString() + " (" + why + ")");
+    }
+    if (Field(*row, "Slave_SQL_Running") != "Yes") {
+      return Status::FailedPrecondition(ReplicaFailure(host, *row, why + ": its SQL thread is not running"));
+    }
+    double left = std::chrono::duration<double>(deadline - Clock::now()).count();
+    if (left <= 0) {
+      *timed_out = true;
+      return Status::Unavailable(name + ": " + why + ": not applied within " + std::to_string(timeout_s) + " s");
+    }
+    char slice[32];
+    std::snprintf(slice, sizeof slice, "%.3f", std::min(left, kGtidWaitSliceS));
+    auto wait = Query(host, "SELECT MASTER_GTID_WAIT(" + literal + ", " + slice + ") AS r", "MASTER_GTID_WAIT");
+    if (!wait.ok()) return wait.status();
+    if (Clock::now() - last_progress >= std::chrono::seconds(1)) {
+      last_progress = Clock::now();
+      auto rows = Query(host, "SELECT @@GLOBAL.gtid_slave_pos AS s", "reading @@gtid_slave_pos");
+      Say(progress, name + ": " + why + ": at " + (rows.ok() && !rows->empty() ? Field(rows->front(), "s") : "?") +
+                        ", waiting for " + target->ToString() + " (" + Seconds(SecondsSince(start)) + " of " +
+                        std::to_string(timeout_s) + " s)");
+    }
+  }
+}
+
+// --- wait-for-catch-up ------------------------------------------------------------------------
+
+// Switchover: the candidate must hold every transaction the old primary ever committed before it
+// becomes writable. The old primary must be fenced first, or its position keeps moving (and
+// whatever it commits after the read would be lost). Its position is read on a connection of
+// its own: this action holds only the candidate's lock.
+Status LiveExecutor::WaitForCatchUp(const Action& action, Host& host, const ProgressFn& progress) {
+  auto source = OtherServer(action, "source");
+  if (!source.ok()) return source.status();
+  auto timeout = TimeoutOf(action, kDefaultWaitS);
+  if (!timeout.ok()) return timeout.status();
+  const ServerSpec& x = **source;
+  const std::string& p = host.spec->name;
+
+  auto options = MysqlOptionsFor(x);
+  if (!options.ok()) return options.status().WithContext(x.name);
+  auto connection = MysqlConnection::Connect(*options);
+  if (!connection.ok()) return connection.status().WithContext(x.name + " does not answer SQL");
+  auto rows = (*connection)->Query("SELECT @@GLOBAL.read_only AS ro, @@GLOBAL.gtid_binlog_pos AS pos");
+  if (!rows.ok()) return rows.status().WithContext(x.name + ": reading @@read_only and @@gtid_binlog_pos");
+  if (rows->empty() || !IsOn(Field(rows->front(), "ro"))) {
+    return Status::FailedPrecondition(x.name + " is still writable: not fenced (fence-primary must run first; " + p +
+                                      " would miss whatever " + x.name + " commits after this read)");
+  }
+  const std::string pos = Field(rows->front(), "pos");
+  bool timed_out = false;
+  Status waited = WaitForApplied(host, pos, *timeout, "catching up with " + x.name, progress, &timed_out);
+  if (waited.ok() || !timed_out) {
+    if (!waited.ok()) {
+      return Rewrap(waited, waited.message() + "; " + x.name + " stays read-only (to make it writable again, run "
+                                               "`replplan apply` with the previous topology file)");
+    }
+    return waited;
+  }
+  auto have = Query(host, "SELECT @@GLOBAL.gtid_slave_pos AS s", "reading @@gtid_slave_pos");
+  std::string slave_pos = have.ok() && !have->empty() ? Field(have->front(), "s") : "?";
+  std::string missing;
+  auto have_pos = GtidPosition::Parse(slave_pos);
+  auto want_pos = GtidPosition::Parse(pos);
+  if (have_pos.ok() && want_pos.ok()) missing = " (missing " + JoinGtidList(have_pos->Missing(*want_pos)) + ")";
+  return Status::Unavailable(p + " did not catch up with " + x.name + " within " + std::to_string(*timeout) + " s: " + p +
+                             " has gtid_slave_pos " + slave_pos + ", " + x.name + "'s binlog ends at " + pos + missing +
+                             "; " + x.name + " stays read-only (to make it writable again, run `replplan apply` "
+                             "with the previous topology file)");
+}
+
+// --- apply-relay-log --------------------------------------------------------------------------
+
+// Failover: the candidate may have received events it has not applied yet. RESET SLAVE ALL would
+// throw them away (acknowledged semi-sync writes among them), so the IO thread is stopped (nothing
+// more can arrive from a dead primary anyway, and a half-alive one must not add more) and the SQL
+// thread runs until it has applied everything received.
+Status LiveExecutor::ApplyRelayLog(const Action& action, Host& host, const ProgressFn& progress) {
+  auto source = OtherServer(action, "source");
+  if (!source.ok()) return source.status();
+  auto timeout = TimeoutOf(action, kDefaultWaitS);
+  if (!timeout.ok()) return timeout.status();
+  const std::string& p = host.spec->name;
+
+  auto row = ReplicaStatus(host);
+  if (!row.ok()) return row.status();
+  if (row->empty()) {
+    Say(progress, p + " has no replication channel: nothing to apply (promoted already?)");
+    return Status::OK();
+  }
+  if (Field(*row, "Master_Host") != (*source)->address) {
+    return Status::FailedPrecondition(StalePlan(action, "expects " + p + " to replicate from " + (*source)->name +
+                                                            ", it replicates from " + Field(*row, "Master_Host")));
+  }
+  std::string sql_errno = Field(*row, "Last_SQL_Errno");
+  if (Field(*row, "Slave_SQL_Running") != "Yes" && !sql_errno.empty() && sql_errno != "0") {
+    return Status::FailedPrecondition(ReplicaFailure(host, *row, "cannot apply its relay log"));
+  }
+  // MariaDB discards a GTID replica's relay log when a thread starts while both are stopped, so
+  // a stopped SQL thread is started while the IO thread still runs (retrying a dead primary).
+  bool io_running = Field(*row, "Slave_IO_Running") != "No";
+  if (io_running && Field(*row, "Slave_SQL_Running") != "Yes") {
+    Status start = Exec(host, "START SLAVE SQL_THREAD", "START SLAVE SQL_THREAD");
+    if (!start.ok()) return start;
+  }
+  if (io_running) {
+    Status stop = Exec(host, "STOP SLAVE IO_THREAD", "STOP SLAVE IO_THREAD");
+    if (!stop.ok()) return stop;
+  }
+  row = ReplicaStatus(host);
+  if (!row.ok()) return row.status();
+  std::string io_pos = std::string(Trim(Field(*row, "Gtid_IO_Pos")));
+  if (io_pos.empty()) {
+    Say(progress, p + ": no GTID received from " + (*source)->name + " (Gtid_IO_Pos empty): nothing to apply");
+    return Status::OK();
+  }
+  auto want = ParsePosition(io_pos, p + ": Gtid_IO_Pos");
+  if (!want.ok()) return want.status();
+  auto current = Query(host, "SELECT @@GLOBAL.gtid_slave_pos AS s", "reading @@gtid_slave_pos");
+  if (!current.ok()) return current.status();
+  auto have = ParsePosition(current->empty() ? "" : Field(current->front(), "s"), p + ": @@gtid_slave_pos");
+  if (!have.ok()) return have.status();
+
+  // Both threads stopped with events left (an earlier run, or stopped by hand): the SQL thread is
+  // pointed at its own relay log position in file/position mode, which keeps the relay log, and
+  // the GTID mode is restored once everything is applied.
+  std::string restore_gtid;
+  if (Field(*row, "Slave_SQL_Running") != "Yes" && !have->Contains(*want)) {
+    std::string using_gtid = Lower(Field(*row, "Using_Gtid"));
+    if (using_gtid != "no") {
+      std::string file = Field(*row, "Relay_Log_File");
+      std::string pos = Field(*row, "Relay_Log_Pos");
+      bool plain = !file.empty() && std::all_of(file.begin(), file.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_';
+      });
+      bool digits = !pos.empty() && std::all_of(pos.begin(), pos.end(), [](char c) { return c >= '0' && c <= '9'; });
+      if (!plain || !digits || (using_gtid != "slave_pos" && using_gtid != "current_pos")) {
+        return Status::FailedPrecondition(ReplicaFailure(host, *row, "cannot find its relay log position"));
+      }
+      Status change = Exec(host, "CHANGE MASTER TO MASTER_USE_GTID = no, RELAY_LOG_FILE = " + QuoteString(file) +
+                                     ", RELAY_LOG_POS = " + pos,
+                           "CHANGE MASTER TO RELAY_LOG_FILE " + file);
+      if (!change.ok()) return change;
+      restore_gtid = using_gtid;
+    }
+    Status start = Exec(host, "START SLAVE SQL_THREAD", "START SLAVE SQL_THREAD");
+    if (!start.ok()) return start;
+  }
+  bool timed_out = false;
+  Status applied = WaitForApplied(host, io_pos, *timeout, "applying its relay log", progress, &timed_out);
+  if (!applied.ok() || restore_gtid.empty()) return applied;
+  Status stop = Exec(host, "STOP SLAVE SQL_THREAD", "STOP SLAVE SQL_THREAD");
+  if (!stop.ok()) return stop;
+  return Exec(host, "CHANGE MASTER TO MASTER_USE_GTID = " + restore_gtid, "CHANGE MASTER TO MASTER_USE_GTID");
+}
+
+// --- promote-replica --------------------------------------------------------------------------
+
+Status LiveExecutor::PromoteReplica(const Action& action, Host& host) {
+  (void)action;
+  const std::string& name = host.spec->name;
+  auto row = ReplicaStatus(host);
+  if (!row.ok()) return row.status();
+  if (!row->empty()) {
+    Status stop = Exec(host, "STOP SLAVE", "STOP SLAVE");
+    if (!stop.ok()) return stop;
+    Status reset = Exec(host, "RESET SLAVE ALL", "RESET SLAVE ALL");
+    if (!reset.ok()) return reset;
+  }
+  auto rows = Query(host, "SELECT @@GLOBAL.read_only AS ro", "reading @@read_only");
+  if (!rows.ok()) return rows.status();
+  if (rows->empty() || IsOn(Field(rows->front(), "ro"))) {
+    Status set = Exec(host, "SET GLOBAL read_only = 0", "SET GLOBAL read_only = 0");
+    if (!set.ok()) return set;
+  }
+  // Verified, not assumed: a promotion that left a channel or read_only behind is no promotion.
+  row = ReplicaStatus(host);
+  if (!row.ok()) return row.status();
+  rows = Query(host, "SELECT @@GLOBAL.read_only AS ro", "reading @@read_only");
+  if (!rows.ok()) return rows.status();
+  if (!row->empty() || rows->empty() || IsOn(Field(rows->front(), "ro"))) {
+    return Status::Internal(name + " is not promoted: " + (row->empty() ? "" : "a replication channel remains; ") +
+                            "read_only=" + (rows->empty() ? "?" : Field(rows->front(), "ro")));
+  }
+  return Status::OK();
+}
+
+// --- apps ---------------------------------------------------------------------------------------
+
+Status LiveExecutor::RewriteAppConfig(const Action& action, Host& host) {
+  auto app = AppOf(action);
+  if (!app.ok()) return app.status();
+  auto primary_param = action.params.find("primary");
+  const ServerSpec* primary =
+      primary_param == action.params.end() ? nullptr : topology_.FindServer(primary_param->second);
+  if (primary == nullptr) return Status::InvalidArgument(StalePlan(action, "has no valid primary server"));
+  const std::string path = (*app)->DatabaseYmlPath();
+  const std::string where = host.spec->name + ": " + path;
+
+  auto ssh = Ssh(host);
+  if (!ssh.ok()) return ssh.status();
+  auto current = (*ssh)->ReadFile(path);
+  if (!current.ok()) {
+    if (current.status().code() == Status::Code::kUnavailable) host.ssh.reset();
+    return current.status().WithContext(where);
+  }
+  if (!current->has_value()) {
+    return Status::NotFound(where + " does not exist (app " + (*app)->name + ", root " + (*app)->root + ")");
+  }
+  const std::string& before = **current;
+  auto after = EditDatabaseYml(before, (*app)->environment,
+                               {{"host", primary->address}, {"port", std::to_string(primary->mysql.port)}});
+  if (!after.ok()) return after.status().WithContext(where);
+  if (*after == before) return Status::OK();  // points there already (an earlier run)
+
+  auto run = (*ssh)->Run(AtomicWriteCommand(path), *after);
+  if (!run.ok()) {
+    if (run.status().code() == Status::Code::kUnavailable) host.ssh.reset();
+    return run.status().WithContext(where + ": writing");
+  }
+  if (run->exit_status != 0) {
+    return Status::Internal(where + ": writing failed (exit " + std::to_string(run->exit_status) + "): " +
+                            Tail(run->err) + "; the file is unchanged");
+  }
+  return Status::OK();
+}
+
+// A restart is done once per content of database.yml: the checksum of the file the app was last
+// restarted with is kept beside it (<database.yml>.replplan.restarted), so running the action again
+// does not restart the app again, while a new rewrite (another primary) does.
+Status LiveExecutor::RestartApp(const Action& action, Host& host, const ProgressFn& progress) {
+  auto app = AppOf(action);
+  if (!app.ok()) return app.status();
+  const std::string& name = host.spec->name;
+  const std::string yml = (*app)->DatabaseYmlPath();
+  const std::string marker = yml + ".replplan.restarted";
+  const std::string where = name + ": app " + (*app)->name;
+
+  auto ssh = Ssh(host);
+  if (!ssh.ok()) return ssh.status();
+  auto sum = (*ssh)->Run(ShellJoin({"sh", "-c", "cksum < \"$1\" || exit 2; cat \"$2\" 2>/dev/null; exit 0", "sh", yml, marker}));
+  if (!sum.ok()) {
+    if (sum.status().code() == Status::Code::kUnavailable) host.ssh.reset();
+    return sum.status().WithContext(where + ": reading " + yml);
+  }
+  // Output: the checksum line, then the marker's line if there is one; exit 2: no database.yml.
+  std::string checksum;
+  std::string recorded;
+  if (sum->exit_status == 0) {
+    size_t nl = sum->out.find('\n');
+    checksum = sum->out.substr(0, nl);
+    recorded = nl == std::string::npos ? "" : sum->out.substr(nl + 1);
+    while (!recorded.empty() && recorded.back() == '\n') recorded.pop_back();
+    if (!checksum.empty() && recorded == checksum) {
+      Say(progress, where + ": already restarted with this " + yml + " (" + marker + ")");
+      return Status::OK();
+    }
+  }
+
+  // Its own session: the command may take long, and the cached session's bound is for quick ones.
+  // SIGHUP and SIGPIPE ignored: a replplan killed mid-way must not leave the app half restarted.
+  auto session = OpenSsh(*host.spec, kAppCommandTimeoutMs);
+  if (!session.ok()) return session.status();
+  auto run = (*session)->Run("trap '' HUP PIPE; " + (*app)->restart);
+  if (!run.ok()) return run.status().WithContext(where + ": restart command");
+  if (run->exit_status != 0) {
+    return Status::Internal(where + ": restart command failed (exit " + std::to_string(run->exit_status) + "): " +
+                            Tail(run->err.empty() ? run->out : run->err));
+  }
+  Say(progress, where + ": restarted");
+  if (checksum.empty()) return Status::OK();  // no database.yml to remember
+  auto mark = (*session)->Run(ShellJoin({"sh", "-c", "cat > \"$1\"", "sh", marker}), checksum + "\n");
+  if (!mark.ok() || mark->exit_status != 0) {
+    return Status::Internal(where + ": restarted, but could not write " + marker + ": " +
+                            (mark.ok() ? Tail(mark->err) : mark.status().message()) +
+                            " (a second run would restart it again)");
+  }
+  return Status::OK();
+}
+
+// Measured from replplan's machine for http:// (what clients see, as close as replplan can get);
+// https:// goes through curl on the app host, so replplan needs no TLS stack or CA setup.
+Status LiveExecutor::CheckHealth(const Action& action, Host& host, const ProgressFn& progress) {
+  auto app = AppOf(action);
+  if (!app.ok()) return app.status();
+  auto limit = TimeoutOf(action, kDefaultHealthS);
+  if (!limit.ok()) return limit.status();
+  const std::string& url = (*app)->health;
+  const std::string where = host.spec->name + ": app " + (*app)->name;
+  if (url.empty()) return Status::InvalidArgument(StalePlan(action, "checks app " + (*app)->name + ", which has no health URL"));
+  bool https = url.rfind("https://", 0) == 0;
+  HttpUrl http;
+  if (!https) {
+    auto parsed = ParseHttpUrl(url);
+    if (!parsed.ok()) return parsed.status().WithContext(where);
+    http = *parsed;
+  }
+
+  // One probe: "" when healthy, else what went wrong.
+  auto probe = [&]() -> std::string {
+    if (!https) {
+      auto response = HttpGet(http);
+      if (!response.ok()) return response.status().message();
+      if (response->status >= 200 && response->status < 300) return "";
+      std::string body = response->body_head;
+      for (char& c : body) {
+        if (c == '\r' || c == '\n') c = ' ';
+      }
+      return "HTTP " + std::to_string(response->status) + (body.empty() ? "" : ": " + body);
+    }
+    auto ssh = Ssh(host);
+    if (!ssh.ok()) return ssh.status().message();
+    auto run = (*ssh)->Run(
+        ShellJoin({"curl", "-fsS", "-o", "/dev/null", "--max-time", std::to_string(kCurlMaxTimeS), url}));
+    if (!run.ok()) {
+      if (run.status().code() == Status::Code::kUnavailable) host.ssh.reset();
+      return run.status().message();
+    }
+    return run->exit_status == 0 ? "" : "curl exit " + std::to_string(run->exit_status) + ": " + Tail(run->err);
+  };
+
+  const auto start = Clock::now();
+  const auto deadline = start + std::chrono::seconds(*limit);
+  auto next_progress = start + kHealthProgressEvery;
+  int attempts = 0;
+  for (;;) {
+    ++attempts;
+    std::string failure = probe();
+    if (failure.empty()) {
+      Say(progress, where + ": " + url + " healthy after " + Seconds(SecondsSince(start)) + " (" +
+                        std::to_string(attempts) + " attempt" + (attempts == 1 ? "" : "s") + ")");
+      return Status::OK();
+    }
+    if (Clock::now() >= deadline) {
+      return Status::Unavailable(where + ": " + url + " did not answer 2xx within " + std::to_string(*limit) + " s (" +
+                                 std::to_string(attempts) + " attempts); last: " + failure);
+    }
+    if (Clock::now() >= next_progress) {
+      next_progress += kHealthProgressEvery;
+      Say(progress, where + ": waiting for " + url + " (" + Seconds(SecondsSince(start)) + "): " + failure);
+    }
+    std::this_thread::sleep_for(kHealthPause);
+  }
+}
+
+}  // namespace internal
+}  // namespace replplan

@@ -1,0 +1,141 @@
+#include "providers/watcher.h"
+
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <thread>
+
+#include "engine/topology_parser.h"
+#include "providers/connect_options.h"
+#include "providers/mysql/mysql_connection.h"
+
+namespace replplan {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+long long Ms(Clock::duration d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); }
+
+struct Loaded {
+  std::string text;
+  Topology topology;
+};
+
+Result<Loaded> Load(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::NotFound("cannot read " + path);
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  TopologyParse parse = ParseTopology(buffer.str(), path);
+  if (!parse.ok()) return Status::InvalidArgument(parse.errors.front().ToString());
+  return Loaded{buffer.str(), std::move(parse.topology)};
+}
+
+// The persistent probe connection to the primary.
+class Probe {
+ public:
+  Probe(const ServerSpec& primary, std::chrono::milliseconds timeout) : primary_(primary), timeout_(timeout) {}
+
+  // OK while the primary answers; a broken connection is reopened once before giving up.
+  Status Check() {
+    if (conn_) {
+      auto rows = conn_->Query("SELECT 1");
+      if (rows.ok()) return Status::OK();
+      conn_.reset();
+    }
+    auto options = MysqlOptionsFor(primary_);
+    if (!options.ok()) return options.status();
+    int ms = static_cast<int>(timeout_.count());
+    options->connect_timeout_ms = ms;
+    options->read_timeout_ms = ms;
+    options->write_timeout_ms = ms;
+    auto conn = MysqlConnection::Connect(*options);
+    if (!conn.ok()) return conn.status();
+    conn_ = std::move(*conn);
+    return Status::OK();
+  }
+
+ private:
+  const ServerSpec& primary_;
+  std::chrono::milliseconds timeout_;
+  std::unique_ptr<MysqlConnection> conn_;
+};
+
+}  // namespace
+
+Status Watch(const WatchOptions& options, const std::atomic<bool>& stop) {
+  auto log = [&](const std::string& line) {
+    if (options.log) options.log(line);
+  };
+  Status last = Status::OK();
+  std::optional<Clock::time_point> blocked_until;
+  int failovers = 0;
+  while (!stop) {
+    auto loaded = Load(options.topology_path);
+    if (!loaded.ok()) return loaded.status();
+    const ServerSpec& primary = loaded->topology.Primary();
+    log("watching " + primary.name + " (" + primary.address + ":" + std::to_string(primary.mysql.port) +
+        ") every " + std::to_string(options.interval.count()) + " ms");
+    Probe probe(primary, options.probe_timeout);
+    bool reported_blocked = false;
+    while (!stop) {
+      Status alive = probe.Check();
+      if (alive.ok()) {
+        reported_blocked = false;
+        std::this_thread::sleep_for(options.interval);  // the idle loop, not the failover path
+        continue;
+      }
+      auto suspected = Clock::now();
+      if (blocked_until && suspected < *blocked_until) {
+        if (!reported_blocked) {
+          log("primary " + primary.name + " unreachable (" + alive.message() + ") but a failover happened " +
+              "less than the block period ago: not failing over again; the operator decides");
+          reported_blocked = true;
+        }
+        std::this_thread::sleep_for(options.interval);
+        continue;
+      }
+      log("primary " + primary.name + " unreachable: " + alive.message() + "; asking the replicas");
+      // The replicas may notice a moment after us: ask again until slave_net_timeout + 2 s.
+      auto deadline = suspected + std::chrono::seconds(loaded->topology.replication.slave_net_timeout + 2);
+      std::optional<MoveOutcome> outcome;
+      for (;;) {
+        MoveRequest request;
+        request.topology_path = options.topology_path;
+        request.topology_text = loaded->text;
+        request.topology = loaded->topology;
+        request.parallelism = options.parallelism;
+        request.min_confirmations = options.min_confirmations;
+        request.owner = options.owner;
+        request.observer = options.observer;
+        MoveOutcome attempt = RunFailover(request);
+        bool not_confirmed = !attempt.decision || !attempt.decision->proceed;
+        if (!not_confirmed || Clock::now() >= deadline || stop) {
+          outcome = std::move(attempt);
+          break;
+        }
+        if (attempt.facts && attempt.facts->primary_reachable) {
+          outcome = std::move(attempt);
+          break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+      log("detection: " + std::to_string(Ms(Clock::now() - suspected)) + " ms from the failed probe to the end of the " +
+          "failover attempt");
+      log(RenderMoveReport(*outcome));
+      if (outcome->decision && outcome->decision->proceed) {
+        last = outcome->status;
+        blocked_until = Clock::now() + options.block_period;
+        ++failovers;
+        if (options.max_failovers > 0 && failovers >= options.max_failovers) return last;
+        break;  // re-read the rewritten file and watch the new primary
+      }
+      // Refused: the primary lives for the replicas (or no candidate). Keep watching.
+      std::this_thread::sleep_for(options.interval);
+    }
+  }
+  return last;
+}
+
+}  // namespace replplan

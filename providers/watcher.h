@@ -1,0 +1,45 @@
+// `replplan watch`: a long-running monitor of the primary that fails over by itself.
+//
+// Detection: one persistent SQL connection to the primary, probed every `interval` with a short
+// read timeout (a probe is a round trip, no new connection). A failed probe reconnects once at
+// once; only if that fails too is the primary suspected. Suspicion is not failure: the decision
+// is RunFailover's (providers/primary_move.h), which asks every replica whether its IO thread lost
+// the primary too, and refuses when any reachable one still sees it (the watcher alone may be cut
+// off). While the replicas have not yet noticed (their IO thread notices a killed primary at once,
+// a silent one within slave_net_timeout), the watcher asks again, without sleeping longer than
+// a few milliseconds, until slave_net_timeout + 2 s have passed.
+//
+// No flapping: after a failover, no other one happens within `block_period`; a primary lost in
+// that time is reported and left to the operator. The watcher re-reads the topology file (which
+// the failover rewrote) and watches the new primary.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <string>
+
+#include "providers/primary_move.h"
+
+namespace replplan {
+
+struct WatchOptions {
+  std::string topology_path;
+  std::chrono::milliseconds interval{200};
+  std::chrono::milliseconds probe_timeout{1000};
+  std::chrono::seconds block_period{3600};
+  int min_confirmations = kAllReachableReplicas;
+  int parallelism = 10;
+  std::string owner;
+  ApplyObserver* observer = nullptr;
+  // One line per event ("watching mercury (127.0.0.61:3306)", "primary lost: ...", reports).
+  std::function<void(const std::string&)> log;
+  // Stop after this many failovers (0: never stop on that account); tests and benchmarks use 1.
+  int max_failovers = 0;
+};
+
+// Runs until `stop` becomes true (checked at least every interval) or max_failovers is reached.
+// Returns the status of the last failover attempted (OK when none failed).
+Status Watch(const WatchOptions& options, const std::atomic<bool>& stop);
+
+}  // namespace replplan

@@ -1,0 +1,407 @@
+// The live executor's promotion and app actions against the real lab, each built by hand (as the
+// planner will build them) and checked by reading the servers and files back through the lab's
+// own clients: fencing makes the old primary refuse writes even with commits hanging in a
+// semi-sync wait, and does so at once; a candidate catches up only with a fenced primary; a
+// promoted replica is writable with no channel; a former primary rejoins from its own binlog; a
+// failover candidate applies every event it received from a primary killed with -9; an app's
+// database.yml is repointed atomically, the app restarted once and its health URL polled until it
+// answers. Every action run a second time succeeds and changes nothing.
+#include <doctest/doctest.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine/database_yml.h"
+#include "integration/lab_client.h"
+#include "providers/live_executor.h"
+
+extern char** environ;
+
+namespace {
+
+using replplan::Action;
+using replplan::ActionKind;
+using replplan::Status;
+using Clock = std::chrono::steady_clock;
+
+const char* const kTable = "secondhand_production.items";
+
+Action Make(ActionKind kind, const std::string& host, std::map<std::string, std::string> params = {}) {
+  Action a;
+  a.kind = kind;
+  a.host = host;
+  a.id = host + "/" + replplan::ToString(kind);
+  a.params = std::move(params);
+  return a;
+}
+
+struct Ran {
+  Status status;
+  std::vector<std::string> lines;
+  double seconds = 0;
+  std::string all() const {
+    std::string out = status.message();
+    for (const std::string& l : lines) out += "\n" + l;
+    return out;
+  }
+};
+
+Ran Run(replplan::ActionExecutor& executor, const Action& action) {
+  Ran ran;
+  auto start = Clock::now();
+  ran.status = executor.Execute(action, [&](const std::string& line) { ran.lines.push_back(line); });
+  ran.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  return ran;
+}
+
+void CheckNoSecretIn(const std::string& text) {
+  for (const char* name : {"admin.pw", "repl.pw", "app.pw"}) {
+    std::string secret = lab::SecretValue(name);
+    REQUIRE(secret.size() >= 8);
+    CHECK_MESSAGE(text.find(secret) == std::string::npos, "a secret leaked: " << text);
+  }
+}
+
+bool Contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+// Fresh hosts made a replicating cluster by replplan itself, with a table to write to.
+void ReplicatingPair(int hosts) {
+  lab::Reset(hosts);
+  auto applied = lab::Replplan({"apply", lab::TopologyPath(), "--yes"});
+  REQUIRE_MESSAGE(applied.exit_code == 0, applied.out << applied.err);
+  lab::Sql("mercury", std::string("CREATE TABLE ") + kTable + " (id INT AUTO_INCREMENT PRIMARY KEY, seq INT NOT NULL)");
+  REQUIRE(lab::WaitFor([] { return lab::SqlValue("uranus", std::string("SHOW TABLES FROM secondhand_production")) == "items"; },
+                       std::chrono::seconds(10)));
+}
+
+// A write as the declared application account (no SUPER, so read_only applies to it).
+lab::CommandResult AppWrite(const std::string& host, int seq) {
+  return lab::Run({"mariadb", "--no-defaults", "-h", lab::Address(host), "-P", "3306", "-u", "pierre",
+                   "--connect-timeout=5", "-N", "-B"},
+                  std::string("INSERT INTO ") + kTable + " (seq) VALUES (" + std::to_string(seq) + ")",
+                  {"MYSQL_PWD=" + lab::SecretValue("app.pw")});
+}
+
+std::string Count(const std::string& host) { return lab::SqlValue(host, std::string("SELECT COUNT(*) FROM ") + kTable); }
+
+Action Fence() { return Make(ActionKind::kFencePrimary, "mercury"); }
+
+TEST_CASE("switchover by hand: catch-up refuses an unfenced primary; fence, catch up, promote, rejoin from binlog") {
+  ReplicatingPair(2);
+  auto executor = replplan::MakeLiveExecutor(lab::LoadTopology());
+  Action catch_up = Make(ActionKind::kWaitForCatchUp, "uranus", {{"source", "mercury"}, {"timeout_s", "30"}});
+
+  Ran early = Run(*executor, catch_up);
+  REQUIRE_FALSE(early.status.ok());
+  CHECK_MESSAGE(Contains(early.status.message(), "mercury is still writable: not fenced"), early.status.message());
+
+  REQUIRE(AppWrite("mercury", 1).exit_code == 0);
+  for (int round = 0; round < 2; ++round) {
+    Ran fenced = Run(*executor, Fence());
+    REQUIRE_MESSAGE(fenced.status.ok(), fenced.all());
+    CHECK(lab::SqlValue("mercury", "SELECT @@read_only") == "1");
+    auto refused = AppWrite("mercury", 2);
+    CHECK(refused.exit_code != 0);
+    CHECK_MESSAGE(Contains(refused.err, "read-only"), refused.err);
+  }
+
+  for (int round = 0; round < 2; ++round) {
+    Ran caught = Run(*executor, catch_up);
+    REQUIRE_MESSAGE(caught.status.ok(), caught.all());
+    CHECK(lab::SqlValue("uranus", "SELECT @@gtid_slave_pos") == lab::SqlValue("mercury", "SELECT @@gtid_binlog_pos"));
+  }
+  CHECK(Count("uranus") == "1");
+
+  Action promote = Make(ActionKind::kPromoteReplica, "uranus");
+  for (int round = 0; round < 2; ++round) {
+    Ran promoted = Run(*executor, promote);
+    REQUIRE_MESSAGE(promoted.status.ok(), promoted.all());
+    CHECK(lab::SqlValue("uranus", "SELECT @@read_only") == "0");
+    CHECK(lab::Sql("uranus", "SHOW ALL SLAVES STATUS").empty());
+  }
+  std::string binlog_after_promote = lab::SqlValue("uranus", "SELECT @@gtid_binlog_pos");
+  Ran again = Run(*executor, catch_up);  // after promotion: still satisfied, nothing written
+  CHECK_MESSAGE(again.status.ok(), again.all());
+  CHECK(lab::SqlValue("uranus", "SELECT @@gtid_binlog_pos") == binlog_after_promote);
+
+  REQUIRE(AppWrite("uranus", 3).exit_code == 0);
+  // The old primary never replicated: its gtid_slave_pos is empty, and a rejoin that used it would
+  // fetch (and apply again) everything since the start of uranus's binlog.
+  CHECK(lab::SqlValue("mercury", "SELECT @@gtid_slave_pos") != lab::SqlValue("mercury", "SELECT @@gtid_binlog_pos"));
+  Action rejoin = Make(ActionKind::kChangeSource, "mercury",
+                       {{"source", "uranus"}, {"mode", "gtid"}, {"use_gtid", "slave_pos"}, {"position", "from-binlog"}});
+  Action start = Make(ActionKind::kStartReplica, "mercury");
+  for (int round = 0; round < 2; ++round) {
+    Ran changed = Run(*executor, rejoin);
+    REQUIRE_MESSAGE(changed.status.ok(), changed.all());
+    CheckNoSecretIn(changed.all());
+    Ran started = Run(*executor, start);
+    REQUIRE_MESSAGE(started.status.ok(), started.all());
+  }
+  REQUIRE(AppWrite("uranus", 4).exit_code == 0);
+  CHECK(lab::WaitFor([] { return Count("mercury") == "3"; }, std::chrono::seconds(10)));
+  CHECK(lab::SqlValue("mercury", std::string("SELECT GROUP_CONCAT(seq ORDER BY seq) FROM ") + kTable) == "1,3,4");
+}
+
+TEST_CASE("fencing a semi-sync primary with a commit hanging for an ACK kills that session and is read-only at once") {
+  ReplicatingPair(2);
+  lab::Sql("mercury", "SET GLOBAL rpl_semi_sync_master_enabled = 1; SET GLOBAL rpl_semi_sync_master_timeout = 60000");
+  lab::Sql("uranus", "SET GLOBAL rpl_semi_sync_slave_enabled = 1; STOP SLAVE IO_THREAD; START SLAVE IO_THREAD");
+  REQUIRE(lab::WaitFor([] { return lab::SqlValue("mercury", "SHOW STATUS LIKE 'Rpl_semi_sync_master_clients'") != ""; },
+                       std::chrono::seconds(5)));
+  lab::Sql("uranus", "STOP SLAVE IO_THREAD");
+
+  lab::CommandResult hung;
+  std::thread client([&] { hung = AppWrite("mercury", 7); });
+  bool waiting = lab::WaitFor(
+      [] {
+        return lab::SqlValue("mercury", "SELECT COUNT(*) FROM information_schema.PROCESSLIST "
+                                        "WHERE STATE LIKE 'Waiting for semi-sync ACK%'") == "1";
+      },
+      std::chrono::seconds(10));
+  if (!waiting) {
+    lab::Sql("mercury", "SET GLOBAL rpl_semi_sync_master_enabled = 0");
+    client.join();
+    FAIL("the INSERT never waited for a semi-sync ACK");
+  }
+
+  auto executor = replplan::MakeLiveExecutor(lab::LoadTopology());
+  Ran fenced = Run(*executor, Fence());
+  client.join();
+  lab::Sql("mercury", "SET GLOBAL rpl_semi_sync_master_enabled = 0");
+  REQUIRE_MESSAGE(fenced.status.ok(), fenced.all());
+  CHECK_MESSAGE(fenced.seconds < 1.0, "fencing took " << fenced.seconds << " s");
+  CHECK(lab::SqlValue("mercury", "SELECT @@read_only") == "1");
+  CHECK_MESSAGE(hung.exit_code != 0, "the hanging INSERT was acknowledged: " << hung.out);
+  CHECK_MESSAGE(Contains(fenced.all(), "killed 1 session(s) waiting for a semi-sync ACK"), fenced.all());
+  // The killed commit is in mercury's binlog all the same: the replica gets it once it reconnects.
+  lab::Sql("uranus", "START SLAVE IO_THREAD");
+  CHECK(lab::WaitFor([] { return Count("uranus") == "1"; }, std::chrono::seconds(10)));
+
+  Ran again = Run(*executor, Fence());
+  CHECK_MESSAGE(again.status.ok(), again.all());
+  CHECK(again.lines.empty());
+}
+
+TEST_CASE("failover candidate: apply-relay-log applies every received event of a primary killed with -9") {
+  ReplicatingPair(2);
+  lab::Sql("uranus", "STOP SLAVE SQL_THREAD");
+  std::string inserts;
+  for (int i = 1; i <= 200; ++i) inserts += std::string("INSERT INTO ") + kTable + " (seq) VALUES (" + std::to_string(i) + ");";
+  lab::Sql("mercury", inserts);
+  std::string written = lab::SqlValue("mercury", "SELECT @@gtid_binlog_pos");
+  REQUIRE(lab::WaitFor(
+      [&] {
+        auto status = lab::Run({"mariadb", "--no-defaults", "-S", lab::Dir() + "/hosts/uranus/mysqld.sock", "-u", "root",
+                                "-e", "SHOW SLAVE STATUS\\G"});
+        return Contains(status.out, "Gtid_IO_Pos: " + written);
+      },
+      std::chrono::seconds(10)));
+  REQUIRE(Count("uranus") == "0");
+  // MariaDB discards a GTID replica's relay log when a thread starts while both are stopped: the
+  // case of a replica whose IO thread was stopped too (an earlier run, or by hand).
+  SUBCASE("IO thread still running (retrying the dead primary)") {}
+  SUBCASE("both threads stopped") { lab::Sql("uranus", "STOP SLAVE IO_THREAD"); }
+  REQUIRE(lab::Lab({"kill", "mercury"}).exit_code == 0);
+
+  auto executor = replplan::MakeLiveExecutor(lab::LoadTopology());
+  Action apply = Make(ActionKind::kApplyRelayLog, "uranus", {{"source", "mercury"}, {"timeout_s", "30"}});
+  for (int round = 0; round < 2; ++round) {
+    Ran applied = Run(*executor, apply);
+    REQUIRE_MESSAGE(applied.status.ok(), applied.all());
+    CHECK(Count("uranus") == "200");
+    CHECK(lab::SqlValue("uranus", "SELECT @@gtid_slave_pos") == written);
+  }
+  Ran promoted = Run(*executor, Make(ActionKind::kPromoteReplica, "uranus"));
+  REQUIRE_MESSAGE(promoted.status.ok(), promoted.all());
+  REQUIRE(AppWrite("uranus", 201).exit_code == 0);
+  Ran after = Run(*executor, apply);  // promoted: nothing left to apply, nothing to fail
+  CHECK_MESSAGE(after.status.ok(), after.all());
+  REQUIRE(lab::Lab({"start", "mercury"}).exit_code == 0);
+}
+
+TEST_CASE("catch-up fails at once, naming the error, when the candidate's SQL thread stopped with an error") {
+  ReplicatingPair(2);
+  // A row on the replica only: the same insert from the primary then fails with a duplicate key.
+  lab::Sql("uranus", std::string("SET sql_log_bin = 0; INSERT INTO ") + kTable + " (id, seq) VALUES (1, 0)");
+  lab::Sql("mercury", std::string("INSERT INTO ") + kTable + " (id, seq) VALUES (1, 1)");
+  auto executor = replplan::MakeLiveExecutor(lab::LoadTopology());
+  REQUIRE(Run(*executor, Fence()).status.ok());
+  Ran caught = Run(*executor, Make(ActionKind::kWaitForCatchUp, "uranus", {{"source", "mercury"}, {"timeout_s", "60"}}));
+  REQUIRE_FALSE(caught.status.ok());
+  CHECK(caught.seconds < 10);
+  CHECK_MESSAGE(Contains(caught.status.message(), "Last_SQL_Errno 1062"), caught.status.message());
+  CHECK_MESSAGE(Contains(caught.status.message(), "mercury stays read-only"), caught.status.message());
+  CheckNoSecretIn(caught.all());
+}
+
+// `python3 -m http.server` on the lab address, stopped by its PID.
+class HttpServer {
+ public:
+  HttpServer(const std::string& dir, int port) {
+    std::vector<std::string> args = {"/usr/bin/python3", "-m", "http.server", std::to_string(port), "--bind",
+                                     lab::Address("mercury"), "--directory", dir};
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t files;
+    posix_spawn_file_actions_init(&files);
+    posix_spawn_file_actions_addopen(&files, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&files, 2, "/dev/null", O_WRONLY, 0);
+    int rc = posix_spawn(&pid_, argv[0], &files, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&files);
+    if (rc != 0) pid_ = -1;
+  }
+  ~HttpServer() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGTERM);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  bool started() const { return pid_ > 0; }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+TEST_CASE("an app follows the new primary: database.yml rewritten atomically, app restarted once, health polled") {
+  lab::Reset(2);
+  replplan::Topology topology = lab::LoadTopology();
+  const int port = 18080;
+  std::string root = lab::Dir() + "/tmp/secondhand";
+  std::filesystem::remove_all(root);
+  std::filesystem::create_directories(root + "/config");
+  std::filesystem::create_directories(root + "/public");
+  std::filesystem::create_directories(root + "/tmp");
+  const std::string yml = root + "/config/database.yml";
+  const std::string original =
+      "# Secondhand's databases\n"
+      "default: &default\n"
+      "  adapter: mysql2\n"
+      "  host: 127.0.0.1\n"
+      "  port: 3307\n"
+      "  username: pierre\n"
+      "development:\n"
+      "  <<: *default\n"
+      "  database: secondhand_development\n"
+      "production:\n"
+      "  <<: *default\n"
+      "  host: 127.0.0.1  # the primary\n"
+      "  database: secondhand_production\n"
+      "  password: <%= ENV[\"SECONDHAND_DATABASE_PASSWORD\"] %>\n";
+  lab::Run({"sh", "-c", "printf %s \"$1\" > \"$2\" && chmod 0640 \"$2\"", "sh", original, yml});
+  lab::Run({"sh", "-c", "echo ok > \"$1\"", "sh", root + "/public/up"});
+
+  replplan::AppSpec app;
+  app.name = "secondhand";
+  app.hosts = {"mercury"};
+  app.root = root;
+  app.environment = "production";
+  app.restart = "touch " + root + "/tmp/restart.txt";
+  app.health = "http://" + lab::Address("mercury") + ":" + std::to_string(port) + "/up";
+  topology.apps.push_back(app);
+  replplan::AppSpec broken = app;
+  broken.name = "broken";
+  broken.health = "http://" + lab::Address("mercury") + ":" + std::to_string(port) + "/missing";
+  topology.apps.push_back(broken);
+  replplan::AppSpec secure = app;
+  secure.name = "secure";
+  secure.health = "https://" + lab::Address("mercury") + ":" + std::to_string(port + 1) + "/up";
+  topology.apps.push_back(secure);
+  auto executor = replplan::MakeLiveExecutor(topology);
+
+  Action rewrite = Make(ActionKind::kRewriteAppConfig, "mercury", {{"app", "secondhand"}, {"primary", "uranus"}});
+  Ran rewritten = Run(*executor, rewrite);
+  REQUIRE_MESSAGE(rewritten.status.ok(), rewritten.all());
+  std::string now = lab::ReadFile(yml);
+  auto settings = replplan::ReadDatabaseYml(now, "production");
+  CHECK(settings.host.value == lab::Address("uranus"));
+  CHECK(settings.port.value == "3306");
+  CHECK(replplan::ReadDatabaseYml(now, "development").host.value == "127.0.0.1");  // shared default untouched
+  CHECK(Contains(now, "# the primary"));
+  CHECK(Contains(now, "<%= ENV[\"SECONDHAND_DATABASE_PASSWORD\"] %>"));
+  CHECK(lab::ReadFile(yml + ".replplan.bak") == original);
+  struct stat st {};
+  REQUIRE(::stat(yml.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0640);
+  auto mtime = std::filesystem::last_write_time(yml);
+  Ran second = Run(*executor, rewrite);
+  CHECK_MESSAGE(second.status.ok(), second.all());
+  CHECK(std::filesystem::last_write_time(yml) == mtime);
+
+  Action restart = Make(ActionKind::kRestartApp, "mercury", {{"app", "secondhand"}});
+  Ran restarted = Run(*executor, restart);
+  REQUIRE_MESSAGE(restarted.status.ok(), restarted.all());
+  CHECK(std::filesystem::exists(root + "/tmp/restart.txt"));
+  std::filesystem::remove(root + "/tmp/restart.txt");
+  Ran not_again = Run(*executor, restart);
+  CHECK_MESSAGE(not_again.status.ok(), not_again.all());
+  CHECK_MESSAGE(Contains(not_again.all(), "already restarted"), restarted.all() << "\n--\n" << not_again.all());
+  CHECK_MESSAGE(!std::filesystem::exists(root + "/tmp/restart.txt"), "restarted a second time for the same database.yml");
+  // Another primary, another file: restarted again.
+  REQUIRE(Run(*executor, Make(ActionKind::kRewriteAppConfig, "mercury", {{"app", "secondhand"}, {"primary", "mercury"}}))
+              .status.ok());
+  REQUIRE(Run(*executor, restart).status.ok());
+  CHECK(std::filesystem::exists(root + "/tmp/restart.txt"));
+
+  Action failing_restart = restart;
+  replplan::Topology bad_topology = topology;
+  bad_topology.apps[0].restart = "echo 'puma: no such service' >&2; exit 3";
+  std::filesystem::remove(yml + ".replplan.restarted");
+  Ran failed = Run(*replplan::MakeLiveExecutor(bad_topology), failing_restart);
+  REQUIRE_FALSE(failed.status.ok());
+  CHECK_MESSAGE(Contains(failed.status.message(), "exit 3"), failed.status.message());
+  CHECK_MESSAGE(Contains(failed.status.message(), "puma: no such service"), failed.status.message());
+
+  // Health: nothing listens yet, so a short check fails naming the URL; then the server comes up
+  // while a check polls, and the check succeeds.
+  Action health = Make(ActionKind::kCheckHealth, "mercury", {{"app", "secondhand"}, {"timeout_s", "1"}});
+  Ran down = Run(*executor, health);
+  REQUIRE_FALSE(down.status.ok());
+  CHECK_MESSAGE(Contains(down.status.message(), app.health), down.status.message());
+  CHECK_MESSAGE(Contains(down.status.message(), "refused"), down.status.message());
+  CHECK(down.seconds < 3);
+
+  Ran up;
+  Action patient = Make(ActionKind::kCheckHealth, "mercury", {{"app", "secondhand"}});
+  std::thread checker([&] { up = Run(*executor, patient); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  {
+    HttpServer server(root + "/public", port);
+    REQUIRE(server.started());
+    checker.join();
+    REQUIRE_MESSAGE(up.status.ok(), up.all());
+    CHECK(up.seconds >= 0.7);
+    CHECK(up.seconds < 10);
+    REQUIRE(up.lines.size() == 1);
+    CHECK_MESSAGE(Contains(up.lines[0], "healthy after"), up.lines[0]);
+    Ran twice = Run(*executor, patient);
+    CHECK_MESSAGE(twice.status.ok(), twice.all());
+
+    Ran missing = Run(*executor, Make(ActionKind::kCheckHealth, "mercury", {{"app", "broken"}, {"timeout_s", "1"}}));
+    REQUIRE_FALSE(missing.status.ok());
+    CHECK_MESSAGE(Contains(missing.status.message(), "HTTP 404"), missing.status.message());
+
+    // https goes through curl on the app host; nothing speaks TLS on that port: curl's error shows.
+    Ran tls = Run(*executor, Make(ActionKind::kCheckHealth, "mercury", {{"app", "secure"}, {"timeout_s", "1"}}));
+    REQUIRE_FALSE(tls.status.ok());
+    CHECK_MESSAGE(Contains(tls.status.message(), "curl exit 7"), tls.status.message());
+  }
+
+  Ran stale = Run(*executor, Make(ActionKind::kRestartApp, "uranus", {{"app", "secondhand"}}));
+  REQUIRE_FALSE(stale.status.ok());
+  CHECK_MESSAGE(Contains(stale.status.message(), "stale plan"), stale.status.message());
+}
+
+}  // namespace

@@ -76,7 +76,7 @@ int RunWatchCommand(const WatchCommand& command) {
   options.parallelism = command.parallelism;
   options.owner = OwnerDescription("watch");
   options.observer = &observer;
-  options.log = [](const std::string& line) { std::cout << UtcNow() << " " << line << std::endl; };
+  options.log = [](const std::string& line) { std::cout << UtcNowMillis() << " " << line << std::endl; };
   Status status = Watch(options, g_stop);
   if (!status.ok()) return Fail(status);
   return kExitOk;

@@ -1,4 +1,5 @@
 #include "engine/database_yml.h"
+#include "engine/fingerprint.h"
 
 #include <algorithm>
 #include <array>
@@ -485,5 +486,7 @@ Result<std::string> EditDatabaseYml(std::string_view text, const std::string& en
   }
   return out;
 }
+
+std::string AppRestartDigest(std::string_view text) { return "fnv1a64:" + ContentDigest(text); }
 
 }  // namespace replplan

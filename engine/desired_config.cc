@@ -31,7 +31,11 @@ void AppendFailoverSettings(const Topology& topology, std::vector<ConfigSetting>
     out.push_back({"rpl_semi_sync_slave_enabled", "OFF", SettingKind::kBool});
     return;
   }
-  out.push_back({"rpl_semi_sync_master_enabled", "ON", SettingKind::kBool});
+  // The primary side stays OFF in every file and is turned on at runtime on the primary only
+  // (set-global, promote-replica; fence-primary turns it off): on a replica, every commit of its
+  // SQL thread would wait rpl_semi_sync_master_timeout for an ACK no one sends (measured here: a
+  // replica 9 s behind after 100 writes), and a crashed primary must not come back with it on.
+  out.push_back({"rpl_semi_sync_master_enabled", "OFF", SettingKind::kBool});
   out.push_back({"rpl_semi_sync_slave_enabled", "ON", SettingKind::kBool});
   // AFTER_SYNC (lossless): the commit becomes visible to other clients only once a replica has it,
   // so nothing a client could have read is lost when the primary dies before the ACK.

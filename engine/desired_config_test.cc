@@ -34,13 +34,13 @@ TEST_CASE("every server's file gets slave_net_timeout, and semi-sync switched OF
   }
 }
 
-TEST_CASE("semi_sync = true: both sides ON on every server (any may be promoted), lossless AFTER_SYNC, the file's timeout") {
+TEST_CASE("semi_sync = true: the replica side ON in every file, the primary side OFF (runtime, primary only), AFTER_SYNC, the timeout") {
   Topology t = LabTopology(3);
   t.replication.semi_sync = true;
   t.replication.semi_sync_timeout_ms = 2500;
   for (const ServerSpec& server : t.servers) {
     auto s = Settings(t, server);
-    CHECK(s.at("rpl_semi_sync_master_enabled") == "ON");
+    CHECK(s.at("rpl_semi_sync_master_enabled") == "OFF");  // made ON at runtime on the primary only
     CHECK(s.at("rpl_semi_sync_slave_enabled") == "ON");
     CHECK(s.at("rpl_semi_sync_master_wait_point") == "AFTER_SYNC");
     CHECK(s.at("rpl_semi_sync_master_timeout") == "2500");
@@ -73,7 +73,7 @@ TEST_CASE("semi-sync values compare as the server and option files spell them") 
   t.replication.semi_sync = true;
   std::map<std::string, ConfigSetting> by_key;
   for (const ConfigSetting& c : FailoverSettings(t)) by_key[c.key] = c;
-  CHECK(ConfigValueMatches(by_key.at("rpl_semi_sync_master_enabled"), "1"));
+  CHECK(ConfigValueMatches(by_key.at("rpl_semi_sync_master_enabled"), "0"));
   CHECK(ConfigValueMatches(by_key.at("rpl_semi_sync_slave_enabled"), "on"));
   CHECK_FALSE(ConfigValueMatches(by_key.at("rpl_semi_sync_slave_enabled"), "OFF"));
   CHECK(ConfigValueMatches(by_key.at("rpl_semi_sync_master_wait_point"), "after_sync"));

@@ -43,7 +43,7 @@ LiveState InSyncWithFailoverSettings(const Topology& t) {
   LiveState live = InSyncLive(t);
   for (auto& [name, s] : live.servers) {
     s.slave_net_timeout = t.replication.slave_net_timeout;
-    s.semi_sync_master_enabled = t.replication.semi_sync;
+    s.semi_sync_master_enabled = t.replication.semi_sync && name == t.cluster.primary;
     s.semi_sync_slave_enabled = t.replication.semi_sync;
     s.semi_sync_master_wait_point = t.replication.semi_sync ? "AFTER_SYNC" : "AFTER_COMMIT";
     s.semi_sync_master_timeout = t.replication.semi_sync ? t.replication.semi_sync_timeout_ms : 10000;
@@ -113,7 +113,10 @@ TEST_CASE("turning semi_sync on: the files and every running server, replicas re
   CHECK(replica->summary.find("restarts the replica IO thread") != std::string::npos);
   const Action* edit = Find(plan, "uranus/edit-config");
   REQUIRE(edit != nullptr);
-  CHECK(edit->changes.size() == 4);  // both switches, the wait point and the timeout
+  CHECK(edit->changes.size() == 3);  // the replica side, the wait point and the timeout
+  // The primary side stays OFF in every file and on every replica: on a replica it would make each
+  // commit of its SQL thread wait for an ACK that never comes.
+  CHECK(replica->params.count("rpl_semi_sync_master_enabled") == 0);
   CHECK(Find(plan, "uranus/restart-server") == nullptr);  // all dynamic
 }
 
@@ -123,9 +126,11 @@ TEST_CASE("turning semi_sync off sets both switches OFF at runtime: the file dec
   LiveState live = InSyncWithFailoverSettings(t);
   t.replication.semi_sync = false;
   Plan plan = MustPlan(t, live);
+  const Action* primary = Find(plan, "mercury/set-global");
+  REQUIRE(primary != nullptr);
+  CHECK(primary->params.at("rpl_semi_sync_master_enabled") == "OFF");
   const Action* replica = Find(plan, "uranus/set-global");
   REQUIRE(replica != nullptr);
-  CHECK(replica->params.at("rpl_semi_sync_master_enabled") == "OFF");
   CHECK(replica->params.at("rpl_semi_sync_slave_enabled") == "OFF");
   // Wait point and timeout only matter while semi-sync is on: left as they are.
   CHECK(replica->params.count("rpl_semi_sync_master_wait_point") == 0);
@@ -165,7 +170,8 @@ TEST_CASE("a fresh host gets its failover settings from the file and the restart
   Plan plan = MustPlan(t, live);
   const Action* set = Find(plan, "mercury/set-global");
   REQUIRE(set != nullptr);
-  CHECK(set->params.size() == 1);  // read_only only
+  CHECK(set->params.size() == 2);  // read_only, and the primary side of semi-sync, both runtime-only
+  CHECK(set->params.at("rpl_semi_sync_master_enabled") == "ON");
   CHECK(Find(plan, "uranus/set-global") == nullptr);
   const Action* edit = Find(plan, "uranus/edit-config");
   REQUIRE(edit != nullptr);
@@ -185,6 +191,19 @@ TEST_CASE("a replica whose heartbeat period differs from the file is repointed i
   CHECK(AnyContains(change->reasons, "heartbeat period is 30.000 s, file wants 1.000 s"));
   CHECK(change->params.at("position") == "keep");
   CHECK(change->params.at("source") == "mercury");
+}
+
+
+TEST_CASE("the primary side of semi-sync runs on the primary only: a replica running it is turned off") {
+  Topology t = LabTopology(2);
+  t.replication.semi_sync = true;
+  LiveState live = InSyncWithFailoverSettings(t);
+  live.servers["uranus"].semi_sync_master_enabled = true;
+  Plan plan = MustPlan(t, live);
+  const Action* replica = Find(plan, "uranus/set-global");
+  REQUIRE(replica != nullptr);
+  CHECK(replica->params.at("rpl_semi_sync_master_enabled") == "OFF");
+  CHECK(Find(plan, "mercury/set-global") == nullptr);
 }
 
 }  // namespace

@@ -30,6 +30,8 @@ struct LiveAppConfig {
   bool exists = false;   // read_ok and the file is there
   std::string text;
   std::string error;
+  // The marker restart-app leaves (engine/database_yml.h AppRestartDigest); "" when absent.
+  std::string restarted_digest;
 };
 
 // What a provider reads, as it comes over the wire.

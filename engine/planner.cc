@@ -375,6 +375,14 @@ void PlanBuilder::PlanRuntime(const ServerSpec& spec, const ServerState& s, bool
       {"rpl_semi_sync_master_timeout", s.semi_sync_master_timeout ? std::to_string(*s.semi_sync_master_timeout) : ""}};
   for (const ConfigSetting& c : FailoverSettings(topo_)) {
     const std::string& is = running[c.key];
+    if (c.key == "rpl_semi_sync_master_enabled") {
+      // ON on the primary only, at runtime (engine/desired_config.cc says why); a promotion or a
+      // fence sets it in its own step.
+      if (ReadOnlyIsPromotionStep(spec.name) || (is.empty() && !restart_planned)) continue;
+      std::string wants = topo_.replication.semi_sync && is_primary ? "ON" : "OFF";
+      dynamics.push_back({c.key, restart_planned ? c.value : is, wants});
+      continue;
+    }
     if (!restart_planned && !is.empty()) dynamics.push_back({c.key, is, c.value});
   }
   // The replica side of semi-sync is negotiated when the IO thread connects.
@@ -894,24 +902,32 @@ void PlanBuilder::PlanApps() {
       want("host", yml.host, yml.host.value, p.address);
       // mysql2 connects to 3306 when database.yml names no port.
       want("port", yml.port, yml.port.present() ? yml.port.value : "3306", want_port);
-      if (templated || changes.empty()) continue;
-      Action rewrite;
-      rewrite.id = Id(host, ActionKind::kRewriteAppConfig, app.name);
-      rewrite.kind = ActionKind::kRewriteAppConfig;
-      rewrite.host = host;
-      rewrite.summary = "point " + app.name + " on " + host + " at " + p.name + " (" + p.address + ":" + want_port +
-                        ") in " + path;
-      rewrite.reasons = std::move(reasons);
-      rewrite.changes = std::move(changes);
-      rewrite.params = {{"app", app.name}, {"primary", p.name}};
+      // An apply cut short between rewrite and restart left the app on the old settings: the
+      // marker restart-app writes names the file it last restarted with.
+      bool restart_pending = !c->restarted_digest.empty() && c->restarted_digest != AppRestartDigest(c->text);
+      if (templated || (changes.empty() && !restart_pending)) continue;
+      size_t r1 = kNone;
+      if (!changes.empty()) {
+        Action rewrite;
+        rewrite.id = Id(host, ActionKind::kRewriteAppConfig, app.name);
+        rewrite.kind = ActionKind::kRewriteAppConfig;
+        rewrite.host = host;
+        rewrite.summary = "point " + app.name + " on " + host + " at " + p.name + " (" + p.address + ":" + want_port +
+                          ") in " + path;
+        rewrite.reasons = std::move(reasons);
+        rewrite.changes = std::move(changes);
+        rewrite.params = {{"app", app.name}, {"primary", p.name}};
+        r1 = graph_.Add(std::move(rewrite));
+      }
       Action restart;
       restart.id = Id(host, ActionKind::kRestartApp, app.name);
       restart.kind = ActionKind::kRestartApp;
       restart.host = host;
       restart.summary = "restart " + app.name + " on " + host + ": " + app.restart;
-      restart.reasons = {app.name + " reads " + path + " when it starts"};
+      restart.reasons = {r1 != kNone ? app.name + " reads " + path + " when it starts"
+                                     : path + " changed since replplan last restarted " + app.name + " here (" +
+                                           app.RestartMarkerPath() + "): it still runs with the old settings"};
       restart.params = {{"app", app.name}};
-      size_t r1 = graph_.Add(std::move(rewrite));
       size_t r2 = graph_.Add(std::move(restart));
       steps.rewrite_restart.emplace_back(r1, r2);
     }
@@ -937,7 +953,7 @@ void PlanBuilder::LinkApps() {
     for (const auto& [rewrite, restart] : steps.rewrite_restart) {
       Depend(rewrite, {p.promote, p.set_global, p.restart});
       Depend(rewrite, p.objects);
-      Depend(restart, {rewrite});
+      Depend(restart, {rewrite, p.promote, p.set_global, p.restart});
       Depend(steps.check, {restart});
     }
   }

@@ -139,6 +139,8 @@ struct AppSpec {
   std::map<std::string, SourceLocation> key_where;  // as ServerSpec::key_where; "hosts[1]" for elements
 
   std::string DatabaseYmlPath() const { return root + "/config/database.yml"; }
+  // Where restart-app records which database.yml the app was last restarted with.
+  std::string RestartMarkerPath() const { return DatabaseYmlPath() + ".replplan.restarted"; }
 };
 
 struct Topology {

@@ -158,6 +158,7 @@ void ReadSsh(const Topology& topology, const ServerSpec& server, RawServerState&
   if (!session.ok()) return fail(session.status().message());
   std::vector<std::string> paths = {server.config_file};
   for (const LiveAppConfig& config : raw.app_configs) paths.push_back(config.path);
+  for (const AppSpec* app : apps) paths.push_back(app->RestartMarkerPath());
   auto files = ReadFiles(**session, paths);
   if (!files.ok()) return fail(files.status().message());
   for (size_t i = 0; i < raw.app_configs.size(); ++i) {
@@ -167,6 +168,8 @@ void ReadSsh(const Topology& topology, const ServerSpec& server, RawServerState&
     config.exists = file.exists;
     config.text = std::move(file.text);
     config.error = std::move(file.error);
+    FileRead& marker = (*files)[1 + raw.app_configs.size() + i];
+    if (marker.read_ok && marker.exists) config.restarted_digest = std::string(Trim(marker.text));
   }
   FileRead& config_file = (*files)[0];
   if (!config_file.read_ok) {

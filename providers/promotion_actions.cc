@@ -117,6 +117,13 @@ Result<const ServerSpec*> LiveExecutor::OtherServer(const Action& action, const 
 Status LiveExecutor::FencePrimary(const Action& action, Host& host, const ProgressFn& progress) {
   (void)action;
   const std::string& name = host.spec->name;
+  // A fenced primary becomes a replica: with semi-sync's primary side still on, every commit its
+  // SQL thread makes would wait rpl_semi_sync_master_timeout for an ACK nobody sends (measured:
+  // a replica 9 s behind). Only the primary has it on, at runtime (promote-replica turns it on).
+  auto done = [&]() -> Status {
+    if (!topology_.replication.semi_sync) return Status::OK();
+    return Exec(host, "SET GLOBAL rpl_semi_sync_master_enabled = 0", "SET GLOBAL rpl_semi_sync_master_enabled = 0");
+  };
   auto kill_ack_waiters = [&]() -> Status {
     auto rows = Query(host,
                       "SELECT ID AS id, USER AS user FROM information_schema.PROCESSLIST "
@@ -152,7 +159,7 @@ Status LiveExecutor::FencePrimary(const Action& action, Host& host, const Progre
     if (!killed.ok()) return killed;
     auto ro = read_only();
     if (!ro.ok()) return ro.status();
-    if (*ro) return Status::OK();
+    if (*ro) return done();
     Status bound = Exec(host, "SET SESSION lock_wait_timeout = " + std::to_string(kFenceLockWaitS),
                         "SET SESSION lock_wait_timeout");
     if (!bound.ok()) return bound;
@@ -166,7 +173,7 @@ Status LiveExecutor::FencePrimary(const Action& action, Host& host, const Progre
   }
   auto ro = read_only();
   if (!ro.ok()) return ro.status();
-  if (*ro) return Status::OK();
+  if (*ro) return done();
   // Name what holds the lock so the operator can decide (kill it, or wait for it).
   auto busy = Query(host,
                     "SELECT ID AS id, USER AS user, TIME AS t, STATE AS state FROM information_schema.PROCESSLIST "
@@ -390,6 +397,12 @@ Status LiveExecutor::PromoteReplica(const Action& action, Host& host) {
     Status reset = Exec(host, "RESET SLAVE ALL", "RESET SLAVE ALL");
     if (!reset.ok()) return reset;
   }
+  // The primary side of semi-sync is on only where writes are taken (see FencePrimary), and before
+  // the first write, so no write is acknowledged before a replica has it.
+  if (topology_.replication.semi_sync) {
+    Status semi = Exec(host, "SET GLOBAL rpl_semi_sync_master_enabled = 1", "SET GLOBAL rpl_semi_sync_master_enabled = 1");
+    if (!semi.ok()) return semi;
+  }
   auto rows = Query(host, "SELECT @@GLOBAL.read_only AS ro", "reading @@read_only");
   if (!rows.ok()) return rows.status();
   if (rows->empty() || IsOn(Field(rows->front(), "ro"))) {
@@ -456,28 +469,25 @@ Status LiveExecutor::RestartApp(const Action& action, Host& host, const Progress
   if (!app.ok()) return app.status();
   const std::string& name = host.spec->name;
   const std::string yml = (*app)->DatabaseYmlPath();
-  const std::string marker = yml + ".replplan.restarted";
+  const std::string marker = (*app)->RestartMarkerPath();
   const std::string where = name + ": app " + (*app)->name;
 
   auto ssh = Ssh(host);
   if (!ssh.ok()) return ssh.status();
-  auto sum = (*ssh)->Run(ShellJoin({"sh", "-c", "cksum < \"$1\" || exit 2; cat \"$2\" 2>/dev/null; exit 0", "sh", yml, marker}));
-  if (!sum.ok()) {
-    if (sum.status().code() == Status::Code::kUnavailable) host.ssh.reset();
-    return sum.status().WithContext(where + ": reading " + yml);
+  // The digest the planner computes too (engine/fingerprint.h), so a plan can tell an app that was
+  // never restarted after its rewrite (an apply interrupted in between) and restart it.
+  auto text = (*ssh)->ReadFile(yml);
+  auto mark_now = text.ok() ? (*ssh)->ReadFile(marker) : text;
+  if (!text.ok() || !mark_now.ok()) {
+    Status st = !text.ok() ? text.status() : mark_now.status();
+    if (st.code() == Status::Code::kUnavailable) host.ssh.reset();
+    return st.WithContext(where + ": reading " + yml);
   }
-  // Output: the checksum line, then the marker's line if there is one; exit 2: no database.yml.
-  std::string checksum;
-  std::string recorded;
-  if (sum->exit_status == 0) {
-    size_t nl = sum->out.find('\n');
-    checksum = sum->out.substr(0, nl);
-    recorded = nl == std::string::npos ? "" : sum->out.substr(nl + 1);
-    while (!recorded.empty() && recorded.back() == '\n') recorded.pop_back();
-    if (!checksum.empty() && recorded == checksum) {
-      Say(progress, where + ": already restarted with this " + yml + " (" + marker + ")");
-      return Status::OK();
-    }
+  std::string checksum = text->has_value() ? AppRestartDigest(**text) : "";
+  std::string recorded = mark_now->has_value() ? std::string(Trim(**mark_now)) : "";
+  if (!checksum.empty() && recorded == checksum) {
+    Say(progress, where + ": already restarted with this " + yml + " (" + marker + ")");
+    return Status::OK();
   }
 
   // Its own session: the command may take long, and the cached session's bound is for quick ones.

@@ -9,6 +9,8 @@ packages=(
   libboost-graph-dev doctest-dev libcli11-dev libfmt-dev
   mariadb-server mariadb-client openssh-server openssh-client
   python3 python3-jsonschema procps iproute2
+  # The Secondhand Rails app the integration tests run (examples/secondhand): Debian's Rails 6.1.
+  ruby ruby-railties ruby-activerecord ruby-actionpack ruby-mysql2 puma
 )
 
 missing=()

@@ -63,7 +63,8 @@ void SetUpReplicatingPairByHand() {
     std::string cnf = lab::ReadFile(cnf_path);
     cnf += "\n[mysqld]\nserver_id = " + std::to_string(id) + "\nlog_bin = " + lab::Dir() + "/hosts/" + host +
            "/binlog/mysql-bin.log\nbinlog_format = ROW\nlog_slave_updates = ON\nread_only = ON\n"
-           "report_host = " + host + "\ngtid_strict_mode = ON\n";
+           "report_host = " + host + "\ngtid_strict_mode = ON\n"
+           "slave_net_timeout = 5\nrpl_semi_sync_master_enabled = OFF\nrpl_semi_sync_slave_enabled = OFF\n";
     std::ofstream(cnf_path, std::ios::trunc) << cnf;
     auto restarted = lab::Lab({"restart", host});
     REQUIRE_MESSAGE(restarted.exit_code == 0, restarted.err);
@@ -74,7 +75,8 @@ void SetUpReplicatingPairByHand() {
                       "CREATE USER 'pierre'@'%' IDENTIFIED BY '" + Secret("app.pw") + "'; "
                       "GRANT ALL PRIVILEGES ON secondhand_production.* TO 'pierre'@'%';");
   lab::Sql("uranus", "CHANGE MASTER TO MASTER_HOST='" + lab::Address("mercury") + "', MASTER_PORT=3306, MASTER_USER='repl', "
-                     "MASTER_PASSWORD='" + Secret("repl.pw") + "', MASTER_USE_GTID=slave_pos; START SLAVE;");
+                     "MASTER_PASSWORD='" + Secret("repl.pw") + "', MASTER_USE_GTID=slave_pos, "
+                     "MASTER_HEARTBEAT_PERIOD=1; START SLAVE;");
   // The pair really replicates: a row written on the primary is read back from the replica.
   lab::Sql("mercury", "CREATE TABLE secondhand_production.items (id INT PRIMARY KEY, name VARCHAR(40)); "
                       "INSERT INTO secondhand_production.items VALUES (1, 'bicycle');");

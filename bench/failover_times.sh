@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Benchmark: failover time with `replplan watch`, from kill -9 of the primary's mariadbd to the
+# first write acknowledged by the Rails app (examples/secondhand, on mercury) against the new
+# primary, split into detection (kill -> the watcher's failed probe), promotion (failed probe ->
+# the new primary writable: confirm with the replicas, lock, plan, relay log, promote) and app
+# repoint (promoted -> first acknowledged write: rewrite database.yml, restart, health check).
+# Median of RUNS (default 5) runs, each on a freshly applied lab with semi_sync on. Targets from the
+# issue: total < 5 s, promotion < 1 s. Printed as ratios against those targets.
+# Loopback only: the lab's hosts (REPLPLAN_LAB_NET, default 127.0.8 so it can run beside tests).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$(pwd)
+runs=${RUNS:-5}
+bin=$repo/build/replplan
+[[ -x $bin ]] || bash scripts/build.sh >/dev/null
+export REPLPLAN_LAB_NET=${REPLPLAN_LAB_NET:-127.0.8}
+export REPLPLAN_LAB_DIR=${REPLPLAN_LAB_DIR:-$repo/.lab-bench-failover}
+lab() { bash "$repo/tests/lab/lab.sh" "$@"; }
+app() { bash "$repo/tests/lab/app.sh" "$@"; }
+writer_pid=""
+watch_pid=""
+cleanup() {
+  [[ -n $writer_pid ]] && kill "$writer_pid" 2>/dev/null || true
+  [[ -n $watch_pid ]] && kill "$watch_pid" 2>/dev/null || true
+  app stop mercury >/dev/null 2>&1 || true
+  lab down >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+now_ms() { date +%s%3N; }
+median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+to_ms() { python3 -c 'import sys,datetime; print(int(datetime.datetime.strptime(sys.argv[1], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc).timestamp()*1000))' "$1"; }
+
+lab up 3 >/dev/null 2>&1 || true
+mercury=$REPLPLAN_LAB_NET.61
+totals=() detects=() promotes=() repoints=()
+for ((run = 1; run <= runs; run++)); do
+  lab reset 3 >/dev/null
+  topology=$REPLPLAN_LAB_DIR/bench.toml
+  sed 's/^\[replication\]$/[replication]\nsemi_sync = true/' "$REPLPLAN_LAB_DIR/lab.toml" >"$topology"
+  "$bin" apply "$topology" --yes >/dev/null
+  app deploy mercury mercury && app setup mercury && app start mercury
+  app toml "$topology" mercury
+  log=$REPLPLAN_LAB_DIR/watch.$run.log
+  writes=$REPLPLAN_LAB_DIR/writes.$run.log
+  "$bin" watch "$topology" --max-failovers 1 --interval-ms 100 >"$log" 2>&1 &
+  watch_pid=$!
+  # The client: one POST after another, each line "<ms> <http status>".
+  (seq=0; while true; do seq=$((seq + 1)); code=$(curl -s -o /dev/null -m 5 -w '%{http_code}' -X POST \
+     "http://$mercury:3000/items?seq=$seq" || true); echo "$(now_ms) $code"; done) >"$writes" &
+  writer_pid=$!
+  sleep 2
+  killed=$(now_ms)
+  lab kill mercury
+  wait "$watch_pid" || true
+  watch_pid=""
+  first=""
+  for ((i = 0; i < 300; i++)); do
+    first=$(awk -v k="$killed" '$1 > k && $2 == 201 { print $1; exit }' "$writes")
+    [[ -n $first ]] && break
+    sleep 0.1
+  done
+  kill "$writer_pid" 2>/dev/null || true
+  wait "$writer_pid" 2>/dev/null || true
+  writer_pid=""
+  app stop mercury >/dev/null 2>&1 || true
+  [[ -n $first ]] || { echo "run $run: no write succeeded after the failover; see $log" >&2; exit 1; }
+  suspected=$(to_ms "$(grep -m1 'unreachable' "$log" | cut -d' ' -f1)")
+  # The new primary is writable when promote-replica is done (its timeline line, local time).
+  promoted_line=$(grep -m1 'promote-replica *done' "$log" | awk '{ print $1 }')
+  promoted=$(python3 -c 'import sys,datetime; t=datetime.datetime.strptime(sys.argv[1]+" "+sys.argv[2], "%Y-%m-%d %H:%M:%S.%f"); print(int(t.timestamp()*1000))' "$(date +%Y-%m-%d)" "$promoted_line")
+  total=$((first - killed)); detect=$((suspected - killed)); promote=$((promoted - suspected)); repoint=$((first - promoted))
+  echo "run $run: total ${total} ms = detection ${detect} + promotion ${promote} + app repoint ${repoint}"
+  totals+=("$total"); detects+=("$detect"); promotes+=("$promote"); repoints+=("$repoint")
+done
+t=$(printf '%s\n' "${totals[@]}" | median)
+d=$(printf '%s\n' "${detects[@]}" | median)
+p=$(printf '%s\n' "${promotes[@]}" | median)
+r=$(printf '%s\n' "${repoints[@]}" | median)
+echo "median over $runs runs: total ${t} ms (detection ${d}, promotion ${p}, app repoint ${r})"
+awk -v t="$t" -v p="$p" 'BEGIN { printf "ratio total / 5000 ms target: %.2f; promotion / 1000 ms target: %.2f\n", t / 5000, p / 1000 }'
+echo "MHA (masterha_master_switch) is not run side by side: Debian's mha4mysql-manager 0.58 needs patches for MariaDB 10.11 (see docs/failover.md)."

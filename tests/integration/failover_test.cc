@@ -1,0 +1,261 @@
+// Switchover, failover, watch and rejoin end to end on the real lab with the real Rails app: a
+// client writes through the app (HTTP, client-chosen sequence numbers) and every write the app
+// acknowledged must be on the new primary afterwards, read back from it.
+#include <doctest/doctest.h>
+
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "integration/app_client.h"
+#include "integration/lab_client.h"
+
+namespace {
+
+using namespace std::chrono_literals;
+using lab::app::Clock;
+
+lab::CommandResult App(const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {"bash", std::string(REPLPLAN_SOURCE_DIR) + "/tests/lab/app.sh"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return lab::Run(argv);
+}
+
+void RequireOk(const lab::CommandResult& r, const std::string& what) {
+  INFO(what << ":\n" << r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+}
+
+struct AppOn {
+  std::string host;
+  explicit AppOn(std::string h) : host(std::move(h)) {}
+  ~AppOn() { App({"stop", host}); }
+};
+
+std::string PrimaryIn(const std::string& path) {
+  std::string text = lab::ReadFile(path);
+  size_t at = text.find("\nprimary");
+  REQUIRE(at != std::string::npos);
+  size_t q1 = text.find('"', at);
+  size_t q2 = text.find('"', q1 + 1);
+  return text.substr(q1 + 1, q2 - q1 - 1);
+}
+
+// Three lab servers applied from a topology with semi-synchronous replication, the app on mercury
+// writing to mercury, and an [[app]] for it in the file. Returns the topology path.
+std::string ClusterWithApp(bool semi_sync) {
+  lab::Reset(3);
+  std::string text = lab::ReadFile(lab::TopologyPath());
+  if (semi_sync) {
+    size_t at = text.find("[replication]\n");
+    REQUIRE(at != std::string::npos);
+    text.insert(at + 14, "semi_sync = true\n");
+  }
+  std::string path = lab::WriteFile("failover.toml", text);
+  RequireOk(lab::Replplan({"apply", path, "--yes"}), "apply");
+  RequireOk(App({"deploy", "mercury", "mercury"}), "deploy");
+  RequireOk(App({"setup", "mercury"}), "setup");
+  RequireOk(App({"start", "mercury"}), "start");
+  RequireOk(App({"toml", path, "mercury"}), "app.sh toml");
+  auto plan = lab::Replplan({"plan", path, "--detailed-exitcode"});
+  INFO(plan.out << plan.err);
+  REQUIRE(plan.exit_code == 0);  // the app already points at the primary
+  return path;
+}
+
+size_t AckCount(const lab::app::Writer& w) { return w.Acknowledged().size(); }
+
+void WaitForAcks(const lab::app::Writer& w, size_t n) {
+  REQUIRE_MESSAGE(lab::WaitFor([&] { return AckCount(w) >= n; }, 30s), "the app acknowledged only " << AckCount(w));
+}
+
+// After the move: the app writes again, and no acknowledged write is missing on `primary`.
+void CheckNothingLost(lab::app::Writer& writer, Clock::time_point after, const std::string& primary) {
+  CHECK_MESSAGE(lab::WaitFor([&] { return writer.FirstSuccessAfter(after).has_value(); }, 30s),
+                "no write succeeded through the app after the move");
+  writer.Stop();
+  auto acks = writer.Acknowledged();
+  REQUIRE(!acks.empty());
+  auto missing = lab::app::MissingOn(primary, acks);
+  CHECK_MESSAGE(missing.empty(), missing.size() << " acknowledged writes missing on " << primary << " (first seq "
+                                                << (missing.empty() ? 0 : missing.front()) << ")");
+}
+
+}  // namespace
+
+TEST_CASE("kill -9 of the primary under load: failover promotes, the app writes again, nothing acknowledged lost, "
+          "the old primary comes back read-only and rejoins with apply") {
+  std::string path = ClusterWithApp(/*semi_sync=*/true);
+  AppOn app("mercury");
+  lab::app::Writer writer("mercury");
+  WaitForAcks(writer, 40);
+
+  lab::Lab({"kill", "mercury"});
+  auto killed = Clock::now();
+  auto failover = lab::Replplan({"failover", path, "--yes"});
+  INFO("failover:\n" << failover.out << failover.err);
+  REQUIRE(failover.exit_code == 0);
+  CHECK(failover.out.find("failover report: mercury -> uranus") != std::string::npos);
+  CHECK(failover.out.find("uranus/apply-relay-log") != std::string::npos);
+  CHECK(failover.out.find("mercury/check-health/secondhand") != std::string::npos);
+  CHECK(PrimaryIn(path) == "uranus");
+  CheckNothingLost(writer, killed, "uranus");
+  // venus follows the new primary: everything acknowledged reaches it too.
+  auto acks = writer.Acknowledged();
+  CHECK(lab::WaitFor([&] { return lab::app::MissingOn("venus", acks).empty(); }, 15s));
+
+  // The old primary restarts (as an init system would): read-only before replplan runs again.
+  RequireOk(lab::Lab({"start", "mercury"}), "start mercury");
+  CHECK(lab::SqlValue("mercury", "SELECT @@global.read_only") == "1");
+  auto plan = lab::Replplan({"plan", path});
+  CHECK_MESSAGE(plan.out.find("rejoins") != std::string::npos, plan.out);
+  RequireOk(lab::Replplan({"apply", path, "--yes"}), "apply (rejoin)");
+  auto again = lab::Replplan({"plan", path, "--detailed-exitcode"});
+  CHECK_MESSAGE(again.exit_code == 0, again.out);
+  // A write through the app (now on uranus) reaches mercury as a replica.
+  auto post = lab::app::Post("mercury", 1'000'000);
+  REQUIRE_MESSAGE(post.ok, post.error);
+  CHECK(lab::WaitFor([] {
+    return lab::SqlValue("mercury", "SELECT COUNT(*) FROM secondhand_production.items WHERE seq = 1000000") == "1";
+  }, 10s));
+}
+
+TEST_CASE("kill -9 of an idle primary: failover, then writes through the app land on the new primary") {
+  std::string path = ClusterWithApp(/*semi_sync=*/true);
+  AppOn app("mercury");
+  for (int64_t seq = 1; seq <= 10; ++seq) REQUIRE(lab::app::Post("mercury", seq).ok);
+  lab::Lab({"kill", "mercury"});
+  auto failover = lab::Replplan({"failover", path, "--yes"});
+  INFO(failover.out << failover.err);
+  REQUIRE(failover.exit_code == 0);
+  auto post = lab::app::Post("mercury", 11);
+  REQUIRE_MESSAGE(post.ok, post.error);
+  CHECK(lab::SqlValue("uranus", "SELECT COUNT(*) FROM secondhand_production.items WHERE seq BETWEEN 1 AND 11") ==
+        "11");
+}
+
+TEST_CASE("kill -9 during a long transaction: it is all or nothing on the new primary, acknowledged writes kept") {
+  std::string path = ClusterWithApp(/*semi_sync=*/true);
+  AppOn app("mercury");
+  lab::app::Writer writer("mercury");
+  WaitForAcks(writer, 20);
+  // One transaction of 200,000 rows (seq from 10,000,000 up) from a client of its own.
+  lab::CommandResult big;
+  std::thread client([&] {
+    big = lab::AdminSql("mercury",
+                        "INSERT INTO secondhand_production.items (seq, created_at) "
+                        "SELECT 10000000 + seq, NOW(6) FROM secondhand_production.seq_1_to_200000");
+  });
+  std::this_thread::sleep_for(700ms);
+  lab::Lab({"kill", "mercury"});
+  auto killed = Clock::now();
+  client.join();
+  auto failover = lab::Replplan({"failover", path, "--yes"});
+  INFO("failover:\n" << failover.out << failover.err);
+  REQUIRE(failover.exit_code == 0);
+  std::string rows =
+      lab::SqlValue("uranus", "SELECT COUNT(*) FROM secondhand_production.items WHERE seq >= 10000000");
+  CHECK_MESSAGE((rows == "0" || rows == "200000"), "a transaction arrived in part: " << rows << " rows");
+  if (big.exit_code == 0) CHECK(rows == "200000");  // acknowledged: must have survived
+  CheckNothingLost(writer, killed, "uranus");
+}
+
+TEST_CASE("watch fails over by itself after kill -9, once, and the app writes again with nothing lost") {
+  std::string path = ClusterWithApp(/*semi_sync=*/true);
+  AppOn app("mercury");
+  lab::CommandResult watch;
+  std::thread watcher([&] {
+    watch = lab::Run({"timeout", "120", REPLPLAN_BINARY, "watch", path, "--max-failovers", "1", "--interval-ms", "100"});
+  });
+  lab::app::Writer writer("mercury");
+  WaitForAcks(writer, 40);
+  std::this_thread::sleep_for(500ms);  // the watcher is probing by now
+  lab::Lab({"kill", "mercury"});
+  auto killed = Clock::now();
+  watcher.join();
+  INFO("watch:\n" << watch.out << watch.err);
+  REQUIRE(watch.exit_code == 0);
+  CHECK(watch.out.find("watching mercury") != std::string::npos);
+  CHECK(watch.out.find("failover report: mercury -> uranus") != std::string::npos);
+  CHECK(watch.out.find("result: done") != std::string::npos);
+  CHECK(PrimaryIn(path) == "uranus");
+  CheckNothingLost(writer, killed, "uranus");
+}
+
+TEST_CASE("replplan alone cut off from the primary (iptables) while the replicas see it: no failover") {
+  const std::string cgroup_root = "/sys/fs/cgroup/unified";
+  if (!std::filesystem::exists(cgroup_root + "/cgroup.procs")) {
+    MESSAGE("no cgroup v2 mount at " << cgroup_root << ": cannot cut off replplan alone");
+    return;
+  }
+  std::string path = ClusterWithApp(/*semi_sync=*/false);
+  App({"stop", "mercury"});
+  std::string group = "replplan-cutoff-" + std::to_string(getpid());
+  std::filesystem::create_directory(cgroup_root + "/" + group);
+  std::vector<std::string> rule = {"OUTPUT", "-p", "tcp", "-d", lab::Address("mercury"), "-m", "cgroup",
+                                   "--path", group, "-j", "REJECT", "--reject-with", "tcp-reset"};
+  auto iptables = [&](const std::string& op) {
+    std::vector<std::string> argv = {"iptables", op};
+    argv.insert(argv.end(), rule.begin(), rule.end());
+    return lab::Run(argv);
+  };
+  RequireOk(iptables("-I"), "iptables -I");
+  // replplan runs inside the cgroup: its packets to mercury are refused; the servers' are not.
+  auto cut_off = [&](const std::vector<std::string>& argv) {
+    std::string command = "echo $$ > " + cgroup_root + "/" + group + "/cgroup.procs && exec";
+    for (const std::string& a : argv) command += " '" + a + "'";
+    return lab::Run({"bash", "-c", command});
+  };
+  auto failover = cut_off({REPLPLAN_BINARY, "failover", path, "--yes"});
+  // The watcher finds the primary unreachable every 100 ms for 4 s and must never fail over.
+  auto watch = cut_off({"timeout", "4", REPLPLAN_BINARY, "watch", path, "--max-failovers", "1", "--interval-ms", "100"});
+  iptables("-D");
+  std::filesystem::remove(cgroup_root + "/" + group);
+
+  INFO("failover:\n" << failover.out << failover.err);
+  CHECK(failover.exit_code == 1);
+  CHECK(failover.out.find("failover refused") != std::string::npos);
+  CHECK(PrimaryIn(path) == "mercury");
+  INFO("watch:\n" << watch.out << watch.err);
+  CHECK(watch.exit_code == 124);  // still watching when timeout stopped it
+  CHECK(watch.out.find("primary mercury unreachable") != std::string::npos);
+  CHECK(watch.out.find("failover refused") != std::string::npos);
+  CHECK(watch.out.find("result: done") == std::string::npos);
+  CHECK(PrimaryIn(path) == "mercury");
+  CHECK(lab::SqlValue("mercury", "SELECT @@global.read_only") == "0");
+  // Replication from mercury still works: a row written there reaches uranus.
+  lab::AdminSql("mercury", "CREATE TABLE secondhand_production.cut (id INT PRIMARY KEY); "
+                           "INSERT INTO secondhand_production.cut VALUES (1)");
+  CHECK(lab::WaitFor([] {
+    return lab::SqlValue("uranus", "SELECT COUNT(*) FROM secondhand_production.cut") == "1";
+  }, 10s));
+}
+
+TEST_CASE("switchover and switchback under write load: zero acknowledged writes lost, both directions") {
+  std::string path = ClusterWithApp(/*semi_sync=*/true);
+  AppOn app("mercury");
+  lab::app::Writer writer("mercury");
+  WaitForAcks(writer, 40);
+
+  auto to_uranus = lab::Replplan({"switchover", path, "--to", "uranus", "--yes"});
+  INFO("switchover:\n" << to_uranus.out << to_uranus.err);
+  REQUIRE(to_uranus.exit_code == 0);
+  CHECK(PrimaryIn(path) == "uranus");
+  auto after_first = Clock::now();
+  REQUIRE(lab::WaitFor([&] { return writer.FirstSuccessAfter(after_first).has_value(); }, 30s));
+  WaitForAcks(writer, AckCount(writer) + 40);
+  CHECK(lab::app::MissingOn("uranus", writer.Acknowledged()).empty());
+
+  auto back = lab::Replplan({"switchover", path, "--to", "mercury", "--yes"});
+  INFO("switchback:\n" << back.out << back.err);
+  REQUIRE(back.exit_code == 0);
+  CHECK(PrimaryIn(path) == "mercury");
+  CheckNothingLost(writer, Clock::now(), "mercury");
+  CHECK(lab::WaitFor([&] { return lab::app::MissingOn("uranus", writer.Acknowledged()).empty(); }, 15s));
+  auto plan = lab::Replplan({"plan", path, "--detailed-exitcode"});
+  CHECK_MESSAGE(plan.exit_code == 0, plan.out);
+}

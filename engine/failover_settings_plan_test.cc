@@ -27,6 +27,13 @@ std::vector<std::string> Ids(const Plan& plan) {
   return ids;
 }
 
+size_t Position(const Plan& plan, const std::string& id) {
+  for (size_t i = 0; i < plan.actions.size(); ++i) {
+    if (plan.actions[i].action.id == id) return i;
+  }
+  return plan.actions.size();
+}
+
 const Action* Find(const Plan& plan, const std::string& id) {
   for (const auto& pa : plan.actions) {
     if (pa.action.id == id) return &pa.action;
@@ -95,16 +102,21 @@ TEST_CASE("turning semi_sync on: the files and every running server, replicas re
   t.replication.semi_sync_timeout_ms = 2000;
   Plan plan = MustPlan(t, live);
   CHECK(Ids(plan) == std::vector<std::string>{"mercury/edit-config", "mercury/set-global", "uranus/edit-config",
-                                              "uranus/set-global"});
+                                              "uranus/set-global", "mercury/set-global/semi-sync"});
   const Action* primary = Find(plan, "mercury/set-global");
   REQUIRE(primary != nullptr);
-  CHECK(primary->params.at("rpl_semi_sync_master_enabled") == "ON");
+  const Action* semi_on = Find(plan, "mercury/set-global/semi-sync");
+  REQUIRE(semi_on != nullptr);
+  CHECK(semi_on->params.at("rpl_semi_sync_master_enabled") == "ON");
+  CHECK(primary->params.count("rpl_semi_sync_master_enabled") == 0);
   CHECK(primary->params.at("rpl_semi_sync_slave_enabled") == "ON");
   CHECK(primary->params.at("rpl_semi_sync_master_wait_point") == "AFTER_SYNC");
   CHECK(primary->params.at("rpl_semi_sync_master_timeout") == "2000");
   CHECK(primary->params.count("read_only") == 0);
   CHECK(AnyContains(primary->reasons, "rpl_semi_sync_master_timeout is 10000, file wants 2000"));
-  CHECK(AnyContains(primary->reasons, "rpl_semi_sync_master_enabled is OFF, file wants ON"));
+  CHECK(AnyContains(semi_on->reasons, "rpl_semi_sync_master_enabled is OFF"));
+  // The replicas turn their side on (and reconnect) first: no commit waits for an ACK meanwhile.
+  CHECK(Position(plan, "uranus/set-global") < Position(plan, "mercury/set-global/semi-sync"));
   // The primary has no IO thread to restart; the replica has one running.
   CHECK(primary->summary.find("IO thread") == std::string::npos);
   const Action* replica = Find(plan, "uranus/set-global");
@@ -170,8 +182,20 @@ TEST_CASE("a fresh host gets its failover settings from the file and the restart
   Plan plan = MustPlan(t, live);
   const Action* set = Find(plan, "mercury/set-global");
   REQUIRE(set != nullptr);
-  CHECK(set->params.size() == 2);  // read_only, and the primary side of semi-sync, both runtime-only
-  CHECK(set->params.at("rpl_semi_sync_master_enabled") == "ON");
+  CHECK(set->params.size() == 1);  // read_only
+  // The primary side of semi-sync: only once the replica replicates, or the bootstrap's first
+  // writes would each wait out the timeout for an ACK.
+  const Action* semi_on = Find(plan, "mercury/set-global/semi-sync");
+  REQUIRE(semi_on != nullptr);
+  CHECK(semi_on->params.at("rpl_semi_sync_master_enabled") == "ON");
+  auto deps = [&] {
+    for (const auto& pa : plan.actions) {
+      if (pa.action.id == "mercury/set-global/semi-sync") return pa.depends_on;
+    }
+    return std::vector<std::string>{};
+  }();
+  CHECK(std::find(deps.begin(), deps.end(), "uranus/start-replica") != deps.end());
+  CHECK(std::find(deps.begin(), deps.end(), "mercury/create-database/secondhand_production") != deps.end());
   CHECK(Find(plan, "uranus/set-global") == nullptr);
   const Action* edit = Find(plan, "uranus/edit-config");
   REQUIRE(edit != nullptr);

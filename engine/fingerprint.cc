@@ -52,6 +52,7 @@ void AddChannel(Hasher& h, const ReplicaChannel& c) {
   h.Add(static_cast<int64_t>(c.last_io_errno));
   h.Add(static_cast<int64_t>(c.last_sql_errno));
   h.Add(c.using_gtid);
+  h.Add(static_cast<int64_t>(c.heartbeat_period * 1000));
   // Left out on purpose: seconds_behind, gtid_io_pos, source_log_file, read_source_log_pos and the
   // error texts (they carry timestamps and positions; the errno is what the plan depends on).
 }
@@ -71,6 +72,13 @@ void AddServer(Hasher& h, const ServerState& s) {
     h.Add(s.log_slave_updates);
     h.Add(s.gtid_strict_mode);
     h.Add(s.report_host);
+    h.Add(s.slave_net_timeout);
+    h.Add(s.semi_sync_master_enabled);
+    h.Add(s.semi_sync_slave_enabled);
+    h.Add(s.semi_sync_master_wait_point);
+    h.Add(s.semi_sync_master_timeout);
+    // Empty or not only (the position itself moves): a former primary's rejoin depends on it.
+    h.Add(s.gtid_current_pos.empty());
     h.Add(static_cast<int64_t>(s.databases.size()));
     for (const auto& d : s.databases) {
       h.Add(d.name);
@@ -95,6 +103,14 @@ void AddServer(Hasher& h, const ServerState& s) {
     for (const auto& [key, value] : s.config) {
       h.Add(key);
       h.Add(value);
+    }
+    h.Add(static_cast<int64_t>(s.app_configs.size()));
+    for (const LiveAppConfig& a : s.app_configs) {
+      h.Add(a.app);
+      h.Add(a.read_ok);
+      h.Add(a.exists);
+      h.Add(a.text);
+      h.Add(a.restarted_digest);
     }
   }
 }

@@ -127,14 +127,18 @@ class PlanBuilder {
   void Flush(const std::string& host) {
     HostActions& slots = by_host_[host];
     std::string repl_grant = Id(host, ActionKind::kGrantPrivileges, ReplAccountObject());
+    std::string semi_on = Id(host, ActionKind::kSetGlobal, "semi-sync");
     for (Action& a : pending_) {
       ActionKind kind = a.kind;
       bool is_repl_grant = kind == ActionKind::kGrantPrivileges && a.id == repl_grant;
+      bool is_semi_on = kind == ActionKind::kSetGlobal && a.id == semi_on;
       size_t index = graph_.Add(std::move(a));
       switch (kind) {
         case ActionKind::kEditConfig: slots.edit = index; break;
         case ActionKind::kRestartServer: slots.restart = index; break;
-        case ActionKind::kSetGlobal: slots.set_global = index; break;
+        case ActionKind::kSetGlobal:
+          (is_semi_on ? slots.semi_sync_on : slots.set_global) = index;
+          break;
         case ActionKind::kCreateReplicationUser: slots.repl_user = index; break;
         case ActionKind::kResetReplica: slots.resets.push_back(index); break;
         case ActionKind::kSeedReplica: slots.seed = index; break;
@@ -182,6 +186,7 @@ class PlanBuilder {
   void PlanHost(const ServerSpec& spec);
   void PlanConfig(const ServerSpec& spec, const ServerState& s, HostReport& report);
   void PlanRuntime(const ServerSpec& spec, const ServerState& s, bool restart_planned);
+  void AddSemiSyncOn(const ServerSpec& spec);
   void PlanReplicationUser(const ServerSpec& spec, const ServerState& s);
   void PlanPrimaryObjects(const ServerSpec& spec, const ServerState& s, HostReport& report);
   void PlanReplica(const ServerSpec& spec, const ServerState& s, HostReport& report);
@@ -203,7 +208,7 @@ class PlanBuilder {
   struct HostActions {
     size_t edit = kNone, restart = kNone, set_global = kNone, repl_user = kNone, repl_grant = kNone;
     size_t seed = kNone, change = kNone, start = kNone;
-    size_t fence = kNone, catch_up = kNone, promote = kNone;
+    size_t fence = kNone, catch_up = kNone, promote = kNone, semi_sync_on = kNone;
     std::vector<size_t> resets;
     std::vector<size_t> objects;  // create-database, create-user, grant-privileges of [[user]]s
   };
@@ -219,6 +224,7 @@ class PlanBuilder {
   std::vector<HostReport> hosts_;
   std::unordered_map<std::string, HostActions> by_host_;
   bool restart_planned_ = false;
+  std::string semi_sync_on_from_;  // PlanRuntime -> AddSemiSyncOn: the running value
   // Set by DetectPrimaryChange: the live primary the file's primary takes over from.
   const ServerSpec* old_primary_ = nullptr;
   std::optional<PrimaryChange> primary_change_;
@@ -380,7 +386,12 @@ void PlanBuilder::PlanRuntime(const ServerSpec& spec, const ServerState& s, bool
       // fence sets it in its own step.
       if (ReadOnlyIsPromotionStep(spec.name) || (is.empty() && !restart_planned)) continue;
       std::string wants = topo_.replication.semi_sync && is_primary ? "ON" : "OFF";
-      dynamics.push_back({c.key, restart_planned ? c.value : is, wants});
+      std::string now = restart_planned ? c.value : is;
+      if (wants == "ON" && now != "ON") {
+        semi_sync_on_from_ = now;  // its own step, once the replicas replicate (AddSemiSyncOn)
+        continue;
+      }
+      dynamics.push_back({c.key, now, wants});
       continue;
     }
     if (!restart_planned && !is.empty()) dynamics.push_back({c.key, is, c.value});
@@ -407,6 +418,7 @@ void PlanBuilder::PlanRuntime(const ServerSpec& spec, const ServerState& s, bool
       reasons.push_back(d.key + " is " + d.is + ", file wants " + d.wants);
     }
   }
+  if (!semi_sync_on_from_.empty()) AddSemiSyncOn(spec);
   if (changes.empty()) return;
   std::vector<std::string> keys;
   for (const Change& c : changes) keys.push_back(c.key + "=" + c.to);
@@ -418,6 +430,19 @@ void PlanBuilder::PlanRuntime(const ServerSpec& spec, const ServerState& s, bool
   a.changes = std::move(changes);
   a.reasons = std::move(reasons);
   a.params = std::move(params);
+}
+
+// The primary side of semi-sync goes on only once the replicas replicate: before, every commit
+// (the bootstrap's CREATE DATABASE first) would wait rpl_semi_sync_master_timeout for an ACK no
+// replica can send yet.
+void PlanBuilder::AddSemiSyncOn(const ServerSpec& spec) {
+  Action& a = NewAction(spec.name, ActionKind::kSetGlobal, "semi-sync");
+  a.summary = "SET GLOBAL rpl_semi_sync_master_enabled=ON once the replicas replicate";
+  a.reasons = {"semi_sync = true and " + spec.name + " is the primary (rpl_semi_sync_master_enabled is " +
+               semi_sync_on_from_ + ")"};
+  a.changes = {{"rpl_semi_sync_master_enabled", semi_sync_on_from_, "ON", false}};
+  a.params = {{"rpl_semi_sync_master_enabled", "ON"}};
+  semi_sync_on_from_.clear();
 }
 
 const LiveUser* FindLiveUser(const ServerState& s, const std::string& name, const std::string& host) {
@@ -983,6 +1008,13 @@ void PlanBuilder::LinkPromotion(const ServerSpec& spec, const HostActions& h) {
 
 void PlanBuilder::LinkHost(const ServerSpec& spec, const HostActions& h) {
   Depend(h.restart, {h.edit});
+  Depend(h.semi_sync_on, {h.restart, h.set_global, h.promote});
+  Depend(h.semi_sync_on, h.objects);
+  for (const ServerSpec& other : topo_.servers) {
+    if (&other == &spec) continue;
+    const HostActions& o = by_host_.at(other.name);
+    Depend(h.semi_sync_on, {o.start, o.set_global});
+  }
   LinkPromotion(spec, h);
   // The primary stops following anyone before it becomes writable.
   Depend(h.set_global, {h.restart});

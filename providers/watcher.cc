@@ -1,6 +1,8 @@
 #include "providers/watcher.h"
 
 #include <fstream>
+#include <mutex>
+#include <set>
 #include <memory>
 #include <optional>
 #include <sstream>
@@ -8,6 +10,7 @@
 
 #include "engine/topology_parser.h"
 #include "providers/connect_options.h"
+#include "providers/live_executor.h"
 #include "providers/mysql/mysql_connection.h"
 
 namespace replplan {
@@ -62,6 +65,73 @@ class Probe {
   std::unique_ptr<MysqlConnection> conn_;
 };
 
+// A primary that froze (stopped process, stalled VM) and wakes after the failover still holds its
+// client sessions, and its clients may still write to it. So the watcher keeps trying the old
+// primaries it replaced and fences one (kill semi-sync waiters, read_only=ON) the moment it answers
+// writable, without waiting for an operator's apply.
+class FenceGuard {
+ public:
+  FenceGuard(const std::atomic<bool>& stop, std::chrono::milliseconds interval,
+             std::function<void(const std::string&)> log)
+      : stop_(stop), interval_(interval), log_(std::move(log)), thread_([this] { Loop(); }) {}
+  ~FenceGuard() {
+    done_ = true;
+    thread_.join();
+  }
+  void Guard(const Topology& topology, const std::string& old_primary) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    topology_ = topology;
+    names_.insert(old_primary);
+  }
+
+ private:
+  void Loop() {
+    while (!stop_ && !done_) {
+      Topology topology;
+      std::set<std::string> names;
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        topology = topology_;
+        names = names_;
+      }
+      for (const std::string& name : names) Check(topology, name);
+      std::this_thread::sleep_for(interval_);
+    }
+  }
+  void Check(const Topology& topology, const std::string& name) {
+    const ServerSpec* spec = topology.FindServer(name);
+    if (spec == nullptr || topology.IsPrimary(name)) return;
+    auto options = MysqlOptionsFor(*spec);
+    if (!options.ok()) return;
+    options->connect_timeout_ms = 1000;
+    options->read_timeout_ms = 2000;
+    auto conn = MysqlConnection::Connect(*options);
+    if (!conn.ok()) return;
+    auto rows = (*conn)->Query("SELECT @@GLOBAL.read_only AS ro");
+    if (!rows.ok() || rows->empty() || rows->front()["ro"] != "0") return;
+    Action fence;
+    fence.id = name + "/" + ToString(ActionKind::kFencePrimary);
+    fence.kind = ActionKind::kFencePrimary;
+    fence.host = name;
+    fence.summary = "fence " + name + ": it answers writable after it was replaced";
+    auto executor = MakeLiveExecutor(topology);
+    auto start = Clock::now();
+    Status st = executor->Execute(fence, [&](const std::string& line) { log_(line); });
+    log_(st.ok() ? "fenced " + name + " (it came back writable after the failover) in " +
+                       std::to_string(Ms(Clock::now() - start)) + " ms"
+                 : "could not fence " + name + ", which came back writable: " + st.message());
+  }
+
+  const std::atomic<bool>& stop_;
+  std::chrono::milliseconds interval_;
+  std::function<void(const std::string&)> log_;
+  std::atomic<bool> done_{false};
+  std::mutex mutex_;
+  Topology topology_;
+  std::set<std::string> names_;
+  std::thread thread_;
+};
+
 }  // namespace
 
 Status Watch(const WatchOptions& options, const std::atomic<bool>& stop) {
@@ -70,6 +140,7 @@ Status Watch(const WatchOptions& options, const std::atomic<bool>& stop) {
   };
   Status last = Status::OK();
   std::optional<Clock::time_point> blocked_until;
+  FenceGuard guard(stop, std::max(options.interval, std::chrono::milliseconds(200)), log);
   int failovers = 0;
   while (!stop) {
     auto loaded = Load(options.topology_path);
@@ -126,6 +197,10 @@ Status Watch(const WatchOptions& options, const std::atomic<bool>& stop) {
       log(RenderMoveReport(*outcome));
       if (outcome->decision && outcome->decision->proceed) {
         last = outcome->status;
+        if (outcome->promoted) {
+          auto reloaded = Load(options.topology_path);
+          if (reloaded.ok()) guard.Guard(reloaded->topology, outcome->from);
+        }
         blocked_until = Clock::now() + options.block_period;
         ++failovers;
         if (options.max_failovers > 0 && failovers >= options.max_failovers) return last;

@@ -56,6 +56,21 @@ done
 echo "uranus: ${row:-(not replicated!)}"
 [[ -n $row ]]
 
+step "replplan switchover $topology --to uranus --yes   # planned: fence, catch up, promote, repoint"
+build/replplan switchover "$topology" --to uranus --yes
+grep -n '^primary' "$topology"
+
+step "kill -9 of the primary (uranus), then: replplan failover $topology --yes"
+bash tests/lab/lab.sh kill uranus
+build/replplan failover "$topology" --yes
+grep -n '^primary' "$topology"
+sql mercury "SELECT name FROM secondhand_production.items WHERE id = 1"
+
+step "uranus restarts read-only; replplan apply rejoins it as a replica"
+bash tests/lab/lab.sh start uranus >/dev/null
+echo "uranus read_only: $(sql uranus 'SELECT @@global.read_only')"
+build/replplan apply "$topology" --yes | tail -n 3
+
 if [[ "${KEEP_LAB:-0}" == 1 ]]; then
   echo; echo "The lab keeps running (REPLPLAN_LAB_DIR=$REPLPLAN_LAB_DIR); stop it with: bash tests/lab/lab.sh down"
 fi

@@ -48,6 +48,7 @@ std::string PrimaryIn(const std::string& path) {
 // Three lab servers applied from a topology with semi-synchronous replication, the app on mercury
 // writing to mercury, and an [[app]] for it in the file. Returns the topology path.
 std::string ClusterWithApp(bool semi_sync) {
+  App({"stop", "mercury"});  // whatever an earlier run left
   lab::Reset(3);
   std::string text = lab::ReadFile(lab::TopologyPath());
   if (semi_sync) {
@@ -103,6 +104,7 @@ TEST_CASE("kill -9 of the primary under load: failover promotes, the app writes 
   CHECK(failover.out.find("uranus/apply-relay-log") != std::string::npos);
   CHECK(failover.out.find("mercury/check-health/secondhand") != std::string::npos);
   CHECK(PrimaryIn(path) == "uranus");
+  CHECK(lab::SqlValue("uranus", "SELECT @@rpl_semi_sync_master_enabled") == "1");
   CheckNothingLost(writer, killed, "uranus");
   // venus follows the new primary: everything acknowledged reaches it too.
   auto acks = writer.Acknowledged();
@@ -245,6 +247,9 @@ TEST_CASE("switchover and switchback under write load: zero acknowledged writes 
   INFO("switchover:\n" << to_uranus.out << to_uranus.err);
   REQUIRE(to_uranus.exit_code == 0);
   CHECK(PrimaryIn(path) == "uranus");
+  // Semi-sync's primary side moved with the primary.
+  CHECK(lab::SqlValue("uranus", "SELECT @@rpl_semi_sync_master_enabled") == "1");
+  CHECK(lab::SqlValue("mercury", "SELECT @@rpl_semi_sync_master_enabled") == "0");
   auto after_first = Clock::now();
   REQUIRE(lab::WaitFor([&] { return writer.FirstSuccessAfter(after_first).has_value(); }, 30s));
   WaitForAcks(writer, AckCount(writer) + 40);
@@ -258,4 +263,29 @@ TEST_CASE("switchover and switchback under write load: zero acknowledged writes 
   CHECK(lab::WaitFor([&] { return lab::app::MissingOn("uranus", writer.Acknowledged()).empty(); }, 15s));
   auto plan = lab::Replplan({"plan", path, "--detailed-exitcode"});
   CHECK_MESSAGE(plan.exit_code == 0, plan.out);
+}
+
+TEST_CASE("a frozen primary (SIGSTOP): the replicas notice within slave_net_timeout, watch fails over, and fences "
+          "the old primary the moment it wakes writable") {
+  std::string path = ClusterWithApp(/*semi_sync=*/true);
+  App({"stop", "mercury"});
+  lab::CommandResult watch;
+  std::thread watcher([&] {
+    watch = lab::Run({"timeout", "30", REPLPLAN_BINARY, "watch", path, "--interval-ms", "100"});
+  });
+  std::this_thread::sleep_for(1s);
+  std::string pid = lab::ReadFile(lab::Dir() + "/hosts/mercury/mysqld.pid");
+  while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
+  RequireOk(lab::Run({"kill", "-STOP", pid}), "kill -STOP");
+  bool moved = lab::WaitFor([&] { return PrimaryIn(path) == "uranus"; }, 20s);
+  lab::Run({"kill", "-CONT", pid});
+  CHECK_MESSAGE(moved, "no failover while mercury was frozen");
+  // mercury wakes up writable (runtime read_only=OFF from its time as primary): fenced at once.
+  bool fenced = lab::WaitFor([] { return lab::SqlValue("mercury", "SELECT @@global.read_only") == "1"; }, 10s);
+  lab::Run({"pkill", "-TERM", "-f", "replplan watch " + path});
+  watcher.join();
+  INFO("watch:\n" << watch.out << watch.err);
+  CHECK(fenced);
+  CHECK(watch.out.find("fenced mercury") != std::string::npos);
+  CHECK(lab::SqlValue("uranus", "SELECT @@global.read_only") == "0");
 }

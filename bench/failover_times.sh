@@ -44,18 +44,19 @@ for ((run = 1; run <= runs; run++)); do
   writes=$REPLPLAN_LAB_DIR/writes.$run.log
   "$bin" watch "$topology" --max-failovers 1 --interval-ms 100 >"$log" 2>&1 &
   watch_pid=$!
-  # The client: one POST after another, each line "<ms> <http status>".
-  (seq=0; while true; do seq=$((seq + 1)); code=$(curl -s -o /dev/null -m 5 -w '%{http_code}' -X POST \
-     "http://$mercury:3000/items?seq=$seq" || true); echo "$(now_ms) $code"; done) >"$writes" &
+  # The client: one POST after another, each line "<sent ms> <answered ms> <http status>".
+  (seq=0; while true; do seq=$((seq + 1)); sent=$(now_ms); code=$(curl -s -o /dev/null -m 5 -w '%{http_code}' \
+     -X POST "http://$mercury:3000/items?seq=$seq" || true); echo "$sent $(now_ms) $code"; done) >"$writes" &
   writer_pid=$!
   sleep 2
+  lab kill mercury  # kill -9; the clock starts once it has returned (the process is gone)
   killed=$(now_ms)
-  lab kill mercury
   wait "$watch_pid" || true
   watch_pid=""
   first=""
   for ((i = 0; i < 300; i++)); do
-    first=$(awk -v k="$killed" '$1 > k && $2 == 201 { print $1; exit }' "$writes")
+    # A request sent after the kill: one in flight may still be answered by the old primary.
+    first=$(awk -v k="$killed" '$1 > k && $3 == 201 { print $2; exit }' "$writes")
     [[ -n $first ]] && break
     sleep 0.1
   done

@@ -13,6 +13,12 @@
 # its master_ip_failover_script (bench/mha/master_ip_failover) repoints the app's database.yml and
 # hot-restarts puma, as replplan does for an [[app]].
 #
+# Not quite the same cluster: replplan's runs use GTID with semi_sync on (its promise of no lost
+# acknowledged write); MHA's use file/pos, asynchronous. MHA's split comes from its hook's calls:
+# detection+checks = kill -> stop/stopssh (4 failed pings, SSH check, config re-read, slave checks),
+# promotion = -> start (save the dead master's binlog, pick, apply relay logs), app repoint = ->
+# first write (MHA sets read_only=0 only after the start hook returns, i.e. inside this part).
+#
 # MHA 0.58 does not run against MariaDB 10.11 as shipped; bench/mha/patch_mha.sh makes a private
 # patched copy of its perl modules in a temp dir at run time (nothing under /usr is changed).
 #
@@ -56,7 +62,7 @@ cleanup() {
   [[ -n $mha_pid ]] && kill "$mha_pid" 2>/dev/null || true
   app stop mercury >/dev/null 2>&1 || true
   lab down >/dev/null 2>&1 || true
-  rm -rf "$private"
+  if [[ -n ${KEEP_MHA_WORK:-} ]]; then echo "kept $private" >&2; else rm -rf "$private"; fi
 }
 trap cleanup EXIT
 
@@ -137,18 +143,27 @@ for ((run = 1; run <= runs; run++)); do
       mha_failed "masterha_manager did not start monitoring the master"
   fi
   writes=$private/writes.$run.log
-  (seq=0; while true; do seq=$((seq + 1)); code=$(curl -s -o /dev/null -m 5 -w '%{http_code}' -X POST \
-     "http://$mercury:3000/items?seq=$seq" || true); echo "$(now_ms) $code"; done) >"$writes" &
+  # The client: one POST after another, each line "<sent ms> <answered ms> <http status>". Only a
+  # write SENT after the old primary is dead counts: one sent earlier may still be acknowledged by
+  # it a few ms after the kill began.
+  (seq=0; while true; do seq=$((seq + 1)); sent=$(now_ms); code=$(curl -s -o /dev/null -m 5 -w '%{http_code}' -X POST \
+     "http://$mercury:3000/items?seq=$seq" || true); echo "$sent $(now_ms) $code"; done) >"$writes" &
   writer_pid=$!
   sleep 2
   killed=$(now_ms)
   lab kill mercury
+  # lab.sh kill returns once every mariadbd thread is gone; a write sent before that may still have
+  # been acknowledged by the old primary, so only writes sent after it count.
+  dead=$(now_ms)
   if [[ $mode == switch ]]; then
     setsid masterha_master_switch --conf="$private/app.cnf" --master_state=dead \
       --dead_master_host="$mercury" --dead_master_ip="$mercury" --dead_master_port=3306 \
       --interactive=0 --ignore_last_failover </dev/null >>"$log" 2>&1 &
     mha_pid=$!
   fi
+  deadline=$((SECONDS + 180))
+  while kill -0 "$mha_pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.1; done
+  kill -0 "$mha_pid" 2>/dev/null && mha_failed "run $run: MHA still runs 180 s after the kill"
   rc=0
   wait "$mha_pid" || rc=$?
   mha_pid=""
@@ -156,7 +171,7 @@ for ((run = 1; run <= runs; run++)); do
     mha_failed "run $run: the failover did not complete (exit code $rc)"
   first=""
   for ((i = 0; i < 300; i++)); do
-    first=$(awk -v k="$killed" '$1 > k && $2 == 201 { print $1; exit }' "$writes")
+    first=$(awk -v k="$dead" '$1 > k && $3 == 201 { print $2; exit }' "$writes")
     [[ -n $first ]] && break
     sleep 0.1
   done
@@ -171,6 +186,7 @@ for ((run = 1; run <= runs; run++)); do
   promoted=$(awk '$2 == "start" { print $1; exit }' "$MHA_HOOK_LOG")
   [[ -n $decided && -n $promoted ]] || mha_failed "run $run: master_ip_failover was not called with stop and start"
   new_master=$(awk '$2 == "start" { print $3; exit }' "$MHA_HOOK_LOG")
+  ((first >= promoted)) || { echo "run $run: a write was acknowledged before MHA promoted a new master: measurement error, see $writes" >&2; exit 1; }
   total=$((first - killed)); detect=$((decided - killed)); promote=$((promoted - decided)); repoint=$((first - promoted))
   echo "MHA run $run: total ${total} ms = detection+checks ${detect} + promotion ${promote} + app repoint ${repoint} (new master $new_master)"
   totals+=("$total"); detects+=("$detect"); promotes+=("$promote"); repoints+=("$repoint")

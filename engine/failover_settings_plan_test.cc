@@ -21,11 +21,7 @@ Plan MustPlan(const Topology& t, const LiveState& live) {
   return std::move(plan).value();
 }
 
-std::vector<std::string> Ids(const Plan& plan) {
-  std::vector<std::string> ids;
-  for (const auto& pa : plan.actions) ids.push_back(pa.action.id);
-  return ids;
-}
+std::vector<std::string> Ids(const Plan& plan) { return testing::ActionIds(plan); }
 
 size_t Position(const Plan& plan, const std::string& id) {
   for (size_t i = 0; i < plan.actions.size(); ++i) {

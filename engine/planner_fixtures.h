@@ -8,6 +8,7 @@
 
 #include "engine/desired_config.h"
 #include "engine/live_state.h"
+#include "engine/plan.h"
 #include "engine/topology.h"
 
 namespace replplan::testing {
@@ -122,6 +123,13 @@ inline ServerState InSyncHost(const Topology& t, const ServerSpec& spec) {
     s.gtid_slave_pos = "0-1-42";
   }
   return s;
+}
+
+// The plan's action ids in plan order.
+inline std::vector<std::string> ActionIds(const Plan& plan) {
+  std::vector<std::string> ids;
+  for (const auto& pa : plan.actions) ids.push_back(pa.action.id);
+  return ids;
 }
 
 inline LiveState FreshLive(const Topology& t) {

@@ -31,11 +31,7 @@ Plan MustPlan(const Topology& t, const LiveState& live) {
   return std::move(plan).value();
 }
 
-std::vector<std::string> Ids(const Plan& plan) {
-  std::vector<std::string> ids;
-  for (const auto& pa : plan.actions) ids.push_back(pa.action.id);
-  return ids;
-}
+std::vector<std::string> Ids(const Plan& plan) { return testing::ActionIds(plan); }
 
 const PlannedAction* Find(const Plan& plan, const std::string& id) {
   for (const auto& pa : plan.actions) {

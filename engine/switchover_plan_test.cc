@@ -13,11 +13,7 @@ namespace {
 using testing::InSyncLive;
 using testing::LabTopology;
 
-std::vector<std::string> Ids(const Plan& plan) {
-  std::vector<std::string> ids;
-  for (const auto& pa : plan.actions) ids.push_back(pa.action.id);
-  return ids;
-}
+std::vector<std::string> Ids(const Plan& plan) { return testing::ActionIds(plan); }
 
 const PlannedAction& Get(const Plan& plan, const std::string& id) {
   for (const auto& pa : plan.actions) {

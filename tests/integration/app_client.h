@@ -15,6 +15,8 @@
 #include <thread>
 #include <vector>
 
+#include "integration/lab_client.h"
+
 namespace lab::app {
 
 using Clock = std::chrono::steady_clock;
@@ -38,6 +40,9 @@ struct PostResult {
   int status = 0;    // HTTP status; 0 when there was no answer
   std::string error; // when !ok: the transport error or the app's answer
 };
+
+// `bash tests/lab/app.sh ARGS...` on the lab (deploy, setup, start, stop, restart, toml).
+CommandResult Script(const std::vector<std::string>& args);
 
 // POST /items?seq=SEQ.
 PostResult Post(const std::string& host, int64_t seq,

@@ -22,11 +22,7 @@ namespace {
 using namespace std::chrono_literals;
 using lab::app::Clock;
 
-lab::CommandResult App(const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {"bash", std::string(REPLPLAN_SOURCE_DIR) + "/tests/lab/app.sh"};
-  argv.insert(argv.end(), args.begin(), args.end());
-  return lab::Run(argv);
-}
+lab::CommandResult App(const std::vector<std::string>& args) { return lab::app::Script(args); }
 
 void RequireApp(const std::vector<std::string>& args) {
   auto result = App(args);

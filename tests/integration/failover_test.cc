@@ -19,11 +19,7 @@ namespace {
 using namespace std::chrono_literals;
 using lab::app::Clock;
 
-lab::CommandResult App(const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {"bash", std::string(REPLPLAN_SOURCE_DIR) + "/tests/lab/app.sh"};
-  argv.insert(argv.end(), args.begin(), args.end());
-  return lab::Run(argv);
-}
+lab::CommandResult App(const std::vector<std::string>& args) { return lab::app::Script(args); }
 
 void RequireOk(const lab::CommandResult& r, const std::string& what) {
   INFO(what << ":\n" << r.out << r.err);
@@ -288,4 +284,56 @@ TEST_CASE("a frozen primary (SIGSTOP): the replicas notice within slave_net_time
   CHECK(fenced);
   CHECK(watch.out.find("fenced mercury") != std::string::npos);
   CHECK(lab::SqlValue("uranus", "SELECT @@global.read_only") == "0");
+}
+
+TEST_CASE("watch does not fail over twice within its block period: the second loss is left to the operator") {
+  std::string path = ClusterWithApp(/*semi_sync=*/false);
+  App({"stop", "mercury"});
+  lab::CommandResult watch;
+  std::thread watcher([&] {
+    watch = lab::Run({"timeout", "25", REPLPLAN_BINARY, "watch", path, "--interval-ms", "100", "--block-period-s", "600"});
+  });
+  std::this_thread::sleep_for(1s);
+  lab::Lab({"kill", "mercury"});
+  bool moved = lab::WaitFor([&] { return PrimaryIn(path) == "uranus"; }, 15s);
+  CHECK_MESSAGE(moved, "no first failover");
+  std::this_thread::sleep_for(1500ms);  // the watcher now probes uranus
+  lab::Lab({"kill", "uranus"});
+  std::this_thread::sleep_for(3s);
+  lab::Run({"pkill", "-TERM", "-f", "replplan watch " + path});
+  watcher.join();
+  INFO("watch:\n" << watch.out << watch.err);
+  CHECK(PrimaryIn(path) == "uranus");  // not moved again to venus
+  CHECK(watch.out.find("watching uranus") != std::string::npos);
+  CHECK(watch.out.find("less than the block period ago") != std::string::npos);
+  CHECK(lab::SqlValue("venus", "SELECT @@global.read_only") == "1");
+}
+
+TEST_CASE("a former primary holding transactions no replica received is reseeded by apply, shown as destructive") {
+  std::string path = ClusterWithApp(/*semi_sync=*/false);
+  App({"stop", "mercury"});
+  // Replicas stop receiving; mercury commits three rows only it will ever have; then it dies.
+  for (const char* replica : {"uranus", "venus"}) lab::Sql(replica, "STOP SLAVE IO_THREAD");
+  lab::AdminSql("mercury", "INSERT INTO secondhand_production.items (seq, created_at) VALUES "
+                           "(900001, NOW(6)), (900002, NOW(6)), (900003, NOW(6))");
+  lab::Lab({"kill", "mercury"});
+  auto failover = lab::Replplan({"failover", path, "--yes"});
+  INFO("failover:\n" << failover.out << failover.err);
+  REQUIRE(failover.exit_code == 0);
+  CHECK(lab::SqlValue("uranus", "SELECT COUNT(*) FROM secondhand_production.items WHERE seq > 900000") == "0");
+  // A write on the new primary, then mercury comes back.
+  lab::AdminSql("uranus", "INSERT INTO secondhand_production.items (seq, created_at) VALUES (800001, NOW(6))");
+  RequireOk(lab::Lab({"start", "mercury"}), "start mercury");
+  CHECK(lab::SqlValue("mercury", "SELECT @@global.read_only") == "1");
+  auto plan = lab::Replplan({"plan", path});
+  INFO("plan:\n" << plan.out);
+  CHECK(plan.out.find("mercury holds transactions uranus lacks") != std::string::npos);
+  CHECK(plan.out.find("seed-replica (DESTRUCTIVE)") != std::string::npos);
+  RequireOk(lab::Replplan({"apply", path, "--yes"}), "apply (reseed)");
+  CHECK(lab::SqlValue("mercury", "SELECT COUNT(*) FROM secondhand_production.items WHERE seq > 900000") == "0");
+  CHECK(lab::WaitFor([] {
+    return lab::SqlValue("mercury", "SELECT COUNT(*) FROM secondhand_production.items WHERE seq = 800001") == "1";
+  }, 10s));
+  auto again = lab::Replplan({"plan", path, "--detailed-exitcode"});
+  CHECK_MESSAGE(again.exit_code == 0, again.out);
 }

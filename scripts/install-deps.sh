@@ -11,6 +11,8 @@ packages=(
   python3 python3-jsonschema procps iproute2
   # The Secondhand Rails app the integration tests run (examples/secondhand): Debian's Rails 6.1.
   ruby ruby-railties ruby-activerecord ruby-actionpack ruby-mysql2 puma
+  # Failover tests: cutting replplan alone off from the primary; benchmarks: the HTTP client loop.
+  iptables curl
 )
 
 missing=()

@@ -337,3 +337,24 @@ TEST_CASE("a former primary holding transactions no replica received is reseeded
   auto again = lab::Replplan({"plan", path, "--detailed-exitcode"});
   CHECK_MESSAGE(again.exit_code == 0, again.out);
 }
+
+TEST_CASE("switchover refused on the live lab: errant transactions on the candidate, a candidate not replicating") {
+  lab::Reset(3);
+  std::string path = lab::WriteFile("refusals.toml", lab::ReadFile(lab::TopologyPath()));
+  RequireOk(lab::Replplan({"apply", path, "--yes"}), "apply");
+  // A write made on the replica itself (root bypasses read_only): a transaction mercury lacks.
+  lab::Sql("uranus", "CREATE TABLE secondhand_production.errant (id INT PRIMARY KEY)");
+  auto errant = lab::Replplan({"switchover", path, "--to", "uranus", "--yes"});
+  INFO("errant:\n" << errant.out << errant.err);
+  CHECK(errant.exit_code == 1);
+  CHECK(errant.err.find("holds transactions mercury does not have (errant GTIDs 0-2-") != std::string::npos);
+  lab::Sql("venus", "STOP SLAVE");
+  auto stopped = lab::Replplan({"switchover", path, "--to", "venus", "--yes"});
+  INFO("stopped:\n" << stopped.out << stopped.err);
+  CHECK(stopped.exit_code == 1);
+  CHECK(stopped.err.find("venus is not replicating from mercury (IO thread: No, SQL thread: No)") != std::string::npos);
+  // Nothing changed: the file, mercury writable, uranus still a replica.
+  CHECK(PrimaryIn(path) == "mercury");
+  CHECK(lab::SqlValue("mercury", "SELECT @@global.read_only") == "0");
+  CHECK(lab::SqlValue("uranus", "SELECT @@global.read_only") == "1");
+}

@@ -190,5 +190,33 @@ TEST_CASE("golden JSON: the fresh lab pair (examples/lab-fresh.plan.json) has th
   }
 }
 
+
+// The file names uranus; mercury is the live primary and uranus replicates from it.
+Plan SwitchoverPlan() {
+  Topology t = LabTopology(3);
+  LiveState live = InSyncLive(t);
+  t.cluster.primary = "uranus";
+  return MustPlan(t, live);
+}
+
+TEST_CASE("golden: a switchover (text), announced above the hosts") {
+  Plan plan = SwitchoverPlan();
+  CheckGolden("tests/golden/plans/switchover.txt", RenderPlanText(plan));
+  CHECK(RenderPlanText(plan).find("SWITCHOVER: mercury -> uranus") != std::string::npos);
+}
+
+TEST_CASE("golden JSON: a switchover (examples/lab-switchover.plan.json) carries primary_change and reads back") {
+  Plan plan = SwitchoverPlan();
+  nlohmann::json j = PlanToJson(plan);
+  CheckGolden("examples/lab-switchover.plan.json", j.dump(2) + "\n");
+  REQUIRE(j.contains("primary_change"));
+  CHECK(j["primary_change"]["kind"] == "switchover");
+  auto back = PlanFromJson(j);
+  REQUIRE(back.ok());
+  REQUIRE(back->primary_change.has_value());
+  CHECK(back->primary_change->from == "mercury");
+  CHECK(back->primary_change->to == "uranus");
+}
+
 }  // namespace
 }  // namespace replplan

@@ -191,6 +191,7 @@ MoveOutcome RunFailover(const MoveRequest& request) {
   MoveOutcome out;
   out.kind = "failover";
   out.from = request.topology.cluster.primary;
+  out.semi_sync = request.topology.replication.semi_sync;
   auto finish = [&]() -> MoveOutcome {
     out.total = Since(begin);
     return std::move(out);
@@ -259,9 +260,11 @@ std::string RenderMoveReport(const MoveOutcome& o) {
   out += "    " + std::to_string(o.total.count()) + " ms in total\n";
   if (o.kind == "failover" && o.decision && o.decision->proceed) {
     out += "  lost: nothing that any reachable replica had received (" + o.to + " applied up to " +
-           o.decision->target_position + "). Transactions " + o.from +
-           " committed but no replica received are not on " + o.to + ": with semi_sync no acknowledged write is "
-           "among them; when " + o.from + " is back, `replplan plan` names them (it must then be reseeded).\n";
+           o.decision->target_position + "). Transactions " + o.from + " committed that no replica received are not on " +
+           o.to + (o.semi_sync ? ": semi_sync is on, so no acknowledged write is among them (unless the primary had "
+                                 "fallen back to asynchronous replication after semi_sync_timeout_ms)"
+                               : ": semi_sync is off, so writes " + o.from + " acknowledged may be among them") +
+           "; when " + o.from + " is back, `replplan plan` names them (it is then reseeded).\n";
   }
   if (o.promoted) {
     out += o.file_rewritten ? "  the topology file now says primary = \"" + o.to + "\": commit it\n"

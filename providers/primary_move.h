@@ -59,6 +59,7 @@ struct MoveOutcome {
   std::optional<Plan> plan;
   std::optional<ApplyReport> report;
   bool promoted = false;         // the promote-replica action is done
+  bool semi_sync = false;        // [replication] semi_sync: what the loss report may promise
   bool file_rewritten = false;
   std::vector<MoveStep> steps;   // in the order they ran, with their durations
   std::chrono::milliseconds total{0};

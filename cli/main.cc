@@ -126,12 +126,26 @@ int RunApply(const ApplyOptions& options) {
       return first->incomplete() ? kExitError : kExitOk;
     }
   }
-  auto lock = AcquireClusterLock(topology, OwnerDescription());
+  const std::string owner = OwnerDescription();
+  auto lock = AcquireClusterLock(topology, owner);
   if (!lock.ok()) return Fail(lock.status());
 
   auto fresh = PlanLive(*loaded, options.parallelism, options.verbose);
   if (!fresh.ok()) return Fail(fresh.status());
   Plan plan = std::move(*fresh);
+  // A switchover by an edited file: an apply of the previous version would lock on the live primary,
+  // so that lock is held too (unless both hosts share the lock file, as on one machine).
+  std::unique_ptr<ClusterLock> old_lock;
+  if (plan.primary_change && plan.primary_change->kind == "switchover") {
+    Topology previous = topology;
+    previous.cluster.primary = plan.primary_change->from;
+    auto second = AcquireClusterLock(previous, owner);
+    if (second.ok()) {
+      old_lock = std::move(*second);
+    } else if (second.status().message().find(owner) == std::string::npos) {
+      return Fail(second.status());
+    }
+  }
   if (saved) {
     if (saved->state_fingerprint != plan.state_fingerprint) {
       return Fail(Status::FailedPrecondition(

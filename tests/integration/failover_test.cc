@@ -358,3 +358,32 @@ TEST_CASE("switchover refused on the live lab: errant transactions on the candid
   CHECK(lab::SqlValue("mercury", "SELECT @@global.read_only") == "0");
   CHECK(lab::SqlValue("uranus", "SELECT @@global.read_only") == "1");
 }
+
+TEST_CASE("editing primary in the file: plan shows the switchover, apply carries it out, nothing lost") {
+  lab::Reset(3);
+  std::string path = lab::WriteFile("edited.toml", lab::ReadFile(lab::TopologyPath()));
+  RequireOk(lab::Replplan({"apply", path, "--yes"}), "apply");
+  lab::AdminSql("mercury", "CREATE TABLE secondhand_production.before_switch (id INT PRIMARY KEY); "
+                           "INSERT INTO secondhand_production.before_switch VALUES (1), (2), (3)");
+  std::string text = lab::ReadFile(path);
+  size_t at = text.find("primary = \"mercury\"");
+  REQUIRE(at != std::string::npos);
+  text.replace(at, 19, "primary = \"uranus\"");
+  lab::WriteFile("edited.toml", text);
+  auto plan = lab::Replplan({"plan", path, "--detailed-exitcode"});
+  INFO("plan:\n" << plan.out << plan.err);
+  CHECK(plan.exit_code == 2);
+  CHECK(plan.out.find("SWITCHOVER: mercury -> uranus") != std::string::npos);
+  RequireOk(lab::Replplan({"apply", path, "--yes"}), "apply (switchover)");
+  CHECK(lab::SqlValue("uranus", "SELECT @@global.read_only") == "0");
+  CHECK(lab::SqlValue("mercury", "SELECT @@global.read_only") == "1");
+  CHECK(lab::SqlValue("uranus", "SELECT COUNT(*) FROM secondhand_production.before_switch") == "3");
+  lab::AdminSql("uranus", "INSERT INTO secondhand_production.before_switch VALUES (4)");
+  for (const char* replica : {"mercury", "venus"}) {
+    CHECK(lab::WaitFor([&] {
+      return lab::SqlValue(replica, "SELECT COUNT(*) FROM secondhand_production.before_switch") == "4";
+    }, 10s));
+  }
+  auto again = lab::Replplan({"plan", path, "--detailed-exitcode"});
+  CHECK_MESSAGE(again.exit_code == 0, again.out);
+}

@@ -239,6 +239,15 @@ MoveOutcome RunFailover(const MoveRequest& request) {
     return finish();
   }
   Carry(request, *next, out);
+  // After the apps moved, so it never delays the first write: what the old primary wrote that no
+  // replica received, from its binlog files over SSH (its host may well be up).
+  if (out.promoted) {
+    auto lost_start = Clock::now();
+    if (const ServerSpec* old = request.topology.FindServer(out.from)) {
+      out.lost = FindLostTransactions(*old, out.decision->target_position);
+      out.steps.push_back({"read " + out.from + "'s binlog over SSH for lost transactions", Since(lost_start)});
+    }
+  }
   return finish();
 }
 
@@ -258,7 +267,21 @@ std::string RenderMoveReport(const MoveOutcome& o) {
     out += line;
   }
   out += "    " + std::to_string(o.total.count()) + " ms in total\n";
-  if (o.kind == "failover" && o.decision && o.decision->proceed) {
+  if (o.lost && o.lost->known) {
+    if (o.lost->lost.empty()) {
+      out += "  lost: nothing: " + o.from + "'s binlog ends at " +
+             (o.lost->old_position.empty() ? std::string("(empty)") : o.lost->old_position) + ", all of it on " + o.to +
+             "\n";
+    } else {
+      out += "  lost: " + o.lost->lost + ": committed on " + o.from + " (its binlog ends at " + o.lost->old_position +
+             ") but received by no replica, so not on " + o.to +
+             (o.semi_sync ? "; semi_sync is on: none of them was acknowledged to a client (unless the primary had "
+                            "fallen back to asynchronous replication)"
+                          : "; semi_sync is off: clients may have been told they succeeded") +
+             ". " + o.from + " must be reseeded before it rejoins (the next plan says so).\n";
+    }
+  } else if (o.kind == "failover" && o.decision && o.decision->proceed) {
+    if (o.lost) out += "  " + o.lost->why_unknown + "\n";
     out += "  lost: nothing that any reachable replica had received (" + o.to + " applied up to " +
            o.decision->target_position + "). Transactions " + o.from + " committed that no replica received are not on " +
            o.to + (o.semi_sync ? ": semi_sync is on, so no acknowledged write is among them (unless the primary had "

@@ -28,6 +28,7 @@
 #include "engine/status.h"
 #include "engine/topology.h"
 #include "providers/failover_facts.h"
+#include "providers/lost_transactions.h"
 
 namespace replplan {
 
@@ -60,6 +61,7 @@ struct MoveOutcome {
   std::optional<ApplyReport> report;
   bool promoted = false;         // the promote-replica action is done
   bool semi_sync = false;        // [replication] semi_sync: what the loss report may promise
+  std::optional<LostTransactions> lost;  // failover: read from the old primary's binlog afterwards
   bool file_rewritten = false;
   std::vector<MoveStep> steps;   // in the order they ran, with their durations
   std::chrono::milliseconds total{0};

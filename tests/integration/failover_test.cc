@@ -99,6 +99,8 @@ TEST_CASE("kill -9 of the primary under load: failover promotes, the app writes 
   CHECK(failover.out.find("failover report: mercury -> uranus") != std::string::npos);
   CHECK(failover.out.find("uranus/apply-relay-log") != std::string::npos);
   CHECK(failover.out.find("mercury/check-health/secondhand") != std::string::npos);
+  CHECK(failover.out.find("read mercury's binlog over SSH for lost transactions") != std::string::npos);
+  CHECK(failover.out.find("lost: ") != std::string::npos);
   CHECK(PrimaryIn(path) == "uranus");
   CHECK(lab::SqlValue("uranus", "SELECT @@rpl_semi_sync_master_enabled") == "1");
   CheckNothingLost(writer, killed, "uranus");
@@ -321,6 +323,9 @@ TEST_CASE("a former primary holding transactions no replica received is reseeded
   INFO("failover:\n" << failover.out << failover.err);
   REQUIRE(failover.exit_code == 0);
   CHECK(lab::SqlValue("uranus", "SELECT COUNT(*) FROM secondhand_production.items WHERE seq > 900000") == "0");
+  // The report names the lost transaction, read from mercury's binlog over SSH (its host is up).
+  CHECK(failover.out.find("lost: 0-1-") != std::string::npos);
+  CHECK(failover.out.find("committed on mercury") != std::string::npos);
   // A write on the new primary, then mercury comes back.
   lab::AdminSql("uranus", "INSERT INTO secondhand_production.items (seq, created_at) VALUES (800001, NOW(6))");
   RequireOk(lab::Lab({"start", "mercury"}), "start mercury");

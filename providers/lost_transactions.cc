@@ -1,0 +1,73 @@
+#include "providers/lost_transactions.h"
+
+#include <algorithm>
+#include <sstream>
+
+#include "engine/desired_config.h"
+#include "engine/gtid.h"
+#include "engine/shell_quote.h"
+#include "providers/connect_options.h"
+#include "providers/ssh/ssh_session.h"
+
+namespace replplan {
+namespace {
+
+// The last two binlog files named by the index (a failover right after a rotation still sees the
+// end of the previous file), each "GTID d-s-n" header printed by mariadb-binlog, GTIDs only: no row
+// data crosses the wire.
+std::string ListGtidsCommand(const std::string& index) {
+  return "set -o pipefail; idx=" + ShellQuote(index) +
+         "; dir=$(dirname \"$idx\"); files=$(tail -n 2 \"$idx\" | while read -r f; do "
+         "case \"$f\" in /*) echo \"$f\";; *) echo \"$dir/$(basename \"$f\")\";; esac; done); "
+         "[ -n \"$files\" ] || { echo 'empty binlog index' >&2; exit 3; }; "
+         "mariadb-binlog --base64-output=never $files 2>/dev/null | grep -o 'GTID [0-9]*-[0-9]*-[0-9]*' || true";
+}
+
+}  // namespace
+
+LostTransactions FindLostTransactions(const ServerSpec& old_primary, const std::string& new_primary_position) {
+  LostTransactions out;
+  if (old_primary.log_bin.empty()) {
+    out.why_unknown = old_primary.name + " has no log_bin in the topology";
+    return out;
+  }
+  SshOptions options = SshOptionsFor(old_primary);
+  options.connect_timeout_ms = std::min(options.connect_timeout_ms, 2000);
+  options.command_timeout_ms = 60000;
+  auto session = SshSession::Connect(options);
+  if (!session.ok()) {
+    out.why_unknown = "cannot reach " + old_primary.name + " over SSH to read its binlog: " + session.status().message();
+    return out;
+  }
+  std::string index = BinlogBasename(old_primary.log_bin) + ".index";
+  auto run = (*session)->Run(ListGtidsCommand(index));
+  if (!run.ok() || run->exit_status != 0) {
+    out.why_unknown = "cannot read " + old_primary.name + "'s binlog (" + index + "): " +
+                      (run.ok() ? run->err : run.status().message());
+    while (!out.why_unknown.empty() && out.why_unknown.back() == '\n') out.why_unknown.pop_back();
+    return out;
+  }
+  GtidPosition last;
+  std::istringstream lines(run->out);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.rfind("GTID ", 0) != 0) continue;
+    auto one = GtidPosition::Parse(line.substr(5));
+    if (!one.ok()) continue;
+    for (const auto& [domain, gtid] : one->entries()) {
+      auto seen = last.Find(domain);
+      if (!seen || gtid.seq >= seen->seq) last.Set(gtid);
+    }
+  }
+  auto have = GtidPosition::Parse(new_primary_position);
+  if (!have.ok()) {
+    out.why_unknown = have.status().message();
+    return out;
+  }
+  out.known = true;
+  out.old_position = last.ToString();
+  out.lost = JoinGtidList(have->Missing(last));
+  return out;
+}
+
+}  // namespace replplan

@@ -748,8 +748,17 @@ Status PlanBuilder::DetectPrimaryChange() {
   auto old_binlog = GtidPosition::Parse(Applied(*o));
   auto new_binlog = GtidPosition::Parse(Applied(*p));
   if (old_binlog.ok() && new_binlog.ok()) {
-    std::vector<std::string> errant = old_binlog->Missing(*new_binlog);
-    for (std::string& c : new_binlog->Conflicting(*old_binlog)) errant.push_back(std::move(c));
+    // The servers are read at slightly different moments: under writes, the candidate may already
+    // have applied transactions the old primary wrote after it was read. Those carry the old
+    // primary's server_id and are not errant; a domain whose last event the candidate wrote (or
+    // got from elsewhere) is compared.
+    uint32_t old_id = o->server_id.value_or(old->server_id);
+    GtidPosition own;
+    for (const auto& [domain, gtid] : new_binlog->entries()) {
+      if (gtid.server_id != old_id) own.Set(gtid);
+    }
+    std::vector<std::string> errant = old_binlog->Missing(own);
+    for (std::string& c : own.Conflicting(*old_binlog)) errant.push_back(std::move(c));
     if (!errant.empty()) {
       return Status::FailedPrecondition(
           switch_refused + to + " holds transactions " + from + " does not have (errant GTIDs " +

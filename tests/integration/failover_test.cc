@@ -193,6 +193,7 @@ TEST_CASE("replplan alone cut off from the primary (iptables) while the replicas
     return;
   }
   std::string path = ClusterWithApp(/*semi_sync=*/false);
+  AppOn app("mercury");  // stopped again at the end: the failover's restart-app starts it
   App({"stop", "mercury"});
   std::string group = "replplan-cutoff-" + std::to_string(getpid());
   std::filesystem::create_directory(cgroup_root + "/" + group);
@@ -266,6 +267,7 @@ TEST_CASE("switchover and switchback under write load: zero acknowledged writes 
 TEST_CASE("a frozen primary (SIGSTOP): the replicas notice within slave_net_timeout, watch fails over, and fences "
           "the old primary the moment it wakes writable") {
   std::string path = ClusterWithApp(/*semi_sync=*/true);
+  AppOn app("mercury");  // stopped again at the end: the failover's restart-app starts it
   App({"stop", "mercury"});
   lab::CommandResult watch;
   std::thread watcher([&] {
@@ -290,6 +292,7 @@ TEST_CASE("a frozen primary (SIGSTOP): the replicas notice within slave_net_time
 
 TEST_CASE("watch does not fail over twice within its block period: the second loss is left to the operator") {
   std::string path = ClusterWithApp(/*semi_sync=*/false);
+  AppOn app("mercury");  // stopped again at the end: the failover's restart-app starts it
   App({"stop", "mercury"});
   lab::CommandResult watch;
   std::thread watcher([&] {
@@ -313,6 +316,7 @@ TEST_CASE("watch does not fail over twice within its block period: the second lo
 
 TEST_CASE("a former primary holding transactions no replica received is reseeded by apply, shown as destructive") {
   std::string path = ClusterWithApp(/*semi_sync=*/false);
+  AppOn app("mercury");  // stopped again at the end: the failover's restart-app starts it
   App({"stop", "mercury"});
   // Replicas stop receiving; mercury commits three rows only it will ever have; then it dies.
   for (const char* replica : {"uranus", "venus"}) lab::Sql(replica, "STOP SLAVE IO_THREAD");

@@ -4,6 +4,7 @@
 // commands tests use to break and repair them.
 #include <doctest/doctest.h>
 
+#include <cstdio>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -11,6 +12,15 @@
 #include "integration/lab_client.h"
 
 namespace {
+
+// One line of `lab.sh status`, as its printf pads it ("%-8s %-11s mysqld %-4s sshd %s"), whatever
+// the lab's /24 (REPLPLAN_LAB_NET) makes the address length.
+std::string StatusLine(const std::string& host, const std::string& mysqld, const std::string& sshd) {
+  char line[160];
+  std::snprintf(line, sizeof(line), "%-8s %-11s mysqld %-4s sshd %s", host.c_str(), lab::Address(host).c_str(),
+                mysqld.c_str(), sshd.c_str());
+  return line;
+}
 
 const std::vector<std::string> kThreeHosts = {"mercury", "uranus", "venus"};
 
@@ -101,7 +111,8 @@ TEST_CASE("kill makes a host refuse TCP and start brings it back") {
   auto refused = lab::AdminSql("uranus", "SELECT 1");
   CHECK(refused.exit_code != 0);
   CHECK_MESSAGE(refused.err.find("Can't connect") != std::string::npos, refused.err);
-  CHECK(lab::Lab({"status"}).out.find("uranus   " + lab::Address("uranus") + "  mysqld down sshd up") != std::string::npos);
+  CHECK_MESSAGE(lab::Lab({"status"}).out.find(StatusLine("uranus", "down", "up")) != std::string::npos,
+                lab::Lab({"status"}).out);
   CHECK(lab::AdminSql("mercury", "SELECT 1").exit_code == 0);  // the others are untouched
 
   auto started = lab::Lab({"start", "uranus"});
@@ -155,7 +166,8 @@ TEST_CASE("reset removes a database created before it") {
 TEST_CASE("reset to fewer hosts stops the rest and lab.toml lists exactly the hosts up") {
   lab::Reset(2);
   CHECK(lab::AdminSql("venus", "SELECT 1").exit_code != 0);
-  CHECK(lab::Lab({"status"}).out.find("venus    " + lab::Address("venus") + "  mysqld down sshd down") != std::string::npos);
+  CHECK_MESSAGE(lab::Lab({"status"}).out.find(StatusLine("venus", "down", "down")) != std::string::npos,
+                lab::Lab({"status"}).out);
   std::string toml = lab::ReadFile(lab::TopologyPath());
   CHECK(toml.find("address     = \"" + lab::Address("uranus") + "\"") != std::string::npos);
   CHECK(toml.find("venus") == std::string::npos);

@@ -6,6 +6,7 @@
 # repoint (promoted -> first acknowledged write: rewrite database.yml, restart, health check).
 # Median of RUNS (default 5) runs, each on a freshly applied lab with semi_sync on. Targets from the
 # issue: total < 5 s, promotion < 1 s. Printed as ratios against those targets.
+# The client is bench/http_writer.py (one process, a fresh connection per request, lines flushed).
 # Loopback only: the lab's hosts (REPLPLAN_LAB_NET, default 127.0.8 so it can run beside tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,16 +45,19 @@ for ((run = 1; run <= runs; run++)); do
   writes=$REPLPLAN_LAB_DIR/writes.$run.log
   "$bin" watch "$topology" --max-failovers 1 --interval-ms 100 >"$log" 2>&1 &
   watch_pid=$!
-  # The client: one POST after another, each line "<sent ms> <answered ms> <http status>".
-  (seq=0; while true; do seq=$((seq + 1)); sent=$(now_ms); code=$(curl -s -o /dev/null -m 5 -w '%{http_code}' \
-     -X POST "http://$mercury:3000/items?seq=$seq" || true); echo "$sent $(now_ms) $code"; done) >"$writes" &
+  # The client (bench/http_writer.py): one POST after another, each line "<sent ms> <answered ms>
+  # <http status>".
+  python3 "$repo/bench/http_writer.py" "$mercury" >"$writes" &
   writer_pid=$!
   sleep 2
-  # The clock starts before kill -9 (so it covers all of it); writes count only if sent after the
-  # kill returned: one sent just before may still be acknowledged by the dying primary.
+  # The clock starts at the kill -9 itself (the pid mariadbd wrote at start), not before a script
+  # that looks for it. Writes count only if sent after the kill returned: one sent just before may
+  # still be acknowledged by the dying primary. `lab kill` then waits until the process is gone.
+  pid=$(cat "$REPLPLAN_LAB_DIR/hosts/mercury/mysqld.pid")
   started=$(now_ms)
-  lab kill mercury
+  kill -9 "$pid"
   killed=$(now_ms)
+  lab kill mercury
   wait "$watch_pid" || true
   watch_pid=""
   first=""

@@ -143,18 +143,18 @@ for ((run = 1; run <= runs; run++)); do
       mha_failed "masterha_manager did not start monitoring the master"
   fi
   writes=$private/writes.$run.log
-  # The client: one POST after another, each line "<sent ms> <answered ms> <http status>". Only a
-  # write SENT after the old primary is dead counts: one sent earlier may still be acknowledged by
-  # it a few ms after the kill began.
-  (seq=0; while true; do seq=$((seq + 1)); sent=$(now_ms); code=$(curl -s -o /dev/null -m 5 -w '%{http_code}' -X POST \
-     "http://$mercury:3000/items?seq=$seq" || true); echo "$sent $(now_ms) $code"; done) >"$writes" &
+  # The client, the same as bench/failover_times.sh's: one POST after another, each line "<sent ms>
+  # <answered ms> <http status>". Only a write SENT after the kill counts: one sent earlier may still
+  # be acknowledged by the dying primary.
+  python3 "$repo/bench/http_writer.py" "$mercury" >"$writes" &
   writer_pid=$!
   sleep 2
+  # The same clock as replplan's: from the kill -9 itself; `lab kill` then waits until it is gone.
+  pid=$(cat "$REPLPLAN_LAB_DIR/hosts/mercury/mysqld.pid")
   killed=$(now_ms)
-  lab kill mercury
-  # lab.sh kill returns once every mariadbd thread is gone; a write sent before that may still have
-  # been acknowledged by the old primary, so only writes sent after it count.
+  kill -9 "$pid"
   dead=$(now_ms)
+  lab kill mercury
   if [[ $mode == switch ]]; then
     setsid masterha_master_switch --conf="$private/app.cnf" --master_state=dead \
       --dead_master_host="$mercury" --dead_master_ip="$mercury" --dead_master_port=3306 \

@@ -34,6 +34,9 @@ struct SshSettings {
   std::string known_hosts = "~/.ssh/known_hosts";
   bool verify_host_key = true;  // `verify_host_key = false` only if the file says so explicitly
   int connect_timeout_ms = 5000;
+  // Not in the file: the bound of each command. A failover lowers it for the old primary, which
+  // may be frozen (a session to it stays open, and a command on it would wait for ever).
+  int command_timeout_ms = 30000;
 };
 
 struct MysqlSettings {

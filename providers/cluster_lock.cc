@@ -6,6 +6,7 @@
 
 #include "engine/shell_quote.h"
 #include "providers/connect_options.h"
+#include "providers/session_pool.h"
 #include "providers/ssh/ssh_session.h"
 
 namespace replplan {
@@ -16,19 +17,21 @@ constexpr int kAnswerTimeoutMs = 15000;
 
 class SshFlock : public ClusterLock {
  public:
-  SshFlock(std::unique_ptr<SshSession> session, std::unique_ptr<SshStream> holder)
-      : session_(std::move(session)), holder_(std::move(holder)) {}
+  SshFlock(std::unique_ptr<SshSession> session, std::unique_ptr<SshStream> holder, SessionPool* pool)
+      : session_(std::move(session)), holder_(std::move(holder)), pool_(pool) {}
   ~SshFlock() override {
     // EOF on the holder's stdin ends `cat`, which takes the lock's file descriptor with it.
     // Should that fail, destroying the stream closes the channel, with the same effect.
     auto finished = holder_->Finish(2000);
-    (void)finished;
     holder_.reset();
+    // Only a session whose channel closed cleanly is fit to serve again.
+    GiveBack(pool_, std::move(session_), finished.ok());
   }
 
  private:
   std::unique_ptr<SshSession> session_;  // outlives the stream
   std::unique_ptr<SshStream> holder_;
+  SessionPool* pool_;
 };
 
 // Holds flock(1) on the lock file for as long as its stdin stays open. The holder's description is
@@ -46,11 +49,12 @@ std::string HolderCommand(const std::string& lock_file, const std::string& owner
 
 }  // namespace
 
-Result<std::unique_ptr<ClusterLock>> AcquireClusterLock(const Topology& topology, const std::string& owner) {
+Result<std::unique_ptr<ClusterLock>> AcquireClusterLock(const Topology& topology, const std::string& owner,
+                                                        SessionPool* pool) {
   const ServerSpec* primary = topology.FindServer(topology.cluster.primary);
   if (primary == nullptr) return Status::InvalidArgument("primary " + topology.cluster.primary + " is not declared");
   const std::string where = topology.cluster.lock_file + " on " + primary->name;
-  auto session = SshSession::Connect(SshOptionsFor(*primary));
+  auto session = BorrowSsh(pool, SshOptionsFor(*primary));
   if (!session.ok()) return session.status().WithContext("cannot lock cluster " + topology.cluster.name + " (" + where + ")");
   auto holder = (*session)->Start(HolderCommand(topology.cluster.lock_file, owner));
   if (!holder.ok()) return holder.status().WithContext("cannot lock cluster " + topology.cluster.name);
@@ -74,7 +78,7 @@ Result<std::unique_ptr<ClusterLock>> AcquireClusterLock(const Topology& topology
     poll(&p, 1, static_cast<int>(left.count()));
   }
   if (answer.rfind("LOCKED\n", 0) == 0) {
-    return std::unique_ptr<ClusterLock>(new SshFlock(std::move(*session), std::move(*holder)));
+    return std::unique_ptr<ClusterLock>(new SshFlock(std::move(*session), std::move(*holder), pool));
   }
 
   // Not ours: read what the holder command printed, then its exit status.

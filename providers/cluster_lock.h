@@ -18,9 +18,13 @@ class ClusterLock {
   virtual ~ClusterLock() = default;  // releases the lock
 };
 
+class SessionPool;
+
 // `owner` describes this apply for whoever finds the lock taken, e.g.
 // "replplan apply by root@build-7 (pid 4242) since 2026-11-25T14:55:00Z".
 // FailedPrecondition naming the holder when another apply has it.
-Result<std::unique_ptr<ClusterLock>> AcquireClusterLock(const Topology& topology, const std::string& owner);
+// With a pool, the SSH session is borrowed from it and given back when the lock is released.
+Result<std::unique_ptr<ClusterLock>> AcquireClusterLock(const Topology& topology, const std::string& owner,
+                                                        SessionPool* pool = nullptr);
 
 }  // namespace replplan

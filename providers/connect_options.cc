@@ -13,6 +13,7 @@ SshOptions SshOptionsFor(const ServerSpec& server) {
   options.known_hosts = server.ssh.known_hosts;
   options.verify_host_key = server.ssh.verify_host_key;
   options.connect_timeout_ms = server.ssh.connect_timeout_ms;
+  options.command_timeout_ms = server.ssh.command_timeout_ms;
   return options;
 }
 

@@ -4,23 +4,21 @@
 
 #include "providers/connect_options.h"
 #include "providers/mysql/mysql_connection.h"
+#include "providers/session_pool.h"
 
 namespace replplan {
 namespace {
 
-Result<std::unique_ptr<MysqlConnection>> Connect(const ServerSpec& server) {
+Result<std::unique_ptr<MysqlConnection>> Connect(const ServerSpec& server, SessionPool* pool) {
   auto options = MysqlOptionsFor(server);
   if (!options.ok()) return options.status();
-  return MysqlConnection::Connect(*options);
+  return BorrowSql(pool, *options);
 }
 
-Status ReadReplica(const Topology& topology, const ServerSpec& server, ReplicaFacts& facts) {
-  facts.name = server.name;
-  facts.promotion = server.promotion;
-  auto sql = Connect(server);
-  if (!sql.ok()) return sql.status();
-  auto vars = (*sql)->Query("SELECT @@gtid_current_pos AS cur, @@gtid_binlog_pos AS bin, @@log_bin AS log_bin, "
-                            "@@log_slave_updates AS lsu");
+// What one replica holds and says about the primary, on an open connection.
+Status ReadReplicaOn(const Topology& topology, MysqlConnection& sql, ReplicaFacts& facts) {
+  auto vars = sql.Query("SELECT @@gtid_current_pos AS cur, @@gtid_binlog_pos AS bin, @@log_bin AS log_bin, "
+                        "@@log_slave_updates AS lsu");
   if (!vars.ok()) return vars.status();
   if (vars->empty()) return Status::Internal("no answer to the position query");
   const Row& v = vars->front();
@@ -30,7 +28,7 @@ Status ReadReplica(const Topology& topology, const ServerSpec& server, ReplicaFa
   facts.log_bin = v.at("log_bin") == "1";
   facts.log_slave_updates = v.at("lsu") == "1";
 
-  auto status = (*sql)->Query("SHOW SLAVE STATUS");
+  auto status = sql.Query("SHOW SLAVE STATUS");
   if (!status.ok()) return status.status();
   const ServerSpec* primary = topology.FindServer(topology.cluster.primary);
   if (status->empty() || primary == nullptr) return Status::OK();  // replicates from nobody: no testimony
@@ -44,14 +42,24 @@ Status ReadReplica(const Topology& topology, const ServerSpec& server, ReplicaFa
   return Status::OK();
 }
 
+Status ReadReplica(const Topology& topology, const ServerSpec& server, SessionPool* pool, ReplicaFacts& facts) {
+  facts.name = server.name;
+  facts.promotion = server.promotion;
+  auto sql = Connect(server, pool);
+  if (!sql.ok()) return sql.status();
+  Status read = ReadReplicaOn(topology, **sql, facts);
+  GiveBack(pool, std::move(*sql), read.ok());
+  return read;
+}
+
 }  // namespace
 
-FailoverFacts CollectFailoverFacts(const Topology& topology) {
+FailoverFacts CollectFailoverFacts(const Topology& topology, SessionPool* pool) {
   FailoverFacts facts;
   const ServerSpec* primary = topology.FindServer(topology.cluster.primary);
   auto primary_check = std::async(std::launch::async, [primary]() -> Status {
     if (primary == nullptr) return Status::InvalidArgument("no primary declared");
-    auto sql = Connect(*primary);
+    auto sql = Connect(*primary, nullptr);
     if (!sql.ok()) return sql.status();
     auto answer = (*sql)->Query("SELECT 1");
     return answer.ok() ? Status::OK() : answer.status();
@@ -64,7 +72,7 @@ FailoverFacts CollectFailoverFacts(const Topology& topology) {
   facts.replicas.resize(replicas.size());
   std::vector<std::future<Status>> reads;
   for (size_t i = 0; i < replicas.size(); ++i) {
-    reads.push_back(std::async(std::launch::async, [&, i] { return ReadReplica(topology, *replicas[i], facts.replicas[i]); }));
+    reads.push_back(std::async(std::launch::async, [&, i] { return ReadReplica(topology, *replicas[i], pool, facts.replicas[i]); }));
   }
   for (size_t i = 0; i < reads.size(); ++i) {
     Status s = reads[i].get();

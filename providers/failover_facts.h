@@ -18,7 +18,11 @@ struct FailoverFacts {
   std::vector<std::string> replica_errors;  // "venus: cannot connect ..." for unreachable replicas
 };
 
+class SessionPool;
+
 // Reads the primary and every replica in parallel, each with its own connect timeout. Never throws.
-FailoverFacts CollectFailoverFacts(const Topology& topology);
+// With a pool, the replicas' connections are borrowed from it (the primary is always connected
+// afresh: a pooled connection to it would prove nothing about reaching it now).
+FailoverFacts CollectFailoverFacts(const Topology& topology, SessionPool* pool = nullptr);
 
 }  // namespace replplan

@@ -232,7 +232,15 @@ const std::vector<std::string>& StaticSettings() {
   return kSettings;
 }
 
-LiveExecutor::LiveExecutor(Topology topology) : topology_(std::move(topology)) {
+LiveExecutor::~LiveExecutor() {
+  // A connection still held is sound: every transport failure dropped its connection at once.
+  for (auto& [name, host] : hosts_) {
+    GiveBack(pool_, std::move(host->sql), true);
+    GiveBack(pool_, std::move(host->ssh), true);
+  }
+}
+
+LiveExecutor::LiveExecutor(Topology topology, SessionPool* pool) : topology_(std::move(topology)), pool_(pool) {
   for (const ServerSpec& server : topology_.servers) {
     auto host = std::make_unique<Host>();
     host->spec = &server;
@@ -320,7 +328,7 @@ Result<MysqlConnection*> LiveExecutor::Sql(Host& host, int connect_timeout_ms) {
   auto options = MysqlOptionsFor(spec);
   if (!options.ok()) return options.status().WithContext(spec.name);
   if (connect_timeout_ms > 0) options->connect_timeout_ms = connect_timeout_ms;
-  auto connection = MysqlConnection::Connect(*options);
+  auto connection = BorrowSql(pool_, *options);
   if (!connection.ok()) return connection.status().WithContext(spec.name + " does not answer SQL");
   host.sql = std::move(*connection);
   return host.sql.get();
@@ -329,7 +337,7 @@ Result<MysqlConnection*> LiveExecutor::Sql(Host& host, int connect_timeout_ms) {
 Result<std::unique_ptr<SshSession>> LiveExecutor::OpenSsh(const ServerSpec& spec, int command_timeout_ms) const {
   SshOptions options = SshOptionsFor(spec);
   options.command_timeout_ms = command_timeout_ms;
-  auto session = SshSession::Connect(options);
+  auto session = BorrowSsh(pool_, options);
   if (!session.ok()) return session.status().WithContext(spec.name + ": cannot open SSH session");
   return std::move(*session);
 }
@@ -920,8 +928,8 @@ Status LiveExecutor::SeedReplicaAction(const Action& action, Host& host, const P
 
 }  // namespace internal
 
-std::unique_ptr<ActionExecutor> MakeLiveExecutor(const Topology& topology) {
-  return std::make_unique<internal::LiveExecutor>(topology);
+std::unique_ptr<ActionExecutor> MakeLiveExecutor(const Topology& topology, SessionPool* pool) {
+  return std::make_unique<internal::LiveExecutor>(topology, pool);
 }
 
 }  // namespace replplan

@@ -23,7 +23,10 @@
 
 namespace replplan {
 
-// The executor keeps its own copy of `topology`.
-std::unique_ptr<ActionExecutor> MakeLiveExecutor(const Topology& topology);
+class SessionPool;
+
+// The executor keeps its own copy of `topology`. With a pool (providers/session_pool.h), its
+// connections are borrowed from the pool and given back, sound, when the executor is destroyed.
+std::unique_ptr<ActionExecutor> MakeLiveExecutor(const Topology& topology, SessionPool* pool = nullptr);
 
 }  // namespace replplan

@@ -17,6 +17,7 @@
 #include "engine/status.h"
 #include "engine/topology.h"
 #include "providers/mysql/mysql_connection.h"
+#include "providers/session_pool.h"
 #include "providers/ssh/ssh_session.h"
 
 namespace replplan {
@@ -45,7 +46,8 @@ struct Host {
 
 class LiveExecutor : public ActionExecutor {
  public:
-  explicit LiveExecutor(Topology topology);
+  LiveExecutor(Topology topology, SessionPool* pool);
+  ~LiveExecutor() override;
   Status Execute(const Action& action, const ProgressFn& progress) override;
 
  private:
@@ -101,6 +103,7 @@ class LiveExecutor : public ActionExecutor {
   Status Redact(const Status& status) const;
 
   Topology topology_;
+  SessionPool* pool_;  // may be null
   std::map<std::string, std::unique_ptr<Host>> hosts_;  // fixed after construction: lookups need no lock
   std::map<std::pair<SecretRef::Kind, std::string>, Result<Secret>> secrets_;
   std::vector<const Secret*> all_secrets_;

@@ -11,6 +11,7 @@
 #include "providers/connect_options.h"
 #include "providers/local/secrets.h"
 #include "providers/mysql/mysql_connection.h"
+#include "providers/session_pool.h"
 #include "providers/ssh/ssh_session.h"
 
 namespace replplan {
@@ -31,18 +32,19 @@ std::set<std::pair<std::string, std::string>> DeclaredAccounts(const Topology& t
   return accounts;
 }
 
-void ReadSql(const Topology& topology, const ServerSpec& server, RawServerState& raw) {
+void ReadSql(const Topology& topology, const ServerSpec& server, SessionPool* pool, RawServerState& raw) {
   auto options = MysqlOptionsFor(server);
   if (!options.ok()) {
     RecordSqlError(raw, options.status());
     return;
   }
-  auto connection = MysqlConnection::Connect(*options);
+  auto connection = BorrowSql(pool, *options);
   if (!connection.ok()) {
     RecordSqlError(raw, connection.status());
     return;
   }
   ReadSqlState(topology, **connection, raw);
+  GiveBack(pool, std::move(*connection), raw.sql_ok);
 }
 
 // One file as the batch read below saw it.
@@ -140,7 +142,7 @@ std::vector<const AppSpec*> AppsOn(const Topology& topology, const ServerSpec& s
   return apps;
 }
 
-void ReadSsh(const Topology& topology, const ServerSpec& server, RawServerState& raw) {
+void ReadSsh(const Topology& topology, const ServerSpec& server, SessionPool* pool, RawServerState& raw) {
   const std::vector<const AppSpec*> apps = AppsOn(topology, server);
   for (const AppSpec* app : apps) {
     LiveAppConfig config;
@@ -154,12 +156,13 @@ void ReadSsh(const Topology& topology, const ServerSpec& server, RawServerState&
     for (LiveAppConfig& config : raw.app_configs) config.error = error;
   };
   SshOptions options = SshOptionsFor(server);
-  auto session = SshSession::Connect(options);
+  auto session = BorrowSsh(pool, options);
   if (!session.ok()) return fail(session.status().message());
   std::vector<std::string> paths = {server.config_file};
   for (const LiveAppConfig& config : raw.app_configs) paths.push_back(config.path);
   for (const AppSpec* app : apps) paths.push_back(app->RestartMarkerPath());
   auto files = ReadFiles(**session, paths);
+  GiveBack(pool, std::move(*session), files.ok());
   if (!files.ok()) return fail(files.status().message());
   for (size_t i = 0; i < raw.app_configs.size(); ++i) {
     FileRead& file = (*files)[i + 1];
@@ -242,8 +245,8 @@ RawServerState LiveProvider::ReadState(const Topology& topology, const ServerSpe
   raw.name = server.name;
   // Two halves into two separate objects, so the threads share nothing until the join.
   RawServerState ssh_part;
-  std::thread ssh([&topology, &server, &ssh_part] { ReadSsh(topology, server, ssh_part); });
-  ReadSql(topology, server, raw);
+  std::thread ssh([this, &topology, &server, &ssh_part] { ReadSsh(topology, server, pool_, ssh_part); });
+  ReadSql(topology, server, pool_, raw);
   ssh.join();
   raw.ssh_ok = ssh_part.ssh_ok;
   raw.ssh_error = std::move(ssh_part.ssh_error);
@@ -253,6 +256,6 @@ RawServerState LiveProvider::ReadState(const Topology& topology, const ServerSpe
   return raw;
 }
 
-std::unique_ptr<Provider> MakeLiveProvider() { return std::make_unique<LiveProvider>(); }
+std::unique_ptr<Provider> MakeLiveProvider(SessionPool* pool) { return std::make_unique<LiveProvider>(pool); }
 
 }  // namespace replplan

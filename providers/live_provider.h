@@ -16,10 +16,15 @@
 namespace replplan {
 
 class MysqlConnection;
+class SessionPool;
 
 class LiveProvider : public Provider {
  public:
+  explicit LiveProvider(SessionPool* pool = nullptr) : pool_(pool) {}
   RawServerState ReadState(const Topology& topology, const ServerSpec& server) override;
+
+ private:
+  SessionPool* pool_;  // may be null: connect afresh
 };
 
 // The variables ReadState asks for (SHOW GLOBAL VARIABLES WHERE Variable_name IN ...).

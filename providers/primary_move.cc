@@ -81,7 +81,7 @@ Result<NewTopology> WithPrimary(const MoveRequest& request, const std::string& t
 
 // The plan's actions, run; the file rewritten as soon as the promotion is done.
 void Carry(const MoveRequest& request, const NewTopology& next, MoveOutcome& out) {
-  std::unique_ptr<ActionExecutor> executor = MakeLiveExecutor(next.topology);
+  std::unique_ptr<ActionExecutor> executor = MakeLiveExecutor(next.topology, request.pool);
   ApplyReport report = ApplyPlan(*out.plan, *executor, request.parallelism, request.observer);
   for (const ActionOutcome& o : report.outcomes) {
     out.steps.push_back({o.id, o.duration});
@@ -113,7 +113,7 @@ void Carry(const MoveRequest& request, const NewTopology& next, MoveOutcome& out
 Result<Plan> PlanMove(const MoveRequest& request, const Topology& topology, const PlanOptions& options,
                       MoveOutcome& out) {
   auto start = Clock::now();
-  std::unique_ptr<Provider> provider = MakeLiveProvider();
+  std::unique_ptr<Provider> provider = MakeLiveProvider(request.pool);
   LiveState live = ReadLiveState(topology, *provider, request.parallelism);
   auto plan = BuildPlan(topology, live, options);
   out.steps.push_back({"read the live state and plan", Since(start)});
@@ -153,7 +153,7 @@ MoveOutcome RunSwitchover(const MoveRequest& request, const std::string& to) {
   const Topology* both[] = {&request.topology, &next->topology};
   for (const Topology* t : both) {
     if (!locks.empty() && t->cluster.primary == request.topology.cluster.primary) break;
-    auto lock = AcquireClusterLock(*t, request.owner);
+    auto lock = AcquireClusterLock(*t, request.owner, request.pool);
     // Both hosts may share the lock file (one machine, as in the lab): then we hold it already.
     if (!lock.ok() && !locks.empty() && !request.owner.empty() &&
         lock.status().message().find(request.owner) != std::string::npos) {
@@ -197,7 +197,7 @@ MoveOutcome RunFailover(const MoveRequest& request) {
     return std::move(out);
   };
   auto facts_start = Clock::now();
-  out.facts = CollectFailoverFacts(request.topology);
+  out.facts = CollectFailoverFacts(request.topology, request.pool);
   out.decision = DecideFailover(out.facts->replicas, out.facts->primary_reachable, request.min_confirmations);
   out.steps.push_back({"confirm " + out.from + " is down with the replicas and choose", Since(facts_start)});
   if (!out.decision->proceed) {
@@ -211,18 +211,21 @@ MoveOutcome RunFailover(const MoveRequest& request) {
     return finish();
   }
   auto lock_start = Clock::now();
-  auto lock = AcquireClusterLock(next->topology, request.owner);
+  auto lock = AcquireClusterLock(next->topology, request.owner, request.pool);
   if (!lock.ok()) {
     out.status = lock.status();
     return finish();
   }
   out.steps.push_back({"take the cluster lock", Since(lock_start)});
-  // The old primary is down: reading it must not cost a full connect timeout.
+  // The old primary is down: reading it must not cost a full connect timeout, nor a full command
+  // timeout on a warm SSH session to a host that froze. (Warm SQL connections to it are never
+  // lent for this read: the pool lends only connections made with the same connect timeout.)
   Topology reading = next->topology;
   for (ServerSpec& s : reading.servers) {
     if (s.name == out.from) {
       s.mysql.connect_timeout_ms = std::min(s.mysql.connect_timeout_ms, 1000);
       s.ssh.connect_timeout_ms = std::min(s.ssh.connect_timeout_ms, 1000);
+      s.ssh.command_timeout_ms = std::min(s.ssh.command_timeout_ms, 2000);
     }
   }
   PlanOptions options;

@@ -29,6 +29,7 @@
 #include "engine/topology.h"
 #include "providers/failover_facts.h"
 #include "providers/lost_transactions.h"
+#include "providers/session_pool.h"
 
 namespace replplan {
 
@@ -44,6 +45,8 @@ struct MoveRequest {
   std::function<bool(const Plan&)> approve;
   // Called once a decision (failover) or plan exists, before approval: lets the CLI print it.
   std::function<void(const std::string&)> say;
+  // Warm connections to borrow (`watch` keeps them); null: every step connects afresh.
+  SessionPool* pool = nullptr;
 };
 
 struct MoveStep {

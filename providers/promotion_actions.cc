@@ -501,8 +501,12 @@ Status LiveExecutor::RestartApp(const Action& action, Host& host, const Progress
                             Tail(run->err.empty() ? run->out : run->err));
   }
   Say(progress, where + ": restarted");
-  if (checksum.empty()) return Status::OK();  // no database.yml to remember
+  if (checksum.empty()) {  // no database.yml to remember
+    GiveBack(pool_, std::move(*session), true);
+    return Status::OK();
+  }
   auto mark = (*session)->Run(ShellJoin({"sh", "-c", "cat > \"$1\"", "sh", marker}), checksum + "\n");
+  GiveBack(pool_, std::move(*session), mark.ok());
   if (!mark.ok() || mark->exit_status != 0) {
     return Status::Internal(where + ": restarted, but could not write " + marker + ": " +
                             (mark.ok() ? Tail(mark->err) : mark.status().message()) +

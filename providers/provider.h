@@ -21,7 +21,10 @@ class Provider {
   virtual RawServerState ReadState(const Topology& topology, const ServerSpec& server) = 0;
 };
 
-// The real provider: libmysqlclient + libssh2, secrets resolved from env/file when needed.
-std::unique_ptr<Provider> MakeLiveProvider();
+class SessionPool;
+
+// The real provider: libmysqlclient + libssh2, secrets resolved from env/file when needed. With a
+// pool (providers/session_pool.h), connections are borrowed from it and given back.
+std::unique_ptr<Provider> MakeLiveProvider(SessionPool* pool = nullptr);
 
 }  // namespace replplan

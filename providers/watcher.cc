@@ -1,5 +1,8 @@
 #include "providers/watcher.h"
 
+#include <poll.h>
+
+#include <condition_variable>
 #include <fstream>
 #include <mutex>
 #include <set>
@@ -12,11 +15,17 @@
 #include "providers/connect_options.h"
 #include "providers/live_executor.h"
 #include "providers/mysql/mysql_connection.h"
+#include "providers/session_pool.h"
 
 namespace replplan {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// A failover holds the cluster lock on one SSH session of the new primary while the reads and the
+// actions use another.
+constexpr int kSshPerServer = 2;
+constexpr std::chrono::seconds kEvery{5};
 
 long long Ms(Clock::duration d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); }
 
@@ -35,7 +44,10 @@ Result<Loaded> Load(const std::string& path) {
   return Loaded{buffer.str(), std::move(parse.topology)};
 }
 
-// The persistent probe connection to the primary.
+// The persistent probe connection to the primary. Between probes it waits on the connection's
+// socket instead of sleeping: a killed mariadbd's kernel closes the socket at once, so its death is
+// seen within microseconds, not at the next probe. The periodic probe stays for what closes no
+// socket (a frozen process, a stalled host, packets dropped).
 class Probe {
  public:
   Probe(const ServerSpec& primary, std::chrono::milliseconds timeout) : primary_(primary), timeout_(timeout) {}
@@ -59,10 +71,72 @@ class Probe {
     return Status::OK();
   }
 
+  // Returns after `interval`, or at once when the server closes the connection (or sends anything:
+  // an idle connection receives nothing, so the next Check finds out what it was), or when `stop`.
+  void Wait(std::chrono::milliseconds interval, const std::atomic<bool>& stop) {
+    auto until = Clock::now() + interval;
+    while (!stop) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now());
+      if (left.count() <= 0) return;
+      // Slices of at most 200 ms so a stop request is seen in time.
+      int slice = static_cast<int>(std::min<long long>(left.count(), 200));
+      if (!conn_ || conn_->socket() < 0) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(slice));
+        continue;
+      }
+      pollfd p{conn_->socket(), POLLIN | POLLRDHUP, 0};
+      int n = ::poll(&p, 1, slice);
+      if (n != 0) return;
+    }
+  }
+
  private:
   const ServerSpec& primary_;
   std::chrono::milliseconds timeout_;
   std::unique_ptr<MysqlConnection> conn_;
+};
+
+// Keeps the pool's connections to every server warm while the watcher idles: the servers close idle
+// connections (wait_timeout), restart, come back; every few seconds what is missing is reopened, on
+// this thread, so the probe loop never waits on a connect timeout.
+class PoolKeeper {
+ public:
+  PoolKeeper(SessionPool& pool, const std::atomic<bool>& stop) : pool_(pool), stop_(stop), thread_([this] { Loop(); }) {}
+  ~PoolKeeper() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      done_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+  }
+  void Keep(const Topology& topology) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    topology_ = topology;
+    have_topology_ = true;
+  }
+
+ private:
+  void Loop() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    while (!done_ && !stop_) {
+      wake_.wait_for(lock, kEvery);
+      if (done_ || stop_ || !have_topology_) continue;
+      Topology topology = topology_;
+      lock.unlock();
+      pool_.Warm(topology, kSshPerServer);
+      lock.lock();
+    }
+  }
+
+  SessionPool& pool_;
+  const std::atomic<bool>& stop_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool done_ = false;
+  bool have_topology_ = false;
+  Topology topology_;
+  std::thread thread_;
 };
 
 // A primary that froze (stopped process, stalled VM) and wakes after the failover still holds its
@@ -141,20 +215,28 @@ Status Watch(const WatchOptions& options, const std::atomic<bool>& stop) {
   Status last = Status::OK();
   std::optional<Clock::time_point> blocked_until;
   FenceGuard guard(stop, std::max(options.interval, std::chrono::milliseconds(200)), log);
+  SessionPool pool;
+  PoolKeeper keeper(pool, stop);
   int failovers = 0;
   while (!stop) {
     auto loaded = Load(options.topology_path);
     if (!loaded.ok()) return loaded.status();
     const ServerSpec& primary = loaded->topology.Primary();
+    auto warm_start = Clock::now();
+    int opened = pool.Warm(loaded->topology, kSshPerServer);
+    keeper.Keep(loaded->topology);
+    log("warm: " + std::to_string(pool.idle_sql()) + " SQL connections and " + std::to_string(pool.idle_ssh()) +
+        " SSH sessions ready for a failover (" + std::to_string(opened) + " opened in " +
+        std::to_string(Ms(Clock::now() - warm_start)) + " ms)");
     log("watching " + primary.name + " (" + primary.address + ":" + std::to_string(primary.mysql.port) +
-        ") every " + std::to_string(options.interval.count()) + " ms");
+        ") every " + std::to_string(options.interval.count()) + " ms, and its connection's socket in between");
     Probe probe(primary, options.probe_timeout);
     bool reported_blocked = false;
     while (!stop) {
       Status alive = probe.Check();
       if (alive.ok()) {
         reported_blocked = false;
-        std::this_thread::sleep_for(options.interval);  // the idle loop, not the failover path
+        probe.Wait(options.interval, stop);  // returns at once when the primary's socket closes
         continue;
       }
       auto suspected = Clock::now();
@@ -171,6 +253,7 @@ Status Watch(const WatchOptions& options, const std::atomic<bool>& stop) {
       // The replicas may notice a moment after us: ask again until slave_net_timeout + 2 s.
       auto deadline = suspected + std::chrono::seconds(loaded->topology.replication.slave_net_timeout + 2);
       std::optional<MoveOutcome> outcome;
+      const SessionPool::Stats before = pool.stats();
       for (;;) {
         MoveRequest request;
         request.topology_path = options.topology_path;
@@ -180,6 +263,7 @@ Status Watch(const WatchOptions& options, const std::atomic<bool>& stop) {
         request.min_confirmations = options.min_confirmations;
         request.owner = options.owner;
         request.observer = options.observer;
+        request.pool = &pool;
         MoveOutcome attempt = RunFailover(request);
         bool not_confirmed = !attempt.decision || !attempt.decision->proceed;
         if (!not_confirmed || Clock::now() >= deadline || stop) {
@@ -190,10 +274,15 @@ Status Watch(const WatchOptions& options, const std::atomic<bool>& stop) {
           outcome = std::move(attempt);
           break;
         }
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
       }
       log("detection: " + std::to_string(Ms(Clock::now() - suspected)) + " ms from the failed probe to the end of the " +
           "failover attempt");
+      SessionPool::Stats used = pool.stats();
+      log("connections: " + std::to_string(used.sql_lent - before.sql_lent) + " SQL and " +
+          std::to_string(used.ssh_lent - before.ssh_lent) + " SSH borrowed warm, " +
+          std::to_string(used.sql_opened - before.sql_opened) + " SQL and " +
+          std::to_string(used.ssh_opened - before.ssh_opened) + " SSH opened during the failover");
       log(RenderMoveReport(*outcome));
       if (outcome->decision && outcome->decision->proceed) {
         last = outcome->status;

@@ -1,13 +1,21 @@
 // `replplan watch`: a long-running monitor of the primary that fails over by itself.
 //
 // Detection: one persistent SQL connection to the primary, probed every `interval` with a short
-// read timeout (a probe is a round trip, no new connection). A failed probe reconnects once at
-// once; only if that fails too is the primary suspected. Suspicion is not failure: the decision
+// read timeout (a probe is a round trip, no new connection). Between probes the watcher waits on
+// that connection's socket, so a primary whose process dies (its kernel closes the socket) is
+// suspected at once, not at the next probe; the probes remain for what closes no socket (a frozen
+// process or host, dropped packets). A failed probe reconnects once at once; only if that fails
+// too is the primary suspected. Suspicion is not failure: the decision
 // is RunFailover's (providers/primary_move.h), which asks every replica whether its IO thread lost
 // the primary too, and refuses when any reachable one still sees it (the watcher alone may be cut
 // off). While the replicas have not yet noticed (their IO thread notices a killed primary at once,
 // a silent one within slave_net_timeout), the watcher asks again, without sleeping longer than
 // a few milliseconds, until slave_net_timeout + 2 s have passed.
+//
+// Warm connections: the watcher keeps an SQL connection and two SSH sessions to every server in a
+// SessionPool (providers/session_pool.h), reopened in the background when a server closes one,
+// and the failover borrows them: no TCP handshake, key exchange or login on the hot path. The
+// report says how many it borrowed and how many it still had to open.
 //
 // No flapping: after a failover, no other one happens within `block_period`; a primary lost in
 // that time is reported and left to the operator. The watcher re-reads the topology file (which

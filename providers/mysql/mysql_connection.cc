@@ -81,6 +81,8 @@ Result<std::unique_ptr<MysqlConnection>> MysqlConnection::Connect(const MysqlOpt
 
 MysqlConnection::~MysqlConnection() { mysql_close(mysql_); }
 
+int MysqlConnection::socket() const { return static_cast<int>(mysql_get_socket(mysql_)); }
+
 Status MysqlConnection::LastError(const std::string& what,
                                   const std::vector<const Secret*>& also_redact) const {
   std::vector<const Secret*> secrets = also_redact;

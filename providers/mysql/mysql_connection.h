@@ -50,6 +50,9 @@ class MysqlConnection {
   std::string Escape(std::string_view value);
 
   const MysqlOptions& options() const { return options_; }
+  // The connection's TCP socket, to poll() for the server closing it (a killed server's kernel
+  // closes it at once) without a round trip; -1 when unknown.
+  int socket() const;
   // "127.0.0.61:3306", for messages.
   std::string Endpoint() const;
 

@@ -65,6 +65,12 @@ class SshSession {
   // "root@127.0.0.61:2222", for messages.
   std::string Endpoint() const;
 
+  const SshOptions& options() const { return options_; }
+  // Each later Run or Start is bounded by this (a lent session serves commands of several kinds).
+  void set_command_timeout_ms(int ms) { options_.command_timeout_ms = ms; }
+  // The TCP socket, to poll() for the server having closed an idle session.
+  int socket() const { return socket_; }
+
  private:
   friend class SshStream;
   SshSession(int socket, _LIBSSH2_SESSION* session, SshOptions options)

@@ -180,6 +180,8 @@ TEST_CASE("watch fails over by itself after kill -9, once, and the app writes ag
   INFO("watch:\n" << watch.out << watch.err);
   REQUIRE(watch.exit_code == 0);
   CHECK(watch.out.find("watching mercury") != std::string::npos);
+  // Every connection the failover needed was warm: none opened on its hot path.
+  CHECK(watch.out.find("0 SQL and 0 SSH opened during the failover") != std::string::npos);
   CHECK(watch.out.find("failover report: mercury -> uranus") != std::string::npos);
   CHECK(watch.out.find("result: done") != std::string::npos);
   CHECK(PrimaryIn(path) == "uranus");

@@ -94,21 +94,46 @@ module Secondhand
       previous = ActiveRecord::Base.configurations
       begin
         ActiveRecord::Base.configurations = Rails.application.config.database_configuration
+        close_idle_connections
         # No argument: the RAILS_ENV section, the way the railtie connects at boot.
         ActiveRecord::Base.establish_connection
       rescue StandardError, ScriptError => e
         # ScriptError too: a Ruby syntax error in the file's ERB is a SyntaxError, and an adapter
-        # that cannot be required a LoadError. Everything that can fail here (parsing, resolving
-        # the adapter) fails before establish_connection removes the old pool: putting the
-        # configurations back is enough.
+        # that cannot be required a LoadError. Those fail before establish_connection removes the
+        # old pool, which then keeps serving with the old configuration.
         ActiveRecord::Base.configurations = previous
         Rails.logger.error("database configuration NOT reloaded (#{e.class}); keeping the previous connection")
+        restore_pool
         return
       end
       config = ActiveRecord::Base.connection_db_config.configuration_hash
       # Host and port only: never the password or anything else of the section.
       Rails.logger.info("database configuration reloaded: host #{config[:host] || '(none)'} " \
                         "port #{config[:port] || '(default)'}")
+    end
+
+    # Closes the old pool's connections (all idle: the requests are drained) without checking them
+    # out. establish_connection's own disconnect checks out every connection and VERIFIES it, i.e.
+    # reconnects to the old server, which raises when that server is dead (the failover case) -
+    # after the pool was removed from the handler. With the pool empty there is nothing to verify.
+    # Best effort: the connections leave the pool before they are closed, so a failure to close
+    # one (a socket to a dead host) changes nothing for what follows.
+    def close_idle_connections
+      ActiveRecord::Base.connection_pool.flush!
+    rescue StandardError => e
+      Rails.logger.warn("closing the previous database connections: #{e.class}")
+    end
+
+    # Should anything fail after the old pool was removed, the app would have no pool at all
+    # (ConnectionNotEstablished on every request): connect again with the previous configuration.
+    def restore_pool
+      ActiveRecord::Base.connection_pool
+    rescue ActiveRecord::ConnectionNotEstablished
+      begin
+        ActiveRecord::Base.establish_connection
+      rescue StandardError, ScriptError => e
+        Rails.logger.error("database connection NOT restored (#{e.class})")
+      end
     end
   end
 end

@@ -282,6 +282,34 @@ TEST_CASE("touching tmp/restart.txt makes the running app follow database.yml in
   }
 }
 
+TEST_CASE("the touch moves the app away from a server that died (kill -9) while the pool held connections to it") {
+  PairWithApp();
+  AppOn app("mercury");
+  REQUIRE(lab::app::Post("mercury", 1).ok);
+  DetachUranus();
+  // Concurrent requests, so the pool holds several (now idle) connections to mercury.
+  {
+    std::vector<std::thread> clients;
+    for (int64_t seq = 10; seq < 15; ++seq) clients.emplace_back([seq] { lab::app::Post("mercury", seq); });
+    for (auto& c : clients) c.join();
+  }
+  const std::string pid = PumaPid("mercury");
+  const int boots = Boots("mercury");
+  PointAppAt("mercury", "uranus");
+  REQUIRE(lab::Lab({"kill", "mercury"}).exit_code == 0);
+  RequireApp({"reload", "mercury"});
+  // Replacing the pool must not try to reach the dead server (Active Record's own disconnect
+  // verifies, i.e. reconnects, each connection it closes).
+  auto post = lab::app::Post("mercury", 2);
+  REQUIRE_MESSAGE(post.ok, post.error);
+  CHECK(HasSeq("uranus", 2));
+  CHECK(lab::app::Up("mercury") == 200);
+  CHECK(LogLines("mercury", "database configuration reloaded: host " + lab::Address("uranus")) == 1);
+  CHECK(LogLines("mercury", "NOT") == 0);
+  CHECK(PumaPid("mercury") == pid);
+  CHECK(Boots("mercury") == boots);
+}
+
 TEST_CASE("the topology's default restart command, run over SSH, makes that host's app reload in process and follow "
           "database.yml") {
   PairWithApp();

@@ -25,7 +25,8 @@
 #   meantime finds no pool at all (ConnectionNotEstablished). So every request holds a read lock
 #   until its body is closed, and the reload takes the write lock: it waits for the requests in
 #   flight (their database timeouts in database.yml bound that), new requests wait for it, and the
-#   old pool is closed with nothing checked out.
+#   old pool is closed with nothing checked out. Its idle connections are closed first, without the
+#   reconnect that establish_connection's own disconnect would try (see close_idle_connections).
 # - One reload for many threads: the check is repeated under a Mutex, so puma threads that saw the
 #   same touch wait for the first one's reload instead of reloading again.
 # - The state lives in this process only. Puma's hot restart (SIGUSR2, re-exec) boots a new Rails

@@ -3,7 +3,9 @@
 # first write acknowledged by the Rails app (examples/secondhand, on mercury) against the new
 # primary, split into detection (kill -> the watcher's failed probe), promotion (failed probe ->
 # the new primary writable: confirm with the replicas, lock, plan, relay log, promote) and app
-# repoint (promoted -> first acknowledged write: rewrite database.yml, restart, health check).
+# repoint (promoted -> first acknowledged write: rewrite database.yml, the app's restart command,
+# health check). The restart command is tests/lab/app.sh toml's: a touch of tmp/restart.txt (the app
+# reconnects in process), or with APP_RESTART=hot puma's hot restart (a full Rails boot).
 # Median of RUNS (default 5) runs, each on a freshly applied lab with semi_sync on. Targets from the
 # issue: total < 5 s, promotion < 1 s. Printed as ratios against those targets.
 # The client is bench/http_writer.py (one process, a fresh connection per request, lines flushed).

@@ -11,7 +11,8 @@
 # (no detection at all: an operator's or another monitor's decision taken in 0 s).
 # MHA knows no MariaDB GTID, so the lab replicates by binlog file and position (mode = "file");
 # its master_ip_failover_script (bench/mha/master_ip_failover) repoints the app's database.yml and
-# hot-restarts puma, as replplan does for an [[app]].
+# touches its tmp/restart.txt (the app reconnects in process), as replplan's lab [[app]] does;
+# APP_RESTART=hot makes both sides hot-restart puma instead.
 #
 # Not quite the same cluster: replplan's runs use GTID with semi_sync on (its promise of no lost
 # acknowledged write); MHA's use file/pos, asynchronous. MHA's split comes from its hook's calls:
@@ -22,7 +23,7 @@
 # MHA 0.58 does not run against MariaDB 10.11 as shipped; bench/mha/patch_mha.sh makes a private
 # patched copy of its perl modules in a temp dir at run time (nothing under /usr is changed).
 #
-#   RUNS=5 MHA_MODE=manager|switch SKIP_REPLPLAN=1 bash bench/mha_failover.sh
+#   RUNS=5 MHA_MODE=manager|switch SKIP_REPLPLAN=1 APP_RESTART=hot bash bench/mha_failover.sh
 #
 # Loopback only: the lab's hosts on REPLPLAN_LAB_NET (default 127.0.34). Passwords stay in files
 # (MHA's config, mode 600, in the private temp dir); MHA's log is shown only with them redacted.

@@ -257,10 +257,10 @@ std::vector<int64_t> MissingOn(const std::string& server, const std::vector<Ack>
   return missing;
 }
 
-CommandResult Script(const std::vector<std::string>& args) {
+CommandResult Script(const std::vector<std::string>& args, const std::vector<std::string>& extra_env) {
   std::vector<std::string> argv = {"bash", std::string(REPLPLAN_SOURCE_DIR) + "/tests/lab/app.sh"};
   argv.insert(argv.end(), args.begin(), args.end());
-  return Run(argv);
+  return Run(argv, "", extra_env);
 }
 
 }  // namespace lab::app

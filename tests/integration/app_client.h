@@ -41,8 +41,9 @@ struct PostResult {
   std::string error; // when !ok: the transport error or the app's answer
 };
 
-// `bash tests/lab/app.sh ARGS...` on the lab (deploy, setup, start, stop, restart, toml).
-CommandResult Script(const std::vector<std::string>& args);
+// `bash tests/lab/app.sh ARGS...` on the lab (deploy, setup, start, stop, restart, reload, toml),
+// with `extra_env` ("K=V") added to the test's environment (APP_RESTART=hot for `toml`, say).
+CommandResult Script(const std::vector<std::string>& args, const std::vector<std::string>& extra_env = {});
 
 // POST /items?seq=SEQ.
 PostResult Post(const std::string& host, int64_t seq,

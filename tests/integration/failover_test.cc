@@ -269,8 +269,9 @@ TEST_CASE("switchover and switchback under write load: zero acknowledged writes 
 TEST_CASE("a frozen primary (SIGSTOP): the replicas notice within slave_net_timeout, watch fails over, and fences "
           "the old primary the moment it wakes writable") {
   std::string path = ClusterWithApp(/*semi_sync=*/true);
-  AppOn app("mercury");  // stopped again at the end: the failover's restart-app starts it
-  App({"stop", "mercury"});
+  // The app stays up and idle: the failover's restart-app (the touch of tmp/restart.txt, which
+  // starts nothing) moves it in process, and its health check passes. Stopped at the end.
+  AppOn app("mercury");
   lab::CommandResult watch;
   std::thread watcher([&] {
     watch = lab::Run({"timeout", "30", REPLPLAN_BINARY, "watch", path, "--interval-ms", "100"});
@@ -294,8 +295,9 @@ TEST_CASE("a frozen primary (SIGSTOP): the replicas notice within slave_net_time
 
 TEST_CASE("watch does not fail over twice within its block period: the second loss is left to the operator") {
   std::string path = ClusterWithApp(/*semi_sync=*/false);
-  AppOn app("mercury");  // stopped again at the end: the failover's restart-app starts it
-  App({"stop", "mercury"});
+  // The app stays up and idle: the failover's restart-app (the touch of tmp/restart.txt, which
+  // starts nothing) moves it in process, and its health check passes. Stopped at the end.
+  AppOn app("mercury");
   lab::CommandResult watch;
   std::thread watcher([&] {
     watch = lab::Run({"timeout", "25", REPLPLAN_BINARY, "watch", path, "--interval-ms", "100", "--block-period-s", "600"});
@@ -318,8 +320,9 @@ TEST_CASE("watch does not fail over twice within its block period: the second lo
 
 TEST_CASE("a former primary holding transactions no replica received is reseeded by apply, shown as destructive") {
   std::string path = ClusterWithApp(/*semi_sync=*/false);
-  AppOn app("mercury");  // stopped again at the end: the failover's restart-app starts it
-  App({"stop", "mercury"});
+  // The app stays up and idle: the failover's restart-app (the touch of tmp/restart.txt, which
+  // starts nothing) moves it in process, and its health check passes. Stopped at the end.
+  AppOn app("mercury");
   // Replicas stop receiving; mercury commits three rows only it will ever have; then it dies.
   for (const char* replica : {"uranus", "venus"}) lab::Sql(replica, "STOP SLAVE IO_THREAD");
   lab::AdminSql("mercury", "INSERT INTO secondhand_production.items (seq, created_at) VALUES "

@@ -3,8 +3,14 @@
 # $LAB/hosts/HOST/app, served by puma on HOST's lab address port 3000, RAILS_ENV=production, its
 # config/database.yml pointing at a lab database host. What replplan's [[app]] rewrites and restarts.
 #
-#   app.sh deploy HOST DBHOST | setup HOST | start HOST | stop HOST | restart [HOST] | status
-#          | down | toml FILE HOST...
+#   app.sh deploy HOST DBHOST | setup HOST | start HOST | stop HOST | restart [HOST] | reload [HOST]
+#          | status | down | toml FILE HOST...
+#
+# Two ways to make a running app follow a rewritten database.yml: `restart` is puma's hot restart
+# (SIGUSR2: a full Rails boot, about a second); `reload` touches the app's tmp/restart.txt, which the
+# app itself watches (examples/secondhand/lib/secondhand/database_reloader.rb) to reconnect in
+# process before its next request (milliseconds, same PID). `toml` writes the reload as the
+# topology's restart command unless APP_RESTART=hot (or cold) asks for a restart.
 #
 # Same environment as lab.sh (REPLPLAN_LAB_DIR, REPLPLAN_LAB_NET). Invariants: no secret on a command
 # line or in output (the app reads secrets/app.pw itself); a puma this script starts holds none of
@@ -199,6 +205,17 @@ host_arg() {
 cmd_start() { (($# == 1)) || die "usage: app.sh start HOST"; address_of "$1" >/dev/null; start_app "$1"; }
 cmd_stop() { (($# == 1)) || die "usage: app.sh stop HOST"; address_of "$1" >/dev/null; stop_app "$1"; }
 
+# Passenger's convention, which the app follows: a touch of tmp/restart.txt. The app notices it at
+# its next request and reconnects to what database.yml says then; nothing to wait for here.
+cmd_reload() {
+  (($# <= 1)) || die "usage: app.sh reload [HOST]"
+  local name root
+  name=$(host_arg "$@")
+  root=$(app_root "$name")
+  [[ -d $root/tmp ]] || die "$name: app not deployed (app.sh deploy $name DBHOST)"
+  touch "$root/tmp/restart.txt"
+}
+
 cmd_restart() {
   (($# <= 1)) || die "usage: app.sh restart [HOST]"
   local name
@@ -228,25 +245,56 @@ cmd_down() {
   return 0
 }
 
+# One word for a POSIX shell: as is when it has no special character, else single-quoted.
+shell_quote() {
+  if [[ $1 =~ ^[A-Za-z0-9_./:=@%+,-]+$ ]]; then
+    printf '%s' "$1"
+  else
+    printf "'%s'" "${1//\'/\'\\\'\'}"
+  fi
+}
+
+# The inside of a TOML basic string ("..."): backslash and double quote escaped.
+toml_escape() {
+  local s=${1//\\/\\\\}
+  printf '%s' "${s//\"/\\\"}"
+}
+
+# The topology's restart command for HOST's app. By default the touch of its tmp/restart.txt: the
+# app reconnects in process, as in production (`touch /var/www/secondhand/tmp/restart.txt`).
+# APP_RESTART=hot: this script's puma hot restart (cold: stop and start), run over SSH, which finds
+# its host from the SSH session it runs in.
+restart_command() {
+  local name=$1 mode=${APP_RESTART:-reload} run
+  run="REPLPLAN_LAB_DIR=$(shell_quote "$LAB") REPLPLAN_LAB_NET=$(shell_quote "$NET")"
+  case $mode in
+    reload) echo "touch $(shell_quote "$(app_root "$name")/tmp/restart.txt")" ;;
+    hot) echo "$run bash $(shell_quote "$SCRIPT") restart" ;;
+    cold) echo "APP_RESTART=cold $run bash $(shell_quote "$SCRIPT") restart" ;;
+    *) die "APP_RESTART must be reload (the default), hot or cold" ;;
+  esac
+}
+
 # One [[app]] block per host: the lab's hosts share one filesystem, so each host's copy of the app
-# has its own root, while on real machines one block lists every host. The restart command is the
-# same for every host: it finds its host from the SSH session it runs in.
+# has its own root (and its own restart.txt), while on real machines one block lists every host.
 cmd_toml() {
   (($# >= 2)) || die "usage: app.sh toml FILE HOST..."
-  local file=$1 name first=1
+  local file=$1 name first=1 restart
   shift
   for name in "$@"; do address_of "$name" >/dev/null; done
+  restart_command "${1}" >/dev/null  # a bad APP_RESTART fails before FILE is touched
   {
     for name in "$@"; do
+      restart=$(restart_command "$name")
       cat <<EOF
 
 [[app]]
 name        = "secondhand$( ((first)) || echo "-$name")"
 kind        = "rails"
 hosts       = ["$name"]
-root        = "$(app_root "$name")"
+root        = "$(toml_escape "$(app_root "$name")")"
 environment = "production"
-restart     = "REPLPLAN_LAB_DIR=$LAB REPLPLAN_LAB_NET=$NET bash $SCRIPT restart"
+restart     = "$(toml_escape "$restart")"
 health      = "http://$(address_of "$name"):$PORT/up"
 EOF
       first=0
@@ -261,10 +309,12 @@ usage: app.sh COMMAND   (lab dir: \$REPLPLAN_LAB_DIR, now $LAB)
   setup HOST          create the app's tables (bin/setup) where its database.yml points
   start HOST          start puma on HOST's address:$PORT and wait until it serves
   stop HOST           stop it
-  restart [HOST]      hot restart (SIGUSR2); no HOST: the lab host of this SSH session
+  restart [HOST]      hot restart (SIGUSR2, a full boot); no HOST: the lab host of this SSH session
+  reload [HOST]       touch the app's tmp/restart.txt: it reconnects per database.yml in process
   status              one line per deployed app
   down                stop every app of the lab
-  toml FILE HOST...   append [[app]] block(s) for the app on HOST... to FILE
+  toml FILE HOST...   append [[app]] block(s) for the app on HOST... to FILE; restart command:
+                      the reload (touch), or with APP_RESTART=hot (or cold) this script's restart
 EOF
   exit 2
 }
@@ -279,6 +329,7 @@ main() {
     start) cmd_start "$@" ;;
     stop) cmd_stop "$@" ;;
     restart) cmd_restart "$@" ;;
+    reload) cmd_reload "$@" ;;
     status) cmd_status "$@" ;;
     down) cmd_down "$@" ;;
     toml) cmd_toml "$@" ;;

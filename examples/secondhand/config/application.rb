@@ -4,6 +4,7 @@ require_relative "boot"
 require "rails"
 require "active_record/railtie"
 require "action_controller/railtie"
+require_relative "../lib/secondhand/database_reloader"
 
 module Secondhand
   class Application < Rails::Application
@@ -17,5 +18,14 @@ module Secondhand
     # Logs go to stdout, which the process manager (puma's log file in the lab) keeps.
     config.logger = ActiveSupport::Logger.new($stdout)
     config.log_level = :info
+
+    # `touch tmp/restart.txt` reconnects to what config/database.yml says now, without a reboot:
+    # what replplan's restart command for this app does after it repoints database.yml (see
+    # lib/secondhand/database_reloader.rb). First in the stack, outside the executor, so the thread
+    # that replaces the connection pool holds none of its connections. The baseline signature is
+    # taken here, while this file loads, before Rails reads database.yml during boot.
+    restart_txt = File.expand_path("../tmp/restart.txt", __dir__)
+    config.middleware.insert_before 0, Secondhand::DatabaseReloader,
+                                    trigger: restart_txt, baseline: Secondhand::DatabaseReloader.signature(restart_txt)
   end
 end

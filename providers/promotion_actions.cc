@@ -20,6 +20,7 @@
 #include "providers/connect_options.h"
 #include "providers/http/http_get.h"
 #include "providers/live_executor_internal.h"
+#include "providers/ssh/read_files.h"
 
 namespace replplan {
 namespace internal {
@@ -476,15 +477,19 @@ Status LiveExecutor::RestartApp(const Action& action, Host& host, const Progress
   if (!ssh.ok()) return ssh.status();
   // The digest the planner computes too (engine/fingerprint.h), so a plan can tell an app that was
   // never restarted after its rewrite (an apply interrupted in between) and restart it.
-  auto text = (*ssh)->ReadFile(yml);
-  auto mark_now = text.ok() ? (*ssh)->ReadFile(marker) : text;
-  if (!text.ok() || !mark_now.ok()) {
-    Status st = !text.ok() ? text.status() : mark_now.status();
-    if (st.code() == Status::Code::kUnavailable) host.ssh.reset();
-    return st.WithContext(where + ": reading " + yml);
+  // Both in one round trip: this is on a failover's path to the apps' first write.
+  auto files = ReadFiles(**ssh, {yml, marker});
+  if (!files.ok()) {
+    if (files.status().code() == Status::Code::kUnavailable) host.ssh.reset();
+    return files.status().WithContext(where + ": reading " + yml);
   }
-  std::string checksum = text->has_value() ? AppRestartDigest(**text) : "";
-  std::string recorded = mark_now->has_value() ? std::string(Trim(**mark_now)) : "";
+  for (const FileRead& file : *files) {
+    if (!file.read_ok) return Status::FailedPrecondition(file.error).WithContext(where);
+  }
+  const FileRead& text = (*files)[0];
+  const FileRead& mark_now = (*files)[1];
+  std::string checksum = text.exists ? AppRestartDigest(text.text) : "";
+  std::string recorded = mark_now.exists ? std::string(Trim(mark_now.text)) : "";
   if (!checksum.empty() && recorded == checksum) {
     Say(progress, where + ": already restarted with this " + yml + " (" + marker + ")");
     return Status::OK();

@@ -1,0 +1,82 @@
+#include "providers/ssh/read_files.h"
+
+#include <cstdint>
+
+#include "engine/shell_quote.h"
+#include "engine/text.h"
+
+namespace replplan {
+namespace {
+
+std::string DecodeBase64(std::string_view in, bool& ok) {
+  std::string out;
+  out.reserve(in.size() / 4 * 3);
+  uint32_t bits = 0;
+  int count = 0;
+  ok = true;
+  for (char c : in) {
+    int v;
+    if (c >= 'A' && c <= 'Z') v = c - 'A';
+    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
+    else if (c >= '0' && c <= '9') v = c - '0' + 52;
+    else if (c == '+') v = 62;
+    else if (c == '/') v = 63;
+    else if (c == '=') break;
+    else { ok = false; return {}; }
+    bits = (bits << 6) | static_cast<uint32_t>(v);
+    if (++count == 4) {
+      out.push_back(static_cast<char>((bits >> 16) & 0xFF));
+      out.push_back(static_cast<char>((bits >> 8) & 0xFF));
+      out.push_back(static_cast<char>(bits & 0xFF));
+      bits = 0;
+      count = 0;
+    }
+  }
+  if (count == 2) out.push_back(static_cast<char>((bits >> 4) & 0xFF));
+  if (count == 3) {
+    out.push_back(static_cast<char>((bits >> 10) & 0xFF));
+    out.push_back(static_cast<char>((bits >> 2) & 0xFF));
+  }
+  ok = count != 1;
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<FileRead>> ReadFiles(SshSession& session, const std::vector<std::string>& paths) {
+  std::string command = "for f in";
+  for (const std::string& path : paths) command += " " + ShellQuote(path);
+  command +=
+      "; do if [ ! -e \"$f\" ]; then echo missing; elif c=$(base64 -w0 -- \"$f\" 2>&1); then echo \"ok $c\"; "
+      "else echo \"error $(printf %s \"$c\" | tr '\\n' ' ')\"; fi; done";
+  auto run = session.Run(command);
+  if (!run.ok()) return run.status();
+  std::vector<FileRead> files;
+  std::string_view out = run->out;
+  for (size_t i = 0; i < paths.size(); ++i) {
+    size_t end = out.find('\n');
+    if (end == std::string_view::npos) {
+      return Status::Unavailable("ssh " + session.Endpoint() + ": reading " + paths[i] +
+                                 ": the remote shell stopped early: " + std::string(Trim(run->err)));
+    }
+    std::string_view line = out.substr(0, end);
+    out.remove_prefix(end + 1);
+    FileRead file;
+    if (line == "missing") {
+      file.read_ok = true;
+    } else if (line.substr(0, 3) == "ok ") {
+      bool decoded = false;
+      file.text = DecodeBase64(line.substr(3), decoded);
+      file.read_ok = decoded;
+      file.exists = decoded;
+      if (!decoded) file.error = "ssh " + session.Endpoint() + ": cannot read " + paths[i] + ": garbled base64";
+    } else {
+      std::string why(Trim(line.substr(0, 6) == "error " ? line.substr(6) : line));
+      file.error = "ssh " + session.Endpoint() + ": cannot read " + paths[i] + ": " + why;
+    }
+    files.push_back(std::move(file));
+  }
+  return files;
+}
+
+}  // namespace replplan

@@ -1,0 +1,27 @@
+// Several files of one host in ONE remote command, so reading the config file and every app's
+// database.yml (or an app's file and its restart marker) costs one round trip, not one each.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "engine/status.h"
+#include "providers/ssh/ssh_session.h"
+
+namespace replplan {
+
+// One file as the batch read saw it.
+struct FileRead {
+  bool read_ok = false;  // false: `error` says why (permission, a directory, ...)
+  bool exists = false;
+  std::string text;
+  std::string error;
+};
+
+// The files' contents, in the order of `paths`. In the remote command each file answers one line, "missing", "ok <base64>" (any bytes, trailing
+// newlines included, survive) or "error <message>" (why cat could not read it: permission, a
+// directory...). base64 is coreutils, on every Debian.
+// Errors: the transport, or a remote shell that stopped before answering for every file.
+Result<std::vector<FileRead>> ReadFiles(SshSession& session, const std::vector<std::string>& paths);
+
+}  // namespace replplan

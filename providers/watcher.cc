@@ -110,17 +110,23 @@ class PoolKeeper {
     wake_.notify_all();
     thread_.join();
   }
-  void Keep(const Topology& topology) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    topology_ = topology;
-    have_topology_ = true;
+  // Keeps `topology`'s servers warm from now on; `now`: warm them at once, not in kEvery.
+  void Keep(const Topology& topology, bool now) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      topology_ = topology;
+      have_topology_ = true;
+      poked_ = now;
+    }
+    if (now) wake_.notify_all();
   }
 
  private:
   void Loop() {
     std::unique_lock<std::mutex> lock(mutex_);
     while (!done_ && !stop_) {
-      wake_.wait_for(lock, kEvery);
+      wake_.wait_for(lock, kEvery, [this] { return done_ || poked_; });
+      poked_ = false;
       if (done_ || stop_ || !have_topology_) continue;
       Topology topology = topology_;
       lock.unlock();
@@ -135,6 +141,7 @@ class PoolKeeper {
   std::condition_variable wake_;
   bool done_ = false;
   bool have_topology_ = false;
+  bool poked_ = false;
   Topology topology_;
   std::thread thread_;
 };
@@ -222,12 +229,19 @@ Status Watch(const WatchOptions& options, const std::atomic<bool>& stop) {
     auto loaded = Load(options.topology_path);
     if (!loaded.ok()) return loaded.status();
     const ServerSpec& primary = loaded->topology.Primary();
-    auto warm_start = Clock::now();
-    int opened = pool.Warm(loaded->topology, kSshPerServer);
-    keeper.Keep(loaded->topology);
-    log("warm: " + std::to_string(pool.idle_sql()) + " SQL connections and " + std::to_string(pool.idle_ssh()) +
-        " SSH sessions ready for a failover (" + std::to_string(opened) + " opened in " +
-        std::to_string(Ms(Clock::now() - warm_start)) + " ms)");
+    if (failovers == 0) {
+      // Before watching: the first failover should find everything warm.
+      auto warm_start = Clock::now();
+      int opened = pool.Warm(loaded->topology, kSshPerServer);
+      keeper.Keep(loaded->topology, /*now=*/false);
+      log("warm: " + std::to_string(pool.idle_sql()) + " SQL connections and " + std::to_string(pool.idle_ssh()) +
+          " SSH sessions ready for a failover (" + std::to_string(opened) + " opened in " +
+          std::to_string(Ms(Clock::now() - warm_start)) + " ms)");
+    } else {
+      // After a failover, in the background: the old primary's host may be down altogether, and
+      // its connect timeout must not delay watching the new primary.
+      keeper.Keep(loaded->topology, /*now=*/true);
+    }
     log("watching " + primary.name + " (" + primary.address + ":" + std::to_string(primary.mysql.port) +
         ") every " + std::to_string(options.interval.count()) + " ms, and its connection's socket in between");
     Probe probe(primary, options.probe_timeout);

@@ -2,6 +2,7 @@
 
 #include <poll.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <fstream>
 #include <mutex>
@@ -156,7 +157,11 @@ class FenceGuard {
              std::function<void(const std::string&)> log)
       : stop_(stop), interval_(interval), log_(std::move(log)), thread_([this] { Loop(); }) {}
   ~FenceGuard() {
-    done_ = true;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      done_ = true;
+    }
+    wake_.notify_all();
     thread_.join();
   }
   void Guard(const Topology& topology, const std::string& old_primary) {
@@ -167,16 +172,19 @@ class FenceGuard {
 
  private:
   void Loop() {
-    while (!stop_ && !done_) {
+    for (;;) {
       Topology topology;
       std::set<std::string> names;
       {
         std::lock_guard<std::mutex> lock(mutex_);
+        if (stop_ || done_) return;
         topology = topology_;
         names = names_;
       }
       for (const std::string& name : names) Check(topology, name);
-      std::this_thread::sleep_for(interval_);
+      // Woken at once when the watcher ends: it must not outlive it by an interval.
+      std::unique_lock<std::mutex> lock(mutex_);
+      wake_.wait_for(lock, interval_, [this] { return done_; });
     }
   }
   void Check(const Topology& topology, const std::string& name) {
@@ -206,8 +214,9 @@ class FenceGuard {
   const std::atomic<bool>& stop_;
   std::chrono::milliseconds interval_;
   std::function<void(const std::string&)> log_;
-  std::atomic<bool> done_{false};
+  bool done_ = false;  // under mutex_
   std::mutex mutex_;
+  std::condition_variable wake_;
   Topology topology_;
   std::set<std::string> names_;
   std::thread thread_;
@@ -221,7 +230,10 @@ Status Watch(const WatchOptions& options, const std::atomic<bool>& stop) {
   };
   Status last = Status::OK();
   std::optional<Clock::time_point> blocked_until;
-  FenceGuard guard(stop, std::max(options.interval, std::chrono::milliseconds(200)), log);
+  // Every 200 ms to 1 s, whatever the probe interval: a replaced primary that wakes writable is
+  // fenced within that, and a short probe interval does not hammer it with connects.
+  FenceGuard guard(stop, std::clamp(options.interval, std::chrono::milliseconds(200), std::chrono::milliseconds(1000)),
+                   log);
   SessionPool pool;
   PoolKeeper keeper(pool, stop);
   int failovers = 0;

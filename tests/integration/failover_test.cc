@@ -168,8 +168,10 @@ TEST_CASE("watch fails over by itself after kill -9, once, and the app writes ag
   std::string path = ClusterWithApp(/*semi_sync=*/true);
   AppOn app("mercury");
   lab::CommandResult watch;
+  // A probe interval far longer than the test: the watcher must notice the death on the primary's
+  // socket, which its kernel closes at once, not at the next probe.
   std::thread watcher([&] {
-    watch = lab::Run({"timeout", "120", REPLPLAN_BINARY, "watch", path, "--max-failovers", "1", "--interval-ms", "100"});
+    watch = lab::Run({"timeout", "120", REPLPLAN_BINARY, "watch", path, "--max-failovers", "1", "--interval-ms", "60000"});
   });
   lab::app::Writer writer("mercury");
   WaitForAcks(writer, 40);
@@ -179,6 +181,7 @@ TEST_CASE("watch fails over by itself after kill -9, once, and the app writes ag
   watcher.join();
   INFO("watch:\n" << watch.out << watch.err);
   REQUIRE(watch.exit_code == 0);
+  CHECK(Clock::now() - killed < 40s);  // not at the next probe, 60 s away
   CHECK(watch.out.find("watching mercury") != std::string::npos);
   // Every connection the failover needed was warm: none opened on its hot path.
   CHECK(watch.out.find("0 SQL and 0 SSH opened during the failover") != std::string::npos);

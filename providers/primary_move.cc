@@ -112,11 +112,17 @@ void Carry(const MoveRequest& request, const NewTopology& next, MoveOutcome& out
 
 Result<Plan> PlanMove(const MoveRequest& request, const Topology& topology, const PlanOptions& options,
                       MoveOutcome& out) {
-  auto start = Clock::now();
   std::unique_ptr<Provider> provider = MakeLiveProvider(request.pool);
-  LiveState live = ReadLiveState(topology, *provider, request.parallelism);
+  ReadStats stats;
+  LiveState live = ReadLiveState(topology, *provider, request.parallelism, stats);
+  std::string hosts;
+  for (const auto& [name, took] : stats.per_host) {
+    hosts += (hosts.empty() ? "" : ", ") + name + " " + std::to_string(took.count()) + " ms";
+  }
+  out.steps.push_back({"read the live state (" + hosts + ")", stats.total});
+  auto plan_start = Clock::now();
   auto plan = BuildPlan(topology, live, options);
-  out.steps.push_back({"read the live state and plan", Since(start)});
+  out.steps.push_back({"plan", Since(plan_start)});
   return plan;
 }
 

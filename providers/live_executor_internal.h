@@ -42,6 +42,9 @@ struct Host {
   std::mutex mutex;  // held for a whole action: one action per host at a time
   std::unique_ptr<MysqlConnection> sql;
   std::unique_ptr<SshSession> ssh;
+  // database.yml files this executor replaced on this host, with the digest of what it wrote:
+  // restart-app then knows the app has not been restarted with that content yet, without reading.
+  std::map<std::string, std::string> rewritten;
 };
 
 class LiveExecutor : public ActionExecutor {

@@ -459,6 +459,7 @@ Status LiveExecutor::RewriteAppConfig(const Action& action, Host& host) {
     return Status::Internal(where + ": writing failed (exit " + std::to_string(run->exit_status) + "): " +
                             Tail(run->err) + "; the file is unchanged");
   }
+  host.rewritten[path] = AppRestartDigest(*after);
   return Status::OK();
 }
 
@@ -473,26 +474,34 @@ Status LiveExecutor::RestartApp(const Action& action, Host& host, const Progress
   const std::string marker = (*app)->RestartMarkerPath();
   const std::string where = name + ": app " + (*app)->name;
 
-  auto ssh = Ssh(host);
-  if (!ssh.ok()) return ssh.status();
   // The digest the planner computes too (engine/fingerprint.h), so a plan can tell an app that was
   // never restarted after its rewrite (an apply interrupted in between) and restart it.
-  // Both in one round trip: this is on a failover's path to the apps' first write.
-  auto files = ReadFiles(**ssh, {yml, marker});
-  if (!files.ok()) {
-    if (files.status().code() == Status::Code::kUnavailable) host.ssh.reset();
-    return files.status().WithContext(where + ": reading " + yml);
-  }
-  for (const FileRead& file : *files) {
-    if (!file.read_ok) return Status::FailedPrecondition(file.error).WithContext(where);
-  }
-  const FileRead& text = (*files)[0];
-  const FileRead& mark_now = (*files)[1];
-  std::string checksum = text.exists ? AppRestartDigest(text.text) : "";
-  std::string recorded = mark_now.exists ? std::string(Trim(mark_now.text)) : "";
-  if (!checksum.empty() && recorded == checksum) {
-    Say(progress, where + ": already restarted with this " + yml + " (" + marker + ")");
-    return Status::OK();
+  std::string checksum;
+  auto written = host.rewritten.find(yml);
+  if (written != host.rewritten.end()) {
+    // Rewritten by this apply a moment ago (a failover's path to the apps' first write): no run
+    // restarted the app with that content yet, or the rewrite would have found nothing to change.
+    checksum = written->second;
+    host.rewritten.erase(written);
+  } else {
+    auto ssh = Ssh(host);
+    if (!ssh.ok()) return ssh.status();
+    auto files = ReadFiles(**ssh, {yml, marker});  // both in one round trip
+    if (!files.ok()) {
+      if (files.status().code() == Status::Code::kUnavailable) host.ssh.reset();
+      return files.status().WithContext(where + ": reading " + yml);
+    }
+    for (const FileRead& file : *files) {
+      if (!file.read_ok) return Status::FailedPrecondition(file.error).WithContext(where);
+    }
+    const FileRead& text = (*files)[0];
+    const FileRead& mark_now = (*files)[1];
+    checksum = text.exists ? AppRestartDigest(text.text) : "";
+    std::string recorded = mark_now.exists ? std::string(Trim(mark_now.text)) : "";
+    if (!checksum.empty() && recorded == checksum) {
+      Say(progress, where + ": already restarted with this " + yml + " (" + marker + ")");
+      return Status::OK();
+    }
   }
 
   // Its own session: the command may take long, and the cached session's bound is for quick ones.

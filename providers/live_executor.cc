@@ -130,40 +130,6 @@ std::string StalePlan(const Action& action, const std::string& why) {
   return "stale plan: " + action.id + " " + why + " (plan again)";
 }
 
-// One shell command that replaces `path` atomically with its stdin: a temp file beside it (same
-// filesystem, so rename is atomic; the name does not end in .cnf, so a half-written temp in an
-// !includedir directory is never read by the server), the original's owner and mode, a backup of
-// the previous content, fsync of the data before the rename and of the directory after it. A
-// symlink (Debian's /etc/mysql/my.cnf -> /etc/alternatives/my.cnf) is followed, not replaced.
-// Run by `sh -c` so the remote user's login shell does not matter.
-//
-// It runs on a failover's path to the apps' first write, so it starts few processes (each costs
-// ~1.5 ms): the backup is a hard link to the old file's inode (which the rename leaves holding the
-// old content, already on disk: no copy, no fsync), `cp -p` gives the temp file the original's
-// owner and mode in one step, and the temp file's unique name is the shell's pid, created with
-// noclobber (never an existing file, never followed through a planted symlink).
-std::string AtomicWriteCommand(const std::string& path) {
-  std::string script =
-      "set -e\n"
-      "f=" + ShellQuote(path) + "\n"
-      "if [ -L \"$f\" ]; then f=$(readlink -f -- \"$f\"); fi\n"
-      "case $f in */*) d=${f%/*}; d=${d:-/} ;; *) d=. ;; esac\n"
-      "t=\"$f.replplan.$$\"\n"
-      "trap 'rm -f -- \"$t\"' EXIT\n"
-      "umask 022\n"
-      "(set -C; : >\"$t\")\n"
-      "if [ -e \"$f\" ]; then\n"
-      "  cp -p -- \"$f\" \"$t\"\n"
-      "  ln -f -- \"$f\" \"$f.replplan.bak\"\n"
-      "fi\n"
-      "cat >\"$t\"\n"
-      "sync -- \"$t\" 2>/dev/null || sync\n"
-      "mv -f -- \"$t\" \"$f\"\n"
-      "trap - EXIT\n"
-      "sync -- \"$d\" 2>/dev/null || sync\n";
-  return ShellJoin({"sh", "-c", script});
-}
-
 // The dynamic variables set-global may touch, and how their values are checked and written.
 enum class VarKind { kServerId, kBool, kBinlogFormat, kNetTimeout, kSemiSyncTimeout, kWaitPoint };
 const std::map<std::string, VarKind>& DynamicVariables() {

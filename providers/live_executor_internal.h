@@ -18,6 +18,7 @@
 #include "engine/topology.h"
 #include "providers/mysql/mysql_connection.h"
 #include "providers/session_pool.h"
+#include "providers/ssh/atomic_write.h"
 #include "providers/ssh/ssh_session.h"
 
 namespace replplan {
@@ -33,9 +34,6 @@ std::string Field(const Row& row, const std::string& name);
 std::string StalePlan(const Action& action, const std::string& why);
 // The last lines of a command's stderr on one line: enough to see why, short enough for an error.
 std::string Tail(const std::string& text);
-// One `sh -c` command that atomically replaces `path` with its stdin (owner and mode kept, backup
-// in <path>.replplan.bak, fsync before and after the rename).
-std::string AtomicWriteCommand(const std::string& path);
 
 struct Host {
   const ServerSpec* spec = nullptr;

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <csignal>
 #include <iostream>
+#include <mutex>
 
 #include "cli/cli_support.h"
 #include "providers/primary_move.h"
@@ -76,7 +77,12 @@ int RunWatchCommand(const WatchCommand& command) {
   options.parallelism = command.parallelism;
   options.owner = OwnerDescription("watch");
   options.observer = &observer;
-  options.log = [](const std::string& line) { std::cout << UtcNowMillis() << " " << line << std::endl; };
+  // Called from the watcher's threads too (fence guard, pool keeper): one whole line at a time.
+  options.log = [](const std::string& line) {
+    static std::mutex mutex;
+    std::lock_guard<std::mutex> lock(mutex);
+    std::cout << UtcNowMillis() << " " << line << std::endl;
+  };
   Status status = Watch(options, g_stop);
   if (!status.ok()) return Fail(status);
   return kExitOk;

@@ -102,7 +102,8 @@ class Probe {
 // this thread, so the probe loop never waits on a connect timeout.
 class PoolKeeper {
  public:
-  PoolKeeper(SessionPool& pool, const std::atomic<bool>& stop) : pool_(pool), stop_(stop), thread_([this] { Loop(); }) {}
+  PoolKeeper(SessionPool& pool, const std::atomic<bool>& stop, std::function<void(const std::string&)> log)
+      : pool_(pool), stop_(stop), log_(std::move(log)), thread_([this] { Loop(); }) {}
   ~PoolKeeper() {
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -131,13 +132,20 @@ class PoolKeeper {
       if (done_ || stop_ || !have_topology_) continue;
       Topology topology = topology_;
       lock.unlock();
-      pool_.Warm(topology, kSshPerServer);
+      auto start = Clock::now();
+      int opened = pool_.Warm(topology, kSshPerServer);
+      if (opened > 0) {
+        log_("warm: " + std::to_string(pool_.idle_sql()) + " SQL connections and " + std::to_string(pool_.idle_ssh()) +
+             " SSH sessions ready for a failover (" + std::to_string(opened) + " opened in " +
+             std::to_string(Ms(Clock::now() - start)) + " ms)");
+      }
       lock.lock();
     }
   }
 
   SessionPool& pool_;
   const std::atomic<bool>& stop_;
+  std::function<void(const std::string&)> log_;
   std::mutex mutex_;
   std::condition_variable wake_;
   bool done_ = false;
@@ -235,25 +243,16 @@ Status Watch(const WatchOptions& options, const std::atomic<bool>& stop) {
   FenceGuard guard(stop, std::clamp(options.interval, std::chrono::milliseconds(200), std::chrono::milliseconds(1000)),
                    log);
   SessionPool pool;
-  PoolKeeper keeper(pool, stop);
+  PoolKeeper keeper(pool, stop, log);
   int failovers = 0;
   while (!stop) {
     auto loaded = Load(options.topology_path);
     if (!loaded.ok()) return loaded.status();
     const ServerSpec& primary = loaded->topology.Primary();
-    if (failovers == 0) {
-      // Before watching: the first failover should find everything warm.
-      auto warm_start = Clock::now();
-      int opened = pool.Warm(loaded->topology, kSshPerServer);
-      keeper.Keep(loaded->topology, /*now=*/false);
-      log("warm: " + std::to_string(pool.idle_sql()) + " SQL connections and " + std::to_string(pool.idle_ssh()) +
-          " SSH sessions ready for a failover (" + std::to_string(opened) + " opened in " +
-          std::to_string(Ms(Clock::now() - warm_start)) + " ms)");
-    } else {
-      // After a failover, in the background: the old primary's host may be down altogether, and
-      // its connect timeout must not delay watching the new primary.
-      keeper.Keep(loaded->topology, /*now=*/true);
-    }
+    // In the background, never before watching: a server that does not answer must not delay the
+    // probe by its connect timeout (after a failover, the old primary's host may be down
+    // altogether). What is not warm yet when the primary dies is opened by the failover itself.
+    keeper.Keep(loaded->topology, /*now=*/true);
     log("watching " + primary.name + " (" + primary.address + ":" + std::to_string(primary.mysql.port) +
         ") every " + std::to_string(options.interval.count()) + " ms, and its connection's socket in between");
     Probe probe(primary, options.probe_timeout);

@@ -21,6 +21,19 @@ bool StillOpen(int socket) {
   return n == 0 || (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) == 0;
 }
 
+// The most recently returned idle connection that is still open, or null; closed ones on the way
+// are dropped (and counted).
+template <typename T>
+std::unique_ptr<T> TakeSound(std::vector<std::unique_ptr<T>>& idle, int& dropped) {
+  while (!idle.empty()) {
+    std::unique_ptr<T> c = std::move(idle.back());
+    idle.pop_back();
+    if (StillOpen(c->socket())) return c;
+    ++dropped;
+  }
+  return nullptr;
+}
+
 template <typename T>
 int DropClosed(std::map<std::string, std::vector<std::unique_ptr<T>>>& idle_by_key) {
   int dropped = 0;
@@ -53,18 +66,11 @@ std::string SessionPool::KeyOf(const SshOptions& o) {
 }
 
 Result<std::unique_ptr<MysqlConnection>> SessionPool::Sql(const MysqlOptions& options) {
-  const std::string key = KeyOf(options);
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    auto& idle = sql_[key];
-    while (!idle.empty()) {
-      std::unique_ptr<MysqlConnection> c = std::move(idle.back());
-      idle.pop_back();
-      if (StillOpen(c->socket())) {
-        ++stats_.sql_lent;
-        return c;
-      }
-      ++stats_.dropped;
+    if (auto c = TakeSound(sql_[KeyOf(options)], stats_.dropped)) {
+      ++stats_.sql_lent;
+      return c;
     }
   }
   auto c = MysqlConnection::Connect(options);
@@ -76,19 +82,12 @@ Result<std::unique_ptr<MysqlConnection>> SessionPool::Sql(const MysqlOptions& op
 }
 
 Result<std::unique_ptr<SshSession>> SessionPool::Ssh(const SshOptions& options) {
-  const std::string key = KeyOf(options);
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    auto& idle = ssh_[key];
-    while (!idle.empty()) {
-      std::unique_ptr<SshSession> s = std::move(idle.back());
-      idle.pop_back();
-      if (StillOpen(s->socket())) {
-        ++stats_.ssh_lent;
-        s->set_command_timeout_ms(options.command_timeout_ms);
-        return s;
-      }
-      ++stats_.dropped;
+    if (auto s = TakeSound(ssh_[KeyOf(options)], stats_.dropped)) {
+      ++stats_.ssh_lent;
+      s->set_command_timeout_ms(options.command_timeout_ms);
+      return s;
     }
   }
   auto s = SshSession::Connect(options);

@@ -62,6 +62,10 @@ class SshSession {
   // The file's content, or nullopt when it does not exist.
   Result<std::optional<std::string>> ReadFile(const std::string& path);
 
+  // What the handshake settled on, e.g. "ecdh-sha2-nistp256" and "ecdsa-sha2-nistp256".
+  std::string KeyExchange() const;
+  std::string HostKeyAlgorithm() const;
+
   // "root@127.0.0.61:2222", for messages.
   std::string Endpoint() const;
 
@@ -123,6 +127,10 @@ class SshStream {
   // arrives for `idle_timeout_ms` (a command that keeps working quietly for longer needs a larger
   // one) or the transport fails. To abandon a command instead, destroy the stream.
   Result<StreamExit> Finish(int idle_timeout_ms);
+
+  // What the handshake settled on, e.g. "ecdh-sha2-nistp256" and "ecdsa-sha2-nistp256".
+  std::string KeyExchange() const;
+  std::string HostKeyAlgorithm() const;
 
   // "root@127.0.0.61:2222", for messages.
   std::string Endpoint() const;

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <string>
 #include <thread>
@@ -247,6 +248,59 @@ TEST_CASE("another host's key under this host's name is a mismatch, not a match"
   // Only an explicit verify_host_key = false gets past it.
   options.verify_host_key = false;
   CHECK(SshSession::Connect(options).ok());
+}
+
+// The lab's known_hosts lines for one host whose key type is `type` ("ssh-ed25519", ...).
+std::string KnownHostsLines(const std::string& host, const std::string& type) {
+  std::string all = lab::ReadFile(lab::Dir() + "/client/known_hosts");
+  const std::string prefix = "[" + lab::Address(host) + "]:2222 " + type + " ";
+  std::string lines;
+  for (size_t at = 0; at < all.size();) {
+    size_t end = all.find('\n', at);
+    if (end == std::string::npos) end = all.size();
+    std::string line = all.substr(at, end - at);
+    if (line.rfind(prefix, 0) == 0) lines += line + "\n";
+    at = end + 1;
+  }
+  return lines;
+}
+
+TEST_CASE("the host key asked for is one known_hosts holds for the host, whichever type that is") {
+  EnsureLab();
+  // Every lab sshd has an Ed25519 and an ECDSA host key, as a Debian install does; an operator's
+  // known_hosts may hold either. A fixed preference would get the other one and fail to verify it.
+  const std::string ed25519 = KnownHostsLines("mercury", "ssh-ed25519");
+  const std::string ecdsa = KnownHostsLines("mercury", "ecdsa-sha2-nistp256");
+  REQUIRE_FALSE(ed25519.empty());
+  REQUIRE_FALSE(ecdsa.empty());
+  SshOptions options = LabSsh("mercury");
+
+  options.known_hosts = lab::WriteFile("known_hosts.ed25519", ed25519);
+  auto only_ed25519 = SshSession::Connect(options);
+  REQUIRE_MESSAGE(only_ed25519.ok(), only_ed25519.status().message());
+  CHECK((*only_ed25519)->HostKeyAlgorithm() == "ssh-ed25519");
+
+  options.known_hosts = lab::WriteFile("known_hosts.ecdsa", ecdsa);
+  auto only_ecdsa = SshSession::Connect(options);
+  REQUIRE_MESSAGE(only_ecdsa.ok(), only_ecdsa.status().message());
+  CHECK((*only_ecdsa)->HostKeyAlgorithm() == "ecdsa-sha2-nistp256");
+
+  // Hashed entries (ssh-keygen -H, Debian's HashKnownHosts) are recognised too: the Ed25519 line
+  // hashed is still chosen over the server's ECDSA key.
+  const std::string hashed = lab::WriteFile("known_hosts.hashed", ed25519);
+  REQUIRE(std::system(("ssh-keygen -q -H -f '" + hashed + "' >/dev/null 2>&1").c_str()) == 0);
+  REQUIRE(lab::ReadFile(hashed).rfind("|1|", 0) == 0);
+  options.known_hosts = hashed;
+  auto hashed_ed25519 = SshSession::Connect(options);
+  REQUIRE_MESSAGE(hashed_ed25519.ok(), hashed_ed25519.status().message());
+  CHECK((*hashed_ed25519)->HostKeyAlgorithm() == "ssh-ed25519");
+
+  // Both known: the one whose signature costs the server least, and the cheaper key exchange.
+  options.known_hosts = lab::Dir() + "/client/known_hosts";
+  auto both = SshSession::Connect(options);
+  REQUIRE_MESSAGE(both.ok(), both.status().message());
+  CHECK((*both)->HostKeyAlgorithm() == "ecdsa-sha2-nistp256");
+  CHECK((*both)->KeyExchange() == "ecdh-sha2-nistp256");
 }
 
 TEST_CASE("a key the server does not accept is AuthFailed") {

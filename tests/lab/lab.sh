@@ -147,8 +147,9 @@ write_known_hosts() {
   local i key tmp="$LAB/client/known_hosts.tmp"
   : >"$tmp"
   for i in "${!NAMES[@]}"; do
-    key="$(host_dir "${NAMES[$i]}")/ssh_host_ed25519_key.pub"
-    [[ -s $key ]] && awk -v a="${ADDRS[$i]}" '{print "[" a "]:2222 " $1 " " $2}' "$key" >>"$tmp"
+    for key in "$(host_dir "${NAMES[$i]}")"/ssh_host_{ed25519,ecdsa}_key.pub; do
+      [[ -s $key ]] && awk -v a="${ADDRS[$i]}" '{print "[" a "]:2222 " $1 " " $2}' "$key" >>"$tmp"
+    done
   done
   mv "$tmp" "$LAB/client/known_hosts"
 }
@@ -191,6 +192,7 @@ sshd_config() {
 # Lab host $name: OpenSSH as replplan reaches a database machine (root, key only).
 ListenAddress $(address_of "$name"):2222
 HostKey $h/ssh_host_ed25519_key
+HostKey $h/ssh_host_ecdsa_key
 PidFile $h/sshd.pid
 AuthorizedKeysFile $LAB/client/authorized_keys
 PermitRootLogin prohibit-password
@@ -215,10 +217,14 @@ prepare_host() {
   local name=$1 h
   h=$(host_dir "$1")
   mkdir -p "$h/binlog"
-  if [[ ! -s $h/ssh_host_ed25519_key ]]; then
-    rm -f "$h/ssh_host_ed25519_key" "$h/ssh_host_ed25519_key.pub"
-    ssh-keygen -q -t ed25519 -N '' -C "replplan-lab-$name" -f "$h/ssh_host_ed25519_key" >/dev/null
-  fi
+  # Two host keys, as a Debian install has (its RSA one is left out: slow to make, never chosen).
+  local type
+  for type in ed25519 ecdsa; do
+    if [[ ! -s $h/ssh_host_${type}_key ]]; then
+      rm -f "$h/ssh_host_${type}_key" "$h/ssh_host_${type}_key.pub"
+      ssh-keygen -q -t "$type" -N '' -C "replplan-lab-$name" -f "$h/ssh_host_${type}_key" >/dev/null
+    fi
+  done
   mkdir -p "$h/home"
   cp /etc/skel/.bashrc /etc/skel/.profile "$h/home/"
   sshd_config "$name" >"$h/sshd_config"

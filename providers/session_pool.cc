@@ -151,6 +151,8 @@ int SessionPool::Warm(const Topology& topology, int ssh_per_server) {
       opening.push_back(std::async(std::launch::async, [this, ssh_options]() {
         auto s = SshSession::Connect(ssh_options);
         if (!s.ok()) return 0;
+        // Its SFTP channel too, so a failover's first file read starts no process on the server.
+        if (!(*s)->StartSftp().ok()) return 0;
         Return(std::move(*s));
         return 1;
       }));

@@ -41,9 +41,8 @@ std::string DecodeBase64(std::string_view in, bool& ok) {
   return out;
 }
 
-}  // namespace
-
-Result<std::vector<FileRead>> ReadFiles(SshSession& session, const std::vector<std::string>& paths) {
+// The fallback for a server without SFTP: every file in one command, each answering one line.
+Result<std::vector<FileRead>> ReadFilesByCommand(SshSession& session, const std::vector<std::string>& paths) {
   std::string command = "for f in";
   for (const std::string& path : paths) command += " " + ShellQuote(path);
   command +=
@@ -76,6 +75,35 @@ Result<std::vector<FileRead>> ReadFiles(SshSession& session, const std::vector<s
     }
     files.push_back(std::move(file));
   }
+  return files;
+}
+
+}  // namespace
+
+Result<std::vector<FileRead>> ReadFiles(SshSession& session, const std::vector<std::string>& paths) {
+  auto sftp = session.StartSftp();
+  if (!sftp.ok()) return sftp.status();
+  if (!*sftp) return ReadFilesByCommand(session, paths);
+  std::vector<FileRead> files(paths.size());
+  std::vector<size_t> again;  // what SFTP could not read: a directory, a FIFO (SFTP reads seek)...
+  for (size_t i = 0; i < paths.size(); ++i) {
+    auto read = session.ReadFileSftp(paths[i]);
+    if (!read.ok() && read.status().code() != Status::Code::kFailedPrecondition) return read.status();
+    if (!read.ok()) {
+      again.push_back(i);
+      continue;
+    }
+    files[i].read_ok = true;
+    files[i].exists = read->value().has_value();
+    if (files[i].exists) files[i].text = std::move(*read->value());
+  }
+  if (again.empty()) return files;
+  // ... is read by a command, which streams what SFTP cannot and says why in the shell's words.
+  std::vector<std::string> rest;
+  for (size_t i : again) rest.push_back(paths[i]);
+  auto by_command = ReadFilesByCommand(session, rest);
+  if (!by_command.ok()) return by_command.status();
+  for (size_t k = 0; k < again.size(); ++k) files[again[k]] = std::move((*by_command)[k]);
   return files;
 }
 

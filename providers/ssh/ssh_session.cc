@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <libssh2.h>
+#include <libssh2_sftp.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -197,7 +198,7 @@ bool KnowsKeyType(const KnownHosts& hosts, const SshOptions& options, int known_
   return check == LIBSSH2_KNOWNHOST_CHECK_MISMATCH;
 }
 
-struct HostKeyAlgorithm {
+struct HostKeyChoice {
   const char* name;
   int known_type;  // its LIBSSH2_KNOWNHOST_KEY_* in known_hosts
 };
@@ -210,7 +211,7 @@ struct HostKeyAlgorithm {
 // Among equals ECDSA P-256 leads: OpenSSH signs it through OpenSSL's assembly but Ed25519 in its
 // own portable C, about 1.4 ms less sshd CPU per connection on the lab (bench/plan_hosts.sh).
 std::string HostKeyPreference(const KnownHosts* hosts, const SshOptions& options) {
-  static const HostKeyAlgorithm kAlgorithms[] = {
+  static const HostKeyChoice kAlgorithms[] = {
       {"ecdsa-sha2-nistp256", LIBSSH2_KNOWNHOST_KEY_ECDSA_256},
       {"ssh-ed25519", LIBSSH2_KNOWNHOST_KEY_ED25519},
       {"ecdsa-sha2-nistp384", LIBSSH2_KNOWNHOST_KEY_ECDSA_384},
@@ -220,7 +221,7 @@ std::string HostKeyPreference(const KnownHosts* hosts, const SshOptions& options
       {"ssh-rsa", LIBSSH2_KNOWNHOST_KEY_SSHRSA},
   };
   std::string known, others;
-  for (const HostKeyAlgorithm& algorithm : kAlgorithms) {
+  for (const HostKeyChoice& algorithm : kAlgorithms) {
     std::string& list = hosts != nullptr && KnowsKeyType(*hosts, options, algorithm.known_type) ? known : others;
     list += (list.empty() ? "" : ",") + std::string(algorithm.name);
   }
@@ -346,6 +347,7 @@ SshSession::~SshSession() {
   // Blocking with a short timeout: a polite goodbye, but never a hang on a dead peer.
   libssh2_session_set_timeout(session_, 2000);
   libssh2_session_set_blocking(session_, 1);
+  if (sftp_ != nullptr) libssh2_sftp_shutdown(sftp_);
   libssh2_session_disconnect(session_, "replplan done");
   libssh2_session_free(session_);
   close(socket_);
@@ -655,7 +657,110 @@ Result<PumpResult> PumpStdoutToStdin(SshStream& from, SshStream& to, const PumpO
   }
 }
 
+Result<bool> SshSession::StartSftp() {
+  if (sftp_ != nullptr) return true;
+  if (sftp_refused_) return false;
+  Deadline deadline(options_.command_timeout_ms);
+  for (;;) {
+    sftp_ = libssh2_sftp_init(session_);
+    if (sftp_ != nullptr) return true;
+    int error = libssh2_session_last_errno(session_);
+    if (error == LIBSSH2_ERROR_EAGAIN) {
+      if (!WaitSocket(socket_, session_, deadline)) {
+        return Status::Unavailable("ssh " + Endpoint() + ": starting SFTP timed out after " +
+                                   std::to_string(options_.command_timeout_ms) + " ms");
+      }
+      continue;
+    }
+    // The server refused the channel or the subsystem (no `Subsystem sftp`, MaxSessions...):
+    // commands still work, so reads use them. A broken transport is an error like any other.
+    if (error == LIBSSH2_ERROR_CHANNEL_FAILURE || error == LIBSSH2_ERROR_CHANNEL_REQUEST_DENIED ||
+        error == LIBSSH2_ERROR_SFTP_PROTOCOL || error == LIBSSH2_ERROR_CHANNEL_CLOSED ||
+        error == LIBSSH2_ERROR_CHANNEL_EOF_SENT) {
+      sftp_refused_ = true;
+      return false;
+    }
+    return Status::Unavailable("ssh " + Endpoint() + ": starting SFTP failed: " + LastError(session_));
+  }
+}
+
+namespace {
+
+// SFTP's status codes (draft-ietf-secsh-filexfer-02, what OpenSSH speaks), for messages.
+std::string SftpStatusText(unsigned long code) {
+  switch (code) {
+    case LIBSSH2_FX_NO_SUCH_FILE: return "no such file";
+    case LIBSSH2_FX_PERMISSION_DENIED: return "Permission denied";
+    case LIBSSH2_FX_FAILURE: return "failure (a directory?)";
+    default: return "SFTP status " + std::to_string(code);
+  }
+}
+
+}  // namespace
+
+Result<std::optional<std::optional<std::string>>> SshSession::ReadFileSftp(const std::string& path) {
+  using Answer = std::optional<std::optional<std::string>>;
+  auto started = StartSftp();
+  if (!started.ok()) return started.status();
+  if (!*started) return Answer();
+  Deadline deadline(options_.command_timeout_ms);
+  const std::string timed_out = "ssh " + Endpoint() + ": reading " + path + " timed out after " +
+                                std::to_string(options_.command_timeout_ms) + " ms";
+  // A failed SFTP request is the file's answer; any other libssh2 error is the transport's.
+  auto failure = [&](const std::string& doing) -> Status {
+    if (libssh2_session_last_errno(session_) == LIBSSH2_ERROR_SFTP_PROTOCOL) {
+      return Status::FailedPrecondition("ssh " + Endpoint() + ": cannot read " + path + ": " +
+                                        SftpStatusText(libssh2_sftp_last_error(sftp_)));
+    }
+    return Status::Unavailable("ssh " + Endpoint() + ": " + doing + " " + path + " over SFTP failed: " +
+                               LastError(session_));
+  };
+
+  LIBSSH2_SFTP_HANDLE* handle = nullptr;
+  for (;;) {
+    handle = libssh2_sftp_open_ex(sftp_, path.data(), static_cast<unsigned int>(path.size()), LIBSSH2_FXF_READ, 0,
+                                  LIBSSH2_SFTP_OPENFILE);
+    if (handle != nullptr) break;
+    if (libssh2_session_last_errno(session_) != LIBSSH2_ERROR_EAGAIN) {
+      if (libssh2_session_last_errno(session_) == LIBSSH2_ERROR_SFTP_PROTOCOL &&
+          libssh2_sftp_last_error(sftp_) == LIBSSH2_FX_NO_SUCH_FILE) {
+        return Answer(std::optional<std::string>());
+      }
+      return failure("opening");
+    }
+    if (!WaitSocket(socket_, session_, deadline)) return Status::Unavailable(timed_out);
+  }
+  // Closed on every path out; a close that fails changes nothing about what was read.
+  auto close = [&] { Retry(socket_, session_, Deadline(1000), [&] { return libssh2_sftp_close_handle(handle); }); };
+  std::string content;
+  std::array<char, 32768> buffer{};
+  for (;;) {
+    ssize_t n = libssh2_sftp_read(handle, buffer.data(), buffer.size());
+    if (n > 0) {
+      content.append(buffer.data(), static_cast<size_t>(n));
+      continue;
+    }
+    if (n == 0) break;
+    if (n != LIBSSH2_ERROR_EAGAIN) {
+      Status error = failure("reading");
+      close();
+      return error;
+    }
+    if (!WaitSocket(socket_, session_, deadline)) {
+      close();
+      return Status::Unavailable(timed_out);
+    }
+  }
+  close();
+  return Answer(std::optional<std::string>(std::move(content)));
+}
+
 Result<std::optional<std::string>> SshSession::ReadFile(const std::string& path) {
+  auto sftp = ReadFileSftp(path);
+  // What SFTP cannot read (a FIFO: its reads seek) or refuses goes to a command, which streams
+  // any file and says why in the shell's words.
+  if (!sftp.ok() && sftp.status().code() != Status::Code::kFailedPrecondition) return sftp.status();
+  if (sftp.ok() && sftp->has_value()) return std::move(**sftp);
   // A distinct exit code for "missing" so it is not confused with "exists but unreadable".
   constexpr int kMissing = 100;
   const std::string quoted = ShellQuote(path);

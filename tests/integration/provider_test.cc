@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <stdexcept>
 #include <string>
 #include <thread>
 
@@ -16,6 +17,7 @@
 #include "integration/lab_client.h"
 #include "providers/live_provider.h"
 #include "providers/mysql/mysql_connection.h"
+#include "providers/ssh/read_files.h"
 #include "providers/ssh/ssh_session.h"
 #include "providers/state_reader.h"
 
@@ -216,6 +218,106 @@ TEST_CASE("ReadFile of a missing file is nullopt, even with quotes in the path")
   auto content = (*session)->ReadFile(lab::Dir() + "/no such dir/it's; not here $(id)");
   REQUIRE_MESSAGE(content.ok(), content.status().message());
   CHECK_FALSE(content->has_value());
+}
+
+// A second sshd for mercury on port 2223, from mercury's own sshd_config minus its `Subsystem sftp`
+// line: a server where only commands work. Stopped (and waited for) when the guard goes.
+class SshdWithoutSftp {
+ public:
+  SshdWithoutSftp() {
+    const std::string host_dir = lab::Dir() + "/hosts/mercury";
+    std::string config;
+    std::string original = lab::ReadFile(host_dir + "/sshd_config");
+    for (size_t at = 0; at < original.size();) {
+      size_t end = original.find('\n', at);
+      if (end == std::string::npos) end = original.size();
+      std::string line = original.substr(at, end - at);
+      at = end + 1;
+      if (line.rfind("Subsystem", 0) == 0 || line.rfind("PidFile", 0) == 0) continue;
+      if (line.rfind("ListenAddress", 0) == 0) line = "ListenAddress " + lab::Address("mercury") + ":2223";
+      config += line + "\n";
+    }
+    pid_file_ = lab::Dir() + "/tmp/sshd-nosftp.pid";
+    config += "PidFile " + pid_file_ + "\n";
+    const std::string path = lab::WriteFile("sshd_config.nosftp", config);
+    lab::CommandResult started = lab::Run({"/usr/sbin/sshd", "-f", path, "-r", "-E", lab::Dir() + "/tmp/sshd-nosftp.log"});
+    if (started.exit_code != 0) throw std::runtime_error("sshd without sftp did not start: " + started.err);
+    // Its host keys are mercury's, so known_hosts needs them under port 2223.
+    std::string known, all = lab::ReadFile(lab::Dir() + "/client/known_hosts");
+    const std::string label = "[" + lab::Address("mercury") + "]:2222 ";
+    for (size_t at = all.find(label); at != std::string::npos; at = all.find(label, at + 1)) {
+      known += "[" + lab::Address("mercury") + "]:2223 " + all.substr(at + label.size(), all.find('\n', at) - at - label.size()) + "\n";
+    }
+    known_hosts_ = lab::WriteFile("known_hosts.nosftp", known);
+    // sshd writes its pid file once it listens.
+    lab::WaitFor([&] { return !Pid().empty(); }, std::chrono::seconds(5));
+  }
+  ~SshdWithoutSftp() {
+    const std::string pid = Pid();
+    if (pid.empty()) return;
+    lab::Run({"kill", pid});
+    lab::WaitFor([&] { return lab::Run({"kill", "-0", pid}).exit_code != 0; }, std::chrono::seconds(5));
+  }
+  SshOptions Options() const {
+    SshOptions options = LabSsh("mercury");
+    options.port = 2223;
+    options.known_hosts = known_hosts_;
+    return options;
+  }
+
+ private:
+  std::string Pid() const {
+    std::ifstream in(pid_file_);
+    std::string pid;
+    in >> pid;
+    return pid;
+  }
+  std::string pid_file_, known_hosts_;
+};
+
+TEST_CASE("files are read through SFTP where sshd offers it, by command where not: the same bytes, missing, errors") {
+  EnsureLab();
+  // Bytes a text-only read would lose: NUL, CR, no final newline, then several newlines.
+  const std::string odd("a\0b\r\n\xff $(id) 'q'\n\n", 18);
+  const std::string file = lab::WriteFile("odd.bin", odd);
+  const std::string dir = lab::Dir() + "/tmp";
+  const std::string missing = lab::Dir() + "/no such dir/it's; not here $(id)";
+  SshdWithoutSftp no_sftp;
+
+  for (bool sftp : {true, false}) {
+    CAPTURE(sftp);
+    auto session = SshSession::Connect(sftp ? LabSsh("mercury") : no_sftp.Options());
+    REQUIRE_MESSAGE(session.ok(), session.status().message());
+    auto started = (*session)->StartSftp();
+    REQUIRE(started.ok());
+    CHECK(*started == sftp);
+    CHECK((*session)->sftp_active() == sftp);
+
+    auto one = (*session)->ReadFile(file);
+    REQUIRE_MESSAGE(one.ok(), one.status().message());
+    REQUIRE(one->has_value());
+    CHECK(**one == odd);
+
+    auto files = ReadFiles(**session, {file, missing, dir, ""});
+    REQUIRE_MESSAGE(files.ok(), files.status().message());
+    REQUIRE(files->size() == 4);
+    CHECK((*files)[0].read_ok);
+    CHECK((*files)[0].exists);
+    CHECK((*files)[0].text == odd);
+    CHECK((*files)[1].read_ok);
+    CHECK_FALSE((*files)[1].exists);
+    CHECK_FALSE((*files)[2].read_ok);  // a directory is not "missing"
+    CHECK((*files)[2].error.find("cannot read " + dir) != std::string::npos);
+    CHECK_FALSE((*files)[3].exists);  // an empty path names no file
+
+    auto in_dir = (*session)->ReadFile(dir);
+    CHECK_FALSE(in_dir.ok());
+    CHECK(in_dir.status().code() == Status::Code::kFailedPrecondition);
+    // The session still works after those failures.
+    auto again = (*session)->ReadFile(file);
+    REQUIRE(again.ok());
+    CHECK(again->value_or("") == odd);
+  }
 }
 
 TEST_CASE("a known_hosts file without the host is refused before authentication") {

@@ -13,6 +13,7 @@
 #include "providers/live_executor.h"
 #include "providers/provider.h"
 #include "providers/session_pool.h"
+#include "providers/ssh/ssh_session.h"
 #include "providers/state_reader.h"
 
 namespace {
@@ -111,6 +112,12 @@ TEST_CASE("Warm opens what is missing once; readers, lock, facts and executor th
   CHECK(pool.Warm(topology, 2) == 0);
   CHECK(pool.idle_sql() == 2);
   CHECK(pool.idle_ssh() == 4);
+  {  // warmed with their SFTP channel: a failover's first file read starts no process on the server
+    auto session = pool.Ssh(replplan::SshOptionsFor(topology.servers[0]));
+    REQUIRE(session.ok());
+    CHECK((*session)->sftp_active());
+    pool.Return(std::move(*session));
+  }
 
   {
     auto lock = replplan::AcquireClusterLock(topology, "pool test", &pool);

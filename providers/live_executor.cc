@@ -403,15 +403,10 @@ Status LiveExecutor::EditConfig(const Action& action, Host& host) {
   std::string after = EditMyCnf(before, set);
   if (current->has_value() && after == before) return Status::OK();  // already written (an earlier run)
 
-  auto run = (*ssh)->Run(AtomicWriteCommand(spec.config_file), after);
-  if (!run.ok()) {
-    if (run.status().code() == Status::Code::kUnavailable) host.ssh.reset();
-    return run.status().WithContext(spec.name + ": writing " + spec.config_file);
-  }
-  if (run->exit_status != 0) {
-    return Status::Internal(spec.name + ": writing " + spec.config_file + " failed (exit " +
-                            std::to_string(run->exit_status) + "): " + Tail(run->err) +
-                            "; the file is unchanged");
+  Status written = AtomicWrite(**ssh, spec.config_file, after);
+  if (!written.ok()) {
+    if (written.code() == Status::Code::kUnavailable) host.ssh.reset();
+    return written.WithContext(spec.name + ": " + spec.config_file);
   }
   return Status::OK();
 }

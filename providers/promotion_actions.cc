@@ -450,14 +450,10 @@ Status LiveExecutor::RewriteAppConfig(const Action& action, Host& host) {
   if (!after.ok()) return after.status().WithContext(where);
   if (*after == before) return Status::OK();  // points there already (an earlier run)
 
-  auto run = (*ssh)->Run(AtomicWriteCommand(path), *after);
-  if (!run.ok()) {
-    if (run.status().code() == Status::Code::kUnavailable) host.ssh.reset();
-    return run.status().WithContext(where + ": writing");
-  }
-  if (run->exit_status != 0) {
-    return Status::Internal(where + ": writing failed (exit " + std::to_string(run->exit_status) + "): " +
-                            Tail(run->err) + "; the file is unchanged");
+  Status written = AtomicWrite(**ssh, path, *after);
+  if (!written.ok()) {
+    if (written.code() == Status::Code::kUnavailable) host.ssh.reset();
+    return written.WithContext(where);
   }
   host.rewritten[path] = AppRestartDigest(*after);
   return Status::OK();

@@ -1,7 +1,11 @@
-// Replacing a file on a remote host, atomically, through one shell command.
+// Replacing a file on a remote host, atomically.
 #pragma once
 
 #include <string>
+#include <string_view>
+
+#include "engine/status.h"
+#include "providers/ssh/ssh_session.h"
 
 namespace replplan {
 
@@ -19,5 +23,15 @@ namespace replplan {
 // file's unique name is the shell's pid, created with noclobber (never an existing file, never
 // followed through a planted symlink).
 std::string AtomicWriteCommand(const std::string& path);
+
+// Replaces `path` with `content` with AtomicWriteCommand's guarantees, through fewer processes
+// where it can: when the server offers SFTP and `path` is a regular file, the sftp-server already
+// running creates the temp file (O_EXCL, random name), writes it, gives it the original's owner
+// and mode and fsyncs it; one command then makes the hard-link backup, renames and fsyncs the
+// directory (3 programs instead of 6, ~3 ms less on the lab, a failover's app repoint among
+// them). A symlink, a missing file or a server without SFTP gets AtomicWriteCommand.
+// Errors: Unavailable for the transport; Internal, with the host's reason, when the write failed
+// there (the file is then unchanged and no temp file is left).
+Status AtomicWrite(SshSession& session, const std::string& path, std::string_view content);
 
 }  // namespace replplan

@@ -41,7 +41,8 @@ std::string DecodeBase64(std::string_view in, bool& ok) {
   return out;
 }
 
-// The fallback for a server without SFTP: every file in one command, each answering one line.
+}  // namespace
+
 Result<std::vector<FileRead>> ReadFilesByCommand(SshSession& session, const std::vector<std::string>& paths) {
   std::string command = "for f in";
   for (const std::string& path : paths) command += " " + ShellQuote(path);
@@ -77,8 +78,6 @@ Result<std::vector<FileRead>> ReadFilesByCommand(SshSession& session, const std:
   }
   return files;
 }
-
-}  // namespace
 
 Result<std::vector<FileRead>> ReadFiles(SshSession& session, const std::vector<std::string>& paths) {
   auto sftp = session.StartSftp();

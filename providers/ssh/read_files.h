@@ -19,10 +19,16 @@ struct FileRead {
   std::string error;
 };
 
-// The files' contents, in the order of `paths`, byte for byte. In the remote command each file
-// answers one line, "missing", "ok <base64>" (any bytes, trailing newlines included, survive) or
-// "error <message>" (permission, a directory...). base64 is coreutils, on every Debian.
-// Errors: the transport, or a remote shell that stopped before answering for every file.
+// The files' contents, in the order of `paths`, byte for byte. What SFTP cannot read (a FIFO, a
+// directory) is read again by ReadFilesByCommand, for its content or the shell's reason.
+// Errors: the transport only; a file's own trouble is in its FileRead.
 Result<std::vector<FileRead>> ReadFiles(SshSession& session, const std::vector<std::string>& paths);
+
+// The same in one command, whatever the server offers: ReadFiles' fallback (and its baseline in
+// bench/remote_steps.sh). Each file answers one line, "missing", "ok <base64>" (any bytes,
+// trailing newlines included, survive) or "error <message>" (permission, a directory...); base64
+// is coreutils, on every Debian. Errors also: a remote shell that stopped before answering for
+// every file.
+Result<std::vector<FileRead>> ReadFilesByCommand(SshSession& session, const std::vector<std::string>& paths);
 
 }  // namespace replplan

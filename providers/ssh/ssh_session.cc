@@ -755,6 +755,100 @@ Result<std::optional<std::optional<std::string>>> SshSession::ReadFileSftp(const
   return Answer(std::optional<std::string>(std::move(content)));
 }
 
+Result<std::optional<SshSession::RemoteFile>> SshSession::SftpLstat(const std::string& path) {
+  if (sftp_ == nullptr) return Status::Internal("ssh " + Endpoint() + ": SFTP is not started");
+  Deadline deadline(options_.command_timeout_ms);
+  LIBSSH2_SFTP_ATTRIBUTES attributes{};
+  int rc = Retry(socket_, session_, deadline, [&] {
+    return libssh2_sftp_stat_ex(sftp_, path.data(), static_cast<unsigned int>(path.size()), LIBSSH2_SFTP_LSTAT,
+                                &attributes);
+  });
+  if (rc == LIBSSH2_ERROR_TIMEOUT) return Status::Unavailable("ssh " + Endpoint() + ": lstat " + path + " timed out");
+  if (rc == LIBSSH2_ERROR_SFTP_PROTOCOL) {
+    unsigned long code = libssh2_sftp_last_error(sftp_);
+    if (code == LIBSSH2_FX_NO_SUCH_FILE) return std::optional<RemoteFile>();
+    return Status::FailedPrecondition("ssh " + Endpoint() + ": lstat " + path + ": " + SftpStatusText(code));
+  }
+  if (rc != 0) return Status::Unavailable("ssh " + Endpoint() + ": lstat " + path + " failed: " + LastError(session_));
+  RemoteFile file;
+  if (attributes.flags & LIBSSH2_SFTP_ATTR_PERMISSIONS) {
+    file.regular = LIBSSH2_SFTP_S_ISREG(attributes.permissions);
+    file.mode = attributes.permissions & 07777;
+  }
+  if (attributes.flags & LIBSSH2_SFTP_ATTR_UIDGID) {
+    file.uid = attributes.uid;
+    file.gid = attributes.gid;
+  } else {
+    file.regular = false;  // an owner we cannot keep: not a file this path may replace
+  }
+  return std::optional<RemoteFile>(file);
+}
+
+Status SshSession::SftpCreate(const std::string& path, std::string_view content, const RemoteFile& like) {
+  if (sftp_ == nullptr) return Status::Internal("ssh " + Endpoint() + ": SFTP is not started");
+  Deadline deadline(options_.command_timeout_ms);
+  const std::string timed_out = "ssh " + Endpoint() + ": writing " + path + " timed out after " +
+                                std::to_string(options_.command_timeout_ms) + " ms";
+  auto failure = [&](const std::string& doing) -> Status {
+    if (libssh2_session_last_errno(session_) == LIBSSH2_ERROR_SFTP_PROTOCOL) {
+      return Status::FailedPrecondition("ssh " + Endpoint() + ": " + doing + " " + path + ": " +
+                                        SftpStatusText(libssh2_sftp_last_error(sftp_)));
+    }
+    return Status::Unavailable("ssh " + Endpoint() + ": " + doing + " " + path + " over SFTP failed: " +
+                               LastError(session_));
+  };
+  LIBSSH2_SFTP_HANDLE* handle = nullptr;
+  for (;;) {
+    handle = libssh2_sftp_open_ex(sftp_, path.data(), static_cast<unsigned int>(path.size()),
+                                  LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_EXCL,
+                                  static_cast<long>(like.mode & 0777), LIBSSH2_SFTP_OPENFILE);
+    if (handle != nullptr) break;
+    if (libssh2_session_last_errno(session_) != LIBSSH2_ERROR_EAGAIN) return failure("creating");
+    if (!WaitSocket(socket_, session_, deadline)) return Status::Unavailable(timed_out);
+  }
+  // From here a failure removes the half-made file, then reports.
+  auto abandon = [&](Status why) -> Status {
+    Retry(socket_, session_, Deadline(1000), [&] { return libssh2_sftp_close_handle(handle); });
+    Retry(socket_, session_, Deadline(1000), [&] {
+      return libssh2_sftp_unlink_ex(sftp_, path.data(), static_cast<unsigned int>(path.size()));
+    });
+    return why;
+  };
+  for (size_t written = 0; written < content.size();) {
+    ssize_t n = libssh2_sftp_write(handle, content.data() + written, content.size() - written);
+    if (n > 0) {
+      written += static_cast<size_t>(n);
+    } else if (n == LIBSSH2_ERROR_EAGAIN) {
+      if (!WaitSocket(socket_, session_, deadline)) return abandon(Status::Unavailable(timed_out));
+    } else {
+      return abandon(failure("writing"));
+    }
+  }
+  // The owner first: a chown may clear set-id bits, which the mode then puts back.
+  LIBSSH2_SFTP_ATTRIBUTES owner{};
+  owner.flags = LIBSSH2_SFTP_ATTR_UIDGID;
+  owner.uid = like.uid;
+  owner.gid = like.gid;
+  int rc = Retry(socket_, session_, deadline, [&] { return libssh2_sftp_fsetstat(handle, &owner); });
+  if (rc != 0) return abandon(rc == LIBSSH2_ERROR_TIMEOUT ? Status::Unavailable(timed_out) : failure("chown"));
+  LIBSSH2_SFTP_ATTRIBUTES mode{};
+  mode.flags = LIBSSH2_SFTP_ATTR_PERMISSIONS;
+  mode.permissions = like.mode;  // exact: the server's umask applied to the open's mode
+  rc = Retry(socket_, session_, deadline, [&] { return libssh2_sftp_fsetstat(handle, &mode); });
+  if (rc != 0) return abandon(rc == LIBSSH2_ERROR_TIMEOUT ? Status::Unavailable(timed_out) : failure("chmod"));
+  // fsync@openssh.com: the data is on disk before any rename can make it the file.
+  rc = Retry(socket_, session_, deadline, [&] { return libssh2_sftp_fsync(handle); });
+  if (rc != 0) return abandon(rc == LIBSSH2_ERROR_TIMEOUT ? Status::Unavailable(timed_out) : failure("fsync"));
+  rc = Retry(socket_, session_, deadline, [&] { return libssh2_sftp_close_handle(handle); });
+  if (rc != 0) {
+    Retry(socket_, session_, Deadline(1000), [&] {
+      return libssh2_sftp_unlink_ex(sftp_, path.data(), static_cast<unsigned int>(path.size()));
+    });
+    return rc == LIBSSH2_ERROR_TIMEOUT ? Status::Unavailable(timed_out) : failure("closing");
+  }
+  return Status::OK();
+}
+
 Result<std::optional<std::string>> SshSession::ReadFile(const std::string& path) {
   auto sftp = ReadFileSftp(path);
   // What SFTP cannot read (a FIFO: its reads seek) or refuses goes to a command, which streams

@@ -75,6 +75,21 @@ class SshSession {
   Result<std::optional<std::optional<std::string>>> ReadFileSftp(const std::string& path);
   bool sftp_active() const { return sftp_ != nullptr; }
 
+  // What SFTP's lstat says of a path (for AtomicWrite, providers/ssh/atomic_write.h).
+  struct RemoteFile {
+    bool regular = false;    // a regular file: not a symlink, a directory...
+    unsigned long mode = 0;  // permission bits (07777)
+    unsigned long uid = 0;
+    unsigned long gid = 0;
+  };
+  // nullopt: nothing at `path`. Needs StartSftp() to have said true. FailedPrecondition: the
+  // server refused (its reason in the message); Unavailable: the transport.
+  Result<std::optional<RemoteFile>> SftpLstat(const std::string& path);
+  // Creates `path` (O_EXCL: never an existing name, never through a planted symlink), writes
+  // `content`, gives it `like`'s owner and mode, and fsyncs it. On failure the new file is
+  // removed (as far as the transport allows). FailedPrecondition: refused by the server.
+  Status SftpCreate(const std::string& path, std::string_view content, const RemoteFile& like);
+
   // What the handshake settled on, e.g. "ecdh-sha2-nistp256" and "ecdsa-sha2-nistp256".
   std::string KeyExchange() const;
   std::string HostKeyAlgorithm() const;

@@ -24,7 +24,16 @@ class SessionPool;
 // "replplan apply by root@build-7 (pid 4242) since 2026-11-25T14:55:00Z".
 // FailedPrecondition naming the holder when another apply has it.
 // With a pool, the SSH session is borrowed from it and given back when the lock is released.
+// With a pool that keeps a standby holder for the primary (KeepStandbyLocks), that holder takes the
+// lock: one line written, no channel opened, no shell started (a failover's path).
 Result<std::unique_ptr<ClusterLock>> AcquireClusterLock(const Topology& topology, const std::string& owner,
                                                         SessionPool* pool = nullptr);
+
+// Starts, on every server of `topology` that has none in `pool` yet, a lock holder that waits on
+// its stdin without locking anything (any server may be the primary whose lock a failover takes),
+// each on an SSH session of its own, and keeps it in `pool`. A holder whose connection closes
+// exits without ever locking. Servers that cannot be reached are skipped (their trouble is
+// reported by whoever needs them). Returns how many it started. For `watch`'s keeper.
+int KeepStandbyLocks(const Topology& topology, SessionPool& pool);
 
 }  // namespace replplan

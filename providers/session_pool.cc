@@ -112,6 +112,38 @@ void SessionPool::Return(std::unique_ptr<SshSession> session) {
   ssh_[key].push_back(std::move(session));
 }
 
+void SessionPool::KeepStarted(const SshOptions& options, const std::string& what, Started started) {
+  if (!started.session || !started.stream) return;
+  std::lock_guard<std::mutex> lock(mutex_);
+  started_[KeyOf(options) + " " + what].push_back(std::move(started));
+}
+
+SessionPool::Started SessionPool::TakeStarted(const SshOptions& options, const std::string& what) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto& kept = started_[KeyOf(options) + " " + what];
+  while (!kept.empty()) {
+    Started s = std::move(kept.back());
+    kept.pop_back();
+    if (StillOpen(s.session->socket()) && !s.stream->remote_closed()) return s;
+    ++stats_.dropped;
+  }
+  return {};
+}
+
+bool SessionPool::HasStarted(const SshOptions& options, const std::string& what) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto& kept = started_[KeyOf(options) + " " + what];
+  for (auto it = kept.begin(); it != kept.end();) {
+    if (StillOpen(it->session->socket()) && !it->stream->remote_closed()) {
+      ++it;
+    } else {
+      it = kept.erase(it);
+      ++stats_.dropped;
+    }
+  }
+  return !kept.empty();
+}
+
 size_t SessionPool::IdleSql(const std::string& key) const {
   auto it = sql_.find(key);
   return it == sql_.end() ? 0 : it->second.size();

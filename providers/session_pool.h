@@ -59,6 +59,19 @@ class SessionPool {
   // reported by whoever needs it later. Returns how many connections it opened.
   int Warm(const Topology& topology, int ssh_per_server);
 
+  // A command started ahead of need on a session of its own and waiting on its stdin (the
+  // cluster lock's standby holder, providers/cluster_lock.h), kept under `what` for the session's
+  // endpoint. Lent once, since using it uses it up; only while its connection is open.
+  struct Started {
+    std::unique_ptr<SshSession> session;
+    std::unique_ptr<SshStream> stream;  // declared after the session: destroyed before it
+  };
+  void KeepStarted(const SshOptions& options, const std::string& what, Started started);
+  // The kept command, or one with null members when there is none still open.
+  Started TakeStarted(const SshOptions& options, const std::string& what);
+  // Whether one is kept and still open (closed ones are dropped on the way).
+  bool HasStarted(const SshOptions& options, const std::string& what);
+
   Stats stats() const;
   // Idle connections now held (tests).
   size_t idle_sql() const;
@@ -73,6 +86,7 @@ class SessionPool {
   mutable std::mutex mutex_;
   std::map<std::string, std::vector<std::unique_ptr<MysqlConnection>>> sql_;
   std::map<std::string, std::vector<std::unique_ptr<SshSession>>> ssh_;
+  std::map<std::string, std::vector<Started>> started_;
   Stats stats_;
 };
 

@@ -16,6 +16,7 @@
 #include "providers/connect_options.h"
 #include "providers/live_executor.h"
 #include "providers/mysql/mysql_connection.h"
+#include "providers/cluster_lock.h"
 #include "providers/session_pool.h"
 
 namespace replplan {
@@ -134,9 +135,13 @@ class PoolKeeper {
       lock.unlock();
       auto start = Clock::now();
       int opened = pool_.Warm(topology, kSshPerServer);
-      if (opened > 0) {
+      // And a cluster lock holder standing by on every server: the failover's lock is then one
+      // line written to it, whichever replica becomes the primary.
+      int standby = KeepStandbyLocks(topology, pool_);
+      if (opened + standby > 0) {
         log_("warm: " + std::to_string(pool_.idle_sql()) + " SQL connections and " + std::to_string(pool_.idle_ssh()) +
-             " SSH sessions ready for a failover (" + std::to_string(opened) + " opened in " +
+             " SSH sessions ready for a failover (" + std::to_string(opened) + " opened, and " +
+             std::to_string(standby) + " lock holders started to stand by, in " +
              std::to_string(Ms(Clock::now() - start)) + " ms)");
       }
       lock.lock();

@@ -3,6 +3,8 @@
 #include <poll.h>
 
 #include <chrono>
+#include <future>
+#include <vector>
 #include <thread>
 
 #include "engine/shell_quote.h"
@@ -190,17 +192,22 @@ Result<std::unique_ptr<ClusterLock>> AcquireClusterLock(const Topology& topology
 
 int KeepStandbyLocks(const Topology& topology, SessionPool& pool) {
   const std::string tag = StandbyTag(topology.cluster.lock_file);
-  int started = 0;
+  // All servers at once: one that does not answer costs its connect timeout, not everyone's.
+  std::vector<std::future<int>> starting;
   for (const ServerSpec& server : topology.servers) {
     const SshOptions options = SshOptionsFor(server);
     if (pool.HasStarted(options, tag)) continue;
-    auto session = SshSession::Connect(options);
-    if (!session.ok()) continue;  // reported by whoever needs this server
-    auto holder = (*session)->Start(HolderCommand(topology.cluster.lock_file));
-    if (!holder.ok()) continue;
-    pool.KeepStarted(options, tag, SessionPool::Started{std::move(*session), std::move(*holder)});
-    ++started;
+    starting.push_back(std::async(std::launch::async, [&pool, &topology, &tag, options]() {
+      auto session = SshSession::Connect(options);
+      if (!session.ok()) return 0;  // reported by whoever needs this server
+      auto holder = (*session)->Start(HolderCommand(topology.cluster.lock_file));
+      if (!holder.ok()) return 0;
+      pool.KeepStarted(options, tag, SessionPool::Started{std::move(*session), std::move(*holder)});
+      return 1;
+    }));
   }
+  int started = 0;
+  for (auto& f : starting) started += f.get();
   return started;
 }
 

@@ -133,3 +133,13 @@ TEST_CASE("standby holders end, without locking, when their connection closes") 
   auto lock = replplan::AcquireClusterLock(topology, "free");
   CHECK_MESSAGE(lock.ok(), lock.status().message());
 }
+
+TEST_CASE("a server that cannot be reached gets no standby holder; the others do") {
+  lab::Reset(2);
+  replplan::Topology topology = lab::LoadTopology();
+  topology.servers[1].address = lab::Net() + ".99";  // nothing listens there
+  replplan::SessionPool pool;
+  CHECK(replplan::KeepStandbyLocks(topology, pool) == 1);
+  CHECK(pool.HasStarted(replplan::SshOptionsFor(topology.servers[0]), "cluster lock standby " + topology.cluster.lock_file));
+  CHECK_FALSE(pool.HasStarted(replplan::SshOptionsFor(topology.servers[1]), "cluster lock standby " + topology.cluster.lock_file));
+}

@@ -3,8 +3,6 @@
 #include <poll.h>
 
 #include <chrono>
-#include <future>
-#include <vector>
 #include <thread>
 
 #include "engine/shell_quote.h"
@@ -191,24 +189,8 @@ Result<std::unique_ptr<ClusterLock>> AcquireClusterLock(const Topology& topology
 }
 
 int KeepStandbyLocks(const Topology& topology, SessionPool& pool) {
-  const std::string tag = StandbyTag(topology.cluster.lock_file);
-  // All servers at once: one that does not answer costs its connect timeout, not everyone's.
-  std::vector<std::future<int>> starting;
-  for (const ServerSpec& server : topology.servers) {
-    const SshOptions options = SshOptionsFor(server);
-    if (pool.HasStarted(options, tag)) continue;
-    starting.push_back(std::async(std::launch::async, [&pool, &topology, &tag, options]() {
-      auto session = SshSession::Connect(options);
-      if (!session.ok()) return 0;  // reported by whoever needs this server
-      auto holder = (*session)->Start(HolderCommand(topology.cluster.lock_file));
-      if (!holder.ok()) return 0;
-      pool.KeepStarted(options, tag, SessionPool::Started{std::move(*session), std::move(*holder)});
-      return 1;
-    }));
-  }
-  int started = 0;
-  for (auto& f : starting) started += f.get();
-  return started;
+  return pool.KeepStartedEverywhere(topology, StandbyTag(topology.cluster.lock_file),
+                                    HolderCommand(topology.cluster.lock_file));
 }
 
 }  // namespace replplan

@@ -21,6 +21,7 @@
 #include "providers/http/http_get.h"
 #include "providers/live_executor_internal.h"
 #include "providers/ssh/read_files.h"
+#include "providers/standby_shell.h"
 
 namespace replplan {
 namespace internal {
@@ -502,9 +503,18 @@ Status LiveExecutor::RestartApp(const Action& action, Host& host, const Progress
 
   // Its own session: the command may take long, and the cached session's bound is for quick ones.
   // SIGHUP and SIGPIPE ignored: a replplan killed mid-way must not leave the app half restarted.
-  auto session = OpenSsh(*host.spec, kAppCommandTimeoutMs);
-  if (!session.ok()) return session.status();
-  auto run = (*session)->Run("trap '' HUP PIPE; " + (*app)->restart);
+  // A standby shell (watch keeps one on every server) runs it with one write.
+  const std::string command = "trap '' HUP PIPE; " + (*app)->restart;
+  std::optional<Result<std::unique_ptr<SshSession>>> session;
+  Result<ExecResult> run = Status::Internal("not run");
+  if (auto standby = RunOnStandbyShell(pool_, SshOptionsFor(*host.spec), command, {}, kAppCommandTimeoutMs)) {
+    run = std::move(standby->result);
+    if (standby->session) session = std::move(standby->session);
+  } else {
+    session = OpenSsh(*host.spec, kAppCommandTimeoutMs);
+    if (!session->ok()) return session->status();
+    run = (**session)->Run(command);
+  }
   if (!run.ok()) return run.status().WithContext(where + ": restart command");
   if (run->exit_status != 0) {
     return Status::Internal(where + ": restart command failed (exit " + std::to_string(run->exit_status) + "): " +
@@ -512,11 +522,13 @@ Status LiveExecutor::RestartApp(const Action& action, Host& host, const Progress
   }
   Say(progress, where + ": restarted");
   if (checksum.empty()) {  // no database.yml to remember
-    GiveBack(pool_, std::move(*session), true);
+    if (session && session->ok()) GiveBack(pool_, std::move(**session), true);
     return Status::OK();
   }
-  auto mark = (*session)->Run(ShellJoin({"sh", "-c", "cat > \"$1\"", "sh", marker}), checksum + "\n");
-  GiveBack(pool_, std::move(*session), mark.ok());
+  if (!session || !session->ok()) session = OpenSsh(*host.spec, kAppCommandTimeoutMs);
+  if (!session->ok()) return session->status().WithContext(where + ": restarted, but cannot record it in " + marker);
+  auto mark = (**session)->Run(ShellJoin({"sh", "-c", "cat > \"$1\"", "sh", marker}), checksum + "\n");
+  GiveBack(pool_, std::move(**session), mark.ok());
   if (!mark.ok() || mark->exit_status != 0) {
     return Status::Internal(where + ": restarted, but could not write " + marker + ": " +
                             (mark.ok() ? Tail(mark->err) : mark.status().message()) +

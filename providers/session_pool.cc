@@ -144,6 +144,25 @@ bool SessionPool::HasStarted(const SshOptions& options, const std::string& what)
   return !kept.empty();
 }
 
+int SessionPool::KeepStartedEverywhere(const Topology& topology, const std::string& what, const std::string& command) {
+  std::vector<std::future<int>> starting;
+  for (const ServerSpec& server : topology.servers) {
+    const SshOptions options = SshOptionsFor(server);
+    if (HasStarted(options, what)) continue;
+    starting.push_back(std::async(std::launch::async, [this, options, &what, &command]() {
+      auto session = SshSession::Connect(options);
+      if (!session.ok()) return 0;
+      auto stream = (*session)->Start(command);
+      if (!stream.ok()) return 0;
+      KeepStarted(options, what, Started{std::move(*session), std::move(*stream)});
+      return 1;
+    }));
+  }
+  int started = 0;
+  for (auto& f : starting) started += f.get();
+  return started;
+}
+
 size_t SessionPool::IdleSql(const std::string& key) const {
   auto it = sql_.find(key);
   return it == sql_.end() ? 0 : it->second.size();

@@ -71,6 +71,10 @@ class SessionPool {
   Started TakeStarted(const SshOptions& options, const std::string& what);
   // Whether one is kept and still open (closed ones are dropped on the way).
   bool HasStarted(const SshOptions& options, const std::string& what);
+  // On every server of `topology` that has none kept under `what`, starts `command` on an SSH
+  // session of its own and keeps it, all servers at once (one that does not answer costs its own
+  // connect timeout only; it is skipped, and reported by whoever needs it). Returns how many.
+  int KeepStartedEverywhere(const Topology& topology, const std::string& what, const std::string& command);
 
   Stats stats() const;
   // Idle connections now held (tests).

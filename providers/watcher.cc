@@ -18,6 +18,7 @@
 #include "providers/mysql/mysql_connection.h"
 #include "providers/cluster_lock.h"
 #include "providers/session_pool.h"
+#include "providers/standby_shell.h"
 
 namespace replplan {
 namespace {
@@ -138,11 +139,13 @@ class PoolKeeper {
       // And a cluster lock holder standing by on every server: the failover's lock is then one
       // line written to it, whichever replica becomes the primary.
       int standby = KeepStandbyLocks(topology, pool_);
-      if (opened + standby > 0) {
+      // And a shell standing by on every server, for the app's restart command (the touch).
+      int shells = KeepStandbyShells(topology, pool_);
+      if (opened + standby + shells > 0) {
         log_("warm: " + std::to_string(pool_.idle_sql()) + " SQL connections and " + std::to_string(pool_.idle_ssh()) +
              " SSH sessions ready for a failover (" + std::to_string(opened) + " opened, and " +
-             std::to_string(standby) + " lock holders started to stand by, in " +
-             std::to_string(Ms(Clock::now() - start)) + " ms)");
+             std::to_string(standby) + " lock holders and " + std::to_string(shells) +
+             " shells started to stand by, in " + std::to_string(Ms(Clock::now() - start)) + " ms)");
       }
       lock.lock();
     }

@@ -372,6 +372,16 @@ Result<ExecResult> SshSession::Run(const std::string& command, std::string_view 
     return Status::Unavailable("ssh " + Endpoint() + ": cannot run command: " + LastError(session_));
   }
 
+  return Converse(channel, input, deadline.RemainingMs(), timed_out);
+}
+
+Result<ExecResult> SshSession::Converse(LIBSSH2_CHANNEL* channel, std::string_view input, int timeout_ms,
+                                        const std::string& timed_out) {
+  Deadline deadline(timeout_ms);
+  // Frees the channel on every path out.
+  auto free_channel = [&] {
+    Retry(socket_, session_, Deadline(1000), [&] { return libssh2_channel_free(channel); });
+  };
   // Feed stdin and read both streams in one loop: doing one after the other could deadlock
   // against a command that fills a window while we wait on another.
   ExecResult result;
@@ -527,6 +537,14 @@ Status SshStream::DrainOutput() {
     if (*n == 0) break;
   }
   return Status::OK();
+}
+
+Result<ExecResult> SshStream::Converse(std::string_view input, int timeout_ms) {
+  if (channel_ == nullptr) return Status::Internal("ssh " + Endpoint() + ": the stream is used up");
+  LIBSSH2_CHANNEL* channel = channel_;
+  channel_ = nullptr;  // Converse frees it
+  return session_->Converse(channel, input, timeout_ms,
+                            "ssh " + Endpoint() + ": command timed out after " + std::to_string(timeout_ms) + " ms");
 }
 
 bool SshStream::remote_closed() const { return libssh2_channel_eof(channel_) != 0; }

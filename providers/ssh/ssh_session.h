@@ -105,6 +105,10 @@ class SshSession {
 
  private:
   friend class SshStream;
+  // Feeds `input` and EOF to a started command, reads both streams to their end, then its exit
+  // status; frees the channel whatever happens.
+  Result<ExecResult> Converse(_LIBSSH2_CHANNEL* channel, std::string_view input, int timeout_ms,
+                              const std::string& timed_out);
   SshSession(int socket, _LIBSSH2_SESSION* session, SshOptions options)
       : socket_(socket), session_(session), options_(std::move(options)) {}
 
@@ -157,6 +161,11 @@ class SshStream {
   // arrives for `idle_timeout_ms` (a command that keeps working quietly for longer needs a larger
   // one) or the transport fails. To abandon a command instead, destroy the stream.
   Result<StreamExit> Finish(int idle_timeout_ms);
+
+  // Writes `input` and EOF, reads stdout and stderr to their end and the exit status, as
+  // SshSession::Run does, bounded by `timeout_ms`. Uses the stream up (a standby shell's one
+  // command, providers/standby_shell.h).
+  Result<ExecResult> Converse(std::string_view input, int timeout_ms);
 
   // "root@127.0.0.61:2222", for messages.
   std::string Endpoint() const;

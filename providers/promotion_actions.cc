@@ -505,15 +505,16 @@ Status LiveExecutor::RestartApp(const Action& action, Host& host, const Progress
   // SIGHUP and SIGPIPE ignored: a replplan killed mid-way must not leave the app half restarted.
   // A standby shell (watch keeps one on every server) runs it with one write.
   const std::string command = "trap '' HUP PIPE; " + (*app)->restart;
-  std::optional<Result<std::unique_ptr<SshSession>>> session;
+  std::unique_ptr<SshSession> session;
   Result<ExecResult> run = Status::Internal("not run");
   if (auto standby = RunOnStandbyShell(pool_, SshOptionsFor(*host.spec), command, {}, kAppCommandTimeoutMs)) {
     run = std::move(standby->result);
-    if (standby->session) session = std::move(standby->session);
+    session = std::move(standby->session);
   } else {
-    session = OpenSsh(*host.spec, kAppCommandTimeoutMs);
-    if (!session->ok()) return session->status();
-    run = (**session)->Run(command);
+    auto opened = OpenSsh(*host.spec, kAppCommandTimeoutMs);
+    if (!opened.ok()) return opened.status();
+    session = std::move(*opened);
+    run = session->Run(command);
   }
   if (!run.ok()) return run.status().WithContext(where + ": restart command");
   if (run->exit_status != 0) {
@@ -521,14 +522,13 @@ Status LiveExecutor::RestartApp(const Action& action, Host& host, const Progress
                             Tail(run->err.empty() ? run->out : run->err));
   }
   Say(progress, where + ": restarted");
+  // The command ran, so its session is sound and serves the marker too.
   if (checksum.empty()) {  // no database.yml to remember
-    if (session && session->ok()) GiveBack(pool_, std::move(**session), true);
+    GiveBack(pool_, std::move(session), true);
     return Status::OK();
   }
-  if (!session || !session->ok()) session = OpenSsh(*host.spec, kAppCommandTimeoutMs);
-  if (!session->ok()) return session->status().WithContext(where + ": restarted, but cannot record it in " + marker);
-  auto mark = (**session)->Run(ShellJoin({"sh", "-c", "cat > \"$1\"", "sh", marker}), checksum + "\n");
-  GiveBack(pool_, std::move(**session), mark.ok());
+  auto mark = session->Run(ShellJoin({"sh", "-c", "cat > \"$1\"", "sh", marker}), checksum + "\n");
+  GiveBack(pool_, std::move(session), mark.ok());
   if (!mark.ok() || mark->exit_status != 0) {
     return Status::Internal(where + ": restarted, but could not write " + marker + ": " +
                             (mark.ok() ? Tail(mark->err) : mark.status().message()) +

@@ -50,6 +50,12 @@ int DropClosed(std::map<std::string, std::vector<std::unique_ptr<T>>>& idle_by_k
   return dropped;
 }
 
+// A started command is still standing by while its connection is open and its channel has not
+// ended (as far as libssh2 has seen without a round trip).
+bool StillStanding(const SessionPool::Started& started) {
+  return StillOpen(started.session->socket()) && !started.stream->remote_closed();
+}
+
 }  // namespace
 
 // The connect timeout is part of an SQL key: a caller that bounds the connect (a failover reading
@@ -124,7 +130,7 @@ SessionPool::Started SessionPool::TakeStarted(const SshOptions& options, const s
   while (!kept.empty()) {
     Started s = std::move(kept.back());
     kept.pop_back();
-    if (StillOpen(s.session->socket()) && !s.stream->remote_closed()) return s;
+    if (StillStanding(s)) return s;
     ++stats_.dropped;
   }
   return {};
@@ -134,7 +140,7 @@ bool SessionPool::HasStarted(const SshOptions& options, const std::string& what)
   std::lock_guard<std::mutex> lock(mutex_);
   auto& kept = started_[KeyOf(options) + " " + what];
   for (auto it = kept.begin(); it != kept.end();) {
-    if (StillOpen(it->session->socket()) && !it->stream->remote_closed()) {
+    if (StillStanding(*it)) {
       ++it;
     } else {
       it = kept.erase(it);

@@ -20,7 +20,7 @@
 #include <mutex>
 #include <vector>
 
-#include "engine/shell_quote.h"
+#include "providers/ssh/read_files.h"
 
 namespace replplan {
 namespace {
@@ -724,32 +724,17 @@ Result<std::optional<std::optional<std::string>>> SshSession::ReadFileSftp(const
   Deadline deadline(options_.command_timeout_ms);
   const std::string timed_out = "ssh " + Endpoint() + ": reading " + path + " timed out after " +
                                 std::to_string(options_.command_timeout_ms) + " ms";
-  // A failed SFTP request is the file's answer; any other libssh2 error is the transport's.
-  auto failure = [&](const std::string& doing) -> Status {
-    if (libssh2_session_last_errno(session_) == LIBSSH2_ERROR_SFTP_PROTOCOL) {
-      return Status::FailedPrecondition("ssh " + Endpoint() + ": cannot read " + path + ": " +
-                                        SftpStatusText(libssh2_sftp_last_error(sftp_)));
-    }
-    return Status::Unavailable("ssh " + Endpoint() + ": " + doing + " " + path + " over SFTP failed: " +
-                               LastError(session_));
-  };
-
-  LIBSSH2_SFTP_HANDLE* handle = nullptr;
-  for (;;) {
-    handle = libssh2_sftp_open_ex(sftp_, path.data(), static_cast<unsigned int>(path.size()), LIBSSH2_FXF_READ, 0,
-                                  LIBSSH2_SFTP_OPENFILE);
-    if (handle != nullptr) break;
-    if (libssh2_session_last_errno(session_) != LIBSSH2_ERROR_EAGAIN) {
-      if (libssh2_session_last_errno(session_) == LIBSSH2_ERROR_SFTP_PROTOCOL &&
-          libssh2_sftp_last_error(sftp_) == LIBSSH2_FX_NO_SUCH_FILE) {
-        return Answer(std::optional<std::string>());
-      }
-      return failure("opening");
-    }
-    if (!WaitSocket(socket_, session_, deadline)) return Status::Unavailable(timed_out);
+  auto opened = SftpOpen(path, LIBSSH2_FXF_READ, 0, deadline.RemainingMs(), timed_out);
+  if (!opened.ok()) {
+    // A failed SFTP request is the file's answer: missing, or for ReadFiles to try by command.
+    const bool missing = opened.status().code() == Status::Code::kFailedPrecondition &&
+                         libssh2_sftp_last_error(sftp_) == LIBSSH2_FX_NO_SUCH_FILE;
+    if (missing) return Answer(std::optional<std::string>());
+    return opened.status();
   }
+  LIBSSH2_SFTP_HANDLE* handle = *opened;
   // Closed on every path out; a close that fails changes nothing about what was read.
-  auto close = [&] { Retry(socket_, session_, Deadline(1000), [&] { return libssh2_sftp_close_handle(handle); }); };
+  auto close = [&] { SftpCloseQuietly(handle); };
   std::string content;
   std::array<char, 32768> buffer{};
   for (;;) {
@@ -760,7 +745,7 @@ Result<std::optional<std::optional<std::string>>> SshSession::ReadFileSftp(const
     }
     if (n == 0) break;
     if (n != LIBSSH2_ERROR_EAGAIN) {
-      Status error = failure("reading");
+      Status error = SftpFailure("reading", path);
       close();
       return error;
     }
@@ -782,12 +767,10 @@ Result<std::optional<SshSession::RemoteFile>> SshSession::SftpLstat(const std::s
                                 &attributes);
   });
   if (rc == LIBSSH2_ERROR_TIMEOUT) return Status::Unavailable("ssh " + Endpoint() + ": lstat " + path + " timed out");
-  if (rc == LIBSSH2_ERROR_SFTP_PROTOCOL) {
-    unsigned long code = libssh2_sftp_last_error(sftp_);
-    if (code == LIBSSH2_FX_NO_SUCH_FILE) return std::optional<RemoteFile>();
-    return Status::FailedPrecondition("ssh " + Endpoint() + ": lstat " + path + ": " + SftpStatusText(code));
+  if (rc == LIBSSH2_ERROR_SFTP_PROTOCOL && libssh2_sftp_last_error(sftp_) == LIBSSH2_FX_NO_SUCH_FILE) {
+    return std::optional<RemoteFile>();
   }
-  if (rc != 0) return Status::Unavailable("ssh " + Endpoint() + ": lstat " + path + " failed: " + LastError(session_));
+  if (rc != 0) return SftpFailure("lstat", path);
   RemoteFile file;
   if (attributes.flags & LIBSSH2_SFTP_ATTR_PERMISSIONS) {
     file.regular = LIBSSH2_SFTP_S_ISREG(attributes.permissions);
@@ -807,29 +790,15 @@ Status SshSession::SftpCreate(const std::string& path, std::string_view content,
   Deadline deadline(options_.command_timeout_ms);
   const std::string timed_out = "ssh " + Endpoint() + ": writing " + path + " timed out after " +
                                 std::to_string(options_.command_timeout_ms) + " ms";
-  auto failure = [&](const std::string& doing) -> Status {
-    if (libssh2_session_last_errno(session_) == LIBSSH2_ERROR_SFTP_PROTOCOL) {
-      return Status::FailedPrecondition("ssh " + Endpoint() + ": " + doing + " " + path + ": " +
-                                        SftpStatusText(libssh2_sftp_last_error(sftp_)));
-    }
-    return Status::Unavailable("ssh " + Endpoint() + ": " + doing + " " + path + " over SFTP failed: " +
-                               LastError(session_));
-  };
-  LIBSSH2_SFTP_HANDLE* handle = nullptr;
-  for (;;) {
-    handle = libssh2_sftp_open_ex(sftp_, path.data(), static_cast<unsigned int>(path.size()),
-                                  LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_EXCL,
-                                  static_cast<long>(like.mode & 0777), LIBSSH2_SFTP_OPENFILE);
-    if (handle != nullptr) break;
-    if (libssh2_session_last_errno(session_) != LIBSSH2_ERROR_EAGAIN) return failure("creating");
-    if (!WaitSocket(socket_, session_, deadline)) return Status::Unavailable(timed_out);
-  }
+  auto opened = SftpOpen(path, LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_EXCL,
+                         static_cast<long>(like.mode & 0777), deadline.RemainingMs(), timed_out);
+  if (!opened.ok()) return opened.status();
+  LIBSSH2_SFTP_HANDLE* handle = *opened;
+  auto failure = [&](const std::string& doing) { return SftpFailure(doing, path); };
   // From here a failure removes the half-made file, then reports.
   auto abandon = [&](Status why) -> Status {
-    Retry(socket_, session_, Deadline(1000), [&] { return libssh2_sftp_close_handle(handle); });
-    Retry(socket_, session_, Deadline(1000), [&] {
-      return libssh2_sftp_unlink_ex(sftp_, path.data(), static_cast<unsigned int>(path.size()));
-    });
+    SftpCloseQuietly(handle);
+    SftpUnlinkQuietly(path);
     return why;
   };
   for (size_t written = 0; written < content.size();) {
@@ -859,33 +828,51 @@ Status SshSession::SftpCreate(const std::string& path, std::string_view content,
   if (rc != 0) return abandon(rc == LIBSSH2_ERROR_TIMEOUT ? Status::Unavailable(timed_out) : failure("fsync"));
   rc = Retry(socket_, session_, deadline, [&] { return libssh2_sftp_close_handle(handle); });
   if (rc != 0) {
-    Retry(socket_, session_, Deadline(1000), [&] {
-      return libssh2_sftp_unlink_ex(sftp_, path.data(), static_cast<unsigned int>(path.size()));
-    });
+    SftpUnlinkQuietly(path);
     return rc == LIBSSH2_ERROR_TIMEOUT ? Status::Unavailable(timed_out) : failure("closing");
   }
   return Status::OK();
 }
 
-Result<std::optional<std::string>> SshSession::ReadFile(const std::string& path) {
-  auto sftp = ReadFileSftp(path);
-  // What SFTP cannot read (a FIFO: its reads seek) or refuses goes to a command, which streams
-  // any file and says why in the shell's words.
-  if (!sftp.ok() && sftp.status().code() != Status::Code::kFailedPrecondition) return sftp.status();
-  if (sftp.ok() && sftp->has_value()) return std::move(**sftp);
-  // A distinct exit code for "missing" so it is not confused with "exists but unreadable".
-  constexpr int kMissing = 100;
-  const std::string quoted = ShellQuote(path);
-  auto run = Run("if [ -e " + quoted + " ]; then exec cat -- " + quoted + "; else exit " +
-                 std::to_string(kMissing) + "; fi");
-  if (!run.ok()) return run.status();
-  if (run->exit_status == kMissing) return std::optional<std::string>();
-  if (run->exit_status != 0) {
-    std::string err = run->err;
-    while (!err.empty() && (err.back() == '\n' || err.back() == '\r')) err.pop_back();
-    return Status::FailedPrecondition("ssh " + Endpoint() + ": cannot read " + path + ": " + err);
+Status SshSession::SftpFailure(const std::string& doing, const std::string& path) const {
+  if (libssh2_session_last_errno(session_) == LIBSSH2_ERROR_SFTP_PROTOCOL) {
+    return Status::FailedPrecondition("ssh " + Endpoint() + ": " + doing + " " + path + ": " +
+                                      SftpStatusText(libssh2_sftp_last_error(sftp_)));
   }
-  return std::optional<std::string>(std::move(run->out));
+  return Status::Unavailable("ssh " + Endpoint() + ": " + doing + " " + path + " over SFTP failed: " +
+                             LastError(session_));
+}
+
+Result<LIBSSH2_SFTP_HANDLE*> SshSession::SftpOpen(const std::string& path, unsigned long flags, long mode,
+                                                  int timeout_ms, const std::string& timed_out) {
+  Deadline deadline(timeout_ms);
+  for (;;) {
+    LIBSSH2_SFTP_HANDLE* handle = libssh2_sftp_open_ex(sftp_, path.data(), static_cast<unsigned int>(path.size()),
+                                                       flags, mode, LIBSSH2_SFTP_OPENFILE);
+    if (handle != nullptr) return handle;
+    if (libssh2_session_last_errno(session_) != LIBSSH2_ERROR_EAGAIN) return SftpFailure("opening", path);
+    if (!WaitSocket(socket_, session_, deadline)) return Status::Unavailable(timed_out);
+  }
+}
+
+void SshSession::SftpCloseQuietly(LIBSSH2_SFTP_HANDLE* handle) {
+  Retry(socket_, session_, Deadline(1000), [&] { return libssh2_sftp_close_handle(handle); });
+}
+
+void SshSession::SftpUnlinkQuietly(const std::string& path) {
+  Retry(socket_, session_, Deadline(1000), [&] {
+    return libssh2_sftp_unlink_ex(sftp_, path.data(), static_cast<unsigned int>(path.size()));
+  });
+}
+
+Result<std::optional<std::string>> SshSession::ReadFile(const std::string& path) {
+  // ReadFiles decides SFTP or command, and falls back for what SFTP cannot read.
+  auto files = ReadFiles(*this, {path});
+  if (!files.ok()) return files.status();
+  FileRead& file = files->front();
+  if (!file.read_ok) return Status::FailedPrecondition(file.error);
+  if (!file.exists) return std::optional<std::string>();
+  return std::optional<std::string>(std::move(file.text));
 }
 
 }  // namespace replplan

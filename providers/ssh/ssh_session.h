@@ -19,6 +19,7 @@
 struct _LIBSSH2_SESSION;
 struct _LIBSSH2_CHANNEL;
 struct _LIBSSH2_SFTP;
+struct _LIBSSH2_SFTP_HANDLE;
 
 namespace replplan {
 
@@ -111,6 +112,13 @@ class SshSession {
                               const std::string& timed_out);
   SshSession(int socket, _LIBSSH2_SESSION* session, SshOptions options)
       : socket_(socket), session_(session), options_(std::move(options)) {}
+  // SFTP's pieces, shared by ReadFileSftp and SftpCreate. A refusal by the server (its SFTP
+  // status: no such file, permission...) is FailedPrecondition; anything else is the transport's.
+  Status SftpFailure(const std::string& doing, const std::string& path) const;
+  Result<_LIBSSH2_SFTP_HANDLE*> SftpOpen(const std::string& path, unsigned long flags, long mode, int timeout_ms,
+                                         const std::string& timed_out);
+  void SftpCloseQuietly(_LIBSSH2_SFTP_HANDLE* handle);
+  void SftpUnlinkQuietly(const std::string& path);
 
   int socket_;
   _LIBSSH2_SESSION* session_;

@@ -109,7 +109,7 @@ TEST_CASE("a standby holder that died is not trusted: the lock is taken afresh, 
   REQUIRE(replplan::KeepStandbyLocks(topology, pool) == 2);
   // Its remote shell killed under it (the session stays up): the pool cannot see that without a
   // round trip; the lock must notice that it answers nothing and start a holder of its own.
-  auto killed = lab::Run({"pkill", "-KILL", "-f", "IFS= read -r owner"});
+  auto killed = lab::Lab({"pkill", "KILL", "IFS= read -r owner"});
   REQUIRE(killed.exit_code == 0);
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
 
@@ -126,9 +126,9 @@ TEST_CASE("standby holders end, without locking, when their connection closes") 
   {
     replplan::SessionPool pool;
     REQUIRE(replplan::KeepStandbyLocks(topology, pool) == 2);
-    REQUIRE(lab::Run({"pgrep", "-f", "IFS= read -r owner"}).exit_code == 0);
+    REQUIRE(lab::Lab({"pgrep", "IFS= read -r owner"}).exit_code == 0);
   }  // the pool and its sessions are gone
-  CHECK(lab::WaitFor([] { return lab::Run({"pgrep", "-f", "IFS= read -r owner"}).exit_code != 0; },
+  CHECK(lab::WaitFor([] { return lab::Lab({"pgrep", "IFS= read -r owner"}).exit_code != 0; },
                      std::chrono::seconds(5)));
   auto lock = replplan::AcquireClusterLock(topology, "free");
   CHECK_MESSAGE(lock.ok(), lock.status().message());

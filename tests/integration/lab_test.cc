@@ -4,9 +4,15 @@
 // commands tests use to break and repair them.
 #include <doctest/doctest.h>
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "integration/lab_client.h"
@@ -184,4 +190,35 @@ TEST_CASE("reset to fewer hosts stops the rest and lab.toml lists exactly the ho
     CHECK(value.size() >= 16);
     CHECK(toml.find(value) == std::string::npos);
   }
+}
+
+TEST_CASE("pkill signals the processes of lab ssh sessions only, never a process of the machine's with the same words") {
+  lab::Reset(1);
+  const std::string words = "lab-pkill-probe-words";
+  // Outside the lab: a local process whose command line holds the same words (a CI runner's own
+  // script could); it must survive. The words are its argv[0], so no child of its own outlives it.
+  const std::string title = "sleep " + words;
+  pid_t outside = fork();
+  REQUIRE(outside >= 0);
+  if (outside == 0) {
+    execlp("sleep", title.c_str(), "60", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  // Inside the lab: the same words in the command line of a process run over SSH on mercury (its
+  // argv[0], so that no child outlives it holding the session's output open).
+  lab::CommandResult remote;
+  std::thread session([&] { remote = lab::Ssh("mercury", "exec -a " + words + " sleep 60"); });
+  REQUIRE(lab::WaitFor([&] { return lab::Lab({"pgrep", words}).exit_code == 0; }, std::chrono::seconds(10)));
+  // pgrep lists the remote shell only: the local one is not the lab's.
+  CHECK(lab::Lab({"pgrep", words}).out.find(std::to_string(outside)) == std::string::npos);
+
+  CHECK(lab::Lab({"pkill", "KILL", words}).exit_code == 0);
+  session.join();
+  CHECK(remote.exit_code != 0);  // its shell was killed
+  CHECK(lab::Lab({"pgrep", words}).exit_code == 1);
+  CHECK(lab::Lab({"pkill", "KILL", words}).exit_code == 1);  // nothing left to signal
+  CHECK(kill(outside, 0) == 0);                               // still running
+
+  kill(outside, SIGKILL);
+  waitpid(outside, nullptr, 0);
 }

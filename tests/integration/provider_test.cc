@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <stdexcept>
 #include <string>
@@ -238,6 +239,7 @@ class SshdWithoutSftp {
       config += line + "\n";
     }
     pid_file_ = lab::Dir() + "/tmp/sshd-nosftp.pid";
+    std::filesystem::remove(pid_file_);  // a stale one would name a pid that may be another process now
     config += "PidFile " + pid_file_ + "\n";
     const std::string path = lab::WriteFile("sshd_config.nosftp", config);
     lab::CommandResult started = lab::Run({"/usr/sbin/sshd", "-f", path, "-r", "-E", lab::Dir() + "/tmp/sshd-nosftp.log"});

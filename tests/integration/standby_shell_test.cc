@@ -17,7 +17,7 @@ namespace {
 
 constexpr int kTimeoutMs = 10000;
 
-bool AnyStandbyShellRuns() { return lab::Run({"pgrep", "-f", "read -r -d"}).exit_code == 0; }
+bool AnyStandbyShellRuns() { return lab::Lab({"pgrep", "read -r -d"}).exit_code == 0; }
 
 }  // namespace
 
@@ -65,7 +65,7 @@ TEST_CASE("a standby shell that is gone runs nothing: the caller is told to run 
 
   REQUIRE(replplan::KeepStandbyShells(topology, pool) == 2);
   // Killed under a live session: the pool cannot see it without a round trip.
-  REQUIRE(lab::Run({"pkill", "-KILL", "-f", "read -r -d"}).exit_code == 0);
+  REQUIRE(lab::Lab({"pkill", "KILL", "read -r -d"}).exit_code == 0);
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   CHECK_FALSE(replplan::RunOnStandbyShell(&pool, mercury, "touch " + marker, {}, kTimeoutMs).has_value());
   CHECK_FALSE(std::filesystem::exists(marker));

@@ -593,6 +593,39 @@ cmd_down() {
   note "down: stopped; nothing of $LAB runs now"
 }
 
+# The processes the lab's sshds run (sessions and the commands in them) whose command line holds
+# TEXT: tests find and signal only the remote processes they started, never another process of the
+# machine's whose command line happens to hold the same words.
+session_pids() {
+  local text=$1 h pid child
+  for h in "$LAB"/hosts/*/; do
+    [[ -d $h ]] || continue
+    for pid in $(sshd_pids "$(basename "$h")"); do
+      for child in $(descendants "$pid"); do
+        tr '\0' ' ' <"/proc/$child/cmdline" 2>/dev/null | grep -qF -- "$text" && echo "$child"
+      done
+    done
+  done
+  return 0
+}
+
+cmd_pgrep() {
+  (($# == 1)) || die "usage: lab.sh pgrep TEXT"
+  local pids
+  pids=$(session_pids "$1")
+  [[ -n $pids ]] || return 1
+  echo "$pids"
+}
+
+cmd_pkill() {
+  (($# == 2)) || die "usage: lab.sh pkill SIGNAL TEXT"
+  local pids
+  pids=$(session_pids "$2")
+  [[ -n $pids ]] || return 1
+  # shellcheck disable=SC2086
+  kill -s "$1" $pids
+}
+
 cmd_kill() {
   (($# == 1)) || die "usage: lab.sh kill HOST"
   address_of "$1" >/dev/null
@@ -648,6 +681,8 @@ usage: lab.sh COMMAND   (lab dir: \$REPLPLAN_LAB_DIR, now $LAB)
   down            stop every lab process
   reset [N]       back to N pristine hosts (default: as many as are up)
   kill HOST       kill -9 the host's mariadbd
+  pgrep TEXT      pids of processes in lab ssh sessions whose command line holds TEXT (exit 1: none)
+  pkill SIG TEXT  send SIG to those processes (exit 1: none)
   stop HOST       clean shutdown of the host's mariadbd
   start HOST      start the host's mariadbd and wait until it answers
   restart HOST    stop + start (replplan runs this over ssh)
@@ -667,6 +702,8 @@ main() {
     down) cmd_down "$@" ;;
     reset) cmd_reset "$@" ;;
     kill) cmd_kill "$@" ;;
+    pgrep) cmd_pgrep "$@" ;;
+    pkill) cmd_pkill "$@" ;;
     stop) cmd_stop "$@" ;;
     start) cmd_start "$@" ;;
     restart) cmd_restart "$@" ;;

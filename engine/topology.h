@@ -86,7 +86,7 @@ struct ServerSpec {
   SshSettings ssh;
   MysqlSettings mysql;
   std::string config_file = "/etc/mysql/my.cnf";
-  std::string restart = "service mysql restart";
+  std::string restart = "service mysql restart";  // run over SSH as written, nothing substituted
   Promotion promotion = Promotion::kNormal;
   SourceLocation where;  // the [[server]] header
   // Where each key written in this [[server]] sits ("server_id", "ssh.port", ...), so later stages

@@ -14,13 +14,26 @@ namespace {
 
 // The last two binlog files named by the index (a failover right after a rotation still sees the
 // end of the previous file), each "GTID d-s-n" header printed by mariadb-binlog, GTIDs only: no row
-// data crosses the wire.
+// data crosses the wire. The names become "$@" (log_bin may hold spaces or glob characters) and
+// follow "--"; only grep's "no GTID" is forgiven: a binlog that cannot be read is a failure to say
+// so, never "nothing lost".
 std::string ListGtidsCommand(const std::string& index) {
-  return "set -o pipefail; idx=" + ShellQuote(index) +
-         "; dir=$(dirname \"$idx\"); files=$(tail -n 2 \"$idx\" | while read -r f; do "
-         "case \"$f\" in /*) echo \"$f\";; *) echo \"$dir/$(basename \"$f\")\";; esac; done); "
-         "[ -n \"$files\" ] || { echo 'empty binlog index' >&2; exit 3; }; "
-         "mariadb-binlog --base64-output=never $files 2>/dev/null | grep -o 'GTID [0-9]*-[0-9]*-[0-9]*' || true";
+  const std::string script =
+      "idx=" + ShellQuote(index) +
+      "\n"
+      "dir=$(dirname -- \"$idx\")\n"
+      "names=$(tail -n 2 -- \"$idx\") || exit 3\n"
+      "set --\n"
+      "while IFS= read -r f; do\n"
+      "  [ -n \"$f\" ] || continue\n"
+      "  case \"$f\" in /*) ;; *) f=\"$dir/$(basename -- \"$f\")\" ;; esac\n"
+      "  set -- \"$@\" \"$f\"\n"
+      "done <<EOF\n"
+      "$names\n"
+      "EOF\n"
+      "[ $# -gt 0 ] || { echo 'empty binlog index' >&2; exit 3; }\n"
+      "mariadb-binlog --base64-output=never -- \"$@\" | { grep -o 'GTID [0-9]*-[0-9]*-[0-9]*' || [ $? -eq 1 ]; }\n";
+  return "bash -o pipefail -c " + ShellQuote(script);
 }
 
 }  // namespace

@@ -146,8 +146,13 @@ Status RecordPositionFromSql(SqlSide& primary, SqlSide& replica, ReplicationMode
   if (!status.ok()) return status.status().WithContext(primary.spec->name);
   if (status->empty()) return Status::FailedPrecondition(primary.spec->name + " has no binary log position");
   const Row& row = status->front();
+  const std::string& position = row.at("Position");
+  // A number goes into the statement unquoted: only digits may.
+  if (row.at("File").empty() || position.empty() || position.find_first_not_of("0123456789") != std::string::npos) {
+    return Status::Internal(primary.spec->name + ": SHOW MASTER STATUS gave no binlog position");
+  }
   return Execute(replica, "CHANGE MASTER TO MASTER_LOG_FILE=" + QuoteString(row.at("File")) +
-                              ", MASTER_LOG_POS=" + row.at("Position"));
+                              ", MASTER_LOG_POS=" + position);
 }
 
 Status SideFailure(const std::string& what, const ServerSpec& server, const StreamExit& exit,
@@ -283,6 +288,9 @@ std::string DumpCommand(const std::string& socket, const std::vector<std::string
                                    "--master-data=1"};
   if (mode == ReplicationMode::kGtid) dump.push_back("--gtid");
   for (const char* flag : {"--routines", "--triggers", "--events", "--hex-blob", "--databases"}) dump.push_back(flag);
+  // "--": the names come from SHOW DATABASES, and a database called "--result-file=/etc/x" is legal;
+  // mariadb-dump's option parser reads options after operands until it meets "--".
+  dump.push_back("--");
   for (const std::string& database : databases) dump.push_back(database);
   // gzip -1: on a LAN the link is rarely the bottleneck, the CPU is.
   return "bash -o pipefail -c " + ShellQuote(ShellJoin(dump) + " | gzip -1");

@@ -14,7 +14,8 @@ namespace replplan {
 // !includedir directory is never read by the server), the original's owner and mode, a backup of
 // the previous content, fsync of the data before the rename and of the directory after it. A
 // symlink (Debian's /etc/mysql/my.cnf -> /etc/alternatives/my.cnf) is followed, not replaced.
-// Run by `sh -c` so the remote user's login shell does not matter.
+// Run by `sh -c`, so the script's own syntax is POSIX sh's whatever the login shell (which must
+// still be a POSIX one to pass the quoted script through: docs/design.md).
 //
 // It runs on a failover's path to the apps' first write, so it starts few processes (each costs
 // ~1.5 ms): the backup is a hard link to the old file's inode (which the rename leaves holding the

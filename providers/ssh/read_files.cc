@@ -48,7 +48,9 @@ Result<std::vector<FileRead>> ReadFilesByCommand(SshSession& session, const std:
   for (const std::string& path : paths) command += " " + ShellQuote(path);
   command +=
       "; do if [ ! -e \"$f\" ]; then echo missing; elif c=$(base64 -w0 -- \"$f\" 2>&1); then echo \"ok $c\"; "
-      "else echo \"error $(printf %s \"$c\" | tr '\\n' ' ')\"; fi; done";
+      // printf, not echo: the error names the path, and dash's echo would turn a backslash in it into
+      // a newline (or cut the line at \c), shifting every later file's answer by a line.
+      "else printf 'error %s\\n' \"$(printf %s \"$c\" | tr '\\n' ' ')\"; fi; done";
   auto run = session.Run(command);
   if (!run.ok()) return run.status();
   std::vector<FileRead> files;

@@ -4,6 +4,7 @@
 // afterwards carries new rows over, in gtid and in file mode. A replica holding data is refused
 // without wipe (and left untouched) and replaced with it; a dump that breaks names its side.
 #include <doctest/doctest.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -170,7 +171,7 @@ TEST_CASE("the dump and restore commands quote every argument and keep the dump'
   auto echoed = lab::Run({"sh", "-c", "printf '%s' " + dump.substr(std::string("bash -o pipefail -c ").size())});
   CHECK(echoed.out ==
         "'mariadb-dump' '--socket=/run/my sock' '--single-transaction' '--master-data=1' '--gtid' '--routines' "
-        "'--triggers' '--events' '--hex-blob' '--databases' 'shop' 'it'\\''s' | gzip -1");
+        "'--triggers' '--events' '--hex-blob' '--databases' '--' 'shop' 'it'\\''s' | gzip -1");
   CHECK(replplan::DumpCommand("/s", {"a"}, ReplicationMode::kFile).find("--gtid") == std::string::npos);
   CHECK(replplan::RestoreCommand("/s").find("--init-command=SET SESSION sql_log_bin=0") != std::string::npos);
   CHECK(replplan::UserDatabases({"information_schema", "mysql", "performance_schema", "shop", "sys", "zoo"}) ==
@@ -203,6 +204,24 @@ TEST_CASE("gtid seed: data, routines, triggers and accounts copied, no binlog ev
                      "MASTER_USER='repl', " + ReplPasswordSql() + ", MASTER_USE_GTID=slave_pos; START SLAVE;");
   CheckReplicates();
   CHECK(lab::SqlValue("uranus", "SELECT @@gtid_binlog_pos").find("0-2-") == std::string::npos);  // no errant GTID
+}
+
+TEST_CASE("a database named like an option is copied as a database, never read as an option by the dump") {
+  PrepareHostsByHand();
+  CreateDataOnPrimary();
+  // A legal name (SHOW DATABASES hands it to the dump): read as an option, it would send the dump to
+  // a file on the primary's host instead of to the replica.
+  const std::string file = "/tmp/rp-hijack-" + std::to_string(getpid());  // short: a name holds 64 characters
+  const std::string name = "--result-file=" + file;
+  lab::Run({"rm", "-f", file});
+  lab::Sql("mercury", "CREATE DATABASE `" + name + "`; CREATE TABLE `" + name + "`.t (id INT PRIMARY KEY); "
+                      "INSERT INTO `" + name + "`.t VALUES (1), (2)");
+
+  Seeded seeded = Seed(ReplicationMode::kGtid, false);
+  REQUIRE_MESSAGE(seeded.status.ok(), seeded.status.message());
+  CHECK(lab::SqlValue("uranus", "SELECT COUNT(*) FROM `" + name + "`.t") == "2");
+  CheckCopied();
+  CHECK(lab::Run({"test", "-e", file}).exit_code != 0);
 }
 
 TEST_CASE("file seed: the dump's binlog file and position are recorded, replication follows from there") {

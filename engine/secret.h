@@ -37,8 +37,9 @@ class Secret {
   std::string value_;
 };
 
-// Replaces every occurrence of each secret in `text` with "(sensitive)". Used on error text that
-// came from a server or library before it reaches a Status, a log or the terminal.
+// Replaces every occurrence of each secret in `text` with "(sensitive)", also in the escaped form a
+// string literal gives it (QuoteString). Used on error text that came from a server or library
+// before it reaches a Status, a log or the terminal.
 std::string RedactSecrets(std::string text, const std::vector<const Secret*>& secrets);
 
 }  // namespace replplan

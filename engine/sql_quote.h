@@ -3,7 +3,8 @@
 // a database named `a``b` or a password with a quote in it can never change what a statement does.
 //
 // Pure functions: the string escaping matches mysql_real_escape_string with backslash escapes on
-// (the server default; replplan never sets NO_BACKSLASH_ESCAPES).
+// (the server default; MysqlConnection::Connect turns NO_BACKSLASH_ESCAPES off for its session where
+// a server's global sql_mode has it).
 #pragma once
 
 #include <string>

@@ -40,4 +40,16 @@ TEST_CASE("RedactSecrets replaces every occurrence of a secret") {
         "Access denied for (sensitive) (using (sensitive))");
 }
 
+TEST_CASE("RedactSecrets also removes a secret as a string literal carried it, escaped") {
+  // A server's error quotes the statement as sent: QuoteString escaped the quote and the backslash.
+  Secret pw("it's\\mine");
+  CHECK(RedactSecrets("near 'it\\'s\\\\mine'' at line 1", {&pw}) == "near '(sensitive)'' at line 1");
+}
+
+TEST_CASE("RedactSecrets removes the longer of two secrets whole when one holds the other") {
+  Secret short_one("abc");
+  Secret long_one("abcdef");
+  CHECK(RedactSecrets("login abcdef failed", {&short_one, &long_one}) == "login (sensitive) failed");
+}
+
 }  // namespace replplan

@@ -45,6 +45,14 @@ Status Classify(unsigned int number, std::string message) {
   }
 }
 
+// "... near 'STATEMENT TEXT' at line 1" -> "... near (the statement, left out) at line 1".
+std::string WithoutStatementExcerpt(std::string text) {
+  const size_t from = text.find("near '");
+  const size_t to = text.rfind("' at line ");
+  if (from == std::string::npos || to == std::string::npos || to < from + 5) return text;
+  return text.substr(0, from) + "near (the statement, left out: it holds a secret)" + text.substr(to + 1);
+}
+
 }  // namespace
 
 std::string MysqlConnection::Endpoint() const { return options_.host + ":" + std::to_string(options_.port); }
@@ -76,6 +84,21 @@ Result<std::unique_ptr<MysqlConnection>> MysqlConnection::Connect(const MysqlOpt
                            : "cannot connect to " + endpoint + ": ";
     return Classify(number, what + text);
   }
+  // Every quoted value replplan sends escapes with backslashes (engine/sql_quote.h). A server whose
+  // global sql_mode holds NO_BACKSLASH_ESCAPES would read \' as a backslash and the end of the
+  // string, and a value could end its literal early; the session drops that mode before any
+  // statement. The handshake's status tells, so a server without it costs no round trip.
+  unsigned int server_status = 0;
+  mariadb_get_infov(mysql, MARIADB_CONNECTION_SERVER_STATUS, &server_status);
+  if ((server_status & SERVER_STATUS_NO_BACKSLASH_ESCAPES) != 0) {
+    static const char kDropMode[] = "SET SESSION sql_mode = REPLACE(@@SESSION.sql_mode, 'NO_BACKSLASH_ESCAPES', '')";
+    if (mysql_real_query(mysql, kDropMode, sizeof(kDropMode) - 1) != 0) {
+      unsigned int number = mysql_errno(mysql);
+      std::string text = RedactSecrets(mysql_error(mysql), {&options.password});
+      mysql_close(mysql);
+      return Classify(number, "cannot turn off NO_BACKSLASH_ESCAPES on " + endpoint + ": " + text);
+    }
+  }
   return std::unique_ptr<MysqlConnection>(new MysqlConnection(mysql, options));
 }
 
@@ -87,7 +110,12 @@ Status MysqlConnection::LastError(const std::string& what,
                                   const std::vector<const Secret*>& also_redact) const {
   std::vector<const Secret*> secrets = also_redact;
   secrets.push_back(&options_.password);
-  std::string text = RedactSecrets(mysql_error(mysql_), secrets);
+  std::string text = mysql_error(mysql_);
+  // A syntax error quotes the statement from the error on, cut at 80 characters: a statement that
+  // carried a secret may have had it cut there, and a part of a secret matches nothing to redact.
+  // Such a statement's excerpt is left out whole.
+  if (!also_redact.empty()) text = WithoutStatementExcerpt(std::move(text));
+  text = RedactSecrets(std::move(text), secrets);
   return Classify(mysql_errno(mysql_), what + " on " + Endpoint() + ": " + text);
 }
 

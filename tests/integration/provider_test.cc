@@ -14,6 +14,7 @@
 #include <string>
 #include <thread>
 
+#include "engine/sql_quote.h"
 #include "engine/topology.h"
 #include "integration/lab_client.h"
 #include "providers/live_provider.h"
@@ -126,6 +127,32 @@ TEST_CASE("Escape lets any value round-trip through a string literal") {
   CHECK(rows->at(0).at("v") == tricky);
 }
 
+TEST_CASE("a server whose global sql_mode has NO_BACKSLASH_ESCAPES still reads every quoted value as written") {
+  EnsureLab();
+  auto admin = MysqlConnection::Connect(AdminOptions("mercury"));
+  REQUIRE(admin.ok());
+  const std::string mode = (*admin)->Query("SELECT @@GLOBAL.sql_mode AS m")->at(0).at("m");
+  REQUIRE((*admin)->Execute("SET GLOBAL sql_mode = CONCAT(@@GLOBAL.sql_mode, ',NO_BACKSLASH_ESCAPES')").ok());
+  // With the mode, 'a\'b' would end after a\ and the rest would be SQL of its own.
+  const std::string tricky = "a\\' OR '1'='1 \\ \"q\" \\n";
+  auto connection = MysqlConnection::Connect(AdminOptions("mercury"));
+  Result<std::vector<Row>> rows = Status::Internal("not connected");
+  Result<std::vector<Row>> session_mode = Status::Internal("not connected");
+  if (connection.ok()) {
+    rows = (*connection)->Query("SELECT " + replplan::QuoteString(tricky) + " AS v, " +
+                                "'" + (*connection)->Escape(tricky) + "' AS w");
+    session_mode = (*connection)->Query("SELECT @@SESSION.sql_mode AS m");
+  }
+  // Put the server back before any check can stop the test.
+  REQUIRE((*admin)->Execute("SET GLOBAL sql_mode = " + replplan::QuoteString(mode)).ok());
+  REQUIRE_MESSAGE(connection.ok(), connection.status().message());
+  REQUIRE_MESSAGE(rows.ok(), rows.status().message());
+  CHECK(rows->at(0).at("v") == tricky);
+  CHECK(rows->at(0).at("w") == tricky);
+  REQUIRE(session_mode.ok());
+  CHECK(session_mode->at(0).at("m").find("NO_BACKSLASH_ESCAPES") == std::string::npos);
+}
+
 TEST_CASE("a wrong password is AuthFailed and its message never contains the password") {
   EnsureLab();
   MysqlOptions options = AdminOptions("mercury");
@@ -137,6 +164,25 @@ TEST_CASE("a wrong password is AuthFailed and its message never contains the pas
   CHECK(connection.status().message().find(lab::Address("mercury") + ":3306") != std::string::npos);
   CHECK(connection.status().message().find("wrong-Pa55word-xyz") == std::string::npos);
   CHECK(MysqlErrno(connection.status()) == 1045);
+}
+
+TEST_CASE("a syntax error in a statement that carries a secret shows no part of it, even cut or escaped") {
+  EnsureLab();
+  auto connection = MysqlConnection::Connect(AdminOptions("mercury"));
+  REQUIRE(connection.ok());
+  // The server quotes 80 characters from the error on: this secret is cut there, so its whole text
+  // matches nothing; and a quote in it is escaped in the statement.
+  const Secret secret("pre'fix-" + std::string(100, 'x'));
+  const std::string sql = "CREATE USERR 'who'@'%' IDENTIFIED BY " + QuoteString(secret.reveal());
+  Status status = (*connection)->Execute(sql, {&secret});
+  REQUIRE_FALSE(status.ok());
+  CHECK(MysqlErrno(status) == 1064);
+  CHECK(status.message().find("pre") == std::string::npos);
+  CHECK(status.message().find("xxxx") == std::string::npos);
+  CHECK(status.message().find("at line 1") != std::string::npos);
+  // Without a secret the statement's excerpt stays: it is what tells the operator where.
+  Status plain = (*connection)->Execute("SELECTT 1");
+  CHECK(plain.message().find("near 'SELECTT 1'") != std::string::npos);
 }
 
 TEST_CASE("a server error keeps its errno and classifies as Internal") {

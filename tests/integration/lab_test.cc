@@ -208,17 +208,19 @@ TEST_CASE("pkill signals the processes of lab ssh sessions only, never a process
   // argv[0], so that no child outlives it holding the session's output open).
   lab::CommandResult remote;
   std::thread session([&] { remote = lab::Ssh("mercury", "exec -a " + words + " sleep 60"); });
-  REQUIRE(lab::WaitFor([&] { return lab::Lab({"pgrep", words}).exit_code == 0; }, std::chrono::seconds(10)));
-  // pgrep lists the remote shell only: the local one is not the lab's.
-  CHECK(lab::Lab({"pgrep", words}).out.find(std::to_string(outside)) == std::string::npos);
-
-  CHECK(lab::Lab({"pkill", "KILL", words}).exit_code == 0);
+  const bool seen = lab::WaitFor([&] { return lab::Lab({"pgrep", words}).exit_code == 0; }, std::chrono::seconds(10));
+  const std::string listed = lab::Lab({"pgrep", words}).out;
+  const int killed = lab::Lab({"pkill", "KILL", words}).exit_code;
   session.join();
-  CHECK(remote.exit_code != 0);  // its shell was killed
-  CHECK(lab::Lab({"pgrep", words}).exit_code == 1);
-  CHECK(lab::Lab({"pkill", "KILL", words}).exit_code == 1);  // nothing left to signal
-  CHECK(kill(outside, 0) == 0);                               // still running
-
+  const int again = lab::Lab({"pkill", "KILL", words}).exit_code;
+  const bool survived = waitpid(outside, nullptr, WNOHANG) == 0;  // 0: still running, not reaped
   kill(outside, SIGKILL);
   waitpid(outside, nullptr, 0);
+
+  CHECK(seen);
+  CHECK(listed.find(std::to_string(outside)) == std::string::npos);  // the local one is not the lab's
+  CHECK(killed == 0);
+  CHECK(remote.exit_code != 0);  // its process was killed
+  CHECK(again == 1);             // nothing left to signal
+  CHECK(survived);
 }

@@ -571,7 +571,7 @@ cmd_down() {
     [[ -d $h ]] || continue
     name=$(basename "$h")
     for pid in $(cat "$h/mysqld.pid" "$h/sshd.pid" 2>/dev/null || true); do
-      [[ $pid =~ ^[0-9]+$ ]] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "$h" && pids+=("$pid")
+      [[ $pid =~ ^[0-9]+$ ]] && tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -qF "$h" && pids+=("$pid")
     done
     mapfile -t -O "${#pids[@]}" pids < <(mysqld_pids "$name"; sshd_pids "$name")
     for pid in $(sshd_pids "$name"); do mapfile -t -O "${#pids[@]}" pids < <(descendants "$pid"); done
@@ -602,7 +602,7 @@ session_pids() {
     [[ -d $h ]] || continue
     for pid in $(sshd_pids "$(basename "$h")"); do
       for child in $(descendants "$pid"); do
-        tr '\0' ' ' <"/proc/$child/cmdline" 2>/dev/null | grep -qF -- "$text" && echo "$child"
+        tr '\0' ' ' 2>/dev/null <"/proc/$child/cmdline" | grep -qF -- "$text" && echo "$child"
       done
     done
   done

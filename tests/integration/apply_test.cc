@@ -5,7 +5,6 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,72 +22,26 @@
 
 #include "integration/lab_client.h"
 
-extern char** environ;
-
 namespace {
 
 using namespace std::chrono_literals;
 
-// A replplan running in the background, its output going to a file we can watch.
-class Background {
- public:
-  explicit Background(const std::vector<std::string>& args) {
-    std::filesystem::create_directories(lab::Dir() + "/tmp");
-    log_ = lab::Dir() + "/tmp/background-" + std::to_string(counter_++) + ".log";
-    std::vector<std::string> argv = {REPLPLAN_BINARY};
-    argv.insert(argv.end(), args.begin(), args.end());
-    std::vector<char*> raw;
-    for (auto& a : argv) raw.push_back(a.data());
-    raw.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    REQUIRE(posix_spawn(&pid_, argv[0].c_str(), &actions, nullptr, raw.data(), environ) == 0);
-    posix_spawn_file_actions_destroy(&actions);
-  }
-  ~Background() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-  std::string Output() const { return lab::ReadFile(log_); }
-  bool WaitForOutput(const std::string& needle, std::chrono::milliseconds limit) const {
-    return lab::WaitFor([&] { return Output().find(needle) != std::string::npos; }, limit);
-  }
-  // Waits for the apply's timeline line "<time>  <host>  <action id>  started".
-  bool WaitForStart(const std::string& action_id, std::chrono::milliseconds limit) const {
-    return lab::WaitFor([&] {
-      std::istringstream lines(Output());
-      std::string line;
-      while (std::getline(lines, line)) {
-        if (line.find(" " + action_id + " ") != std::string::npos && line.size() >= 8 &&
-            line.compare(line.size() - 8, 8, " started") == 0) {
-          return true;
-        }
-      }
-      return false;
-    }, limit);
-  }
-  void Kill9() {
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
-  int Wait() {
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  }
+using lab::Background;
 
- private:
-  static inline int counter_ = 0;
-  pid_t pid_ = -1;
-  std::string log_;
-};
+// Waits for an apply's timeline line "<time>  <host>  <action id>  started".
+bool WaitForStart(const Background& apply, const std::string& action_id, std::chrono::milliseconds limit) {
+  return lab::WaitFor([&] {
+    std::istringstream lines(apply.Output());
+    std::string line;
+    while (std::getline(lines, line)) {
+      if (line.find(" " + action_id + " ") != std::string::npos && line.size() >= 8 &&
+          line.compare(line.size() - 8, 8, " started") == 0) {
+        return true;
+      }
+    }
+    return false;
+  }, limit);
+}
 
 lab::CommandResult Apply(const std::string& path) { return lab::Replplan({"apply", path, "--yes"}); }
 
@@ -224,7 +177,7 @@ TEST_CASE("apply killed with -9 while seeding converges when run again, losing n
                       "USE secondhand_production; CREATE TABLE bulk (id INT PRIMARY KEY, payload VARCHAR(200)) "
                       "SELECT seq AS id, REPEAT(MD5(seq), 6) AS payload FROM seq_1_to_300000;");
   Background interrupted({"apply", lab::TopologyPath(), "--yes"});
-  REQUIRE_MESSAGE(interrupted.WaitForStart("uranus/seed-replica", 60s), interrupted.Output());
+  REQUIRE_MESSAGE(WaitForStart(interrupted, "uranus/seed-replica", 60s), interrupted.Output());
   std::this_thread::sleep_for(100ms);
   interrupted.Kill9();
   auto again = Apply(lab::TopologyPath());
@@ -238,7 +191,7 @@ TEST_CASE("apply killed with -9 while seeding converges when run again, losing n
 TEST_CASE("apply killed with -9 during config edits converges when run again") {
   lab::Reset(2);
   Background interrupted({"apply", lab::TopologyPath(), "--yes"});
-  REQUIRE_MESSAGE(interrupted.WaitForStart("uranus/edit-config", 60s), interrupted.Output());
+  REQUIRE_MESSAGE(WaitForStart(interrupted, "uranus/edit-config", 60s), interrupted.Output());
   interrupted.Kill9();
   auto again = Apply(lab::TopologyPath());
   REQUIRE_MESSAGE(again.exit_code == 0, (again.out + again.err));
@@ -258,7 +211,7 @@ TEST_CASE("an unreachable replica fails alone; the rest of the cluster converges
 TEST_CASE("apply killed with -9 during a server restart converges when run again") {
   lab::Reset(2);
   Background interrupted({"apply", lab::TopologyPath(), "--yes"});
-  REQUIRE_MESSAGE(interrupted.WaitForStart("mercury/restart-server", 60s), interrupted.Output());
+  REQUIRE_MESSAGE(WaitForStart(interrupted, "mercury/restart-server", 60s), interrupted.Output());
   interrupted.Kill9();
   // The restart runs on the server, detached from replplan's SSH channel: it completes anyway.
   bool back = lab::WaitFor([] {

@@ -7,6 +7,8 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -62,6 +64,23 @@ std::string ClusterWithApp(bool semi_sync) {
   INFO(plan.out << plan.err);
   REQUIRE(plan.exit_code == 0);  // the app already points at the primary
   return path;
+}
+
+// Where the cgroup v2 hierarchy is mounted ("" if nowhere): /sys/fs/cgroup on a pure v2 system
+// (Debian 12's default), /sys/fs/cgroup/unified on a hybrid one.
+std::string Cgroup2Root() {
+  std::istringstream lines(lab::ReadFile("/proc/self/mountinfo"));
+  std::string line;
+  while (std::getline(lines, line)) {
+    // "36 35 0:30 / /sys/fs/cgroup rw,... shared:9 - cgroup2 cgroup2 rw,..."
+    const size_t dash = line.find(" - ");
+    if (dash == std::string::npos || line.compare(dash + 3, 8, "cgroup2 ") != 0) continue;
+    std::istringstream fields(line.substr(0, dash));
+    std::string field, mount_point;
+    for (int i = 0; i < 5 && fields >> field; ++i) mount_point = field;
+    if (std::filesystem::exists(mount_point + "/cgroup.procs")) return mount_point;
+  }
+  return "";
 }
 
 size_t AckCount(const lab::app::Writer& w) { return w.Acknowledged().size(); }
@@ -151,6 +170,11 @@ TEST_CASE("kill -9 of an idle primary: failover, then writes through the app lan
   REQUIRE_MESSAGE(post.ok, post.error);
   CHECK(lab::SqlValue(promoted, "SELECT COUNT(*) FROM secondhand_production.items WHERE seq BETWEEN 1 AND 11") ==
         "11");
+  // The other replica follows the new primary: the write made after the move reaches it.
+  const std::string other = promoted == "uranus" ? "venus" : "uranus";
+  CHECK(lab::WaitFor([&] {
+    return lab::SqlValue(other, "SELECT COUNT(*) FROM secondhand_production.items WHERE seq BETWEEN 1 AND 11") == "11";
+  }, 15s));
 }
 
 TEST_CASE("kill -9 during a long transaction: it is all or nothing on the new primary, acknowledged writes kept") {
@@ -165,10 +189,18 @@ TEST_CASE("kill -9 during a long transaction: it is all or nothing on the new pr
                         "INSERT INTO secondhand_production.items (seq, created_at) "
                         "SELECT 10000000 + seq, NOW(6) FROM secondhand_production.seq_1_to_200000");
   });
-  std::this_thread::sleep_for(700ms);
+  // The kill comes while that transaction is open: the statement is still writing its rows (about
+  // half a second here), not committing. (The process list tells; polling
+  // information_schema.innodb_trx instead stalled the insert for as long as the polling went on.)
+  const bool open = lab::WaitFor([] {
+    return lab::SqlValue("mercury", "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE "
+                                    "'INSERT INTO secondhand_production.items (seq, created_at) SELECT%' "
+                                    "AND STATE = 'Sending data'") == "1";
+  }, 30s);
   lab::Lab({"kill", "mercury"});
   auto killed = Clock::now();
   client.join();
+  REQUIRE_MESSAGE(open, "the long transaction was never seen open: " << big.err);
   auto failover = lab::Replplan({"failover", path, "--yes"});
   INFO("failover:\n" << failover.out << failover.err);
   REQUIRE(failover.exit_code == 0);
@@ -184,35 +216,35 @@ TEST_CASE("kill -9 during a long transaction: it is all or nothing on the new pr
 TEST_CASE("watch fails over by itself after kill -9, once, and the app writes again with nothing lost") {
   std::string path = ClusterWithApp(/*semi_sync=*/true);
   AppOn app("mercury");
-  lab::CommandResult watch;
   // A probe interval far longer than the test: the watcher must notice the death on the primary's
   // socket, which its kernel closes at once, not at the next probe.
-  std::thread watcher([&] {
-    watch = lab::Run({"timeout", "120", REPLPLAN_BINARY, "watch", path, "--max-failovers", "1", "--interval-ms", "60000"});
-  });
+  lab::Background watch({"watch", path, "--max-failovers", "1", "--interval-ms", "60000"});
   lab::app::Writer writer("mercury");
   WaitForAcks(writer, 40);
-  std::this_thread::sleep_for(500ms);  // the watcher is probing by now
+  // The kill comes once the watcher probes mercury and its pool is warm: the failover must then
+  // open nothing.
+  REQUIRE_MESSAGE(watch.WaitForOutput("watching mercury", 30s), watch.Output());
+  REQUIRE_MESSAGE(watch.WaitForOutput("warm: ", 30s), watch.Output());
   lab::Lab({"kill", "mercury"});
   auto killed = Clock::now();
-  watcher.join();
-  INFO("watch:\n" << watch.out << watch.err);
-  REQUIRE(watch.exit_code == 0);
+  const int exit_code = watch.Wait(120s);
+  const std::string out = watch.Output();
+  INFO("watch:\n" << out);
+  REQUIRE(exit_code == 0);
   CHECK(Clock::now() - killed < 40s);  // not at the next probe, 60 s away
-  CHECK(watch.out.find("watching mercury") != std::string::npos);
   // Every connection the failover needed was warm: none opened on its hot path.
-  CHECK(watch.out.find("0 SQL and 0 SSH opened during the failover") != std::string::npos);
-  const std::string promoted = NewPrimaryIn(watch.out);
+  CHECK(out.find("0 SQL and 0 SSH opened during the failover") != std::string::npos);
+  const std::string promoted = NewPrimaryIn(out);
   CHECK((promoted == "uranus" || promoted == "venus"));
-  CHECK(watch.out.find("result: done") != std::string::npos);
+  CHECK(out.find("result: done") != std::string::npos);
   CHECK(PrimaryIn(path) == promoted);
   CheckNothingLost(writer, killed, promoted);
 }
 
 TEST_CASE("replplan alone cut off from the primary (iptables) while the replicas see it: no failover") {
-  const std::string cgroup_root = "/sys/fs/cgroup/unified";
-  if (!std::filesystem::exists(cgroup_root + "/cgroup.procs")) {
-    MESSAGE("no cgroup v2 mount at " << cgroup_root << ": cannot cut off replplan alone");
+  const std::string cgroup_root = Cgroup2Root();
+  if (cgroup_root.empty()) {
+    MESSAGE("SKIPPED: no cgroup v2 mount in /proc/self/mountinfo: cannot cut off replplan alone");
     return;
   }
   std::string path = ClusterWithApp(/*semi_sync=*/false);
@@ -228,17 +260,25 @@ TEST_CASE("replplan alone cut off from the primary (iptables) while the replicas
     return lab::Run(argv);
   };
   RequireOk(iptables("-I"), "iptables -I");
+  // The rule and the group go whatever happens below: they are the machine's, not the lab's.
+  struct Undo {
+    std::function<void()> undo;
+    ~Undo() { undo(); }
+  } undo{[&] {
+    iptables("-D");
+    std::filesystem::remove(cgroup_root + "/" + group);
+  }};
   // replplan runs inside the cgroup: its packets to mercury are refused; the servers' are not.
   auto cut_off = [&](const std::vector<std::string>& argv) {
     std::string command = "echo $$ > " + cgroup_root + "/" + group + "/cgroup.procs && exec";
     for (const std::string& a : argv) command += " '" + a + "'";
     return lab::Run({"bash", "-c", command});
   };
-  auto failover = cut_off({REPLPLAN_BINARY, "failover", path, "--yes"});
+  auto failover = cut_off({"timeout", "60", REPLPLAN_BINARY, "failover", path, "--yes"});
   // The watcher finds the primary unreachable every 100 ms for 4 s and must never fail over.
   auto watch = cut_off({"timeout", "4", REPLPLAN_BINARY, "watch", path, "--max-failovers", "1", "--interval-ms", "100"});
-  iptables("-D");
-  std::filesystem::remove(cgroup_root + "/" + group);
+  undo.undo();
+  undo.undo = [] {};
 
   INFO("failover:\n" << failover.out << failover.err);
   CHECK(failover.exit_code == 1);
@@ -293,24 +333,24 @@ TEST_CASE("a frozen primary (SIGSTOP): the replicas notice within slave_net_time
   // The app stays up and idle: the failover's restart-app (the touch of tmp/restart.txt, which
   // starts nothing) moves it in process, and its health check passes. Stopped at the end.
   AppOn app("mercury");
-  lab::CommandResult watch;
-  std::thread watcher([&] {
-    watch = lab::Run({"timeout", "30", REPLPLAN_BINARY, "watch", path, "--interval-ms", "100"});
-  });
-  std::this_thread::sleep_for(1s);
+  lab::Background watch({"watch", path, "--interval-ms", "100"});
+  REQUIRE_MESSAGE(watch.WaitForOutput("watching mercury", 30s), watch.Output());
+  // mercury's mariadbd, by its pid file, checked against its command line: a stale file could name
+  // another process by now.
   std::string pid = lab::ReadFile(lab::Dir() + "/hosts/mercury/mysqld.pid");
   while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
+  REQUIRE(lab::ReadFile("/proc/" + pid + "/cmdline").find("/hosts/mercury/my.cnf") != std::string::npos);
   RequireOk(lab::Run({"kill", "-STOP", pid}), "kill -STOP");
   bool moved = lab::WaitFor([&] { return PrimaryIn(path) == "uranus"; }, 20s);
   lab::Run({"kill", "-CONT", pid});
   CHECK_MESSAGE(moved, "no failover while mercury was frozen");
   // mercury wakes up writable (runtime read_only=OFF from its time as primary): fenced at once.
   bool fenced = lab::WaitFor([] { return lab::SqlValue("mercury", "SELECT @@global.read_only") == "1"; }, 10s);
-  lab::Run({"pkill", "-TERM", "-f", "replplan watch " + path});
-  watcher.join();
-  INFO("watch:\n" << watch.out << watch.err);
+  watch.Terminate();
+  const std::string out = watch.Output();
+  INFO("watch:\n" << out);
   CHECK(fenced);
-  CHECK(watch.out.find("fenced mercury") != std::string::npos);
+  CHECK(out.find("fenced mercury") != std::string::npos);
   CHECK(lab::SqlValue("uranus", "SELECT @@global.read_only") == "0");
 }
 
@@ -319,23 +359,19 @@ TEST_CASE("watch does not fail over twice within its block period: the second lo
   // The app stays up and idle: the failover's restart-app (the touch of tmp/restart.txt, which
   // starts nothing) moves it in process, and its health check passes. Stopped at the end.
   AppOn app("mercury");
-  lab::CommandResult watch;
-  std::thread watcher([&] {
-    watch = lab::Run({"timeout", "25", REPLPLAN_BINARY, "watch", path, "--interval-ms", "100", "--block-period-s", "600"});
-  });
-  std::this_thread::sleep_for(1s);
+  lab::Background watch({"watch", path, "--interval-ms", "100", "--block-period-s", "600"});
+  REQUIRE_MESSAGE(watch.WaitForOutput("watching mercury", 30s), watch.Output());
   lab::Lab({"kill", "mercury"});
   bool moved = lab::WaitFor([&] { return PrimaryIn(path) == "uranus"; }, 15s);
   CHECK_MESSAGE(moved, "no first failover");
-  std::this_thread::sleep_for(1500ms);  // the watcher now probes uranus
+  const bool watching_uranus = watch.WaitForOutput("watching uranus", 15s);
   lab::Lab({"kill", "uranus"});
-  std::this_thread::sleep_for(3s);
-  lab::Run({"pkill", "-TERM", "-f", "replplan watch " + path});
-  watcher.join();
-  INFO("watch:\n" << watch.out << watch.err);
+  const bool refused = watch.WaitForOutput("less than the block period ago", 15s);
+  watch.Terminate();
+  INFO("watch:\n" << watch.Output());
+  CHECK(watching_uranus);
+  CHECK(refused);
   CHECK(PrimaryIn(path) == "uranus");  // not moved again to venus
-  CHECK(watch.out.find("watching uranus") != std::string::npos);
-  CHECK(watch.out.find("less than the block period ago") != std::string::npos);
   CHECK(lab::SqlValue("venus", "SELECT @@global.read_only") == "1");
 }
 

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -237,6 +238,70 @@ CommandResult Replplan(const std::vector<std::string>& args) {
   std::vector<std::string> argv = {REPLPLAN_BINARY};
   argv.insert(argv.end(), args.begin(), args.end());
   return Run(argv);
+}
+
+namespace {
+
+int ExitCode(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status); }
+
+}  // namespace
+
+Background::Background(const std::vector<std::string>& args) {
+  static int counter = 0;
+  std::filesystem::create_directories(Dir() + "/tmp");
+  log_ = Dir() + "/tmp/background-" + std::to_string(getpid()) + "-" + std::to_string(counter++) + ".log";
+  std::vector<std::string> argv = {REPLPLAN_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::vector<char*> raw = CStrings(argv);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  const int error = posix_spawn(&pid_, raw[0], &actions, nullptr, raw.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (error != 0) {
+    pid_ = -1;
+    throw std::runtime_error(std::string("cannot start ") + REPLPLAN_BINARY + ": " + std::strerror(error));
+  }
+}
+
+Background::~Background() { Kill9(); }
+
+std::string Background::Output() const {
+  std::ifstream in(log_, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+bool Background::WaitForOutput(const std::string& needle, std::chrono::milliseconds limit) const {
+  return WaitFor([&] { return Output().find(needle) != std::string::npos; }, limit);
+}
+
+int Background::Wait(std::chrono::milliseconds limit) {
+  if (pid_ <= 0) return -1;
+  int status = 0;
+  if (!WaitFor([&] { return waitpid(pid_, &status, WNOHANG) == pid_; }, limit)) {
+    Kill9();
+    return -1;
+  }
+  pid_ = -1;
+  return ExitCode(status);
+}
+
+int Background::Terminate(std::chrono::milliseconds grace) {
+  if (pid_ <= 0) return -1;
+  kill(pid_, SIGTERM);
+  return Wait(grace);
+}
+
+void Background::Kill9() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGKILL);
+  while (waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
+  }
+  pid_ = -1;
 }
 
 bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds limit) {

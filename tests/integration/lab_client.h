@@ -8,12 +8,14 @@
 // Free of doctest so any test executable (or a benchmark) can link it.
 #pragma once
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "engine/topology.h"
-#include <vector>
 
 namespace lab {
 
@@ -74,6 +76,31 @@ CommandResult Ssh(const std::string& host, const std::string& command, const std
 
 // Runs the replplan binary under test (REPLPLAN_BINARY) with ARGS.
 CommandResult Replplan(const std::vector<std::string>& args);
+
+// The replplan binary under test running in the background (REPLPLAN_BINARY ARGS...), stdin from
+// /dev/null, stdout and stderr into one file under Dir()/tmp that a test can watch. The process is
+// its own: stopped by pid, never by a pattern that could match another; and killed and reaped when
+// the object goes, so a test that stops early leaves no watcher behind to act on the next test's lab.
+class Background {
+ public:
+  explicit Background(const std::vector<std::string>& args);  // throws std::runtime_error
+  ~Background();
+  Background(const Background&) = delete;
+  Background& operator=(const Background&) = delete;
+
+  std::string Output() const;
+  bool WaitForOutput(const std::string& needle, std::chrono::milliseconds limit) const;
+  // Waits until it exits by itself; its exit code (128 + signal if a signal ended it). Still there
+  // after `limit`: killed, and -1.
+  int Wait(std::chrono::milliseconds limit = std::chrono::minutes(10));
+  // SIGTERM, then SIGKILL if it is still there after `grace`; its exit code as Wait's.
+  int Terminate(std::chrono::milliseconds grace = std::chrono::seconds(10));
+  void Kill9();
+
+ private:
+  pid_t pid_ = -1;
+  std::string log_;
+};
 
 // Polls `condition` every 20 ms until it holds or `limit` passes; returns whether it held.
 bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds limit);

@@ -42,7 +42,8 @@ TEST_CASE("a holder killed with -9 releases the lock") {
     auto lock = replplan::AcquireClusterLock(topology, "doomed");
     char byte = lock.ok() ? 'y' : 'n';
     (void)!write(ready[1], &byte, 1);
-    pause();  // hold it until killed
+    alarm(60);  // hold it until killed, and not forever if the test stops before it kills
+    pause();
     _exit(0);
   }
   char byte = 0;

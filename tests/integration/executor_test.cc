@@ -143,7 +143,7 @@ std::string WithoutKeys(const std::string& text, const std::set<std::string>& ke
 
 // One field of SHOW SLAVE STATUS (vertical output of the lab's own client).
 std::string SlaveField(const std::string& host, const std::string& field) {
-  auto result = lab::Run({"mariadb", "-S", HostFile(host, "mysqld.sock"), "-u", "root", "-E", "-e", "SHOW SLAVE STATUS"});
+  auto result = lab::Run({"mariadb", "--no-defaults", "-S", HostFile(host, "mysqld.sock"), "-u", "root", "-E", "-e", "SHOW SLAVE STATUS"});
   REQUIRE_MESSAGE(result.exit_code == 0, result.err);
   std::string key = " " + field + ": ";
   size_t at = result.out.find(key);
@@ -219,7 +219,7 @@ TEST_CASE("config, restart, runtime, users and database of two fresh hosts: done
   // Database and declared user on the primary, with normal binary logging (they replicate).
   CHECK(Column("mercury", "SELECT default_character_set_name FROM information_schema.schemata "
                           "WHERE schema_name = 'secondhand_production'") == "utf8mb4");
-  auto pierre = lab::Run({"mariadb", "-h", lab::Address("mercury"), "-P", "3306", "-u", "pierre", "-N", "-B", "-e",
+  auto pierre = lab::Run({"mariadb", "--no-defaults", "-h", lab::Address("mercury"), "-P", "3306", "-u", "pierre", "-N", "-B", "-e",
                           "SHOW DATABASES"},
                          "", {"MYSQL_PWD=" + lab::SecretValue("app.pw")});
   CHECK_MESSAGE(pierre.exit_code == 0, pierre.err);

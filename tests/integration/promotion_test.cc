@@ -158,8 +158,11 @@ TEST_CASE("fencing a semi-sync primary with a commit hanging for an ACK kills th
   ReplicatingPair(2);
   lab::Sql("mercury", "SET GLOBAL rpl_semi_sync_master_enabled = 1; SET GLOBAL rpl_semi_sync_master_timeout = 60000");
   lab::Sql("uranus", "SET GLOBAL rpl_semi_sync_slave_enabled = 1; STOP SLAVE IO_THREAD; START SLAVE IO_THREAD");
-  REQUIRE(lab::WaitFor([] { return lab::SqlValue("mercury", "SHOW STATUS LIKE 'Rpl_semi_sync_master_clients'") != ""; },
-                       std::chrono::seconds(5)));
+  // The replica has registered as a semi-sync client (the second column of SHOW STATUS).
+  REQUIRE(lab::WaitFor([] {
+    auto rows = lab::Sql("mercury", "SHOW STATUS LIKE 'Rpl_semi_sync_master_clients'");
+    return rows.size() == 1 && rows[0].size() == 2 && rows[0][1] != "0";
+  }, std::chrono::seconds(5)));
   lab::Sql("uranus", "STOP SLAVE IO_THREAD");
 
   lab::CommandResult hung;

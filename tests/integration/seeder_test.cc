@@ -139,7 +139,7 @@ void CheckCopied() {
                                 "WHERE TRIGGER_SCHEMA = 'shop' AND TRIGGER_NAME = 'items_audit'") == "1");
   CHECK(lab::SqlValue("uranus", "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = 'stats'") == "1");
   // The account came with its hash: pierre logs in on the replica with the primary's password.
-  auto login = lab::Run({"mariadb", "-h", lab::Address("uranus"), "-P", "3306", "-u", "pierre", "-N", "-B", "-e",
+  auto login = lab::Run({"mariadb", "--no-defaults", "-h", lab::Address("uranus"), "-P", "3306", "-u", "pierre", "-N", "-B", "-e",
                          "SELECT CURRENT_USER()"},
                         "", {"MYSQL_PWD=" + LabSecret("app.pw")});
   CHECK_MESSAGE(login.exit_code == 0, login.err);

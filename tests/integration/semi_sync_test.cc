@@ -43,7 +43,7 @@ std::string Status(const std::string& host, const std::string& name) {
 // The default channel's value of a SHOW ALL SLAVES STATUS column (only that statement has the
 // heartbeat period).
 std::string ChannelColumn(const std::string& host, const std::string& column) {
-  auto result = lab::Run({"mariadb", "-S", lab::Dir() + "/hosts/" + host + "/mysqld.sock", "-uroot", "-e",
+  auto result = lab::Run({"mariadb", "--no-defaults", "-S", lab::Dir() + "/hosts/" + host + "/mysqld.sock", "-uroot", "-e",
                           "SHOW ALL SLAVES STATUS\\G"});
   REQUIRE_MESSAGE(result.exit_code == 0, result.err);
   const std::string key = " " + column + ": ";

@@ -57,6 +57,7 @@ TEST_CASE("validate prints every error as FILE:LINE:COL and exits 1") {
     CHECK(out.exit_code == 1);
     std::string expected = ReadFile(std::string(REPLPLAN_SOURCE_DIR) + "/tests/golden/invalid/" + name + ".errors");
     while (!expected.empty() && expected.back() == '\n') expected.pop_back();
+    REQUIRE_FALSE(expected.empty());  // an empty expectation would match any output
     CHECK(out.text.rfind(expected, 0) == 0);  // the diagnostics first, then the count line
     CHECK(out.text.find("replplan: ") != std::string::npos);
   }

@@ -154,6 +154,8 @@ Result<std::string> ParseName(std::string_view s, size_t& pos, const char* what)
     }
     if (pos >= s.size()) return Status::InvalidArgument(std::string("unterminated ` in the ") + what + " name");
     ++pos;  // closing backquote
+    // `*` would be written back as *, every database or table: a different, wider grant.
+    if (name == "*") return Status::InvalidArgument(std::string("`*` is not a ") + what + " name; write * for all");
   } else {
     while (pos < s.size() && (std::isalnum(static_cast<unsigned char>(s[pos])) || s[pos] == '_' || s[pos] == '$')) {
       name += s[pos++];

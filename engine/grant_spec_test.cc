@@ -58,6 +58,8 @@ TEST_CASE("malformed grants are rejected with the reason") {
   CHECK(ErrorOf("SELECT ON *") == "expected 'db.table', 'db.*' or '*.*' after ' ON '");
   CHECK(ErrorOf("SELECT ON *.orders") == "'*.orders' is not an object: use '*.*' or 'db.orders'");
   CHECK(ErrorOf("SELECT ON `db.*") == "unterminated ` in the database name");
+  CHECK(ErrorOf("SELECT ON `*`.*") == "`*` is not a database name; write * for all");
+  CHECK(ErrorOf("SELECT ON db.`*`") == "`*` is not a table name; write * for all");
   CHECK(ErrorOf("SELECT ON db.t extra") == "unexpected ' extra' after the object");
   CHECK(ErrorOf("SELECT, ON db.*") == "empty privilege in the list");
   CHECK(ErrorOf("SELECT, select ON db.*") == "privilege 'SELECT' is listed twice");

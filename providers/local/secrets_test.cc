@@ -1,6 +1,7 @@
 #include "providers/local/secrets.h"
 
 #include <doctest/doctest.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -25,7 +26,11 @@ TEST_CASE("a missing env secret is an error that names the variable, not a value
 }
 
 TEST_CASE("a file secret is the file's first line without its newline") {
-  const char* path = "/tmp/replplan_secret_test.pw";
+  char name[] = "/tmp/replplan_secret_test.XXXXXX";  // a name of its own: runs may overlap
+  const int fd = mkstemp(name);
+  REQUIRE(fd >= 0);
+  close(fd);
+  const char* path = name;
   { std::ofstream(path) << "pw-from-file\nignored\n"; }
   SecretRef ref{SecretRef::Kind::kFile, path, {}};
   auto secret = ResolveSecret(ref);

@@ -95,6 +95,7 @@ void PointAppAt(const std::string& host, const std::string& db) {
 
 // A replicating pair from the lab topology, the app's tables, and the app on mercury using mercury.
 void PairWithApp() {
+  App({"stop", "mercury"});  // whatever an earlier case left running (a start that timed out)
   lab::Reset(2);
   auto apply = lab::Replplan({"apply", lab::TopologyPath(), "--yes"});
   INFO("apply: " << apply.out << apply.err);

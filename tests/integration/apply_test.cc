@@ -83,6 +83,17 @@ std::string TopologyWithServers(int n) {
 
 std::string Pid(const std::string& host) { return lab::ReadFile(lab::Dir() + "/hosts/" + host + "/mysqld.pid"); }
 
+// Nothing of a plan reached the host: its my.cnf is the fresh one, no account was created, no
+// replication configured, and the server still runs without a binlog (no restart happened).
+void CheckUntouched(const std::string& host) {
+  CAPTURE(host);
+  const std::string dir = lab::Dir() + "/hosts/" + host;
+  CHECK(lab::ReadFile(dir + "/my.cnf") == lab::ReadFile(dir + "/my.cnf.fresh"));
+  CHECK(lab::SqlValue(host, "SELECT COUNT(*) FROM mysql.user WHERE User = 'repl'") == "0");
+  CHECK(lab::Sql(host, "SHOW ALL SLAVES STATUS").empty());
+  CHECK(lab::SqlValue(host, "SELECT @@log_bin") == "0");
+}
+
 }  // namespace
 
 TEST_CASE("two fresh hosts become a replicating pair; plan then shows no changes; a second apply does nothing") {
@@ -135,7 +146,8 @@ TEST_CASE("a saved plan applies as reviewed, and is refused once the live state 
   auto stale = Apply(saved);
   CHECK(stale.exit_code == 1);
   CHECK_MESSAGE(stale.err.find("changed since this plan was made") != std::string::npos, stale.err);
-  CHECK(lab::SqlValue("mercury", "SELECT @@log_bin") == "0");  // nothing was applied
+  CheckUntouched("mercury");  // nothing was applied
+  CheckUntouched("uranus");
 
   lab::Reset(2);
   REQUIRE(lab::Replplan({"plan", lab::TopologyPath(), "--out", saved}).exit_code == 0);
@@ -155,7 +167,8 @@ TEST_CASE("apply refuses to run without approval when there is no terminal") {
   auto result = lab::Replplan({"apply", lab::TopologyPath()});
   CHECK(result.exit_code == 1);
   CHECK(result.err.find("--yes") != std::string::npos);
-  CHECK(lab::SqlValue("mercury", "SELECT @@log_bin") == "0");
+  CheckUntouched("mercury");
+  CheckUntouched("uranus");
 }
 
 TEST_CASE("a second apply of the same cluster is refused and told who holds the lock") {

@@ -235,7 +235,9 @@ CommandResult Ssh(const std::string& host, const std::string& command, const std
 }
 
 CommandResult Replplan(const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {REPLPLAN_BINARY};
+  // Bounded: a replplan that hangs fails its test with exit 124 instead of holding the lab until
+  // ctest's own timeout ends the whole test binary.
+  std::vector<std::string> argv = {"timeout", "-k", "10", "300", REPLPLAN_BINARY};
   argv.insert(argv.end(), args.begin(), args.end());
   return Run(argv);
 }

@@ -74,7 +74,7 @@ CommandResult AdminSql(const std::string& host, const std::string& sql);
 // system ssh config. Bounded by a 60 s timeout.
 CommandResult Ssh(const std::string& host, const std::string& command, const std::string& known_hosts = "");
 
-// Runs the replplan binary under test (REPLPLAN_BINARY) with ARGS.
+// Runs the replplan binary under test (REPLPLAN_BINARY) with ARGS, for 300 s at most (then exit 124).
 CommandResult Replplan(const std::vector<std::string>& args);
 
 // The replplan binary under test running in the background (REPLPLAN_BINARY ARGS...), stdin from

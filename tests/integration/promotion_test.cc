@@ -184,7 +184,9 @@ TEST_CASE("fencing a semi-sync primary with a commit hanging for an ACK kills th
   client.join();
   lab::Sql("mercury", "SET GLOBAL rpl_semi_sync_master_enabled = 0");
   REQUIRE_MESSAGE(fenced.status.ok(), fenced.all());
-  CHECK_MESSAGE(fenced.seconds < 1.0, "fencing took " << fenced.seconds << " s");
+  // Far below the 60 s the hanging commit would wait for its ACK: the fence did not wait for it.
+  // (How fast it is, is bench/failover_times.sh's business; this bound only tells the two apart.)
+  CHECK_MESSAGE(fenced.seconds < 5.0, "fencing took " << fenced.seconds << " s");
   CHECK(lab::SqlValue("mercury", "SELECT @@read_only") == "1");
   CHECK_MESSAGE(hung.exit_code != 0, "the hanging INSERT was acknowledged: " << hung.out);
   CHECK_MESSAGE(Contains(fenced.all(), "killed 1 session(s) waiting for a semi-sync ACK"), fenced.all());

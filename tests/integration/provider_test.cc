@@ -298,7 +298,9 @@ class SshdWithoutSftp {
     }
     known_hosts_ = lab::WriteFile("known_hosts.nosftp", known);
     // sshd writes its pid file once it listens.
-    lab::WaitFor([&] { return !Pid().empty(); }, std::chrono::seconds(5));
+    if (!lab::WaitFor([&] { return !Pid().empty(); }, std::chrono::seconds(5))) {
+      throw std::runtime_error("sshd without sftp wrote no pid file: " + lab::ReadFile(lab::Dir() + "/tmp/sshd-nosftp.log"));
+    }
   }
   ~SshdWithoutSftp() {
     const std::string pid = Pid();

@@ -57,7 +57,7 @@ TEST_CASE("an SQL connection given back is lent again; one its server closed is 
 
   // The server ends that session (as wait_timeout or a restart would): it must not be lent.
   lab::SqlValue("mercury", "KILL " + id);
-  std::this_thread::sleep_for(100ms);  // the FIN crosses loopback
+  std::this_thread::sleep_for(300ms);  // the FIN crosses loopback (a loaded machine may be slow)
   auto fresh = pool.Sql(*options);
   REQUIRE_MESSAGE(fresh.ok(), fresh.status().message());
   CHECK(ConnectionId(**fresh) != id);
@@ -94,7 +94,7 @@ TEST_CASE("an SSH session given back is lent again; one whose sshd went away is 
   auto killed = (*again)->Run("kill -9 $PPID");
   (void)killed;  // the channel dies with them
   pool.Return(std::move(*again));
-  std::this_thread::sleep_for(100ms);
+  std::this_thread::sleep_for(300ms);
   auto fresh = pool.Ssh(options);
   REQUIRE_MESSAGE(fresh.ok(), fresh.status().message());
   auto echo = (*fresh)->Run("echo alive");

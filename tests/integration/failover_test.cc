@@ -184,7 +184,7 @@ TEST_CASE("kill -9 during a long transaction: it is all or nothing on the new pr
   WaitForAcks(writer, 20);
   // One transaction of 200,000 rows (seq from 10,000,000 up) from a client of its own.
   lab::CommandResult big;
-  std::thread client([&] {
+  std::jthread client([&] {
     big = lab::AdminSql("mercury",
                         "INSERT INTO secondhand_production.items (seq, created_at) "
                         "SELECT 10000000 + seq, NOW(6) FROM secondhand_production.seq_1_to_200000");

@@ -207,7 +207,7 @@ TEST_CASE("pkill signals the processes of lab ssh sessions only, never a process
   // Inside the lab: the same words in the command line of a process run over SSH on mercury (its
   // argv[0], so that no child outlives it holding the session's output open).
   lab::CommandResult remote;
-  std::thread session([&] { remote = lab::Ssh("mercury", "exec -a " + words + " sleep 60"); });
+  std::jthread session([&] { remote = lab::Ssh("mercury", "exec -a " + words + " sleep 60"); });
   const bool seen = lab::WaitFor([&] { return lab::Lab({"pgrep", words}).exit_code == 0; }, std::chrono::seconds(10));
   const std::string listed = lab::Lab({"pgrep", words}).out;
   const int killed = lab::Lab({"pkill", "KILL", words}).exit_code;

@@ -166,7 +166,7 @@ TEST_CASE("fencing a semi-sync primary with a commit hanging for an ACK kills th
   lab::Sql("uranus", "STOP SLAVE IO_THREAD");
 
   lab::CommandResult hung;
-  std::thread client([&] { hung = AppWrite("mercury", 7); });
+  std::jthread client([&] { hung = AppWrite("mercury", 7); });
   bool waiting = lab::WaitFor(
       [] {
         return lab::SqlValue("mercury", "SELECT COUNT(*) FROM information_schema.PROCESSLIST "
@@ -380,7 +380,7 @@ TEST_CASE("an app follows the new primary: database.yml rewritten atomically, ap
 
   Ran up;
   Action patient = Make(ActionKind::kCheckHealth, "mercury", {{"app", "secondhand"}});
-  std::thread checker([&] { up = Run(*executor, patient); });
+  std::jthread checker([&] { up = Run(*executor, patient); });
   std::this_thread::sleep_for(std::chrono::milliseconds(700));
   {
     HttpServer server(root + "/public", port);

@@ -518,15 +518,16 @@ TEST_CASE("ReadState does the SQL and the SSH read at the same time") {
   std::remove(fifo.c_str());
   REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
   topology.servers[0].config_file = fifo;
+  auto holder = MysqlConnection::Connect(AdminOptions("mercury"));
+  auto watcher = MysqlConnection::Connect(AdminOptions("mercury"));
+  REQUIRE((holder.ok() && watcher.ok()));
+  REQUIRE((*holder)->Execute("LOCK TABLES mysql.global_priv WRITE").ok());
+  // Started after the last REQUIRE: a writer blocked on the FIFO could never be joined.
   std::thread writer([&] {
     std::ofstream out(fifo);  // blocks until the remote `cat` opens the FIFO
     std::this_thread::sleep_for(std::chrono::seconds(2));
     out << "[mysqld]\nserver_id = 9\n";
   });
-  auto holder = MysqlConnection::Connect(AdminOptions("mercury"));
-  auto watcher = MysqlConnection::Connect(AdminOptions("mercury"));
-  REQUIRE((holder.ok() && watcher.ok()));
-  REQUIRE((*holder)->Execute("LOCK TABLES mysql.global_priv WRITE").ok());
   bool saw_sql_waiting = false;
   std::thread unlocker([&] {
     for (int i = 0; i < 200 && !saw_sql_waiting; ++i) {

@@ -308,7 +308,7 @@ TEST_CASE("a dump that breaks (the primary's mariadbd killed mid-dump) fails nam
   PrepareHostsByHand();
   CreateDataOnPrimary();
   // A session holding a write lock keeps the dump waiting, so the kill surely lands mid-dump.
-  std::thread locker([] {
+  std::jthread locker([] {
     try {
       lab::Sql("mercury", "LOCK TABLES shop.items WRITE; SELECT SLEEP(60);");
     } catch (const std::exception&) {
@@ -319,11 +319,14 @@ TEST_CASE("a dump that breaks (the primary's mariadbd killed mid-dump) fails nam
                                                        "WHERE INFO LIKE 'SELECT SLEEP%'") == "1"; },
                   std::chrono::seconds(10)));
   std::atomic<bool> killed{false};
+  std::atomic<int> kill_exit{-1};
+  // The callback only records: a REQUIRE thrown through SeedReplica would skip its cleanup.
   Seeded seeded = Seed(ReplicationMode::kGtid, false, [&](const std::string&) {
-    if (!killed.exchange(true)) REQUIRE(lab::Lab({"kill", "mercury"}).exit_code == 0);
+    if (!killed.exchange(true)) kill_exit = lab::Lab({"kill", "mercury"}).exit_code;
   });
   locker.join();
   CHECK(killed);
+  CHECK(kill_exit == 0);
   CHECK_FALSE(seeded.status.ok());
   CHECK_MESSAGE(seeded.status.message().rfind("dump on mercury failed (exit ", 0) == 0, seeded.status.message());
   CHECK_MESSAGE(seeded.status.message().find("mariadb-dump") != std::string::npos, seeded.status.message());
@@ -334,16 +337,19 @@ TEST_CASE("a restore that breaks (the replica's mariadbd killed mid-seed) fails 
   CreateDataOnPrimary();
   // The lock holds the dump back for 3 s: the replica dies while its restore waits for data, and
   // the restore fails as soon as the data comes.
-  std::thread locker([] { lab::Sql("mercury", "LOCK TABLES shop.items WRITE; SELECT SLEEP(3);"); });
+  std::jthread locker([] { lab::Sql("mercury", "LOCK TABLES shop.items WRITE; SELECT SLEEP(3);"); });
   REQUIRE(lab::WaitFor([] { return lab::SqlValue("mercury", "SELECT COUNT(*) FROM information_schema.PROCESSLIST "
                                                        "WHERE INFO LIKE 'SELECT SLEEP%'") == "1"; },
                   std::chrono::seconds(10)));
   std::atomic<bool> killed{false};
+  std::atomic<int> kill_exit{-1};
+  // The callback only records: a REQUIRE thrown through SeedReplica would skip its cleanup.
   Seeded seeded = Seed(ReplicationMode::kGtid, false, [&](const std::string&) {
-    if (!killed.exchange(true)) REQUIRE(lab::Lab({"kill", "uranus"}).exit_code == 0);
+    if (!killed.exchange(true)) kill_exit = lab::Lab({"kill", "uranus"}).exit_code;
   });
   locker.join();
   CHECK(killed);
+  CHECK(kill_exit == 0);
   CHECK_FALSE(seeded.status.ok());
   CHECK_MESSAGE(seeded.status.message().rfind("restore on uranus failed (exit ", 0) == 0, seeded.status.message());
 }

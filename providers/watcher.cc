@@ -1,6 +1,7 @@
 #include "providers/watcher.h"
 
 #include <poll.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <condition_variable>
@@ -36,6 +37,14 @@ struct Loaded {
   std::string text;
   Topology topology;
 };
+
+// Inode, size and modification time: changes whenever the file is rewritten (atomically or not).
+std::string FileStamp(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return "";
+  return std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) + ":" + std::to_string(st.st_mtim.tv_sec) +
+         "." + std::to_string(st.st_mtim.tv_nsec);
+}
 
 Result<Loaded> Load(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -169,9 +178,14 @@ class PoolKeeper {
 // writable, without waiting for an operator's apply.
 class FenceGuard {
  public:
-  FenceGuard(const std::atomic<bool>& stop, std::chrono::milliseconds interval,
-             std::function<void(const std::string&)> log)
-      : stop_(stop), interval_(interval), log_(std::move(log)), thread_([this] { Loop(); }) {}
+  FenceGuard(const std::atomic<bool>& stop, std::chrono::milliseconds interval, std::string topology_path,
+             std::string owner, std::function<void(const std::string&)> log)
+      : stop_(stop),
+        interval_(interval),
+        topology_path_(std::move(topology_path)),
+        owner_(std::move(owner)),
+        log_(std::move(log)),
+        thread_([this] { Loop(); }) {}
   ~FenceGuard() {
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -180,60 +194,79 @@ class FenceGuard {
     wake_.notify_all();
     thread_.join();
   }
-  void Guard(const Topology& topology, const std::string& old_primary) {
+  void Guard(const std::string& old_primary) {
     std::lock_guard<std::mutex> lock(mutex_);
-    topology_ = topology;
     names_.insert(old_primary);
   }
 
  private:
   void Loop() {
     for (;;) {
-      Topology topology;
       std::set<std::string> names;
       {
         std::lock_guard<std::mutex> lock(mutex_);
         if (stop_ || done_) return;
-        topology = topology_;
         names = names_;
       }
-      for (const std::string& name : names) Check(topology, name);
+      for (const std::string& name : names) Check(name);
       // Woken at once when the watcher ends: it must not outlive it by an interval.
       std::unique_lock<std::mutex> lock(mutex_);
       wake_.wait_for(lock, interval_, [this] { return done_; });
     }
   }
-  void Check(const Topology& topology, const std::string& name) {
-    const ServerSpec* spec = topology.FindServer(name);
-    if (spec == nullptr || topology.IsPrimary(name)) return;
-    auto options = MysqlOptionsFor(*spec);
-    if (!options.ok()) return;
-    options->connect_timeout_ms = 1000;
-    options->read_timeout_ms = 2000;
-    auto conn = MysqlConnection::Connect(*options);
-    if (!conn.ok()) return;
-    auto rows = (*conn)->Query("SELECT @@GLOBAL.read_only AS ro");
-    if (!rows.ok() || rows->empty() || rows->front()["ro"] != "0") return;
+  // The file as it is now, not as it was at the failover: an operator may have made the old primary
+  // the primary again since (switchover --to it), and that primary must not be fenced. A name the
+  // file makes primary is guarded no more.
+  std::optional<Topology> Current(const std::string& name) {
+    auto loaded = Load(topology_path_);
+    if (!loaded.ok()) return std::nullopt;  // no fencing on a view the file does not give
+    if (loaded->topology.FindServer(name) == nullptr || loaded->topology.IsPrimary(name)) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      names_.erase(name);
+      return std::nullopt;
+    }
+    return std::move(loaded->topology);
+  }
+  void Check(const std::string& name) {
+    auto topology = Current(name);
+    if (!topology || !AnswersWritable(*topology->FindServer(name))) return;
+    // Under the cluster lock, like every other change: a switchover in progress holds it (and may
+    // be making this server the primary right now); fenced on a later round if it still must be.
+    auto lock = AcquireClusterLock(*topology, owner_ + " (fencing " + name + ")");
+    if (!lock.ok()) return;
+    topology = Current(name);  // what the lock's holder may have changed
+    if (!topology || !AnswersWritable(*topology->FindServer(name))) return;
     Action fence;
     fence.id = name + "/" + ToString(ActionKind::kFencePrimary);
     fence.kind = ActionKind::kFencePrimary;
     fence.host = name;
     fence.summary = "fence " + name + ": it answers writable after it was replaced";
-    auto executor = MakeLiveExecutor(topology);
+    auto executor = MakeLiveExecutor(*topology);
     auto start = Clock::now();
     Status st = executor->Execute(fence, [&](const std::string& line) { log_(line); });
     log_(st.ok() ? "fenced " + name + " (it came back writable after the failover) in " +
                        std::to_string(Ms(Clock::now() - start)) + " ms"
                  : "could not fence " + name + ", which came back writable: " + st.message());
   }
+  static bool AnswersWritable(const ServerSpec& spec) {
+    auto options = MysqlOptionsFor(spec);
+    if (!options.ok()) return false;
+    options->connect_timeout_ms = 1000;
+    options->read_timeout_ms = 2000;
+    auto conn = MysqlConnection::Connect(*options);
+    if (!conn.ok()) return false;
+    auto rows = (*conn)->Query("SELECT @@GLOBAL.read_only AS ro");
+    return rows.ok() && !rows->empty() && rows->front()["ro"] == "0";
+  }
 
   const std::atomic<bool>& stop_;
   std::chrono::milliseconds interval_;
+  std::string topology_path_;
+  std::string owner_;
   std::function<void(const std::string&)> log_;
   bool done_ = false;  // under mutex_
   std::mutex mutex_;
   std::condition_variable wake_;
-  Topology topology_;
   std::set<std::string> names_;
   std::thread thread_;
 };
@@ -249,11 +282,12 @@ Status Watch(const WatchOptions& options, const std::atomic<bool>& stop) {
   // Every 200 ms to 1 s, whatever the probe interval: a replaced primary that wakes writable is
   // fenced within that, and a short probe interval does not hammer it with connects.
   FenceGuard guard(stop, std::clamp(options.interval, std::chrono::milliseconds(200), std::chrono::milliseconds(1000)),
-                   log);
+                   options.topology_path, options.owner, log);
   SessionPool pool;
   PoolKeeper keeper(pool, stop, log);
   int failovers = 0;
   while (!stop) {
+    std::string stamp = FileStamp(options.topology_path);
     auto loaded = Load(options.topology_path);
     if (!loaded.ok()) return loaded.status();
     const ServerSpec& primary = loaded->topology.Primary();
@@ -270,6 +304,16 @@ Status Watch(const WatchOptions& options, const std::atomic<bool>& stop) {
       if (alive.ok()) {
         reported_blocked = false;
         probe.Wait(options.interval, stop);  // returns at once when the primary's socket closes
+        // An operator's switchover (or an edit) names another primary: watch that one from now on.
+        // A stat first (a microsecond), the file read and parsed only when it changed.
+        if (FileStamp(options.topology_path) != stamp) {
+          auto now = Load(options.topology_path);
+          stamp = FileStamp(options.topology_path);
+          if (now.ok() && now->text != loaded->text) {
+            log("the topology file changed: reading it again");
+            break;
+          }
+        }
         continue;
       }
       auto suspected = Clock::now();
@@ -319,10 +363,7 @@ Status Watch(const WatchOptions& options, const std::atomic<bool>& stop) {
       log(RenderMoveReport(*outcome));
       if (outcome->decision && outcome->decision->proceed) {
         last = outcome->status;
-        if (outcome->promoted) {
-          auto reloaded = Load(options.topology_path);
-          if (reloaded.ok()) guard.Guard(reloaded->topology, outcome->from);
-        }
+        if (outcome->promoted) guard.Guard(outcome->from);
         blocked_until = Clock::now() + options.block_period;
         ++failovers;
         if (options.max_failovers > 0 && failovers >= options.max_failovers) return last;

@@ -375,6 +375,38 @@ TEST_CASE("watch does not fail over twice within its block period: the second lo
   CHECK(lab::SqlValue("venus", "SELECT @@global.read_only") == "1");
 }
 
+TEST_CASE("watch follows a switchover made while it runs, and never fences the server the file made primary") {
+  std::string path = ClusterWithApp(/*semi_sync=*/false);
+  AppOn app("mercury");
+  lab::Background watch({"watch", path, "--interval-ms", "100", "--block-period-s", "600"});
+  REQUIRE_MESSAGE(watch.WaitForOutput("watching mercury", 30s), watch.Output());
+  lab::Lab({"kill", "mercury"});
+  REQUIRE_MESSAGE(lab::WaitFor([&] { return PrimaryIn(path) != "mercury"; }, 15s), watch.Output());
+  const std::string promoted = PrimaryIn(path);
+  REQUIRE_MESSAGE(watch.WaitForOutput("watching " + promoted, 15s), watch.Output());
+  // mercury comes back (read-only, as after a crash; the watcher now guards it) and rejoins.
+  RequireOk(lab::Lab({"start", "mercury"}), "start mercury");
+  RequireOk(lab::Replplan({"apply", path, "--yes"}), "apply (rejoin)");
+  // The operator moves the primary back to mercury while watch runs.
+  RequireOk(lab::Replplan({"switchover", path, "--to", "mercury", "--yes"}), "switchover to mercury");
+  const bool followed = watch.WaitForOutput("the topology file changed", 10s);
+  // Several rounds of the fence guard (every 200 ms-1 s): mercury, writable as the file says, stays so.
+  std::this_thread::sleep_for(3s);
+  const std::string out = watch.Output();
+  watch.Terminate();
+  INFO("watch:\n" << out);
+  CHECK(followed);
+  CHECK(out.rfind("watching mercury") > out.find("the topology file changed"));
+  CHECK(out.find("fenced mercury") == std::string::npos);
+  CHECK(lab::SqlValue("mercury", "SELECT @@global.read_only") == "0");
+  CHECK(lab::SqlValue(promoted, "SELECT @@global.read_only") == "1");
+  // And mercury takes writes that reach the replica it replaced.
+  lab::AdminSql("mercury", "INSERT INTO secondhand_production.items (seq, created_at) VALUES (700001, NOW(6))");
+  CHECK(lab::WaitFor([&] {
+    return lab::SqlValue(promoted, "SELECT COUNT(*) FROM secondhand_production.items WHERE seq = 700001") == "1";
+  }, 10s));
+}
+
 TEST_CASE("a former primary holding transactions no replica received is reseeded by apply, shown as destructive") {
   std::string path = ClusterWithApp(/*semi_sync=*/false);
   // The app stays up and idle: the failover's restart-app (the touch of tmp/restart.txt, which

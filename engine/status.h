@@ -37,6 +37,11 @@ class [[nodiscard]] Status {
     if (ok()) return *this;
     return Status(code_, context + ": " + message_);
   }
+  // Appends what the failure left behind: "...: refused" + "; uranus was reset ...".
+  Status WithNote(const std::string& note) const {
+    if (ok()) return *this;
+    return Status(code_, message_ + "; " + note);
+  }
 
  private:
   Status(Code code, std::string msg) : code_(code), message_(std::move(msg)) {}

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <set>
 #include <utility>
 
@@ -162,23 +163,40 @@ Status SideFailure(const std::string& what, const ServerSpec& server, const Stre
                           ")" + (err.empty() ? "" : ": " + err));
 }
 
-// Dump on the primary, restore on the replica, bytes pumped between the two SSH channels.
-Result<uint64_t> StreamDump(SqlSide& primary, SqlSide& replica, const std::vector<std::string>& databases,
-                            ReplicationMode mode, const ProgressFn& progress) {
-  const std::vector<const Secret*> secrets = {&primary.password, &replica.password};
+// What the dump and the restore run through, opened before the replica is touched: a host that
+// cannot be reached over SSH (or whose key does not match) refuses the seed while the replica is
+// still as it was.
+struct DumpSessions {
+  std::string primary_socket, replica_socket;
+  std::unique_ptr<SshSession> from, to;
+};
+
+Result<DumpSessions> OpenDumpSessions(SqlSide& primary, SqlSide& replica) {
+  DumpSessions sessions;
   auto primary_socket = Value(primary, "SELECT @@socket");
   if (!primary_socket.ok()) return primary_socket.status();
   auto replica_socket = Value(replica, "SELECT @@socket");
   if (!replica_socket.ok()) return replica_socket.status();
-
+  sessions.primary_socket = *primary_socket;
+  sessions.replica_socket = *replica_socket;
   auto from = SshSession::Connect(SshOptionsFor(*primary.spec));
   if (!from.ok()) return from.status().WithContext(primary.spec->name);
   auto to = SshSession::Connect(SshOptionsFor(*replica.spec));
   if (!to.ok()) return to.status().WithContext(replica.spec->name);
+  sessions.from = std::move(*from);
+  sessions.to = std::move(*to);
+  return sessions;
+}
+
+// Dump on the primary, restore on the replica, bytes pumped between the two SSH channels.
+Result<uint64_t> StreamDump(DumpSessions& sessions, SqlSide& primary, SqlSide& replica,
+                            const std::vector<std::string>& databases, ReplicationMode mode,
+                            const ProgressFn& progress) {
+  const std::vector<const Secret*> secrets = {&primary.password, &replica.password};
   // The restore first, so it is waiting when the first bytes come.
-  auto restore = (*to)->Start(RestoreCommand(*replica_socket));
+  auto restore = sessions.to->Start(RestoreCommand(sessions.replica_socket));
   if (!restore.ok()) return restore.status().WithContext("restore on " + replica.spec->name);
-  auto dump = (*from)->Start(DumpCommand(*primary_socket, databases, mode));
+  auto dump = sessions.from->Start(DumpCommand(sessions.primary_socket, databases, mode));
   if (!dump.ok()) return dump.status().WithContext("dump on " + primary.spec->name);
 
   PumpOptions options;
@@ -337,27 +355,41 @@ Status SeedReplica(const Topology& topology, const ServerSpec& primary, const Se
   auto primary_gtid = Value(*source, "SELECT @@gtid_binlog_pos");
   if (!primary_gtid.ok()) return primary_gtid.status();
 
+  std::optional<DumpSessions> sessions;
+  if (!primary_databases->empty()) {
+    auto opened = OpenDumpSessions(*source, *target);
+    if (!opened.ok()) return opened.status().WithContext("seeding " + replica.name + " (nothing changed on it)");
+    sessions = std::move(*opened);
+  }
+
   Status prepared = PrepareReplica(*target, primary, *replica_databases, mode);
-  if (!prepared.ok()) return prepared.WithContext("preparing " + replica.name + " for the seed");
+  // From here on the replica has been reset for the seed: whatever fails says so.
+  const std::string reset = replica.name + " was reset for the seed (" +
+                            (replica_databases->empty() ? std::string("no replication source")
+                                                        : "databases " + Join(*replica_databases) +
+                                                              " dropped, no replication source") +
+                            "); run apply again to seed it";
+  auto failed = [&](const Status& status) { return status.WithNote(reset); };
+  if (!prepared.ok()) return failed(prepared.WithContext("preparing " + replica.name + " for the seed"));
 
   const auto started = std::chrono::steady_clock::now();
   uint64_t bytes = 0;
-  if (primary_databases->empty()) {
+  if (!sessions) {
     Status recorded = RecordPositionFromSql(*source, *target, mode);
-    if (!recorded.ok()) return recorded.WithContext("recording the replication position on " + replica.name);
+    if (!recorded.ok()) return failed(recorded.WithContext("recording the replication position on " + replica.name));
   } else {
-    auto streamed = StreamDump(*source, *target, *primary_databases, mode, progress);
-    if (!streamed.ok()) return streamed.status();
+    auto streamed = StreamDump(*sessions, *source, *target, *primary_databases, mode, progress);
+    if (!streamed.ok()) return failed(streamed.status());
     bytes = *streamed;
   }
   Status accounts = CopyAccounts(topology, *source, *target);
-  if (!accounts.ok()) return accounts;
+  if (!accounts.ok()) return failed(accounts);
   if (mode == ReplicationMode::kFile) {
     Status pointed = PointAtPrimaryKeepingPosition(*target, primary);
-    if (!pointed.ok()) return pointed;
+    if (!pointed.ok()) return failed(pointed);
   }
   auto position = CheckRecordedPosition(*target, mode, *primary_gtid);
-  if (!position.ok()) return position.status();
+  if (!position.ok()) return failed(position.status());
   if (progress) {
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     progress("seeded " + replica.name + " from " + primary.name + ": " + FormatSeedProgress(bytes, seconds) + ", " +

@@ -304,6 +304,22 @@ TEST_CASE("a replica with GTIDs of its own in its binlog is reset so the dump's 
   CHECK(lab::SqlValue("uranus", "SELECT @@gtid_slave_pos") == lab::SqlValue("mercury", "SELECT @@gtid_binlog_pos"));
 }
 
+TEST_CASE("a seed whose SSH cannot be opened is refused before the replica is touched") {
+  PrepareHostsByHand();
+  CreateDataOnPrimary();
+  lab::Sql("uranus", "CREATE DATABASE keepme");
+  replplan::Topology topology = LabTopology(ReplicationMode::kGtid);
+  for (auto& server : topology.servers) {
+    if (server.name == "mercury") server.ssh.port = 2299;  // nothing listens there
+  }
+  replplan::Status status = replplan::SeedReplica(topology, *topology.FindServer("mercury"),
+                                                  *topology.FindServer("uranus"), /*wipe=*/true, {});
+  REQUIRE_FALSE(status.ok());
+  CHECK_MESSAGE(status.message().find("nothing changed on it") != std::string::npos, status.message());
+  // The wipe never ran: the replica's own database is still there.
+  CHECK(lab::SqlValue("uranus", "SHOW DATABASES LIKE 'keepme'") == "keepme");
+}
+
 TEST_CASE("a dump that breaks (the primary's mariadbd killed mid-dump) fails naming the primary") {
   PrepareHostsByHand();
   CreateDataOnPrimary();
@@ -330,6 +346,9 @@ TEST_CASE("a dump that breaks (the primary's mariadbd killed mid-dump) fails nam
   CHECK_FALSE(seeded.status.ok());
   CHECK_MESSAGE(seeded.status.message().rfind("dump on mercury failed (exit ", 0) == 0, seeded.status.message());
   CHECK_MESSAGE(seeded.status.message().find("mariadb-dump") != std::string::npos, seeded.status.message());
+  // What the failure left behind is said: the replica was reset for the seed.
+  CHECK_MESSAGE(seeded.status.message().find("uranus was reset for the seed") != std::string::npos,
+                seeded.status.message());
 }
 
 TEST_CASE("a restore that breaks (the replica's mariadbd killed mid-seed) fails naming the replica") {

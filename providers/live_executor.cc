@@ -738,20 +738,25 @@ Status LiveExecutor::ChangeSource(const Action& action, Host& host) {
   }
   auto password = SecretOf(r.password, "replication password");
   if (!password.ok()) return password.status();
+  // Every check before the first change: a stale plan leaves replication running as it was.
+  const bool from_binlog = param("position") == "from-binlog";
+  if (from_binlog && (!gtid || use_gtid != "slave_pos")) {
+    return Status::InvalidArgument(StalePlan(action, "rejoins from its binlog without MASTER_USE_GTID=slave_pos"));
+  }
 
+  // Past the STOP, a failure leaves the replica stopped: it says so.
+  const std::string stopped = configured ? "replication on " + spec.name + " is stopped now" : "";
+  auto after_stop = [&](const Status& status) { return stopped.empty() ? status : status.WithNote(stopped); };
   if (configured) {
     Status stop = Exec(host, "STOP SLAVE", "STOP SLAVE");
     if (!stop.ok()) return stop;
   }
-  if (param("position") == "from-binlog") {
+  if (from_binlog) {
     // A former primary rejoining: its own binlog holds everything it applied or wrote, while its
     // gtid_slave_pos may be stale from an earlier time as a replica (and would refetch or skip).
-    if (!gtid || use_gtid != "slave_pos") {
-      return Status::InvalidArgument(StalePlan(action, "rejoins from its binlog without MASTER_USE_GTID=slave_pos"));
-    }
     Status pos = Exec(host, "SET GLOBAL gtid_slave_pos = @@GLOBAL.gtid_binlog_pos",
                       "SET GLOBAL gtid_slave_pos = @@gtid_binlog_pos");
-    if (!pos.ok()) return pos;
+    if (!pos.ok()) return after_stop(pos);
   }
   std::vector<std::string> options;
   // Same host and port with a kept position: leave them out, or the server resets the coordinates.
@@ -769,7 +774,11 @@ Status LiveExecutor::ChangeSource(const Action& action, Host& host) {
     options.push_back("MASTER_LOG_FILE = " + QuoteString(log_file));
     options.push_back("MASTER_LOG_POS = " + log_pos);
   }
-  return Exec(host, "CHANGE MASTER TO " + Join(options, ", "), "CHANGE MASTER TO " + source->name, {*password});
+  Status changed = Exec(host, "CHANGE MASTER TO " + Join(options, ", "), "CHANGE MASTER TO " + source->name, {*password});
+  if (!changed.ok() && from_binlog) {
+    return after_stop(changed.WithNote("gtid_slave_pos was set to " + spec.name + "'s own binlog position"));
+  }
+  return after_stop(changed);
 }
 
 // The replica's own error text and what usually fixes it.

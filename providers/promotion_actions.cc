@@ -380,7 +380,14 @@ Status LiveExecutor::ApplyRelayLog(const Action& action, Host& host, const Progr
   }
   bool timed_out = false;
   Status applied = WaitForApplied(host, io_pos, *timeout, "applying its relay log", progress, &timed_out);
-  if (!applied.ok() || restore_gtid.empty()) return applied;
+  if (restore_gtid.empty()) return applied;
+  // Not put back on failure: back in GTID mode the channel would lose the relay log position it
+  // still has to apply from. The error says what was left instead.
+  if (!applied.ok()) {
+    return applied.WithNote("the channel is left at MASTER_USE_GTID = no at its relay log position (it was " +
+                            restore_gtid + "; CHANGE MASTER TO MASTER_USE_GTID = " + restore_gtid +
+                            " once all is applied)");
+  }
   Status stop = Exec(host, "STOP SLAVE SQL_THREAD", "STOP SLAVE SQL_THREAD");
   if (!stop.ok()) return stop;
   return Exec(host, "CHANGE MASTER TO MASTER_USE_GTID = " + restore_gtid, "CHANGE MASTER TO MASTER_USE_GTID");

@@ -275,6 +275,19 @@ TEST_CASE("two fresh hosts applied in full replicate: a row written on the prima
   Plan after = PlanFor(topology);
   CHECK_MESSAGE(after.actions.empty(), "left to do: " << Joined(Ids(after)));
 
+  // A change-source whose params no longer fit (a rejoin from the binlog without slave_pos) is
+  // refused before its STOP SLAVE: the running replica keeps running.
+  Action stale;
+  stale.id = "uranus/change-source";
+  stale.kind = ActionKind::kChangeSource;
+  stale.host = "uranus";
+  stale.params = {{"source", "mercury"}, {"mode", "gtid"}, {"use_gtid", "current_pos"}, {"position", "from-binlog"}};
+  replplan::Status refused = executor->Execute(stale, nullptr);
+  CHECK_FALSE(refused.ok());
+  CHECK_MESSAGE(refused.message().find("without MASTER_USE_GTID=slave_pos") != std::string::npos, refused.message());
+  CHECK(lab::SqlValue("uranus", "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS "
+                                "WHERE VARIABLE_NAME = 'SLAVE_RUNNING'") == "ON");
+
   // A second apply of the old plan: every action finds its work done and changes nothing.
   std::string before = Snapshot("mercury") + Snapshot("uranus");
   auto again = replplan::ApplyPlan(plan, *replplan::MakeLiveExecutor(topology), 4, nullptr);

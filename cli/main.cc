@@ -170,6 +170,22 @@ int RunApply(const ApplyOptions& options) {
       std::cout << "Apply cancelled: nothing was changed.\n";
       return kExitError;
     }
+    // The approval may have taken minutes, and not everything that changes servers takes this
+    // lock (watch's failover locks on the primary it promotes): what was approved must still be
+    // what the servers and the file are.
+    auto reread = LoadTopology(topology_path);
+    if (!reread.ok()) return Fail(reread.status());
+    if (reread->digest != loaded->digest) {
+      return Fail(Status::FailedPrecondition(topology_path + " changed while the plan waited for approval; nothing "
+                                             "was changed; run apply again"));
+    }
+    auto now = PlanLive(*loaded, options.parallelism, options.verbose);
+    if (!now.ok()) return Fail(now.status());
+    if (now->state_fingerprint != plan.state_fingerprint) {
+      return Fail(Status::FailedPrecondition("the live servers changed while the plan waited for approval (state " +
+                                             plan.state_fingerprint + ", now " + now->state_fingerprint +
+                                             "); nothing was changed; run apply again"));
+    }
   }
 
   std::cout << "\n";

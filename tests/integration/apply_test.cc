@@ -4,6 +4,8 @@
 #include <doctest/doctest.h>
 
 #include <fcntl.h>
+#include <poll.h>
+#include <pty.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -167,6 +169,55 @@ TEST_CASE("apply refuses to run without approval when there is no terminal") {
   auto result = lab::Replplan({"apply", lab::TopologyPath()});
   CHECK(result.exit_code == 1);
   CHECK(result.err.find("--yes") != std::string::npos);
+  CheckUntouched("mercury");
+  CheckUntouched("uranus");
+}
+
+// Reads what `fd` (a pty's master side) gives until `needle` has appeared or the child closed its
+// side (EIO), for `limit` at most.
+bool ReadUntil(int fd, std::string& out, const std::string& needle, std::chrono::milliseconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (needle.empty() || out.find(needle) == std::string::npos) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+    char buffer[4096];
+    const ssize_t n = read(fd, buffer, sizeof(buffer));
+    if (n <= 0) return needle.empty();  // EIO: the child is gone
+    out.append(buffer, static_cast<size_t>(n));
+  }
+  return true;
+}
+
+TEST_CASE("an apply approved on a terminal after the servers changed under it changes nothing") {
+  lab::Reset(2);
+  const std::string path = lab::TopologyPath();
+  int master = -1;
+  pid_t pid = forkpty(&master, nullptr, nullptr, nullptr);
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    execl(REPLPLAN_BINARY, REPLPLAN_BINARY, "apply", path.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  std::string out;
+  const bool prompted = ReadUntil(master, out, "Enter a value:", 60s);
+  // While the operator reads the plan, someone changes a server.
+  if (prompted) lab::Sql("uranus", "SET GLOBAL server_id = 77");
+  const std::string yes = "yes\n";
+  (void)!write(master, yes.data(), yes.size());
+  ReadUntil(master, out, "", 60s);
+  int status = 0;
+  if (!lab::WaitFor([&] { return waitpid(pid, &status, WNOHANG) == pid; }, 30s)) {
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+  }
+  close(master);
+  INFO("apply on a terminal:\n" << out);
+  REQUIRE(prompted);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 1);
+  CHECK(out.find("changed while the plan waited for approval") != std::string::npos);
   CheckUntouched("mercury");
   CheckUntouched("uranus");
 }

@@ -648,6 +648,12 @@ void PlanBuilder::AddSeed(const ServerSpec& spec, const ServerState& s, std::vec
     destructive = true;
   }
   bool gtid = topo_.replication.mode == ReplicationMode::kGtid;
+  // Its own transactions in its binlog: the seed's RESET MASTER deletes those binlogs.
+  if (gtid && !s.gtid_binlog_pos.empty()) {
+    reasons.push_back(spec.name + "'s binary log holds transactions (" + s.gtid_binlog_pos +
+                      "): the seed resets it (RESET MASTER)");
+    destructive = true;
+  }
   Action& a = NewAction(spec.name, ActionKind::kSeedReplica);
   a.summary = "seed " + spec.name + " from " + primary_->name + " (consistent dump with " +
               (gtid ? "GTID position" : "binlog file and position") + ", restore with binary logging off)";

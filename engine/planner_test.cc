@@ -291,6 +291,18 @@ TEST_CASE("seeding a replica that already holds databases is destructive and nam
   CHECK(AnyContains(seed.reasons, "already holds databases secondhand_production"));
 }
 
+TEST_CASE("seeding a replica whose binlog holds transactions is destructive: the seed resets that binlog") {
+  Topology t = LabTopology(2);
+  LiveState live = FreshLive(t);
+  live.servers["uranus"].gtid_binlog_pos = "0-2-5";
+  live.servers["uranus"].gtid_current_pos = "0-2-5";
+  Plan plan = MustPlan(t, live);
+  REQUIRE(Find(plan, "uranus/seed-replica") != nullptr);
+  const Action& seed = Find(plan, "uranus/seed-replica")->action;
+  CHECK(seed.destructive);
+  CHECK(AnyContains(seed.reasons, "binary log holds transactions (0-2-5): the seed resets it (RESET MASTER)"));
+}
+
 TEST_CASE("a fresh replica without databases is seeded without being marked destructive") {
   Topology t = LabTopology(2);
   Plan plan = MustPlan(t, FreshLive(t));

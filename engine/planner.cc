@@ -799,6 +799,11 @@ void PlanBuilder::AddFence(const ServerSpec& spec, const ServerState& s, std::ve
   a.summary = "fence " + spec.name + ": kill sessions waiting for a semi-sync ACK, then read_only=ON";
   a.reasons = std::move(reasons);
   a.changes = {{"read_only", OnOff(s.read_only), "ON"}};
+  // What the executor does besides (FencePrimary): the primary side of semi-sync goes off with it.
+  if (topo_.replication.semi_sync) {
+    a.changes.push_back({"rpl_semi_sync_master_enabled",
+                         OnOff(s.semi_sync_master_enabled), "OFF", false});
+  }
 }
 
 // The file's primary takes over: switchover (the old primary is fenced, then waited for) or
@@ -830,6 +835,10 @@ void PlanBuilder::PlanPromotion(const ServerSpec& spec, const ServerState& s, Ho
   a.reasons = {"the file makes " + spec.name + " the primary; it replicates from " + from};
   a.changes = {{"master_host", ch != nullptr ? ch->source_host : "", "", false},
                {"read_only", OnOff(s.read_only), "OFF", false}};
+  if (topo_.replication.semi_sync) {
+    a.changes.push_back({"rpl_semi_sync_master_enabled",
+                         OnOff(s.semi_sync_master_enabled), "ON", false});
+  }
   a.params = {{"source", from}};
   report.notes.push_back(primary_change_->kind + ": " + spec.name + " takes over from " + from);
 }

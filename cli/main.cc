@@ -111,7 +111,13 @@ int RunApply(const ApplyOptions& options) {
   auto loaded = LoadTopology(topology_path);
   if (!loaded.ok()) return Fail(loaded.status());
   const Topology& topology = loaded->topology;
-  if (saved && !saved->topology_digest.empty() && saved->topology_digest != loaded->digest) {
+  // A plan that does not say which version of the file it was made from cannot be checked against
+  // it: refused, not trusted.
+  if (saved && saved->topology_digest.empty()) {
+    return Fail(Status::FailedPrecondition(options.path + ": the plan records no topology_digest; make it with "
+                                           "`replplan plan --out` and apply that"));
+  }
+  if (saved && saved->topology_digest != loaded->digest) {
     return Fail(Status::FailedPrecondition(options.path + ": " + topology_path +
                                            " has changed since this plan was saved; run `replplan plan` again"));
   }

@@ -151,6 +151,18 @@ TEST_CASE("a saved plan applies as reviewed, and is refused once the live state 
   CheckUntouched("mercury");  // nothing was applied
   CheckUntouched("uranus");
 
+  // A plan that does not say which version of the file it was made from is refused too.
+  lab::Reset(2);
+  REQUIRE(lab::Replplan({"plan", lab::TopologyPath(), "--out", saved}).exit_code == 0);
+  nlohmann::json undated = nlohmann::json::parse(lab::ReadFile(saved));
+  REQUIRE(undated.contains("topology_digest"));
+  undated.erase("topology_digest");
+  std::ofstream(saved, std::ios::trunc) << undated.dump(2);
+  auto unchecked = Apply(saved);
+  CHECK(unchecked.exit_code == 1);
+  CHECK_MESSAGE(unchecked.err.find("records no topology_digest") != std::string::npos, unchecked.err);
+  CheckUntouched("mercury");
+
   lab::Reset(2);
   REQUIRE(lab::Replplan({"plan", lab::TopologyPath(), "--out", saved}).exit_code == 0);
   auto reviewed = Apply(saved);

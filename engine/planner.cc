@@ -6,6 +6,8 @@
 // links them by id. An action that would wait for an action of an unreadable host simply finds no
 // such action and does not wait: nothing is planned on what could not be read.
 #include "engine/planner.h"
+
+#include "engine/sql_quote.h"
 #include "engine/text.h"
 
 #include <algorithm>
@@ -660,6 +662,12 @@ void PlanBuilder::AddSeed(const ServerSpec& spec, const ServerState& s, std::vec
   a.reasons = std::move(reasons);
   a.destructive = destructive;
   a.params = {{"source", primary_->name}, {"mode", ModeName(topo_.replication.mode)}};
+  // What the wipe may drop, as the plan saw it: a database created on the replica since is refused.
+  if (!s.databases.empty()) {
+    std::vector<std::string> names;
+    for (const LiveDatabase& d : s.databases) names.push_back(d.name);
+    a.params["drops"] = SortedIdentifierList(names);
+  }
 }
 
 void PlanBuilder::AddChangeSource(const ServerSpec& spec, const ServerState& s, const ReplicaChannel* channel,

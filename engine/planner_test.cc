@@ -289,6 +289,8 @@ TEST_CASE("seeding a replica that already holds databases is destructive and nam
   const Action& seed = plan.actions[0].action;
   CHECK(seed.destructive);
   CHECK(AnyContains(seed.reasons, "already holds databases secondhand_production"));
+  // What it drops is pinned in the plan: the seed refuses a replica that holds others by then.
+  CHECK(seed.params.at("drops") == "`secondhand_production`");
 }
 
 TEST_CASE("seeding a replica whose binlog holds transactions is destructive: the seed resets that binlog") {

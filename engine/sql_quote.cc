@@ -1,5 +1,7 @@
 #include "engine/sql_quote.h"
 
+#include <algorithm>
+
 namespace replplan {
 
 std::string QuoteIdentifier(std::string_view name) {
@@ -38,6 +40,13 @@ std::string QuoteString(std::string_view value) {
 
 std::string QuoteAccount(std::string_view user, std::string_view host) {
   return QuoteString(user) + "@" + QuoteString(host);
+}
+
+std::string SortedIdentifierList(std::vector<std::string> names) {
+  std::sort(names.begin(), names.end());
+  std::string out;
+  for (const std::string& name : names) out += (out.empty() ? "" : ",") + QuoteIdentifier(name);
+  return out;
 }
 
 }  // namespace replplan

@@ -9,11 +9,16 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace replplan {
 
 // `name`, with every backtick inside doubled: a`b -> `a``b`.
 std::string QuoteIdentifier(std::string_view name);
+
+// `a`,`b``c`: names sorted, each quoted as an identifier, comma-separated; one unambiguous string
+// for a list of names (a seed-replica action's "drops" param).
+std::string SortedIdentifierList(std::vector<std::string> names);
 
 // 'value', with \0 \n \r \ ' " and \x1a (Ctrl-Z) backslash-escaped.
 std::string QuoteString(std::string_view value);

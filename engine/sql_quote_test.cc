@@ -45,4 +45,9 @@ TEST_CASE("QuoteAccount renders user@host with both parts quoted") {
   CHECK(QuoteAccount("o'neil", "10.0.0.%") == "'o\\'neil'@'10.0.0.%'");
 }
 
+TEST_CASE("a list of names is one unambiguous string: sorted, each quoted, comma-separated") {
+  CHECK(SortedIdentifierList({"shop", "a,b", "it`s"}) == "`a,b`,`it``s`,`shop`");
+  CHECK(SortedIdentifierList({}).empty());
+}
+
 }  // namespace replplan

@@ -893,7 +893,9 @@ Status LiveExecutor::SeedReplicaAction(const Action& action, Host& host, const P
     return Status::OK();
   }
   ProgressFn forward = progress ? progress : [](const std::string&) {};
-  Status seeded = SeedReplica(topology_, *source, *host.spec, action.destructive, forward);
+  auto drops = action.params.find("drops");
+  Status seeded = SeedReplica(topology_, *source, *host.spec, action.destructive, forward,
+                              drops == action.params.end() ? "" : drops->second);
   // The restore may have changed what this host's session sees (users, replication state).
   host.sql.reset();
   return seeded;

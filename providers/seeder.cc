@@ -1,6 +1,7 @@
 #include "providers/seeder.h"
 #include "providers/connect_options.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -329,7 +330,7 @@ std::string FormatSeedProgress(uint64_t bytes, double seconds) {
 }
 
 Status SeedReplica(const Topology& topology, const ServerSpec& primary, const ServerSpec& replica,
-                   bool wipe_replica_databases, const ProgressFn& progress) {
+                   bool wipe_replica_databases, const ProgressFn& progress, const std::string& approved_drops) {
   const ReplicationMode mode = topology.replication.mode;
   auto source = ConnectSql(primary);
   if (!source.ok()) return source.status();
@@ -351,6 +352,11 @@ Status SeedReplica(const Topology& topology, const ServerSpec& primary, const Se
     return Status::FailedPrecondition(
         replica.name + " already holds databases " + Join(*replica_databases) +
         ": seeding would replace them; only a seed the plan marks destructive (wipe) may do that");
+  }
+  // The plan named what it drops; a database created since is not among them.
+  if (wipe_replica_databases && !approved_drops.empty() && SortedIdentifierList(*replica_databases) != approved_drops) {
+    return Status::FailedPrecondition(replica.name + " holds databases " + Join(*replica_databases) +
+                                      " now, the plan drops " + approved_drops + ": plan again (nothing changed)");
   }
   auto primary_gtid = Value(*source, "SELECT @@gtid_binlog_pos");
   if (!primary_gtid.ok()) return primary_gtid.status();

@@ -37,8 +37,11 @@ namespace replplan {
 // Refuses (FailedPrecondition, nothing changed) when the replica holds user databases and
 // `wipe_replica_databases` is false. Failures name the side: "dump on mercury failed: ...",
 // "restore on uranus failed: ...", with the command's stderr (redacted).
+// `approved_drops`: with a wipe, the databases the plan said it drops (SortedIdentifierList); one that
+// holds others by the time the seed runs is refused, nothing changed. Empty: not checked (a plan of
+// an older replplan).
 Status SeedReplica(const Topology& topology, const ServerSpec& primary, const ServerSpec& replica,
-                   bool wipe_replica_databases, const ProgressFn& progress);
+                   bool wipe_replica_databases, const ProgressFn& progress, const std::string& approved_drops = "");
 
 // The pieces below are pure, exposed so tests can pin them down.
 

@@ -304,6 +304,19 @@ TEST_CASE("a replica with GTIDs of its own in its binlog is reset so the dump's 
   CHECK(lab::SqlValue("uranus", "SELECT @@gtid_slave_pos") == lab::SqlValue("mercury", "SELECT @@gtid_binlog_pos"));
 }
 
+TEST_CASE("a wipe refuses a replica that holds a database the plan did not name") {
+  PrepareHostsByHand();
+  CreateDataOnPrimary();
+  lab::Sql("uranus", "CREATE DATABASE reviewed; CREATE DATABASE created_since");
+  replplan::Topology topology = LabTopology(ReplicationMode::kGtid);
+  replplan::Status status = replplan::SeedReplica(topology, *topology.FindServer("mercury"),
+                                                  *topology.FindServer("uranus"), /*wipe=*/true, {}, "`reviewed`");
+  REQUIRE_FALSE(status.ok());
+  CHECK_MESSAGE(status.message().find("the plan drops `reviewed`") != std::string::npos, status.message());
+  CHECK(lab::SqlValue("uranus", "SHOW DATABASES LIKE 'created_since'") == "created_since");
+  CHECK(lab::SqlValue("uranus", "SHOW DATABASES LIKE 'reviewed'") == "reviewed");
+}
+
 TEST_CASE("a seed whose SSH cannot be opened is refused before the replica is touched") {
   PrepareHostsByHand();
   CreateDataOnPrimary();

@@ -6,6 +6,11 @@
 // Deliberately not supported: GRANT OPTION (an account that may hand out its own privileges is
 // a decision for a human, not a reviewed file), column lists, PROCEDURE/FUNCTION objects, and
 // `ON *` (the "current database" means nothing outside a session).
+//
+// As MariaDB reads a database-level grant, `_` and `%` in its database name are wildcards:
+// `secondhand_production.*` also covers a database `secondhandXproduction`. The file's text is
+// granted as written, as the runbook's GRANT does (escaping them is not supported yet: SHOW GRANTS
+// would then differ from the normalized text the planner compares).
 #pragma once
 
 #include <string>

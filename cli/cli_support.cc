@@ -62,6 +62,20 @@ Result<LoadedTopology> LoadTopology(const std::string& path) {
   return LoadedTopology{std::move(parse.topology), ContentDigest(*text), path, *text};
 }
 
+Result<LoadedTopology> LoadTopologyForServers(const std::string& path) {
+  auto loaded = LoadTopology(path);
+  if (!loaded.ok()) return loaded;
+  // The statements replplan reads and changes servers with are MariaDB's (SHOW ALL SLAVES STATUS,
+  // gtid_slave_pos, mariadb-dump, semi-sync built in): against MySQL every read would fail, host by
+  // host. Said once, up front, instead.
+  if (loaded->topology.cluster.flavor == Flavor::kMySQL) {
+    return Status::FailedPrecondition(path + ": flavor = \"mysql\" is validated but not driven yet: replplan reads "
+                                      "and changes MariaDB servers only (its statements are MariaDB's); nothing "
+                                      "was contacted");
+  }
+  return loaded;
+}
+
 int Fail(const Status& status) {
   std::cerr << "replplan: " << status.message() << "\n";
   return kExitError;

@@ -32,6 +32,10 @@ struct LoadedTopology {
 // Reads and validates the topology; prints every diagnostic on stderr.
 Result<LoadedTopology> LoadTopology(const std::string& path);
 
+// LoadTopology for the commands that reach servers (plan, apply, switchover, failover, watch): a
+// cluster whose flavor replplan cannot yet drive is refused before any connection.
+Result<LoadedTopology> LoadTopologyForServers(const std::string& path);
+
 // Prints "replplan: <message>" on stderr; returns kExitError.
 int Fail(const Status& status);
 

@@ -57,7 +57,7 @@ struct PlanCommand {
 };
 
 int RunPlan(const PlanCommand& options) {
-  auto loaded = LoadTopology(options.path);
+  auto loaded = LoadTopologyForServers(options.path);
   if (!loaded.ok()) return Fail(loaded.status());
   auto plan = PlanLive(*loaded, options.parallelism, options.verbose);
   if (!plan.ok()) return Fail(plan.status());
@@ -108,7 +108,7 @@ int RunApply(const ApplyOptions& options) {
     saved = std::move(*plan);
     topology_path = saved->topology_file;
   }
-  auto loaded = LoadTopology(topology_path);
+  auto loaded = LoadTopologyForServers(topology_path);
   if (!loaded.ok()) return Fail(loaded.status());
   const Topology& topology = loaded->topology;
   // A plan that does not say which version of the file it was made from cannot be checked against

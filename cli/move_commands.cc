@@ -27,7 +27,7 @@ std::function<bool(const Plan&)> Approval(bool yes, bool& refused_no_tty) {
 }
 
 int Run(const MoveCommand& command, bool failover) {
-  auto loaded = LoadTopology(command.path);
+  auto loaded = LoadTopologyForServers(command.path);
   if (!loaded.ok()) return Fail(loaded.status());
   ConsoleObserver observer;
   bool no_tty = false;
@@ -62,7 +62,7 @@ extern "C" void OnStopSignal(int) { g_stop = true; }
 }  // namespace
 
 int RunWatchCommand(const WatchCommand& command) {
-  auto loaded = LoadTopology(command.path);
+  auto loaded = LoadTopologyForServers(command.path);
   if (!loaded.ok()) return Fail(loaded.status());
   std::signal(SIGINT, OnStopSignal);
   std::signal(SIGTERM, OnStopSignal);

@@ -7,7 +7,9 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "engine/shell_quote.h"
 
@@ -67,6 +69,34 @@ TEST_CASE("plan refuses an invalid file before contacting anything, exit 1") {
   Output out = RunReplplan({"plan", "tests/golden/invalid/duplicates.toml", "--detailed-exitcode"});
   CHECK(out.exit_code == 1);
   CHECK(out.text.find("duplicate server name 'mercury'") != std::string::npos);
+}
+
+TEST_CASE("a MySQL cluster is validated, but plan and the other server commands refuse it before contacting anything") {
+  // The lab example as MySQL, every address one where nothing listens (127.0.0.97-99: a
+  // regression must not reach anything either).
+  std::string toml = ReadFile(std::string(REPLPLAN_SOURCE_DIR) + "/examples/lab-3.toml");
+  const std::vector<std::pair<std::string, std::string>> nowhere = {
+      {"127.0.0.61", "127.0.0.97"}, {"127.0.0.66", "127.0.0.98"}, {"127.0.0.67", "127.0.0.99"}};
+  for (const auto& [from, to] : nowhere) {
+    for (size_t at = toml.find(from); at != std::string::npos; at = toml.find(from)) toml.replace(at, from.size(), to);
+  }
+  const size_t flavor = toml.find("flavor  = \"mariadb\"");
+  REQUIRE(flavor != std::string::npos);
+  toml.replace(flavor, 19, "flavor  = \"mysql\"  ");
+  char path[] = "/tmp/replplan_mysql_XXXXXX.toml";
+  const int fd = mkstemps(path, 5);
+  REQUIRE(fd >= 0);
+  close(fd);
+  std::ofstream(path) << toml;
+  CHECK(RunReplplan({"validate", path}).exit_code == 0);
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"plan", path}, {"apply", path, "--yes"}, {"failover", path, "--yes"}, {"watch", path}}) {
+    CAPTURE(args[0]);
+    Output out = RunReplplan(args);
+    CHECK(out.exit_code == 1);
+    CHECK(out.text.find("flavor = \"mysql\" is validated but not driven yet") != std::string::npos);
+  }
+  std::remove(path);
 }
 
 TEST_CASE("a missing file and a usage error exit 1, never 2 (2 means changes)") {

@@ -4,7 +4,8 @@
 //   validate: 0 valid, 1 invalid.
 //   plan:     0 success, 1 error (bad file, or a host could not be read: the plan is incomplete);
 //             with --detailed-exitcode: 0 no changes, 2 changes, 1 error.
-//   apply:    0 everything applied (or nothing to do), 1 anything else.
+//   apply, switchover, failover: 0 everything done (or nothing to do), 1 anything else.
+//   watch:    runs until SIGINT/SIGTERM (or --max-failovers); 0, or 1 when its last failover failed.
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 

@@ -18,6 +18,7 @@
 #include "engine/topology.h"
 #include "integration/lab_client.h"
 #include "providers/live_provider.h"
+#include "providers/lost_transactions.h"
 #include "providers/mysql/mysql_connection.h"
 #include "providers/ssh/read_files.h"
 #include "providers/ssh/ssh_session.h"
@@ -552,6 +553,24 @@ TEST_CASE("ReadState does the SQL and the SSH read at the same time") {
   CHECK(saw_sql_waiting);  // the SQL side really was held
   CHECK(elapsed >= 1900);
   CHECK(elapsed < 3500);   // but not one after the other
+}
+
+TEST_CASE("lost transactions: a binlog that cannot be read is 'unknown', never 'nothing lost'") {
+  EnsureLab();
+  Topology topology = LabTopology();
+  ServerSpec old_primary = topology.servers[0];
+  // An index in a directory whose name has a space, naming a binlog file that is not there (a
+  // disk that lost it): the read must fail loudly, not find no GTID.
+  const std::string dir = lab::Dir() + "/tmp/old binlog";
+  std::filesystem::create_directories(dir);
+  { std::ofstream(dir + "/mysql-bin.index") << dir + "/mysql-bin.000001\n"; }
+  old_primary.log_bin = dir + "/mysql-bin.log";
+  LostTransactions unreadable = FindLostTransactions(old_primary, "0-1-5");
+  CHECK_FALSE(unreadable.known);
+  CHECK_MESSAGE(unreadable.why_unknown.find("cannot read") != std::string::npos, unreadable.why_unknown);
+
+  // (The read that succeeds, GTIDs compared, is failover_test's "lost: 0-1-..." case.)
+  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("an unresolvable secret is a clear per-host error naming its source") {

@@ -37,11 +37,14 @@ class [[nodiscard]] Status {
     if (ok()) return *this;
     return Status(code_, context + ": " + message_);
   }
-  // Appends what the failure left behind: "...: refused" + "; uranus was reset ...".
-  Status WithNote(const std::string& note) const {
+  // The same code with another message (redacted, or with a remedy): the classification stays.
+  Status WithMessage(std::string message) const {
     if (ok()) return *this;
-    return Status(code_, message_ + "; " + note);
+    return Status(code_, std::move(message));
   }
+
+  // Appends what the failure left behind: "...: refused" + "; uranus was reset ...".
+  Status WithNote(const std::string& note) const { return WithMessage(message_ + "; " + note); }
 
  private:
   Status(Code code, std::string msg) : code_(code), message_(std::move(msg)) {}

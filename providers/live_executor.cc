@@ -49,20 +49,6 @@ constexpr int kErrConnLocal = 2002;
 constexpr int kErrConnRefused = 2003;
 constexpr int kErrMasterInfo = 1201;
 
-// Same code, another message: used to redact and to prefix without losing the classification.
-Status Rewrap(const Status& status, std::string message) {
-  switch (status.code()) {
-    case Status::Code::kOk: return Status::OK();
-    case Status::Code::kInvalidArgument: return Status::InvalidArgument(std::move(message));
-    case Status::Code::kNotFound: return Status::NotFound(std::move(message));
-    case Status::Code::kUnavailable: return Status::Unavailable(std::move(message));
-    case Status::Code::kAuthFailed: return Status::AuthFailed(std::move(message));
-    case Status::Code::kFailedPrecondition: return Status::FailedPrecondition(std::move(message));
-    case Status::Code::kInternal: break;
-  }
-  return Status::Internal(std::move(message));
-}
-
 std::string Upper(std::string s) {
   for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return s;
@@ -237,7 +223,7 @@ Result<const Secret*> LiveExecutor::SecretOf(const SecretRef& ref, const std::st
 
 Status LiveExecutor::Redact(const Status& status) const {
   if (status.ok()) return status;
-  return Rewrap(status, RedactSecrets(status.message(), all_secrets_));
+  return status.WithMessage(RedactSecrets(status.message(), all_secrets_));
 }
 
 Status LiveExecutor::Execute(const Action& action, const ProgressFn& progress) {
@@ -830,8 +816,8 @@ Status LiveExecutor::StartReplica(const Action& action, Host& host) {
     Status start = Exec(host, "START SLAVE", "START SLAVE");
     if (!start.ok()) {
       if (MysqlErrno(start) == kErrMasterInfo) {
-        return Rewrap(start, start.message() + " (remedy: the replica's master info is gone: RESET SLAVE ALL, "
-                                               "then change-source again; plan again to get both)");
+        return start.WithMessage(start.message() + " (remedy: the replica's master info is gone: RESET SLAVE ALL, "
+                                                   "then change-source again; plan again to get both)");
       }
       return start;
     }

@@ -26,8 +26,6 @@ namespace internal {
 
 // Helpers both implementation files use (defined in live_executor.cc).
 
-// Same code, another message: used to redact and to prefix without losing the classification.
-Status Rewrap(const Status& status, std::string message);
 // A row's column, "" when absent.
 std::string Field(const Row& row, const std::string& name);
 // "stale plan: <id> <why> (plan again)": the plan no longer matches the topology.

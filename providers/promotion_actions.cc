@@ -284,8 +284,8 @@ Status LiveExecutor::WaitForCatchUp(const Action& action, Host& host, const Prog
   Status waited = WaitForApplied(host, pos, *timeout, "catching up with " + x.name, progress, &timed_out);
   if (waited.ok() || !timed_out) {
     if (!waited.ok()) {
-      return Rewrap(waited, waited.message() + "; " + x.name + " stays read-only (to make it writable again, run "
-                                               "`replplan apply` with the previous topology file)");
+      return waited.WithNote(x.name + " stays read-only (to make it writable again, run `replplan apply` with the "
+                             "previous topology file)");
     }
     return waited;
   }

@@ -88,18 +88,15 @@ Result<std::unique_ptr<MysqlConnection>> MysqlConnection::Connect(const MysqlOpt
   // global sql_mode holds NO_BACKSLASH_ESCAPES would read \' as a backslash and the end of the
   // string, and a value could end its literal early; the session drops that mode before any
   // statement. The handshake's status tells, so a server without it costs no round trip.
+  std::unique_ptr<MysqlConnection> connection(new MysqlConnection(mysql, options));
   unsigned int server_status = 0;
   mariadb_get_infov(mysql, MARIADB_CONNECTION_SERVER_STATUS, &server_status);
   if ((server_status & SERVER_STATUS_NO_BACKSLASH_ESCAPES) != 0) {
-    static const char kDropMode[] = "SET SESSION sql_mode = REPLACE(@@SESSION.sql_mode, 'NO_BACKSLASH_ESCAPES', '')";
-    if (mysql_real_query(mysql, kDropMode, sizeof(kDropMode) - 1) != 0) {
-      unsigned int number = mysql_errno(mysql);
-      std::string text = RedactSecrets(mysql_error(mysql), {&options.password});
-      mysql_close(mysql);
-      return Classify(number, "cannot turn off NO_BACKSLASH_ESCAPES on " + endpoint + ": " + text);
-    }
+    Status dropped =
+        connection->Execute("SET SESSION sql_mode = REPLACE(@@SESSION.sql_mode, 'NO_BACKSLASH_ESCAPES', '')");
+    if (!dropped.ok()) return dropped.WithContext("cannot turn off NO_BACKSLASH_ESCAPES");
   }
-  return std::unique_ptr<MysqlConnection>(new MysqlConnection(mysql, options));
+  return connection;
 }
 
 MysqlConnection::~MysqlConnection() { mysql_close(mysql_); }

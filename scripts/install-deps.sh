@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   nlohmann-json3-dev libssh2-1-dev libmariadb-dev libtomlplusplus-dev
-  libboost-graph-dev doctest-dev libcli11-dev libfmt-dev
+  libboost-graph-dev doctest-dev libcli11-dev libfmt-dev libssl-dev
   mariadb-server mariadb-client openssh-server openssh-client
   python3 python3-jsonschema procps iproute2
   # The Secondhand Rails app the integration tests run (examples/secondhand): Debian's Rails 6.1.

@@ -27,6 +27,7 @@
 #include "engine/applier.h"
 #include "engine/fingerprint.h"
 #include "engine/plan.h"
+#include "engine/plan_compare.h"
 #include "engine/planner.h"
 #include "engine/topology_parser.h"
 #include "providers/cluster_lock.h"
@@ -123,19 +124,47 @@ int RunApply(const ApplyOptions& options) {
                                            " has changed since this plan was saved; run `replplan plan` again"));
   }
 
-  // Nothing to do needs no lock: a no-op apply costs one plan. Anything to do is planned again
-  // under the lock, so no other apply can change the servers between our read and our writes.
-  if (!saved) {
+  // Approval comes before the lock: the lock is what watch's fencing of a returning primary waits
+  // for, and an operator may read a plan for minutes. Whatever was approved (a saved plan, or the
+  // plan shown at the prompt) is then planned again under the lock and carried out only if that
+  // plan is the approved one in everything it executes (engine/plan_compare.h): a saved plan is a
+  // file anyone may edit, and the servers may have moved while the prompt waited.
+  std::optional<Plan> approved;
+  if (saved) {
+    approved = std::move(*saved);
+  } else {
     auto first = PlanLive(*loaded, options.parallelism, options.verbose);
     if (!first.ok()) return Fail(first.status());
     if (!first->has_changes()) {
       std::cout << RenderPlanText(*first);
       return first->incomplete() ? kExitError : kExitOk;
     }
+    if (!options.yes) approved = std::move(*first);
   }
+  if (approved && !options.yes) {
+    std::cout << RenderPlanText(*approved);
+    if (!isatty(STDIN_FILENO)) {
+      return Fail(Status::FailedPrecondition(
+          "apply needs approval: run it on a terminal, or pass --yes (--auto-approve) in scripts"));
+    }
+    if (!Confirm(*approved)) {
+      std::cout << "Apply cancelled: nothing was changed.\n";
+      return kExitError;
+    }
+  }
+
   const std::string owner = OwnerDescription();
   auto lock = AcquireClusterLock(topology, owner);
   if (!lock.ok()) return Fail(lock.status());
+  // The file too may have changed while the prompt waited.
+  if (approved) {
+    auto reread = LoadTopology(topology_path);
+    if (!reread.ok()) return Fail(reread.status());
+    if (reread->digest != approved->topology_digest) {
+      return Fail(Status::FailedPrecondition(topology_path + " changed while the plan waited for approval; nothing "
+                                             "was changed; run apply again"));
+    }
+  }
 
   auto fresh = PlanLive(*loaded, options.parallelism, options.verbose);
   if (!fresh.ok()) return Fail(fresh.status());
@@ -153,47 +182,28 @@ int RunApply(const ApplyOptions& options) {
       return Fail(second.status());
     }
   }
-  if (saved) {
-    if (saved->state_fingerprint != plan.state_fingerprint) {
-      return Fail(Status::FailedPrecondition(
-          options.path + ": the live servers have changed since this plan was made (state " +
-          saved->state_fingerprint + ", now " + plan.state_fingerprint + "); run `replplan plan` again"));
+  if (approved) {
+    const std::string what = saved ? options.path + ": the live servers have changed since this plan was made"
+                                   : "the live servers changed while the plan waited for approval";
+    const std::string again = saved ? "; run `replplan plan` again" : "; nothing was changed; run apply again";
+    if (approved->state_fingerprint != plan.state_fingerprint) {
+      return Fail(Status::FailedPrecondition(what + " (state " + approved->state_fingerprint + ", now " +
+                                             plan.state_fingerprint + ")" + again));
     }
-    // Exactly the reviewed plan is applied, not the one just computed (they agree on the state).
-    std::string digest = plan.topology_digest;
-    plan = std::move(*saved);
-    plan.topology_digest = digest;
+    std::vector<std::string> differences = ActionDifferences(approved->actions, plan.actions);
+    if (!differences.empty()) {
+      std::string lines;
+      for (const std::string& d : differences) lines += "\n  " + d;
+      return Fail(Status::FailedPrecondition(
+          (saved ? options.path + ": the plan computed now under the lock is not the saved one"
+                 : std::string("the plan computed now under the lock is not the approved one")) +
+          "; nothing was changed" + again + ":" + lines));
+    }
   }
-
-  std::cout << RenderPlanText(plan);
+  // What runs is the plan computed under the lock: the approved one in every field the executor
+  // reads. With --yes nothing was printed yet.
+  if (options.yes) std::cout << RenderPlanText(plan);
   if (!plan.has_changes()) return plan.incomplete() ? kExitError : kExitOk;
-
-  if (!options.yes) {
-    if (!isatty(STDIN_FILENO)) {
-      return Fail(Status::FailedPrecondition(
-          "apply needs approval: run it on a terminal, or pass --yes (--auto-approve) in scripts"));
-    }
-    if (!Confirm(plan)) {
-      std::cout << "Apply cancelled: nothing was changed.\n";
-      return kExitError;
-    }
-    // The approval may have taken minutes, and not everything that changes servers takes this
-    // lock (watch's failover locks on the primary it promotes): what was approved must still be
-    // what the servers and the file are.
-    auto reread = LoadTopology(topology_path);
-    if (!reread.ok()) return Fail(reread.status());
-    if (reread->digest != loaded->digest) {
-      return Fail(Status::FailedPrecondition(topology_path + " changed while the plan waited for approval; nothing "
-                                             "was changed; run apply again"));
-    }
-    auto now = PlanLive(*loaded, options.parallelism, options.verbose);
-    if (!now.ok()) return Fail(now.status());
-    if (now->state_fingerprint != plan.state_fingerprint) {
-      return Fail(Status::FailedPrecondition("the live servers changed while the plan waited for approval (state " +
-                                             plan.state_fingerprint + ", now " + now->state_fingerprint +
-                                             "); nothing was changed; run apply again"));
-    }
-  }
 
   std::cout << "\n";
   std::unique_ptr<ActionExecutor> executor = MakeLiveExecutor(topology);

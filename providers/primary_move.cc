@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <memory>
 
+#include "engine/plan_compare.h"
 #include "engine/planner.h"
 #include "engine/topology_edit.h"
 #include "engine/topology_parser.h"
@@ -126,10 +127,48 @@ Result<Plan> PlanMove(const MoveRequest& request, const Topology& topology, cons
   return plan;
 }
 
-bool Approved(const MoveRequest& request, const Plan& plan) { return !request.approve || request.approve(plan); }
-
 void Say(const MoveRequest& request, const std::string& text) {
   if (request.say) request.say(text);
+}
+
+// On a terminal the operator approves a plan made before the cluster lock is taken, so the prompt
+// never holds the lock (watch's fencing of a returning writable primary waits for it; issue 11);
+// the plan made under the lock must then be the approved one action by action. Without a prompt
+// (--yes, watch) the plan made under the lock is the one carried out, as before.
+struct Approval {
+  std::optional<Plan> approved;
+  Status status;  // not OK: cancelled or refused, nothing changed
+};
+Approval ApproveBeforeLock(const MoveRequest& request, const Topology& topology, const PlanOptions& options,
+                           const std::string& kind, MoveOutcome& out) {
+  Approval a;
+  if (!request.approve) return a;
+  auto plan = PlanMove(request, topology, options, out);
+  if (!plan.ok()) {
+    a.status = plan.status();
+    return a;
+  }
+  Say(request, RenderPlanText(*plan));
+  if (plan->incomplete() && kind == "switchover") {
+    a.status = Status::FailedPrecondition("some servers could not be read (see the plan); switchover not started");
+  } else if (!request.approve(*plan)) {
+    a.status = Status::FailedPrecondition(kind + " cancelled: nothing was changed");
+  } else {
+    a.approved = std::move(*plan);
+  }
+  return a;
+}
+
+// The plan made under the lock against the approved one; OK when there was no prompt.
+Status MatchesApproval(const Approval& approval, const Plan& now, const std::string& kind) {
+  if (!approval.approved) return Status::OK();
+  std::vector<std::string> differences = ActionDifferences(approval.approved->actions, now.actions);
+  if (differences.empty()) return Status::OK();
+  std::string lines;
+  for (const std::string& d : differences) lines += "\n  " + d;
+  return Status::FailedPrecondition("the servers changed while the " + kind +
+                                    " waited for approval: the plan made under the lock is not the approved one; "
+                                    "nothing was changed; run it again:" + lines);
 }
 
 }  // namespace
@@ -151,6 +190,11 @@ MoveOutcome RunSwitchover(const MoveRequest& request, const std::string& to) {
   auto next = WithPrimary(request, to);
   if (!next.ok()) {
     out.status = next.status();
+    return finish();
+  }
+  Approval approval = ApproveBeforeLock(request, next->topology, {}, "switchover", out);
+  if (!approval.status.ok()) {
+    out.status = approval.status;
     return finish();
   }
   // Locked where a concurrent apply of either file version would lock: the old and the new primary.
@@ -179,15 +223,13 @@ MoveOutcome RunSwitchover(const MoveRequest& request, const std::string& to) {
   }
   out.plan = std::move(*plan);
   if (out.plan->primary_change) out.from = out.plan->primary_change->from;
-  Say(request, RenderPlanText(*out.plan));
+  if (!approval.approved) Say(request, RenderPlanText(*out.plan));
   if (out.plan->incomplete()) {
     out.status = Status::FailedPrecondition("some servers could not be read (see the plan); switchover not started");
     return finish();
   }
-  if (!Approved(request, *out.plan)) {
-    out.status = Status::FailedPrecondition("switchover cancelled: nothing was changed");
-    return finish();
-  }
+  out.status = MatchesApproval(approval, *out.plan, "switchover");
+  if (!out.status.ok()) return finish();
   Carry(request, *next, out);
   return finish();
 }
@@ -216,13 +258,6 @@ MoveOutcome RunFailover(const MoveRequest& request) {
     out.status = next.status();
     return finish();
   }
-  auto lock_start = Clock::now();
-  auto lock = AcquireClusterLock(next->topology, request.owner, request.pool);
-  if (!lock.ok()) {
-    out.status = lock.status();
-    return finish();
-  }
-  out.steps.push_back({"take the cluster lock", Since(lock_start)});
   // The old primary is down: reading it must not cost a full connect timeout, nor a full command
   // timeout on a warm SSH session to a host that froze. (Warm SQL connections to it are never
   // lent for this read: the pool lends only connections made with the same connect timeout.)
@@ -236,17 +271,27 @@ MoveOutcome RunFailover(const MoveRequest& request) {
   }
   PlanOptions options;
   options.confirmed_down = out.from;
+  Approval approval = ApproveBeforeLock(request, reading, options, "failover", out);
+  if (!approval.status.ok()) {
+    out.status = approval.status;
+    return finish();
+  }
+  auto lock_start = Clock::now();
+  auto lock = AcquireClusterLock(next->topology, request.owner, request.pool);
+  if (!lock.ok()) {
+    out.status = lock.status();
+    return finish();
+  }
+  out.steps.push_back({"take the cluster lock", Since(lock_start)});
   auto plan = PlanMove(request, reading, options, out);
   if (!plan.ok()) {
     out.status = plan.status();
     return finish();
   }
   out.plan = std::move(*plan);
-  Say(request, RenderPlanText(*out.plan));
-  if (!Approved(request, *out.plan)) {
-    out.status = Status::FailedPrecondition("failover cancelled: nothing was changed");
-    return finish();
-  }
+  if (!approval.approved) Say(request, RenderPlanText(*out.plan));
+  out.status = MatchesApproval(approval, *out.plan, "failover");
+  if (!out.status.ok()) return finish();
   Carry(request, *next, out);
   // After the apps moved, so it never delays the first write: what the old primary wrote that no
   // replica received, from its binlog files over SSH (its host may well be up).

@@ -41,7 +41,9 @@ struct MoveRequest {
   int min_confirmations = kAllReachableReplicas;  // failover only
   std::string owner;                              // for the cluster lock's holder line
   ApplyObserver* observer = nullptr;              // timeline of the actions; may be null
-  // Called with the plan before anything changes; false cancels (nothing changed). Null: approved.
+  // Called with a plan made before the cluster lock is taken (the prompt never holds the lock);
+  // false cancels (nothing changed). The plan made under the lock must then be the approved one
+  // action by action (engine/plan_compare.h), or nothing changes. Null: approved (--yes, watch).
   std::function<bool(const Plan&)> approve;
   // Called once a decision (failover) or plan exists, before approval: lets the CLI print it.
   std::function<void(const std::string&)> say;

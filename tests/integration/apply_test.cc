@@ -4,8 +4,6 @@
 #include <doctest/doctest.h>
 
 #include <fcntl.h>
-#include <poll.h>
-#include <pty.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -220,56 +218,11 @@ TEST_CASE("apply refuses to run without approval when there is no terminal") {
   CheckUntouched("uranus");
 }
 
-// Reads what `fd` (a pty's master side) gives until `needle` has appeared or the child closed its
-// side (EIO), for `limit` at most.
-bool ReadUntil(int fd, std::string& out, const std::string& needle, std::chrono::milliseconds limit) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (needle.empty() || out.find(needle) == std::string::npos) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return false;
-    pollfd p{fd, POLLIN, 0};
-    if (poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
-    char buffer[4096];
-    const ssize_t n = read(fd, buffer, sizeof(buffer));
-    if (n <= 0) return needle.empty();  // EIO: the child is gone
-    out.append(buffer, static_cast<size_t>(n));
-  }
-  return true;
-}
-
-// `replplan apply PATH` on a pseudo-terminal: `while_prompted` runs once the prompt shows, then the
-// operator answers yes. What the terminal showed, whether it prompted, and the exit status.
-struct TerminalApply {
-  std::string out;
-  bool prompted = false;
-  int status = 0;
-};
-TerminalApply ApplyOnTerminal(const std::string& path, const std::function<void()>& while_prompted) {
-  TerminalApply result;
-  int master = -1;
-  pid_t pid = forkpty(&master, nullptr, nullptr, nullptr);
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    execl(REPLPLAN_BINARY, REPLPLAN_BINARY, "apply", path.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  result.prompted = ReadUntil(master, result.out, "Enter a value:", 60s);
-  if (result.prompted) while_prompted();
-  const std::string yes = "yes\n";
-  (void)!write(master, yes.data(), yes.size());
-  ReadUntil(master, result.out, "", 120s);
-  if (!lab::WaitFor([&] { return waitpid(pid, &result.status, WNOHANG) == pid; }, 30s)) {
-    kill(pid, SIGKILL);
-    waitpid(pid, &result.status, 0);
-  }
-  close(master);
-  return result;
-}
-
 TEST_CASE("an apply approved on a terminal after the servers changed under it changes nothing") {
   lab::Reset(2);
   // While the operator reads the plan, someone changes a server.
-  TerminalApply apply = ApplyOnTerminal(lab::TopologyPath(), [] { lab::Sql("uranus", "SET GLOBAL server_id = 77"); });
+  lab::TerminalRun apply =
+      lab::ReplplanOnTerminal({"apply", lab::TopologyPath()}, [] { lab::Sql("uranus", "SET GLOBAL server_id = 77"); });
   INFO("apply on a terminal:\n" << apply.out);
   REQUIRE(apply.prompted);
   CHECK(WIFEXITED(apply.status));
@@ -283,7 +236,7 @@ TEST_CASE("apply's approval prompt holds no lock; the plan approved is planned a
   lab::Reset(2);
   // While the operator reads the plan, the lock is free: another apply (or watch's fencing) runs.
   lab::CommandResult other;
-  TerminalApply apply = ApplyOnTerminal(lab::TopologyPath(), [&] { other = Apply(lab::TopologyPath()); });
+  lab::TerminalRun apply = lab::ReplplanOnTerminal({"apply", lab::TopologyPath()}, [&] { other = Apply(lab::TopologyPath()); });
   INFO("apply on a terminal:\n" << apply.out);
   REQUIRE(apply.prompted);
   CHECK_MESSAGE(other.exit_code == 0, (other.out + other.err));

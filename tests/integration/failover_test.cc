@@ -417,6 +417,9 @@ TEST_CASE("a former primary holding transactions no replica received is reseeded
   lab::AdminSql("mercury", "INSERT INTO secondhand_production.items (seq, created_at) VALUES "
                            "(900001, NOW(6)), (900002, NOW(6)), (900003, NOW(6))");
   lab::Lab({"kill", "mercury"});
+  // Started again, their IO threads retry the dead mercury: that confirms its loss (a thread
+  // stopped by hand does not).
+  for (const char* replica : {"uranus", "venus"}) lab::Sql(replica, "START SLAVE IO_THREAD");
   auto failover = lab::Replplan({"failover", path, "--yes"});
   INFO("failover:\n" << failover.out << failover.err);
   REQUIRE(failover.exit_code == 0);

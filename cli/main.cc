@@ -263,11 +263,14 @@ int main(int argc, char** argv) {
 
   MoveCommand failover_options;
   CLI::App* failover = app.add_subcommand(
-      "failover", "The primary is down: confirm with the replicas, promote the most advanced one, repoint");
+      "failover", "The primary is down: confirm with the replicas, promote the most advanced one (or finish a "
+                  "failover interrupted after its promotion), repoint");
   failover->add_option("file", failover_options.path, "topology TOML file")->required();
   failover->add_flag("-y,--yes,--auto-approve", failover_options.yes, "do not ask for confirmation");
   failover->add_option("--min-confirmations", failover_options.min_confirmations,
-                       "replicas that must confirm they lost the primary (0: every reachable one)")
+                       "replicas that must confirm they lost the primary (0: a strict majority of the declared "
+                    "replicas, none still connected to it; N: at least N, even while others still see it: a "
+                    "partition can then leave two primaries)")
       ->check(CLI::Range(0, 1000))
       ->capture_default_str();
   failover->add_option("--parallelism", failover_options.parallelism, "servers read and changed at once")
@@ -288,7 +291,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 86400 * 30))
       ->capture_default_str();
   watch->add_option("--min-confirmations", watch_options.min_confirmations,
-                    "replicas that must confirm they lost the primary (0: every reachable one)")
+                    "replicas that must confirm they lost the primary (0: a strict majority of the declared "
+                    "replicas, none still connected to it; N: at least N, even while others still see it: a "
+                    "partition can then leave two primaries)")
       ->check(CLI::Range(0, 1000))
       ->capture_default_str();
   watch->add_option("--max-failovers", watch_options.max_failovers, "exit after this many failovers (0: never)")

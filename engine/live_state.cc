@@ -158,6 +158,7 @@ ReplicaChannel ParseChannel(const Row& row) {
   ch.source_port = ParseNumber<int>(Get(row, "Master_Port")).value_or(0);
   ch.source_user = Get(row, "Master_User");
   ch.io_running = Get(row, "Slave_IO_Running");
+  ch.io_state = Get(row, "Slave_IO_State");
   ch.sql_running = Get(row, "Slave_SQL_Running") == "Yes";
   ch.last_io_errno = ParseNumber<int>(Get(row, "Last_IO_Errno")).value_or(0);
   ch.last_io_error = Get(row, "Last_IO_Error");
@@ -188,6 +189,8 @@ void ParseUsers(const RawServerState& raw, ServerState& state) {
 }
 
 }  // namespace
+
+ReplicaChannel ParseReplicaChannel(const Row& row) { return ParseChannel(row); }
 
 ServerState ParseServerState(const RawServerState& raw) {
   ServerState state;

@@ -63,6 +63,7 @@ struct ReplicaChannel {
   int source_port = 0;
   std::string source_user;
   std::string io_running;  // "Yes", "No", "Connecting"
+  std::string io_state;    // Slave_IO_State: "Reconnecting after a failed master event read", ...
   bool sql_running = false;
   int last_io_errno = 0;
   std::string last_io_error;
@@ -141,5 +142,8 @@ struct LiveState {
 };
 
 ServerState ParseServerState(const RawServerState& raw);
+
+// One row of SHOW SLAVE STATUS (or SHOW ALL SLAVES STATUS).
+ReplicaChannel ParseReplicaChannel(const Row& row);
 
 }  // namespace replplan

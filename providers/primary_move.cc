@@ -308,6 +308,7 @@ MoveOutcome RunFailover(const MoveRequest& request) {
 std::string RenderMoveReport(const MoveOutcome& o) {
   std::string out = "\n" + o.kind + " report: " + o.from + " -> " + (o.to.empty() ? "(none)" : o.to) + "\n";
   if (o.decision) {
+    if (!o.decision->confirmation.empty()) out += "  " + o.from + " is down: " + o.decision->confirmation + "\n";
     for (const std::string& r : o.decision->reasons) out += "  why " + o.to + ": " + r + "\n";
     for (const auto& [name, lacks] : o.decision->lagging) {
       out += "  " + name + " lacked " + lacks + " at the decision (it receives them from " + o.to + ")\n";

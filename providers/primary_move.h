@@ -38,7 +38,7 @@ struct MoveRequest {
   std::string topology_text;  // its bytes as read (the rewrite changes one line of these)
   Topology topology;          // parsed from topology_text
   int parallelism = 10;
-  int min_confirmations = kAllReachableReplicas;  // failover only
+  int min_confirmations = kMajorityOfReplicas;  // failover only
   std::string owner;                              // for the cluster lock's holder line
   ApplyObserver* observer = nullptr;              // timeline of the actions; may be null
   // Called with a plan made before the cluster lock is taken (the prompt never holds the lock);

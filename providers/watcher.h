@@ -36,7 +36,7 @@ struct WatchOptions {
   std::chrono::milliseconds interval{200};
   std::chrono::milliseconds probe_timeout{1000};
   std::chrono::seconds block_period{3600};
-  int min_confirmations = kAllReachableReplicas;
+  int min_confirmations = kMajorityOfReplicas;
   int parallelism = 10;
   std::string owner;
   ApplyObserver* observer = nullptr;

@@ -289,14 +289,19 @@ TEST_CASE("apply killed with -9 during a server restart converges when run again
   Background interrupted({"apply", lab::TopologyPath(), "--yes"});
   REQUIRE_MESSAGE(WaitForStart(interrupted, "mercury/restart-server", 60s), interrupted.Output());
   interrupted.Kill9();
-  // The restart runs on the server, detached from replplan's SSH channel: it completes anyway.
+  // The restart runs on the server, detached from replplan's SSH channel: it completes anyway. So
+  // does uranus's, which the killed apply may have started too (in parallel): both must be up, or
+  // the second apply finds uranus unreadable and rightly exits 1.
   bool back = lab::WaitFor([] {
     std::istringstream lines(lab::Lab({"status"}).out);
     std::string line;
+    int up = 0;
     while (std::getline(lines, line)) {
-      if (line.rfind("mercury ", 0) == 0) return line.find("mysqld up") != std::string::npos;
+      if (line.rfind("mercury ", 0) == 0 || line.rfind("uranus ", 0) == 0) {
+        up += line.find("mysqld up") != std::string::npos;
+      }
     }
-    return false;
+    return up == 2;
   }, 30s);
   CHECK_MESSAGE(back, lab::Lab({"status"}).out);
   auto again = Apply(lab::TopologyPath());

@@ -32,6 +32,7 @@
 #include "engine/topology_parser.h"
 #include "providers/cluster_lock.h"
 #include "providers/live_executor.h"
+#include "providers/local/atomic_file.h"
 #include "providers/provider.h"
 #include "providers/state_reader.h"
 
@@ -64,9 +65,9 @@ int RunPlan(const PlanCommand& options) {
   auto plan = PlanLive(*loaded, options.parallelism, options.verbose);
   if (!plan.ok()) return Fail(plan.status());
   if (!options.out.empty()) {
-    std::ofstream out(options.out);
-    out << PlanToJson(*plan).dump(2) << "\n";
-    if (!out) return Fail(Status::Unavailable("cannot write " + options.out));
+    // Not through a symlink someone planted at that name (replplan may run as root, --out in /tmp).
+    Status saved = WriteFileAtomically(options.out, PlanToJson(*plan).dump(2) + "\n");
+    if (!saved.ok()) return Fail(saved);
   }
   if (options.json) {
     std::cout << PlanToJson(*plan).dump(2) << "\n";

@@ -1,5 +1,4 @@
 #include "engine/database_yml.h"
-#include "engine/fingerprint.h"
 
 #include <algorithm>
 #include <array>
@@ -486,7 +485,5 @@ Result<std::string> EditDatabaseYml(std::string_view text, const std::string& en
   }
   return out;
 }
-
-std::string AppRestartDigest(std::string_view text) { return "fnv1a64:" + ContentDigest(text); }
 
 }  // namespace replplan

@@ -62,11 +62,6 @@ DatabaseYmlSettings ReadDatabaseYml(std::string_view text, const std::string& en
 // added key goes after the section's last line, at the section's indentation. Values YAML would
 // misread (empty, "yes", "1.5", leading '*', ...) are written in double quotes. Line endings (LF
 // or CRLF) and the presence or absence of a final newline are kept.
-// What restart-app records beside database.yml (AppSpec::RestartMarkerPath) after restarting the
-// app with `text`: a plan that finds another digest there knows the app still runs with older
-// settings (an apply interrupted between rewrite and restart) and restarts it.
-std::string AppRestartDigest(std::string_view text);
-
 Result<std::string> EditDatabaseYml(std::string_view text, const std::string& environment,
                                     const std::map<std::string, std::string>& set);
 

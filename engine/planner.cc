@@ -15,6 +15,7 @@
 #include <unordered_map>
 
 #include "engine/desired_config.h"
+#include "engine/app_restart_marker.h"
 #include "engine/database_yml.h"
 #include "engine/fingerprint.h"
 #include "engine/gtid.h"
@@ -961,7 +962,7 @@ void PlanBuilder::PlanApps() {
       want("port", yml.port, yml.port.present() ? yml.port.value : "3306", want_port);
       // An apply cut short between rewrite and restart left the app on the old settings: the
       // marker restart-app writes names the file it last restarted with.
-      bool restart_pending = !c->restarted_digest.empty() && c->restarted_digest != AppRestartDigest(c->text);
+      bool restart_pending = !c->restarted_digest.empty() && !AppRestartMarkerMatches(c->restarted_digest, c->text);
       if (templated || (changes.empty() && !restart_pending)) continue;
       size_t r1 = kNone;
       if (!changes.empty()) {

@@ -1,12 +1,7 @@
 #include "providers/primary_move.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
+#include <chrono>
 #include <cstdio>
-#include <cstring>
-#include <filesystem>
 #include <memory>
 
 #include "engine/plan_compare.h"
@@ -15,6 +10,7 @@
 #include "engine/topology_parser.h"
 #include "providers/cluster_lock.h"
 #include "providers/live_executor.h"
+#include "providers/local/atomic_file.h"
 #include "providers/provider.h"
 #include "providers/state_reader.h"
 
@@ -25,43 +21,6 @@ using Clock = std::chrono::steady_clock;
 
 std::chrono::milliseconds Since(Clock::time_point start) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
-}
-
-// Temp file beside the original, fsync, rename, fsync the directory: a crash leaves the old file or
-// the new one, never half of each. The mode of the original is kept.
-Status WriteFileAtomically(const std::string& path, const std::string& text) {
-  namespace fs = std::filesystem;
-  fs::path target(path);
-  fs::path dir = target.parent_path().empty() ? fs::path(".") : target.parent_path();
-  std::string tmp = (dir / ("." + target.filename().string() + ".replplan.tmp")).string();
-  std::error_code ec;
-  fs::perms mode = fs::status(target, ec).permissions();
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return Status::Unavailable("cannot write " + tmp + ": " + std::strerror(errno));
-  size_t off = 0;
-  while (off < text.size()) {
-    ssize_t n = ::write(fd, text.data() + off, text.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return Status::Unavailable("cannot write " + tmp + ": " + std::strerror(errno));
-    }
-    off += static_cast<size_t>(n);
-  }
-  bool synced = ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ec) fs::permissions(tmp, mode, ec);
-  if (!synced || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    ::unlink(tmp.c_str());
-    return Status::Unavailable("cannot replace " + path + ": " + std::strerror(errno));
-  }
-  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
-  return Status::OK();
 }
 
 struct NewTopology {

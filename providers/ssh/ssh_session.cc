@@ -785,13 +785,16 @@ Result<std::optional<SshSession::RemoteFile>> SshSession::SftpLstat(const std::s
   return std::optional<RemoteFile>(file);
 }
 
-Status SshSession::SftpCreate(const std::string& path, std::string_view content, const RemoteFile& like) {
+Status SshSession::SftpCreate(const std::string& path, std::string_view content, const RemoteFile& like, bool chown) {
   if (sftp_ == nullptr) return Status::Internal("ssh " + Endpoint() + ": SFTP is not started");
   Deadline deadline(options_.command_timeout_ms);
   const std::string timed_out = "ssh " + Endpoint() + ": writing " + path + " timed out after " +
                                 std::to_string(options_.command_timeout_ms) + " ms";
-  auto opened = SftpOpen(path, LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_EXCL,
-                         static_cast<long>(like.mode & 0777), deadline.RemainingMs(), timed_out);
+  // 0600 whatever the final mode: a reader who opened it while it is written would keep reading
+  // the inode after the mode changes (a password in database.yml). The owner, then the mode, come
+  // once the content is in.
+  auto opened = SftpOpen(path, LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_EXCL, 0600,
+                         deadline.RemainingMs(), timed_out);
   if (!opened.ok()) return opened.status();
   LIBSSH2_SFTP_HANDLE* handle = *opened;
   auto failure = [&](const std::string& doing) { return SftpFailure(doing, path); };
@@ -812,15 +815,18 @@ Status SshSession::SftpCreate(const std::string& path, std::string_view content,
     }
   }
   // The owner first: a chown may clear set-id bits, which the mode then puts back.
-  LIBSSH2_SFTP_ATTRIBUTES owner{};
-  owner.flags = LIBSSH2_SFTP_ATTR_UIDGID;
-  owner.uid = like.uid;
-  owner.gid = like.gid;
-  int rc = Retry(socket_, session_, deadline, [&] { return libssh2_sftp_fsetstat(handle, &owner); });
-  if (rc != 0) return abandon(rc == LIBSSH2_ERROR_TIMEOUT ? Status::Unavailable(timed_out) : failure("chown"));
+  int rc = 0;
+  if (chown) {
+    LIBSSH2_SFTP_ATTRIBUTES owner{};
+    owner.flags = LIBSSH2_SFTP_ATTR_UIDGID;
+    owner.uid = like.uid;
+    owner.gid = like.gid;
+    rc = Retry(socket_, session_, deadline, [&] { return libssh2_sftp_fsetstat(handle, &owner); });
+    if (rc != 0) return abandon(rc == LIBSSH2_ERROR_TIMEOUT ? Status::Unavailable(timed_out) : failure("chown"));
+  }
   LIBSSH2_SFTP_ATTRIBUTES mode{};
   mode.flags = LIBSSH2_SFTP_ATTR_PERMISSIONS;
-  mode.permissions = like.mode;  // exact: the server's umask applied to the open's mode
+  mode.permissions = like.mode;  // exact: no umask applies to a setstat
   rc = Retry(socket_, session_, deadline, [&] { return libssh2_sftp_fsetstat(handle, &mode); });
   if (rc != 0) return abandon(rc == LIBSSH2_ERROR_TIMEOUT ? Status::Unavailable(timed_out) : failure("chmod"));
   // fsync@openssh.com: the data is on disk before any rename can make it the file.

@@ -1,9 +1,10 @@
 #include "engine/app_restart_marker.h"
 
 #include <cctype>
+#include <cstdint>
+#include <cstdio>
 #include <regex>
 
-#include "engine/fingerprint.h"
 #include "engine/sha256.h"
 #include "engine/text.h"
 
@@ -98,12 +99,27 @@ std::string AppRestartDigest(std::string_view text) {
   return std::string(kPrefix) + Sha256Hex(DatabaseYmlWithoutSecrets(text));
 }
 
+std::string LegacyAppRestartDigest(std::string_view text) {
+  uint64_t hash = 0xcbf29ce484222325ULL;
+  auto feed = [&](std::string_view bytes) {
+    for (unsigned char c : bytes) {
+      hash ^= c;
+      hash *= 0x100000001b3ULL;
+    }
+  };
+  feed(std::to_string(text.size()) + ":");
+  feed(text);
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hash));
+  return hex;
+}
+
 bool IsLegacyAppRestartMarker(std::string_view recorded) { return Trim(recorded).starts_with(kLegacyPrefix); }
 
 bool AppRestartMarkerMatches(std::string_view recorded, std::string_view text) {
   std::string_view mark = Trim(recorded);
   if (mark.empty()) return false;
-  if (mark.starts_with(kLegacyPrefix)) return mark == std::string(kLegacyPrefix) + ContentDigest(text);
+  if (mark.starts_with(kLegacyPrefix)) return mark == std::string(kLegacyPrefix) + LegacyAppRestartDigest(text);
   return mark == AppRestartDigest(text);
 }
 

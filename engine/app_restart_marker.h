@@ -29,6 +29,10 @@ std::string AppRestartDigest(std::string_view text);
 // (so upgrading replplan restarts no app; restart-app rewrites such a marker in today's form).
 bool AppRestartMarkerMatches(std::string_view recorded, std::string_view text);
 
+// The old form's digest: FNV-1a 64 of "<size>:" + the whole file, 16 hex digits (what replplan's
+// ContentDigest was before digests became SHA-256). Only to recognise markers written then.
+std::string LegacyAppRestartDigest(std::string_view text);
+
 // Whether `recorded` is a marker of the old form (which holds a digest of the password).
 bool IsLegacyAppRestartMarker(std::string_view recorded);
 

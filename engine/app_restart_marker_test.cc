@@ -4,7 +4,6 @@
 
 #include <string>
 
-#include "engine/fingerprint.h"
 
 namespace replplan {
 namespace {
@@ -66,6 +65,10 @@ TEST_CASE("secrets in other shapes are left out too: quoted keys, *_password, fl
         AppRestartDigest("production:\n  url: mysql2://pierre:x@10.0.0.6/app\n"));
 }
 
+TEST_CASE("the old form's digest is the FNV-1a replplan wrote before (a known value)") {
+  CHECK(LegacyAppRestartDigest("production:\n  host: 10.0.0.9\n") == "01af5cb2804dffe1");
+}
+
 TEST_CASE("a marker matches the file it was written for, in today's form or the FNV-1a form of older markers") {
   const std::string text = With("ab3de");
   CHECK(AppRestartMarkerMatches(AppRestartDigest(text), text));
@@ -73,7 +76,7 @@ TEST_CASE("a marker matches the file it was written for, in today's form or the 
   CHECK_FALSE(AppRestartMarkerMatches(AppRestartDigest(text), text + "  pool: 5\n"));
   CHECK_FALSE(AppRestartMarkerMatches("", text));
   CHECK_FALSE(AppRestartMarkerMatches("sha256:", text));
-  const std::string legacy = "fnv1a64:" + ContentDigest(text) + "\n";
+  const std::string legacy = "fnv1a64:" + LegacyAppRestartDigest(text) + "\n";
   CHECK(IsLegacyAppRestartMarker(legacy));
   CHECK_FALSE(IsLegacyAppRestartMarker(AppRestartDigest(text)));
   CHECK(AppRestartMarkerMatches(legacy, text));

@@ -23,8 +23,8 @@
 #include <thread>
 #include <vector>
 
+#include "engine/app_restart_marker.h"
 #include "engine/database_yml.h"
-#include "engine/fingerprint.h"
 #include "integration/lab_client.h"
 #include "providers/live_executor.h"
 
@@ -494,13 +494,13 @@ TEST_CASE("the restart marker is 0600 and root's, holds no digest of the passwor
   REQUIRE(Run(*app.executor, app.restart).status.ok());
   CHECK(app.Restarted());
   CHECK(lab::ReadFile(app.marker) == mark);
-  CHECK_FALSE(Contains(mark, replplan::ContentDigest(MarkedApp::File("mercury", "zz9yx"))));
-  CHECK_FALSE(Contains(mark, replplan::ContentDigest(MarkedApp::File("mercury", "ab3de"))));
+  CHECK_FALSE(Contains(mark, replplan::LegacyAppRestartDigest(MarkedApp::File("mercury", "zz9yx"))));
+  CHECK_FALSE(Contains(mark, replplan::LegacyAppRestartDigest(MarkedApp::File("mercury", "ab3de"))));
 
   // A marker an older replplan wrote (FNV-1a of the whole file, 0644) counts as restarted, and is
   // rewritten in today's form.
   lab::Run({"sh", "-c", "printf '%s\\n' \"$1\" > \"$2\" && chmod 0644 \"$2\"", "sh",
-            "fnv1a64:" + replplan::ContentDigest(MarkedApp::File("mercury", "zz9yx")), app.marker});
+            "fnv1a64:" + replplan::LegacyAppRestartDigest(MarkedApp::File("mercury", "zz9yx")), app.marker});
   Ran legacy = Run(*app.executor, app.restart);
   CHECK_MESSAGE(legacy.status.ok(), legacy.all());
   CHECK_MESSAGE(Contains(legacy.all(), "already restarted"), legacy.all());

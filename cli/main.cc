@@ -80,6 +80,7 @@ int RunPlan(const PlanCommand& options) {
 struct ApplyOptions {
   std::string path;  // a topology file, or a plan saved with `plan --out`
   bool yes = false;
+  bool allow_destructive = false;  // the only approval of destructive actions (--yes never is)
   int parallelism = 10;
   bool verbose = false;
 };
@@ -167,6 +168,7 @@ int RunApply(const ApplyOptions& options) {
 
   std::cout << RenderPlanText(plan);
   if (!plan.has_changes()) return plan.incomplete() ? kExitError : kExitOk;
+  if (Status refused = DestructiveApproval(plan, options.allow_destructive, "apply"); !refused.ok()) return Fail(refused);
 
   if (!options.yes) {
     if (!isatty(STDIN_FILENO)) {
@@ -236,6 +238,8 @@ int main(int argc, char** argv) {
   apply->add_option("file", apply_options.path, "topology TOML file, or a plan saved with `plan --out`")
       ->required();
   apply->add_flag("-y,--yes,--auto-approve", apply_options.yes, "do not ask for confirmation (scripts, CI)");
+  apply->add_flag("--allow-destructive", apply_options.allow_destructive,
+                  "approve the plan's DESTRUCTIVE actions (reseeds, RESET SLAVE ALL); never implied by --yes");
   apply->add_option("--parallelism", apply_options.parallelism, "servers read and changed at once")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
@@ -247,6 +251,8 @@ int main(int argc, char** argv) {
   switchover->add_option("file", switchover_options.path, "topology TOML file")->required();
   switchover->add_option("--to", switchover_options.to, "the server to promote")->required();
   switchover->add_flag("-y,--yes,--auto-approve", switchover_options.yes, "do not ask for confirmation");
+  switchover->add_flag("--allow-destructive", switchover_options.allow_destructive,
+                       "approve the plan's DESTRUCTIVE actions; never implied by --yes");
   switchover->add_option("--parallelism", switchover_options.parallelism, "servers read and changed at once")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
@@ -256,6 +262,8 @@ int main(int argc, char** argv) {
       "failover", "The primary is down: confirm with the replicas, promote the most advanced one, repoint");
   failover->add_option("file", failover_options.path, "topology TOML file")->required();
   failover->add_flag("-y,--yes,--auto-approve", failover_options.yes, "do not ask for confirmation");
+  failover->add_flag("--allow-destructive", failover_options.allow_destructive,
+                     "approve the plan's DESTRUCTIVE actions; never implied by --yes");
   failover->add_option("--min-confirmations", failover_options.min_confirmations,
                        "replicas that must confirm they lost the primary (0: every reachable one)")
       ->check(CLI::Range(0, 1000))
@@ -281,6 +289,8 @@ int main(int argc, char** argv) {
                     "replicas that must confirm they lost the primary (0: every reachable one)")
       ->check(CLI::Range(0, 1000))
       ->capture_default_str();
+  watch->add_flag("--allow-destructive", watch_options.allow_destructive,
+                  "let a failover's plan carry DESTRUCTIVE actions (otherwise such a failover is refused)");
   watch->add_option("--max-failovers", watch_options.max_failovers, "exit after this many failovers (0: never)")
       ->check(CLI::Range(0, 1000))
       ->capture_default_str();

@@ -184,6 +184,10 @@ MoveOutcome RunSwitchover(const MoveRequest& request, const std::string& to) {
     out.status = Status::FailedPrecondition("some servers could not be read (see the plan); switchover not started");
     return finish();
   }
+  if (Status refused = DestructiveApproval(*out.plan, request.allow_destructive, "switchover"); !refused.ok()) {
+    out.status = refused;
+    return finish();
+  }
   if (!Approved(request, *out.plan)) {
     out.status = Status::FailedPrecondition("switchover cancelled: nothing was changed");
     return finish();
@@ -243,6 +247,10 @@ MoveOutcome RunFailover(const MoveRequest& request) {
   }
   out.plan = std::move(*plan);
   Say(request, RenderPlanText(*out.plan));
+  if (Status refused = DestructiveApproval(*out.plan, request.allow_destructive, "failover"); !refused.ok()) {
+    out.status = refused;
+    return finish();
+  }
   if (!Approved(request, *out.plan)) {
     out.status = Status::FailedPrecondition("failover cancelled: nothing was changed");
     return finish();

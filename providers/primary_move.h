@@ -47,6 +47,9 @@ struct MoveRequest {
   std::function<void(const std::string&)> say;
   // Warm connections to borrow (`watch` keeps them); null: every step connects afresh.
   SessionPool* pool = nullptr;
+  // A plan with destructive actions (a reseed, RESET SLAVE ALL) is refused, nothing changed,
+  // unless this is set (--allow-destructive); approval alone never covers one.
+  bool allow_destructive = false;
 };
 
 struct MoveStep {

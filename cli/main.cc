@@ -31,6 +31,7 @@
 #include "engine/topology_parser.h"
 #include "providers/cluster_lock.h"
 #include "providers/live_executor.h"
+#include "providers/primary_move.h"
 #include "providers/provider.h"
 #include "providers/state_reader.h"
 
@@ -202,6 +203,7 @@ int RunApply(const ApplyOptions& options) {
   ConsoleObserver observer;
   ApplyReport report = ApplyPlan(plan, *executor, options.parallelism, &observer);
   std::cout << "\n" << RenderApplyReport(report);
+  std::cout << RecordApplyPromotion(plan, report, topology, topology_path, owner);
   if (plan.incomplete()) {
     std::cout << "Some hosts could not be read; they were left as they are (see the plan above).\n";
     return kExitError;

@@ -438,6 +438,8 @@ TEST_CASE("a former primary holding transactions no replica received is reseeded
   CHECK_MESSAGE(unapproved.err.find("pass --allow-destructive") != std::string::npos, unapproved.err);
   CHECK(lab::SqlValue("mercury", "SELECT COUNT(*) FROM secondhand_production.items WHERE seq > 900000") == "3");
   RequireOk(lab::Replplan({"apply", path, "--yes", "--allow-destructive"}), "apply (reseed)");
+  // The seed copied replplan's schema with the data: mercury knows the failover's epoch at once.
+  CHECK(lab::SqlValue("mercury", "SELECT MAX(epoch) FROM replplan.epochs") == "1");
   CHECK(lab::SqlValue("mercury", "SELECT COUNT(*) FROM secondhand_production.items WHERE seq > 900000") == "0");
   CHECK(lab::WaitFor([] {
     return lab::SqlValue("mercury", "SELECT COUNT(*) FROM secondhand_production.items WHERE seq = 800001") == "1";

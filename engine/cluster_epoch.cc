@@ -72,6 +72,7 @@ std::optional<EpochRecord> ParseEpochRow(const Row& row) {
 std::vector<std::string> RecordEpochStatements(const EpochRecord& record) {
   std::string by = record.promoted_by.substr(0, 255);
   return {
+      "SET SESSION gtid_domain_id = " + std::to_string(kEpochGtidDomain),
       "CREATE DATABASE IF NOT EXISTS " + QuoteIdentifier(kEpochSchema),
       // No unique key: an INSERT replicated row by row can never collide with a row a replica
       // already holds. KEY(epoch) only to read the newest quickly.

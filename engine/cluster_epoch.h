@@ -38,6 +38,11 @@ namespace replplan {
 
 inline constexpr const char* kEpochSchema = "replplan";
 inline constexpr const char* kEpochTable = "epochs";
+// The GTID replication domain the epoch rows are written in, apart from the applications' writes:
+// a new primary's epoch row must not advance domain 0's sequence numbers, or a former primary's
+// lost transactions (0-1-9) would look contained in the new primary's position (0-2-10) instead of
+// conflicting with its first write (0-2-9), and the rejoin check (docs/failover.md) would miss them.
+inline constexpr uint32_t kEpochGtidDomain = 99000;
 
 // The newest row of the epochs table, as the live provider reads it (columns epoch, primary_name,
 // kind, promoted_at, promoted_by).
@@ -47,8 +52,9 @@ std::string ReadLatestEpochSql();
 std::optional<EpochRecord> ParseEpochRow(const Row& row);
 
 // The statements that record `record` (epoch, primary, kind, promoted_by; the time is the server's
-// UTC_TIMESTAMP(6)) on the new primary, each run on its own: the schema and the table are created
-// if missing (a replica that lacks them gets them by replication too), then one INSERT.
+// UTC_TIMESTAMP(6)) on the new primary, each run on its own, in order, on one session: the session
+// moves to kEpochGtidDomain, the schema and the table are created if missing (a replica that lacks
+// them gets them by replication too), then one INSERT.
 std::vector<std::string> RecordEpochStatements(const EpochRecord& record);
 
 // The highest epoch over the servers of `live` that could be read; nullopt when none holds one.

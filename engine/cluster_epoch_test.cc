@@ -219,12 +219,13 @@ TEST_CASE("the epoch is recorded append-only: schema and table if missing, then 
   EpochRecord r = Epoch(3, "uranus");
   r.promoted_by = "replplan failover by o'brien@ops";
   auto statements = RecordEpochStatements(r);
-  REQUIRE(statements.size() == 3);
-  CHECK(statements[0] == "CREATE DATABASE IF NOT EXISTS `replplan`");
-  CHECK(statements[1].rfind("CREATE TABLE IF NOT EXISTS `replplan`.`epochs` (", 0) == 0);
-  CHECK(statements[1].find("UNIQUE") == std::string::npos);
-  CHECK(statements[1].find("PRIMARY KEY") == std::string::npos);
-  CHECK(statements[2] == "INSERT INTO `replplan`.`epochs` (epoch, primary_name, kind, promoted_at, promoted_by) "
+  REQUIRE(statements.size() == 4);
+  CHECK(statements[0] == "SET SESSION gtid_domain_id = 99000");  // not in the applications' domain
+  CHECK(statements[1] == "CREATE DATABASE IF NOT EXISTS `replplan`");
+  CHECK(statements[2].rfind("CREATE TABLE IF NOT EXISTS `replplan`.`epochs` (", 0) == 0);
+  CHECK(statements[2].find("UNIQUE") == std::string::npos);
+  CHECK(statements[2].find("PRIMARY KEY") == std::string::npos);
+  CHECK(statements[3] == "INSERT INTO `replplan`.`epochs` (epoch, primary_name, kind, promoted_at, promoted_by) "
                          "VALUES (3, 'uranus', 'failover', UTC_TIMESTAMP(6), 'replplan failover by o\\'brien@ops')");
 }
 

@@ -14,8 +14,10 @@ Result<int64_t> RecordEpoch(const ServerSpec& new_primary, int64_t at_least, con
                             const std::string& by) {
   auto options = MysqlOptionsFor(new_primary);
   if (!options.ok()) return options.status().WithContext(new_primary.name);
-  options->read_timeout_ms = 5000;
-  options->write_timeout_ms = 5000;
+  // Bounded: with semi-sync on and no replica connected yet, the INSERT waits for an ACK (up to
+  // semi_sync_timeout_ms); it is in the binlog already and commits without us.
+  options->read_timeout_ms = 2000;
+  options->write_timeout_ms = 2000;
   auto connection = MysqlConnection::Connect(*options);
   if (!connection.ok()) return connection.status().WithContext(new_primary.name);
   MysqlConnection& sql = **connection;

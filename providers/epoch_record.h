@@ -14,7 +14,7 @@ namespace replplan {
 
 // Appends epoch max(`at_least`, the new primary's own newest + 1) for `new_primary` (`kind`:
 // "switchover" or "failover"; `by`: who, for the record) and returns the epoch written. Its own
-// connection, with a read timeout of a few seconds: with semi-synchronous replication and no
+// connection, with a read timeout of 2 s: with semi-synchronous replication and no
 // replica acknowledging yet, the INSERT is in the binlog and commits once one does (or the primary
 // falls back), and replplan does not wait for that.
 Result<int64_t> RecordEpoch(const ServerSpec& new_primary, int64_t at_least, const std::string& kind,

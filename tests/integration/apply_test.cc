@@ -251,6 +251,38 @@ TEST_CASE("--yes alone never approves a DESTRUCTIVE action: the plan is printed,
   CheckUntouched("uranus");
   CHECK(lab::SqlValue("uranus", "SELECT COUNT(*) FROM leftover.kept") == "2");
 
+  // On a terminal the prompt alone does not approve it either: refused before any question.
+  {
+    const std::string path = lab::TopologyPath();
+    int master = -1;
+    pid_t pid = forkpty(&master, nullptr, nullptr, nullptr);
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      execl(REPLPLAN_BINARY, REPLPLAN_BINARY, "apply", path.c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    std::string out;
+    const bool prompted = ReadUntil(master, out, "Enter a value:", 30s);
+    if (prompted) {
+      const std::string yes = "yes\n";
+      (void)!write(master, yes.data(), yes.size());
+    }
+    ReadUntil(master, out, "", 30s);
+    int status = 0;
+    if (!lab::WaitFor([&] { return waitpid(pid, &status, WNOHANG) == pid; }, 30s)) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+    }
+    close(master);
+    INFO("apply on a terminal:\n" << out);
+    CHECK_FALSE(prompted);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 1);
+    CHECK(out.find("pass --allow-destructive") != std::string::npos);
+    CheckUntouched("mercury");
+    CheckUntouched("uranus");
+  }
+
   auto approved = lab::Replplan({"apply", lab::TopologyPath(), "--yes", "--allow-destructive"});
   REQUIRE_MESSAGE(approved.exit_code == 0, (approved.out + approved.err));
   CHECK(lab::SqlValue("uranus", "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE schema_name = 'leftover'") == "0");

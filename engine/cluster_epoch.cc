@@ -113,7 +113,12 @@ Status CheckFileIsCurrent(const Topology& topology, const LiveState& live, const
   const ServerState* ps = live.Find(p->name);
 
   // Rule 2: the structure. A legitimate switchover (the file's primary follows the live one and
-  // catches up before it is promoted) is the planner's to check, not this.
+  // catches up before it is promoted) is the planner's to check, not this. When the servers' epoch
+  // itself names this file's primary and the file is at that epoch, the file is the current one and
+  // the cluster has two writable sides (split brain): refused all the same, and said so.
+  std::optional<EpochRecord> latest = LatestEpoch(live);
+  const std::string& named = file_primary.empty() ? topology.cluster.primary : file_primary;
+  const bool vouched = latest && latest->primary == named && topology.cluster.epoch >= latest->epoch;
   for (const ServerSpec& x : topology.servers) {
     if (&x == p) continue;
     const ServerState* xs = live.Find(x.name);
@@ -140,6 +145,15 @@ Status CheckFileIsCurrent(const Topology& topology, const LiveState& live, const
     std::vector<std::string> lacks = mine->Missing(*theirs);
     for (std::string& c : mine->Conflicting(*theirs)) lacks.push_back(std::move(c));
     if (lacks.empty()) continue;  // nothing of x's would be lost: the plan moves the primary back
+    if (vouched) {
+      return Status::FailedPrecondition(
+          "split brain: " + x.name + " takes writes and " + JoinNames(followers) +
+          (followers.size() == 1 ? " replicates" : " replicate") + " from it, though " + topology.file +
+          " and the servers' epoch " + std::to_string(latest->epoch) + " make " + p->name + " the primary; " + x.name +
+          " holds transactions " + p->name + " lacks (" + JoinGtidList(lacks) + "). Nothing was changed: decide "
+          "which side's writes to keep, make the other read-only (SET GLOBAL read_only=1) and repoint its replicas "
+          "by hand, then plan again");
+    }
     return Status::FailedPrecondition(
         head + ", and " + x.name + " holds transactions " + p->name + " lacks (" + JoinGtidList(lacks) +
         "). Applying this file would fence " + x.name + " and overwrite it from " + p->name +
@@ -147,8 +161,6 @@ Status CheckFileIsCurrent(const Topology& topology, const LiveState& live, const
   }
 
   // Rule 1: the epoch.
-  std::optional<EpochRecord> latest = LatestEpoch(live);
-  const std::string& named = file_primary.empty() ? topology.cluster.primary : file_primary;
   if (latest && topology.cluster.epoch < latest->epoch && latest->primary != named) {
     std::string at = topology.cluster.epoch == 0 ? "records no epoch"
                                                  : "was written at epoch " + std::to_string(topology.cluster.epoch);

@@ -88,6 +88,18 @@ TEST_CASE("before the guard, the same live state planned a fence and a DESTRUCTI
   }
 }
 
+TEST_CASE("the current file (its epoch names its primary) while another server takes writes with followers: split "
+          "brain, refused as such") {
+  AfterFailover f;  // the live side: uranus with venus
+  f.live.servers["mercury"].epoch = Epoch(2, "mercury", "switchover");
+  f.file.cluster.epoch = 2;
+  auto plan = BuildPlan(f.file, f.live);
+  REQUIRE_FALSE(plan.ok());
+  CHECK(plan.status().message().rfind("split brain: uranus takes writes and venus replicates from it, though lab.toml "
+                                      "and the servers' epoch 2 make mercury the primary; uranus holds transactions "
+                                      "mercury lacks (0-2-43..0-2-50). Nothing was changed", 0) == 0);
+}
+
 TEST_CASE("the file's primary cannot be read while another server is the writable source: refused") {
   AfterFailover f;
   f.live.servers["mercury"] = ServerState{};

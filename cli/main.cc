@@ -33,6 +33,7 @@
 #include "providers/cluster_lock.h"
 #include "providers/live_executor.h"
 #include "providers/local/atomic_file.h"
+#include "providers/primary_move.h"
 #include "providers/provider.h"
 #include "providers/state_reader.h"
 
@@ -82,6 +83,7 @@ int RunPlan(const PlanCommand& options) {
 struct ApplyOptions {
   std::string path;  // a topology file, or a plan saved with `plan --out`
   bool yes = false;
+  bool allow_destructive = false;  // the only approval of destructive actions (--yes never is)
   int parallelism = 10;
   bool verbose = false;
 };
@@ -144,6 +146,10 @@ int RunApply(const ApplyOptions& options) {
   }
   if (approved && !options.yes) {
     std::cout << RenderPlanText(*approved);
+    // Never asked: a "yes" could not approve it.
+    if (Status refused = DestructiveApproval(*approved, options.allow_destructive, "apply"); !refused.ok()) {
+      return Fail(refused);
+    }
     if (!isatty(STDIN_FILENO)) {
       return Fail(Status::FailedPrecondition(
           "apply needs approval: run it on a terminal, or pass --yes (--auto-approve) in scripts"));
@@ -205,12 +211,14 @@ int RunApply(const ApplyOptions& options) {
   // reads. With --yes nothing was printed yet.
   if (options.yes) std::cout << RenderPlanText(plan);
   if (!plan.has_changes()) return plan.incomplete() ? kExitError : kExitOk;
+  if (Status refused = DestructiveApproval(plan, options.allow_destructive, "apply"); !refused.ok()) return Fail(refused);
 
   std::cout << "\n";
   std::unique_ptr<ActionExecutor> executor = MakeLiveExecutor(topology);
   ConsoleObserver observer;
   ApplyReport report = ApplyPlan(plan, *executor, options.parallelism, &observer);
   std::cout << "\n" << RenderApplyReport(report);
+  std::cout << RecordApplyPromotion(plan, report, topology, topology_path, owner);
   if (plan.incomplete()) {
     std::cout << "Some hosts could not be read; they were left as they are (see the plan above).\n";
     return kExitError;
@@ -247,6 +255,8 @@ int main(int argc, char** argv) {
   apply->add_option("file", apply_options.path, "topology TOML file, or a plan saved with `plan --out`")
       ->required();
   apply->add_flag("-y,--yes,--auto-approve", apply_options.yes, "do not ask for confirmation (scripts, CI)");
+  apply->add_flag("--allow-destructive", apply_options.allow_destructive,
+                  "approve the plan's DESTRUCTIVE actions (reseeds, RESET SLAVE ALL); never implied by --yes");
   apply->add_option("--parallelism", apply_options.parallelism, "servers read and changed at once")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
@@ -258,6 +268,8 @@ int main(int argc, char** argv) {
   switchover->add_option("file", switchover_options.path, "topology TOML file")->required();
   switchover->add_option("--to", switchover_options.to, "the server to promote")->required();
   switchover->add_flag("-y,--yes,--auto-approve", switchover_options.yes, "do not ask for confirmation");
+  switchover->add_flag("--allow-destructive", switchover_options.allow_destructive,
+                       "approve the plan's DESTRUCTIVE actions; never implied by --yes");
   switchover->add_option("--parallelism", switchover_options.parallelism, "servers read and changed at once")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
@@ -268,6 +280,8 @@ int main(int argc, char** argv) {
                   "failover interrupted after its promotion), repoint");
   failover->add_option("file", failover_options.path, "topology TOML file")->required();
   failover->add_flag("-y,--yes,--auto-approve", failover_options.yes, "do not ask for confirmation");
+  failover->add_flag("--allow-destructive", failover_options.allow_destructive,
+                     "approve the plan's DESTRUCTIVE actions; never implied by --yes");
   failover->add_option("--min-confirmations", failover_options.min_confirmations,
                        "replicas that must confirm they lost the primary (0: a strict majority of the declared "
                     "replicas, none still connected to it; N: at least N, even while others still see it: a "
@@ -297,6 +311,8 @@ int main(int argc, char** argv) {
                     "partition can then leave two primaries)")
       ->check(CLI::Range(0, 1000))
       ->capture_default_str();
+  watch->add_flag("--allow-destructive", watch_options.allow_destructive,
+                  "let a failover's plan carry DESTRUCTIVE actions (otherwise such a failover is refused)");
   watch->add_option("--max-failovers", watch_options.max_failovers, "exit after this many failovers (0: never)")
       ->check(CLI::Range(0, 1000))
       ->capture_default_str();

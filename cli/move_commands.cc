@@ -40,6 +40,7 @@ int Run(const MoveCommand& command, bool failover) {
   request.owner = OwnerDescription(failover ? "failover" : "switchover");
   request.observer = &observer;
   request.approve = Approval(command.yes, no_tty);
+  request.allow_destructive = command.allow_destructive;
   request.say = [](const std::string& text) { std::cout << text << std::flush; };
   MoveOutcome outcome = failover ? RunFailover(request) : RunSwitchover(request, command.to);
   if (no_tty) {
@@ -76,6 +77,7 @@ int RunWatchCommand(const WatchCommand& command) {
   options.max_failovers = command.max_failovers;
   options.parallelism = command.parallelism;
   options.owner = OwnerDescription("watch");
+  options.allow_destructive = command.allow_destructive;
   options.observer = &observer;
   // Called from the watcher's threads too (fence guard, pool keeper): one whole line at a time.
   options.log = [](const std::string& line) {

@@ -10,6 +10,7 @@ struct MoveCommand {
   std::string path;
   std::string to;  // switchover only
   bool yes = false;
+  bool allow_destructive = false;  // --allow-destructive: the only approval of destructive actions
   int parallelism = 10;
   int min_confirmations = 0;  // failover only; 0 = a majority of the declared replicas (kMajorityOfReplicas)
 };
@@ -22,6 +23,7 @@ struct WatchCommand {
   int min_confirmations = 0;  // 0 = a majority of the declared replicas
   int max_failovers = 0;
   int parallelism = 10;
+  bool allow_destructive = false;
 };
 
 int RunSwitchoverCommand(const MoveCommand& command);

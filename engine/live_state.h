@@ -48,6 +48,9 @@ struct RawServerState {
                                                   // default_collation_name
   std::vector<Row> users;                         // user, host, plugin, (no auth string)
   std::map<std::string, std::vector<std::string>> grants;  // "'user'@'host'" -> SHOW GRANTS lines
+  // The newest row of `replplan`.`epochs` (engine/cluster_epoch.h), read only when that schema
+  // exists; empty when it does not or holds no row.
+  std::vector<Row> epochs;
 
   // SSH side. ssh_ok=false: config unknown; ssh_error says why.
   bool ssh_ok = false;
@@ -91,6 +94,16 @@ struct LiveUser {
   std::vector<std::string> grants;  // SHOW GRANTS lines, IDENTIFIED BY ... PASSWORD removed
 };
 
+// One row of `replplan`.`epochs`: a promotion, recorded on the servers (engine/cluster_epoch.h).
+struct EpochRecord {
+  int64_t epoch = 0;
+  std::string primary;      // the server promoted
+  std::string kind;         // "switchover" or "failover"
+  std::string promoted_at;  // UTC, as the server wrote it: "2026-12-06 21:30:00.123456"
+  std::string promoted_by;  // "replplan failover by root@host (pid N) since ..."
+  std::string read_from;    // the server this row was read from (LatestEpoch fills it in)
+};
+
 struct ServerState {
   std::string name;
 
@@ -118,7 +131,9 @@ struct ServerState {
   std::optional<bool> semi_sync_slave_enabled;       // rpl_semi_sync_slave_enabled
   std::string semi_sync_master_wait_point;           // rpl_semi_sync_master_wait_point, upper case
   std::optional<int64_t> semi_sync_master_timeout;  // rpl_semi_sync_master_timeout, ms
-  std::vector<LiveDatabase> databases;  // user databases only (system schemas left out)
+  std::vector<LiveDatabase> databases;  // user databases only (system schemas and replplan's own left out)
+  // The latest failover epoch this server holds (engine/cluster_epoch.h); nullopt when none.
+  std::optional<EpochRecord> epoch;
   std::vector<LiveUser> users;
   std::vector<ReplicaChannel> channels;
 

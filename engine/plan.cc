@@ -99,6 +99,22 @@ std::string SummaryLine(const Plan& plan) {
 
 }  // namespace
 
+Status DestructiveApproval(const Plan& plan, bool allow_destructive, const std::string& command) {
+  if (allow_destructive) return Status::OK();
+  std::string ids;
+  int n = 0;
+  for (const PlannedAction& pa : plan.actions) {
+    if (!pa.action.destructive) continue;
+    ids += (ids.empty() ? "" : ", ") + pa.action.id;
+    ++n;
+  }
+  if (n == 0) return Status::OK();
+  return Status::FailedPrecondition(command + " refused: the plan has " + std::to_string(n) + " DESTRUCTIVE action" +
+                                    (n == 1 ? "" : "s") + " (" + ids + "); nothing was changed. Review " +
+                                    (n == 1 ? "it" : "them") + ", then pass --allow-destructive to approve " +
+                                    (n == 1 ? "it" : "them") + " (--yes alone never does)");
+}
+
 bool Plan::incomplete() const {
   for (const HostReport& h : hosts) {
     if (!h.sql_ok || !h.ssh_ok) return true;

@@ -64,6 +64,11 @@ struct Plan {
 // Grouped by host, each action with its why, then "Plan: N to change on M hosts." (or
 // "No changes. ..."), and a line per host that could not be read. Secrets never appear.
 std::string RenderPlanText(const Plan& plan);
+
+// OK when the plan has no destructive action or `allow_destructive` (--allow-destructive) is given;
+// otherwise FailedPrecondition naming them and the flag. Approval (--yes, or "yes" on a terminal)
+// never covers a destructive action on its own. `command`: "apply", "switchover", ...
+Status DestructiveApproval(const Plan& plan, bool allow_destructive, const std::string& command);
 nlohmann::json PlanToJson(const Plan& plan);
 
 // The inverse of PlanToJson for everything apply needs (engine/plan_from_json.cc): the derived

@@ -14,6 +14,7 @@
 #include <cctype>
 #include <unordered_map>
 
+#include "engine/cluster_epoch.h"
 #include "engine/desired_config.h"
 #include "engine/app_restart_marker.h"
 #include "engine/database_yml.h"
@@ -103,8 +104,10 @@ class PlanBuilder {
     if (primary_ == nullptr) {
       return Status::InvalidArgument("primary '" + topo_.cluster.primary + "' is not a server of the topology");
     }
+    if (Status st = CheckFileIsCurrent(topo_, live_, options_.file_primary); !st.ok()) return st;
     if (Status st = DetectPrimaryChange(); !st.ok()) return st;
     for (const ServerSpec& spec : topo_.servers) PlanHost(spec);
+    if (Status st = RefuseDestructiveOnLiveSource(); !st.ok()) return st;
     PlanApps();
     for (const ServerSpec& spec : topo_.servers) LinkHost(spec, by_host_.at(spec.name));
     LinkApps();
@@ -199,6 +202,7 @@ class PlanBuilder {
   void AddStart(const ServerSpec& spec, std::vector<std::string> reasons);
   // Switchover / failover / rejoin (docs/failover.md).
   Status DetectPrimaryChange();
+  Status RefuseDestructiveOnLiveSource() const;
   bool ReadOnlyIsPromotionStep(const std::string& name) const;
   bool ActsAsPrimary(const ServerSpec& spec, const ServerState& s) const;
   void PlanPromotion(const ServerSpec& spec, const ServerState& s, HostReport& report);
@@ -783,6 +787,22 @@ Status PlanBuilder::DetectPrimaryChange() {
   }
   old_primary_ = old;
   primary_change_ = PrimaryChange{"switchover", from, to};
+  return Status::OK();
+}
+
+// Whatever the rules above decided, nothing that drops or overwrites data is planned against the
+// server the others replicate from while it takes writes: that is where the cluster's newest writes
+// are (CheckFileIsCurrent refuses the known ways to get here; this is the backstop).
+Status PlanBuilder::RefuseDestructiveOnLiveSource() const {
+  for (size_t i = 0; i < graph_.size(); ++i) {
+    const Action& a = graph_.at(i);
+    if (!a.destructive || a.host == primary_->name || !IsLiveWritableSource(topo_, live_, a.host)) continue;
+    return Status::FailedPrecondition("refusing to plan " + a.id + " (destructive): " + a.host +
+                                      " is writable and the live source the other servers replicate from, so it holds "
+                                      "the cluster's newest writes. Nothing was changed. If " + a.host +
+                                      " is the primary now, set primary = \"" + a.host + "\" in [cluster] of " +
+                                      topo_.file + " (the copy a failover rewrote says so)");
+  }
   return Status::OK();
 }
 

@@ -164,7 +164,7 @@ TEST_CASE("failover (old primary confirmed down): relay log applied, promoted, t
   m.live.servers["mercury"].sql_error = "cannot connect";
   m.live.servers["uranus"].channels[0].io_running = "Connecting";
   m.live.servers["uranus"].channels[0].gtid_io_pos = "0-1-45";
-  Plan plan = MustPlan(m, PlanOptions{"mercury"});
+  Plan plan = MustPlan(m, PlanOptions{"mercury", ""});
   REQUIRE(plan.primary_change.has_value());
   CHECK(plan.primary_change->kind == "failover");
   CHECK(Has(plan, "uranus/apply-relay-log"));

@@ -51,6 +51,9 @@ struct ClusterSpec {
   Flavor flavor = Flavor::kMariaDB;
   std::string primary;
   SourceLocation primary_where;
+  // The failover epoch the file was written at (engine/cluster_epoch.h): rewritten with `primary`
+  // by every promotion replplan makes. 0 when the file records none.
+  int64_t epoch = 0;
   // Held (flock, over SSH on the primary) for the whole of an apply, so two applies of one cluster
   // never interleave. Default: /run/lock/replplan-<name>.lock.
   std::string lock_file;

@@ -27,7 +27,7 @@ const Keys& TopLevelKeys() {
   return keys;
 }
 const Keys& ClusterKeys() {
-  static const Keys keys = {"name", "flavor", "primary", "lock_file"};
+  static const Keys keys = {"name", "flavor", "primary", "epoch", "lock_file"};
   return keys;
 }
 const Keys& ReplicationKeys() {
@@ -472,6 +472,7 @@ class TopologyReader {
       spec.primary = ReadString(*cluster, "primary", "cluster.primary").value_or("");
       spec.primary_where = At(*cluster->get("primary"));
     }
+    spec.epoch = ReadInteger(*cluster, "epoch", "cluster.epoch", 0, INT64_MAX).value_or(0);
     spec.lock_file = ReadAbsolutePath(*cluster, "lock_file", "cluster.lock_file").value_or("");
     if (spec.lock_file.empty() && !spec.name.empty()) spec.lock_file = "/run/lock/replplan-" + spec.name + ".lock";
   }
@@ -698,6 +699,11 @@ class TopologyReader {
       if (name && !IsDatabaseName(*name)) {
         Error(At(*table->get("name")),
               "invalid database name '" + *name + "': at most 64 characters, no '/', '\\' or '.'");
+        name.reset();
+      } else if (name && *name == "replplan") {
+        // replplan's own schema (the failover epochs, engine/cluster_epoch.h): never a user database.
+        Error(At(*table->get("name")), "database name 'replplan' is reserved: replplan records its failover epochs "
+                                       "there; choose another name");
         name.reset();
       }
       db.charset = ReadSqlWord(*table, "charset").value_or(db.charset);

@@ -2,13 +2,19 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <memory>
+#include <sstream>
 
+#include "engine/cluster_epoch.h"
 #include "engine/plan_compare.h"
 #include "engine/planner.h"
 #include "engine/topology_edit.h"
 #include "engine/topology_parser.h"
 #include "providers/cluster_lock.h"
+#include "providers/epoch_record.h"
 #include "providers/live_executor.h"
 #include "providers/local/atomic_file.h"
 #include "providers/provider.h"
@@ -54,13 +60,28 @@ void Carry(const MoveRequest& request, const NewTopology& next, MoveOutcome& out
   if (!promotes) out.promoted = report.failed() == 0;  // already promoted earlier: nothing to promote
   if (out.promoted) {
     auto start = Clock::now();
-    Status written = WriteFileAtomically(request.topology_path, next.text);
-    out.steps.push_back({"rewrite primary in " + request.topology_path, Since(start)});
+    auto text = SetEpochInTopology(next.text, request.topology_path, out.epoch);
+    Status written = text.ok() ? WriteFileAtomically(request.topology_path, *text) : text.status();
+    out.steps.push_back({"rewrite primary and epoch in " + request.topology_path, Since(start)});
     if (written.ok()) {
       out.file_rewritten = true;
     } else {
       out.status = written.WithContext("the promotion is done but the topology file was not rewritten; set "
-                                       "primary = \"" + out.to + "\" in it by hand");
+                                       "primary = \"" + out.to + "\" and epoch = " + std::to_string(out.epoch) +
+                                       " in it by hand");
+    }
+    // After the apps moved: the record is for later checks of other copies of the file, not for
+    // the first write.
+    if (const ServerSpec* promoted = next.topology.FindServer(out.to)) {
+      auto record_start = Clock::now();
+      auto recorded = RecordEpoch(*promoted, out.epoch, out.kind, request.owner);
+      out.steps.push_back({"record epoch " + std::to_string(out.epoch) + " on " + out.to, Since(record_start)});
+      if (recorded.ok()) {
+        out.epoch_recorded = true;
+        out.epoch = *recorded;
+      } else {
+        out.epoch_error = recorded.status().message();
+      }
     }
   }
   if (out.status.ok() && !report.ok()) {
@@ -81,7 +102,10 @@ Result<Plan> PlanMove(const MoveRequest& request, const Topology& topology, cons
   }
   out.steps.push_back({"read the live state (" + hosts + ")", stats.total});
   auto plan_start = Clock::now();
-  auto plan = BuildPlan(topology, live, options);
+  out.epoch = NextEpoch(request.topology, live);
+  PlanOptions checked = options;
+  checked.file_primary = request.topology.cluster.primary;  // the stale-file check is of the file as given
+  auto plan = BuildPlan(topology, live, checked);
   out.steps.push_back({"plan", Since(plan_start)});
   return plan;
 }
@@ -110,6 +134,8 @@ Approval ApproveBeforeLock(const MoveRequest& request, const Topology& topology,
   Say(request, RenderPlanText(*plan));
   if (plan->incomplete() && kind == "switchover") {
     a.status = Status::FailedPrecondition("some servers could not be read (see the plan); switchover not started");
+  } else if (Status refused = DestructiveApproval(*plan, request.allow_destructive, kind); !refused.ok()) {
+    a.status = refused;  // never asked: a "yes" could not approve it
   } else if (!request.approve(*plan)) {
     a.status = Status::FailedPrecondition(kind + " cancelled: nothing was changed");
   } else {
@@ -187,6 +213,10 @@ MoveOutcome RunSwitchover(const MoveRequest& request, const std::string& to) {
     out.status = Status::FailedPrecondition("some servers could not be read (see the plan); switchover not started");
     return finish();
   }
+  if (Status refused = DestructiveApproval(*out.plan, request.allow_destructive, "switchover"); !refused.ok()) {
+    out.status = refused;
+    return finish();
+  }
   out.status = MatchesApproval(approval, *out.plan, "switchover");
   if (!out.status.ok()) return finish();
   Carry(request, *next, out);
@@ -249,6 +279,10 @@ MoveOutcome RunFailover(const MoveRequest& request) {
   }
   out.plan = std::move(*plan);
   if (!approval.approved) Say(request, RenderPlanText(*out.plan));
+  if (Status refused = DestructiveApproval(*out.plan, request.allow_destructive, "failover"); !refused.ok()) {
+    out.status = refused;
+    return finish();
+  }
   out.status = MatchesApproval(approval, *out.plan, "failover");
   if (!out.status.ok()) return finish();
   Carry(request, *next, out);
@@ -262,6 +296,34 @@ MoveOutcome RunFailover(const MoveRequest& request) {
     }
   }
   return finish();
+}
+
+std::string RecordApplyPromotion(const Plan& plan, const ApplyReport& report, const Topology& topology,
+                                 const std::string& topology_path, const std::string& owner) {
+  if (!plan.primary_change) return "";
+  const std::string& to = plan.primary_change->to;
+  bool promoted = false;
+  for (const ActionOutcome& o : report.outcomes) {
+    promoted |= o.id == to + "/" + ToString(ActionKind::kPromoteReplica) && o.state == ActionOutcome::State::kDone;
+  }
+  const ServerSpec* spec = topology.FindServer(to);
+  if (!promoted || spec == nullptr) return "";
+  auto epoch = RecordEpoch(*spec, topology.cluster.epoch + 1, plan.primary_change->kind, owner);
+  if (!epoch.ok()) {
+    return "The promotion of " + to + " is done, but its epoch was NOT recorded on the servers (" +
+           epoch.status().message() + "); older copies of the file are refused only when the structure shows it.\n";
+  }
+  std::string number = std::to_string(*epoch);
+  std::string out = "Epoch " + number + " recorded on " + to + " (replplan.epochs): an older copy of the file naming "
+                    "another primary is refused.\n";
+  std::ifstream in(topology_path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  auto edited = in ? SetEpochInTopology(text.str(), topology_path, *epoch) : Result<std::string>(Status::NotFound("cannot read " + topology_path));
+  Status written = edited.ok() ? WriteFileAtomically(topology_path, *edited) : edited.status();
+  if (!written.ok()) return out + topology_path + " was NOT rewritten (" + written.message() + "): set epoch = " + number +
+                            " in its [cluster] by hand.\n";
+  return out + topology_path + " now says epoch = " + number + ": commit it with the new primary.\n";
 }
 
 std::string RenderMoveReport(const MoveOutcome& o) {
@@ -304,8 +366,14 @@ std::string RenderMoveReport(const MoveOutcome& o) {
            "; when " + o.from + " is back, `replplan plan` names them (it is then reseeded).\n";
   }
   if (o.promoted) {
-    out += o.file_rewritten ? "  the topology file now says primary = \"" + o.to + "\": commit it\n"
-                            : "  the topology file was NOT rewritten: set primary = \"" + o.to + "\" by hand\n";
+    std::string epoch = std::to_string(o.epoch);
+    out += o.file_rewritten ? "  the topology file now says primary = \"" + o.to + "\", epoch = " + epoch + ": commit it\n"
+                            : "  the topology file was NOT rewritten: set primary = \"" + o.to + "\" and epoch = " +
+                                  epoch + " by hand\n";
+    out += o.epoch_recorded ? "  epoch " + epoch + " recorded on " + o.to + " (replplan.epochs): an older copy of the "
+                                  "file naming another primary is refused\n"
+                            : "  epoch " + epoch + " was NOT recorded on the servers (" + o.epoch_error +
+                                  "); older copies of the file are refused only when the structure shows it\n";
   }
   if (o.kind == "failover" && o.promoted) {
     out += "  " + o.from + " stays read-only when it comes back (read_only=ON in its config_file); `replplan apply` "

@@ -341,6 +341,7 @@ Status Watch(const WatchOptions& options, const std::atomic<bool>& stop) {
         request.owner = options.owner;
         request.observer = options.observer;
         request.pool = &pool;
+        request.allow_destructive = options.allow_destructive;
         MoveOutcome attempt = RunFailover(request);
         bool not_confirmed = !attempt.decision || !attempt.decision->proceed;
         if (!not_confirmed || Clock::now() >= deadline || stop) {

@@ -39,6 +39,9 @@ struct WatchOptions {
   int min_confirmations = kMajorityOfReplicas;
   int parallelism = 10;
   std::string owner;
+  // Whether a failover's plan may carry destructive actions (--allow-destructive); without it such a
+  // failover is refused, nothing changed, and the log says which actions.
+  bool allow_destructive = false;
   ApplyObserver* observer = nullptr;
   // One line per event ("watching mercury (127.0.0.61:3306)", "primary lost: ...", reports).
   std::function<void(const std::string&)> log;

@@ -248,6 +248,44 @@ TEST_CASE("apply's approval prompt holds no lock; the plan approved is planned a
   CheckReplicates("uranus", 40);
 }
 
+TEST_CASE("--yes alone never approves a DESTRUCTIVE action: the plan is printed, refused, nothing changed") {
+  lab::Reset(2);
+  // A replica that already holds a database: seeding it drops that (DESTRUCTIVE).
+  lab::Sql("uranus", "SET SESSION sql_log_bin=0; CREATE DATABASE leftover; "
+                     "CREATE TABLE leftover.kept (id INT PRIMARY KEY); INSERT INTO leftover.kept VALUES (1), (2)");
+  auto refused = Apply(lab::TopologyPath());
+  INFO("apply --yes:\n" << refused.out << refused.err);
+  CHECK(refused.exit_code == 1);
+  CHECK(refused.out.find("seed-replica (DESTRUCTIVE)") != std::string::npos);  // printed for review
+  CHECK(refused.err.find("apply refused: the plan has 1 DESTRUCTIVE action (uranus/seed-replica); nothing was "
+                         "changed. Review it, then pass --allow-destructive to approve it (--yes alone never does)") !=
+        std::string::npos);
+  CHECK(refused.out.find("started") == std::string::npos);  // no action ran
+  CheckUntouched("mercury");
+  CheckUntouched("uranus");
+  CHECK(lab::SqlValue("uranus", "SELECT COUNT(*) FROM leftover.kept") == "2");
+
+  // On a terminal the prompt alone does not approve it either: refused before any question.
+  {
+    lab::TerminalRun run = lab::ReplplanOnTerminal({"apply", lab::TopologyPath()}, [] {});
+    const std::string& out = run.out;
+    const bool prompted = run.prompted;
+    const int status = run.status;
+    INFO("apply on a terminal:\n" << out);
+    CHECK_FALSE(prompted);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 1);
+    CHECK(out.find("pass --allow-destructive") != std::string::npos);
+    CheckUntouched("mercury");
+    CheckUntouched("uranus");
+  }
+
+  auto approved = lab::Replplan({"apply", lab::TopologyPath(), "--yes", "--allow-destructive"});
+  REQUIRE_MESSAGE(approved.exit_code == 0, (approved.out + approved.err));
+  CHECK(lab::SqlValue("uranus", "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE schema_name = 'leftover'") == "0");
+  CheckReplicates("uranus", 25);
+}
+
 TEST_CASE("a second apply of the same cluster is refused and told who holds the lock") {
   lab::Reset(2);
   Background first({"apply", lab::TopologyPath(), "--yes"});
@@ -270,7 +308,8 @@ TEST_CASE("apply killed with -9 while seeding converges when run again, losing n
   REQUIRE_MESSAGE(WaitForStart(interrupted, "uranus/seed-replica", 60s), interrupted.Output());
   std::this_thread::sleep_for(100ms);
   interrupted.Kill9();
-  auto again = Apply(lab::TopologyPath());
+  // The seed cut short left partial data on uranus: seeding it again is DESTRUCTIVE.
+  auto again = lab::Replplan({"apply", lab::TopologyPath(), "--yes", "--allow-destructive"});
   REQUIRE_MESSAGE(again.exit_code == 0, (again.out + again.err));
   CHECK(lab::SqlValue("mercury", "SELECT COUNT(*) FROM secondhand_production.bulk") == "300000");
   CHECK(lab::SqlValue("uranus", "SELECT COUNT(*) FROM secondhand_production.bulk") == "300000");

@@ -435,7 +435,14 @@ TEST_CASE("a former primary holding transactions no replica received is reseeded
   INFO("plan:\n" << plan.out);
   CHECK(plan.out.find("mercury holds transactions uranus lacks") != std::string::npos);
   CHECK(plan.out.find("seed-replica (DESTRUCTIVE)") != std::string::npos);
-  RequireOk(lab::Replplan({"apply", path, "--yes"}), "apply (reseed)");
+  // --yes alone never approves the reseed (DESTRUCTIVE): refused, mercury untouched.
+  auto unapproved = lab::Replplan({"apply", path, "--yes"});
+  CHECK(unapproved.exit_code == 1);
+  CHECK_MESSAGE(unapproved.err.find("pass --allow-destructive") != std::string::npos, unapproved.err);
+  CHECK(lab::SqlValue("mercury", "SELECT COUNT(*) FROM secondhand_production.items WHERE seq > 900000") == "3");
+  RequireOk(lab::Replplan({"apply", path, "--yes", "--allow-destructive"}), "apply (reseed)");
+  // The seed copied replplan's schema with the data: mercury knows the failover's epoch at once.
+  CHECK(lab::SqlValue("mercury", "SELECT MAX(epoch) FROM replplan.epochs") == "1");
   CHECK(lab::SqlValue("mercury", "SELECT COUNT(*) FROM secondhand_production.items WHERE seq > 900000") == "0");
   CHECK(lab::WaitFor([] {
     return lab::SqlValue("mercury", "SELECT COUNT(*) FROM secondhand_production.items WHERE seq = 800001") == "1";

@@ -162,6 +162,13 @@ struct DirectKey {
   size_t line = 0;  // index into the lines
 };
 
+// An alias a section merges (`<<: *default`), and the line it is written on: YAML resolves an alias
+// to the last anchor of that name defined before it.
+struct Merge {
+  std::string alias;
+  size_t line = 0;
+};
+
 // One top-level section ("production:") and what lies below it.
 struct Section {
   std::string name;
@@ -171,7 +178,7 @@ struct Section {
   size_t last = 0;           // line index of its last indented, non-blank line (header if none)
   size_t child_indent = 0;   // indentation of its direct keys; 0 when it has none
   std::vector<DirectKey> keys;
-  std::vector<std::string> merges;  // aliases of `<<: *a` / `<<: [*a, *b]`, in precedence order
+  std::vector<Merge> merges;  // `<<: *a` / `<<: [*a, *b]`, in precedence order
 
   std::vector<const DirectKey*> Find(std::string_view key) const {
     std::vector<const DirectKey*> found;
@@ -211,11 +218,16 @@ struct Document {
     }
     return found;
   }
-  const Section* FindAnchor(std::string_view anchor) const {
+  // The section an alias written on line `line` names: the last one anchored so at or before
+  // that line (an alias to an anchor defined only later is undefined in YAML). A section may find
+  // itself (`default: &d` then `<<: *d` inside it): a merge that adds nothing.
+  const Section* FindAnchor(std::string_view anchor, size_t line) const {
+    const Section* found = nullptr;
     for (const Section& s : sections) {
-      if (s.anchor == anchor) return &s;
+      if (s.header > line) break;
+      if (s.anchor == anchor) found = &s;
     }
-    return nullptr;
+    return found;
   }
 };
 
@@ -231,7 +243,9 @@ void AddHeader(Document* doc, const KeyLine& kl, size_t index) {
   }
   s.inline_value = std::string(value);
   // `production: *default` is the whole default mapping: read it like a merge.
-  if (value.starts_with("*")) s.merges = Aliases(value);
+  if (value.starts_with("*")) {
+    for (std::string& alias : Aliases(value)) s.merges.push_back(Merge{std::move(alias), index});
+  }
   doc->sections.push_back(std::move(s));
 }
 
@@ -247,7 +261,7 @@ void AddBodyLine(Document* doc, std::string_view text, size_t index) {
   std::optional<KeyLine> kl = ParseKeyLine(text);
   if (!kl) return;
   if (kl->key == "<<") {
-    for (std::string& alias : Aliases(kl->raw)) s.merges.push_back(std::move(alias));
+    for (std::string& alias : Aliases(kl->raw)) s.merges.push_back(Merge{std::move(alias), index});
     return;
   }
   kl->key = Unquote(kl->key);
@@ -291,21 +305,69 @@ DatabaseYmlValue ToValue(const Section& section, const DirectKey& key) {
   return v;
 }
 
-// The value `section` has for `key`: its own (the last, if written twice, as Psych reads it), or
-// the first merged section's that has one. `depth` guards against anchors that merge each other.
-DatabaseYmlValue Resolve(const Document& doc, const Section& section, std::string_view key, int depth = 0) {
-  if (std::vector<const DirectKey*> own = section.Find(key); !own.empty()) {
-    return ToValue(section, *own.back());
+// Resolves keys through `<<` merges. Anchors resolve backwards only (FindAnchor), so merges form a
+// DAG plus self-merges, which add nothing and are skipped. Each (section, key) is resolved once and
+// remembered, so a file that merges one anchor many times over (`<<: [*d, *d, *d, ...]`, nested)
+// costs the number of aliases it writes, not that number to the power of its depth. The work is
+// bounded all the same, in aliases followed and in nesting: past either bound the reader stops
+// with error() set rather than follow on (a database.yml anyone can write must not hang plan or a
+// failover).
+class MergeResolver {
+ public:
+  static constexpr size_t kMaxSteps = 100000;  // aliases followed, memoised or not, for one file
+  static constexpr int kMaxDepth = 64;         // sections merged into one another
+
+  explicit MergeResolver(const Document& doc) : doc_(doc) {}
+
+  // The value `section` has for `key`: its own (the last, if written twice, as Psych reads it), or
+  // the first merged section's that has one.
+  DatabaseYmlValue Resolve(const Section& section, std::string_view key) { return Resolve(section, key, 0); }
+
+  // Why resolving stopped early; "" when it did not.
+  const std::string& error() const { return error_; }
+
+ private:
+  DatabaseYmlValue Resolve(const Section& section, std::string_view key, int depth) {
+    if (std::vector<const DirectKey*> own = section.Find(key); !own.empty()) {
+      return ToValue(section, *own.back());
+    }
+    const size_t index = static_cast<size_t>(&section - doc_.sections.data());
+    const auto memo_key = std::make_pair(index, std::string(key));
+    if (const auto hit = memo_.find(memo_key); hit != memo_.end()) return hit->second;
+    if (!error_.empty()) return {};
+    if (depth >= kMaxDepth) {
+      Stop(section, "nest more than " + std::to_string(kMaxDepth) + " sections deep");
+      return {};
+    }
+    DatabaseYmlValue found;
+    for (const Merge& merge : section.merges) {
+      if (++steps_ > kMaxSteps) {
+        Stop(section, "take more than " + std::to_string(kMaxSteps) + " steps to resolve");
+        return {};
+      }
+      const Section* merged = doc_.FindAnchor(merge.alias, merge.line);
+      if (merged == nullptr || merged == &section) continue;
+      DatabaseYmlValue v = Resolve(*merged, key, depth + 1);
+      if (!error_.empty()) return {};
+      if (v.present()) {
+        found = std::move(v);
+        break;
+      }
+    }
+    memo_.emplace(memo_key, found);
+    return found;
   }
-  if (depth > 8) return {};
-  for (const std::string& alias : section.merges) {
-    const Section* merged = doc.FindAnchor(alias);
-    if (merged == nullptr) continue;
-    DatabaseYmlValue v = Resolve(doc, *merged, key, depth + 1);
-    if (v.present()) return v;
+
+  void Stop(const Section& section, const std::string& what) {
+    error_ = "database.yml: the '<<' merges at '" + section.name + "' (line " + std::to_string(section.header + 1) +
+             ") " + what + "; replplan stops reading there: merge each anchor once, a few levels deep";
   }
-  return {};
-}
+
+  const Document& doc_;
+  std::map<std::pair<size_t, std::string>, DatabaseYmlValue> memo_;
+  size_t steps_ = 0;
+  std::string error_;
+};
 
 // ---- writing values ---------------------------------------------------------------------------
 
@@ -413,10 +475,18 @@ DatabaseYmlSettings ReadDatabaseYml(std::string_view text, const std::string& en
   if (section == nullptr) return out;
   out.section_exists = true;
   out.section_line = static_cast<int>(section->header) + 1;
-  out.host = Resolve(doc, *section, "host");
-  out.port = Resolve(doc, *section, "port");
-  out.database = Resolve(doc, *section, "database");
-  out.username = Resolve(doc, *section, "username");
+  MergeResolver resolver(doc);
+  out.host = resolver.Resolve(*section, "host");
+  out.port = resolver.Resolve(*section, "port");
+  out.database = resolver.Resolve(*section, "database");
+  out.username = resolver.Resolve(*section, "username");
+  if (!resolver.error().empty()) {
+    DatabaseYmlSettings unread;
+    unread.section_exists = true;
+    unread.section_line = out.section_line;
+    unread.error = resolver.error();
+    return unread;
+  }
   return out;
 }
 
@@ -426,6 +496,7 @@ Result<std::string> EditDatabaseYml(std::string_view text, const std::string& en
   const Document doc = Parse(text);
   if (Status s = SectionProblem(doc, environment); !s.ok()) return s;
   const Section& section = *doc.Find(environment);
+  MergeResolver resolver(doc);
 
   std::map<size_t, std::string> replaced;  // line index -> new text (without its line ending)
   std::vector<std::string> added;          // new lines for the end of the section
@@ -440,7 +511,8 @@ Result<std::string> EditDatabaseYml(std::string_view text, const std::string& en
                                         " and " + std::to_string(own.back()->line + 1) +
                                         "), probably in ERB branches; replplan cannot tell which one Rails uses");
     }
-    const DatabaseYmlValue current = Resolve(doc, section, key);
+    const DatabaseYmlValue current = resolver.Resolve(section, key);
+    if (!resolver.error().empty()) return Status::FailedPrecondition(resolver.error());
     if (current.present() && current.value == value) continue;
     if (current.erb) return RefuseErb(environment, key, current);
     if (!own.empty()) {

@@ -11,7 +11,8 @@
 //     host: 127.0.0.1
 //   production:
 //     <<: *default             merge keys: values the section does not set itself come from the
-//     database: app_prod       anchored section (and that section's own merges, in order)
+//     database: app_prod       anchored section (and that section's own merges, in order); an
+//                              alias names the last section so anchored before it, as in YAML
 //
 // Only the direct keys of a section count (one indentation level below its header); nested
 // mappings, comments and ERB lines are carried along untouched. Passwords are never read here.
@@ -49,10 +50,14 @@ struct DatabaseYmlSettings {
   DatabaseYmlValue port;
   DatabaseYmlValue database;
   DatabaseYmlValue username;
+  // Why the values could not be read (merges nested or repeated past replplan's bounds); the four
+  // values are then absent. "" when they were read.
+  std::string error;
 };
 
 // The settings `environment` ("production") connects with, following `<<: *anchor` merges for
-// keys the environment does not set itself. Never fails: a missing section or key reads as absent.
+// keys the environment does not set itself. A missing section or key reads as absent; merges past
+// replplan's bounds (see MergeResolver) leave every value absent and set `error`.
 DatabaseYmlSettings ReadDatabaseYml(std::string_view text, const std::string& environment);
 
 // Returns `text` with `set` (keys among host, port, database, username) applied to the

@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -351,6 +353,124 @@ TEST_CASE("what cannot be edited without guessing is refused with the reason") {
   CHECK(EditError(kRails6, {{"port", "99999"}}) == "database.yml: port must be in 1..65535, got '99999'");
   CHECK(EditError(kRails6, {{"host", ""}}) == "database.yml: host must not be empty");
   CHECK(EditError(kRails6, {{"host", "a\nb"}}) == "database.yml: host must not contain control characters");
+}
+
+}  // namespace replplan
+
+namespace replplan {
+namespace {
+
+// `sections` sections s1..sN, each anchored and merging itself and every section before it
+// (`<<: [*sK, *s1, ..., *sK-1]`), none setting port; production merges the last. Following every alias,
+// that is about N^depth paths; resolved once per section and key, about N^2/2 aliases.
+std::string SelfMerges(int sections) {
+  std::string text = "s1: &s1\n  host: base\n  <<: *s1\n";
+  for (int k = 2; k <= sections; ++k) {
+    text += "s" + std::to_string(k) + ": &s" + std::to_string(k) + "\n  <<: [*s" + std::to_string(k);
+    for (int j = 1; j < k; ++j) text += ", *s" + std::to_string(j);
+    text += "]\n";
+  }
+  return text + "production:\n  <<: *s" + std::to_string(sections) + "\n  database: shop\n";
+}
+
+// Nanoseconds per input byte to read `text`, the best of a few rounds (the machine is shared).
+double NanosPerByte(const std::string& text, int repeats) {
+  double best = 1e300;
+  for (int round = 0; round < 5; ++round) {
+    const auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < repeats; ++i) {
+      const DatabaseYmlSettings s = ReadDatabaseYml(text, "production");
+      REQUIRE(s.host.value == "base");
+    }
+    const std::chrono::duration<double, std::nano> took = std::chrono::steady_clock::now() - start;
+    best = std::min(best, took.count() / repeats / static_cast<double>(text.size()));
+  }
+  return best;
+}
+
+}  // namespace
+
+TEST_CASE("many self-merges and repeated merges are resolved once each: the cost grows with the file, not exponentially") {
+  const std::string small = SelfMerges(16);
+  const std::string large = SelfMerges(64);
+  const DatabaseYmlSettings s = ReadDatabaseYml(large, "production");
+  CHECK(s.error == "");
+  CHECK(s.host.value == "base");
+  CHECK(s.host.section == "s1");
+  CHECK_FALSE(s.port.present());
+  CHECK(Edit(large, {{"port", "3307"}}) == large + "  port: 3307\n");
+  // Following every alias (depth 9), 16 sections took hours; memoised, the time per byte of the
+  // 64-section file (16 times the aliases) stays within a small factor of the 16-section one's.
+  // The audit's shape: one anchor merging itself 16 and 64 times (8 took 2 s, 16 hours).
+  for (int n : {16, 64}) {
+    std::string self = "default: &d\n  host: a\n  <<: [*d";
+    for (int i = 1; i < n; ++i) self += ", *d";
+    self += "]\nproduction:\n  <<: *d\n";
+    const DatabaseYmlSettings d = ReadDatabaseYml(self, "production");
+    CHECK(d.error == "");
+    CHECK(d.host.value == "a");
+    CHECK_FALSE(d.port.present());
+  }
+  const double per_byte_small = NanosPerByte(small, 200);
+  const double per_byte_large = NanosPerByte(large, 20);
+  MESSAGE("ns per byte: 16 sections " << per_byte_small << ", 64 sections " << per_byte_large);
+  CHECK(per_byte_large < 8 * per_byte_small);
+}
+
+TEST_CASE("merges past replplan's bounds stop the read with a clear error instead of following on") {
+  // 100001 aliases: more than 100000 steps even when each is resolved once.
+  std::string many = "base: &base\n  adapter: mysql2\nproduction:\n  <<: [*base";
+  for (int i = 0; i < 100000; ++i) many += ", *base";
+  many += "]\n";
+  const std::string too_many =
+      "database.yml: the '<<' merges at 'production' (line 3) take more than 100000 steps to resolve; replplan "
+      "stops reading there: merge each anchor once, a few levels deep";
+  const DatabaseYmlSettings s = ReadDatabaseYml(many, "production");
+  CHECK(s.section_exists);
+  CHECK(s.error == too_many);
+  CHECK_FALSE(s.host.present());
+  CHECK_FALSE(s.port.present());
+  CHECK(EditError(many, {{"host", "10.0.0.2"}}) == too_many);
+
+  // A chain of 70 sections, each merging the one before.
+  std::string deep = "s0: &s0\n  host: bottom\n";
+  for (int k = 1; k < 70; ++k) {
+    deep += "s" + std::to_string(k) + ": &s" + std::to_string(k) + "\n  <<: *s" + std::to_string(k - 1) + "\n";
+  }
+  deep += "production:\n  <<: *s69\n";
+  const std::string too_deep =
+      "database.yml: the '<<' merges at 's6' (line 13) nest more than 64 sections deep; replplan stops reading "
+      "there: merge each anchor once, a few levels deep";
+  CHECK(ReadDatabaseYml(deep, "production").error == too_deep);
+  CHECK(EditError(deep, {{"host", "10.0.0.2"}}) == too_deep);
+  // 60 deep is still read.
+  CHECK(ReadDatabaseYml(deep, "s60").host.value == "bottom");
+}
+
+TEST_CASE("an alias names the last section anchored so before it; a self-merge adds nothing") {
+  const std::string text =
+      "early: &d\n"
+      "  host: early-host\n"
+      "production:\n"
+      "  <<: *d\n"
+      "  <<: *later\n"
+      "late: &d\n"
+      "  host: late-host\n"
+      "  port: 3307\n"
+      "staging:\n"
+      "  <<: *d\n"
+      "later: &later\n"
+      "  port: 3308\n"
+      "self: &self\n"
+      "  <<: *self\n"
+      "  host: own\n";
+  const DatabaseYmlSettings production = ReadDatabaseYml(text, "production");
+  CHECK(production.host.value == "early-host");
+  CHECK_FALSE(production.port.present());  // *later is defined only after it: undefined in YAML
+  const DatabaseYmlSettings staging = ReadDatabaseYml(text, "staging");
+  CHECK(staging.host.value == "late-host");
+  CHECK(staging.port.value == "3307");
+  CHECK(ReadDatabaseYml(text, "self").host.value == "own");
 }
 
 }  // namespace replplan

@@ -50,20 +50,22 @@ struct DatabaseYmlSettings {
   DatabaseYmlValue port;
   DatabaseYmlValue database;
   DatabaseYmlValue username;
-  // Why the values could not be read (merges nested or repeated past replplan's bounds); the four
-  // values are then absent. "" when they were read.
+  // Why the values could not be read (a flow-style section, merges nested or repeated past
+  // replplan's bounds); the four values are then absent. "" when they were read.
   std::string error;
 };
 
 // The settings `environment` ("production") connects with, following `<<: *anchor` merges for
-// keys the environment does not set itself. A missing section or key reads as absent; merges past
-// replplan's bounds (see MergeResolver) leave every value absent and set `error`.
+// keys the environment does not set itself. A missing section or key reads as absent (a YAML null,
+// `host:` or `host: ~`, as present with value ""); a flow-style section or merges past replplan's
+// bounds (database_yml.cc, MergeResolver) leave every value absent and set `error`.
 DatabaseYmlSettings ReadDatabaseYml(std::string_view text, const std::string& environment);
 
 // Returns `text` with `set` (keys among host, port, database, username) applied to the
 // `environment` section, or why it cannot be done without guessing. A key whose effective value
 // already equals the wanted one is left alone, so editing to the current values returns `text`
-// unchanged. A changed key keeps its line's indentation, spacing, quoting style and comment; an
+// unchanged. A changed key keeps its line's indentation, spacing, quoting style and comment (an
+// empty one, `host:`, gets the space YAML needs after the colon); an
 // added key goes after the section's last line, at the section's indentation. Values YAML would
 // misread (empty, "yes", "1.5", leading '*', ...) are written in double quotes. Line endings (LF
 // or CRLF) and the presence or absence of a final newline are kept.

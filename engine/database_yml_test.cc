@@ -2,7 +2,12 @@
 
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
 #include <chrono>
 #include <string>
 #include <vector>
@@ -471,6 +476,125 @@ TEST_CASE("an alias names the last section anchored so before it; a self-merge a
   CHECK(staging.host.value == "late-host");
   CHECK(staging.port.value == "3307");
   CHECK(ReadDatabaseYml(text, "self").host.value == "own");
+}
+
+}  // namespace replplan
+
+namespace replplan {
+namespace {
+
+// production.host as an external YAML loader reads each of `texts`: PyYAML ("python") or Psych,
+// the loader Rails uses ("ruby"), one process for all; "<error>" for a file it rejects; nullopt
+// when that loader is not installed.
+std::optional<std::vector<std::string>> ExternalHosts(const std::string& loader, const std::vector<std::string>& texts) {
+  const std::string probe =
+      loader == "python" ? "python3 -c 'import yaml' 2>/dev/null" : "ruby -e 'require \"yaml\"' 2>/dev/null";
+  if (std::system(probe.c_str()) != 0) return std::nullopt;
+  std::string paths;
+  std::vector<std::string> files;
+  for (const std::string& text : texts) {
+    char path[] = "/tmp/replplan-database-yml-XXXXXX";
+    const int fd = mkstemp(path);
+    REQUIRE(fd >= 0);
+    REQUIRE(write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()));
+    close(fd);
+    files.emplace_back(path);
+    paths += std::string(" ") + path;
+  }
+  const std::string command =
+      loader == "python"
+          ? "python3 -c 'import sys, yaml\n"
+            "for p in sys.argv[1:]:\n"
+            "  try: print(yaml.safe_load(open(p))[\"production\"][\"host\"])\n"
+            "  except Exception: print(\"<error>\")'"
+          : "ruby -e 'require \"yaml\"; ARGV.each { |p| puts((YAML.unsafe_load(File.read(p))[\"production\"][\"host\"] "
+            "rescue \"<error>\")) }'";
+  FILE* pipe = popen((command + paths + " 2>/dev/null").c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::vector<std::string> hosts;
+  char buffer[256];
+  while (fgets(buffer, sizeof buffer, pipe) != nullptr) {
+    std::string line = buffer;
+    if (!line.empty() && line.back() == '\n') line.pop_back();
+    hosts.push_back(line);
+  }
+  pclose(pipe);
+  for (const std::string& file : files) unlink(file.c_str());
+  return hosts;
+}
+
+// Edits production's host to 10.0.0.9 in each `before`, checks the exact result, and that
+// replplan's reader and every installed YAML loader read 10.0.0.9 back from it.
+void CheckHostEdits(const std::vector<std::pair<std::string, std::string>>& before_expected) {
+  std::vector<std::string> edited;
+  for (const auto& [before, expected] : before_expected) {
+    const std::string after = Edit(before, {{"host", "10.0.0.9"}});
+    CHECK(after == expected);
+    CHECK(ReadDatabaseYml(after, "production").host.value == "10.0.0.9");
+    edited.push_back(after);
+  }
+  for (const std::string loader : {"python", "ruby"}) {
+    const std::optional<std::vector<std::string>> hosts = ExternalHosts(loader, edited);
+    if (!hosts) {
+      MESSAGE(loader << " YAML is not installed: not checked with it");
+      continue;
+    }
+    REQUIRE(hosts->size() == edited.size());
+    for (size_t i = 0; i < edited.size(); ++i) {
+      CHECK_MESSAGE((*hosts)[i] == "10.0.0.9", loader << " reads " << (*hosts)[i] << " from:\n" << edited[i]);
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("an empty or null value is replaced with the space YAML needs after the colon, a comment kept") {
+  const std::string head = "default: &default\n  adapter: mysql2\nproduction:\n  <<: *default\n";
+  CheckHostEdits({
+      {head + "  host:\n  port: 3306\n", head + "  host: 10.0.0.9\n  port: 3306\n"},
+      {head + "  host:   \n", head + "  host: 10.0.0.9\n"},
+      {head + "  host:    # the primary\n", head + "  host: 10.0.0.9    # the primary\n"},
+      {head + "  host:\t# the primary\r\n", head + "  host: 10.0.0.9 # the primary\r\n"},
+      {head + "  host: ~\n", head + "  host: 10.0.0.9\n"},
+      {head + "  host: null  # unset\n", head + "  host: 10.0.0.9  # unset\n"},
+      {head + "  host: ''\n", head + "  host: '10.0.0.9'\n"},
+      {head + "  host: \"\"  # set by replplan\n", head + "  host: \"10.0.0.9\"  # set by replplan\n"},
+      {head + "  \"host\":\n", head + "  \"host\": 10.0.0.9\n"},
+      {head + "  host: 10.0.0.2 # the primary\n", head + "  host: 10.0.0.9 # the primary\n"},
+  });
+  // Read: present, and null (Rails gets nil and uses the driver's default).
+  for (const char* line : {"  host:\n", "  host: ~\n", "  host: NULL\n", "  host:   # c\n"}) {
+    const DatabaseYmlSettings s = ReadDatabaseYml(head + line, "production");
+    CHECK(s.host.present());
+    CHECK(s.host.value == "");
+    CHECK(s.host.section == "production");
+  }
+}
+
+TEST_CASE("values that do not end on their line, and flow-style sections, are refused with the reason") {
+  const std::string head = "production:\n  database: shop\n";
+  // "host:" with its value on the next line (a plain scalar Psych reads as "db.example").
+  CHECK(EditError(head + "  host:\n    db.example\n  port: 3306\n", {{"host", "10.0.0.9"}}) ==
+        "database.yml: production.host (line 3) is not a single-line scalar; edit it by hand");
+  CHECK(EditError(head + "  host: db1\n    .example\n", {{"host", "10.0.0.9"}}) ==
+        "database.yml: production.host (line 3) is not a single-line scalar; edit it by hand");
+  CHECK(EditError(head + "  host: \"db1\n    .example\"\n", {{"host", "10.0.0.9"}}) ==
+        "database.yml: production.host (line 3) is not a single-line scalar; edit it by hand");
+  CHECK(EditError(head + "  host: !!str db1\n", {{"host", "10.0.0.9"}}) ==
+        "database.yml: production.host (line 3) is not a single-line scalar; edit it by hand");
+  // The key after a block is still editable.
+  CHECK(Edit(head + "  variables:\n    sql_mode: TRADITIONAL\n  host: db1\n", {{"host", "10.0.0.9"}}) ==
+        head + "  variables:\n    sql_mode: TRADITIONAL\n  host: 10.0.0.9\n");
+
+  const std::string flow = "default: &d\n  adapter: mysql2\nproduction: {host: db1, port: 3306}\n";
+  const std::string why =
+      "database.yml: 'production' (line 3) is a flow mapping, {host: db1, port: 3306}: replplan reads and edits "
+      "one key per line; write it in block style (key: value on lines of their own)";
+  CHECK(EditError(flow, {{"host", "10.0.0.9"}}) == why);
+  const DatabaseYmlSettings s = ReadDatabaseYml(flow, "production");
+  CHECK(s.section_exists);
+  CHECK(s.error == why);
+  CHECK_FALSE(s.host.present());
 }
 
 }  // namespace replplan

@@ -28,6 +28,7 @@
 #include "engine/fingerprint.h"
 #include "engine/plan.h"
 #include "engine/planner.h"
+#include "engine/terminal_text.h"
 #include "engine/topology_parser.h"
 #include "providers/cluster_lock.h"
 #include "providers/live_executor.h"
@@ -43,8 +44,10 @@ int RunValidate(const std::string& path) {
   auto loaded = LoadTopology(path);
   if (!loaded.ok()) return Fail(loaded.status());
   const Topology& topology = loaded->topology;
-  std::cout << path << ": valid (cluster \"" << topology.cluster.name << "\", " << topology.servers.size()
-            << " servers, primary " << topology.cluster.primary << ")\n";
+  std::cout << TerminalSafe(path + ": valid (cluster \"" + topology.cluster.name + "\", " +
+                            std::to_string(topology.servers.size()) + " servers, primary " + topology.cluster.primary +
+                            ")")
+            << "\n";
   return kExitOk;
 }
 
@@ -62,13 +65,15 @@ int RunPlan(const PlanCommand& options) {
   if (!loaded.ok()) return Fail(loaded.status());
   auto plan = PlanLive(*loaded, options.parallelism, options.verbose);
   if (!plan.ok()) return Fail(plan.status());
+  auto json = PlanJsonText(*plan);
+  if (!json.ok() && (options.json || !options.out.empty())) return Fail(json.status());
   if (!options.out.empty()) {
     std::ofstream out(options.out);
-    out << PlanToJson(*plan).dump(2) << "\n";
+    out << *json << "\n";
     if (!out) return Fail(Status::Unavailable("cannot write " + options.out));
   }
   if (options.json) {
-    std::cout << PlanToJson(*plan).dump(2) << "\n";
+    std::cout << *json << "\n";
   } else {
     std::cout << RenderPlanText(*plan);
   }

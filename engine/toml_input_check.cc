@@ -1,5 +1,6 @@
 #include "engine/toml_input_check.h"
 
+#include <cctype>
 #include <cstdio>
 #include <string>
 
@@ -151,12 +152,22 @@ class Scanner {
         state_ = quote == '"' ? State::kBasic : State::kLiteral;
       }
     } else if (cp == U'[') {
-      if (key_ && nesting_.empty()) return std::nullopt;  // a [table] header: keys inside
+      if (key_ && nesting_.empty()) {
+        // A [table] header: keys inside. toml++ 3.3.0 assumes (TOML_ASSERT_ASSUME, undefined
+        // behaviour when false) that a key starts after "[" or "[[" and spaces.
+        if (previous != U'[' && !HeaderHasKey(i)) {
+          return Problem("a table header needs a name after '['", "write [name] or [[name]] on a line of its own");
+        }
+        return std::nullopt;
+      }
       nesting_.push_back('[');
       key_ = false;
     } else if (cp == U'{') {
       nesting_.push_back('{');
       key_ = true;
+    } else if (cp == U'}' && !nesting_.empty() && nesting_.back() == '[') {
+      // toml++ 3.3.0 assumes no '}' where an array expects a value (TOML_ASSERT_ASSUME).
+      return Problem("'}' inside an array", "close the array with ']' (and an inline table opened in it with '}')");
     } else if (cp == U']' || cp == U'}') {
       if (!nesting_.empty() && nesting_.back() == (cp == U']' ? '[' : '{')) nesting_.pop_back();
       key_ = false;
@@ -244,6 +255,16 @@ class Scanner {
                                  : "remove it: only tab and line breaks may appear there");
     }
     return std::nullopt;
+  }
+
+  // Whether a bare key or a quoted one starts after the "[" (or "[[") at byte `i` and spaces.
+  bool HeaderHasKey(size_t i) const {
+    size_t k = i + 1;
+    if (k < text_.size() && text_[k] == '[') ++k;
+    while (k < text_.size() && (text_[k] == ' ' || text_[k] == '\t')) ++k;
+    if (k >= text_.size()) return false;
+    const char c = text_[k];
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '"' || c == '\'';
   }
 
   bool Run3(size_t i, char quote) const { return text_.substr(i, 3) == std::string(3, quote); }

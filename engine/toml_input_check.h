@@ -11,8 +11,11 @@
 // Also refused, anywhere: invalid UTF-8 (overlong forms, surrogates, beyond U+10FFFF, truncated
 // sequences); and outside strings: control characters other than tab and line breaks, and a
 // carriage return not followed by a line feed (TOML forbids them there). Inside strings, control
-// characters are left to toml++, which reports them well. Columns count code points, as toml++'s
-// do, and a byte order mark at the start is not counted (toml++ skips it).
+// characters are left to toml++, which reports them well. Two ASCII shapes on which toml++ 3.3.0
+// breaks its own assumptions (TOML_ASSERT_ASSUME: an abort in a debug build, undefined behaviour
+// under clang) are refused as well: a table header with no name after "[" or "[[", and a '}'
+// inside an array. Columns count code points, as toml++'s do, and a byte order mark at the start
+// is not counted (toml++ skips it).
 #pragma once
 
 #include <optional>

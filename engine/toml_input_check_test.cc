@@ -119,6 +119,25 @@ TEST_CASE("control characters outside strings are refused; inside strings toml++
   CHECK(Check("a = \"x\x1B[2K\"\n\tb = 1\r\n") == "");
 }
 
+// ASCII input on which toml++ 3.3.0 breaks an internal assumption (TOML_ASSERT_ASSUME: an abort in
+// a debug build, undefined behaviour under clang's __builtin_assume): found by fuzzing the guard.
+TEST_CASE("a table header without a name and a '}' inside an array are refused too") {
+  for (const char* text : {"[\n1]]", "[=\\\t]", "[[ ,{}", "[[\r\n", "[]", "[[.#aa"}) {
+    CAPTURE(text);
+    CHECK(Check(text) ==
+          "t.toml:1:1: a table header needs a name after '['\n"
+          "  hint: write [name] or [[name]] on a line of its own");
+  }
+  CHECK(Check("[cluster]\n[ \"x\" ]\n[['y']]\n[[ a . b ]]\nx = [[1], [\"[\"]]\n") == "");
+  CHECK(Check("x = [1, }") ==
+        "t.toml:1:9: '}' inside an array\n"
+        "  hint: close the array with ']' (and an inline table opened in it with '}')");
+  CHECK(Check("x = [[}") ==
+        "t.toml:1:7: '}' inside an array\n"
+        "  hint: close the array with ']' (and an inline table opened in it with '}')");
+  CHECK(Check("x = [{a = 1}, {b = [2]}]\n") == "");
+}
+
 TEST_CASE("ParseTopology refuses such input before toml++ reads it, as its only error") {
   TopologyParse parse = ParseTopology("[cluster]\nname = \"t\"\nprimary = \"a\" \xC2\xA7\n", "t.toml");
   REQUIRE(parse.errors.size() == 1);

@@ -99,13 +99,16 @@ class Scanner {
         }
         return Control(cp, i, "in a comment");
       case State::kBasic:
-        if (escaped_) {
+        if (cp == U'\n') {
+          state_ = State::kNormal;  // an unterminated string is toml++'s to report
+          escaped_ = false;
+          NewLine();
+        } else if (escaped_) {
           escaped_ = false;
         } else if (cp == U'\\') {
           escaped_ = true;
-        } else if (cp == U'"' || cp == U'\n') {
-          state_ = State::kNormal;  // an unterminated string is toml++'s to report
-          if (cp == U'\n') NewLine();
+        } else if (cp == U'"') {
+          state_ = State::kNormal;
         }
         return std::nullopt;
       case State::kLiteral:

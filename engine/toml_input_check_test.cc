@@ -71,6 +71,9 @@ TEST_CASE("a non-ASCII character outside strings and comments is refused with FI
         std::string("t.toml:1:10: non-ASCII character U+00A7 outside a quoted string or a comment\n") + kNonAsciiHint);
   CHECK(Check("x = +T[\"\xCC\xAA]\n") ==
         std::string("t.toml:1:9: non-ASCII character U+032A outside a quoted string or a comment\n") + kNonAsciiHint);
+  // A one-line string ends at the line's end, even after a backslash.
+  CHECK(Check("a = \"x\\\n\xC3\xA9\n") ==
+        std::string("t.toml:2:1: non-ASCII character U+00E9 outside a quoted string or a comment\n") + kNonAsciiHint);
   // After a multi-line string closes, the scan is outside again.
   CHECK(Check("s = '''a\nb'''\xC3\xA9\n") ==
         std::string("t.toml:2:5: non-ASCII character U+00E9 outside a quoted string or a comment\n") + kNonAsciiHint);

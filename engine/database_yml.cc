@@ -335,13 +335,13 @@ class MergeResolver {
 
  private:
   DatabaseYmlValue Resolve(const Section& section, std::string_view key, int depth) {
-    if (std::vector<const DirectKey*> own = section.Find(key); !own.empty()) {
-      return ToValue(section, *own.back());
-    }
     const size_t index = static_cast<size_t>(&section - doc_.sections.data());
     const auto memo_key = std::make_pair(index, std::string(key));
     if (const auto hit = memo_.find(memo_key); hit != memo_.end()) return hit->second;
     if (!error_.empty()) return {};
+    if (std::vector<const DirectKey*> own = section.Find(key); !own.empty()) {
+      return memo_.emplace(memo_key, ToValue(section, *own.back())).first->second;
+    }
     if (depth >= kMaxDepth) {
       Stop(section, "nest more than " + std::to_string(kMaxDepth) + " sections deep");
       return {};

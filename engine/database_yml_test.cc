@@ -420,6 +420,20 @@ TEST_CASE("many self-merges and repeated merges are resolved once each: the cost
   const double per_byte_large = NanosPerByte(large, 20);
   MESSAGE("ns per byte: 16 sections " << per_byte_small << ", 64 sections " << per_byte_large);
   CHECK(per_byte_large < 8 * per_byte_small);
+
+  // Wide instead of deep: one section with many keys, merged many times over. Its own keys are
+  // looked through once per key, not once per alias.
+  const auto wide = [](int n) {
+    std::string text = "base: &base\n  host: base\n";
+    for (int i = 0; i < n; ++i) text += "  key" + std::to_string(i) + ": x\n";
+    text += "production:\n  <<: [*base";
+    for (int i = 1; i < n; ++i) text += ", *base";
+    return text + "]\n";
+  };
+  const double per_byte_narrow = NanosPerByte(wide(1000), 20);
+  const double per_byte_wide = NanosPerByte(wide(16000), 2);
+  MESSAGE("ns per byte: 1000 keys and aliases " << per_byte_narrow << ", 16000 " << per_byte_wide);
+  CHECK(per_byte_wide < 8 * per_byte_narrow);
 }
 
 TEST_CASE("merges past replplan's bounds stop the read with a clear error instead of following on") {

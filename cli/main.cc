@@ -29,6 +29,7 @@
 #include "engine/plan.h"
 #include "engine/plan_compare.h"
 #include "engine/planner.h"
+#include "engine/terminal_text.h"
 #include "engine/topology_parser.h"
 #include "providers/cluster_lock.h"
 #include "providers/live_executor.h"
@@ -46,8 +47,10 @@ int RunValidate(const std::string& path) {
   auto loaded = LoadTopology(path);
   if (!loaded.ok()) return Fail(loaded.status());
   const Topology& topology = loaded->topology;
-  std::cout << path << ": valid (cluster \"" << topology.cluster.name << "\", " << topology.servers.size()
-            << " servers, primary " << topology.cluster.primary << ")\n";
+  std::cout << TerminalSafe(path + ": valid (cluster \"" + topology.cluster.name + "\", " +
+                            std::to_string(topology.servers.size()) + " servers, primary " + topology.cluster.primary +
+                            ")")
+            << "\n";
   return kExitOk;
 }
 
@@ -65,13 +68,15 @@ int RunPlan(const PlanCommand& options) {
   if (!loaded.ok()) return Fail(loaded.status());
   auto plan = PlanLive(*loaded, options.parallelism, options.verbose);
   if (!plan.ok()) return Fail(plan.status());
+  auto json = PlanJsonText(*plan);
+  if (!json.ok() && (options.json || !options.out.empty())) return Fail(json.status());
   if (!options.out.empty()) {
     // Not through a symlink someone planted at that name (replplan may run as root, --out in /tmp).
-    Status saved = WriteFileAtomically(options.out, PlanToJson(*plan).dump(2) + "\n");
+    Status saved = WriteFileAtomically(options.out, *json + "\n");
     if (!saved.ok()) return Fail(saved);
   }
   if (options.json) {
-    std::cout << PlanToJson(*plan).dump(2) << "\n";
+    std::cout << *json << "\n";
   } else {
     std::cout << RenderPlanText(*plan);
   }
@@ -218,7 +223,7 @@ int RunApply(const ApplyOptions& options) {
   ConsoleObserver observer;
   ApplyReport report = ApplyPlan(plan, *executor, options.parallelism, &observer);
   std::cout << "\n" << RenderApplyReport(report);
-  std::cout << RecordApplyPromotion(plan, report, topology, topology_path, owner);
+  std::cout << TerminalSafeLines(RecordApplyPromotion(plan, report, topology, topology_path, owner));
   if (plan.incomplete()) {
     std::cout << "Some hosts could not be read; they were left as they are (see the plan above).\n";
     return kExitError;

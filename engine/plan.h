@@ -71,6 +71,12 @@ std::string RenderPlanText(const Plan& plan);
 Status DestructiveApproval(const Plan& plan, bool allow_destructive, const std::string& command);
 nlohmann::json PlanToJson(const Plan& plan);
 
+// PlanToJson as printed and saved: indented, and ASCII only (every other character as \uXXXX, so
+// no control character, C1 ones included, reaches a terminal raw; readers decode it unchanged).
+// InvalidArgument when a name or message read from a server is not UTF-8: JSON cannot carry it,
+// and replacing it would make a saved plan name something else than the server.
+Result<std::string> PlanJsonText(const Plan& plan);
+
 // The inverse of PlanToJson for everything apply needs (engine/plan_from_json.cc): the derived
 // "complete" and "summary" are recomputed, not read. A bad document is InvalidArgument naming the
 // JSON path: "actions[3].kind: unknown action kind 'frobnicate'". Only format_version 1 is read.

@@ -951,6 +951,10 @@ void PlanBuilder::PlanApps() {
         report->notes.push_back(prefix + path + " has no '" + app.environment + "' section; not repointed");
         continue;
       }
+      if (!yml.error.empty()) {
+        report->notes.push_back(prefix + yml.error + "; not repointed");
+        continue;
+      }
       if (yml.database.present() && !yml.database.erb && !yml.database.value.empty()) {
         bool declared = std::any_of(topo_.databases.begin(), topo_.databases.end(),
                                     [&](const DatabaseSpec& d) { return d.name == yml.database.value; });

@@ -352,6 +352,22 @@ TEST_CASE("an app whose host is ERB is left alone with a note; an unreadable one
   CHECK(AnyContains(Host(*plan, "uranus").notes, "Permission denied"));
 }
 
+TEST_CASE("a database.yml whose merges replplan cannot bound is a note, not a rewrite") {
+  Topology t = WithApp(UranusPrimary(2), {"mercury"}, "");
+  LiveState live = InSyncLive(t);
+  std::string deep = "s0: &s0\n  adapter: mysql2\n";
+  for (int k = 1; k < 70; ++k) {
+    deep += "s" + std::to_string(k) + ": &s" + std::to_string(k) + "\n  <<: *s" + std::to_string(k - 1) + "\n";
+  }
+  GiveApp(live, "mercury", deep + "production:\n  <<: *s69\n");
+  auto plan = BuildPlan(t, live);
+  REQUIRE(plan.ok());
+  CHECK_FALSE(Has(*plan, "mercury/rewrite-app-config/secondhand"));
+  CHECK(AnyContains(Host(*plan, "mercury").notes,
+                    "app secondhand: database.yml: the '<<' merges at 's6' (line 13) nest more than 64 sections "
+                    "deep; replplan stops reading there: merge each anchor once, a few levels deep; not repointed"));
+}
+
 TEST_CASE("an app naming a database or user the topology does not declare gets a note") {
   Topology t = WithApp(LabTopology(2), {"mercury"}, "");
   LiveState live = InSyncLive(t);

@@ -7,17 +7,25 @@
 namespace replplan {
 namespace {
 
-// Byte offset of a 1-based line and column (toml++ columns count UTF-8 code points; the
-// characters before `primary = ` on its line are ASCII in any file this edits, and the check below
-// verifies the offset lands on the opening quote).
+// Byte offset of toml++'s 1-based line and column. toml++ counts columns in code points, not
+// bytes (and does not count a UTF-8 byte order mark at the start of the file), so the column is
+// walked code point by code point: an inline table such as `cluster = { name = "café", primary =
+// "x" }` puts non-ASCII text before the value on its own line. npos when the position is not in
+// the text. The input has passed ParseTopology, so it is valid UTF-8.
 size_t OffsetOf(std::string_view text, int line, int column) {
   size_t offset = 0;
   for (int l = 1; l < line && offset != std::string_view::npos; ++l) {
     offset = text.find('\n', offset);
     if (offset != std::string_view::npos) ++offset;
   }
-  if (offset == std::string_view::npos) return offset;
-  return offset + static_cast<size_t>(column - 1);
+  if (offset == std::string_view::npos || line < 1 || column < 1) return std::string_view::npos;
+  if (offset == 0 && text.starts_with("\xEF\xBB\xBF")) offset = 3;
+  for (int c = 1; c < column; ++c) {
+    if (offset >= text.size() || text[offset] == '\n') return std::string_view::npos;
+    ++offset;
+    while (offset < text.size() && (static_cast<unsigned char>(text[offset]) & 0xC0) == 0x80) ++offset;
+  }
+  return offset;
 }
 
 }  // namespace

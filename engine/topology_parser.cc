@@ -14,6 +14,7 @@
 
 #include "engine/did_you_mean.h"
 #include "engine/grant_spec.h"
+#include "engine/toml_input_check.h"
 
 namespace replplan {
 namespace {
@@ -224,6 +225,11 @@ class TopologyReader {
   explicit TopologyReader(std::string file) : file_(std::move(file)) { topology_.file = file_; }
 
   TopologyParse Read(std::string_view text) {
+    // Bytes toml++ 3.3.0 must not see (undefined behaviour there) are refused first.
+    if (std::optional<Diagnostic> problem = CheckTomlInput(text, file_)) {
+      errors_.push_back(std::move(*problem));
+      return Finish();
+    }
     toml::table root;
     try {
       root = toml::parse(text, std::string_view(file_));

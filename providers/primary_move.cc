@@ -11,6 +11,7 @@
 #include "engine/cluster_epoch.h"
 #include "engine/plan_compare.h"
 #include "engine/planner.h"
+#include "engine/terminal_text.h"
 #include "engine/topology_edit.h"
 #include "engine/topology_parser.h"
 #include "providers/cluster_lock.h"
@@ -327,59 +328,61 @@ std::string RecordApplyPromotion(const Plan& plan, const ApplyReport& report, co
 }
 
 std::string RenderMoveReport(const MoveOutcome& o) {
-  std::string out = "\n" + o.kind + " report: " + o.from + " -> " + (o.to.empty() ? "(none)" : o.to) + "\n";
+  // Reasons, positions, errors and names come from servers: each line is made terminal-safe.
+  std::string out = "\n";
+  const auto line = [&out](const std::string& text) { out += TerminalSafe(text) + "\n"; };
+  line(o.kind + " report: " + o.from + " -> " + (o.to.empty() ? "(none)" : o.to));
   if (o.decision) {
-    if (!o.decision->confirmation.empty()) out += "  " + o.from + " is down: " + o.decision->confirmation + "\n";
-    for (const std::string& r : o.decision->reasons) out += "  why " + o.to + ": " + r + "\n";
+    if (!o.decision->confirmation.empty()) line("  " + o.from + " is down: " + o.decision->confirmation);
+    for (const std::string& r : o.decision->reasons) line("  why " + o.to + ": " + r);
     for (const auto& [name, lacks] : o.decision->lagging) {
-      out += "  " + name + " lacked " + lacks + " at the decision (it receives them from " + o.to + ")\n";
+      line("  " + name + " lacked " + lacks + " at the decision (it receives them from " + o.to + ")");
     }
   }
-  out += "  steps:\n";
+  line("  steps:");
   for (const MoveStep& s : o.steps) {
-    char line[256];
-    std::snprintf(line, sizeof(line), "    %7lld ms  %s\n", static_cast<long long>(s.duration.count()),
-                  s.name.c_str());
-    out += line;
+    char ms[32];
+    std::snprintf(ms, sizeof(ms), "    %7lld ms  ", static_cast<long long>(s.duration.count()));
+    line(ms + s.name);
   }
-  out += "    " + std::to_string(o.total.count()) + " ms in total\n";
+  line("    " + std::to_string(o.total.count()) + " ms in total");
   if (o.lost && o.lost->known) {
     if (o.lost->lost.empty()) {
-      out += "  lost: nothing: " + o.from + "'s binlog ends at " +
-             (o.lost->old_position.empty() ? std::string("(empty)") : o.lost->old_position) + ", all of it on " + o.to +
-             "\n";
+      line("  lost: nothing: " + o.from + "'s binlog ends at " +
+           (o.lost->old_position.empty() ? std::string("(empty)") : o.lost->old_position) + ", all of it on " + o.to);
     } else {
-      out += "  lost: " + o.lost->lost + ": committed on " + o.from + " (its binlog ends at " + o.lost->old_position +
-             ") but received by no replica, so not on " + o.to +
-             (o.semi_sync ? "; semi_sync is on: none of them was acknowledged to a client (unless the primary had "
-                            "fallen back to asynchronous replication)"
-                          : "; semi_sync is off: clients may have been told they succeeded") +
-             ". " + o.from + " must be reseeded before it rejoins (the next plan says so).\n";
+      line("  lost: " + o.lost->lost + ": committed on " + o.from + " (its binlog ends at " + o.lost->old_position +
+           ") but received by no replica, so not on " + o.to +
+           (o.semi_sync ? "; semi_sync is on: none of them was acknowledged to a client (unless the primary had "
+                          "fallen back to asynchronous replication)"
+                        : "; semi_sync is off: clients may have been told they succeeded") +
+           ". " + o.from + " must be reseeded before it rejoins (the next plan says so).");
     }
   } else if (o.kind == "failover" && o.decision && o.decision->proceed) {
-    if (o.lost) out += "  " + o.lost->why_unknown + "\n";
-    out += "  lost: nothing that any reachable replica had received (" + o.to + " applied up to " +
-           o.decision->target_position + "). Transactions " + o.from + " committed that no replica received are not on " +
-           o.to + (o.semi_sync ? ": semi_sync is on, so no acknowledged write is among them (unless the primary had "
-                                 "fallen back to asynchronous replication after semi_sync_timeout_ms)"
-                               : ": semi_sync is off, so writes " + o.from + " acknowledged may be among them") +
-           "; when " + o.from + " is back, `replplan plan` names them (it is then reseeded).\n";
+    if (o.lost) line("  " + o.lost->why_unknown);
+    line("  lost: nothing that any reachable replica had received (" + o.to + " applied up to " +
+         o.decision->target_position + "). Transactions " + o.from + " committed that no replica received are not on " +
+         o.to +
+         (o.semi_sync ? ": semi_sync is on, so no acknowledged write is among them (unless the primary had "
+                        "fallen back to asynchronous replication after semi_sync_timeout_ms)"
+                      : ": semi_sync is off, so writes " + o.from + " acknowledged may be among them") +
+         "; when " + o.from + " is back, `replplan plan` names them (it is then reseeded).");
   }
   if (o.promoted) {
     std::string epoch = std::to_string(o.epoch);
-    out += o.file_rewritten ? "  the topology file now says primary = \"" + o.to + "\", epoch = " + epoch + ": commit it\n"
-                            : "  the topology file was NOT rewritten: set primary = \"" + o.to + "\" and epoch = " +
-                                  epoch + " by hand\n";
-    out += o.epoch_recorded ? "  epoch " + epoch + " recorded on " + o.to + " (replplan.epochs): an older copy of the "
-                                  "file naming another primary is refused\n"
-                            : "  epoch " + epoch + " was NOT recorded on the servers (" + o.epoch_error +
-                                  "); older copies of the file are refused only when the structure shows it\n";
+    line(o.file_rewritten ? "  the topology file now says primary = \"" + o.to + "\", epoch = " + epoch + ": commit it"
+                          : "  the topology file was NOT rewritten: set primary = \"" + o.to + "\" and epoch = " +
+                                epoch + " by hand");
+    line(o.epoch_recorded ? "  epoch " + epoch + " recorded on " + o.to + " (replplan.epochs): an older copy of the "
+                                "file naming another primary is refused"
+                          : "  epoch " + epoch + " was NOT recorded on the servers (" + o.epoch_error +
+                                "); older copies of the file are refused only when the structure shows it");
   }
   if (o.kind == "failover" && o.promoted) {
-    out += "  " + o.from + " stays read-only when it comes back (read_only=ON in its config_file); `replplan apply` "
-           "then rejoins it\n";
+    line("  " + o.from + " stays read-only when it comes back (read_only=ON in its config_file); `replplan apply` "
+         "then rejoins it");
   }
-  out += o.status.ok() ? "  result: done\n" : "  result: " + o.status.message() + "\n";
+  line(o.status.ok() ? "  result: done" : "  result: " + o.status.message());
   return out;
 }
 

@@ -282,6 +282,15 @@ std::string SshSession::HostKeyAlgorithm() const {
   return method == nullptr ? "" : method;
 }
 
+void SshSession::EnableKeepalive(int interval_s) { libssh2_keepalive_config(session_, 1, interval_s); }
+
+Status SshSession::SendKeepalive() {
+  int next_s = 0;
+  int rc = libssh2_keepalive_send(session_, &next_s);
+  if (rc == 0 || rc == LIBSSH2_ERROR_EAGAIN) return Status::OK();  // EAGAIN: queued, sent on the next call
+  return Status::Unavailable("ssh " + Endpoint() + ": keepalive failed: " + LastError(session_));
+}
+
 std::string SshSession::Endpoint() const {
   return options_.user + "@" + options_.host + ":" + std::to_string(options_.port);
 }

@@ -79,10 +79,10 @@ class SshFlock : public ClusterLock {
 // created 0700 when missing, and refused unless it is a real directory owned by the SSH user and
 // writable by no one else. Then, as a shell cannot open with O_NOFOLLOW: a lock file that is a
 // symlink or not a regular file is refused before it is opened (nothing is created or written
-// through it), and after the open the descriptor must be the very file the name holds (same
-// device and inode as lstat(2) of the name). The check and the open are apart (TOCTOU), but only
-// the directory's owner can change the name between them, and the directory check is what made
-// that owner the SSH user; the inode comparison catches any swap that happened all the same.
+// through it), and after the open the name must still be no symlink and the descriptor the very
+// file it names (test's -ef: same device and inode). The check and the open are apart (TOCTOU),
+// but only the directory's owner can change the name between them, and the directory check is
+// what made that owner the SSH user; the comparison after the open catches a swap all the same.
 std::string HolderCommand(const std::string& lock_file) {
   const size_t slash = lock_file.rfind('/');
   const std::string dir = ShellQuote(slash == 0 || slash == std::string::npos ? "/" : lock_file.substr(0, slash));
@@ -96,18 +96,20 @@ std::string HolderCommand(const std::string& lock_file) {
          " refuse \"cannot create the lock directory $d\"\n"
          "if [ -L \"$d\" ] || [ ! -d \"$d\" ]; then refuse \"the lock directory $d is a symlink or not a directory: "
          "remove it, " + fix + "\"; fi\n"
-         "s=$(stat -c '%u %a' -- \"$d\") || refuse \"cannot stat the lock directory $d\"\n"
-         "u=$(id -u)\n"
-         "if [ \"${s%% *}\" != \"$u\" ] || [ $((0${s#* } & 022)) -ne 0 ]; then refuse \"the lock directory $d "
-         "(owner uid ${s%% *}, mode ${s#* }) must belong to uid $u and be writable by no one else: "
-         "chown $u $d; chmod 700 $d, " + fix + "\"; fi\n"
+         // One stat for both: the directory's owner and mode, and this shell's uid (its /proc entry's).
+         "set -- $(stat -c '%u %a' -- \"$d\" /proc/$$)\n"
+         "[ $# -eq 4 ] || refuse \"cannot stat the lock directory $d\"\n"
+         "if [ \"$1\" != \"$3\" ] || [ $((0$2 & 022)) -ne 0 ]; then refuse \"the lock directory $d "
+         "(owner uid $1, mode $2) must belong to uid $3 and be writable by no one else: "
+         "chown $3 $d; chmod 700 $d, " + fix + "\"; fi\n"
          "if [ -L \"$f\" ] || { [ -e \"$f\" ] && [ ! -f \"$f\" ]; }; then refuse \"the lock file $f is a symlink or "
          "not a regular file: nothing was written through it; remove it\"; fi\n"
          "if [ -L \"$o\" ]; then refuse \"the lock owner file $o is a symlink: nothing was written through it; remove "
          "it\"; fi\n"
          "exec 9>>\"$f\" || exit 3\n"
-         "[ \"$(stat -L -c '%d:%i' /dev/fd/9)\" = \"$(stat -c '%d:%i' -- \"$f\")\" ] ||"
-         " refuse \"the lock file $f was replaced while it was opened: nothing was written through it\"\n"
+         // Builtins only from here: this is a failover's path to its lock.
+         "if [ -L \"$f\" ] || ! [ \"$f\" -ef /dev/fd/9 ]; then"
+         " refuse \"the lock file $f was replaced while it was opened: nothing was written through it\"; fi\n"
          "if ! flock -n 9; then printf 'BUSY\\n'; cat -- \"$o\" 2>/dev/null; exit " + std::to_string(kBusyExit) + "; fi\n"
          "printf '%s\\n' \"$owner\" > \"$o\"\n"
          "printf 'LOCKED\\n'\n"

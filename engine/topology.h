@@ -55,7 +55,8 @@ struct ClusterSpec {
   // by every promotion replplan makes. 0 when the file records none.
   int64_t epoch = 0;
   // Held (flock, over SSH on the primary) for the whole of an apply, so two applies of one cluster
-  // never interleave. Default: /run/lock/replplan-<name>.lock.
+  // never interleave. Default: /run/replplan/<name>.lock, in a directory only root may write
+  // (providers/cluster_lock.cc refuses any other kind).
   std::string lock_file;
 };
 

@@ -480,7 +480,7 @@ class TopologyReader {
     }
     spec.epoch = ReadInteger(*cluster, "epoch", "cluster.epoch", 0, INT64_MAX).value_or(0);
     spec.lock_file = ReadAbsolutePath(*cluster, "lock_file", "cluster.lock_file").value_or("");
-    if (spec.lock_file.empty() && !spec.name.empty()) spec.lock_file = "/run/lock/replplan-" + spec.name + ".lock";
+    if (spec.lock_file.empty() && !spec.name.empty()) spec.lock_file = "/run/replplan/" + spec.name + ".lock";
   }
 
   void ReadReplication(const toml::table& root) {

@@ -103,6 +103,14 @@ class SshSession {
   const SshOptions& options() const { return options_; }
   // Each later Run or Start is bounded by this (a lent session serves commands of several kinds).
   void set_command_timeout_ms(int ms) { options_.command_timeout_ms = ms; }
+  // SSH keepalives (keepalive@openssh.com, reply wanted) every `interval_s` seconds of SendKeepalive
+  // calls: a session idle for long (a held cluster lock) keeps traffic flowing, so the server's
+  // TCP stack notices when this side is gone (its reply is never acknowledged) and closes the
+  // session instead of keeping it for hours.
+  void EnableKeepalive(int interval_s);
+  // Sends a keepalive when one is due. Errors: the transport (the server or the path is gone).
+  Status SendKeepalive();
+
   // The TCP socket, to poll() for the server having closed an idle session.
   int socket() const { return socket_; }
 

@@ -113,7 +113,9 @@ struct TerminalRun {
 TerminalRun ReplplanOnTerminal(const std::vector<std::string>& args, const std::function<void()>& while_prompted,
                                const std::string& answer = "yes");
 
-// Polls `condition` every 20 ms until it holds or `limit` passes; returns whether it held.
+// Polls `condition` every 20 ms until it holds or `limit` passes; returns whether it held. A
+// std::runtime_error thrown by the condition (lab::Sql on a table not replicated yet) counts as
+// "not yet"; only the last try's error propagates.
 bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds limit);
 
 // The lab topology ($LAB/lab.toml) parsed and validated; throws std::runtime_error with the first

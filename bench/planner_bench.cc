@@ -11,58 +11,10 @@
 
 #include "engine/plan.h"
 #include "engine/planner.h"
+#include "engine/planner_fixtures.h"
 
 namespace replplan {
 namespace {
-
-Topology SyntheticTopology(size_t n) {
-  Topology t;
-  t.file = "synthetic.toml";
-  t.cluster.name = "bench";
-  for (size_t i = 0; i < n; ++i) {
-    ServerSpec s;
-    s.name = "db" + std::to_string(i);
-    s.address = "10." + std::to_string(i / 65536) + "." + std::to_string((i / 256) % 256) + "." + std::to_string(i % 256);
-    s.bind_address = s.address;
-    s.server_id = static_cast<uint32_t>(i + 1);
-    s.log_bin = "/var/log/mysql/mysql-bin.log";
-    t.servers.push_back(std::move(s));
-  }
-  t.cluster.primary = t.servers.front().name;
-  t.databases.push_back({"app", "utf8mb4", "", {}});
-  UserSpec app;
-  app.name = "app";
-  GrantSpec all;
-  all.privileges = {"ALL PRIVILEGES"};
-  all.database = "app";
-  all.table = "*";
-  all.text = "ALL PRIVILEGES ON `app`.*";
-  app.grants.push_back(all);
-  t.users.push_back(app);
-  return t;
-}
-
-LiveState FreshState(const Topology& t) {
-  LiveState live;
-  for (const ServerSpec& spec : t.servers) {
-    ServerState s;
-    s.name = spec.name;
-    s.sql_ok = true;
-    s.server_id = 1;
-    s.log_bin = false;
-    s.binlog_format = "MIXED";
-    s.bind_address = spec.address;
-    s.read_only = false;
-    s.log_slave_updates = false;
-    s.gtid_strict_mode = false;
-    s.users = {{"root", "localhost", "unix_socket", {"GRANT ALL PRIVILEGES ON *.* TO `root`@`localhost`"}}};
-    s.ssh_ok = true;
-    s.config_exists = true;
-    s.config = {{"bind_address", spec.address}};
-    live.servers.emplace(spec.name, std::move(s));
-  }
-  return live;
-}
 
 double PeakRssMb() {
   rusage usage{};
@@ -78,8 +30,8 @@ struct Run {
 };
 
 Run PlanServers(size_t n) {
-  Topology t = SyntheticTopology(n);
-  LiveState live = FreshState(t);
+  Topology t = testing::SyntheticTopology(n);
+  LiveState live = testing::SyntheticFreshLive(t);
   double inputs_mb = PeakRssMb();
   auto begin = std::chrono::steady_clock::now();
   auto plan = BuildPlan(t, live);

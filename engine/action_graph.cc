@@ -79,6 +79,12 @@ void ActionGraph::AddDependency(size_t before, size_t after) {
 
 size_t ActionGraph::size() const { return impl_->actions.size(); }
 
+void ActionGraph::Reserve(size_t actions, size_t edges) {
+  impl_->actions.reserve(actions);
+  impl_->by_id.reserve(actions);
+  impl_->edges.reserve(edges);
+}
+
 const Action& ActionGraph::at(size_t index) const { return impl_->actions.at(index); }
 
 std::vector<size_t> ActionGraph::DependenciesOf(size_t index) const { return impl_->Predecessors(index); }

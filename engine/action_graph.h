@@ -27,6 +27,9 @@ class ActionGraph {
   void AddDependency(size_t before, size_t after);
 
   size_t size() const;
+  // Room for about `actions` actions and `edges` dependencies, so the indexes do not rehash (and
+  // reallocate) as a large plan grows.
+  void Reserve(size_t actions, size_t edges);
   const Action& at(size_t index) const;
   // Indices of the actions `index` waits for, in insertion order.
   std::vector<size_t> DependenciesOf(size_t index) const;

@@ -106,6 +106,10 @@ class PlanBuilder {
     }
     if (Status st = CheckFileIsCurrent(topo_, live_, options_.file_primary); !st.ok()) return st;
     if (Status st = DetectPrimaryChange(); !st.ok()) return st;
+    // A fresh cluster plans about 6 actions and 12 dependencies a server.
+    by_host_.reserve(topo_.servers.size());
+    hosts_.reserve(topo_.servers.size());
+    graph_.Reserve(topo_.servers.size() * 6, topo_.servers.size() * 12);
     for (const ServerSpec& spec : topo_.servers) PlanHost(spec);
     if (Status st = RefuseDestructiveOnLiveSource(); !st.ok()) return st;
     PlanApps();
@@ -203,7 +207,7 @@ class PlanBuilder {
   // Switchover / failover / rejoin (docs/failover.md).
   Status DetectPrimaryChange();
   Status RefuseDestructiveOnLiveSource() const;
-  bool ReadOnlyIsPromotionStep(const std::string& name) const;
+  bool ReadOnlyIsPromotionStep(const ServerSpec& spec) const;
   bool ActsAsPrimary(const ServerSpec& spec, const ServerState& s) const;
   void PlanPromotion(const ServerSpec& spec, const ServerState& s, HostReport& report);
   void AddFence(const ServerSpec& spec, const ServerState& s, std::vector<std::string> reasons);
@@ -375,7 +379,7 @@ void PlanBuilder::PlanRuntime(const ServerSpec& spec, const ServerState& s, bool
     dynamics.push_back({"gtid_strict_mode", restart_planned ? "ON" : OnOff(s.gtid_strict_mode), "ON"});
   }
   // A fence (old primary) or a promotion (new primary) sets read_only itself, in its own step.
-  if (!ReadOnlyIsPromotionStep(spec.name)) {
+  if (!ReadOnlyIsPromotionStep(spec)) {
     dynamics.push_back({"read_only", restart_planned ? "ON" : OnOff(s.read_only), is_primary ? "OFF" : "ON"});
   }
   // Failover settings: the file has them too, so a restart makes them true. A variable the server
@@ -391,7 +395,7 @@ void PlanBuilder::PlanRuntime(const ServerSpec& spec, const ServerState& s, bool
     if (c.key == "rpl_semi_sync_master_enabled") {
       // ON on the primary only, at runtime (engine/desired_config.cc says why); a promotion or a
       // fence sets it in its own step.
-      if (ReadOnlyIsPromotionStep(spec.name) || (is.empty() && !restart_planned)) continue;
+      if (ReadOnlyIsPromotionStep(spec) || (is.empty() && !restart_planned)) continue;
       std::string wants = topo_.replication.semi_sync && is_primary ? "ON" : "OFF";
       std::string now = restart_planned ? c.value : is;
       if (wants == "ON" && now != "ON") {
@@ -807,11 +811,10 @@ Status PlanBuilder::RefuseDestructiveOnLiveSource() const {
 }
 
 // Whether read_only on `name` is set by a fence or a promotion rather than by set-global.
-bool PlanBuilder::ReadOnlyIsPromotionStep(const std::string& name) const {
-  if (primary_change_ && name == primary_->name) return true;
-  const ServerSpec* spec = topo_.FindServer(name);
-  const ServerState* s = StateOf(name);
-  return spec != nullptr && s != nullptr && !topo_.IsPrimary(name) && ActsAsPrimary(*spec, *s);
+bool PlanBuilder::ReadOnlyIsPromotionStep(const ServerSpec& spec) const {
+  if (primary_change_ && spec.name == primary_->name) return true;
+  const ServerState* s = StateOf(spec.name);
+  return s != nullptr && !topo_.IsPrimary(spec.name) && ActsAsPrimary(spec, *s);
 }
 
 // A server the file makes a replica but that takes writes as a primary: the old primary of a
@@ -1067,10 +1070,14 @@ void PlanBuilder::LinkHost(const ServerSpec& spec, const HostActions& h) {
   Depend(h.restart, {h.edit});
   Depend(h.semi_sync_on, {h.restart, h.set_global, h.promote});
   Depend(h.semi_sync_on, h.objects);
-  for (const ServerSpec& other : topo_.servers) {
-    if (&other == &spec) continue;
-    const HostActions& o = by_host_.at(other.name);
-    Depend(h.semi_sync_on, {o.start, o.set_global});
+  // Only the primary turns semi-sync on: every other host skips this walk over all servers, which
+  // made planning quadratic in the number of servers (10,000 servers: 14.6 s).
+  if (h.semi_sync_on != kNone) {
+    for (const ServerSpec& other : topo_.servers) {
+      if (&other == &spec) continue;
+      const HostActions& o = by_host_.at(other.name);
+      Depend(h.semi_sync_on, {o.start, o.set_global});
+    }
   }
   LinkPromotion(spec, h);
   // The primary stops following anyone before it becomes writable.

@@ -144,4 +144,57 @@ inline LiveState InSyncLive(const Topology& t) {
   return live;
 }
 
+// Scale: a synthetic cluster of n servers (db0 the primary, the others fresh replicas, addresses
+// in 10.0.0.0/8, never contacted: everything stays in memory). bench/planner_bench and the planner's
+// complexity guard (planner_scale_test.cc) plan it.
+inline Topology SyntheticTopology(size_t n) {
+  Topology t;
+  t.file = "synthetic.toml";
+  t.cluster.name = "bench";
+  for (size_t i = 0; i < n; ++i) {
+    ServerSpec s;
+    s.name = "db" + std::to_string(i);
+    s.address = "10." + std::to_string(i / 65536) + "." + std::to_string((i / 256) % 256) + "." + std::to_string(i % 256);
+    s.bind_address = s.address;
+    s.server_id = static_cast<uint32_t>(i + 1);
+    s.log_bin = "/var/log/mysql/mysql-bin.log";
+    t.servers.push_back(std::move(s));
+  }
+  t.cluster.primary = t.servers.front().name;
+  t.databases.push_back({"app", "utf8mb4", "", {}});
+  UserSpec app;
+  app.name = "app";
+  GrantSpec all;
+  all.privileges = {"ALL PRIVILEGES"};
+  all.database = "app";
+  all.table = "*";
+  all.text = "ALL PRIVILEGES ON `app`.*";
+  app.grants.push_back(all);
+  t.users.push_back(app);
+  return t;
+}
+
+// Every server of a SyntheticTopology as a fresh install answers.
+inline LiveState SyntheticFreshLive(const Topology& t) {
+  LiveState live;
+  for (const ServerSpec& spec : t.servers) {
+    ServerState s;
+    s.name = spec.name;
+    s.sql_ok = true;
+    s.server_id = 1;
+    s.log_bin = false;
+    s.binlog_format = "MIXED";
+    s.bind_address = spec.address;
+    s.read_only = false;
+    s.log_slave_updates = false;
+    s.gtid_strict_mode = false;
+    s.users = {{"root", "localhost", "unix_socket", {"GRANT ALL PRIVILEGES ON *.* TO `root`@`localhost`"}}};
+    s.ssh_ok = true;
+    s.config_exists = true;
+    s.config = {{"bind_address", spec.address}};
+    live.servers.emplace(spec.name, std::move(s));
+  }
+  return live;
+}
+
 }  // namespace replplan::testing

@@ -59,7 +59,7 @@ std::string Unescape(std::string_view v) {
 // A line that may legitimately differ: it mentions an edited key (in any spelling), or is what an
 // edit adds besides the setting itself (a "[mysqld]" header, a blank line).
 bool MayChange(std::string_view line, const std::vector<std::string>& keys) {
-  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  while (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   if (line.empty() || line == "[mysqld]") return true;
   std::string norm(line);
   for (char& c : norm) c = c == '-' ? '_' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));

@@ -53,7 +53,7 @@ run_one() {
   if [[ -f $root/fuzz/dict/$name.dict ]]; then dict=(-dict="$root/fuzz/dict/$name.dict"); fi
   mkdir -p "$work" "$build/findings"
   nice -n 10 "$build/fuzz/${name}_fuzz" "$work" "$root/fuzz/corpus/$name" "${dict[@]}" \
-    -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=8192 -print_final_stats=1 \
+    -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
     -error_exitcode=1 -timeout_exitcode=1 \
     -artifact_prefix="$build/findings/$name-"
 }

@@ -18,6 +18,7 @@
 //     each keeps its privileges and account and its REQUIRE / WITH clause.
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -168,8 +169,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                "SQL-side state without sql_ok");
   } else {
     const std::string server_id = raw.variables.count("server_id") ? raw.variables.at("server_id") : "";
-    const bool id_ok = IsDigits(server_id, false) && server_id.size() <= 10 &&
-                       std::stoull(server_id) <= std::numeric_limits<uint32_t>::max();
+    uint64_t id = 0;
+    const auto [end, ec] = std::from_chars(server_id.data(), server_id.data() + server_id.size(), id);
+    const bool id_ok = IsDigits(server_id, false) && ec == std::errc() && end == server_id.data() + server_id.size() &&
+                       id <= std::numeric_limits<uint32_t>::max();
     FUZZ_CHECK(state.server_id.has_value() == id_ok, "server_id " + Escaped(server_id));
     FUZZ_CHECK(state.channels.size() == raw.replica_status.size(), "a replica_status row was dropped");
     for (size_t i = 0; i < raw.replica_status.size(); ++i) {

@@ -13,6 +13,7 @@
 
 #include "engine/fingerprint.h"
 #include "engine/planner.h"
+#include "engine/terminal_text.h"
 #include "engine/topology_parser.h"
 #include "providers/provider.h"
 #include "providers/state_reader.h"
@@ -77,7 +78,9 @@ Result<LoadedTopology> LoadTopologyForServers(const std::string& path) {
 }
 
 int Fail(const Status& status) {
-  std::cerr << "replplan: " << status.message() << "\n";
+  // Line feeds kept (a diagnostic's hint is on a line of its own); every other control character
+  // in a server's or a file's text is shown, not acted on.
+  std::cerr << "replplan: " << TerminalSafeLines(status.message()) << "\n";
   return kExitError;
 }
 
@@ -128,8 +131,8 @@ void ConsoleObserver::Line(const Action& action, const std::string& what) {
   localtime_r(&seconds, &tm);
   std::lock_guard<std::mutex> lock(mutex_);
   std::cout << std::put_time(&tm, "%H:%M:%S") << "." << std::setw(3) << std::setfill('0') << millis
-            << std::setfill(' ') << "  " << std::left << std::setw(10) << action.host << " " << std::setw(34)
-            << action.id << std::right << " " << what << std::endl;
+            << std::setfill(' ') << "  " << std::left << std::setw(10) << TerminalSafe(action.host) << " "
+            << std::setw(34) << TerminalSafe(action.id) << std::right << " " << TerminalSafe(what) << std::endl;
 }
 
 }  // namespace replplan::cli

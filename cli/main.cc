@@ -27,10 +27,14 @@
 #include "engine/applier.h"
 #include "engine/fingerprint.h"
 #include "engine/plan.h"
+#include "engine/plan_compare.h"
 #include "engine/planner.h"
+#include "engine/terminal_text.h"
 #include "engine/topology_parser.h"
 #include "providers/cluster_lock.h"
 #include "providers/live_executor.h"
+#include "providers/local/atomic_file.h"
+#include "providers/primary_move.h"
 #include "providers/provider.h"
 #include "providers/state_reader.h"
 
@@ -43,8 +47,10 @@ int RunValidate(const std::string& path) {
   auto loaded = LoadTopology(path);
   if (!loaded.ok()) return Fail(loaded.status());
   const Topology& topology = loaded->topology;
-  std::cout << path << ": valid (cluster \"" << topology.cluster.name << "\", " << topology.servers.size()
-            << " servers, primary " << topology.cluster.primary << ")\n";
+  std::cout << TerminalSafe(path + ": valid (cluster \"" + topology.cluster.name + "\", " +
+                            std::to_string(topology.servers.size()) + " servers, primary " + topology.cluster.primary +
+                            ")")
+            << "\n";
   return kExitOk;
 }
 
@@ -62,13 +68,15 @@ int RunPlan(const PlanCommand& options) {
   if (!loaded.ok()) return Fail(loaded.status());
   auto plan = PlanLive(*loaded, options.parallelism, options.verbose);
   if (!plan.ok()) return Fail(plan.status());
+  auto json = PlanJsonText(*plan);
+  if (!json.ok() && (options.json || !options.out.empty())) return Fail(json.status());
   if (!options.out.empty()) {
-    std::ofstream out(options.out);
-    out << PlanToJson(*plan).dump(2) << "\n";
-    if (!out) return Fail(Status::Unavailable("cannot write " + options.out));
+    // Not through a symlink someone planted at that name (replplan may run as root, --out in /tmp).
+    Status saved = WriteFileAtomically(options.out, *json + "\n");
+    if (!saved.ok()) return Fail(saved);
   }
   if (options.json) {
-    std::cout << PlanToJson(*plan).dump(2) << "\n";
+    std::cout << *json << "\n";
   } else {
     std::cout << RenderPlanText(*plan);
   }
@@ -80,6 +88,7 @@ int RunPlan(const PlanCommand& options) {
 struct ApplyOptions {
   std::string path;  // a topology file, or a plan saved with `plan --out`
   bool yes = false;
+  bool allow_destructive = false;  // the only approval of destructive actions (--yes never is)
   int parallelism = 10;
   bool verbose = false;
 };
@@ -123,19 +132,51 @@ int RunApply(const ApplyOptions& options) {
                                            " has changed since this plan was saved; run `replplan plan` again"));
   }
 
-  // Nothing to do needs no lock: a no-op apply costs one plan. Anything to do is planned again
-  // under the lock, so no other apply can change the servers between our read and our writes.
-  if (!saved) {
+  // Approval comes before the lock: the lock is what watch's fencing of a returning primary waits
+  // for, and an operator may read a plan for minutes. Whatever was approved (a saved plan, or the
+  // plan shown at the prompt) is then planned again under the lock and carried out only if that
+  // plan is the approved one in everything it executes (engine/plan_compare.h): a saved plan is a
+  // file anyone may edit, and the servers may have moved while the prompt waited.
+  std::optional<Plan> approved;
+  if (saved) {
+    approved = std::move(*saved);
+  } else {
     auto first = PlanLive(*loaded, options.parallelism, options.verbose);
     if (!first.ok()) return Fail(first.status());
     if (!first->has_changes()) {
       std::cout << RenderPlanText(*first);
       return first->incomplete() ? kExitError : kExitOk;
     }
+    if (!options.yes) approved = std::move(*first);
   }
+  if (approved && !options.yes) {
+    std::cout << RenderPlanText(*approved);
+    // Never asked: a "yes" could not approve it.
+    if (Status refused = DestructiveApproval(*approved, options.allow_destructive, "apply"); !refused.ok()) {
+      return Fail(refused);
+    }
+    if (!isatty(STDIN_FILENO)) {
+      return Fail(Status::FailedPrecondition(
+          "apply needs approval: run it on a terminal, or pass --yes (--auto-approve) in scripts"));
+    }
+    if (!Confirm(*approved)) {
+      std::cout << "Apply cancelled: nothing was changed.\n";
+      return kExitError;
+    }
+  }
+
   const std::string owner = OwnerDescription();
   auto lock = AcquireClusterLock(topology, owner);
   if (!lock.ok()) return Fail(lock.status());
+  // The file too may have changed while the prompt waited.
+  if (approved) {
+    auto reread = LoadTopology(topology_path);
+    if (!reread.ok()) return Fail(reread.status());
+    if (reread->digest != approved->topology_digest) {
+      return Fail(Status::FailedPrecondition(topology_path + " changed while the plan waited for approval; nothing "
+                                             "was changed; run apply again"));
+    }
+  }
 
   auto fresh = PlanLive(*loaded, options.parallelism, options.verbose);
   if (!fresh.ok()) return Fail(fresh.status());
@@ -153,53 +194,36 @@ int RunApply(const ApplyOptions& options) {
       return Fail(second.status());
     }
   }
-  if (saved) {
-    if (saved->state_fingerprint != plan.state_fingerprint) {
-      return Fail(Status::FailedPrecondition(
-          options.path + ": the live servers have changed since this plan was made (state " +
-          saved->state_fingerprint + ", now " + plan.state_fingerprint + "); run `replplan plan` again"));
+  if (approved) {
+    const std::string what = saved ? options.path + ": the live servers have changed since this plan was made"
+                                   : "the live servers changed while the plan waited for approval";
+    const std::string again = saved ? "; run `replplan plan` again" : "; nothing was changed; run apply again";
+    if (approved->state_fingerprint != plan.state_fingerprint) {
+      return Fail(Status::FailedPrecondition(what + " (state " + approved->state_fingerprint + ", now " +
+                                             plan.state_fingerprint + ")" + again));
     }
-    // Exactly the reviewed plan is applied, not the one just computed (they agree on the state).
-    std::string digest = plan.topology_digest;
-    plan = std::move(*saved);
-    plan.topology_digest = digest;
+    std::vector<std::string> differences = ActionDifferences(approved->actions, plan.actions);
+    if (!differences.empty()) {
+      std::string lines;
+      for (const std::string& d : differences) lines += "\n  " + d;
+      return Fail(Status::FailedPrecondition(
+          (saved ? options.path + ": the plan computed now under the lock is not the saved one"
+                 : std::string("the plan computed now under the lock is not the approved one")) +
+          "; nothing was changed" + again + ":" + lines));
+    }
   }
-
-  std::cout << RenderPlanText(plan);
+  // What runs is the plan computed under the lock: the approved one in every field the executor
+  // reads. With --yes nothing was printed yet.
+  if (options.yes) std::cout << RenderPlanText(plan);
   if (!plan.has_changes()) return plan.incomplete() ? kExitError : kExitOk;
-
-  if (!options.yes) {
-    if (!isatty(STDIN_FILENO)) {
-      return Fail(Status::FailedPrecondition(
-          "apply needs approval: run it on a terminal, or pass --yes (--auto-approve) in scripts"));
-    }
-    if (!Confirm(plan)) {
-      std::cout << "Apply cancelled: nothing was changed.\n";
-      return kExitError;
-    }
-    // The approval may have taken minutes, and not everything that changes servers takes this
-    // lock (watch's failover locks on the primary it promotes): what was approved must still be
-    // what the servers and the file are.
-    auto reread = LoadTopology(topology_path);
-    if (!reread.ok()) return Fail(reread.status());
-    if (reread->digest != loaded->digest) {
-      return Fail(Status::FailedPrecondition(topology_path + " changed while the plan waited for approval; nothing "
-                                             "was changed; run apply again"));
-    }
-    auto now = PlanLive(*loaded, options.parallelism, options.verbose);
-    if (!now.ok()) return Fail(now.status());
-    if (now->state_fingerprint != plan.state_fingerprint) {
-      return Fail(Status::FailedPrecondition("the live servers changed while the plan waited for approval (state " +
-                                             plan.state_fingerprint + ", now " + now->state_fingerprint +
-                                             "); nothing was changed; run apply again"));
-    }
-  }
+  if (Status refused = DestructiveApproval(plan, options.allow_destructive, "apply"); !refused.ok()) return Fail(refused);
 
   std::cout << "\n";
   std::unique_ptr<ActionExecutor> executor = MakeLiveExecutor(topology);
   ConsoleObserver observer;
   ApplyReport report = ApplyPlan(plan, *executor, options.parallelism, &observer);
   std::cout << "\n" << RenderApplyReport(report);
+  std::cout << TerminalSafeLines(RecordApplyPromotion(plan, report, topology, topology_path, owner));
   if (plan.incomplete()) {
     std::cout << "Some hosts could not be read; they were left as they are (see the plan above).\n";
     return kExitError;
@@ -236,6 +260,8 @@ int main(int argc, char** argv) {
   apply->add_option("file", apply_options.path, "topology TOML file, or a plan saved with `plan --out`")
       ->required();
   apply->add_flag("-y,--yes,--auto-approve", apply_options.yes, "do not ask for confirmation (scripts, CI)");
+  apply->add_flag("--allow-destructive", apply_options.allow_destructive,
+                  "approve the plan's DESTRUCTIVE actions (reseeds, RESET SLAVE ALL); never implied by --yes");
   apply->add_option("--parallelism", apply_options.parallelism, "servers read and changed at once")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
@@ -247,17 +273,24 @@ int main(int argc, char** argv) {
   switchover->add_option("file", switchover_options.path, "topology TOML file")->required();
   switchover->add_option("--to", switchover_options.to, "the server to promote")->required();
   switchover->add_flag("-y,--yes,--auto-approve", switchover_options.yes, "do not ask for confirmation");
+  switchover->add_flag("--allow-destructive", switchover_options.allow_destructive,
+                       "approve the plan's DESTRUCTIVE actions; never implied by --yes");
   switchover->add_option("--parallelism", switchover_options.parallelism, "servers read and changed at once")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
 
   MoveCommand failover_options;
   CLI::App* failover = app.add_subcommand(
-      "failover", "The primary is down: confirm with the replicas, promote the most advanced one, repoint");
+      "failover", "The primary is down: confirm with the replicas, promote the most advanced one (or finish a "
+                  "failover interrupted after its promotion), repoint");
   failover->add_option("file", failover_options.path, "topology TOML file")->required();
   failover->add_flag("-y,--yes,--auto-approve", failover_options.yes, "do not ask for confirmation");
+  failover->add_flag("--allow-destructive", failover_options.allow_destructive,
+                     "approve the plan's DESTRUCTIVE actions; never implied by --yes");
   failover->add_option("--min-confirmations", failover_options.min_confirmations,
-                       "replicas that must confirm they lost the primary (0: every reachable one)")
+                       "replicas that must confirm they lost the primary (0: a strict majority of the declared "
+                    "replicas, none still connected to it; N: at least N, even while others still see it: a "
+                    "partition can then leave two primaries)")
       ->check(CLI::Range(0, 1000))
       ->capture_default_str();
   failover->add_option("--parallelism", failover_options.parallelism, "servers read and changed at once")
@@ -278,9 +311,13 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 86400 * 30))
       ->capture_default_str();
   watch->add_option("--min-confirmations", watch_options.min_confirmations,
-                    "replicas that must confirm they lost the primary (0: every reachable one)")
+                    "replicas that must confirm they lost the primary (0: a strict majority of the declared "
+                    "replicas, none still connected to it; N: at least N, even while others still see it: a "
+                    "partition can then leave two primaries)")
       ->check(CLI::Range(0, 1000))
       ->capture_default_str();
+  watch->add_flag("--allow-destructive", watch_options.allow_destructive,
+                  "let a failover's plan carry DESTRUCTIVE actions (otherwise such a failover is refused)");
   watch->add_option("--max-failovers", watch_options.max_failovers, "exit after this many failovers (0: never)")
       ->check(CLI::Range(0, 1000))
       ->capture_default_str();

@@ -8,6 +8,7 @@
 #include <mutex>
 
 #include "cli/cli_support.h"
+#include "engine/terminal_text.h"
 #include "providers/primary_move.h"
 #include "providers/watcher.h"
 
@@ -40,13 +41,14 @@ int Run(const MoveCommand& command, bool failover) {
   request.owner = OwnerDescription(failover ? "failover" : "switchover");
   request.observer = &observer;
   request.approve = Approval(command.yes, no_tty);
-  request.say = [](const std::string& text) { std::cout << text << std::flush; };
+  request.allow_destructive = command.allow_destructive;
+  request.say = [](const std::string& text) { std::cout << TerminalSafeLines(text) << std::flush; };
   MoveOutcome outcome = failover ? RunFailover(request) : RunSwitchover(request, command.to);
   if (no_tty) {
     return Fail(Status::FailedPrecondition(std::string(failover ? "failover" : "switchover") +
                                            " needs approval: run it on a terminal, or pass --yes"));
   }
-  std::cout << RenderMoveReport(outcome);
+  std::cout << TerminalSafeLines(RenderMoveReport(outcome));
   if (!outcome.status.ok()) return Fail(outcome.status);
   return kExitOk;
 }
@@ -76,12 +78,13 @@ int RunWatchCommand(const WatchCommand& command) {
   options.max_failovers = command.max_failovers;
   options.parallelism = command.parallelism;
   options.owner = OwnerDescription("watch");
+  options.allow_destructive = command.allow_destructive;
   options.observer = &observer;
   // Called from the watcher's threads too (fence guard, pool keeper): one whole line at a time.
   options.log = [](const std::string& line) {
     static std::mutex mutex;
     std::lock_guard<std::mutex> lock(mutex);
-    std::cout << UtcNowMillis() << " " << line << std::endl;
+    std::cout << UtcNowMillis() << " " << TerminalSafeLines(line) << std::endl;
   };
   Status status = Watch(options, g_stop);
   if (!status.ok()) return Fail(status);

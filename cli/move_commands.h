@@ -10,8 +10,9 @@ struct MoveCommand {
   std::string path;
   std::string to;  // switchover only
   bool yes = false;
+  bool allow_destructive = false;  // --allow-destructive: the only approval of destructive actions
   int parallelism = 10;
-  int min_confirmations = 0;  // failover only; 0 = every reachable replica
+  int min_confirmations = 0;  // failover only; 0 = a majority of the declared replicas (kMajorityOfReplicas)
 };
 
 struct WatchCommand {
@@ -19,9 +20,10 @@ struct WatchCommand {
   int interval_ms = 200;
   int probe_timeout_ms = 1000;
   int block_period_s = 3600;
-  int min_confirmations = 0;
+  int min_confirmations = 0;  // 0 = a majority of the declared replicas
   int max_failovers = 0;
   int parallelism = 10;
+  bool allow_destructive = false;
 };
 
 int RunSwitchoverCommand(const MoveCommand& command);

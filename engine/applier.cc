@@ -14,6 +14,8 @@
 #include <thread>
 #include <unordered_map>
 
+#include "engine/terminal_text.h"
+
 namespace replplan {
 namespace {
 
@@ -222,10 +224,12 @@ std::string RenderApplyReport(const ApplyReport& report) {
   std::string out = "Apply: " + std::to_string(report.done()) + " done, " + std::to_string(report.failed()) +
                     " failed, " + std::to_string(report.not_attempted()) + " not attempted.\n";
   for (const ActionOutcome& o : report.outcomes) {
-    if (o.state == State::kFailed) out += "  failed: " + o.id + ": " + o.status.message() + "\n";
+    if (o.state == State::kFailed) out += TerminalSafe("  failed: " + o.id + ": " + o.status.message()) + "\n";
   }
   for (const ActionOutcome& o : report.outcomes) {
-    if (o.state == State::kNotAttempted) out += "  not attempted: " + o.id + " (waits for " + o.blocked_by + ")\n";
+    if (o.state == State::kNotAttempted) {
+      out += TerminalSafe("  not attempted: " + o.id + " (waits for " + o.blocked_by + ")") + "\n";
+    }
   }
   return out;
 }

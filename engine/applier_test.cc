@@ -365,3 +365,20 @@ TEST_CASE("a dependency cycle is given up on instead of waited for forever") {
 
 }  // namespace
 }  // namespace replplan
+
+namespace replplan {
+
+TEST_CASE("a server's error holding escape sequences is shown escaped in the apply report") {
+  Plan plan = PlanOf({Step("mercury/a", "mercury"), Step("mercury/b", "mercury", {"mercury/a"})});
+  RecordingExecutor executor;
+  executor.On("mercury/a", [](const Action&, const ProgressFn&) -> Status {
+    return Status::Unavailable("ERROR 1105: \x1b[1A\x1b[2K\r\xC2\x9B" "2K\nApply complete: 2 actions done.");
+  });
+  ApplyReport report = ApplyPlan(plan, executor, 1, nullptr);
+  CHECK(RenderApplyReport(report) ==
+        "Apply: 0 done, 1 failed, 1 not attempted.\n"
+        "  failed: mercury/a: ERROR 1105: \\x1b[1A\\x1b[2K\\r\\u009b2K\\nApply complete: 2 actions done.\n"
+        "  not attempted: mercury/b (waits for mercury/a)\n");
+}
+
+}  // namespace replplan

@@ -1,5 +1,4 @@
 #include "engine/database_yml.h"
-#include "engine/fingerprint.h"
 
 #include <algorithm>
 #include <array>
@@ -58,9 +57,11 @@ bool IsErbLine(std::string_view line) { return Trim(line).starts_with("<%"); }
 // bytes around the value.
 struct KeyLine {
   std::string key;
+  size_t colon = 0;        // the ':' after the key
   size_t value_begin = 0;  // first byte of the value (== value_end when there is none)
   size_t value_end = 0;    // one past its last byte, before trailing spaces and comment
   std::string_view raw;    // line.substr(value_begin, value_end - value_begin)
+  bool unclosed = false;   // a quoted value whose closing quote is not on this line
 };
 
 // One past the closing quote of the scalar starting at `begin`, or npos if it is not closed on
@@ -107,6 +108,7 @@ std::optional<KeyLine> ParseKeyLine(std::string_view line) {
     const size_t end = QuotedEnd(line, i);
     if (end == std::string_view::npos || end >= line.size() || line[end] != ':') return std::nullopt;
     kl.key = std::string(line.substr(i + 1, end - i - 2));
+    kl.colon = end;
     i = end + 1;
   } else {
     size_t colon = i;
@@ -117,6 +119,7 @@ std::optional<KeyLine> ParseKeyLine(std::string_view line) {
       ++colon;
     }
     kl.key = std::string(Trim(line.substr(i, colon - i)));
+    kl.colon = colon;
     i = colon + 1;
   }
   while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
@@ -125,7 +128,8 @@ std::optional<KeyLine> ParseKeyLine(std::string_view line) {
     kl.value_end = i;
   } else if (line[i] == '"' || line[i] == '\'') {
     const size_t end = QuotedEnd(line, i);
-    kl.value_end = end == std::string_view::npos ? PlainEnd(line, i) : end;
+    kl.unclosed = end == std::string_view::npos;
+    kl.value_end = kl.unclosed ? PlainEnd(line, i) : end;
   } else {
     kl.value_end = PlainEnd(line, i);
   }
@@ -159,7 +163,15 @@ std::string Unquote(std::string_view raw) {
 
 struct DirectKey {
   KeyLine kl;
-  size_t line = 0;  // index into the lines
+  size_t line = 0;         // index into the lines
+  bool continued = false;  // more-indented lines follow: its value is a block, not this line's text
+};
+
+// An alias a section merges (`<<: *default`), and the line it is written on: YAML resolves an alias
+// to the last anchor of that name defined before it.
+struct Merge {
+  std::string alias;
+  size_t line = 0;
 };
 
 // One top-level section ("production:") and what lies below it.
@@ -171,7 +183,7 @@ struct Section {
   size_t last = 0;           // line index of its last indented, non-blank line (header if none)
   size_t child_indent = 0;   // indentation of its direct keys; 0 when it has none
   std::vector<DirectKey> keys;
-  std::vector<std::string> merges;  // aliases of `<<: *a` / `<<: [*a, *b]`, in precedence order
+  std::vector<Merge> merges;  // `<<: *a` / `<<: [*a, *b]`, in precedence order
 
   std::vector<const DirectKey*> Find(std::string_view key) const {
     std::vector<const DirectKey*> found;
@@ -211,12 +223,6 @@ struct Document {
     }
     return found;
   }
-  const Section* FindAnchor(std::string_view anchor) const {
-    for (const Section& s : sections) {
-      if (s.anchor == anchor) return &s;
-    }
-    return nullptr;
-  }
 };
 
 void AddHeader(Document* doc, const KeyLine& kl, size_t index) {
@@ -231,7 +237,9 @@ void AddHeader(Document* doc, const KeyLine& kl, size_t index) {
   }
   s.inline_value = std::string(value);
   // `production: *default` is the whole default mapping: read it like a merge.
-  if (value.starts_with("*")) s.merges = Aliases(value);
+  if (value.starts_with("*")) {
+    for (std::string& alias : Aliases(value)) s.merges.push_back(Merge{std::move(alias), index});
+  }
   doc->sections.push_back(std::move(s));
 }
 
@@ -243,11 +251,16 @@ void AddBodyLine(Document* doc, std::string_view text, size_t index) {
   if (IsBlankOrComment(text) || IsErbLine(text)) return;
   const size_t indent = Indent(text);
   if (s.child_indent == 0) s.child_indent = indent;
-  if (indent != s.child_indent) return;  // nested: inside a direct key's own mapping
+  if (indent > s.child_indent) {
+    // Nested: the previous direct key's value goes on here (a mapping, a list, a scalar's next line).
+    if (!s.keys.empty()) s.keys.back().continued = true;
+    return;
+  }
+  if (indent != s.child_indent) return;
   std::optional<KeyLine> kl = ParseKeyLine(text);
   if (!kl) return;
   if (kl->key == "<<") {
-    for (std::string& alias : Aliases(kl->raw)) s.merges.push_back(std::move(alias));
+    for (std::string& alias : Aliases(kl->raw)) s.merges.push_back(Merge{std::move(alias), index});
     return;
   }
   kl->key = Unquote(kl->key);
@@ -281,31 +294,99 @@ Document Parse(std::string_view text) {
   return doc;
 }
 
+// What YAML reads as null (Rails then uses the driver's default): the value is "".
+bool IsNull(std::string_view raw) { return raw.empty() || raw == "~" || raw == "null" || raw == "Null" || raw == "NULL"; }
+
 DatabaseYmlValue ToValue(const Section& section, const DirectKey& key) {
   DatabaseYmlValue v;
   v.raw = std::string(key.kl.raw);
-  v.value = Unquote(key.kl.raw);
+  v.value = IsNull(key.kl.raw) ? "" : Unquote(key.kl.raw);
   v.section = section.name;
   v.line = static_cast<int>(key.line) + 1;
   v.erb = key.kl.raw.find("<%") != std::string_view::npos;
   return v;
 }
 
-// The value `section` has for `key`: its own (the last, if written twice, as Psych reads it), or
-// the first merged section's that has one. `depth` guards against anchors that merge each other.
-DatabaseYmlValue Resolve(const Document& doc, const Section& section, std::string_view key, int depth = 0) {
-  if (std::vector<const DirectKey*> own = section.Find(key); !own.empty()) {
-    return ToValue(section, *own.back());
+// Resolves keys through `<<` merges. Anchors resolve backwards only (FindAnchor), so merges form a
+// DAG plus self-merges, which add nothing and are skipped. Each (section, key) is resolved once and
+// remembered, so a file that merges one anchor many times over (`<<: [*d, *d, *d, ...]`, nested)
+// costs the number of aliases it writes, not that number to the power of its depth. The work is
+// bounded all the same, in aliases followed and in nesting: past either bound the reader stops
+// with error() set rather than follow on (a database.yml anyone can write must not hang plan or a
+// failover).
+class MergeResolver {
+ public:
+  static constexpr size_t kMaxSteps = 100000;  // aliases followed, memoised or not, for one file
+  static constexpr int kMaxDepth = 64;         // sections merged into one another
+
+  explicit MergeResolver(const Document& doc) : doc_(doc) {
+    for (const Section& s : doc.sections) {
+      if (!s.anchor.empty()) anchors_[s.anchor].push_back(&s);
+    }
   }
-  if (depth > 8) return {};
-  for (const std::string& alias : section.merges) {
-    const Section* merged = doc.FindAnchor(alias);
-    if (merged == nullptr) continue;
-    DatabaseYmlValue v = Resolve(doc, *merged, key, depth + 1);
-    if (v.present()) return v;
+
+  // The value `section` has for `key`: its own (the last, if written twice, as Psych reads it), or
+  // the first merged section's that has one.
+  DatabaseYmlValue Resolve(const Section& section, std::string_view key) { return Resolve(section, key, 0); }
+
+  // Why resolving stopped early; "" when it did not.
+  const std::string& error() const { return error_; }
+
+ private:
+  DatabaseYmlValue Resolve(const Section& section, std::string_view key, int depth) {
+    const size_t index = static_cast<size_t>(&section - doc_.sections.data());
+    const auto memo_key = std::make_pair(index, std::string(key));
+    if (const auto hit = memo_.find(memo_key); hit != memo_.end()) return hit->second;
+    if (!error_.empty()) return {};
+    if (std::vector<const DirectKey*> own = section.Find(key); !own.empty()) {
+      return memo_.emplace(memo_key, ToValue(section, *own.back())).first->second;
+    }
+    if (depth >= kMaxDepth) {
+      Stop(section, "nest more than " + std::to_string(kMaxDepth) + " sections deep");
+      return {};
+    }
+    DatabaseYmlValue found;
+    for (const Merge& merge : section.merges) {
+      if (++steps_ > kMaxSteps) {
+        Stop(section, "take more than " + std::to_string(kMaxSteps) + " steps to resolve");
+        return {};
+      }
+      const Section* merged = FindAnchor(merge.alias, merge.line);
+      if (merged == nullptr || merged == &section) continue;
+      DatabaseYmlValue v = Resolve(*merged, key, depth + 1);
+      if (!error_.empty()) return {};
+      if (v.present()) {
+        found = std::move(v);
+        break;
+      }
+    }
+    memo_.emplace(memo_key, found);
+    return found;
   }
-  return {};
-}
+
+  // The section an alias written on line `line` names: the last one anchored so at or before
+  // that line (an alias to an anchor defined only later is undefined in YAML). A section may find
+  // itself (`default: &d` then `<<: *d` inside it): a merge that adds nothing.
+  const Section* FindAnchor(const std::string& anchor, size_t line) const {
+    const auto it = anchors_.find(anchor);
+    if (it == anchors_.end()) return nullptr;
+    const std::vector<const Section*>& in_order = it->second;
+    const auto after = std::upper_bound(in_order.begin(), in_order.end(), line,
+                                        [](size_t l, const Section* s) { return l < s->header; });
+    return after == in_order.begin() ? nullptr : *(after - 1);
+  }
+
+  void Stop(const Section& section, const std::string& what) {
+    error_ = "database.yml: the '<<' merges at '" + section.name + "' (line " + std::to_string(section.header + 1) +
+             ") " + what + "; replplan stops reading there: merge each anchor once, a few levels deep";
+  }
+
+  const Document& doc_;
+  std::map<std::string, std::vector<const Section*>> anchors_;  // each anchor's sections, in file order
+  std::map<std::pair<size_t, std::string>, DatabaseYmlValue> memo_;
+  size_t steps_ = 0;
+  std::string error_;
+};
 
 // ---- writing values ---------------------------------------------------------------------------
 
@@ -353,6 +434,20 @@ std::string Render(std::string_view key, std::string_view value, std::string_vie
   return PlainIsSafe(value, key == "port") ? std::string(value) : DoubleQuoted(value);
 }
 
+// `line` with its value replaced by `rendered`. YAML needs a space between "key:" and a value (and
+// between a value and a comment): "host:" alone, or "host:  # comment", gets them.
+std::string ReplaceValue(std::string_view line, const KeyLine& kl, const std::string& rendered) {
+  if (!kl.raw.empty()) {
+    return std::string(line.substr(0, kl.value_begin)) + rendered + std::string(line.substr(kl.value_end));
+  }
+  const std::string_view rest = line.substr(kl.value_begin);  // "" or a comment
+  std::string out = std::string(line.substr(0, kl.colon + 1)) + " " + rendered;
+  if (rest.empty()) return out;
+  // The spacing before the comment is kept, unless it has a tab: PyYAML refuses one there.
+  const std::string_view spacing = line.substr(kl.colon + 1, kl.value_begin - kl.colon - 1);
+  return out + (spacing.find('\t') == std::string_view::npos ? std::string(spacing) : " ") + std::string(rest);
+}
+
 Status CheckWanted(const std::map<std::string, std::string>& set) {
   for (const auto& [key, value] : set) {
     if (std::find(kKeys.begin(), kKeys.end(), key) == kKeys.end()) {
@@ -381,6 +476,13 @@ Status RefuseErb(const std::string& environment, std::string_view key, const Dat
       "database.yml: " + Where(environment, key, v) + " is an ERB template, " + v.raw +
       ": the operator chose where it comes from; set what it reads (or edit the line by hand), replplan will "
       "not override it");
+}
+
+// `production: {host: x, port: 3306}`: a mapping replplan does not read (keys on one line).
+std::string FlowSection(const Section& section) {
+  return "database.yml: '" + section.name + "' (line " + std::to_string(section.header + 1) +
+         ") is a flow mapping, " + section.inline_value +
+         ": replplan reads and edits one key per line; write it in block style (key: value on lines of their own)";
 }
 
 Status SectionProblem(const Document& doc, const std::string& environment) {
@@ -413,10 +515,22 @@ DatabaseYmlSettings ReadDatabaseYml(std::string_view text, const std::string& en
   if (section == nullptr) return out;
   out.section_exists = true;
   out.section_line = static_cast<int>(section->header) + 1;
-  out.host = Resolve(doc, *section, "host");
-  out.port = Resolve(doc, *section, "port");
-  out.database = Resolve(doc, *section, "database");
-  out.username = Resolve(doc, *section, "username");
+  if (section->inline_value.starts_with("{")) {
+    out.error = FlowSection(*section);
+    return out;
+  }
+  MergeResolver resolver(doc);
+  out.host = resolver.Resolve(*section, "host");
+  out.port = resolver.Resolve(*section, "port");
+  out.database = resolver.Resolve(*section, "database");
+  out.username = resolver.Resolve(*section, "username");
+  if (!resolver.error().empty()) {
+    DatabaseYmlSettings unread;
+    unread.section_exists = true;
+    unread.section_line = out.section_line;
+    unread.error = resolver.error();
+    return unread;
+  }
   return out;
 }
 
@@ -426,6 +540,7 @@ Result<std::string> EditDatabaseYml(std::string_view text, const std::string& en
   const Document doc = Parse(text);
   if (Status s = SectionProblem(doc, environment); !s.ok()) return s;
   const Section& section = *doc.Find(environment);
+  MergeResolver resolver(doc);
 
   std::map<size_t, std::string> replaced;  // line index -> new text (without its line ending)
   std::vector<std::string> added;          // new lines for the end of the section
@@ -440,21 +555,22 @@ Result<std::string> EditDatabaseYml(std::string_view text, const std::string& en
                                         " and " + std::to_string(own.back()->line + 1) +
                                         "), probably in ERB branches; replplan cannot tell which one Rails uses");
     }
-    const DatabaseYmlValue current = Resolve(doc, section, key);
+    const DatabaseYmlValue current = resolver.Resolve(section, key);
+    if (!resolver.error().empty()) return Status::FailedPrecondition(resolver.error());
     if (current.present() && current.value == value) continue;
     if (current.erb) return RefuseErb(environment, key, current);
     if (!own.empty()) {
       const DirectKey& k = *own.front();
-      if (k.kl.raw.starts_with("|") || k.kl.raw.starts_with(">") || k.kl.raw.starts_with("*") ||
-          k.kl.raw.starts_with("&") || k.kl.raw.starts_with("[") || k.kl.raw.starts_with("{")) {
+      const std::string_view raw = k.kl.raw;
+      if (k.continued || k.kl.unclosed || raw.starts_with("|") || raw.starts_with(">") || raw.starts_with("*") ||
+          raw.starts_with("&") || raw.starts_with("!") || raw.starts_with("[") || raw.starts_with("{")) {
         return Status::FailedPrecondition("database.yml: " + Where(environment, key, current) +
                                           " is not a single-line scalar; edit it by hand");
       }
-      const std::string_view line = doc.lines[k.line].text;
-      replaced[k.line] = std::string(line.substr(0, k.kl.value_begin)) + Render(key, value, k.kl.raw) +
-                         std::string(line.substr(k.kl.value_end));
+      replaced[k.line] = ReplaceValue(doc.lines[k.line].text, k.kl, Render(key, value, raw));
       continue;
     }
+    if (section.inline_value.starts_with("{")) return Status::FailedPrecondition(FlowSection(section));
     if (!section.inline_value.empty()) {
       return Status::FailedPrecondition("database.yml: '" + environment + ": " + section.inline_value +
                                         "' (line " + std::to_string(section.header + 1) +
@@ -486,7 +602,5 @@ Result<std::string> EditDatabaseYml(std::string_view text, const std::string& en
   }
   return out;
 }
-
-std::string AppRestartDigest(std::string_view text) { return "fnv1a64:" + ContentDigest(text); }
 
 }  // namespace replplan

@@ -11,7 +11,8 @@
 //     host: 127.0.0.1
 //   production:
 //     <<: *default             merge keys: values the section does not set itself come from the
-//     database: app_prod       anchored section (and that section's own merges, in order)
+//     database: app_prod       anchored section (and that section's own merges, in order); an
+//                              alias names the last section so anchored before it, as in YAML
 //
 // Only the direct keys of a section count (one indentation level below its header); nested
 // mappings, comments and ERB lines are carried along untouched. Passwords are never read here.
@@ -49,24 +50,25 @@ struct DatabaseYmlSettings {
   DatabaseYmlValue port;
   DatabaseYmlValue database;
   DatabaseYmlValue username;
+  // Why the values could not be read (a flow-style section, merges nested or repeated past
+  // replplan's bounds); the four values are then absent. "" when they were read.
+  std::string error;
 };
 
 // The settings `environment` ("production") connects with, following `<<: *anchor` merges for
-// keys the environment does not set itself. Never fails: a missing section or key reads as absent.
+// keys the environment does not set itself. A missing section or key reads as absent (a YAML null,
+// `host:` or `host: ~`, as present with value ""); a flow-style section or merges past replplan's
+// bounds (database_yml.cc, MergeResolver) leave every value absent and set `error`.
 DatabaseYmlSettings ReadDatabaseYml(std::string_view text, const std::string& environment);
 
 // Returns `text` with `set` (keys among host, port, database, username) applied to the
 // `environment` section, or why it cannot be done without guessing. A key whose effective value
 // already equals the wanted one is left alone, so editing to the current values returns `text`
-// unchanged. A changed key keeps its line's indentation, spacing, quoting style and comment; an
+// unchanged. A changed key keeps its line's indentation, spacing, quoting style and comment (an
+// empty one, `host:`, gets the space YAML needs after the colon); an
 // added key goes after the section's last line, at the section's indentation. Values YAML would
 // misread (empty, "yes", "1.5", leading '*', ...) are written in double quotes. Line endings (LF
 // or CRLF) and the presence or absence of a final newline are kept.
-// What restart-app records beside database.yml (AppSpec::RestartMarkerPath) after restarting the
-// app with `text`: a plan that finds another digest there knows the app still runs with older
-// settings (an apply interrupted between rewrite and restart) and restarts it.
-std::string AppRestartDigest(std::string_view text);
-
 Result<std::string> EditDatabaseYml(std::string_view text, const std::string& environment,
                                     const std::map<std::string, std::string>& set);
 

@@ -2,6 +2,13 @@
 
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -351,6 +358,257 @@ TEST_CASE("what cannot be edited without guessing is refused with the reason") {
   CHECK(EditError(kRails6, {{"port", "99999"}}) == "database.yml: port must be in 1..65535, got '99999'");
   CHECK(EditError(kRails6, {{"host", ""}}) == "database.yml: host must not be empty");
   CHECK(EditError(kRails6, {{"host", "a\nb"}}) == "database.yml: host must not contain control characters");
+}
+
+}  // namespace replplan
+
+namespace replplan {
+namespace {
+
+// `sections` sections s1..sN, each anchored and merging itself and every section before it
+// (`<<: [*sK, *s1, ..., *sK-1]`), none setting port; production merges the last. Following every alias,
+// that is about N^depth paths; resolved once per section and key, about N^2/2 aliases.
+std::string SelfMerges(int sections) {
+  std::string text = "s1: &s1\n  host: base\n  <<: *s1\n";
+  for (int k = 2; k <= sections; ++k) {
+    text += "s" + std::to_string(k) + ": &s" + std::to_string(k) + "\n  <<: [*s" + std::to_string(k);
+    for (int j = 1; j < k; ++j) text += ", *s" + std::to_string(j);
+    text += "]\n";
+  }
+  return text + "production:\n  <<: *s" + std::to_string(sections) + "\n  database: shop\n";
+}
+
+// Nanoseconds per input byte to read `text`, the best of a few rounds (the machine is shared).
+double NanosPerByte(const std::string& text, int repeats) {
+  double best = 1e300;
+  for (int round = 0; round < 5; ++round) {
+    const auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < repeats; ++i) {
+      const DatabaseYmlSettings s = ReadDatabaseYml(text, "production");
+      REQUIRE(s.host.value == "base");
+    }
+    const std::chrono::duration<double, std::nano> took = std::chrono::steady_clock::now() - start;
+    best = std::min(best, took.count() / repeats / static_cast<double>(text.size()));
+  }
+  return best;
+}
+
+}  // namespace
+
+TEST_CASE("many self-merges and repeated merges are resolved once each: the cost grows with the file, not exponentially") {
+  const std::string small = SelfMerges(16);
+  const std::string large = SelfMerges(64);
+  const DatabaseYmlSettings s = ReadDatabaseYml(large, "production");
+  CHECK(s.error == "");
+  CHECK(s.host.value == "base");
+  CHECK(s.host.section == "s1");
+  CHECK_FALSE(s.port.present());
+  CHECK(Edit(large, {{"port", "3307"}}) == large + "  port: 3307\n");
+  // Following every alias (depth 9), 16 sections took hours; memoised, the time per byte of the
+  // 64-section file (16 times the aliases) stays within a small factor of the 16-section one's.
+  // The audit's shape: one anchor merging itself 16 and 64 times (8 took 2 s, 16 hours).
+  for (int n : {16, 64}) {
+    std::string self = "default: &d\n  host: a\n  <<: [*d";
+    for (int i = 1; i < n; ++i) self += ", *d";
+    self += "]\nproduction:\n  <<: *d\n";
+    const DatabaseYmlSettings d = ReadDatabaseYml(self, "production");
+    CHECK(d.error == "");
+    CHECK(d.host.value == "a");
+    CHECK_FALSE(d.port.present());
+  }
+  const double per_byte_small = NanosPerByte(small, 200);
+  const double per_byte_large = NanosPerByte(large, 20);
+  MESSAGE("ns per byte: 16 sections " << per_byte_small << ", 64 sections " << per_byte_large);
+  CHECK(per_byte_large < 8 * per_byte_small);
+
+  // Wide instead of deep: one section with many keys, merged many times over. Its own keys are
+  // looked through once per key, not once per alias.
+  const auto wide = [](int n) {
+    std::string text = "base: &base\n  host: base\n";
+    for (int i = 0; i < n; ++i) text += "  key" + std::to_string(i) + ": x\n";
+    text += "production:\n  <<: [*base";
+    for (int i = 1; i < n; ++i) text += ", *base";
+    return text + "]\n";
+  };
+  const double per_byte_narrow = NanosPerByte(wide(1000), 20);
+  const double per_byte_wide = NanosPerByte(wide(16000), 2);
+  MESSAGE("ns per byte: 1000 keys and aliases " << per_byte_narrow << ", 16000 " << per_byte_wide);
+  CHECK(per_byte_wide < 8 * per_byte_narrow);
+}
+
+TEST_CASE("merges past replplan's bounds stop the read with a clear error instead of following on") {
+  // 100001 aliases: more than 100000 steps even when each is resolved once.
+  std::string many = "base: &base\n  adapter: mysql2\nproduction:\n  <<: [*base";
+  for (int i = 0; i < 100000; ++i) many += ", *base";
+  many += "]\n";
+  const std::string too_many =
+      "database.yml: the '<<' merges at 'production' (line 3) take more than 100000 steps to resolve; replplan "
+      "stops reading there: merge each anchor once, a few levels deep";
+  const DatabaseYmlSettings s = ReadDatabaseYml(many, "production");
+  CHECK(s.section_exists);
+  CHECK(s.error == too_many);
+  CHECK_FALSE(s.host.present());
+  CHECK_FALSE(s.port.present());
+  CHECK(EditError(many, {{"host", "10.0.0.2"}}) == too_many);
+
+  // A chain of 70 sections, each merging the one before.
+  std::string deep = "s0: &s0\n  host: bottom\n";
+  for (int k = 1; k < 70; ++k) {
+    deep += "s" + std::to_string(k) + ": &s" + std::to_string(k) + "\n  <<: *s" + std::to_string(k - 1) + "\n";
+  }
+  deep += "production:\n  <<: *s69\n";
+  const std::string too_deep =
+      "database.yml: the '<<' merges at 's6' (line 13) nest more than 64 sections deep; replplan stops reading "
+      "there: merge each anchor once, a few levels deep";
+  CHECK(ReadDatabaseYml(deep, "production").error == too_deep);
+  CHECK(EditError(deep, {{"host", "10.0.0.2"}}) == too_deep);
+  // 60 deep is still read.
+  CHECK(ReadDatabaseYml(deep, "s60").host.value == "bottom");
+}
+
+TEST_CASE("an alias names the last section anchored so before it; a self-merge adds nothing") {
+  const std::string text =
+      "early: &d\n"
+      "  host: early-host\n"
+      "production:\n"
+      "  <<: *d\n"
+      "  <<: *later\n"
+      "late: &d\n"
+      "  host: late-host\n"
+      "  port: 3307\n"
+      "staging:\n"
+      "  <<: *d\n"
+      "later: &later\n"
+      "  port: 3308\n"
+      "self: &self\n"
+      "  <<: *self\n"
+      "  host: own\n";
+  const DatabaseYmlSettings production = ReadDatabaseYml(text, "production");
+  CHECK(production.host.value == "early-host");
+  CHECK_FALSE(production.port.present());  // *later is defined only after it: undefined in YAML
+  const DatabaseYmlSettings staging = ReadDatabaseYml(text, "staging");
+  CHECK(staging.host.value == "late-host");
+  CHECK(staging.port.value == "3307");
+  CHECK(ReadDatabaseYml(text, "self").host.value == "own");
+}
+
+}  // namespace replplan
+
+namespace replplan {
+namespace {
+
+// production.host as an external YAML loader reads each of `texts`: PyYAML ("python") or Psych,
+// the loader Rails uses ("ruby"), one process for all; "<error>" for a file it rejects; nullopt
+// when that loader is not installed.
+std::optional<std::vector<std::string>> ExternalHosts(const std::string& loader, const std::vector<std::string>& texts) {
+  const std::string probe =
+      loader == "python" ? "python3 -c 'import yaml' 2>/dev/null" : "ruby -e 'require \"yaml\"' 2>/dev/null";
+  if (std::system(probe.c_str()) != 0) return std::nullopt;
+  std::string paths;
+  std::vector<std::string> files;
+  for (const std::string& text : texts) {
+    char path[] = "/tmp/replplan-database-yml-XXXXXX";
+    const int fd = mkstemp(path);
+    REQUIRE(fd >= 0);
+    REQUIRE(write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()));
+    close(fd);
+    files.emplace_back(path);
+    paths += std::string(" ") + path;
+  }
+  const std::string command =
+      loader == "python"
+          ? "python3 -c 'import sys, yaml\n"
+            "for p in sys.argv[1:]:\n"
+            "  try: print(yaml.safe_load(open(p))[\"production\"][\"host\"])\n"
+            "  except Exception: print(\"<error>\")'"
+          : "ruby -e 'require \"yaml\"; ARGV.each { |p| puts((YAML.unsafe_load(File.read(p))[\"production\"][\"host\"] "
+            "rescue \"<error>\")) }'";
+  FILE* pipe = popen((command + paths + " 2>/dev/null").c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::vector<std::string> hosts;
+  char buffer[256];
+  while (fgets(buffer, sizeof buffer, pipe) != nullptr) {
+    std::string line = buffer;
+    if (!line.empty() && line.back() == '\n') line.pop_back();
+    hosts.push_back(line);
+  }
+  pclose(pipe);
+  for (const std::string& file : files) unlink(file.c_str());
+  return hosts;
+}
+
+// Edits production's host to 10.0.0.9 in each `before`, checks the exact result, and that
+// replplan's reader and every installed YAML loader read 10.0.0.9 back from it.
+void CheckHostEdits(const std::vector<std::pair<std::string, std::string>>& before_expected) {
+  std::vector<std::string> edited;
+  for (const auto& [before, expected] : before_expected) {
+    const std::string after = Edit(before, {{"host", "10.0.0.9"}});
+    CHECK(after == expected);
+    CHECK(ReadDatabaseYml(after, "production").host.value == "10.0.0.9");
+    edited.push_back(after);
+  }
+  for (const std::string loader : {"python", "ruby"}) {
+    const std::optional<std::vector<std::string>> hosts = ExternalHosts(loader, edited);
+    if (!hosts) {
+      MESSAGE(loader << " YAML is not installed: not checked with it");
+      continue;
+    }
+    REQUIRE(hosts->size() == edited.size());
+    for (size_t i = 0; i < edited.size(); ++i) {
+      CHECK_MESSAGE((*hosts)[i] == "10.0.0.9", loader << " reads " << (*hosts)[i] << " from:\n" << edited[i]);
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("an empty or null value is replaced with the space YAML needs after the colon, a comment kept") {
+  const std::string head = "default: &default\n  adapter: mysql2\nproduction:\n  <<: *default\n";
+  CheckHostEdits({
+      {head + "  host:\n  port: 3306\n", head + "  host: 10.0.0.9\n  port: 3306\n"},
+      {head + "  host:   \n", head + "  host: 10.0.0.9\n"},
+      {head + "  host:    # the primary\n", head + "  host: 10.0.0.9    # the primary\n"},
+      {head + "  host:\t# the primary\r\n", head + "  host: 10.0.0.9 # the primary\r\n"},
+      {head + "  host: ~\n", head + "  host: 10.0.0.9\n"},
+      {head + "  host: null  # unset\n", head + "  host: 10.0.0.9  # unset\n"},
+      {head + "  host: ''\n", head + "  host: '10.0.0.9'\n"},
+      {head + "  host: \"\"  # set by replplan\n", head + "  host: \"10.0.0.9\"  # set by replplan\n"},
+      {head + "  \"host\":\n", head + "  \"host\": 10.0.0.9\n"},
+      {head + "  host: 10.0.0.2 # the primary\n", head + "  host: 10.0.0.9 # the primary\n"},
+  });
+  // Read: present, and null (Rails gets nil and uses the driver's default).
+  for (const char* line : {"  host:\n", "  host: ~\n", "  host: NULL\n", "  host:   # c\n"}) {
+    const DatabaseYmlSettings s = ReadDatabaseYml(head + line, "production");
+    CHECK(s.host.present());
+    CHECK(s.host.value == "");
+    CHECK(s.host.section == "production");
+  }
+}
+
+TEST_CASE("values that do not end on their line, and flow-style sections, are refused with the reason") {
+  const std::string head = "production:\n  database: shop\n";
+  // "host:" with its value on the next line (a plain scalar Psych reads as "db.example").
+  CHECK(EditError(head + "  host:\n    db.example\n  port: 3306\n", {{"host", "10.0.0.9"}}) ==
+        "database.yml: production.host (line 3) is not a single-line scalar; edit it by hand");
+  CHECK(EditError(head + "  host: db1\n    .example\n", {{"host", "10.0.0.9"}}) ==
+        "database.yml: production.host (line 3) is not a single-line scalar; edit it by hand");
+  CHECK(EditError(head + "  host: \"db1\n    .example\"\n", {{"host", "10.0.0.9"}}) ==
+        "database.yml: production.host (line 3) is not a single-line scalar; edit it by hand");
+  CHECK(EditError(head + "  host: !!str db1\n", {{"host", "10.0.0.9"}}) ==
+        "database.yml: production.host (line 3) is not a single-line scalar; edit it by hand");
+  // The key after a block is still editable.
+  CHECK(Edit(head + "  variables:\n    sql_mode: TRADITIONAL\n  host: db1\n", {{"host", "10.0.0.9"}}) ==
+        head + "  variables:\n    sql_mode: TRADITIONAL\n  host: 10.0.0.9\n");
+
+  const std::string flow = "default: &d\n  adapter: mysql2\nproduction: {host: db1, port: 3306}\n";
+  const std::string why =
+      "database.yml: 'production' (line 3) is a flow mapping, {host: db1, port: 3306}: replplan reads and edits "
+      "one key per line; write it in block style (key: value on lines of their own)";
+  CHECK(EditError(flow, {{"host", "10.0.0.9"}}) == why);
+  const DatabaseYmlSettings s = ReadDatabaseYml(flow, "production");
+  CHECK(s.section_exists);
+  CHECK(s.error == why);
+  CHECK_FALSE(s.host.present());
 }
 
 }  // namespace replplan

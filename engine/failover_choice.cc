@@ -13,7 +13,8 @@ struct Known {
   GtidPosition received;
   GtidPosition applied;
   GtidPosition binlog;
-  bool promotable = false;
+  Testimony testimony = Testimony::kUnreachable;
+  bool promotable = false;  // a candidate (see CanBeCandidate)
 };
 
 FailoverDecision Refuse(std::string why) {
@@ -42,20 +43,93 @@ std::string Shortfall(const GtidPosition& have, const GtidPosition& want) {
   return JoinGtidList(items);
 }
 
-// The refusal when too few replicas confirm, or "" when enough do.
-std::string CheckConfirmations(const std::vector<const ReplicaFacts*>& reachable, int min_confirmations) {
-  const size_t needed = min_confirmations <= 0 ? reachable.size() : static_cast<size_t>(min_confirmations);
-  std::vector<std::string> still_connected;
-  for (const ReplicaFacts* r : reachable) {
-    if (!r->io_thread_lost_source) still_connected.push_back(r->name);
+// "Slave_IO_Running No, no IO error: stopped by hand", for refusals and reasons.
+std::string IoText(const ReplicaFacts& r) {
+  std::string text = "Slave_IO_Running " + (r.io_running.empty() ? std::string("(empty)") : r.io_running);
+  if (r.last_io_errno != 0) return text + ", IO error " + std::to_string(r.last_io_errno);
+  return text + (r.io_running == "No" ? ", no IO error: stopped by hand" : ", no IO error");
+}
+
+// Why a replica that answered does not confirm the loss, in a few words.
+std::string WhyNoTestimony(const ReplicaFacts& r, Testimony t) {
+  switch (t) {
+    case Testimony::kNotReplicating: return IoText(r);
+    case Testimony::kOtherSource: return "replicates from " + r.source;
+    case Testimony::kNoChannel: return "replicates from nobody";
+    default: return "";
   }
-  const size_t confirmed = reachable.size() - still_connected.size();
-  if (confirmed >= needed) return "";
-  std::string why = "the tool alone is cut off: no failover (" + std::to_string(confirmed) + " of " +
-                    std::to_string(reachable.size()) + " reachable replicas lost the primary, " +
-                    std::to_string(needed) + " needed";
-  if (!still_connected.empty()) why += "; still connected to it: " + NameList(still_connected);
-  return why + ")";
+}
+
+// Who confirms the loss, and whether that is enough.
+struct Tally {
+  std::vector<std::string> confirmed, connected, unanswered, silent, left_out;
+  size_t counted = 0;  // the declared replicas that can testify: all less those left out
+  size_t needed = 0;
+  bool majority = true;  // the default rule (else --min-confirmations)
+
+  std::string Summary() const {
+    std::string out = std::to_string(confirmed.size()) + " confirmed, " + std::to_string(needed) + " needed";
+    out += majority ? ": a majority of " + std::to_string(counted) + (counted == 1 ? " replica" : " replicas")
+                    : " (--min-confirmations)";
+    return out + Who();
+  }
+
+  // "; confirmed: a, b; did not answer: c; ..."
+  std::string Who() const {
+    std::string out;
+    if (!confirmed.empty()) out += "; confirmed: " + NameList(confirmed);
+    if (!unanswered.empty()) out += "; did not answer: " + NameList(unanswered);
+    if (!connected.empty()) out += "; still connected to the primary: " + NameList(connected);
+    if (!silent.empty()) out += "; not confirming: " + NameList(silent);
+    if (!left_out.empty()) out += "; left out, replicating from nobody: " + NameList(left_out);
+    return out;
+  }
+};
+
+// `resumed`: a replica following that server was moved by the interrupted failover, and counts as
+// confirming (that failover's confirmation moved it).
+Tally Count(const std::vector<ReplicaFacts>& replicas, const std::string& resumed, int min_confirmations) {
+  Tally t;
+  for (const ReplicaFacts& r : replicas) {
+    const Testimony testimony = TestimonyOf(r);
+    switch (testimony) {
+      case Testimony::kLost: t.confirmed.push_back(r.name); break;
+      case Testimony::kConnected: t.connected.push_back(r.name); break;
+      case Testimony::kUnreachable: t.unanswered.push_back(r.name); break;
+      case Testimony::kNoChannel: t.left_out.push_back(r.name); continue;
+      case Testimony::kOtherSource:
+        if (!resumed.empty() && r.source == resumed) {
+          t.confirmed.push_back(r.name + " (already replicating from " + resumed + ")");
+          break;
+        }
+        [[fallthrough]];
+      case Testimony::kNotReplicating: t.silent.push_back(r.name + " (" + WhyNoTestimony(r, testimony) + ")"); break;
+    }
+    ++t.counted;
+  }
+  t.majority = min_confirmations <= 0;
+  t.needed = t.majority ? t.counted / 2 + 1 : static_cast<size_t>(min_confirmations);
+  return t;
+}
+
+// The refusal when the loss is not confirmed, or "" when it is.
+std::string CheckConfirmations(const Tally& t, const std::string& resumed) {
+  if (t.majority && t.counted == 0) {
+    std::string why = "no replica replicates from the primary: nobody can confirm it is down: no failover (" +
+                      t.Who().substr(2) + ")";
+    if (!resumed.empty()) {
+      why += "; if a failover to " + resumed + " was interrupted after its promotion, set primary = \"" + resumed +
+             "\" in the file by hand";
+    }
+    return why;
+  }
+  const bool vetoed = t.majority && !t.connected.empty();
+  if (!vetoed && t.confirmed.size() >= t.needed) return "";
+  std::string why = !vetoed ? "too few replicas confirm the primary is down"
+                    : t.confirmed.empty()
+                        ? "the tool alone is cut off"
+                        : "the primary is alive for " + NameList(t.connected) + ": the tool and some replicas are cut off";
+  return why + ": no failover (" + t.Summary() + ")";
 }
 
 // Parses one replica's positions; the refusal text on malformed input.
@@ -72,14 +146,36 @@ Result<Known> Learn(const ReplicaFacts& r) {
   k.received = *received;
   k.applied = *applied;
   k.binlog = *binlog;
-  k.promotable = r.promotion != Promotion::kNever && r.log_bin;
+  k.testimony = TestimonyOf(r);
   return k;
 }
 
-std::string WhyNotPromotable(const ReplicaFacts& r) {
+bool PromotableByConfiguration(const ReplicaFacts& r) {
+  return r.reachable && r.promotion != Promotion::kNever && r.log_bin;
+}
+
+std::string WhyNotPromotable(const Known& k) {
+  const ReplicaFacts& r = *k.facts;
   if (!r.reachable) return r.name + " did not answer";
   if (r.promotion == Promotion::kNever) return r.name + " has promotion = \"never\"";
-  return r.name + " has log_bin off";
+  if (!r.log_bin) return r.name + " has log_bin off";
+  return r.name + " does not confirm (" + WhyNoTestimony(r, k.testimony) + ")";
+}
+
+std::string WhyNotPromotable(const ReplicaFacts& r) {
+  Known k;
+  k.facts = &r;
+  k.testimony = TestimonyOf(r);
+  return WhyNotPromotable(k);
+}
+
+// A replica that does not confirm may have stopped receiving long before the primary died: it is a
+// candidate only when nobody reachable has received anything it lacks.
+bool ReceivedEverything(const Known& k, const std::vector<Known>& known) {
+  for (const Known& other : known) {
+    if (&other != &k && !Covers(k.received, other.received)) return false;
+  }
+  return true;
 }
 
 // The promotable replicas whose received position covers every other promotable one's, in input
@@ -97,14 +193,27 @@ std::vector<const Known*> MostAdvanced(const std::vector<Known>& known) {
   return top;
 }
 
-const Known* BreakTie(const std::vector<const Known*>& top) {
+// The candidate among equally advanced ones: one that confirms the loss, then promotion = "prefer",
+// then the first in the file. `why`: what decided it.
+const Known* BreakTie(const std::vector<const Known*>& top, std::string* why) {
+  std::vector<const Known*> confirming;
   for (const Known* k : top) {
-    if (k->facts->promotion == Promotion::kPrefer) return k;
+    if (k->testimony == Testimony::kLost) confirming.push_back(k);
   }
-  return top.front();
+  const bool by_testimony = !confirming.empty() && confirming.size() < top.size();
+  const std::vector<const Known*>& pool = confirming.empty() ? top : confirming;
+  for (const Known* k : pool) {
+    if (k->facts->promotion == Promotion::kPrefer) {
+      *why = "promotion = \"prefer\"";
+      return k;
+    }
+  }
+  *why = by_testimony && pool.size() == 1 ? "confirming the loss (the others do not)" : "coming first in the file";
+  return pool.front();
 }
 
-void ExplainChoice(const Known& chosen, const std::vector<const Known*>& top, FailoverDecision* d) {
+void ExplainChoice(const Known& chosen, const std::vector<const Known*>& top, const std::string& tie_breaker,
+                   FailoverDecision* d) {
   const std::string& name = chosen.facts->name;
   d->reasons.push_back(name + " has received the most: " + PositionText(chosen.received) +
                        " (everything every other promotable replica has received)");
@@ -113,9 +222,7 @@ void ExplainChoice(const Known& chosen, const std::vector<const Known*>& top, Fa
     for (const Known* k : top) {
       if (k != &chosen) tied.push_back(k->facts->name);
     }
-    d->reasons.push_back("tied with " + NameList(tied) + "; chosen for " +
-                         (chosen.facts->promotion == Promotion::kPrefer ? "promotion = \"prefer\""
-                                                                        : "coming first in the file"));
+    d->reasons.push_back("tied with " + NameList(tied) + "; chosen for " + tie_breaker);
   }
   const std::string unapplied = chosen.applied.Contains(chosen.received)
                                     ? ""
@@ -132,7 +239,7 @@ void Warn(const Known& chosen, const std::vector<Known>& known, const std::vecto
   const std::string& name = chosen.facts->name;
   for (const Known& k : known) {
     if (&k == &chosen || Covers(chosen.received, k.received)) continue;
-    d->reasons.push_back("warning: " + WhyNotPromotable(*k.facts) + " and has received " +
+    d->reasons.push_back("warning: " + WhyNotPromotable(k) + " and has received " +
                          PositionText(k.received) + ", which " + name + " lacks: " +
                          Shortfall(chosen.received, k.received) + " will be lost");
   }
@@ -156,7 +263,78 @@ void Warn(const Known& chosen, const std::vector<Known>& known, const std::vecto
   }
 }
 
+// What happens to each replica that answered but does not confirm the loss, in the reasons.
+void ExplainSilent(const Known& chosen, const std::vector<Known>& known, FailoverDecision* d) {
+  for (const Known& k : known) {
+    if (k.testimony == Testimony::kLost) continue;
+    const std::string& name = k.facts->name;
+    const std::string why = WhyNoTestimony(*k.facts, k.testimony);
+    if (&k == &chosen) {
+      d->reasons.push_back(name + " does not confirm the loss (" + why + ") but has received everything every "
+                           "other replica has: promoted all the same");
+    } else if (k.testimony == Testimony::kNoChannel) {
+      d->reasons.push_back(name + " replicates from nobody: left out of the confirmations");
+    } else if (PromotableByConfiguration(*k.facts) && !k.promotable) {
+      d->reasons.push_back(name + " does not confirm the loss (" + why + ") and has not received everything the "
+                           "others have: not a candidate");
+    }
+  }
+}
+
+// A server that answered writable, with no channel, holding transactions: one that acts as the
+// primary. When there is one and it holds everything every other replica received, it is the
+// candidate of a failover interrupted after its promotion. Sets *refusal when such servers make
+// any failover unsafe.
+const Known* FindResumed(const std::vector<Known>& known, std::string* refusal) {
+  std::vector<const Known*> writable;
+  for (const Known& k : known) {
+    if (k.testimony == Testimony::kNoChannel && !k.facts->read_only && !k.applied.empty()) writable.push_back(&k);
+  }
+  if (writable.empty()) return nullptr;
+  if (writable.size() > 1) {
+    std::vector<std::string> names;
+    for (const Known* k : writable) names.push_back(k->facts->name);
+    *refusal = "several servers are writable and replicate from nobody (" + NameList(names) + "): no failover; "
+               "decide which one is the primary, make the others read-only (SET GLOBAL read_only=1) and run "
+               "failover again";
+    return nullptr;
+  }
+  const Known& w = *writable.front();
+  const std::string& name = w.facts->name;
+  const std::string fence = "make it read-only (SET GLOBAL read_only=1) and run failover again, or, if it is "
+                            "the primary now, set primary = \"" + name + "\" in the file";
+  if (!PromotableByConfiguration(*w.facts)) {
+    *refusal = name + " is writable and replicates from nobody, but " + WhyNotPromotable(w) + ": no failover; " + fence;
+    return nullptr;
+  }
+  for (const Known& k : known) {
+    if (&k == &w || Covers(w.applied, k.received)) continue;
+    *refusal = name + " is writable and replicates from nobody, but lacks what " + k.facts->name +
+               " has received (" + Shortfall(w.applied, k.received) + "): promoting another replica would leave two "
+               "writable servers: no failover; " + fence;
+    return nullptr;
+  }
+  return &w;
+}
+
 }  // namespace
+
+bool IsConnectionError(int client_errno) {
+  return client_errno == 2002 || client_errno == 2003 || client_errno == 2006 || client_errno == 2013;
+}
+
+Testimony TestimonyOf(const ReplicaFacts& r) {
+  if (!r.reachable) return Testimony::kUnreachable;
+  if (!r.has_channel) return Testimony::kNoChannel;
+  if (!r.source_is_primary) return Testimony::kOtherSource;
+  if (r.io_running == "Yes") return Testimony::kConnected;
+  if (IsConnectionError(r.last_io_errno)) return Testimony::kLost;
+  // A frozen primary: the replica's reads time out after slave_net_timeout and its IO thread
+  // reconnects, with no error recorded until that connect times out too (measured: 4.5 s here).
+  const bool reconnecting = r.io_state.rfind("Reconnecting", 0) == 0 || r.io_state.rfind("Waiting to reconnect", 0) == 0;
+  if (r.io_running == "Connecting" && r.last_io_errno == 0 && reconnecting) return Testimony::kLost;
+  return Testimony::kNotReplicating;
+}
 
 FailoverDecision DecideFailover(const std::vector<ReplicaFacts>& replicas, bool primary_reachable_from_tool,
                                 int min_confirmations) {
@@ -164,29 +342,55 @@ FailoverDecision DecideFailover(const std::vector<ReplicaFacts>& replicas, bool 
     return Refuse("the primary answers from here: this is a switchover, not a failover "
                   "(use `replplan switchover FILE --to NAME`)");
   }
-  std::vector<const ReplicaFacts*> reachable;
+  std::vector<Known> known;
   for (const ReplicaFacts& r : replicas) {
-    if (r.reachable) reachable.push_back(&r);
+    if (!r.reachable) continue;
+    Result<Known> k = Learn(r);
+    if (!k.ok()) return Refuse(k.status().message() + ": cannot compare positions: no failover");
+    known.push_back(std::move(*k));
   }
-  if (reachable.empty()) {
+  if (known.empty()) {
     return Refuse("no replica answered: nobody confirms the primary is down and there is nothing to "
                   "promote: no failover");
   }
-  if (std::string why = CheckConfirmations(reachable, min_confirmations); !why.empty()) return Refuse(why);
+  std::string refusal;
+  const Known* resumed = FindResumed(known, &refusal);
+  if (!refusal.empty()) return Refuse(refusal);
+  const std::string resumed_name = resumed != nullptr ? resumed->facts->name : "";
+  const Tally tally = Count(replicas, resumed_name, min_confirmations);
+  if (std::string why = CheckConfirmations(tally, resumed_name); !why.empty()) return Refuse(why);
 
-  std::vector<Known> known;
-  for (const ReplicaFacts* r : reachable) {
-    Result<Known> k = Learn(*r);
-    if (!k.ok()) return Refuse(k.status().message() + ": cannot compare positions: no failover");
-    known.push_back(std::move(*k));
+  FailoverDecision d;
+  d.confirmation = tally.Summary();
+  if (resumed != nullptr) {
+    d.proceed = true;
+    d.resumed = true;
+    d.candidate = resumed_name;
+    d.target_position = resumed->applied.ToString();
+    for (const Known& k : known) {
+      if (&k == resumed) continue;
+      const std::string lacks = JoinGtidList(k.received.Missing(resumed->applied));
+      if (!lacks.empty()) d.lagging[k.facts->name] = lacks;
+    }
+    d.reasons.push_back(resumed_name + " is writable already and replicates from nobody, and holds everything every "
+                        "other replica has received (it has " + PositionText(resumed->applied) + "): a failover "
+                        "to it was interrupted after its promotion; it is completed, nobody else is promoted");
+    Warn(*resumed, known, replicas, &d);
+    return d;
   }
 
   std::vector<std::string> not_promotable;
   bool any_promotable = false;
+  for (Known& k : known) {
+    k.promotable = PromotableByConfiguration(*k.facts) &&
+                   (k.testimony == Testimony::kLost || ReceivedEverything(k, known));
+  }
+  size_t next = 0;
   for (const ReplicaFacts& r : replicas) {
-    bool promotable = r.reachable && r.promotion != Promotion::kNever && r.log_bin;
+    const Known* k = next < known.size() && known[next].facts == &r ? &known[next++] : nullptr;
+    bool promotable = k != nullptr && k->promotable;
     any_promotable |= promotable;
-    if (!promotable) not_promotable.push_back(WhyNotPromotable(r));
+    if (!promotable) not_promotable.push_back(k != nullptr ? WhyNotPromotable(*k) : WhyNotPromotable(r));
   }
   if (!any_promotable) return Refuse("no replica can be promoted: " + NameList(not_promotable));
 
@@ -200,8 +404,8 @@ FailoverDecision DecideFailover(const std::vector<ReplicaFacts>& replicas, bool 
                   NameList(positions) + "): no failover; compare them and promote one by hand");
   }
 
-  const Known& chosen = *BreakTie(top);
-  FailoverDecision d;
+  std::string tie_breaker;
+  const Known& chosen = *BreakTie(top, &tie_breaker);
   d.proceed = true;
   d.candidate = chosen.facts->name;
   d.target_position = chosen.received.ToString();
@@ -210,7 +414,8 @@ FailoverDecision DecideFailover(const std::vector<ReplicaFacts>& replicas, bool 
     const std::string lacks = JoinGtidList(k.received.Missing(chosen.received));
     if (!lacks.empty()) d.lagging[k.facts->name] = lacks;
   }
-  ExplainChoice(chosen, top, &d);
+  ExplainChoice(chosen, top, tie_breaker, &d);
+  ExplainSilent(chosen, known, &d);
   Warn(chosen, known, replicas, &d);
   return d;
 }

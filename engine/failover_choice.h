@@ -4,9 +4,20 @@
 // Guarantees the decision gives, and why:
 //  - No failover while replplan itself still reaches the primary: that is a switchover, which can
 //    be done without loss because the old primary can be made read-only first.
-//  - No failover unless enough reachable replicas confirm from their side that their IO thread
-//    lost the primary: otherwise only the path between replplan and the primary may be broken,
-//    and promoting a replica would give the cluster two writable primaries.
+//  - No failover unless a strict majority of the declared replicas confirm from their side that
+//    their IO thread lost the primary (a replica that does not answer counts as not confirming),
+//    and none of those that answer is still connected to it: otherwise only the path between
+//    replplan (and some replicas) and the primary may be broken, and promoting a replica would give
+//    the cluster two writable primaries. `min_confirmations` > 0 replaces both rules by "at least
+//    that many confirm" (an operator's override, at the operator's risk).
+//  - Only an IO thread that is trying to reach the primary, or failed on a connection error, is a
+//    confirmation (TestimonyOf). A replica stopped by hand or failed on an error the primary sent
+//    (1236, 1045) says nothing; it is a candidate only when it holds everything the others received.
+//  - A server that replicates from nobody (not seeded yet, or a candidate already promoted) cannot
+//    testify and is left out of the count. One that is writable and holds everything every other
+//    replica received is a failover interrupted after its promotion: it is the candidate again, and
+//    the failover completes (the others follow it, the file is rewritten) instead of promoting a
+//    second server.
 //  - The candidate has RECEIVED (not just applied) everything every other promotable replica has
 //    received, so promoting it loses nothing that survives anywhere promotable; the caller must let
 //    it apply its relay log up to `target_position` before RESET SLAVE ALL throws that log away.
@@ -24,11 +35,29 @@
 
 namespace replplan {
 
+// What one replica's default channel says about the file's primary (TestimonyOf).
+enum class Testimony {
+  kLost,            // confirms: its IO thread is reconnecting to the primary, or failed to reach it
+                    // (a connection error: 2002, 2003, 2006, 2013)
+  kConnected,       // its IO thread is connected to the primary (Slave_IO_Running = Yes)
+  kNotReplicating,  // its channel names the primary, but the IO thread was stopped (by hand: No, no
+                    // error) or failed on an answer of the primary (1236, 1045, ...): says nothing
+  kOtherSource,     // its channel names another server: says nothing about the primary
+  kNoChannel,       // replicates from nobody: left out of the count
+  kUnreachable,     // did not answer SQL: counts as not confirming
+};
+
 struct ReplicaFacts {
   std::string name;
   bool reachable = false;              // SQL answered
-  bool io_thread_lost_source = false;  // IO thread not connected to the old primary (errno 2003/2013,
-                                       // "Reconnecting", "Connecting", or No)
+  bool read_only = true;               // @@read_only
+  // Its default channel, from SHOW SLAVE STATUS (one being seeded counts as none).
+  bool has_channel = false;
+  std::string source;                  // the declared server the channel names, else "host:port"
+  bool source_is_primary = false;      // that server is the file's primary
+  std::string io_running;              // Slave_IO_Running: "Yes", "No", "Connecting"
+  std::string io_state;                // Slave_IO_State: "Reconnecting after a failed master event read", ...
+  int last_io_errno = 0;               // Last_IO_Errno
   std::string gtid_io_pos;             // received (Gtid_IO_Pos)
   std::string gtid_current_pos;        // applied (@@gtid_current_pos)
   std::string gtid_binlog_pos;         // its own binlog (errant check)
@@ -36,6 +65,17 @@ struct ReplicaFacts {
   bool log_slave_updates = false;
   bool log_bin = false;
 };
+
+// The client errors of an IO thread that could not reach its source or lost the connection to it:
+// 2002 and 2003 (cannot connect), 2006 (server gone away) and 2013 (connection lost). Not 2005
+// (unknown host): the replica's resolver failed, which says nothing about the primary.
+bool IsConnectionError(int client_errno);
+
+// kLost when the IO thread is "Connecting" in a "Reconnecting ..." state (measured: a frozen
+// primary shows that, with no error yet, from slave_net_timeout on) or with a connection error, or
+// stopped ("No") on a connection error (its retries ran out). Never for "No" with no error (STOP
+// SLAVE), nor for an error the primary itself answered with (1236, 1045, ...): it is alive.
+Testimony TestimonyOf(const ReplicaFacts& replica);
 
 struct FailoverDecision {
   bool proceed = false;
@@ -45,17 +85,24 @@ struct FailoverDecision {
                                                // log up to here first
   std::vector<std::string> reasons;            // why this candidate (printed in the report)
   std::map<std::string, std::string> lagging;  // other replicas -> what they lack vs the candidate
+  std::string confirmation;                    // "2 confirmed, 2 needed: a majority of 3 replicas; ..."
+  bool resumed = false;  // the candidate was promoted already (an interrupted failover): nothing is
+                         // promoted; the others follow it and the file is rewritten
 };
 
-// `min_confirmations` value meaning "every reachable replica must confirm (and at least one)".
-// The default: a single replica that still sees the primary is proof enough that it lives.
-inline constexpr int kAllReachableReplicas = 0;
+// `min_confirmations` value meaning "a strict majority of the declared replicas, and none that
+// answers still connected to the primary". The declared replicas are every one in `replicas`, less
+// those that answered and replicate from nobody.
+inline constexpr int kMajorityOfReplicas = 0;
 
-// `replicas` in file order (ties between equally advanced candidates go to promotion = "prefer",
-// then to the earlier one). A replica's received position is its gtid_io_pos, or its
-// gtid_current_pos when the IO position is empty (e.g. right after the replica restarted).
-// A replica is promotable when reachable, promotion != never and log_bin on.
-// `min_confirmations` <= 0 means kAllReachableReplicas.
+// `replicas`: every server of the file but its primary, in file order (ties between equally
+// advanced candidates go to one that confirms, then to promotion = "prefer", then to the earlier
+// one). A replica's received position is its gtid_io_pos, or its gtid_current_pos when the IO
+// position is empty (e.g. right after the replica restarted). A replica is promotable when
+// reachable, promotion != never and log_bin on; one that does not confirm, only when it has
+// received everything every other reachable replica has.
+// `min_confirmations` <= 0 means kMajorityOfReplicas; N > 0: at least N replicas confirm, whoever
+// else is still connected (a partition may then promote a second primary: the operator's call).
 FailoverDecision DecideFailover(const std::vector<ReplicaFacts>& replicas, bool primary_reachable_from_tool,
                                 int min_confirmations);
 

@@ -5,13 +5,20 @@
 namespace replplan {
 namespace {
 
-// A healthy replica of a dead primary (server_id 1): reachable, its IO thread lost the primary,
-// binlog on with log_slave_updates, everything it received applied.
+// A healthy replica of a dead primary (mercury, server_id 1): reachable, read-only, its IO thread
+// retrying mercury as MariaDB shows it after a kill -9 (measured on the lab), binlog on with
+// log_slave_updates, everything it received applied.
 ReplicaFacts Replica(std::string name, std::string received) {
   ReplicaFacts r;
   r.name = std::move(name);
   r.reachable = true;
-  r.io_thread_lost_source = true;
+  r.read_only = true;
+  r.has_channel = true;
+  r.source = "mercury";
+  r.source_is_primary = true;
+  r.io_running = "Connecting";
+  r.io_state = "Reconnecting after a failed master event read";
+  r.last_io_errno = 2003;
   r.gtid_io_pos = received;
   r.gtid_current_pos = received;
   r.gtid_binlog_pos = received;
@@ -25,8 +32,37 @@ ReplicaFacts With(ReplicaFacts r, Promotion p) {
   return r;
 }
 
+// Its IO thread as SHOW SLAVE STATUS shows it.
+ReplicaFacts Io(ReplicaFacts r, std::string running, int errno_, std::string state = "") {
+  r.io_running = std::move(running);
+  r.last_io_errno = errno_;
+  r.io_state = std::move(state);
+  return r;
+}
+
+// Still receiving from the primary.
+ReplicaFacts Connected(ReplicaFacts r) { return Io(std::move(r), "Yes", 0, "Waiting for master to send event"); }
+
+// STOP SLAVE by hand: both threads No, no error (measured on the lab).
+ReplicaFacts StoppedByHand(ReplicaFacts r) { return Io(std::move(r), "No", 0); }
+
+ReplicaFacts Unreachable(ReplicaFacts r) {
+  r.reachable = false;
+  return r;
+}
+
+// Answers, but SHOW SLAVE STATUS is empty: not seeded yet, or promoted.
+ReplicaFacts NoChannel(ReplicaFacts r, bool writable) {
+  r.has_channel = false;
+  r.source.clear();
+  r.source_is_primary = false;
+  r.gtid_io_pos.clear();
+  r.read_only = !writable;
+  return Io(std::move(r), "", 0);
+}
+
 FailoverDecision Decide(const std::vector<ReplicaFacts>& replicas) {
-  return DecideFailover(replicas, /*primary_reachable_from_tool=*/false, kAllReachableReplicas);
+  return DecideFailover(replicas, /*primary_reachable_from_tool=*/false, kMajorityOfReplicas);
 }
 
 std::string Refusal(const FailoverDecision& d) {
@@ -126,38 +162,76 @@ TEST_CASE("a replica without a binlog cannot be promoted") {
 TEST_CASE("the tool reaching the primary is a switchover, refused as a failover") {
   const FailoverDecision d =
       DecideFailover({Replica("uranus", "0-1-45")}, /*primary_reachable_from_tool=*/true,
-                     kAllReachableReplicas);
+                     kMajorityOfReplicas);
   CHECK(Refusal(d) == "the primary answers from here: this is a switchover, not a failover (use `replplan "
                       "switchover FILE --to NAME`)");
 }
 
 TEST_CASE("replicas still connected to the primary mean the tool alone is cut off") {
-  ReplicaFacts venus = Replica("venus", "0-1-45");
-  venus.io_thread_lost_source = false;
-  CHECK(Refusal(Decide({Replica("uranus", "0-1-45"), venus})) ==
-        "the tool alone is cut off: no failover (1 of 2 reachable replicas lost the primary, 2 needed; still "
-        "connected to it: venus)");
+  CHECK(Refusal(Decide({Connected(Replica("uranus", "0-1-45")), Connected(Replica("venus", "0-1-45"))})) ==
+        "the tool alone is cut off: no failover (0 confirmed, 2 needed: a majority of 2 replicas; still connected "
+        "to the primary: uranus, venus)");
 }
 
-TEST_CASE("a lower confirmation policy lets a failover proceed with one replica still connected") {
-  ReplicaFacts venus = Replica("venus", "0-1-45");
-  venus.io_thread_lost_source = false;
+TEST_CASE("a replica still connected to the primary vetoes the failover even when a majority confirms") {
+  CHECK(Refusal(Decide({Replica("uranus", "0-1-45"), Connected(Replica("venus", "0-1-45")),
+                        Replica("mars", "0-1-45")})) ==
+        "the primary is alive for venus: the tool and some replicas are cut off: no failover (2 confirmed, 2 "
+        "needed: a majority of 3 replicas; confirmed: uranus, mars; still connected to the primary: venus)");
+}
+
+TEST_CASE("--min-confirmations overrides the majority and the veto of a connected replica") {
+  ReplicaFacts venus = Connected(Replica("venus", "0-1-45"));
   const FailoverDecision d = DecideFailover({Replica("uranus", "0-1-45"), venus}, false, 1);
   REQUIRE(d.proceed);
   CHECK(d.candidate == "uranus");
+  CHECK(d.confirmation == "1 confirmed, 1 needed (--min-confirmations); confirmed: uranus; still "
+                          "connected to the primary: venus");
   CHECK(Refusal(DecideFailover({Replica("uranus", "0-1-45"), venus}, false, 3)) ==
-        "the tool alone is cut off: no failover (1 of 2 reachable replicas lost the primary, 3 needed; still "
-        "connected to it: venus)");
+        "too few replicas confirm the primary is down: no failover (1 confirmed, 3 needed (--min-confirmations); "
+        "confirmed: uranus; still connected to the primary: venus)");
 }
 
-TEST_CASE("unreachable replicas neither confirm nor block, and their unknown position is a warning") {
-  ReplicaFacts venus = Replica("venus", "0-1-99");
-  venus.reachable = false;
-  venus.io_thread_lost_source = false;
+// The audit's split brain: replplan and one replica cut off from the primary and the other replicas.
+// Counting only the reachable replicas, one confirmation out of one was enough.
+TEST_CASE("a majority of the declared replicas must confirm: a replica that does not answer does not confirm") {
+  CHECK(Refusal(Decide({Replica("uranus", "0-1-45"), Unreachable(Replica("venus", "0-1-45"))})) ==
+        "too few replicas confirm the primary is down: no failover (1 confirmed, 2 needed: a majority of 2 "
+        "replicas; confirmed: uranus; did not answer: venus)");
+  CHECK(Refusal(Decide({Replica("uranus", "0-1-45"), Unreachable(Replica("venus", "0-1-45")),
+                        Unreachable(Replica("mars", "0-1-45"))})) ==
+        "too few replicas confirm the primary is down: no failover (1 confirmed, 2 needed: a majority of 3 "
+        "replicas; confirmed: uranus; did not answer: venus, mars)");
+  // Half is not a majority.
+  CHECK(Refusal(Decide({Replica("uranus", "0-1-45"), Replica("venus", "0-1-45"),
+                        Unreachable(Replica("mars", "0-1-45")), Unreachable(Replica("jupiter", "0-1-45"))})) ==
+        "too few replicas confirm the primary is down: no failover (2 confirmed, 3 needed: a majority of 4 "
+        "replicas; confirmed: uranus, venus; did not answer: mars, jupiter)");
+  // The operator's override, at the operator's risk.
+  const FailoverDecision forced =
+      DecideFailover({Replica("uranus", "0-1-45"), Unreachable(Replica("venus", "0-1-45"))}, false, 1);
+  REQUIRE(forced.proceed);
+  CHECK(forced.candidate == "uranus");
+}
+
+TEST_CASE("with a single replica the majority is that replica") {
+  const FailoverDecision d = Decide({Replica("uranus", "0-1-45")});
+  REQUIRE(d.proceed);
+  CHECK(d.candidate == "uranus");
+  CHECK(d.confirmation == "1 confirmed, 1 needed: a majority of 1 replica; confirmed: uranus");
+  CHECK(Refusal(Decide({Connected(Replica("uranus", "0-1-45"))})) ==
+        "the tool alone is cut off: no failover (0 confirmed, 1 needed: a majority of 1 replica; still connected "
+        "to the primary: uranus)");
+}
+
+TEST_CASE("an unreachable replica does not block a confirmed majority, and its unknown position is a warning") {
+  ReplicaFacts venus = Unreachable(Connected(Replica("venus", "0-1-99")));
   const FailoverDecision d = Decide({Replica("uranus", "0-1-45"), venus, Replica("mars", "0-1-44")});
   REQUIRE(d.proceed);
   CHECK(d.candidate == "uranus");
   CHECK(d.lagging == std::map<std::string, std::string>{{"mars", "0-1-45"}});
+  CHECK(d.confirmation == "2 confirmed, 2 needed: a majority of 3 replicas; confirmed: uranus, mars; "
+                          "did not answer: venus");
   CHECK(d.reasons.back() ==
         "warning: venus did not answer: its position is unknown, it may hold transactions uranus lacks");
 }
@@ -220,6 +294,165 @@ TEST_CASE("a candidate without log_slave_updates warns that lagging replicas mus
   CHECK(d.reasons.back() ==
         "warning: uranus has log_slave_updates off: its binlog lacks what it replicated, so venus cannot "
         "catch up from it and must be reseeded");
+}
+
+// --- what counts as a confirmation (TestimonyOf) ----------------------------------------------
+
+TEST_CASE("only an IO thread retrying the primary, or failed on a connection error, confirms its loss") {
+  const std::string reconnecting = "Reconnecting after a failed master event read";
+  struct Row {
+    std::string running;
+    int errno_;
+    std::string state;
+    Testimony expected;
+  };
+  // SHOW SLAVE STATUS as MariaDB 10.11 shows it (the first four measured on the lab).
+  const std::vector<Row> rows = {
+      {"Connecting", 2003, reconnecting, Testimony::kLost},           // kill -9: connection refused
+      {"Connecting", 0, reconnecting, Testimony::kLost},              // frozen: reads timed out, reconnecting
+      {"Connecting", 2013, reconnecting, Testimony::kLost},           // frozen: the handshake timed out
+      {"No", 0, "", Testimony::kNotReplicating},                      // STOP SLAVE by hand
+      {"Connecting", 2003, "Connecting to master", Testimony::kLost},  // START SLAVE after the kill
+      {"Connecting", 2002, "Connecting to master", Testimony::kLost},
+      {"Connecting", 2006, reconnecting, Testimony::kLost},
+      {"No", 2003, "", Testimony::kLost},                             // master_retry_count ran out
+      {"No", 2013, "", Testimony::kLost},
+      {"No", 1236, "", Testimony::kNotReplicating},                   // the primary answered: GTID not found
+      {"Connecting", 1045, "Connecting to master", Testimony::kNotReplicating},  // it answered: access denied
+      {"No", 1045, "", Testimony::kNotReplicating},
+      {"Connecting", 2005, "Connecting to master", Testimony::kNotReplicating},  // the replica's resolver
+      {"Connecting", 0, "Connecting to master", Testimony::kNotReplicating},     // just started: nothing yet
+      {"Yes", 0, "Waiting for master to send event", Testimony::kConnected},
+      {"Yes", 2013, "Waiting for master to send event", Testimony::kConnected},  // an old error, reconnected
+  };
+  for (const Row& row : rows) {
+    INFO(row.running << " " << row.errno_ << " " << row.state);
+    CHECK(TestimonyOf(Io(Replica("uranus", "0-1-45"), row.running, row.errno_, row.state)) == row.expected);
+  }
+  ReplicaFacts elsewhere = Replica("uranus", "0-1-45");
+  elsewhere.source = "venus";
+  elsewhere.source_is_primary = false;
+  CHECK(TestimonyOf(elsewhere) == Testimony::kOtherSource);
+  CHECK(TestimonyOf(NoChannel(Replica("uranus", ""), false)) == Testimony::kNoChannel);
+  CHECK(TestimonyOf(Unreachable(Replica("uranus", "0-1-45"))) == Testimony::kUnreachable);
+}
+
+TEST_CASE("a replica stopped by hand, or failed on an error the primary sent, does not confirm") {
+  CHECK(Refusal(Decide({Replica("uranus", "0-1-45"), StoppedByHand(Replica("venus", "0-1-45"))})) ==
+        "too few replicas confirm the primary is down: no failover (1 confirmed, 2 needed: a majority of 2 "
+        "replicas; confirmed: uranus; not confirming: venus (Slave_IO_Running No, no IO error: stopped by hand))");
+  CHECK(Refusal(Decide({Io(Replica("uranus", "0-1-45"), "No", 1236), Io(Replica("venus", "0-1-45"), "Connecting", 1045,
+                                                                          "Connecting to master")})) ==
+        "too few replicas confirm the primary is down: no failover (0 confirmed, 2 needed: a majority of 2 "
+        "replicas; not confirming: uranus (Slave_IO_Running No, IO error 1236), venus (Slave_IO_Running "
+        "Connecting, IO error 1045))");
+}
+
+TEST_CASE("a stopped replica that lags is no candidate, even when it is the only promotable one") {
+  const FailoverDecision d =
+      Decide({With(Replica("uranus", "0-1-45"), Promotion::kNever), StoppedByHand(Replica("venus", "0-1-40")),
+              With(Replica("mars", "0-1-45"), Promotion::kNever)});
+  CHECK(Refusal(d) == "no replica can be promoted: uranus has promotion = \"never\", venus does not confirm "
+                      "(Slave_IO_Running No, no IO error: stopped by hand), mars has promotion = \"never\"");
+}
+
+TEST_CASE("a stopped replica that lags is not chosen over a confirming one, whatever its promotion, and the reasons say so") {
+  const FailoverDecision d = Decide({With(StoppedByHand(Replica("venus", "0-1-40")), Promotion::kPrefer),
+                                     Replica("uranus", "0-1-45"), Replica("mars", "0-1-44")});
+  REQUIRE(d.proceed);
+  CHECK(d.candidate == "uranus");
+  CHECK(d.lagging == std::map<std::string, std::string>{{"venus", "0-1-41..0-1-45"}, {"mars", "0-1-45"}});
+  CHECK(d.reasons == std::vector<std::string>{
+                         "uranus has received the most: 0-1-45 (everything every other promotable replica has "
+                         "received)",
+                         "venus does not confirm the loss (Slave_IO_Running No, no IO error: stopped by hand) and "
+                         "has not received everything the others have: not a candidate"});
+}
+
+TEST_CASE("among equally advanced replicas one that confirms is chosen before a stopped one") {
+  const FailoverDecision d = Decide({With(StoppedByHand(Replica("venus", "0-1-45")), Promotion::kPrefer),
+                                     Replica("uranus", "0-1-45"), Replica("mars", "0-1-45")});
+  REQUIRE(d.proceed);
+  CHECK(d.candidate == "uranus");
+  CHECK(d.reasons.at(1) == "tied with venus, mars; chosen for coming first in the file");
+  const FailoverDecision alone = Decide({StoppedByHand(Replica("venus", "0-1-45")), Replica("uranus", "0-1-45"),
+                                         Replica("mars", "0-1-44")});
+  REQUIRE(alone.proceed);
+  CHECK(alone.candidate == "uranus");
+  CHECK(alone.reasons.at(1) == "tied with venus; chosen for confirming the loss (the others do not)");
+}
+
+TEST_CASE("a stopped replica that received more than everyone else is promoted, and the reasons say it did not confirm") {
+  const FailoverDecision d = Decide({StoppedByHand(Replica("venus", "0-1-46")), Replica("uranus", "0-1-45"),
+                                     Replica("mars", "0-1-45")});
+  REQUIRE(d.proceed);
+  CHECK(d.candidate == "venus");
+  CHECK(d.reasons.at(1) == "venus does not confirm the loss (Slave_IO_Running No, no IO error: stopped by hand) "
+                           "but has received everything every other replica has: promoted all the same");
+}
+
+// --- servers with no replication channel, and the interrupted failover ------------------------------
+
+TEST_CASE("a replica not seeded yet is left out of the count instead of passing for one still connected") {
+  for (bool writable : {false, true}) {  // a fresh server may not have its read_only yet
+    CAPTURE(writable);
+    const FailoverDecision d = Decide({Replica("uranus", "0-1-45"), NoChannel(Replica("venus", ""), writable)});
+    REQUIRE_MESSAGE(d.proceed, d.refusal);
+    CHECK(d.candidate == "uranus");
+    CHECK_FALSE(d.resumed);
+    CHECK(d.confirmation == "1 confirmed, 1 needed: a majority of 1 replica; confirmed: uranus; left "
+                            "out, replicating from nobody: venus");
+    CHECK(d.reasons.at(1) == "venus replicates from nobody: left out of the confirmations");
+  }
+  CHECK(Refusal(Decide({NoChannel(Replica("venus", ""), false)})) ==
+        "no replica replicates from the primary: nobody can confirm it is down: no failover (left out, replicating "
+        "from nobody: venus)");
+}
+
+TEST_CASE("a failover interrupted after the promotion is completed: the promoted server stays the candidate") {
+  // uranus was promoted (writable, no channel) and took two writes; the file still names mercury.
+  ReplicaFacts uranus = NoChannel(Replica("uranus", "0-1-47"), /*writable=*/true);
+  const FailoverDecision d = Decide({Replica("venus", "0-1-45"), uranus, Replica("mars", "0-1-44")});
+  REQUIRE_MESSAGE(d.proceed, d.refusal);
+  CHECK(d.resumed);
+  CHECK(d.candidate == "uranus");
+  CHECK(d.target_position == "0-1-47");
+  CHECK(d.lagging == std::map<std::string, std::string>{{"venus", "0-1-46..0-1-47"}, {"mars", "0-1-45..0-1-47"}});
+  CHECK(d.confirmation == "2 confirmed, 2 needed: a majority of 2 replicas; confirmed: venus, mars; "
+                          "left out, replicating from nobody: uranus");
+  CHECK(d.reasons.front() == "uranus is writable already and replicates from nobody, and holds everything every "
+                             "other replica has received (it has 0-1-47): a failover to it was interrupted after its "
+                             "promotion; it is completed, nobody else is promoted");
+
+  // venus was repointed to it before the interruption: that counts for the failover that moved it.
+  ReplicaFacts venus = Connected(Replica("venus", "0-1-47"));
+  venus.source = "uranus";
+  venus.source_is_primary = false;
+  const FailoverDecision later = Decide({venus, uranus, Replica("mars", "0-1-44")});
+  REQUIRE_MESSAGE(later.proceed, later.refusal);
+  CHECK(later.resumed);
+  CHECK(later.candidate == "uranus");
+  CHECK(later.confirmation == "2 confirmed, 2 needed: a majority of 2 replicas; confirmed: venus "
+                              "(already replicating from uranus), mars; left out, replicating from nobody: uranus");
+}
+
+TEST_CASE("a writable server without a channel that lacks what another replica received is refused, not doubled") {
+  ReplicaFacts uranus = NoChannel(Replica("uranus", "0-1-44"), /*writable=*/true);
+  CHECK(Refusal(Decide({Replica("venus", "0-1-45"), uranus, Replica("mars", "0-1-45")})) ==
+        "uranus is writable and replicates from nobody, but lacks what venus has received (0-1-45): promoting "
+        "another replica would leave two writable servers: no failover; make it read-only (SET GLOBAL read_only=1) "
+        "and run failover again, or, if it is the primary now, set primary = \"uranus\" in the file");
+  CHECK(Refusal(Decide({NoChannel(Replica("venus", "0-1-45"), true), NoChannel(Replica("uranus", "0-1-45"), true),
+                        Replica("mars", "0-1-45")})) ==
+        "several servers are writable and replicate from nobody (venus, uranus): no failover; decide which one is "
+        "the primary, make the others read-only (SET GLOBAL read_only=1) and run failover again");
+}
+
+TEST_CASE("an interrupted failover with no replica left to confirm is refused with the fix") {
+  CHECK(Refusal(Decide({NoChannel(Replica("uranus", "0-1-45"), true)})) ==
+        "no replica replicates from the primary: nobody can confirm it is down: no failover (left out, replicating "
+        "from nobody: uranus); if a failover to uranus was interrupted after its promotion, set primary = "
+        "\"uranus\" in the file by hand");
 }
 
 }  // namespace replplan

@@ -1,20 +1,23 @@
 #include "engine/fingerprint.h"
 
+#include "engine/sha256.h"
+
 #include <cstdint>
-#include <cstdio>
 #include <optional>
 #include <string_view>
 
 namespace replplan {
 namespace {
 
-// Feeds length-prefixed fields into FNV-1a, so ("ab","c") and ("a","bc") differ.
+// Feeds length-prefixed fields into a canonical serialization, so ("ab","c") and ("a","bc") differ;
+// the digest is SHA-256 of it. A saved plan is a file anyone may edit: the digests it carries must
+// not be forgeable by a collision (FNV-1a was; issue 11).
 class Hasher {
  public:
   void Add(std::string_view field) {
-    AddBytes(std::to_string(field.size()));
-    AddBytes(":");
-    AddBytes(field);
+    buffer_ += std::to_string(field.size());
+    buffer_ += ':';
+    buffer_ += field;
   }
   void Add(bool b) { Add(std::string_view(b ? "1" : "0")); }
   void Add(int64_t n) { Add(std::string_view(std::to_string(n))); }
@@ -26,20 +29,10 @@ class Hasher {
       Add(static_cast<int64_t>(*v));
     }
   }
-  std::string Hex() const {
-    char buffer[17];
-    std::snprintf(buffer, sizeof buffer, "%016llx", static_cast<unsigned long long>(hash_));
-    return buffer;
-  }
+  std::string Hex() const { return Sha256Hex(buffer_); }
 
  private:
-  void AddBytes(std::string_view bytes) {
-    for (unsigned char c : bytes) {
-      hash_ ^= c;
-      hash_ *= 0x100000001b3ULL;
-    }
-  }
-  uint64_t hash_ = 0xcbf29ce484222325ULL;
+  std::string buffer_;
 };
 
 void AddChannel(Hasher& h, const ReplicaChannel& c) {
@@ -125,10 +118,6 @@ std::string StateFingerprint(const LiveState& live) {
   return h.Hex();
 }
 
-std::string ContentDigest(std::string_view bytes) {
-  Hasher h;
-  h.Add(bytes);
-  return h.Hex();
-}
+std::string ContentDigest(std::string_view bytes) { return Sha256Hex(bytes); }
 
 }  // namespace replplan

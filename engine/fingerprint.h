@@ -13,11 +13,11 @@
 
 namespace replplan {
 
-// FNV-1a 64-bit of a canonical serialization, as 16 lower-case hex digits.
+// SHA-256 of a canonical serialization, as 64 lower-case hex digits.
 std::string StateFingerprint(const LiveState& live);
 
-// The same digest of a file's bytes: a saved plan records its topology file's, so applying it after
-// the file changed is refused.
+// SHA-256 of a file's bytes (64 lower-case hex digits): a saved plan records its topology file's,
+// so applying it after the file changed is refused.
 std::string ContentDigest(std::string_view bytes);
 
 }  // namespace replplan

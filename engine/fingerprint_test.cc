@@ -7,11 +7,11 @@
 namespace replplan {
 namespace {
 
-TEST_CASE("equal live states have equal fingerprints of 16 hex digits") {
+TEST_CASE("equal live states have equal fingerprints of 64 hex digits (SHA-256)") {
   Topology t = testing::LabTopology(3);
   std::string a = StateFingerprint(testing::InSyncLive(t));
   CHECK(a == StateFingerprint(testing::InSyncLive(t)));
-  CHECK(a.size() == 16);
+  CHECK(a.size() == 64);
   CHECK(a.find_first_not_of("0123456789abcdef") == std::string::npos);
 }
 

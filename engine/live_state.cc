@@ -1,5 +1,7 @@
 #include "engine/live_state.h"
 
+#include "engine/cluster_epoch.h"
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -56,8 +58,10 @@ std::optional<bool> ParseBool(std::string_view text) {
 }
 
 bool IsSystemSchema(const std::string& name) {
+  // "replplan": replplan's own schema (the failover epochs, engine/cluster_epoch.h), never a user
+  // database: a replica holding only it holds no data a seed would overwrite.
   static const std::set<std::string> kSystem = {"mysql", "information_schema", "performance_schema",
-                                                "sys"};
+                                                "sys", kEpochSchema};
   std::string lower = name;
   for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return kSystem.count(lower) > 0;
@@ -159,6 +163,7 @@ ReplicaChannel ParseChannel(const Row& row) {
   ch.source_port = ParseNumber<int>(Get(row, "Master_Port")).value_or(0);
   ch.source_user = Get(row, "Master_User");
   ch.io_running = Get(row, "Slave_IO_Running");
+  ch.io_state = Get(row, "Slave_IO_State");
   ch.sql_running = Get(row, "Slave_SQL_Running") == "Yes";
   ch.last_io_errno = ParseNumber<int>(Get(row, "Last_IO_Errno")).value_or(0);
   ch.last_io_error = Get(row, "Last_IO_Error");
@@ -190,6 +195,8 @@ void ParseUsers(const RawServerState& raw, ServerState& state) {
 
 }  // namespace
 
+ReplicaChannel ParseReplicaChannel(const Row& row) { return ParseChannel(row); }
+
 ServerState ParseServerState(const RawServerState& raw) {
   ServerState state;
   state.name = raw.name;
@@ -205,6 +212,7 @@ ServerState ParseServerState(const RawServerState& raw) {
       if (!IsSystemSchema(db.name)) state.databases.push_back(std::move(db));
     }
     ParseUsers(raw, state);
+    if (!raw.epochs.empty()) state.epoch = ParseEpochRow(raw.epochs.front());
   }
   state.ssh_ok = raw.ssh_ok;
   state.ssh_error = raw.ssh_error;

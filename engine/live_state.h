@@ -48,6 +48,9 @@ struct RawServerState {
                                                   // default_collation_name
   std::vector<Row> users;                         // user, host, plugin, (no auth string)
   std::map<std::string, std::vector<std::string>> grants;  // "'user'@'host'" -> SHOW GRANTS lines
+  // The newest row of `replplan`.`epochs` (engine/cluster_epoch.h), read only when that schema
+  // exists; empty when it does not or holds no row.
+  std::vector<Row> epochs;
 
   // SSH side. ssh_ok=false: config unknown; ssh_error says why.
   bool ssh_ok = false;
@@ -63,6 +66,7 @@ struct ReplicaChannel {
   int source_port = 0;
   std::string source_user;
   std::string io_running;  // "Yes", "No", "Connecting"
+  std::string io_state;    // Slave_IO_State: "Reconnecting after a failed master event read", ...
   bool sql_running = false;
   int last_io_errno = 0;
   std::string last_io_error;
@@ -88,6 +92,16 @@ struct LiveUser {
   std::string host;
   std::string plugin;
   std::vector<std::string> grants;  // SHOW GRANTS lines, IDENTIFIED BY ... PASSWORD removed
+};
+
+// One row of `replplan`.`epochs`: a promotion, recorded on the servers (engine/cluster_epoch.h).
+struct EpochRecord {
+  int64_t epoch = 0;
+  std::string primary;      // the server promoted
+  std::string kind;         // "switchover" or "failover"
+  std::string promoted_at;  // UTC, as the server wrote it: "2026-12-06 21:30:00.123456"
+  std::string promoted_by;  // "replplan failover by root@host (pid N) since ..."
+  std::string read_from;    // the server this row was read from (LatestEpoch fills it in)
 };
 
 struct ServerState {
@@ -117,7 +131,9 @@ struct ServerState {
   std::optional<bool> semi_sync_slave_enabled;       // rpl_semi_sync_slave_enabled
   std::string semi_sync_master_wait_point;           // rpl_semi_sync_master_wait_point, upper case
   std::optional<int64_t> semi_sync_master_timeout;  // rpl_semi_sync_master_timeout, ms
-  std::vector<LiveDatabase> databases;  // user databases only (system schemas left out)
+  std::vector<LiveDatabase> databases;  // user databases only (system schemas and replplan's own left out)
+  // The latest failover epoch this server holds (engine/cluster_epoch.h); nullopt when none.
+  std::optional<EpochRecord> epoch;
   std::vector<LiveUser> users;
   std::vector<ReplicaChannel> channels;
 
@@ -141,5 +157,8 @@ struct LiveState {
 };
 
 ServerState ParseServerState(const RawServerState& raw);
+
+// One row of SHOW SLAVE STATUS (or SHOW ALL SLAVES STATUS).
+ReplicaChannel ParseReplicaChannel(const Row& row);
 
 }  // namespace replplan

@@ -2,6 +2,9 @@
 // order, each action with its why and what it waits for, destructive ones impossible to miss. The
 // JSON (schemas/plan.schema.json) is for machines and for `apply` of a saved plan. Both are built
 // only from Action fields, which never hold a secret; sensitive changes print as "(sensitive)".
+// Every line of the text is built whole and then passed through TerminalSafe: names, values and
+// error messages come from servers and files, and a control character in one of them must not be
+// able to move the cursor, erase a line or start a new one.
 #include "engine/plan.h"
 #include "engine/text.h"
 
@@ -10,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/secret.h"
+#include "engine/terminal_text.h"
 
 namespace replplan {
 namespace {
@@ -47,14 +51,19 @@ std::string RenderChange(const Action& a, const Change& c) {
   return c.key + ": " + (c.from.empty() ? "(absent)" : c.from) + " -> " + (c.to.empty() ? "(none)" : c.to);
 }
 
+// Appends `text` as one line of output: control characters in it are shown, never acted on.
+void AddLine(std::string& out, const std::string& text) {
+  out += TerminalSafe(text);
+  out += '\n';
+}
+
 void RenderAction(const PlannedAction& pa, std::string& out) {
   const Action& a = pa.action;
-  out += "  ";
-  out += Symbol(a);
-  out += std::string(" ") + ToString(a.kind) + (a.destructive ? " (DESTRUCTIVE)" : "") + ": " + a.summary + "\n";
-  for (const Change& c : a.changes) out += "      " + RenderChange(a, c) + "\n";
-  for (const std::string& why : a.reasons) out += "      why: " + why + "\n";
-  if (!pa.depends_on.empty()) out += "      after: " + Join(pa.depends_on, ", ") + "\n";
+  AddLine(out, std::string("  ") + Symbol(a) + " " + ToString(a.kind) + (a.destructive ? " (DESTRUCTIVE)" : "") +
+                   ": " + a.summary);
+  for (const Change& c : a.changes) AddLine(out, "      " + RenderChange(a, c));
+  for (const std::string& why : a.reasons) AddLine(out, "      why: " + why);
+  if (!pa.depends_on.empty()) AddLine(out, "      after: " + Join(pa.depends_on, ", "));
 }
 
 std::string HostHeading(const Plan& plan, const HostReport& h, bool has_actions) {
@@ -99,6 +108,22 @@ std::string SummaryLine(const Plan& plan) {
 
 }  // namespace
 
+Status DestructiveApproval(const Plan& plan, bool allow_destructive, const std::string& command) {
+  if (allow_destructive) return Status::OK();
+  std::string ids;
+  int n = 0;
+  for (const PlannedAction& pa : plan.actions) {
+    if (!pa.action.destructive) continue;
+    ids += (ids.empty() ? "" : ", ") + pa.action.id;
+    ++n;
+  }
+  if (n == 0) return Status::OK();
+  return Status::FailedPrecondition(command + " refused: the plan has " + std::to_string(n) + " DESTRUCTIVE action" +
+                                    (n == 1 ? "" : "s") + " (" + ids + "); nothing was changed. Review " +
+                                    (n == 1 ? "it" : "them") + ", then pass --allow-destructive to approve " +
+                                    (n == 1 ? "it" : "them") + " (--yes alone never does)");
+}
+
 bool Plan::incomplete() const {
   for (const HostReport& h : hosts) {
     if (!h.sql_ok || !h.ssh_ok) return true;
@@ -113,31 +138,44 @@ int Plan::hosts_changed() const {
 }
 
 std::string RenderPlanText(const Plan& plan) {
-  std::string out = "replplan plan for cluster \"" + plan.cluster + "\" (" + plan.flavor + ", " +
-                    plan.replication_mode + " replication) from " + plan.topology_file +
-                    "; primary: " + plan.primary + "\n";
+  std::string out;
+  AddLine(out, "replplan plan for cluster \"" + plan.cluster + "\" (" + plan.flavor + ", " + plan.replication_mode +
+                   " replication) from " + plan.topology_file + "; primary: " + plan.primary);
   if (plan.primary_change) {
     const PrimaryChange& c = *plan.primary_change;
-    out += "\n" + Upper(c.kind) + ": " + c.from + " -> " + c.to +
-           (c.kind == "switchover"
-                ? " (" + c.from + " is fenced read-only, " + c.to + " applies all of it, then is promoted)\n"
-                : " (" + c.from + " is down; " + c.to + " applies its relay log, then is promoted)\n");
+    out += "\n";
+    AddLine(out, Upper(c.kind) + ": " + c.from + " -> " + c.to +
+                     (c.kind == "switchover"
+                          ? " (" + c.from + " is fenced read-only, " + c.to + " applies all of it, then is promoted)"
+                          : " (" + c.from + " is down; " + c.to + " applies its relay log, then is promoted)"));
   }
   for (const HostReport& h : plan.hosts) {
     std::vector<const PlannedAction*> mine;
     for (const PlannedAction& pa : plan.actions) {
       if (pa.action.host == h.name) mine.push_back(&pa);
     }
-    out += "\n" + HostHeading(plan, h, !mine.empty()) + "\n";
-    if (!h.sql_ok) out += "  sql: " + h.sql_error + "\n";
-    if (!h.ssh_ok) out += "  ssh: " + h.ssh_error + "\n";
+    out += "\n";
+    AddLine(out, HostHeading(plan, h, !mine.empty()));
+    if (!h.sql_ok) AddLine(out, "  sql: " + h.sql_error);
+    if (!h.ssh_ok) AddLine(out, "  ssh: " + h.ssh_error);
     for (const PlannedAction* pa : mine) RenderAction(*pa, out);
-    for (const std::string& note : h.notes) out += "  note: " + note + "\n";
+    for (const std::string& note : h.notes) AddLine(out, "  note: " + note);
     if (mine.empty() && !h.sql_ok && !h.ssh_ok) {
-      out += "  (no actions planned for " + h.name + ": its state is unknown)\n";
+      AddLine(out, "  (no actions planned for " + h.name + ": its state is unknown)");
     }
   }
-  return out + "\n" + SummaryLine(plan) + "\n";
+  out += "\n";
+  AddLine(out, SummaryLine(plan));
+  return out;
+}
+
+Result<std::string> PlanJsonText(const Plan& plan) {
+  try {
+    return PlanToJson(plan).dump(2, ' ', /*ensure_ascii=*/true);
+  } catch (const nlohmann::json::type_error& e) {
+    return Status::InvalidArgument("the plan cannot be written as JSON: a name or message read from a server is not "
+                                   "UTF-8 (" + std::string(e.what()) + ")");
+  }
 }
 
 nlohmann::json PlanToJson(const Plan& plan) {

@@ -64,7 +64,18 @@ struct Plan {
 // Grouped by host, each action with its why, then "Plan: N to change on M hosts." (or
 // "No changes. ..."), and a line per host that could not be read. Secrets never appear.
 std::string RenderPlanText(const Plan& plan);
+
+// OK when the plan has no destructive action or `allow_destructive` (--allow-destructive) is given;
+// otherwise FailedPrecondition naming them and the flag. Approval (--yes, or "yes" on a terminal)
+// never covers a destructive action on its own. `command`: "apply", "switchover", ...
+Status DestructiveApproval(const Plan& plan, bool allow_destructive, const std::string& command);
 nlohmann::json PlanToJson(const Plan& plan);
+
+// PlanToJson as printed and saved: indented, and ASCII only (every other character as \uXXXX, so
+// no control character, C1 ones included, reaches a terminal raw; readers decode it unchanged).
+// InvalidArgument when a name or message read from a server is not UTF-8: JSON cannot carry it,
+// and replacing it would make a saved plan name something else than the server.
+Result<std::string> PlanJsonText(const Plan& plan);
 
 // The inverse of PlanToJson for everything apply needs (engine/plan_from_json.cc): the derived
 // "complete" and "summary" are recomputed, not read. A bad document is InvalidArgument naming the

@@ -37,7 +37,7 @@ std::string Described(const json& value) {
 }
 
 bool IsHexDigest(const std::string& s) {
-  if (s.size() != 16) return false;
+  if (s.size() != 64) return false;  // SHA-256
   for (char c : s) {
     if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
   }
@@ -166,7 +166,7 @@ void ReadEnum(Fields& f, std::string_view key, const std::vector<std::string>& a
 void ReadDigest(Fields& f, std::string_view key, bool required, std::string& out) {
   out = required ? f.String(key) : f.OptionalString(key);
   if (f.ok() && (required || !out.empty()) && !IsHexDigest(out)) {
-    f.Fail(f.PathOf(key), "'" + out + "' is not a digest (16 lower-case hex digits)");
+    f.Fail(f.PathOf(key), "'" + out + "' is not a digest (64 lower-case hex digits, SHA-256)");
   }
 }
 

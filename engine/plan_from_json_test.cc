@@ -84,10 +84,10 @@ TEST_CASE("plans from the planner round-trip, an unreadable host and a destructi
   Result<Plan> built = BuildPlan(t, live);
   REQUIRE(built.ok());
   Plan plan = std::move(built).value();
-  plan.topology_digest = "0123456789abcdef";
+  plan.topology_digest = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
   plan.created_at = "2024-05-01T12:34:56Z";
   json j = PlanToJson(plan);
-  CHECK(j["topology_digest"] == "0123456789abcdef");
+  CHECK(j["topology_digest"] == "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
   CHECK(j["created_at"] == "2024-05-01T12:34:56Z");
   CHECK(j["complete"] == false);
   CHECK(j["summary"]["destructive"] == 1);
@@ -272,11 +272,11 @@ TEST_CASE("enumerations and digests are checked") {
 
   doc = Golden();
   doc["state_fingerprint"] = "2FE546EB42B54076";
-  CHECK(ErrorOf(doc) == "state_fingerprint: '2FE546EB42B54076' is not a digest (16 lower-case hex digits)");
+  CHECK(ErrorOf(doc) == "state_fingerprint: '2FE546EB42B54076' is not a digest (64 lower-case hex digits, SHA-256)");
 
   doc = Golden();
   doc["topology_digest"] = "abc";
-  CHECK(ErrorOf(doc) == "topology_digest: 'abc' is not a digest (16 lower-case hex digits)");
+  CHECK(ErrorOf(doc) == "topology_digest: 'abc' is not a digest (64 lower-case hex digits, SHA-256)");
 }
 
 }  // namespace

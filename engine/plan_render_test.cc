@@ -126,6 +126,63 @@ TEST_CASE("destructive actions are marked with ! and DESTRUCTIVE, and counted in
   CHECK(text.find("Plan: 3 to change on 1 host. 1 DESTRUCTIVE.") != std::string::npos);
 }
 
+// The bytes of `text` a terminal would act on rather than show: C0 controls but the line feed, DEL,
+// and the C1 controls as UTF-8 (U+0080..U+009F, "\xC2\x80".."\xC2\x9F").
+std::string ActiveControls(const std::string& text) {
+  std::string found;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    const bool c1 = c == 0xC2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) <= 0x9F &&
+                    static_cast<unsigned char>(text[i + 1]) >= 0x80;
+    if ((c < 0x20 && c != '\n') || c == 0x7F || c1) found += std::to_string(c) + "@" + std::to_string(i) + " ";
+  }
+  return found;
+}
+
+TEST_CASE("a database name or a server's error holding escape sequences cannot hide a DESTRUCTIVE line") {
+  Topology t = LabTopology(2);
+  // Valid in the file (a TOML string may hold "\u001b"): cursor up, erase the line, carriage return.
+  const std::string hiding = "\x1b[1A\x1b[2K\r";
+  t.databases.push_back({"shop" + hiding, "utf8mb4", "", {}});
+  LiveState live = InSyncLive(t);
+  live.servers["uranus"].channels.clear();
+  live.servers["uranus"].gtid_binlog_pos = "";  // no binlog to rejoin from: a reseed (DESTRUCTIVE)
+  live.servers["uranus"].gtid_current_pos = "";
+  live.servers["uranus"].gtid_slave_pos = "";
+  live.servers["uranus"].ssh_ok = false;
+  live.servers["uranus"].ssh_error = "ssh: banner \xC2\x9B" "1A\xC2\x9B" "2K\n  note: nothing to see\r";
+  const Plan plan = MustPlan(t, live);
+  const std::string text = RenderPlanText(plan);
+  CHECK(ActiveControls(text) == "");
+  CHECK(text.find("  ! seed-replica (DESTRUCTIVE): seed uranus from mercury") != std::string::npos);
+  CHECK(text.find("shop\\x1b[1A\\x1b[2K\\r") != std::string::npos);
+  CHECK(text.find("  ssh: ssh: banner \\u009b1A\\u009b2K\\n  note: nothing to see\\r\n") != std::string::npos);
+  // Every line break is the renderer's own: one line per host heading, action, change, reason, note.
+  CHECK(text.find("\n  note: nothing to see") == std::string::npos);
+  // The JSON escapes them too, C1 included (ensure_ascii), and reads back to the same names.
+  auto json = PlanJsonText(plan);
+  REQUIRE(json.ok());
+  CHECK(ActiveControls(*json) == "");
+  CHECK(json->find("shop\\u001b[1A\\u001b[2K\\r") != std::string::npos);
+  CHECK(json->find("\\u009b") != std::string::npos);
+  auto back = PlanFromJson(nlohmann::json::parse(*json));
+  REQUIRE(back.ok());
+  CHECK(back->hosts[1].ssh_error == live.servers["uranus"].ssh_error);
+}
+
+TEST_CASE("a plan holding text that is not UTF-8 is refused as JSON, not written with it replaced") {
+  Topology t = LabTopology(2);
+  LiveState live = InSyncLive(t);
+  live.servers["uranus"].ssh_ok = false;
+  live.servers["uranus"].ssh_error = "ssh: caf\xE9";
+  const Plan plan = MustPlan(t, live);
+  auto json = PlanJsonText(plan);
+  REQUIRE_FALSE(json.ok());
+  CHECK(json.status().message().starts_with(
+      "the plan cannot be written as JSON: a name or message read from a server is not UTF-8 ("));
+  CHECK(RenderPlanText(plan).find("  ssh: ssh: caf\\xe9\n") != std::string::npos);
+}
+
 TEST_CASE("no secret can reach the text or the JSON: passwords render as (sensitive)") {
   Topology t = LabTopology(2);
   Plan plan = MustPlan(t, FreshLive(t));

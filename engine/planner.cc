@@ -14,7 +14,9 @@
 #include <cctype>
 #include <unordered_map>
 
+#include "engine/cluster_epoch.h"
 #include "engine/desired_config.h"
+#include "engine/app_restart_marker.h"
 #include "engine/database_yml.h"
 #include "engine/fingerprint.h"
 #include "engine/gtid.h"
@@ -102,8 +104,10 @@ class PlanBuilder {
     if (primary_ == nullptr) {
       return Status::InvalidArgument("primary '" + topo_.cluster.primary + "' is not a server of the topology");
     }
+    if (Status st = CheckFileIsCurrent(topo_, live_, options_.file_primary); !st.ok()) return st;
     if (Status st = DetectPrimaryChange(); !st.ok()) return st;
     for (const ServerSpec& spec : topo_.servers) PlanHost(spec);
+    if (Status st = RefuseDestructiveOnLiveSource(); !st.ok()) return st;
     PlanApps();
     for (const ServerSpec& spec : topo_.servers) LinkHost(spec, by_host_.at(spec.name));
     LinkApps();
@@ -198,6 +202,7 @@ class PlanBuilder {
   void AddStart(const ServerSpec& spec, std::vector<std::string> reasons);
   // Switchover / failover / rejoin (docs/failover.md).
   Status DetectPrimaryChange();
+  Status RefuseDestructiveOnLiveSource() const;
   bool ReadOnlyIsPromotionStep(const std::string& name) const;
   bool ActsAsPrimary(const ServerSpec& spec, const ServerState& s) const;
   void PlanPromotion(const ServerSpec& spec, const ServerState& s, HostReport& report);
@@ -785,6 +790,22 @@ Status PlanBuilder::DetectPrimaryChange() {
   return Status::OK();
 }
 
+// Whatever the rules above decided, nothing that drops or overwrites data is planned against the
+// server the others replicate from while it takes writes: that is where the cluster's newest writes
+// are (CheckFileIsCurrent refuses the known ways to get here; this is the backstop).
+Status PlanBuilder::RefuseDestructiveOnLiveSource() const {
+  for (size_t i = 0; i < graph_.size(); ++i) {
+    const Action& a = graph_.at(i);
+    if (!a.destructive || a.host == primary_->name || !IsLiveWritableSource(topo_, live_, a.host)) continue;
+    return Status::FailedPrecondition("refusing to plan " + a.id + " (destructive): " + a.host +
+                                      " is writable and the live source the other servers replicate from, so it holds "
+                                      "the cluster's newest writes. Nothing was changed. If " + a.host +
+                                      " is the primary now, set primary = \"" + a.host + "\" in [cluster] of " +
+                                      topo_.file + " (the copy a failover rewrote says so)");
+  }
+  return Status::OK();
+}
+
 // Whether read_only on `name` is set by a fence or a promotion rather than by set-global.
 bool PlanBuilder::ReadOnlyIsPromotionStep(const std::string& name) const {
   if (primary_change_ && name == primary_->name) return true;
@@ -930,6 +951,10 @@ void PlanBuilder::PlanApps() {
         report->notes.push_back(prefix + path + " has no '" + app.environment + "' section; not repointed");
         continue;
       }
+      if (!yml.error.empty()) {
+        report->notes.push_back(prefix + yml.error + "; not repointed");
+        continue;
+      }
       if (yml.database.present() && !yml.database.erb && !yml.database.value.empty()) {
         bool declared = std::any_of(topo_.databases.begin(), topo_.databases.end(),
                                     [&](const DatabaseSpec& d) { return d.name == yml.database.value; });
@@ -961,7 +986,7 @@ void PlanBuilder::PlanApps() {
       want("port", yml.port, yml.port.present() ? yml.port.value : "3306", want_port);
       // An apply cut short between rewrite and restart left the app on the old settings: the
       // marker restart-app writes names the file it last restarted with.
-      bool restart_pending = !c->restarted_digest.empty() && c->restarted_digest != AppRestartDigest(c->text);
+      bool restart_pending = !c->restarted_digest.empty() && !AppRestartMarkerMatches(c->restarted_digest, c->text);
       if (templated || (changes.empty() && !restart_pending)) continue;
       size_t r1 = kNone;
       if (!changes.empty()) {

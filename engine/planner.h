@@ -17,9 +17,15 @@ struct PlanOptions {
   // its relay log, without fencing the old one or waiting for it. Empty: a primary that cannot be
   // read is never replaced (the plan refuses and says to run `replplan failover`).
   std::string confirmed_down;
+  // The primary the topology file itself names, when the plan is for a move that replaced it with
+  // its target (switchover, failover): the stale-file check (engine/cluster_epoch.h) compares the
+  // file's own primary with the one the servers recorded. Empty: topology.cluster.primary.
+  std::string file_primary;
 };
 
-// The graph of actions that takes `live` to `topology`. Hosts missing from `live` or unreadable
+// The graph of actions that takes `live` to `topology`. Refused (FailedPrecondition, nothing
+// planned) when the live cluster has moved on from the file (CheckFileIsCurrent), and whenever a
+// destructive action would fall on the live writable source of the other servers. Hosts missing from `live` or unreadable
 // get no actions that depend on what could not be read; their HostReport says why.
 Result<ActionGraph> BuildActionGraph(const Topology& topology, const LiveState& live,
                                      const PlanOptions& options = {});

@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "engine/terminal_text.h"
+
 namespace replplan {
 
 struct SourceLocation {
@@ -20,15 +22,16 @@ struct SourceLocation {
 };
 
 // One problem found in an input file. ToString(): "FILE:LINE:COL: message" then, if any,
-// "  hint: ..." on its own line.
+// "  hint: ..." on its own line; the file name, message and hint each terminal-safe (a message
+// quotes values from the file, and a TOML string may hold any control character).
 struct Diagnostic {
   SourceLocation where;
   std::string message;
   std::string hint;
 
   std::string ToString() const {
-    std::string s = where.ToString() + ": " + message;
-    if (!hint.empty()) s += "\n  hint: " + hint;
+    std::string s = TerminalSafe(where.ToString() + ": " + message);
+    if (!hint.empty()) s += "\n  hint: " + TerminalSafe(hint);
     return s;
   }
 };

@@ -164,7 +164,7 @@ TEST_CASE("failover (old primary confirmed down): relay log applied, promoted, t
   m.live.servers["mercury"].sql_error = "cannot connect";
   m.live.servers["uranus"].channels[0].io_running = "Connecting";
   m.live.servers["uranus"].channels[0].gtid_io_pos = "0-1-45";
-  Plan plan = MustPlan(m, PlanOptions{"mercury"});
+  Plan plan = MustPlan(m, PlanOptions{"mercury", ""});
   REQUIRE(plan.primary_change.has_value());
   CHECK(plan.primary_change->kind == "failover");
   CHECK(Has(plan, "uranus/apply-relay-log"));
@@ -350,6 +350,22 @@ TEST_CASE("an app whose host is ERB is left alone with a note; an unreadable one
   CHECK_FALSE(Has(*plan, "mercury/rewrite-app-config/secondhand"));
   CHECK(AnyContains(Host(*plan, "mercury").notes, "is ERB"));
   CHECK(AnyContains(Host(*plan, "uranus").notes, "Permission denied"));
+}
+
+TEST_CASE("a database.yml whose merges replplan cannot bound is a note, not a rewrite") {
+  Topology t = WithApp(UranusPrimary(2), {"mercury"}, "");
+  LiveState live = InSyncLive(t);
+  std::string deep = "s0: &s0\n  adapter: mysql2\n";
+  for (int k = 1; k < 70; ++k) {
+    deep += "s" + std::to_string(k) + ": &s" + std::to_string(k) + "\n  <<: *s" + std::to_string(k - 1) + "\n";
+  }
+  GiveApp(live, "mercury", deep + "production:\n  <<: *s69\n");
+  auto plan = BuildPlan(t, live);
+  REQUIRE(plan.ok());
+  CHECK_FALSE(Has(*plan, "mercury/rewrite-app-config/secondhand"));
+  CHECK(AnyContains(Host(*plan, "mercury").notes,
+                    "app secondhand: database.yml: the '<<' merges at 's6' (line 13) nest more than 64 sections "
+                    "deep; replplan stops reading there: merge each anchor once, a few levels deep; not repointed"));
 }
 
 TEST_CASE("an app naming a database or user the topology does not declare gets a note") {

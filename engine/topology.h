@@ -51,8 +51,12 @@ struct ClusterSpec {
   Flavor flavor = Flavor::kMariaDB;
   std::string primary;
   SourceLocation primary_where;
+  // The failover epoch the file was written at (engine/cluster_epoch.h): rewritten with `primary`
+  // by every promotion replplan makes. 0 when the file records none.
+  int64_t epoch = 0;
   // Held (flock, over SSH on the primary) for the whole of an apply, so two applies of one cluster
-  // never interleave. Default: /run/lock/replplan-<name>.lock.
+  // never interleave. Default: /run/replplan/<name>.lock, in a directory only root may write
+  // (providers/cluster_lock.cc refuses any other kind).
   std::string lock_file;
 };
 

@@ -3,6 +3,7 @@
 // line stay as they were), so the change can be committed and reviewed like any other.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -14,5 +15,10 @@ namespace replplan {
 // parse or `new_primary` is not a declared server (the result is validated before it is returned).
 Result<std::string> SetPrimaryInTopology(std::string_view toml_text, const std::string& file_name,
                                          const std::string& new_primary);
+
+// The text with [cluster] epoch set to `epoch` (engine/cluster_epoch.h): its value replaced where
+// the key exists, otherwise a line `epoch = N` added right after the line of `primary` (same
+// indentation). Every other byte is kept; the result is validated.
+Result<std::string> SetEpochInTopology(std::string_view toml_text, const std::string& file_name, int64_t epoch);
 
 }  // namespace replplan

@@ -60,3 +60,50 @@ TEST_CASE("rewriting to the current primary returns the same text") {
 }
 
 }  // namespace replplan
+
+namespace replplan {
+
+// toml++ counts columns in code points: a non-ASCII name before the primary on the same line (an
+// inline [cluster] table) once made the rewrite land a byte early and refuse ("cannot locate").
+TEST_CASE("non-ASCII text before the primary on its line is located by byte, not by code point") {
+  std::string before = Seed();
+  const size_t begin = before.find("[cluster]");
+  const size_t end = before.find("[replication]");
+  REQUIRE(begin != std::string::npos);
+  REQUIRE(end != std::string::npos);
+  // "secondhand-café €" (é: 2 bytes, €: 3), and a non-ASCII comment on the line before.
+  before.replace(begin, end - begin,
+                 "# Brücke: die Primäre steht unten\n"
+                 "cluster = { name = \"secondhand-caf\xC3\xA9 \xE2\x82\xAC\", flavor = \"mariadb\", primary = "
+                 "\"mercury\" }  # \xC3\xA9t\xC3\xA9\n\n");
+  auto after = SetPrimaryInTopology(before, "secondhand.toml", "uranus");
+  REQUIRE_MESSAGE(after.ok(), after.status().message());
+  std::string expected = before;
+  expected.replace(expected.find("primary = \"mercury\" }"), std::string("primary = \"mercury\" }").size(),
+                   "primary = \"uranus\" }");
+  CHECK(*after == expected);
+
+  // The same with a byte order mark before the inline table on the first line (toml++ does not
+  // count it as a column).
+  const std::string bom = "\xEF\xBB\xBF";
+  const std::string first_line = before.substr(before.find("cluster = {"));
+  auto with_bom = SetPrimaryInTopology(bom + first_line, "secondhand.toml", "uranus");
+  REQUIRE_MESSAGE(with_bom.ok(), with_bom.status().message());
+  CHECK(*with_bom == bom + expected.substr(expected.find("cluster = {")));
+}
+
+TEST_CASE("a non-ASCII cluster name and comment on the lines before primary keep every other byte") {
+  std::string before = Seed();
+  const std::string name_line = "name    = \"secondhand\"";
+  REQUIRE(before.find(name_line) != std::string::npos);
+  before.replace(before.find(name_line), name_line.size(),
+                 "name    = \"secondhand-\xE4\xB8\xAD\xE5\x8F\xA4\"  # gebrauchte Waren, \xC3\xA9t\xC3\xA9");
+  auto after = SetPrimaryInTopology(before, "secondhand.toml", "uranus");
+  REQUIRE_MESSAGE(after.ok(), after.status().message());
+  std::string expected = before;
+  expected.replace(expected.find("primary = \"mercury\""), std::string("primary = \"mercury\"").size(),
+                   "primary = \"uranus\"");
+  CHECK(*after == expected);
+}
+
+}  // namespace replplan

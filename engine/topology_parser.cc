@@ -14,6 +14,7 @@
 
 #include "engine/did_you_mean.h"
 #include "engine/grant_spec.h"
+#include "engine/toml_input_check.h"
 
 namespace replplan {
 namespace {
@@ -27,7 +28,7 @@ const Keys& TopLevelKeys() {
   return keys;
 }
 const Keys& ClusterKeys() {
-  static const Keys keys = {"name", "flavor", "primary", "lock_file"};
+  static const Keys keys = {"name", "flavor", "primary", "epoch", "lock_file"};
   return keys;
 }
 const Keys& ReplicationKeys() {
@@ -224,6 +225,11 @@ class TopologyReader {
   explicit TopologyReader(std::string file) : file_(std::move(file)) { topology_.file = file_; }
 
   TopologyParse Read(std::string_view text) {
+    // Bytes toml++ 3.3.0 must not see (undefined behaviour there) are refused first.
+    if (std::optional<Diagnostic> problem = CheckTomlInput(text, file_)) {
+      errors_.push_back(std::move(*problem));
+      return Finish();
+    }
     toml::table root;
     try {
       root = toml::parse(text, std::string_view(file_));
@@ -472,8 +478,9 @@ class TopologyReader {
       spec.primary = ReadString(*cluster, "primary", "cluster.primary").value_or("");
       spec.primary_where = At(*cluster->get("primary"));
     }
+    spec.epoch = ReadInteger(*cluster, "epoch", "cluster.epoch", 0, INT64_MAX).value_or(0);
     spec.lock_file = ReadAbsolutePath(*cluster, "lock_file", "cluster.lock_file").value_or("");
-    if (spec.lock_file.empty() && !spec.name.empty()) spec.lock_file = "/run/lock/replplan-" + spec.name + ".lock";
+    if (spec.lock_file.empty() && !spec.name.empty()) spec.lock_file = "/run/replplan/" + spec.name + ".lock";
   }
 
   void ReadReplication(const toml::table& root) {
@@ -698,6 +705,11 @@ class TopologyReader {
       if (name && !IsDatabaseName(*name)) {
         Error(At(*table->get("name")),
               "invalid database name '" + *name + "': at most 64 characters, no '/', '\\' or '.'");
+        name.reset();
+      } else if (name && *name == "replplan") {
+        // replplan's own schema (the failover epochs, engine/cluster_epoch.h): never a user database.
+        Error(At(*table->get("name")), "database name 'replplan' is reserved: replplan records its failover epochs "
+                                       "there; choose another name");
         name.reset();
       }
       db.charset = ReadSqlWord(*table, "charset").value_or(db.charset);

@@ -75,6 +75,8 @@ TEST_CASE("the seed example parses to the expected model with defaults merged") 
   CHECK(t.cluster.flavor == Flavor::kMariaDB);
   CHECK(t.cluster.primary == "mercury");
   CHECK(t.cluster.primary_where.ToString() == "examples/secondhand.toml:10:11");
+  // Not in the world-writable /run/lock, where any local user could block applies (audit finding 16).
+  CHECK(t.cluster.lock_file == "/run/replplan/secondhand.lock");
 
   CHECK(t.replication.user == "repl");
   CHECK(t.replication.host == "%");

@@ -2,7 +2,10 @@
 
 #include <poll.h>
 
+#include <algorithm>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include "engine/shell_quote.h"
@@ -20,11 +23,33 @@ constexpr int kAnswerTimeoutMs = 15000;
 // stalled; the lock is then taken by a fresh holder.
 constexpr int kStandbyAnswerMs = 1000;
 
+// A held lock's session is otherwise silent for the whole apply: SSH keepalives every this many
+// seconds keep traffic on it, so the primary's sshd notices within its TCP retransmission timeout
+// (minutes, not the hours of TCP keepalive) that this side is gone, and its holder lets go.
+constexpr int kKeepaliveS = 15;
+
 class SshFlock : public ClusterLock {
  public:
   SshFlock(std::unique_ptr<SshSession> session, std::unique_ptr<SshStream> holder, SessionPool* pool)
-      : session_(std::move(session)), holder_(std::move(holder)), pool_(pool) {}
+      : session_(std::move(session)), holder_(std::move(holder)), pool_(pool) {
+    session_->EnableKeepalive(kKeepaliveS);
+    // The session and its stream are this lock's alone until the destructor, which stops the
+    // thread before it touches them: one user at a time, as libssh2 needs.
+    keepalive_ = std::thread([this] {
+      std::unique_lock<std::mutex> lock(mutex_);
+      while (!released_) {
+        if (!session_->SendKeepalive().ok()) return;  // the connection is gone, and with it the lock
+        wake_.wait_for(lock, std::chrono::seconds(1), [this] { return released_; });
+      }
+    });
+  }
   ~SshFlock() override {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      released_ = true;
+    }
+    wake_.notify_all();
+    keepalive_.join();
     // EOF on the holder's stdin ends `cat`, which takes the lock's file descriptor with it.
     // Should that fail, destroying the stream closes the channel, with the same effect.
     auto finished = holder_->Finish(2000);
@@ -37,20 +62,56 @@ class SshFlock : public ClusterLock {
   std::unique_ptr<SshSession> session_;  // outlives the stream
   std::unique_ptr<SshStream> holder_;
   SessionPool* pool_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool released_ = false;
+  std::thread keepalive_;
 };
 
 // Holds flock(1) on the lock file for as long as its stdin stays open. It first reads one line,
 // the owner: a holder started ahead of need (a standby) waits there, lock-free, until told, and
 // one whose channel closes first exits without locking anything. The owner is written beside the
 // lock, so whoever finds it taken can be told who has it.
+//
+// Nobody else may place or replace a name in the lock's directory: a local user who could (as in
+// the world-writable /run/lock) would plant a symlink there that root then opens and writes
+// through, or hold the lock file open to block every apply and failover. So the directory is
+// created 0700 when missing, and refused unless it is a real directory owned by the SSH user and
+// writable by no one else. Then, as a shell cannot open with O_NOFOLLOW: a lock file that is a
+// symlink or not a regular file is refused before it is opened (nothing is created or written
+// through it), and after the open the name must still be no symlink and the descriptor the very
+// file it names (test's -ef: same device and inode). The check and the open are apart (TOCTOU),
+// but only the directory's owner can change the name between them, and the directory check is
+// what made that owner the SSH user; the comparison after the open catches a swap all the same.
 std::string HolderCommand(const std::string& lock_file) {
+  const size_t slash = lock_file.rfind('/');
+  const std::string dir = ShellQuote(slash == 0 || slash == std::string::npos ? "/" : lock_file.substr(0, slash));
   const std::string lock = ShellQuote(lock_file);
   const std::string owner_file = ShellQuote(lock_file + ".owner");
+  const std::string fix = "or set cluster.lock_file in a directory only the SSH user can write";
   return "IFS= read -r owner || exit 0\n"
-         "exec 9>>" + lock + " || exit 3\n"
-         "if ! flock -n 9; then printf 'BUSY\\n'; cat -- " + owner_file + " 2>/dev/null; exit " +
-         std::to_string(kBusyExit) + "; fi\n"
-         "printf '%s\\n' \"$owner\" > " + owner_file + "\n"
+         "d=" + dir + "; f=" + lock + "; o=" + owner_file + "\n"
+         "refuse() { printf '%s\\n' \"$1\" >&2; exit 4; }\n"
+         "[ -e \"$d\" ] || [ -L \"$d\" ] || mkdir -m 700 -- \"$d\" 2>/dev/null || [ -d \"$d\" ] ||"
+         " refuse \"cannot create the lock directory $d\"\n"
+         "if [ -L \"$d\" ] || [ ! -d \"$d\" ]; then refuse \"the lock directory $d is a symlink or not a directory: "
+         "remove it, " + fix + "\"; fi\n"
+         // One stat for both: the directory's owner and mode, and this shell's uid (its /proc entry's).
+         "set -- $(stat -c '%u %a' -- \"$d\" /proc/$$)\n"
+         "[ $# -eq 4 ] || refuse \"cannot stat the lock directory $d\"\n"
+         "if [ \"$1\" != \"$3\" ] || [ $((0$2 & 022)) -ne 0 ]; then refuse \"the lock directory $d "
+         "(owner uid $1, mode $2) must belong to uid $3 and be writable by no one else: "
+         "chown $3 $d; chmod 700 $d, " + fix + "\"; fi\n"
+         "if [ -L \"$f\" ] || { [ -e \"$f\" ] && [ ! -f \"$f\" ]; }; then refuse \"the lock file $f is a symlink or "
+         "not a regular file: nothing was written through it; remove it\"; fi\n"
+         "if [ -L \"$o\" ]; then refuse \"the lock owner file $o is a symlink: nothing was written through it; remove "
+         "it\"; fi\n"
+         "exec 9>>\"$f\" || exit 3\n"
+         // Builtins only from here: this is a failover's path to its lock.
+         "if [ -L \"$f\" ] || ! [ \"$f\" -ef /dev/fd/9 ]; then"
+         " refuse \"the lock file $f was replaced while it was opened: nothing was written through it\"; fi\n"
+         "if ! flock -n 9; then printf 'BUSY\\n'; cat -- \"$o\" 2>/dev/null; exit " + std::to_string(kBusyExit) + "; fi\n"
+         "printf '%s\\n' \"$owner\" > \"$o\"\n"
          "printf 'LOCKED\\n'\n"
          "exec cat >/dev/null\n";
 }
@@ -98,8 +159,10 @@ Result<std::string> FirstAnswer(SshStream& holder, const std::string& cluster, c
     }
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return Status::Unavailable("cannot lock cluster " + cluster + ": no answer from " + where);
+    // At most 100 ms: libssh2 may already hold the end of the output (a holder that refused and
+    // exited) with nothing more to come on the socket.
     pollfd p{holder.socket(), holder.poll_events(), 0};
-    poll(&p, 1, static_cast<int>(left.count()));
+    poll(&p, 1, static_cast<int>(std::min<long long>(left.count(), 100)));
   }
   return answer;
 }

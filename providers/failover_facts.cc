@@ -2,6 +2,7 @@
 
 #include <future>
 
+#include "engine/live_state.h"
 #include "providers/connect_options.h"
 #include "providers/mysql/mysql_connection.h"
 #include "providers/session_pool.h"
@@ -15,10 +16,11 @@ Result<std::unique_ptr<MysqlConnection>> Connect(const ServerSpec& server, Sessi
   return BorrowSql(pool, *options);
 }
 
-// What one replica holds and says about the primary, on an open connection.
+// What one replica holds and says about the primary, on an open connection. Only the raw answers:
+// what they mean is TestimonyOf's (engine/failover_choice.h).
 Status ReadReplicaOn(const Topology& topology, MysqlConnection& sql, ReplicaFacts& facts) {
   auto vars = sql.Query("SELECT @@gtid_current_pos AS cur, @@gtid_binlog_pos AS bin, @@log_bin AS log_bin, "
-                        "@@log_slave_updates AS lsu");
+                        "@@log_slave_updates AS lsu, @@read_only AS ro");
   if (!vars.ok()) return vars.status();
   if (vars->empty()) return Status::Internal("no answer to the position query");
   const Row& v = vars->front();
@@ -27,18 +29,27 @@ Status ReadReplicaOn(const Topology& topology, MysqlConnection& sql, ReplicaFact
   facts.gtid_binlog_pos = v.at("bin");
   facts.log_bin = v.at("log_bin") == "1";
   facts.log_slave_updates = v.at("lsu") == "1";
+  facts.read_only = v.at("ro") != "0";
 
   auto status = sql.Query("SHOW SLAVE STATUS");
   if (!status.ok()) return status.status();
-  const ServerSpec* primary = topology.FindServer(topology.cluster.primary);
-  if (status->empty() || primary == nullptr) return Status::OK();  // replicates from nobody: no testimony
-  const Row& s = status->front();
-  facts.gtid_io_pos = s.count("Gtid_IO_Pos") ? s.at("Gtid_IO_Pos") : "";
-  // Only a replica of *this* primary can testify that it is gone; "Connecting" is MariaDB's state
-  // while the IO thread retries a source that refused or dropped it.
-  bool follows_primary = s.count("Master_Host") && s.at("Master_Host") == primary->address;
-  bool connected = s.count("Slave_IO_Running") && s.at("Slave_IO_Running") == "Yes";
-  facts.io_thread_lost_source = follows_primary && !connected;
+  // No row: replicates from nobody. The seeder's marker channel is no channel either: that replica
+  // is being seeded and has never received anything from the primary.
+  if (status->empty()) return Status::OK();
+  const ReplicaChannel ch = ParseReplicaChannel(status->front());
+  if (ch.source_host == kSeedInProgressHost) return Status::OK();
+  facts.has_channel = true;
+  facts.gtid_io_pos = ch.gtid_io_pos;
+  facts.io_running = ch.io_running;
+  facts.io_state = ch.io_state;
+  facts.last_io_errno = ch.last_io_errno;
+  facts.source = ch.source_host + ":" + std::to_string(ch.source_port);
+  for (const ServerSpec& s : topology.servers) {
+    if (s.address == ch.source_host && s.mysql.port == ch.source_port) {
+      facts.source = s.name;
+      facts.source_is_primary = topology.IsPrimary(s.name);
+    }
+  }
   return Status::OK();
 }
 

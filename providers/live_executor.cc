@@ -16,6 +16,7 @@
 #include "engine/desired_config.h"
 #include "engine/grant_check.h"
 #include "engine/mycnf.h"
+#include "engine/native_password.h"
 #include "engine/shell_quote.h"
 #include "engine/sql_quote.h"
 #include "providers/connect_options.h"
@@ -561,7 +562,7 @@ Status LiveExecutor::EnsureReplicationUser(const Action& action, Host& host) {
 
   Status off = Exec(host, "SET SESSION sql_log_bin = 0", "SET SESSION sql_log_bin = 0");
   if (!off.ok()) return off;
-  Status done = Exec(host, "CREATE USER IF NOT EXISTS " + account + " IDENTIFIED BY " + QuoteString((*password)->reveal()),
+  Status done = Exec(host, "CREATE USER IF NOT EXISTS " + account + " " + IdentifiedByHash(**password),
                      "CREATE USER " + account, {*password});
   if (done.ok()) done = Exec(host, "GRANT " + grant.text + " TO " + account, "GRANT " + grant.text + " TO " + account);
   // The connection is cached for later actions, which must replicate: never keep one that does not log.
@@ -590,19 +591,14 @@ Status LiveExecutor::CreateDatabase(const Action& action, Host& host) {
   return Exec(host, sql, "CREATE DATABASE " + QuoteIdentifier(db->name));
 }
 
-// MariaDB writes CREATE USER ... IDENTIFIED BY 'text' into the binlog as it was sent, so a
-// replicated CREATE USER would put the password in clear into every binlog (and every backup of
-// one). The hash is computed by a SELECT (never logged) and only the hash is replicated, as
-// mysql.global_priv holds it on every node anyway. MySQL rewrites the statement itself.
-Result<std::string> LiveExecutor::IdentifiedByHash(Host& host, const Secret& password) {
+// MariaDB writes CREATE USER ... IDENTIFIED BY 'text' into the binlog as it was sent, and every
+// statement as sent into the general and slow query logs and the process list: a password in
+// clear would reach all of them (and every backup of a log). The hash is computed here
+// (engine/native_password.h) and only the hash is sent, as mysql.global_priv holds it on every
+// node anyway. MySQL rewrites the statement itself.
+std::string LiveExecutor::IdentifiedByHash(const Secret& password) const {
   if (topology_.cluster.flavor == Flavor::kMySQL) return "IDENTIFIED BY " + QuoteString(password.reveal());
-  auto rows = Query(host, "SELECT PASSWORD(" + QuoteString(password.reveal()) + ") AS h", "hashing a password", {&password});
-  if (!rows.ok()) return rows.status();
-  std::string hash = rows->empty() ? "" : Field(rows->front(), "h");
-  if (hash.size() != 41 || hash[0] != '*' || !IsPlainName(hash.substr(1), "")) {
-    return Status::Internal(host.spec->name + ": PASSWORD() gave no mysql_native_password hash");
-  }
-  return "IDENTIFIED BY PASSWORD " + QuoteString(hash);
+  return "IDENTIFIED BY PASSWORD " + QuoteString(MysqlNativePasswordHash(password.reveal()));
 }
 
 // A declared [[user]]: created on the primary with normal binary logging, so it replicates. Only
@@ -642,10 +638,11 @@ Status LiveExecutor::EnsureDeclaredUser(const Action& action, Host& host, bool c
     if (!create) return Status::FailedPrecondition(account + " does not exist on " + host.spec->name + ": plan again");
     auto password = SecretOf(user->password, "password of " + account);
     if (!password.ok()) return password.status();
-    auto identified = IdentifiedByHash(host, **password);
-    if (!identified.ok()) return identified.status();
-    Status created = Exec(host, "CREATE USER IF NOT EXISTS " + account + " " + *identified, "CREATE USER " + account,
-                          {*password});
+    if ((*password)->reveal().empty()) {
+      return Status::InvalidArgument("password of " + account + " is empty: give the account a password");
+    }
+    Status created = Exec(host, "CREATE USER IF NOT EXISTS " + account + " " + IdentifiedByHash(**password),
+                          "CREATE USER " + account, {*password});
     if (!created.ok()) return created;
   }
   auto have = GrantsOf(host, account);
@@ -760,7 +757,17 @@ Status LiveExecutor::ChangeSource(const Action& action, Host& host) {
     options.push_back("MASTER_LOG_FILE = " + QuoteString(log_file));
     options.push_back("MASTER_LOG_POS = " + log_pos);
   }
-  Status changed = Exec(host, "CHANGE MASTER TO " + Join(options, ", "), "CHANGE MASTER TO " + source->name, {*password});
+  // CHANGE MASTER has no hashed form of MASTER_PASSWORD, and the server writes statements as sent
+  // to the general and slow query logs: this one goes to neither. The connection is cached for
+  // later actions, which are logged as usual: it is dropped when it cannot be put back.
+  Status changed = Exec(host, "SET SESSION sql_log_off = 1, SESSION slow_query_log = 0",
+                        "SET SESSION sql_log_off = 1, SESSION slow_query_log = 0");
+  if (changed.ok()) {
+    changed = Exec(host, "CHANGE MASTER TO " + Join(options, ", "), "CHANGE MASTER TO " + source->name, {*password});
+    Status logged = Exec(host, "SET SESSION sql_log_off = 0, SESSION slow_query_log = @@GLOBAL.slow_query_log",
+                         "SET SESSION sql_log_off = 0, SESSION slow_query_log = @@GLOBAL.slow_query_log");
+    if (!logged.ok()) host.sql.reset();
+  }
   if (!changed.ok() && from_binlog) {
     return after_stop(changed.WithNote("gtid_slave_pos was set to " + spec.name + "'s own binlog position"));
   }

@@ -91,7 +91,7 @@ class LiveExecutor : public ActionExecutor {
   Result<Row> ReplicaStatus(Host& host);  // the default channel; an empty row when there is none
   Result<bool> AccountExists(Host& host, const std::string& user, const std::string& host_part);
   Result<std::vector<std::string>> GrantsOf(Host& host, const std::string& account);
-  Result<std::string> IdentifiedByHash(Host& host, const Secret& password);
+  std::string IdentifiedByHash(const Secret& password) const;
 
   // Static settings of `settings` that the running server does not have, in words.
   Result<std::vector<std::string>> StaticMismatches(Host& host, const std::vector<std::string>& settings);

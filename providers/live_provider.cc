@@ -1,6 +1,8 @@
 #include "providers/live_provider.h"
 #include "engine/text.h"
+#include "engine/cluster_epoch.h"
 
+#include <algorithm>
 #include <cctype>
 #include <set>
 #include <thread>
@@ -137,6 +139,16 @@ void ReadSqlState(const Topology& topology, MysqlConnection& connection, RawServ
       "default_collation_name AS default_collation_name FROM information_schema.SCHEMATA ORDER BY schema_name");
   if (!databases.ok()) return RecordSqlError(raw, databases.status().WithContext("reading databases"));
   raw.databases = std::move(*databases);
+  // The failover epoch (engine/cluster_epoch.h), only where replplan's schema exists: no round trip
+  // on a server that never saw a promotion. A table not there (yet) reads as no epoch.
+  bool has_epochs = std::any_of(raw.databases.begin(), raw.databases.end(), [](const Row& row) {
+    auto it = row.find("schema_name");
+    return it != row.end() && it->second == kEpochSchema;
+  });
+  if (has_epochs) {
+    auto epochs = connection.Query(ReadLatestEpochSql());
+    if (epochs.ok()) raw.epochs = std::move(*epochs);
+  }
 
   // Never the authentication_string: hashes have no business in replplan's memory.
   auto users = connection.Query("SELECT user AS user, host AS host, plugin AS plugin FROM mysql.user "

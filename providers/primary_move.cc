@@ -1,19 +1,23 @@
 #include "providers/primary_move.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <memory>
+#include <sstream>
 
+#include "engine/cluster_epoch.h"
+#include "engine/plan_compare.h"
 #include "engine/planner.h"
+#include "engine/terminal_text.h"
 #include "engine/topology_edit.h"
 #include "engine/topology_parser.h"
 #include "providers/cluster_lock.h"
+#include "providers/epoch_record.h"
 #include "providers/live_executor.h"
+#include "providers/local/atomic_file.h"
 #include "providers/provider.h"
 #include "providers/state_reader.h"
 
@@ -24,43 +28,6 @@ using Clock = std::chrono::steady_clock;
 
 std::chrono::milliseconds Since(Clock::time_point start) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
-}
-
-// Temp file beside the original, fsync, rename, fsync the directory: a crash leaves the old file or
-// the new one, never half of each. The mode of the original is kept.
-Status WriteFileAtomically(const std::string& path, const std::string& text) {
-  namespace fs = std::filesystem;
-  fs::path target(path);
-  fs::path dir = target.parent_path().empty() ? fs::path(".") : target.parent_path();
-  std::string tmp = (dir / ("." + target.filename().string() + ".replplan.tmp")).string();
-  std::error_code ec;
-  fs::perms mode = fs::status(target, ec).permissions();
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return Status::Unavailable("cannot write " + tmp + ": " + std::strerror(errno));
-  size_t off = 0;
-  while (off < text.size()) {
-    ssize_t n = ::write(fd, text.data() + off, text.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return Status::Unavailable("cannot write " + tmp + ": " + std::strerror(errno));
-    }
-    off += static_cast<size_t>(n);
-  }
-  bool synced = ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ec) fs::permissions(tmp, mode, ec);
-  if (!synced || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    ::unlink(tmp.c_str());
-    return Status::Unavailable("cannot replace " + path + ": " + std::strerror(errno));
-  }
-  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
-  return Status::OK();
 }
 
 struct NewTopology {
@@ -94,13 +61,28 @@ void Carry(const MoveRequest& request, const NewTopology& next, MoveOutcome& out
   if (!promotes) out.promoted = report.failed() == 0;  // already promoted earlier: nothing to promote
   if (out.promoted) {
     auto start = Clock::now();
-    Status written = WriteFileAtomically(request.topology_path, next.text);
-    out.steps.push_back({"rewrite primary in " + request.topology_path, Since(start)});
+    auto text = SetEpochInTopology(next.text, request.topology_path, out.epoch);
+    Status written = text.ok() ? WriteFileAtomically(request.topology_path, *text) : text.status();
+    out.steps.push_back({"rewrite primary and epoch in " + request.topology_path, Since(start)});
     if (written.ok()) {
       out.file_rewritten = true;
     } else {
       out.status = written.WithContext("the promotion is done but the topology file was not rewritten; set "
-                                       "primary = \"" + out.to + "\" in it by hand");
+                                       "primary = \"" + out.to + "\" and epoch = " + std::to_string(out.epoch) +
+                                       " in it by hand");
+    }
+    // After the apps moved: the record is for later checks of other copies of the file, not for
+    // the first write.
+    if (const ServerSpec* promoted = next.topology.FindServer(out.to)) {
+      auto record_start = Clock::now();
+      auto recorded = RecordEpoch(*promoted, out.epoch, out.kind, request.owner);
+      out.steps.push_back({"record epoch " + std::to_string(out.epoch) + " on " + out.to, Since(record_start)});
+      if (recorded.ok()) {
+        out.epoch_recorded = true;
+        out.epoch = *recorded;
+      } else {
+        out.epoch_error = recorded.status().message();
+      }
     }
   }
   if (out.status.ok() && !report.ok()) {
@@ -121,15 +103,58 @@ Result<Plan> PlanMove(const MoveRequest& request, const Topology& topology, cons
   }
   out.steps.push_back({"read the live state (" + hosts + ")", stats.total});
   auto plan_start = Clock::now();
-  auto plan = BuildPlan(topology, live, options);
+  out.epoch = NextEpoch(request.topology, live);
+  PlanOptions checked = options;
+  checked.file_primary = request.topology.cluster.primary;  // the stale-file check is of the file as given
+  auto plan = BuildPlan(topology, live, checked);
   out.steps.push_back({"plan", Since(plan_start)});
   return plan;
 }
 
-bool Approved(const MoveRequest& request, const Plan& plan) { return !request.approve || request.approve(plan); }
-
 void Say(const MoveRequest& request, const std::string& text) {
   if (request.say) request.say(text);
+}
+
+// On a terminal the operator approves a plan made before the cluster lock is taken, so the prompt
+// never holds the lock (watch's fencing of a returning writable primary waits for it; issue 11);
+// the plan made under the lock must then be the approved one action by action. Without a prompt
+// (--yes, watch) the plan made under the lock is the one carried out, as before.
+struct Approval {
+  std::optional<Plan> approved;
+  Status status;  // not OK: cancelled or refused, nothing changed
+};
+Approval ApproveBeforeLock(const MoveRequest& request, const Topology& topology, const PlanOptions& options,
+                           const std::string& kind, MoveOutcome& out) {
+  Approval a;
+  if (!request.approve) return a;
+  auto plan = PlanMove(request, topology, options, out);
+  if (!plan.ok()) {
+    a.status = plan.status();
+    return a;
+  }
+  Say(request, RenderPlanText(*plan));
+  if (plan->incomplete() && kind == "switchover") {
+    a.status = Status::FailedPrecondition("some servers could not be read (see the plan); switchover not started");
+  } else if (Status refused = DestructiveApproval(*plan, request.allow_destructive, kind); !refused.ok()) {
+    a.status = refused;  // never asked: a "yes" could not approve it
+  } else if (!request.approve(*plan)) {
+    a.status = Status::FailedPrecondition(kind + " cancelled: nothing was changed");
+  } else {
+    a.approved = std::move(*plan);
+  }
+  return a;
+}
+
+// The plan made under the lock against the approved one; OK when there was no prompt.
+Status MatchesApproval(const Approval& approval, const Plan& now, const std::string& kind) {
+  if (!approval.approved) return Status::OK();
+  std::vector<std::string> differences = ActionDifferences(approval.approved->actions, now.actions);
+  if (differences.empty()) return Status::OK();
+  std::string lines;
+  for (const std::string& d : differences) lines += "\n  " + d;
+  return Status::FailedPrecondition("the servers changed while the " + kind +
+                                    " waited for approval: the plan made under the lock is not the approved one; "
+                                    "nothing was changed; run it again:" + lines);
 }
 
 }  // namespace
@@ -151,6 +176,11 @@ MoveOutcome RunSwitchover(const MoveRequest& request, const std::string& to) {
   auto next = WithPrimary(request, to);
   if (!next.ok()) {
     out.status = next.status();
+    return finish();
+  }
+  Approval approval = ApproveBeforeLock(request, next->topology, {}, "switchover", out);
+  if (!approval.status.ok()) {
+    out.status = approval.status;
     return finish();
   }
   // Locked where a concurrent apply of either file version would lock: the old and the new primary.
@@ -179,15 +209,17 @@ MoveOutcome RunSwitchover(const MoveRequest& request, const std::string& to) {
   }
   out.plan = std::move(*plan);
   if (out.plan->primary_change) out.from = out.plan->primary_change->from;
-  Say(request, RenderPlanText(*out.plan));
+  if (!approval.approved) Say(request, RenderPlanText(*out.plan));
   if (out.plan->incomplete()) {
     out.status = Status::FailedPrecondition("some servers could not be read (see the plan); switchover not started");
     return finish();
   }
-  if (!Approved(request, *out.plan)) {
-    out.status = Status::FailedPrecondition("switchover cancelled: nothing was changed");
+  if (Status refused = DestructiveApproval(*out.plan, request.allow_destructive, "switchover"); !refused.ok()) {
+    out.status = refused;
     return finish();
   }
+  out.status = MatchesApproval(approval, *out.plan, "switchover");
+  if (!out.status.ok()) return finish();
   Carry(request, *next, out);
   return finish();
 }
@@ -216,13 +248,6 @@ MoveOutcome RunFailover(const MoveRequest& request) {
     out.status = next.status();
     return finish();
   }
-  auto lock_start = Clock::now();
-  auto lock = AcquireClusterLock(next->topology, request.owner, request.pool);
-  if (!lock.ok()) {
-    out.status = lock.status();
-    return finish();
-  }
-  out.steps.push_back({"take the cluster lock", Since(lock_start)});
   // The old primary is down: reading it must not cost a full connect timeout, nor a full command
   // timeout on a warm SSH session to a host that froze. (Warm SQL connections to it are never
   // lent for this read: the pool lends only connections made with the same connect timeout.)
@@ -236,17 +261,31 @@ MoveOutcome RunFailover(const MoveRequest& request) {
   }
   PlanOptions options;
   options.confirmed_down = out.from;
+  Approval approval = ApproveBeforeLock(request, reading, options, "failover", out);
+  if (!approval.status.ok()) {
+    out.status = approval.status;
+    return finish();
+  }
+  auto lock_start = Clock::now();
+  auto lock = AcquireClusterLock(next->topology, request.owner, request.pool);
+  if (!lock.ok()) {
+    out.status = lock.status();
+    return finish();
+  }
+  out.steps.push_back({"take the cluster lock", Since(lock_start)});
   auto plan = PlanMove(request, reading, options, out);
   if (!plan.ok()) {
     out.status = plan.status();
     return finish();
   }
   out.plan = std::move(*plan);
-  Say(request, RenderPlanText(*out.plan));
-  if (!Approved(request, *out.plan)) {
-    out.status = Status::FailedPrecondition("failover cancelled: nothing was changed");
+  if (!approval.approved) Say(request, RenderPlanText(*out.plan));
+  if (Status refused = DestructiveApproval(*out.plan, request.allow_destructive, "failover"); !refused.ok()) {
+    out.status = refused;
     return finish();
   }
+  out.status = MatchesApproval(approval, *out.plan, "failover");
+  if (!out.status.ok()) return finish();
   Carry(request, *next, out);
   // After the apps moved, so it never delays the first write: what the old primary wrote that no
   // replica received, from its binlog files over SSH (its host may well be up).
@@ -260,53 +299,90 @@ MoveOutcome RunFailover(const MoveRequest& request) {
   return finish();
 }
 
+std::string RecordApplyPromotion(const Plan& plan, const ApplyReport& report, const Topology& topology,
+                                 const std::string& topology_path, const std::string& owner) {
+  if (!plan.primary_change) return "";
+  const std::string& to = plan.primary_change->to;
+  bool promoted = false;
+  for (const ActionOutcome& o : report.outcomes) {
+    promoted |= o.id == to + "/" + ToString(ActionKind::kPromoteReplica) && o.state == ActionOutcome::State::kDone;
+  }
+  const ServerSpec* spec = topology.FindServer(to);
+  if (!promoted || spec == nullptr) return "";
+  auto epoch = RecordEpoch(*spec, topology.cluster.epoch + 1, plan.primary_change->kind, owner);
+  if (!epoch.ok()) {
+    return "The promotion of " + to + " is done, but its epoch was NOT recorded on the servers (" +
+           epoch.status().message() + "); older copies of the file are refused only when the structure shows it.\n";
+  }
+  std::string number = std::to_string(*epoch);
+  std::string out = "Epoch " + number + " recorded on " + to + " (replplan.epochs): an older copy of the file naming "
+                    "another primary is refused.\n";
+  std::ifstream in(topology_path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  auto edited = in ? SetEpochInTopology(text.str(), topology_path, *epoch) : Result<std::string>(Status::NotFound("cannot read " + topology_path));
+  Status written = edited.ok() ? WriteFileAtomically(topology_path, *edited) : edited.status();
+  if (!written.ok()) return out + topology_path + " was NOT rewritten (" + written.message() + "): set epoch = " + number +
+                            " in its [cluster] by hand.\n";
+  return out + topology_path + " now says epoch = " + number + ": commit it with the new primary.\n";
+}
+
 std::string RenderMoveReport(const MoveOutcome& o) {
-  std::string out = "\n" + o.kind + " report: " + o.from + " -> " + (o.to.empty() ? "(none)" : o.to) + "\n";
+  // Reasons, positions, errors and names come from servers: each line is made terminal-safe.
+  std::string out = "\n";
+  const auto line = [&out](const std::string& text) { out += TerminalSafe(text) + "\n"; };
+  line(o.kind + " report: " + o.from + " -> " + (o.to.empty() ? "(none)" : o.to));
   if (o.decision) {
-    for (const std::string& r : o.decision->reasons) out += "  why " + o.to + ": " + r + "\n";
+    if (!o.decision->confirmation.empty()) line("  " + o.from + " is down: " + o.decision->confirmation);
+    for (const std::string& r : o.decision->reasons) line("  why " + o.to + ": " + r);
     for (const auto& [name, lacks] : o.decision->lagging) {
-      out += "  " + name + " lacked " + lacks + " at the decision (it receives them from " + o.to + ")\n";
+      line("  " + name + " lacked " + lacks + " at the decision (it receives them from " + o.to + ")");
     }
   }
-  out += "  steps:\n";
+  line("  steps:");
   for (const MoveStep& s : o.steps) {
-    char line[256];
-    std::snprintf(line, sizeof(line), "    %7lld ms  %s\n", static_cast<long long>(s.duration.count()),
-                  s.name.c_str());
-    out += line;
+    char ms[32];
+    std::snprintf(ms, sizeof(ms), "    %7lld ms  ", static_cast<long long>(s.duration.count()));
+    line(ms + s.name);
   }
-  out += "    " + std::to_string(o.total.count()) + " ms in total\n";
+  line("    " + std::to_string(o.total.count()) + " ms in total");
   if (o.lost && o.lost->known) {
     if (o.lost->lost.empty()) {
-      out += "  lost: nothing: " + o.from + "'s binlog ends at " +
-             (o.lost->old_position.empty() ? std::string("(empty)") : o.lost->old_position) + ", all of it on " + o.to +
-             "\n";
+      line("  lost: nothing: " + o.from + "'s binlog ends at " +
+           (o.lost->old_position.empty() ? std::string("(empty)") : o.lost->old_position) + ", all of it on " + o.to);
     } else {
-      out += "  lost: " + o.lost->lost + ": committed on " + o.from + " (its binlog ends at " + o.lost->old_position +
-             ") but received by no replica, so not on " + o.to +
-             (o.semi_sync ? "; semi_sync is on: none of them was acknowledged to a client (unless the primary had "
-                            "fallen back to asynchronous replication)"
-                          : "; semi_sync is off: clients may have been told they succeeded") +
-             ". " + o.from + " must be reseeded before it rejoins (the next plan says so).\n";
+      line("  lost: " + o.lost->lost + ": committed on " + o.from + " (its binlog ends at " + o.lost->old_position +
+           ") but received by no replica, so not on " + o.to +
+           (o.semi_sync ? "; semi_sync is on: none of them was acknowledged to a client (unless the primary had "
+                          "fallen back to asynchronous replication)"
+                        : "; semi_sync is off: clients may have been told they succeeded") +
+           ". " + o.from + " must be reseeded before it rejoins (the next plan says so).");
     }
   } else if (o.kind == "failover" && o.decision && o.decision->proceed) {
-    if (o.lost) out += "  " + o.lost->why_unknown + "\n";
-    out += "  lost: nothing that any reachable replica had received (" + o.to + " applied up to " +
-           o.decision->target_position + "). Transactions " + o.from + " committed that no replica received are not on " +
-           o.to + (o.semi_sync ? ": semi_sync is on, so no acknowledged write is among them (unless the primary had "
-                                 "fallen back to asynchronous replication after semi_sync_timeout_ms)"
-                               : ": semi_sync is off, so writes " + o.from + " acknowledged may be among them") +
-           "; when " + o.from + " is back, `replplan plan` names them (it is then reseeded).\n";
+    if (o.lost) line("  " + o.lost->why_unknown);
+    line("  lost: nothing that any reachable replica had received (" + o.to + " applied up to " +
+         o.decision->target_position + "). Transactions " + o.from + " committed that no replica received are not on " +
+         o.to +
+         (o.semi_sync ? ": semi_sync is on, so no acknowledged write is among them (unless the primary had "
+                        "fallen back to asynchronous replication after semi_sync_timeout_ms)"
+                      : ": semi_sync is off, so writes " + o.from + " acknowledged may be among them") +
+         "; when " + o.from + " is back, `replplan plan` names them (it is then reseeded).");
   }
   if (o.promoted) {
-    out += o.file_rewritten ? "  the topology file now says primary = \"" + o.to + "\": commit it\n"
-                            : "  the topology file was NOT rewritten: set primary = \"" + o.to + "\" by hand\n";
+    std::string epoch = std::to_string(o.epoch);
+    line(o.file_rewritten ? "  the topology file now says primary = \"" + o.to + "\", epoch = " + epoch + ": commit it"
+                          : "  the topology file was NOT rewritten: set primary = \"" + o.to + "\" and epoch = " +
+                                epoch + " by hand");
+    line(o.epoch_recorded ? "  epoch " + epoch + " recorded on " + o.to + " (replplan.epochs): an older copy of the "
+                                "file naming another primary is refused"
+                          : "  epoch " + epoch + " was NOT recorded on the servers (" + o.epoch_error +
+                                "); older copies of the file are refused only when the structure shows it");
   }
   if (o.kind == "failover" && o.promoted) {
-    out += "  " + o.from + " stays read-only when it comes back (read_only=ON in its config_file); `replplan apply` "
-           "then rejoins it\n";
+    line("  " + o.from + " stays read-only when it comes back (read_only=ON in its config_file); `replplan apply` "
+         "then rejoins it");
   }
-  out += o.status.ok() ? "  result: done\n" : "  result: " + o.status.message() + "\n";
+  line(o.status.ok() ? "  result: done" : "  result: " + o.status.message());
   return out;
 }
 

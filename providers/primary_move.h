@@ -13,7 +13,9 @@
 //  3. The cluster lock is held on the new primary (and, in a switchover, on the old one too, which
 //     is where a concurrent `apply` of the old file would take it).
 //  4. The file is rewritten (atomically) as soon as the promotion action is done, even if a later
-//     step (an app restart) fails: from then on the new server IS the primary.
+//     step (an app restart) fails: from then on the new server IS the primary. `primary` and
+//     `epoch` change together; then the new epoch is recorded on the new primary
+//     (providers/epoch_record.h), after the apps moved.
 #pragma once
 
 #include <chrono>
@@ -38,15 +40,20 @@ struct MoveRequest {
   std::string topology_text;  // its bytes as read (the rewrite changes one line of these)
   Topology topology;          // parsed from topology_text
   int parallelism = 10;
-  int min_confirmations = kAllReachableReplicas;  // failover only
+  int min_confirmations = kMajorityOfReplicas;  // failover only
   std::string owner;                              // for the cluster lock's holder line
   ApplyObserver* observer = nullptr;              // timeline of the actions; may be null
-  // Called with the plan before anything changes; false cancels (nothing changed). Null: approved.
+  // Called with a plan made before the cluster lock is taken (the prompt never holds the lock);
+  // false cancels (nothing changed). The plan made under the lock must then be the approved one
+  // action by action (engine/plan_compare.h), or nothing changes. Null: approved (--yes, watch).
   std::function<bool(const Plan&)> approve;
   // Called once a decision (failover) or plan exists, before approval: lets the CLI print it.
   std::function<void(const std::string&)> say;
   // Warm connections to borrow (`watch` keeps them); null: every step connects afresh.
   SessionPool* pool = nullptr;
+  // A plan with destructive actions (a reseed, RESET SLAVE ALL) is refused, nothing changed,
+  // unless this is set (--allow-destructive); approval alone never covers one.
+  bool allow_destructive = false;
 };
 
 struct MoveStep {
@@ -66,6 +73,11 @@ struct MoveOutcome {
   bool semi_sync = false;        // [replication] semi_sync: what the loss report may promise
   std::optional<LostTransactions> lost;  // failover: read from the old primary's binlog afterwards
   bool file_rewritten = false;
+  // The failover epoch this move records (engine/cluster_epoch.h): in the file with `primary`, and
+  // on the new primary once the plan is carried out. epoch_error: why the servers' record failed.
+  int64_t epoch = 0;
+  bool epoch_recorded = false;
+  std::string epoch_error;
   std::vector<MoveStep> steps;   // in the order they ran, with their durations
   std::chrono::milliseconds total{0};
 };
@@ -75,6 +87,13 @@ MoveOutcome RunSwitchover(const MoveRequest& request, const std::string& to);
 
 // Unplanned failover: the file's primary must be down, as the replicas confirm.
 MoveOutcome RunFailover(const MoveRequest& request);
+
+// `apply` of a file whose edited `primary` made the plan promote a server: once its promote-replica
+// is done, record the next epoch on the new primary and write it into the file's [cluster] epoch
+// (only that value changes), as `switchover` does. Returns the lines to print (nothing when the plan
+// promoted no one).
+std::string RecordApplyPromotion(const Plan& plan, const ApplyReport& report, const Topology& topology,
+                                 const std::string& topology_path, const std::string& owner);
 
 // What happened, step by step with durations, what was lost (or that nothing known was), and
 // what is left to do (the old primary rejoins with `replplan apply` once it is back).

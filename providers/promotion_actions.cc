@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "engine/app_restart_marker.h"
 #include "engine/database_yml.h"
 #include "engine/desired_config.h"
 #include "engine/gtid.h"
@@ -20,6 +21,7 @@
 #include "providers/connect_options.h"
 #include "providers/http/http_get.h"
 #include "providers/live_executor_internal.h"
+#include "providers/ssh/atomic_write.h"
 #include "providers/ssh/read_files.h"
 #include "providers/standby_shell.h"
 
@@ -467,9 +469,19 @@ Status LiveExecutor::RewriteAppConfig(const Action& action, Host& host) {
   return Status::OK();
 }
 
-// A restart is done once per content of database.yml: the checksum of the file the app was last
-// restarted with is kept beside it (<database.yml>.replplan.restarted), so running the action again
-// does not restart the app again, while a new rewrite (another primary) does.
+// The restart marker sits in the app's config directory, which the app's user may write to: a
+// symlink planted there must not make root write through it (onto any file of the host). So the
+// marker is written like database.yml (a new temp file, renamed over the name) but always 0600
+// and the SSH user's, with no backup, and anything but a regular file at its name is refused
+// (decided over replacing it: a link there is no marker replplan wrote, and the operator should
+// see it). A link planted between the check and the rename is replaced, never followed.
+const AtomicWriteOptions kMarkerWrite = {
+    .follow_symlink = false, .keep_owner_and_mode = false, .new_mode = 0600, .backup = false};
+
+// A restart is done once per content of database.yml: a digest of the file the app was last
+// restarted with, its secrets left out (engine/app_restart_marker.h), is kept beside it
+// (<database.yml>.replplan.restarted), so running the action again does not restart the app
+// again, while a new rewrite (another primary) does.
 Status LiveExecutor::RestartApp(const Action& action, Host& host, const ProgressFn& progress) {
   auto app = AppOf(action);
   if (!app.ok()) return app.status();
@@ -502,9 +514,13 @@ Status LiveExecutor::RestartApp(const Action& action, Host& host, const Progress
     const FileRead& mark_now = (*files)[1];
     checksum = text.exists ? AppRestartDigest(text.text) : "";
     std::string recorded = mark_now.exists ? std::string(Trim(mark_now.text)) : "";
-    if (!checksum.empty() && recorded == checksum) {
+    if (text.exists && AppRestartMarkerMatches(recorded, text.text)) {
       Say(progress, where + ": already restarted with this " + yml + " (" + marker + ")");
-      return Status::OK();
+      if (!IsLegacyAppRestartMarker(recorded)) return Status::OK();
+      // Written by an older replplan: a world-readable digest of the whole file, password included.
+      Status upgraded = AtomicWrite(**ssh, marker, checksum + "\n", kMarkerWrite);
+      if (!upgraded.ok() && upgraded.code() == Status::Code::kUnavailable) host.ssh.reset();
+      return upgraded.WithContext(where + ": rewriting " + marker + " without the password's digest");
     }
   }
 
@@ -534,11 +550,10 @@ Status LiveExecutor::RestartApp(const Action& action, Host& host, const Progress
     GiveBack(pool_, std::move(session), true);
     return Status::OK();
   }
-  auto mark = session->Run(ShellJoin({"sh", "-c", "cat > \"$1\"", "sh", marker}), checksum + "\n");
-  GiveBack(pool_, std::move(session), mark.ok());
-  if (!mark.ok() || mark->exit_status != 0) {
-    return Status::Internal(where + ": restarted, but could not write " + marker + ": " +
-                            (mark.ok() ? Tail(mark->err) : mark.status().message()) +
+  Status mark = AtomicWrite(*session, marker, checksum + "\n", kMarkerWrite);
+  GiveBack(pool_, std::move(session), mark.code() != Status::Code::kUnavailable);
+  if (!mark.ok()) {
+    return Status::Internal(where + ": restarted, but could not write " + marker + ": " + mark.message() +
                             " (a second run would restart it again)");
   }
   return Status::OK();

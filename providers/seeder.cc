@@ -1,4 +1,6 @@
 #include "providers/seeder.h"
+
+#include "engine/cluster_epoch.h"
 #include "providers/connect_options.h"
 
 #include <algorithm>
@@ -52,12 +54,18 @@ Status Execute(SqlSide& side, const std::string& sql) {
   return side.sql->Execute(sql).WithContext(side.spec->name);
 }
 
-Result<std::vector<std::string>> ListUserDatabases(SqlSide& side) {
+Result<std::vector<std::string>> ListDatabases(SqlSide& side) {
   auto rows = side.sql->Query("SELECT schema_name AS name FROM information_schema.SCHEMATA ORDER BY schema_name");
   if (!rows.ok()) return rows.status().WithContext(side.spec->name + ": listing databases");
   std::vector<std::string> all;
   for (const Row& row : *rows) all.push_back(row.at("name"));
-  return UserDatabases(all);
+  return all;
+}
+
+Result<std::vector<std::string>> ListUserDatabases(SqlSide& side) {
+  auto all = ListDatabases(side);
+  if (!all.ok()) return all.status();
+  return UserDatabases(*all);
 }
 
 std::string Join(const std::vector<std::string>& items) {
@@ -289,12 +297,25 @@ Result<std::string> CheckRecordedPosition(SqlSide& replica, ReplicationMode mode
 }  // namespace
 
 std::vector<std::string> UserDatabases(const std::vector<std::string>& all_databases) {
-  static const std::set<std::string> kSystem = {"mysql", "sys", "information_schema", "performance_schema"};
+  // kEpochSchema: replplan's own (engine/cluster_epoch.h), copied by DumpedDatabases, never a
+  // database a seed counts, refuses for or drops.
+  static const std::set<std::string> kSystem = {"mysql", "sys", "information_schema", "performance_schema",
+                                                kEpochSchema};
   std::vector<std::string> user;
   for (const std::string& name : all_databases) {
     if (kSystem.count(name) == 0) user.push_back(name);
   }
   return user;
+}
+
+std::vector<std::string> DumpedDatabases(const std::vector<std::string>& all_databases) {
+  std::vector<std::string> dumped = UserDatabases(all_databases);
+  // The failover epochs travel with the data: a reseeded server knows the cluster's epoch at once
+  // (the dump's DROP TABLE IF EXISTS + CREATE TABLE replace whatever copy it held).
+  if (std::find(all_databases.begin(), all_databases.end(), kEpochSchema) != all_databases.end()) {
+    dumped.push_back(kEpochSchema);
+  }
+  return dumped;
 }
 
 std::string DumpCommand(const std::string& socket, const std::vector<std::string>& databases,
@@ -343,8 +364,9 @@ Status SeedReplica(const Topology& topology, const ServerSpec& primary, const Se
     return Status::FailedPrecondition(primary.name + " has no binary log (log_bin is OFF): a replica would have "
                                       "nothing to follow; enable log_bin on it first");
   }
-  auto primary_databases = ListUserDatabases(*source);
-  if (!primary_databases.ok()) return primary_databases.status();
+  auto primary_all = ListDatabases(*source);
+  if (!primary_all.ok()) return primary_all.status();
+  auto primary_databases = DumpedDatabases(*primary_all);
   auto replica_databases = ListUserDatabases(*target);
   if (!replica_databases.ok()) return replica_databases.status();
   // Checked before anything changes: a refused seed leaves the replica exactly as it was.
@@ -362,7 +384,7 @@ Status SeedReplica(const Topology& topology, const ServerSpec& primary, const Se
   if (!primary_gtid.ok()) return primary_gtid.status();
 
   std::optional<DumpSessions> sessions;
-  if (!primary_databases->empty()) {
+  if (!primary_databases.empty()) {
     auto opened = OpenDumpSessions(*source, *target);
     if (!opened.ok()) return opened.status().WithContext("seeding " + replica.name + " (nothing changed on it)");
     sessions = std::move(*opened);
@@ -384,7 +406,7 @@ Status SeedReplica(const Topology& topology, const ServerSpec& primary, const Se
     Status recorded = RecordPositionFromSql(*source, *target, mode);
     if (!recorded.ok()) return failed(recorded.WithContext("recording the replication position on " + replica.name));
   } else {
-    auto streamed = StreamDump(*sessions, *source, *target, *primary_databases, mode, progress);
+    auto streamed = StreamDump(*sessions, *source, *target, primary_databases, mode, progress);
     if (!streamed.ok()) return failed(streamed.status());
     bytes = *streamed;
   }

@@ -45,8 +45,13 @@ Status SeedReplica(const Topology& topology, const ServerSpec& primary, const Se
 
 // The pieces below are pure, exposed so tests can pin them down.
 
-// Databases a seed copies: everything but the server's own schemas, in the order given.
+// User databases: everything but the server's own schemas and replplan's, in the order given (what a seed
+// counts, refuses for and drops on the replica).
 std::vector<std::string> UserDatabases(const std::vector<std::string>& all_databases);
+
+// What a seed dumps from the primary: its user databases, and replplan's own schema (the failover
+// epochs) when it has one.
+std::vector<std::string> DumpedDatabases(const std::vector<std::string>& all_databases);
 
 // The command run on the primary: a consistent, compressed dump of `databases` that carries the
 // replication position as executable statements (gtid: CHANGE MASTER TO MASTER_USE_GTID=slave_pos

@@ -150,14 +150,24 @@ bool SessionPool::HasStarted(const SshOptions& options, const std::string& what)
   return !kept.empty();
 }
 
-int SessionPool::KeepStartedEverywhere(const Topology& topology, const std::string& what, const std::string& command) {
+int SessionPool::KeepStartedEverywhere(const Topology& topology, const std::string& what, const std::string& command,
+                                       const SessionCheck& check, std::vector<Status>* refused) {
   std::vector<std::future<int>> starting;
+  std::mutex refused_mutex;
   for (const ServerSpec& server : topology.servers) {
     const SshOptions options = SshOptionsFor(server);
     if (HasStarted(options, what)) continue;
-    starting.push_back(std::async(std::launch::async, [this, options, &what, &command]() {
+    starting.push_back(std::async(std::launch::async, [&, options]() {
       auto session = SshSession::Connect(options);
       if (!session.ok()) return 0;
+      if (check) {
+        Status checked = check(**session);
+        if (!checked.ok()) {
+          std::lock_guard<std::mutex> lock(refused_mutex);
+          if (refused != nullptr) refused->push_back(checked);
+          return 0;
+        }
+      }
       auto stream = (*session)->Start(command);
       if (!stream.ok()) return 0;
       KeepStarted(options, what, Started{std::move(*session), std::move(*stream)});

@@ -17,6 +17,7 @@
 // - A null SessionPool* everywhere means "no pool": connect afresh and close after use.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -74,7 +75,11 @@ class SessionPool {
   // On every server of `topology` that has none kept under `what`, starts `command` on an SSH
   // session of its own and keeps it, all servers at once (one that does not answer costs its own
   // connect timeout only; it is skipped, and reported by whoever needs it). Returns how many.
-  int KeepStartedEverywhere(const Topology& topology, const std::string& what, const std::string& command);
+  // `check`, when given, runs first on each new session: a server it refuses gets no command,
+  // and its error is added to `refused` (when given).
+  using SessionCheck = std::function<Status(SshSession&)>;
+  int KeepStartedEverywhere(const Topology& topology, const std::string& what, const std::string& command,
+                            const SessionCheck& check = nullptr, std::vector<Status>* refused = nullptr);
 
   Stats stats() const;
   // Idle connections now held (tests).

@@ -1,18 +1,68 @@
 #include "providers/standby_shell.h"
 
+#include <random>
+
 #include "engine/shell_quote.h"
 
 namespace replplan {
 namespace {
 
 constexpr char kTag[] = "standby shell";
-constexpr char kAck = '\x06';
+
+// 128 random bits as hex, fresh for each command: no output printed before the command was read
+// (a banner, /etc/profile, a .bashrc that echoes) can contain it.
+std::string NewNonce() {
+  std::random_device random;  // getrandom(2) on Linux
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string nonce = "replplan-ran-";
+  for (int i = 0; i < 4; ++i) {
+    const unsigned int word = random();
+    for (int shift = 28; shift >= 0; shift -= 4) nonce.push_back(kDigits[(word >> shift) & 0xf]);
+  }
+  return nonce;
+}
+
+// Everything after `nonce`'s first occurrence; false when it does not occur.
+bool DropThroughNonce(std::string& text, const std::string& nonce) {
+  const size_t at = text.find(nonce);
+  if (at == std::string::npos) return false;
+  text.erase(0, at + nonce.size());
+  return true;
+}
+
+const char kProbeExpected[] = "42|it's\n";
 
 }  // namespace
 
 std::string StandbyShellCommand() {
-  // bash whatever the login shell (read -d is bash's); `exec` so no extra process waits.
-  return ShellJoin({"exec", "bash", "-c", "IFS= read -r -d '' c || exit 0; printf '\\006'; eval \"$c\""});
+  // bash whatever the login shell (read -d is bash's); `exec` so no extra process waits. The
+  // nonce goes to both streams, so what the shells printed on starting is told from the command's.
+  return ShellJoin({"exec", "bash", "-c",
+                    "IFS= read -r -d '' n && IFS= read -r -d '' c || exit 0; printf '%s' \"$n\"; "
+                    "printf '%s' \"$n\" >&2; eval \"$c\""});
+}
+
+std::string PosixShellProbeCommand() {
+  // Arithmetic expansion and a quote closed, escaped and reopened: what ShellQuote relies on.
+  // csh, tcsh and fish fail one or the other.
+  return "printf '%s|%s\\n' \"$((6*7))\" " + ShellQuote("it's");
+}
+
+Status CheckPosixShellProbe(const ExecResult& probe, const std::string& endpoint) {
+  const std::string& out = probe.out;
+  const size_t n = sizeof(kProbeExpected) - 1;
+  const bool ends_right = out.size() >= n && out.compare(out.size() - n, n, kProbeExpected) == 0;
+  if (probe.exit_status == 0 && ends_right && (out.size() == n || out[out.size() - n - 1] == '\n')) {
+    return Status::OK();
+  }
+  std::string said = probe.err.empty() ? out : probe.err;
+  while (!said.empty() && (said.back() == '\n' || said.back() == '\r')) said.pop_back();
+  if (said.size() > 200) said = said.substr(said.size() - 200);
+  return Status::FailedPrecondition("the login shell of " + endpoint +
+                                    " is not a POSIX shell (it did not run printf \"$((6*7))\" 'it'\\''s' as sh does" +
+                                    (said.empty() ? "" : ": " + said) +
+                                    "); replplan quotes every remote command for sh: give the user /bin/sh or "
+                                    "/bin/bash as its shell (chsh -s /bin/bash)");
 }
 
 std::optional<StandbyRun> RunOnStandbyShell(SessionPool* pool, const SshOptions& options, const std::string& command,
@@ -20,7 +70,10 @@ std::optional<StandbyRun> RunOnStandbyShell(SessionPool* pool, const SshOptions&
   if (pool == nullptr) return std::nullopt;
   SessionPool::Started standby = pool->TakeStarted(options, kTag);
   if (!standby.stream) return std::nullopt;
-  std::string framed = command;
+  const std::string nonce = NewNonce();
+  std::string framed = nonce;
+  framed.push_back('\0');
+  framed += command;
   framed.push_back('\0');
   framed.append(input.data(), input.size());
   standby.session->set_command_timeout_ms(timeout_ms);
@@ -28,18 +81,23 @@ std::optional<StandbyRun> RunOnStandbyShell(SessionPool* pool, const SshOptions&
   run.result = standby.stream->Converse(framed, timeout_ms);
   standby.stream.reset();
   if (!run.result.ok()) return run;  // the transport failed: the session goes with it
-  if (run.result->out.empty() || run.result->out.front() != kAck) {
-    // The shell was gone before it read the command: nothing ran. The session may be sound.
-    GiveBack(pool, std::move(standby.session), true);
+  // Without the nonce the shell was gone before it read the command: nothing ran, and the caller
+  // runs it the ordinary way. Whatever the shells printed on starting came before it.
+  if (!DropThroughNonce(run.result->out, nonce)) {
+    GiveBack(pool, std::move(standby.session), true);  // the session may be sound
     return std::nullopt;
   }
-  run.result->out.erase(0, 1);
+  DropThroughNonce(run.result->err, nonce);
   run.session = std::move(standby.session);
   return run;
 }
 
-int KeepStandbyShells(const Topology& topology, SessionPool& pool) {
-  return pool.KeepStartedEverywhere(topology, kTag, StandbyShellCommand());
+int KeepStandbyShells(const Topology& topology, SessionPool& pool, std::vector<Status>* refused) {
+  return pool.KeepStartedEverywhere(topology, kTag, StandbyShellCommand(), [](SshSession& session) -> Status {
+    auto probe = session.Run(PosixShellProbeCommand());
+    if (!probe.ok()) return probe.status();
+    return CheckPosixShellProbe(*probe, session.Endpoint());
+  }, refused);
 }
 
 }  // namespace replplan

@@ -149,7 +149,11 @@ class PoolKeeper {
       // line written to it, whichever replica becomes the primary.
       int standby = KeepStandbyLocks(topology, pool_);
       // And a shell standing by on every server, for the app's restart command (the touch).
-      int shells = KeepStandbyShells(topology, pool_);
+      std::vector<Status> refused;
+      int shells = KeepStandbyShells(topology, pool_, &refused);
+      for (const Status& r : refused) {
+        if (refusals_logged_.insert(r.message()).second) log_("no standby shell: " + r.message());
+      }
       if (opened + standby + shells > 0) {
         log_("warm: " + std::to_string(pool_.idle_sql()) + " SQL connections and " + std::to_string(pool_.idle_ssh()) +
              " SSH sessions ready for a failover (" + std::to_string(opened) + " opened, and " +
@@ -168,6 +172,7 @@ class PoolKeeper {
   bool done_ = false;
   bool have_topology_ = false;
   bool poked_ = false;
+  std::set<std::string> refusals_logged_;  // each once, not at every warm-up
   Topology topology_;
   std::thread thread_;
 };
@@ -341,6 +346,7 @@ Status Watch(const WatchOptions& options, const std::atomic<bool>& stop) {
         request.owner = options.owner;
         request.observer = options.observer;
         request.pool = &pool;
+        request.allow_destructive = options.allow_destructive;
         MoveOutcome attempt = RunFailover(request);
         bool not_confirmed = !attempt.decision || !attempt.decision->proceed;
         if (!not_confirmed || Clock::now() >= deadline || stop) {

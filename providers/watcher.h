@@ -36,9 +36,12 @@ struct WatchOptions {
   std::chrono::milliseconds interval{200};
   std::chrono::milliseconds probe_timeout{1000};
   std::chrono::seconds block_period{3600};
-  int min_confirmations = kAllReachableReplicas;
+  int min_confirmations = kMajorityOfReplicas;
   int parallelism = 10;
   std::string owner;
+  // Whether a failover's plan may carry destructive actions (--allow-destructive); without it such a
+  // failover is refused, nothing changed, and the log says which actions.
+  bool allow_destructive = false;
   ApplyObserver* observer = nullptr;
   // One line per event ("watching mercury (127.0.0.61:3306)", "primary lost: ...", reports).
   std::function<void(const std::string&)> log;

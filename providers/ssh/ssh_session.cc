@@ -15,11 +15,16 @@
 #include <array>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <mutex>
+#include <optional>
+#include <sstream>
 #include <vector>
 
+#include "providers/ssh/known_hosts.h"
 #include "providers/ssh/read_files.h"
 
 namespace replplan {
@@ -143,86 +148,55 @@ Result<int> ConnectTcp(const SshOptions& options, const std::string& endpoint, c
   return fd;
 }
 
-int KnownHostKeyType(int hostkey_type) {
-  switch (hostkey_type) {
-    case LIBSSH2_HOSTKEY_TYPE_RSA: return LIBSSH2_KNOWNHOST_KEY_SSHRSA;
-    case LIBSSH2_HOSTKEY_TYPE_DSS: return LIBSSH2_KNOWNHOST_KEY_SSHDSS;
-    case LIBSSH2_HOSTKEY_TYPE_ECDSA_256: return LIBSSH2_KNOWNHOST_KEY_ECDSA_256;
-    case LIBSSH2_HOSTKEY_TYPE_ECDSA_384: return LIBSSH2_KNOWNHOST_KEY_ECDSA_384;
-    case LIBSSH2_HOSTKEY_TYPE_ECDSA_521: return LIBSSH2_KNOWNHOST_KEY_ECDSA_521;
-    case LIBSSH2_HOSTKEY_TYPE_ED25519: return LIBSSH2_KNOWNHOST_KEY_ED25519;
-    default: return LIBSSH2_KNOWNHOST_KEY_UNKNOWN;
-  }
-}
-
 // The host as OpenSSH writes it in known_hosts, and as the operator will look for it.
-std::string KnownHostsLabel(const SshOptions& options) {
-  return options.port == 22 ? options.host : "[" + options.host + "]:" + std::to_string(options.port);
-}
+std::string KnownHostsLabel(const SshOptions& options) { return KnownHostsName(options.host, options.port); }
 
-// A known_hosts file loaded into libssh2, freed on every path out.
-class KnownHosts {
- public:
-  explicit KnownHosts(LIBSSH2_KNOWNHOSTS* hosts) : hosts_(hosts) {}
-  ~KnownHosts() {
-    if (hosts_ != nullptr) libssh2_knownhost_free(hosts_);
-  }
-  KnownHosts(const KnownHosts&) = delete;
-  KnownHosts& operator=(const KnownHosts&) = delete;
-  LIBSSH2_KNOWNHOSTS* get() const { return hosts_; }
-
- private:
-  LIBSSH2_KNOWNHOSTS* hosts_;
-};
-
-Result<std::unique_ptr<KnownHosts>> LoadKnownHosts(LIBSSH2_SESSION* session, const SshOptions& options) {
+// known_hosts read and parsed by providers/ssh/known_hosts.h (OpenSSH's rules: @revoked,
+// [host]:port, hashed names, patterns), not by libssh2's knownhost API, which has none of the
+// first two.
+Result<std::vector<KnownHostsEntry>> LoadKnownHosts(const SshOptions& options) {
   const std::string known_hosts = ExpandHome(options.known_hosts);
   const std::string label = KnownHostsLabel(options);
-  auto hosts = std::make_unique<KnownHosts>(libssh2_knownhost_init(session));
-  if (hosts->get() == nullptr) return Status::Internal("ssh " + label + ": cannot initialize known_hosts");
-  if (libssh2_knownhost_readfile(hosts->get(), known_hosts.c_str(), LIBSSH2_KNOWNHOST_FILE_OPENSSH) < 0) {
+  std::ifstream in(known_hosts, std::ios::binary);
+  std::ostringstream text;
+  if (in) text << in.rdbuf();
+  if (!in || in.bad()) {
     return Status::FailedPrecondition("cannot read known_hosts file " + known_hosts + " to verify " + label +
                                       " (set ssh.known_hosts, or add the host with ssh-keyscan)");
   }
-  return hosts;
-}
-
-// Whether known_hosts holds a key of this type for the host. libssh2 has no lookup by type, but a
-// check with a key no file can hold answers MISMATCH exactly when the host has an entry of that
-// type (plain, hashed or [host]:port alike), and NOTFOUND when it has none.
-bool KnowsKeyType(const KnownHosts& hosts, const SshOptions& options, int known_type) {
-  static const char kNoKey[] = {0};
-  int check = libssh2_knownhost_checkp(hosts.get(), options.host.c_str(), options.port, kNoKey, sizeof(kNoKey),
-                                       LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW | known_type,
-                                       nullptr);
-  return check == LIBSSH2_KNOWNHOST_CHECK_MISMATCH;
+  auto entries = ParseKnownHosts(text.str(), known_hosts);
+  if (!entries.ok()) return entries.status().WithContext("cannot verify " + label);
+  return entries;
 }
 
 struct HostKeyChoice {
   const char* name;
-  int known_type;  // its LIBSSH2_KNOWNHOST_KEY_* in known_hosts
+  const char* key_type;  // the key type it signs with, as known_hosts names it
 };
 
 // Which host key algorithms to ask for, best first. A server with several host keys signs with
 // whichever the client prefers, and a key of a type known_hosts lacks for the host can never be
-// verified (libssh2 compares only keys of the same type: "not in known_hosts" although it is). So,
-// as OpenSSH does, the types known_hosts holds for this host come first; the others follow, so a
-// server that has none of them still gets to the clear "not in known_hosts" error.
+// verified ("not in known_hosts" although it is). So, as OpenSSH does, the types known_hosts holds
+// for this host come first; the others follow, so a server that has none of them still gets to the
+// clear "not in known_hosts" error.
 // Among equals ECDSA P-256 leads: OpenSSH signs it through OpenSSL's assembly but Ed25519 in its
 // own portable C, about 1.4 ms less sshd CPU per connection on the lab (bench/plan_hosts.sh).
-std::string HostKeyPreference(const KnownHosts* hosts, const SshOptions& options) {
+std::string HostKeyPreference(const std::vector<KnownHostsEntry>* hosts, const SshOptions& options) {
   static const HostKeyChoice kAlgorithms[] = {
-      {"ecdsa-sha2-nistp256", LIBSSH2_KNOWNHOST_KEY_ECDSA_256},
-      {"ssh-ed25519", LIBSSH2_KNOWNHOST_KEY_ED25519},
-      {"ecdsa-sha2-nistp384", LIBSSH2_KNOWNHOST_KEY_ECDSA_384},
-      {"ecdsa-sha2-nistp521", LIBSSH2_KNOWNHOST_KEY_ECDSA_521},
-      {"rsa-sha2-512", LIBSSH2_KNOWNHOST_KEY_SSHRSA},
-      {"rsa-sha2-256", LIBSSH2_KNOWNHOST_KEY_SSHRSA},
-      {"ssh-rsa", LIBSSH2_KNOWNHOST_KEY_SSHRSA},
+      {"ecdsa-sha2-nistp256", "ecdsa-sha2-nistp256"},
+      {"ssh-ed25519", "ssh-ed25519"},
+      {"ecdsa-sha2-nistp384", "ecdsa-sha2-nistp384"},
+      {"ecdsa-sha2-nistp521", "ecdsa-sha2-nistp521"},
+      {"rsa-sha2-512", "ssh-rsa"},
+      {"rsa-sha2-256", "ssh-rsa"},
+      {"ssh-rsa", "ssh-rsa"},
   };
+  std::vector<std::string> types;
+  if (hosts != nullptr) types = KnownKeyTypes(*hosts, KnownHostsLabel(options));
   std::string known, others;
   for (const HostKeyChoice& algorithm : kAlgorithms) {
-    std::string& list = hosts != nullptr && KnowsKeyType(*hosts, options, algorithm.known_type) ? known : others;
+    const bool is_known = std::find(types.begin(), types.end(), algorithm.key_type) != types.end();
+    std::string& list = is_known ? known : others;
     list += (list.empty() ? "" : ",") + std::string(algorithm.name);
   }
   return known.empty() ? others : others.empty() ? known : known + "," + others;
@@ -237,7 +211,7 @@ constexpr const char kKeyExchangePreference[] =
     "diffie-hellman-group-exchange-sha256,diffie-hellman-group16-sha512,diffie-hellman-group18-sha512,"
     "diffie-hellman-group14-sha256";
 
-Status CheckHostKey(LIBSSH2_SESSION* session, const KnownHosts& hosts, const SshOptions& options) {
+Status CheckHostKey(LIBSSH2_SESSION* session, const std::vector<KnownHostsEntry>& hosts, const SshOptions& options) {
   const std::string known_hosts = ExpandHome(options.known_hosts);
   const std::string label = KnownHostsLabel(options);
   size_t key_length = 0;
@@ -245,21 +219,21 @@ Status CheckHostKey(LIBSSH2_SESSION* session, const KnownHosts& hosts, const Ssh
   const char* key = libssh2_session_hostkey(session, &key_length, &key_type);
   if (key == nullptr) return Status::Internal("ssh " + label + ": server sent no host key");
 
-  libssh2_knownhost* entry = nullptr;
-  int check = libssh2_knownhost_checkp(
-      hosts.get(), options.host.c_str(), options.port, key, key_length,
-      LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW | KnownHostKeyType(key_type), &entry);
-  switch (check) {
-    case LIBSSH2_KNOWNHOST_CHECK_MATCH:
+  HostKeyVerdict verdict = CheckKnownHostKey(hosts, label, std::string_view(key, key_length));
+  switch (verdict.kind) {
+    case HostKeyVerdict::Kind::kMatch:
       return Status::OK();
-    case LIBSSH2_KNOWNHOST_CHECK_MISMATCH:
-      return Status::FailedPrecondition("host key for " + label + " does not match the one in " + known_hosts +
-                                        " (possible man-in-the-middle)");
-    case LIBSSH2_KNOWNHOST_CHECK_NOTFOUND:
-      return Status::FailedPrecondition("host key for " + label + " is not in " + known_hosts);
-    default:
-      return Status::Internal("ssh " + label + ": host key check failed: " + LastError(session));
+    case HostKeyVerdict::Kind::kRevoked:
+      return Status::FailedPrecondition("host key for " + label + " is revoked in " + known_hosts + ":" +
+                                        std::to_string(verdict.line) +
+                                        " (possible man-in-the-middle, or a server still using a retired key)");
+    case HostKeyVerdict::Kind::kMismatch:
+      return Status::FailedPrecondition("host key for " + label + " does not match the one in " + known_hosts + ":" +
+                                        std::to_string(verdict.line) + " (possible man-in-the-middle)");
+    case HostKeyVerdict::Kind::kNotFound:
+      break;
   }
+  return Status::FailedPrecondition("host key for " + label + " is not in " + known_hosts);
 }
 
 }  // namespace
@@ -282,6 +256,15 @@ std::string SshSession::HostKeyAlgorithm() const {
   return method == nullptr ? "" : method;
 }
 
+void SshSession::EnableKeepalive(int interval_s) { libssh2_keepalive_config(session_, 1, interval_s); }
+
+Status SshSession::SendKeepalive() {
+  int next_s = 0;
+  int rc = libssh2_keepalive_send(session_, &next_s);
+  if (rc == 0 || rc == LIBSSH2_ERROR_EAGAIN) return Status::OK();  // EAGAIN: queued, sent on the next call
+  return Status::Unavailable("ssh " + Endpoint() + ": keepalive failed: " + LastError(session_));
+}
+
 std::string SshSession::Endpoint() const {
   return options_.user + "@" + options_.host + ":" + std::to_string(options_.port);
 }
@@ -302,15 +285,20 @@ Result<std::unique_ptr<SshSession>> SshSession::Connect(const SshOptions& option
   // From here the SshSession owns socket and session, so every early return cleans up.
   std::unique_ptr<SshSession> session(new SshSession(socket, raw_session, options));
   libssh2_session_set_blocking(raw_session, 0);
-  std::unique_ptr<KnownHosts> known_hosts;
+  std::optional<std::vector<KnownHostsEntry>> known_hosts;
   if (options.verify_host_key) {
-    auto loaded = LoadKnownHosts(raw_session, options);
+    auto loaded = LoadKnownHosts(options);
     if (!loaded.ok()) return loaded.status();
     known_hosts = std::move(*loaded);
+  } else {
+    // Said every time: an unverified host key is a standing invitation to a man in the middle.
+    std::fprintf(stderr, "replplan: warning: not verifying the host key of %s (verify_host_key = false): anyone "
+                 "who can intercept this connection can run commands as %s there\n",
+                 KnownHostsLabel(options).c_str(), options.user.c_str());
   }
   libssh2_session_method_pref(raw_session, LIBSSH2_METHOD_KEX, kKeyExchangePreference);
   libssh2_session_method_pref(raw_session, LIBSSH2_METHOD_HOSTKEY,
-                              HostKeyPreference(known_hosts.get(), options).c_str());
+                              HostKeyPreference(known_hosts ? &*known_hosts : nullptr, options).c_str());
 
   int rc = Retry(socket, raw_session, deadline, [&] { return libssh2_session_handshake(raw_session, socket); });
   if (rc == LIBSSH2_ERROR_TIMEOUT) {
@@ -322,7 +310,6 @@ Result<std::unique_ptr<SshSession>> SshSession::Connect(const SshOptions& option
   if (options.verify_host_key) {
     Status host_key = CheckHostKey(raw_session, *known_hosts, options);
     if (!host_key.ok()) return host_key;
-    known_hosts.reset();
   }
 
   const std::string identity = ExpandHome(options.identity);
@@ -785,13 +772,16 @@ Result<std::optional<SshSession::RemoteFile>> SshSession::SftpLstat(const std::s
   return std::optional<RemoteFile>(file);
 }
 
-Status SshSession::SftpCreate(const std::string& path, std::string_view content, const RemoteFile& like) {
+Status SshSession::SftpCreate(const std::string& path, std::string_view content, const RemoteFile& like, bool chown) {
   if (sftp_ == nullptr) return Status::Internal("ssh " + Endpoint() + ": SFTP is not started");
   Deadline deadline(options_.command_timeout_ms);
   const std::string timed_out = "ssh " + Endpoint() + ": writing " + path + " timed out after " +
                                 std::to_string(options_.command_timeout_ms) + " ms";
-  auto opened = SftpOpen(path, LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_EXCL,
-                         static_cast<long>(like.mode & 0777), deadline.RemainingMs(), timed_out);
+  // 0600 whatever the final mode: a reader who opened it while it is written would keep reading
+  // the inode after the mode changes (a password in database.yml). The owner, then the mode, come
+  // once the content is in.
+  auto opened = SftpOpen(path, LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_EXCL, 0600,
+                         deadline.RemainingMs(), timed_out);
   if (!opened.ok()) return opened.status();
   LIBSSH2_SFTP_HANDLE* handle = *opened;
   auto failure = [&](const std::string& doing) { return SftpFailure(doing, path); };
@@ -812,15 +802,18 @@ Status SshSession::SftpCreate(const std::string& path, std::string_view content,
     }
   }
   // The owner first: a chown may clear set-id bits, which the mode then puts back.
-  LIBSSH2_SFTP_ATTRIBUTES owner{};
-  owner.flags = LIBSSH2_SFTP_ATTR_UIDGID;
-  owner.uid = like.uid;
-  owner.gid = like.gid;
-  int rc = Retry(socket_, session_, deadline, [&] { return libssh2_sftp_fsetstat(handle, &owner); });
-  if (rc != 0) return abandon(rc == LIBSSH2_ERROR_TIMEOUT ? Status::Unavailable(timed_out) : failure("chown"));
+  int rc = 0;
+  if (chown) {
+    LIBSSH2_SFTP_ATTRIBUTES owner{};
+    owner.flags = LIBSSH2_SFTP_ATTR_UIDGID;
+    owner.uid = like.uid;
+    owner.gid = like.gid;
+    rc = Retry(socket_, session_, deadline, [&] { return libssh2_sftp_fsetstat(handle, &owner); });
+    if (rc != 0) return abandon(rc == LIBSSH2_ERROR_TIMEOUT ? Status::Unavailable(timed_out) : failure("chown"));
+  }
   LIBSSH2_SFTP_ATTRIBUTES mode{};
   mode.flags = LIBSSH2_SFTP_ATTR_PERMISSIONS;
-  mode.permissions = like.mode;  // exact: the server's umask applied to the open's mode
+  mode.permissions = like.mode;  // exact: no umask applies to a setstat
   rc = Retry(socket_, session_, deadline, [&] { return libssh2_sftp_fsetstat(handle, &mode); });
   if (rc != 0) return abandon(rc == LIBSSH2_ERROR_TIMEOUT ? Status::Unavailable(timed_out) : failure("chmod"));
   // fsync@openssh.com: the data is on disk before any rename can make it the file.

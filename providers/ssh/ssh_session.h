@@ -86,10 +86,12 @@ class SshSession {
   // nullopt: nothing at `path`. Needs StartSftp() to have said true. FailedPrecondition: the
   // server refused (its reason in the message); Unavailable: the transport.
   Result<std::optional<RemoteFile>> SftpLstat(const std::string& path);
-  // Creates `path` (O_EXCL: never an existing name, never through a planted symlink), writes
-  // `content`, gives it `like`'s owner and mode, and fsyncs it. On failure the new file is
-  // removed (as far as the transport allows). FailedPrecondition: refused by the server.
-  Status SftpCreate(const std::string& path, std::string_view content, const RemoteFile& like);
+  // Creates `path` (O_EXCL: never an existing name, never through a planted symlink) as 0600, so
+  // nobody but the SSH user can open it while it is written, writes `content`, gives it `like`'s
+  // owner (unless `chown` is false: it stays the SSH user's) and then `like`'s mode, and fsyncs it.
+  // On failure the new file is removed (as far as the transport allows). FailedPrecondition:
+  // refused by the server.
+  Status SftpCreate(const std::string& path, std::string_view content, const RemoteFile& like, bool chown = true);
 
   // What the handshake settled on, e.g. "ecdh-sha2-nistp256" and "ecdsa-sha2-nistp256".
   std::string KeyExchange() const;
@@ -101,6 +103,14 @@ class SshSession {
   const SshOptions& options() const { return options_; }
   // Each later Run or Start is bounded by this (a lent session serves commands of several kinds).
   void set_command_timeout_ms(int ms) { options_.command_timeout_ms = ms; }
+  // SSH keepalives (keepalive@openssh.com, reply wanted) every `interval_s` seconds of SendKeepalive
+  // calls: a session idle for long (a held cluster lock) keeps traffic flowing, so the server's
+  // TCP stack notices when this side is gone (its reply is never acknowledged) and closes the
+  // session instead of keeping it for hours.
+  void EnableKeepalive(int interval_s);
+  // Sends a keepalive when one is due. Errors: the transport (the server or the path is gone).
+  Status SendKeepalive();
+
   // The TCP socket, to poll() for the server having closed an idle session.
   int socket() const { return socket_; }
 

@@ -4,8 +4,6 @@
 #include <doctest/doctest.h>
 
 #include <fcntl.h>
-#include <poll.h>
-#include <pty.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -176,6 +174,41 @@ TEST_CASE("a saved plan applies as reviewed, and is refused once the live state 
   CHECK_MESSAGE(edited.err.find("has changed since this plan was saved") != std::string::npos, edited.err);
 }
 
+TEST_CASE("a saved plan edited to make a replica writable is refused, though its digests are unchanged") {
+  lab::Reset(2);
+  std::string saved = lab::Dir() + "/tmp/edited.plan.json";
+  REQUIRE(lab::Replplan({"plan", lab::TopologyPath(), "--out", saved}).exit_code == 0);
+  nlohmann::json plan = nlohmann::json::parse(lab::ReadFile(saved));
+  // The audit's edit: read_only=OFF on a host the plan never made writable, fingerprint and
+  // topology_digest left as they were.
+  nlohmann::json writable;
+  for (const nlohmann::json& action : plan["actions"]) {
+    if (action["id"] == "mercury/set-global") writable = action;
+  }
+  REQUIRE(writable.is_object());
+  bool replaced = false;
+  for (nlohmann::json& action : plan["actions"]) {
+    if (action["id"] == "uranus/set-global") {
+      action["params"]["read_only"] = "OFF";
+      action["changes"].push_back(writable["changes"][0]);
+      replaced = true;
+    }
+  }
+  if (!replaced) {
+    writable["id"] = "uranus/set-global";
+    writable["host"] = "uranus";
+    writable["depends_on"] = nlohmann::json::array();
+    plan["actions"].push_back(writable);
+  }
+  std::ofstream(saved, std::ios::trunc) << plan.dump(2);
+  auto edited = Apply(saved);
+  CHECK(edited.exit_code == 1);
+  CHECK_MESSAGE(edited.err.find("is not the saved one") != std::string::npos, edited.err);
+  CHECK_MESSAGE(edited.err.find("uranus/set-global") != std::string::npos, edited.err);
+  CheckUntouched("mercury");
+  CheckUntouched("uranus");
+}
+
 TEST_CASE("apply refuses to run without approval when there is no terminal") {
   lab::Reset(2);
   auto result = lab::Replplan({"apply", lab::TopologyPath()});
@@ -185,53 +218,72 @@ TEST_CASE("apply refuses to run without approval when there is no terminal") {
   CheckUntouched("uranus");
 }
 
-// Reads what `fd` (a pty's master side) gives until `needle` has appeared or the child closed its
-// side (EIO), for `limit` at most.
-bool ReadUntil(int fd, std::string& out, const std::string& needle, std::chrono::milliseconds limit) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (needle.empty() || out.find(needle) == std::string::npos) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return false;
-    pollfd p{fd, POLLIN, 0};
-    if (poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
-    char buffer[4096];
-    const ssize_t n = read(fd, buffer, sizeof(buffer));
-    if (n <= 0) return needle.empty();  // EIO: the child is gone
-    out.append(buffer, static_cast<size_t>(n));
-  }
-  return true;
-}
-
 TEST_CASE("an apply approved on a terminal after the servers changed under it changes nothing") {
   lab::Reset(2);
-  const std::string path = lab::TopologyPath();
-  int master = -1;
-  pid_t pid = forkpty(&master, nullptr, nullptr, nullptr);
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    execl(REPLPLAN_BINARY, REPLPLAN_BINARY, "apply", path.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  std::string out;
-  const bool prompted = ReadUntil(master, out, "Enter a value:", 60s);
   // While the operator reads the plan, someone changes a server.
-  if (prompted) lab::Sql("uranus", "SET GLOBAL server_id = 77");
-  const std::string yes = "yes\n";
-  (void)!write(master, yes.data(), yes.size());
-  ReadUntil(master, out, "", 60s);
-  int status = 0;
-  if (!lab::WaitFor([&] { return waitpid(pid, &status, WNOHANG) == pid; }, 30s)) {
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
-  }
-  close(master);
-  INFO("apply on a terminal:\n" << out);
-  REQUIRE(prompted);
-  CHECK(WIFEXITED(status));
-  CHECK(WEXITSTATUS(status) == 1);
-  CHECK(out.find("changed while the plan waited for approval") != std::string::npos);
+  lab::TerminalRun apply =
+      lab::ReplplanOnTerminal({"apply", lab::TopologyPath()}, [] { lab::Sql("uranus", "SET GLOBAL server_id = 77"); });
+  INFO("apply on a terminal:\n" << apply.out);
+  REQUIRE(apply.prompted);
+  CHECK(WIFEXITED(apply.status));
+  CHECK(WEXITSTATUS(apply.status) == 1);
+  CHECK(apply.out.find("changed while the plan waited for approval") != std::string::npos);
   CheckUntouched("mercury");
   CheckUntouched("uranus");
+}
+
+TEST_CASE("apply's approval prompt holds no lock; the plan approved is planned again under the lock") {
+  lab::Reset(2);
+  // While the operator reads the plan, the lock is free: another apply (or watch's fencing) runs.
+  lab::CommandResult other;
+  lab::TerminalRun apply = lab::ReplplanOnTerminal({"apply", lab::TopologyPath()}, [&] { other = Apply(lab::TopologyPath()); });
+  INFO("apply on a terminal:\n" << apply.out);
+  REQUIRE(apply.prompted);
+  CHECK_MESSAGE(other.exit_code == 0, (other.out + other.err));
+  // The approved plan is not what the servers need now (the other apply did it): nothing runs.
+  CHECK(WIFEXITED(apply.status));
+  CHECK(WEXITSTATUS(apply.status) == 1);
+  CHECK(apply.out.find("changed while the plan waited for approval") != std::string::npos);
+  CHECK(apply.out.find(" started") == std::string::npos);
+  CheckReplicates("uranus", 40);
+}
+
+TEST_CASE("--yes alone never approves a DESTRUCTIVE action: the plan is printed, refused, nothing changed") {
+  lab::Reset(2);
+  // A replica that already holds a database: seeding it drops that (DESTRUCTIVE).
+  lab::Sql("uranus", "SET SESSION sql_log_bin=0; CREATE DATABASE leftover; "
+                     "CREATE TABLE leftover.kept (id INT PRIMARY KEY); INSERT INTO leftover.kept VALUES (1), (2)");
+  auto refused = Apply(lab::TopologyPath());
+  INFO("apply --yes:\n" << refused.out << refused.err);
+  CHECK(refused.exit_code == 1);
+  CHECK(refused.out.find("seed-replica (DESTRUCTIVE)") != std::string::npos);  // printed for review
+  CHECK(refused.err.find("apply refused: the plan has 1 DESTRUCTIVE action (uranus/seed-replica); nothing was "
+                         "changed. Review it, then pass --allow-destructive to approve it (--yes alone never does)") !=
+        std::string::npos);
+  CHECK(refused.out.find("started") == std::string::npos);  // no action ran
+  CheckUntouched("mercury");
+  CheckUntouched("uranus");
+  CHECK(lab::SqlValue("uranus", "SELECT COUNT(*) FROM leftover.kept") == "2");
+
+  // On a terminal the prompt alone does not approve it either: refused before any question.
+  {
+    lab::TerminalRun run = lab::ReplplanOnTerminal({"apply", lab::TopologyPath()}, [] {});
+    const std::string& out = run.out;
+    const bool prompted = run.prompted;
+    const int status = run.status;
+    INFO("apply on a terminal:\n" << out);
+    CHECK_FALSE(prompted);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 1);
+    CHECK(out.find("pass --allow-destructive") != std::string::npos);
+    CheckUntouched("mercury");
+    CheckUntouched("uranus");
+  }
+
+  auto approved = lab::Replplan({"apply", lab::TopologyPath(), "--yes", "--allow-destructive"});
+  REQUIRE_MESSAGE(approved.exit_code == 0, (approved.out + approved.err));
+  CHECK(lab::SqlValue("uranus", "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE schema_name = 'leftover'") == "0");
+  CheckReplicates("uranus", 25);
 }
 
 TEST_CASE("a second apply of the same cluster is refused and told who holds the lock") {
@@ -256,7 +308,8 @@ TEST_CASE("apply killed with -9 while seeding converges when run again, losing n
   REQUIRE_MESSAGE(WaitForStart(interrupted, "uranus/seed-replica", 60s), interrupted.Output());
   std::this_thread::sleep_for(100ms);
   interrupted.Kill9();
-  auto again = Apply(lab::TopologyPath());
+  // The seed cut short left partial data on uranus: seeding it again is DESTRUCTIVE.
+  auto again = lab::Replplan({"apply", lab::TopologyPath(), "--yes", "--allow-destructive"});
   REQUIRE_MESSAGE(again.exit_code == 0, (again.out + again.err));
   CHECK(lab::SqlValue("mercury", "SELECT COUNT(*) FROM secondhand_production.bulk") == "300000");
   CHECK(lab::SqlValue("uranus", "SELECT COUNT(*) FROM secondhand_production.bulk") == "300000");
@@ -290,14 +343,15 @@ TEST_CASE("apply killed with -9 during a server restart converges when run again
   REQUIRE_MESSAGE(WaitForStart(interrupted, "mercury/restart-server", 60s), interrupted.Output());
   interrupted.Kill9();
   // The restart runs on the server, detached from replplan's SSH channel: it completes anyway.
+  // Every restart replplan had started (uranus's may have been under way too, and on a loaded
+  // machine it stops its server only after mercury is back) has ended, and both hosts answer.
   bool back = lab::WaitFor([] {
-    std::istringstream lines(lab::Lab({"status"}).out);
-    std::string line;
-    while (std::getline(lines, line)) {
-      if (line.rfind("mercury ", 0) == 0) return line.find("mysqld up") != std::string::npos;
-    }
-    return false;
-  }, 30s);
+    // Detached restarts outlive their ssh session (reparented, out of `lab.sh pgrep`'s reach): found
+    // by this lab's own script path. Only read, never signalled.
+    return lab::Run({"pgrep", "-f", std::string(REPLPLAN_LAB) + " restart "}).exit_code == 1 &&
+           lab::AdminSql("mercury", "SELECT 1").exit_code == 0 &&
+           lab::AdminSql("uranus", "SELECT 1").exit_code == 0;
+  }, 60s);
   CHECK_MESSAGE(back, lab::Lab({"status"}).out);
   auto again = Apply(lab::TopologyPath());
   REQUIRE_MESSAGE(again.exit_code == 0, (again.out + again.err));

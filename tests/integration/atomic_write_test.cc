@@ -2,12 +2,19 @@
 // host, each test both ways (the SFTP-assisted write, and the one command a server without SFTP
 // gets): the exact new bytes (a shorter file leaves no tail of the old one), owner and mode kept,
 // the previous content in <file>.replplan.bak, no temp file left, a symlink followed, a new file
-// created 0644, a path that needs quoting, and a write that cannot happen.
+// created 0644, a path that needs quoting, and a write that cannot happen; a file replplan alone
+// owns (the app restart marker) is never written through a symlink, and always 0600; and no other
+// user can open the temp file while it is written (watched for, as `nobody`, with inotify).
 #include <doctest/doctest.h>
 
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -30,15 +37,17 @@ std::unique_ptr<replplan::SshSession> Session() {
 
 enum class Via { kAtomicWrite, kCommand };
 
-replplan::Status TryWrite(replplan::SshSession& ssh, const std::string& path, const std::string& text, Via via) {
-  if (via == Via::kAtomicWrite) return replplan::AtomicWrite(ssh, path, text);
-  auto run = ssh.Run(replplan::AtomicWriteCommand(path), text);
+replplan::Status TryWrite(replplan::SshSession& ssh, const std::string& path, const std::string& text, Via via,
+                          const replplan::AtomicWriteOptions& options = {}) {
+  if (via == Via::kAtomicWrite) return replplan::AtomicWrite(ssh, path, text, options);
+  auto run = ssh.Run(replplan::AtomicWriteCommand(path, options), text);
   if (!run.ok()) return run.status();
   return run->exit_status == 0 ? replplan::Status::OK() : replplan::Status::Internal(run->err);
 }
 
-void Write(replplan::SshSession& ssh, const std::string& path, const std::string& text, Via via) {
-  replplan::Status written = TryWrite(ssh, path, text, via);
+void Write(replplan::SshSession& ssh, const std::string& path, const std::string& text, Via via,
+           const replplan::AtomicWriteOptions& options = {}) {
+  replplan::Status written = TryWrite(ssh, path, text, via, options);
   REQUIRE_MESSAGE(written.ok(), written.message());
 }
 
@@ -165,5 +174,172 @@ TEST_CASE("a write that cannot happen says why, changes nothing and leaves no te
       CHECK(lab::ReadFile(file) == "production:\n  host: old\n");
       CHECK(Leftovers(locked_dir) == 0);
     }
+  }
+}
+
+namespace {
+
+// What a local user who is not root saw of the temp files in a directory while it was watched.
+struct Watched {
+  int created = 0;       // temp files (".replplan.", not the backup) created while watched
+  int opened = 0;        // of them, how many it could open for reading
+  std::string leaked;    // what it read through those descriptors once the write was done
+};
+
+// A child process, as `nobody`, that opens every temp file the moment inotify reports it, keeps
+// what it could open, and reads it once `during` (run by the parent) is over: the audit's attack.
+template <typename Fn>
+Watched WatchAsNobody(const std::string& dir, Fn during) {
+  int ready[2], done[2], report[2];
+  REQUIRE(::pipe(ready) == 0);
+  REQUIRE(::pipe(done) == 0);
+  REQUIRE(::pipe(report) == 0);
+  pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    ::close(ready[0]);
+    ::close(done[1]);
+    ::close(report[0]);
+    if (::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(2);
+    int in = ::inotify_init1(IN_NONBLOCK);
+    if (in < 0 || ::inotify_add_watch(in, dir.c_str(), IN_CREATE | IN_MOVED_TO) < 0) ::_exit(3);
+    (void)!::write(ready[1], "r", 1);
+    int created = 0;
+    std::vector<int> fds;
+    for (;;) {
+      pollfd waits[2] = {{in, POLLIN, 0}, {done[0], POLLIN, 0}};
+      ::poll(waits, 2, 5000);
+      alignas(inotify_event) char buffer[8192];
+      ssize_t n = ::read(in, buffer, sizeof buffer);
+      for (ssize_t off = 0; n > 0 && off < n;) {
+        auto* event = reinterpret_cast<inotify_event*>(buffer + off);
+        off += static_cast<ssize_t>(sizeof(inotify_event) + event->len);
+        std::string name = event->len > 0 ? event->name : "";
+        if (!(event->mask & IN_CREATE) || name.find(".replplan.") == std::string::npos ||
+            name.find(".bak") != std::string::npos) {
+          continue;
+        }
+        ++created;
+        // Tried until it opens or is gone: its mode may be open for a moment only.
+        std::string path = dir + "/" + name;
+        for (int attempt = 0; attempt < 20000; ++attempt) {
+          int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK);
+          if (fd >= 0) {
+            fds.push_back(fd);
+            break;
+          }
+          if (errno == ENOENT) break;
+        }
+      }
+      if (waits[1].revents != 0) break;
+    }
+    std::string out = std::to_string(created) + " " + std::to_string(fds.size()) + "\n";
+    for (int fd : fds) {
+      char text[4096];
+      ssize_t got = ::pread(fd, text, sizeof text, 0);
+      if (got > 0) out.append(text, static_cast<size_t>(got));
+    }
+    (void)!::write(report[1], out.data(), out.size());
+    ::_exit(0);
+  }
+  ::close(ready[1]);
+  ::close(done[0]);
+  ::close(report[1]);
+  char byte;
+  REQUIRE(::read(ready[0], &byte, 1) == 1);
+  during();
+  ::close(done[1]);
+  std::string out;
+  char chunk[4096];
+  for (ssize_t n; (n = ::read(report[0], chunk, sizeof chunk)) > 0;) out.append(chunk, static_cast<size_t>(n));
+  ::close(ready[0]);
+  ::close(report[0]);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  REQUIRE_MESSAGE((WIFEXITED(status) && WEXITSTATUS(status) == 0), "the watcher failed: " << status);
+  Watched watched;
+  size_t nl = out.find('\n');
+  REQUIRE(nl != std::string::npos);
+  REQUIRE(std::sscanf(out.c_str(), "%d %d", &watched.created, &watched.opened) == 2);
+  watched.leaked = out.substr(nl + 1);
+  return watched;
+}
+
+}  // namespace
+
+TEST_CASE("nobody else can open the temp file while a 0600 file is written, under umask 022") {
+  lab::Reset(1);
+  auto ssh = Session();
+  // The directory must be one `nobody` can watch: the lab's own is root's alone.
+  std::string dir = "/tmp/replplan-atomic-write-" + lab::Net();
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  REQUIRE(::chmod(dir.c_str(), 0755) == 0);
+  std::string path = dir + "/my.cnf";
+  const std::string secret = "password = " + lab::SecretValue("admin.pw") + "\n";
+  // The SSH user's umask is sshd's default, 022: the old command's temp file was 0644 until cp -p.
+  CHECK(lab::Ssh("mercury", "umask").out.find("0022") != std::string::npos);
+  for (Via via : {Via::kAtomicWrite, Via::kCommand}) {
+    CAPTURE(static_cast<int>(via));
+    std::ofstream(path, std::ios::binary) << "[client]\n";
+    REQUIRE(::chmod(path.c_str(), 0600) == 0);
+    int written = 0;
+    Watched watched = WatchAsNobody(dir, [&] {
+      for (int round = 0; round < 5; ++round, ++written) Write(*ssh, path, "[client]\n" + secret, via);
+    });
+    CHECK(watched.created == written);  // it saw every temp file: the check below is not vacuous
+    CHECK_MESSAGE(watched.opened == 0, watched.opened << " of " << watched.created << " temp files opened");
+    CHECK_MESSAGE(watched.leaked.find(lab::SecretValue("admin.pw")) == std::string::npos, "nobody read the password");
+    struct stat st {};
+    REQUIRE(::stat(path.c_str(), &st) == 0);
+    CHECK((st.st_mode & 07777) == 0600);
+    CHECK(lab::ReadFile(path) == "[client]\n" + secret);
+  }
+  fs::remove_all(dir);
+}
+
+TEST_CASE("a file replplan alone owns: 0600 and the SSH user's, no backup, never written through a symlink") {
+  lab::Reset(1);
+  auto ssh = Session();
+  const replplan::AtomicWriteOptions own = {
+      .follow_symlink = false, .keep_owner_and_mode = false, .new_mode = 0600, .backup = false};
+  for (Via via : {Via::kAtomicWrite, Via::kCommand}) {
+    CAPTURE(static_cast<int>(via));
+    std::string dir = Dir();
+    std::string path = dir + "/owned.state";
+    Write(*ssh, path, "first\n", via, own);
+    struct stat st {};
+    REQUIRE(::lstat(path.c_str(), &st) == 0);
+    CHECK(S_ISREG(st.st_mode));
+    CHECK((st.st_mode & 07777) == 0600);
+    CHECK(st.st_uid == 0u);
+    // An existing one of another owner and mode (the app's user made it) is replaced, not kept.
+    REQUIRE(::chmod(path.c_str(), 0666) == 0);
+    REQUIRE(::chown(path.c_str(), 1, 1) == 0);
+    Write(*ssh, path, "second\n", via, own);
+    REQUIRE(::lstat(path.c_str(), &st) == 0);
+    CHECK((st.st_mode & 07777) == 0600);
+    CHECK(st.st_uid == 0u);
+    CHECK(lab::ReadFile(path) == "second\n");
+    CHECK_FALSE(fs::exists(path + ".replplan.bak"));
+
+    // A symlink planted at the name, to a root-owned file outside: refused, the file untouched.
+    std::string victim = lab::Dir() + "/tmp/victim-" + std::to_string(static_cast<int>(via));
+    std::ofstream(victim, std::ios::binary) << "precious\n";
+    REQUIRE(::chmod(victim.c_str(), 0644) == 0);
+    fs::remove(path);
+    fs::create_symlink(victim, path);
+    replplan::Status refused = TryWrite(*ssh, path, "third\n", via, own);
+    CHECK_FALSE(refused.ok());
+    CHECK_MESSAGE(refused.message().find("is not a regular file") != std::string::npos, refused.message());
+    CHECK(lab::ReadFile(victim) == "precious\n");
+    CHECK(fs::is_symlink(path));
+    // So is one to a file that does not exist yet (it would be created where the link says).
+    fs::remove(path);
+    fs::create_symlink(dir + "/elsewhere", path);
+    CHECK_FALSE(TryWrite(*ssh, path, "third\n", via, own).ok());
+    CHECK_FALSE(fs::exists(dir + "/elsewhere"));
+    CHECK(Leftovers(dir) == 0);
+    fs::remove(victim);
   }
 }

@@ -1,12 +1,17 @@
 // The apply lock: one holder at a time, the others told who holds it, and released by the kernel
-// when its holder dies without a word (kill -9).
+// when its holder dies without a word (kill -9); never taken through a planted symlink or in a
+// directory others can write.
 #include <doctest/doctest.h>
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <string>
 #include <thread>
 
 #include "integration/lab_client.h"
@@ -143,4 +148,114 @@ TEST_CASE("a server that cannot be reached gets no standby holder; the others do
   CHECK(replplan::KeepStandbyLocks(topology, pool) == 1);
   CHECK(pool.HasStarted(replplan::SshOptionsFor(topology.servers[0]), "cluster lock standby " + topology.cluster.lock_file));
   CHECK_FALSE(pool.HasStarted(replplan::SshOptionsFor(topology.servers[1]), "cluster lock standby " + topology.cluster.lock_file));
+}
+
+// Audit finding 16: the lock lived in the world-writable /run/lock, where any local user could plant
+// a symlink (root then wrote through it) or hold the file to block every apply and failover.
+
+namespace {
+
+std::string Mode(const std::string& path) {
+  struct stat info {};
+  if (lstat(path.c_str(), &info) != 0) return "missing";
+  char text[8];
+  snprintf(text, sizeof(text), "%o", info.st_mode & 07777);
+  return text;
+}
+
+}  // namespace
+
+TEST_CASE("a symlink planted at the lock file or its owner file is refused, and its target is untouched") {
+  lab::Reset(2);
+  replplan::Topology topology = lab::LoadTopology();
+  const std::string lock = topology.cluster.lock_file;
+  const std::string precious = lab::WriteFile("precious", "precious\n");
+  const std::string absent = lab::Dir() + "/tmp/created-through-link";
+
+  for (const std::string& planted : {lock, lock + ".owner"}) {
+    for (const std::string& target : {precious, absent}) {
+      CAPTURE(planted);
+      CAPTURE(target);
+      std::filesystem::remove(lock);
+      std::filesystem::remove(lock + ".owner");
+      std::filesystem::remove(absent);
+      std::filesystem::create_symlink(target, planted);
+      auto taken = replplan::AcquireClusterLock(topology, "replplan apply by tester");
+      CHECK_FALSE(taken.ok());
+      if (!taken.ok()) {
+        CHECK(taken.status().message().find(" is a symlink") != std::string::npos);
+        CHECK(taken.status().message().find("nothing was written through it") != std::string::npos);
+      }
+      taken = replplan::Status::Internal("released");
+      CHECK(lab::ReadFile(precious) == "precious\n");
+      CHECK_FALSE(std::filesystem::exists(absent));
+      std::filesystem::remove(planted);
+    }
+  }
+  // With the links gone, the lock is taken as before.
+  auto taken = replplan::AcquireClusterLock(topology, "replplan apply by tester");
+  CHECK_MESSAGE(taken.ok(), taken.status().message());
+}
+
+TEST_CASE("the lock directory is created 0700 when missing, and refused when others can write it or it is a link") {
+  lab::Reset(2);
+  replplan::Topology topology = lab::LoadTopology();
+  const std::string dir = lab::Dir() + "/tmp/lock-dir";
+  std::filesystem::remove_all(dir);
+  topology.cluster.lock_file = dir + "/lab.lock";
+  {
+    auto taken = replplan::AcquireClusterLock(topology, "first");
+    REQUIRE_MESSAGE(taken.ok(), taken.status().message());
+    CHECK(Mode(dir) == "700");
+    CHECK(Mode(topology.cluster.lock_file) != "missing");
+  }
+
+  // World-writable, like /run/lock (sticky or not): refused, with the fix.
+  for (const char* mode : {"777", "1777", "770"}) {
+    CAPTURE(mode);
+    REQUIRE(lab::Run({"chmod", mode, dir}).exit_code == 0);
+    auto taken = replplan::AcquireClusterLock(topology, "second");
+    REQUIRE_FALSE(taken.ok());
+    CHECK(taken.status().message().find("the lock directory " + dir + " (owner uid 0, mode " + mode +
+                                        ") must belong to uid 0 and be writable by no one else: chown 0 " + dir +
+                                        "; chmod 700 " + dir) != std::string::npos);
+  }
+  REQUIRE(lab::Run({"chmod", "755", dir}).exit_code == 0);  // others may read, not write: fine
+  CHECK(replplan::AcquireClusterLock(topology, "third").ok());
+
+  // A symlink to a directory is refused too.
+  const std::string link = lab::Dir() + "/tmp/lock-dir-link";
+  std::filesystem::remove(link);
+  std::filesystem::create_directory_symlink(dir, link);
+  topology.cluster.lock_file = link + "/lab.lock";
+  auto through_link = replplan::AcquireClusterLock(topology, "fourth");
+  REQUIRE_FALSE(through_link.ok());
+  CHECK(through_link.status().message().find("the lock directory " + link + " is a symlink or not a directory") !=
+        std::string::npos);
+  std::filesystem::remove(link);
+}
+
+namespace {
+
+// Bytes this machine has sent on its TCP connections to `address`:2222 (ss -tni), summed.
+long long BytesSentTo(const std::string& address) {
+  auto ss = lab::Run({"ss", "-tniH", "dst", address + ":2222"});
+  long long total = 0;
+  for (size_t at = ss.out.find("bytes_sent:"); at != std::string::npos; at = ss.out.find("bytes_sent:", at + 1)) {
+    total += std::stoll(ss.out.substr(at + 11));
+  }
+  return total;
+}
+
+}  // namespace
+
+TEST_CASE("a held lock's session sends SSH keepalives while the apply is otherwise silent on it") {
+  lab::Reset(2);
+  replplan::Topology topology = lab::LoadTopology();
+  auto lock = replplan::AcquireClusterLock(topology, "keepalive");
+  REQUIRE_MESSAGE(lock.ok(), lock.status().message());
+  const long long before = BytesSentTo(lab::Address("mercury"));
+  REQUIRE(before > 0);  // the lock's connection is the only one to mercury's sshd
+  std::this_thread::sleep_for(std::chrono::seconds(16));  // one keepalive interval, and a margin
+  CHECK(BytesSentTo(lab::Address("mercury")) > before);
 }

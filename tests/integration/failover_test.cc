@@ -417,6 +417,9 @@ TEST_CASE("a former primary holding transactions no replica received is reseeded
   lab::AdminSql("mercury", "INSERT INTO secondhand_production.items (seq, created_at) VALUES "
                            "(900001, NOW(6)), (900002, NOW(6)), (900003, NOW(6))");
   lab::Lab({"kill", "mercury"});
+  // Started again, their IO threads retry the dead mercury: that confirms its loss (a thread
+  // stopped by hand does not).
+  for (const char* replica : {"uranus", "venus"}) lab::Sql(replica, "START SLAVE IO_THREAD");
   auto failover = lab::Replplan({"failover", path, "--yes"});
   INFO("failover:\n" << failover.out << failover.err);
   REQUIRE(failover.exit_code == 0);
@@ -432,13 +435,60 @@ TEST_CASE("a former primary holding transactions no replica received is reseeded
   INFO("plan:\n" << plan.out);
   CHECK(plan.out.find("mercury holds transactions uranus lacks") != std::string::npos);
   CHECK(plan.out.find("seed-replica (DESTRUCTIVE)") != std::string::npos);
-  RequireOk(lab::Replplan({"apply", path, "--yes"}), "apply (reseed)");
+  // --yes alone never approves the reseed (DESTRUCTIVE): refused, mercury untouched.
+  auto unapproved = lab::Replplan({"apply", path, "--yes"});
+  CHECK(unapproved.exit_code == 1);
+  CHECK_MESSAGE(unapproved.err.find("pass --allow-destructive") != std::string::npos, unapproved.err);
+  CHECK(lab::SqlValue("mercury", "SELECT COUNT(*) FROM secondhand_production.items WHERE seq > 900000") == "3");
+  RequireOk(lab::Replplan({"apply", path, "--yes", "--allow-destructive"}), "apply (reseed)");
+  // The seed copied replplan's schema with the data: mercury knows the failover's epoch at once.
+  CHECK(lab::SqlValue("mercury", "SELECT MAX(epoch) FROM replplan.epochs") == "1");
   CHECK(lab::SqlValue("mercury", "SELECT COUNT(*) FROM secondhand_production.items WHERE seq > 900000") == "0");
   CHECK(lab::WaitFor([] {
     return lab::SqlValue("mercury", "SELECT COUNT(*) FROM secondhand_production.items WHERE seq = 800001") == "1";
   }, 10s));
   auto again = lab::Replplan({"plan", path, "--detailed-exitcode"});
   CHECK_MESSAGE(again.exit_code == 0, again.out);
+}
+
+TEST_CASE("a failover interrupted after the promotion is completed by the next failover, not doubled") {
+  lab::Reset(3);
+  const std::string path = lab::WriteFile("resume.toml", lab::ReadFile(lab::TopologyPath()));
+  RequireOk(lab::Replplan({"apply", path, "--yes"}), "apply");
+  lab::Sql("mercury", "CREATE TABLE secondhand_production.resumed (id INT PRIMARY KEY); "
+                      "INSERT INTO secondhand_production.resumed VALUES (1), (2), (3)");
+  const std::string last = lab::SqlValue("mercury", "SELECT @@gtid_binlog_pos");
+  REQUIRE(lab::WaitFor([&] {
+    return lab::SqlValue("uranus", "SELECT @@gtid_slave_pos") == last &&
+           lab::SqlValue("venus", "SELECT @@gtid_slave_pos") == last;
+  }, 20s));
+  lab::Lab({"kill", "mercury"});
+  // What a failover to uranus had done when replplan was killed: promote-replica's statements on
+  // uranus (everything received was applied above), nothing else; the file still names mercury.
+  lab::Sql("uranus", "STOP SLAVE; RESET SLAVE ALL; SET GLOBAL read_only = 0");
+  // And the apps, or an operator, wrote on it since.
+  auto wrote = lab::AdminSql("uranus", "INSERT INTO secondhand_production.resumed VALUES (4), (5)");
+  RequireOk(wrote, "insert on uranus");
+
+  auto failover = lab::Replplan({"failover", path, "--yes"});
+  INFO("failover:\n" << failover.out << failover.err);
+  REQUIRE(failover.exit_code == 0);
+  CHECK(NewPrimaryIn(failover.out) == "uranus");
+  CHECK(failover.out.find("interrupted after its promotion") != std::string::npos);
+  CHECK(failover.out.find("promote-replica") == std::string::npos);  // nobody promoted (again)
+  CHECK(PrimaryIn(path) == "uranus");
+  CHECK(lab::SqlValue("venus", "SELECT @@global.read_only") == "1");
+  CHECK(lab::SqlValue("uranus", "SELECT @@global.read_only") == "0");
+  // venus follows uranus: the rows written there before the resume are read back from venus.
+  CHECK(lab::WaitFor([] {
+    return lab::SqlValue("venus", "SELECT GROUP_CONCAT(id ORDER BY id) FROM secondhand_production.resumed") ==
+           "1,2,3,4,5";
+  }, 15s));
+  // And keeps following it.
+  lab::AdminSql("uranus", "INSERT INTO secondhand_production.resumed VALUES (6)");
+  CHECK(lab::WaitFor([] {
+    return lab::SqlValue("venus", "SELECT COUNT(*) FROM secondhand_production.resumed WHERE id = 6") == "1";
+  }, 15s));
 }
 
 TEST_CASE("switchover refused on the live lab: errant transactions on the candidate, a candidate not replicating") {

@@ -6,6 +6,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pty.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -319,6 +320,55 @@ replplan::Topology LoadTopology() {
   auto parse = replplan::ParseTopology(ReadFile(TopologyPath()), TopologyPath());
   if (!parse.ok()) throw std::runtime_error("lab topology does not validate: " + parse.errors.front().ToString());
   return parse.topology;
+}
+
+namespace {
+
+// Reads what `fd` (a pty's master side) gives until `needle` has appeared or the child closed its
+// side (EIO), for `limit` at most.
+bool ReadUntil(int fd, std::string& out, const std::string& needle, std::chrono::milliseconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (needle.empty() || out.find(needle) == std::string::npos) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+    char buffer[4096];
+    const ssize_t n = read(fd, buffer, sizeof(buffer));
+    if (n <= 0) return needle.empty();  // EIO: the child is gone
+    out.append(buffer, static_cast<size_t>(n));
+  }
+  return true;
+}
+
+}  // namespace
+
+TerminalRun ReplplanOnTerminal(const std::vector<std::string>& args, const std::function<void()>& while_prompted,
+                               const std::string& answer) {
+  TerminalRun result;
+  std::vector<std::string> argv = {REPLPLAN_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::vector<char*> cargv;
+  for (std::string& a : argv) cargv.push_back(a.data());
+  cargv.push_back(nullptr);
+  int master = -1;
+  pid_t pid = forkpty(&master, nullptr, nullptr, nullptr);
+  if (pid < 0) throw std::runtime_error(std::string("forkpty: ") + std::strerror(errno));
+  if (pid == 0) {
+    execv(REPLPLAN_BINARY, cargv.data());
+    _exit(127);
+  }
+  result.prompted = ReadUntil(master, result.out, "Enter a value:", std::chrono::seconds(60));
+  if (result.prompted) while_prompted();
+  const std::string line = answer + "\n";
+  (void)!write(master, line.data(), line.size());
+  ReadUntil(master, result.out, "", std::chrono::seconds(120));
+  if (!WaitFor([&] { return waitpid(pid, &result.status, WNOHANG) == pid; }, std::chrono::seconds(30))) {
+    kill(pid, SIGKILL);
+    waitpid(pid, &result.status, 0);
+  }
+  close(master);
+  return result;
 }
 
 }  // namespace lab

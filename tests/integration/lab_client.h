@@ -102,6 +102,17 @@ class Background {
   std::string log_;
 };
 
+// The replplan binary under test on a pseudo-terminal (approval prompts): once "Enter a value:"
+// shows, `while_prompted` runs, then the operator answers `answer`. What the terminal showed,
+// whether it prompted, and the wait status.
+struct TerminalRun {
+  std::string out;
+  bool prompted = false;
+  int status = 0;
+};
+TerminalRun ReplplanOnTerminal(const std::vector<std::string>& args, const std::function<void()>& while_prompted,
+                               const std::string& answer = "yes");
+
 // Polls `condition` every 20 ms until it holds or `limit` passes; returns whether it held.
 bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds limit);
 

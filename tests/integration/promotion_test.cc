@@ -18,10 +18,12 @@
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "engine/app_restart_marker.h"
 #include "engine/database_yml.h"
 #include "integration/lab_client.h"
 #include "providers/live_executor.h"
@@ -407,6 +409,111 @@ TEST_CASE("an app follows the new primary: database.yml rewritten atomically, ap
   Ran stale = Run(*executor, Make(ActionKind::kRestartApp, "uranus", {{"app", "secondhand"}}));
   REQUIRE_FALSE(stale.status.ok());
   CHECK_MESSAGE(Contains(stale.status.message(), "stale plan"), stale.status.message());
+}
+
+// The restart marker lives in the app's config directory, which the app's user may write to. An
+// app "marked" on mercury with a database.yml of its own; its restart touches tmp/restart.txt.
+struct MarkedApp {
+  std::string root = lab::Dir() + "/tmp/marked";
+  std::string yml = root + "/config/database.yml";
+  std::string marker = yml + ".replplan.restarted";
+  std::unique_ptr<replplan::ActionExecutor> executor;
+  Action restart = Make(ActionKind::kRestartApp, "mercury", {{"app", "marked"}});
+
+  MarkedApp() {
+    lab::Reset(1);
+    replplan::Topology topology = lab::LoadTopology();
+    std::filesystem::remove_all(root);
+    std::filesystem::create_directories(root + "/config");
+    std::filesystem::create_directories(root + "/tmp");
+    Put(File("mercury", "ab3de"));
+    replplan::AppSpec app;
+    app.name = "marked";
+    app.hosts = {"mercury"};
+    app.root = root;
+    app.environment = "production";
+    app.restart = "touch " + root + "/tmp/restart.txt";
+    topology.apps.push_back(app);
+    executor = replplan::MakeLiveExecutor(topology);
+  }
+  static std::string File(const std::string& host, const std::string& password) {
+    return "production:\n  adapter: mysql2\n  host: " + lab::Address(host) +
+           "\n  port: 3306\n  username: pierre\n  password: " + password + "\n";
+  }
+  void Put(const std::string& text) { lab::Run({"sh", "-c", "printf %s \"$1\" > \"$2\"", "sh", text, yml}); }
+  // Whether the app was restarted since the last call.
+  bool Restarted() {
+    bool yes = std::filesystem::exists(root + "/tmp/restart.txt");
+    std::filesystem::remove(root + "/tmp/restart.txt");
+    return yes;
+  }
+};
+
+TEST_CASE("a symlink planted at the restart marker's name is refused, and the file it points at untouched") {
+  MarkedApp app;
+  // To a root-owned file outside the app. The app is restarted (that is what was asked), the
+  // marker refused, naming the fix.
+  const std::string victim = lab::Dir() + "/tmp/victim";
+  lab::Run({"sh", "-c", "printf 'root:precious\\n' > \"$1\" && chmod 0644 \"$1\"", "sh", victim});
+  std::filesystem::create_symlink(victim, app.marker);
+  Ran refused = Run(*app.executor, app.restart);
+  CHECK_FALSE(refused.status.ok());
+  CHECK_MESSAGE(Contains(refused.status.message(), "is not a regular file"), refused.status.message());
+  CHECK_MESSAGE(Contains(refused.status.message(), "remove it"), refused.status.message());
+  CHECK(app.Restarted());
+  CHECK(lab::ReadFile(victim) == "root:precious\n");
+  CHECK(std::filesystem::is_symlink(app.marker));
+  // Removed as told: the next run restarts again (no marker was written) and writes the marker.
+  std::filesystem::remove(app.marker);
+  Ran next = Run(*app.executor, app.restart);
+  CHECK_MESSAGE(next.status.ok(), next.all());
+  CHECK(app.Restarted());
+  CHECK_FALSE(std::filesystem::is_symlink(app.marker));
+  std::filesystem::remove(victim);
+}
+
+TEST_CASE("the restart marker is 0600 and root's, holds no digest of the password, and still restarts once per file") {
+  MarkedApp app;
+  Ran first = Run(*app.executor, app.restart);
+  REQUIRE_MESSAGE(first.status.ok(), first.all());
+  CHECK(app.Restarted());
+  struct stat st {};
+  REQUIRE(::lstat(app.marker.c_str(), &st) == 0);
+  CHECK(S_ISREG(st.st_mode));
+  CHECK((st.st_mode & 07777) == 0600);
+  CHECK(st.st_uid == 0u);
+  const std::string mark = lab::ReadFile(app.marker);
+  Ran again = Run(*app.executor, app.restart);
+  CHECK_MESSAGE(Contains(again.all(), "already restarted"), again.all());
+  CHECK_FALSE(app.Restarted());
+
+  // Nothing in it depends on the password: a file that differs in the password alone leaves the
+  // same marker (so the password cannot be brute-forced from it), and no FNV-1a of the file.
+  app.Put(MarkedApp::File("mercury", "zz9yx"));
+  std::filesystem::remove(app.marker);
+  REQUIRE(Run(*app.executor, app.restart).status.ok());
+  CHECK(app.Restarted());
+  CHECK(lab::ReadFile(app.marker) == mark);
+  CHECK_FALSE(Contains(mark, replplan::LegacyAppRestartDigest(MarkedApp::File("mercury", "zz9yx"))));
+  CHECK_FALSE(Contains(mark, replplan::LegacyAppRestartDigest(MarkedApp::File("mercury", "ab3de"))));
+
+  // A marker an older replplan wrote (FNV-1a of the whole file, 0644) counts as restarted, and is
+  // rewritten in today's form.
+  lab::Run({"sh", "-c", "printf '%s\\n' \"$1\" > \"$2\" && chmod 0644 \"$2\"", "sh",
+            "fnv1a64:" + replplan::LegacyAppRestartDigest(MarkedApp::File("mercury", "zz9yx")), app.marker});
+  Ran legacy = Run(*app.executor, app.restart);
+  CHECK_MESSAGE(legacy.status.ok(), legacy.all());
+  CHECK_MESSAGE(Contains(legacy.all(), "already restarted"), legacy.all());
+  CHECK_FALSE(app.Restarted());
+  CHECK(lab::ReadFile(app.marker) == mark);
+  REQUIRE(::lstat(app.marker.c_str(), &st) == 0);
+  CHECK((st.st_mode & 07777) == 0600);
+
+  // Another primary (another host in the file): restarted again.
+  app.Put(MarkedApp::File("uranus", "zz9yx"));
+  REQUIRE(Run(*app.executor, app.restart).status.ok());
+  CHECK(app.Restarted());
+  CHECK(lab::ReadFile(app.marker) != mark);
 }
 
 }  // namespace

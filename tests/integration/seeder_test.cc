@@ -176,6 +176,10 @@ TEST_CASE("the dump and restore commands quote every argument and keep the dump'
   CHECK(replplan::RestoreCommand("/s").find("--init-command=SET SESSION sql_log_bin=0") != std::string::npos);
   CHECK(replplan::UserDatabases({"information_schema", "mysql", "performance_schema", "shop", "sys", "zoo"}) ==
         std::vector<std::string>{"shop", "zoo"});
+  // replplan's own schema (the failover epochs) is no user database, but every dump carries it.
+  CHECK(replplan::UserDatabases({"mysql", "replplan", "shop"}) == std::vector<std::string>{"shop"});
+  CHECK(replplan::DumpedDatabases({"mysql", "replplan", "shop"}) == std::vector<std::string>{"shop", "replplan"});
+  CHECK(replplan::DumpedDatabases({"mysql", "shop"}) == std::vector<std::string>{"shop"});
   CHECK(replplan::FormatSeedProgress(12'345'678, 0.3) == "12.3 MB, 41.2 MB/s, 0.3 s");
   CHECK(replplan::FormatSeedProgress(0, 0) == "0.0 MB, 0.0 MB/s, 0.0 s");
 }

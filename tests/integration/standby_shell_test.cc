@@ -1,12 +1,16 @@
 // Standby shells (providers/standby_shell.h) on the lab's real sshd: a command run on one behaves as
 // a fresh exec (output, stderr, exit status, stdin, newlines and quotes), uses the shell up, and
-// leaves its session usable; a shell that is gone runs nothing and says so; none is left behind.
+// leaves its session usable; a shell that is gone runs nothing and says so; none is left behind;
+// a login shell that prints on starting still runs each command exactly once.
 #include <doctest/doctest.h>
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <stdexcept>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "integration/lab_client.h"
 #include "providers/connect_options.h"
@@ -18,6 +22,69 @@ namespace {
 constexpr int kTimeoutMs = 10000;
 
 bool AnyStandbyShellRuns() { return lab::Lab({"pgrep", "read -r -d"}).exit_code == 0; }
+
+// A second sshd for mercury on port 2224, from mercury's own sshd_config, whose sessions' shells
+// print on starting: root's HOME there has a .bashrc that prints (bash run by sshd sources it even
+// for a command). Its own port, home and files, so no other test sees it. Stopped when the guard
+// goes.
+class SshdWithBanner {
+ public:
+  SshdWithBanner() {
+    const std::string home = lab::Dir() + "/tmp/banner-home";
+    std::filesystem::create_directories(home);
+    std::ofstream(home + "/.bashrc") << "printf 'Welcome to mercury\\n'\nprintf 'Last backup: today\\n' >&2\n";
+    std::string config, original = lab::ReadFile(lab::Dir() + "/hosts/mercury/sshd_config");
+    for (size_t at = 0; at < original.size();) {
+      size_t end = original.find('\n', at);
+      if (end == std::string::npos) end = original.size();
+      std::string line = original.substr(at, end - at);
+      at = end + 1;
+      if (line.rfind("PidFile", 0) == 0) continue;
+      if (line.rfind("ListenAddress", 0) == 0) line = "ListenAddress " + lab::Address("mercury") + ":2224";
+      if (line.rfind("SetEnv", 0) == 0) line = "SetEnv HOME=" + home;
+      config += line + "\n";
+    }
+    pid_file_ = lab::Dir() + "/tmp/sshd-banner.pid";
+    std::filesystem::remove(pid_file_);
+    config += "PidFile " + pid_file_ + "\n";
+    const std::string path = lab::WriteFile("sshd_config.banner", config);
+    lab::CommandResult started = lab::Run({"/usr/sbin/sshd", "-f", path, "-r", "-E", lab::Dir() + "/tmp/sshd-banner.log"});
+    if (started.exit_code != 0) throw std::runtime_error("sshd with a banner did not start: " + started.err);
+    // Its host keys are mercury's, so known_hosts needs them under port 2224.
+    std::string known, all = lab::ReadFile(lab::Dir() + "/client/known_hosts");
+    const std::string label = "[" + lab::Address("mercury") + "]:2222 ";
+    for (size_t at = all.find(label); at != std::string::npos; at = all.find(label, at + 1)) {
+      known += "[" + lab::Address("mercury") + "]:2224 " +
+               all.substr(at + label.size(), all.find('\n', at) - at - label.size()) + "\n";
+    }
+    known_hosts_ = lab::WriteFile("known_hosts.banner", known);
+    if (!lab::WaitFor([&] { return !Pid().empty(); }, std::chrono::seconds(5))) {
+      throw std::runtime_error("sshd with a banner wrote no pid file: " + lab::ReadFile(lab::Dir() + "/tmp/sshd-banner.log"));
+    }
+  }
+  ~SshdWithBanner() {
+    const std::string pid = Pid();
+    if (pid.empty()) return;
+    lab::Run({"kill", pid});
+    lab::WaitFor([&] { return lab::Run({"kill", "-0", pid}).exit_code != 0; }, std::chrono::seconds(5));
+  }
+  // `topology` with only mercury, reached through this sshd.
+  replplan::Topology Mercury(replplan::Topology topology) const {
+    topology.servers.resize(1);
+    topology.servers[0].ssh.port = 2224;
+    topology.servers[0].ssh.known_hosts = known_hosts_;
+    return topology;
+  }
+
+ private:
+  std::string Pid() const {
+    std::ifstream in(pid_file_);
+    std::string pid;
+    in >> pid;
+    return pid;
+  }
+  std::string pid_file_, known_hosts_;
+};
 
 }  // namespace
 
@@ -80,4 +147,43 @@ TEST_CASE("standby shells end, running nothing, when their connection closes") {
     REQUIRE(AnyStandbyShellRuns());
   }
   CHECK(lab::WaitFor([] { return !AnyStandbyShellRuns(); }, std::chrono::seconds(5)));
+}
+
+TEST_CASE("a login shell that prints on starting runs a command on its standby shell exactly once") {
+  lab::Reset(2);
+  SshdWithBanner sshd;
+  const replplan::Topology topology = sshd.Mercury(lab::LoadTopology());
+  const replplan::SshOptions mercury = replplan::SshOptionsFor(topology.servers[0]);
+  {
+    // The banner is there: a fresh exec shows it.
+    auto session = replplan::SshSession::Connect(mercury);
+    REQUIRE_MESSAGE(session.ok(), session.status().message());
+    auto plain = (*session)->Run("true");
+    REQUIRE(plain.ok());
+    REQUIRE(plain->out == "Welcome to mercury\n");
+  }
+  const std::string counter = lab::Dir() + "/tmp/standby-count";
+  std::filesystem::remove(counter);
+
+  replplan::SessionPool pool;
+  std::vector<replplan::Status> refused;
+  REQUIRE(replplan::KeepStandbyShells(topology, pool, &refused) == 1);  // bash with a banner is POSIX
+  CHECK(refused.empty());
+  // As promotion_actions does: the standby shell, or the ordinary way when it says nothing ran.
+  const std::string command = "echo ran >> " + counter + "; echo out; echo err >&2";
+  std::string out, err;
+  if (auto run = replplan::RunOnStandbyShell(&pool, mercury, command, {}, kTimeoutMs)) {
+    REQUIRE_MESSAGE(run->result.ok(), run->result.status().message());
+    out = run->result->out;
+    err = run->result->err;
+  } else {
+    auto session = replplan::SshSession::Connect(mercury);
+    REQUIRE(session.ok());
+    auto fresh = (*session)->Run(command);
+    REQUIRE(fresh.ok());
+    out = fresh->out;
+  }
+  CHECK(lab::ReadFile(counter) == "ran\n");  // once, not twice
+  CHECK(out == "out\n");                     // the banner is not the command's output
+  CHECK(err == "err\n");
 }

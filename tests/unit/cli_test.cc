@@ -104,3 +104,33 @@ TEST_CASE("a missing file and a usage error exit 1, never 2 (2 means changes)") 
   CHECK(RunReplplan({"plan"}).exit_code == 1);
   CHECK(RunReplplan({"plan", "x.toml", "--parallelism", "0"}).exit_code == 1);
 }
+
+TEST_CASE("names and errors holding escape sequences are printed as visible escapes, never raw") {
+  const std::string seed = ReadFile(std::string(REPLPLAN_SOURCE_DIR) + "/examples/secondhand.toml");
+  const auto with = [&](const std::string& from, const std::string& to) {
+    std::string toml = seed;
+    const size_t at = toml.find(from);
+    REQUIRE(at != std::string::npos);
+    toml.replace(at, from.size(), to);
+    char path[] = "/tmp/replplan_escapes_XXXXXX.toml";
+    const int fd = mkstemps(path, 5);
+    REQUIRE(fd >= 0);
+    close(fd);
+    std::ofstream(path) << toml;
+    return std::string(path);
+  };
+  // TOML strings may hold any control character as \uXXXX: here cursor up, erase line, CR.
+  const std::string valid = with("name    = \"secondhand\"", "name    = \"second\\u001b[1A\\u001b[2K\\rhand\"");
+  Output out = RunReplplan({"validate", valid});
+  CHECK(out.exit_code == 0);
+  CHECK(out.text == valid + ": valid (cluster \"second\\x1b[1A\\x1b[2K\\rhand\", 2 servers, primary mercury)\n");
+  std::remove(valid.c_str());
+
+  const std::string invalid = with("name    = \"secondhand_production\"", "name    = \"shop\\u001b[2K\\r/x\"");
+  out = RunReplplan({"validate", invalid});
+  CHECK(out.exit_code == 1);
+  CHECK(out.text.find("invalid database name 'shop\\x1b[2K\\r/x': at most 64 characters") != std::string::npos);
+  CHECK(out.text.find('\x1b') == std::string::npos);
+  CHECK(out.text.find('\r') == std::string::npos);
+  std::remove(invalid.c_str());
+}

@@ -458,6 +458,7 @@ Status CheckWanted(const std::map<std::string, std::string>& set) {
     if (std::any_of(value.begin(), value.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; })) {
       return Status::InvalidArgument("database.yml: " + key + " must not contain control characters");
     }
+
     if (key == "port" && (!std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; }) || value.size() > 5 ||
                           std::stoi(value) < 1 || std::stoi(value) > 65535)) {
       return Status::InvalidArgument("database.yml: port must be in 1..65535, got '" + value + "'");
@@ -559,6 +560,12 @@ Result<std::string> EditDatabaseYml(std::string_view text, const std::string& en
     if (!resolver.error().empty()) return Status::FailedPrecondition(resolver.error());
     if (current.present() && current.value == value) continue;
     if (current.erb) return RefuseErb(environment, key, current);
+    // Rails runs database.yml through ERB before YAML: a value written with "<%" in it would be Ruby
+    // the app runs at its next boot.
+    if (value.find("<%") != std::string::npos || value.find("%>") != std::string::npos) {
+      return Status::InvalidArgument("database.yml: " + std::string(key) +
+                                     " must not contain an ERB tag ('<%' or '%>'), got '" + value + "'");
+    }
     if (!own.empty()) {
       const DirectKey& k = *own.front();
       const std::string_view raw = k.kl.raw;

@@ -358,6 +358,9 @@ TEST_CASE("what cannot be edited without guessing is refused with the reason") {
   CHECK(EditError(kRails6, {{"port", "99999"}}) == "database.yml: port must be in 1..65535, got '99999'");
   CHECK(EditError(kRails6, {{"host", ""}}) == "database.yml: host must not be empty");
   CHECK(EditError(kRails6, {{"host", "a\nb"}}) == "database.yml: host must not contain control characters");
+  // Rails runs the file through ERB: a tag in a value would be Ruby the app runs at boot.
+  CHECK(EditError(kRails6, {{"host", "db2<%= `id` %>"}}) ==
+        "database.yml: host must not contain an ERB tag ('<%' or '%>'), got 'db2<%= `id` %>'");
 }
 
 }  // namespace replplan

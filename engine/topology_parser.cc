@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
+#include <cstdio>
 #include <exception>
 #include <map>
 #include <optional>
@@ -322,6 +323,20 @@ class TopologyReader {
     std::string value = node->as_string()->get();
     if (value.empty()) {
       Error(At(*node), path + " must not be empty");
+      return std::nullopt;
+    }
+    // A NUL ends a path where C reads it (SFTP, the shell), so replplan would touch another file
+    // than the reviewed one; a line break or another control character changes what a command,
+    // a my.cnf line or a printed plan says. TOML escapes (\u0000, \n) let a file hold them.
+    auto control = std::find_if(value.begin(), value.end(), [](char c) {
+      const auto u = static_cast<unsigned char>(c);
+      return (u < 0x20 && c != '\t') || u == 0x7f;
+    });
+    if (control != value.end()) {
+      char code[8];
+      std::snprintf(code, sizeof code, "\\x%02x", static_cast<unsigned char>(*control));
+      Error(At(*node), path + " must not contain control characters (" + code + " at byte " +
+                           std::to_string(control - value.begin()) + ")");
       return std::nullopt;
     }
     return value;

@@ -404,6 +404,13 @@ TEST_CASE("unknown choices list the allowed values") {
         "t.toml:25:13: unknown promotion 'always' (expected normal, prefer or never)");
 }
 
+TEST_CASE("no string holds a control character: a NUL would cut a path where C reads it, a line break a command") {
+  CHECK(Errors(Replace("log_bin", "log_bin = \"/var/log/mysql/bin\\u0000.log\"")) ==
+        "t.toml:18:11: log_bin must not contain control characters (\\x00 at byte 18)");
+  CHECK(Errors(std::string(kValid) + "config_file = \"/etc/mysql/my.cnf\\n/etc/passwd\"\n") ==
+        "t.toml:25:15: config_file must not contain control characters (\\x0a at byte 17)");
+}
+
 TEST_CASE("paths: log_bin and config_file absolute, identity absolute or under ~/") {
   CHECK(Errors(Replace("log_bin", "log_bin = \"mysql-bin\"")) ==
         "t.toml:18:11: log_bin must be an absolute path, got 'mysql-bin'");

@@ -13,6 +13,8 @@ packages=(
   ruby ruby-railties ruby-activerecord ruby-actionpack ruby-mysql2 puma
   # Failover tests: cutting replplan alone off from the primary; benchmarks: the HTTP client loop.
   iptables curl
+  # The fuzz smoke (scripts/fuzz.sh, CTest fuzz.smoke): clang and its libFuzzer/sanitizer runtimes.
+  clang libclang-rt-14-dev
 )
 
 missing=()

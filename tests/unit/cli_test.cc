@@ -105,7 +105,7 @@ TEST_CASE("a missing file and a usage error exit 1, never 2 (2 means changes)") 
   CHECK(RunReplplan({"plan", "x.toml", "--parallelism", "0"}).exit_code == 1);
 }
 
-TEST_CASE("names and errors holding escape sequences are printed as visible escapes, never raw") {
+TEST_CASE("names holding escape sequences are refused by validate, and nothing raw reaches the terminal") {
   const std::string seed = ReadFile(std::string(REPLPLAN_SOURCE_DIR) + "/examples/secondhand.toml");
   const auto with = [&](const std::string& from, const std::string& to) {
     std::string toml = seed;
@@ -119,17 +119,20 @@ TEST_CASE("names and errors holding escape sequences are printed as visible esca
     std::ofstream(path) << toml;
     return std::string(path);
   };
-  // TOML strings may hold any control character as \uXXXX: here cursor up, erase line, CR.
-  const std::string valid = with("name    = \"secondhand\"", "name    = \"second\\u001b[1A\\u001b[2K\\rhand\"");
-  Output out = RunReplplan({"validate", valid});
-  CHECK(out.exit_code == 0);
-  CHECK(out.text == valid + ": valid (cluster \"second\\x1b[1A\\x1b[2K\\rhand\", 2 servers, primary mercury)\n");
-  std::remove(valid.c_str());
+  // TOML strings may hold any control character as \uXXXX (here cursor up, erase line, CR): the
+  // file is refused, and the refusal shows the character as a visible escape.
+  const std::string named = with("name    = \"secondhand\"", "name    = \"second\\u001b[1A\\u001b[2K\\rhand\"");
+  Output out = RunReplplan({"validate", named});
+  CHECK(out.exit_code == 1);
+  CHECK(out.text.find(named + ":8:11: cluster.name must not contain control characters (\\x1b at byte 6)") !=
+        std::string::npos);
+  CHECK(out.text.find('\x1b') == std::string::npos);
+  std::remove(named.c_str());
 
   const std::string invalid = with("name    = \"secondhand_production\"", "name    = \"shop\\u001b[2K\\r/x\"");
   out = RunReplplan({"validate", invalid});
   CHECK(out.exit_code == 1);
-  CHECK(out.text.find("invalid database name 'shop\\x1b[2K\\r/x': at most 64 characters") != std::string::npos);
+  CHECK(out.text.find("must not contain control characters (\\x1b at byte 4)") != std::string::npos);
   CHECK(out.text.find('\x1b') == std::string::npos);
   CHECK(out.text.find('\r') == std::string::npos);
   std::remove(invalid.c_str());

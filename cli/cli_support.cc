@@ -15,6 +15,7 @@
 #include "engine/planner.h"
 #include "engine/terminal_text.h"
 #include "engine/topology_parser.h"
+#include "providers/local/secrets.h"
 #include "providers/provider.h"
 #include "providers/state_reader.h"
 
@@ -74,6 +75,13 @@ Result<LoadedTopology> LoadTopologyForServers(const std::string& path) {
                                       "and changes MariaDB servers only (its statements are MariaDB's); nothing "
                                       "was contacted");
   }
+  // Every secret is resolved before any host is contacted: one that is missing would otherwise
+  // surface host by host, after some hosts were already changed. All problems are said at once.
+  SecretCheck secrets = CheckTopologySecrets(loaded->topology);
+  for (const std::string& warning : secrets.warnings) {
+    std::cerr << "replplan: warning: " << TerminalSafe(warning) << "\n";
+  }
+  if (!secrets.ok()) return secrets.ToStatus();
   return loaded;
 }
 

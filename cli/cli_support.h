@@ -33,7 +33,8 @@ struct LoadedTopology {
 Result<LoadedTopology> LoadTopology(const std::string& path);
 
 // LoadTopology for the commands that reach servers (plan, apply, switchover, failover, watch): a
-// cluster whose flavor replplan cannot yet drive is refused before any connection.
+// cluster whose flavor replplan cannot yet drive is refused before any connection, and so is one
+// whose secrets cannot all be resolved (every problem listed; a too-open secret file is a warning).
 Result<LoadedTopology> LoadTopologyForServers(const std::string& path);
 
 // Prints "replplan: <message>" on stderr; returns kExitError.

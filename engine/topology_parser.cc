@@ -17,68 +17,23 @@
 #include "engine/did_you_mean.h"
 #include "engine/grant_spec.h"
 #include "engine/toml_input_check.h"
+#include "engine/topology_keys.h"
 
 namespace replplan {
 namespace {
 
-using Keys = std::vector<std::string>;
-
-// Every key the file may hold, per table. Anything else is a typo or a misunderstanding; both
-// deserve an error rather than silence, because an ignored key is a setting the reviewer believes in.
-const Keys& TopLevelKeys() {
-  static const Keys keys = {"cluster", "replication", "defaults", "server", "database", "user", "app"};
-  return keys;
-}
-const Keys& ClusterKeys() {
-  static const Keys keys = {"name", "flavor", "primary", "epoch", "lock_file"};
-  return keys;
-}
-const Keys& ReplicationKeys() {
-  static const Keys keys = {"user",
-                            "host",
-                            "password",
-                            "mode",
-                            "binlog_format",
-                            "semi_sync",
-                            "semi_sync_timeout_ms",
-                            "heartbeat_period",
-                            "slave_net_timeout",
-                            "switchover_max_lag"};
-  return keys;
-}
-const Keys& DefaultsKeys() {
-  static const Keys keys = {"ssh", "mysql", "config_file", "restart"};
-  return keys;
-}
-const Keys& SshKeys() {
-  static const Keys keys = {"user", "port", "identity", "known_hosts", "verify_host_key", "connect_timeout_ms"};
-  return keys;
-}
-const Keys& MysqlKeys() {
-  static const Keys keys = {"port", "user", "password", "connect_timeout_ms"};
-  return keys;
-}
-const Keys& ServerKeys() {
-  static const Keys keys = {"name", "address", "server_id",   "log_bin", "bind_address",
-                            "ssh",  "mysql",   "config_file", "restart", "promotion"};
-  return keys;
-}
-const Keys& DatabaseKeys() {
-  static const Keys keys = {"name", "charset", "collation"};
-  return keys;
-}
-const Keys& UserKeys() {
-  static const Keys keys = {"name", "host", "password", "grants"};
-  return keys;
-}
-const Keys& AppKeys() {
-  static const Keys keys = {"name", "kind", "hosts", "root", "environment", "restart", "health"};
-  return keys;
-}
-const Keys& SecretKeys() {
-  static const Keys keys = {"env", "file"};
-  return keys;
-}
+using topology_keys::Keys;
+using topology_keys::AppKeys;
+using topology_keys::ClusterKeys;
+using topology_keys::DatabaseKeys;
+using topology_keys::DefaultsKeys;
+using topology_keys::MysqlKeys;
+using topology_keys::ReplicationKeys;
+using topology_keys::SecretKeys;
+using topology_keys::ServerKeys;
+using topology_keys::SshKeys;
+using topology_keys::TopLevelKeys;
+using topology_keys::UserKeys;
 
 constexpr char kSecretHint[] =
     "use password = { env = \"NAME\" } or { file = \"/path\" }: secrets never live in the file";

@@ -1,44 +1,54 @@
 #include "engine/action.h"
 
+#include <iterator>
+
 namespace replplan {
 
-const char* ToString(ActionKind kind) {
-  switch (kind) {
-    case ActionKind::kEditConfig: return "edit-config";
-    case ActionKind::kRestartServer: return "restart-server";
-    case ActionKind::kSetGlobal: return "set-global";
-    case ActionKind::kCreateReplicationUser: return "create-replication-user";
-    case ActionKind::kCreateDatabase: return "create-database";
-    case ActionKind::kCreateUser: return "create-user";
-    case ActionKind::kGrantPrivileges: return "grant-privileges";
-    case ActionKind::kSeedReplica: return "seed-replica";
-    case ActionKind::kChangeSource: return "change-source";
-    case ActionKind::kStartReplica: return "start-replica";
-    case ActionKind::kResetReplica: return "reset-replica";
-    case ActionKind::kFencePrimary: return "fence-primary";
-    case ActionKind::kWaitForCatchUp: return "wait-for-catch-up";
-    case ActionKind::kApplyRelayLog: return "apply-relay-log";
-    case ActionKind::kPromoteReplica: return "promote-replica";
-    case ActionKind::kRewriteAppConfig: return "rewrite-app-config";
-    case ActionKind::kRestartApp: return "restart-app";
-    case ActionKind::kCheckHealth: return "check-health";
+namespace {
+
+constexpr ActionKindName kNames[] = {
+    {ActionKind::kEditConfig, "edit-config"},
+    {ActionKind::kRestartServer, "restart-server"},
+    {ActionKind::kSetGlobal, "set-global"},
+    {ActionKind::kCreateReplicationUser, "create-replication-user"},
+    {ActionKind::kCreateDatabase, "create-database"},
+    {ActionKind::kCreateUser, "create-user"},
+    {ActionKind::kGrantPrivileges, "grant-privileges"},
+    {ActionKind::kSeedReplica, "seed-replica"},
+    {ActionKind::kChangeSource, "change-source"},
+    {ActionKind::kStartReplica, "start-replica"},
+    {ActionKind::kResetReplica, "reset-replica"},
+    {ActionKind::kFencePrimary, "fence-primary"},
+    {ActionKind::kWaitForCatchUp, "wait-for-catch-up"},
+    {ActionKind::kApplyRelayLog, "apply-relay-log"},
+    {ActionKind::kPromoteReplica, "promote-replica"},
+    {ActionKind::kRewriteAppConfig, "rewrite-app-config"},
+    {ActionKind::kRestartApp, "restart-app"},
+    {ActionKind::kCheckHealth, "check-health"},
+};
+
+// Each enumerator once, at its own index, so ToString is an index and nothing is left out.
+constexpr bool EveryKindInEnumOrder() {
+  if (std::size(kNames) != static_cast<size_t>(kLastActionKind) + 1) return false;
+  for (size_t i = 0; i < std::size(kNames); ++i) {
+    if (static_cast<size_t>(kNames[i].kind) != i) return false;
   }
-  return "unknown";
+  return true;
+}
+static_assert(EveryKindInEnumOrder(), "kNames must list every ActionKind once, in enum order");
+
+}  // namespace
+
+std::span<const ActionKindName> ActionKindNames() { return kNames; }
+
+const char* ToString(ActionKind kind) {
+  const size_t index = static_cast<size_t>(kind);
+  return index < std::size(kNames) ? kNames[index].name : "unknown";
 }
 
 std::optional<ActionKind> ActionKindFromString(std::string_view name) {
-  // Every enumerator: a new kind goes here too (plan_from_json_test round-trips each name).
-  static constexpr ActionKind kAll[] = {
-      ActionKind::kEditConfig,     ActionKind::kRestartServer,   ActionKind::kSetGlobal,
-      ActionKind::kCreateReplicationUser,                         ActionKind::kCreateDatabase,
-      ActionKind::kCreateUser,     ActionKind::kGrantPrivileges, ActionKind::kSeedReplica,
-      ActionKind::kChangeSource,   ActionKind::kStartReplica,    ActionKind::kResetReplica,
-      ActionKind::kFencePrimary,   ActionKind::kWaitForCatchUp,  ActionKind::kApplyRelayLog,
-      ActionKind::kPromoteReplica, ActionKind::kRewriteAppConfig, ActionKind::kRestartApp,
-      ActionKind::kCheckHealth,
-  };
-  for (ActionKind kind : kAll) {
-    if (name == ToString(kind)) return kind;
+  for (const ActionKindName& entry : kNames) {
+    if (name == entry.name) return entry.kind;
   }
   return std::nullopt;
 }

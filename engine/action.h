@@ -5,6 +5,7 @@
 
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,8 +34,19 @@ enum class ActionKind {
   kRestartApp,       // the app's restart command on one host
   kCheckHealth,      // the app's health URL answers 2xx after its restart
 };
+// The last enumerator: a new kind moves this too (action.cc's static_assert counts on it).
+inline constexpr ActionKind kLastActionKind = ActionKind::kCheckHealth;
 
-// "edit-config", "restart-server", ... : the stable name used in text, JSON and action ids.
+// Every kind with its stable name ("edit-config", ...: the name used in text, JSON and action
+// ids), in enum order. The one list: ToString, ActionKindFromString and a saved plan's
+// did-you-mean read it, and action_test checks schemas/plan.schema.json's enum of kinds against it.
+struct ActionKindName {
+  ActionKind kind;
+  const char* name;
+};
+std::span<const ActionKindName> ActionKindNames();
+
+// The kind's stable name.
 const char* ToString(ActionKind kind);
 // The inverse of ToString; nullopt for a name that is no kind.
 std::optional<ActionKind> ActionKindFromString(std::string_view name);

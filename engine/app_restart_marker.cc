@@ -21,8 +21,7 @@ size_t IndentOf(std::string_view line) {
 }
 
 bool SecretKey(std::string_view key) {
-  std::string lower;
-  for (char c : key) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string lower = Lower(key);
   for (const char* word : {"password", "passwd", "secret", "token"}) {
     if (lower.find(word) != std::string::npos) return true;
   }

@@ -3,6 +3,7 @@
 #include <optional>
 
 #include "engine/gtid.h"
+#include "engine/mysql_errors.h"
 
 namespace replplan {
 namespace {
@@ -320,7 +321,8 @@ const Known* FindResumed(const std::vector<Known>& known, std::string* refusal) 
 }  // namespace
 
 bool IsConnectionError(int client_errno) {
-  return client_errno == 2002 || client_errno == 2003 || client_errno == 2006 || client_errno == 2013;
+  return client_errno == kErrConnLocal || client_errno == kErrConnRefused || client_errno == kErrServerGone ||
+         client_errno == kErrServerLost;
 }
 
 Testimony TestimonyOf(const ReplicaFacts& r) {

@@ -144,13 +144,6 @@ std::vector<std::string> GtidPosition::Conflicting(const GtidPosition& other) co
   return conflicts;
 }
 
-std::string JoinGtidList(const std::vector<std::string>& items) {
-  std::string out;
-  for (const std::string& item : items) {
-    if (!out.empty()) out += ", ";
-    out += item;
-  }
-  return out;
-}
+std::string JoinGtidList(const std::vector<std::string>& items) { return Join(items, ", "); }
 
 }  // namespace replplan

@@ -1,4 +1,5 @@
 #include "engine/live_state.h"
+#include "engine/text.h"
 
 #include "engine/cluster_epoch.h"
 
@@ -62,9 +63,7 @@ bool IsSystemSchema(const std::string& name) {
   // database: a replica holding only it holds no data a seed would overwrite.
   static const std::set<std::string> kSystem = {"mysql", "information_schema", "performance_schema",
                                                 "sys", kEpochSchema};
-  std::string lower = name;
-  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return kSystem.count(lower) > 0;
+  return kSystem.count(Lower(name)) > 0;
 }
 
 // Index just past the quoted string starting at `pos` (a ', " or `), honouring doubled quotes and,
@@ -143,8 +142,7 @@ void ParseVariables(const RawServerState& raw, ServerState& state) {
   state.slave_net_timeout = ParseNumber<int64_t>(Var(raw, "slave_net_timeout"));
   state.semi_sync_master_enabled = ParseBool(Var(raw, "rpl_semi_sync_master_enabled"));
   state.semi_sync_slave_enabled = ParseBool(Var(raw, "rpl_semi_sync_slave_enabled"));
-  state.semi_sync_master_wait_point = Var(raw, "rpl_semi_sync_master_wait_point");
-  for (char& c : state.semi_sync_master_wait_point) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  state.semi_sync_master_wait_point = Upper(Var(raw, "rpl_semi_sync_master_wait_point"));
   state.semi_sync_master_timeout = ParseNumber<int64_t>(Var(raw, "rpl_semi_sync_master_timeout"));
 }
 

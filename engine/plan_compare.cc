@@ -1,4 +1,5 @@
 #include "engine/plan_compare.h"
+#include "engine/text.h"
 
 #include <map>
 #include <set>
@@ -6,16 +7,13 @@
 namespace replplan {
 namespace {
 
-std::string Join(const std::vector<std::string>& items) {
-  std::string out;
-  for (const std::string& item : items) out += (out.empty() ? "" : ", ") + item;
-  return out.empty() ? "(none)" : out;
-}
+// "a, b" or "(none)".
+std::string ListOrNone(const std::vector<std::string>& items) { return items.empty() ? "(none)" : Join(items); }
 
 std::string ParamsText(const std::map<std::string, std::string>& params) {
   std::vector<std::string> items;
   for (const auto& [key, value] : params) items.push_back(key + "=" + value);
-  return Join(items);
+  return ListOrNone(items);
 }
 
 std::vector<std::string> ChangedKeys(const Action& action) {
@@ -36,13 +34,13 @@ void Compare(const PlannedAction& approved, const PlannedAction& now, std::vecto
   }
   if (a.params != b.params) out.push_back(id + ": params " + ParamsText(a.params) + " approved, " + ParamsText(b.params) + " now");
   if (ChangedKeys(a) != ChangedKeys(b)) {
-    out.push_back(id + ": changes " + Join(ChangedKeys(a)) + " approved, " + Join(ChangedKeys(b)) + " now");
+    out.push_back(id + ": changes " + ListOrNone(ChangedKeys(a)) + " approved, " + ListOrNone(ChangedKeys(b)) + " now");
   }
   std::set<std::string> deps_a(approved.depends_on.begin(), approved.depends_on.end());
   std::set<std::string> deps_b(now.depends_on.begin(), now.depends_on.end());
   if (deps_a != deps_b) {
-    out.push_back(id + ": waits for " + Join({deps_a.begin(), deps_a.end()}) + " approved, " +
-                  Join({deps_b.begin(), deps_b.end()}) + " now");
+    out.push_back(id + ": waits for " + ListOrNone({deps_a.begin(), deps_a.end()}) + " approved, " +
+                  ListOrNone({deps_b.begin(), deps_b.end()}) + " now");
   }
 }
 

@@ -221,11 +221,7 @@ Change ReadChange(const json& value, const std::string& path, Status& error) {
 const std::vector<std::string>& KindNames() {
   static const std::vector<std::string> names = [] {
     std::vector<std::string> out;
-    for (const char* n : {"edit-config", "restart-server", "set-global", "create-replication-user",
-                          "create-database", "create-user", "grant-privileges", "seed-replica", "change-source",
-                          "start-replica", "reset-replica"}) {
-      out.push_back(n);
-    }
+    for (const ActionKindName& entry : ActionKindNames()) out.push_back(entry.name);
     return out;
   }();
   return names;

@@ -40,7 +40,7 @@ Plan MustRead(const json& doc) {
 }
 
 TEST_CASE("every action kind name parses back to its kind") {
-  for (int k = static_cast<int>(ActionKind::kEditConfig); k <= static_cast<int>(ActionKind::kCheckHealth); ++k) {
+  for (int k = static_cast<int>(ActionKind::kEditConfig); k <= static_cast<int>(kLastActionKind); ++k) {
     ActionKind kind = static_cast<ActionKind>(k);
     CAPTURE(ToString(kind));
     CHECK(ActionKindFromString(ToString(kind)) == kind);
@@ -192,6 +192,12 @@ TEST_CASE("an unknown action kind is refused, with a suggestion when it is a typ
 
   doc["actions"][3]["kind"] = "seed-replcia";
   CHECK(ErrorOf(doc) == "actions[3].kind: unknown action kind 'seed-replcia' (did you mean 'seed-replica'?)");
+
+  // Every kind is a candidate, the failover ones too (the suggestions once knew only the first 11).
+  doc["actions"][3]["kind"] = "promote-replcia";
+  CHECK(ErrorOf(doc) == "actions[3].kind: unknown action kind 'promote-replcia' (did you mean 'promote-replica'?)");
+  doc["actions"][3]["kind"] = "check-helth";
+  CHECK(ErrorOf(doc) == "actions[3].kind: unknown action kind 'check-helth' (did you mean 'check-health'?)");
 }
 
 TEST_CASE("a dependency must name an earlier action") {

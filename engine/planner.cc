@@ -21,22 +21,12 @@
 #include "engine/fingerprint.h"
 #include "engine/gtid.h"
 #include "engine/grant_check.h"
+#include "engine/mysql_errors.h"
 
 namespace replplan {
 namespace {
 
-constexpr int kErrBinlogGone = 1236;
-constexpr int kErrAccessDenied = 1045;
-constexpr int kErrConnLocal = 2002;
-constexpr int kErrConnRefused = 2003;
-
 std::string Account(const std::string& user, const std::string& host) { return "'" + user + "'@'" + host + "'"; }
-
-std::string Join(const std::vector<std::string>& items, const std::string& sep) {
-  std::string out;
-  for (size_t i = 0; i < items.size(); ++i) out += (i ? sep : "") + items[i];
-  return out;
-}
 
 std::string OnOff(const std::optional<bool>& b) { return !b ? "(unknown)" : *b ? "ON" : "OFF"; }
 std::string OrEmpty(const std::string& s) { return s.empty() ? "(empty)" : s; }
@@ -372,8 +362,7 @@ void PlanBuilder::PlanRuntime(const ServerSpec& spec, const ServerState& s, bool
   std::string format = topo_.replication.binlog_format;
   dynamics.push_back({"server_id", restart_planned ? std::to_string(spec.server_id) : num(s.server_id),
                       std::to_string(spec.server_id)});
-  std::string running_format = s.binlog_format;
-  for (char& c : running_format) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  const std::string running_format = Upper(s.binlog_format);
   dynamics.push_back({"binlog_format", restart_planned ? format : OrEmpty(running_format), format});
   if (topo_.replication.mode == ReplicationMode::kGtid) {
     dynamics.push_back({"gtid_strict_mode", restart_planned ? "ON" : OnOff(s.gtid_strict_mode), "ON"});

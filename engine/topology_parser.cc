@@ -17,68 +17,23 @@
 #include "engine/did_you_mean.h"
 #include "engine/grant_spec.h"
 #include "engine/toml_input_check.h"
+#include "engine/topology_keys.h"
 
 namespace replplan {
 namespace {
 
-using Keys = std::vector<std::string>;
-
-// Every key the file may hold, per table. Anything else is a typo or a misunderstanding; both
-// deserve an error rather than silence, because an ignored key is a setting the reviewer believes in.
-const Keys& TopLevelKeys() {
-  static const Keys keys = {"cluster", "replication", "defaults", "server", "database", "user", "app"};
-  return keys;
-}
-const Keys& ClusterKeys() {
-  static const Keys keys = {"name", "flavor", "primary", "epoch", "lock_file"};
-  return keys;
-}
-const Keys& ReplicationKeys() {
-  static const Keys keys = {"user",
-                            "host",
-                            "password",
-                            "mode",
-                            "binlog_format",
-                            "semi_sync",
-                            "semi_sync_timeout_ms",
-                            "heartbeat_period",
-                            "slave_net_timeout",
-                            "switchover_max_lag"};
-  return keys;
-}
-const Keys& DefaultsKeys() {
-  static const Keys keys = {"ssh", "mysql", "config_file", "restart"};
-  return keys;
-}
-const Keys& SshKeys() {
-  static const Keys keys = {"user", "port", "identity", "known_hosts", "verify_host_key", "connect_timeout_ms"};
-  return keys;
-}
-const Keys& MysqlKeys() {
-  static const Keys keys = {"port", "user", "password", "connect_timeout_ms"};
-  return keys;
-}
-const Keys& ServerKeys() {
-  static const Keys keys = {"name", "address", "server_id",   "log_bin", "bind_address",
-                            "ssh",  "mysql",   "config_file", "restart", "promotion"};
-  return keys;
-}
-const Keys& DatabaseKeys() {
-  static const Keys keys = {"name", "charset", "collation"};
-  return keys;
-}
-const Keys& UserKeys() {
-  static const Keys keys = {"name", "host", "password", "grants"};
-  return keys;
-}
-const Keys& AppKeys() {
-  static const Keys keys = {"name", "kind", "hosts", "root", "environment", "restart", "health"};
-  return keys;
-}
-const Keys& SecretKeys() {
-  static const Keys keys = {"env", "file"};
-  return keys;
-}
+using topology_keys::Keys;
+using topology_keys::AppKeys;
+using topology_keys::ClusterKeys;
+using topology_keys::DatabaseKeys;
+using topology_keys::DefaultsKeys;
+using topology_keys::MysqlKeys;
+using topology_keys::ReplicationKeys;
+using topology_keys::SecretKeys;
+using topology_keys::ServerKeys;
+using topology_keys::SshKeys;
+using topology_keys::TopLevelKeys;
+using topology_keys::UserKeys;
 
 constexpr char kSecretHint[] =
     "use password = { env = \"NAME\" } or { file = \"/path\" }: secrets never live in the file";
@@ -110,14 +65,8 @@ const char* TypeName(const toml::node& node) {
   return "nothing";
 }
 
-std::string Join(const std::string& path, std::string_view key) {
+std::string KeyPath(const std::string& path, std::string_view key) {
   return path.empty() ? std::string(key) : path + "." + std::string(key);
-}
-
-std::string JoinList(const Keys& words) {
-  std::string out;
-  for (const std::string& w : words) out += (out.empty() ? "" : ", ") + w;
-  return out;
 }
 
 // "a or b", "a, b or c": how the allowed values of a choice are written in a message.
@@ -128,15 +77,6 @@ std::string Alternatives(const Keys& words) {
     out += words[i];
   }
   return out;
-}
-
-std::string Upper(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return s;
-}
-
-bool IsDigits(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 bool IsIPv4(std::string_view s) {
@@ -288,7 +228,7 @@ class TopologyReader {
       const std::string suggestion = DidYouMeanSuffix(key.str(), TopLevelKeys());
       Error(At(key.source()),
             std::string(is_table ? "unknown table '" : "unknown key '") + std::string(key.str()) + "'" + suggestion,
-            suggestion.empty() ? "the file has the tables " + JoinList(TopLevelKeys()) : "");
+            suggestion.empty() ? "the file has the tables " + Join(TopLevelKeys()) : "");
     }
   }
 
@@ -297,7 +237,7 @@ class TopologyReader {
       if (std::find(allowed.begin(), allowed.end(), key.str()) != allowed.end()) continue;
       const std::string suggestion = DidYouMeanSuffix(key.str(), allowed);
       Error(At(key.source()), "unknown key '" + std::string(key.str()) + "' in " + label + suggestion,
-            suggestion.empty() ? label + " accepts " + JoinList(allowed) : "");
+            suggestion.empty() ? label + " accepts " + Join(allowed) : "");
     }
   }
 
@@ -446,18 +386,18 @@ class TopologyReader {
     SecretRef ref;
     ref.where = At(*node);
     if (has_env) {
-      std::optional<std::string> name = ReadString(secret, "env", Join(path, "env"));
+      std::optional<std::string> name = ReadString(secret, "env", KeyPath(path, "env"));
       if (!name) return true;
       if (!IsEnvName(*name)) {
         Error(At(*secret.get("env")),
-              Join(path, "env") + " must be an environment variable name (letters, digits, '_'), got '" + *name + "'");
+              KeyPath(path, "env") + " must be an environment variable name (letters, digits, '_'), got '" + *name + "'");
         return true;
       }
       ref.kind = SecretRef::Kind::kEnv;
       ref.name = *name;
     } else {
       // Relative to what? The directory replplan happens to run in: too fragile for a secret.
-      std::optional<std::string> file = ReadAbsolutePath(secret, "file", Join(path, "file"));
+      std::optional<std::string> file = ReadAbsolutePath(secret, "file", KeyPath(path, "file"));
       if (!file) return true;
       ref.kind = SecretRef::Kind::kFile;
       ref.name = *file;
@@ -559,25 +499,25 @@ class TopologyReader {
   // defaults for [defaults], the merged defaults for a server).
   void ReadSsh(const toml::table& table, const std::string& path, SshSettings* ssh) {
     RejectUnknownKeys(table, SshKeys(), path);
-    ssh->user = ReadString(table, "user", Join(path, "user")).value_or(ssh->user);
-    ssh->port = static_cast<int>(ReadInteger(table, "port", Join(path, "port"), 1, 65535).value_or(ssh->port));
-    ssh->identity = ReadLocalPath(table, "identity", Join(path, "identity")).value_or(ssh->identity);
-    ssh->known_hosts = ReadLocalPath(table, "known_hosts", Join(path, "known_hosts")).value_or(ssh->known_hosts);
+    ssh->user = ReadString(table, "user", KeyPath(path, "user")).value_or(ssh->user);
+    ssh->port = static_cast<int>(ReadInteger(table, "port", KeyPath(path, "port"), 1, 65535).value_or(ssh->port));
+    ssh->identity = ReadLocalPath(table, "identity", KeyPath(path, "identity")).value_or(ssh->identity);
+    ssh->known_hosts = ReadLocalPath(table, "known_hosts", KeyPath(path, "known_hosts")).value_or(ssh->known_hosts);
     ssh->verify_host_key =
-        ReadBool(table, "verify_host_key", Join(path, "verify_host_key")).value_or(ssh->verify_host_key);
+        ReadBool(table, "verify_host_key", KeyPath(path, "verify_host_key")).value_or(ssh->verify_host_key);
     ssh->connect_timeout_ms =
-        static_cast<int>(ReadInteger(table, "connect_timeout_ms", Join(path, "connect_timeout_ms"), 1, kMaxTimeoutMs)
+        static_cast<int>(ReadInteger(table, "connect_timeout_ms", KeyPath(path, "connect_timeout_ms"), 1, kMaxTimeoutMs)
                              .value_or(ssh->connect_timeout_ms));
   }
 
   // Same merge rule as ReadSsh. Returns whether a password key was written here.
   bool ReadMysql(const toml::table& table, const std::string& path, MysqlSettings* mysql) {
     RejectUnknownKeys(table, MysqlKeys(), path);
-    mysql->port = static_cast<int>(ReadInteger(table, "port", Join(path, "port"), 1, 65535).value_or(mysql->port));
-    mysql->user = ReadString(table, "user", Join(path, "user")).value_or(mysql->user);
-    const bool password_given = ReadSecret(table, "password", Join(path, "password"), &mysql->password);
+    mysql->port = static_cast<int>(ReadInteger(table, "port", KeyPath(path, "port"), 1, 65535).value_or(mysql->port));
+    mysql->user = ReadString(table, "user", KeyPath(path, "user")).value_or(mysql->user);
+    const bool password_given = ReadSecret(table, "password", KeyPath(path, "password"), &mysql->password);
     mysql->connect_timeout_ms =
-        static_cast<int>(ReadInteger(table, "connect_timeout_ms", Join(path, "connect_timeout_ms"), 1, kMaxTimeoutMs)
+        static_cast<int>(ReadInteger(table, "connect_timeout_ms", KeyPath(path, "connect_timeout_ms"), 1, kMaxTimeoutMs)
                              .value_or(mysql->connect_timeout_ms));
     return password_given;
   }
@@ -911,7 +851,7 @@ class TopologyReader {
       if (std::find(declared.begin(), declared.end(), host) == declared.end()) {
         const std::string suggestion = DidYouMeanSuffix(host, declared);
         Error(At(element), "unknown server '" + host + "' in hosts" + suggestion,
-              suggestion.empty() && !declared.empty() ? "declared servers: " + JoinList(declared) : "");
+              suggestion.empty() && !declared.empty() ? "declared servers: " + Join(declared) : "");
         continue;
       }
       if (std::find(app->hosts.begin(), app->hosts.end(), host) != app->hosts.end()) {
@@ -932,7 +872,7 @@ class TopologyReader {
     for (const ServerSpec& server : topology_.servers) names.push_back(server.name);
     const std::string suggestion = DidYouMeanSuffix(primary, names);
     Error(topology_.cluster.primary_where, "primary '" + primary + "' is not a declared server" + suggestion,
-          suggestion.empty() ? "declared servers: " + JoinList(names) : "");
+          suggestion.empty() ? "declared servers: " + Join(names) : "");
   }
 
   // The replication account is created and granted from [replication]; a [[user]] for the same

@@ -16,6 +16,7 @@
 #include "engine/desired_config.h"
 #include "engine/grant_check.h"
 #include "engine/mycnf.h"
+#include "engine/mysql_errors.h"
 #include "engine/native_password.h"
 #include "engine/shell_quote.h"
 #include "engine/sql_quote.h"
@@ -44,44 +45,16 @@ constexpr auto kReplicaPoll = std::chrono::milliseconds(75);
 constexpr int kCommandTimeoutMs = 120'000;
 constexpr int kRestartCommandTimeoutMs = 900'000;
 
-constexpr int kErrBinlogGone = 1236;
-constexpr int kErrAccessDenied = 1045;
-constexpr int kErrConnLocal = 2002;
-constexpr int kErrConnRefused = 2003;
-constexpr int kErrMasterInfo = 1201;
-
-std::string Upper(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return s;
-}
-
-std::string Trim(std::string s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
-  size_t first = 0;
-  while (first < s.size() && std::isspace(static_cast<unsigned char>(s[first]))) ++first;
-  return s.substr(first);
-}
-
 std::vector<std::string> Split(const std::string& text, char sep) {
   std::vector<std::string> out;
   size_t begin = 0;
   for (;;) {
     size_t end = text.find(sep, begin);
-    std::string item = Trim(text.substr(begin, end == std::string::npos ? std::string::npos : end - begin));
+    std::string item(Trim(std::string_view(text).substr(begin, end == std::string::npos ? std::string::npos : end - begin)));
     if (!item.empty()) out.push_back(std::move(item));
     if (end == std::string::npos) return out;
     begin = end + 1;
   }
-}
-
-std::string Join(const std::vector<std::string>& items, const std::string& sep) {
-  std::string out;
-  for (size_t i = 0; i < items.size(); ++i) out += (i ? sep : "") + items[i];
-  return out;
-}
-
-bool IsDigits(const std::string& s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
 }
 
 // Charset and collation names, binlog file names: a narrow alphabet, so they can be written bare.
@@ -95,7 +68,7 @@ bool IsPlainName(const std::string& s, const std::string& extra = "_") {
 std::string Tail(const std::string& text) {
   constexpr size_t kMaxLines = 5;
   constexpr size_t kMaxChars = 600;
-  std::string t = Trim(text);
+  std::string t(Trim(text));
   size_t pos = t.size();
   for (size_t lines = 0; lines < kMaxLines && pos != std::string::npos && pos > 0; ++lines) {
     pos = t.rfind('\n', pos - 1);

@@ -1,4 +1,5 @@
 #include "providers/seeder.h"
+#include "engine/text.h"
 
 #include "engine/cluster_epoch.h"
 #include "providers/connect_options.h"
@@ -66,17 +67,6 @@ Result<std::vector<std::string>> ListUserDatabases(SqlSide& side) {
   auto all = ListDatabases(side);
   if (!all.ok()) return all.status();
   return UserDatabases(*all);
-}
-
-std::string Join(const std::vector<std::string>& items) {
-  std::string out;
-  for (const std::string& item : items) out += (out.empty() ? "" : ", ") + item;
-  return out;
-}
-
-std::string TrimTrailing(std::string text) {
-  while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) text.pop_back();
-  return text;
 }
 
 // The replica before the copy arrives: replication stopped and forgotten, its user databases gone
@@ -167,7 +157,7 @@ Status RecordPositionFromSql(SqlSide& primary, SqlSide& replica, ReplicationMode
 
 Status SideFailure(const std::string& what, const ServerSpec& server, const StreamExit& exit,
                    const std::vector<const Secret*>& secrets) {
-  std::string err = TrimTrailing(RedactSecrets(exit.err, secrets));
+  std::string err(TrimEnd(RedactSecrets(exit.err, secrets)));
   return Status::Internal(what + " on " + server.name + " failed (exit " + std::to_string(exit.exit_status) +
                           ")" + (err.empty() ? "" : ": " + err));
 }

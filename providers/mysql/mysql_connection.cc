@@ -1,4 +1,5 @@
 #include "providers/mysql/mysql_connection.h"
+#include "engine/mysql_errors.h"
 
 #include <mysql.h>
 
@@ -30,15 +31,15 @@ unsigned int Seconds(int ms) { return ms <= 0 ? 1u : static_cast<unsigned int>((
 
 Status Classify(unsigned int number, std::string message) {
   message += " (" + std::to_string(number) + ")";
-  switch (number) {
-    case 1045:  // ER_ACCESS_DENIED_ERROR
-    case 1698:  // ER_ACCESS_DENIED_NO_PASSWORD_ERROR (unix_socket account over TCP)
+  switch (static_cast<int>(number)) {
+    case kErrAccessDenied:
+    case kErrAccessDeniedNoPassword:
       return Status::AuthFailed(message);
-    case 2002:  // CR_CONNECTION_ERROR: also what TCP to an address nobody listens on gives here
-    case 2003:  // CR_CONN_HOST_ERROR
-    case 2005:  // CR_UNKNOWN_HOST
-    case 2006:  // CR_SERVER_GONE_ERROR
-    case 2013:  // CR_SERVER_LOST
+    case kErrConnLocal:
+    case kErrConnRefused:
+    case kErrUnknownHost:
+    case kErrServerGone:
+    case kErrServerLost:
       return Status::Unavailable(message);
     default:
       return Status::Internal(message);
@@ -79,7 +80,7 @@ Result<std::unique_ptr<MysqlConnection>> MysqlConnection::Connect(const MysqlOpt
     unsigned int number = mysql_errno(mysql);
     std::string text = RedactSecrets(mysql_error(mysql), {&options.password});
     mysql_close(mysql);
-    std::string what = (number == 1045 || number == 1698)
+    std::string what = (number == kErrAccessDenied || number == kErrAccessDeniedNoPassword)
                            ? "cannot log in to " + endpoint + " as " + options.user + ": "
                            : "cannot connect to " + endpoint + ": ";
     return Classify(number, what + text);

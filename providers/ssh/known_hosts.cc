@@ -1,4 +1,5 @@
 #include "providers/ssh/known_hosts.h"
+#include "engine/text.h"
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -9,12 +10,6 @@
 
 namespace replplan {
 namespace {
-
-std::string Lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 // Standard base64 with padding, as known_hosts writes it; nullopt when it is not.
 std::optional<std::string> DecodeBase64(std::string_view text) {

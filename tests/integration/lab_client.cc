@@ -1,5 +1,6 @@
 #include "integration/lab_client.h"
 
+#include "engine/text.h"
 #include "engine/topology_parser.h"
 
 #include <thread>
@@ -87,10 +88,7 @@ void Pump(int in_fd, const std::string& input, int out_fd, int err_fd, CommandRe
   if (in_fd >= 0) close(in_fd);
 }
 
-std::string Trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
-  return s;
-}
+std::string Trim(const std::string& s) { return std::string(replplan::TrimEnd(s)); }
 
 std::string Describe(const CommandResult& r) {
   return "exit " + std::to_string(r.exit_code) + "\nstdout:\n" + r.out + "\nstderr:\n" + r.err;

@@ -12,14 +12,12 @@
 #include <thread>
 #include <vector>
 
+#include "engine/text.h"
 #include "integration/lab_client.h"
 
 namespace {
 
-std::string Trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
-  return s;
-}
+std::string Trim(const std::string& s) { return std::string(replplan::TrimEnd(s)); }
 
 std::string Secret(const std::string& name) { return Trim(lab::ReadFile(lab::Dir() + "/secrets/" + name)); }
 

@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "engine/text.h"
 #include "engine/topology_parser.h"
 #include "integration/lab_client.h"
 #include "providers/seeder.h"
@@ -22,10 +23,7 @@ namespace {
 
 using replplan::ReplicationMode;
 
-std::string Trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
-  return s;
-}
+std::string Trim(const std::string& s) { return std::string(replplan::TrimEnd(s)); }
 
 std::string LabSecret(const std::string& name) { return Trim(lab::ReadFile(lab::Dir() + "/secrets/" + name)); }
 

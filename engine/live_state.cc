@@ -172,7 +172,11 @@ ReplicaChannel ParseChannel(const Row& row) {
   ch.seconds_behind = ParseNumber<int64_t>(Get(row, "Seconds_Behind_Master"));
   ch.gtid_io_pos = Get(row, "Gtid_IO_Pos");
   ch.source_log_file = Get(row, "Master_Log_File");
-  ch.read_source_log_pos = ParseNumber<uint64_t>(Get(row, "Read_Master_Log_Pos")).value_or(0);
+  ch.read_source_log_pos = ParseNumber<uint64_t>(Get(row, "Read_Master_Log_Pos"));
+  ch.relay_source_log_file = Get(row, "Relay_Master_Log_File");
+  ch.exec_source_log_pos = ParseNumber<uint64_t>(Get(row, "Exec_Master_Log_Pos"));
+  ch.relay_log_file = Get(row, "Relay_Log_File");
+  ch.relay_log_pos = ParseNumber<uint64_t>(Get(row, "Relay_Log_Pos"));
   ch.heartbeat_period = ParseSeconds(Get(row, "Slave_Heartbeat_Period"));
   return ch;
 }

@@ -75,8 +75,13 @@ struct ReplicaChannel {
   std::string using_gtid;  // "No", "Slave_Pos", "Current_Pos"
   std::optional<int64_t> seconds_behind;
   std::string gtid_io_pos;
-  std::string source_log_file;      // Master_Log_File
-  uint64_t read_source_log_pos = 0;  // Read_Master_Log_Pos
+  // Binlog coordinates; a position is nullopt when the server reports none (or not a number).
+  std::string source_log_file;                       // Master_Log_File
+  std::optional<uint64_t> read_source_log_pos;       // Read_Master_Log_Pos
+  std::string relay_source_log_file;                 // Relay_Master_Log_File
+  std::optional<uint64_t> exec_source_log_pos;       // Exec_Master_Log_Pos
+  std::string relay_log_file;                        // Relay_Log_File (the replica's own relay log)
+  std::optional<uint64_t> relay_log_pos;             // Relay_Log_Pos
   // Slave_Heartbeat_Period in seconds (MASTER_HEARTBEAT_PERIOD); negative when not reported.
   double heartbeat_period = -1;
 };
@@ -158,7 +163,8 @@ struct LiveState {
 
 ServerState ParseServerState(const RawServerState& raw);
 
-// One row of SHOW SLAVE STATUS (or SHOW ALL SLAVES STATUS).
+// One row of SHOW SLAVE STATUS (or SHOW ALL SLAVES STATUS): the one parser of those answers.
+// Providers read replica status through it only, never by column name.
 ReplicaChannel ParseReplicaChannel(const Row& row);
 
 }  // namespace replplan

@@ -231,6 +231,52 @@ TEST_CASE("named channels are kept apart from the default one") {
   CHECK(ch.read_source_log_pos == 1234567u);
 }
 
+// SHOW ALL SLAVES STATUS of a file/position replica (MariaDB 10.11): the executed coordinates
+// lag the read ones, and the heartbeat period is spelled as this statement alone reports it.
+Row FilePositionReplicaRow() {
+  return {{"Connection_name", ""},
+          {"Master_Host", "127.0.0.61"},
+          {"Master_Port", "3306"},
+          {"Master_Log_File", "mysql-bin.000003"},
+          {"Read_Master_Log_Pos", "9120"},
+          {"Relay_Log_File", "mysqld-relay-bin.000002"},
+          {"Relay_Log_Pos", "1077"},
+          {"Relay_Master_Log_File", "mysql-bin.000002"},
+          {"Exec_Master_Log_Pos", "776"},
+          {"Slave_IO_Running", "No"},
+          {"Slave_SQL_Running", "No"},
+          {"Using_Gtid", "No"},
+          {"Slave_heartbeat_period", "1.000"}};
+}
+
+TEST_CASE("a replica's read, executed and relay log coordinates are read apart") {
+  const ReplicaChannel ch = ParseReplicaChannel(FilePositionReplicaRow());
+  CHECK(ch.source_log_file == "mysql-bin.000003");
+  CHECK(ch.read_source_log_pos == 9120u);
+  CHECK(ch.relay_source_log_file == "mysql-bin.000002");
+  CHECK(ch.exec_source_log_pos == 776u);
+  CHECK(ch.relay_log_file == "mysqld-relay-bin.000002");
+  CHECK(ch.relay_log_pos == 1077u);
+  CHECK(ch.heartbeat_period == doctest::Approx(1.0));
+  CHECK_FALSE(ch.sql_running);
+  CHECK(ch.io_running == "No");
+}
+
+TEST_CASE("a position the server leaves empty, or that is no number, is unknown rather than zero") {
+  Row row = FilePositionReplicaRow();
+  row["Read_Master_Log_Pos"] = "";
+  row["Exec_Master_Log_Pos"] = "12x";
+  row.erase("Relay_Log_Pos");
+  row.erase("Relay_Master_Log_File");
+  const ReplicaChannel ch = ParseReplicaChannel(row);
+  CHECK_FALSE(ch.read_source_log_pos.has_value());
+  CHECK_FALSE(ch.exec_source_log_pos.has_value());
+  CHECK_FALSE(ch.relay_log_pos.has_value());
+  CHECK(ch.relay_source_log_file.empty());
+  row["Exec_Master_Log_Pos"] = "0";
+  CHECK(ParseReplicaChannel(row).exec_source_log_pos == 0u);
+}
+
 TEST_CASE("a failed SQL read keeps the error and leaves every SQL field unknown") {
   RawServerState raw;
   raw.name = "venus";

@@ -298,10 +298,19 @@ Status LiveExecutor::Exec(Host& host, const std::string& sql, const std::string&
   return rows.ok() ? Status::OK() : rows.status();
 }
 
-Result<Row> LiveExecutor::ReplicaStatus(Host& host) {
+Result<std::optional<ReplicaChannel>> LiveExecutor::ReplicaStatus(Host& host) {
   auto rows = Query(host, "SHOW SLAVE STATUS", "SHOW SLAVE STATUS");
   if (!rows.ok()) return rows.status();
-  return rows->empty() ? Row{} : rows->front();
+  if (rows->empty()) return std::optional<ReplicaChannel>();
+  return std::optional<ReplicaChannel>(ParseReplicaChannel(rows->front()));
+}
+
+Result<std::vector<ReplicaChannel>> LiveExecutor::AllReplicaChannels(Host& host) {
+  auto rows = Query(host, "SHOW ALL SLAVES STATUS", "SHOW ALL SLAVES STATUS");
+  if (!rows.ok()) return rows.status();
+  std::vector<ReplicaChannel> channels;
+  for (const Row& row : *rows) channels.push_back(ParseReplicaChannel(row));
+  return channels;
 }
 
 Result<bool> LiveExecutor::AccountExists(Host& host, const std::string& user, const std::string& host_part) {
@@ -486,10 +495,9 @@ Status LiveExecutor::SetGlobal(const Action& action, Host& host) {
   // around a change of rpl_semi_sync_slave_enabled and started again. Stopping first keeps this
   // convergent: cut short after the STOP, the next plan sees the IO thread down and starts it.
   auto set_semi_sync_slave = [&](const std::string& sql) -> Status {
-    auto row = ReplicaStatus(host);
-    if (!row.ok()) return row.status();
-    const std::string io = Field(*row, "Slave_IO_Running");
-    const bool restart_io = !row->empty() && !io.empty() && io != "No";
+    auto channel = ReplicaStatus(host);
+    if (!channel.ok()) return channel.status();
+    const bool restart_io = channel->has_value() && !(*channel)->io_running.empty() && (*channel)->io_running != "No";
     if (restart_io) {
       Status stop = Exec(host, "STOP SLAVE IO_THREAD", "STOP SLAVE IO_THREAD");
       if (!stop.ok()) return stop;
@@ -654,23 +662,23 @@ Status LiveExecutor::ChangeSource(const Action& action, Host& host) {
   bool from_seed = param("position") == "from-seed";
   const std::string port = std::to_string(source->mysql.port);
 
-  auto row = ReplicaStatus(host);
-  if (!row.ok()) return row.status();
-  bool configured = !row->empty();
-  bool same_source = configured && Field(*row, "Master_Host") == source->address && Field(*row, "Master_Port") == port;
-  std::string using_gtid = Lower(Field(*row, "Using_Gtid"));
+  auto status = ReplicaStatus(host);
+  if (!status.ok()) return status.status();
+  bool configured = status->has_value();
+  const ReplicaChannel channel = status->value_or(ReplicaChannel{});  // all empty when not configured
+  bool same_source = configured && channel.source_host == source->address && channel.source_port == source->mysql.port;
+  std::string using_gtid = Lower(channel.using_gtid);
   // Only SHOW ALL SLAVES STATUS has the heartbeat period (as Slave_heartbeat_period); -1 (no
   // channel, or not reported) never matches.
   double running_period = -1;
   if (configured) {
-    auto all = Query(host, "SHOW ALL SLAVES STATUS", "SHOW ALL SLAVES STATUS");
+    auto all = AllReplicaChannels(host);
     if (!all.ok()) return all.status();
-    for (const Row& channel : *all) {
-      const std::string period = Field(channel, "Slave_heartbeat_period");
-      if (Field(channel, "Connection_name").empty() && !period.empty()) running_period = std::atof(period.c_str());
+    for (const ReplicaChannel& c : *all) {
+      if (c.connection_name.empty() && c.heartbeat_period >= 0) running_period = c.heartbeat_period;
     }
   }
-  if (same_source && Field(*row, "Master_User") == r.user && using_gtid == use_gtid &&
+  if (same_source && channel.source_user == r.user && using_gtid == use_gtid &&
       HeartbeatMatches(running_period, r.heartbeat_period)) {
     return Status::OK();  // already replicating from there (an earlier run); START is start-replica's
   }
@@ -681,13 +689,14 @@ Status LiveExecutor::ChangeSource(const Action& action, Host& host) {
   std::string log_pos;
   if (!gtid && from_seed) {
     // The executed position; a connection that never ran has only the read position (equal then).
-    log_file = Field(*row, "Relay_Master_Log_File");
-    log_pos = Field(*row, "Exec_Master_Log_Pos");
-    if (log_file.empty() || log_pos.empty() || log_pos == "0") {
-      log_file = Field(*row, "Master_Log_File");
-      log_pos = Field(*row, "Read_Master_Log_Pos");
+    log_file = channel.relay_source_log_file;
+    std::optional<uint64_t> pos = channel.exec_source_log_pos;
+    if (log_file.empty() || pos.value_or(0) == 0) {
+      log_file = channel.source_log_file;
+      pos = channel.read_source_log_pos;
     }
-    if (!IsPlainName(log_file, "_.-") || !IsDigits(log_pos) || log_pos == "0") {
+    log_pos = pos ? std::to_string(*pos) : std::string();
+    if (!IsPlainName(log_file, "_.-") || pos.value_or(0) == 0) {
       return Status::FailedPrecondition(spec.name + " has no binlog position from its seed (Master_Log_File '" +
                                         log_file + "', Exec_Master_Log_Pos '" + log_pos + "'): seed it again");
     }
@@ -748,20 +757,18 @@ Status LiveExecutor::ChangeSource(const Action& action, Host& host) {
 }
 
 // The replica's own error text and what usually fixes it.
-std::string LiveExecutor::ReplicaFailure(const Host& host, const Row& row, const std::string& what) const {
+std::string LiveExecutor::ReplicaFailure(const Host& host, const ReplicaChannel& channel, const std::string& what) const {
   const ServerSpec* source = nullptr;
   for (const ServerSpec& s : topology_.servers) {
-    if (s.address == Field(row, "Master_Host")) source = &s;
+    if (s.address == channel.source_host) source = &s;
   }
-  std::string source_name = source ? source->name : Field(row, "Master_Host");
-  std::string where = Field(row, "Master_Host") + ":" + Field(row, "Master_Port");
-  std::string text = host.spec->name + ": " + what + " (Slave_IO_Running: " + Field(row, "Slave_IO_Running") +
-                     ", Slave_SQL_Running: " + Field(row, "Slave_SQL_Running") + ")";
-  std::string io_errno = Field(row, "Last_IO_Errno");
-  std::string sql_errno = Field(row, "Last_SQL_Errno");
-  if (!io_errno.empty() && io_errno != "0") {
-    text += "; Last_IO_Errno " + io_errno + ": " + Field(row, "Last_IO_Error");
-    int number = std::atoi(io_errno.c_str());
+  std::string source_name = source ? source->name : channel.source_host;
+  std::string where = channel.source_host + ":" + std::to_string(channel.source_port);
+  std::string text = host.spec->name + ": " + what + " (Slave_IO_Running: " + channel.io_running +
+                     ", Slave_SQL_Running: " + (channel.sql_running ? "Yes" : "No") + ")";
+  if (channel.last_io_errno != 0) {
+    text += "; Last_IO_Errno " + std::to_string(channel.last_io_errno) + ": " + channel.last_io_error;
+    int number = channel.last_io_errno;
     if (number == kErrBinlogGone) {
       text += " (remedy: " + source_name + " no longer has the binlog this replica needs; reseed " +
               host.spec->name + ")";
@@ -774,8 +781,8 @@ std::string LiveExecutor::ReplicaFailure(const Host& host, const Row& row, const
               ": is it running, and is its bind_address right?)";
     }
   }
-  if (!sql_errno.empty() && sql_errno != "0") {
-    text += "; Last_SQL_Errno " + sql_errno + ": " + Field(row, "Last_SQL_Error") +
+  if (channel.last_sql_errno != 0) {
+    text += "; Last_SQL_Errno " + std::to_string(channel.last_sql_errno) + ": " + channel.last_sql_error +
             " (remedy: the replica's data diverged from its source; reseed " + host.spec->name + ")";
   }
   return text;
@@ -784,15 +791,13 @@ std::string LiveExecutor::ReplicaFailure(const Host& host, const Row& row, const
 Status LiveExecutor::StartReplica(const Action& action, Host& host) {
   (void)action;
   const ServerSpec& spec = *host.spec;
-  auto row = ReplicaStatus(host);
-  if (!row.ok()) return row.status();
-  if (row->empty()) {
+  auto status = ReplicaStatus(host);
+  if (!status.ok()) return status.status();
+  if (!status->has_value()) {
     return Status::FailedPrecondition(spec.name + " has no replication source: change-source must run first");
   }
-  auto running = [](const Row& r) {
-    return Field(r, "Slave_IO_Running") == "Yes" && Field(r, "Slave_SQL_Running") == "Yes";
-  };
-  if (!running(*row)) {
+  auto running = [](const ReplicaChannel& c) { return c.io_running == "Yes" && c.sql_running; };
+  if (!running(**status)) {
     Status start = Exec(host, "START SLAVE", "START SLAVE");
     if (!start.ok()) {
       if (MysqlErrno(start) == kErrMasterInfo) {
@@ -807,21 +812,21 @@ Status LiveExecutor::StartReplica(const Action& action, Host& host) {
   auto deadline = std::chrono::steady_clock::now() + kReplicaStartLimit;
   int running_polls = 0;
   for (;;) {
-    row = ReplicaStatus(host);
-    if (!row.ok()) return row.status();
-    bool io_error = Field(*row, "Last_IO_Errno") != "0" && !Field(*row, "Last_IO_Errno").empty();
-    bool sql_error = Field(*row, "Last_SQL_Errno") != "0" && !Field(*row, "Last_SQL_Errno").empty();
-    running_polls = running(*row) && !io_error && !sql_error ? running_polls + 1 : 0;
+    status = ReplicaStatus(host);
+    if (!status.ok()) return status.status();
+    const ReplicaChannel channel = status->value_or(ReplicaChannel{});  // a channel gone meanwhile: all empty
+    bool io_error = channel.last_io_errno != 0;
+    bool sql_error = channel.last_sql_errno != 0;
+    running_polls = running(channel) && !io_error && !sql_error ? running_polls + 1 : 0;
     if (running_polls >= 2) return Status::OK();
-    int io_errno = std::atoi(Field(*row, "Last_IO_Errno").c_str());
+    int io_errno = channel.last_io_errno;
     // Errors that retrying does not cure: a stopped thread, refused credentials, purged binlogs.
-    bool hopeless = (Field(*row, "Slave_SQL_Running") == "No" && sql_error) ||
-                    (Field(*row, "Slave_IO_Running") == "No" && io_error) || io_errno == kErrAccessDenied ||
-                    io_errno == kErrBinlogGone;
-    if (hopeless) return Status::FailedPrecondition(ReplicaFailure(host, *row, "replication did not start"));
+    bool hopeless = (!channel.sql_running && sql_error) || (channel.io_running == "No" && io_error) ||
+                    io_errno == kErrAccessDenied || io_errno == kErrBinlogGone;
+    if (hopeless) return Status::FailedPrecondition(ReplicaFailure(host, channel, "replication did not start"));
     if (std::chrono::steady_clock::now() >= deadline) {
       return Status::Unavailable(ReplicaFailure(
-          host, *row,
+          host, channel,
           "replication did not start within " +
               std::to_string(std::chrono::duration_cast<std::chrono::seconds>(kReplicaStartLimit).count()) + " s"));
     }
@@ -832,9 +837,10 @@ Status LiveExecutor::StartReplica(const Action& action, Host& host) {
 Status LiveExecutor::ResetReplica(const Action& action, Host& host) {
   auto param = action.params.find("connection_name");
   std::string connection = param == action.params.end() ? "" : param->second;
-  auto rows = Query(host, "SHOW ALL SLAVES STATUS", "SHOW ALL SLAVES STATUS");
-  if (!rows.ok()) return rows.status();
-  bool present = std::any_of(rows->begin(), rows->end(), [&](const Row& r) { return Field(r, "Connection_name") == connection; });
+  auto channels = AllReplicaChannels(host);
+  if (!channels.ok()) return channels.status();
+  bool present = std::any_of(channels->begin(), channels->end(),
+                             [&](const ReplicaChannel& c) { return c.connection_name == connection; });
   if (!present) return Status::OK();  // already forgotten
   std::string name = connection.empty() ? "" : " " + QuoteString(connection);
   Status stop = Exec(host, "STOP SLAVE" + name, "STOP SLAVE" + name);
@@ -851,11 +857,12 @@ Status LiveExecutor::SeedReplicaAction(const Action& action, Host& host, const P
   // Done already when change-source ran after it: the replica follows this source as the
   // replication user, without the errors that call for a reseed. Anything less (the seeder points
   // the connection at the source before the copy arrives) may be a copy cut short: seed again.
-  auto row = ReplicaStatus(host);
-  if (!row.ok()) return row.status();
-  if (Field(*row, "Master_Host") == source->address && Field(*row, "Master_Port") == std::to_string(source->mysql.port) &&
-      Field(*row, "Master_User") == topology_.replication.user &&
-      std::atoi(Field(*row, "Last_IO_Errno").c_str()) != kErrBinlogGone && Field(*row, "Last_SQL_Errno") == "0") {
+  auto status = ReplicaStatus(host);
+  if (!status.ok()) return status.status();
+  const std::optional<ReplicaChannel>& channel = *status;
+  if (channel && channel->source_host == source->address && channel->source_port == source->mysql.port &&
+      channel->source_user == topology_.replication.user && channel->last_io_errno != kErrBinlogGone &&
+      channel->last_sql_errno == 0) {
     return Status::OK();
   }
   ProgressFn forward = progress ? progress : [](const std::string&) {};

@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -88,7 +89,11 @@ class LiveExecutor : public ActionExecutor {
                                  const std::vector<const Secret*>& also_redact = {});
   Status Exec(Host& host, const std::string& sql, const std::string& what,
               const std::vector<const Secret*>& also_redact = {});
-  Result<Row> ReplicaStatus(Host& host);  // the default channel; an empty row when there is none
+  // Replica status, parsed by engine/live_state.h ParseReplicaChannel (its one parser).
+  // SHOW SLAVE STATUS: the default channel, nullopt when there is none.
+  Result<std::optional<ReplicaChannel>> ReplicaStatus(Host& host);
+  // SHOW ALL SLAVES STATUS: every channel; only this statement reports the heartbeat period.
+  Result<std::vector<ReplicaChannel>> AllReplicaChannels(Host& host);
   Result<bool> AccountExists(Host& host, const std::string& user, const std::string& host_part);
   Result<std::vector<std::string>> GrantsOf(Host& host, const std::string& account);
   std::string IdentifiedByHash(const Secret& password) const;
@@ -96,7 +101,7 @@ class LiveExecutor : public ActionExecutor {
   // Static settings of `settings` that the running server does not have, in words.
   Result<std::vector<std::string>> StaticMismatches(Host& host, const std::vector<std::string>& settings);
   Status WaitForSql(Host& host);
-  std::string ReplicaFailure(const Host& host, const Row& row, const std::string& what) const;
+  std::string ReplicaFailure(const Host& host, const ReplicaChannel& channel, const std::string& what) const;
 
   Result<const Secret*> SecretOf(const SecretRef& ref, const std::string& what) const;
   Status Redact(const Status& status) const;

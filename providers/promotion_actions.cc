@@ -229,14 +229,14 @@ Status LiveExecutor::WaitForApplied(Host& host, const std::string& position, int
       Say(progress, name + ": " + why + ": applied up to " + target->ToString() + " after " + Seconds(SecondsSince(start)));
       return Status::OK();
     }
-    auto row = ReplicaStatus(host);
-    if (!row.ok()) return row.status();
-    if (row->empty()) {
+    auto channel = ReplicaStatus(host);
+    if (!channel.ok()) return channel.status();
+    if (!channel->has_value()) {
       return Status::FailedPrecondition(name + " has no replication channel, so it cannot apply up to " +
                                         target->ToString() + " (" + why + ")");
     }
-    if (Field(*row, "Slave_SQL_Running") != "Yes") {
-      return Status::FailedPrecondition(ReplicaFailure(host, *row, why + ": its SQL thread is not running"));
+    if (!(*channel)->sql_running) {
+      return Status::FailedPrecondition(ReplicaFailure(host, **channel, why + ": its SQL thread is not running"));
     }
     double left = std::chrono::duration<double>(deadline - Clock::now()).count();
     if (left <= 0) {
@@ -316,24 +316,24 @@ Status LiveExecutor::ApplyRelayLog(const Action& action, Host& host, const Progr
   if (!timeout.ok()) return timeout.status();
   const std::string& p = host.spec->name;
 
-  auto row = ReplicaStatus(host);
-  if (!row.ok()) return row.status();
-  if (row->empty()) {
+  auto status = ReplicaStatus(host);
+  if (!status.ok()) return status.status();
+  if (!status->has_value()) {
     Say(progress, p + " has no replication channel: nothing to apply (promoted already?)");
     return Status::OK();
   }
-  if (Field(*row, "Master_Host") != (*source)->address) {
+  const ReplicaChannel before = **status;
+  if (before.source_host != (*source)->address) {
     return Status::FailedPrecondition(StalePlan(action, "expects " + p + " to replicate from " + (*source)->name +
-                                                            ", it replicates from " + Field(*row, "Master_Host")));
+                                                            ", it replicates from " + before.source_host));
   }
-  std::string sql_errno = Field(*row, "Last_SQL_Errno");
-  if (Field(*row, "Slave_SQL_Running") != "Yes" && !sql_errno.empty() && sql_errno != "0") {
-    return Status::FailedPrecondition(ReplicaFailure(host, *row, "cannot apply its relay log"));
+  if (!before.sql_running && before.last_sql_errno != 0) {
+    return Status::FailedPrecondition(ReplicaFailure(host, before, "cannot apply its relay log"));
   }
   // MariaDB discards a GTID replica's relay log when a thread starts while both are stopped, so
   // a stopped SQL thread is started while the IO thread still runs (retrying a dead primary).
-  bool io_running = Field(*row, "Slave_IO_Running") != "No";
-  if (io_running && Field(*row, "Slave_SQL_Running") != "Yes") {
+  bool io_running = before.io_running != "No";
+  if (io_running && !before.sql_running) {
     Status start = Exec(host, "START SLAVE SQL_THREAD", "START SLAVE SQL_THREAD");
     if (!start.ok()) return start;
   }
@@ -341,9 +341,10 @@ Status LiveExecutor::ApplyRelayLog(const Action& action, Host& host, const Progr
     Status stop = Exec(host, "STOP SLAVE IO_THREAD", "STOP SLAVE IO_THREAD");
     if (!stop.ok()) return stop;
   }
-  row = ReplicaStatus(host);
-  if (!row.ok()) return row.status();
-  std::string io_pos = std::string(Trim(Field(*row, "Gtid_IO_Pos")));
+  status = ReplicaStatus(host);
+  if (!status.ok()) return status.status();
+  const ReplicaChannel channel = status->value_or(ReplicaChannel{});  // a channel gone meanwhile: all empty
+  std::string io_pos = std::string(Trim(channel.gtid_io_pos));
   if (io_pos.empty()) {
     Say(progress, p + ": no GTID received from " + (*source)->name + " (Gtid_IO_Pos empty): nothing to apply");
     return Status::OK();
@@ -359,20 +360,18 @@ Status LiveExecutor::ApplyRelayLog(const Action& action, Host& host, const Progr
   // pointed at its own relay log position in file/position mode, which keeps the relay log, and
   // the GTID mode is restored once everything is applied.
   std::string restore_gtid;
-  if (Field(*row, "Slave_SQL_Running") != "Yes" && !have->Contains(*want)) {
-    std::string using_gtid = Lower(Field(*row, "Using_Gtid"));
+  if (!channel.sql_running && !have->Contains(*want)) {
+    std::string using_gtid = Lower(channel.using_gtid);
     if (using_gtid != "no") {
-      std::string file = Field(*row, "Relay_Log_File");
-      std::string pos = Field(*row, "Relay_Log_Pos");
+      const std::string& file = channel.relay_log_file;
       bool plain = !file.empty() && std::all_of(file.begin(), file.end(), [](char c) {
         return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_';
       });
-      bool digits = !pos.empty() && std::all_of(pos.begin(), pos.end(), [](char c) { return c >= '0' && c <= '9'; });
-      if (!plain || !digits || (using_gtid != "slave_pos" && using_gtid != "current_pos")) {
-        return Status::FailedPrecondition(ReplicaFailure(host, *row, "cannot find its relay log position"));
+      if (!plain || !channel.relay_log_pos || (using_gtid != "slave_pos" && using_gtid != "current_pos")) {
+        return Status::FailedPrecondition(ReplicaFailure(host, channel, "cannot find its relay log position"));
       }
       Status change = Exec(host, "CHANGE MASTER TO MASTER_USE_GTID = no, RELAY_LOG_FILE = " + QuoteString(file) +
-                                     ", RELAY_LOG_POS = " + pos,
+                                     ", RELAY_LOG_POS = " + std::to_string(*channel.relay_log_pos),
                            "CHANGE MASTER TO RELAY_LOG_FILE " + file);
       if (!change.ok()) return change;
       restore_gtid = using_gtid;
@@ -400,9 +399,9 @@ Status LiveExecutor::ApplyRelayLog(const Action& action, Host& host, const Progr
 Status LiveExecutor::PromoteReplica(const Action& action, Host& host) {
   (void)action;
   const std::string& name = host.spec->name;
-  auto row = ReplicaStatus(host);
-  if (!row.ok()) return row.status();
-  if (!row->empty()) {
+  auto channel = ReplicaStatus(host);
+  if (!channel.ok()) return channel.status();
+  if (channel->has_value()) {
     Status stop = Exec(host, "STOP SLAVE", "STOP SLAVE");
     if (!stop.ok()) return stop;
     Status reset = Exec(host, "RESET SLAVE ALL", "RESET SLAVE ALL");
@@ -421,12 +420,12 @@ Status LiveExecutor::PromoteReplica(const Action& action, Host& host) {
     if (!set.ok()) return set;
   }
   // Verified, not assumed: a promotion that left a channel or read_only behind is no promotion.
-  row = ReplicaStatus(host);
-  if (!row.ok()) return row.status();
+  channel = ReplicaStatus(host);
+  if (!channel.ok()) return channel.status();
   rows = Query(host, "SELECT @@GLOBAL.read_only AS ro", "reading @@read_only");
   if (!rows.ok()) return rows.status();
-  if (!row->empty() || rows->empty() || IsOn(Field(rows->front(), "ro"))) {
-    return Status::Internal(name + " is not promoted: " + (row->empty() ? "" : "a replication channel remains; ") +
+  if (channel->has_value() || rows->empty() || IsOn(Field(rows->front(), "ro"))) {
+    return Status::Internal(name + " is not promoted: " + (channel->has_value() ? "a replication channel remains; " : "") +
                             "read_only=" + (rows->empty() ? "?" : Field(rows->front(), "ro")));
   }
   return Status::OK();

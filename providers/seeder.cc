@@ -2,6 +2,7 @@
 #include "engine/text.h"
 
 #include "engine/cluster_epoch.h"
+#include "engine/live_state.h"
 #include "providers/connect_options.h"
 
 #include <algorithm>
@@ -122,15 +123,14 @@ Status PointAtPrimaryKeepingPosition(SqlSide& replica, const ServerSpec& primary
   auto status = replica.sql->Query("SHOW SLAVE STATUS");
   if (!status.ok()) return status.status().WithContext(replica.spec->name);
   if (status->empty()) return Status::Internal(replica.spec->name + ": no replication position after the seed");
-  const Row& row = status->front();
-  const std::string& file = row.at("Master_Log_File");
-  const std::string& pos = row.at("Read_Master_Log_Pos");
-  if (file.empty() || pos.empty() || pos.find_first_not_of("0123456789") != std::string::npos) {
+  const ReplicaChannel channel = ParseReplicaChannel(status->front());
+  if (channel.source_log_file.empty() || !channel.read_source_log_pos) {
     return Status::Internal(replica.spec->name + ": the dump recorded no binlog position");
   }
   return Execute(replica, "CHANGE MASTER TO MASTER_HOST=" + QuoteString(primary.address) +
                               ", MASTER_PORT=" + std::to_string(primary.mysql.port) +
-                              ", MASTER_LOG_FILE=" + QuoteString(file) + ", MASTER_LOG_POS=" + pos);
+                              ", MASTER_LOG_FILE=" + QuoteString(channel.source_log_file) +
+                              ", MASTER_LOG_POS=" + std::to_string(*channel.read_source_log_pos));
 }
 
 // With no user database there is nothing to dump; the position comes straight from the primary.
@@ -277,11 +277,12 @@ Result<std::string> CheckRecordedPosition(SqlSide& replica, ReplicationMode mode
   }
   auto status = replica.sql->Query("SHOW SLAVE STATUS");
   if (!status.ok()) return status.status().WithContext(replica.spec->name);
-  if (status->empty() || status->front()["Master_Log_File"].empty()) {
+  const ReplicaChannel channel = status->empty() ? ReplicaChannel{} : ParseReplicaChannel(status->front());
+  if (channel.source_log_file.empty()) {
     return Status::Internal("seed left " + replica.spec->name + " without a binlog file/position");
   }
-  Row& row = status->front();
-  return "position " + row["Master_Log_File"] + ":" + row["Read_Master_Log_Pos"];
+  return "position " + channel.source_log_file + ":" +
+         (channel.read_source_log_pos ? std::to_string(*channel.read_source_log_pos) : std::string());
 }
 
 }  // namespace

@@ -166,8 +166,8 @@ int RunApply(const ApplyOptions& options) {
   }
 
   const std::string owner = OwnerDescription();
-  auto lock = AcquireClusterLock(topology, owner);
-  if (!lock.ok()) return Fail(lock.status());
+  ClusterLocks locks;
+  if (Status locked = AcquireClusterLocks(locks, {&topology}, owner); !locked.ok()) return Fail(locked);
   // The file too may have changed while the prompt waited.
   if (approved) {
     auto reread = LoadTopology(topology_path);
@@ -183,16 +183,10 @@ int RunApply(const ApplyOptions& options) {
   Plan plan = std::move(*fresh);
   // A switchover by an edited file: an apply of the previous version would lock on the live primary,
   // so that lock is held too (unless both hosts share the lock file, as on one machine).
-  std::unique_ptr<ClusterLock> old_lock;
   if (plan.primary_change && plan.primary_change->kind == "switchover") {
     Topology previous = topology;
     previous.cluster.primary = plan.primary_change->from;
-    auto second = AcquireClusterLock(previous, owner);
-    if (second.ok()) {
-      old_lock = std::move(*second);
-    } else if (second.status().message().find(owner) == std::string::npos) {
-      return Fail(second.status());
-    }
+    if (Status locked = AcquireClusterLocks(locks, {&previous}, owner); !locked.ok()) return Fail(locked);
   }
   if (approved) {
     const std::string what = saved ? options.path + ": the live servers have changed since this plan was made"

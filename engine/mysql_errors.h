@@ -1,6 +1,7 @@
 // MariaDB server and client error numbers replplan acts on, named once. A server's error reaches
-// replplan as a number (mysql_errno, Last_IO_Errno in SHOW SLAVE STATUS); code compares numbers,
-// never message text. Server errors are < 2000 (ER_*), client library errors 2000-2999 (CR_*).
+// replplan as a number (mysql_errno, kept as Status::sql_errno; Last_IO_Errno in SHOW SLAVE
+// STATUS); code compares numbers, never message text. Server errors are < 2000 (ER_*), client
+// library errors 2000-2999 (CR_*).
 #pragma once
 
 namespace replplan {

@@ -31,25 +31,38 @@ class [[nodiscard]] Status {
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }
   const std::string& message() const { return message_; }
+  // The MySQL/MariaDB error number (mysql_errno) of a failure that a server or the client library
+  // reported, or 0. Set where the error is read (providers/mysql/mysql_connection.cc) and kept by
+  // WithContext, WithMessage and WithNote: code compares this number, never the message text.
+  int sql_errno() const { return sql_errno_; }
+  // The same failure carrying `number` as its sql_errno (an OK Status stays OK, without one).
+  Status WithSqlErrno(int number) const {
+    if (ok()) return *this;
+    Status copy = *this;
+    copy.sql_errno_ = number;
+    return copy;
+  }
 
   // Prefixes the message with where it happened: "uranus: " + "connect: refused".
   Status WithContext(const std::string& context) const {
     if (ok()) return *this;
-    return Status(code_, context + ": " + message_);
+    return Status(code_, context + ": " + message_, sql_errno_);
   }
   // The same code with another message (redacted, or with a remedy): the classification stays.
   Status WithMessage(std::string message) const {
     if (ok()) return *this;
-    return Status(code_, std::move(message));
+    return Status(code_, std::move(message), sql_errno_);
   }
 
   // Appends what the failure left behind: "...: refused" + "; uranus was reset ...".
   Status WithNote(const std::string& note) const { return WithMessage(message_ + "; " + note); }
 
  private:
-  Status(Code code, std::string msg) : code_(code), message_(std::move(msg)) {}
+  Status(Code code, std::string msg, int sql_errno = 0)
+      : code_(code), message_(std::move(msg)), sql_errno_(sql_errno) {}
   Code code_ = Code::kOk;
   std::string message_;
+  int sql_errno_ = 0;
 };
 
 // Either a value or a non-OK Status.

@@ -167,12 +167,22 @@ Result<std::string> FirstAnswer(SshStream& holder, const std::string& cluster, c
   return answer;
 }
 
+// A lock, or the error that explains why not; `held_by_owner` when the holder answered that the
+// lock is taken by this very owner (the error is the same "is locked by" refusal).
+struct Attempt {
+  Attempt(Result<std::unique_ptr<ClusterLock>> l, bool by_owner = false)  // NOLINT: implicit by design
+      : lock(std::move(l)), held_by_owner(by_owner) {}
+  Attempt(Status status) : lock(std::move(status)), held_by_owner(false) {}  // NOLINT: implicit by design
+  Result<std::unique_ptr<ClusterLock>> lock;
+  bool held_by_owner;
+};
+
 // The holder's answer made a lock or the error that explains why not.
-Result<std::unique_ptr<ClusterLock>> Conclude(std::unique_ptr<SshSession> session, std::unique_ptr<SshStream> holder,
-                                              std::string answer, SessionPool* pool, const std::string& cluster,
-                                              const std::string& where) {
+Attempt Conclude(std::unique_ptr<SshSession> session, std::unique_ptr<SshStream> holder, std::string answer,
+                 SessionPool* pool, const std::string& cluster, const std::string& where,
+                 const std::string& owner_line) {
   if (answer.rfind("LOCKED\n", 0) == 0) {
-    return std::unique_ptr<ClusterLock>(new SshFlock(std::move(session), std::move(holder), pool));
+    return Attempt(std::unique_ptr<ClusterLock>(new SshFlock(std::move(session), std::move(holder), pool)));
   }
   // Not ours: read what the holder command printed, then its exit status.
   char buffer[4096];
@@ -191,18 +201,17 @@ Result<std::unique_ptr<ClusterLock>> Conclude(std::unique_ptr<SshSession> sessio
   if (answer.rfind("BUSY\n", 0) == 0) {
     std::string holder_text = answer.substr(5);
     while (!holder_text.empty() && holder_text.back() == '\n') holder_text.pop_back();
+    const bool by_owner = !owner_line.empty() && holder_text == owner_line;
     if (holder_text.empty()) holder_text = "another replplan apply";
-    return Status::FailedPrecondition("cluster " + cluster + " is locked by " + holder_text + " (" + where +
-                                      "); wait for it to finish");
+    return Attempt(Status::FailedPrecondition("cluster " + cluster + " is locked by " + holder_text + " (" + where +
+                                              "); wait for it to finish"),
+                   by_owner);
   }
   std::string detail = exit.ok() ? "exit " + std::to_string(exit->exit_status) + ": " + exit->err : exit.status().message();
   return Status::Unavailable("cannot lock cluster " + cluster + " (" + where + "): " + detail);
 }
 
-}  // namespace
-
-Result<std::unique_ptr<ClusterLock>> AcquireClusterLock(const Topology& topology, const std::string& owner,
-                                                        SessionPool* pool) {
+Attempt AcquireOne(const Topology& topology, const std::string& owner, SessionPool* pool) {
   const ServerSpec* primary = topology.FindServer(topology.cluster.primary);
   if (primary == nullptr) return Status::InvalidArgument("primary " + topology.cluster.primary + " is not declared");
   const std::string& cluster = topology.cluster.name;
@@ -220,7 +229,8 @@ Result<std::unique_ptr<ClusterLock>> AcquireClusterLock(const Topology& topology
         auto answer = FirstAnswer(*standby.stream, cluster, where, kStandbyAnswerMs);
         if (answer.ok() && !answer->empty()) {
           standby.session->set_command_timeout_ms(options.command_timeout_ms);
-          return Conclude(std::move(standby.session), std::move(standby.stream), *answer, pool, cluster, where);
+          return Conclude(std::move(standby.session), std::move(standby.stream), *answer, pool, cluster, where,
+                          owner_line);
         }
       }
       // Closed before a fresh holder starts: one that locked late after all lets go (its `cat`
@@ -243,12 +253,33 @@ Result<std::unique_ptr<ClusterLock>> AcquireClusterLock(const Topology& topology
     if (!sent.ok()) return sent.WithContext("cannot lock cluster " + cluster + " (" + where + ")");
     auto answer = FirstAnswer(**holder, cluster, where, kAnswerTimeoutMs);
     if (!answer.ok()) return answer.status();
-    auto lock = Conclude(std::move(*session), std::move(*holder), *answer, pool, cluster, where);
-    const bool ourselves = !lock.ok() && lock.status().code() == Status::Code::kFailedPrecondition &&
-                           lock.status().message().find("is locked by " + owner_line + " (") != std::string::npos;
-    if (!ourselves || std::chrono::steady_clock::now() >= until) return lock;
+    Attempt attempt = Conclude(std::move(*session), std::move(*holder), *answer, pool, cluster, where, owner_line);
+    if (!attempt.held_by_owner || std::chrono::steady_clock::now() >= until) return attempt;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+}
+
+}  // namespace
+
+Result<std::unique_ptr<ClusterLock>> AcquireClusterLock(const Topology& topology, const std::string& owner,
+                                                        SessionPool* pool) {
+  return AcquireOne(topology, owner, pool).lock;
+}
+
+Status AcquireClusterLocks(ClusterLocks& held, const std::vector<const Topology*>& topologies,
+                           const std::string& owner, SessionPool* pool) {
+  for (const Topology* topology : topologies) {
+    const bool already = std::any_of(held.begin(), held.end(), [&](const HeldClusterLock& h) {
+      return h.primary == topology->cluster.primary && h.lock_file == topology->cluster.lock_file;
+    });
+    if (already) continue;
+    Attempt attempt = AcquireOne(*topology, owner, pool);
+    // Both primaries may share the lock file (one machine, as in the lab): then we hold it already.
+    if (!attempt.lock.ok() && attempt.held_by_owner && !held.empty()) continue;
+    if (!attempt.lock.ok()) return attempt.lock.status();
+    held.push_back({topology->cluster.primary, topology->cluster.lock_file, std::move(*attempt.lock)});
+  }
+  return Status::OK();
 }
 
 int KeepStandbyLocks(const Topology& topology, SessionPool& pool) {

@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "engine/status.h"
 #include "engine/topology.h"
@@ -28,6 +29,25 @@ class SessionPool;
 // lock: one line written, no channel opened, no shell started (a failover's path).
 Result<std::unique_ptr<ClusterLock>> AcquireClusterLock(const Topology& topology, const std::string& owner,
                                                         SessionPool* pool = nullptr);
+
+// The locks one run holds while it moves the primary, each with the primary and lock file it is
+// on. Released when the vector goes.
+struct HeldClusterLock {
+  std::string primary;  // the server's name
+  std::string lock_file;
+  std::unique_ptr<ClusterLock> lock;
+};
+using ClusterLocks = std::vector<HeldClusterLock>;
+
+// The one lock routine for moving the primary (a switchover by `switchover` or by an edited file):
+// takes, in order, the lock of each of `topologies`' primaries, where an apply of that version of
+// the file would lock, and adds it to `held`. A lock `held` has already (the same primary and lock
+// file) is not taken again. When `held` is not empty and a holder answers that the lock is taken
+// by this very `owner`, the primaries share the lock file (one machine, as in the lab) and it is
+// held already: no error. Any other refusal is returned as AcquireClusterLock words it; the locks
+// taken before it stay in `held`.
+Status AcquireClusterLocks(ClusterLocks& held, const std::vector<const Topology*>& topologies,
+                           const std::string& owner, SessionPool* pool = nullptr);
 
 // Starts, on every server of `topology` that has none in `pool` yet, a lock holder that waits on
 // its stdin without locking anything (any server may be the primary whose lock a failover takes),

@@ -800,7 +800,7 @@ Status LiveExecutor::StartReplica(const Action& action, Host& host) {
   if (!running(**status)) {
     Status start = Exec(host, "START SLAVE", "START SLAVE");
     if (!start.ok()) {
-      if (MysqlErrno(start) == kErrMasterInfo) {
+      if (start.sql_errno() == kErrMasterInfo) {
         return start.WithMessage(start.message() + " (remedy: the replica's master info is gone: RESET SLAVE ALL, "
                                                    "then change-source again; plan again to get both)");
       }

@@ -23,7 +23,7 @@ namespace {
 void RecordSqlError(RawServerState& raw, const Status& status) {
   raw.sql_ok = false;
   raw.sql_error = status.message();
-  raw.sql_errno = MysqlErrno(status);
+  raw.sql_errno = status.sql_errno();
 }
 
 // Accounts whose grants replplan manages: the replication user and every [[user]]. Other

@@ -185,21 +185,11 @@ MoveOutcome RunSwitchover(const MoveRequest& request, const std::string& to) {
   }
   // Locked where a concurrent apply of either file version would lock: the old and the new primary.
   auto lock_start = Clock::now();
-  std::vector<std::unique_ptr<ClusterLock>> locks;
-  const Topology* both[] = {&request.topology, &next->topology};
-  for (const Topology* t : both) {
-    if (!locks.empty() && t->cluster.primary == request.topology.cluster.primary) break;
-    auto lock = AcquireClusterLock(*t, request.owner, request.pool);
-    // Both hosts may share the lock file (one machine, as in the lab): then we hold it already.
-    if (!lock.ok() && !locks.empty() && !request.owner.empty() &&
-        lock.status().message().find(request.owner) != std::string::npos) {
-      break;
-    }
-    if (!lock.ok()) {
-      out.status = lock.status();
-      return finish();
-    }
-    locks.push_back(std::move(*lock));
+  ClusterLocks locks;
+  if (Status locked = AcquireClusterLocks(locks, {&request.topology, &next->topology}, request.owner, request.pool);
+      !locked.ok()) {
+    out.status = locked;
+    return finish();
   }
   out.steps.push_back({"take the cluster lock", Since(lock_start)});
   auto plan = PlanMove(request, next->topology, {}, out);

@@ -140,7 +140,7 @@ Status LiveExecutor::FencePrimary(const Action& action, Host& host, const Progre
       const std::string id = Field(row, "id");
       if (id.empty() || !std::all_of(id.begin(), id.end(), [](char c) { return c >= '0' && c <= '9'; })) continue;
       Status kill = Exec(host, "KILL CONNECTION " + id, "KILL CONNECTION " + id);
-      if (!kill.ok() && MysqlErrno(kill) != kErrNoSuchThread) return kill;
+      if (!kill.ok() && kill.sql_errno() != kErrNoSuchThread) return kill;
       killed.push_back(id + " (" + Field(row, "user") + ")");
     }
     if (!killed.empty()) {
@@ -172,7 +172,7 @@ Status LiveExecutor::FencePrimary(const Action& action, Host& host, const Progre
     if (host.sql && !Exec(host, "SET SESSION lock_wait_timeout = DEFAULT", "SET SESSION lock_wait_timeout").ok()) {
       host.sql.reset();
     }
-    if (!last.ok() && MysqlErrno(last) != kErrLockWaitTimeout) return last;
+    if (!last.ok() && last.sql_errno() != kErrLockWaitTimeout) return last;
     if (!last.ok()) Say(progress, name + ": read_only=1 waited " + std::to_string(kFenceLockWaitS) + " s for a lock; retrying");
   }
   auto ro = read_only();

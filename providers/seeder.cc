@@ -242,7 +242,7 @@ Status CopyAccounts(const Topology& topology, SqlSide& primary, SqlSide& replica
     auto grants = primary.sql->Query("SHOW GRANTS FOR " + account);
     if (!create.ok() || !grants.ok() || create->empty() || create->front().empty()) {
       return Status::Internal(primary.spec->name + ": cannot read account " + account + " (MySQL error " +
-                              std::to_string(MysqlErrno(!create.ok() ? create.status() : grants.status())) + ")");
+                              std::to_string((!create.ok() ? create.status() : grants.status()).sql_errno()) + ")");
     }
     std::string statement = create->front().begin()->second;
     const std::string prefix = "CREATE USER ";
@@ -257,7 +257,7 @@ Status CopyAccounts(const Topology& topology, SqlSide& primary, SqlSide& replica
       Status s = replica.sql->Execute(sql);
       if (!s.ok()) {
         return Status::Internal("copying account " + account + " to " + replica.spec->name +
-                                " failed (MySQL error " + std::to_string(MysqlErrno(s)) + ")");
+                                " failed (MySQL error " + std::to_string(s.sql_errno()) + ")");
       }
     }
   }

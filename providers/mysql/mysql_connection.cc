@@ -3,7 +3,6 @@
 
 #include <mysql.h>
 
-#include <cctype>
 #include <mutex>
 
 namespace replplan {
@@ -29,20 +28,22 @@ void EnsureThreadInit() {
 
 unsigned int Seconds(int ms) { return ms <= 0 ? 1u : static_cast<unsigned int>((ms + 999) / 1000); }
 
+// The message keeps its trailing "(NNNN)" for people; code reads the number from sql_errno().
 Status Classify(unsigned int number, std::string message) {
   message += " (" + std::to_string(number) + ")";
-  switch (static_cast<int>(number)) {
+  const int sql_errno = static_cast<int>(number);
+  switch (sql_errno) {
     case kErrAccessDenied:
     case kErrAccessDeniedNoPassword:
-      return Status::AuthFailed(message);
+      return Status::AuthFailed(message).WithSqlErrno(sql_errno);
     case kErrConnLocal:
     case kErrConnRefused:
     case kErrUnknownHost:
     case kErrServerGone:
     case kErrServerLost:
-      return Status::Unavailable(message);
+      return Status::Unavailable(message).WithSqlErrno(sql_errno);
     default:
-      return Status::Internal(message);
+      return Status::Internal(message).WithSqlErrno(sql_errno);
   }
 }
 
@@ -159,19 +160,6 @@ std::string MysqlConnection::Escape(std::string_view value) {
                                              static_cast<unsigned long>(value.size()));
   out.resize(n);
   return out;
-}
-
-int MysqlErrno(const Status& status) {
-  const std::string& m = status.message();
-  if (m.size() < 3 || m.back() != ')') return 0;
-  size_t open = m.rfind('(');
-  if (open == std::string::npos || open + 2 >= m.size()) return 0;
-  int number = 0;
-  for (size_t i = open + 1; i + 1 < m.size(); ++i) {
-    if (!std::isdigit(static_cast<unsigned char>(m[i]))) return 0;
-    number = number * 10 + (m[i] - '0');
-  }
-  return number;
 }
 
 }  // namespace replplan

@@ -32,7 +32,8 @@ struct MysqlOptions {
 class MysqlConnection {
  public:
   // 1045/1698 -> AuthFailed, 2002/2003/2005/2006/2013 -> Unavailable, anything else -> Internal.
-  // Message: "cannot connect to 127.0.0.99:3306: Can't connect to server on ... (2003)".
+  // Message: "cannot connect to 127.0.0.99:3306: Can't connect to server on ... (2003)"; the number
+  // is also the Status's sql_errno(), which is what code compares (the text is for people).
   static Result<std::unique_ptr<MysqlConnection>> Connect(const MysqlOptions& options);
 
   ~MysqlConnection();
@@ -63,8 +64,5 @@ class MysqlConnection {
   st_mysql* mysql_;
   MysqlOptions options_;
 };
-
-// The MySQL error number a Status from this file carries (its trailing "(NNNN)"), or 0.
-int MysqlErrno(const Status& status);
 
 }  // namespace replplan

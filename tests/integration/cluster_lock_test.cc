@@ -259,3 +259,50 @@ TEST_CASE("a held lock's session sends SSH keepalives while the apply is otherwi
   std::this_thread::sleep_for(std::chrono::seconds(16));  // one keepalive interval, and a margin
   CHECK(BytesSentTo(lab::Address("mercury")) > before);
 }
+
+TEST_CASE("moving the primary locks both primaries once; a shared lock file held by this owner is ours") {
+  lab::Reset(2);
+  replplan::Topology old_file = lab::LoadTopology();
+  replplan::Topology new_file = old_file;
+  new_file.cluster.primary = "uranus";
+  const std::string owner = "replplan switchover by tester@lab (pid 2)";
+
+  // The lab's servers share one machine, so one lock file: the second primary's holder answers that
+  // this owner has it, and that is no error.
+  replplan::ClusterLocks held;
+  replplan::Status locked = replplan::AcquireClusterLocks(held, {&old_file, &new_file}, owner);
+  REQUIRE_MESSAGE(locked.ok(), locked.message());
+  REQUIRE(held.size() == 1);
+  CHECK(held[0].primary == "mercury");
+  // Asked again (as apply does for the live primary, after planning): nothing more is taken.
+  locked = replplan::AcquireClusterLocks(held, {&old_file}, owner);
+  CHECK_MESSAGE(locked.ok(), locked.message());
+  CHECK(held.size() == 1);
+
+  auto other = replplan::AcquireClusterLock(new_file, "another apply");
+  REQUIRE_FALSE(other.ok());
+  CHECK(other.status().message() == "cluster lab is locked by " + owner + " (" + old_file.cluster.lock_file +
+                                        " on uranus); wait for it to finish");
+
+  // "Ours" is the holder's answer naming exactly this owner, never the owner's text found somewhere
+  // in a refusal: an owner whose description is a part of the holder's is refused, word for word.
+  replplan::ClusterLocks partial;
+  partial.push_back({"nobody", "/nowhere", nullptr});  // as if a lock were held already
+  replplan::Status refused = replplan::AcquireClusterLocks(partial, {&new_file}, "replplan switchover by tester@lab");
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.code() == replplan::Status::Code::kFailedPrecondition);
+  CHECK(refused.message() == "cluster lab is locked by " + owner + " (" + old_file.cluster.lock_file +
+                                 " on uranus); wait for it to finish");
+  // With nothing held yet, this owner's own lock elsewhere is a refusal too (another run of it).
+  replplan::ClusterLocks none;
+  replplan::Status again = replplan::AcquireClusterLocks(none, {&new_file}, owner);
+  CHECK_FALSE(again.ok());
+  CHECK(none.empty());
+
+  held.clear();  // released
+  replplan::ClusterLocks after;
+  locked = replplan::AcquireClusterLocks(after, {&new_file, &old_file}, "third");
+  CHECK_MESSAGE(locked.ok(), locked.message());
+  CHECK(after.size() == 1);
+  CHECK(after[0].primary == "uranus");
+}

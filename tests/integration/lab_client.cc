@@ -373,4 +373,53 @@ TerminalRun ReplplanOnTerminal(const std::vector<std::string>& args, const std::
   return result;
 }
 
+ExtraSshd::ExtraSshd(const std::string& name, int port, const std::function<std::string(const std::string&)>& edit)
+    : port_(port) {
+  const std::string address = Address("mercury");
+  std::string config, original = ReadFile(Dir() + "/hosts/mercury/sshd_config");
+  for (size_t at = 0; at < original.size();) {
+    size_t end = original.find('\n', at);
+    if (end == std::string::npos) end = original.size();
+    std::string line = original.substr(at, end - at);
+    at = end + 1;
+    if (line.rfind("PidFile", 0) == 0) continue;
+    if (line.rfind("ListenAddress", 0) == 0) line = "ListenAddress " + address + ":" + std::to_string(port);
+    line = edit(line);
+    if (!line.empty()) config += line + "\n";
+  }
+  pid_file_ = Dir() + "/tmp/sshd-" + name + ".pid";
+  std::filesystem::remove(pid_file_);  // a stale one would name a pid that may be another process now
+  config += "PidFile " + pid_file_ + "\n";
+  const std::string path = WriteFile("sshd_config." + name, config);
+  const std::string log = Dir() + "/tmp/sshd-" + name + ".log";
+  CommandResult started = Run({"/usr/sbin/sshd", "-f", path, "-r", "-E", log});
+  if (started.exit_code != 0) throw std::runtime_error("sshd " + name + " did not start: " + started.err);
+  // Its host keys are mercury's, so known_hosts needs them under this port.
+  std::string known, all = ReadFile(Dir() + "/client/known_hosts");
+  const std::string label = "[" + address + "]:2222 ";
+  for (size_t at = all.find(label); at != std::string::npos; at = all.find(label, at + 1)) {
+    known += "[" + address + "]:" + std::to_string(port) + " " +
+             all.substr(at + label.size(), all.find('\n', at) - at - label.size()) + "\n";
+  }
+  known_hosts_ = WriteFile("known_hosts." + name, known);
+  // sshd writes its pid file once it listens.
+  if (!WaitFor([&] { return !Pid().empty(); }, std::chrono::seconds(5))) {
+    throw std::runtime_error("sshd " + name + " wrote no pid file: " + ReadFile(log));
+  }
+}
+
+ExtraSshd::~ExtraSshd() {
+  const std::string pid = Pid();
+  if (pid.empty()) return;
+  Run({"kill", pid});
+  WaitFor([&] { return Run({"kill", "-0", pid}).exit_code != 0; }, std::chrono::seconds(5));
+}
+
+std::string ExtraSshd::Pid() const {
+  std::ifstream in(pid_file_);
+  std::string pid;
+  in >> pid;
+  return pid;
+}
+
 }  // namespace lab

@@ -102,6 +102,26 @@ class Background {
   std::string log_;
 };
 
+// A second sshd for mercury, from mercury's own sshd_config and host keys, listening on `port`
+// (tests of what another sshd setup does: no SFTP subsystem, a login shell that prints). `edit`
+// sees each line of the config (PidFile and ListenAddress are already handled) and returns it
+// changed, or "" to drop it. known_hosts() lists mercury's host keys under [address]:port. Killed by
+// its pid when the object goes; `name` tells its files apart under Dir()/tmp.
+class ExtraSshd {
+ public:
+  ExtraSshd(const std::string& name, int port, const std::function<std::string(const std::string&)>& edit);
+  ~ExtraSshd();
+  ExtraSshd(const ExtraSshd&) = delete;
+  ExtraSshd& operator=(const ExtraSshd&) = delete;
+  int port() const { return port_; }
+  const std::string& known_hosts() const { return known_hosts_; }
+
+ private:
+  std::string Pid() const;
+  int port_;
+  std::string pid_file_, known_hosts_;
+};
+
 // The replplan binary under test on a pseudo-terminal (approval prompts): once "Enter a value:"
 // shows, `while_prompted` runs, then the operator answers `answer`. What the terminal showed,
 // whether it prompted, and the wait status.

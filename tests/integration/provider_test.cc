@@ -274,58 +274,17 @@ TEST_CASE("ReadFile of a missing file is nullopt, even with quotes in the path")
 // line: a server where only commands work. Stopped (and waited for) when the guard goes.
 class SshdWithoutSftp {
  public:
-  SshdWithoutSftp() {
-    const std::string host_dir = lab::Dir() + "/hosts/mercury";
-    std::string config;
-    std::string original = lab::ReadFile(host_dir + "/sshd_config");
-    for (size_t at = 0; at < original.size();) {
-      size_t end = original.find('\n', at);
-      if (end == std::string::npos) end = original.size();
-      std::string line = original.substr(at, end - at);
-      at = end + 1;
-      if (line.rfind("Subsystem", 0) == 0 || line.rfind("PidFile", 0) == 0) continue;
-      if (line.rfind("ListenAddress", 0) == 0) line = "ListenAddress " + lab::Address("mercury") + ":2223";
-      config += line + "\n";
-    }
-    pid_file_ = lab::Dir() + "/tmp/sshd-nosftp.pid";
-    std::filesystem::remove(pid_file_);  // a stale one would name a pid that may be another process now
-    config += "PidFile " + pid_file_ + "\n";
-    const std::string path = lab::WriteFile("sshd_config.nosftp", config);
-    lab::CommandResult started = lab::Run({"/usr/sbin/sshd", "-f", path, "-r", "-E", lab::Dir() + "/tmp/sshd-nosftp.log"});
-    if (started.exit_code != 0) throw std::runtime_error("sshd without sftp did not start: " + started.err);
-    // Its host keys are mercury's, so known_hosts needs them under port 2223.
-    std::string known, all = lab::ReadFile(lab::Dir() + "/client/known_hosts");
-    const std::string label = "[" + lab::Address("mercury") + "]:2222 ";
-    for (size_t at = all.find(label); at != std::string::npos; at = all.find(label, at + 1)) {
-      known += "[" + lab::Address("mercury") + "]:2223 " + all.substr(at + label.size(), all.find('\n', at) - at - label.size()) + "\n";
-    }
-    known_hosts_ = lab::WriteFile("known_hosts.nosftp", known);
-    // sshd writes its pid file once it listens.
-    if (!lab::WaitFor([&] { return !Pid().empty(); }, std::chrono::seconds(5))) {
-      throw std::runtime_error("sshd without sftp wrote no pid file: " + lab::ReadFile(lab::Dir() + "/tmp/sshd-nosftp.log"));
-    }
-  }
-  ~SshdWithoutSftp() {
-    const std::string pid = Pid();
-    if (pid.empty()) return;
-    lab::Run({"kill", pid});
-    lab::WaitFor([&] { return lab::Run({"kill", "-0", pid}).exit_code != 0; }, std::chrono::seconds(5));
-  }
   SshOptions Options() const {
     SshOptions options = LabSsh("mercury");
-    options.port = 2223;
-    options.known_hosts = known_hosts_;
+    options.port = sshd_.port();
+    options.known_hosts = sshd_.known_hosts();
     return options;
   }
 
  private:
-  std::string Pid() const {
-    std::ifstream in(pid_file_);
-    std::string pid;
-    in >> pid;
-    return pid;
-  }
-  std::string pid_file_, known_hosts_;
+  lab::ExtraSshd sshd_{"nosftp", 2223, [](const std::string& line) {
+                         return line.rfind("Subsystem", 0) == 0 ? std::string() : line;
+                       }};
 };
 
 TEST_CASE("files are read through SFTP where sshd offers it, by command where not: the same bytes, missing, errors") {

@@ -29,61 +29,24 @@ bool AnyStandbyShellRuns() { return lab::Lab({"pgrep", "read -r -d"}).exit_code 
 // goes.
 class SshdWithBanner {
  public:
-  SshdWithBanner() {
-    const std::string home = lab::Dir() + "/tmp/banner-home";
-    std::filesystem::create_directories(home);
-    std::ofstream(home + "/.bashrc") << "printf 'Welcome to mercury\\n'\nprintf 'Last backup: today\\n' >&2\n";
-    std::string config, original = lab::ReadFile(lab::Dir() + "/hosts/mercury/sshd_config");
-    for (size_t at = 0; at < original.size();) {
-      size_t end = original.find('\n', at);
-      if (end == std::string::npos) end = original.size();
-      std::string line = original.substr(at, end - at);
-      at = end + 1;
-      if (line.rfind("PidFile", 0) == 0) continue;
-      if (line.rfind("ListenAddress", 0) == 0) line = "ListenAddress " + lab::Address("mercury") + ":2224";
-      if (line.rfind("SetEnv", 0) == 0) line = "SetEnv HOME=" + home;
-      config += line + "\n";
-    }
-    pid_file_ = lab::Dir() + "/tmp/sshd-banner.pid";
-    std::filesystem::remove(pid_file_);
-    config += "PidFile " + pid_file_ + "\n";
-    const std::string path = lab::WriteFile("sshd_config.banner", config);
-    lab::CommandResult started = lab::Run({"/usr/sbin/sshd", "-f", path, "-r", "-E", lab::Dir() + "/tmp/sshd-banner.log"});
-    if (started.exit_code != 0) throw std::runtime_error("sshd with a banner did not start: " + started.err);
-    // Its host keys are mercury's, so known_hosts needs them under port 2224.
-    std::string known, all = lab::ReadFile(lab::Dir() + "/client/known_hosts");
-    const std::string label = "[" + lab::Address("mercury") + "]:2222 ";
-    for (size_t at = all.find(label); at != std::string::npos; at = all.find(label, at + 1)) {
-      known += "[" + lab::Address("mercury") + "]:2224 " +
-               all.substr(at + label.size(), all.find('\n', at) - at - label.size()) + "\n";
-    }
-    known_hosts_ = lab::WriteFile("known_hosts.banner", known);
-    if (!lab::WaitFor([&] { return !Pid().empty(); }, std::chrono::seconds(5))) {
-      throw std::runtime_error("sshd with a banner wrote no pid file: " + lab::ReadFile(lab::Dir() + "/tmp/sshd-banner.log"));
-    }
-  }
-  ~SshdWithBanner() {
-    const std::string pid = Pid();
-    if (pid.empty()) return;
-    lab::Run({"kill", pid});
-    lab::WaitFor([&] { return lab::Run({"kill", "-0", pid}).exit_code != 0; }, std::chrono::seconds(5));
-  }
   // `topology` with only mercury, reached through this sshd.
   replplan::Topology Mercury(replplan::Topology topology) const {
     topology.servers.resize(1);
-    topology.servers[0].ssh.port = 2224;
-    topology.servers[0].ssh.known_hosts = known_hosts_;
+    topology.servers[0].ssh.port = sshd_.port();
+    topology.servers[0].ssh.known_hosts = sshd_.known_hosts();
     return topology;
   }
 
  private:
-  std::string Pid() const {
-    std::ifstream in(pid_file_);
-    std::string pid;
-    in >> pid;
-    return pid;
+  static std::string Home() {
+    const std::string home = lab::Dir() + "/tmp/banner-home";
+    std::filesystem::create_directories(home);
+    std::ofstream(home + "/.bashrc") << "printf 'Welcome to mercury\\n'\nprintf 'Last backup: today\\n' >&2\n";
+    return home;
   }
-  std::string pid_file_, known_hosts_;
+  lab::ExtraSshd sshd_{"banner", 2224, [home = Home()](const std::string& line) {
+                         return line.rfind("SetEnv", 0) == 0 ? "SetEnv HOME=" + home : line;
+                       }};
 };
 
 }  // namespace

@@ -34,15 +34,6 @@ struct AppOn {
   ~AppOn() { App({"stop", host}); }
 };
 
-std::string PrimaryIn(const std::string& path) {
-  std::string text = lab::ReadFile(path);
-  size_t at = text.find("\nprimary");
-  REQUIRE(at != std::string::npos);
-  size_t q1 = text.find('"', at);
-  size_t q2 = text.find('"', q1 + 1);
-  return text.substr(q1 + 1, q2 - q1 - 1);
-}
-
 // Three lab servers applied from a topology with semi-synchronous replication, the app on mercury
 // writing to mercury, and an [[app]] for it in the file. Returns the topology path.
 std::string ClusterWithApp(bool semi_sync) {
@@ -133,7 +124,7 @@ TEST_CASE("kill -9 of the primary under load: failover promotes, the app writes 
   CHECK(failover.out.find("mercury/check-health/secondhand") != std::string::npos);
   CHECK(failover.out.find("read mercury's binlog over SSH for lost transactions") != std::string::npos);
   CHECK(failover.out.find("lost: ") != std::string::npos);
-  CHECK(PrimaryIn(path) == promoted);
+  CHECK(lab::PrimaryIn(path) == promoted);
   CHECK(lab::SqlValue(promoted, "SELECT @@rpl_semi_sync_master_enabled") == "1");
   CheckNothingLost(writer, killed, promoted);
   // The other replica follows the new primary: everything acknowledged reaches it too.
@@ -237,7 +228,7 @@ TEST_CASE("watch fails over by itself after kill -9, once, and the app writes ag
   const std::string promoted = NewPrimaryIn(out);
   CHECK((promoted == "uranus" || promoted == "venus"));
   CHECK(out.find("result: done") != std::string::npos);
-  CHECK(PrimaryIn(path) == promoted);
+  CHECK(lab::PrimaryIn(path) == promoted);
   CheckNothingLost(writer, killed, promoted);
 }
 
@@ -283,13 +274,13 @@ TEST_CASE("replplan alone cut off from the primary (iptables) while the replicas
   INFO("failover:\n" << failover.out << failover.err);
   CHECK(failover.exit_code == 1);
   CHECK(failover.out.find("failover refused") != std::string::npos);
-  CHECK(PrimaryIn(path) == "mercury");
+  CHECK(lab::PrimaryIn(path) == "mercury");
   INFO("watch:\n" << watch.out << watch.err);
   CHECK(watch.exit_code == 124);  // still watching when timeout stopped it
   CHECK(watch.out.find("primary mercury unreachable") != std::string::npos);
   CHECK(watch.out.find("failover refused") != std::string::npos);
   CHECK(watch.out.find("result: done") == std::string::npos);
-  CHECK(PrimaryIn(path) == "mercury");
+  CHECK(lab::PrimaryIn(path) == "mercury");
   CHECK(lab::SqlValue("mercury", "SELECT @@global.read_only") == "0");
   // Replication from mercury still works: a row written there reaches uranus.
   lab::AdminSql("mercury", "CREATE TABLE secondhand_production.cut (id INT PRIMARY KEY); "
@@ -308,7 +299,7 @@ TEST_CASE("switchover and switchback under write load: zero acknowledged writes 
   auto to_uranus = lab::Replplan({"switchover", path, "--to", "uranus", "--yes"});
   INFO("switchover:\n" << to_uranus.out << to_uranus.err);
   REQUIRE(to_uranus.exit_code == 0);
-  CHECK(PrimaryIn(path) == "uranus");
+  CHECK(lab::PrimaryIn(path) == "uranus");
   // Semi-sync's primary side moved with the primary.
   CHECK(lab::SqlValue("uranus", "SELECT @@rpl_semi_sync_master_enabled") == "1");
   CHECK(lab::SqlValue("mercury", "SELECT @@rpl_semi_sync_master_enabled") == "0");
@@ -320,7 +311,7 @@ TEST_CASE("switchover and switchback under write load: zero acknowledged writes 
   auto back = lab::Replplan({"switchover", path, "--to", "mercury", "--yes"});
   INFO("switchback:\n" << back.out << back.err);
   REQUIRE(back.exit_code == 0);
-  CHECK(PrimaryIn(path) == "mercury");
+  CHECK(lab::PrimaryIn(path) == "mercury");
   CheckNothingLost(writer, Clock::now(), "mercury");
   CHECK(lab::WaitFor([&] { return lab::app::MissingOn("uranus", writer.Acknowledged()).empty(); }, 15s));
   auto plan = lab::Replplan({"plan", path, "--detailed-exitcode"});
@@ -341,7 +332,7 @@ TEST_CASE("a frozen primary (SIGSTOP): the replicas notice within slave_net_time
   while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
   REQUIRE(lab::ReadFile("/proc/" + pid + "/cmdline").find("/hosts/mercury/my.cnf") != std::string::npos);
   RequireOk(lab::Run({"kill", "-STOP", pid}), "kill -STOP");
-  bool moved = lab::WaitFor([&] { return PrimaryIn(path) == "uranus"; }, 20s);
+  bool moved = lab::WaitFor([&] { return lab::PrimaryIn(path) == "uranus"; }, 20s);
   lab::Run({"kill", "-CONT", pid});
   CHECK_MESSAGE(moved, "no failover while mercury was frozen");
   // mercury wakes up writable (runtime read_only=OFF from its time as primary): fenced at once.
@@ -362,7 +353,7 @@ TEST_CASE("watch does not fail over twice within its block period: the second lo
   lab::Background watch({"watch", path, "--interval-ms", "100", "--block-period-s", "600"});
   REQUIRE_MESSAGE(watch.WaitForOutput("watching mercury", 30s), watch.Output());
   lab::Lab({"kill", "mercury"});
-  bool moved = lab::WaitFor([&] { return PrimaryIn(path) == "uranus"; }, 15s);
+  bool moved = lab::WaitFor([&] { return lab::PrimaryIn(path) == "uranus"; }, 15s);
   CHECK_MESSAGE(moved, "no first failover");
   const bool watching_uranus = watch.WaitForOutput("watching uranus", 15s);
   lab::Lab({"kill", "uranus"});
@@ -371,7 +362,7 @@ TEST_CASE("watch does not fail over twice within its block period: the second lo
   INFO("watch:\n" << watch.Output());
   CHECK(watching_uranus);
   CHECK(refused);
-  CHECK(PrimaryIn(path) == "uranus");  // not moved again to venus
+  CHECK(lab::PrimaryIn(path) == "uranus");  // not moved again to venus
   CHECK(lab::SqlValue("venus", "SELECT @@global.read_only") == "1");
 }
 
@@ -381,8 +372,8 @@ TEST_CASE("watch follows a switchover made while it runs, and never fences the s
   lab::Background watch({"watch", path, "--interval-ms", "100", "--block-period-s", "600"});
   REQUIRE_MESSAGE(watch.WaitForOutput("watching mercury", 30s), watch.Output());
   lab::Lab({"kill", "mercury"});
-  REQUIRE_MESSAGE(lab::WaitFor([&] { return PrimaryIn(path) != "mercury"; }, 15s), watch.Output());
-  const std::string promoted = PrimaryIn(path);
+  REQUIRE_MESSAGE(lab::WaitFor([&] { return lab::PrimaryIn(path) != "mercury"; }, 15s), watch.Output());
+  const std::string promoted = lab::PrimaryIn(path);
   REQUIRE_MESSAGE(watch.WaitForOutput("watching " + promoted, 15s), watch.Output());
   // mercury comes back (read-only, as after a crash; the watcher now guards it) and rejoins.
   RequireOk(lab::Lab({"start", "mercury"}), "start mercury");
@@ -476,7 +467,7 @@ TEST_CASE("a failover interrupted after the promotion is completed by the next f
   CHECK(NewPrimaryIn(failover.out) == "uranus");
   CHECK(failover.out.find("interrupted after its promotion") != std::string::npos);
   CHECK(failover.out.find("promote-replica") == std::string::npos);  // nobody promoted (again)
-  CHECK(PrimaryIn(path) == "uranus");
+  CHECK(lab::PrimaryIn(path) == "uranus");
   CHECK(lab::SqlValue("venus", "SELECT @@global.read_only") == "1");
   CHECK(lab::SqlValue("uranus", "SELECT @@global.read_only") == "0");
   // venus follows uranus: the rows written there before the resume are read back from venus.
@@ -507,7 +498,7 @@ TEST_CASE("switchover refused on the live lab: errant transactions on the candid
   CHECK(stopped.exit_code == 1);
   CHECK(stopped.err.find("venus is not replicating from mercury (IO thread: No, SQL thread: No)") != std::string::npos);
   // Nothing changed: the file, mercury writable, uranus still a replica.
-  CHECK(PrimaryIn(path) == "mercury");
+  CHECK(lab::PrimaryIn(path) == "mercury");
   CHECK(lab::SqlValue("mercury", "SELECT @@global.read_only") == "0");
   CHECK(lab::SqlValue("uranus", "SELECT @@global.read_only") == "1");
 }

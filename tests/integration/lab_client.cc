@@ -318,6 +318,15 @@ bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds l
   return condition();  // the last try's error, if any, reaches the test
 }
 
+std::string PrimaryIn(const std::string& path) {
+  const std::string text = ReadFile(path);
+  const size_t at = text.find("\nprimary");
+  if (at == std::string::npos) throw std::runtime_error(path + " has no primary line");
+  const size_t q1 = text.find('"', at);
+  const size_t q2 = text.find('"', q1 + 1);
+  return text.substr(q1 + 1, q2 - q1 - 1);
+}
+
 replplan::Topology LoadTopology() {
   auto parse = replplan::ParseTopology(ReadFile(TopologyPath()), TopologyPath());
   if (!parse.ok()) throw std::runtime_error("lab topology does not validate: " + parse.errors.front().ToString());

@@ -138,6 +138,10 @@ TerminalRun ReplplanOnTerminal(const std::vector<std::string>& args, const std::
 // "not yet"; only the last try's error propagates.
 bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds limit);
 
+// The value of the first `primary = "..."` line of a topology file (what switchover, failover and
+// watch rewrite). Throws std::runtime_error when the file has none.
+std::string PrimaryIn(const std::string& path);
+
 // The lab topology ($LAB/lab.toml) parsed and validated; throws std::runtime_error with the first
 // diagnostic when it does not validate.
 replplan::Topology LoadTopology();

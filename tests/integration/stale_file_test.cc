@@ -18,15 +18,6 @@ void RequireOk(const lab::CommandResult& r, const std::string& what) {
   REQUIRE(r.exit_code == 0);
 }
 
-std::string PrimaryIn(const std::string& path) {
-  std::string text = lab::ReadFile(path);
-  size_t at = text.find("\nprimary");
-  REQUIRE(at != std::string::npos);
-  size_t q1 = text.find('"', at);
-  size_t q2 = text.find('"', q1 + 1);
-  return text.substr(q1 + 1, q2 - q1 - 1);
-}
-
 constexpr int kRows = 25;
 
 std::string CountAfterFailover(const std::string& host) {
@@ -52,10 +43,10 @@ TEST_CASE("a stale copy of the file applied with --yes after a failover changes 
   auto failover = lab::Replplan({"failover", copy, "--yes"});
   INFO("failover:\n" << failover.out << failover.err);
   REQUIRE(failover.exit_code == 0);
-  const std::string promoted = PrimaryIn(copy);
+  const std::string promoted = lab::PrimaryIn(copy);
   REQUIRE((promoted == "uranus" || promoted == "venus"));
   const std::string other = promoted == "uranus" ? "venus" : "uranus";
-  CHECK(PrimaryIn(original) == "mercury");
+  CHECK(lab::PrimaryIn(original) == "mercury");
 
   // Writes on the new primary, then the old one comes back (read-only, as after a crash).
   for (int seq = 1; seq <= kRows; ++seq) {
@@ -116,7 +107,7 @@ TEST_CASE("two servers, no replica to show the structure: the failover epoch on 
   }, 20s));
   lab::Lab({"kill", "mercury"});
   RequireOk(lab::Replplan({"failover", copy, "--yes"}), "failover");
-  REQUIRE(PrimaryIn(copy) == "uranus");
+  REQUIRE(lab::PrimaryIn(copy) == "uranus");
   for (int seq = 1; seq <= kRows; ++seq) {
     auto w = lab::AdminSql("uranus", "INSERT INTO secondhand_production.after_failover VALUES (" + std::to_string(seq) + ")");
     REQUIRE_MESSAGE(w.exit_code == 0, w.err);

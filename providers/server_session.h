@@ -1,0 +1,112 @@
+// The seam below the executor: everything replplan does to one server, as verbs over one object.
+//
+// LiveExecutor, primary_move, failover_facts and the watcher speak to servers only through a
+// ServerSession. The real one (LiveServerSession, below) is MariaDB Connector/C and libssh2, with
+// connections borrowed from a SessionPool; the fake (providers/testing/fake_server.h) records every
+// statement and command it is asked and has fault switches (fail statement N with errno E, freeze
+// for T, drop the connection after N), so a fault at any step is a unit test, not a lab setup.
+//
+// Invariants:
+// - One user at a time (neither a MYSQL nor a libssh2 session may be shared between threads).
+// - Connections open on first use. A transport failure (Status::Code::kUnavailable) drops the
+//   connection it happened on, so the next verb reconnects; other errors keep it.
+// - Every error names the server (its topology name) and what was being done, carries the server's
+//   MySQL error number as Status::sql_errno() when there is one, and never a secret (the caller
+//   passes the secrets a statement may contain as `also_redact`).
+// - The typed verbs are written once, here, over Query: the real session and the fake differ only in
+//   the transport, so a fake test runs the same SQL text the lab runs.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/live_state.h"
+#include "engine/secret.h"
+#include "engine/status.h"
+#include "engine/topology.h"
+#include "providers/ssh/atomic_write.h"
+#include "providers/ssh/read_files.h"
+#include "providers/ssh/ssh_session.h"
+
+namespace replplan {
+
+class SessionPool;
+
+// Bounds of one session's round trips. 0 keeps the default of the connection options
+// (providers/connect_options.h).
+struct SessionLimits {
+  int sql_connect_timeout_ms = 0;
+  int sql_read_timeout_ms = 0;
+  int command_timeout_ms = 30000;  // each Run and each file operation, start to end
+};
+
+enum class ReplicaThreads { kBoth, kIo, kSql };
+
+class ServerSession {
+ public:
+  virtual ~ServerSession() = default;
+
+  // The server's name in the topology ("uranus") and where it is reached, for messages.
+  virtual const std::string& name() const = 0;
+  virtual std::string Endpoint() const = 0;
+
+  // --- SQL --------------------------------------------------------------------------------------
+  // One statement, its rows keyed by column name (SQL NULL is ""). Errors carry sql_errno().
+  virtual Result<std::vector<Row>> Query(const std::string& sql, const std::vector<const Secret*>& also_redact = {}) = 0;
+  // Opens the SQL connection now when there is none, bounded by `connect_timeout_ms` (0: the
+  // session's bound), e.g. to poll a restarting server.
+  virtual Status ConnectSql(int connect_timeout_ms = 0) = 0;
+  // Forgets the SQL connection (the server restarted): the next statement reconnects.
+  virtual void DropSql() = 0;
+  // Whether an SQL connection is open now (no round trip).
+  virtual bool sql_connected() const = 0;
+
+  // --- Shell (SSH) ------------------------------------------------------------------------------
+  // As SshSession::Run: a non-zero exit is a result; errors are the transport and the timeout.
+  virtual Result<ExecResult> Run(const std::string& command, std::string_view input = {}) = 0;
+  // As providers/ssh/read_files.h ReadFiles: several files in one round trip.
+  virtual Result<std::vector<FileRead>> ReadFiles(const std::vector<std::string>& paths) = 0;
+  // As providers/ssh/atomic_write.h AtomicWrite.
+  virtual Status AtomicWrite(const std::string& path, std::string_view content,
+                             const AtomicWriteOptions& options = {}) = 0;
+
+  // --- Typed verbs, over Query (non-virtual: one text for each statement) ------------------------
+  Status Execute(const std::string& sql, const std::vector<const Secret*>& also_redact = {});
+  // SHOW SLAVE STATUS, parsed by engine/live_state.h ParseReplicaChannel: the default channel,
+  // nullopt when there is none.
+  Result<std::optional<ReplicaChannel>> ReplicaStatus();
+  // SHOW ALL SLAVES STATUS: every channel (only this statement reports the heartbeat period).
+  Result<std::vector<ReplicaChannel>> AllReplicaChannels();
+  Status StopReplica(ReplicaThreads threads = ReplicaThreads::kBoth);
+  Status StartReplica(ReplicaThreads threads = ReplicaThreads::kBoth);
+  // SET GLOBAL name = value; `sql_value` is already an SQL literal (a number, ON, or QuoteString's).
+  Status SetGlobal(const std::string& name, const std::string& sql_value);
+  // SELECT @@GLOBAL.name.
+  Result<std::string> Global(const std::string& name);
+  // One file, nullopt when it does not exist; FailedPrecondition when it cannot be read.
+  Result<std::optional<std::string>> ReadFile(const std::string& path);
+};
+
+// Makes sessions; a session connects nothing until its first verb.
+class SessionFactory {
+ public:
+  virtual ~SessionFactory() = default;
+  virtual std::unique_ptr<ServerSession> Open(const ServerSpec& server, const SessionLimits& limits = {}) = 0;
+};
+
+// The real session: Connector/C and libssh2 (providers/mysql, providers/ssh), borrowing from
+// `pool` when given and giving sound connections back to it when destroyed.
+class LiveSessionFactory : public SessionFactory {
+ public:
+  explicit LiveSessionFactory(SessionPool* pool = nullptr) : pool_(pool) {}
+  std::unique_ptr<ServerSession> Open(const ServerSpec& server, const SessionLimits& limits = {}) override;
+
+ private:
+  SessionPool* pool_;
+};
+
+}  // namespace replplan

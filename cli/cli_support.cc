@@ -14,11 +14,6 @@
 
 namespace replplan::cli {
 
-Result<std::string> ReadWholeFile(const std::string& path) {
-  ops::LiveWorld live;
-  return live.world().files->Read(path);
-}
-
 std::string UtcNowMillis() {
   auto now = std::chrono::system_clock::now();
   std::time_t seconds = std::chrono::system_clock::to_time_t(now);

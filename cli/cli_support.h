@@ -20,7 +20,6 @@ constexpr int kExitOk = 0;
 constexpr int kExitError = 1;
 constexpr int kExitChanges = 2;
 
-Result<std::string> ReadWholeFile(const std::string& path);
 std::string UtcNow();        // ISO 8601 UTC, seconds
 std::string UtcNowMillis();  // ISO 8601 UTC with milliseconds: 2026-11-25T17:10:12.345Z
 

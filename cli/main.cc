@@ -27,6 +27,7 @@
 #include "engine/applier.h"
 #include "engine/fingerprint.h"
 #include "engine/plan.h"
+#include "engine/plan_check.h"
 #include "engine/plan_compare.h"
 #include "engine/planner.h"
 #include "engine/terminal_text.h"
@@ -130,6 +131,9 @@ int RunApply(const ApplyOptions& options) {
   if (saved && saved->topology_digest != loaded->digest) {
     return Fail(Status::FailedPrecondition(options.path + ": " + topology_path +
                                            " has changed since this plan was saved; run `replplan plan` again"));
+  }
+  if (saved) {
+    if (Status stale = CheckPlanAgainstTopology(*saved, topology); !stale.ok()) return Fail(stale.WithContext(options.path));
   }
 
   // Approval comes before the lock: the lock is what watch's fencing of a returning primary waits

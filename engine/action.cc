@@ -1,6 +1,12 @@
 #include "engine/action.h"
 
+#include <algorithm>
+#include <charconv>
 #include <iterator>
+#include <type_traits>
+#include <utility>
+
+#include "engine/text.h"
 
 namespace replplan {
 
@@ -37,6 +43,103 @@ constexpr bool EveryKindInEnumOrder() {
 }
 static_assert(EveryKindInEnumOrder(), "kNames must list every ActionKind once, in enum order");
 
+// ActionArgs has one alternative per kind, at the kind's index: KindOf is an index, and a kind
+// added to the enum without its args (or args in the wrong place) does not compile.
+template <size_t... I>
+constexpr bool ArgsInKindOrder(std::index_sequence<I...>) {
+  return ((std::variant_alternative_t<I, ActionArgs>::kKind == static_cast<ActionKind>(I)) && ...);
+}
+static_assert(std::variant_size_v<ActionArgs> == std::size(kNames), "ActionArgs needs one alternative per ActionKind");
+static_assert(ArgsInKindOrder(std::make_index_sequence<std::variant_size_v<ActionArgs>>()),
+              "ActionArgs' alternative i must be the args of ActionKind i");
+
+template <size_t... I>
+ActionArgs DefaultArgsAt(size_t index, std::index_sequence<I...>) {
+  ActionArgs out;
+  static_cast<void>(((index == I ? (out.template emplace<I>(), true) : false) || ...));
+  return out;
+}
+
+constexpr const char* kRestartSettings[] = {"log_bin", "bind_address", "log_slave_updates", "report_host"};
+
+// The variables of SetGlobalArgs: name, member and what values it takes.
+struct GlobalVariable {
+  const char* name;
+  std::optional<uint32_t> SetGlobalArgs::*number = nullptr;
+  uint32_t max = 0;  // numbers: 1..max
+  std::optional<bool> SetGlobalArgs::*flag = nullptr;
+  std::optional<std::string> SetGlobalArgs::*word = nullptr;
+  const char* words[3] = {};  // words: the values allowed, as written
+};
+const GlobalVariable kGlobals[] = {
+    {.name = "server_id", .number = &SetGlobalArgs::server_id, .max = 4294967295U},
+    {.name = "binlog_format", .word = &SetGlobalArgs::binlog_format, .words = {"ROW", "MIXED", "STATEMENT"}},
+    {.name = "gtid_strict_mode", .flag = &SetGlobalArgs::gtid_strict_mode},
+    {.name = "read_only", .flag = &SetGlobalArgs::read_only},
+    {.name = "slave_net_timeout", .number = &SetGlobalArgs::slave_net_timeout, .max = 31536000U},
+    {.name = "rpl_semi_sync_master_enabled", .flag = &SetGlobalArgs::rpl_semi_sync_master_enabled},
+    {.name = "rpl_semi_sync_slave_enabled", .flag = &SetGlobalArgs::rpl_semi_sync_slave_enabled},
+    {.name = "rpl_semi_sync_master_wait_point",
+     .word = &SetGlobalArgs::rpl_semi_sync_master_wait_point,
+     .words = {"AFTER_SYNC", "AFTER_COMMIT"}},
+    {.name = "rpl_semi_sync_master_timeout", .number = &SetGlobalArgs::rpl_semi_sync_master_timeout, .max = 4294967295U},
+};
+constexpr const char* kGlobalNames[] = {"server_id",
+                                        "binlog_format",
+                                        "gtid_strict_mode",
+                                        "read_only",
+                                        "slave_net_timeout",
+                                        "rpl_semi_sync_master_enabled",
+                                        "rpl_semi_sync_slave_enabled",
+                                        "rpl_semi_sync_master_wait_point",
+                                        "rpl_semi_sync_master_timeout"};
+static_assert(std::size(kGlobalNames) == std::size(kGlobals));
+
+const char* OnOff(bool on) { return on ? "ON" : "OFF"; }
+
+// Grants as params write them: "SELECT ON a.*; INSERT ON a.*".
+std::string GrantsText(const std::vector<std::string>& grants) { return Join(grants, "; "); }
+
+// The rendering of each kind: exactly the keys and texts the plan format has always had.
+struct Render {
+  std::map<std::string, std::string> out;
+  void operator()(const EditConfigArgs& a) { out = {{"config_file", a.config_file}, {"section", "mysqld"}}; }
+  void operator()(const RestartServerArgs& a) { out = {{"settings", Join(a.settings, ",")}}; }
+  void operator()(const SetGlobalArgs& a) {
+    for (const GlobalVariable& v : kGlobals) {
+      if (v.number && (a.*v.number)) out[v.name] = std::to_string(*(a.*v.number));
+      if (v.flag && (a.*v.flag)) out[v.name] = OnOff(*(a.*v.flag));
+      if (v.word && (a.*v.word)) out[v.name] = *(a.*v.word);
+    }
+  }
+  void operator()(const CreateReplicationUserArgs& a) { out = {{"user", a.user}, {"host", a.host}, {"binlog", "off"}}; }
+  void operator()(const CreateDatabaseArgs& a) {
+    out = {{"database", a.database}, {"charset", a.charset}, {"collation", a.collation}};
+  }
+  void operator()(const CreateUserArgs& a) { out = {{"user", a.user}, {"host", a.host}, {"grants", GrantsText(a.grants)}}; }
+  void operator()(const GrantPrivilegesArgs& a) {
+    out = {{"user", a.user}, {"host", a.host}, {"grants", GrantsText(a.grants)}};
+    if (a.binlog_off) out["binlog"] = "off";
+  }
+  void operator()(const SeedReplicaArgs& a) {
+    out = {{"source", a.source}, {"mode", ToString(a.mode)}};
+    if (!a.drops.empty()) out["drops"] = a.drops;
+  }
+  void operator()(const ChangeSourceArgs& a) {
+    out = {{"source", a.source}, {"mode", ToString(a.mode)}, {"use_gtid", ToString(a.use_gtid)},
+           {"position", ToString(a.position)}};
+  }
+  void operator()(const StartReplicaArgs&) {}
+  void operator()(const ResetReplicaArgs& a) { out = {{"connection_name", a.connection_name}}; }
+  void operator()(const FencePrimaryArgs&) {}
+  void operator()(const WaitForCatchUpArgs& a) { out = {{"source", a.source}, {"timeout_s", std::to_string(a.timeout_s)}}; }
+  void operator()(const ApplyRelayLogArgs& a) { out = {{"source", a.source}, {"timeout_s", std::to_string(a.timeout_s)}}; }
+  void operator()(const PromoteReplicaArgs& a) { out = {{"source", a.source}}; }
+  void operator()(const RewriteAppConfigArgs& a) { out = {{"app", a.app}, {"primary", a.primary}}; }
+  void operator()(const RestartAppArgs& a) { out = {{"app", a.app}}; }
+  void operator()(const CheckHealthArgs& a) { out = {{"app", a.app}}; }
+};
+
 }  // namespace
 
 std::span<const ActionKindName> ActionKindNames() { return kNames; }
@@ -51,6 +154,89 @@ std::optional<ActionKind> ActionKindFromString(std::string_view name) {
     if (name == entry.name) return entry.kind;
   }
   return std::nullopt;
+}
+
+ActionKind KindOf(const ActionArgs& args) { return static_cast<ActionKind>(args.index()); }
+
+ActionArgs DefaultArgs(ActionKind kind) {
+  return DefaultArgsAt(static_cast<size_t>(kind), std::make_index_sequence<std::variant_size_v<ActionArgs>>());
+}
+
+std::span<const char* const> RestartSettingNames() { return kRestartSettings; }
+std::span<const char* const> GlobalVariableNames() { return kGlobalNames; }
+
+std::string SetGlobalFromText(SetGlobalArgs& args, std::string_view name, std::string_view text) {
+  for (const GlobalVariable& v : kGlobals) {
+    if (name != v.name) continue;
+    const std::string quoted = "'" + std::string(text) + "'";
+    if (v.flag) {
+      if (text != "ON" && text != "OFF") return quoted + " is not ON or OFF";
+      args.*v.flag = text == "ON";
+    } else if (v.number) {
+      uint64_t n = 0;
+      auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), n);
+      if (text.empty() || !IsDigits(text) || error != std::errc() || end != text.data() + text.size() || n < 1 ||
+          n > v.max) {
+        return quoted + " is not a whole number in 1.." + std::to_string(v.max);
+      }
+      args.*v.number = static_cast<uint32_t>(n);
+    } else {
+      std::vector<std::string> allowed;
+      for (const char* w : v.words) {
+        if (w != nullptr) allowed.push_back(w);
+      }
+      if (std::find(allowed.begin(), allowed.end(), text) == allowed.end()) {
+        return quoted + " is not one of " + Join(allowed, ", ");
+      }
+      args.*v.word = std::string(text);
+    }
+    return "";
+  }
+  return "not a variable replplan sets at runtime";
+}
+
+const char* ToString(UseGtid use_gtid) {
+  switch (use_gtid) {
+    case UseGtid::kNo: return "no";
+    case UseGtid::kSlavePos: return "slave_pos";
+    case UseGtid::kCurrentPos: return "current_pos";
+  }
+  return "no";
+}
+
+const char* ToString(StartPosition position) {
+  switch (position) {
+    case StartPosition::kKeep: return "keep";
+    case StartPosition::kFromSeed: return "from-seed";
+    case StartPosition::kFromBinlog: return "from-binlog";
+  }
+  return "keep";
+}
+
+std::optional<UseGtid> UseGtidFromString(std::string_view text) {
+  for (UseGtid u : {UseGtid::kNo, UseGtid::kSlavePos, UseGtid::kCurrentPos}) {
+    if (text == ToString(u)) return u;
+  }
+  return std::nullopt;
+}
+
+std::optional<StartPosition> StartPositionFromString(std::string_view text) {
+  for (StartPosition p : {StartPosition::kKeep, StartPosition::kFromSeed, StartPosition::kFromBinlog}) {
+    if (text == ToString(p)) return p;
+  }
+  return std::nullopt;
+}
+
+std::map<std::string, std::string> RenderParams(const ActionArgs& args) {
+  Render render;
+  std::visit(render, args);
+  return std::move(render.out);
+}
+
+void Action::SetArgs(ActionArgs value) {
+  kind = KindOf(value);
+  params = RenderParams(value);
+  args = std::move(value);
 }
 
 }  // namespace replplan

@@ -3,12 +3,16 @@
 // never leak one (changes to a secret show as "(sensitive)").
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
+
+#include "engine/topology.h"
 
 namespace replplan {
 
@@ -59,6 +63,165 @@ struct Change {
   bool sensitive = false;  // rendered as (sensitive) whatever from/to hold (they hold nothing)
 };
 
+// --- What each kind of action carries (Action::args) -------------------------------------------
+// One struct per kind, in ActionKind order, each naming its kind. The values are typed and were
+// checked once: by the planner, which builds them from the validated topology, or by the saved-plan
+// reader (PlanFromJson), which refuses a value of the wrong type or out of range. Whether they still
+// match the topology file is CheckPlanAgainstTopology's question (engine/plan_check.h). Names of
+// servers, users, databases and apps are names in the topology, never SQL or shell text.
+
+struct EditConfigArgs {
+  static constexpr ActionKind kKind = ActionKind::kEditConfig;
+  std::string config_file;  // the server's config_file; its [mysqld] section is edited
+  bool operator==(const EditConfigArgs&) const = default;
+};
+struct RestartServerArgs {
+  static constexpr ActionKind kKind = ActionKind::kRestartServer;
+  std::vector<std::string> settings;  // static settings the restart makes true: RestartSettingNames()
+  bool operator==(const RestartServerArgs&) const = default;
+};
+// Each variable set-global may set, set when present. Every value is one SET GLOBAL accepts.
+struct SetGlobalArgs {
+  static constexpr ActionKind kKind = ActionKind::kSetGlobal;
+  std::optional<uint32_t> server_id;                   // 1..4294967295
+  std::optional<std::string> binlog_format;            // ROW, MIXED or STATEMENT
+  std::optional<bool> gtid_strict_mode;
+  std::optional<bool> read_only;
+  std::optional<uint32_t> slave_net_timeout;           // seconds, 1..31536000
+  std::optional<bool> rpl_semi_sync_master_enabled;
+  std::optional<bool> rpl_semi_sync_slave_enabled;
+  std::optional<std::string> rpl_semi_sync_master_wait_point;  // AFTER_SYNC or AFTER_COMMIT
+  std::optional<uint32_t> rpl_semi_sync_master_timeout;        // milliseconds, 1..4294967295
+  bool operator==(const SetGlobalArgs&) const = default;
+};
+struct CreateReplicationUserArgs {  // always with binary logging off (rendered binlog=off)
+  static constexpr ActionKind kKind = ActionKind::kCreateReplicationUser;
+  std::string user;
+  std::string host;
+  bool operator==(const CreateReplicationUserArgs&) const = default;
+};
+struct CreateDatabaseArgs {
+  static constexpr ActionKind kKind = ActionKind::kCreateDatabase;
+  std::string database;
+  std::string charset;
+  std::string collation;  // empty: the charset's default
+  bool operator==(const CreateDatabaseArgs&) const = default;
+};
+struct CreateUserArgs {
+  static constexpr ActionKind kKind = ActionKind::kCreateUser;
+  std::string user;
+  std::string host;
+  std::vector<std::string> grants;  // every grant of the [[user]], as its text
+  bool operator==(const CreateUserArgs&) const = default;
+};
+struct GrantPrivilegesArgs {
+  static constexpr ActionKind kKind = ActionKind::kGrantPrivileges;
+  std::string user;
+  std::string host;
+  std::vector<std::string> grants;  // the grants the account lacks, as their text
+  bool binlog_off = false;          // the replication account's grant: not replicated
+  bool operator==(const GrantPrivilegesArgs&) const = default;
+};
+struct SeedReplicaArgs {
+  static constexpr ActionKind kKind = ActionKind::kSeedReplica;
+  std::string source;  // the server dumped (the file's primary)
+  ReplicationMode mode = ReplicationMode::kGtid;
+  std::string drops;   // SortedIdentifierList of the databases the seed may drop; empty: none
+  bool operator==(const SeedReplicaArgs&) const = default;
+};
+enum class UseGtid { kNo, kSlavePos, kCurrentPos };  // MASTER_USE_GTID = no / slave_pos / current_pos
+enum class StartPosition {
+  kKeep,        // the channel's own position
+  kFromSeed,    // the position the seed's dump recorded
+  kFromBinlog,  // the server's own binlog position (a former primary rejoining)
+};
+struct ChangeSourceArgs {
+  static constexpr ActionKind kKind = ActionKind::kChangeSource;
+  std::string source;  // the server replicated from (the file's primary)
+  ReplicationMode mode = ReplicationMode::kGtid;
+  UseGtid use_gtid = UseGtid::kSlavePos;  // kNo in file/position mode
+  StartPosition position = StartPosition::kKeep;
+  bool operator==(const ChangeSourceArgs&) const = default;
+};
+struct StartReplicaArgs {
+  static constexpr ActionKind kKind = ActionKind::kStartReplica;
+  bool operator==(const StartReplicaArgs&) const = default;
+};
+struct ResetReplicaArgs {
+  static constexpr ActionKind kKind = ActionKind::kResetReplica;
+  std::string connection_name;  // empty: the default channel
+  bool operator==(const ResetReplicaArgs&) const = default;
+};
+struct FencePrimaryArgs {
+  static constexpr ActionKind kKind = ActionKind::kFencePrimary;
+  bool operator==(const FencePrimaryArgs&) const = default;
+};
+struct WaitForCatchUpArgs {
+  static constexpr ActionKind kKind = ActionKind::kWaitForCatchUp;
+  std::string source;  // the fenced old primary
+  int timeout_s = 60;  // 1..kMaxWaitSeconds
+  bool operator==(const WaitForCatchUpArgs&) const = default;
+};
+struct ApplyRelayLogArgs {
+  static constexpr ActionKind kKind = ActionKind::kApplyRelayLog;
+  std::string source;   // the old primary, down
+  int timeout_s = 300;  // 1..kMaxWaitSeconds
+  bool operator==(const ApplyRelayLogArgs&) const = default;
+};
+struct PromoteReplicaArgs {
+  static constexpr ActionKind kKind = ActionKind::kPromoteReplica;
+  std::string source;  // the old primary it replicates from until now
+  bool operator==(const PromoteReplicaArgs&) const = default;
+};
+struct RewriteAppConfigArgs {
+  static constexpr ActionKind kKind = ActionKind::kRewriteAppConfig;
+  std::string app;
+  std::string primary;  // the server the app is pointed at (the file's primary)
+  bool operator==(const RewriteAppConfigArgs&) const = default;
+};
+struct RestartAppArgs {
+  static constexpr ActionKind kKind = ActionKind::kRestartApp;
+  std::string app;
+  bool operator==(const RestartAppArgs&) const = default;
+};
+struct CheckHealthArgs {
+  static constexpr ActionKind kKind = ActionKind::kCheckHealth;
+  std::string app;
+  bool operator==(const CheckHealthArgs&) const = default;
+};
+
+// Alternative i is the args of ActionKind i (action.cc's static_assert holds it to that).
+using ActionArgs =
+    std::variant<EditConfigArgs, RestartServerArgs, SetGlobalArgs, CreateReplicationUserArgs, CreateDatabaseArgs,
+                 CreateUserArgs, GrantPrivilegesArgs, SeedReplicaArgs, ChangeSourceArgs, StartReplicaArgs,
+                 ResetReplicaArgs, FencePrimaryArgs, WaitForCatchUpArgs, ApplyRelayLogArgs, PromoteReplicaArgs,
+                 RewriteAppConfigArgs, RestartAppArgs, CheckHealthArgs>;
+
+// The kind whose args `args` holds.
+ActionKind KindOf(const ActionArgs& args);
+// Default-constructed args of `kind` (for kinds that carry nothing, all there is).
+ActionArgs DefaultArgs(ActionKind kind);
+
+// The longest wait-for-catch-up or apply-relay-log may be given (a day).
+inline constexpr int kMaxWaitSeconds = 86400;
+// The static settings restart-server restarts for, in the order the planner names them.
+std::span<const char* const> RestartSettingNames();
+// The variables set-global may set, by name, in SetGlobalArgs order.
+std::span<const char* const> GlobalVariableNames();
+// Sets `name` in `args` from its text as plan params write it ("ON", "2", "ROW"). Empty when set;
+// otherwise why not, without the name: "not a variable replplan sets at runtime", "'0' is not in
+// 1..4294967295". The one text-to-value conversion of set-global (the planner and the reader).
+std::string SetGlobalFromText(SetGlobalArgs& args, std::string_view name, std::string_view text);
+
+const char* ToString(UseGtid use_gtid);            // "no", "slave_pos", "current_pos"
+const char* ToString(StartPosition position);      // "keep", "from-seed", "from-binlog"
+std::optional<UseGtid> UseGtidFromString(std::string_view text);
+std::optional<StartPosition> StartPositionFromString(std::string_view text);
+
+// The args as text, as plan JSON's "params" and plan_compare show them: {"source": "mercury", ...}.
+// The one rendering of args: every text form of an action's inputs is derived from this.
+std::map<std::string, std::string> RenderParams(const ActionArgs& args);
+
 struct Action {
   std::string id;  // "<host>/<kind>[/<object>]", unique within a plan: "uranus/seed-replica"
   ActionKind kind = ActionKind::kEditConfig;
@@ -67,8 +230,21 @@ struct Action {
   std::vector<std::string> reasons;  // why: "log_bin is OFF, file wants /var/log/mysql/mysql-bin.log"
   std::vector<Change> changes;
   bool destructive = false;  // drops or overwrites data or replication state; printed loudly
-  // Machine-readable inputs for apply, never a secret: e.g. {"source": "mercury"}, {"key": "..."}.
+  // What apply needs besides the topology, typed, never a secret. Holds the alternative of `kind`;
+  // set it with SetArgs, read it with Args<T>() (or std::get_if on it).
+  ActionArgs args;
+  // TRANSITIONAL: RenderParams(args), set by SetArgs together with args. Read-only, and read only by
+  // the executor (providers/live_executor.cc, promotion_actions.cc) until it reads args; plan text,
+  // JSON, the saved-plan reader and plan_compare use args. To be removed with the executor's last read.
   std::map<std::string, std::string> params;
+
+  // Sets args, its kind and its rendered params together.
+  void SetArgs(ActionArgs value);
+  // The args as `T`; T must be the struct of `kind` (std::bad_variant_access otherwise: a bug).
+  template <typename T>
+  const T& Args() const {
+    return std::get<T>(args);
+  }
 };
 
 }  // namespace replplan

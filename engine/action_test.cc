@@ -6,6 +6,8 @@
 #include <nlohmann/json.hpp>
 
 #include <fstream>
+#include <map>
+#include <variant>
 #include <set>
 #include <string>
 #include <vector>
@@ -26,6 +28,47 @@ TEST_CASE("every ActionKind has one name, and the name reads back as that kind")
   CHECK(ActionKindNames().size() == names.size());
   CHECK_FALSE(ActionKindFromString("unknown").has_value());
   CHECK_FALSE(ActionKindFromString("Seed-Replica").has_value());
+}
+
+TEST_CASE("each kind has its own args: the default args of a kind are of that kind and render its keys") {
+  for (const ActionKindName& entry : ActionKindNames()) {
+    CAPTURE(entry.name);
+    ActionArgs args = DefaultArgs(entry.kind);
+    CHECK(KindOf(args) == entry.kind);
+    Action a;
+    a.SetArgs(args);
+    CHECK(a.kind == entry.kind);
+    CHECK(a.params == RenderParams(args));
+  }
+  Action seed;
+  seed.SetArgs(SeedReplicaArgs{"mercury", ReplicationMode::kFile, ""});
+  CHECK(seed.kind == ActionKind::kSeedReplica);
+  CHECK(seed.params == std::map<std::string, std::string>{{"mode", "file"}, {"source", "mercury"}});
+  CHECK(seed.Args<SeedReplicaArgs>().source == "mercury");
+  CHECK_THROWS_AS(static_cast<void>(seed.Args<ChangeSourceArgs>()), std::bad_variant_access);
+}
+
+TEST_CASE("set-global values are read from their text once, in range, and rendered back the same") {
+  SetGlobalArgs args;
+  CHECK(SetGlobalFromText(args, "server_id", "4294967295").empty());
+  CHECK(SetGlobalFromText(args, "read_only", "OFF").empty());
+  CHECK(SetGlobalFromText(args, "binlog_format", "MIXED").empty());
+  CHECK(SetGlobalFromText(args, "rpl_semi_sync_master_wait_point", "AFTER_SYNC").empty());
+  CHECK(args.server_id == 4294967295U);
+  CHECK(args.read_only == false);
+  CHECK(RenderParams(args) == std::map<std::string, std::string>{{"binlog_format", "MIXED"},
+                                                                  {"read_only", "OFF"},
+                                                                  {"rpl_semi_sync_master_wait_point", "AFTER_SYNC"},
+                                                                  {"server_id", "4294967295"}});
+  CHECK(SetGlobalFromText(args, "server_id", "0") == "'0' is not a whole number in 1..4294967295");
+  CHECK(SetGlobalFromText(args, "server_id", "4294967296") == "'4294967296' is not a whole number in 1..4294967295");
+  CHECK(SetGlobalFromText(args, "server_id", "-1") == "'-1' is not a whole number in 1..4294967295");
+  CHECK(SetGlobalFromText(args, "slave_net_timeout", "31536001") == "'31536001' is not a whole number in 1..31536000");
+  CHECK(SetGlobalFromText(args, "read_only", "ON; DROP DATABASE mysql") == "'ON; DROP DATABASE mysql' is not ON or OFF");
+  CHECK(SetGlobalFromText(args, "binlog_format", "ROW'") == "'ROW'' is not one of ROW, MIXED, STATEMENT");
+  CHECK(SetGlobalFromText(args, "sql_mode", "") == "not a variable replplan sets at runtime");
+  CHECK(args.server_id == 4294967295U);  // a refused value changes nothing
+  CHECK(GlobalVariableNames().size() == 9);
 }
 
 TEST_CASE("schemas/plan.schema.json names exactly the action kinds, in enum order") {

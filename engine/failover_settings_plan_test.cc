@@ -168,13 +168,7 @@ TEST_CASE("a fresh host gets its failover settings from the file and the restart
   Topology t = LabTopology(2);
   t.replication.semi_sync = true;
   LiveState live = FreshLive(t);
-  for (auto& [name, s] : live.servers) {
-    s.slave_net_timeout = 60;
-    s.semi_sync_master_enabled = false;
-    s.semi_sync_slave_enabled = false;
-    s.semi_sync_master_wait_point = "AFTER_COMMIT";
-    s.semi_sync_master_timeout = 10000;
-  }
+  testing::RunFailoverDefaults(live);
   Plan plan = MustPlan(t, live);
   const Action* set = Find(plan, "mercury/set-global");
   REQUIRE(set != nullptr);

@@ -192,7 +192,7 @@ nlohmann::json PlanToJson(const Plan& plan) {
     }
     actions.push_back({{"id", a.id}, {"kind", ToString(a.kind)}, {"host", a.host}, {"summary", a.summary},
                        {"reasons", a.reasons}, {"changes", changes}, {"destructive", a.destructive},
-                       {"params", a.params}, {"depends_on", pa.depends_on}});
+                       {"params", RenderParams(a.args)}, {"depends_on", pa.depends_on}});
   }
   json out = {{"format_version", 1},
               {"topology_file", plan.topology_file},

@@ -32,7 +32,10 @@ void Compare(const PlannedAction& approved, const PlannedAction& now, std::vecto
     out.push_back(id + (a.destructive ? ": approved as destructive, not destructive now"
                                       : ": destructive now, approved as not destructive"));
   }
-  if (a.params != b.params) out.push_back(id + ": params " + ParamsText(a.params) + " approved, " + ParamsText(b.params) + " now");
+  if (a.args != b.args) {
+    out.push_back(id + ": params " + ParamsText(RenderParams(a.args)) + " approved, " + ParamsText(RenderParams(b.args)) +
+                  " now");
+  }
   if (ChangedKeys(a) != ChangedKeys(b)) {
     out.push_back(id + ": changes " + ListOrNone(ChangedKeys(a)) + " approved, " + ListOrNone(ChangedKeys(b)) + " now");
   }

@@ -5,7 +5,7 @@
 //  - a plan approved at the terminal was computed before the lock (the prompt holds no lock, so
 //    watch can fence while the operator reads), and the servers may have moved meanwhile.
 // So apply plans again under the lock and carries out that plan only if every action of it is,
-// in what it executes, the approved one: the same id, kind, host, destructive mark, params,
+// in what it executes, the approved one: the same id, kind, host, destructive mark, args,
 // dependencies and the same changed keys. The explanatory text (summary, reasons, the `from` and
 // `to` shown for a change) is left out: it carries GTID positions and lag, which move on a healthy
 // cluster, and the fingerprint leaves them out for the same reason. What runs is the plan computed

@@ -87,8 +87,12 @@ TEST_CASE("edited params, host, kind, destructive mark, changed keys or dependen
   const std::string seed = "uranus/seed-replica";
 
   Plan edited = now;
-  Get(edited, "mercury/set-global").action.params["server_id"] = "999";
+  Action& set = Get(edited, "mercury/set-global").action;
+  SetGlobalArgs args = set.Args<SetGlobalArgs>();
+  args.server_id = 999;
+  set.SetArgs(args);
   CHECK(AnyContains(ActionDifferences(edited.actions, now.actions), "mercury/set-global: params"));
+  CHECK(AnyContains(ActionDifferences(edited.actions, now.actions), "server_id=999"));
 
   edited = now;
   Get(edited, seed).action.host = "mercury";

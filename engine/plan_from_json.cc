@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/did_you_mean.h"
+#include "engine/text.h"
 #include "engine/secret.h"
 
 namespace replplan {
@@ -113,18 +114,8 @@ class Fields {
     }
     return out;
   }
-  std::map<std::string, std::string> StringMap(std::string_view key) {
-    std::map<std::string, std::string> out;
-    const json& members = Object(key);
-    for (auto it = members.begin(); it != members.end() && ok(); ++it) {
-      if (!it->is_string()) {
-        Fail(PathOf(key) + "." + it.key(), "expected a string, got " + Described(*it));
-      } else {
-        out[it.key()] = it->get<std::string>();
-      }
-    }
-    return out;
-  }
+  // The object's members (empty when it is not an object: that was reported).
+  const json& Members() const { return object_.is_object() ? object_ : Empty(); }
 
   // A member outside the format: a typo or a field from another version, either way not what the
   // reviewer saw rendered.
@@ -227,6 +218,183 @@ const std::vector<std::string>& KindNames() {
   return names;
 }
 
+// An action's "params", decoded into the args of its kind: every key the kind has, of its type and
+// in its range, and no other. A problem is reported once, here, with the JSON path of the key and
+// the action's id; the executor gets values that were checked.
+class ParamsReader {
+ public:
+  ParamsReader(Fields& action, const std::string& id, Status& error)
+      : p_(action.Object("params"), action.PathOf("params"), error), id_(id) {}
+
+  std::string Text(std::string_view key) { return p_.String(key); }
+  // An optional key: "" when absent; present, it must not be empty (the planner leaves it out).
+  std::string OptionalText(std::string_view key) {
+    std::string value = p_.OptionalString(key);
+    if (p_.ok() && value.empty() && p_.Members().contains(std::string(key))) Bad(key, "empty; leave the key out");
+    return value;
+  }
+  void Bad(std::string_view key, const std::string& why) {
+    p_.Fail(p_.PathOf(key), why + " (in " + id_ + ")");
+  }
+  // One of `allowed`, else reported.
+  std::string Word(std::string_view key, const std::vector<std::string>& allowed) {
+    std::string value = Text(key);
+    if (p_.ok() && std::find(allowed.begin(), allowed.end(), value) == allowed.end()) Bad(key, OneOf(value, allowed));
+    return value;
+  }
+  ReplicationMode Mode() {
+    return Word("mode", {"gtid", "file"}) == "file" ? ReplicationMode::kFile : ReplicationMode::kGtid;
+  }
+  int Seconds(std::string_view key) {
+    std::string text = Text(key);
+    if (!p_.ok()) return 0;
+    if (!IsDigits(text) || text.size() > 5 || std::stoi(text) < 1 || std::stoi(text) > kMaxWaitSeconds) {
+      Bad(key, "'" + text + "' is not a whole number of seconds in 1.." + std::to_string(kMaxWaitSeconds));
+      return 0;
+    }
+    return std::stoi(text);
+  }
+  // "a; b" as the planner joins grants, or "a,b" as it joins settings: the items, trimmed.
+  std::vector<std::string> List(std::string_view key, char separator) {
+    std::vector<std::string> out;
+    std::string text = Text(key);
+    size_t begin = 0;
+    while (p_.ok() && begin <= text.size()) {
+      size_t end = text.find(separator, begin);
+      if (end == std::string::npos) end = text.size();
+      std::string item(Trim(std::string_view(text).substr(begin, end - begin)));
+      if (!item.empty()) out.push_back(std::move(item));
+      begin = end + 1;
+    }
+    return out;
+  }
+  SetGlobalArgs Globals() {
+    SetGlobalArgs args;
+    std::vector<std::string> names(GlobalVariableNames().begin(), GlobalVariableNames().end());
+    const json& members = p_.Members();
+    for (auto it = members.begin(); it != members.end() && p_.ok(); ++it) {
+      const std::string& key = it.key();
+      if (std::find(names.begin(), names.end(), key) == names.end()) {
+        p_.Fail(p_.PathOf(key), "unknown key" + DidYouMeanSuffix(key, names));
+        break;
+      }
+      std::string text = Text(key);
+      if (!p_.ok()) break;
+      std::string why = SetGlobalFromText(args, key, text);
+      if (!why.empty()) Bad(key, why);
+    }
+    return args;
+  }
+  void Finish(const std::vector<std::string>& known) { p_.Finish(known); }
+
+ private:
+  Fields p_;
+  const std::string& id_;
+};
+
+ActionArgs ReadArgs(Fields& action, ActionKind kind, const std::string& id, Status& error) {
+  ParamsReader p(action, id, error);
+  switch (kind) {
+    case ActionKind::kEditConfig: {
+      EditConfigArgs a{p.Text("config_file")};
+      p.Word("section", {"mysqld"});
+      p.Finish({"config_file", "section"});
+      return a;
+    }
+    case ActionKind::kRestartServer: {
+      RestartServerArgs a{p.List("settings", ',')};
+      std::vector<std::string> known(RestartSettingNames().begin(), RestartSettingNames().end());
+      for (const std::string& setting : a.settings) {
+        if (std::find(known.begin(), known.end(), setting) == known.end()) {
+          p.Bad("settings", "'" + setting + "' is not a static setting replplan restarts for (" + Join(known) + ")");
+          break;
+        }
+      }
+      p.Finish({"settings"});
+      return a;
+    }
+    case ActionKind::kSetGlobal: return p.Globals();
+    case ActionKind::kCreateReplicationUser: {
+      CreateReplicationUserArgs a{p.Text("user"), p.Text("host")};
+      p.Word("binlog", {"off"});
+      p.Finish({"user", "host", "binlog"});
+      return a;
+    }
+    case ActionKind::kCreateDatabase: {
+      CreateDatabaseArgs a{p.Text("database"), p.Text("charset"), p.Text("collation")};
+      p.Finish({"database", "charset", "collation"});
+      return a;
+    }
+    case ActionKind::kCreateUser: {
+      CreateUserArgs a{p.Text("user"), p.Text("host"), p.List("grants", ';')};
+      p.Finish({"user", "host", "grants"});
+      return a;
+    }
+    case ActionKind::kGrantPrivileges: {
+      GrantPrivilegesArgs a{p.Text("user"), p.Text("host"), p.List("grants", ';'), false};
+      std::string binlog = p.OptionalText("binlog");
+      if (!binlog.empty() && binlog != "off") p.Bad("binlog", "'" + binlog + "' is not off");
+      a.binlog_off = binlog == "off";
+      p.Finish({"user", "host", "grants", "binlog"});
+      return a;
+    }
+    case ActionKind::kSeedReplica: {
+      SeedReplicaArgs a{p.Text("source"), p.Mode(), p.OptionalText("drops")};
+      p.Finish({"source", "mode", "drops"});
+      return a;
+    }
+    case ActionKind::kChangeSource: {
+      ChangeSourceArgs a;
+      a.source = p.Text("source");
+      a.mode = p.Mode();
+      a.use_gtid = UseGtidFromString(p.Word("use_gtid", {"slave_pos", "current_pos", "no"})).value_or(UseGtid::kNo);
+      a.position = StartPositionFromString(p.Word("position", {"keep", "from-seed", "from-binlog"}))
+                       .value_or(StartPosition::kKeep);
+      p.Finish({"source", "mode", "use_gtid", "position"});
+      return a;
+    }
+    case ActionKind::kResetReplica: {
+      ResetReplicaArgs a{p.Text("connection_name")};
+      p.Finish({"connection_name"});
+      return a;
+    }
+    case ActionKind::kWaitForCatchUp: {
+      WaitForCatchUpArgs a{p.Text("source"), p.Seconds("timeout_s")};
+      p.Finish({"source", "timeout_s"});
+      return a;
+    }
+    case ActionKind::kApplyRelayLog: {
+      ApplyRelayLogArgs a{p.Text("source"), p.Seconds("timeout_s")};
+      p.Finish({"source", "timeout_s"});
+      return a;
+    }
+    case ActionKind::kPromoteReplica: {
+      PromoteReplicaArgs a{p.Text("source")};
+      p.Finish({"source"});
+      return a;
+    }
+    case ActionKind::kRewriteAppConfig: {
+      RewriteAppConfigArgs a{p.Text("app"), p.Text("primary")};
+      p.Finish({"app", "primary"});
+      return a;
+    }
+    case ActionKind::kRestartApp: {
+      RestartAppArgs a{p.Text("app")};
+      p.Finish({"app"});
+      return a;
+    }
+    case ActionKind::kCheckHealth: {
+      CheckHealthArgs a{p.Text("app")};
+      p.Finish({"app"});
+      return a;
+    }
+    case ActionKind::kStartReplica:
+    case ActionKind::kFencePrimary: break;
+  }
+  p.Finish({});
+  return DefaultArgs(kind);
+}
+
 // What an action may refer to: the hosts of the plan and the actions before it.
 struct Known {
   std::vector<std::string> hosts;
@@ -272,7 +440,7 @@ PlannedAction ReadAction(const json& value, const std::string& path, const Known
     a.changes.push_back(ReadChange(changes[i], Index(f.PathOf("changes"), i), error));
   }
   a.destructive = f.Bool("destructive");
-  a.params = f.StringMap("params");
+  a.SetArgs(ReadArgs(f, a.kind, a.id, error));
   ReadDependencies(f, path, known, pa.depends_on);
   f.Finish({"id", "kind", "host", "summary", "reasons", "changes", "destructive", "params", "depends_on"});
   return pa;

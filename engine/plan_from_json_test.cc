@@ -147,6 +147,64 @@ TEST_CASE("a sensitive change holding a value is refused without echoing it") {
   CHECK(error.find("hunter2") == std::string::npos);
 }
 
+TEST_CASE("params are decoded into the kind's typed args: a value out of range names the key and the action") {
+  json doc = Golden();
+  doc["actions"][2]["params"]["server_id"] = "0";
+  CHECK(ErrorOf(doc) == "actions[2].params.server_id: '0' is not a whole number in 1..4294967295 (in mercury/set-global)");
+  doc = Golden();
+  doc["actions"][2]["params"]["read_only"] = "ON; DROP DATABASE mysql";
+  CHECK(ErrorOf(doc) ==
+        "actions[2].params.read_only: 'ON; DROP DATABASE mysql' is not ON or OFF (in mercury/set-global)");
+  doc = Golden();
+  doc["actions"][2]["params"]["sql_mode"] = "";
+  CHECK(ErrorOf(doc) == "actions[2].params.sql_mode: unknown key");
+  doc = Golden();
+  doc["actions"][2]["params"]["read_onyl"] = "ON";
+  CHECK(ErrorOf(doc) == "actions[2].params.read_onyl: unknown key (did you mean 'read_only'?)");
+  doc = Golden();
+  doc["actions"][1]["params"]["settings"] = "log_bin,datadir";
+  CHECK(ErrorOf(doc) ==
+        "actions[1].params.settings: 'datadir' is not a static setting replplan restarts for (log_bin, bind_address, "
+        "log_slave_updates, report_host) (in mercury/restart-server)");
+  doc = Golden();
+  doc["actions"][0]["params"]["section"] = "client";
+  CHECK(ErrorOf(doc) == "actions[0].params.section: 'client' is not one of mysqld (in mercury/edit-config)");
+  doc = Golden();
+  doc["actions"][10]["params"]["use_gtid"] = "slave_pso";
+  CHECK(ErrorOf(doc) == "actions[10].params.use_gtid: 'slave_pso' is not one of slave_pos, current_pos, no (did you "
+                        "mean 'slave_pos'?) (in uranus/change-source)");
+  doc = Golden();
+  doc["actions"][10]["params"].erase("position");
+  CHECK(ErrorOf(doc) == "actions[10].params.position: missing; expected a string");
+  doc = Golden();
+  doc["actions"][9]["params"]["mode"] = "row";
+  CHECK(ErrorOf(doc) == "actions[9].params.mode: 'row' is not one of gtid, file (in uranus/seed-replica)");
+  doc = Golden();
+  doc["actions"][11]["params"]["source"] = "mercury";
+  CHECK(ErrorOf(doc) == "actions[11].params.source: unknown key");
+  doc = Golden();
+  doc["actions"][9]["params"]["drops"] = "";
+  CHECK(ErrorOf(doc) == "actions[9].params.drops: empty; leave the key out (in uranus/seed-replica)");
+  doc = Golden();
+  doc["actions"][3]["params"]["binlog"] = "on";
+  CHECK(ErrorOf(doc) == "actions[3].params.binlog: 'on' is not one of off (in mercury/create-replication-user)");
+}
+
+TEST_CASE("a saved plan reads back into typed args: grants as a list, server names, the start position") {
+  Plan plan = MustRead(Golden());
+  const auto& user = plan.actions[5].action.Args<CreateUserArgs>();
+  CHECK(user.user == "pierre");
+  CHECK(user.grants == std::vector<std::string>{"ALL PRIVILEGES ON `secondhand_production`.*"});
+  CHECK(plan.actions[1].action.Args<RestartServerArgs>().settings ==
+        std::vector<std::string>{"log_bin", "log_slave_updates", "report_host"});
+  CHECK(plan.actions[2].action.Args<SetGlobalArgs>().read_only == false);
+  CHECK_FALSE(plan.actions[2].action.Args<SetGlobalArgs>().server_id.has_value());
+  const auto& change = plan.actions[10].action.Args<ChangeSourceArgs>();
+  CHECK(change.source == "mercury");
+  CHECK(change.use_gtid == UseGtid::kSlavePos);
+  CHECK(change.position == StartPosition::kFromSeed);
+}
+
 TEST_CASE("a missing field is named by its path") {
   json doc = Golden();
   doc["actions"][1].erase("summary");

@@ -117,7 +117,7 @@ class PlanBuilder {
   Action& NewAction(const std::string& host, ActionKind kind, const std::string& object = "") {
     Action a;
     a.id = Id(host, kind, object);
-    a.kind = kind;
+    a.SetArgs(DefaultArgs(kind));
     a.host = host;
     pending_.push_back(std::move(a));
     return pending_.back();
@@ -316,7 +316,7 @@ void PlanBuilder::PlanConfig(const ServerSpec& spec, const ServerState& s, HostR
                 " in " + spec.config_file;
     a.changes = std::move(edit.changes);
     a.reasons = std::move(edit.reasons);
-    a.params = {{"config_file", spec.config_file}, {"section", "mysqld"}};
+    a.SetArgs(EditConfigArgs{spec.config_file});
   }
   if (!s.ssh_ok) report.notes.push_back("config_file unknown: " + s.ssh_error);
   if (!s.sql_ok) return;
@@ -346,7 +346,7 @@ void PlanBuilder::PlanConfig(const ServerSpec& spec, const ServerState& s, HostR
   Action& a = NewAction(spec.name, ActionKind::kRestartServer);
   a.summary = "restart " + spec.name + " to apply " + Join(keys, ", ");
   a.reasons = std::move(reasons);
-  a.params = {{"settings", Join(keys, ",")}};
+  a.SetArgs(RestartServerArgs{keys});
   restart_planned_ = true;
 }
 
@@ -402,11 +402,12 @@ void PlanBuilder::PlanRuntime(const ServerSpec& spec, const ServerState& s, bool
 
   std::vector<Change> changes;
   std::vector<std::string> reasons;
-  std::map<std::string, std::string> params;
+  SetGlobalArgs args;
   for (const Dynamic& d : dynamics) {
     if (d.is == d.wants) continue;
     changes.push_back({d.key, d.is, d.wants, false});
-    params[d.key] = d.wants;
+    // Values of the validated topology, in range; plan_check_test holds each one to its change.
+    SetGlobalFromText(args, d.key, d.wants);
     if (d.key == "read_only" && is_primary) {
       reasons.push_back(restart_planned
                             ? "read_only will be ON after the restart (every config_file fences its server); " +
@@ -424,12 +425,12 @@ void PlanBuilder::PlanRuntime(const ServerSpec& spec, const ServerState& s, bool
   for (const Change& c : changes) keys.push_back(c.key + "=" + c.to);
   Action& a = NewAction(spec.name, ActionKind::kSetGlobal);
   a.summary = "SET GLOBAL " + Join(keys, ", ");
-  if (io_restart && params.count("rpl_semi_sync_slave_enabled") != 0) {
+  if (io_restart && args.rpl_semi_sync_slave_enabled) {
     a.summary += " (restarts the replica IO thread: rpl_semi_sync_slave_enabled takes effect on reconnect)";
   }
   a.changes = std::move(changes);
   a.reasons = std::move(reasons);
-  a.params = std::move(params);
+  a.SetArgs(std::move(args));
 }
 
 // The primary side of semi-sync goes on only once the replicas replicate: before, every commit
@@ -441,7 +442,9 @@ void PlanBuilder::AddSemiSyncOn(const ServerSpec& spec) {
   a.reasons = {"semi_sync = true and " + spec.name + " is the primary (rpl_semi_sync_master_enabled is " +
                semi_sync_on_from_ + ")"};
   a.changes = {{"rpl_semi_sync_master_enabled", semi_sync_on_from_, "ON", false}};
-  a.params = {{"rpl_semi_sync_master_enabled", "ON"}};
+  SetGlobalArgs on;
+  on.rpl_semi_sync_master_enabled = true;
+  a.SetArgs(std::move(on));
   semi_sync_on_from_.clear();
 }
 
@@ -464,13 +467,13 @@ void PlanBuilder::PlanReplicationUser(const ServerSpec& spec, const ServerState&
     a.summary = "create " + account + " with REPLICATION SLAVE (binary log off)";
     a.reasons = {account + " does not exist on " + spec.name};
     a.changes = {{"user", "", account, false}, {"password", "", "", true}, {"grant", "", grant.text, false}};
-    a.params = {{"user", r.user}, {"host", r.host}, {"binlog", "off"}};
+    a.SetArgs(CreateReplicationUserArgs{r.user, r.host});
   } else if (!GrantsCover(user->grants, grant)) {
     Action& a = NewAction(spec.name, ActionKind::kGrantPrivileges, ReplAccountObject());
     a.summary = "grant " + grant.text + " to " + account + " (binary log off)";
     a.reasons = {account + " exists but lacks " + grant.text};
     a.changes = {{"grant", "", grant.text, false}};
-    a.params = {{"user", r.user}, {"host", r.host}, {"grants", grant.text}, {"binlog", "off"}};
+    a.SetArgs(GrantPrivilegesArgs{r.user, r.host, {grant.text}, /*binlog_off=*/true});
   }
 }
 
@@ -487,7 +490,7 @@ void PlanBuilder::PlanPrimaryObjects(const ServerSpec& spec, const ServerState& 
                  (object.empty() ? "" : " (channel '" + object + "')")};
     a.changes = {{"master_host", c.source_host, "", false}};
     a.destructive = true;
-    a.params = {{"connection_name", object}};
+    a.SetArgs(ResetReplicaArgs{object});
   }
   for (const DatabaseSpec& db : topo_.databases) {
     const LiveDatabase* live = nullptr;
@@ -501,7 +504,7 @@ void PlanBuilder::PlanPrimaryObjects(const ServerSpec& spec, const ServerState& 
       a.reasons = {"database " + db.name + " does not exist on " + spec.name};
       a.changes = {{"database", "", db.name, false}, {"charset", "", db.charset, false}};
       if (!db.collation.empty()) a.changes.push_back({"collation", "", db.collation, false});
-      a.params = {{"database", db.name}, {"charset", db.charset}, {"collation", db.collation}};
+      a.SetArgs(CreateDatabaseArgs{db.name, db.charset, db.collation});
       continue;
     }
     if (Lower(live->charset) != Lower(db.charset)) {
@@ -529,7 +532,7 @@ void PlanBuilder::PlanPrimaryObjects(const ServerSpec& spec, const ServerState& 
       a.reasons = {account + " does not exist on " + spec.name};
       a.changes = {{"user", "", account, false}, {"password", "", "", true}};
       for (const std::string& g : grant_texts) a.changes.push_back({"grant", "", g, false});
-      a.params = {{"user", u.name}, {"host", u.host}, {"grants", Join(grant_texts, "; ")}};
+      a.SetArgs(CreateUserArgs{u.name, u.host, std::move(grant_texts)});
       continue;
     }
     std::vector<std::string> missing;
@@ -545,7 +548,7 @@ void PlanBuilder::PlanPrimaryObjects(const ServerSpec& spec, const ServerState& 
     a.summary = "grant " + Join(missing, "; ") + " to " + account;
     a.reasons = std::move(reasons);
     for (const std::string& g : missing) a.changes.push_back({"grant", "", g, false});
-    a.params = {{"user", u.name}, {"host", u.host}, {"grants", Join(missing, "; ")}};
+    a.SetArgs(GrantPrivilegesArgs{u.name, u.host, std::move(missing), /*binlog_off=*/false});
   }
 }
 
@@ -659,13 +662,14 @@ void PlanBuilder::AddSeed(const ServerSpec& spec, const ServerState& s, std::vec
               (gtid ? "GTID position" : "binlog file and position") + ", restore with binary logging off)";
   a.reasons = std::move(reasons);
   a.destructive = destructive;
-  a.params = {{"source", primary_->name}, {"mode", ModeName(topo_.replication.mode)}};
+  SeedReplicaArgs args{primary_->name, topo_.replication.mode, ""};
   // What the wipe may drop, as the plan saw it: a database created on the replica since is refused.
   if (!s.databases.empty()) {
     std::vector<std::string> names;
     for (const LiveDatabase& d : s.databases) names.push_back(d.name);
-    a.params["drops"] = SortedIdentifierList(names);
+    args.drops = SortedIdentifierList(names);
   }
+  a.SetArgs(std::move(args));
 }
 
 void PlanBuilder::AddChangeSource(const ServerSpec& spec, const ServerState& s, const ReplicaChannel* channel,
@@ -674,9 +678,11 @@ void PlanBuilder::AddChangeSource(const ServerSpec& spec, const ServerState& s, 
   bool gtid = topo_.replication.mode == ReplicationMode::kGtid;
   // A server that never replicated (a former primary) has an empty gtid_slave_pos: it must start
   // from what it has applied itself, current_pos. A seeded replica gets gtid_slave_pos from the dump.
-  std::string use_gtid = !gtid ? "no" : (!seeded && !from_binlog && s.gtid_slave_pos.empty() && !s.gtid_current_pos.empty())
-                                             ? "current_pos"
-                                             : "slave_pos";
+  UseGtid use_gtid_mode = !gtid ? UseGtid::kNo
+                         : (!seeded && !from_binlog && s.gtid_slave_pos.empty() && !s.gtid_current_pos.empty())
+                             ? UseGtid::kCurrentPos
+                             : UseGtid::kSlavePos;
+  std::string use_gtid = ToString(use_gtid_mode);
   std::string port = std::to_string(p.mysql.port);
   Action& a = NewAction(spec.name, ActionKind::kChangeSource);
   a.summary = "replicate " + spec.name + " from " + p.name + " (" + p.address + ":" + port + ") as '" +
@@ -694,8 +700,10 @@ void PlanBuilder::AddChangeSource(const ServerSpec& spec, const ServerState& s, 
   else change("master_use_gtid", current_gtid, "no");
   if (seeded) a.changes.push_back({"start_position", "", gtid ? "gtid_slave_pos from the dump" : "binlog file/position from the dump", false});
   if (from_binlog) a.changes.push_back({"gtid_slave_pos", s.gtid_slave_pos, "its own @@gtid_binlog_pos (" + OrEmpty(s.gtid_binlog_pos) + ")", false});
-  a.params = {{"source", p.name}, {"mode", ModeName(topo_.replication.mode)}, {"use_gtid", use_gtid},
-              {"position", seeded ? "from-seed" : from_binlog ? "from-binlog" : "keep"}};
+  a.SetArgs(ChangeSourceArgs{p.name, topo_.replication.mode, use_gtid_mode,
+                             seeded        ? StartPosition::kFromSeed
+                             : from_binlog ? StartPosition::kFromBinlog
+                                           : StartPosition::kKeep});
 }
 
 void PlanBuilder::AddStart(const ServerSpec& spec, std::vector<std::string> reasons) {
@@ -841,7 +849,7 @@ void PlanBuilder::PlanPromotion(const ServerSpec& spec, const ServerState& s, Ho
     std::string lag = ch != nullptr && ch->seconds_behind ? std::to_string(*ch->seconds_behind) + " s" : "unknown";
     w.reasons = {"no acknowledged write of " + from + " may be left behind (lag now: " + lag + ")"};
     w.changes = {{"gtid_slave_pos", OrEmpty(s.gtid_slave_pos), from + "'s @@gtid_binlog_pos once fenced", false}};
-    w.params = {{"source", from}, {"timeout_s", std::to_string(timeout)}};
+    w.SetArgs(WaitForCatchUpArgs{from, timeout});
   } else {
     Action& r = NewAction(spec.name, ActionKind::kApplyRelayLog);
     r.summary = "stop the IO thread and apply " + spec.name + "'s relay log up to what it received (" +
@@ -849,7 +857,7 @@ void PlanBuilder::PlanPromotion(const ServerSpec& spec, const ServerState& s, Ho
     r.reasons = {from + " is down (confirmed by the replicas); RESET SLAVE ALL would discard what " + spec.name +
                  " received but has not applied yet"};
     r.changes = {{"gtid_current_pos", OrEmpty(s.gtid_current_pos), OrEmpty(io_pos), false}};
-    r.params = {{"source", from}, {"timeout_s", "300"}};
+    r.SetArgs(ApplyRelayLogArgs{from, 300});
   }
   Action& a = NewAction(spec.name, ActionKind::kPromoteReplica);
   a.summary = "promote " + spec.name + ": STOP SLAVE, RESET SLAVE ALL, read_only=OFF";
@@ -860,7 +868,7 @@ void PlanBuilder::PlanPromotion(const ServerSpec& spec, const ServerState& s, Ho
     a.changes.push_back({"rpl_semi_sync_master_enabled",
                          OnOff(s.semi_sync_master_enabled), "ON", false});
   }
-  a.params = {{"source", from}};
+  a.SetArgs(PromoteReplicaArgs{from});
   report.notes.push_back(primary_change_->kind + ": " + spec.name + " takes over from " + from);
 }
 
@@ -990,7 +998,7 @@ void PlanBuilder::PlanApps() {
                           ") in " + path;
         rewrite.reasons = std::move(reasons);
         rewrite.changes = std::move(changes);
-        rewrite.params = {{"app", app.name}, {"primary", p.name}};
+        rewrite.SetArgs(RewriteAppConfigArgs{app.name, p.name});
         r1 = graph_.Add(std::move(rewrite));
       }
       Action restart;
@@ -1001,7 +1009,7 @@ void PlanBuilder::PlanApps() {
       restart.reasons = {r1 != kNone ? app.name + " reads " + path + " when it starts"
                                      : path + " changed since replplan last restarted " + app.name + " here (" +
                                            app.RestartMarkerPath() + "): it still runs with the old settings"};
-      restart.params = {{"app", app.name}};
+      restart.SetArgs(RestartAppArgs{app.name});
       size_t r2 = graph_.Add(std::move(restart));
       steps.rewrite_restart.emplace_back(r1, r2);
     }
@@ -1012,7 +1020,7 @@ void PlanBuilder::PlanApps() {
       check.host = app.hosts.front();
       check.summary = "check " + app.name + ": GET " + app.health + " answers 2xx";
       check.reasons = {"the restarted app must serve again, writing to " + p.name};
-      check.params = {{"app", app.name}};
+      check.SetArgs(CheckHealthArgs{app.name});
       steps.check = graph_.Add(std::move(check));
     }
     app_steps_.push_back(std::move(steps));

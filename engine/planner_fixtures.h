@@ -197,4 +197,38 @@ inline LiveState SyntheticFreshLive(const Topology& t) {
   return live;
 }
 
+// The file with the app "secondhand" (Rails) on `hosts`, checked at `health` ("" for none).
+inline Topology WithApp(Topology t, const std::vector<std::string>& hosts, const std::string& health) {
+  AppSpec app;
+  app.name = "secondhand";
+  app.hosts = hosts;
+  app.root = "/var/www/secondhand";
+  app.restart = "touch /var/www/secondhand/tmp/restart.txt";
+  app.health = health;
+  t.apps.push_back(app);
+  return t;
+}
+
+// `host` has the app's database.yml, read, with `text`.
+inline void GiveApp(LiveState& live, const std::string& host, const std::string& text) {
+  LiveAppConfig c;
+  c.app = "secondhand";
+  c.path = "/var/www/secondhand/config/database.yml";
+  c.read_ok = true;
+  c.exists = true;
+  c.text = text;
+  live.servers[host].app_configs.push_back(c);
+}
+
+// Every server runs MariaDB's defaults of the failover settings: no semi-sync, AFTER_COMMIT.
+inline void RunFailoverDefaults(LiveState& live) {
+  for (auto& [name, s] : live.servers) {
+    s.slave_net_timeout = 60;
+    s.semi_sync_master_enabled = false;
+    s.semi_sync_slave_enabled = false;
+    s.semi_sync_master_wait_point = "AFTER_COMMIT";
+    s.semi_sync_master_timeout = 10000;
+  }
+}
+
 }  // namespace replplan::testing

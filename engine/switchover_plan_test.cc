@@ -10,8 +10,10 @@
 namespace replplan {
 namespace {
 
+using testing::GiveApp;
 using testing::InSyncLive;
 using testing::LabTopology;
+using testing::WithApp;
 
 std::vector<std::string> Ids(const Plan& plan) { return testing::ActionIds(plan); }
 
@@ -281,27 +283,6 @@ constexpr const char* kDatabaseYml =
     "  host: 127.0.0.61\n"
     "  port: 3306\n"
     "  database: secondhand_production\n";
-
-Topology WithApp(Topology t, const std::vector<std::string>& hosts, const std::string& health) {
-  AppSpec app;
-  app.name = "secondhand";
-  app.hosts = hosts;
-  app.root = "/var/www/secondhand";
-  app.restart = "touch /var/www/secondhand/tmp/restart.txt";
-  app.health = health;
-  t.apps.push_back(app);
-  return t;
-}
-
-void GiveApp(LiveState& live, const std::string& host, const std::string& text) {
-  LiveAppConfig c;
-  c.app = "secondhand";
-  c.path = "/var/www/secondhand/config/database.yml";
-  c.read_ok = true;
-  c.exists = true;
-  c.text = text;
-  live.servers[host].app_configs.push_back(c);
-}
 
 TEST_CASE("an app pointing at the primary needs nothing") {
   Topology t = WithApp(LabTopology(2), {"mercury", "uranus"}, "http://127.0.0.61:3000/up");

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engine/plan_check.h"
 #include "engine/plan_compare.h"
 #include "providers/cluster_lock.h"
 
@@ -58,6 +59,9 @@ ApplyOutcome Apply(const World& world, const ApplyRequest& request) {
   if (saved && saved->topology_digest != loaded->digest) {
     return refused(Status::FailedPrecondition(request.path + ": " + topology_path +
                                               " has changed since this plan was saved; run `replplan plan` again"));
+  }
+  if (saved) {
+    if (Status stale = CheckPlanAgainstTopology(*saved, topology); !stale.ok()) return refused(stale.WithContext(request.path));
   }
 
   // Approval before the lock (ops/apply.h, step 2).

@@ -155,12 +155,6 @@ bool RunningValueIs(VarKind kind, const std::string& running, const std::string&
   return false;
 }
 
-// The static settings restart-server makes true, and how to see that they hold.
-const std::vector<std::string>& StaticSettings() {
-  static const std::vector<std::string> kSettings = {"log_bin", "bind_address", "log_slave_updates", "report_host"};
-  return kSettings;
-}
-
 LiveExecutor::~LiveExecutor() {
   // A connection still held is sound: every transport failure dropped its connection at once.
   for (auto& [name, host] : hosts_) {
@@ -336,22 +330,14 @@ Result<std::vector<std::string>> LiveExecutor::GrantsOf(Host& host, const std::s
 
 Status LiveExecutor::EditConfig(const Action& action, Host& host) {
   const ServerSpec& spec = *host.spec;
-  auto section = action.params.find("section");
-  if (section != action.params.end() && section->second != "mysqld") {
-    return Status::InvalidArgument(StalePlan(action, "edits section [" + section->second + "]; replplan edits [mysqld]"));
-  }
-  // The values written come from the topology; the plan's `to` must agree with it, or the file
-  // changed since the plan was made and the reviewed plan is not what would be written.
+  // The values written come from the topology (that a saved plan's `to` agrees with it is
+  // CheckPlanAgainstTopology's, engine/plan_check.h).
   std::vector<ConfigSetting> desired = DesiredConfig(topology_, spec);
   std::vector<std::pair<std::string, std::string>> set;
   for (const Change& change : action.changes) {
     auto it = std::find_if(desired.begin(), desired.end(), [&](const ConfigSetting& c) { return c.key == change.key; });
     if (it == desired.end()) {
       return Status::InvalidArgument(StalePlan(action, "sets '" + change.key + "', which replplan does not manage"));
-    }
-    if (!ConfigValueMatches(*it, change.to)) {
-      return Status::FailedPrecondition(
-          StalePlan(action, "sets " + change.key + " = " + change.to + ", but the topology wants " + it->value));
     }
     if (it->value.find_first_of("\r\n") != std::string::npos) {
       return Status::InvalidArgument(spec.name + ": " + change.key + " has a line break; it cannot go into " +
@@ -437,12 +423,8 @@ Status LiveExecutor::WaitForSql(Host& host) {
 Status LiveExecutor::RestartServer(const Action& action, Host& host) {
   const ServerSpec& spec = *host.spec;
   auto param = action.params.find("settings");
+  // Each one of RestartSettingNames() (engine/action.h): the saved-plan reader refuses others.
   std::vector<std::string> settings = Split(param == action.params.end() ? "" : param->second, ',');
-  for (const std::string& s : settings) {
-    if (std::find(StaticSettings().begin(), StaticSettings().end(), s) == StaticSettings().end()) {
-      return Status::InvalidArgument(StalePlan(action, "restarts for '" + s + "', not a static setting replplan manages"));
-    }
-  }
   // Already running with every setting (an earlier apply restarted it): a second restart would
   // only cost an outage. If the server does not answer at all, the restart is what it needs.
   auto before = StaticMismatches(host, settings);
@@ -522,13 +504,8 @@ Status LiveExecutor::SetGlobal(const Action& action, Host& host) {
 // On every node, with binary logging off for this session only: each node gets its own copy, and
 // a statement that replicated would fail on replicas that already have the account.
 Status LiveExecutor::EnsureReplicationUser(const Action& action, Host& host) {
+  (void)action;  // the account is the topology's (CheckPlanAgainstTopology holds a saved plan to it)
   const ReplicationSpec& r = topology_.replication;
-  auto user = action.params.find("user");
-  auto host_part = action.params.find("host");
-  if (user == action.params.end() || host_part == action.params.end() || user->second != r.user ||
-      host_part->second != r.host) {
-    return Status::InvalidArgument(StalePlan(action, "is not for the replication account " + QuoteAccount(r.user, r.host)));
-  }
   const std::string account = QuoteAccount(r.user, r.host);
   const GrantSpec grant = ReplicationSlaveGrant();
   auto exists = AccountExists(host, r.user, r.host);
@@ -651,10 +628,6 @@ Status LiveExecutor::ChangeSource(const Action& action, Host& host) {
     auto it = action.params.find(key);
     return it == action.params.end() ? std::string() : it->second;
   };
-  if (param("mode") != ToString(r.mode)) {
-    return Status::FailedPrecondition(StalePlan(action, "is for " + param("mode") + " replication, the topology says " +
-                                                            ToString(r.mode)));
-  }
   std::string use_gtid = gtid ? param("use_gtid") : "no";
   if (use_gtid != "slave_pos" && use_gtid != "current_pos" && use_gtid != "no") {
     return Status::InvalidArgument(StalePlan(action, "has use_gtid '" + use_gtid + "'"));

@@ -8,7 +8,9 @@
 // - Nothing from an action's params reaches SQL or a shell unchecked: objects (servers, users,
 //   databases, grants) are looked up in the validated Topology by name, values are whitelisted
 //   and validated, and everything else goes through engine/sql_quote.h or engine/shell_quote.h.
-//   A plan whose params no longer match the topology fails with "stale plan", never half-applies.
+//   Whether a saved plan still matches the topology is checked before apply runs it
+//   (CheckPlanAgainstTopology, engine/plan_check.h); a name the topology lacks still fails here
+//   with "stale plan", never half-applies.
 // - Error text never holds a secret: every message passes through RedactSecrets with every
 //   secret the topology names.
 // - One SQL connection and one SSH session per host, opened on first use and kept; a connection

@@ -178,7 +178,8 @@ TEST_CASE("a saved plan edited to make a replica writable is refused, though its
   lab::Reset(2);
   std::string saved = lab::Dir() + "/tmp/edited.plan.json";
   REQUIRE(lab::Replplan({"plan", lab::TopologyPath(), "--out", saved}).exit_code == 0);
-  nlohmann::json plan = nlohmann::json::parse(lab::ReadFile(saved));
+  const std::string original = lab::ReadFile(saved);
+  nlohmann::json plan = nlohmann::json::parse(original);
   // The audit's edit: read_only=OFF on a host the plan never made writable, fingerprint and
   // topology_digest left as they were.
   nlohmann::json writable;
@@ -203,8 +204,34 @@ TEST_CASE("a saved plan edited to make a replica writable is refused, though its
   std::ofstream(saved, std::ios::trunc) << plan.dump(2);
   auto edited = Apply(saved);
   CHECK(edited.exit_code == 1);
-  CHECK_MESSAGE(edited.err.find("is not the saved one") != std::string::npos, edited.err);
-  CHECK_MESSAGE(edited.err.find("uranus/set-global") != std::string::npos, edited.err);
+  // The file makes uranus a replica: the plan no longer fits it (engine/plan_check.h).
+  CHECK_MESSAGE(edited.err.find("stale plan: uranus/set-global sets read_only=OFF, but ") != std::string::npos,
+                edited.err);
+  CheckUntouched("mercury");
+  CheckUntouched("uranus");
+
+  // An edit that fits the file, an action left out, is found by the comparison with the plan made
+  // under the lock.
+  nlohmann::json fewer = nlohmann::json::parse(original);
+  std::set<std::string> awaited;
+  for (const nlohmann::json& action : fewer["actions"]) {
+    for (const nlohmann::json& id : action["depends_on"]) awaited.insert(id.get<std::string>());
+  }
+  std::string left_out;
+  nlohmann::json& actions = fewer["actions"];
+  for (size_t i = actions.size(); i-- > 0 && left_out.empty();) {
+    if (awaited.count(actions[i]["id"].get<std::string>()) == 0) {
+      left_out = actions[i]["id"].get<std::string>();
+      actions.erase(i);
+    }
+  }
+  REQUIRE_FALSE(left_out.empty());
+  std::ofstream(saved, std::ios::trunc) << fewer.dump(2);
+  auto shorter = Apply(saved);
+  CHECK(shorter.exit_code == 1);
+  CHECK_MESSAGE(shorter.err.find("is not the saved one") != std::string::npos, shorter.err);
+  CHECK_MESSAGE(shorter.err.find(left_out + ": in the plan computed now, but not approved") != std::string::npos,
+                shorter.err);
   CheckUntouched("mercury");
   CheckUntouched("uranus");
 }

@@ -477,8 +477,9 @@ TEST_CASE("actions whose params do not match the topology are refused before any
           "which the topology does not give");
   refused(ActionKind::kEditConfig, {{"config_file", "/etc/passwd"}}, {{"datadir", "", "/tmp", false}},
           "which replplan does not manage");
-  refused(ActionKind::kEditConfig, {}, {{"server_id", "", "99", false}}, "but the topology wants 1");
-  refused(ActionKind::kRestartServer, {{"settings", "datadir"}}, {}, "not a static setting");
+  // A value other than the file's (edit-config server_id = 99) and a setting outside the static ones
+  // (restart-server for datadir) are a saved plan's faults, refused before apply: plan_check_test and
+  // plan_from_json_test.
   refused(ActionKind::kChangeSource, {{"source", "nowhere"}}, {}, "no valid source");
   Action elsewhere;
   elsewhere.id = "pluto/set-global";

@@ -10,9 +10,13 @@
 // - One user at a time (neither a MYSQL nor a libssh2 session may be shared between threads).
 // - Connections open on first use. A transport failure (Status::Code::kUnavailable) drops the
 //   connection it happened on, so the next verb reconnects; other errors keep it.
-// - Every error names the server (its topology name) and what was being done, carries the server's
-//   MySQL error number as Status::sql_errno() when there is one, and never a secret (the caller
-//   passes the secrets a statement may contain as `also_redact`).
+// - Every SQL error names the server (its topology name) and the statement, or `what` was being
+//   done where the caller names it ("uranus: STOP SLAVE: query failed on ...: Lost connection to
+//   server during query (2013)"), carries the server's MySQL error number as Status::sql_errno()
+//   when there is one, and never a secret (the caller passes the secrets a statement may contain as
+//   `also_redact`). A connection that cannot be opened says so ("uranus does not answer SQL: ...",
+//   "uranus: cannot open SSH session: ..."). The shell verbs' own failures come as libssh2 and
+//   providers/ssh word them (they name the endpoint); the caller adds the file or command's role.
 // - The typed verbs are written once, here, over Query: the real session and the fake differ only in
 //   the transport, so a fake test runs the same SQL text the lab runs.
 #pragma once
@@ -55,8 +59,11 @@ class ServerSession {
   virtual std::string Endpoint() const = 0;
 
   // --- SQL --------------------------------------------------------------------------------------
-  // One statement, its rows keyed by column name (SQL NULL is ""). Errors carry sql_errno().
-  virtual Result<std::vector<Row>> Query(const std::string& sql, const std::vector<const Secret*>& also_redact = {}) = 0;
+  // One statement, its rows keyed by column name (SQL NULL is ""). Errors carry sql_errno() and
+  // are named "<server>: <what>", `what` being the statement itself when empty (give one when the
+  // statement is long or carries a secret: "reading @@read_only", "CHANGE MASTER TO uranus").
+  virtual Result<std::vector<Row>> Query(const std::string& sql, const std::vector<const Secret*>& also_redact = {},
+                                         const std::string& what = {}) = 0;
   // Opens the SQL connection now when there is none, bounded by `connect_timeout_ms` (0: the
   // session's bound), e.g. to poll a restarting server.
   virtual Status ConnectSql(int connect_timeout_ms = 0) = 0;
@@ -66,6 +73,9 @@ class ServerSession {
   virtual bool sql_connected() const = 0;
 
   // --- Shell (SSH) ------------------------------------------------------------------------------
+  // Opens the SSH session now when there is none (the shell verbs do it themselves), so a caller
+  // can tell "cannot reach the host" from a failure of the file or command it names.
+  virtual Status ConnectSsh() = 0;
   // As SshSession::Run: a non-zero exit is a result; errors are the transport and the timeout.
   virtual Result<ExecResult> Run(const std::string& command, std::string_view input = {}) = 0;
   // As providers/ssh/read_files.h ReadFiles: several files in one round trip.
@@ -75,7 +85,8 @@ class ServerSession {
                              const AtomicWriteOptions& options = {}) = 0;
 
   // --- Typed verbs, over Query (non-virtual: one text for each statement) ------------------------
-  Status Execute(const std::string& sql, const std::vector<const Secret*>& also_redact = {});
+  Status Execute(const std::string& sql, const std::vector<const Secret*>& also_redact = {},
+                 const std::string& what = {});
   // SHOW SLAVE STATUS, parsed by engine/live_state.h ParseReplicaChannel: the default channel,
   // nullopt when there is none.
   Result<std::optional<ReplicaChannel>> ReplicaStatus();
@@ -85,7 +96,7 @@ class ServerSession {
   Status StartReplica(ReplicaThreads threads = ReplicaThreads::kBoth);
   // SET GLOBAL name = value; `sql_value` is already an SQL literal (a number, ON, or QuoteString's).
   Status SetGlobal(const std::string& name, const std::string& sql_value);
-  // SELECT @@GLOBAL.name.
+  // SELECT @@GLOBAL.name (errors: "reading @@name"); Internal when the server gives no row.
   Result<std::string> Global(const std::string& name);
   // One file, nullopt when it does not exist; FailedPrecondition when it cannot be read.
   Result<std::optional<std::string>> ReadFile(const std::string& path);

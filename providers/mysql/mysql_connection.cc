@@ -28,10 +28,18 @@ void EnsureThreadInit() {
 
 unsigned int Seconds(int ms) { return ms <= 0 ? 1u : static_cast<unsigned int>((ms + 999) / 1000); }
 
-// The message keeps its trailing "(NNNN)" for people; code reads the number from sql_errno().
-Status Classify(unsigned int number, std::string message) {
-  message += " (" + std::to_string(number) + ")";
-  const int sql_errno = static_cast<int>(number);
+// "... near 'STATEMENT TEXT' at line 1" -> "... near (the statement, left out) at line 1".
+std::string WithoutStatementExcerpt(std::string text) {
+  const size_t from = text.find("near '");
+  const size_t to = text.rfind("' at line ");
+  if (from == std::string::npos || to == std::string::npos || to < from + 5) return text;
+  return text.substr(0, from) + "near (the statement, left out: it holds a secret)" + text.substr(to + 1);
+}
+
+}  // namespace
+
+Status ClassifyMysqlError(int sql_errno, std::string message) {
+  message += " (" + std::to_string(sql_errno) + ")";
   switch (sql_errno) {
     case kErrAccessDenied:
     case kErrAccessDeniedNoPassword:
@@ -46,16 +54,6 @@ Status Classify(unsigned int number, std::string message) {
       return Status::Internal(message).WithSqlErrno(sql_errno);
   }
 }
-
-// "... near 'STATEMENT TEXT' at line 1" -> "... near (the statement, left out) at line 1".
-std::string WithoutStatementExcerpt(std::string text) {
-  const size_t from = text.find("near '");
-  const size_t to = text.rfind("' at line ");
-  if (from == std::string::npos || to == std::string::npos || to < from + 5) return text;
-  return text.substr(0, from) + "near (the statement, left out: it holds a secret)" + text.substr(to + 1);
-}
-
-}  // namespace
 
 std::string MysqlConnection::Endpoint() const { return options_.host + ":" + std::to_string(options_.port); }
 
@@ -84,7 +82,7 @@ Result<std::unique_ptr<MysqlConnection>> MysqlConnection::Connect(const MysqlOpt
     std::string what = (number == kErrAccessDenied || number == kErrAccessDeniedNoPassword)
                            ? "cannot log in to " + endpoint + " as " + options.user + ": "
                            : "cannot connect to " + endpoint + ": ";
-    return Classify(number, what + text);
+    return ClassifyMysqlError(static_cast<int>(number), what + text);
   }
   // Every quoted value replplan sends escapes with backslashes (engine/sql_quote.h). A server whose
   // global sql_mode holds NO_BACKSLASH_ESCAPES would read \' as a backslash and the end of the
@@ -115,7 +113,7 @@ Status MysqlConnection::LastError(const std::string& what,
   // Such a statement's excerpt is left out whole.
   if (!also_redact.empty()) text = WithoutStatementExcerpt(std::move(text));
   text = RedactSecrets(std::move(text), secrets);
-  return Classify(mysql_errno(mysql_), what + " on " + Endpoint() + ": " + text);
+  return ClassifyMysqlError(static_cast<int>(mysql_errno(mysql_)), what + " on " + Endpoint() + ": " + text);
 }
 
 Result<std::vector<Row>> MysqlConnection::Query(const std::string& sql,

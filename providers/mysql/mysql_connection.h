@@ -29,6 +29,11 @@ struct MysqlOptions {
   int write_timeout_ms = 30000;
 };
 
+// A failure Connector/C reported as error `sql_errno`, classified as Connect says below, with
+// " (NNNN)" appended to `message` for people (code reads sql_errno()). The fake server
+// (providers/testing/fake_server.h) words its errors through it too.
+Status ClassifyMysqlError(int sql_errno, std::string message);
+
 class MysqlConnection {
  public:
   // 1045/1698 -> AuthFailed, 2002/2003/2005/2006/2013 -> Unavailable, anything else -> Internal.

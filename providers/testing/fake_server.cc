@@ -1,0 +1,503 @@
+#include "providers/testing/fake_server.h"
+
+#include <algorithm>
+#include <thread>
+#include <utility>
+
+#include "engine/mysql_errors.h"
+#include "engine/text.h"
+#include "providers/mysql/mysql_connection.h"
+
+namespace replplan {
+namespace {
+
+constexpr int kErrUnknownSystemVariable = 1193;
+
+bool StartsWith(const std::string& text, const std::string& prefix) { return text.rfind(prefix, 0) == 0; }
+
+// Worded and classified as providers/mysql/mysql_connection.cc does what Connector/C reports.
+Status MysqlError(int sql_errno, const std::string& what) { return ClassifyMysqlError(sql_errno, what); }
+
+Status QueryError(int sql_errno, const std::string& endpoint, const std::string& detail = "") {
+  return MysqlError(sql_errno, "query failed on " + endpoint + ": " +
+                                   (detail.empty() ? FakeMysqlErrorText(sql_errno) : detail));
+}
+
+bool Unavailable(int sql_errno) { return MysqlError(sql_errno, "").code() == Status::Code::kUnavailable; }
+
+// The value of `option = value` in a CHANGE MASTER TO list, quotes removed; "" when absent.
+std::string ChangeOption(const std::string& sql, const std::string& option) {
+  size_t at = sql.find(option + " = ");
+  if (at == std::string::npos) return "";
+  size_t begin = at + option.size() + 3;
+  if (begin < sql.size() && sql[begin] == '\'') {
+    size_t end = sql.find('\'', begin + 1);
+    return sql.substr(begin + 1, end == std::string::npos ? std::string::npos : end - begin - 1);
+  }
+  size_t end = sql.find(',', begin);
+  return std::string(Trim(sql.substr(begin, end == std::string::npos ? std::string::npos : end - begin)));
+}
+
+// The items of `SELECT a, b, c`.
+std::vector<std::string> SelectList(const std::string& sql) {
+  std::vector<std::string> items;
+  size_t begin = 7;  // after "SELECT "
+  for (size_t comma; (comma = sql.find(", ", begin)) != std::string::npos; begin = comma + 2) {
+    items.push_back(sql.substr(begin, comma - begin));
+  }
+  items.push_back(sql.substr(begin));
+  return items;
+}
+
+}  // namespace
+
+std::string FakeMysqlErrorText(int sql_errno) {
+  switch (sql_errno) {
+    case kErrServerLost: return "Lost connection to server during query";
+    case kErrServerGone: return "Server has gone away";
+    case kErrConnRefused: return "Can't connect to server (111)";
+    case kErrAccessDenied: return "Access denied for user 'replplan'@'127.0.0.1' (using password: YES)";
+    case kErrMasterInfo:
+      return "Misconfigured slave: MASTER_HOST was not set; Fix in config file or with CHANGE MASTER TO";
+    case 1205: return "Lock wait timeout exceeded; try restarting transaction";
+    case 1290: return "The MariaDB server is running with the --read-only option so it cannot execute this statement";
+    case 1227: return "Access denied; you need (at least one of) the SUPER privilege(s) for this operation";
+    default: return "error " + std::to_string(sql_errno);
+  }
+}
+
+// --- FakeServer ---------------------------------------------------------------------------------
+
+Row FakeServer::ReplicaRow(const std::string& host, int port, const std::string& user) {
+  return Row{{"Master_Host", host},         {"Master_Port", std::to_string(port)},
+             {"Master_User", user},         {"Slave_IO_Running", "Yes"},
+             {"Slave_SQL_Running", "Yes"},  {"Slave_IO_State", "Waiting for master to send event"},
+             {"Last_IO_Errno", "0"},        {"Last_IO_Error", ""},
+             {"Last_SQL_Errno", "0"},       {"Last_SQL_Error", ""},
+             {"Using_Gtid", "Slave_Pos"},   {"Seconds_Behind_Master", "0"},
+             {"Gtid_IO_Pos", ""},           {"Master_Log_File", ""},
+             {"Read_Master_Log_Pos", "4"},  {"Relay_Master_Log_File", ""},
+             {"Exec_Master_Log_Pos", "4"},  {"Relay_Log_File", "relay-bin.000001"},
+             {"Relay_Log_Pos", "4"}};
+}
+
+void FakeServer::Answer(const std::string& statement, std::vector<Row> rows) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  answers_.push_back({statement, false, std::move(rows)});
+}
+
+void FakeServer::AnswerPrefix(const std::string& prefix, std::vector<Row> rows) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  answers_.push_back({prefix, true, std::move(rows)});
+}
+
+void FakeServer::AnswerCommand(const std::string& prefix, ExecResult result) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  commands_.emplace_back(prefix, std::move(result));
+}
+
+void FakeServer::FailStatement(int n, int sql_errno) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  sql_faults_.push_back({SqlFault::Kind::kFailNth, n, "", sql_errno, {}});
+}
+
+void FakeServer::FailNext(const std::string& prefix, int sql_errno) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  sql_faults_.push_back({SqlFault::Kind::kFailPrefix, 0, prefix, sql_errno, {}});
+}
+
+void FakeServer::Freeze(const std::string& prefix, std::chrono::milliseconds duration) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  sql_faults_.push_back({SqlFault::Kind::kFreeze, 0, prefix, 0, duration});
+}
+
+void FakeServer::DropSqlAfter(int n) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  drop_after_ = n;
+}
+
+void FakeServer::AllowSqlReconnect() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  sql_down_ = false;
+}
+
+void FakeServer::FailShell(const std::string& line_prefix, Status status) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  shell_faults_.push_back({ShellFault::Kind::kFail, line_prefix, std::move(status), {}});
+}
+
+void FakeServer::FreezeShell(const std::string& line_prefix, std::chrono::milliseconds duration) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  shell_faults_.push_back({ShellFault::Kind::kFreeze, line_prefix, Status::OK(), duration});
+}
+
+void FakeServer::DropShell(const std::string& line_prefix) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  shell_faults_.push_back({ShellFault::Kind::kDrop, line_prefix, Status::OK(), {}});
+}
+
+void FakeServer::AllowShellReconnect() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  shell_down_ = false;
+}
+
+std::vector<std::string> FakeServer::log() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return log_;
+}
+
+std::vector<std::string> FakeServer::statements() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<std::string> out;
+  for (const std::string& line : log_) {
+    if (StartsWith(line, "sql: ")) out.push_back(line.substr(5));
+  }
+  return out;
+}
+
+void FakeServer::ClearLog() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  log_.clear();
+}
+
+int FakeServer::statements_received() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return received_;
+}
+
+int FakeServer::sql_connects() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return connects_;
+}
+
+FakeServer::SqlOutcome FakeServer::Receive(const std::string& sql, const std::string& logged,
+                                           const std::string& endpoint, std::chrono::milliseconds read_timeout) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++received_;
+  log_.push_back("sql: " + logged);
+  SqlOutcome outcome;
+  if (drop_after_) {
+    if (*drop_after_ == 0) {
+      drop_after_.reset();
+      sql_down_ = true;
+      outcome.rows = QueryError(kErrServerLost, endpoint);
+      outcome.drop = true;
+      return outcome;
+    }
+    --*drop_after_;
+  }
+  for (auto it = sql_faults_.begin(); it != sql_faults_.end(); ++it) {
+    bool hit = it->kind == SqlFault::Kind::kFailNth ? it->n == received_ : StartsWith(sql, it->prefix);
+    if (!hit) continue;
+    SqlFault fault = *it;
+    sql_faults_.erase(it);
+    if (fault.kind == SqlFault::Kind::kFreeze) {
+      if (fault.duration > read_timeout) {
+        // Connector/C gives up after its read timeout; the statement never ran here.
+        outcome.freeze = read_timeout;
+        outcome.rows = QueryError(kErrServerLost, endpoint);
+        outcome.drop = true;
+        return outcome;
+      }
+      outcome.freeze = fault.duration;  // answered, late
+      break;
+    }
+    outcome.rows = QueryError(fault.sql_errno, endpoint);
+    outcome.drop = Unavailable(fault.sql_errno);
+    return outcome;
+  }
+  outcome.rows = Model(sql, endpoint);
+  return outcome;
+}
+
+Result<std::vector<Row>> FakeServer::Model(const std::string& sql, const std::string& endpoint) {
+  for (auto it = answers_.rbegin(); it != answers_.rend(); ++it) {
+    if (it->prefix ? StartsWith(sql, it->text) : sql == it->text) return it->rows;
+  }
+  auto unknown = [&](const std::string& name) {
+    return QueryError(kErrUnknownSystemVariable, endpoint, "Unknown system variable '" + name + "'");
+  };
+  if (StartsWith(sql, "SELECT @@GLOBAL.")) {
+    Row row;
+    for (const std::string& item : SelectList(sql)) {
+      size_t as = item.find(" AS ");
+      if (!StartsWith(item, "@@GLOBAL.") || as == std::string::npos) {
+        return Status::Internal("fake: cannot read `" + sql + "` (only SELECT @@GLOBAL.x AS a, ...)");
+      }
+      std::string name = Lower(item.substr(9, as - 9));
+      auto value = globals.find(name);
+      if (value == globals.end()) return unknown(name);
+      row[item.substr(as + 4)] = value->second;
+    }
+    return std::vector<Row>{row};
+  }
+  if (StartsWith(sql, "SET GLOBAL ")) {
+    size_t eq = sql.find(" = ");
+    if (eq == std::string::npos) return Status::Internal("fake: cannot read `" + sql + "`");
+    std::string name = Lower(sql.substr(11, eq - 11));
+    std::string value = sql.substr(eq + 3);
+    if (globals.count(name) == 0) return unknown(name);
+    if (StartsWith(value, "@@GLOBAL.")) {
+      auto from = globals.find(Lower(value.substr(9)));
+      if (from == globals.end()) return unknown(value.substr(9));
+      value = from->second;
+    } else if (value.size() >= 2 && value.front() == '\'' && value.back() == '\'') {
+      value = value.substr(1, value.size() - 2);
+    } else if (Upper(value) == "ON") {
+      value = "1";
+    } else if (Upper(value) == "OFF") {
+      value = "0";
+    }
+    globals[name] = value;
+    return std::vector<Row>{};
+  }
+  if (sql == "SHOW SLAVE STATUS") return replica ? std::vector<Row>{*replica} : std::vector<Row>{};
+  if (sql == "SHOW ALL SLAVES STATUS") {
+    if (!replica) return std::vector<Row>{};
+    Row row = *replica;
+    row["Connection_name"] = "";
+    return std::vector<Row>{row};
+  }
+  for (const char* verb : {"STOP SLAVE", "START SLAVE"}) {
+    if (!StartsWith(sql, verb)) continue;
+    bool start = verb[2] == 'A';
+    if (!replica) {
+      if (start) return QueryError(kErrMasterInfo, endpoint);
+      return std::vector<Row>{};
+    }
+    bool io = sql.find("SQL_THREAD") == std::string::npos;
+    bool sql_thread = sql.find("IO_THREAD") == std::string::npos;
+    if (io) (*replica)["Slave_IO_Running"] = start ? "Yes" : "No";
+    if (sql_thread) (*replica)["Slave_SQL_Running"] = start ? "Yes" : "No";
+    return std::vector<Row>{};
+  }
+  if (sql == "RESET SLAVE ALL") {
+    replica.reset();
+    return std::vector<Row>{};
+  }
+  if (StartsWith(sql, "CHANGE MASTER TO ")) {
+    if (!replica) {
+      replica = ReplicaRow("", 0, "");
+      (*replica)["Slave_IO_Running"] = "No";
+      (*replica)["Slave_SQL_Running"] = "No";
+    }
+    for (auto [option, column] : {std::pair{"MASTER_HOST", "Master_Host"}, std::pair{"MASTER_PORT", "Master_Port"},
+                                  std::pair{"MASTER_USER", "Master_User"}}) {
+      std::string value = ChangeOption(sql, option);
+      if (!value.empty()) (*replica)[column] = value;
+    }
+    std::string gtid = Lower(ChangeOption(sql, "MASTER_USE_GTID"));
+    if (gtid == "slave_pos") (*replica)["Using_Gtid"] = "Slave_Pos";
+    if (gtid == "current_pos") (*replica)["Using_Gtid"] = "Current_Pos";
+    if (gtid == "no") (*replica)["Using_Gtid"] = "No";
+    return std::vector<Row>{};
+  }
+  if (StartsWith(Upper(sql), "SELECT") || StartsWith(Upper(sql), "SHOW")) {
+    return Status::Internal("fake: no answer scripted for `" + sql + "`");
+  }
+  return std::vector<Row>{};
+}
+
+std::optional<FakeServer::ShellFault> FakeServer::TakeShellFault(const std::string& line) {
+  for (auto it = shell_faults_.begin(); it != shell_faults_.end(); ++it) {
+    if (!StartsWith(line, it->prefix)) continue;
+    ShellFault fault = *it;
+    shell_faults_.erase(it);
+    if (fault.kind == ShellFault::Kind::kDrop) shell_down_ = true;
+    return fault;
+  }
+  return std::nullopt;
+}
+
+// --- the session ----------------------------------------------------------------------------------
+
+class FakeServerSession : public ServerSession {
+ public:
+  FakeServerSession(const ServerSpec& spec, const SessionLimits& limits, FakeServer* server,
+                    const FakeSessionFactory* factory)
+      : spec_(spec), limits_(limits), server_(server), factory_(factory) {}
+
+  const std::string& name() const override { return spec_.name; }
+  std::string Endpoint() const override { return spec_.address; }
+
+  Result<std::vector<Row>> Query(const std::string& sql, const std::vector<const Secret*>& also_redact,
+                                 const std::string& what) override {
+    Status connected = ConnectSql(0);
+    if (!connected.ok()) return connected;
+    const std::string logged = RedactSecrets(sql, also_redact);
+    const std::string endpoint = SqlEndpoint();
+    const std::string context = spec_.name + ": " + (what.empty() ? logged : what);
+    const auto read_timeout = std::chrono::milliseconds(
+        limits_.sql_read_timeout_ms > 0 ? limits_.sql_read_timeout_ms : server_->default_read_timeout_ms);
+    // The sleep is outside the server's lock: other sessions (other threads) go on meanwhile.
+    FakeServer::SqlOutcome outcome = server_->Receive(sql, logged, endpoint, read_timeout);
+    if (outcome.freeze.count() > 0) std::this_thread::sleep_for(outcome.freeze);
+    if (outcome.drop) sql_open_ = false;
+    if (!outcome.rows.ok()) return outcome.rows.status().WithContext(context);
+    return outcome.rows;
+  }
+
+  Status ConnectSql(int connect_timeout_ms) override {
+    (void)connect_timeout_ms;
+    if (sql_open_) return Status::OK();
+    const std::string what = spec_.name + " does not answer SQL";
+    if (factory_->refused(spec_.name)) {
+      return MysqlError(kErrConnRefused, "cannot connect to " + SqlEndpoint() + ": Can't connect to server on '" +
+                                             spec_.address + "' (111)")
+          .WithContext(what);
+    }
+    std::lock_guard<std::mutex> lock(server_->mutex_);
+    if (server_->sql_down_) {
+      return MysqlError(kErrServerLost, "cannot connect to " + SqlEndpoint() +
+                                            ": Lost connection to server at 'handshake: reading initial "
+                                            "communication packet', system error: 104")
+          .WithContext(what);
+    }
+    ++server_->connects_;
+    sql_open_ = true;
+    return Status::OK();
+  }
+
+  void DropSql() override { sql_open_ = false; }
+  bool sql_connected() const override { return sql_open_; }
+
+  Status ConnectSsh() override {
+    if (ssh_open_) return Status::OK();
+    bool down = factory_->refused(spec_.name);
+    {
+      std::lock_guard<std::mutex> lock(server_->mutex_);
+      down = down || server_->shell_down_;
+    }
+    if (down) {
+      return Status::Unavailable(SshEndpoint() + ": cannot connect: Connection refused")
+          .WithContext(spec_.name + ": cannot open SSH session");
+    }
+    ssh_open_ = true;
+    return Status::OK();
+  }
+
+  Result<ExecResult> Run(const std::string& command, std::string_view input) override {
+    (void)input;
+    Status step = ShellStep("run: " + command);
+    if (!step.ok()) return step;
+    std::lock_guard<std::mutex> lock(server_->mutex_);
+    for (auto it = server_->commands_.rbegin(); it != server_->commands_.rend(); ++it) {
+      if (command.rfind(it->first, 0) == 0) return it->second;
+    }
+    return ExecResult{};
+  }
+
+  Result<std::vector<FileRead>> ReadFiles(const std::vector<std::string>& paths) override {
+    for (const std::string& path : paths) {
+      Status step = ShellStep("read: " + path);
+      if (!step.ok()) return step;
+    }
+    std::lock_guard<std::mutex> lock(server_->mutex_);
+    std::vector<FileRead> out;
+    for (const std::string& path : paths) {
+      FileRead read;
+      read.read_ok = true;
+      auto it = server_->files.find(path);
+      if (it != server_->files.end()) {
+        read.exists = true;
+        read.text = it->second;
+      }
+      out.push_back(std::move(read));
+    }
+    return out;
+  }
+
+  Status AtomicWrite(const std::string& path, std::string_view content, const AtomicWriteOptions& options) override {
+    Status step = ShellStep("write: " + path);
+    if (!step.ok()) return step;
+    std::lock_guard<std::mutex> lock(server_->mutex_);
+    auto old = server_->files.find(path);
+    if (options.backup && old != server_->files.end()) server_->files[path + ".replplan.bak"] = old->second;
+    server_->files[path] = std::string(content);
+    return Status::OK();
+  }
+
+ private:
+  std::string SqlEndpoint() const { return spec_.address + ":" + std::to_string(spec_.mysql.port); }
+  std::string SshEndpoint() const {
+    return "ssh " + spec_.ssh.user + "@" + spec_.address + ":" + std::to_string(spec_.ssh.port);
+  }
+
+  // Connects the shell when needed, logs `line` and plays its fault; OK: go on with the operation.
+  Status ShellStep(const std::string& line) {
+    Status connected = ConnectSsh();
+    if (!connected.ok()) return connected;
+    std::optional<FakeServer::ShellFault> fault;
+    {
+      std::lock_guard<std::mutex> lock(server_->mutex_);
+      server_->log_.push_back(line);
+      fault = server_->TakeShellFault(line);
+    }
+    if (!fault) return Status::OK();
+    switch (fault->kind) {
+      case FakeServer::ShellFault::Kind::kFail:
+        if (fault->status.code() == Status::Code::kUnavailable) ssh_open_ = false;
+        return fault->status;
+      case FakeServer::ShellFault::Kind::kFreeze: {
+        const auto timeout = std::chrono::milliseconds(limits_.command_timeout_ms);
+        if (fault->duration > timeout) {
+          std::this_thread::sleep_for(timeout);
+          ssh_open_ = false;
+          return Status::Unavailable(SshEndpoint() + ": command timed out after " +
+                                     std::to_string(limits_.command_timeout_ms) + " ms");
+        }
+        std::this_thread::sleep_for(fault->duration);
+        return Status::OK();
+      }
+      case FakeServer::ShellFault::Kind::kDrop:
+        ssh_open_ = false;
+        return Status::Unavailable(SshEndpoint() + ": reading command output failed: connection reset by peer");
+    }
+    return Status::OK();
+  }
+
+  const ServerSpec spec_;
+  const SessionLimits limits_;
+  FakeServer* server_;
+  const FakeSessionFactory* factory_;
+  bool sql_open_ = false;
+  bool ssh_open_ = false;
+};
+
+// --- the factory ------------------------------------------------------------------------------------
+
+FakeServer& FakeSessionFactory::server(const std::string& name) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto& slot = servers_[name];
+  if (!slot) slot = std::make_unique<FakeServer>();
+  return *slot;
+}
+
+void FakeSessionFactory::Refuse(const std::string& name) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  refused_.insert(name);
+}
+
+void FakeSessionFactory::Accept(const std::string& name) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  refused_.erase(name);
+}
+
+bool FakeSessionFactory::refused(const std::string& name) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return refused_.count(name) != 0;
+}
+
+std::unique_ptr<ServerSession> FakeSessionFactory::Open(const ServerSpec& spec, const SessionLimits& limits) {
+  FakeServer* fake = &server(spec.name);
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++opened_;
+  return std::make_unique<FakeServerSession>(spec, limits, fake, this);
+}
+
+int FakeSessionFactory::sessions_opened() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return opened_;
+}
+
+}  // namespace replplan

@@ -1,0 +1,167 @@
+// A fake server behind the ServerSession seam (providers/server_session.h), for unit tests: no
+// MariaDB, no sshd. Linked into unit tests only (the replplan_fake_server library).
+//
+// A FakeServer is one server's tiny model and its fault switches; FakeSessionFactory hands out
+// sessions over a map of them, by server name. What the model answers:
+// - `SELECT @@GLOBAL.x AS a, @@GLOBAL.y AS b`: one row from `globals` (an unknown name fails with
+//   1193, as MariaDB does); `SET GLOBAL x = v` sets it (ON/OFF read back as 1/0, quotes dropped,
+//   `@@GLOBAL.y` copies y).
+// - The default replica channel (`replica`, a SHOW SLAVE STATUS row keyed by column name, nullopt
+//   when there is none): SHOW SLAVE STATUS and SHOW ALL SLAVES STATUS render it; STOP/START SLAVE
+//   [IO_THREAD|SQL_THREAD] turn its Slave_*_Running columns; RESET SLAVE ALL removes it; CHANGE
+//   MASTER TO sets its Master_Host/Port/User and Using_Gtid (creating it when there is none).
+// - `files`: ReadFiles and AtomicWrite (which keeps the old content as <path>.replplan.bak when
+//   asked to, like the real one).
+// - Scripted answers (Answer*, by exact text or prefix, the newest first) win over the model. A
+//   SELECT or SHOW neither models nor scripts fails (so a test never reads an empty answer it did
+//   not mean); any other statement succeeds with no rows. A command nothing scripts exits 0.
+// Everything a session asks is logged in order: "sql: STOP SLAVE" (the statement with the secrets
+// the caller passed as also_redact redacted: a log that shows one shows a secret the executor did
+// not declare), "read: <path>", "write: <path>", "run: <command>". Statements refused because the
+// connection is down never reached the server and are not logged; a statement that failed or froze
+// after it was sent is.
+//
+// Faults (each fires once, in the order set; the statement a fault fires on changes nothing in the
+// model):
+// - FailStatement(n, errno) / FailNext(prefix, errno): the n-th statement this server receives
+//   (counted from 1 over its whole life, every session), or the next one starting with `prefix`,
+//   fails with that errno and a MariaDB-like message, classified as Connector/C errors are.
+// - Freeze(prefix, T): the next statement starting with `prefix` answers after T; when T exceeds the
+//   session's read timeout (SessionLimits, else `default_read_timeout_ms`), the verb returns after
+//   the timeout with kUnavailable / 2013 and the session's connection is dropped, as Connector/C's.
+// - DropSqlAfter(n): the next n statements are answered, the one after fails with 2013 and its
+//   connection is dropped; every later connect fails with 2013 until AllowSqlReconnect().
+// - The same for shell verbs, matched on their log line ("write: /srv/app/config/database.yml",
+//   "run: systemctl"): FailShell (the operation fails with the given Status), FreezeShell (bounded
+//   by the session's command timeout: kUnavailable after it, session dropped), DropShell (kUnavailable,
+//   session dropped, further shell verbs kUnavailable until AllowShellReconnect()).
+// FakeSessionFactory::Refuse(name) makes every connect to that server fail (SQL: 2003).
+//
+// Thread-safe: a FakeServer may be used by sessions on several threads (the executor runs actions
+// on different hosts at once, and one action may read another server).
+#pragma once
+
+#include <chrono>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "providers/server_session.h"
+
+namespace replplan {
+
+class FakeServer {
+ public:
+  FakeServer() = default;
+  FakeServer(const FakeServer&) = delete;
+  FakeServer& operator=(const FakeServer&) = delete;
+
+  // --- the model (set these before the sessions run; read them after) ---------------------------
+  std::map<std::string, std::string> globals;  // lower-case variable name -> value as SELECT shows it
+  std::optional<Row> replica;                  // the default channel, as SHOW SLAVE STATUS shows it
+  std::map<std::string, std::string> files;    // path -> content
+  int default_read_timeout_ms = 30000;         // a session's read timeout when its limits give none
+
+  // A replica channel replicating from host:port as `user`, both threads running, GTID slave_pos.
+  static Row ReplicaRow(const std::string& host, int port, const std::string& user);
+
+  // --- scripted answers -------------------------------------------------------------------------
+  void Answer(const std::string& statement, std::vector<Row> rows);
+  void AnswerPrefix(const std::string& prefix, std::vector<Row> rows);
+  void AnswerCommand(const std::string& prefix, ExecResult result);
+
+  // --- faults -------------------------------------------------------------------------------------
+  void FailStatement(int n, int sql_errno);
+  void FailNext(const std::string& prefix, int sql_errno);
+  void Freeze(const std::string& prefix, std::chrono::milliseconds duration);
+  void DropSqlAfter(int n);
+  void AllowSqlReconnect();
+  // `line_prefix` matches a shell verb's log line: "write: /srv/", "run: trap".
+  void FailShell(const std::string& line_prefix, Status status);
+  void FreezeShell(const std::string& line_prefix, std::chrono::milliseconds duration);
+  void DropShell(const std::string& line_prefix);
+  void AllowShellReconnect();
+
+  // --- what was asked -----------------------------------------------------------------------------
+  std::vector<std::string> log() const;
+  // The "sql: " lines of the log, without the prefix.
+  std::vector<std::string> statements() const;
+  void ClearLog();
+  int statements_received() const;
+  int sql_connects() const;
+
+ private:
+  friend class FakeServerSession;
+  struct Scripted {
+    std::string text;
+    bool prefix = false;
+    std::vector<Row> rows;
+  };
+  struct SqlFault {
+    enum class Kind { kFailNth, kFailPrefix, kFreeze } kind;
+    int n = 0;
+    std::string prefix;
+    int sql_errno = 0;
+    std::chrono::milliseconds duration{0};
+  };
+  struct ShellFault {
+    enum class Kind { kFail, kFreeze, kDrop } kind;
+    std::string prefix;
+    Status status;
+    std::chrono::milliseconds duration{0};
+  };
+  // What a statement got: rows, an error, and whether the connection is gone after it.
+  struct SqlOutcome {
+    Result<std::vector<Row>> rows = std::vector<Row>{};
+    bool drop = false;
+    std::chrono::milliseconds freeze{0};
+  };
+  // Under the lock: logs the statement, counts it, finds its fault, or answers it from the model.
+  SqlOutcome Receive(const std::string& sql, const std::string& logged, const std::string& endpoint,
+                     std::chrono::milliseconds read_timeout);
+  Result<std::vector<Row>> Model(const std::string& sql, const std::string& endpoint);
+  // The fault for a shell log line, removed from the list; nullopt when none.
+  std::optional<ShellFault> TakeShellFault(const std::string& line);
+
+  mutable std::mutex mutex_;
+  std::vector<std::string> log_;
+  std::vector<Scripted> answers_;
+  std::vector<std::pair<std::string, ExecResult>> commands_;
+  std::deque<SqlFault> sql_faults_;
+  std::deque<ShellFault> shell_faults_;
+  int received_ = 0;
+  int connects_ = 0;
+  std::optional<int> drop_after_;  // statements still answered before the drop
+  bool sql_down_ = false;
+  bool shell_down_ = false;
+};
+
+class FakeSessionFactory : public SessionFactory {
+ public:
+  // The server named `name`, made empty on first mention; its address stays valid.
+  FakeServer& server(const std::string& name);
+  // Every connect to `name` fails (SQL: 2003, SSH: connection refused) until Accept(name).
+  void Refuse(const std::string& name);
+  void Accept(const std::string& name);
+  bool refused(const std::string& name) const;
+
+  std::unique_ptr<ServerSession> Open(const ServerSpec& server, const SessionLimits& limits = {}) override;
+  int sessions_opened() const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::map<std::string, std::unique_ptr<FakeServer>> servers_;
+  std::set<std::string> refused_;
+  int opened_ = 0;
+};
+
+// "Lost connection to server during query" for 2013, as MariaDB's client says each number the
+// fakes use; "error <n>" for others.
+std::string FakeMysqlErrorText(int sql_errno);
+
+}  // namespace replplan

@@ -1,0 +1,197 @@
+#include "providers/testing/fake_server.h"
+
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "engine/mysql_errors.h"
+
+namespace replplan {
+namespace {
+
+ServerSpec Spec(const std::string& name) {
+  ServerSpec spec;
+  spec.name = name;
+  spec.address = "127.0.0.9";
+  return spec;
+}
+
+using Lines = std::vector<std::string>;
+
+}  // namespace
+
+TEST_CASE("the fake answers globals, replica status and files from its model, and logs what it was asked") {
+  FakeSessionFactory factory;
+  FakeServer& fake = factory.server("uranus");
+  fake.globals = {{"read_only", "1"}, {"gtid_binlog_pos", "0-1-5"}, {"gtid_slave_pos", ""}};
+  fake.replica = FakeServer::ReplicaRow("127.0.0.1", 3306, "repl");
+  fake.files["/etc/mysql/my.cnf"] = "[mysqld]\n";
+  auto session = factory.Open(Spec("uranus"));
+
+  auto ro = session->Global("read_only");
+  REQUIRE(ro.ok());
+  CHECK(*ro == "1");
+  CHECK(session->SetGlobal("read_only", "0").ok());
+  CHECK(session->SetGlobal("gtid_slave_pos", "@@GLOBAL.gtid_binlog_pos").ok());
+  CHECK(fake.globals["read_only"] == "0");
+  CHECK(fake.globals["gtid_slave_pos"] == "0-1-5");
+  auto unknown = session->Global("no_such_thing");
+  CHECK(unknown.status().sql_errno() == 1193);
+
+  auto channel = session->ReplicaStatus();
+  REQUIRE(channel.ok());
+  REQUIRE(channel->has_value());
+  CHECK((*channel)->source_user == "repl");
+  CHECK((*channel)->sql_running);
+  CHECK(session->StopReplica(ReplicaThreads::kSql).ok());
+  channel = session->ReplicaStatus();
+  CHECK(!(*channel)->sql_running);
+  CHECK((*channel)->io_running == "Yes");
+  CHECK(session->Execute("RESET SLAVE ALL").ok());
+  CHECK(!session->ReplicaStatus()->has_value());
+  CHECK(session->StartReplica().sql_errno() == kErrMasterInfo);
+
+  auto file = session->ReadFile("/etc/mysql/my.cnf");
+  REQUIRE(file.ok());
+  CHECK(file->value_or("") == "[mysqld]\n");
+  CHECK(!session->ReadFile("/nope")->has_value());
+  CHECK(session->AtomicWrite("/etc/mysql/my.cnf", "[mysqld]\nx=1\n").ok());
+  CHECK(fake.files["/etc/mysql/my.cnf"] == "[mysqld]\nx=1\n");
+  CHECK(fake.files["/etc/mysql/my.cnf.replplan.bak"] == "[mysqld]\n");
+
+  CHECK(fake.log() == Lines{"sql: SELECT @@GLOBAL.read_only AS v",
+                            "sql: SET GLOBAL read_only = 0",
+                            "sql: SET GLOBAL gtid_slave_pos = @@GLOBAL.gtid_binlog_pos",
+                            "sql: SELECT @@GLOBAL.no_such_thing AS v",
+                            "sql: SHOW SLAVE STATUS",
+                            "sql: STOP SLAVE SQL_THREAD",
+                            "sql: SHOW SLAVE STATUS",
+                            "sql: RESET SLAVE ALL",
+                            "sql: SHOW SLAVE STATUS",
+                            "sql: START SLAVE",
+                            "read: /etc/mysql/my.cnf",
+                            "read: /nope",
+                            "write: /etc/mysql/my.cnf"});
+}
+
+TEST_CASE("the fake logs statements with the secrets the caller declared redacted, and scripted answers win") {
+  FakeSessionFactory factory;
+  FakeServer& fake = factory.server("uranus");
+  fake.AnswerPrefix("SELECT COUNT(*)", {{{"n", "1"}}});
+  auto session = factory.Open(Spec("uranus"));
+  Secret password("hunter2-secret");
+  CHECK(session->Execute("CHANGE MASTER TO MASTER_HOST = '127.0.0.1', MASTER_PASSWORD = 'hunter2-secret'", {&password})
+            .ok());
+  auto n = session->Query("SELECT COUNT(*) AS n FROM mysql.user");
+  REQUIRE(n.ok());
+  CHECK(n->front().at("n") == "1");
+  // Neither modelled nor scripted: an error, never an empty answer a test did not mean.
+  CHECK(!session->Query("SELECT 42").ok());
+  for (const std::string& line : fake.log()) CHECK(line.find("hunter2") == std::string::npos);
+  CHECK(fake.replica->at("Master_Host") == "127.0.0.1");
+}
+
+TEST_CASE("the fake fails the n-th statement or the next one matching, with the errno in the Status") {
+  FakeSessionFactory factory;
+  FakeServer& fake = factory.server("uranus");
+  fake.globals = {{"read_only", "1"}};
+  fake.FailStatement(2, 1290);
+  fake.FailNext("SET GLOBAL read_only", 1227);
+  auto session = factory.Open(Spec("uranus"));
+  CHECK(session->Execute("SET SESSION sql_log_bin = 0").ok());
+  Status second = session->Execute("SET SESSION sql_log_bin = 1");
+  CHECK(second.sql_errno() == 1290);
+  CHECK(second.code() == Status::Code::kInternal);
+  CHECK(second.message() == "uranus: SET SESSION sql_log_bin = 1: query failed on 127.0.0.9:3306: The MariaDB server "
+                            "is running with the --read-only option so it cannot execute this statement (1290)");
+  CHECK(session->sql_connected());  // a server's error keeps the connection
+  Status denied = session->SetGlobal("read_only", "0");
+  CHECK(denied.sql_errno() == 1227);
+  CHECK(fake.globals["read_only"] == "1");  // the failed statement changed nothing
+  CHECK(session->SetGlobal("read_only", "0").ok());  // each fault fires once
+  CHECK(fake.globals["read_only"] == "0");
+}
+
+TEST_CASE("a statement frozen beyond the read timeout fails with 2013 after the timeout and drops the connection") {
+  FakeSessionFactory factory;
+  FakeServer& fake = factory.server("uranus");
+  fake.replica = FakeServer::ReplicaRow("127.0.0.1", 3306, "repl");
+  fake.Freeze("STOP SLAVE", std::chrono::seconds(30));
+  fake.Freeze("SHOW SLAVE STATUS", std::chrono::milliseconds(20));
+  auto session = factory.Open(Spec("uranus"), SessionLimits{.sql_read_timeout_ms = 150});
+
+  auto start = std::chrono::steady_clock::now();
+  Status stop = session->StopReplica();
+  auto took = std::chrono::steady_clock::now() - start;
+  CHECK(stop.code() == Status::Code::kUnavailable);
+  CHECK(stop.sql_errno() == kErrServerLost);
+  CHECK(stop.message().find("uranus: STOP SLAVE: ") == 0);
+  CHECK(took >= std::chrono::milliseconds(150));
+  CHECK(took < std::chrono::seconds(5));
+  CHECK(!session->sql_connected());
+  CHECK(fake.replica->at("Slave_IO_Running") == "Yes");  // never ran
+  // Within the timeout: late, but answered (on a new connection).
+  auto channel = session->ReplicaStatus();
+  CHECK(channel.ok());
+  CHECK(fake.sql_connects() == 2);
+}
+
+TEST_CASE("a connection dropped after n statements stays down until a reconnect is allowed") {
+  FakeSessionFactory factory;
+  FakeServer& fake = factory.server("uranus");
+  fake.DropSqlAfter(1);
+  auto session = factory.Open(Spec("uranus"));
+  CHECK(session->Execute("SET SESSION a = 1").ok());
+  Status lost = session->Execute("SET SESSION b = 1");
+  CHECK(lost.sql_errno() == kErrServerLost);
+  CHECK(!session->sql_connected());
+  Status again = session->Execute("SET SESSION c = 1");
+  CHECK(again.code() == Status::Code::kUnavailable);
+  CHECK(again.sql_errno() == kErrServerLost);
+  CHECK(again.message().find("uranus does not answer SQL: ") == 0);
+  fake.AllowSqlReconnect();
+  CHECK(session->Execute("SET SESSION d = 1").ok());
+  CHECK(fake.statements() == Lines{"SET SESSION a = 1", "SET SESSION b = 1", "SET SESSION d = 1"});
+}
+
+TEST_CASE("shell faults: a failed, frozen or dropped write leaves the file as it was") {
+  FakeSessionFactory factory;
+  FakeServer& fake = factory.server("uranus");
+  fake.files["/srv/a.yml"] = "old";
+  fake.FailShell("write: /srv/a.yml", Status::Internal("disk full"));
+  fake.FreezeShell("write: /srv/a.yml", std::chrono::seconds(30));
+  fake.DropShell("write: /srv/a.yml");
+  auto session = factory.Open(Spec("uranus"), SessionLimits{.command_timeout_ms = 100});
+  CHECK(session->AtomicWrite("/srv/a.yml", "new").message() == "disk full");
+  CHECK(session->AtomicWrite("/srv/a.yml", "new").code() == Status::Code::kUnavailable);  // timed out
+  Status dropped = session->AtomicWrite("/srv/a.yml", "new");
+  CHECK(dropped.code() == Status::Code::kUnavailable);
+  CHECK(fake.files["/srv/a.yml"] == "old");
+  Status down = session->Run("true").status();
+  CHECK(down.code() == Status::Code::kUnavailable);
+  CHECK(down.message().find("uranus: cannot open SSH session: ") == 0);
+  fake.AllowShellReconnect();
+  CHECK(session->AtomicWrite("/srv/a.yml", "new").ok());
+  CHECK(fake.files["/srv/a.yml"] == "new");
+  fake.AnswerCommand("systemctl", ExecResult{3, "", "failed"});
+  auto run = session->Run("systemctl restart app");
+  REQUIRE(run.ok());
+  CHECK(run->exit_status == 3);
+}
+
+TEST_CASE("a refused server answers neither SQL (2003) nor SSH") {
+  FakeSessionFactory factory;
+  factory.Refuse("uranus");
+  auto session = factory.Open(Spec("uranus"));
+  Status sql = session->ConnectSql();
+  CHECK(sql.code() == Status::Code::kUnavailable);
+  CHECK(sql.sql_errno() == kErrConnRefused);
+  CHECK(!session->Run("true").ok());
+  factory.Accept("uranus");
+  CHECK(session->ConnectSql().ok());
+  CHECK(factory.server("uranus").log().empty());
+}
+
+}  // namespace replplan

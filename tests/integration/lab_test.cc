@@ -224,3 +224,145 @@ TEST_CASE("pkill signals the processes of lab ssh sessions only, never a process
   CHECK(again == 1);             // nothing left to signal
   CHECK(survived);
 }
+
+// --- silent failures: freeze, partition --------------------------------------------------------
+
+namespace {
+
+// A TCP connect to ADDRESS:PORT, from FROM's address when given, bounded by 2 s: "open", "refused"
+// (the host answered no) or "silent" (no answer at all: a stopped listener's kernel still accepts,
+// so silence here means the packets were dropped).
+std::string Tcp(const std::string& address, int port, const std::string& from = "") {
+  auto r = lab::Run({"python3", "-c",
+                     "import socket, sys\n"
+                     "s = socket.socket(); s.settimeout(2)\n"
+                     "if sys.argv[3]: s.bind((sys.argv[3], 0))\n"
+                     "try:\n  s.connect((sys.argv[1], int(sys.argv[2]))); print('open')\n"
+                     "except socket.timeout: print('silent')\n"
+                     "except OSError: print('refused')\n",
+                     address, std::to_string(port), from});
+  return r.out.substr(0, r.out.find('\n'));
+}
+
+// SELECT 1 as admin within a few seconds (a frozen server accepts the connection and never greets).
+bool AnswersSql(const std::string& host) {
+  return lab::Run({"timeout", "4", "mariadb", "--no-defaults", "-h", lab::Address(host), "-P", "3306", "-u", "admin",
+                   "--connect-timeout=2", "-N", "-B", "-e", "SELECT 1"},
+                  "", {"MYSQL_PWD=" + lab::SecretValue("admin.pw")})
+             .out == "1\n";
+}
+
+bool AnswersSsh(const std::string& host) {
+  return lab::Run({"timeout", "4", "ssh", "-F", "/dev/null", "-i", lab::Dir() + "/client/id_ed25519", "-o",
+                   "IdentitiesOnly=yes", "-o", "UserKnownHostsFile=" + lab::Dir() + "/client/known_hosts", "-o",
+                   "BatchMode=yes", "-o", "ConnectTimeout=2", "-p", "2222", "root@" + lab::Address(host), "echo up"})
+             .out == "up\n";
+}
+
+// This lab's partition rules, as iptables lists them.
+std::vector<std::string> PartitionRules() {
+  std::vector<std::string> rules;
+  std::string all = lab::Run({"iptables", "-w", "-S", "INPUT"}).out;
+  size_t start = 0;
+  for (size_t end; (end = all.find('\n', start)) != std::string::npos; start = end + 1) {
+    std::string line = all.substr(start, end - start);
+    if (line.find("replplan-lab-" + lab::Net() + "-") != std::string::npos) rules.push_back(line);
+  }
+  return rules;
+}
+
+// "lab: mercury: frozen (...) at 1796602581568 ms": the instant, 13 digits.
+bool SaysWhen(const std::string& out) {
+  size_t at = out.rfind(" at ");
+  return at != std::string::npos && out.size() >= at + 4 + 13 + 4 && out.compare(at + 4 + 13, 3, " ms") == 0 &&
+         out.substr(at + 4, 13).find_first_not_of("0123456789") == std::string::npos;
+}
+
+char ProcessState(const std::string& pid) {
+  std::ifstream in("/proc/" + pid + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("State:", 0) == 0) return line.size() > 7 ? line[line.find_first_not_of(" \t", 6)] : '?';
+  }
+  return '?';
+}
+
+}  // namespace
+
+TEST_CASE("freeze stops a host's mariadbd without closing its socket, and thaw resumes it") {
+  lab::Reset(3);
+  auto frozen = lab::Lab({"freeze", "mercury"});
+  REQUIRE(frozen.exit_code == 0);
+  CHECK_MESSAGE(SaysWhen(frozen.out), frozen.out);
+  CHECK(Tcp(lab::Address("mercury"), 3306) == "open");  // the kernel still accepts: nothing is refused
+  CHECK_FALSE(AnswersSql("mercury"));                    // and nobody greets
+  CHECK(AnswersSsh("mercury"));                          // only the process: sshd serves
+  CHECK(AnswersSql("uranus"));
+  REQUIRE(lab::Lab({"thaw", "mercury"}).exit_code == 0);
+  CHECK(lab::WaitFor([] { return AnswersSql("mercury"); }, std::chrono::seconds(10)));
+}
+
+TEST_CASE("freeze --host stops its sshd and the sessions already open too, as a paused machine") {
+  lab::Reset(3);
+  const std::string words = "lab-freeze-probe-session";
+  lab::CommandResult remote;
+  std::jthread session([&] { remote = lab::Ssh("mercury", "exec -a " + words + " sleep 30"); });
+  REQUIRE(lab::WaitFor([&] { return lab::Lab({"pgrep", words}).exit_code == 0; }, std::chrono::seconds(10)));
+  const std::string pid = lab::Lab({"pgrep", words}).out.substr(0, lab::Lab({"pgrep", words}).out.find('\n'));
+
+  auto frozen = lab::Lab({"freeze", "mercury", "--host"});
+  const char state = ProcessState(pid);
+  const bool sql = AnswersSql("mercury"), ssh = AnswersSsh("mercury"), other = AnswersSsh("uranus");
+  REQUIRE(lab::Lab({"thaw", "mercury"}).exit_code == 0);
+  const bool ssh_back = lab::WaitFor([] { return AnswersSsh("mercury"); }, std::chrono::seconds(10));
+  lab::Lab({"pkill", "KILL", words});
+  session.join();
+
+  CHECK(frozen.exit_code == 0);
+  CHECK_MESSAGE(SaysWhen(frozen.out), frozen.out);
+  CHECK(state == 'T');  // the session opened before the freeze is stopped too
+  CHECK_FALSE(sql);
+  CHECK_FALSE(ssh);
+  CHECK(other);
+  CHECK(ssh_back);
+  CHECK(AnswersSql("mercury"));
+}
+
+TEST_CASE("partition drops every packet to and from a host, both ways, and heal removes only its rules") {
+  lab::Reset(3);
+  REQUIRE(PartitionRules().empty());
+  auto cut = lab::Lab({"partition", "mercury"});
+  REQUIRE(cut.exit_code == 0);
+  CHECK_MESSAGE(SaysWhen(cut.out), cut.out);
+  REQUIRE(lab::Lab({"partition", "mercury"}).exit_code == 0);  // twice: still one rule per direction
+  const std::vector<std::string> rules = PartitionRules();
+  CHECK(rules.size() == 2);
+  for (const std::string& rule : rules) {
+    CHECK_MESSAGE(rule.find(lab::Address("mercury") + "/32") != std::string::npos, rule);
+    CHECK_MESSAGE(rule.find("-i lo") != std::string::npos, rule);
+  }
+  const std::string mercury = lab::Address("mercury"), uranus = lab::Address("uranus");
+  CHECK(Tcp(mercury, 3306) == "silent");            // to it: dropped, not refused
+  CHECK(Tcp(mercury, 2222) == "silent");            // SSH too
+  CHECK(Tcp(uranus, 3306, mercury) == "silent");    // from it
+  CHECK(Tcp(uranus, 3306) == "open");               // the others are untouched
+  CHECK(Tcp(uranus, 3306, lab::Address("venus")) == "open");
+
+  REQUIRE(lab::Lab({"heal", "mercury"}).exit_code == 0);
+  CHECK(PartitionRules().empty());
+  CHECK(Tcp(mercury, 3306) == "open");
+  CHECK(Tcp(uranus, 3306, mercury) == "open");
+  CHECK(AnswersSql("mercury"));
+}
+
+TEST_CASE("reset heals and thaws hosts a run left partitioned or frozen") {
+  lab::Reset(3);
+  REQUIRE(lab::Lab({"partition", "mercury"}).exit_code == 0);
+  REQUIRE(lab::Lab({"freeze", "uranus", "--host"}).exit_code == 0);
+  lab::Reset(3);
+  CHECK(PartitionRules().empty());
+  for (const char* host : {"mercury", "uranus", "venus"}) {
+    CHECK_MESSAGE(AnswersSql(host), host);
+    CHECK_MESSAGE(AnswersSsh(host), host);
+  }
+}

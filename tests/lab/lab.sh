@@ -4,7 +4,7 @@
 # replplan against the same programs it meets in production.
 #
 #   lab.sh up N | down | reset [N] | kill HOST | stop HOST | start HOST | restart HOST | status
-#          | toml [FILE [N]]
+#          | toml [FILE [N]] | freeze HOST [--host] | thaw HOST | partition HOST | heal HOST
 #
 # All state lives under $REPLPLAN_LAB_DIR (default <repo>/.lab); see tests/lab/README.md.
 # Invariants: only 127.0.0.0/8 addresses; every command is idempotent; no secret is ever printed;
@@ -436,6 +436,9 @@ bring_up_host() {
 }
 
 reset_host() {
+  # A host left frozen or partitioned (a benchmark or test that died) comes back whole.
+  heal_host "$1"
+  signal_host CONT "$1" host
   fresh_mysqld "$1"
   start_sshd "$1"
   start_mysqld "$1" "$UP_TIMEOUT"
@@ -527,6 +530,104 @@ EOF
   mv "$tmp" "$file"
 }
 
+# --- silent failures: a frozen process or host, a partitioned address ---------------------------
+# What closes no socket: a process that hangs (SIGSTOP), a whole machine paused (every process of
+# the host stopped: mariadbd, its sshd and every session under it), a network partition (every
+# packet to and from the host's address dropped). Benchmarks and tests make them with these; `down`
+# undoes them all.
+
+# Every process of HOST's sshd: the listener and its sessions with whatever runs in them.
+sshd_tree() {
+  local pid
+  for pid in $(sshd_pids "$1"); do
+    echo "$pid"
+    descendants "$pid"
+  done
+}
+
+signal_host() {
+  local sig=$1 name=$2 what=$3 pids
+  pids=$(mysqld_pids "$name")
+  [[ $what == host ]] && pids+=" $(sshd_tree "$name" | tr '\n' ' ')"
+  pids=$(echo $pids)
+  [[ -n $pids ]] || return 0
+  # One kill(1) for all: the host stops (or resumes) at one instant, as a paused VM does.
+  # shellcheck disable=SC2086
+  kill -s "$sig" $pids 2>/dev/null || true
+}
+
+# Wall clock in ms without a fork, for the instants freeze and partition report (benchmarks time
+# an outage from them, not from before this script's start-up and pgreps).
+epoch_ms() { local t=${EPOCHREALTIME/[.,]/}; echo "${t:0:13}"; }
+
+# The partition's rules: on lo's input only (a packet dropped there is lost on the wire, not
+# refused to its sender as one dropped on output would be), one per direction, each naming the
+# host's own loopback address and marked with this lab's net so `heal` removes only its own.
+partition_rules() {
+  local address mark
+  address=$(address_of "$1")
+  mark="replplan-lab-$NET-$1"
+  echo "INPUT -i lo -s $address/32 -m comment --comment $mark -j DROP"
+  echo "INPUT -i lo -d $address/32 -m comment --comment $mark -j DROP"
+}
+
+partitioned() {
+  local rule
+  while read -r rule; do
+    # shellcheck disable=SC2086
+    iptables -w -C $rule 2>/dev/null || return 1
+  done < <(partition_rules "$1")
+}
+
+cmd_freeze() {
+  (($# == 1 || $# == 2)) || die "usage: lab.sh freeze HOST [--host]"
+  local what=mysqld
+  address_of "$1" >/dev/null
+  if (($# == 2)); then
+    [[ $2 == --host ]] || die "usage: lab.sh freeze HOST [--host]"
+    what=host
+  fi
+  [[ -n $(mysqld_pids "$1") || $what == host ]] || die "$1: mariadbd does not run"
+  signal_host STOP "$1" "$what"
+  note "$1: frozen ($([[ $what == host ]] && echo "mariadbd, sshd and its sessions" || echo mariadbd)) at $(epoch_ms) ms"
+}
+
+cmd_thaw() {
+  (($# == 1)) || die "usage: lab.sh thaw HOST"
+  address_of "$1" >/dev/null
+  signal_host CONT "$1" host
+}
+
+cmd_partition() {
+  (($# == 1)) || die "usage: lab.sh partition HOST"
+  address_of "$1" >/dev/null
+  command -v iptables >/dev/null || die "partition needs iptables (scripts/install-deps.sh installs it)"
+  partitioned "$1" && return 0
+  heal_host "$1"  # half of it (a run cut short): start from nothing
+  local rule
+  while read -r rule; do
+    # shellcheck disable=SC2086
+    iptables -w -I $rule || { heal_host "$1"; die "$1: iptables refused the rule '$rule'"; }
+  done < <(partition_rules "$1")
+  note "$1: partitioned (every packet to and from $(address_of "$1") dropped) at $(epoch_ms) ms"
+}
+
+# Removes this lab's rules for HOST, every copy of them; nothing else.
+heal_host() {
+  local rule
+  command -v iptables >/dev/null || return 0
+  while read -r rule; do
+    # shellcheck disable=SC2086
+    while iptables -w -C $rule 2>/dev/null; do iptables -w -D $rule; done
+  done < <(partition_rules "$1")
+}
+
+cmd_heal() {
+  (($# == 1)) || die "usage: lab.sh heal HOST"
+  address_of "$1" >/dev/null
+  heal_host "$1"
+}
+
 # --- commands ---------------------------------------------------------------------------------
 
 cmd_up() {
@@ -566,6 +667,14 @@ cmd_down() {
   while [[ $p -gt 1 ]]; do
     self_and_ancestors+="$p "
     p=$(awk '/^PPid:/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 1)
+  done
+  # A partitioned host is healed and a frozen one resumed first: a stopped process cannot act on
+  # SIGTERM, and no rule of this lab outlives it.
+  for h in "$LAB"/hosts/*/; do
+    [[ -d $h ]] || continue
+    name=$(basename "$h")
+    heal_host "$name"
+    signal_host CONT "$name" host
   done
   for h in "$LAB"/hosts/*/; do
     [[ -d $h ]] || continue
@@ -688,6 +797,10 @@ usage: lab.sh COMMAND   (lab dir: \$REPLPLAN_LAB_DIR, now $LAB)
   restart HOST    stop + start (replplan runs this over ssh)
   status          one line per host
   toml [FILE [N]] write the lab topology (default $LAB/lab.toml)
+  freeze HOST [--host]  SIGSTOP its mariadbd; --host: its sshd and every session too (a paused machine)
+  thaw HOST       SIGCONT all of those
+  partition HOST  drop every packet to and from its address (iptables on lo, both ways)
+  heal HOST       remove those rules (this lab's, for HOST, only)
 hosts: ${NAMES[*]}
 EOF
   exit 2
@@ -709,6 +822,10 @@ main() {
     restart) cmd_restart "$@" ;;
     status) cmd_status "$@" ;;
     toml) cmd_toml "$@" ;;
+    freeze) cmd_freeze "$@" ;;
+    thaw) cmd_thaw "$@" ;;
+    partition) cmd_partition "$@" ;;
+    heal) cmd_heal "$@" ;;
     -h | --help | help) usage ;;
     *) echo "lab: unknown command '$cmd'" >&2; usage ;;
   esac

@@ -5,29 +5,14 @@
 #include <chrono>
 #include <cstdlib>
 #include <ctime>
-#include <fstream>
 #include <iomanip>
 #include <iostream>
-#include <memory>
 #include <sstream>
 
-#include "engine/fingerprint.h"
-#include "engine/planner.h"
 #include "engine/terminal_text.h"
-#include "engine/topology_parser.h"
-#include "providers/local/secrets.h"
-#include "providers/provider.h"
-#include "providers/state_reader.h"
+#include "ops/world.h"
 
 namespace replplan::cli {
-
-Result<std::string> ReadWholeFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::NotFound("cannot read " + path);
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
 
 std::string UtcNowMillis() {
   auto now = std::chrono::system_clock::now();
@@ -40,49 +25,30 @@ std::string UtcNowMillis() {
   return out.str();
 }
 
-std::string UtcNow() {
-  std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  std::ostringstream out;
-  out << std::put_time(&tm, "%Y-%m-%dT%H:%M:%SZ");
-  return out.str();
+std::string UtcNow() { return ops::UtcSeconds(std::chrono::system_clock::now()); }
+
+void PrintDiagnostic(const Diagnostic& diagnostic) { std::cerr << diagnostic.ToString() << "\n"; }
+
+void PrintWarning(const std::string& warning) { std::cerr << "replplan: warning: " << TerminalSafe(warning) << "\n"; }
+
+ops::ReadSink ReadStatsPrinter(int parallelism, bool verbose) {
+  if (!verbose) return nullptr;
+  return [parallelism](const LiveState& live, const ReadStats& stats) {
+    std::cerr << "read " << live.servers.size() << " servers in " << stats.total.count() << " ms (parallelism "
+              << parallelism << ")";
+    for (const auto& [host, ms] : stats.per_host) std::cerr << "; " << host << " " << ms.count() << " ms";
+    std::cerr << "\n";
+  };
 }
 
-
-
-// Reads and validates the topology; prints every diagnostic on stderr.
 Result<LoadedTopology> LoadTopology(const std::string& path) {
-  auto text = ReadWholeFile(path);
-  if (!text.ok()) return text.status();
-  TopologyParse parse = ParseTopology(*text, path);
-  if (!parse.ok()) {
-    for (const Diagnostic& d : parse.errors) std::cerr << d.ToString() << "\n";
-    return Status::InvalidArgument(std::to_string(parse.errors.size()) + " error" +
-                                   (parse.errors.size() == 1 ? "" : "s") + " in " + path);
-  }
-  return LoadedTopology{std::move(parse.topology), ContentDigest(*text), path, *text};
+  ops::LiveWorld live;
+  return ops::LoadTopology(*live.world().files, path, PrintDiagnostic);
 }
 
 Result<LoadedTopology> LoadTopologyForServers(const std::string& path) {
-  auto loaded = LoadTopology(path);
-  if (!loaded.ok()) return loaded;
-  // The statements replplan reads and changes servers with are MariaDB's (SHOW ALL SLAVES STATUS,
-  // gtid_slave_pos, mariadb-dump, semi-sync built in): against MySQL every read would fail, host by
-  // host. Said once, up front, instead.
-  if (loaded->topology.cluster.flavor == Flavor::kMySQL) {
-    return Status::FailedPrecondition(path + ": flavor = \"mysql\" is validated but not driven yet: replplan reads "
-                                      "and changes MariaDB servers only (its statements are MariaDB's); nothing "
-                                      "was contacted");
-  }
-  // Every secret is resolved before any host is contacted: one that is missing would otherwise
-  // surface host by host, after some hosts were already changed. All problems are said at once.
-  SecretCheck secrets = CheckTopologySecrets(loaded->topology);
-  for (const std::string& warning : secrets.warnings) {
-    std::cerr << "replplan: warning: " << TerminalSafe(warning) << "\n";
-  }
-  if (!secrets.ok()) return secrets.ToStatus();
-  return loaded;
+  ops::LiveWorld live;
+  return ops::LoadTopologyForServers(live.world(), path, PrintDiagnostic, PrintWarning);
 }
 
 int Fail(const Status& status) {
@@ -92,26 +58,9 @@ int Fail(const Status& status) {
   return kExitError;
 }
 
-LiveState ReadLive(const Topology& topology, int parallelism, bool verbose) {
-  std::unique_ptr<Provider> provider = MakeLiveProvider();
-  ReadStats stats;
-  LiveState live = ReadLiveState(topology, *provider, parallelism, stats);
-  if (verbose) {
-    std::cerr << "read " << live.servers.size() << " servers in " << stats.total.count() << " ms (parallelism "
-              << parallelism << ")";
-    for (const auto& [host, ms] : stats.per_host) std::cerr << "; " << host << " " << ms.count() << " ms";
-    std::cerr << "\n";
-  }
-  return live;
-}
-
 Result<Plan> PlanLive(const LoadedTopology& loaded, int parallelism, bool verbose) {
-  LiveState live = ReadLive(loaded.topology, parallelism, verbose);
-  auto plan = BuildPlan(loaded.topology, live);
-  if (!plan.ok()) return plan.status();
-  plan->topology_digest = loaded.digest;
-  plan->created_at = UtcNow();
-  return plan;
+  ops::LiveWorld live;
+  return ops::PlanLive(live.world(), loaded, parallelism, ReadStatsPrinter(parallelism, verbose));
 }
 
 bool Confirm(const Plan& plan) {
@@ -123,13 +72,15 @@ bool Confirm(const Plan& plan) {
   return answer == "yes";
 }
 
-std::string OwnerDescription(const std::string& command) {
+std::string OwnerName(const std::string& command) {
   char host[256] = {0};
   gethostname(host, sizeof(host) - 1);
   const char* user = std::getenv("USER");
   return "replplan " + command + " by " + (user != nullptr ? user : "uid " + std::to_string(getuid())) + "@" +
-         host + " (pid " + std::to_string(getpid()) + ") since " + UtcNow();
+         host + " (pid " + std::to_string(getpid()) + ")";
 }
+
+std::string OwnerDescription(const std::string& command) { return OwnerName(command) + " since " + UtcNow(); }
 
 void ConsoleObserver::Line(const Action& action, const std::string& what) {
   auto now = std::chrono::system_clock::now();

@@ -1,6 +1,6 @@
 // What the CLI's commands share: reading the topology, reading the live state and planning,
-// printing an apply's timeline, asking for approval. Output only; the work is in engine/ and
-// providers/.
+// printing an apply's timeline, asking for approval. Output only; the work is in engine/,
+// providers/ and ops/.
 #pragma once
 
 #include <mutex>
@@ -10,7 +10,9 @@
 #include "engine/live_state.h"
 #include "engine/plan.h"
 #include "engine/status.h"
+#include "engine/source_location.h"
 #include "engine/topology.h"
+#include "ops/loaded_topology.h"
 
 namespace replplan::cli {
 
@@ -18,29 +20,28 @@ constexpr int kExitOk = 0;
 constexpr int kExitError = 1;
 constexpr int kExitChanges = 2;
 
-Result<std::string> ReadWholeFile(const std::string& path);
 std::string UtcNow();        // ISO 8601 UTC, seconds
 std::string UtcNowMillis();  // ISO 8601 UTC with milliseconds: 2026-11-25T17:10:12.345Z
 
-struct LoadedTopology {
-  Topology topology;
-  std::string digest;  // of the file's bytes
-  std::string path;
-  std::string text;    // the file's bytes
-};
+using ops::LoadedTopology;
 
 // Reads and validates the topology; prints every diagnostic on stderr.
 Result<LoadedTopology> LoadTopology(const std::string& path);
 
-// LoadTopology for the commands that reach servers (plan, apply, switchover, failover, watch): a
-// cluster whose flavor replplan cannot yet drive is refused before any connection, and so is one
-// whose secrets cannot all be resolved (every problem listed; a too-open secret file is a warning).
+// ops::LoadTopologyForServers over the local files and secrets, its diagnostics and warnings on
+// stderr: a cluster whose flavor replplan cannot yet drive is refused before any connection, and
+// so is one whose secrets cannot all be resolved.
 Result<LoadedTopology> LoadTopologyForServers(const std::string& path);
+
+// How the commands show what ops/ reports on stderr: a topology file's diagnostic, a warning, and
+// (with --verbose) each read of the live state with its timings.
+void PrintDiagnostic(const Diagnostic& diagnostic);
+void PrintWarning(const std::string& warning);
+ops::ReadSink ReadStatsPrinter(int parallelism, bool verbose);
 
 // Prints "replplan: <message>" on stderr; returns kExitError.
 int Fail(const Status& status);
 
-LiveState ReadLive(const Topology& topology, int parallelism, bool verbose);
 Result<Plan> PlanLive(const LoadedTopology& loaded, int parallelism, bool verbose);
 
 // Prints each action's start, progress and end with its host and duration, one line each, so a log
@@ -69,5 +70,7 @@ bool Confirm(const Plan& plan);
 
 // "replplan apply by root@host (pid N) since T": who holds the cluster lock.
 std::string OwnerDescription(const std::string& command = "apply");
+// The same without " since T" (ops/apply.h adds it when it takes the lock).
+std::string OwnerName(const std::string& command = "apply");
 
 }  // namespace replplan::cli

@@ -1,4 +1,4 @@
-// replplan: the thin CLI. Argument parsing and output only; the work is in engine/ and providers/.
+// replplan: the thin CLI. Argument parsing and output only; the work is in engine/, providers/ and ops/.
 //
 // Exit codes follow Terraform's so CI drift checks can use them:
 //   validate: 0 valid, 1 invalid.
@@ -7,14 +7,12 @@
 //   apply, switchover, failover: 0 everything done (or nothing to do), 1 anything else.
 //   watch:    runs until SIGINT/SIGTERM (or --max-failovers); 0, or 1 when its last failover failed.
 #include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
 
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <ctime>
-#include <filesystem>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
@@ -25,18 +23,10 @@
 #include "cli/cli_support.h"
 #include "cli/move_commands.h"
 #include "engine/applier.h"
-#include "engine/fingerprint.h"
 #include "engine/plan.h"
-#include "engine/plan_compare.h"
-#include "engine/planner.h"
 #include "engine/terminal_text.h"
-#include "engine/topology_parser.h"
-#include "providers/cluster_lock.h"
-#include "providers/live_executor.h"
+#include "ops/apply.h"
 #include "providers/local/atomic_file.h"
-#include "providers/primary_move.h"
-#include "providers/provider.h"
-#include "providers/state_reader.h"
 
 namespace replplan {
 namespace {
@@ -93,136 +83,44 @@ struct ApplyOptions {
   bool verbose = false;
 };
 
-bool LooksLikeSavedPlan(const std::string& path, const std::string& text) {
-  if (std::filesystem::path(path).extension() == ".json") return true;
-  size_t first = text.find_first_not_of(" \t\r\n");
-  return first != std::string::npos && text[first] == '{';
-}
-
+// The protocol is ops::Apply's (ops/apply.h); here it is shown and asked on the terminal.
 int RunApply(const ApplyOptions& options) {
-  auto text = ReadWholeFile(options.path);
-  if (!text.ok()) return Fail(text.status());
-
-  // A saved plan names its topology; the topology says where the servers are and how to reach them.
-  std::optional<Plan> saved;
-  std::string topology_path = options.path;
-  if (LooksLikeSavedPlan(options.path, *text)) {
-    nlohmann::json json;
-    try {
-      json = nlohmann::json::parse(*text);
-    } catch (const nlohmann::json::exception& e) {
-      return Fail(Status::InvalidArgument(options.path + ": not a plan: " + e.what()));
-    }
-    auto plan = PlanFromJson(json);
-    if (!plan.ok()) return Fail(plan.status().WithContext(options.path));
-    saved = std::move(*plan);
-    topology_path = saved->topology_file;
-  }
-  auto loaded = LoadTopologyForServers(topology_path);
-  if (!loaded.ok()) return Fail(loaded.status());
-  const Topology& topology = loaded->topology;
-  // A plan that does not say which version of the file it was made from cannot be checked against
-  // it: refused, not trusted.
-  if (saved && saved->topology_digest.empty()) {
-    return Fail(Status::FailedPrecondition(options.path + ": the plan records no topology_digest; make it with "
-                                           "`replplan plan --out` and apply that"));
-  }
-  if (saved && saved->topology_digest != loaded->digest) {
-    return Fail(Status::FailedPrecondition(options.path + ": " + topology_path +
-                                           " has changed since this plan was saved; run `replplan plan` again"));
-  }
-
-  // Approval comes before the lock: the lock is what watch's fencing of a returning primary waits
-  // for, and an operator may read a plan for minutes. Whatever was approved (a saved plan, or the
-  // plan shown at the prompt) is then planned again under the lock and carried out only if that
-  // plan is the approved one in everything it executes (engine/plan_compare.h): a saved plan is a
-  // file anyone may edit, and the servers may have moved while the prompt waited.
-  std::optional<Plan> approved;
-  if (saved) {
-    approved = std::move(*saved);
-  } else {
-    auto first = PlanLive(*loaded, options.parallelism, options.verbose);
-    if (!first.ok()) return Fail(first.status());
-    if (!first->has_changes()) {
-      std::cout << RenderPlanText(*first);
-      return first->incomplete() ? kExitError : kExitOk;
-    }
-    if (!options.yes) approved = std::move(*first);
-  }
-  if (approved && !options.yes) {
-    std::cout << RenderPlanText(*approved);
-    // Never asked: a "yes" could not approve it.
-    if (Status refused = DestructiveApproval(*approved, options.allow_destructive, "apply"); !refused.ok()) {
-      return Fail(refused);
-    }
-    if (!isatty(STDIN_FILENO)) {
-      return Fail(Status::FailedPrecondition(
-          "apply needs approval: run it on a terminal, or pass --yes (--auto-approve) in scripts"));
-    }
-    if (!Confirm(*approved)) {
-      std::cout << "Apply cancelled: nothing was changed.\n";
-      return kExitError;
-    }
-  }
-
-  const std::string owner = OwnerDescription();
-  ClusterLocks locks;
-  if (Status locked = AcquireClusterLocks(locks, {&topology}, owner); !locked.ok()) return Fail(locked);
-  // The file too may have changed while the prompt waited.
-  if (approved) {
-    auto reread = LoadTopology(topology_path);
-    if (!reread.ok()) return Fail(reread.status());
-    if (reread->digest != approved->topology_digest) {
-      return Fail(Status::FailedPrecondition(topology_path + " changed while the plan waited for approval; nothing "
-                                             "was changed; run apply again"));
-    }
-  }
-
-  auto fresh = PlanLive(*loaded, options.parallelism, options.verbose);
-  if (!fresh.ok()) return Fail(fresh.status());
-  Plan plan = std::move(*fresh);
-  // A switchover by an edited file: an apply of the previous version would lock on the live primary,
-  // so that lock is held too (unless both hosts share the lock file, as on one machine).
-  if (plan.primary_change && plan.primary_change->kind == "switchover") {
-    Topology previous = topology;
-    previous.cluster.primary = plan.primary_change->from;
-    if (Status locked = AcquireClusterLocks(locks, {&previous}, owner); !locked.ok()) return Fail(locked);
-  }
-  if (approved) {
-    const std::string what = saved ? options.path + ": the live servers have changed since this plan was made"
-                                   : "the live servers changed while the plan waited for approval";
-    const std::string again = saved ? "; run `replplan plan` again" : "; nothing was changed; run apply again";
-    if (approved->state_fingerprint != plan.state_fingerprint) {
-      return Fail(Status::FailedPrecondition(what + " (state " + approved->state_fingerprint + ", now " +
-                                             plan.state_fingerprint + ")" + again));
-    }
-    std::vector<std::string> differences = ActionDifferences(approved->actions, plan.actions);
-    if (!differences.empty()) {
-      std::string lines;
-      for (const std::string& d : differences) lines += "\n  " + d;
-      return Fail(Status::FailedPrecondition(
-          (saved ? options.path + ": the plan computed now under the lock is not the saved one"
-                 : std::string("the plan computed now under the lock is not the approved one")) +
-          "; nothing was changed" + again + ":" + lines));
-    }
-  }
-  // What runs is the plan computed under the lock: the approved one in every field the executor
-  // reads. With --yes nothing was printed yet.
-  if (options.yes) std::cout << RenderPlanText(plan);
-  if (!plan.has_changes()) return plan.incomplete() ? kExitError : kExitOk;
-  if (Status refused = DestructiveApproval(plan, options.allow_destructive, "apply"); !refused.ok()) return Fail(refused);
-
-  std::cout << "\n";
-  std::unique_ptr<ActionExecutor> executor = MakeLiveExecutor(topology);
+  ops::LiveWorld live;
   ConsoleObserver observer;
-  ApplyReport report = ApplyPlan(plan, *executor, options.parallelism, &observer);
-  std::cout << "\n" << RenderApplyReport(report);
-  std::cout << TerminalSafeLines(RecordApplyPromotion(plan, report, topology, topology_path, owner));
-  if (plan.incomplete()) {
-    std::cout << "Some hosts could not be read; they were left as they are (see the plan above).\n";
+  ops::ApplyRequest request;
+  request.path = options.path;
+  request.yes = options.yes;
+  request.allow_destructive = options.allow_destructive;
+  request.parallelism = options.parallelism;
+  request.owner = OwnerName();
+  request.diagnostic = PrintDiagnostic;
+  request.warning = PrintWarning;
+  request.on_read = ReadStatsPrinter(options.parallelism, options.verbose);
+  request.show = [](const Plan& plan) { std::cout << RenderPlanText(plan); };
+  request.approve = [](const Plan& plan) -> Result<bool> {
+    if (!isatty(STDIN_FILENO)) {
+      return Status::FailedPrecondition(
+          "apply needs approval: run it on a terminal, or pass --yes (--auto-approve) in scripts");
+    }
+    return Confirm(plan);
+  };
+  request.executing = [](const Plan&) { std::cout << "\n"; };
+  request.observer = &observer;
+  ops::ApplyOutcome outcome = ops::Apply(live.world(), request);
+
+  if (!outcome.refusal.ok()) return Fail(outcome.refusal);
+  if (outcome.declined) {
+    std::cout << "Apply cancelled: nothing was changed.\n";
     return kExitError;
   }
-  return report.ok() ? kExitOk : kExitError;
+  if (outcome.report) {
+    std::cout << "\n" << RenderApplyReport(*outcome.report);
+    std::cout << TerminalSafeLines(outcome.promotion);
+    if (outcome.plan->incomplete()) {
+      std::cout << "Some hosts could not be read; they were left as they are (see the plan above).\n";
+    }
+  }
+  return outcome.ok() ? kExitOk : kExitError;
 }
 
 }  // namespace

@@ -1,0 +1,140 @@
+// A World (ops/world.h) of fakes for the operations' unit tests: a live state the test builds, an
+// executor that records what it was asked (and whether the cluster lock was held then), a lock
+// that can be taken by someone else, a fixed clock, files in memory. Test-only; no I/O.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ops/world.h"
+
+namespace replplan::ops::testing {
+
+// Returns `state` on every read (a test may change it between reads).
+class FakeLiveState : public LiveStateSource {
+ public:
+  LiveState Read(const Topology&, int, ReadStats&) override {
+    ++reads;
+    return state;
+  }
+  LiveState state;
+  int reads = 0;
+};
+
+// Takes each topology's primary lock unless `holder` is set: then it refuses as
+// providers/cluster_lock.h words it, naming the holder. Counts the locks alive.
+class FakeLocks : public ClusterLockRoutine {
+ public:
+  Status Acquire(ClusterLocks& held, const std::vector<const Topology*>& topologies,
+                 const std::string& owner) override {
+    for (const Topology* t : topologies) {
+      if (!holder.empty()) {
+        return Status::FailedPrecondition("cluster " + t->cluster.name + " is locked by " + holder + " (" +
+                                          t->cluster.primary + ":" + t->cluster.lock_file + "); wait for it to finish");
+      }
+      held.push_back({t->cluster.primary, t->cluster.lock_file, std::make_unique<Lock>(alive)});
+      taken.push_back(t->cluster.primary);
+      owners.push_back(owner);
+    }
+    return Status::OK();
+  }
+  std::string holder;               // someone else holds the lock: every Acquire refuses
+  std::vector<std::string> taken;   // the primaries locked, in order
+  std::vector<std::string> owners;  // the owner line of each
+  int alive = 0;                    // locks taken and not yet released
+
+ private:
+  class Lock : public ClusterLock {
+   public:
+    explicit Lock(int& alive) : alive_(alive) { ++alive_; }
+    ~Lock() override { --alive_; }
+
+   private:
+    int& alive_;
+  };
+};
+
+// Every Execute recorded, in the order called, with whether a cluster lock was alive then.
+class RecordingExecutors : public ExecutorFactory {
+ public:
+  explicit RecordingExecutors(const FakeLocks& locks) : locks_(locks) {}
+  std::unique_ptr<ActionExecutor> Make(const Topology&) override {
+    ++made;
+    return std::make_unique<Executor>(*this);
+  }
+  std::vector<std::string> executed;  // action ids
+  bool always_locked = true;          // every Execute ran while a lock was held
+  int made = 0;
+
+ private:
+  class Executor : public ActionExecutor {
+   public:
+    explicit Executor(RecordingExecutors& owner) : owner_(owner) {}
+    Status Execute(const Action& action, const ProgressFn&) override {
+      owner_.executed.push_back(action.id);
+      owner_.always_locked &= owner_.locks_.alive > 0;
+      return Status::OK();
+    }
+
+   private:
+    RecordingExecutors& owner_;
+  };
+  const FakeLocks& locks_;
+};
+
+class FixedClock : public Clock {
+ public:
+  std::chrono::system_clock::time_point Now() override { return now; }
+  std::chrono::system_clock::time_point now = std::chrono::system_clock::from_time_t(1764979200);  // 2025-12-06
+};
+
+class MemoryFiles : public Files {
+ public:
+  Result<std::string> Read(const std::string& path) override {
+    auto it = files.find(path);
+    if (it == files.end()) return Status::NotFound("cannot read " + path);
+    return it->second;
+  }
+  Status WriteAtomically(const std::string& path, const std::string& text) override {
+    files[path] = text;
+    written.push_back(path);
+    return Status::OK();
+  }
+  std::map<std::string, std::string> files;  // path -> bytes
+  std::vector<std::string> written;
+};
+
+// Every secret resolves.
+class ResolvedSecrets : public SecretChecker {
+ public:
+  SecretCheck Check(const Topology&) override {
+    ++checks;
+    return {};
+  }
+  int checks = 0;
+};
+
+class RecordingPromotions : public PromotionRecorder {
+ public:
+  std::string Record(const Plan& plan, const ApplyReport&, const Topology&, const std::string&,
+                     const std::string&) override {
+    ++calls;
+    return plan.primary_change ? "epoch recorded\n" : "";
+  }
+  int calls = 0;
+};
+
+struct FakeWorld {
+  FakeLiveState live;
+  FakeLocks locks;
+  RecordingExecutors executors{locks};
+  FixedClock clock;
+  MemoryFiles files;
+  ResolvedSecrets secrets;
+  RecordingPromotions promotions;
+  World world() { return {&live, &executors, &locks, &clock, &files, &secrets, &promotions}; }
+};
+
+}  // namespace replplan::ops::testing

@@ -1,0 +1,130 @@
+// What an operation (ops/apply.h, and later switchover, failover, watch) may touch, as a small
+// struct of interfaces: the live state, the executor, the cluster lock, the clock, the local files,
+// the secrets and the epoch a promotion records. LiveWorld holds the real implementation of each;
+// a unit test hands the operation fakes (ops/fake_world.h) and checks what it was asked to do.
+//
+// Invariant: an operation reaches servers and files only through its World. It never prints: what
+// an operator reads goes out through its request's callbacks or comes back in its outcome.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/applier.h"
+#include "engine/executor.h"
+#include "engine/live_state.h"
+#include "engine/plan.h"
+#include "engine/status.h"
+#include "engine/topology.h"
+#include "providers/cluster_lock.h"
+#include "providers/local/secrets.h"
+#include "providers/provider.h"
+#include "providers/state_reader.h"
+
+namespace replplan::ops {
+
+// The live state of every server of a topology, read at most `parallelism` hosts at once.
+class LiveStateSource {
+ public:
+  virtual ~LiveStateSource() = default;
+  virtual LiveState Read(const Topology& topology, int parallelism, ReadStats& stats) = 0;
+};
+
+// Makes the executor that carries a plan out on `topology`'s servers.
+class ExecutorFactory {
+ public:
+  virtual ~ExecutorFactory() = default;
+  virtual std::unique_ptr<ActionExecutor> Make(const Topology& topology) = 0;
+};
+
+// The cluster lock routine of providers/cluster_lock.h (AcquireClusterLocks): takes the lock of
+// each topology's primary into `held`; a refusal names the holder.
+class ClusterLockRoutine {
+ public:
+  virtual ~ClusterLockRoutine() = default;
+  virtual Status Acquire(ClusterLocks& held, const std::vector<const Topology*>& topologies,
+                         const std::string& owner) = 0;
+};
+
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  virtual std::chrono::system_clock::time_point Now() = 0;
+};
+
+// The local files an operation reads and writes: the topology file, a saved plan, `plan --out`.
+class Files {
+ public:
+  virtual ~Files() = default;
+  // NotFound "cannot read PATH" when it cannot be read.
+  virtual Result<std::string> Read(const std::string& path) = 0;
+  // Replaced atomically, never through a symlink planted at that name (providers/local/atomic_file.h).
+  virtual Status WriteAtomically(const std::string& path, const std::string& text) = 0;
+};
+
+// CheckTopologySecrets (providers/local/secrets.h): every secret the topology references resolved
+// on this machine before any host is contacted.
+class SecretChecker {
+ public:
+  virtual ~SecretChecker() = default;
+  virtual SecretCheck Check(const Topology& topology) = 0;
+};
+
+// After an apply whose plan promoted a server (an edited `primary`): the next epoch recorded on the
+// new primary and written into the file (RecordApplyPromotion, providers/primary_move.h). Returns
+// the lines to print; "" when the plan promoted no one.
+class PromotionRecorder {
+ public:
+  virtual ~PromotionRecorder() = default;
+  virtual std::string Record(const Plan& plan, const ApplyReport& report, const Topology& topology,
+                             const std::string& topology_path, const std::string& owner) = 0;
+};
+
+// Borrowed pointers, none null.
+struct World {
+  LiveStateSource* live = nullptr;
+  ExecutorFactory* executors = nullptr;
+  ClusterLockRoutine* locks = nullptr;
+  Clock* clock = nullptr;
+  Files* files = nullptr;
+  SecretChecker* secrets = nullptr;
+  PromotionRecorder* promotions = nullptr;
+};
+
+// ReadLiveState over a Provider (the real one reads over SQL and SSH; a fake one returns raw rows).
+class ProviderStateSource : public LiveStateSource {
+ public:
+  explicit ProviderStateSource(std::unique_ptr<Provider> provider) : provider_(std::move(provider)) {}
+  LiveState Read(const Topology& topology, int parallelism, ReadStats& stats) override;
+
+ private:
+  std::unique_ptr<Provider> provider_;
+};
+
+// The real world: servers over SQL and SSH (MakeLiveProvider, MakeLiveExecutor, AcquireClusterLocks),
+// the system clock, the local file system, secrets from env and files, epochs on the servers.
+class LiveWorld {
+ public:
+  LiveWorld();
+  ~LiveWorld();
+  LiveWorld(const LiveWorld&) = delete;
+  LiveWorld& operator=(const LiveWorld&) = delete;
+  const World& world() const { return world_; }
+
+ private:
+  std::unique_ptr<LiveStateSource> live_;
+  std::unique_ptr<ExecutorFactory> executors_;
+  std::unique_ptr<ClusterLockRoutine> locks_;
+  std::unique_ptr<Clock> clock_;
+  std::unique_ptr<Files> files_;
+  std::unique_ptr<SecretChecker> secrets_;
+  std::unique_ptr<PromotionRecorder> promotions_;
+  World world_;
+};
+
+// ISO 8601 UTC to the second: "2024-05-01T12:34:56Z" (a plan's created_at).
+std::string UtcSeconds(std::chrono::system_clock::time_point when);
+
+}  // namespace replplan::ops

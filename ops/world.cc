@@ -22,18 +22,6 @@ class LiveExecutors : public ExecutorFactory {
   SessionPool* pool_;
 };
 
-class SshClusterLocks : public ClusterLockRoutine {
- public:
-  explicit SshClusterLocks(SessionPool* pool) : pool_(pool) {}
-  Status Acquire(ClusterLocks& held, const std::vector<const Topology*>& topologies,
-                 const std::string& owner) override {
-    return AcquireClusterLocks(held, topologies, owner, pool_);
-  }
-
- private:
-  SessionPool* pool_;
-};
-
 class SystemClock : public Clock {
  public:
   std::chrono::system_clock::time_point Now() override { return std::chrono::system_clock::now(); }
@@ -86,7 +74,8 @@ LiveState ProviderStateSource::Read(const Topology& topology, int parallelism, R
 LiveWorld::LiveWorld(SessionPool* pool)
     : live_(std::make_unique<ProviderStateSource>(MakeLiveProvider(pool))),
       executors_(std::make_unique<LiveExecutors>(pool)),
-      locks_(std::make_unique<SshClusterLocks>(pool)),
+      holders_(MakeSshHolderLauncher(pool)),
+      locks_(std::make_unique<HolderClusterLocks>(*holders_)),
       clock_(std::make_unique<SystemClock>()),
       files_(std::make_unique<LocalFiles>()),
       secrets_(std::make_unique<LocalSecrets>()),

@@ -51,6 +51,21 @@ class ClusterLockRoutine {
                          const std::string& owner) = 0;
 };
 
+// The routine of providers/cluster_lock.h over a HolderLauncher: the real one starts holders over
+// SSH; a unit test's over a socketpair, so a holder that never answers needs no server.
+class HolderClusterLocks : public ClusterLockRoutine {
+ public:
+  explicit HolderClusterLocks(HolderLauncher& launcher, LockBounds bounds = {}) : launcher_(launcher), bounds_(bounds) {}
+  Status Acquire(ClusterLocks& held, const std::vector<const Topology*>& topologies,
+                 const std::string& owner) override {
+    return AcquireClusterLocks(held, topologies, owner, launcher_, bounds_);
+  }
+
+ private:
+  HolderLauncher& launcher_;
+  LockBounds bounds_;
+};
+
 class Clock {
  public:
   virtual ~Clock() = default;
@@ -134,6 +149,7 @@ class LiveWorld {
  private:
   std::unique_ptr<LiveStateSource> live_;
   std::unique_ptr<ExecutorFactory> executors_;
+  std::unique_ptr<HolderLauncher> holders_;
   std::unique_ptr<ClusterLockRoutine> locks_;
   std::unique_ptr<Clock> clock_;
   std::unique_ptr<Files> files_;

@@ -1,14 +1,18 @@
 // A World (ops/world.h) of fakes for the operations' unit tests: a live state the test builds, an
-// executor that records what it was asked (and whether the cluster lock was held then), a lock
-// that can be taken by someone else, a fixed clock, files in memory. Test-only; no I/O.
+// executor that records what it was asked (and whether the cluster lock was held then) and fails
+// the actions it is told to, a lock that can be taken by someone else, a fixed clock, files in
+// memory, fake servers behind the session seam (providers/testing/fake_server.h), and a move's
+// records kept in memory. Test-only; no I/O.
 #pragma once
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "ops/world.h"
+#include "providers/testing/fake_server.h"
 
 namespace replplan::ops::testing {
 
@@ -56,7 +60,8 @@ class FakeLocks : public ClusterLockRoutine {
   };
 };
 
-// Every Execute recorded, in the order called, with whether a cluster lock was alive then.
+// Every Execute recorded, in the order called, with whether a cluster lock was alive then. An
+// action named in `fail` fails with that status (it was asked all the same, and is recorded).
 class RecordingExecutors : public ExecutorFactory {
  public:
   explicit RecordingExecutors(const FakeLocks& locks) : locks_(locks) {}
@@ -65,6 +70,7 @@ class RecordingExecutors : public ExecutorFactory {
     return std::make_unique<Executor>(*this);
   }
   std::vector<std::string> executed;  // action ids
+  std::map<std::string, Status> fail;  // action id -> its failure
   bool always_locked = true;          // every Execute ran while a lock was held
   int made = 0;
 
@@ -75,7 +81,8 @@ class RecordingExecutors : public ExecutorFactory {
     Status Execute(const Action& action, const ProgressFn&) override {
       owner_.executed.push_back(action.id);
       owner_.always_locked &= owner_.locks_.alive > 0;
-      return Status::OK();
+      auto failure = owner_.fail.find(action.id);
+      return failure == owner_.fail.end() ? Status::OK() : failure->second;
     }
 
    private:
@@ -126,6 +133,27 @@ class RecordingPromotions : public PromotionRecorder {
   int calls = 0;
 };
 
+// Epochs recorded and binlogs read, in memory: the epoch written is `at_least`; the old primary's
+// binlog cannot be read unless `lost` is set.
+class RecordingMoveRecords : public MoveRecords {
+ public:
+  Result<int64_t> RecordEpoch(const ServerSpec& new_primary, int64_t at_least, const std::string& kind,
+                              const std::string&) override {
+    epochs.push_back(new_primary.name + " " + kind + " " + std::to_string(at_least));
+    return at_least;
+  }
+  LostTransactions FindLost(const ServerSpec& old_primary, const std::string&) override {
+    binlogs_read.push_back(old_primary.name);
+    if (lost) return *lost;
+    LostTransactions unknown;
+    unknown.why_unknown = "cannot reach " + old_primary.name + " over SSH to read its binlog: (fake)";
+    return unknown;
+  }
+  std::vector<std::string> epochs;        // "uranus failover 1"
+  std::vector<std::string> binlogs_read;  // old primaries
+  std::optional<LostTransactions> lost;
+};
+
 struct FakeWorld {
   FakeLiveState live;
   FakeLocks locks;
@@ -134,7 +162,9 @@ struct FakeWorld {
   MemoryFiles files;
   ResolvedSecrets secrets;
   RecordingPromotions promotions;
-  World world() { return {&live, &executors, &locks, &clock, &files, &secrets, &promotions}; }
+  FakeSessionFactory sessions;
+  RecordingMoveRecords records;
+  World world() { return {&live, &executors, &locks, &clock, &files, &secrets, &promotions, &sessions, &records}; }
 };
 
 }  // namespace replplan::ops::testing

@@ -1,0 +1,294 @@
+// Switchover and failover (ops/move.h) over fakes: a primary that stops answering part-way, and a
+// cluster lock holder that never answers. Each asserts what reached each server, who was promoted,
+// whether the topology file was rewritten, and what the outcome and the report say.
+#include "ops/move.h"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <future>
+#include <string>
+#include <vector>
+
+#include "engine/planner_fixtures.h"
+#include "engine/topology_parser.h"
+#include "ops/fake_world.h"
+#include "ops/lab_toml_fixture.h"
+#include "providers/testing/fake_lock_holder.h"
+
+namespace replplan::ops {
+namespace {
+
+using replplan::testing::FakeHolderLauncher;
+using replplan::testing::InSyncLive;
+using testing::LabToml;
+
+const char kPositionQuery[] = "SELECT @@gtid_current_pos AS cur, @@gtid_binlog_pos AS bin, @@log_bin AS log_bin, "
+                              "@@log_slave_updates AS lsu, @@read_only AS ro";
+
+bool Has(const std::vector<std::string>& list, const std::string& item) {
+  return std::find(list.begin(), list.end(), item) != list.end();
+}
+bool Contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+// The lab (mercury the primary, uranus and venus its replicas, all in sync at 0-1-42) in a fake world.
+struct Lab {
+  Lab() {
+    fakes.files.files["lab.toml"] = LabToml("mercury");
+    TopologyParse parse = ParseTopology(LabToml("mercury"), "lab.toml");
+    REQUIRE(parse.ok());
+    topology = parse.topology;
+    fakes.live.state = InSyncLive(topology);
+  }
+  MoveRequest Request(const std::string& kind) {
+    MoveRequest request;
+    request.topology_path = "lab.toml";
+    request.topology_text = LabToml("mercury");
+    request.topology = topology;
+    request.parallelism = 1;  // the recording executor is not for concurrent use
+    request.owner = "replplan " + kind + " by test@here (pid 1)";
+    return request;
+  }
+  // The file still names mercury, and nothing wrote it.
+  void CheckFileUntouched() const {
+    CHECK(fakes.files.written.empty());
+    CHECK(fakes.files.files.at("lab.toml") == LabToml("mercury"));
+  }
+
+  testing::FakeWorld fakes;
+  World world = fakes.world();
+  Topology topology;
+};
+
+// What a replica answers a failover's facts: in sync at 0-1-42, read-only, binlog on; its channel
+// to mercury connected (`lost` false) or reconnecting after a lost connection (2013).
+void ReplicaAnswers(FakeServer& replica, bool lost) {
+  replica.AnswerPrefix(kPositionQuery, {Row{{"cur", "0-1-42"}, {"bin", "0-1-42"}, {"log_bin", "1"}, {"lsu", "1"},
+                                            {"ro", "1"}}});
+  Row channel = FakeServer::ReplicaRow("127.0.0.61", 3306, "repl");
+  channel["Gtid_IO_Pos"] = "0-1-42";
+  if (lost) {
+    channel["Slave_IO_Running"] = "Connecting";
+    channel["Slave_IO_State"] = "Reconnecting after a failed master event read";
+    channel["Last_IO_Errno"] = "2013";
+    channel["Last_IO_Error"] = "error reconnecting to master 'repl@127.0.0.61:3306'";
+  }
+  replica.replica = channel;
+}
+
+// The failover's world: mercury answers `SELECT 1` (until it freezes), the replicas as given, and the
+// live state the plan is made from shows mercury unreadable.
+void FailoverServers(Lab& lab, bool replicas_lost) {
+  FakeServer& mercury = lab.fakes.sessions.server("mercury");
+  mercury.Answer("SELECT 1", {Row{{"1", "1"}}});
+  mercury.default_read_timeout_ms = 300;
+  ReplicaAnswers(lab.fakes.sessions.server("uranus"), replicas_lost);
+  ReplicaAnswers(lab.fakes.sessions.server("venus"), replicas_lost);
+  ServerState& down = lab.fakes.live.state.servers["mercury"];
+  down.sql_ok = false;
+  down.sql_error = "mercury does not answer SQL: Lost connection to server during query (2013)";
+}
+
+const std::vector<std::string> kFactsAsked = {std::string(kPositionQuery), "SHOW SLAVE STATUS"};
+
+TEST_CASE("a primary that freezes while it is fenced: nobody is promoted, the file is not rewritten, the report "
+          "says which action failed") {
+  Lab lab;
+  // What the live executor returns when mercury stops answering during SET GLOBAL read_only = ON.
+  lab.fakes.executors.fail["mercury/fence-primary"] =
+      Status::Unavailable("mercury: fencing: Lost connection to server during query (2013)").WithSqlErrno(2013);
+  MoveOutcome outcome = Switchover(lab.world, lab.Request("switchover"), "uranus");
+
+  REQUIRE(outcome.plan);
+  const std::vector<std::string>& executed = lab.fakes.executors.executed;
+  CHECK(Has(executed, "mercury/fence-primary"));
+  // Nothing after the fence ran: not the catch-up, not the promotion (uranus stays read-only),
+  // not the move of venus or of the apps.
+  CHECK(executed.back() == "mercury/fence-primary");
+  CHECK_FALSE(Has(executed, "uranus/promote-replica"));
+  CHECK(std::none_of(executed.begin(), executed.end(),
+                     [](const std::string& id) { return id.rfind("uranus/", 0) == 0 || id.rfind("venus/", 0) == 0; }));
+  CHECK(lab.fakes.executors.always_locked);
+  CHECK_FALSE(outcome.promoted);
+  CHECK_FALSE(outcome.file_rewritten);
+  lab.CheckFileUntouched();
+  CHECK(lab.fakes.records.epochs.empty());  // no epoch for a promotion that did not happen
+  CHECK(lab.fakes.locks.alive == 0);        // the locks were released
+  CHECK(lab.fakes.locks.taken == std::vector<std::string>{"mercury", "uranus"});
+
+  REQUIRE_FALSE(outcome.status.ok());
+  CHECK(Contains(outcome.status.message(), "1 action(s) failed, "));
+  REQUIRE(outcome.report);
+  CHECK(outcome.report->failed() == 1);
+  CHECK(outcome.report->not_attempted() > 0);
+  const std::string report = RenderMoveReport(outcome);
+  CHECK(Contains(report, "switchover report: mercury -> uranus\n"));
+  CHECK(Contains(report, "  result: 1 action(s) failed, "));
+  CHECK_FALSE(Contains(report, "the topology file now says"));
+  CHECK_FALSE(Contains(report, "NOT rewritten"));  // nothing to rewrite: the primary did not move
+}
+
+TEST_CASE("a primary that answers the first facts and then freezes: the first failover is refused, the next "
+          "one confirms it down within the read timeout and promotes") {
+  Lab lab;
+  FailoverServers(lab, /*replicas_lost=*/true);
+  FakeServer& mercury = lab.fakes.sessions.server("mercury");
+
+  // It answers: whatever the replicas say, this is no failover.
+  MoveOutcome first = Failover(lab.world, lab.Request("failover"));
+  REQUIRE(first.facts);
+  CHECK(first.facts->primary_reachable);
+  REQUIRE(first.decision);
+  CHECK_FALSE(first.decision->proceed);
+  CHECK(mercury.statements() == std::vector<std::string>{"SELECT 1"});
+  CHECK(lab.fakes.sessions.server("uranus").statements() == kFactsAsked);
+  CHECK(lab.fakes.sessions.server("venus").statements() == kFactsAsked);
+  CHECK(lab.fakes.executors.made == 0);
+  CHECK(lab.fakes.executors.executed.empty());
+  CHECK(lab.fakes.locks.taken.empty());
+  CHECK_FALSE(first.promoted);
+  lab.CheckFileUntouched();
+  CHECK(Contains(first.status.message(), "failover refused: the primary answers from here"));
+  CHECK(Contains(RenderMoveReport(first), "failover report: mercury -> (none)\n"));
+
+  // Then it freezes: the connect is accepted, the statement never answered.
+  mercury.Freeze("SELECT 1", std::chrono::seconds(10));
+  auto start = std::chrono::steady_clock::now();
+  MoveOutcome second = Failover(lab.world, lab.Request("failover"));
+  auto took = std::chrono::steady_clock::now() - start;
+  REQUIRE(second.facts);
+  CHECK_FALSE(second.facts->primary_reachable);
+  CHECK(Contains(second.facts->primary_error, "(2013)"));
+  CHECK(took < std::chrono::seconds(3));  // bounded by mercury's read timeout (300 ms), not its freeze
+  CHECK(mercury.statements() == std::vector<std::string>{"SELECT 1", "SELECT 1"});
+  REQUIRE(second.decision);
+  REQUIRE_MESSAGE(second.decision->proceed, second.decision->refusal);
+  CHECK(second.to == "uranus");
+  CHECK(Has(lab.fakes.executors.executed, "uranus/promote-replica"));
+  CHECK(second.promoted);
+  CHECK(second.file_rewritten);
+  CHECK(lab.fakes.files.written == std::vector<std::string>{"lab.toml"});
+  CHECK(Contains(lab.fakes.files.files.at("lab.toml"), "primary = \"uranus\""));
+  CHECK(lab.fakes.records.epochs.size() == 1);
+  CHECK(lab.fakes.records.binlogs_read == std::vector<std::string>{"mercury"});
+  CHECK(lab.fakes.locks.taken == std::vector<std::string>{"uranus"});
+  CHECK(second.status.ok());
+  CHECK(Contains(RenderMoveReport(second), "  the topology file now says primary = \"uranus\""));
+}
+
+TEST_CASE("a primary that froze while the replicas still receive from it: failover refused, nobody promoted, "
+          "the file not rewritten") {
+  Lab lab;
+  FailoverServers(lab, /*replicas_lost=*/false);
+  lab.fakes.sessions.server("mercury").Freeze("SELECT 1", std::chrono::seconds(10));
+  MoveOutcome outcome = Failover(lab.world, lab.Request("failover"));
+
+  REQUIRE(outcome.facts);
+  CHECK_FALSE(outcome.facts->primary_reachable);
+  REQUIRE(outcome.decision);
+  CHECK_FALSE(outcome.decision->proceed);
+  CHECK(lab.fakes.sessions.server("uranus").statements() == kFactsAsked);
+  CHECK(lab.fakes.sessions.server("venus").statements() == kFactsAsked);
+  CHECK(lab.fakes.executors.made == 0);
+  CHECK(lab.fakes.executors.executed.empty());
+  CHECK(lab.fakes.locks.taken.empty());
+  CHECK_FALSE(outcome.promoted);
+  lab.CheckFileUntouched();
+  CHECK(lab.fakes.records.epochs.empty());
+  const std::string report = RenderMoveReport(outcome);
+  CHECK(Contains(report, "  result: failover refused: "));
+  CHECK_FALSE(Contains(report, "the topology file now says"));
+}
+
+// The lock routine of providers/cluster_lock.h, for real, over holders on socketpairs.
+struct LockedLab : Lab {
+  LockedLab() {
+    world.locks = &locks;
+  }
+  FakeHolderLauncher holders;
+  HolderClusterLocks locks{holders, LockBounds{/*answer_timeout_ms=*/300, /*standby_answer_ms=*/100}};
+};
+
+// Runs `move` with a bound; past it the holders hang up (so a broken bound fails here, never hangs).
+MoveOutcome Bounded(LockedLab& lab, const std::function<MoveOutcome()>& move, std::chrono::milliseconds& took) {
+  auto start = std::chrono::steady_clock::now();
+  auto running = std::async(std::launch::async, move);
+  if (running.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
+    FAIL_CHECK("the lock did not give up within 5 s");
+    lab.holders.HangUp();
+  }
+  MoveOutcome outcome = running.get();
+  took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+  return outcome;
+}
+
+TEST_CASE("a cluster lock holder that never answers: the switchover gives up within the bound, names the server, "
+          "and nothing was executed") {
+  LockedLab lab;
+  lab.holders.script = FakeHolderLauncher::Script::kSilent;
+  std::chrono::milliseconds took{0};
+  MoveOutcome outcome =
+      Bounded(lab, [&] { return Switchover(lab.world, lab.Request("switchover"), "uranus"); }, took);
+
+  CHECK(took >= std::chrono::milliseconds(250));  // it waited for the answer (300 ms, to the millisecond)
+  CHECK(took < std::chrono::seconds(3));
+  CHECK(outcome.status.code() == Status::Code::kUnavailable);
+  CHECK(outcome.status.message() == "cannot lock cluster lab: no answer from /LAB/cluster.lock on mercury");
+  // One holder, on the old primary, was told who asks; it was never asked to lock anything more.
+  REQUIRE(lab.holders.started().size() == 1);
+  CHECK(lab.holders.started()[0].rfind("mercury: IFS= read -r owner", 0) == 0);
+  CHECK(lab.holders.written() == "replplan switchover by test@here (pid 1)\n");
+  CHECK(lab.holders.holds() == 0);
+  CHECK(lab.fakes.executors.made == 0);
+  CHECK(lab.fakes.executors.executed.empty());
+  CHECK_FALSE(outcome.plan);
+  CHECK_FALSE(outcome.promoted);
+  lab.CheckFileUntouched();
+  CHECK(Contains(RenderMoveReport(outcome),
+                 "  result: cannot lock cluster lab: no answer from /LAB/cluster.lock on mercury\n"));
+}
+
+TEST_CASE("a cluster lock holder on the new primary that never answers: the failover gives up, names it, and "
+          "promotes nobody") {
+  LockedLab lab;
+  FailoverServers(lab, /*replicas_lost=*/true);
+  lab.fakes.sessions.Refuse("mercury");
+  lab.holders.script = FakeHolderLauncher::Script::kSilent;
+  std::chrono::milliseconds took{0};
+  MoveOutcome outcome = Bounded(lab, [&] { return Failover(lab.world, lab.Request("failover")); }, took);
+
+  REQUIRE(outcome.decision);
+  CHECK(outcome.decision->proceed);  // the replicas confirmed: only the lock stops it
+  CHECK(took < std::chrono::seconds(3));
+  CHECK(outcome.status.message() == "cannot lock cluster lab: no answer from /LAB/cluster.lock on uranus");
+  CHECK(lab.fakes.executors.executed.empty());
+  CHECK_FALSE(outcome.promoted);
+  lab.CheckFileUntouched();
+  CHECK(lab.fakes.records.epochs.empty());
+}
+
+TEST_CASE("the same lock routine over holders that answer: LOCKED is held while the plan runs and released; BUSY "
+          "names the holder") {
+  LockedLab lab;
+  SUBCASE("locked") {
+    MoveOutcome outcome = Switchover(lab.world, lab.Request("switchover"), "uranus");
+    CHECK_MESSAGE(outcome.status.ok(), outcome.status.message());
+    CHECK(lab.holders.started().size() == 2);  // mercury, then uranus
+    CHECK(lab.holders.holds() == 2);
+    CHECK(lab.holders.releases() == 2);
+    CHECK(Has(lab.fakes.executors.executed, "uranus/promote-replica"));
+    CHECK(outcome.file_rewritten);
+  }
+  SUBCASE("busy") {
+    lab.holders.script = FakeHolderLauncher::Script::kBusy;
+    MoveOutcome outcome = Switchover(lab.world, lab.Request("switchover"), "uranus");
+    CHECK(outcome.status.message() == "cluster lab is locked by replplan apply by someone@elsewhere (pid 1) "
+                                      "(/LAB/cluster.lock on mercury); wait for it to finish");
+    CHECK(lab.fakes.executors.executed.empty());
+    lab.CheckFileUntouched();
+  }
+}
+
+}  // namespace
+}  // namespace replplan::ops

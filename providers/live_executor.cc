@@ -20,12 +20,10 @@
 #include "engine/native_password.h"
 #include "engine/shell_quote.h"
 #include "engine/sql_quote.h"
-#include "providers/connect_options.h"
 #include "providers/live_executor_internal.h"
 #include "providers/local/secrets.h"
-#include "providers/mysql/mysql_connection.h"
 #include "providers/seeder.h"
-#include "providers/ssh/ssh_session.h"
+#include "providers/server_session.h"
 
 
 namespace replplan {
@@ -161,18 +159,25 @@ const std::vector<std::string>& StaticSettings() {
   return kSettings;
 }
 
-LiveExecutor::~LiveExecutor() {
-  // A connection still held is sound: every transport failure dropped its connection at once.
-  for (auto& [name, host] : hosts_) {
-    GiveBack(pool_, std::move(host->sql), true);
-    GiveBack(pool_, std::move(host->ssh), true);
-  }
+// Each host's session gives its sound connections back to the pool as it goes.
+LiveExecutor::~LiveExecutor() = default;
+
+LiveExecutor::LiveExecutor(Topology topology, SessionPool* pool)
+    : topology_(std::move(topology)), own_factory_(std::make_unique<LiveSessionFactory>(pool)),
+      factory_(*own_factory_), pool_(pool) {
+  Init();
 }
 
-LiveExecutor::LiveExecutor(Topology topology, SessionPool* pool) : topology_(std::move(topology)), pool_(pool) {
+LiveExecutor::LiveExecutor(Topology topology, SessionFactory& factory)
+    : topology_(std::move(topology)), factory_(factory), pool_(nullptr) {
+  Init();
+}
+
+void LiveExecutor::Init() {
   for (const ServerSpec& server : topology_.servers) {
     auto host = std::make_unique<Host>();
     host->spec = &server;
+    host->session = factory_.Open(server, SessionLimits{.command_timeout_ms = kCommandTimeoutMs});
     hosts_.emplace(server.name, std::move(host));
   }
   // Every secret is resolved once, up front, so every error text can be redacted of all of them,
@@ -249,81 +254,18 @@ Status LiveExecutor::Dispatch(const Action& action, Host& host, const ProgressFn
   return Status::InvalidArgument(action.id + ": unknown action kind");
 }
 
-// --- connections ----------------------------------------------------------------------------
-
-Result<MysqlConnection*> LiveExecutor::Sql(Host& host, int connect_timeout_ms) {
-  if (host.sql) return host.sql.get();
-  const ServerSpec& spec = *host.spec;
-  auto options = MysqlOptionsFor(spec);
-  if (!options.ok()) return options.status().WithContext(spec.name);
-  if (connect_timeout_ms > 0) options->connect_timeout_ms = connect_timeout_ms;
-  auto connection = BorrowSql(pool_, *options);
-  if (!connection.ok()) return connection.status().WithContext(spec.name + " does not answer SQL");
-  host.sql = std::move(*connection);
-  return host.sql.get();
-}
-
-Result<std::unique_ptr<SshSession>> LiveExecutor::OpenSsh(const ServerSpec& spec, int command_timeout_ms) const {
-  SshOptions options = SshOptionsFor(spec);
-  options.command_timeout_ms = command_timeout_ms;
-  auto session = BorrowSsh(pool_, options);
-  if (!session.ok()) return session.status().WithContext(spec.name + ": cannot open SSH session");
-  return std::move(*session);
-}
-
-Result<SshSession*> LiveExecutor::Ssh(Host& host) {
-  if (host.ssh) return host.ssh.get();
-  auto session = OpenSsh(*host.spec, kCommandTimeoutMs);
-  if (!session.ok()) return session.status();
-  host.ssh = std::move(*session);
-  return host.ssh.get();
-}
-
-Result<std::vector<Row>> LiveExecutor::Query(Host& host, const std::string& sql, const std::string& what,
-                                             const std::vector<const Secret*>& also_redact) {
-  auto connection = Sql(host);
-  if (!connection.ok()) return connection.status();
-  auto rows = (*connection)->Query(sql, also_redact);
-  if (!rows.ok()) {
-    // A connection the server dropped (restart, kill, timeout) is useless: the next use reconnects.
-    if (rows.status().code() == Status::Code::kUnavailable) host.sql.reset();
-    return rows.status().WithContext(host.spec->name + ": " + what);
-  }
-  return rows;
-}
-
-Status LiveExecutor::Exec(Host& host, const std::string& sql, const std::string& what,
-                          const std::vector<const Secret*>& also_redact) {
-  auto rows = Query(host, sql, what, also_redact);
-  return rows.ok() ? Status::OK() : rows.status();
-}
-
-Result<std::optional<ReplicaChannel>> LiveExecutor::ReplicaStatus(Host& host) {
-  auto rows = Query(host, "SHOW SLAVE STATUS", "SHOW SLAVE STATUS");
-  if (!rows.ok()) return rows.status();
-  if (rows->empty()) return std::optional<ReplicaChannel>();
-  return std::optional<ReplicaChannel>(ParseReplicaChannel(rows->front()));
-}
-
-Result<std::vector<ReplicaChannel>> LiveExecutor::AllReplicaChannels(Host& host) {
-  auto rows = Query(host, "SHOW ALL SLAVES STATUS", "SHOW ALL SLAVES STATUS");
-  if (!rows.ok()) return rows.status();
-  std::vector<ReplicaChannel> channels;
-  for (const Row& row : *rows) channels.push_back(ParseReplicaChannel(row));
-  return channels;
-}
+// --- accounts, read ----------------------------------------------------------------------------
 
 Result<bool> LiveExecutor::AccountExists(Host& host, const std::string& user, const std::string& host_part) {
-  auto rows = Query(host,
-                    "SELECT COUNT(*) AS n FROM mysql.user WHERE user = " + QuoteString(user) +
-                        " AND host = " + QuoteString(host_part),
-                    "looking up " + QuoteAccount(user, host_part));
+  auto rows = host.session->Query(
+      "SELECT COUNT(*) AS n FROM mysql.user WHERE user = " + QuoteString(user) + " AND host = " + QuoteString(host_part),
+      {}, "looking up " + QuoteAccount(user, host_part));
   if (!rows.ok()) return rows.status();
   return !rows->empty() && Field(rows->front(), "n") != "0";
 }
 
 Result<std::vector<std::string>> LiveExecutor::GrantsOf(Host& host, const std::string& account) {
-  auto rows = Query(host, "SHOW GRANTS FOR " + account, "SHOW GRANTS FOR " + account);
+  auto rows = host.session->Query("SHOW GRANTS FOR " + account);
   if (!rows.ok()) return rows.status();
   std::vector<std::string> lines;
   for (const Row& row : *rows) {
@@ -361,22 +303,16 @@ Status LiveExecutor::EditConfig(const Action& action, Host& host) {
   }
   if (set.empty()) return Status::OK();
 
-  auto ssh = Ssh(host);
-  if (!ssh.ok()) return ssh.status();
-  auto current = (*ssh)->ReadFile(spec.config_file);
-  if (!current.ok()) {
-    if (current.status().code() == Status::Code::kUnavailable) host.ssh.reset();
-    return current.status().WithContext(spec.name + ": reading " + spec.config_file);
-  }
+  Status ssh = host.session->ConnectSsh();
+  if (!ssh.ok()) return ssh;
+  auto current = host.session->ReadFile(spec.config_file);
+  if (!current.ok()) return current.status().WithContext(spec.name + ": reading " + spec.config_file);
   std::string before = current->value_or("");
   std::string after = EditMyCnf(before, set);
   if (current->has_value() && after == before) return Status::OK();  // already written (an earlier run)
 
-  Status written = AtomicWrite(**ssh, spec.config_file, after);
-  if (!written.ok()) {
-    if (written.code() == Status::Code::kUnavailable) host.ssh.reset();
-    return written.WithContext(spec.name + ": " + spec.config_file);
-  }
+  Status written = host.session->AtomicWrite(spec.config_file, after);
+  if (!written.ok()) return written.WithContext(spec.name + ": " + spec.config_file);
   return Status::OK();
 }
 
@@ -384,11 +320,11 @@ Status LiveExecutor::EditConfig(const Action& action, Host& host) {
 
 Result<std::vector<std::string>> LiveExecutor::StaticMismatches(Host& host, const std::vector<std::string>& settings) {
   const ServerSpec& spec = *host.spec;
-  auto rows = Query(host,
-                    "SELECT @@GLOBAL.log_bin AS log_bin, @@GLOBAL.log_bin_basename AS log_bin_basename, "
-                    "@@GLOBAL.bind_address AS bind_address, @@GLOBAL.log_slave_updates AS log_slave_updates, "
-                    "@@GLOBAL.report_host AS report_host",
-                    "reading static settings");
+  auto rows = host.session->Query(
+      "SELECT @@GLOBAL.log_bin AS log_bin, @@GLOBAL.log_bin_basename AS log_bin_basename, "
+      "@@GLOBAL.bind_address AS bind_address, @@GLOBAL.log_slave_updates AS log_slave_updates, "
+      "@@GLOBAL.report_host AS report_host",
+      {}, "reading static settings");
   if (!rows.ok()) return rows.status();
   if (rows->empty()) return Status::Internal(spec.name + ": reading static settings gave no row");
   const Row& row = rows->front();
@@ -417,14 +353,14 @@ Status LiveExecutor::WaitForSql(Host& host) {
   auto deadline = std::chrono::steady_clock::now() + kAnswerAfterRestart;
   std::string last_error;
   for (;;) {
-    host.sql.reset();
-    auto connection = Sql(host, kReconnectTimeoutMs);
+    host.session->DropSql();
+    Status connection = host.session->ConnectSql(kReconnectTimeoutMs);
     if (connection.ok()) {
-      auto ping = Query(host, "SELECT 1", "first query after restart");
+      auto ping = host.session->Query("SELECT 1", {}, "first query after restart");
       if (ping.ok()) return Status::OK();
       last_error = ping.status().message();
     } else {
-      last_error = connection.status().message();
+      last_error = connection.message();
     }
     if (std::chrono::steady_clock::now() >= deadline) break;
     std::this_thread::sleep_for(kReconnectPause);
@@ -448,13 +384,14 @@ Status LiveExecutor::RestartServer(const Action& action, Host& host) {
   auto before = StaticMismatches(host, settings);
   if (before.ok() && before->empty() && !settings.empty()) return Status::OK();
 
-  host.sql.reset();
-  auto session = OpenSsh(spec, kRestartCommandTimeoutMs);
-  if (!session.ok()) return session.status();
+  host.session->DropSql();
+  auto session = factory_.Open(spec, SessionLimits{.command_timeout_ms = kRestartCommandTimeoutMs});
+  Status ssh = session->ConnectSsh();
+  if (!ssh.ok()) return ssh;
   // The restart must finish even if replplan dies mid-way (kill -9 closes this channel): with
   // SIGHUP and SIGPIPE ignored, the command and what it starts outlive the channel instead of
   // dying between "stop" and "start" and leaving the server down.
-  auto run = (*session)->Run("trap '' HUP PIPE; " + spec.restart);
+  auto run = session->Run("trap '' HUP PIPE; " + spec.restart);
   if (!run.ok()) return run.status().WithContext(spec.name + ": restart command");
   if (run->exit_status != 0) {
     return Status::Internal(spec.name + ": restart command failed (exit " + std::to_string(run->exit_status) +
@@ -495,23 +432,23 @@ Status LiveExecutor::SetGlobal(const Action& action, Host& host) {
   // around a change of rpl_semi_sync_slave_enabled and started again. Stopping first keeps this
   // convergent: cut short after the STOP, the next plan sees the IO thread down and starts it.
   auto set_semi_sync_slave = [&](const std::string& sql) -> Status {
-    auto channel = ReplicaStatus(host);
+    auto channel = host.session->ReplicaStatus();
     if (!channel.ok()) return channel.status();
     const bool restart_io = channel->has_value() && !(*channel)->io_running.empty() && (*channel)->io_running != "No";
     if (restart_io) {
-      Status stop = Exec(host, "STOP SLAVE IO_THREAD", "STOP SLAVE IO_THREAD");
+      Status stop = host.session->StopReplica(ReplicaThreads::kIo);
       if (!stop.ok()) return stop;
     }
-    Status set = Exec(host, sql, sql);
+    Status set = host.session->Execute(sql);
     if (!set.ok() || !restart_io) return set;
-    return Exec(host, "START SLAVE IO_THREAD", "START SLAVE IO_THREAD");
+    return host.session->StartReplica(ReplicaThreads::kIo);
   };
   for (const auto& [key, kind, sql_value] : sets) {
-    auto rows = Query(host, "SELECT @@GLOBAL." + key + " AS v", "reading @@" + key);
-    if (!rows.ok()) return rows.status();
-    if (!rows->empty() && RunningValueIs(kind, Field(rows->front(), "v"), sql_value)) continue;
+    auto running = host.session->Global(key);
+    if (!running.ok()) return running.status();
+    if (RunningValueIs(kind, *running, sql_value)) continue;
     const std::string sql = "SET GLOBAL " + key + " = " + sql_value;
-    Status set = key == "rpl_semi_sync_slave_enabled" ? set_semi_sync_slave(sql) : Exec(host, sql, sql);
+    Status set = key == "rpl_semi_sync_slave_enabled" ? set_semi_sync_slave(sql) : host.session->SetGlobal(key, sql_value);
     if (!set.ok()) return set;
   }
   return Status::OK();
@@ -541,14 +478,14 @@ Status LiveExecutor::EnsureReplicationUser(const Action& action, Host& host) {
   auto password = SecretOf(r.password, "replication password");
   if (!password.ok()) return password.status();
 
-  Status off = Exec(host, "SET SESSION sql_log_bin = 0", "SET SESSION sql_log_bin = 0");
+  Status off = host.session->Execute("SET SESSION sql_log_bin = 0");
   if (!off.ok()) return off;
-  Status done = Exec(host, "CREATE USER IF NOT EXISTS " + account + " " + IdentifiedByHash(**password),
-                     "CREATE USER " + account, {*password});
-  if (done.ok()) done = Exec(host, "GRANT " + grant.text + " TO " + account, "GRANT " + grant.text + " TO " + account);
+  Status done = host.session->Execute("CREATE USER IF NOT EXISTS " + account + " " + IdentifiedByHash(**password),
+                                      {*password}, "CREATE USER " + account);
+  if (done.ok()) done = host.session->Execute("GRANT " + grant.text + " TO " + account);
   // The connection is cached for later actions, which must replicate: never keep one that does not log.
-  Status on = Exec(host, "SET SESSION sql_log_bin = 1", "SET SESSION sql_log_bin = 1");
-  if (!on.ok()) host.sql.reset();
+  Status on = host.session->Execute("SET SESSION sql_log_bin = 1");
+  if (!on.ok()) host.session->DropSql();
   return done;
 }
 
@@ -563,13 +500,14 @@ Status LiveExecutor::CreateDatabase(const Action& action, Host& host) {
     return Status::InvalidArgument("database " + db->name + ": charset '" + db->charset + "' / collation '" +
                                    db->collation + "' is not a valid name");
   }
-  auto rows = Query(host, "SELECT COUNT(*) AS n FROM information_schema.SCHEMATA WHERE schema_name = " + QuoteString(db->name),
-                    "looking up database " + db->name);
+  auto rows = host.session->Query(
+      "SELECT COUNT(*) AS n FROM information_schema.SCHEMATA WHERE schema_name = " + QuoteString(db->name), {},
+      "looking up database " + db->name);
   if (!rows.ok()) return rows.status();
   if (!rows->empty() && Field(rows->front(), "n") != "0") return Status::OK();
   std::string sql = "CREATE DATABASE IF NOT EXISTS " + QuoteIdentifier(db->name) + " CHARACTER SET " + db->charset;
   if (!db->collation.empty()) sql += " COLLATE " + db->collation;
-  return Exec(host, sql, "CREATE DATABASE " + QuoteIdentifier(db->name));
+  return host.session->Execute(sql, {}, "CREATE DATABASE " + QuoteIdentifier(db->name));
 }
 
 // MariaDB writes CREATE USER ... IDENTIFIED BY 'text' into the binlog as it was sent, and every
@@ -622,15 +560,15 @@ Status LiveExecutor::EnsureDeclaredUser(const Action& action, Host& host, bool c
     if ((*password)->reveal().empty()) {
       return Status::InvalidArgument("password of " + account + " is empty: give the account a password");
     }
-    Status created = Exec(host, "CREATE USER IF NOT EXISTS " + account + " " + IdentifiedByHash(**password),
-                          "CREATE USER " + account, {*password});
+    Status created = host.session->Execute("CREATE USER IF NOT EXISTS " + account + " " + IdentifiedByHash(**password),
+                                           {*password}, "CREATE USER " + account);
     if (!created.ok()) return created;
   }
   auto have = GrantsOf(host, account);
   if (!have.ok()) return have.status();
   for (const GrantSpec* g : wanted) {
     if (GrantsCover(*have, *g)) continue;
-    Status granted = Exec(host, "GRANT " + g->text + " TO " + account, "GRANT " + g->text + " TO " + account);
+    Status granted = host.session->Execute("GRANT " + g->text + " TO " + account);
     if (!granted.ok()) return granted;
   }
   return Status::OK();
@@ -662,7 +600,7 @@ Status LiveExecutor::ChangeSource(const Action& action, Host& host) {
   bool from_seed = param("position") == "from-seed";
   const std::string port = std::to_string(source->mysql.port);
 
-  auto status = ReplicaStatus(host);
+  auto status = host.session->ReplicaStatus();
   if (!status.ok()) return status.status();
   bool configured = status->has_value();
   const ReplicaChannel channel = status->value_or(ReplicaChannel{});  // all empty when not configured
@@ -672,7 +610,7 @@ Status LiveExecutor::ChangeSource(const Action& action, Host& host) {
   // channel, or not reported) never matches.
   double running_period = -1;
   if (configured) {
-    auto all = AllReplicaChannels(host);
+    auto all = host.session->AllReplicaChannels();
     if (!all.ok()) return all.status();
     for (const ReplicaChannel& c : *all) {
       if (c.connection_name.empty() && c.heartbeat_period >= 0) running_period = c.heartbeat_period;
@@ -713,14 +651,14 @@ Status LiveExecutor::ChangeSource(const Action& action, Host& host) {
   const std::string stopped = configured ? "replication on " + spec.name + " is stopped now" : "";
   auto after_stop = [&](const Status& status) { return stopped.empty() ? status : status.WithNote(stopped); };
   if (configured) {
-    Status stop = Exec(host, "STOP SLAVE", "STOP SLAVE");
+    Status stop = host.session->StopReplica();
     if (!stop.ok()) return stop;
   }
   if (from_binlog) {
     // A former primary rejoining: its own binlog holds everything it applied or wrote, while its
     // gtid_slave_pos may be stale from an earlier time as a replica (and would refetch or skip).
-    Status pos = Exec(host, "SET GLOBAL gtid_slave_pos = @@GLOBAL.gtid_binlog_pos",
-                      "SET GLOBAL gtid_slave_pos = @@gtid_binlog_pos");
+    Status pos = host.session->Execute("SET GLOBAL gtid_slave_pos = @@GLOBAL.gtid_binlog_pos", {},
+                                       "SET GLOBAL gtid_slave_pos = @@gtid_binlog_pos");
     if (!pos.ok()) return after_stop(pos);
   }
   std::vector<std::string> options;
@@ -742,13 +680,13 @@ Status LiveExecutor::ChangeSource(const Action& action, Host& host) {
   // CHANGE MASTER has no hashed form of MASTER_PASSWORD, and the server writes statements as sent
   // to the general and slow query logs: this one goes to neither. The connection is cached for
   // later actions, which are logged as usual: it is dropped when it cannot be put back.
-  Status changed = Exec(host, "SET SESSION sql_log_off = 1, SESSION slow_query_log = 0",
-                        "SET SESSION sql_log_off = 1, SESSION slow_query_log = 0");
+  Status changed = host.session->Execute("SET SESSION sql_log_off = 1, SESSION slow_query_log = 0");
   if (changed.ok()) {
-    changed = Exec(host, "CHANGE MASTER TO " + Join(options, ", "), "CHANGE MASTER TO " + source->name, {*password});
-    Status logged = Exec(host, "SET SESSION sql_log_off = 0, SESSION slow_query_log = @@GLOBAL.slow_query_log",
-                         "SET SESSION sql_log_off = 0, SESSION slow_query_log = @@GLOBAL.slow_query_log");
-    if (!logged.ok()) host.sql.reset();
+    changed = host.session->Execute("CHANGE MASTER TO " + Join(options, ", "), {*password},
+                                    "CHANGE MASTER TO " + source->name);
+    Status logged =
+        host.session->Execute("SET SESSION sql_log_off = 0, SESSION slow_query_log = @@GLOBAL.slow_query_log");
+    if (!logged.ok()) host.session->DropSql();
   }
   if (!changed.ok() && from_binlog) {
     return after_stop(changed.WithNote("gtid_slave_pos was set to " + spec.name + "'s own binlog position"));
@@ -791,14 +729,14 @@ std::string LiveExecutor::ReplicaFailure(const Host& host, const ReplicaChannel&
 Status LiveExecutor::StartReplica(const Action& action, Host& host) {
   (void)action;
   const ServerSpec& spec = *host.spec;
-  auto status = ReplicaStatus(host);
+  auto status = host.session->ReplicaStatus();
   if (!status.ok()) return status.status();
   if (!status->has_value()) {
     return Status::FailedPrecondition(spec.name + " has no replication source: change-source must run first");
   }
   auto running = [](const ReplicaChannel& c) { return c.io_running == "Yes" && c.sql_running; };
   if (!running(**status)) {
-    Status start = Exec(host, "START SLAVE", "START SLAVE");
+    Status start = host.session->StartReplica();
     if (!start.ok()) {
       if (start.sql_errno() == kErrMasterInfo) {
         return start.WithMessage(start.message() + " (remedy: the replica's master info is gone: RESET SLAVE ALL, "
@@ -812,7 +750,7 @@ Status LiveExecutor::StartReplica(const Action& action, Host& host) {
   auto deadline = std::chrono::steady_clock::now() + kReplicaStartLimit;
   int running_polls = 0;
   for (;;) {
-    status = ReplicaStatus(host);
+    status = host.session->ReplicaStatus();
     if (!status.ok()) return status.status();
     const ReplicaChannel channel = status->value_or(ReplicaChannel{});  // a channel gone meanwhile: all empty
     bool io_error = channel.last_io_errno != 0;
@@ -837,15 +775,15 @@ Status LiveExecutor::StartReplica(const Action& action, Host& host) {
 Status LiveExecutor::ResetReplica(const Action& action, Host& host) {
   auto param = action.params.find("connection_name");
   std::string connection = param == action.params.end() ? "" : param->second;
-  auto channels = AllReplicaChannels(host);
+  auto channels = host.session->AllReplicaChannels();
   if (!channels.ok()) return channels.status();
   bool present = std::any_of(channels->begin(), channels->end(),
                              [&](const ReplicaChannel& c) { return c.connection_name == connection; });
   if (!present) return Status::OK();  // already forgotten
   std::string name = connection.empty() ? "" : " " + QuoteString(connection);
-  Status stop = Exec(host, "STOP SLAVE" + name, "STOP SLAVE" + name);
+  Status stop = host.session->Execute("STOP SLAVE" + name);
   if (!stop.ok()) return stop;
-  return Exec(host, "RESET SLAVE" + name + " ALL", "RESET SLAVE" + name + " ALL");
+  return host.session->Execute("RESET SLAVE" + name + " ALL");
 }
 
 Status LiveExecutor::SeedReplicaAction(const Action& action, Host& host, const ProgressFn& progress) {
@@ -857,7 +795,7 @@ Status LiveExecutor::SeedReplicaAction(const Action& action, Host& host, const P
   // Done already when change-source ran after it: the replica follows this source as the
   // replication user, without the errors that call for a reseed. Anything less (the seeder points
   // the connection at the source before the copy arrives) may be a copy cut short: seed again.
-  auto status = ReplicaStatus(host);
+  auto status = host.session->ReplicaStatus();
   if (!status.ok()) return status.status();
   const std::optional<ReplicaChannel>& channel = *status;
   if (channel && channel->source_host == source->address && channel->source_port == source->mysql.port &&
@@ -870,7 +808,7 @@ Status LiveExecutor::SeedReplicaAction(const Action& action, Host& host, const P
   Status seeded = SeedReplica(topology_, *source, *host.spec, action.destructive, forward,
                               drops == action.params.end() ? "" : drops->second);
   // The restore may have changed what this host's session sees (users, replication state).
-  host.sql.reset();
+  host.session->DropSql();
   return seeded;
 }
 
@@ -878,6 +816,10 @@ Status LiveExecutor::SeedReplicaAction(const Action& action, Host& host, const P
 
 std::unique_ptr<ActionExecutor> MakeLiveExecutor(const Topology& topology, SessionPool* pool) {
   return std::make_unique<internal::LiveExecutor>(topology, pool);
+}
+
+std::unique_ptr<ActionExecutor> MakeLiveExecutor(const Topology& topology, SessionFactory& factory) {
+  return std::make_unique<internal::LiveExecutor>(topology, factory);
 }
 
 }  // namespace replplan

@@ -11,9 +11,14 @@
 //   A plan whose params no longer match the topology fails with "stale plan", never half-applies.
 // - Error text never holds a secret: every message passes through RedactSecrets with every
 //   secret the topology names.
-// - One SQL connection and one SSH session per host, opened on first use and kept; a connection
-//   that broke is dropped and reopened by the next action. Actions on different hosts may run
-//   concurrently (each host has its own lock); actions on one host are serialized.
+// - Every server is reached through one ServerSession (providers/server_session.h) per host,
+//   whose SQL connection and SSH session open on first use and are kept; a connection that broke
+//   is dropped and reopened by the next action. A restart command, an app's restart and the read
+//   of another server's position get a session of their own from the same factory. Actions on
+//   different hosts may run concurrently (each host has its own lock); actions on one host are
+//   serialized.
+// - Seeding (providers/seeder.h) is the exception: it streams a dump between two servers over SSH
+//   sessions of its own, not through the seam (yet), so seed-replica has no fake test.
 #pragma once
 
 #include <memory>
@@ -23,10 +28,14 @@
 
 namespace replplan {
 
+class SessionFactory;
 class SessionPool;
 
 // The executor keeps its own copy of `topology`. With a pool (providers/session_pool.h), its
 // connections are borrowed from the pool and given back, sound, when the executor is destroyed.
 std::unique_ptr<ActionExecutor> MakeLiveExecutor(const Topology& topology, SessionPool* pool = nullptr);
+// Over sessions from `factory` (which must outlive the executor): a fake's in unit tests
+// (providers/testing/fake_server.h).
+std::unique_ptr<ActionExecutor> MakeLiveExecutor(const Topology& topology, SessionFactory& factory);
 
 }  // namespace replplan

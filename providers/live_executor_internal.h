@@ -17,10 +17,9 @@
 #include "engine/secret.h"
 #include "engine/status.h"
 #include "engine/topology.h"
-#include "providers/mysql/mysql_connection.h"
+#include "providers/server_session.h"
 #include "providers/session_pool.h"
 #include "providers/ssh/atomic_write.h"
-#include "providers/ssh/ssh_session.h"
 
 namespace replplan {
 namespace internal {
@@ -37,8 +36,9 @@ std::string Tail(const std::string& text);
 struct Host {
   const ServerSpec* spec = nullptr;
   std::mutex mutex;  // held for a whole action: one action per host at a time
-  std::unique_ptr<MysqlConnection> sql;
-  std::unique_ptr<SshSession> ssh;
+  // Its SQL connection and SSH session, opened on first use and kept; a transport failure drops
+  // them so the next use reconnects (providers/server_session.h).
+  std::unique_ptr<ServerSession> session;
   // database.yml files this executor replaced on this host, with the digest of what it wrote:
   // restart-app then knows the app has not been restarted with that content yet, without reading.
   std::map<std::string, std::string> rewritten;
@@ -46,7 +46,10 @@ struct Host {
 
 class LiveExecutor : public ActionExecutor {
  public:
+  // Live sessions (LiveSessionFactory) over `pool`, which may be null.
   LiveExecutor(Topology topology, SessionPool* pool);
+  // Sessions from `factory`, which must outlive the executor (a fake's, in unit tests).
+  LiveExecutor(Topology topology, SessionFactory& factory);
   ~LiveExecutor() override;
   Status Execute(const Action& action, const ProgressFn& progress) override;
 
@@ -81,19 +84,9 @@ class LiveExecutor : public ActionExecutor {
   // A server the action's param `key` names, other than the action's own host.
   Result<const ServerSpec*> OtherServer(const Action& action, const std::string& key) const;
 
-  // Connections, opened on first use; a transport failure drops them so the next use reconnects.
-  Result<MysqlConnection*> Sql(Host& host, int connect_timeout_ms = 0);
-  Result<SshSession*> Ssh(Host& host);
-  Result<std::unique_ptr<SshSession>> OpenSsh(const ServerSpec& spec, int command_timeout_ms) const;
-  Result<std::vector<Row>> Query(Host& host, const std::string& sql, const std::string& what,
-                                 const std::vector<const Secret*>& also_redact = {});
-  Status Exec(Host& host, const std::string& sql, const std::string& what,
-              const std::vector<const Secret*>& also_redact = {});
-  // Replica status, parsed by engine/live_state.h ParseReplicaChannel (its one parser).
-  // SHOW SLAVE STATUS: the default channel, nullopt when there is none.
-  Result<std::optional<ReplicaChannel>> ReplicaStatus(Host& host);
-  // SHOW ALL SLAVES STATUS: every channel; only this statement reports the heartbeat period.
-  Result<std::vector<ReplicaChannel>> AllReplicaChannels(Host& host);
+  // Both constructors: every host's session (it connects nothing until its first verb) and every
+  // secret, resolved once.
+  void Init();
   Result<bool> AccountExists(Host& host, const std::string& user, const std::string& host_part);
   Result<std::vector<std::string>> GrantsOf(Host& host, const std::string& account);
   std::string IdentifiedByHash(const Secret& password) const;
@@ -107,7 +100,9 @@ class LiveExecutor : public ActionExecutor {
   Status Redact(const Status& status) const;
 
   Topology topology_;
-  SessionPool* pool_;  // may be null
+  std::unique_ptr<SessionFactory> own_factory_;  // the LiveSessionFactory of the (topology, pool) form
+  SessionFactory& factory_;
+  SessionPool* pool_;  // may be null; its standby shells run an app's restart (RestartApp)
   std::map<std::string, std::unique_ptr<Host>> hosts_;  // fixed after construction: lookups need no lock
   std::map<std::pair<SecretRef::Kind, std::string>, Result<Secret>> secrets_;
   std::vector<const Secret*> all_secrets_;

@@ -126,20 +126,19 @@ Status LiveExecutor::FencePrimary(const Action& action, Host& host, const Progre
   // a replica 9 s behind). Only the primary has it on, at runtime (promote-replica turns it on).
   auto done = [&]() -> Status {
     if (!topology_.replication.semi_sync) return Status::OK();
-    return Exec(host, "SET GLOBAL rpl_semi_sync_master_enabled = 0", "SET GLOBAL rpl_semi_sync_master_enabled = 0");
+    return host.session->SetGlobal("rpl_semi_sync_master_enabled", "0");
   };
   auto kill_ack_waiters = [&]() -> Status {
-    auto rows = Query(host,
-                      "SELECT ID AS id, USER AS user FROM information_schema.PROCESSLIST "
-                      "WHERE STATE LIKE 'Waiting for semi-sync ACK%' AND COMMAND NOT LIKE 'Binlog Dump%' "
-                      "AND ID <> CONNECTION_ID()",
-                      "listing sessions waiting for a semi-sync ACK");
+    auto rows = host.session->Query("SELECT ID AS id, USER AS user FROM information_schema.PROCESSLIST "
+                                    "WHERE STATE LIKE 'Waiting for semi-sync ACK%' AND COMMAND NOT LIKE 'Binlog Dump%' "
+                                    "AND ID <> CONNECTION_ID()",
+                                    {}, "listing sessions waiting for a semi-sync ACK");
     if (!rows.ok()) return rows.status();
     std::vector<std::string> killed;
     for (const Row& row : *rows) {
       const std::string id = Field(row, "id");
       if (id.empty() || !std::all_of(id.begin(), id.end(), [](char c) { return c >= '0' && c <= '9'; })) continue;
-      Status kill = Exec(host, "KILL CONNECTION " + id, "KILL CONNECTION " + id);
+      Status kill = host.session->Execute("KILL CONNECTION " + id);
       if (!kill.ok() && kill.sql_errno() != kErrNoSuchThread) return kill;
       killed.push_back(id + " (" + Field(row, "user") + ")");
     }
@@ -152,7 +151,7 @@ Status LiveExecutor::FencePrimary(const Action& action, Host& host, const Progre
     return Status::OK();
   };
   auto read_only = [&]() -> Result<bool> {
-    auto rows = Query(host, "SELECT @@GLOBAL.read_only AS ro", "reading @@read_only");
+    auto rows = host.session->Query("SELECT @@GLOBAL.read_only AS ro", {}, "reading @@read_only");
     if (!rows.ok()) return rows.status();
     return !rows->empty() && IsOn(Field(rows->front(), "ro"));
   };
@@ -164,13 +163,14 @@ Status LiveExecutor::FencePrimary(const Action& action, Host& host, const Progre
     auto ro = read_only();
     if (!ro.ok()) return ro.status();
     if (*ro) return done();
-    Status bound = Exec(host, "SET SESSION lock_wait_timeout = " + std::to_string(kFenceLockWaitS),
-                        "SET SESSION lock_wait_timeout");
+    Status bound = host.session->Execute("SET SESSION lock_wait_timeout = " + std::to_string(kFenceLockWaitS), {},
+                                         "SET SESSION lock_wait_timeout");
     if (!bound.ok()) return bound;
-    last = Exec(host, "SET GLOBAL read_only = 1", "SET GLOBAL read_only = 1");
+    last = host.session->SetGlobal("read_only", "1");
     // The cached session serves later actions: give it back the server's own lock wait.
-    if (host.sql && !Exec(host, "SET SESSION lock_wait_timeout = DEFAULT", "SET SESSION lock_wait_timeout").ok()) {
-      host.sql.reset();
+    if (host.session->sql_connected() &&
+        !host.session->Execute("SET SESSION lock_wait_timeout = DEFAULT", {}, "SET SESSION lock_wait_timeout").ok()) {
+      host.session->DropSql();
     }
     if (!last.ok() && last.sql_errno() != kErrLockWaitTimeout) return last;
     if (!last.ok()) Say(progress, name + ": read_only=1 waited " + std::to_string(kFenceLockWaitS) + " s for a lock; retrying");
@@ -179,10 +179,10 @@ Status LiveExecutor::FencePrimary(const Action& action, Host& host, const Progre
   if (!ro.ok()) return ro.status();
   if (*ro) return done();
   // Name what holds the lock so the operator can decide (kill it, or wait for it).
-  auto busy = Query(host,
-                    "SELECT ID AS id, USER AS user, TIME AS t, STATE AS state FROM information_schema.PROCESSLIST "
-                    "WHERE COMMAND = 'Query' AND ID <> CONNECTION_ID()",
-                    "listing running statements");
+  auto busy = host.session->Query(
+      "SELECT ID AS id, USER AS user, TIME AS t, STATE AS state FROM information_schema.PROCESSLIST "
+      "WHERE COMMAND = 'Query' AND ID <> CONNECTION_ID()",
+      {}, "listing running statements");
   std::string sessions;
   if (busy.ok()) {
     for (const Row& row : *busy) {
@@ -209,7 +209,8 @@ Status LiveExecutor::WaitForApplied(Host& host, const std::string& position, int
   // gtid_current_pos too: a server holds in its binlog what it wrote itself as a primary, which
   // its gtid_slave_pos (what MASTER_GTID_WAIT watches) never shows.
   auto reached = [&]() -> Result<bool> {
-    auto rows = Query(host, "SELECT @@GLOBAL.gtid_slave_pos AS s, @@GLOBAL.gtid_current_pos AS c", "reading GTID positions");
+    auto rows = host.session->Query("SELECT @@GLOBAL.gtid_slave_pos AS s, @@GLOBAL.gtid_current_pos AS c", {},
+                                    "reading GTID positions");
     if (!rows.ok()) return rows.status();
     for (const char* column : {"s", "c"}) {
       auto have = ParsePosition(rows->empty() ? "" : Field(rows->front(), column), name + ": its GTID position");
@@ -229,7 +230,7 @@ Status LiveExecutor::WaitForApplied(Host& host, const std::string& position, int
       Say(progress, name + ": " + why + ": applied up to " + target->ToString() + " after " + Seconds(SecondsSince(start)));
       return Status::OK();
     }
-    auto channel = ReplicaStatus(host);
+    auto channel = host.session->ReplicaStatus();
     if (!channel.ok()) return channel.status();
     if (!channel->has_value()) {
       return Status::FailedPrecondition(name + " has no replication channel, so it cannot apply up to " +
@@ -245,11 +246,11 @@ Status LiveExecutor::WaitForApplied(Host& host, const std::string& position, int
     }
     char slice[32];
     std::snprintf(slice, sizeof slice, "%.3f", std::min(left, kGtidWaitSliceS));
-    auto wait = Query(host, "SELECT MASTER_GTID_WAIT(" + literal + ", " + slice + ") AS r", "MASTER_GTID_WAIT");
+    auto wait = host.session->Query("SELECT MASTER_GTID_WAIT(" + literal + ", " + slice + ") AS r", {}, "MASTER_GTID_WAIT");
     if (!wait.ok()) return wait.status();
     if (Clock::now() - last_progress >= std::chrono::seconds(1)) {
       last_progress = Clock::now();
-      auto rows = Query(host, "SELECT @@GLOBAL.gtid_slave_pos AS s", "reading @@gtid_slave_pos");
+      auto rows = host.session->Query("SELECT @@GLOBAL.gtid_slave_pos AS s", {}, "reading @@gtid_slave_pos");
       Say(progress, name + ": " + why + ": at " + (rows.ok() && !rows->empty() ? Field(rows->front(), "s") : "?") +
                         ", waiting for " + target->ToString() + " (" + Seconds(SecondsSince(start)) + " of " +
                         std::to_string(timeout_s) + " s)");
@@ -271,12 +272,10 @@ Status LiveExecutor::WaitForCatchUp(const Action& action, Host& host, const Prog
   const ServerSpec& x = **source;
   const std::string& p = host.spec->name;
 
-  auto options = MysqlOptionsFor(x);
-  if (!options.ok()) return options.status().WithContext(x.name);
-  auto connection = MysqlConnection::Connect(*options);
-  if (!connection.ok()) return connection.status().WithContext(x.name + " does not answer SQL");
-  auto rows = (*connection)->Query("SELECT @@GLOBAL.read_only AS ro, @@GLOBAL.gtid_binlog_pos AS pos");
-  if (!rows.ok()) return rows.status().WithContext(x.name + ": reading @@read_only and @@gtid_binlog_pos");
+  auto other = factory_.Open(x);
+  auto rows = other->Query("SELECT @@GLOBAL.read_only AS ro, @@GLOBAL.gtid_binlog_pos AS pos", {},
+                           "reading @@read_only and @@gtid_binlog_pos");
+  if (!rows.ok()) return rows.status();
   if (rows->empty() || !IsOn(Field(rows->front(), "ro"))) {
     return Status::FailedPrecondition(x.name + " is still writable: not fenced (fence-primary must run first; " + p +
                                       " would miss whatever " + x.name + " commits after this read)");
@@ -291,7 +290,7 @@ Status LiveExecutor::WaitForCatchUp(const Action& action, Host& host, const Prog
     }
     return waited;
   }
-  auto have = Query(host, "SELECT @@GLOBAL.gtid_slave_pos AS s", "reading @@gtid_slave_pos");
+  auto have = host.session->Query("SELECT @@GLOBAL.gtid_slave_pos AS s", {}, "reading @@gtid_slave_pos");
   std::string slave_pos = have.ok() && !have->empty() ? Field(have->front(), "s") : "?";
   std::string missing;
   auto have_pos = GtidPosition::Parse(slave_pos);
@@ -316,7 +315,7 @@ Status LiveExecutor::ApplyRelayLog(const Action& action, Host& host, const Progr
   if (!timeout.ok()) return timeout.status();
   const std::string& p = host.spec->name;
 
-  auto status = ReplicaStatus(host);
+  auto status = host.session->ReplicaStatus();
   if (!status.ok()) return status.status();
   if (!status->has_value()) {
     Say(progress, p + " has no replication channel: nothing to apply (promoted already?)");
@@ -334,14 +333,14 @@ Status LiveExecutor::ApplyRelayLog(const Action& action, Host& host, const Progr
   // a stopped SQL thread is started while the IO thread still runs (retrying a dead primary).
   bool io_running = before.io_running != "No";
   if (io_running && !before.sql_running) {
-    Status start = Exec(host, "START SLAVE SQL_THREAD", "START SLAVE SQL_THREAD");
+    Status start = host.session->StartReplica(ReplicaThreads::kSql);
     if (!start.ok()) return start;
   }
   if (io_running) {
-    Status stop = Exec(host, "STOP SLAVE IO_THREAD", "STOP SLAVE IO_THREAD");
+    Status stop = host.session->StopReplica(ReplicaThreads::kIo);
     if (!stop.ok()) return stop;
   }
-  status = ReplicaStatus(host);
+  status = host.session->ReplicaStatus();
   if (!status.ok()) return status.status();
   const ReplicaChannel channel = status->value_or(ReplicaChannel{});  // a channel gone meanwhile: all empty
   std::string io_pos = std::string(Trim(channel.gtid_io_pos));
@@ -351,7 +350,7 @@ Status LiveExecutor::ApplyRelayLog(const Action& action, Host& host, const Progr
   }
   auto want = ParsePosition(io_pos, p + ": Gtid_IO_Pos");
   if (!want.ok()) return want.status();
-  auto current = Query(host, "SELECT @@GLOBAL.gtid_slave_pos AS s", "reading @@gtid_slave_pos");
+  auto current = host.session->Query("SELECT @@GLOBAL.gtid_slave_pos AS s", {}, "reading @@gtid_slave_pos");
   if (!current.ok()) return current.status();
   auto have = ParsePosition(current->empty() ? "" : Field(current->front(), "s"), p + ": @@gtid_slave_pos");
   if (!have.ok()) return have.status();
@@ -370,13 +369,14 @@ Status LiveExecutor::ApplyRelayLog(const Action& action, Host& host, const Progr
       if (!plain || !channel.relay_log_pos || (using_gtid != "slave_pos" && using_gtid != "current_pos")) {
         return Status::FailedPrecondition(ReplicaFailure(host, channel, "cannot find its relay log position"));
       }
-      Status change = Exec(host, "CHANGE MASTER TO MASTER_USE_GTID = no, RELAY_LOG_FILE = " + QuoteString(file) +
-                                     ", RELAY_LOG_POS = " + std::to_string(*channel.relay_log_pos),
-                           "CHANGE MASTER TO RELAY_LOG_FILE " + file);
+      Status change = host.session->Execute("CHANGE MASTER TO MASTER_USE_GTID = no, RELAY_LOG_FILE = " +
+                                                QuoteString(file) + ", RELAY_LOG_POS = " +
+                                                std::to_string(*channel.relay_log_pos),
+                                            {}, "CHANGE MASTER TO RELAY_LOG_FILE " + file);
       if (!change.ok()) return change;
       restore_gtid = using_gtid;
     }
-    Status start = Exec(host, "START SLAVE SQL_THREAD", "START SLAVE SQL_THREAD");
+    Status start = host.session->StartReplica(ReplicaThreads::kSql);
     if (!start.ok()) return start;
   }
   bool timed_out = false;
@@ -389,9 +389,10 @@ Status LiveExecutor::ApplyRelayLog(const Action& action, Host& host, const Progr
                             restore_gtid + "; CHANGE MASTER TO MASTER_USE_GTID = " + restore_gtid +
                             " once all is applied)");
   }
-  Status stop = Exec(host, "STOP SLAVE SQL_THREAD", "STOP SLAVE SQL_THREAD");
+  Status stop = host.session->StopReplica(ReplicaThreads::kSql);
   if (!stop.ok()) return stop;
-  return Exec(host, "CHANGE MASTER TO MASTER_USE_GTID = " + restore_gtid, "CHANGE MASTER TO MASTER_USE_GTID");
+  return host.session->Execute("CHANGE MASTER TO MASTER_USE_GTID = " + restore_gtid, {},
+                               "CHANGE MASTER TO MASTER_USE_GTID");
 }
 
 // --- promote-replica --------------------------------------------------------------------------
@@ -399,30 +400,30 @@ Status LiveExecutor::ApplyRelayLog(const Action& action, Host& host, const Progr
 Status LiveExecutor::PromoteReplica(const Action& action, Host& host) {
   (void)action;
   const std::string& name = host.spec->name;
-  auto channel = ReplicaStatus(host);
+  auto channel = host.session->ReplicaStatus();
   if (!channel.ok()) return channel.status();
   if (channel->has_value()) {
-    Status stop = Exec(host, "STOP SLAVE", "STOP SLAVE");
+    Status stop = host.session->StopReplica();
     if (!stop.ok()) return stop;
-    Status reset = Exec(host, "RESET SLAVE ALL", "RESET SLAVE ALL");
+    Status reset = host.session->Execute("RESET SLAVE ALL");
     if (!reset.ok()) return reset;
   }
   // The primary side of semi-sync is on only where writes are taken (see FencePrimary), and before
   // the first write, so no write is acknowledged before a replica has it.
   if (topology_.replication.semi_sync) {
-    Status semi = Exec(host, "SET GLOBAL rpl_semi_sync_master_enabled = 1", "SET GLOBAL rpl_semi_sync_master_enabled = 1");
+    Status semi = host.session->SetGlobal("rpl_semi_sync_master_enabled", "1");
     if (!semi.ok()) return semi;
   }
-  auto rows = Query(host, "SELECT @@GLOBAL.read_only AS ro", "reading @@read_only");
+  auto rows = host.session->Query("SELECT @@GLOBAL.read_only AS ro", {}, "reading @@read_only");
   if (!rows.ok()) return rows.status();
   if (rows->empty() || IsOn(Field(rows->front(), "ro"))) {
-    Status set = Exec(host, "SET GLOBAL read_only = 0", "SET GLOBAL read_only = 0");
+    Status set = host.session->SetGlobal("read_only", "0");
     if (!set.ok()) return set;
   }
   // Verified, not assumed: a promotion that left a channel or read_only behind is no promotion.
-  channel = ReplicaStatus(host);
+  channel = host.session->ReplicaStatus();
   if (!channel.ok()) return channel.status();
-  rows = Query(host, "SELECT @@GLOBAL.read_only AS ro", "reading @@read_only");
+  rows = host.session->Query("SELECT @@GLOBAL.read_only AS ro", {}, "reading @@read_only");
   if (!rows.ok()) return rows.status();
   if (channel->has_value() || rows->empty() || IsOn(Field(rows->front(), "ro"))) {
     return Status::Internal(name + " is not promoted: " + (channel->has_value() ? "a replication channel remains; " : "") +
@@ -443,13 +444,10 @@ Status LiveExecutor::RewriteAppConfig(const Action& action, Host& host) {
   const std::string path = (*app)->DatabaseYmlPath();
   const std::string where = host.spec->name + ": " + path;
 
-  auto ssh = Ssh(host);
-  if (!ssh.ok()) return ssh.status();
-  auto current = (*ssh)->ReadFile(path);
-  if (!current.ok()) {
-    if (current.status().code() == Status::Code::kUnavailable) host.ssh.reset();
-    return current.status().WithContext(where);
-  }
+  Status ssh = host.session->ConnectSsh();
+  if (!ssh.ok()) return ssh;
+  auto current = host.session->ReadFile(path);
+  if (!current.ok()) return current.status().WithContext(where);
   if (!current->has_value()) {
     return Status::NotFound(where + " does not exist (app " + (*app)->name + ", root " + (*app)->root + ")");
   }
@@ -459,11 +457,8 @@ Status LiveExecutor::RewriteAppConfig(const Action& action, Host& host) {
   if (!after.ok()) return after.status().WithContext(where);
   if (*after == before) return Status::OK();  // points there already (an earlier run)
 
-  Status written = AtomicWrite(**ssh, path, *after);
-  if (!written.ok()) {
-    if (written.code() == Status::Code::kUnavailable) host.ssh.reset();
-    return written.WithContext(where);
-  }
+  Status written = host.session->AtomicWrite(path, *after);
+  if (!written.ok()) return written.WithContext(where);
   host.rewritten[path] = AppRestartDigest(*after);
   return Status::OK();
 }
@@ -499,13 +494,10 @@ Status LiveExecutor::RestartApp(const Action& action, Host& host, const Progress
     checksum = written->second;
     host.rewritten.erase(written);
   } else {
-    auto ssh = Ssh(host);
-    if (!ssh.ok()) return ssh.status();
-    auto files = ReadFiles(**ssh, {yml, marker});  // both in one round trip
-    if (!files.ok()) {
-      if (files.status().code() == Status::Code::kUnavailable) host.ssh.reset();
-      return files.status().WithContext(where + ": reading " + yml);
-    }
+    Status ssh = host.session->ConnectSsh();
+    if (!ssh.ok()) return ssh;
+    auto files = host.session->ReadFiles({yml, marker});  // both in one round trip
+    if (!files.ok()) return files.status().WithContext(where + ": reading " + yml);
     for (const FileRead& file : *files) {
       if (!file.read_ok) return Status::FailedPrecondition(file.error).WithContext(where);
     }
@@ -517,8 +509,7 @@ Status LiveExecutor::RestartApp(const Action& action, Host& host, const Progress
       Say(progress, where + ": already restarted with this " + yml + " (" + marker + ")");
       if (!IsLegacyAppRestartMarker(recorded)) return Status::OK();
       // Written by an older replplan: a world-readable digest of the whole file, password included.
-      Status upgraded = AtomicWrite(**ssh, marker, checksum + "\n", kMarkerWrite);
-      if (!upgraded.ok() && upgraded.code() == Status::Code::kUnavailable) host.ssh.reset();
+      Status upgraded = host.session->AtomicWrite(marker, checksum + "\n", kMarkerWrite);
       return upgraded.WithContext(where + ": rewriting " + marker + " without the password's digest");
     }
   }
@@ -527,15 +518,16 @@ Status LiveExecutor::RestartApp(const Action& action, Host& host, const Progress
   // SIGHUP and SIGPIPE ignored: a replplan killed mid-way must not leave the app half restarted.
   // A standby shell (watch keeps one on every server) runs it with one write.
   const std::string command = "trap '' HUP PIPE; " + (*app)->restart;
-  std::unique_ptr<SshSession> session;
+  std::unique_ptr<SshSession> standby_session;  // a standby shell's (pool_), or
+  std::unique_ptr<ServerSession> session;       // one of this action's own
   Result<ExecResult> run = Status::Internal("not run");
   if (auto standby = RunOnStandbyShell(pool_, SshOptionsFor(*host.spec), command, {}, kAppCommandTimeoutMs)) {
     run = std::move(standby->result);
-    session = std::move(standby->session);
+    standby_session = std::move(standby->session);
   } else {
-    auto opened = OpenSsh(*host.spec, kAppCommandTimeoutMs);
-    if (!opened.ok()) return opened.status();
-    session = std::move(*opened);
+    session = factory_.Open(*host.spec, SessionLimits{.command_timeout_ms = kAppCommandTimeoutMs});
+    Status opened = session->ConnectSsh();
+    if (!opened.ok()) return opened;
     run = session->Run(command);
   }
   if (!run.ok()) return run.status().WithContext(where + ": restart command");
@@ -546,11 +538,15 @@ Status LiveExecutor::RestartApp(const Action& action, Host& host, const Progress
   Say(progress, where + ": restarted");
   // The command ran, so its session is sound and serves the marker too.
   if (checksum.empty()) {  // no database.yml to remember
-    GiveBack(pool_, std::move(session), true);
+    GiveBack(pool_, std::move(standby_session), true);
     return Status::OK();
   }
-  Status mark = AtomicWrite(*session, marker, checksum + "\n", kMarkerWrite);
-  GiveBack(pool_, std::move(session), mark.code() != Status::Code::kUnavailable);
+  if (!standby_session && !session) {
+    session = factory_.Open(*host.spec, SessionLimits{.command_timeout_ms = kAppCommandTimeoutMs});
+  }
+  Status mark = standby_session ? AtomicWrite(*standby_session, marker, checksum + "\n", kMarkerWrite)
+                                : session->AtomicWrite(marker, checksum + "\n", kMarkerWrite);
+  GiveBack(pool_, std::move(standby_session), mark.code() != Status::Code::kUnavailable);
   if (!mark.ok()) {
     return Status::Internal(where + ": restarted, but could not write " + marker + ": " + mark.message() +
                             " (a second run would restart it again)");
@@ -588,14 +584,11 @@ Status LiveExecutor::CheckHealth(const Action& action, Host& host, const Progres
       }
       return "HTTP " + std::to_string(response->status) + (body.empty() ? "" : ": " + body);
     }
-    auto ssh = Ssh(host);
-    if (!ssh.ok()) return ssh.status().message();
-    auto run = (*ssh)->Run(
+    Status ssh = host.session->ConnectSsh();
+    if (!ssh.ok()) return ssh.message();
+    auto run = host.session->Run(
         ShellJoin({"curl", "-fsS", "-o", "/dev/null", "--max-time", std::to_string(kCurlMaxTimeS), url}));
-    if (!run.ok()) {
-      if (run.status().code() == Status::Code::kUnavailable) host.ssh.reset();
-      return run.status().message();
-    }
+    if (!run.ok()) return run.status().message();
     return run->exit_status == 0 ? "" : "curl exit " + std::to_string(run->exit_status) + ": " + Tail(run->err);
   };
 

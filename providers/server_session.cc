@@ -126,6 +126,11 @@ class LiveServerSession : public ServerSession {
   void DropSql() override { sql_.reset(); }
   bool sql_connected() const override { return sql_ != nullptr; }
 
+  Status ConnectSsh() override {
+    auto ssh = Ssh();
+    return ssh.ok() ? Status::OK() : ssh.status();
+  }
+
   Result<ExecResult> Run(const std::string& command, std::string_view input) override {
     auto ssh = Ssh();
     if (!ssh.ok()) return ssh.status();

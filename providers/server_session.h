@@ -76,6 +76,9 @@ class ServerSession {
   virtual bool sql_connected() const = 0;
 
   // --- Shell (SSH) ------------------------------------------------------------------------------
+  // Opens the SSH session now when there is none (the shell verbs do it themselves), so a caller
+  // can tell "cannot reach the host" from a failure of the file or command it names.
+  virtual Status ConnectSsh() = 0;
   // As SshSession::Run: a non-zero exit is a result; errors are the transport and the timeout.
   virtual Result<ExecResult> Run(const std::string& command, std::string_view input = {}) = 0;
   // As providers/ssh/read_files.h ReadFiles: several files in one round trip.

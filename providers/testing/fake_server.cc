@@ -361,6 +361,21 @@ class FakeServerSession : public ServerSession {
   void DropSql() override { sql_open_ = false; }
   bool sql_connected() const override { return sql_open_; }
 
+  Status ConnectSsh() override {
+    if (ssh_open_) return Status::OK();
+    bool down = factory_->refused(spec_.name);
+    {
+      std::lock_guard<std::mutex> lock(server_->mutex_);
+      down = down || server_->shell_down_;
+    }
+    if (down) {
+      return Status::Unavailable(SshEndpoint() + ": cannot connect: Connection refused")
+          .WithContext(spec_.name + ": cannot open SSH session");
+    }
+    ssh_open_ = true;
+    return Status::OK();
+  }
+
   Result<ExecResult> Run(const std::string& command, std::string_view input) override {
     (void)input;
     Status step = ShellStep("run: " + command);
@@ -410,18 +425,8 @@ class FakeServerSession : public ServerSession {
 
   // Connects the shell when needed, logs `line` and plays its fault; OK: go on with the operation.
   Status ShellStep(const std::string& line) {
-    if (!ssh_open_) {
-      bool down = factory_->refused(spec_.name);
-      {
-        std::lock_guard<std::mutex> lock(server_->mutex_);
-        down = down || server_->shell_down_;
-      }
-      if (down) {
-        return Status::Unavailable(SshEndpoint() + ": cannot connect: Connection refused")
-            .WithContext(spec_.name + ": cannot open SSH session");
-      }
-      ssh_open_ = true;
-    }
+    Status connected = ConnectSsh();
+    if (!connected.ok()) return connected;
     std::optional<FakeServer::ShellFault> fault;
     {
       std::lock_guard<std::mutex> lock(server_->mutex_);

@@ -1,8 +1,8 @@
 // A World (ops/world.h) of fakes for the operations' unit tests: a live state the test builds, an
-// executor that records what it was asked (and whether the cluster lock was held then) and fails
-// the actions it is told to, a lock that can be taken by someone else, a fixed clock, files in
-// memory, fake servers behind the session seam (providers/testing/fake_server.h), and a move's
-// records kept in memory. Test-only; no I/O.
+// executor that records what it was asked (and whether the cluster lock was held then), a lock
+// that can be taken by someone else, a fixed clock, files in memory, fake servers behind the
+// session seam (providers/testing/fake_server.h) and a move's records kept in memory. Test-only;
+// no I/O.
 #pragma once
 
 #include <map>
@@ -60,8 +60,7 @@ class FakeLocks : public ClusterLockRoutine {
   };
 };
 
-// Every Execute recorded, in the order called, with whether a cluster lock was alive then. An
-// action named in `fail` fails with that status (it was asked all the same, and is recorded).
+// Every Execute recorded, in the order called, with whether a cluster lock was alive then.
 class RecordingExecutors : public ExecutorFactory {
  public:
   explicit RecordingExecutors(const FakeLocks& locks) : locks_(locks) {}
@@ -70,7 +69,6 @@ class RecordingExecutors : public ExecutorFactory {
     return std::make_unique<Executor>(*this);
   }
   std::vector<std::string> executed;  // action ids
-  std::map<std::string, Status> fail;  // action id -> its failure
   bool always_locked = true;          // every Execute ran while a lock was held
   int made = 0;
 
@@ -81,8 +79,7 @@ class RecordingExecutors : public ExecutorFactory {
     Status Execute(const Action& action, const ProgressFn&) override {
       owner_.executed.push_back(action.id);
       owner_.always_locked &= owner_.locks_.alive > 0;
-      auto failure = owner_.fail.find(action.id);
-      return failure == owner_.fail.end() ? Status::OK() : failure->second;
+      return Status::OK();
     }
 
    private:

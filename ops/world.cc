@@ -67,6 +67,10 @@ class ServerMoveRecords : public MoveRecords {
 
 }  // namespace
 
+std::unique_ptr<ActionExecutor> SessionExecutors::Make(const Topology& topology) {
+  return MakeLiveExecutor(topology, sessions_);
+}
+
 LiveState ProviderStateSource::Read(const Topology& topology, int parallelism, ReadStats& stats) {
   return ReadLiveState(topology, *provider_, parallelism, stats);
 }

@@ -42,6 +42,18 @@ class ExecutorFactory {
   virtual std::unique_ptr<ActionExecutor> Make(const Topology& topology) = 0;
 };
 
+// The live executor (providers/live_executor.h) over sessions from `sessions`, which must outlive
+// what it makes: a fake's (providers/testing/fake_server.h), so a unit test runs the very
+// statements the lab runs against fake servers.
+class SessionExecutors : public ExecutorFactory {
+ public:
+  explicit SessionExecutors(SessionFactory& sessions) : sessions_(sessions) {}
+  std::unique_ptr<ActionExecutor> Make(const Topology& topology) override;
+
+ private:
+  SessionFactory& sessions_;
+};
+
 // The cluster lock routine of providers/cluster_lock.h (AcquireClusterLocks): takes the lock of
 // each topology's primary into `held`; a refusal names the holder.
 class ClusterLockRoutine {

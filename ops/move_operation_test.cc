@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <future>
 #include <string>
 #include <vector>
@@ -32,11 +33,23 @@ bool Has(const std::vector<std::string>& list, const std::string& item) {
 }
 bool Contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
+// The lab's file with its secrets in the environment (the live executor resolves them).
+std::string LabText() {
+  std::string text = LabToml("mercury");
+  for (const char* name : {"repl", "admin", "app"}) {
+    const std::string file = std::string("{ file = \"/LAB/secrets/") + name + ".pw\" }";
+    const std::string env = std::string("{ env = \"REPLPLAN_MOVE_TEST_") + name + "_PW\" }";
+    text.replace(text.find(file), file.size(), env);
+    setenv((std::string("REPLPLAN_MOVE_TEST_") + name + "_PW").c_str(), "pw-5c1e", 1);
+  }
+  return text;
+}
+
 // The lab (mercury the primary, uranus and venus its replicas, all in sync at 0-1-42) in a fake world.
 struct Lab {
   Lab() {
-    fakes.files.files["lab.toml"] = LabToml("mercury");
-    TopologyParse parse = ParseTopology(LabToml("mercury"), "lab.toml");
+    fakes.files.files["lab.toml"] = text;
+    TopologyParse parse = ParseTopology(text, "lab.toml");
     REQUIRE(parse.ok());
     topology = parse.topology;
     fakes.live.state = InSyncLive(topology);
@@ -44,7 +57,7 @@ struct Lab {
   MoveRequest Request(const std::string& kind) {
     MoveRequest request;
     request.topology_path = "lab.toml";
-    request.topology_text = LabToml("mercury");
+    request.topology_text = text;
     request.topology = topology;
     request.parallelism = 1;  // the recording executor is not for concurrent use
     request.owner = "replplan " + kind + " by test@here (pid 1)";
@@ -53,28 +66,33 @@ struct Lab {
   // The file still names mercury, and nothing wrote it.
   void CheckFileUntouched() const {
     CHECK(fakes.files.written.empty());
-    CHECK(fakes.files.files.at("lab.toml") == LabToml("mercury"));
+    CHECK(fakes.files.files.at("lab.toml") == text);
   }
 
+  const std::string text = LabText();
   testing::FakeWorld fakes;
   World world = fakes.world();
   Topology topology;
 };
 
 // What a replica answers a failover's facts: in sync at 0-1-42, read-only, binlog on; its channel
-// to mercury connected (`lost` false) or reconnecting after a lost connection (2013).
+// to mercury connected (`lost` false) or reconnecting after its reads timed out.
 void ReplicaAnswers(FakeServer& replica, bool lost) {
   replica.AnswerPrefix(kPositionQuery, {Row{{"cur", "0-1-42"}, {"bin", "0-1-42"}, {"log_bin", "1"}, {"lsu", "1"},
                                             {"ro", "1"}}});
   Row channel = FakeServer::ReplicaRow("127.0.0.61", 3306, "repl");
   channel["Gtid_IO_Pos"] = "0-1-42";
-  if (lost) {
+  if (lost) {  // as a frozen primary leaves it: reconnecting, no error recorded yet
     channel["Slave_IO_Running"] = "Connecting";
     channel["Slave_IO_State"] = "Reconnecting after a failed master event read";
-    channel["Last_IO_Errno"] = "2013";
-    channel["Last_IO_Error"] = "error reconnecting to master 'repl@127.0.0.61:3306'";
   }
   replica.replica = channel;
+  // What the live executor reads while it promotes one and repoints the other.
+  replica.globals["read_only"] = "1";
+  replica.globals["gtid_slave_pos"] = "0-1-42";
+  replica.globals["gtid_current_pos"] = "0-1-42";
+  replica.globals["gtid_binlog_pos"] = "0-1-42";
+  replica.AnswerPrefix("SELECT MASTER_GTID_WAIT(", {Row{{"r", "0"}}});
 }
 
 // The failover's world: mercury answers `SELECT 1` (until it freezes), the replicas as given, and the
@@ -180,6 +198,8 @@ TEST_CASE("a primary that answers the first facts and then freezes: the first fa
 
   // Then it freezes: the connect is accepted, the statement never answered.
   mercury.Freeze("SELECT 1", std::chrono::seconds(10));
+  SessionExecutors executors(lab.fakes.sessions);  // the live executor, over the fake servers
+  lab.world.executors = &executors;
   auto start = std::chrono::steady_clock::now();
   MoveOutcome second = Failover(lab.world, lab.Request("failover"));
   auto took = std::chrono::steady_clock::now() - start;
@@ -191,15 +211,35 @@ TEST_CASE("a primary that answers the first facts and then freezes: the first fa
   REQUIRE(second.decision);
   REQUIRE_MESSAGE(second.decision->proceed, second.decision->refusal);
   CHECK(second.to == "uranus");
-  CHECK(Has(lab.fakes.executors.executed, "uranus/promote-replica"));
   CHECK(second.promoted);
+  // The live executor promoted uranus: IO thread stopped, relay log applied, then the channel reset
+  // and read_only off, in that order; venus follows it; mercury was asked nothing more.
+  FakeServer& uranus = lab.fakes.sessions.server("uranus");
+  const std::vector<std::string> asked = uranus.statements();
+  auto at = [&](const std::string& statement) { return std::find(asked.begin(), asked.end(), statement) - asked.begin(); };
+  CHECK(at("STOP SLAVE IO_THREAD") < at("RESET SLAVE ALL"));
+  CHECK(at("RESET SLAVE ALL") < at("SET GLOBAL read_only = 0"));
+  CHECK(at("SET GLOBAL read_only = 0") < static_cast<long>(asked.size()));
+  CHECK(uranus.globals["read_only"] == "0");
+  CHECK_FALSE(uranus.replica.has_value());
+  const FakeServer& venus = lab.fakes.sessions.server("venus");
+  REQUIRE(venus.replica.has_value());
+  CHECK(venus.replica->at("Master_Host") == "127.0.0.66");
+  CHECK(venus.replica->at("Slave_IO_Running") == "Yes");
+  CHECK(mercury.log() == std::vector<std::string>{"sql: SELECT 1", "sql: SELECT 1"});
   CHECK(second.file_rewritten);
   CHECK(lab.fakes.files.written == std::vector<std::string>{"lab.toml"});
   CHECK(Contains(lab.fakes.files.files.at("lab.toml"), "primary = \"uranus\""));
   CHECK(lab.fakes.records.epochs.size() == 1);
   CHECK(lab.fakes.records.binlogs_read == std::vector<std::string>{"mercury"});
   CHECK(lab.fakes.locks.taken == std::vector<std::string>{"uranus"});
-  CHECK(second.status.ok());
+  std::string failures;
+  if (second.report) {
+    for (const ActionOutcome& o : second.report->outcomes) {
+      if (o.state == ActionOutcome::State::kFailed) failures += o.id + ": " + o.status.message() + "\n";
+    }
+  }
+  CHECK_MESSAGE(second.status.ok(), failures);
   CHECK(Contains(RenderMoveReport(second), "  the topology file now says primary = \"uranus\""));
 }
 

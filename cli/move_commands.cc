@@ -9,8 +9,9 @@
 
 #include "cli/cli_support.h"
 #include "engine/terminal_text.h"
-#include "providers/primary_move.h"
-#include "providers/watcher.h"
+#include "ops/move.h"
+#include "ops/watch.h"
+#include "ops/world.h"
 
 namespace replplan::cli {
 namespace {
@@ -32,7 +33,7 @@ int Run(const MoveCommand& command, bool failover) {
   if (!loaded.ok()) return Fail(loaded.status());
   ConsoleObserver observer;
   bool no_tty = false;
-  MoveRequest request;
+  ops::MoveRequest request;
   request.topology_path = loaded->path;
   request.topology_text = loaded->text;
   request.topology = loaded->topology;
@@ -43,12 +44,14 @@ int Run(const MoveCommand& command, bool failover) {
   request.approve = Approval(command.yes, no_tty);
   request.allow_destructive = command.allow_destructive;
   request.say = [](const std::string& text) { std::cout << TerminalSafeLines(text) << std::flush; };
-  MoveOutcome outcome = failover ? RunFailover(request) : RunSwitchover(request, command.to);
+  ops::LiveWorld live;
+  ops::MoveOutcome outcome =
+      failover ? ops::Failover(live.world(), request) : ops::Switchover(live.world(), request, command.to);
   if (no_tty) {
     return Fail(Status::FailedPrecondition(std::string(failover ? "failover" : "switchover") +
                                            " needs approval: run it on a terminal, or pass --yes"));
   }
-  std::cout << TerminalSafeLines(RenderMoveReport(outcome));
+  std::cout << TerminalSafeLines(ops::RenderMoveReport(outcome));
   if (!outcome.status.ok()) return Fail(outcome.status);
   return kExitOk;
 }
@@ -69,7 +72,7 @@ int RunWatchCommand(const WatchCommand& command) {
   std::signal(SIGINT, OnStopSignal);
   std::signal(SIGTERM, OnStopSignal);
   ConsoleObserver observer;
-  WatchOptions options;
+  ops::WatchOptions options;
   options.topology_path = command.path;
   options.interval = std::chrono::milliseconds(command.interval_ms);
   options.probe_timeout = std::chrono::milliseconds(command.probe_timeout_ms);
@@ -86,7 +89,7 @@ int RunWatchCommand(const WatchCommand& command) {
     std::lock_guard<std::mutex> lock(mutex);
     std::cout << UtcNowMillis() << " " << TerminalSafeLines(line) << std::endl;
   };
-  Status status = Watch(options, g_stop);
+  Status status = ops::Watch(options, g_stop);
   if (!status.ok()) return Fail(status);
   return kExitOk;
 }

@@ -1,5 +1,5 @@
 // `replplan switchover` and `replplan failover`: moving the primary from the command line
-// (providers/primary_move.h does the work).
+// (ops/move.h and ops/watch.h do the work).
 #pragma once
 
 #include <string>

@@ -1,14 +1,18 @@
 // A World (ops/world.h) of fakes for the operations' unit tests: a live state the test builds, an
 // executor that records what it was asked (and whether the cluster lock was held then), a lock
-// that can be taken by someone else, a fixed clock, files in memory. Test-only; no I/O.
+// that can be taken by someone else, a fixed clock, files in memory, fake servers behind the
+// session seam (providers/testing/fake_server.h) and a move's records kept in memory. Test-only;
+// no I/O.
 #pragma once
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "ops/world.h"
+#include "providers/testing/fake_server.h"
 
 namespace replplan::ops::testing {
 
@@ -126,6 +130,27 @@ class RecordingPromotions : public PromotionRecorder {
   int calls = 0;
 };
 
+// Epochs recorded and binlogs read, in memory: the epoch written is `at_least`; the old primary's
+// binlog cannot be read unless `lost` is set.
+class RecordingMoveRecords : public MoveRecords {
+ public:
+  Result<int64_t> RecordEpoch(const ServerSpec& new_primary, int64_t at_least, const std::string& kind,
+                              const std::string&) override {
+    epochs.push_back(new_primary.name + " " + kind + " " + std::to_string(at_least));
+    return at_least;
+  }
+  LostTransactions FindLost(const ServerSpec& old_primary, const std::string&) override {
+    binlogs_read.push_back(old_primary.name);
+    if (lost) return *lost;
+    LostTransactions unknown;
+    unknown.why_unknown = "cannot reach " + old_primary.name + " over SSH to read its binlog: (fake)";
+    return unknown;
+  }
+  std::vector<std::string> epochs;        // "uranus failover 1"
+  std::vector<std::string> binlogs_read;  // old primaries
+  std::optional<LostTransactions> lost;
+};
+
 struct FakeWorld {
   FakeLiveState live;
   FakeLocks locks;
@@ -134,7 +159,9 @@ struct FakeWorld {
   MemoryFiles files;
   ResolvedSecrets secrets;
   RecordingPromotions promotions;
-  World world() { return {&live, &executors, &locks, &clock, &files, &secrets, &promotions}; }
+  FakeSessionFactory sessions;
+  RecordingMoveRecords records;
+  World world() { return {&live, &executors, &locks, &clock, &files, &secrets, &promotions, &sessions, &records}; }
 };
 
 }  // namespace replplan::ops::testing

@@ -5,6 +5,7 @@
 #include <iomanip>
 #include <sstream>
 
+#include "providers/epoch_record.h"
 #include "providers/live_executor.h"
 #include "providers/local/atomic_file.h"
 #include "providers/primary_move.h"
@@ -14,15 +15,11 @@ namespace {
 
 class LiveExecutors : public ExecutorFactory {
  public:
-  std::unique_ptr<ActionExecutor> Make(const Topology& topology) override { return MakeLiveExecutor(topology); }
-};
+  explicit LiveExecutors(SessionPool* pool) : pool_(pool) {}
+  std::unique_ptr<ActionExecutor> Make(const Topology& topology) override { return MakeLiveExecutor(topology, pool_); }
 
-class SshClusterLocks : public ClusterLockRoutine {
- public:
-  Status Acquire(ClusterLocks& held, const std::vector<const Topology*>& topologies,
-                 const std::string& owner) override {
-    return AcquireClusterLocks(held, topologies, owner);
-  }
+ private:
+  SessionPool* pool_;
 };
 
 class SystemClock : public Clock {
@@ -57,22 +54,40 @@ class ServerEpochs : public PromotionRecorder {
   }
 };
 
+class ServerMoveRecords : public MoveRecords {
+ public:
+  Result<int64_t> RecordEpoch(const ServerSpec& new_primary, int64_t at_least, const std::string& kind,
+                              const std::string& by) override {
+    return ::replplan::RecordEpoch(new_primary, at_least, kind, by);
+  }
+  LostTransactions FindLost(const ServerSpec& old_primary, const std::string& new_primary_position) override {
+    return FindLostTransactions(old_primary, new_primary_position);
+  }
+};
+
 }  // namespace
+
+std::unique_ptr<ActionExecutor> SessionExecutors::Make(const Topology& topology) {
+  return MakeLiveExecutor(topology, sessions_);
+}
 
 LiveState ProviderStateSource::Read(const Topology& topology, int parallelism, ReadStats& stats) {
   return ReadLiveState(topology, *provider_, parallelism, stats);
 }
 
-LiveWorld::LiveWorld()
-    : live_(std::make_unique<ProviderStateSource>(MakeLiveProvider())),
-      executors_(std::make_unique<LiveExecutors>()),
-      locks_(std::make_unique<SshClusterLocks>()),
+LiveWorld::LiveWorld(SessionPool* pool)
+    : live_(std::make_unique<ProviderStateSource>(MakeLiveProvider(pool))),
+      executors_(std::make_unique<LiveExecutors>(pool)),
+      holders_(MakeSshHolderLauncher(pool)),
+      locks_(std::make_unique<HolderClusterLocks>(*holders_)),
       clock_(std::make_unique<SystemClock>()),
       files_(std::make_unique<LocalFiles>()),
       secrets_(std::make_unique<LocalSecrets>()),
       promotions_(std::make_unique<ServerEpochs>()),
+      sessions_(std::make_unique<LiveSessionFactory>(pool)),
+      records_(std::make_unique<ServerMoveRecords>()),
       world_{live_.get(), executors_.get(), locks_.get(), clock_.get(), files_.get(), secrets_.get(),
-             promotions_.get()} {}
+             promotions_.get(), sessions_.get(), records_.get()} {}
 
 LiveWorld::~LiveWorld() = default;
 

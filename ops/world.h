@@ -1,6 +1,7 @@
-// What an operation (ops/apply.h, and later switchover, failover, watch) may touch, as a small
-// struct of interfaces: the live state, the executor, the cluster lock, the clock, the local files,
-// the secrets and the epoch a promotion records. LiveWorld holds the real implementation of each;
+// What an operation (ops/apply.h, ops/move.h, ops/watch.h) may touch, as a small struct of
+// interfaces: the live state, the executor, the cluster lock, the clock, the local files, the
+// secrets, the epoch a promotion records, sessions to single servers (a failover's facts) and what a
+// move records and learns afterwards. LiveWorld holds the real implementation of each;
 // a unit test hands the operation fakes (ops/fake_world.h) and checks what it was asked to do.
 //
 // Invariant: an operation reaches servers and files only through its World. It never prints: what
@@ -20,7 +21,9 @@
 #include "engine/topology.h"
 #include "providers/cluster_lock.h"
 #include "providers/local/secrets.h"
+#include "providers/lost_transactions.h"
 #include "providers/provider.h"
+#include "providers/server_session.h"
 #include "providers/state_reader.h"
 
 namespace replplan::ops {
@@ -39,6 +42,18 @@ class ExecutorFactory {
   virtual std::unique_ptr<ActionExecutor> Make(const Topology& topology) = 0;
 };
 
+// The live executor (providers/live_executor.h) over sessions from `sessions`, which must outlive
+// what it makes: a fake's (providers/testing/fake_server.h), so a unit test runs the very
+// statements the lab runs against fake servers.
+class SessionExecutors : public ExecutorFactory {
+ public:
+  explicit SessionExecutors(SessionFactory& sessions) : sessions_(sessions) {}
+  std::unique_ptr<ActionExecutor> Make(const Topology& topology) override;
+
+ private:
+  SessionFactory& sessions_;
+};
+
 // The cluster lock routine of providers/cluster_lock.h (AcquireClusterLocks): takes the lock of
 // each topology's primary into `held`; a refusal names the holder.
 class ClusterLockRoutine {
@@ -46,6 +61,21 @@ class ClusterLockRoutine {
   virtual ~ClusterLockRoutine() = default;
   virtual Status Acquire(ClusterLocks& held, const std::vector<const Topology*>& topologies,
                          const std::string& owner) = 0;
+};
+
+// The routine of providers/cluster_lock.h over a HolderLauncher: the real one starts holders over
+// SSH; a unit test's over a socketpair, so a holder that never answers needs no server.
+class HolderClusterLocks : public ClusterLockRoutine {
+ public:
+  explicit HolderClusterLocks(HolderLauncher& launcher, LockBounds bounds = {}) : launcher_(launcher), bounds_(bounds) {}
+  Status Acquire(ClusterLocks& held, const std::vector<const Topology*>& topologies,
+                 const std::string& owner) override {
+    return AcquireClusterLocks(held, topologies, owner, launcher_, bounds_);
+  }
+
+ private:
+  HolderLauncher& launcher_;
+  LockBounds bounds_;
 };
 
 class Clock {
@@ -82,6 +112,18 @@ class PromotionRecorder {
                              const std::string& topology_path, const std::string& owner) = 0;
 };
 
+// After a switchover or failover promoted a server: the epoch recorded on it (RecordEpoch,
+// providers/epoch_record.h), and, after a failover, what the old primary wrote that no replica
+// received (FindLostTransactions, providers/lost_transactions.h). Each opens its own connection,
+// with its own short bounds.
+class MoveRecords {
+ public:
+  virtual ~MoveRecords() = default;
+  virtual Result<int64_t> RecordEpoch(const ServerSpec& new_primary, int64_t at_least, const std::string& kind,
+                                      const std::string& by) = 0;
+  virtual LostTransactions FindLost(const ServerSpec& old_primary, const std::string& new_primary_position) = 0;
+};
+
 // Borrowed pointers, none null.
 struct World {
   LiveStateSource* live = nullptr;
@@ -91,6 +133,8 @@ struct World {
   Files* files = nullptr;
   SecretChecker* secrets = nullptr;
   PromotionRecorder* promotions = nullptr;
+  SessionFactory* sessions = nullptr;  // one server at a time (providers/server_session.h)
+  MoveRecords* records = nullptr;
 };
 
 // ReadLiveState over a Provider (the real one reads over SQL and SSH; a fake one returns raw rows).
@@ -103,11 +147,12 @@ class ProviderStateSource : public LiveStateSource {
   std::unique_ptr<Provider> provider_;
 };
 
-// The real world: servers over SQL and SSH (MakeLiveProvider, MakeLiveExecutor, AcquireClusterLocks),
-// the system clock, the local file system, secrets from env and files, epochs on the servers.
+// The real world: servers over SQL and SSH (MakeLiveProvider, MakeLiveExecutor, AcquireClusterLocks,
+// LiveSessionFactory), the system clock, the local file system, secrets from env and files, epochs
+// on the servers. With a pool (`watch` keeps one), connections are borrowed warm from it.
 class LiveWorld {
  public:
-  LiveWorld();
+  explicit LiveWorld(SessionPool* pool = nullptr);
   ~LiveWorld();
   LiveWorld(const LiveWorld&) = delete;
   LiveWorld& operator=(const LiveWorld&) = delete;
@@ -116,11 +161,14 @@ class LiveWorld {
  private:
   std::unique_ptr<LiveStateSource> live_;
   std::unique_ptr<ExecutorFactory> executors_;
+  std::unique_ptr<HolderLauncher> holders_;
   std::unique_ptr<ClusterLockRoutine> locks_;
   std::unique_ptr<Clock> clock_;
   std::unique_ptr<Files> files_;
   std::unique_ptr<SecretChecker> secrets_;
   std::unique_ptr<PromotionRecorder> promotions_;
+  std::unique_ptr<SessionFactory> sessions_;
+  std::unique_ptr<MoveRecords> records_;
   World world_;
 };
 

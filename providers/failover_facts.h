@@ -15,14 +15,21 @@ struct FailoverFacts {
   bool primary_reachable = false;  // the primary answered SQL from here
   std::string primary_error;       // why not (redacted), when unreachable
   std::vector<ReplicaFacts> replicas;  // every server but the primary, in file order
-  std::vector<std::string> replica_errors;  // "venus: cannot connect ..." for unreachable replicas
+  // "venus does not answer SQL: cannot connect ..." for unreachable replicas (the session's error)
+  std::vector<std::string> replica_errors;
 };
 
+class SessionFactory;
 class SessionPool;
 
-// Reads the primary and every replica in parallel, each with its own connect timeout. Never throws.
-// With a pool, the replicas' connections are borrowed from it (the primary is always connected
-// afresh: a pooled connection to it would prove nothing about reaching it now).
+// Reads the primary and every replica in parallel, each over a ServerSession of `sessions`
+// (providers/server_session.h) with its server's own timeouts. Never throws. The primary's session
+// is opened fresh (SessionLimits::fresh: a pooled connection to it would prove nothing about
+// reaching it now); the replicas' may be lent warm by the factory.
+FailoverFacts CollectFailoverFacts(const Topology& topology, SessionFactory& sessions);
+
+// The same over the live servers (LiveSessionFactory), borrowing the replicas' connections from
+// `pool` when given.
 FailoverFacts CollectFailoverFacts(const Topology& topology, SessionPool* pool = nullptr);
 
 }  // namespace replplan

@@ -81,7 +81,7 @@ namespace {
 class LiveServerSession : public ServerSession {
  public:
   LiveServerSession(const ServerSpec& server, const SessionLimits& limits, SessionPool* pool)
-      : server_(server), limits_(limits), pool_(pool) {}
+      : server_(server), limits_(limits), pool_(limits.fresh ? nullptr : pool) {}
 
   // A connection still held is sound: every transport failure dropped its connection at once.
   ~LiveServerSession() override {

@@ -46,6 +46,9 @@ struct SessionLimits {
   int sql_connect_timeout_ms = 0;
   int sql_read_timeout_ms = 0;
   int command_timeout_ms = 30000;  // each Run and each file operation, start to end
+  // Connect afresh, never borrowing from nor giving back to a pool: a check that the server
+  // answers now (a warm connection would prove nothing about reaching it now).
+  bool fresh = false;
 };
 
 enum class ReplicaThreads { kBoth, kIo, kSql };

@@ -6,7 +6,7 @@
 // suspected at once, not at the next probe; the probes remain for what closes no socket (a frozen
 // process or host, dropped packets). A failed probe reconnects once at once; only if that fails
 // too is the primary suspected. Suspicion is not failure: the decision
-// is RunFailover's (providers/primary_move.h), which asks every replica whether its IO thread lost
+// is Failover's (ops/move.h), which asks every replica whether its IO thread lost
 // the primary too, and refuses when any reachable one still sees it (the watcher alone may be cut
 // off). While the replicas have not yet noticed (their IO thread notices a killed primary at once,
 // a silent one within slave_net_timeout), the watcher asks again, without sleeping longer than
@@ -27,9 +27,11 @@
 #include <functional>
 #include <string>
 
-#include "providers/primary_move.h"
+#include "engine/applier.h"
+#include "engine/failover_choice.h"
+#include "engine/status.h"
 
-namespace replplan {
+namespace replplan::ops {
 
 struct WatchOptions {
   std::string topology_path;
@@ -53,4 +55,4 @@ struct WatchOptions {
 // Returns the status of the last failover attempted (OK when none failed).
 Status Watch(const WatchOptions& options, const std::atomic<bool>& stop);
 
-}  // namespace replplan
+}  // namespace replplan::ops

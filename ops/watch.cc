@@ -1,4 +1,4 @@
-#include "providers/watcher.h"
+#include "ops/watch.h"
 
 #include <poll.h>
 #include <sys/stat.h>
@@ -14,6 +14,8 @@
 #include <thread>
 
 #include "engine/topology_parser.h"
+#include "ops/move.h"
+#include "ops/world.h"
 #include "providers/connect_options.h"
 #include "providers/live_executor.h"
 #include "providers/mysql/mysql_connection.h"
@@ -21,17 +23,17 @@
 #include "providers/session_pool.h"
 #include "providers/standby_shell.h"
 
-namespace replplan {
+namespace replplan::ops {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using Steady = std::chrono::steady_clock;
 
 // A failover holds the cluster lock on one SSH session of the new primary while the reads and the
 // actions use another.
 constexpr int kSshPerServer = 2;
 constexpr std::chrono::seconds kEvery{5};
 
-long long Ms(Clock::duration d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); }
+long long Ms(Steady::duration d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); }
 
 struct Loaded {
   std::string text;
@@ -86,9 +88,9 @@ class Probe {
   // Returns after `interval`, or at once when the server closes the connection (or sends anything:
   // an idle connection receives nothing, so the next Check finds out what it was), or when `stop`.
   void Wait(std::chrono::milliseconds interval, const std::atomic<bool>& stop) {
-    auto until = Clock::now() + interval;
+    auto until = Steady::now() + interval;
     while (!stop) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now());
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Steady::now());
       if (left.count() <= 0) return;
       // Slices of at most 200 ms so a stop request is seen in time.
       int slice = static_cast<int>(std::min<long long>(left.count(), 200));
@@ -143,7 +145,7 @@ class PoolKeeper {
       if (done_ || stop_ || !have_topology_) continue;
       Topology topology = topology_;
       lock.unlock();
-      auto start = Clock::now();
+      auto start = Steady::now();
       int opened = pool_.Warm(topology, kSshPerServer);
       // And a cluster lock holder standing by on every server: the failover's lock is then one
       // line written to it, whichever replica becomes the primary.
@@ -158,7 +160,7 @@ class PoolKeeper {
         log_("warm: " + std::to_string(pool_.idle_sql()) + " SQL connections and " + std::to_string(pool_.idle_ssh()) +
              " SSH sessions ready for a failover (" + std::to_string(opened) + " opened, and " +
              std::to_string(standby) + " lock holders and " + std::to_string(shells) +
-             " shells started to stand by, in " + std::to_string(Ms(Clock::now() - start)) + " ms)");
+             " shells started to stand by, in " + std::to_string(Ms(Steady::now() - start)) + " ms)");
       }
       lock.lock();
     }
@@ -247,10 +249,10 @@ class FenceGuard {
     fence.host = name;
     fence.summary = "fence " + name + ": it answers writable after it was replaced";
     auto executor = MakeLiveExecutor(*topology);
-    auto start = Clock::now();
+    auto start = Steady::now();
     Status st = executor->Execute(fence, [&](const std::string& line) { log_(line); });
     log_(st.ok() ? "fenced " + name + " (it came back writable after the failover) in " +
-                       std::to_string(Ms(Clock::now() - start)) + " ms"
+                       std::to_string(Ms(Steady::now() - start)) + " ms"
                  : "could not fence " + name + ", which came back writable: " + st.message());
   }
   static bool AnswersWritable(const ServerSpec& spec) {
@@ -283,12 +285,13 @@ Status Watch(const WatchOptions& options, const std::atomic<bool>& stop) {
     if (options.log) options.log(line);
   };
   Status last = Status::OK();
-  std::optional<Clock::time_point> blocked_until;
+  std::optional<Steady::time_point> blocked_until;
   // Every 200 ms to 1 s, whatever the probe interval: a replaced primary that wakes writable is
   // fenced within that, and a short probe interval does not hammer it with connects.
   FenceGuard guard(stop, std::clamp(options.interval, std::chrono::milliseconds(200), std::chrono::milliseconds(1000)),
                    options.topology_path, options.owner, log);
   SessionPool pool;
+  LiveWorld world(&pool);  // the failovers borrow the pool's warm connections
   PoolKeeper keeper(pool, stop, log);
   int failovers = 0;
   while (!stop) {
@@ -321,7 +324,7 @@ Status Watch(const WatchOptions& options, const std::atomic<bool>& stop) {
         }
         continue;
       }
-      auto suspected = Clock::now();
+      auto suspected = Steady::now();
       if (blocked_until && suspected < *blocked_until) {
         if (!reported_blocked) {
           log("primary " + primary.name + " unreachable (" + alive.message() + ") but a failover happened " +
@@ -345,11 +348,10 @@ Status Watch(const WatchOptions& options, const std::atomic<bool>& stop) {
         request.min_confirmations = options.min_confirmations;
         request.owner = options.owner;
         request.observer = options.observer;
-        request.pool = &pool;
         request.allow_destructive = options.allow_destructive;
-        MoveOutcome attempt = RunFailover(request);
+        MoveOutcome attempt = Failover(world.world(), request);
         bool not_confirmed = !attempt.decision || !attempt.decision->proceed;
-        if (!not_confirmed || Clock::now() >= deadline || stop) {
+        if (!not_confirmed || Steady::now() >= deadline || stop) {
           outcome = std::move(attempt);
           break;
         }
@@ -359,7 +361,7 @@ Status Watch(const WatchOptions& options, const std::atomic<bool>& stop) {
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
       }
-      log("detection: " + std::to_string(Ms(Clock::now() - suspected)) + " ms from the failed probe to the end of the " +
+      log("detection: " + std::to_string(Ms(Steady::now() - suspected)) + " ms from the failed probe to the end of the " +
           "failover attempt");
       SessionPool::Stats used = pool.stats();
       log("connections: " + std::to_string(used.sql_lent - before.sql_lent) + " SQL and " +
@@ -370,7 +372,7 @@ Status Watch(const WatchOptions& options, const std::atomic<bool>& stop) {
       if (outcome->decision && outcome->decision->proceed) {
         last = outcome->status;
         if (outcome->promoted) guard.Guard(outcome->from);
-        blocked_until = Clock::now() + options.block_period;
+        blocked_until = Steady::now() + options.block_period;
         ++failovers;
         if (options.max_failovers > 0 && failovers >= options.max_failovers) return last;
         break;  // re-read the rewritten file and watch the new primary
@@ -382,4 +384,4 @@ Status Watch(const WatchOptions& options, const std::atomic<bool>& stop) {
   return last;
 }
 
-}  // namespace replplan
+}  // namespace replplan::ops

@@ -1,10 +1,10 @@
-#include "providers/primary_move.h"
+#include "ops/move.h"
 
 #include <doctest/doctest.h>
 
 #include <string>
 
-namespace replplan {
+namespace replplan::ops {
 
 TEST_CASE("the move report shows escape sequences from a server's error as text, on the lines it writes") {
   MoveOutcome o;
@@ -23,4 +23,4 @@ TEST_CASE("the move report shows escape sequences from a server's error as text,
         "  result: uranus: ERROR 2013: lost connection\\x1b[1A\\x1b[2K\\r\\n  result: done\n");
 }
 
-}  // namespace replplan
+}  // namespace replplan::ops

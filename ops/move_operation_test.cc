@@ -1,0 +1,360 @@
+// Switchover and failover (ops/move.h) over fakes: a primary that stops answering part-way, and a
+// cluster lock holder that never answers. Each asserts what reached each server, who was promoted,
+// whether the topology file was rewritten, and what the outcome and the report say.
+#include "ops/move.h"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <future>
+#include <string>
+#include <vector>
+
+#include "engine/planner_fixtures.h"
+#include "engine/topology_parser.h"
+#include "ops/fake_world.h"
+#include "ops/lab_toml_fixture.h"
+#include "providers/testing/fake_lock_holder.h"
+
+namespace replplan::ops {
+namespace {
+
+using replplan::testing::FakeHolderLauncher;
+using replplan::testing::InSyncLive;
+using testing::LabToml;
+
+const char kPositionQuery[] = "SELECT @@gtid_current_pos AS cur, @@gtid_binlog_pos AS bin, @@log_bin AS log_bin, "
+                              "@@log_slave_updates AS lsu, @@read_only AS ro";
+
+bool Has(const std::vector<std::string>& list, const std::string& item) {
+  return std::find(list.begin(), list.end(), item) != list.end();
+}
+bool Contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+// The lab's file with its secrets in the environment (the live executor resolves them).
+std::string LabText() {
+  std::string text = LabToml("mercury");
+  for (const char* name : {"repl", "admin", "app"}) {
+    const std::string file = std::string("{ file = \"/LAB/secrets/") + name + ".pw\" }";
+    const std::string env = std::string("{ env = \"REPLPLAN_MOVE_TEST_") + name + "_PW\" }";
+    text.replace(text.find(file), file.size(), env);
+    setenv((std::string("REPLPLAN_MOVE_TEST_") + name + "_PW").c_str(), "pw-5c1e", 1);
+  }
+  return text;
+}
+
+// The lab (mercury the primary, uranus and venus its replicas, all in sync at 0-1-42) in a fake world.
+struct Lab {
+  Lab() {
+    fakes.files.files["lab.toml"] = text;
+    TopologyParse parse = ParseTopology(text, "lab.toml");
+    REQUIRE(parse.ok());
+    topology = parse.topology;
+    fakes.live.state = InSyncLive(topology);
+  }
+  MoveRequest Request(const std::string& kind) {
+    MoveRequest request;
+    request.topology_path = "lab.toml";
+    request.topology_text = text;
+    request.topology = topology;
+    request.parallelism = 1;  // the recording executor is not for concurrent use
+    request.owner = "replplan " + kind + " by test@here (pid 1)";
+    return request;
+  }
+  // The file still names mercury, and nothing wrote it.
+  void CheckFileUntouched() const {
+    CHECK(fakes.files.written.empty());
+    CHECK(fakes.files.files.at("lab.toml") == text);
+  }
+
+  const std::string text = LabText();
+  testing::FakeWorld fakes;
+  World world = fakes.world();
+  Topology topology;
+};
+
+// What a replica answers a failover's facts: in sync at 0-1-42, read-only, binlog on; its channel
+// to mercury connected (`lost` false) or reconnecting after its reads timed out.
+void ReplicaAnswers(FakeServer& replica, bool lost) {
+  replica.AnswerPrefix(kPositionQuery, {Row{{"cur", "0-1-42"}, {"bin", "0-1-42"}, {"log_bin", "1"}, {"lsu", "1"},
+                                            {"ro", "1"}}});
+  Row channel = FakeServer::ReplicaRow("127.0.0.61", 3306, "repl");
+  channel["Gtid_IO_Pos"] = "0-1-42";
+  if (lost) {  // as a frozen primary leaves it: reconnecting, no error recorded yet
+    channel["Slave_IO_Running"] = "Connecting";
+    channel["Slave_IO_State"] = "Reconnecting after a failed master event read";
+  }
+  replica.replica = channel;
+  // What the live executor reads while it promotes one and repoints the other.
+  replica.globals["read_only"] = "1";
+  replica.globals["gtid_slave_pos"] = "0-1-42";
+  replica.globals["gtid_current_pos"] = "0-1-42";
+  replica.globals["gtid_binlog_pos"] = "0-1-42";
+  replica.AnswerPrefix("SELECT MASTER_GTID_WAIT(", {Row{{"r", "0"}}});
+}
+
+// The failover's world: mercury answers `SELECT 1` (until it freezes), the replicas as given, and the
+// live state the plan is made from shows mercury unreadable.
+void FailoverServers(Lab& lab, bool replicas_lost) {
+  FakeServer& mercury = lab.fakes.sessions.server("mercury");
+  mercury.Answer("SELECT 1", {Row{{"1", "1"}}});
+  mercury.default_read_timeout_ms = 300;
+  ReplicaAnswers(lab.fakes.sessions.server("uranus"), replicas_lost);
+  ReplicaAnswers(lab.fakes.sessions.server("venus"), replicas_lost);
+  ServerState& down = lab.fakes.live.state.servers["mercury"];
+  down.sql_ok = false;
+  down.sql_error = "mercury does not answer SQL: Lost connection to server during query (2013)";
+}
+
+const std::vector<std::string> kFactsAsked = {std::string(kPositionQuery), "SHOW SLAVE STATUS"};
+
+TEST_CASE("a primary that freezes while it is fenced (the live executor over fake servers): nobody is promoted, "
+          "the file is not rewritten, the report says which action failed") {
+  Lab lab;
+  SessionExecutors executors(lab.fakes.sessions);
+  lab.world.executors = &executors;
+  FakeServer& mercury = lab.fakes.sessions.server("mercury");
+  FakeServer& uranus = lab.fakes.sessions.server("uranus");
+  FakeServer& venus = lab.fakes.sessions.server("venus");
+  mercury.globals["read_only"] = "0";
+  mercury.AnswerPrefix("SELECT ID AS id, USER AS user FROM information_schema.PROCESSLIST", {});
+  mercury.default_read_timeout_ms = 300;
+  // It accepts the statement that fences it, and never answers.
+  mercury.Freeze("SET GLOBAL read_only", std::chrono::seconds(10));
+  for (FakeServer* replica : {&uranus, &venus}) {
+    replica->globals["read_only"] = "1";
+    replica->replica = FakeServer::ReplicaRow("127.0.0.61", 3306, "repl");
+  }
+
+  auto start = std::chrono::steady_clock::now();
+  MoveOutcome outcome = Switchover(lab.world, lab.Request("switchover"), "uranus");
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));  // bounded by the read timeout
+
+  REQUIRE(outcome.plan);
+  // mercury was asked to fence, in this order, and froze on the SET; nothing was asked after it.
+  const std::vector<std::string> fence = {
+      "SELECT ID AS id, USER AS user FROM information_schema.PROCESSLIST WHERE STATE LIKE 'Waiting for semi-sync "
+      "ACK%' AND COMMAND NOT LIKE 'Binlog Dump%' AND ID <> CONNECTION_ID()",
+      "SELECT @@GLOBAL.read_only AS ro", "SET SESSION lock_wait_timeout = 1", "SET GLOBAL read_only = 1"};
+  CHECK(mercury.statements() == fence);
+  CHECK(mercury.globals["read_only"] == "0");  // the frozen statement changed nothing
+  // The candidate and the other replica were never asked anything: uranus stays a read-only replica.
+  CHECK(uranus.statements().empty());
+  CHECK(venus.statements().empty());
+  CHECK(uranus.globals["read_only"] == "1");
+  CHECK(uranus.replica.has_value());
+  CHECK_FALSE(outcome.promoted);
+  CHECK_FALSE(outcome.file_rewritten);
+  lab.CheckFileUntouched();
+  CHECK(lab.fakes.records.epochs.empty());  // no epoch for a promotion that did not happen
+  CHECK(lab.fakes.locks.alive == 0);        // the locks were released
+  CHECK(lab.fakes.locks.taken == std::vector<std::string>{"mercury", "uranus"});
+
+  REQUIRE_FALSE(outcome.status.ok());
+  CHECK(Contains(outcome.status.message(), "1 action(s) failed, "));
+  REQUIRE(outcome.report);
+  CHECK(outcome.report->failed() == 1);
+  CHECK(outcome.report->not_attempted() > 0);
+  bool promote_attempted = false;
+  for (const ActionOutcome& o : outcome.report->outcomes) {
+    if (o.id == "mercury/fence-primary") {
+      CHECK(o.state == ActionOutcome::State::kFailed);
+      CHECK(Contains(o.status.message(), "(2013)"));
+    }
+    promote_attempted |= o.id == "uranus/promote-replica" && o.state != ActionOutcome::State::kNotAttempted;
+  }
+  CHECK_FALSE(promote_attempted);
+  const std::string report = RenderMoveReport(outcome);
+  CHECK(Contains(report, "switchover report: mercury -> uranus\n"));
+  CHECK(Contains(report, "  result: 1 action(s) failed, "));
+  CHECK_FALSE(Contains(report, "the topology file now says"));
+  CHECK_FALSE(Contains(report, "NOT rewritten"));  // nothing to rewrite: the primary did not move
+}
+
+TEST_CASE("a primary that answers the first facts and then freezes: the first failover is refused, the next "
+          "one confirms it down within the read timeout and promotes") {
+  Lab lab;
+  FailoverServers(lab, /*replicas_lost=*/true);
+  FakeServer& mercury = lab.fakes.sessions.server("mercury");
+
+  // It answers: whatever the replicas say, this is no failover.
+  MoveOutcome first = Failover(lab.world, lab.Request("failover"));
+  REQUIRE(first.facts);
+  CHECK(first.facts->primary_reachable);
+  REQUIRE(first.decision);
+  CHECK_FALSE(first.decision->proceed);
+  CHECK(mercury.statements() == std::vector<std::string>{"SELECT 1"});
+  CHECK(lab.fakes.sessions.server("uranus").statements() == kFactsAsked);
+  CHECK(lab.fakes.sessions.server("venus").statements() == kFactsAsked);
+  CHECK(lab.fakes.executors.made == 0);
+  CHECK(lab.fakes.executors.executed.empty());
+  CHECK(lab.fakes.locks.taken.empty());
+  CHECK_FALSE(first.promoted);
+  lab.CheckFileUntouched();
+  CHECK(Contains(first.status.message(), "failover refused: the primary answers from here"));
+  CHECK(Contains(RenderMoveReport(first), "failover report: mercury -> (none)\n"));
+
+  // Then it freezes: the connect is accepted, the statement never answered.
+  mercury.Freeze("SELECT 1", std::chrono::seconds(10));
+  SessionExecutors executors(lab.fakes.sessions);  // the live executor, over the fake servers
+  lab.world.executors = &executors;
+  auto start = std::chrono::steady_clock::now();
+  MoveOutcome second = Failover(lab.world, lab.Request("failover"));
+  auto took = std::chrono::steady_clock::now() - start;
+  REQUIRE(second.facts);
+  CHECK_FALSE(second.facts->primary_reachable);
+  CHECK(Contains(second.facts->primary_error, "(2013)"));
+  CHECK(took < std::chrono::seconds(3));  // bounded by mercury's read timeout (300 ms), not its freeze
+  CHECK(mercury.statements() == std::vector<std::string>{"SELECT 1", "SELECT 1"});
+  REQUIRE(second.decision);
+  REQUIRE_MESSAGE(second.decision->proceed, second.decision->refusal);
+  CHECK(second.to == "uranus");
+  CHECK(second.promoted);
+  // The live executor promoted uranus: IO thread stopped, relay log applied, then the channel reset
+  // and read_only off, in that order; venus follows it; mercury was asked nothing more.
+  FakeServer& uranus = lab.fakes.sessions.server("uranus");
+  const std::vector<std::string> asked = uranus.statements();
+  auto at = [&](const std::string& statement) { return std::find(asked.begin(), asked.end(), statement) - asked.begin(); };
+  CHECK(at("STOP SLAVE IO_THREAD") < at("RESET SLAVE ALL"));
+  CHECK(at("RESET SLAVE ALL") < at("SET GLOBAL read_only = 0"));
+  CHECK(at("SET GLOBAL read_only = 0") < static_cast<long>(asked.size()));
+  CHECK(uranus.globals["read_only"] == "0");
+  CHECK_FALSE(uranus.replica.has_value());
+  const FakeServer& venus = lab.fakes.sessions.server("venus");
+  REQUIRE(venus.replica.has_value());
+  CHECK(venus.replica->at("Master_Host") == "127.0.0.66");
+  CHECK(venus.replica->at("Slave_IO_Running") == "Yes");
+  CHECK(mercury.log() == std::vector<std::string>{"sql: SELECT 1", "sql: SELECT 1"});
+  CHECK(second.file_rewritten);
+  CHECK(lab.fakes.files.written == std::vector<std::string>{"lab.toml"});
+  CHECK(Contains(lab.fakes.files.files.at("lab.toml"), "primary = \"uranus\""));
+  CHECK(lab.fakes.records.epochs.size() == 1);
+  CHECK(lab.fakes.records.binlogs_read == std::vector<std::string>{"mercury"});
+  CHECK(lab.fakes.locks.taken == std::vector<std::string>{"uranus"});
+  std::string failures;
+  if (second.report) {
+    for (const ActionOutcome& o : second.report->outcomes) {
+      if (o.state == ActionOutcome::State::kFailed) failures += o.id + ": " + o.status.message() + "\n";
+    }
+  }
+  CHECK_MESSAGE(second.status.ok(), failures);
+  CHECK(Contains(RenderMoveReport(second), "  the topology file now says primary = \"uranus\""));
+}
+
+TEST_CASE("a primary that froze while the replicas still receive from it: failover refused, nobody promoted, "
+          "the file not rewritten") {
+  Lab lab;
+  FailoverServers(lab, /*replicas_lost=*/false);
+  lab.fakes.sessions.server("mercury").Freeze("SELECT 1", std::chrono::seconds(10));
+  MoveOutcome outcome = Failover(lab.world, lab.Request("failover"));
+
+  REQUIRE(outcome.facts);
+  CHECK_FALSE(outcome.facts->primary_reachable);
+  REQUIRE(outcome.decision);
+  CHECK_FALSE(outcome.decision->proceed);
+  CHECK(lab.fakes.sessions.server("uranus").statements() == kFactsAsked);
+  CHECK(lab.fakes.sessions.server("venus").statements() == kFactsAsked);
+  CHECK(lab.fakes.executors.made == 0);
+  CHECK(lab.fakes.executors.executed.empty());
+  CHECK(lab.fakes.locks.taken.empty());
+  CHECK_FALSE(outcome.promoted);
+  lab.CheckFileUntouched();
+  CHECK(lab.fakes.records.epochs.empty());
+  const std::string report = RenderMoveReport(outcome);
+  CHECK(Contains(report, "  result: failover refused: "));
+  CHECK_FALSE(Contains(report, "the topology file now says"));
+}
+
+// The lock routine of providers/cluster_lock.h, for real, over holders on socketpairs.
+struct LockedLab : Lab {
+  LockedLab() {
+    world.locks = &locks;
+  }
+  FakeHolderLauncher holders;
+  HolderClusterLocks locks{holders, LockBounds{/*answer_timeout_ms=*/300, /*standby_answer_ms=*/100}};
+};
+
+// Runs `move` with a bound; past it the holders hang up (so a broken bound fails here, never hangs).
+MoveOutcome Bounded(LockedLab& lab, const std::function<MoveOutcome()>& move, std::chrono::milliseconds& took) {
+  auto start = std::chrono::steady_clock::now();
+  auto running = std::async(std::launch::async, move);
+  if (running.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
+    FAIL_CHECK("the lock did not give up within 5 s");
+    lab.holders.HangUp();
+  }
+  MoveOutcome outcome = running.get();
+  took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+  return outcome;
+}
+
+TEST_CASE("a cluster lock holder that never answers: the switchover gives up within the bound, names the server, "
+          "and nothing was executed") {
+  LockedLab lab;
+  lab.holders.script = FakeHolderLauncher::Script::kSilent;
+  std::chrono::milliseconds took{0};
+  MoveOutcome outcome =
+      Bounded(lab, [&] { return Switchover(lab.world, lab.Request("switchover"), "uranus"); }, took);
+
+  CHECK(took >= std::chrono::milliseconds(250));  // it waited for the answer (300 ms, to the millisecond)
+  CHECK(took < std::chrono::seconds(3));
+  CHECK(outcome.status.code() == Status::Code::kUnavailable);
+  CHECK(outcome.status.message() == "cannot lock cluster lab: no answer from /LAB/cluster.lock on mercury");
+  // One holder, on the old primary, was told who asks; it was never asked to lock anything more.
+  REQUIRE(lab.holders.started().size() == 1);
+  CHECK(lab.holders.started()[0].rfind("mercury: IFS= read -r owner", 0) == 0);
+  CHECK(lab.holders.written() == "replplan switchover by test@here (pid 1)\n");
+  CHECK(lab.holders.holds() == 0);
+  CHECK(lab.fakes.executors.made == 0);
+  CHECK(lab.fakes.executors.executed.empty());
+  CHECK_FALSE(outcome.plan);
+  CHECK_FALSE(outcome.promoted);
+  lab.CheckFileUntouched();
+  CHECK(Contains(RenderMoveReport(outcome),
+                 "  result: cannot lock cluster lab: no answer from /LAB/cluster.lock on mercury\n"));
+}
+
+TEST_CASE("a cluster lock holder on the new primary that never answers: the failover gives up, names it, and "
+          "promotes nobody") {
+  LockedLab lab;
+  FailoverServers(lab, /*replicas_lost=*/true);
+  lab.fakes.sessions.Refuse("mercury");
+  lab.holders.script = FakeHolderLauncher::Script::kSilent;
+  std::chrono::milliseconds took{0};
+  MoveOutcome outcome = Bounded(lab, [&] { return Failover(lab.world, lab.Request("failover")); }, took);
+
+  REQUIRE(outcome.decision);
+  CHECK(outcome.decision->proceed);  // the replicas confirmed: only the lock stops it
+  CHECK(took < std::chrono::seconds(3));
+  CHECK(outcome.status.message() == "cannot lock cluster lab: no answer from /LAB/cluster.lock on uranus");
+  CHECK(lab.fakes.executors.executed.empty());
+  CHECK_FALSE(outcome.promoted);
+  lab.CheckFileUntouched();
+  CHECK(lab.fakes.records.epochs.empty());
+}
+
+TEST_CASE("the same lock routine over holders that answer: LOCKED is held while the plan runs and released; BUSY "
+          "names the holder") {
+  LockedLab lab;
+  SUBCASE("locked") {
+    MoveOutcome outcome = Switchover(lab.world, lab.Request("switchover"), "uranus");
+    CHECK_MESSAGE(outcome.status.ok(), outcome.status.message());
+    CHECK(lab.holders.started().size() == 2);  // mercury, then uranus
+    CHECK(lab.holders.holds() == 2);
+    CHECK(lab.holders.releases() == 2);
+    CHECK(Has(lab.fakes.executors.executed, "uranus/promote-replica"));
+    CHECK(outcome.file_rewritten);
+  }
+  SUBCASE("busy") {
+    lab.holders.script = FakeHolderLauncher::Script::kBusy;
+    MoveOutcome outcome = Switchover(lab.world, lab.Request("switchover"), "uranus");
+    CHECK(outcome.status.message() == "cluster lab is locked by replplan apply by someone@elsewhere (pid 1) "
+                                      "(/LAB/cluster.lock on mercury); wait for it to finish");
+    CHECK(lab.fakes.executors.executed.empty());
+    lab.CheckFileUntouched();
+  }
+}
+
+}  // namespace
+}  // namespace replplan::ops

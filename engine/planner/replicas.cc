@@ -1,0 +1,208 @@
+// Replicas: every server but the file's primary replicates from it on the default channel, with
+// the file's account, mode and heartbeat, both threads running; what cannot be repaired in place
+// (a lost binlog, a diverged replica) is reseeded. The primary forgets any source it still has.
+#include "engine/mysql_errors.h"
+#include "engine/desired_config.h"
+#include "engine/planner/rules.h"
+#include "engine/sql_quote.h"
+#include "engine/text.h"
+
+namespace replplan::planner {
+namespace {
+
+std::string IoErrorExplained(const ReplicaChannel& c, const ServerSpec& primary) {
+  std::string text = "IO thread error " + std::to_string(c.last_io_errno) + ": " + c.last_io_error;
+  std::string where = primary.address + ":" + std::to_string(primary.mysql.port);
+  if (c.last_io_errno == kErrAccessDenied) {
+    return text + " (the source refused the replication login: is the replication account on " +
+           primary.name + " right?)";
+  }
+  if (c.last_io_errno == kErrConnRefused || c.last_io_errno == kErrConnLocal) {
+    return text + " (" + primary.name + " is not reachable at " + where + ": is its bind_address right?)";
+  }
+  return text;
+}
+
+}  // namespace
+
+void PlanForgetSources(const PlanContext& ctx, const Server& server, PlanBuilder& plan) {
+  const ServerSpec& spec = server.spec;
+  for (const ReplicaChannel& c : server.state.channels) {
+    if (ctx.change() && c.connection_name.empty()) continue;  // promote-replica resets it
+    std::string object = c.connection_name;
+    Action& a = plan.Add(spec.name, ActionKind::kResetReplica, object);
+    a.summary = "RESET SLAVE ALL on " + spec.name + ": forget its source " + c.source_host + ":" +
+                std::to_string(c.source_port);
+    a.reasons = {spec.name + " is the primary but replicates from " + c.source_host + ":" +
+                 std::to_string(c.source_port) + (object.empty() ? "" : " (channel '" + object + "')")};
+    a.changes = {{"master_host", c.source_host, "", false}};
+    a.destructive = true;
+    a.SetArgs(ResetReplicaArgs{object});
+  }
+}
+
+void PlanReplica(const PlanContext& ctx, const Server& server, PlanBuilder& plan) {
+  const ServerSpec& spec = server.spec;
+  const ServerState& s = server.state;
+  const ReplicationSpec& replication = ctx.topology.replication;
+  HostReport& report = plan.report(server.index);
+  const ServerSpec& p = ctx.primary();
+  const ReplicaChannel* channel = nullptr;
+  for (const ReplicaChannel& c : s.channels) {
+    if (c.connection_name.empty()) {
+      channel = &c;
+    } else {
+      report.notes.push_back("channel '" + c.connection_name + "' replicates from " + c.source_host + ":" +
+                             std::to_string(c.source_port) + "; replplan manages only the default channel");
+    }
+  }
+  if (channel == nullptr) {
+    AddSeed(ctx, server, {spec.name + " does not replicate yet"}, false, plan);
+    AddChangeSource(ctx, server, nullptr, {spec.name + " has no replication channel"}, true, false, plan);
+    AddStart(server, {spec.name + " does not replicate yet"}, plan);
+    return;
+  }
+  if (channel->source_host == kSeedInProgressHost) {
+    AddSeed(ctx, server, {"an earlier seed of " + spec.name + " did not finish (its data is partial)"}, false, plan);
+    AddChangeSource(ctx, server, nullptr, {spec.name + " has no replication source yet (seed unfinished)"}, true,
+                    false, plan);
+    AddStart(server, {spec.name + " does not replicate yet"}, plan);
+    return;
+  }
+
+  bool gtid = replication.mode == ReplicationMode::kGtid;
+  bool uses_gtid = Lower(channel->using_gtid) != "no" && !channel->using_gtid.empty();
+  std::vector<std::string> elsewhere;
+  if (channel->source_host != p.address || channel->source_port != p.mysql.port) {
+    elsewhere.push_back("replicates from " + channel->source_host + ":" + std::to_string(channel->source_port) +
+                        ", file wants " + p.name + " (" + p.address + ":" + std::to_string(p.mysql.port) + ")");
+  }
+  if (channel->source_user != replication.user) {
+    elsewhere.push_back("replication user is '" + channel->source_user + "', file wants '" + replication.user + "'");
+  }
+  // A negative period was not reported: nothing to compare.
+  double period = replication.heartbeat_period;
+  if (channel->heartbeat_period >= 0 && !HeartbeatMatches(channel->heartbeat_period, period)) {
+    elsewhere.push_back("heartbeat period is " + SecondsText(channel->heartbeat_period) + " s, file wants " +
+                        SecondsText(period) + " s");
+  }
+  if (gtid && !uses_gtid) elsewhere.push_back("Using_Gtid is No, file wants GTID replication");
+  if (!gtid && uses_gtid) elsewhere.push_back("Using_Gtid is " + channel->using_gtid + ", file wants file/position");
+  if (!elsewhere.empty()) {
+    AddChangeSource(ctx, server, channel, elsewhere, false, false, plan);
+    AddStart(server, {"replication stops for the source change"}, plan);
+    return;
+  }
+
+  bool running = channel->io_running == "Yes" && channel->sql_running;
+  if (running) return;
+  std::string threads = "replication threads are not running (IO: " + OrEmpty(channel->io_running) +
+                        ", SQL: " + (channel->sql_running ? "Yes" : "No") + ")";
+  if (channel->last_io_errno == kErrBinlogGone) {
+    report.notes.push_back("replication IO thread error 1236: " + channel->last_io_error + " (reseed)");
+    AddSeed(ctx, server, {"reseed: source no longer has the binlog the replica needs (error 1236)"}, true, plan);
+    AddChangeSource(ctx, server, channel, {"restart replication at the seed's position"}, true, false, plan);
+    AddStart(server, {threads}, plan);
+    return;
+  }
+  if (channel->last_sql_errno != 0) {
+    std::string error = "SQL thread error " + std::to_string(channel->last_sql_errno) + ": " + channel->last_sql_error;
+    report.notes.push_back("replication " + error + " (reseed)");
+    AddSeed(ctx, server, {"reseed: the replica's data diverged from its source (" + error + ")"}, true, plan);
+    AddChangeSource(ctx, server, channel, {"restart replication at the seed's position"}, true, false, plan);
+    AddStart(server, {threads}, plan);
+    return;
+  }
+  std::vector<std::string> reasons = {threads};
+  if (channel->last_io_errno != 0) {
+    reasons.push_back(IoErrorExplained(*channel, p));
+    report.notes.push_back("replication " + IoErrorExplained(*channel, p));
+  }
+  AddStart(server, std::move(reasons), plan);
+}
+
+// A seed replaces the replica's data: when it holds databases already, that is loudly destructive.
+void AddSeed(const PlanContext& ctx, const Server& server, std::vector<std::string> reasons, bool destructive,
+             PlanBuilder& plan) {
+  const ServerSpec& spec = server.spec;
+  const ServerState& s = server.state;
+  const ReplicationSpec& replication = ctx.topology.replication;
+  if (!s.databases.empty()) {
+    std::vector<std::string> names;
+    for (const LiveDatabase& d : s.databases) names.push_back(d.name);
+    reasons.push_back(spec.name + " already holds databases " + Join(names, ", ") + ": the seed overwrites them");
+    destructive = true;
+  }
+  bool gtid = replication.mode == ReplicationMode::kGtid;
+  // Its own transactions in its binlog: the seed's RESET MASTER deletes those binlogs.
+  if (gtid && !s.gtid_binlog_pos.empty()) {
+    reasons.push_back(spec.name + "'s binary log holds transactions (" + s.gtid_binlog_pos +
+                      "): the seed resets it (RESET MASTER)");
+    destructive = true;
+  }
+  const std::string& source = ctx.primary().name;
+  Action& a = plan.Add(spec.name, ActionKind::kSeedReplica);
+  a.summary = "seed " + spec.name + " from " + source + " (consistent dump with " +
+              (gtid ? "GTID position" : "binlog file and position") + ", restore with binary logging off)";
+  a.reasons = std::move(reasons);
+  a.destructive = destructive;
+  SeedReplicaArgs args{source, replication.mode, ""};
+  // What the wipe may drop, as the plan saw it: a database created on the replica since is refused.
+  if (!s.databases.empty()) {
+    std::vector<std::string> names;
+    for (const LiveDatabase& d : s.databases) names.push_back(d.name);
+    args.drops = SortedIdentifierList(names);
+  }
+  a.SetArgs(std::move(args));
+}
+
+void AddChangeSource(const PlanContext& ctx, const Server& server, const ReplicaChannel* channel,
+                     std::vector<std::string> reasons, bool seeded, bool from_binlog, PlanBuilder& plan) {
+  const ServerSpec& spec = server.spec;
+  const ServerState& s = server.state;
+  const ReplicationSpec& replication = ctx.topology.replication;
+  const ServerSpec& p = ctx.primary();
+  bool gtid = replication.mode == ReplicationMode::kGtid;
+  // A server that never replicated (a former primary) has an empty gtid_slave_pos: it must start
+  // from what it has applied itself, current_pos. A seeded replica gets gtid_slave_pos from the dump.
+  UseGtid use_gtid_mode = !gtid ? UseGtid::kNo
+                          : (!seeded && !from_binlog && s.gtid_slave_pos.empty() && !s.gtid_current_pos.empty())
+                              ? UseGtid::kCurrentPos
+                              : UseGtid::kSlavePos;
+  std::string use_gtid = ToString(use_gtid_mode);
+  std::string port = std::to_string(p.mysql.port);
+  Action& a = plan.Add(spec.name, ActionKind::kChangeSource);
+  a.summary = "replicate " + spec.name + " from " + p.name + " (" + p.address + ":" + port + ") as '" +
+              replication.user + "'" + (gtid ? ", MASTER_USE_GTID=" + use_gtid : ", file/position");
+  a.reasons = std::move(reasons);
+  auto change = [&](const std::string& key, const std::string& from, const std::string& to) {
+    if (channel == nullptr || from != to) a.changes.push_back({key, from, to, false});
+  };
+  change("master_host", channel ? channel->source_host : "", p.address);
+  change("master_port", channel ? std::to_string(channel->source_port) : "", port);
+  change("master_user", channel ? channel->source_user : "", replication.user);
+  a.changes.push_back({"master_password", "", "", true});
+  std::string current_gtid = channel ? Lower(channel->using_gtid) : "";
+  if (gtid) change("master_use_gtid", current_gtid, use_gtid);
+  else change("master_use_gtid", current_gtid, "no");
+  if (seeded) {
+    a.changes.push_back(
+        {"start_position", "", gtid ? "gtid_slave_pos from the dump" : "binlog file/position from the dump", false});
+  }
+  if (from_binlog) {
+    a.changes.push_back({"gtid_slave_pos", s.gtid_slave_pos,
+                         "its own @@gtid_binlog_pos (" + OrEmpty(s.gtid_binlog_pos) + ")", false});
+  }
+  a.SetArgs(ChangeSourceArgs{p.name, replication.mode, use_gtid_mode,
+                             seeded        ? StartPosition::kFromSeed
+                             : from_binlog ? StartPosition::kFromBinlog
+                                           : StartPosition::kKeep});
+}
+
+void AddStart(const Server& server, std::vector<std::string> reasons, PlanBuilder& plan) {
+  Action& a = plan.Add(server.spec.name, ActionKind::kStartReplica);
+  a.summary = "START SLAVE on " + server.spec.name + " and wait until both threads run";
+  a.reasons = std::move(reasons);
+}
+
+}  // namespace replplan::planner

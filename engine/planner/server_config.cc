@@ -1,0 +1,221 @@
+// Server config: the managed keys of config_file (edit-config), the static settings that need a
+// restart (restart-server), the dynamic ones set with SET GLOBAL (set-global), and the primary's
+// semi-sync, switched on in its own step once the replicas replicate.
+#include <algorithm>
+#include <map>
+
+#include "engine/desired_config.h"
+#include "engine/planner/rules.h"
+#include "engine/text.h"
+
+namespace replplan::planner {
+namespace {
+
+// One static setting whose running value differs from the desired one.
+struct RuntimeDiff {
+  std::string key;
+  std::string is;     // running value, for messages
+  std::string wants;  // desired value, for messages
+  bool running_without = false;  // OFF / empty: "runs without it"
+};
+
+// Static settings (log_bin, bind_address, log_slave_updates, report_host) need a restart; the others
+// are set at runtime with SET GLOBAL (PlanRuntime).
+std::vector<RuntimeDiff> StaticDiffs(const ServerSpec& spec, const ServerState& s,
+                                     const std::vector<ConfigSetting>& desired) {
+  std::vector<RuntimeDiff> out;
+  std::string want_basename = BinlogBasename(spec.log_bin);
+  if (s.log_bin != true) {
+    out.push_back({"log_bin", OnOff(s.log_bin), spec.log_bin, true});
+  } else if (s.log_bin_basename != want_basename) {
+    out.push_back({"log_bin_basename", OrEmpty(s.log_bin_basename), want_basename, false});
+  }
+  for (const ConfigSetting& c : desired) {
+    if (c.key == "bind_address" && s.bind_address != c.value) {
+      out.push_back({c.key, OrEmpty(s.bind_address), c.value, s.bind_address.empty()});
+    }
+  }
+  if (s.log_slave_updates != true) {
+    out.push_back({"log_slave_updates", OnOff(s.log_slave_updates), "ON", true});
+  }
+  if (s.report_host != spec.name) {
+    out.push_back({"report_host", OrEmpty(s.report_host), spec.name, s.report_host.empty()});
+  }
+  return out;
+}
+
+// The config key behind a runtime difference (log_bin_basename comes from log_bin).
+std::string ConfigKeyOf(const RuntimeDiff& d) { return d.key == "log_bin_basename" ? "log_bin" : d.key; }
+
+// The primary side of semi-sync goes on only once the replicas replicate: before, every commit
+// (the bootstrap's CREATE DATABASE first) would wait rpl_semi_sync_master_timeout for an ACK no
+// replica can send yet. `from`: its running value.
+void AddSemiSyncOn(const ServerSpec& spec, const std::string& from, PlanBuilder& plan) {
+  Action& a = plan.Add(spec.name, ActionKind::kSetGlobal, "semi-sync", Slot::kSemiSyncOn);
+  a.summary = "SET GLOBAL rpl_semi_sync_master_enabled=ON once the replicas replicate";
+  a.reasons = {"semi_sync = true and " + spec.name + " is the primary (rpl_semi_sync_master_enabled is " + from + ")"};
+  a.changes = {{"rpl_semi_sync_master_enabled", from, "ON", false}};
+  SetGlobalArgs on;
+  on.rpl_semi_sync_master_enabled = true;
+  a.SetArgs(std::move(on));
+}
+
+}  // namespace
+
+bool PlanConfig(const PlanContext& ctx, const Server& server, PlanBuilder& plan) {
+  const ServerSpec& spec = server.spec;
+  const ServerState& s = server.state;
+  HostReport& report = plan.report(server.index);
+  std::vector<ConfigSetting> desired = DesiredConfig(ctx.topology, spec);
+  std::vector<std::string> lacking;
+  std::vector<std::string> already_right;
+  Action edit;
+  for (const ConfigSetting& c : desired) {
+    auto it = s.config.find(c.key);
+    if (s.config_exists && it != s.config.end() && ConfigValueMatches(c, it->second)) {
+      already_right.push_back(c.key);
+      continue;
+    }
+    if (!s.config_exists || it == s.config.end()) {
+      lacking.push_back(c.key);
+      edit.changes.push_back({c.key, "", c.value, false});
+    } else {
+      std::string from = it->second.empty() ? "(bare key)" : it->second;
+      edit.changes.push_back({c.key, from, c.value, false});
+      edit.reasons.push_back("config_file has " + c.key + " = " + from + ", file wants " + c.value);
+    }
+  }
+  if (s.ssh_ok && !edit.changes.empty()) {
+    if (!s.config_exists) {
+      edit.reasons.insert(edit.reasons.begin(), "config_file " + spec.config_file + " does not exist");
+    } else if (!lacking.empty()) {
+      edit.reasons.insert(edit.reasons.begin(), "config_file lacks " + Join(lacking, ", "));
+    }
+    Action& a = plan.Add(spec.name, ActionKind::kEditConfig);
+    a.summary = "set " + std::to_string(edit.changes.size()) + (edit.changes.size() == 1 ? " key" : " keys") +
+                " in " + spec.config_file;
+    a.changes = std::move(edit.changes);
+    a.reasons = std::move(edit.reasons);
+    a.SetArgs(EditConfigArgs{spec.config_file});
+  }
+  if (!s.ssh_ok) report.notes.push_back("config_file unknown: " + s.ssh_error);
+  if (!s.sql_ok) return false;
+
+  std::vector<RuntimeDiff> diffs = StaticDiffs(spec, s, desired);
+  if (diffs.empty()) return false;
+  std::vector<std::string> keys;
+  std::vector<std::string> reasons;
+  for (const RuntimeDiff& d : diffs) {
+    std::string config_key = ConfigKeyOf(d);
+    if (std::find(keys.begin(), keys.end(), config_key) == keys.end()) keys.push_back(config_key);
+    bool pending = s.ssh_ok && std::find(already_right.begin(), already_right.end(), config_key) != already_right.end();
+    if (pending) {
+      auto it = s.config.find(config_key);
+      reasons.push_back("config_file has " + config_key + "=" + (it->second.empty() ? "ON" : it->second) +
+                        " but the server runs " + (d.running_without ? "without it" : "with " + d.key + "=" + d.is) +
+                        " (restart pending)");
+    } else {
+      reasons.push_back(d.key + " is " + d.is + ", file wants " + d.wants);
+    }
+  }
+  if (!s.ssh_ok) {
+    report.notes.push_back("a restart is needed to apply " + Join(keys, ", ") + " (" + Join(reasons, "; ") +
+                           ") but cannot be planned while config_file is unknown");
+    return false;
+  }
+  Action& a = plan.Add(spec.name, ActionKind::kRestartServer);
+  a.summary = "restart " + spec.name + " to apply " + Join(keys, ", ");
+  a.reasons = std::move(reasons);
+  a.SetArgs(RestartServerArgs{keys});
+  return true;
+}
+
+// After a planned restart the server runs with the (fixed) file, so only what the file cannot say
+// is left: the primary's read_only=OFF.
+void PlanRuntime(const PlanContext& ctx, const Server& server, bool restart_planned, PlanBuilder& plan) {
+  const ServerSpec& spec = server.spec;
+  const ServerState& s = server.state;
+  const ReplicationSpec& replication = ctx.topology.replication;
+  bool is_primary = server.is_primary;
+  bool promotion_sets_read_only = ReadOnlyIsPromotionStep(ctx, server);
+  struct Dynamic {
+    std::string key, is, wants;
+  };
+  std::vector<Dynamic> dynamics;
+  auto num = [](const std::optional<uint32_t>& v) { return v ? std::to_string(*v) : std::string("(unknown)"); };
+  std::string format = replication.binlog_format;
+  dynamics.push_back({"server_id", restart_planned ? std::to_string(spec.server_id) : num(s.server_id),
+                      std::to_string(spec.server_id)});
+  const std::string running_format = Upper(s.binlog_format);
+  dynamics.push_back({"binlog_format", restart_planned ? format : OrEmpty(running_format), format});
+  if (replication.mode == ReplicationMode::kGtid) {
+    dynamics.push_back({"gtid_strict_mode", restart_planned ? "ON" : OnOff(s.gtid_strict_mode), "ON"});
+  }
+  // A fence (old primary) or a promotion (new primary) sets read_only itself, in its own step.
+  if (!promotion_sets_read_only) {
+    dynamics.push_back({"read_only", restart_planned ? "ON" : OnOff(s.read_only), is_primary ? "OFF" : "ON"});
+  }
+  // Failover settings: the file has them too, so a restart makes them true. A variable the server
+  // does not report (MySQL without the semi-sync plugins) is not planned: SET GLOBAL would fail.
+  std::map<std::string, std::string> running = {
+      {"slave_net_timeout", s.slave_net_timeout ? std::to_string(*s.slave_net_timeout) : ""},
+      {"rpl_semi_sync_master_enabled", s.semi_sync_master_enabled ? OnOff(s.semi_sync_master_enabled) : ""},
+      {"rpl_semi_sync_slave_enabled", s.semi_sync_slave_enabled ? OnOff(s.semi_sync_slave_enabled) : ""},
+      {"rpl_semi_sync_master_wait_point", s.semi_sync_master_wait_point},
+      {"rpl_semi_sync_master_timeout", s.semi_sync_master_timeout ? std::to_string(*s.semi_sync_master_timeout) : ""}};
+  std::string semi_sync_on_from;  // set: AddSemiSyncOn, with the running value
+  for (const ConfigSetting& c : FailoverSettings(ctx.topology)) {
+    const std::string& is = running[c.key];
+    if (c.key == "rpl_semi_sync_master_enabled") {
+      // ON on the primary only, at runtime (engine/desired_config.cc says why); a promotion or a
+      // fence sets it in its own step.
+      if (promotion_sets_read_only || (is.empty() && !restart_planned)) continue;
+      std::string wants = replication.semi_sync && is_primary ? "ON" : "OFF";
+      std::string now = restart_planned ? c.value : is;
+      if (wants == "ON" && now != "ON") {
+        semi_sync_on_from = now;  // its own step, once the replicas replicate
+        continue;
+      }
+      dynamics.push_back({c.key, now, wants});
+      continue;
+    }
+    if (!restart_planned && !is.empty()) dynamics.push_back({c.key, is, c.value});
+  }
+  // The replica side of semi-sync is negotiated when the IO thread connects.
+  const ReplicaChannel* channel = s.DefaultChannel();
+  bool io_restart = channel != nullptr && channel->io_running != "No" && !channel->io_running.empty();
+
+  std::vector<Change> changes;
+  std::vector<std::string> reasons;
+  SetGlobalArgs args;
+  for (const Dynamic& d : dynamics) {
+    if (d.is == d.wants) continue;
+    changes.push_back({d.key, d.is, d.wants, false});
+    // Values of the validated topology, in range; plan_check_test holds each one to its change.
+    SetGlobalFromText(args, d.key, d.wants);
+    if (d.key == "read_only" && is_primary) {
+      reasons.push_back(restart_planned
+                            ? "read_only will be ON after the restart (every config_file fences its server); " +
+                                  spec.name + " is the primary, so it is made writable"
+                            : "read_only is ON, but " + spec.name + " is the primary");
+    } else if (d.key == "read_only") {
+      reasons.push_back("read_only is " + d.is + ", but " + spec.name + " is a replica");
+    } else {
+      reasons.push_back(d.key + " is " + d.is + ", file wants " + d.wants);
+    }
+  }
+  if (!semi_sync_on_from.empty()) AddSemiSyncOn(spec, semi_sync_on_from, plan);
+  if (changes.empty()) return;
+  std::vector<std::string> keys;
+  for (const Change& c : changes) keys.push_back(c.key + "=" + c.to);
+  Action& a = plan.Add(spec.name, ActionKind::kSetGlobal);
+  a.summary = "SET GLOBAL " + Join(keys, ", ");
+  if (io_restart && args.rpl_semi_sync_slave_enabled) {
+    a.summary += " (restarts the replica IO thread: rpl_semi_sync_slave_enabled takes effect on reconnect)";
+  }
+  a.changes = std::move(changes);
+  a.reasons = std::move(reasons);
+  a.SetArgs(std::move(args));
+}
+
+}  // namespace replplan::planner

@@ -6,6 +6,7 @@
 //             with --detailed-exitcode: 0 no changes, 2 changes, 1 error.
 //   apply, switchover, failover: 0 everything done (or nothing to do), 1 anything else.
 //   watch:    runs until SIGINT/SIGTERM (or --max-failovers); 0, or 1 when its last failover failed.
+//   status:   0 healthy, 1 degraded, 2 broken (for monitoring), 3 nothing could be checked.
 #include <CLI/CLI.hpp>
 
 #include <unistd.h>
@@ -22,6 +23,7 @@
 
 #include "cli/cli_support.h"
 #include "cli/move_commands.h"
+#include "cli/status_command.h"
 #include "engine/applier.h"
 #include "engine/plan.h"
 #include "engine/terminal_text.h"
@@ -214,6 +216,19 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 1000))
       ->capture_default_str();
 
+  cli::StatusCommand status_options;
+  CLI::App* status = app.add_subcommand(
+      "status", "The cluster now: a line per server and app, its named conditions; exit 0 healthy, 1 degraded, 2 broken");
+  status->add_option("file", status_options.path, "topology TOML file")->required();
+  status->add_flag("--json", status_options.json, "print JSON (conditions: type, status, reason, message)");
+  status->add_flag("--watch", status_options.watch, "refresh in place until interrupted (Ctrl-C)");
+  status->add_option("--interval-ms", status_options.interval_ms, "with --watch: read again this often")
+      ->check(CLI::Range(100, 3600000))
+      ->capture_default_str();
+  status->add_option("--parallelism", status_options.parallelism, "servers read at once")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -227,5 +242,6 @@ int main(int argc, char** argv) {
   if (switchover->parsed()) return RunSwitchoverCommand(switchover_options);
   if (failover->parsed()) return RunFailoverCommand(failover_options);
   if (watch->parsed()) return RunWatchCommand(watch_options);
+  if (status->parsed()) return cli::RunStatusCommand(status_options);
   return 1;
 }

@@ -93,8 +93,8 @@ class Diagnoser {
       auto bind = s.config.find("bind_address");
       bool config_elsewhere = bind != s.config.end() && bind->second != spec.bind_address;
       if (bind != s.config.end()) {
-        evidence.push_back(spec.config_file + ": bind-address = " + bind->second + " (the file wants " +
-                           spec.bind_address + ")");
+        evidence.push_back(spec.config_file + ": bind-address = " + bind->second +
+                           (config_elsewhere ? " (the file wants " + spec.bind_address + ")" : ", as the file wants"));
       }
       const std::string found = p.pid_file.empty() ? "found by name" : "from " + p.pid_file;
       if (p.probed && p.error.empty() && p.running) {
@@ -258,8 +258,9 @@ class Diagnoser {
       if (!io_up && !c->sql_running && s.relay_log_present == false) {
         Add(spec, "channel-metadata-broken", Severity::kBroken, 0, "relay-log-missing",
             {threads + ", both errnos 0", "Relay_Log_File " + c->relay_log_file + " is not on disk"},
-            spec.name + "'s relay logs are gone: START SLAVE would fail with 1201; RESET SLAVE and CHANGE MASTER at "
-            "its own GTID position restart it without a reseed");
+            spec.name + "'s relay log is gone from disk: once mariadbd has restarted, START SLAVE fails with 1201 "
+            "(\"Could not initialize master info structure\"); RESET SLAVE and CHANGE MASTER at its own GTID "
+            "position restart it without a reseed");
       } else {
         Add(spec, "replica-stopped", Severity::kDegraded, 0, "threads-stopped", {threads + ", no error"},
             "replication on " + spec.name + " was stopped without an error (STOP SLAVE by hand?): START SLAVE resumes it");

@@ -1,0 +1,141 @@
+// `replplan status` on the real lab: a healthy cluster exits 0, a replica stopped by hand 1 with
+// replica-stopped, a replica whose source refuses its replication login 2 with the 1045 evidence;
+// repaired, 0 again. The read stays under a second for three hosts, and no secret is printed.
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "engine/text.h"
+#include "integration/lab_client.h"
+
+namespace {
+
+std::string Secret(const std::string& name) {
+  return std::string(replplan::TrimEnd(lab::ReadFile(lab::Dir() + "/secrets/" + name)));
+}
+
+void CheckNoSecretIn(const std::string& text) {
+  for (const char* name : {"admin.pw", "repl.pw", "app.pw"}) {
+    std::string secret = Secret(name);
+    REQUIRE(secret.size() >= 8);  // a short secret could match by accident and prove nothing
+    CHECK_MESSAGE(text.find(secret) == std::string::npos, (std::string("the secret ") + name + " leaked into status output"));
+  }
+}
+
+struct StatusRun {
+  int exit_code = -1;
+  std::string text;
+  nlohmann::json json;
+};
+
+// `status` as text and as JSON; both must agree on the exit code.
+StatusRun Status() {
+  StatusRun run;
+  auto text = lab::Replplan({"status", lab::TopologyPath()});
+  auto json = lab::Replplan({"status", lab::TopologyPath(), "--json"});
+  CheckNoSecretIn(text.out + text.err + json.out + json.err);
+  CHECK_MESSAGE(text.exit_code == json.exit_code, (text.out + json.out));
+  run.exit_code = json.exit_code;
+  run.text = text.out + text.err;
+  run.json = nlohmann::json::parse(json.out, nullptr, false);
+  REQUIRE_MESSAGE(!run.json.is_discarded(), (json.out + json.err));
+  return run;
+}
+
+// The conditions of `host` in a status JSON.
+std::vector<nlohmann::json> ConditionsOn(const nlohmann::json& status, const std::string& host) {
+  std::vector<nlohmann::json> found;
+  for (const auto& c : status["conditions"]) {
+    if (c["host"] == host) found.push_back(c);
+  }
+  return found;
+}
+
+// A row written on the primary is read back from `replica`.
+void CheckReplicates(const std::string& replica, int id) {
+  lab::Sql("mercury", "CREATE TABLE IF NOT EXISTS secondhand_production.status_probe (id INT PRIMARY KEY); "
+                      "INSERT INTO secondhand_production.status_probe VALUES (" + std::to_string(id) + ");");
+  CHECK(lab::WaitFor([&] {
+    return lab::SqlValue(replica, "SELECT COUNT(*) FROM secondhand_production.status_probe WHERE id = " +
+                                      std::to_string(id)) == "1";
+  }, std::chrono::seconds(10)));
+}
+
+}  // namespace
+
+TEST_CASE("status: healthy 0, a replica stopped by hand 1, its source refusing the login 2, repaired 0") {
+  lab::Reset(3);
+  auto applied = lab::Replplan({"apply", "--yes", lab::TopologyPath()});
+  REQUIRE_MESSAGE(applied.exit_code == 0, (applied.out + applied.err));
+
+  auto started = std::chrono::steady_clock::now();
+  auto once = lab::Replplan({"status", lab::TopologyPath()});
+  auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+  MESSAGE("replplan status on 3 lab hosts took " << took.count() << " ms (whole process)");
+  CHECK_MESSAGE(once.exit_code == 0, (once.out + once.err));
+  CHECK(took < std::chrono::seconds(1));
+
+  StatusRun healthy = Status();
+  CHECK(healthy.exit_code == 0);
+  CHECK(healthy.json["health"] == "healthy");
+  CHECK(healthy.json["conditions"].empty());
+  CHECK(healthy.json["read_ms"].get<int>() < 1000);
+  REQUIRE(healthy.json["servers"].size() == 3);
+  CHECK(healthy.json["servers"][1]["io_running"] == "Yes");
+  CHECK(healthy.text.find("HEALTHY") != std::string::npos);
+
+  SUBCASE("--watch reads again every interval and stops on SIGTERM with the last health") {
+    lab::Background watch({"status", lab::TopologyPath(), "--watch", "--interval-ms", "200"});
+    CHECK(lab::WaitFor([&] {
+      std::string out = watch.Output();
+      size_t first = out.find("HEALTHY");
+      return first != std::string::npos && out.find("HEALTHY", first + 1) != std::string::npos;
+    }, std::chrono::seconds(10)));
+    CHECK(watch.Terminate() == 0);
+    CheckNoSecretIn(watch.Output());
+  }
+
+  SUBCASE("stopped by hand: degraded, then apply starts it") {
+    lab::Sql("uranus", "STOP SLAVE");
+    StatusRun stopped = Status();
+    CHECK_MESSAGE(stopped.exit_code == 1, stopped.text);
+    auto on_uranus = ConditionsOn(stopped.json, "uranus");
+    REQUIRE(on_uranus.size() == 1);
+    CHECK(on_uranus[0]["type"] == "replica-stopped");
+    CHECK(on_uranus[0]["status"] == "degraded");
+    CHECK(!on_uranus[0].contains("since"));
+    CHECK(stopped.text.find("replica-stopped (degraded) on uranus") != std::string::npos);
+
+    auto repaired = lab::Replplan({"apply", "--yes", lab::TopologyPath()});
+    CHECK_MESSAGE(repaired.exit_code == 0, (repaired.out + repaired.err));
+    CheckReplicates("uranus", 1);
+    CHECK(Status().exit_code == 0);
+  }
+
+  SUBCASE("its source refuses the replication login: broken with the 1045 evidence; repaired by hand") {
+    const std::string wrong = "not-the-replication-password-7";
+    lab::Sql("uranus", "STOP SLAVE; CHANGE MASTER TO MASTER_PASSWORD='" + wrong + "'; START SLAVE;");
+    StatusRun refused;
+    CHECK(lab::WaitFor([&] {
+      refused = Status();
+      return refused.exit_code == 2;
+    }, std::chrono::seconds(10)));
+    CHECK(refused.text.find(wrong) == std::string::npos);
+    auto on_uranus = ConditionsOn(refused.json, "uranus");
+    REQUIRE_MESSAGE(on_uranus.size() == 1, refused.text);
+    CHECK(on_uranus[0]["type"] == "wrong-password");
+    CHECK(on_uranus[0]["status"] == "broken");
+    CHECK(on_uranus[0]["error_number"] == 1045);
+    CHECK(on_uranus[0]["evidence"].dump().find("Last_IO_Errno: 1045") != std::string::npos);
+    CHECK(on_uranus[0]["evidence"].dump().find("Access denied for user 'repl'") != std::string::npos);
+    CHECK(refused.text.find("wrong-password (broken) on uranus, error 1045") != std::string::npos);
+
+    lab::Sql("uranus", "STOP SLAVE; CHANGE MASTER TO MASTER_PASSWORD='" + Secret("repl.pw") + "'; START SLAVE;");
+    CheckReplicates("uranus", 2);
+    StatusRun again = Status();
+    CHECK_MESSAGE(again.exit_code == 0, again.text);
+  }
+}

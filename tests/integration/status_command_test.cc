@@ -5,6 +5,10 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -64,6 +68,24 @@ void CheckReplicates(const std::string& replica, int id) {
   }, std::chrono::seconds(10)));
 }
 
+// A my.cnf with its bind-address line set to `address`.
+std::string WithBindAddress(const std::string& cnf, const std::string& address) {
+  std::istringstream in(cnf);
+  std::string out, line;
+  while (std::getline(in, line)) out += (line.rfind("bind-address", 0) == 0 ? "bind-address = " + address : line) + "\n";
+  return out;
+}
+
+// mariadbd started on `host`'s my.cnf as lab.sh starts it (so lab.sh stops it), without waiting
+// for it to answer over TCP: it may be configured not to.
+void StartMariadbdWithoutWaiting(const std::string& host) {
+  const std::string dir = lab::Dir() + "/hosts/" + host;
+  auto started = lab::Run({"bash", "-c", "setsid /usr/sbin/mariadbd --defaults-file=\"$1/my.cnf\" </dev/null "
+                                         ">>\"$1/error.log\" 2>&1 &", "start", dir});
+  REQUIRE_MESSAGE(started.exit_code == 0, started.err);
+  REQUIRE(lab::WaitFor([&] { return lab::SqlValue(host, "SELECT 1") == "1"; }, std::chrono::seconds(30)));
+}
+
 }  // namespace
 
 TEST_CASE("status: healthy 0, a replica stopped by hand 1, its source refusing the login 2, repaired 0") {
@@ -96,6 +118,71 @@ TEST_CASE("status: healthy 0, a replica stopped by hand 1, its source refusing t
     }, std::chrono::seconds(10)));
     CHECK(watch.Terminate() == 0);
     CheckNoSecretIn(watch.Output());
+  }
+
+  SUBCASE("venus listening on another address: listening-elsewhere, then server-down once stopped") {
+    const std::string cnf_path = lab::Dir() + "/hosts/venus/my.cnf";
+    const std::string cnf = lab::ReadFile(cnf_path);
+    const std::string elsewhere = lab::Net() + ".99";
+    REQUIRE(lab::Lab({"stop", "venus"}).exit_code == 0);
+    std::ofstream(cnf_path, std::ios::trunc) << WithBindAddress(cnf, elsewhere);
+    StartMariadbdWithoutWaiting("venus");
+    const std::string pid = std::string(replplan::TrimEnd(lab::ReadFile(lab::Dir() + "/hosts/venus/mysqld.pid")));
+
+    StatusRun moved = Status();
+    CHECK_MESSAGE(moved.exit_code == 2, moved.text);
+    auto on_venus = ConditionsOn(moved.json, "venus");
+    REQUIRE_MESSAGE(on_venus.size() == 1, moved.text);
+    CHECK(on_venus[0]["type"] == "listening-elsewhere");
+    CHECK(on_venus[0]["reason"] == "running-not-listening");
+    const std::string evidence = on_venus[0]["evidence"].dump();
+    CHECK(evidence.find("mariadbd runs (pid " + pid + " from ") != std::string::npos);
+    CHECK(evidence.find("listening on " + elsewhere + ":3306") != std::string::npos);
+    CHECK(evidence.find("bind-address = " + elsewhere + " (the file wants " + lab::Address("venus") + ")") !=
+          std::string::npos);
+
+    REQUIRE(lab::Lab({"stop", "venus"}).exit_code == 0);
+    StatusRun down = Status();
+    CHECK(down.exit_code == 2);
+    on_venus = ConditionsOn(down.json, "venus");
+    REQUIRE_MESSAGE(on_venus.size() == 1, down.text);
+    CHECK(on_venus[0]["type"] == "server-down");
+
+    std::ofstream(cnf_path, std::ios::trunc) << cnf;
+    REQUIRE(lab::Lab({"start", "venus"}).exit_code == 0);
+    CheckReplicates("venus", 3);
+    CHECK(Status().exit_code == 0);
+  }
+
+  SUBCASE("venus's relay log lost over a restart: channel-metadata-broken, START SLAVE fails 1201, RESET SLAVE repairs") {
+    lab::Sql("venus", "STOP SLAVE");
+    REQUIRE(lab::Lab({"stop", "venus"}).exit_code == 0);
+    int removed = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(lab::Dir() + "/hosts/venus/data")) {
+      if (entry.path().filename().string().rfind("mysqld-relay-bin.", 0) == 0) removed += std::filesystem::remove(entry.path());
+    }
+    REQUIRE(removed > 0);
+    REQUIRE(lab::Lab({"start", "venus"}).exit_code == 0);
+
+    StatusRun lost = Status();
+    CHECK_MESSAGE(lost.exit_code == 2, lost.text);
+    auto on_venus = ConditionsOn(lost.json, "venus");
+    REQUIRE_MESSAGE(on_venus.size() == 1, lost.text);
+    CHECK(on_venus[0]["type"] == "channel-metadata-broken");
+    CHECK(on_venus[0]["reason"] == "relay-log-missing");
+    CHECK(on_venus[0]["evidence"].dump().find("is not on disk") != std::string::npos);
+    // What the condition says would happen does.
+    std::string start_error;
+    try {
+      lab::Sql("venus", "START SLAVE");
+    } catch (const std::runtime_error& e) {
+      start_error = e.what();
+    }
+    CHECK_MESSAGE(start_error.find("1201") != std::string::npos, start_error);
+
+    lab::Sql("venus", "RESET SLAVE; START SLAVE;");
+    CheckReplicates("venus", 4);
+    CHECK(Status().exit_code == 0);
   }
 
   SUBCASE("stopped by hand: degraded, then apply starts it") {

@@ -28,6 +28,7 @@
 #include "engine/plan.h"
 #include "engine/terminal_text.h"
 #include "ops/apply.h"
+#include "ops/status.h"
 #include "providers/local/atomic_file.h"
 
 namespace replplan {
@@ -234,7 +235,10 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     // CLI11 prints the message; its own codes (100+) are folded into 1 so that 2 keeps
     // meaning "changes" for --detailed-exitcode.
-    return app.exit(e) == 0 ? 0 : 1;
+    // status keeps 1 and 2 for degraded and broken: a monitor's mistyped flag reads as unknown (3).
+    const int code = app.exit(e);
+    if (code != 0 && status->parsed()) return ops::kStatusUnknownExit;
+    return code == 0 ? 0 : 1;
   }
   if (validate->parsed()) return RunValidate(validate_path);
   if (plan->parsed()) return RunPlan(plan_options);

@@ -268,10 +268,12 @@ RawServerState LiveProvider::ReadState(const Topology& topology, const ServerSpe
   raw.config_exists = ssh_part.config_exists;
   raw.config_text = std::move(ssh_part.config_text);
   raw.app_configs = std::move(ssh_part.app_configs);
-  Probe(server, pool_, raw);
+  if (probes_ == ExtraProbes::kWhenNeeded) Probe(server, pool_, raw);
   return raw;
 }
 
-std::unique_ptr<Provider> MakeLiveProvider(SessionPool* pool) { return std::make_unique<LiveProvider>(pool); }
+std::unique_ptr<Provider> MakeLiveProvider(SessionPool* pool, ExtraProbes probes) {
+  return std::make_unique<LiveProvider>(pool, probes);
+}
 
 }  // namespace replplan

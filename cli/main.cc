@@ -6,6 +6,7 @@
 //             with --detailed-exitcode: 0 no changes, 2 changes, 1 error.
 //   apply, switchover, failover: 0 everything done (or nothing to do), 1 anything else.
 //   watch:    runs until SIGINT/SIGTERM (or --max-failovers); 0, or 1 when its last failover failed.
+//   status:   0 healthy, 1 degraded, 2 broken (for monitoring), 3 nothing could be checked.
 #include <CLI/CLI.hpp>
 
 #include <unistd.h>
@@ -22,10 +23,12 @@
 
 #include "cli/cli_support.h"
 #include "cli/move_commands.h"
+#include "cli/status_command.h"
 #include "engine/applier.h"
 #include "engine/plan.h"
 #include "engine/terminal_text.h"
 #include "ops/apply.h"
+#include "ops/status.h"
 #include "providers/local/atomic_file.h"
 
 namespace replplan {
@@ -214,12 +217,28 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 1000))
       ->capture_default_str();
 
+  cli::StatusCommand status_options;
+  CLI::App* status = app.add_subcommand(
+      "status", "The cluster now: a line per server and app, its named conditions; exit 0 healthy, 1 degraded, 2 broken");
+  status->add_option("file", status_options.path, "topology TOML file")->required();
+  status->add_flag("--json", status_options.json, "print JSON (conditions: type, status, reason, message)");
+  status->add_flag("--watch", status_options.watch, "refresh in place until interrupted (Ctrl-C)");
+  status->add_option("--interval-ms", status_options.interval_ms, "with --watch: read again this often")
+      ->check(CLI::Range(100, 3600000))
+      ->capture_default_str();
+  status->add_option("--parallelism", status_options.parallelism, "servers read at once")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     // CLI11 prints the message; its own codes (100+) are folded into 1 so that 2 keeps
     // meaning "changes" for --detailed-exitcode.
-    return app.exit(e) == 0 ? 0 : 1;
+    // status keeps 1 and 2 for degraded and broken: a monitor's mistyped flag reads as unknown (3).
+    const int code = app.exit(e);
+    if (code != 0 && status->parsed()) return ops::kStatusUnknownExit;
+    return code == 0 ? 0 : 1;
   }
   if (validate->parsed()) return RunValidate(validate_path);
   if (plan->parsed()) return RunPlan(plan_options);
@@ -227,5 +246,6 @@ int main(int argc, char** argv) {
   if (switchover->parsed()) return RunSwitchoverCommand(switchover_options);
   if (failover->parsed()) return RunFailoverCommand(failover_options);
   if (watch->parsed()) return RunWatchCommand(watch_options);
+  if (status->parsed()) return cli::RunStatusCommand(status_options);
   return 1;
 }

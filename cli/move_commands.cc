@@ -44,7 +44,7 @@ int Run(const MoveCommand& command, bool failover) {
   request.approve = Approval(command.yes, no_tty);
   request.allow_destructive = command.allow_destructive;
   request.say = [](const std::string& text) { std::cout << TerminalSafeLines(text) << std::flush; };
-  ops::LiveWorld live;
+  ops::LiveWorld live(nullptr, ExtraProbes::kNever);  // a promotion's read: no extra SSH probe
   ops::MoveOutcome outcome =
       failover ? ops::Failover(live.world(), request) : ops::Switchover(live.world(), request, command.to);
   if (no_tty) {

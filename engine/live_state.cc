@@ -66,25 +66,6 @@ bool IsSystemSchema(const std::string& name) {
   return kSystem.count(Lower(name)) > 0;
 }
 
-// Index just past the quoted string starting at `pos` (a ', " or `), honouring doubled quotes and,
-// in strings only, backslash escapes: in a backticked identifier (how SHOW GRANTS prints accounts)
-// a backslash is an ordinary character, so `a\` ends at its second backtick.
-size_t SkipQuoted(std::string_view s, size_t pos) {
-  char quote = s[pos];
-  for (size_t i = pos + 1; i < s.size(); ++i) {
-    if (s[i] == '\\' && quote != '`') {
-      ++i;
-    } else if (s[i] == quote) {
-      if (i + 1 < s.size() && s[i + 1] == quote) {
-        ++i;
-      } else {
-        return i + 1;
-      }
-    }
-  }
-  return s.size();
-}
-
 bool KeywordAt(std::string_view s, size_t pos, std::string_view keyword) {
   return pos + keyword.size() <= s.size() && EqualsIgnoreCase(s.substr(pos, keyword.size()), keyword) &&
          (pos == 0 || s[pos - 1] == ' ') &&
@@ -221,6 +202,8 @@ ServerState ParseServerState(const RawServerState& raw) {
   state.config_exists = raw.ssh_ok && raw.config_exists;
   if (state.config_exists) state.config = ParseMyCnf(raw.config_text).settings;
   state.app_configs = raw.app_configs;
+  state.process = raw.process;
+  state.relay_log_present = raw.relay_log_present;
   return state;
 }
 

@@ -34,6 +34,18 @@ struct LiveAppConfig {
   std::string restarted_digest;
 };
 
+// The server process as SSH saw it: the pid file config_file names, whether that pid runs, and
+// the TCP addresses it listens on. Looked at only when SQL could not connect (2002/2003) and SSH
+// answers; `probed` is false otherwise, and then nothing below is known.
+struct ProcessProbe {
+  bool probed = false;
+  std::string pid_file;                // "" when config_file names none: found by name (mariadbd, mysqld)
+  bool running = false;                // that pid is a live process
+  std::string pid;
+  std::vector<std::string> listening;  // "127.0.0.1:3306", as ss prints them
+  std::string error;                   // why the probe could not answer ("" when it did)
+};
+
 // What a provider reads, as it comes over the wire.
 struct RawServerState {
   std::string name;
@@ -58,6 +70,11 @@ struct RawServerState {
   bool config_exists = false;
   std::string config_text;  // whole config_file content
   std::vector<LiveAppConfig> app_configs;  // one per [[app]] whose hosts include this server
+  ProcessProbe process;
+  // The default channel's Relay_Log_File exists in the relay log directory: checked over SSH only
+  // when both its threads are stopped without an error (lost relay logs read just so, and START
+  // SLAVE then fails with 1201); nullopt when not checked.
+  std::optional<bool> relay_log_present;
 };
 
 struct ReplicaChannel {
@@ -149,6 +166,8 @@ struct ServerState {
   // normalized to '_' (log-bin -> log_bin); a bare key ("log_bin") maps to "".
   std::map<std::string, std::string> config;
   std::vector<LiveAppConfig> app_configs;  // copied from RawServerState
+  ProcessProbe process;                     // copied from RawServerState
+  std::optional<bool> relay_log_present;   // copied from RawServerState
 
   const LiveAppConfig* FindAppConfig(const std::string& app) const;
   const LiveUser* FindUser(const std::string& name, const std::string& host) const;

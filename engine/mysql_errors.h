@@ -7,9 +7,14 @@
 namespace replplan {
 
 // Server errors (ER_*).
+constexpr int kErrKeyNotFound = 1032;             // ER_KEY_NOT_FOUND: a row event's row is not there
 constexpr int kErrAccessDenied = 1045;            // ER_ACCESS_DENIED_ERROR
+constexpr int kErrDuplicateKey = 1062;            // ER_DUP_ENTRY: a row event's row is there already
+constexpr int kErrNoMatchingUserRow = 1133;       // ER_PASSWORD_NO_MATCH: GRANT/SET PASSWORD for a missing account
 constexpr int kErrMasterInfo = 1201;              // ER_MASTER_INFO: a replica with no source configured
 constexpr int kErrBinlogGone = 1236;              // ER_MASTER_FATAL_ERROR_READING_BINLOG: purged binlog
+constexpr int kErrCannotUser = 1396;              // ER_CANNOT_USER: CREATE/DROP USER ... failed
+constexpr int kErrServerIdClash = 1593;           // ER_SLAVE_FATAL_ERROR: equal server_ids (and other fatal errors)
 constexpr int kErrAccessDeniedNoPassword = 1698;  // ER_ACCESS_DENIED_NO_PASSWORD_ERROR (unix_socket over TCP)
 
 // Client library errors (CR_*).

@@ -53,4 +53,24 @@ inline bool IsDigits(std::string_view s) {
   return true;
 }
 
+// Index just past the quoted string starting at `pos` (a ', " or `), honouring doubled quotes and,
+// in strings only, backslash escapes: in a backticked identifier (how SHOW GRANTS prints accounts)
+// a backslash is an ordinary character, so `a\` ends at its second backtick. s.size() when it
+// never closes.
+inline size_t SkipQuoted(std::string_view s, size_t pos) {
+  char quote = s[pos];
+  for (size_t i = pos + 1; i < s.size(); ++i) {
+    if (s[i] == '\\' && quote != '`') {
+      ++i;
+    } else if (s[i] == quote) {
+      if (i + 1 < s.size() && s[i + 1] == quote) {
+        ++i;
+      } else {
+        return i + 1;
+      }
+    }
+  }
+  return s.size();
+}
+
 }  // namespace replplan

@@ -10,9 +10,9 @@
 
 #include "engine/fingerprint.h"
 #include "engine/planner_fixtures.h"
+#include "engine/topology_text_fixture.h"
 #include "engine/topology_parser.h"
 #include "ops/fake_world.h"
-#include "ops/lab_toml_fixture.h"
 
 namespace replplan::ops {
 namespace {
@@ -21,7 +21,9 @@ using replplan::testing::ActionIds;
 using replplan::testing::FreshLive;
 using replplan::testing::HealthyChannel;
 using replplan::testing::InSyncLive;
-using testing::LabToml;
+
+// The lab's three hosts (examples/lab-3.toml), `primary` as given.
+std::string LabToml(const std::string& primary = "mercury") { return replplan::testing::LabTopologyToml(primary); }
 
 Topology Parsed(const std::string& text) {
   TopologyParse parse = ParseTopology(text, "lab.toml");

@@ -15,7 +15,7 @@
 #include "engine/planner_fixtures.h"
 #include "engine/topology_parser.h"
 #include "ops/fake_world.h"
-#include "ops/lab_toml_fixture.h"
+#include "engine/topology_text_fixture.h"
 #include "providers/testing/fake_lock_holder.h"
 
 namespace replplan::ops {
@@ -23,7 +23,8 @@ namespace {
 
 using replplan::testing::FakeHolderLauncher;
 using replplan::testing::InSyncLive;
-using testing::LabToml;
+// The lab's three hosts (examples/lab-3.toml), `primary` as given.
+std::string LabToml(const std::string& primary) { return replplan::testing::LabTopologyToml(primary); }
 
 const char kPositionQuery[] = "SELECT @@gtid_current_pos AS cur, @@gtid_binlog_pos AS bin, @@log_bin AS log_bin, "
                               "@@log_slave_updates AS lsu, @@read_only AS ro";

@@ -291,7 +291,7 @@ Status Watch(const WatchOptions& options, const std::atomic<bool>& stop) {
   FenceGuard guard(stop, std::clamp(options.interval, std::chrono::milliseconds(200), std::chrono::milliseconds(1000)),
                    options.topology_path, options.owner, log);
   SessionPool pool;
-  LiveWorld world(&pool);  // the failovers borrow the pool's warm connections
+  LiveWorld world(&pool, ExtraProbes::kNever);  // the failovers borrow the pool's warm connections
   PoolKeeper keeper(pool, stop, log);
   int failovers = 0;
   while (!stop) {

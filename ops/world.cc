@@ -75,8 +75,8 @@ LiveState ProviderStateSource::Read(const Topology& topology, int parallelism, R
   return ReadLiveState(topology, *provider_, parallelism, stats);
 }
 
-LiveWorld::LiveWorld(SessionPool* pool)
-    : live_(std::make_unique<ProviderStateSource>(MakeLiveProvider(pool))),
+LiveWorld::LiveWorld(SessionPool* pool, ExtraProbes probes)
+    : live_(std::make_unique<ProviderStateSource>(MakeLiveProvider(pool, probes))),
       executors_(std::make_unique<LiveExecutors>(pool)),
       holders_(MakeSshHolderLauncher(pool)),
       locks_(std::make_unique<HolderClusterLocks>(*holders_)),

@@ -152,7 +152,10 @@ class ProviderStateSource : public LiveStateSource {
 // on the servers. With a pool (`watch` keeps one), connections are borrowed warm from it.
 class LiveWorld {
  public:
-  explicit LiveWorld(SessionPool* pool = nullptr);
+  // `probes`: ExtraProbes::kNever for a promotion's read of the live state (switchover, failover,
+  // watch): a dead primary's SQL refuses while its SSH may answer, and asking whether mariadbd runs
+  // there would add an SSH round trip to the failover and change nothing it does.
+  explicit LiveWorld(SessionPool* pool = nullptr, ExtraProbes probes = ExtraProbes::kWhenNeeded);
   ~LiveWorld();
   LiveWorld(const LiveWorld&) = delete;
   LiveWorld& operator=(const LiveWorld&) = delete;

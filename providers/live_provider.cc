@@ -8,6 +8,8 @@
 #include <thread>
 #include <utility>
 
+#include "engine/mycnf.h"
+#include "engine/mysql_errors.h"
 #include "engine/shell_quote.h"
 #include "engine/sql_quote.h"
 #include "providers/connect_options.h"
@@ -106,6 +108,85 @@ void ReadSsh(const Topology& topology, const ServerSpec& server, SessionPool* po
   raw.config_text = std::move(config_file.text);
 }
 
+bool ConnectError(int sql_errno) { return sql_errno == kErrConnLocal || sql_errno == kErrConnRefused; }
+
+// The default channel with both threads stopped and no error: its relay log is looked for, since
+// lost relay logs read just so (START SLAVE then fails with 1201). "" when there is nothing to check.
+std::string RelayLogToCheck(const RawServerState& raw) {
+  for (const Row& row : raw.replica_status) {
+    ReplicaChannel c = ParseReplicaChannel(row);
+    if (!c.connection_name.empty()) continue;
+    if (c.io_running != "No" || c.sql_running || c.last_io_errno != 0 || c.last_sql_errno != 0) return "";
+    if (c.relay_log_file.empty()) return "";
+    if (c.relay_log_file[0] == '/') return c.relay_log_file;
+    // Relay_Log_File is relative to the relay log's directory: relay_log_basename's when set
+    // (NULL without relay_log), the datadir otherwise.
+    std::string file = c.relay_log_file.substr(c.relay_log_file.rfind('/') + 1);
+    auto base = raw.variables.find("relay_log_basename");
+    if (base != raw.variables.end() && !base->second.empty() && base->second != "NULL" && base->second[0] == '/') {
+      return base->second.substr(0, base->second.rfind('/') + 1) + file;
+    }
+    auto datadir = raw.variables.find("datadir");
+    if (datadir == raw.variables.end() || datadir->second.empty()) return "";
+    std::string dir = datadir->second;
+    if (dir.back() != '/') dir += '/';
+    return dir + file;
+  }
+  return "";
+}
+
+// What SQL alone cannot tell, over SSH, in one command and only when it is needed (a healthy read
+// pays nothing): whether the server process runs and where it listens, when SQL could not connect
+// (2002/2003); whether a stopped channel's relay log is still there.
+void Probe(const ServerSpec& server, SessionPool* pool, RawServerState& raw) {
+  if (!raw.ssh_ok) return;
+  const bool process = !raw.sql_ok && ConnectError(raw.sql_errno);
+  const std::string relay = raw.sql_ok ? RelayLogToCheck(raw) : "";
+  if (!process && relay.empty()) return;
+  std::string script;
+  if (process) {
+    raw.process.probed = true;
+    const auto settings = ParseMyCnf(raw.config_text).settings;
+    auto pid_file = settings.find("pid_file");
+    if (pid_file != settings.end()) raw.process.pid_file = pid_file->second;
+    // Without a pid-file in config_file (Debian's sits in an included file), the process by name.
+    script += raw.process.pid_file.empty() ? "p=$(pgrep -xo mariadbd || pgrep -xo mysqld); "
+                                           : "p=$(cat " + ShellQuote(raw.process.pid_file) + " 2>/dev/null); ";
+    // ss prints "LISTEN 0 80 127.0.0.1:3306 0.0.0.0:* users:((\"mariadbd\",pid=42,fd=20))".
+    script += "if [ -n \"$p\" ] && kill -0 \"$p\" 2>/dev/null; then echo \"running $p\"; "
+              "ss -Hltnp 2>/dev/null | awk -v p=\"pid=$p,\" 'index($0, p) { print \"listen \" $4 }'; "
+              "else echo stopped; fi; ";
+  }
+  if (!relay.empty()) script += "if [ -e " + ShellQuote(relay) + " ]; then echo relay-present; else echo relay-missing; fi; ";
+  auto session = BorrowSsh(pool, SshOptionsFor(server));
+  if (!session.ok()) {
+    raw.process.error = session.status().message();
+    return;
+  }
+  auto ran = (*session)->Run(script);
+  GiveBack(pool, std::move(*session), ran.ok());
+  if (!ran.ok()) {
+    raw.process.error = ran.status().message();
+    return;
+  }
+  size_t start = 0;
+  const std::string& out = ran->out;
+  while (start < out.size()) {
+    size_t end = out.find('\n', start);
+    if (end == std::string::npos) end = out.size();
+    std::string line = out.substr(start, end - start);
+    start = end + 1;
+    if (line.rfind("running ", 0) == 0) {
+      raw.process.running = true;
+      raw.process.pid = line.substr(8);
+    } else if (line.rfind("listen ", 0) == 0) {
+      raw.process.listening.push_back(line.substr(7));
+    } else if (line == "relay-present" || line == "relay-missing") {
+      raw.relay_log_present = line == "relay-present";
+    }
+  }
+}
+
 }  // namespace
 
 const std::vector<std::string>& LiveVariableNames() {
@@ -115,7 +196,9 @@ const std::vector<std::string>& LiveVariableNames() {
       "gtid_current_pos", "gtid_slave_pos",   "version",
       // Failover settings (engine/desired_config.h FailoverSettings).
       "slave_net_timeout", "rpl_semi_sync_master_enabled", "rpl_semi_sync_slave_enabled",
-      "rpl_semi_sync_master_wait_point", "rpl_semi_sync_master_timeout"};
+      "rpl_semi_sync_master_wait_point", "rpl_semi_sync_master_timeout",
+      // Where a stopped channel's relay log is looked for (Probe).
+      "datadir", "relay_log_basename"};
   return kNames;
 }
 
@@ -185,9 +268,12 @@ RawServerState LiveProvider::ReadState(const Topology& topology, const ServerSpe
   raw.config_exists = ssh_part.config_exists;
   raw.config_text = std::move(ssh_part.config_text);
   raw.app_configs = std::move(ssh_part.app_configs);
+  if (probes_ == ExtraProbes::kWhenNeeded) Probe(server, pool_, raw);
   return raw;
 }
 
-std::unique_ptr<Provider> MakeLiveProvider(SessionPool* pool) { return std::make_unique<LiveProvider>(pool); }
+std::unique_ptr<Provider> MakeLiveProvider(SessionPool* pool, ExtraProbes probes) {
+  return std::make_unique<LiveProvider>(pool, probes);
+}
 
 }  // namespace replplan

@@ -20,11 +20,13 @@ class SessionPool;
 
 class LiveProvider : public Provider {
  public:
-  explicit LiveProvider(SessionPool* pool = nullptr) : pool_(pool) {}
+  explicit LiveProvider(SessionPool* pool = nullptr, ExtraProbes probes = ExtraProbes::kWhenNeeded)
+      : pool_(pool), probes_(probes) {}
   RawServerState ReadState(const Topology& topology, const ServerSpec& server) override;
 
  private:
   SessionPool* pool_;  // may be null: connect afresh
+  ExtraProbes probes_;
 };
 
 // The variables ReadState asks for (SHOW GLOBAL VARIABLES WHERE Variable_name IN ...).

@@ -25,6 +25,13 @@ class SessionPool;
 
 // The real provider: libmysqlclient + libssh2, secrets resolved from env/file when needed. With a
 // pool (providers/session_pool.h), connections are borrowed from it and given back.
-std::unique_ptr<Provider> MakeLiveProvider(SessionPool* pool = nullptr);
+// Whether a read looks further over SSH where SQL alone cannot tell (is mariadbd running and where
+// does it listen, when SQL cannot connect; is a stopped channel's relay log still there): one more
+// SSH command on such a host only. A promotion's read passes kNever: diagnosing the dead primary
+// would cost it time and change nothing it does.
+enum class ExtraProbes { kWhenNeeded, kNever };
+
+std::unique_ptr<Provider> MakeLiveProvider(SessionPool* pool = nullptr,
+                                           ExtraProbes probes = ExtraProbes::kWhenNeeded);
 
 }  // namespace replplan

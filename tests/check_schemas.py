@@ -6,7 +6,9 @@ Usage: check_schemas.py REPO
 - every examples/*.toml must validate against schemas/topology.schema.json;
 - the topology schema must reject a few known-bad variants of the first example, so a schema that
   accepts everything cannot pass;
-- if schemas/plan.schema.json exists, every examples/*.plan.json must validate against it.
+- if schemas/plan.schema.json exists, every examples/*.plan.json must validate against it;
+- every examples/*.status.json must validate against schemas/status.schema.json, which must reject
+  a few known-bad variants of the first.
 
 Prints one line per file checked; exits 1 on any failure.
 """
@@ -119,6 +121,31 @@ def main(argv):
     else:
         print("skip plan examples: need schemas/plan.schema.json and examples/*.plan.json "
               f"(have schema: {plan_schema_path.exists()}, plans: {len(plans)})")
+
+    status_schema = load_schema(repo / "schemas/status.schema.json")
+    statuses = sorted((repo / "examples").glob("*.status.json"))
+    if not statuses:
+        print("FAIL no examples/*.status.json to check")
+        ok = False
+    for path in statuses:
+        label = str(path.relative_to(repo))
+        document = json.loads(path.read_text())
+        ok = check(status_schema, document, f"{label} against schemas/status.schema.json") and ok
+    if statuses:
+        example = json.loads(statuses[0].read_text())
+        for label, mutate in [
+            ("unknown health", lambda d: d.__setitem__("health", "ok")),
+            ("condition status not a severity", lambda d: d["conditions"][0].__setitem__("status", "True")),
+            ("condition without evidence", lambda d: d["conditions"][0].pop("evidence")),
+            ("app with neither points_at nor error", lambda d: d["apps"][0].pop("points_at")),
+        ]:
+            doc = copy.deepcopy(example)
+            mutate(doc)
+            if status_schema.is_valid(doc):
+                print(f"FAIL status schema accepts a bad report: {label}")
+                ok = False
+            else:
+                print(f"ok   status schema rejects: {label}")
 
     print("all schema checks passed" if ok else "schema checks FAILED")
     return 0 if ok else 1

@@ -90,13 +90,22 @@ TEST_CASE("a MySQL cluster is validated, but plan and the other server commands 
   std::ofstream(path) << toml;
   CHECK(RunReplplan({"validate", path}).exit_code == 0);
   for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
-           {"plan", path}, {"apply", path, "--yes"}, {"failover", path, "--yes"}, {"watch", path}}) {
+           {"plan", path}, {"apply", path, "--yes"}, {"failover", path, "--yes"}, {"watch", path}, {"status", path}}) {
     CAPTURE(args[0]);
     Output out = RunReplplan(args);
-    CHECK(out.exit_code == 1);
+    CHECK(out.exit_code == (args[0] == "status" ? 3 : 1));  // status: 1 and 2 mean degraded and broken
     CHECK(out.text.find("flavor = \"mysql\" is validated but not driven yet") != std::string::npos);
   }
   std::remove(path);
+}
+
+TEST_CASE("status exits 3 (unknown) when nothing could be checked: an invalid file, a usage error, MySQL") {
+  Output invalid = RunReplplan({"status", "tests/golden/invalid/duplicates.toml"});
+  CHECK(invalid.exit_code == 3);
+  CHECK(invalid.text.find("duplicate server name 'mercury'") != std::string::npos);
+  CHECK(RunReplplan({"status", "does/not/exist.toml"}).exit_code == 3);
+  CHECK(RunReplplan({"status", "examples/lab-3.toml", "--interval-ms", "0"}).exit_code == 3);
+  CHECK(RunReplplan({"status", "examples/lab-3.toml", "--no-such-flag"}).exit_code == 3);
 }
 
 TEST_CASE("a missing file and a usage error exit 1, never 2 (2 means changes)") {

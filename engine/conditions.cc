@@ -1,0 +1,407 @@
+#include "engine/conditions.h"
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+#include <optional>
+
+#include "engine/gtid.h"
+#include "engine/mysql_errors.h"
+#include "engine/text.h"
+
+namespace replplan {
+namespace {
+
+bool StartsWithIgnoreCase(std::string_view text, size_t at, std::string_view word) {
+  if (at + word.size() > text.size()) return false;
+  for (size_t i = 0; i < word.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(text[at + i])) != std::tolower(static_cast<unsigned char>(word[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool IsWordChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
+
+std::string Where(const ServerSpec& spec) { return spec.address + ":" + std::to_string(spec.mysql.port); }
+
+std::string YesNo(bool b) { return b ? "Yes" : "No"; }
+
+class Diagnoser {
+ public:
+  Diagnoser(const Topology& topology, const LiveState& live) : topo_(topology), live_(live) {}
+
+  std::vector<Condition> Run() {
+    for (const ServerSpec& spec : topo_.servers) {
+      const ServerState* s = live_.Find(spec.name);
+      if (s == nullptr) continue;
+      if (!s->sql_ok) {
+        Unreachable(spec, *s);
+        continue;
+      }
+      if (!s->ssh_ok) {
+        Add(spec, "ssh-unreachable", Severity::kDegraded, 0, "ssh-failed", {"SSH: " + s->ssh_error},
+            "replplan cannot log in to " + spec.name + " over SSH: its config file and apps cannot be read or "
+            "changed, and a remedy that needs a restart cannot run");
+      }
+      ServerIdClash(spec, *s);
+      Roles(spec, *s);
+      if (!topo_.IsPrimary(spec.name)) {
+        Replica(spec, *s);
+        Errant(spec, *s);
+      }
+    }
+    return std::move(out_);
+  }
+
+ private:
+  Condition& Add(const ServerSpec& spec, std::string type, Severity severity, int error, std::string reason,
+                 std::vector<std::string> evidence, std::string cause) {
+    Condition c;
+    c.type = std::move(type);
+    c.severity = severity;
+    c.host = spec.name;
+    c.error_number = error;
+    c.reason = std::move(reason);
+    c.evidence = std::move(evidence);
+    c.cause = std::move(cause);
+    out_.push_back(std::move(c));
+    return out_.back();
+  }
+
+  // SQL did not answer: a wrong password, a server listening where the file does not say, a
+  // server that is not running, or a host that is down altogether.
+  void Unreachable(const ServerSpec& spec, const ServerState& s) {
+    const int e = s.sql_errno;
+    std::string sql = "SQL " + Where(spec) + ": " + s.sql_error;
+    if (e == kErrAccessDenied || e == kErrAccessDeniedNoPassword) {
+      Add(spec, "wrong-password", Severity::kBroken, e, "login-refused", {sql},
+          spec.name + " answers but refuses replplan's login as '" + spec.mysql.user +
+              "': the password (or the account) in the file's [mysql] settings does not match the server's");
+      return;
+    }
+    const bool connect_error = e == kErrConnLocal || e == kErrConnRefused;
+    if (connect_error && !s.ssh_ok) {
+      Add(spec, "host-down", Severity::kBroken, e, "sql-and-ssh-failed", {sql, "SSH: " + s.ssh_error},
+          spec.name + " answers neither SQL nor SSH: the host is down or cut off from this machine");
+      return;
+    }
+    if (connect_error) {
+      std::vector<std::string> evidence = {sql};
+      const ProcessProbe& p = s.process;
+      auto bind = s.config.find("bind_address");
+      bool config_elsewhere = bind != s.config.end() && bind->second != spec.bind_address;
+      if (bind != s.config.end()) {
+        evidence.push_back(spec.config_file + ": bind-address = " + bind->second +
+                           (config_elsewhere ? " (the file wants " + spec.bind_address + ")" : ", as the file wants"));
+      }
+      const std::string found = p.pid_file.empty() ? "found by name" : "from " + p.pid_file;
+      if (p.probed && p.error.empty() && p.running) {
+        evidence.push_back("mariadbd runs (pid " + p.pid + " " + found + "), listening on " +
+                           (p.listening.empty() ? std::string("no TCP address") : Join(p.listening)));
+        Add(spec, "listening-elsewhere", Severity::kBroken, e, "running-not-listening", evidence,
+            "mariadbd runs on " + spec.name + " but does not listen on " + Where(spec) +
+                " (wrong bind-address or port, e.g. after an address change): fix the config and restart it");
+        return;
+      }
+      if (p.probed && p.error.empty()) {
+        evidence.push_back("no mariadbd runs (" +
+                           (p.pid_file.empty() ? std::string("none found by name")
+                                               : "pid file " + p.pid_file + " names no live process") + ")");
+        Add(spec, "server-down", Severity::kBroken, e, "not-running", evidence,
+            "the host answers over SSH but mariadbd is not running on " + spec.name + ": start it");
+        return;
+      }
+      if (p.probed) evidence.push_back("process not checked: " + p.error);
+      if (config_elsewhere) {
+        Add(spec, "listening-elsewhere", Severity::kBroken, e, "config-binds-elsewhere", evidence,
+            spec.name + "'s config binds mariadbd to " + bind->second + ", not " + spec.bind_address +
+                ": fix the config and restart it");
+        return;
+      }
+      Add(spec, "unreachable", Severity::kBroken, e, "sql-connect-failed", evidence,
+          "the host answers over SSH but nothing accepts SQL at " + Where(spec) +
+              "; whether mariadbd runs is not known");
+      return;
+    }
+    std::vector<std::string> evidence = {sql};
+    if (!s.ssh_ok) evidence.push_back("SSH: " + s.ssh_error);
+    Add(spec, "unreachable", Severity::kBroken, e, e == 0 ? "sql-failed" : "sql-errno-" + std::to_string(e),
+        evidence, "replplan cannot read " + spec.name + " over SQL");
+  }
+
+  void ServerIdClash(const ServerSpec& spec, const ServerState& s) {
+    if (!s.server_id) return;
+    std::vector<std::string> others;
+    for (const ServerSpec& other : topo_.servers) {
+      if (other.name == spec.name) continue;
+      const ServerState* o = live_.Find(other.name);
+      if (o != nullptr && o->sql_ok && o->server_id == s.server_id) others.push_back(other.name);
+    }
+    if (others.empty()) return;
+    Add(spec, "server-id-clash", Severity::kBroken, 0, "same-server-id",
+        {"server_id = " + std::to_string(*s.server_id) + " on " + spec.name + " and " + Join(others)},
+        "two servers share a server_id: a replica ignores (or is refused) its source's events (1593), and "
+        "GTIDs cannot tell the servers' transactions apart; the file wants server_id = " +
+            std::to_string(spec.server_id) + " on " + spec.name);
+  }
+
+  // Split brain: more than one writable server. Reported on each writable server the file does not
+  // name as the primary.
+  void Roles(const ServerSpec& spec, const ServerState& s) {
+    if (topo_.IsPrimary(spec.name) || s.read_only.value_or(true)) return;
+    std::vector<std::string> writable;
+    for (const ServerSpec& other : topo_.servers) {
+      const ServerState* o = live_.Find(other.name);
+      if (o != nullptr && o->sql_ok && o->read_only == false) writable.push_back(other.name);
+    }
+    std::vector<std::string> evidence;
+    for (const std::string& name : writable) {
+      const ServerState* o = live_.Find(name);
+      evidence.push_back(name + ": read_only = OFF, gtid_binlog_pos = " +
+                         (o->gtid_binlog_pos.empty() ? std::string("(empty)") : o->gtid_binlog_pos));
+    }
+    if (writable.size() > 1) {
+      Add(spec, "split-brain", Severity::kBroken, 0, "several-writable", evidence,
+          Join(writable) + " all accept writes; the file names " + topo_.cluster.primary +
+              " the primary: clients writing to " + spec.name + " make transactions the others never get");
+      return;
+    }
+    Add(spec, "writable-replica", Severity::kDegraded, 0, "read-only-off", evidence,
+        spec.name + " is a replica in the file but accepts writes (read_only = OFF): a write there becomes an "
+        "errant transaction");
+  }
+
+  void Replica(const ServerSpec& spec, const ServerState& s) {
+    const ServerSpec& primary = topo_.Primary();
+    const ReplicaChannel* c = s.DefaultChannel();
+    if (c == nullptr || c->source_host == kSeedInProgressHost) {
+      Add(spec, "not-replicating", Severity::kBroken, 0, "no-channel",
+          {c == nullptr ? "SHOW SLAVE STATUS: no default channel" : "the channel names " + std::string(kSeedInProgressHost)},
+          spec.name + " does not replicate from anyone" +
+              std::string(c == nullptr ? "" : " (an earlier seed did not finish)") + ": `replplan apply` seeds it");
+      return;
+    }
+    std::string threads = "Slave_IO_Running: " + (c->io_running.empty() ? "(empty)" : c->io_running) +
+                          ", Slave_SQL_Running: " + YesNo(c->sql_running);
+    std::string io_error = "Last_IO_Errno: " + std::to_string(c->last_io_errno) + ", Last_IO_Error: " + c->last_io_error;
+    std::string sql_error = "Last_SQL_Errno: " + std::to_string(c->last_sql_errno) +
+                            ", Last_SQL_Error: " + RedactStatementSecrets(c->last_sql_error);
+    const std::string from = c->source_host + ":" + std::to_string(c->source_port);
+    if (c->source_host != primary.address || c->source_port != primary.mysql.port) {
+      Add(spec, "wrong-source", Severity::kDegraded, 0, "source-differs",
+          {"Master_Host:Master_Port = " + from + " (the file's primary " + primary.name + " is " + Where(primary) + ")"},
+          spec.name + " replicates from " + from + ", not from the file's primary " + primary.name);
+    }
+
+    // The IO thread: errors of the link to the source (one a running IO thread got over, by a
+    // reconnect, is history).
+    switch (c->io_running == "Yes" ? 0 : c->last_io_errno) {
+      case 0:
+        break;
+      case kErrBinlogGone:
+        Add(spec, "binlog-gone", Severity::kBroken, kErrBinlogGone, "io-errno-1236",
+            {threads, io_error, "Gtid_IO_Pos: " + c->gtid_io_pos + ", gtid_slave_pos: " + s.gtid_slave_pos},
+            "the source no longer has the binary log " + spec.name +
+                " needs to continue (purged while it was stopped or behind): only a reseed brings it back");
+        break;
+      case kErrServerIdClash:
+        // 1593 is every fatal IO error; equal server ids are the one it names so.
+        if (Lower(c->last_io_error).find("equal") != std::string::npos &&
+            Lower(c->last_io_error).find("server id") != std::string::npos) {
+          Add(spec, "server-id-clash", Severity::kBroken, kErrServerIdClash, "io-errno-1593", {threads, io_error},
+              spec.name + " and its source have the same server_id: the source refuses it (1593)");
+          break;
+        }
+        OtherIoError(spec, *c, threads, io_error, from);
+        break;
+      case kErrAccessDenied:
+        Add(spec, "wrong-password", Severity::kBroken, kErrAccessDenied, "io-errno-1045", {threads, io_error},
+            "the source " + from + " refuses the replication login '" + c->source_user +
+                "': the replication account or its password on the source is not what the replica uses");
+        break;
+      case kErrMasterInfo:
+        Add(spec, "channel-metadata-broken", Severity::kBroken, kErrMasterInfo, "io-errno-1201", {threads, io_error},
+            spec.name + "'s replication metadata (master.info, relay log index) cannot be read");
+        break;
+      default:
+        OtherIoError(spec, *c, threads, io_error, from);
+        break;
+    }
+
+    // The SQL thread: errors applying what was received.
+    const int sql = c->last_sql_errno;
+    if (sql == kErrNoMatchingUserRow || sql == kErrCannotUser) {
+      std::string account = AccountOf(c->last_sql_error);
+      Add(spec, "missing-account", Severity::kBroken, sql, "sql-errno-" + std::to_string(sql), {threads, sql_error},
+          "a replicated account statement names an account " +
+              (account.empty() ? std::string("") : account + " ") + spec.name +
+              " does not have (or has, for CREATE): the data is intact; creating (or dropping) the account "
+              "there with the binary log off and starting the SQL thread repairs it");
+    } else if (sql == kErrKeyNotFound || sql == kErrDuplicateKey) {
+      std::string event = RowEventOf(c->last_sql_error);
+      Add(spec, "row-event-failed", Severity::kBroken, sql, "sql-errno-" + std::to_string(sql), {threads, sql_error},
+          (event.empty() ? std::string("a replicated change") : event) + " failed on " + spec.name + " (" +
+              (sql == kErrKeyNotFound ? "the row it changes is not there" : "the row it inserts is there already") +
+              "): " + spec.name + "'s data differs from its source's");
+    } else if (sql == kErrMasterInfo) {
+      Add(spec, "channel-metadata-broken", Severity::kBroken, sql, "sql-errno-1201", {threads, sql_error},
+          spec.name + "'s replication metadata (relay log info) cannot be read");
+    } else if (sql != 0) {
+      Add(spec, "replica-sql-error", Severity::kBroken, sql, "sql-errno-" + std::to_string(sql), {threads, sql_error},
+          spec.name + "'s SQL thread stopped on an error applying its source's events");
+    }
+
+    const bool io_up = c->io_running == "Yes";
+    if (c->last_io_errno == 0 && sql == 0 && (!io_up || !c->sql_running) && c->io_running != "Connecting") {
+      if (!io_up && !c->sql_running && s.relay_log_present == false) {
+        Add(spec, "channel-metadata-broken", Severity::kBroken, 0, "relay-log-missing",
+            {threads + ", both errnos 0", "Relay_Log_File " + c->relay_log_file + " is not on disk"},
+            spec.name + "'s relay log is gone from disk: once mariadbd has restarted, START SLAVE fails with 1201 "
+            "(\"Could not initialize master info structure\"); RESET SLAVE and CHANGE MASTER at its own GTID "
+            "position restart it without a reseed");
+      } else {
+        Add(spec, "replica-stopped", Severity::kDegraded, 0, "threads-stopped", {threads + ", no error"},
+            "replication on " + spec.name + " was stopped without an error (STOP SLAVE by hand?): START SLAVE resumes it");
+      }
+    }
+
+    if (io_up && c->sql_running && c->seconds_behind && *c->seconds_behind > kFarBehindDefaultSeconds) {
+      Add(spec, "far-behind", Severity::kDegraded, 0, "lag-above-bound",
+          {"Seconds_Behind_Master: " + std::to_string(*c->seconds_behind),
+           "bound " + std::to_string(kFarBehindDefaultSeconds) + " s (the default: the file sets no bound)"},
+          spec.name + " replicates but is " + std::to_string(*c->seconds_behind) +
+              " s behind: reads there are stale, and it is a poor failover candidate until it catches up");
+    }
+  }
+
+  void OtherIoError(const ServerSpec& spec, const ReplicaChannel& c, const std::string& threads,
+                    const std::string& io_error, const std::string& from) {
+    const int e = c.last_io_errno;
+    const bool connect = e == kErrConnLocal || e == kErrConnRefused || e == kErrUnknownHost ||
+                         e == kErrServerGone || e == kErrServerLost;
+    Add(spec, connect ? "source-unreachable" : "replica-io-error", Severity::kBroken, e,
+        "io-errno-" + std::to_string(e), {threads, io_error},
+        connect ? spec.name + "'s IO thread cannot connect to its source " + from + " (see the source's own condition)"
+                : spec.name + "'s IO thread stopped on an error reading from its source " + from);
+  }
+
+  // Errant transactions: what the replica's GTID position holds that the primary's lacks. The two
+  // were read at slightly different moments, so a domain whose last event carries the primary's
+  // server_id may be newer on the replica without being errant; only the other domains count.
+  void Errant(const ServerSpec& spec, const ServerState& s) {
+    if (topo_.replication.mode != ReplicationMode::kGtid) return;
+    const ServerState* p = live_.Find(topo_.cluster.primary);
+    if (p == nullptr || !p->sql_ok) return;
+    const std::string mine_text = s.gtid_current_pos.empty() ? s.gtid_binlog_pos : s.gtid_current_pos;
+    const std::string theirs_text = p->gtid_current_pos.empty() ? p->gtid_binlog_pos : p->gtid_current_pos;
+    auto mine = GtidPosition::Parse(mine_text);
+    auto theirs = GtidPosition::Parse(theirs_text);
+    if (!mine.ok() || !theirs.ok()) return;
+    uint32_t primary_id = p->server_id.value_or(topo_.Primary().server_id);
+    GtidPosition own;
+    for (const auto& [domain, gtid] : mine->entries()) {
+      if (gtid.server_id != primary_id) own.Set(gtid);
+    }
+    std::vector<std::string> errant = theirs->Missing(own);
+    for (std::string& c : own.Conflicting(*theirs)) errant.push_back(std::move(c));
+    if (errant.empty()) return;
+    Add(spec, "errant-transactions", Severity::kBroken, 0, "gtid-ahead",
+        {"errant GTIDs: " + JoinGtidList(errant), spec.name + " gtid_current_pos: " + mine_text,
+         topo_.cluster.primary + " gtid_current_pos: " + (theirs_text.empty() ? "(empty)" : theirs_text)},
+        spec.name + " holds transactions the primary " + topo_.cluster.primary +
+            " does not (written on the replica): the primary's next writes in that domain collide with them "
+            "(1950), and a promotion of " + spec.name + " would hand them to every server");
+  }
+
+  const Topology& topo_;
+  const LiveState& live_;
+  std::vector<Condition> out_;
+};
+
+}  // namespace
+
+const char* ToString(Severity s) { return s == Severity::kBroken ? "broken" : "degraded"; }
+
+std::vector<Condition> Diagnose(const Topology& topology, const LiveState& live) {
+  return Diagnoser(topology, live).Run();
+}
+
+Severity WorstSeverity(const std::vector<Condition>& conditions) {
+  for (const Condition& c : conditions) {
+    if (c.severity == Severity::kBroken) return Severity::kBroken;
+  }
+  return Severity::kDegraded;
+}
+
+std::string RedactStatementSecrets(std::string_view text) {
+  size_t query = text.find("Query:");
+  if (query == std::string_view::npos) return std::string(text);
+  static const std::vector<std::string_view> kKeywords = {"PASSWORD", "IDENTIFIED BY", "IDENTIFIED AS",
+                                                          "IDENTIFIED VIA", "USING"};
+  std::string out(text.substr(0, query));
+  size_t i = query;
+  while (i < text.size()) {
+    std::optional<std::string_view> keyword;
+    if (i == 0 || !IsWordChar(text[i - 1])) {
+      for (std::string_view k : kKeywords) {
+        if (StartsWithIgnoreCase(text, i, k) && (i + k.size() == text.size() || !IsWordChar(text[i + k.size()]))) {
+          keyword = k;
+          break;
+        }
+      }
+    }
+    if (!keyword) {
+      out += text[i++];
+      continue;
+    }
+    out += text.substr(i, keyword->size());
+    i += keyword->size();
+    // IDENTIFIED VIA plugin USING '...': the plugin name stays, USING is found next.
+    while (i < text.size() && (text[i] == ' ' || text[i] == '(')) out += text[i++];
+    if (i < text.size() && (text[i] == '\'' || text[i] == '"')) {
+      // The quoted secret may itself be inside the error's own quotes ("Query: 'SET PASSWORD ...
+      // = PASSWORD('x')'"): it ends at its closing quote either way.
+      size_t end = SkipQuoted(text, i);
+      out += "'<redacted>'";
+      i = end;
+    }
+  }
+  return out;
+}
+
+std::string RowEventOf(std::string_view error) {
+  static constexpr std::string_view kExecute = "Could not execute ";
+  size_t start = error.find(kExecute);
+  if (start == std::string_view::npos) return "";
+  start += kExecute.size();
+  size_t end = error.find(';', start);
+  std::string_view part = error.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
+  if (part.find(" event on table ") == std::string_view::npos) return "";
+  return std::string(Trim(part));
+}
+
+std::string AccountOf(std::string_view error) {
+  // 1396: "Operation DROP USER failed for 'bob'@'%'"; else the first quoted name followed by @ and
+  // a quoted host in the statement.
+  size_t from = error.find(" failed for ");
+  if (from != std::string_view::npos) {
+    from += 12;
+  } else {
+    from = error.find("Query:");
+    if (from == std::string_view::npos) return "";
+  }
+  for (size_t i = from; i < error.size(); ++i) {
+    if (error[i] != '\'' && error[i] != '`') continue;
+    size_t user_end = SkipQuoted(error, i);
+    if (user_end < error.size() && error[user_end] == '@' && user_end + 1 < error.size() &&
+        (error[user_end + 1] == '\'' || error[user_end + 1] == '`')) {
+      size_t host_end = SkipQuoted(error, user_end + 1);
+      return std::string(error.substr(i, host_end - i));
+    }
+  }
+  return "";
+}
+
+}  // namespace replplan

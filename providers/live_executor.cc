@@ -9,7 +9,8 @@
 #include <mutex>
 #include <optional>
 #include <thread>
-#include <tuple>
+#include <type_traits>
+#include <variant>
 #include <utility>
 #include <vector>
 
@@ -42,18 +43,6 @@ constexpr auto kReplicaPoll = std::chrono::milliseconds(75);
 // large buffer pool may legitimately take minutes, so it gets its own session and bound.
 constexpr int kCommandTimeoutMs = 120'000;
 constexpr int kRestartCommandTimeoutMs = 900'000;
-
-std::vector<std::string> Split(const std::string& text, char sep) {
-  std::vector<std::string> out;
-  size_t begin = 0;
-  for (;;) {
-    size_t end = text.find(sep, begin);
-    std::string item(Trim(std::string_view(text).substr(begin, end == std::string::npos ? std::string::npos : end - begin)));
-    if (!item.empty()) out.push_back(std::move(item));
-    if (end == std::string::npos) return out;
-    begin = end + 1;
-  }
-}
 
 // Charset and collation names, binlog file names: a narrow alphabet, so they can be written bare.
 bool IsPlainName(const std::string& s, const std::string& extra = "_") {
@@ -88,67 +77,12 @@ std::string StalePlan(const Action& action, const std::string& why) {
   return "stale plan: " + action.id + " " + why + " (plan again)";
 }
 
-// The dynamic variables set-global may touch, and how their values are checked and written.
-enum class VarKind { kServerId, kBool, kBinlogFormat, kNetTimeout, kSemiSyncTimeout, kWaitPoint };
-const std::map<std::string, VarKind>& DynamicVariables() {
-  static const std::map<std::string, VarKind> kVars = {
-      {"server_id", VarKind::kServerId},
-      {"binlog_format", VarKind::kBinlogFormat},
-      {"gtid_strict_mode", VarKind::kBool},
-      {"read_only", VarKind::kBool},
-      {"rpl_semi_sync_master_enabled", VarKind::kBool},
-      {"rpl_semi_sync_slave_enabled", VarKind::kBool},
-      {"rpl_semi_sync_master_wait_point", VarKind::kWaitPoint},
-      {"rpl_semi_sync_master_timeout", VarKind::kSemiSyncTimeout},
-      {"slave_net_timeout", VarKind::kNetTimeout},
-  };
-  return kVars;
-}
-
-// The value as SET GLOBAL takes it, or nullopt if it is not a valid value of that kind.
-std::optional<std::string> SqlValueOf(VarKind kind, const std::string& value) {
-  switch (kind) {
-    case VarKind::kServerId:
-      if (!IsDigits(value) || value.size() > 10 || std::stoull(value) < 1 || std::stoull(value) > 4294967295ULL) {
-        return std::nullopt;
-      }
-      return std::to_string(std::stoull(value));
-    case VarKind::kBool: {
-      std::string b = NormalizeBool(value);
-      if (value.empty() || (b != "ON" && b != "OFF")) return std::nullopt;
-      return b;
-    }
-    case VarKind::kBinlogFormat: {
-      std::string f = Upper(value);
-      if (f != "ROW" && f != "MIXED" && f != "STATEMENT") return std::nullopt;
-      return QuoteString(f);
-    }
-    case VarKind::kNetTimeout:  // seconds, MariaDB's range
-    case VarKind::kSemiSyncTimeout: {  // milliseconds
-      uint64_t max = kind == VarKind::kNetTimeout ? 31536000ULL : 4294967295ULL;
-      if (!IsDigits(value) || value.size() > 10 || std::stoull(value) < 1 || std::stoull(value) > max) {
-        return std::nullopt;
-      }
-      return std::to_string(std::stoull(value));
-    }
-    case VarKind::kWaitPoint: {
-      std::string w = Upper(value);
-      if (w != "AFTER_SYNC" && w != "AFTER_COMMIT") return std::nullopt;
-      return QuoteString(w);
-    }
-  }
-  return std::nullopt;
-}
-
-// Whether the running value (as SELECT @@GLOBAL.x shows it) already is `sql_value`.
-bool RunningValueIs(VarKind kind, const std::string& running, const std::string& sql_value) {
-  switch (kind) {
-    case VarKind::kServerId: return running == sql_value;
-    case VarKind::kBool: return NormalizeBool(running) == sql_value;
-    case VarKind::kBinlogFormat:
-    case VarKind::kWaitPoint: return QuoteString(Upper(running)) == sql_value;
-    case VarKind::kNetTimeout:
-    case VarKind::kSemiSyncTimeout: return running == sql_value;
+// Whether the running value (as SELECT @@GLOBAL.x shows it) already is `setting`'s.
+bool RunningValueIs(const GlobalSetting& setting, const std::string& running) {
+  switch (setting.type) {
+    case GlobalSetting::Type::kNumber: return running == setting.text;
+    case GlobalSetting::Type::kFlag: return NormalizeBool(running) == setting.text;
+    case GlobalSetting::Type::kWord: return Upper(running) == setting.text;
   }
   return false;
 }
@@ -156,14 +90,14 @@ bool RunningValueIs(VarKind kind, const std::string& running, const std::string&
 // Each host's session gives its sound connections back to the pool as it goes.
 LiveExecutor::~LiveExecutor() = default;
 
-LiveExecutor::LiveExecutor(Topology topology, SessionPool* pool)
+LiveExecutor::LiveExecutor(Topology topology, SessionPool* pool, const LiveExecutorOptions& options)
     : topology_(std::move(topology)), own_factory_(std::make_unique<LiveSessionFactory>(pool)),
-      factory_(*own_factory_), pool_(pool) {
+      factory_(*own_factory_), pool_(pool), health_timeout_s_(options.health_timeout_s) {
   Init();
 }
 
-LiveExecutor::LiveExecutor(Topology topology, SessionFactory& factory)
-    : topology_(std::move(topology)), factory_(factory), pool_(nullptr) {
+LiveExecutor::LiveExecutor(Topology topology, SessionFactory& factory, const LiveExecutorOptions& options)
+    : topology_(std::move(topology)), factory_(factory), pool_(nullptr), health_timeout_s_(options.health_timeout_s) {
   Init();
 }
 
@@ -204,6 +138,13 @@ Status LiveExecutor::Execute(const Action& action, const ProgressFn& progress) {
   if (it == hosts_.end()) {
     return Status::InvalidArgument(StalePlan(action, "names host '" + action.host + "', not a server of the topology"));
   }
+  // Kind and args are set together (Action::SetArgs); a kind whose args carry nothing may come
+  // alone (the watcher builds its fence-primary so).
+  const bool carries_nothing = std::visit(
+      [](const auto& args) { return std::is_empty_v<std::decay_t<decltype(args)>>; }, DefaultArgs(action.kind));
+  if (KindOf(action.args) != action.kind && !carries_nothing) {
+    return Status::Internal(action.id + ": its args are not " + ToString(action.kind) + "'s (a bug)");
+  }
   Host& host = *it->second;
   std::lock_guard<std::mutex> lock(host.mutex);
   Status status;
@@ -226,10 +167,8 @@ Status LiveExecutor::Dispatch(const Action& action, Host& host, const ProgressFn
     case ActionKind::kCreateUser: return EnsureDeclaredUser(action, host, true);
     case ActionKind::kGrantPrivileges: {
       const ReplicationSpec& r = topology_.replication;
-      auto user = action.params.find("user");
-      auto host_part = action.params.find("host");
-      bool repl = user != action.params.end() && host_part != action.params.end() && user->second == r.user &&
-                  host_part->second == r.host;
+      const auto& args = action.Args<GrantPrivilegesArgs>();
+      bool repl = args.user == r.user && args.host == r.host;
       return repl ? EnsureReplicationUser(action, host) : EnsureDeclaredUser(action, host, false);
     }
     case ActionKind::kSeedReplica: return SeedReplicaAction(action, host, progress);
@@ -358,9 +297,8 @@ Status LiveExecutor::WaitForSql(Host& host) {
 
 Status LiveExecutor::RestartServer(const Action& action, Host& host) {
   const ServerSpec& spec = *host.spec;
-  auto param = action.params.find("settings");
   // Each one of RestartSettingNames() (engine/action.h): the saved-plan reader refuses others.
-  std::vector<std::string> settings = Split(param == action.params.end() ? "" : param->second, ',');
+  const std::vector<std::string>& settings = action.Args<RestartServerArgs>().settings;
   // Already running with every setting (an earlier apply restarted it): a second restart would
   // only cost an outage. If the server does not answer at all, the restart is what it needs.
   auto before = StaticMismatches(host, settings);
@@ -398,17 +336,15 @@ Status LiveExecutor::RestartServer(const Action& action, Host& host) {
 
 Status LiveExecutor::SetGlobal(const Action& action, Host& host) {
   // Every key and value is checked before anything is set: a bad plan changes nothing.
-  std::vector<std::tuple<std::string, VarKind, std::string>> sets;
-  for (const auto& [key, value] : action.params) {
-    auto var = DynamicVariables().find(key);
-    if (var == DynamicVariables().end()) {
-      return Status::InvalidArgument(StalePlan(action, "sets '" + key + "', not a variable replplan sets at runtime"));
+  // The values are typed and were checked when the plan was made or read; SetGlobalFromText, the
+  // one check of a value, holds args built any other way to the same ranges and words.
+  const std::vector<GlobalSetting> sets = GlobalSettings(action.Args<SetGlobalArgs>());
+  for (const GlobalSetting& setting : sets) {
+    SetGlobalArgs checked;
+    if (!SetGlobalFromText(checked, setting.name, setting.text).empty()) {
+      return Status::InvalidArgument(
+          StalePlan(action, "sets " + setting.name + " to '" + setting.text + "', not a valid value"));
     }
-    auto sql_value = SqlValueOf(var->second, value);
-    if (!sql_value) {
-      return Status::InvalidArgument(StalePlan(action, "sets " + key + " to '" + value + "', not a valid value"));
-    }
-    sets.emplace_back(key, var->second, *sql_value);
   }
   // A replica negotiates semi-sync when its IO thread connects, so a running IO thread is stopped
   // around a change of rpl_semi_sync_slave_enabled and started again. Stopping first keeps this
@@ -425,12 +361,16 @@ Status LiveExecutor::SetGlobal(const Action& action, Host& host) {
     if (!set.ok() || !restart_io) return set;
     return host.session->StartReplica(ReplicaThreads::kIo);
   };
-  for (const auto& [key, kind, sql_value] : sets) {
-    auto running = host.session->Global(key);
+  for (const GlobalSetting& setting : sets) {
+    auto running = host.session->Global(setting.name);
     if (!running.ok()) return running.status();
-    if (RunningValueIs(kind, *running, sql_value)) continue;
-    const std::string sql = "SET GLOBAL " + key + " = " + sql_value;
-    Status set = key == "rpl_semi_sync_slave_enabled" ? set_semi_sync_slave(sql) : host.session->SetGlobal(key, sql_value);
+    if (RunningValueIs(setting, *running)) continue;
+    // Numbers and ON/OFF are written bare, words (ROW, AFTER_SYNC) as strings.
+    const std::string sql_value =
+        setting.type == GlobalSetting::Type::kWord ? QuoteString(setting.text) : setting.text;
+    const std::string sql = "SET GLOBAL " + setting.name + " = " + sql_value;
+    Status set = setting.name == "rpl_semi_sync_slave_enabled" ? set_semi_sync_slave(sql)
+                                                               : host.session->SetGlobal(setting.name, sql_value);
     if (!set.ok()) return set;
   }
   return Status::OK();
@@ -467,10 +407,10 @@ Status LiveExecutor::EnsureReplicationUser(const Action& action, Host& host) {
 }
 
 Status LiveExecutor::CreateDatabase(const Action& action, Host& host) {
-  auto param = action.params.find("database");
+  const std::string& name = action.Args<CreateDatabaseArgs>().database;
   const DatabaseSpec* db = nullptr;
   for (const DatabaseSpec& d : topology_.databases) {
-    if (param != action.params.end() && d.name == param->second) db = &d;
+    if (d.name == name) db = &d;
   }
   if (db == nullptr) return Status::InvalidArgument(StalePlan(action, "names a database the topology does not declare"));
   if (!IsPlainName(db->charset) || (!db->collation.empty() && !IsPlainName(db->collation))) {
@@ -501,14 +441,14 @@ std::string LiveExecutor::IdentifiedByHash(const Secret& password) const {
 // the grants the account lacks are given; a grant-privileges action without the account fails
 // rather than let GRANT create a user without a password.
 Status LiveExecutor::EnsureDeclaredUser(const Action& action, Host& host, bool create) {
-  auto name = action.params.find("user");
-  auto host_param = action.params.find("host");
+  // create-user's account, or grant-privileges' with the grants it lacks.
+  const auto* creating = std::get_if<CreateUserArgs>(&action.args);
+  const auto* granting = std::get_if<GrantPrivilegesArgs>(&action.args);
+  const std::string& name = creating ? creating->user : granting->user;
+  const std::string& host_part = creating ? creating->host : granting->host;
   const UserSpec* user = nullptr;
   for (const UserSpec& u : topology_.users) {
-    if (name != action.params.end() && host_param != action.params.end() && u.name == name->second &&
-        u.host == host_param->second) {
-      user = &u;
-    }
+    if (u.name == name && u.host == host_part) user = &u;
   }
   if (user == nullptr) return Status::InvalidArgument(StalePlan(action, "names an account the topology does not declare"));
   const std::string account = QuoteAccount(user->name, user->host);
@@ -518,8 +458,7 @@ Status LiveExecutor::EnsureDeclaredUser(const Action& action, Host& host, bool c
   if (create) {
     for (const GrantSpec& g : user->grants) wanted.push_back(&g);
   } else {
-    auto grants = action.params.find("grants");
-    for (const std::string& text : Split(grants == action.params.end() ? "" : grants->second, ';')) {
+    for (const std::string& text : granting->grants) {
       auto it = std::find_if(user->grants.begin(), user->grants.end(), [&](const GrantSpec& g) { return g.text == text; });
       if (it == user->grants.end()) {
         return Status::InvalidArgument(StalePlan(action, "grants '" + text + "', which the topology does not give " + account));
@@ -556,21 +495,14 @@ Status LiveExecutor::EnsureDeclaredUser(const Action& action, Host& host, bool c
 Status LiveExecutor::ChangeSource(const Action& action, Host& host) {
   const ServerSpec& spec = *host.spec;
   const ReplicationSpec& r = topology_.replication;
-  auto source_param = action.params.find("source");
-  const ServerSpec* source = source_param == action.params.end() ? nullptr : topology_.FindServer(source_param->second);
+  const auto& args = action.Args<ChangeSourceArgs>();
+  const ServerSpec* source = topology_.FindServer(args.source);
   if (source == nullptr || source == &spec) {
     return Status::InvalidArgument(StalePlan(action, "has no valid source server"));
   }
   bool gtid = r.mode == ReplicationMode::kGtid;
-  auto param = [&](const std::string& key) {
-    auto it = action.params.find(key);
-    return it == action.params.end() ? std::string() : it->second;
-  };
-  std::string use_gtid = gtid ? param("use_gtid") : "no";
-  if (use_gtid != "slave_pos" && use_gtid != "current_pos" && use_gtid != "no") {
-    return Status::InvalidArgument(StalePlan(action, "has use_gtid '" + use_gtid + "'"));
-  }
-  bool from_seed = param("position") == "from-seed";
+  const std::string use_gtid = gtid ? ToString(args.use_gtid) : "no";
+  bool from_seed = args.position == StartPosition::kFromSeed;
   const std::string port = std::to_string(source->mysql.port);
 
   auto status = host.session->ReplicaStatus();
@@ -615,7 +547,7 @@ Status LiveExecutor::ChangeSource(const Action& action, Host& host) {
   auto password = SecretOf(r.password, "replication password");
   if (!password.ok()) return password.status();
   // Every check before the first change: a stale plan leaves replication running as it was.
-  const bool from_binlog = param("position") == "from-binlog";
+  const bool from_binlog = args.position == StartPosition::kFromBinlog;
   if (from_binlog && (!gtid || use_gtid != "slave_pos")) {
     return Status::InvalidArgument(StalePlan(action, "rejoins from its binlog without MASTER_USE_GTID=slave_pos"));
   }
@@ -746,8 +678,7 @@ Status LiveExecutor::StartReplica(const Action& action, Host& host) {
 }
 
 Status LiveExecutor::ResetReplica(const Action& action, Host& host) {
-  auto param = action.params.find("connection_name");
-  std::string connection = param == action.params.end() ? "" : param->second;
+  const std::string& connection = action.Args<ResetReplicaArgs>().connection_name;
   auto channels = host.session->AllReplicaChannels();
   if (!channels.ok()) return channels.status();
   bool present = std::any_of(channels->begin(), channels->end(),
@@ -760,8 +691,8 @@ Status LiveExecutor::ResetReplica(const Action& action, Host& host) {
 }
 
 Status LiveExecutor::SeedReplicaAction(const Action& action, Host& host, const ProgressFn& progress) {
-  auto param = action.params.find("source");
-  const ServerSpec* source = param == action.params.end() ? nullptr : topology_.FindServer(param->second);
+  const auto& args = action.Args<SeedReplicaArgs>();
+  const ServerSpec* source = topology_.FindServer(args.source);
   if (source == nullptr || source == host.spec) {
     return Status::InvalidArgument(StalePlan(action, "has no valid source server"));
   }
@@ -777,9 +708,7 @@ Status LiveExecutor::SeedReplicaAction(const Action& action, Host& host, const P
     return Status::OK();
   }
   ProgressFn forward = progress ? progress : [](const std::string&) {};
-  auto drops = action.params.find("drops");
-  Status seeded = SeedReplica(topology_, *source, *host.spec, action.destructive, forward,
-                              drops == action.params.end() ? "" : drops->second);
+  Status seeded = SeedReplica(topology_, *source, *host.spec, action.destructive, forward, args.drops);
   // The restore may have changed what this host's session sees (users, replication state).
   host.session->DropSql();
   return seeded;
@@ -787,12 +716,14 @@ Status LiveExecutor::SeedReplicaAction(const Action& action, Host& host, const P
 
 }  // namespace internal
 
-std::unique_ptr<ActionExecutor> MakeLiveExecutor(const Topology& topology, SessionPool* pool) {
-  return std::make_unique<internal::LiveExecutor>(topology, pool);
+std::unique_ptr<ActionExecutor> MakeLiveExecutor(const Topology& topology, SessionPool* pool,
+                                                 const LiveExecutorOptions& options) {
+  return std::make_unique<internal::LiveExecutor>(topology, pool, options);
 }
 
-std::unique_ptr<ActionExecutor> MakeLiveExecutor(const Topology& topology, SessionFactory& factory) {
-  return std::make_unique<internal::LiveExecutor>(topology, factory);
+std::unique_ptr<ActionExecutor> MakeLiveExecutor(const Topology& topology, SessionFactory& factory,
+                                                 const LiveExecutorOptions& options) {
+  return std::make_unique<internal::LiveExecutor>(topology, factory, options);
 }
 
 }  // namespace replplan

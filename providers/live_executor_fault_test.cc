@@ -70,14 +70,13 @@ Topology FakeTopology() {
   return parse.topology;
 }
 
-PlannedAction Planned(const std::string& id, ActionKind kind, const std::string& host,
-                      std::map<std::string, std::string> params, std::vector<std::string> depends_on = {}) {
+PlannedAction Planned(const std::string& id, const std::string& host, ActionArgs args,
+                      std::vector<std::string> depends_on = {}) {
   PlannedAction pa;
   pa.action.id = id;
-  pa.action.kind = kind;
   pa.action.host = host;
   pa.action.summary = id;
-  pa.action.params = std::move(params);
+  pa.action.SetArgs(std::move(args));
   pa.depends_on = std::move(depends_on);
   return pa;
 }
@@ -127,9 +126,9 @@ TEST_CASE("change-source on a replica whose STOP SLAVE blocks past the read time
   const auto start = std::chrono::steady_clock::now();
   ApplyReport report = Apply(
       *executor,
-      {Planned("uranus/change-source", ActionKind::kChangeSource, "uranus",
-               {{"source", "mercury"}, {"mode", "gtid"}, {"use_gtid", "slave_pos"}}),
-       Planned("uranus/start-replica", ActionKind::kStartReplica, "uranus", {}, {"uranus/change-source"})});
+      {Planned("uranus/change-source", "uranus",
+               ChangeSourceArgs{.source = "mercury", .mode = ReplicationMode::kGtid, .use_gtid = UseGtid::kSlavePos}),
+       Planned("uranus/start-replica", "uranus", StartReplicaArgs{}, {"uranus/change-source"})});
   CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));  // bounded by the timeout, not the freeze
 
   // Exactly these reached the server: no CHANGE MASTER, no START SLAVE after the blocked STOP.
@@ -160,9 +159,9 @@ TEST_CASE("promote-replica whose third statement fails with 1290 never turns rea
   auto executor = MakeLiveExecutor(topology, factory);
 
   ApplyReport report = Apply(
-      *executor, {Planned("uranus/promote-replica", ActionKind::kPromoteReplica, "uranus", {}),
-                  Planned("uranus/rewrite-app-config/shop", ActionKind::kRewriteAppConfig, "uranus",
-                          {{"app", "shop"}, {"primary", "uranus"}}, {"uranus/promote-replica"})});
+      *executor, {Planned("uranus/promote-replica", "uranus", PromoteReplicaArgs{.source = "mercury"}),
+                  Planned("uranus/rewrite-app-config/shop", "uranus",
+                          RewriteAppConfigArgs{.app = "shop", .primary = "uranus"}, {"uranus/promote-replica"})});
 
   CHECK(uranus.log() == Lines{"sql: SHOW SLAVE STATUS", "sql: STOP SLAVE", "sql: RESET SLAVE ALL"});
   CHECK(uranus.globals.at("read_only") == "1");
@@ -190,12 +189,11 @@ TEST_CASE("a connection dropped while database.yml is written leaves the old fil
   uranus.DropShell("write: " + yml);
   auto executor = MakeLiveExecutor(topology, factory);
   auto rewrite = [&] {
-    return Planned("uranus/rewrite-app-config/shop", ActionKind::kRewriteAppConfig, "uranus",
-                   {{"app", "shop"}, {"primary", "uranus"}});
+    return Planned("uranus/rewrite-app-config/shop", "uranus", RewriteAppConfigArgs{.app = "shop", .primary = "uranus"});
   };
 
-  ApplyReport report = Apply(*executor, {rewrite(), Planned("uranus/restart-app/shop", ActionKind::kRestartApp, "uranus",
-                                                            {{"app", "shop"}}, {"uranus/rewrite-app-config/shop"})});
+  ApplyReport report = Apply(*executor, {rewrite(), Planned("uranus/restart-app/shop", "uranus",
+                                                            RestartAppArgs{.app = "shop"}, {"uranus/rewrite-app-config/shop"})});
 
   // Read, the write that dropped, and nothing after it (no restart, no marker).
   CHECK(uranus.log() == Lines{"read: " + yml, "write: " + yml});

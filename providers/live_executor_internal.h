@@ -17,6 +17,7 @@
 #include "engine/secret.h"
 #include "engine/status.h"
 #include "engine/topology.h"
+#include "providers/live_executor.h"
 #include "providers/server_session.h"
 #include "providers/session_pool.h"
 #include "providers/ssh/atomic_write.h"
@@ -47,9 +48,9 @@ struct Host {
 class LiveExecutor : public ActionExecutor {
  public:
   // Live sessions (LiveSessionFactory) over `pool`, which may be null.
-  LiveExecutor(Topology topology, SessionPool* pool);
+  LiveExecutor(Topology topology, SessionPool* pool, const LiveExecutorOptions& options);
   // Sessions from `factory`, which must outlive the executor (a fake's, in unit tests).
-  LiveExecutor(Topology topology, SessionFactory& factory);
+  LiveExecutor(Topology topology, SessionFactory& factory, const LiveExecutorOptions& options);
   ~LiveExecutor() override;
   Status Execute(const Action& action, const ProgressFn& progress) override;
 
@@ -79,10 +80,10 @@ class LiveExecutor : public ActionExecutor {
   // when its SQL thread stops with an error; `why` names the wait in progress and errors.
   Status WaitForApplied(Host& host, const std::string& position, int timeout_s, const std::string& why,
                         const ProgressFn& progress, bool* timed_out);
-  // The [[app]] the action's "app" param names, with the action's host among its hosts.
-  Result<const AppSpec*> AppOf(const Action& action) const;
-  // A server the action's param `key` names, other than the action's own host.
-  Result<const ServerSpec*> OtherServer(const Action& action, const std::string& key) const;
+  // The [[app]] called `name`, with the action's host among its hosts.
+  Result<const AppSpec*> AppOf(const Action& action, const std::string& name) const;
+  // The server called `name` (the action's source), other than the action's own host.
+  Result<const ServerSpec*> OtherServer(const Action& action, const std::string& name) const;
 
   // Both constructors: every host's session (it connects nothing until its first verb) and every
   // secret, resolved once.
@@ -103,6 +104,7 @@ class LiveExecutor : public ActionExecutor {
   std::unique_ptr<SessionFactory> own_factory_;  // the LiveSessionFactory of the (topology, pool) form
   SessionFactory& factory_;
   SessionPool* pool_;  // may be null; its standby shells run an app's restart (RestartApp)
+  int health_timeout_s_;
   std::map<std::string, std::unique_ptr<Host>> hosts_;  // fixed after construction: lookups need no lock
   std::map<std::pair<SecretRef::Kind, std::string>, Result<Secret>> secrets_;
   std::vector<const Secret*> all_secrets_;

@@ -40,13 +40,9 @@ constexpr int kErrNoSuchThread = 1094;
 // MASTER_GTID_WAIT runs in slices so a stopped SQL thread is seen at once, progress is printed, and
 // no single query outlives the connection's read timeout.
 constexpr double kGtidWaitSliceS = 1.0;
-constexpr int kDefaultWaitS = 60;
-constexpr int kMaxWaitS = 86400;
 // The app's restart command: bounded, like every command replplan runs.
 constexpr int kAppCommandTimeoutMs = 300'000;
-// check-health: the "answers after its restart": a minute, polled often so a fast app's
-// time is measured to within a tenth of a second.
-constexpr int kDefaultHealthS = 60;
+// check-health polls often, so a fast app's time is measured to within a tenth of a second.
 constexpr auto kHealthPause = std::chrono::milliseconds(75);
 constexpr auto kHealthProgressEvery = std::chrono::seconds(5);
 constexpr int kCurlMaxTimeS = 5;
@@ -67,17 +63,13 @@ void Say(const ProgressFn& progress, const std::string& line) {
   if (progress) progress(line);
 }
 
-// The action's "timeout_s" (a whole number of seconds), or `fallback` when the plan has none.
-Result<int> TimeoutOf(const Action& action, int fallback) {
-  auto it = action.params.find("timeout_s");
-  if (it == action.params.end()) return fallback;
-  const std::string& text = it->second;
-  bool digits = !text.empty() && text.size() <= 5 &&
-                std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
-  if (!digits || std::stoi(text) < 1 || std::stoi(text) > kMaxWaitS) {
-    return Status::InvalidArgument(StalePlan(action, "has timeout_s '" + text + "', not 1.." + std::to_string(kMaxWaitS)));
+// A wait's timeout_s, held to 1..kMaxWaitSeconds (the saved-plan reader's range).
+Result<int> TimeoutOf(const Action& action, int timeout_s) {
+  if (timeout_s < 1 || timeout_s > kMaxWaitSeconds) {
+    return Status::InvalidArgument(StalePlan(action, "has timeout_s '" + std::to_string(timeout_s) + "', not 1.." +
+                                                         std::to_string(kMaxWaitSeconds)));
   }
-  return std::stoi(text);
+  return timeout_s;
 }
 
 // A GTID position as the server printed it, re-rendered canonically (and so safe in a literal).
@@ -89,10 +81,9 @@ Result<GtidPosition> ParsePosition(const std::string& text, const std::string& w
 
 }  // namespace
 
-Result<const AppSpec*> LiveExecutor::AppOf(const Action& action) const {
-  auto name = action.params.find("app");
+Result<const AppSpec*> LiveExecutor::AppOf(const Action& action, const std::string& name) const {
   for (const AppSpec& app : topology_.apps) {
-    if (name == action.params.end() || app.name != name->second) continue;
+    if (app.name != name) continue;
     if (std::find(app.hosts.begin(), app.hosts.end(), action.host) == app.hosts.end()) {
       return Status::InvalidArgument(StalePlan(action, "names app " + app.name + ", which does not run on " + action.host));
     }
@@ -101,11 +92,10 @@ Result<const AppSpec*> LiveExecutor::AppOf(const Action& action) const {
   return Status::InvalidArgument(StalePlan(action, "names an app the topology does not declare"));
 }
 
-Result<const ServerSpec*> LiveExecutor::OtherServer(const Action& action, const std::string& key) const {
-  auto name = action.params.find(key);
-  const ServerSpec* server = name == action.params.end() ? nullptr : topology_.FindServer(name->second);
+Result<const ServerSpec*> LiveExecutor::OtherServer(const Action& action, const std::string& name) const {
+  const ServerSpec* server = topology_.FindServer(name);
   if (server == nullptr || server->name == action.host) {
-    return Status::InvalidArgument(StalePlan(action, "has no valid " + key + " server"));
+    return Status::InvalidArgument(StalePlan(action, "has no valid source server"));
   }
   return server;
 }
@@ -265,9 +255,10 @@ Status LiveExecutor::WaitForApplied(Host& host, const std::string& position, int
 // whatever it commits after the read would be lost). Its position is read on a connection of
 // its own: this action holds only the candidate's lock.
 Status LiveExecutor::WaitForCatchUp(const Action& action, Host& host, const ProgressFn& progress) {
-  auto source = OtherServer(action, "source");
+  const auto& args = action.Args<WaitForCatchUpArgs>();
+  auto source = OtherServer(action, args.source);
   if (!source.ok()) return source.status();
-  auto timeout = TimeoutOf(action, kDefaultWaitS);
+  auto timeout = TimeoutOf(action, args.timeout_s);
   if (!timeout.ok()) return timeout.status();
   const ServerSpec& x = **source;
   const std::string& p = host.spec->name;
@@ -309,9 +300,10 @@ Status LiveExecutor::WaitForCatchUp(const Action& action, Host& host, const Prog
 // more can arrive from a dead primary anyway, and a half-alive one must not add more) and the SQL
 // thread runs until it has applied everything received.
 Status LiveExecutor::ApplyRelayLog(const Action& action, Host& host, const ProgressFn& progress) {
-  auto source = OtherServer(action, "source");
+  const auto& args = action.Args<ApplyRelayLogArgs>();
+  auto source = OtherServer(action, args.source);
   if (!source.ok()) return source.status();
-  auto timeout = TimeoutOf(action, kDefaultWaitS);
+  auto timeout = TimeoutOf(action, args.timeout_s);
   if (!timeout.ok()) return timeout.status();
   const std::string& p = host.spec->name;
 
@@ -435,11 +427,10 @@ Status LiveExecutor::PromoteReplica(const Action& action, Host& host) {
 // --- apps ---------------------------------------------------------------------------------------
 
 Status LiveExecutor::RewriteAppConfig(const Action& action, Host& host) {
-  auto app = AppOf(action);
+  const auto& args = action.Args<RewriteAppConfigArgs>();
+  auto app = AppOf(action, args.app);
   if (!app.ok()) return app.status();
-  auto primary_param = action.params.find("primary");
-  const ServerSpec* primary =
-      primary_param == action.params.end() ? nullptr : topology_.FindServer(primary_param->second);
+  const ServerSpec* primary = topology_.FindServer(args.primary);
   if (primary == nullptr) return Status::InvalidArgument(StalePlan(action, "has no valid primary server"));
   const std::string path = (*app)->DatabaseYmlPath();
   const std::string where = host.spec->name + ": " + path;
@@ -477,7 +468,7 @@ const AtomicWriteOptions kMarkerWrite = {
 // (<database.yml>.replplan.restarted), so running the action again does not restart the app
 // again, while a new rewrite (another primary) does.
 Status LiveExecutor::RestartApp(const Action& action, Host& host, const ProgressFn& progress) {
-  auto app = AppOf(action);
+  auto app = AppOf(action, action.Args<RestartAppArgs>().app);
   if (!app.ok()) return app.status();
   const std::string& name = host.spec->name;
   const std::string yml = (*app)->DatabaseYmlPath();
@@ -557,10 +548,9 @@ Status LiveExecutor::RestartApp(const Action& action, Host& host, const Progress
 // Measured from replplan's machine for http:// (what clients see, as close as replplan can get);
 // https:// goes through curl on the app host, so replplan needs no TLS stack or CA setup.
 Status LiveExecutor::CheckHealth(const Action& action, Host& host, const ProgressFn& progress) {
-  auto app = AppOf(action);
+  auto app = AppOf(action, action.Args<CheckHealthArgs>().app);
   if (!app.ok()) return app.status();
-  auto limit = TimeoutOf(action, kDefaultHealthS);
-  if (!limit.ok()) return limit.status();
+  const int limit = health_timeout_s_;
   const std::string& url = (*app)->health;
   const std::string where = host.spec->name + ": app " + (*app)->name;
   if (url.empty()) return Status::InvalidArgument(StalePlan(action, "checks app " + (*app)->name + ", which has no health URL"));
@@ -593,7 +583,7 @@ Status LiveExecutor::CheckHealth(const Action& action, Host& host, const Progres
   };
 
   const auto start = Clock::now();
-  const auto deadline = start + std::chrono::seconds(*limit);
+  const auto deadline = start + std::chrono::seconds(limit);
   auto next_progress = start + kHealthProgressEvery;
   int attempts = 0;
   for (;;) {
@@ -605,7 +595,7 @@ Status LiveExecutor::CheckHealth(const Action& action, Host& host, const Progres
       return Status::OK();
     }
     if (Clock::now() >= deadline) {
-      return Status::Unavailable(where + ": " + url + " did not answer 2xx within " + std::to_string(*limit) + " s (" +
+      return Status::Unavailable(where + ": " + url + " did not answer 2xx within " + std::to_string(limit) + " s (" +
                                  std::to_string(attempts) + " attempts); last: " + failure);
     }
     if (Clock::now() >= next_progress) {

@@ -1,5 +1,7 @@
 // The real ActionExecutor: carries out plan actions on live servers over SQL (libmariadb, as the
-// topology's admin account, TCP) and SSH (libssh2, config files and restart commands).
+// topology's admin account, TCP) and SSH (libssh2, config files and restart commands). It holds the
+// hosts, their sessions and a lock per host, and hands each action to its step
+// (providers/steps/steps.h: what each kind does, by family).
 //
 // Invariants:
 // - Idempotent: every action reads the server first and does only what is still missing, so an

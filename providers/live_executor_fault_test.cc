@@ -5,7 +5,6 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
-#include <cstdlib>
 #include <map>
 #include <memory>
 #include <string>
@@ -13,62 +12,15 @@
 
 #include "engine/applier.h"
 #include "engine/mysql_errors.h"
-#include "engine/topology_parser.h"
 #include "providers/testing/fake_server.h"
+#include "providers/testing/fake_topology.h"
 
 namespace replplan {
 namespace {
 
 using Lines = std::vector<std::string>;
 
-constexpr const char* kAdminPassword = "admin-pw-5f2c91";
-constexpr const char* kReplPassword = "repl-pw-77a0d3";
 constexpr const char* kAppPassword = "app-db-pw-c41e8b";
-
-constexpr const char* kTopology = R"(
-[cluster]
-name    = "fake"
-flavor  = "mariadb"
-primary = "mercury"
-
-[replication]
-user          = "repl"
-password      = { env = "REPLPLAN_FAULT_TEST_REPL_PW" }
-mode          = "gtid"
-binlog_format = "ROW"
-
-[defaults]
-ssh   = { user = "root", port = 22, identity = "/nonexistent/id_ed25519", known_hosts = "/nonexistent/known_hosts" }
-mysql = { port = 3306, user = "admin", password = { env = "REPLPLAN_FAULT_TEST_ADMIN_PW" } }
-
-[[server]]
-name      = "mercury"
-address   = "127.0.0.1"
-server_id = 1
-log_bin   = "/var/log/mysql/mysql-bin.log"
-
-[[server]]
-name      = "uranus"
-address   = "127.0.0.2"
-server_id = 2
-log_bin   = "/var/log/mysql/mysql-bin.log"
-
-[[app]]
-name        = "shop"
-kind        = "rails"
-hosts       = ["uranus"]
-root        = "/srv/shop"
-environment = "production"
-restart     = "touch /srv/shop/tmp/restart.txt"
-)";
-
-Topology FakeTopology() {
-  setenv("REPLPLAN_FAULT_TEST_ADMIN_PW", kAdminPassword, 1);
-  setenv("REPLPLAN_FAULT_TEST_REPL_PW", kReplPassword, 1);
-  TopologyParse parse = ParseTopology(kTopology, "fake.toml");
-  REQUIRE(parse.ok());
-  return parse.topology;
-}
 
 PlannedAction Planned(const std::string& id, const std::string& host, ActionArgs args,
                       std::vector<std::string> depends_on = {}) {
@@ -99,8 +51,8 @@ const ActionOutcome& OutcomeOf(const ApplyReport& report, const std::string& id)
 bool Contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 void CheckNoSecret(const std::string& text) {
-  CHECK_FALSE(Contains(text, kAdminPassword));
-  CHECK_FALSE(Contains(text, kReplPassword));
+  CHECK_FALSE(Contains(text, kFakeAdminPassword));
+  CHECK_FALSE(Contains(text, kFakeReplPassword));
   CHECK_FALSE(Contains(text, kAppPassword));
 }
 

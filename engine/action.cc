@@ -106,11 +106,7 @@ struct Render {
   void operator()(const EditConfigArgs& a) { out = {{"config_file", a.config_file}, {"section", "mysqld"}}; }
   void operator()(const RestartServerArgs& a) { out = {{"settings", Join(a.settings, ",")}}; }
   void operator()(const SetGlobalArgs& a) {
-    for (const GlobalVariable& v : kGlobals) {
-      if (v.number && (a.*v.number)) out[v.name] = std::to_string(*(a.*v.number));
-      if (v.flag && (a.*v.flag)) out[v.name] = OnOff(*(a.*v.flag));
-      if (v.word && (a.*v.word)) out[v.name] = *(a.*v.word);
-    }
+    for (GlobalSetting& s : GlobalSettings(a)) out[s.name] = std::move(s.text);
   }
   void operator()(const CreateReplicationUserArgs& a) { out = {{"user", a.user}, {"host", a.host}, {"binlog", "off"}}; }
   void operator()(const CreateDatabaseArgs& a) {
@@ -164,6 +160,17 @@ ActionArgs DefaultArgs(ActionKind kind) {
 
 std::span<const char* const> RestartSettingNames() { return kRestartSettings; }
 std::span<const char* const> GlobalVariableNames() { return kGlobalNames; }
+
+std::vector<GlobalSetting> GlobalSettings(const SetGlobalArgs& args) {
+  std::vector<GlobalSetting> out;
+  for (const GlobalVariable& v : kGlobals) {
+    if (v.number && (args.*v.number)) out.push_back({v.name, std::to_string(*(args.*v.number)), GlobalSetting::Type::kNumber});
+    if (v.flag && (args.*v.flag)) out.push_back({v.name, OnOff(*(args.*v.flag)), GlobalSetting::Type::kFlag});
+    if (v.word && (args.*v.word)) out.push_back({v.name, *(args.*v.word), GlobalSetting::Type::kWord});
+  }
+  std::sort(out.begin(), out.end(), [](const GlobalSetting& a, const GlobalSetting& b) { return a.name < b.name; });
+  return out;
+}
 
 std::string SetGlobalFromText(SetGlobalArgs& args, std::string_view name, std::string_view text) {
   for (const GlobalVariable& v : kGlobals) {
@@ -235,7 +242,6 @@ std::map<std::string, std::string> RenderParams(const ActionArgs& args) {
 
 void Action::SetArgs(ActionArgs value) {
   kind = KindOf(value);
-  params = RenderParams(value);
   args = std::move(value);
 }
 

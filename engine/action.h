@@ -208,6 +208,15 @@ inline constexpr int kMaxWaitSeconds = 86400;
 std::span<const char* const> RestartSettingNames();
 // The variables set-global may set, by name, in SetGlobalArgs order.
 std::span<const char* const> GlobalVariableNames();
+// One variable a SetGlobalArgs sets, with its value as plan params write it ("2", "ON", "ROW").
+struct GlobalSetting {
+  enum class Type { kNumber, kFlag, kWord };
+  std::string name;
+  std::string text;
+  Type type = Type::kNumber;
+};
+// The variables `args` sets, in name order (the order set-global sets them in).
+std::vector<GlobalSetting> GlobalSettings(const SetGlobalArgs& args);
 // Sets `name` in `args` from its text as plan params write it ("ON", "2", "ROW"). Empty when set;
 // otherwise why not, without the name: "not a variable replplan sets at runtime", "'0' is not in
 // 1..4294967295". The one text-to-value conversion of set-global (the planner and the reader).
@@ -231,14 +240,11 @@ struct Action {
   std::vector<Change> changes;
   bool destructive = false;  // drops or overwrites data or replication state; printed loudly
   // What apply needs besides the topology, typed, never a secret. Holds the alternative of `kind`;
-  // set it with SetArgs, read it with Args<T>() (or std::get_if on it).
+  // set it with SetArgs, read it with Args<T>() (or std::get_if on it). Text and JSON show it
+  // through RenderParams.
   ActionArgs args;
-  // TRANSITIONAL: RenderParams(args), set by SetArgs together with args. Read-only, and read only by
-  // the executor (providers/live_executor.cc, promotion_actions.cc) until it reads args; plan text,
-  // JSON, the saved-plan reader and plan_compare use args. To be removed with the executor's last read.
-  std::map<std::string, std::string> params;
 
-  // Sets args, its kind and its rendered params together.
+  // Sets args and its kind together.
   void SetArgs(ActionArgs value);
   // The args as `T`; T must be the struct of `kind` (std::bad_variant_access otherwise: a bug).
   template <typename T>

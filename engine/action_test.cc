@@ -30,6 +30,31 @@ TEST_CASE("every ActionKind has one name, and the name reads back as that kind")
   CHECK_FALSE(ActionKindFromString("Seed-Replica").has_value());
 }
 
+TEST_CASE("set-global's settings come in name order, as text, typed, and are what its params render") {
+  SetGlobalArgs args;
+  args.server_id = 7;
+  args.binlog_format = "ROW";
+  args.read_only = false;
+  args.rpl_semi_sync_master_timeout = 2000;
+  std::vector<GlobalSetting> settings = GlobalSettings(args);
+  REQUIRE(settings.size() == 4);
+  CHECK(settings[0].name == "binlog_format");
+  CHECK(settings[0].text == "ROW");
+  CHECK(settings[0].type == GlobalSetting::Type::kWord);
+  CHECK(settings[1].name == "read_only");
+  CHECK(settings[1].text == "OFF");
+  CHECK(settings[1].type == GlobalSetting::Type::kFlag);
+  CHECK(settings[2].name == "rpl_semi_sync_master_timeout");
+  CHECK(settings[2].text == "2000");
+  CHECK(settings[2].type == GlobalSetting::Type::kNumber);
+  CHECK(settings[3].name == "server_id");
+  CHECK(settings[3].text == "7");
+  std::map<std::string, std::string> rendered;
+  for (const GlobalSetting& s : settings) rendered[s.name] = s.text;
+  CHECK(rendered == RenderParams(args));
+  CHECK(GlobalSettings(SetGlobalArgs{}).empty());
+}
+
 TEST_CASE("each kind has its own args: the default args of a kind are of that kind and render its keys") {
   for (const ActionKindName& entry : ActionKindNames()) {
     CAPTURE(entry.name);
@@ -38,12 +63,12 @@ TEST_CASE("each kind has its own args: the default args of a kind are of that ki
     Action a;
     a.SetArgs(args);
     CHECK(a.kind == entry.kind);
-    CHECK(a.params == RenderParams(args));
+    CHECK(a.args == args);
   }
   Action seed;
   seed.SetArgs(SeedReplicaArgs{"mercury", ReplicationMode::kFile, ""});
   CHECK(seed.kind == ActionKind::kSeedReplica);
-  CHECK(seed.params == std::map<std::string, std::string>{{"mode", "file"}, {"source", "mercury"}});
+  CHECK(RenderParams(seed.args) == std::map<std::string, std::string>{{"mode", "file"}, {"source", "mercury"}});
   CHECK(seed.Args<SeedReplicaArgs>().source == "mercury");
   CHECK_THROWS_AS(static_cast<void>(seed.Args<ChangeSourceArgs>()), std::bad_variant_access);
 }

@@ -103,12 +103,12 @@ TEST_CASE("turning semi_sync on: the files and every running server, replicas re
   REQUIRE(primary != nullptr);
   const Action* semi_on = Find(plan, "mercury/set-global/semi-sync");
   REQUIRE(semi_on != nullptr);
-  CHECK(semi_on->params.at("rpl_semi_sync_master_enabled") == "ON");
-  CHECK(primary->params.count("rpl_semi_sync_master_enabled") == 0);
-  CHECK(primary->params.at("rpl_semi_sync_slave_enabled") == "ON");
-  CHECK(primary->params.at("rpl_semi_sync_master_wait_point") == "AFTER_SYNC");
-  CHECK(primary->params.at("rpl_semi_sync_master_timeout") == "2000");
-  CHECK(primary->params.count("read_only") == 0);
+  CHECK(RenderParams(semi_on->args).at("rpl_semi_sync_master_enabled") == "ON");
+  CHECK(RenderParams(primary->args).count("rpl_semi_sync_master_enabled") == 0);
+  CHECK(RenderParams(primary->args).at("rpl_semi_sync_slave_enabled") == "ON");
+  CHECK(RenderParams(primary->args).at("rpl_semi_sync_master_wait_point") == "AFTER_SYNC");
+  CHECK(RenderParams(primary->args).at("rpl_semi_sync_master_timeout") == "2000");
+  CHECK(RenderParams(primary->args).count("read_only") == 0);
   CHECK(AnyContains(primary->reasons, "rpl_semi_sync_master_timeout is 10000, file wants 2000"));
   CHECK(AnyContains(semi_on->reasons, "rpl_semi_sync_master_enabled is OFF"));
   // The replicas turn their side on (and reconnect) first: no commit waits for an ACK meanwhile.
@@ -117,14 +117,14 @@ TEST_CASE("turning semi_sync on: the files and every running server, replicas re
   CHECK(primary->summary.find("IO thread") == std::string::npos);
   const Action* replica = Find(plan, "uranus/set-global");
   REQUIRE(replica != nullptr);
-  CHECK(replica->params.at("rpl_semi_sync_slave_enabled") == "ON");
+  CHECK(RenderParams(replica->args).at("rpl_semi_sync_slave_enabled") == "ON");
   CHECK(replica->summary.find("restarts the replica IO thread") != std::string::npos);
   const Action* edit = Find(plan, "uranus/edit-config");
   REQUIRE(edit != nullptr);
   CHECK(edit->changes.size() == 3);  // the replica side, the wait point and the timeout
   // The primary side stays OFF in every file and on every replica: on a replica it would make each
   // commit of its SQL thread wait for an ACK that never comes.
-  CHECK(replica->params.count("rpl_semi_sync_master_enabled") == 0);
+  CHECK(RenderParams(replica->args).count("rpl_semi_sync_master_enabled") == 0);
   CHECK(Find(plan, "uranus/restart-server") == nullptr);  // all dynamic
 }
 
@@ -136,13 +136,13 @@ TEST_CASE("turning semi_sync off sets both switches OFF at runtime: the file dec
   Plan plan = MustPlan(t, live);
   const Action* primary = Find(plan, "mercury/set-global");
   REQUIRE(primary != nullptr);
-  CHECK(primary->params.at("rpl_semi_sync_master_enabled") == "OFF");
+  CHECK(RenderParams(primary->args).at("rpl_semi_sync_master_enabled") == "OFF");
   const Action* replica = Find(plan, "uranus/set-global");
   REQUIRE(replica != nullptr);
-  CHECK(replica->params.at("rpl_semi_sync_slave_enabled") == "OFF");
+  CHECK(RenderParams(replica->args).at("rpl_semi_sync_slave_enabled") == "OFF");
   // Wait point and timeout only matter while semi-sync is on: left as they are.
-  CHECK(replica->params.count("rpl_semi_sync_master_wait_point") == 0);
-  CHECK(replica->params.count("rpl_semi_sync_master_timeout") == 0);
+  CHECK(RenderParams(replica->args).count("rpl_semi_sync_master_wait_point") == 0);
+  CHECK(RenderParams(replica->args).count("rpl_semi_sync_master_timeout") == 0);
 }
 
 TEST_CASE("slave_net_timeout: a server running MariaDB's default 60 gets SET GLOBAL, not a restart") {
@@ -154,7 +154,7 @@ TEST_CASE("slave_net_timeout: a server running MariaDB's default 60 gets SET GLO
   CHECK(Ids(plan) == std::vector<std::string>{"mercury/edit-config", "mercury/set-global"});
   const Action* set = Find(plan, "mercury/set-global");
   REQUIRE(set != nullptr);
-  CHECK(set->params.at("slave_net_timeout") == "5");
+  CHECK(RenderParams(set->args).at("slave_net_timeout") == "5");
   CHECK(AnyContains(set->reasons, "slave_net_timeout is 60, file wants 5"));
 }
 
@@ -172,12 +172,12 @@ TEST_CASE("a fresh host gets its failover settings from the file and the restart
   Plan plan = MustPlan(t, live);
   const Action* set = Find(plan, "mercury/set-global");
   REQUIRE(set != nullptr);
-  CHECK(set->params.size() == 1);  // read_only
+  CHECK(RenderParams(set->args).size() == 1);  // read_only
   // The primary side of semi-sync: only once the replica replicates, or the bootstrap's first
   // writes would each wait out the timeout for an ACK.
   const Action* semi_on = Find(plan, "mercury/set-global/semi-sync");
   REQUIRE(semi_on != nullptr);
-  CHECK(semi_on->params.at("rpl_semi_sync_master_enabled") == "ON");
+  CHECK(RenderParams(semi_on->args).at("rpl_semi_sync_master_enabled") == "ON");
   auto deps = [&] {
     for (const auto& pa : plan.actions) {
       if (pa.action.id == "mercury/set-global/semi-sync") return pa.depends_on;
@@ -203,8 +203,8 @@ TEST_CASE("a replica whose heartbeat period differs from the file is repointed i
   const Action* change = Find(plan, "uranus/change-source");
   REQUIRE(change != nullptr);
   CHECK(AnyContains(change->reasons, "heartbeat period is 30.000 s, file wants 1.000 s"));
-  CHECK(change->params.at("position") == "keep");
-  CHECK(change->params.at("source") == "mercury");
+  CHECK(RenderParams(change->args).at("position") == "keep");
+  CHECK(RenderParams(change->args).at("source") == "mercury");
 }
 
 
@@ -216,7 +216,7 @@ TEST_CASE("the primary side of semi-sync runs on the primary only: a replica run
   Plan plan = MustPlan(t, live);
   const Action* replica = Find(plan, "uranus/set-global");
   REQUIRE(replica != nullptr);
-  CHECK(replica->params.at("rpl_semi_sync_master_enabled") == "OFF");
+  CHECK(RenderParams(replica->args).at("rpl_semi_sync_master_enabled") == "OFF");
   CHECK(Find(plan, "mercury/set-global") == nullptr);
 }
 

@@ -65,7 +65,7 @@ TEST_CASE("the golden plan (examples/lab-fresh.plan.json) round-trips exactly") 
   CHECK(seed.action.id == "uranus/seed-replica");
   CHECK(seed.action.kind == ActionKind::kSeedReplica);
   CHECK(seed.action.host == "uranus");
-  CHECK(seed.action.params.at("source") == "mercury");
+  CHECK(RenderParams(seed.action.args).at("source") == "mercury");
   CHECK(seed.depends_on.size() == 6);
   CHECK(plan.topology_digest.empty());
   CHECK(plan.created_at.empty());

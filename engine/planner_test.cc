@@ -93,7 +93,7 @@ TEST_CASE("every server's config_file gets read_only=ON, only the primary is mad
   CHECK(primary_set.changes[0].key == "read_only");
   CHECK(primary_set.changes[0].from == "ON");
   CHECK(primary_set.changes[0].to == "OFF");
-  CHECK(primary_set.params.at("read_only") == "OFF");
+  CHECK(RenderParams(primary_set.args).at("read_only") == "OFF");
 }
 
 TEST_CASE("a fresh replica restarted from the fixed file needs no SET GLOBAL beyond read_only") {
@@ -214,8 +214,8 @@ TEST_CASE("a dynamic setting that differs without a restart is SET GLOBAL with t
   const Action& set = plan.actions[0].action;
   CHECK(AnyContains(set.reasons, "server_id is 1, file wants 2"));
   CHECK(AnyContains(set.reasons, "read_only is OFF, but uranus is a replica"));
-  CHECK(set.params.at("server_id") == "2");
-  CHECK(set.params.at("read_only") == "ON");
+  CHECK(RenderParams(set.args).at("server_id") == "2");
+  CHECK(RenderParams(set.args).at("read_only") == "ON");
 }
 
 TEST_CASE("a missing replication account is created on every server, replicas included") {
@@ -229,7 +229,7 @@ TEST_CASE("a missing replication account is created on every server, replicas in
   CHECK(Ids(plan) == std::vector<std::string>{"mercury/create-replication-user", "uranus/create-replication-user",
                                               "venus/create-replication-user"});
   const Action& a = plan.actions[0].action;
-  CHECK(a.params.at("binlog") == "off");
+  CHECK(RenderParams(a.args).at("binlog") == "off");
   CHECK(a.summary == "create 'repl'@'%' with REPLICATION SLAVE (binary log off)");
   bool password_sensitive = std::any_of(a.changes.begin(), a.changes.end(),
                                         [](const Change& c) { return c.key == "password" && c.sensitive; });
@@ -244,7 +244,7 @@ TEST_CASE("a replication account without REPLICATION SLAVE gets a grant") {
   }
   Plan plan = MustPlan(t, live);
   REQUIRE(Ids(plan) == std::vector<std::string>{"mercury/grant-privileges/repl@%"});
-  CHECK(plan.actions[0].action.params.at("grants") == "REPLICATION SLAVE ON *.*");
+  CHECK(RenderParams(plan.actions[0].action.args).at("grants") == "REPLICATION SLAVE ON *.*");
 }
 
 TEST_CASE("declared users and databases are created on the primary only") {
@@ -290,7 +290,7 @@ TEST_CASE("seeding a replica that already holds databases is destructive and nam
   CHECK(seed.destructive);
   CHECK(AnyContains(seed.reasons, "already holds databases secondhand_production"));
   // What it drops is pinned in the plan: the seed refuses a replica that holds others by then.
-  CHECK(seed.params.at("drops") == "`secondhand_production`");
+  CHECK(RenderParams(seed.args).at("drops") == "`secondhand_production`");
 }
 
 TEST_CASE("seeding a replica whose binlog holds transactions is destructive: the seed resets that binlog") {
@@ -487,7 +487,7 @@ TEST_CASE("file mode: no gtid_strict_mode, change-source uses file/position") {
   t.replication.mode = ReplicationMode::kFile;
   Plan plan = MustPlan(t, FreshLive(t));
   CHECK(Find(plan, "mercury/edit-config")->action.changes.size() == 9);
-  CHECK(Find(plan, "uranus/change-source")->action.params.at("use_gtid") == "no");
+  CHECK(RenderParams(Find(plan, "uranus/change-source")->action.args).at("use_gtid") == "no");
   CHECK(Find(plan, "uranus/seed-replica")->action.summary.find("binlog file and position") != std::string::npos);
 }
 

@@ -96,9 +96,9 @@ TEST_CASE("a new primary in the file is a switchover: fence, catch up, promote, 
   CHECK(DependsOn(plan, "mercury/change-source", "uranus/promote-replica"));
   CHECK(Before(plan, "mercury/fence-primary", "uranus/promote-replica"));
   // The old primary follows from its own binlog: its gtid_slave_pos may be stale from long ago.
-  CHECK(Get(plan, "mercury/change-source").action.params.at("position") == "from-binlog");
-  CHECK(Get(plan, "venus/change-source").action.params.at("position") == "keep");
-  CHECK(Get(plan, "uranus/wait-for-catch-up").action.params.at("source") == "mercury");
+  CHECK(RenderParams(Get(plan, "mercury/change-source").action.args).at("position") == "from-binlog");
+  CHECK(RenderParams(Get(plan, "venus/change-source").action.args).at("position") == "keep");
+  CHECK(RenderParams(Get(plan, "uranus/wait-for-catch-up").action.args).at("source") == "mercury");
   for (const auto& pa : plan.actions) CHECK_FALSE(pa.action.destructive);
 }
 
@@ -108,7 +108,7 @@ TEST_CASE("a switchover waits for the new primary's own configuration before it 
   Plan plan = MustPlan(m);
   CHECK(DependsOn(plan, "mercury/fence-primary", "uranus/set-global"));
   // read_only is the promotion's job, not a SET GLOBAL of its own.
-  CHECK(Get(plan, "uranus/set-global").action.params.count("read_only") == 0);
+  CHECK(RenderParams(Get(plan, "uranus/set-global").action.args).count("read_only") == 0);
 }
 
 TEST_CASE("switchover refused when the candidate is not replicating") {
@@ -216,7 +216,7 @@ TEST_CASE("a former primary whose binlog the new primary holds rejoins by GTID, 
   auto plan = BuildPlan(t, live);
   REQUIRE(plan.ok());
   REQUIRE(Has(*plan, "mercury/change-source"));
-  CHECK(Get(*plan, "mercury/change-source").action.params.at("position") == "from-binlog");
+  CHECK(RenderParams(Get(*plan, "mercury/change-source").action.args).at("position") == "from-binlog");
   CHECK(Has(*plan, "mercury/start-replica"));
   CHECK_FALSE(Has(*plan, "mercury/seed-replica"));
   CHECK_FALSE(plan->primary_change.has_value());
@@ -242,7 +242,7 @@ TEST_CASE("a former primary that came back writable is fenced before anything el
   CHECK(DependsOn(*plan, "mercury/change-source", "mercury/fence-primary"));
   // The fence sets read_only; no second SET GLOBAL read_only for it.
   if (Has(*plan, "mercury/set-global")) {
-    CHECK(Get(*plan, "mercury/set-global").action.params.count("read_only") == 0);
+    CHECK(RenderParams(Get(*plan, "mercury/set-global").action.args).count("read_only") == 0);
   }
 }
 
@@ -308,7 +308,7 @@ TEST_CASE("on a switchover every app host is rewritten and restarted after the p
     CHECK(DependsOn(plan, restart, rewrite));
     CHECK(DependsOn(plan, "mercury/check-health/secondhand", restart));
     const Action& a = Get(plan, rewrite).action;
-    CHECK(a.params.at("primary") == "uranus");
+    CHECK(RenderParams(a.args).at("primary") == "uranus");
     REQUIRE(a.changes.size() == 1);  // the port is right already
     CHECK(a.changes[0].key == "host");
     CHECK(a.changes[0].from == "127.0.0.61");

@@ -245,7 +245,7 @@ class FenceGuard {
     if (!topology || !AnswersWritable(*topology->FindServer(name))) return;
     Action fence;
     fence.id = name + "/" + ToString(ActionKind::kFencePrimary);
-    fence.kind = ActionKind::kFencePrimary;
+    fence.SetArgs(FencePrimaryArgs{});  // sets the kind too
     fence.host = name;
     fence.summary = "fence " + name + ": it answers writable after it was replaced";
     auto executor = MakeLiveExecutor(*topology);

@@ -1,13 +1,16 @@
 // The real ActionExecutor: carries out plan actions on live servers over SQL (libmariadb, as the
-// topology's admin account, TCP) and SSH (libssh2, config files and restart commands).
+// topology's admin account, TCP) and SSH (libssh2, config files and restart commands). It holds the
+// hosts, their sessions and a lock per host, and hands each action to its step
+// (providers/steps/steps.h: what each kind does, by family).
 //
 // Invariants:
 // - Idempotent: every action reads the server first and does only what is still missing, so an
 //   apply killed at any point and run again converges, and executing an action twice changes
 //   nothing the second time (no second restart, no second config write, no binlog event).
-// - Nothing from an action's params reaches SQL or a shell unchecked: objects (servers, users,
-//   databases, grants) are looked up in the validated Topology by name, values are whitelisted
-//   and validated, and everything else goes through engine/sql_quote.h or engine/shell_quote.h.
+// - Nothing from an action's args reaches SQL or a shell unchecked: objects (servers, users,
+//   databases, grants, apps) are looked up in the validated Topology by name, set-global's typed
+//   values are held to the ranges and words engine/action.h's SetGlobalFromText allows, and
+//   everything else goes through engine/sql_quote.h or engine/shell_quote.h.
 //   Whether a saved plan still matches the topology is checked before apply runs it
 //   (CheckPlanAgainstTopology, engine/plan_check.h); a name the topology lacks still fails here
 //   with "stale plan", never half-applies.
@@ -33,11 +36,19 @@ namespace replplan {
 class SessionFactory;
 class SessionPool;
 
+struct LiveExecutorOptions {
+  // How long check-health waits for an app's health URL to answer 2xx after its restart. Not in
+  // the plan: the planner never gave one, and a saved plan has no key for it. Tests shorten it.
+  int health_timeout_s = 60;
+};
+
 // The executor keeps its own copy of `topology`. With a pool (providers/session_pool.h), its
 // connections are borrowed from the pool and given back, sound, when the executor is destroyed.
-std::unique_ptr<ActionExecutor> MakeLiveExecutor(const Topology& topology, SessionPool* pool = nullptr);
+std::unique_ptr<ActionExecutor> MakeLiveExecutor(const Topology& topology, SessionPool* pool = nullptr,
+                                                 const LiveExecutorOptions& options = {});
 // Over sessions from `factory` (which must outlive the executor): a fake's in unit tests
 // (providers/testing/fake_server.h).
-std::unique_ptr<ActionExecutor> MakeLiveExecutor(const Topology& topology, SessionFactory& factory);
+std::unique_ptr<ActionExecutor> MakeLiveExecutor(const Topology& topology, SessionFactory& factory,
+                                                 const LiveExecutorOptions& options = {});
 
 }  // namespace replplan

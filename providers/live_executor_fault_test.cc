@@ -5,7 +5,6 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
-#include <cstdlib>
 #include <map>
 #include <memory>
 #include <string>
@@ -13,71 +12,23 @@
 
 #include "engine/applier.h"
 #include "engine/mysql_errors.h"
-#include "engine/topology_parser.h"
 #include "providers/testing/fake_server.h"
+#include "providers/testing/fake_topology.h"
 
 namespace replplan {
 namespace {
 
 using Lines = std::vector<std::string>;
 
-constexpr const char* kAdminPassword = "admin-pw-5f2c91";
-constexpr const char* kReplPassword = "repl-pw-77a0d3";
 constexpr const char* kAppPassword = "app-db-pw-c41e8b";
 
-constexpr const char* kTopology = R"(
-[cluster]
-name    = "fake"
-flavor  = "mariadb"
-primary = "mercury"
-
-[replication]
-user          = "repl"
-password      = { env = "REPLPLAN_FAULT_TEST_REPL_PW" }
-mode          = "gtid"
-binlog_format = "ROW"
-
-[defaults]
-ssh   = { user = "root", port = 22, identity = "/nonexistent/id_ed25519", known_hosts = "/nonexistent/known_hosts" }
-mysql = { port = 3306, user = "admin", password = { env = "REPLPLAN_FAULT_TEST_ADMIN_PW" } }
-
-[[server]]
-name      = "mercury"
-address   = "127.0.0.1"
-server_id = 1
-log_bin   = "/var/log/mysql/mysql-bin.log"
-
-[[server]]
-name      = "uranus"
-address   = "127.0.0.2"
-server_id = 2
-log_bin   = "/var/log/mysql/mysql-bin.log"
-
-[[app]]
-name        = "shop"
-kind        = "rails"
-hosts       = ["uranus"]
-root        = "/srv/shop"
-environment = "production"
-restart     = "touch /srv/shop/tmp/restart.txt"
-)";
-
-Topology FakeTopology() {
-  setenv("REPLPLAN_FAULT_TEST_ADMIN_PW", kAdminPassword, 1);
-  setenv("REPLPLAN_FAULT_TEST_REPL_PW", kReplPassword, 1);
-  TopologyParse parse = ParseTopology(kTopology, "fake.toml");
-  REQUIRE(parse.ok());
-  return parse.topology;
-}
-
-PlannedAction Planned(const std::string& id, ActionKind kind, const std::string& host,
-                      std::map<std::string, std::string> params, std::vector<std::string> depends_on = {}) {
+PlannedAction Planned(const std::string& id, const std::string& host, ActionArgs args,
+                      std::vector<std::string> depends_on = {}) {
   PlannedAction pa;
   pa.action.id = id;
-  pa.action.kind = kind;
   pa.action.host = host;
   pa.action.summary = id;
-  pa.action.params = std::move(params);
+  pa.action.SetArgs(std::move(args));
   pa.depends_on = std::move(depends_on);
   return pa;
 }
@@ -100,8 +51,8 @@ const ActionOutcome& OutcomeOf(const ApplyReport& report, const std::string& id)
 bool Contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 void CheckNoSecret(const std::string& text) {
-  CHECK_FALSE(Contains(text, kAdminPassword));
-  CHECK_FALSE(Contains(text, kReplPassword));
+  CHECK_FALSE(Contains(text, kFakeAdminPassword));
+  CHECK_FALSE(Contains(text, kFakeReplPassword));
   CHECK_FALSE(Contains(text, kAppPassword));
 }
 
@@ -127,9 +78,9 @@ TEST_CASE("change-source on a replica whose STOP SLAVE blocks past the read time
   const auto start = std::chrono::steady_clock::now();
   ApplyReport report = Apply(
       *executor,
-      {Planned("uranus/change-source", ActionKind::kChangeSource, "uranus",
-               {{"source", "mercury"}, {"mode", "gtid"}, {"use_gtid", "slave_pos"}}),
-       Planned("uranus/start-replica", ActionKind::kStartReplica, "uranus", {}, {"uranus/change-source"})});
+      {Planned("uranus/change-source", "uranus",
+               ChangeSourceArgs{.source = "mercury", .mode = ReplicationMode::kGtid, .use_gtid = UseGtid::kSlavePos}),
+       Planned("uranus/start-replica", "uranus", StartReplicaArgs{}, {"uranus/change-source"})});
   CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));  // bounded by the timeout, not the freeze
 
   // Exactly these reached the server: no CHANGE MASTER, no START SLAVE after the blocked STOP.
@@ -160,9 +111,9 @@ TEST_CASE("promote-replica whose third statement fails with 1290 never turns rea
   auto executor = MakeLiveExecutor(topology, factory);
 
   ApplyReport report = Apply(
-      *executor, {Planned("uranus/promote-replica", ActionKind::kPromoteReplica, "uranus", {}),
-                  Planned("uranus/rewrite-app-config/shop", ActionKind::kRewriteAppConfig, "uranus",
-                          {{"app", "shop"}, {"primary", "uranus"}}, {"uranus/promote-replica"})});
+      *executor, {Planned("uranus/promote-replica", "uranus", PromoteReplicaArgs{.source = "mercury"}),
+                  Planned("uranus/rewrite-app-config/shop", "uranus",
+                          RewriteAppConfigArgs{.app = "shop", .primary = "uranus"}, {"uranus/promote-replica"})});
 
   CHECK(uranus.log() == Lines{"sql: SHOW SLAVE STATUS", "sql: STOP SLAVE", "sql: RESET SLAVE ALL"});
   CHECK(uranus.globals.at("read_only") == "1");
@@ -190,12 +141,11 @@ TEST_CASE("a connection dropped while database.yml is written leaves the old fil
   uranus.DropShell("write: " + yml);
   auto executor = MakeLiveExecutor(topology, factory);
   auto rewrite = [&] {
-    return Planned("uranus/rewrite-app-config/shop", ActionKind::kRewriteAppConfig, "uranus",
-                   {{"app", "shop"}, {"primary", "uranus"}});
+    return Planned("uranus/rewrite-app-config/shop", "uranus", RewriteAppConfigArgs{.app = "shop", .primary = "uranus"});
   };
 
-  ApplyReport report = Apply(*executor, {rewrite(), Planned("uranus/restart-app/shop", ActionKind::kRestartApp, "uranus",
-                                                            {{"app", "shop"}}, {"uranus/rewrite-app-config/shop"})});
+  ApplyReport report = Apply(*executor, {rewrite(), Planned("uranus/restart-app/shop", "uranus",
+                                                            RestartAppArgs{.app = "shop"}, {"uranus/rewrite-app-config/shop"})});
 
   // Read, the write that dropped, and nothing after it (no restart, no marker).
   CHECK(uranus.log() == Lines{"read: " + yml, "write: " + yml});

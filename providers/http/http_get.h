@@ -1,6 +1,6 @@
 // A tiny HTTP/1.1 GET over TCP, for an app's health URL after a restart: one request per call,
 // "Connection: close", bounded connect and read times, the status code and the first bytes of the
-// body. Plain http:// only; https:// is checked with curl on the app host (promotion_actions.cc),
+// body. Plain http:// only; https:// is checked with curl on the app host (providers/steps/app_steps.cc),
 // so replplan needs no TLS stack for one probe.
 #pragma once
 

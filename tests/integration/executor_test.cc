@@ -279,9 +279,11 @@ TEST_CASE("two fresh hosts applied in full replicate: a row written on the prima
   // refused before its STOP SLAVE: the running replica keeps running.
   Action stale;
   stale.id = "uranus/change-source";
-  stale.kind = ActionKind::kChangeSource;
   stale.host = "uranus";
-  stale.params = {{"source", "mercury"}, {"mode", "gtid"}, {"use_gtid", "current_pos"}, {"position", "from-binlog"}};
+  stale.SetArgs(replplan::ChangeSourceArgs{.source = "mercury",
+                                           .mode = replplan::ReplicationMode::kGtid,
+                                           .use_gtid = replplan::UseGtid::kCurrentPos,
+                                           .position = replplan::StartPosition::kFromBinlog});
   replplan::Status refused = executor->Execute(stale, nullptr);
   CHECK_FALSE(refused.ok());
   CHECK_MESSAGE(refused.message().find("without MASTER_USE_GTID=slave_pos") != std::string::npos, refused.message());
@@ -308,7 +310,8 @@ TEST_CASE("file/position mode: the seed's binlog position survives change-source
   REQUIRE(topology.replication.mode == replplan::ReplicationMode::kFile);
 
   Plan plan = PlanFor(topology);
-  REQUIRE(Find(plan, "uranus/change-source").params.at("position") == "from-seed");
+  REQUIRE(Find(plan, "uranus/change-source").Args<replplan::ChangeSourceArgs>().position ==
+          replplan::StartPosition::kFromSeed);
   auto executor = replplan::MakeLiveExecutor(topology);
   // Written before the seed: the dump must carry it and the position must start after it, so the
   // row arrives exactly once (a position reset to the first binlog would replay it: duplicate key).
@@ -373,9 +376,10 @@ TEST_CASE("an action on a host whose server is down fails with a clear error; on
 
   Action set_read_only;
   set_read_only.id = "uranus/set-global";
-  set_read_only.kind = ActionKind::kSetGlobal;
   set_read_only.host = "uranus";
-  set_read_only.params = {{"read_only", "ON"}};
+  replplan::SetGlobalArgs read_only_on;
+  read_only_on.read_only = true;
+  set_read_only.SetArgs(read_only_on);
 
   auto killed = lab::Lab({"kill", "uranus"});
   REQUIRE_MESSAGE(killed.exit_code == 0, killed.err);
@@ -455,35 +459,38 @@ TEST_CASE("actions whose params do not match the topology are refused before any
   Topology topology = lab::LoadTopology();
   auto executor = replplan::MakeLiveExecutor(topology);
   std::string before = Snapshot("mercury");
-  auto refused = [&](ActionKind kind, std::map<std::string, std::string> params, std::vector<replplan::Change> changes,
-                     const std::string& expected) {
+  auto refused = [&](replplan::ActionArgs args, std::vector<replplan::Change> changes, const std::string& expected) {
     Action a;
     a.id = "mercury/test";
-    a.kind = kind;
     a.host = "mercury";
-    a.params = std::move(params);
+    a.SetArgs(std::move(args));
     a.changes = std::move(changes);
     replplan::Status status = executor->Execute(a, nullptr);
     CHECK_FALSE(status.ok());
     CHECK_MESSAGE(status.message().find(expected) != std::string::npos, status.message());
   };
-  refused(ActionKind::kSetGlobal, {{"sql_mode", ""}}, {}, "not a variable replplan sets");
-  refused(ActionKind::kSetGlobal, {{"read_only", "ON; DROP DATABASE mysql"}}, {}, "not a valid value");
-  refused(ActionKind::kSetGlobal, {{"server_id", "0"}}, {}, "not a valid value");
-  refused(ActionKind::kSetGlobal, {{"binlog_format", "ROW'"}}, {}, "not a valid value");
-  refused(ActionKind::kCreateDatabase, {{"database", "evil`; DROP DATABASE mysql; --"}}, {}, "does not declare");
-  refused(ActionKind::kCreateUser, {{"user", "mallory"}, {"host", "%"}}, {}, "does not declare");
-  refused(ActionKind::kGrantPrivileges, {{"user", "pierre"}, {"host", "%"}, {"grants", "ALL PRIVILEGES ON *.*"}}, {},
+  // A variable set-global does not set (sql_mode) or a value that is no ON/OFF ("ON; DROP ...")
+  // cannot be held by SetGlobalArgs; a saved plan with one is refused by its reader
+  // (plan_from_json_test). Values out of range or words not allowed can be, and are refused here.
+  replplan::SetGlobalArgs server_id_0;
+  server_id_0.server_id = 0;
+  refused(server_id_0, {}, "not a valid value");
+  replplan::SetGlobalArgs quoted_format;
+  quoted_format.binlog_format = "ROW'";
+  refused(quoted_format, {}, "not a valid value");
+  refused(replplan::CreateDatabaseArgs{"evil`; DROP DATABASE mysql; --", "utf8mb4", ""}, {}, "does not declare");
+  refused(replplan::CreateUserArgs{"mallory", "%", {}}, {}, "does not declare");
+  refused(replplan::GrantPrivilegesArgs{.user = "pierre", .host = "%", .grants = {"ALL PRIVILEGES ON *.*"}}, {},
           "which the topology does not give");
-  refused(ActionKind::kEditConfig, {{"config_file", "/etc/passwd"}}, {{"datadir", "", "/tmp", false}},
+  refused(replplan::EditConfigArgs{.config_file = "/etc/passwd"}, {{"datadir", "", "/tmp", false}},
           "which replplan does not manage");
   // A value other than the file's (edit-config server_id = 99) and a setting outside the static ones
   // (restart-server for datadir) are a saved plan's faults, refused before apply: plan_check_test and
   // plan_from_json_test.
-  refused(ActionKind::kChangeSource, {{"source", "nowhere"}}, {}, "no valid source");
+  refused(replplan::ChangeSourceArgs{.source = "nowhere"}, {}, "no valid source");
   Action elsewhere;
   elsewhere.id = "pluto/set-global";
-  elsewhere.kind = ActionKind::kSetGlobal;
+  elsewhere.SetArgs(replplan::SetGlobalArgs{});
   elsewhere.host = "pluto";
   CHECK_FALSE(executor->Execute(elsewhere, nullptr).ok());
   CHECK(Snapshot("mercury") == before);

@@ -33,18 +33,16 @@ extern char** environ;
 namespace {
 
 using replplan::Action;
-using replplan::ActionKind;
 using replplan::Status;
 using Clock = std::chrono::steady_clock;
 
 const char* const kTable = "secondhand_production.items";
 
-Action Make(ActionKind kind, const std::string& host, std::map<std::string, std::string> params = {}) {
+Action Make(const std::string& host, replplan::ActionArgs args) {
   Action a;
-  a.kind = kind;
+  a.SetArgs(std::move(args));
   a.host = host;
-  a.id = host + "/" + replplan::ToString(kind);
-  a.params = std::move(params);
+  a.id = host + "/" + replplan::ToString(a.kind);
   return a;
 }
 
@@ -97,12 +95,12 @@ lab::CommandResult AppWrite(const std::string& host, int seq) {
 
 std::string Count(const std::string& host) { return lab::SqlValue(host, std::string("SELECT COUNT(*) FROM ") + kTable); }
 
-Action Fence() { return Make(ActionKind::kFencePrimary, "mercury"); }
+Action Fence() { return Make("mercury", replplan::FencePrimaryArgs{}); }
 
 TEST_CASE("switchover by hand: catch-up refuses an unfenced primary; fence, catch up, promote, rejoin from binlog") {
   ReplicatingPair(2);
   auto executor = replplan::MakeLiveExecutor(lab::LoadTopology());
-  Action catch_up = Make(ActionKind::kWaitForCatchUp, "uranus", {{"source", "mercury"}, {"timeout_s", "30"}});
+  Action catch_up = Make("uranus", replplan::WaitForCatchUpArgs{.source = "mercury", .timeout_s = 30});
 
   Ran early = Run(*executor, catch_up);
   REQUIRE_FALSE(early.status.ok());
@@ -125,7 +123,7 @@ TEST_CASE("switchover by hand: catch-up refuses an unfenced primary; fence, catc
   }
   CHECK(Count("uranus") == "1");
 
-  Action promote = Make(ActionKind::kPromoteReplica, "uranus");
+  Action promote = Make("uranus", replplan::PromoteReplicaArgs{.source = "mercury"});
   for (int round = 0; round < 2; ++round) {
     Ran promoted = Run(*executor, promote);
     REQUIRE_MESSAGE(promoted.status.ok(), promoted.all());
@@ -141,9 +139,11 @@ TEST_CASE("switchover by hand: catch-up refuses an unfenced primary; fence, catc
   // The old primary never replicated: its gtid_slave_pos is empty, and a rejoin that used it would
   // fetch (and apply again) everything since the start of uranus's binlog.
   CHECK(lab::SqlValue("mercury", "SELECT @@gtid_slave_pos") != lab::SqlValue("mercury", "SELECT @@gtid_binlog_pos"));
-  Action rejoin = Make(ActionKind::kChangeSource, "mercury",
-                       {{"source", "uranus"}, {"mode", "gtid"}, {"use_gtid", "slave_pos"}, {"position", "from-binlog"}});
-  Action start = Make(ActionKind::kStartReplica, "mercury");
+  Action rejoin = Make("mercury", replplan::ChangeSourceArgs{.source = "uranus",
+                                                    .mode = replplan::ReplicationMode::kGtid,
+                                                    .use_gtid = replplan::UseGtid::kSlavePos,
+                                                    .position = replplan::StartPosition::kFromBinlog});
+  Action start = Make("mercury", replplan::StartReplicaArgs{});
   for (int round = 0; round < 2; ++round) {
     Ran changed = Run(*executor, rejoin);
     REQUIRE_MESSAGE(changed.status.ok(), changed.all());
@@ -223,14 +223,14 @@ TEST_CASE("failover candidate: apply-relay-log applies every received event of a
   REQUIRE(lab::Lab({"kill", "mercury"}).exit_code == 0);
 
   auto executor = replplan::MakeLiveExecutor(lab::LoadTopology());
-  Action apply = Make(ActionKind::kApplyRelayLog, "uranus", {{"source", "mercury"}, {"timeout_s", "30"}});
+  Action apply = Make("uranus", replplan::ApplyRelayLogArgs{.source = "mercury", .timeout_s = 30});
   for (int round = 0; round < 2; ++round) {
     Ran applied = Run(*executor, apply);
     REQUIRE_MESSAGE(applied.status.ok(), applied.all());
     CHECK(Count("uranus") == "200");
     CHECK(lab::SqlValue("uranus", "SELECT @@gtid_slave_pos") == written);
   }
-  Ran promoted = Run(*executor, Make(ActionKind::kPromoteReplica, "uranus"));
+  Ran promoted = Run(*executor, Make("uranus", replplan::PromoteReplicaArgs{.source = "mercury"}));
   REQUIRE_MESSAGE(promoted.status.ok(), promoted.all());
   REQUIRE(AppWrite("uranus", 201).exit_code == 0);
   Ran after = Run(*executor, apply);  // promoted: nothing left to apply, nothing to fail
@@ -245,7 +245,7 @@ TEST_CASE("catch-up fails at once, naming the error, when the candidate's SQL th
   lab::Sql("mercury", std::string("INSERT INTO ") + kTable + " (id, seq) VALUES (1, 1)");
   auto executor = replplan::MakeLiveExecutor(lab::LoadTopology());
   REQUIRE(Run(*executor, Fence()).status.ok());
-  Ran caught = Run(*executor, Make(ActionKind::kWaitForCatchUp, "uranus", {{"source", "mercury"}, {"timeout_s", "60"}}));
+  Ran caught = Run(*executor, Make("uranus", replplan::WaitForCatchUpArgs{.source = "mercury", .timeout_s = 60}));
   REQUIRE_FALSE(caught.status.ok());
   CHECK(caught.seconds < 10);
   CHECK_MESSAGE(Contains(caught.status.message(), "Last_SQL_Errno 1062"), caught.status.message());
@@ -328,7 +328,7 @@ TEST_CASE("an app follows the new primary: database.yml rewritten atomically, ap
   topology.apps.push_back(secure);
   auto executor = replplan::MakeLiveExecutor(topology);
 
-  Action rewrite = Make(ActionKind::kRewriteAppConfig, "mercury", {{"app", "secondhand"}, {"primary", "uranus"}});
+  Action rewrite = Make("mercury", replplan::RewriteAppConfigArgs{.app = "secondhand", .primary = "uranus"});
   Ran rewritten = Run(*executor, rewrite);
   REQUIRE_MESSAGE(rewritten.status.ok(), rewritten.all());
   std::string now = lab::ReadFile(yml);
@@ -347,7 +347,7 @@ TEST_CASE("an app follows the new primary: database.yml rewritten atomically, ap
   CHECK_MESSAGE(second.status.ok(), second.all());
   CHECK(std::filesystem::last_write_time(yml) == mtime);
 
-  Action restart = Make(ActionKind::kRestartApp, "mercury", {{"app", "secondhand"}});
+  Action restart = Make("mercury", replplan::RestartAppArgs{.app = "secondhand"});
   Ran restarted = Run(*executor, restart);
   REQUIRE_MESSAGE(restarted.status.ok(), restarted.all());
   CHECK(std::filesystem::exists(root + "/tmp/restart.txt"));
@@ -357,7 +357,7 @@ TEST_CASE("an app follows the new primary: database.yml rewritten atomically, ap
   CHECK_MESSAGE(Contains(not_again.all(), "already restarted"), restarted.all() << "\n--\n" << not_again.all());
   CHECK_MESSAGE(!std::filesystem::exists(root + "/tmp/restart.txt"), "restarted a second time for the same database.yml");
   // Another primary, another file: restarted again.
-  REQUIRE(Run(*executor, Make(ActionKind::kRewriteAppConfig, "mercury", {{"app", "secondhand"}, {"primary", "mercury"}}))
+  REQUIRE(Run(*executor, Make("mercury", replplan::RewriteAppConfigArgs{.app = "secondhand", .primary = "mercury"}))
               .status.ok());
   REQUIRE(Run(*executor, restart).status.ok());
   CHECK(std::filesystem::exists(root + "/tmp/restart.txt"));
@@ -373,15 +373,17 @@ TEST_CASE("an app follows the new primary: database.yml rewritten atomically, ap
 
   // Health: nothing listens yet, so a short check fails naming the URL; then the server comes up
   // while a check polls, and the check succeeds.
-  Action health = Make(ActionKind::kCheckHealth, "mercury", {{"app", "secondhand"}, {"timeout_s", "1"}});
-  Ran down = Run(*executor, health);
+  // check-health's bound is the executor's (a minute); these checks that must fail wait 1 s.
+  auto impatient = replplan::MakeLiveExecutor(topology, nullptr, {.health_timeout_s = 1});
+  Action health = Make("mercury", replplan::CheckHealthArgs{.app = "secondhand"});
+  Ran down = Run(*impatient, health);
   REQUIRE_FALSE(down.status.ok());
   CHECK_MESSAGE(Contains(down.status.message(), app.health), down.status.message());
   CHECK_MESSAGE(Contains(down.status.message(), "refused"), down.status.message());
   CHECK(down.seconds < 3);
 
   Ran up;
-  Action patient = Make(ActionKind::kCheckHealth, "mercury", {{"app", "secondhand"}});
+  Action patient = Make("mercury", replplan::CheckHealthArgs{.app = "secondhand"});
   std::jthread checker([&] { up = Run(*executor, patient); });
   std::this_thread::sleep_for(std::chrono::milliseconds(700));
   {
@@ -396,17 +398,17 @@ TEST_CASE("an app follows the new primary: database.yml rewritten atomically, ap
     Ran twice = Run(*executor, patient);
     CHECK_MESSAGE(twice.status.ok(), twice.all());
 
-    Ran missing = Run(*executor, Make(ActionKind::kCheckHealth, "mercury", {{"app", "broken"}, {"timeout_s", "1"}}));
+    Ran missing = Run(*impatient, Make("mercury", replplan::CheckHealthArgs{.app = "broken"}));
     REQUIRE_FALSE(missing.status.ok());
     CHECK_MESSAGE(Contains(missing.status.message(), "HTTP 404"), missing.status.message());
 
     // https goes through curl on the app host; nothing speaks TLS on that port: curl's error shows.
-    Ran tls = Run(*executor, Make(ActionKind::kCheckHealth, "mercury", {{"app", "secure"}, {"timeout_s", "1"}}));
+    Ran tls = Run(*impatient, Make("mercury", replplan::CheckHealthArgs{.app = "secure"}));
     REQUIRE_FALSE(tls.status.ok());
     CHECK_MESSAGE(Contains(tls.status.message(), "curl exit 7"), tls.status.message());
   }
 
-  Ran stale = Run(*executor, Make(ActionKind::kRestartApp, "uranus", {{"app", "secondhand"}}));
+  Ran stale = Run(*executor, Make("uranus", replplan::RestartAppArgs{.app = "secondhand"}));
   REQUIRE_FALSE(stale.status.ok());
   CHECK_MESSAGE(Contains(stale.status.message(), "stale plan"), stale.status.message());
 }
@@ -418,7 +420,7 @@ struct MarkedApp {
   std::string yml = root + "/config/database.yml";
   std::string marker = yml + ".replplan.restarted";
   std::unique_ptr<replplan::ActionExecutor> executor;
-  Action restart = Make(ActionKind::kRestartApp, "mercury", {{"app", "marked"}});
+  Action restart = Make("mercury", replplan::RestartAppArgs{.app = "marked"});
 
   MarkedApp() {
     lab::Reset(1);

@@ -134,10 +134,11 @@ TEST_CASE("Warm opens what is missing once; readers, lock, facts and executor th
     CHECK(facts.replica_errors.empty());
     auto executor = replplan::MakeLiveExecutor(topology, &pool);
     replplan::Action noop;  // read_only=OFF, as a fresh server already has it
-    noop.kind = replplan::ActionKind::kSetGlobal;
+    replplan::SetGlobalArgs read_only_off;
+    read_only_off.read_only = false;
+    noop.SetArgs(read_only_off);
     noop.host = "uranus";
     noop.id = "uranus/set-global";
-    noop.params["read_only"] = "OFF";
     replplan::Status st = executor->Execute(noop, [](const std::string&) {});
     CHECK_MESSAGE(st.ok(), st.message());
   }

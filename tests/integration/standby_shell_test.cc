@@ -132,7 +132,8 @@ TEST_CASE("a login shell that prints on starting runs a command on its standby s
   std::vector<replplan::Status> refused;
   REQUIRE(replplan::KeepStandbyShells(topology, pool, &refused) == 1);  // bash with a banner is POSIX
   CHECK(refused.empty());
-  // As promotion_actions does: the standby shell, or the ordinary way when it says nothing ran.
+  // As restart-app does (providers/steps/app_steps.cc): the standby shell, or the ordinary way when
+  // it says nothing ran.
   const std::string command = "echo ran >> " + counter + "; echo out; echo err >&2";
   std::string out, err;
   if (auto run = replplan::RunOnStandbyShell(&pool, mercury, command, {}, kTimeoutMs)) {

@@ -1,0 +1,212 @@
+// Configuration steps: edit-config (the managed keys of the server's config_file), restart-server
+// (its restart command, then the static settings checked), set-global (dynamic settings at runtime).
+#include <algorithm>
+#include <chrono>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "engine/desired_config.h"
+#include "engine/mycnf.h"
+#include "engine/sql_quote.h"
+#include "engine/text.h"
+#include "providers/steps/steps.h"
+
+namespace replplan {
+namespace steps {
+namespace {
+
+// A restart is promised an answer or a clear error within this bound (the "bounded").
+constexpr auto kAnswerAfterRestart = std::chrono::seconds(60);
+constexpr int kReconnectTimeoutMs = 2000;
+constexpr auto kReconnectPause = std::chrono::milliseconds(200);
+// A restart of a server with a large buffer pool may legitimately take minutes, so its command
+// gets a session and bound of its own.
+constexpr int kRestartCommandTimeoutMs = 900'000;
+
+// Static settings of `settings` that the running server does not have, in words.
+Result<std::vector<std::string>> StaticMismatches(const StepContext& ctx, const std::vector<std::string>& settings) {
+  const ServerSpec& spec = ctx.server;
+  auto rows = ctx.session.Query(
+      "SELECT @@GLOBAL.log_bin AS log_bin, @@GLOBAL.log_bin_basename AS log_bin_basename, "
+      "@@GLOBAL.bind_address AS bind_address, @@GLOBAL.log_slave_updates AS log_slave_updates, "
+      "@@GLOBAL.report_host AS report_host",
+      {}, "reading static settings");
+  if (!rows.ok()) return rows.status();
+  if (rows->empty()) return Status::Internal(spec.name + ": reading static settings gave no row");
+  const Row& row = rows->front();
+  std::string bind = spec.bind_address.empty() ? spec.address : spec.bind_address;
+  std::vector<std::string> out;
+  for (const std::string& setting : settings) {
+    if (setting == "log_bin") {
+      if (NormalizeBool(Field(row, "log_bin")) != "ON") {
+        out.push_back("log_bin=OFF (wants " + spec.log_bin + ")");
+      } else if (Field(row, "log_bin_basename") != BinlogBasename(spec.log_bin)) {
+        out.push_back("log_bin_basename=" + Field(row, "log_bin_basename") + " (wants " + BinlogBasename(spec.log_bin) + ")");
+      }
+    } else if (setting == "bind_address" && Field(row, "bind_address") != bind) {
+      out.push_back("bind_address=" + Field(row, "bind_address") + " (wants " + bind + ")");
+    } else if (setting == "log_slave_updates" && NormalizeBool(Field(row, "log_slave_updates")) != "ON") {
+      out.push_back("log_slave_updates=OFF (wants ON)");
+    } else if (setting == "report_host" && Field(row, "report_host") != spec.name) {
+      out.push_back("report_host=" + Field(row, "report_host") + " (wants " + spec.name + ")");
+    }
+  }
+  return out;
+}
+
+// Reconnects until the restarted server answers SQL, within kAnswerAfterRestart.
+Status WaitForSql(const StepContext& ctx) {
+  const ServerSpec& spec = ctx.server;
+  auto deadline = std::chrono::steady_clock::now() + kAnswerAfterRestart;
+  std::string last_error;
+  for (;;) {
+    ctx.session.DropSql();
+    Status connection = ctx.session.ConnectSql(kReconnectTimeoutMs);
+    if (connection.ok()) {
+      auto ping = ctx.session.Query("SELECT 1", {}, "first query after restart");
+      if (ping.ok()) return Status::OK();
+      last_error = ping.status().message();
+    } else {
+      last_error = connection.message();
+    }
+    if (std::chrono::steady_clock::now() >= deadline) break;
+    std::this_thread::sleep_for(kReconnectPause);
+  }
+  return Status::Unavailable(spec.name + " did not answer SQL within " +
+                             std::to_string(std::chrono::duration_cast<std::chrono::seconds>(kAnswerAfterRestart).count()) +
+                             " s after restart: " + last_error);
+}
+
+// Whether the running value (as SELECT @@GLOBAL.x shows it) already is `setting`'s.
+bool RunningValueIs(const GlobalSetting& setting, const std::string& running) {
+  switch (setting.type) {
+    case GlobalSetting::Type::kNumber: return running == setting.text;
+    case GlobalSetting::Type::kFlag: return NormalizeBool(running) == setting.text;
+    case GlobalSetting::Type::kWord: return Upper(running) == setting.text;
+  }
+  return false;
+}
+
+}  // namespace
+
+// --- edit-config ------------------------------------------------------------------------------
+
+Status EditConfig(const StepContext& ctx, const Action& action) {
+  const ServerSpec& spec = ctx.server;
+  // The values written come from the topology (that a saved plan's `to` agrees with it is
+  // CheckPlanAgainstTopology's, engine/plan_check.h).
+  std::vector<ConfigSetting> desired = DesiredConfig(ctx.topology, spec);
+  std::vector<std::pair<std::string, std::string>> set;
+  for (const Change& change : action.changes) {
+    auto it = std::find_if(desired.begin(), desired.end(), [&](const ConfigSetting& c) { return c.key == change.key; });
+    if (it == desired.end()) {
+      return Status::InvalidArgument(StalePlan(action, "sets '" + change.key + "', which replplan does not manage"));
+    }
+    if (it->value.find_first_of("\r\n") != std::string::npos) {
+      return Status::InvalidArgument(spec.name + ": " + change.key + " has a line break; it cannot go into " +
+                                     spec.config_file);
+    }
+    set.emplace_back(change.key, it->value);
+  }
+  if (set.empty()) return Status::OK();
+
+  Status ssh = ctx.session.ConnectSsh();
+  if (!ssh.ok()) return ssh;
+  auto current = ctx.session.ReadFile(spec.config_file);
+  if (!current.ok()) return current.status().WithContext(spec.name + ": reading " + spec.config_file);
+  std::string before = current->value_or("");
+  std::string after = EditMyCnf(before, set);
+  if (current->has_value() && after == before) return Status::OK();  // already written (an earlier run)
+
+  Status written = ctx.session.AtomicWrite(spec.config_file, after);
+  if (!written.ok()) return written.WithContext(spec.name + ": " + spec.config_file);
+  return Status::OK();
+}
+
+// --- restart-server ---------------------------------------------------------------------------
+
+Status RestartServer(const StepContext& ctx, const Action& action) {
+  const ServerSpec& spec = ctx.server;
+  // Each one of RestartSettingNames() (engine/action.h): the saved-plan reader refuses others.
+  const std::vector<std::string>& settings = action.Args<RestartServerArgs>().settings;
+  // Already running with every setting (an earlier apply restarted it): a second restart would
+  // only cost an outage. If the server does not answer at all, the restart is what it needs.
+  auto before = StaticMismatches(ctx, settings);
+  if (before.ok() && before->empty() && !settings.empty()) return Status::OK();
+
+  ctx.session.DropSql();
+  auto session = ctx.sessions.Open(spec, SessionLimits{.command_timeout_ms = kRestartCommandTimeoutMs});
+  Status ssh = session->ConnectSsh();
+  if (!ssh.ok()) return ssh;
+  // The restart must finish even if replplan dies mid-way (kill -9 closes this channel): with
+  // SIGHUP and SIGPIPE ignored, the command and what it starts outlive the channel instead of
+  // dying between "stop" and "start" and leaving the server down.
+  auto run = session->Run("trap '' HUP PIPE; " + spec.restart);
+  if (!run.ok()) return run.status().WithContext(spec.name + ": restart command");
+  if (run->exit_status != 0) {
+    return Status::Internal(spec.name + ": restart command failed (exit " + std::to_string(run->exit_status) +
+                            "): " + Tail(run->err.empty() ? run->out : run->err));
+  }
+  Status answered = WaitForSql(ctx);
+  if (!answered.ok()) return answered;
+
+  auto after = StaticMismatches(ctx, settings);
+  if (!after.ok()) return after.status();
+  if (!after->empty()) {
+    return Status::FailedPrecondition(
+        spec.name + " restarted but runs with " + Join(*after, ", ") + ": " + spec.config_file +
+        " sets them, so the server does not read that file (or a later option file or its command line "
+        "overrides it); check config_file in the topology against the server's --defaults-file and "
+        "!includedir");
+  }
+  return Status::OK();
+}
+
+// --- set-global -------------------------------------------------------------------------------
+
+Status SetGlobal(const StepContext& ctx, const Action& action) {
+  // Every key and value is checked before anything is set: a bad plan changes nothing.
+  // The values are typed and were checked when the plan was made or read; SetGlobalFromText, the
+  // one check of a value, holds args built any other way to the same ranges and words.
+  const std::vector<GlobalSetting> sets = GlobalSettings(action.Args<SetGlobalArgs>());
+  for (const GlobalSetting& setting : sets) {
+    SetGlobalArgs checked;
+    if (!SetGlobalFromText(checked, setting.name, setting.text).empty()) {
+      return Status::InvalidArgument(
+          StalePlan(action, "sets " + setting.name + " to '" + setting.text + "', not a valid value"));
+    }
+  }
+  // A replica negotiates semi-sync when its IO thread connects, so a running IO thread is stopped
+  // around a change of rpl_semi_sync_slave_enabled and started again. Stopping first keeps this
+  // convergent: cut short after the STOP, the next plan sees the IO thread down and starts it.
+  auto set_semi_sync_slave = [&](const std::string& sql) -> Status {
+    auto channel = ctx.session.ReplicaStatus();
+    if (!channel.ok()) return channel.status();
+    const bool restart_io = channel->has_value() && !(*channel)->io_running.empty() && (*channel)->io_running != "No";
+    if (restart_io) {
+      Status stop = ctx.session.StopReplica(ReplicaThreads::kIo);
+      if (!stop.ok()) return stop;
+    }
+    Status set = ctx.session.Execute(sql);
+    if (!set.ok() || !restart_io) return set;
+    return ctx.session.StartReplica(ReplicaThreads::kIo);
+  };
+  for (const GlobalSetting& setting : sets) {
+    auto running = ctx.session.Global(setting.name);
+    if (!running.ok()) return running.status();
+    if (RunningValueIs(setting, *running)) continue;
+    // Numbers and ON/OFF are written bare, words (ROW, AFTER_SYNC) as strings.
+    const std::string sql_value =
+        setting.type == GlobalSetting::Type::kWord ? QuoteString(setting.text) : setting.text;
+    const std::string sql = "SET GLOBAL " + setting.name + " = " + sql_value;
+    Status set = setting.name == "rpl_semi_sync_slave_enabled" ? set_semi_sync_slave(sql)
+                                                               : ctx.session.SetGlobal(setting.name, sql_value);
+    if (!set.ok()) return set;
+  }
+  return Status::OK();
+}
+
+}  // namespace steps
+}  // namespace replplan

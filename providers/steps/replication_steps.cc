@@ -1,0 +1,217 @@
+// Replication steps: seed-replica (providers/seeder.h does the copy), change-source (CHANGE MASTER
+// TO the file's primary), start-replica (and wait until both threads run), reset-replica.
+#include <algorithm>
+#include <chrono>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine/desired_config.h"
+#include "engine/mysql_errors.h"
+#include "engine/sql_quote.h"
+#include "engine/text.h"
+#include "providers/seeder.h"
+#include "providers/steps/steps.h"
+
+namespace replplan {
+namespace steps {
+namespace {
+
+// START SLAVE returns before the threads connect; this bounds the wait for both to run.
+constexpr auto kReplicaStartLimit = std::chrono::seconds(30);
+constexpr auto kReplicaPoll = std::chrono::milliseconds(75);
+
+}  // namespace
+
+Status SeedReplica(const StepContext& ctx, const Action& action) {
+  const auto& args = action.Args<SeedReplicaArgs>();
+  const ServerSpec* source = ctx.topology.FindServer(args.source);
+  if (source == nullptr || source == &ctx.server) {
+    return Status::InvalidArgument(StalePlan(action, "has no valid source server"));
+  }
+  // Done already when change-source ran after it: the replica follows this source as the
+  // replication user, without the errors that call for a reseed. Anything less (the seeder points
+  // the connection at the source before the copy arrives) may be a copy cut short: seed again.
+  auto status = ctx.session.ReplicaStatus();
+  if (!status.ok()) return status.status();
+  const std::optional<ReplicaChannel>& channel = *status;
+  if (channel && channel->source_host == source->address && channel->source_port == source->mysql.port &&
+      channel->source_user == ctx.topology.replication.user && channel->last_io_errno != kErrBinlogGone &&
+      channel->last_sql_errno == 0) {
+    return Status::OK();
+  }
+  ProgressFn forward = ctx.progress ? ctx.progress : [](const std::string&) {};
+  Status seeded = replplan::SeedReplica(ctx.topology, *source, ctx.server, action.destructive, forward, args.drops);
+  // The restore may have changed what this host's session sees (users, replication state).
+  ctx.session.DropSql();
+  return seeded;
+}
+
+Status ChangeSource(const StepContext& ctx, const Action& action) {
+  const ServerSpec& spec = ctx.server;
+  const ReplicationSpec& r = ctx.topology.replication;
+  const auto& args = action.Args<ChangeSourceArgs>();
+  const ServerSpec* source = ctx.topology.FindServer(args.source);
+  if (source == nullptr || source == &spec) {
+    return Status::InvalidArgument(StalePlan(action, "has no valid source server"));
+  }
+  bool gtid = r.mode == ReplicationMode::kGtid;
+  const std::string use_gtid = gtid ? ToString(args.use_gtid) : "no";
+  bool from_seed = args.position == StartPosition::kFromSeed;
+  const std::string port = std::to_string(source->mysql.port);
+
+  auto status = ctx.session.ReplicaStatus();
+  if (!status.ok()) return status.status();
+  bool configured = status->has_value();
+  const ReplicaChannel channel = status->value_or(ReplicaChannel{});  // all empty when not configured
+  bool same_source = configured && channel.source_host == source->address && channel.source_port == source->mysql.port;
+  std::string using_gtid = Lower(channel.using_gtid);
+  // Only SHOW ALL SLAVES STATUS has the heartbeat period (as Slave_heartbeat_period); -1 (no
+  // channel, or not reported) never matches.
+  double running_period = -1;
+  if (configured) {
+    auto all = ctx.session.AllReplicaChannels();
+    if (!all.ok()) return all.status();
+    for (const ReplicaChannel& c : *all) {
+      if (c.connection_name.empty() && c.heartbeat_period >= 0) running_period = c.heartbeat_period;
+    }
+  }
+  if (same_source && channel.source_user == r.user && using_gtid == use_gtid &&
+      HeartbeatMatches(running_period, r.heartbeat_period)) {
+    return Status::OK();  // already replicating from there (an earlier run); START is start-replica's
+  }
+
+  // File/position: changing MASTER_HOST resets the coordinates, so the seed's position is read
+  // first and passed back explicitly.
+  std::string log_file;
+  std::string log_pos;
+  if (!gtid && from_seed) {
+    // The executed position; a connection that never ran has only the read position (equal then).
+    log_file = channel.relay_source_log_file;
+    std::optional<uint64_t> pos = channel.exec_source_log_pos;
+    if (log_file.empty() || pos.value_or(0) == 0) {
+      log_file = channel.source_log_file;
+      pos = channel.read_source_log_pos;
+    }
+    log_pos = pos ? std::to_string(*pos) : std::string();
+    if (!IsPlainName(log_file, "_.-") || pos.value_or(0) == 0) {
+      return Status::FailedPrecondition(spec.name + " has no binlog position from its seed (Master_Log_File '" +
+                                        log_file + "', Exec_Master_Log_Pos '" + log_pos + "'): seed it again");
+    }
+  }
+  auto password = ctx.secrets.Of(r.password, "replication password");
+  if (!password.ok()) return password.status();
+  // Every check before the first change: a stale plan leaves replication running as it was.
+  const bool from_binlog = args.position == StartPosition::kFromBinlog;
+  if (from_binlog && (!gtid || use_gtid != "slave_pos")) {
+    return Status::InvalidArgument(StalePlan(action, "rejoins from its binlog without MASTER_USE_GTID=slave_pos"));
+  }
+
+  // Past the STOP, a failure leaves the replica stopped: it says so.
+  const std::string stopped = configured ? "replication on " + spec.name + " is stopped now" : "";
+  auto after_stop = [&](const Status& status) { return stopped.empty() ? status : status.WithNote(stopped); };
+  if (configured) {
+    Status stop = ctx.session.StopReplica();
+    if (!stop.ok()) return stop;
+  }
+  if (from_binlog) {
+    // A former primary rejoining: its own binlog holds everything it applied or wrote, while its
+    // gtid_slave_pos may be stale from an earlier time as a replica (and would refetch or skip).
+    Status pos = ctx.session.Execute("SET GLOBAL gtid_slave_pos = @@GLOBAL.gtid_binlog_pos", {},
+                                       "SET GLOBAL gtid_slave_pos = @@gtid_binlog_pos");
+    if (!pos.ok()) return after_stop(pos);
+  }
+  std::vector<std::string> options;
+  // Same host and port with a kept position: leave them out, or the server resets the coordinates.
+  if (!(same_source && !gtid && !from_seed)) {
+    options.push_back("MASTER_HOST = " + QuoteString(source->address));
+    options.push_back("MASTER_PORT = " + port);
+  }
+  options.push_back("MASTER_USER = " + QuoteString(r.user));
+  options.push_back("MASTER_PASSWORD = " + QuoteString((*password)->reveal()));
+  options.push_back("MASTER_CONNECT_RETRY = 1");
+  options.push_back("MASTER_USE_GTID = " + use_gtid);
+  // Replicas notice a silent source within slave_net_timeout only if an idle one sends heartbeats.
+  options.push_back("MASTER_HEARTBEAT_PERIOD = " + SecondsText(r.heartbeat_period));
+  if (!log_file.empty()) {
+    options.push_back("MASTER_LOG_FILE = " + QuoteString(log_file));
+    options.push_back("MASTER_LOG_POS = " + log_pos);
+  }
+  // CHANGE MASTER has no hashed form of MASTER_PASSWORD, and the server writes statements as sent
+  // to the general and slow query logs: this one goes to neither. The connection is cached for
+  // later actions, which are logged as usual: it is dropped when it cannot be put back.
+  Status changed = ctx.session.Execute("SET SESSION sql_log_off = 1, SESSION slow_query_log = 0");
+  if (changed.ok()) {
+    changed = ctx.session.Execute("CHANGE MASTER TO " + Join(options, ", "), {*password},
+                                    "CHANGE MASTER TO " + source->name);
+    Status logged =
+        ctx.session.Execute("SET SESSION sql_log_off = 0, SESSION slow_query_log = @@GLOBAL.slow_query_log");
+    if (!logged.ok()) ctx.session.DropSql();
+  }
+  if (!changed.ok() && from_binlog) {
+    return after_stop(changed.WithNote("gtid_slave_pos was set to " + spec.name + "'s own binlog position"));
+  }
+  return after_stop(changed);
+}
+
+Status StartReplica(const StepContext& ctx, const Action& action) {
+  (void)action;
+  const ServerSpec& spec = ctx.server;
+  auto status = ctx.session.ReplicaStatus();
+  if (!status.ok()) return status.status();
+  if (!status->has_value()) {
+    return Status::FailedPrecondition(spec.name + " has no replication source: change-source must run first");
+  }
+  auto running = [](const ReplicaChannel& c) { return c.io_running == "Yes" && c.sql_running; };
+  if (!running(**status)) {
+    Status start = ctx.session.StartReplica();
+    if (!start.ok()) {
+      if (start.sql_errno() == kErrMasterInfo) {
+        return start.WithMessage(start.message() + " (remedy: the replica's master info is gone: RESET SLAVE ALL, "
+                                                   "then change-source again; plan again to get both)");
+      }
+      return start;
+    }
+  }
+  // Both threads report Yes before the source has answered the binlog request; an error such as
+  // 1236 comes right after. Two running polls in a row, without error, count as running.
+  auto deadline = std::chrono::steady_clock::now() + kReplicaStartLimit;
+  int running_polls = 0;
+  for (;;) {
+    status = ctx.session.ReplicaStatus();
+    if (!status.ok()) return status.status();
+    const ReplicaChannel channel = status->value_or(ReplicaChannel{});  // a channel gone meanwhile: all empty
+    bool io_error = channel.last_io_errno != 0;
+    bool sql_error = channel.last_sql_errno != 0;
+    running_polls = running(channel) && !io_error && !sql_error ? running_polls + 1 : 0;
+    if (running_polls >= 2) return Status::OK();
+    int io_errno = channel.last_io_errno;
+    // Errors that retrying does not cure: a stopped thread, refused credentials, purged binlogs.
+    bool hopeless = (!channel.sql_running && sql_error) || (channel.io_running == "No" && io_error) ||
+                    io_errno == kErrAccessDenied || io_errno == kErrBinlogGone;
+    if (hopeless) return Status::FailedPrecondition(ReplicaFailure(ctx, channel, "replication did not start"));
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return Status::Unavailable(ReplicaFailure(ctx, channel,
+          "replication did not start within " +
+              std::to_string(std::chrono::duration_cast<std::chrono::seconds>(kReplicaStartLimit).count()) + " s"));
+    }
+    std::this_thread::sleep_for(kReplicaPoll);
+  }
+}
+
+Status ResetReplica(const StepContext& ctx, const Action& action) {
+  const std::string& connection = action.Args<ResetReplicaArgs>().connection_name;
+  auto channels = ctx.session.AllReplicaChannels();
+  if (!channels.ok()) return channels.status();
+  bool present = std::any_of(channels->begin(), channels->end(),
+                             [&](const ReplicaChannel& c) { return c.connection_name == connection; });
+  if (!present) return Status::OK();  // already forgotten
+  std::string name = connection.empty() ? "" : " " + QuoteString(connection);
+  Status stop = ctx.session.Execute("STOP SLAVE" + name);
+  if (!stop.ok()) return stop;
+  return ctx.session.Execute("RESET SLAVE" + name + " ALL");
+}
+
+}  // namespace steps
+}  // namespace replplan

@@ -1,0 +1,112 @@
+// Steps called directly, over a fake server's session and a StepContext: no executor, no server.
+#include "providers/steps/steps.h"
+
+#include <doctest/doctest.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "providers/testing/fake_server.h"
+#include "providers/testing/fake_topology.h"
+
+namespace replplan {
+namespace {
+
+using Lines = std::vector<std::string>;
+
+// One server's step context over a fake: what the executor builds for each action.
+struct Bench {
+  Topology topology;
+  FakeSessionFactory factory;
+  FakeServer& server;
+  std::unique_ptr<ServerSession> session;
+  steps::ResolvedSecrets secrets;
+  ProgressFn progress;
+  std::map<std::string, std::string> rewritten;
+
+  explicit Bench(const std::string& name)
+      : topology(FakeTopology()), server(factory.server(name)), session(factory.Open(*topology.FindServer(name))),
+        secrets(topology) {}
+  steps::StepContext Context() {
+    return steps::StepContext{.topology = topology,
+                              .server = *topology.FindServer(session->name()),
+                              .session = *session,
+                              .secrets = secrets,
+                              .progress = progress,
+                              .sessions = factory,
+                              .pool = nullptr,
+                              .rewritten = rewritten,
+                              .health_timeout_s = 60};
+  }
+};
+
+Action SetGlobalOn(const std::string& host, const SetGlobalArgs& args) {
+  Action action;
+  action.id = host + "/set-global";
+  action.host = host;
+  action.SetArgs(args);
+  return action;
+}
+
+TEST_CASE("set-global sets only the variables that differ, in name order, words as strings, and a rerun sets none") {
+  Bench bench("uranus");
+  bench.server.globals = {{"binlog_format", "MIXED"}, {"read_only", "0"}, {"server_id", "2"}, {"slave_net_timeout", "60"}};
+  SetGlobalArgs args;
+  args.slave_net_timeout = 5;
+  args.server_id = 2;
+  args.read_only = true;
+  args.binlog_format = "ROW";
+  const Action action = SetGlobalOn("uranus", args);
+
+  Status set = steps::SetGlobal(bench.Context(), action);
+  REQUIRE_MESSAGE(set.ok(), set.message());
+  CHECK(bench.server.statements() == Lines{"SELECT @@GLOBAL.binlog_format AS v", "SET GLOBAL binlog_format = 'ROW'",
+                                           "SELECT @@GLOBAL.read_only AS v", "SET GLOBAL read_only = ON",
+                                           "SELECT @@GLOBAL.server_id AS v", "SELECT @@GLOBAL.slave_net_timeout AS v",
+                                           "SET GLOBAL slave_net_timeout = 5"});
+  CHECK(bench.server.globals.at("binlog_format") == "ROW");
+  CHECK(bench.server.globals.at("read_only") == "1");
+  CHECK(bench.server.globals.at("slave_net_timeout") == "5");
+
+  bench.server.ClearLog();
+  Status again = steps::SetGlobal(bench.Context(), action);
+  REQUIRE_MESSAGE(again.ok(), again.message());
+  CHECK(bench.server.statements() == Lines{"SELECT @@GLOBAL.binlog_format AS v", "SELECT @@GLOBAL.read_only AS v",
+                                           "SELECT @@GLOBAL.server_id AS v", "SELECT @@GLOBAL.slave_net_timeout AS v"});
+}
+
+TEST_CASE("set-global args out of range are refused as a stale plan before any statement is sent") {
+  Bench bench("uranus");
+  bench.server.globals = {{"read_only", "0"}, {"server_id", "2"}};
+  SetGlobalArgs args;
+  args.read_only = true;
+  args.server_id = 0;  // no reader or planner makes one; held to 1..4294967295 all the same
+  Status refused = steps::SetGlobal(bench.Context(), SetGlobalOn("uranus", args));
+  CHECK(refused.code() == Status::Code::kInvalidArgument);
+  CHECK(refused.message() == "stale plan: uranus/set-global sets server_id to '0', not a valid value (plan again)");
+  CHECK(bench.server.statements().empty());
+  CHECK(bench.server.globals.at("read_only") == "0");
+}
+
+TEST_CASE("reset-replica forgets the channel its args name, and a channel already gone needs nothing") {
+  Bench bench("uranus");
+  bench.server.replica = FakeServer::ReplicaRow("127.0.0.1", 3306, "repl");
+  Action action;
+  action.id = "uranus/reset-replica";
+  action.host = "uranus";
+  action.SetArgs(ResetReplicaArgs{});
+  Status reset = steps::ResetReplica(bench.Context(), action);
+  REQUIRE_MESSAGE(reset.ok(), reset.message());
+  CHECK(bench.server.statements() == Lines{"SHOW ALL SLAVES STATUS", "STOP SLAVE", "RESET SLAVE ALL"});
+  CHECK_FALSE(bench.server.replica.has_value());
+
+  bench.server.ClearLog();
+  Status again = steps::ResetReplica(bench.Context(), action);
+  REQUIRE_MESSAGE(again.ok(), again.message());
+  CHECK(bench.server.statements() == Lines{"SHOW ALL SLAVES STATUS"});
+}
+
+}  // namespace
+}  // namespace replplan

@@ -352,6 +352,26 @@ TEST_CASE("a primary the watcher found silent while the replicas still receive f
   lab.CheckFileUntouched();
 }
 
+TEST_CASE("a silent primary whose host runs an app: the confirm step asks it nothing, the live state still reads it "
+          "(its copy of the app is repointed from that read)") {
+  Lab lab;
+  MoveRequest request = SilentPrimaryRequest(lab, /*replicas_lost=*/true);
+  request.topology_text += "\n[[app]]\nname = \"secondhand\"\nkind = \"rails\"\nhosts = [\"mercury\"]\n"
+                           "root = \"/srv/app\"\nenvironment = \"production\"\n"
+                           "restart = \"touch /srv/app/restart.txt\"\n";
+  TopologyParse parse = ParseTopology(request.topology_text, "lab.toml");
+  REQUIRE(parse.ok());
+  request.topology = parse.topology;
+  lab.fakes.files.files["lab.toml"] = request.topology_text;
+
+  MoveOutcome outcome = Failover(lab.world, request);
+  CHECK(lab.fakes.sessions.server("mercury").log().empty());
+  REQUIRE(outcome.decision);
+  CHECK(outcome.decision->proceed);
+  REQUIRE_FALSE(lab.fakes.live.asked.empty());
+  for (const auto& asked : lab.fakes.live.asked) CHECK(asked == std::vector<std::string>{"mercury", "uranus", "venus"});
+}
+
 // The lock routine of providers/cluster_lock.h, for real, over holders on socketpairs.
 struct LockedLab : Lab {
   LockedLab() {

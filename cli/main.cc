@@ -199,7 +199,7 @@ int main(int argc, char** argv) {
   watch->add_option("--interval-ms", watch_options.interval_ms, "probe the primary this often")
       ->check(CLI::Range(10, 60000))
       ->capture_default_str();
-  watch->add_option("--probe-timeout-ms", watch_options.probe_timeout_ms, "a probe slower than this fails")
+  watch->add_option("--probe-timeout-ms", watch_options.probe_timeout_ms, "no answer to a probe within this: suspected")
       ->check(CLI::Range(50, 60000))
       ->capture_default_str();
   watch->add_option("--block-period-s", watch_options.block_period_s, "no second failover within this time")

@@ -18,7 +18,7 @@ struct MoveCommand {
 struct WatchCommand {
   std::string path;
   int interval_ms = 200;
-  int probe_timeout_ms = 1000;
+  int probe_timeout_ms = 300;
   int block_period_s = 3600;
   int min_confirmations = 0;  // 0 = a majority of the declared replicas
   int max_failovers = 0;

@@ -16,15 +16,23 @@
 
 namespace replplan::ops::testing {
 
-// Returns `state` on every read (a test may change it between reads).
+// Returns `state` on every read (a test may change it between reads); records the servers each
+// read was asked for.
 class FakeLiveState : public LiveStateSource {
  public:
-  LiveState Read(const Topology&, int, ReadStats&) override {
+  LiveState Read(const Topology& topology, int, ReadStats& stats) override {
     ++reads;
+    std::vector<std::string> names;
+    for (const ServerSpec& s : topology.servers) {
+      names.push_back(s.name);
+      stats.per_host[s.name] = std::chrono::milliseconds(1);
+    }
+    asked.push_back(std::move(names));
     return state;
   }
   LiveState state;
   int reads = 0;
+  std::vector<std::vector<std::string>> asked;  // per read, the servers of the topology given
 };
 
 // Takes each topology's primary lock unless `holder` is set: then it refuses as

@@ -83,11 +83,33 @@ void Carry(const World& world, const MoveRequest& request, const NewTopology& ne
   out.report = std::move(report);
 }
 
+bool AppLivesOn(const Topology& topology, const std::string& server) {
+  for (const AppSpec& app : topology.apps) {
+    if (std::find(app.hosts.begin(), app.hosts.end(), server) != app.hosts.end()) return true;
+  }
+  return false;
+}
+
 Result<Plan> PlanMove(const World& world, const MoveRequest& request, const Topology& topology, const PlanOptions& options,
                       MoveOutcome& out) {
   ReadStats stats;
-  LiveState live = world.live->Read(topology, request.parallelism, stats);
+  const std::string& silent = options.confirmed_down;
+  LiveState live;
   std::string hosts;
+  if (!silent.empty() && !request.primary_silent.empty() && !AppLivesOn(topology, silent)) {
+    // Known silent: reading it would only wait out its SQL and SSH timeouts to learn that again.
+    Topology others = topology;
+    std::erase_if(others.servers, [&](const ServerSpec& s) { return s.name == silent; });
+    live = world.live->Read(others, request.parallelism, stats);
+    RawServerState unread;
+    unread.name = silent;
+    unread.sql_error = silent + " not read: " + request.primary_silent;
+    unread.ssh_error = unread.sql_error;
+    live.servers[silent] = ParseServerState(unread);
+    hosts = silent + " not read (silent)";
+  } else {
+    live = world.live->Read(topology, request.parallelism, stats);
+  }
   for (const auto& [name, took] : stats.per_host) {
     hosts += (hosts.empty() ? "" : ", ") + name + " " + std::to_string(took.count()) + " ms";
   }
@@ -215,7 +237,7 @@ MoveOutcome Failover(const World& world, const MoveRequest& request) {
     return std::move(out);
   };
   auto facts_start = Steady::now();
-  out.facts = CollectFailoverFacts(request.topology, *world.sessions);
+  out.facts = CollectFailoverFacts(request.topology, *world.sessions, request.primary_silent);
   out.decision = DecideFailover(out.facts->replicas, out.facts->primary_reachable, request.min_confirmations);
   out.steps.push_back({"confirm " + out.from + " is down with the replicas and choose", Since(facts_start)});
   if (!out.decision->proceed) {
@@ -311,13 +333,15 @@ std::string RenderMoveReport(const MoveOutcome& o) {
            ". " + o.from + " must be reseeded before it rejoins (the next plan says so).");
     }
   } else if (o.kind == "failover" && o.decision && o.decision->proceed) {
-    if (o.lost) line("  " + o.lost->why_unknown);
-    line("  lost: nothing that any reachable replica had received (" + o.to + " applied up to " +
-         o.decision->target_position + "). Transactions " + o.from + " committed that no replica received are not on " +
+    // The old primary's binlog was not read (its host unreachable, or nothing promoted): what it
+    // committed that no replica received is unknown, which is not "nothing lost".
+    line("  lost: unknown: " + (o.lost ? o.lost->why_unknown : o.from + "'s binlog was not read") +
+         ". Nothing that any reachable replica had received is lost (" + o.to + " applied up to " +
+         o.decision->target_position + "); what " + o.from + " committed that no replica received is not on " +
          o.to +
-         (o.semi_sync ? ": semi_sync is on, so no acknowledged write is among them (unless the primary had "
+         (o.semi_sync ? " (semi_sync is on, so no acknowledged write is among them unless the primary had "
                         "fallen back to asynchronous replication after semi_sync_timeout_ms)"
-                      : ": semi_sync is off, so writes " + o.from + " acknowledged may be among them") +
+                      : " (semi_sync is off, so writes " + o.from + " acknowledged may be among them)") +
          "; when " + o.from + " is back, `replplan plan` names them (it is then reseeded).");
   }
   if (o.promoted) {

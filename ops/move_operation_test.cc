@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <functional>
 #include <future>
 #include <string>
 #include <vector>
@@ -266,6 +267,110 @@ TEST_CASE("a primary that froze while the replicas still receive from it: failov
   const std::string report = RenderMoveReport(outcome);
   CHECK(Contains(report, "  result: failover refused: "));
   CHECK_FALSE(Contains(report, "the topology file now says"));
+}
+
+// What watch's probe hands a failover once the primary gave it no answer (ops/watch.cc).
+const char kSilent[] = "silent: no answer from mercury within 300 ms (the watcher's probe)";
+
+// Runs `move` on a thread; true when it returned within `bound` (then `outcome` holds its result).
+// A move that waits on a frozen server returns only when the freeze ends, after the bound.
+bool ReturnsWithin(std::chrono::milliseconds bound, const std::function<MoveOutcome()>& move, MoveOutcome& outcome) {
+  auto running = std::async(std::launch::async, move);
+  bool in_time = running.wait_for(bound) == std::future_status::ready;
+  outcome = running.get();
+  return in_time;
+}
+
+// mercury frozen (asked anything, it holds the caller for the whole freeze: 8 s), and the request
+// of a watcher whose probe found it silent.
+MoveRequest SilentPrimaryRequest(Lab& lab, bool replicas_lost) {
+  FailoverServers(lab, replicas_lost);
+  FakeServer& mercury = lab.fakes.sessions.server("mercury");
+  mercury.default_read_timeout_ms = 60000;
+  mercury.Freeze("SELECT 1", std::chrono::seconds(8));
+  MoveRequest request = lab.Request("failover");
+  request.primary_silent = kSilent;
+  return request;
+}
+
+TEST_CASE("a primary the watcher found silent, frozen for good: the failover asks it nothing, neither to confirm "
+          "nor in the live state, promotes on the replicas' testimony and says what it could not learn") {
+  Lab lab;
+  MoveRequest request = SilentPrimaryRequest(lab, /*replicas_lost=*/true);
+  const FakeServer& mercury = lab.fakes.sessions.server("mercury");
+  SessionExecutors executors(lab.fakes.sessions);
+  lab.world.executors = &executors;
+
+  MoveOutcome outcome;
+  CHECK(ReturnsWithin(std::chrono::seconds(6), [&] { return Failover(lab.world, request); }, outcome));  // < the freeze
+  CHECK(mercury.log().empty());
+  CHECK(mercury.sql_connects() == 0);
+  REQUIRE(outcome.facts);
+  CHECK_FALSE(outcome.facts->primary_reachable);
+  CHECK(outcome.facts->primary_error == kSilent);
+  CHECK(lab.fakes.sessions.server("uranus").statements().size() > kFactsAsked.size());  // facts, then promoted
+  REQUIRE(outcome.decision);
+  REQUIRE_MESSAGE(outcome.decision->proceed, outcome.decision->refusal);
+  CHECK(outcome.to == "uranus");
+  CHECK(outcome.promoted);
+  CHECK(outcome.file_rewritten);
+  // Every live-state read (the plan's, under the lock) was of the replicas only.
+  REQUIRE(lab.fakes.live.reads >= 1);
+  for (const auto& asked : lab.fakes.live.asked) CHECK(asked == std::vector<std::string>{"uranus", "venus"});
+  bool skipped_step = false;
+  for (const MoveStep& step : outcome.steps) {
+    skipped_step |= Contains(step.name, "read the live state (mercury not read (silent)");
+  }
+  CHECK(skipped_step);
+  REQUIRE(outcome.plan);
+  for (const PlannedAction& pa : outcome.plan->actions) CHECK(pa.action.host != "mercury");
+  // Its binlog could not be read: the report says lost transactions are unknown, not "nothing".
+  const std::string report = RenderMoveReport(outcome);
+  CHECK(Contains(report, "  lost: unknown: cannot reach mercury over SSH to read its binlog: (fake). Nothing that any "
+                         "reachable replica had received is lost (uranus applied up to 0-1-42)"));
+  CHECK_FALSE(Contains(report, "lost: nothing"));
+  CHECK(Contains(report, "  result: done\n"));
+}
+
+TEST_CASE("a primary the watcher found silent while the replicas still receive from it (a stall): refused at once, "
+          "the primary asked nothing, nobody promoted") {
+  Lab lab;
+  MoveRequest request = SilentPrimaryRequest(lab, /*replicas_lost=*/false);
+  const FakeServer& mercury = lab.fakes.sessions.server("mercury");
+
+  MoveOutcome outcome;
+  CHECK(ReturnsWithin(std::chrono::seconds(6), [&] { return Failover(lab.world, request); }, outcome));
+  CHECK(mercury.log().empty());
+  REQUIRE(outcome.decision);
+  CHECK_FALSE(outcome.decision->proceed);
+  CHECK(Contains(outcome.status.message(), "failover refused: "));
+  CHECK(lab.fakes.sessions.server("uranus").statements() == kFactsAsked);
+  CHECK(lab.fakes.sessions.server("venus").statements() == kFactsAsked);
+  CHECK(lab.fakes.live.reads == 0);
+  CHECK(lab.fakes.executors.made == 0);
+  CHECK(lab.fakes.locks.taken.empty());
+  CHECK_FALSE(outcome.promoted);
+  lab.CheckFileUntouched();
+}
+
+TEST_CASE("a silent primary whose host runs an app: the confirm step asks it nothing, the live state still reads it "
+          "(its copy of the app is repointed from that read)") {
+  Lab lab;
+  MoveRequest request = SilentPrimaryRequest(lab, /*replicas_lost=*/true);
+  request.topology_text += "\n[[app]]\nname = \"secondhand\"\nkind = \"rails\"\nhosts = [\"mercury\"]\n"
+                           "root = \"/srv/app\"\nenvironment = \"production\"\n"
+                           "restart = \"touch /srv/app/restart.txt\"\n";
+  TopologyParse parse = ParseTopology(request.topology_text, "lab.toml");
+  REQUIRE(parse.ok());
+  request.topology = parse.topology;
+  lab.fakes.files.files["lab.toml"] = request.topology_text;
+
+  MoveOutcome outcome = Failover(lab.world, request);
+  CHECK(lab.fakes.sessions.server("mercury").log().empty());
+  REQUIRE(outcome.decision);
+  CHECK(outcome.decision->proceed);
+  REQUIRE_FALSE(lab.fakes.live.asked.empty());
+  for (const auto& asked : lab.fakes.live.asked) CHECK(asked == std::vector<std::string>{"mercury", "uranus", "venus"});
 }
 
 // The lock routine of providers/cluster_lock.h, for real, over holders on socketpairs.

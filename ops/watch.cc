@@ -1,6 +1,5 @@
 #include "ops/watch.h"
 
-#include <poll.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -15,6 +14,7 @@
 
 #include "engine/topology_parser.h"
 #include "ops/move.h"
+#include "ops/probe.h"
 #include "ops/world.h"
 #include "providers/connect_options.h"
 #include "providers/live_executor.h"
@@ -57,58 +57,6 @@ Result<Loaded> Load(const std::string& path) {
   if (!parse.ok()) return Status::InvalidArgument(parse.errors.front().ToString());
   return Loaded{buffer.str(), std::move(parse.topology)};
 }
-
-// The persistent probe connection to the primary. Between probes it waits on the connection's
-// socket instead of sleeping: a killed mariadbd's kernel closes the socket at once, so its death is
-// seen within microseconds, not at the next probe. The periodic probe stays for what closes no
-// socket (a frozen process, a stalled host, packets dropped).
-class Probe {
- public:
-  Probe(const ServerSpec& primary, std::chrono::milliseconds timeout) : primary_(primary), timeout_(timeout) {}
-
-  // OK while the primary answers; a broken connection is reopened once before giving up.
-  Status Check() {
-    if (conn_) {
-      auto rows = conn_->Query("SELECT 1");
-      if (rows.ok()) return Status::OK();
-      conn_.reset();
-    }
-    auto options = MysqlOptionsFor(primary_);
-    if (!options.ok()) return options.status();
-    int ms = static_cast<int>(timeout_.count());
-    options->connect_timeout_ms = ms;
-    options->read_timeout_ms = ms;
-    options->write_timeout_ms = ms;
-    auto conn = MysqlConnection::Connect(*options);
-    if (!conn.ok()) return conn.status();
-    conn_ = std::move(*conn);
-    return Status::OK();
-  }
-
-  // Returns after `interval`, or at once when the server closes the connection (or sends anything:
-  // an idle connection receives nothing, so the next Check finds out what it was), or when `stop`.
-  void Wait(std::chrono::milliseconds interval, const std::atomic<bool>& stop) {
-    auto until = Steady::now() + interval;
-    while (!stop) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Steady::now());
-      if (left.count() <= 0) return;
-      // Slices of at most 200 ms so a stop request is seen in time.
-      int slice = static_cast<int>(std::min<long long>(left.count(), 200));
-      if (!conn_ || conn_->socket() < 0) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(slice));
-        continue;
-      }
-      pollfd p{conn_->socket(), POLLIN | POLLRDHUP, 0};
-      int n = ::poll(&p, 1, slice);
-      if (n != 0) return;
-    }
-  }
-
- private:
-  const ServerSpec& primary_;
-  std::chrono::milliseconds timeout_;
-  std::unique_ptr<MysqlConnection> conn_;
-};
 
 // Keeps the pool's connections to every server warm while the watcher idles: the servers close idle
 // connections (wait_timeout), restart, come back; every few seconds what is missing is reopened, on
@@ -305,7 +253,7 @@ Status Watch(const WatchOptions& options, const std::atomic<bool>& stop) {
     keeper.Keep(loaded->topology, /*now=*/true);
     log("watching " + primary.name + " (" + primary.address + ":" + std::to_string(primary.mysql.port) +
         ") every " + std::to_string(options.interval.count()) + " ms, and its connection's socket in between");
-    Probe probe(primary, options.probe_timeout);
+    Probe probe(primary.name, options.probe_timeout, MysqlProbeConnect(primary, options.probe_timeout));
     bool reported_blocked = false;
     while (!stop) {
       Status alive = probe.Check();
@@ -339,8 +287,17 @@ Status Watch(const WatchOptions& options, const std::atomic<bool>& stop) {
       auto deadline = suspected + std::chrono::seconds(loaded->topology.replication.slave_net_timeout + 2);
       std::optional<MoveOutcome> outcome;
       const SessionPool::Stats before = pool.stats();
+      // The probe's verdict stands in for the confirm step's own check of the primary while the
+      // probe left in flight stays unanswered (re-checked before each attempt, without waiting).
+      const std::string silent = probe.silent() ? "silent: " + alive.message() + " (the watcher's probe)" : "";
+      bool answers_again = false;
       for (;;) {
+        if (!silent.empty() && probe.AnsweredAgain()) {
+          answers_again = true;
+          break;
+        }
         MoveRequest request;
+        request.primary_silent = silent;
         request.topology_path = options.topology_path;
         request.topology_text = loaded->text;
         request.topology = loaded->topology;
@@ -359,7 +316,13 @@ Status Watch(const WatchOptions& options, const std::atomic<bool>& stop) {
           outcome = std::move(attempt);
           break;
         }
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        // The replicas answer in milliseconds: ask again soon, without hammering them.
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      if (answers_again) {
+        log("primary " + primary.name + " answers again after " + std::to_string(Ms(Steady::now() - suspected)) +
+            " ms: not failing over");
+        continue;
       }
       log("detection: " + std::to_string(Ms(Steady::now() - suspected)) + " ms from the failed probe to the end of the " +
           "failover attempt");

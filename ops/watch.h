@@ -1,16 +1,17 @@
 // `replplan watch`: a long-running monitor of the primary that fails over by itself.
 //
-// Detection: one persistent SQL connection to the primary, probed every `interval` with a short
-// read timeout (a probe is a round trip, no new connection). Between probes the watcher waits on
-// that connection's socket, so a primary whose process dies (its kernel closes the socket) is
-// suspected at once, not at the next probe; the probes remain for what closes no socket (a frozen
-// process or host, dropped packets). A failed probe reconnects once at once; only if that fails
-// too is the primary suspected. Suspicion is not failure: the decision
-// is Failover's (ops/move.h), which asks every replica whether its IO thread lost
-// the primary too, and refuses when any reachable one still sees it (the watcher alone may be cut
-// off). While the replicas have not yet noticed (their IO thread notices a killed primary at once,
-// a silent one within slave_net_timeout), the watcher asks again, without sleeping longer than
-// a few milliseconds, until slave_net_timeout + 2 s have passed.
+// Detection: one persistent SQL connection to the primary, probed every `interval` (ops/probe.h:
+// no answer within `probe_timeout` is silence, suspected at once with no reconnect; a connection
+// broken at once is reopened once). Between probes the watcher waits on that connection's socket,
+// so a primary whose process dies (its kernel closes the socket) is suspected at once, not at the
+// next probe; the probes remain for what closes no socket (a frozen process or host, dropped
+// packets). Suspicion is not failure: the decision is Failover's (ops/move.h), which asks every
+// replica whether its IO thread lost the primary too, and refuses when any reachable one still
+// sees it (the watcher alone may be cut off). A silent primary is not tried again by the confirm
+// step (the probe's verdict stands, MoveRequest::primary_silent) until the probe left in flight is
+// answered, which ends the confirmation. While the replicas have not yet noticed (their IO thread
+// notices a killed primary at once, a silent one within slave_net_timeout), the watcher asks
+// again every 10 ms until slave_net_timeout + 2 s have passed.
 //
 // Warm connections: the watcher keeps an SQL connection and two SSH sessions to every server in a
 // SessionPool (providers/session_pool.h), reopened in the background when a server closes one,
@@ -36,7 +37,7 @@ namespace replplan::ops {
 struct WatchOptions {
   std::string topology_path;
   std::chrono::milliseconds interval{200};
-  std::chrono::milliseconds probe_timeout{1000};
+  std::chrono::milliseconds probe_timeout{300};  // no answer within it: silent (docs/failover.md, Detection)
   std::chrono::seconds block_period{3600};
   int min_confirmations = kMajorityOfReplicas;
   int parallelism = 10;

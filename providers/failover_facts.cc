@@ -56,11 +56,13 @@ Status ReadReplica(const Topology& topology, const ServerSpec& server, SessionFa
 
 }  // namespace
 
-FailoverFacts CollectFailoverFacts(const Topology& topology, SessionFactory& sessions) {
+FailoverFacts CollectFailoverFacts(const Topology& topology, SessionFactory& sessions,
+                                   const std::string& primary_silent) {
   FailoverFacts facts;
   const ServerSpec* primary = topology.FindServer(topology.cluster.primary);
-  auto primary_check = std::async(std::launch::async, [primary, &sessions]() -> Status {
+  auto primary_check = std::async(std::launch::async, [primary, &sessions, &primary_silent]() -> Status {
     if (primary == nullptr) return Status::InvalidArgument("no primary declared");
+    if (!primary_silent.empty()) return Status::Unavailable(primary_silent);
     SessionLimits fresh;
     fresh.fresh = true;
     std::unique_ptr<ServerSession> session = sessions.Open(*primary, fresh);

@@ -26,7 +26,11 @@ class SessionPool;
 // (providers/server_session.h) with its server's own timeouts. Never throws. The primary's session
 // is opened fresh (SessionLimits::fresh: a pooled connection to it would prove nothing about
 // reaching it now); the replicas' may be lent warm by the factory.
-FailoverFacts CollectFailoverFacts(const Topology& topology, SessionFactory& sessions);
+// `primary_silent` (not empty): the caller already knows the primary gives no answer (the
+// watcher's probe, ops/watch.cc): it is not contacted at all, and that text is primary_error; the
+// replicas decide as ever.
+FailoverFacts CollectFailoverFacts(const Topology& topology, SessionFactory& sessions,
+                                   const std::string& primary_silent = {});
 
 // The same over the live servers (LiveSessionFactory), borrowing the replicas' connections from
 // `pool` when given.

@@ -3,6 +3,9 @@
 
 #include <mysql.h>
 
+#include <poll.h>
+
+#include <algorithm>
 #include <mutex>
 
 namespace replplan {
@@ -121,6 +124,29 @@ Result<std::vector<Row>> MysqlConnection::Query(const std::string& sql,
   EnsureThreadInit();
   // The statement text is left out of errors on purpose: it may carry a password.
   if (mysql_real_query(mysql_, sql.data(), sql.size()) != 0) return LastError("query failed", also_redact);
+  return StoreRows(also_redact);
+}
+
+Status MysqlConnection::Send(const std::string& sql) {
+  EnsureThreadInit();
+  if (mysql_send_query(mysql_, sql.data(), sql.size()) != 0) return LastError("query failed", {});
+  return Status::OK();
+}
+
+bool MysqlConnection::AnswerWaiting(int timeout_ms) const {
+  int fd = socket();
+  if (fd < 0) return true;  // nothing to wait on: ReadAnswer says what is wrong
+  pollfd p{fd, POLLIN | POLLRDHUP, 0};
+  return ::poll(&p, 1, std::max(timeout_ms, 0)) != 0;
+}
+
+Result<std::vector<Row>> MysqlConnection::ReadAnswer() {
+  EnsureThreadInit();
+  if (mysql_read_query_result(mysql_) != 0) return LastError("query failed", {});
+  return StoreRows({});
+}
+
+Result<std::vector<Row>> MysqlConnection::StoreRows(const std::vector<const Secret*>& also_redact) {
   MYSQL_RES* result = mysql_store_result(mysql_);
   if (result == nullptr) {
     if (mysql_field_count(mysql_) == 0) return std::vector<Row>{};

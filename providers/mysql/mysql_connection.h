@@ -51,6 +51,15 @@ class MysqlConnection {
   Result<std::vector<Row>> Query(const std::string& sql, const std::vector<const Secret*>& also_redact = {});
   Status Execute(const std::string& sql, const std::vector<const Secret*>& also_redact = {});
 
+  // The same round trip in two halves, for a caller that bounds the wait itself to the millisecond
+  // (Connector/C's read timeout counts whole seconds): Send writes the statement and returns;
+  // AnswerWaiting polls socket() for the answer (or the server closing the connection) up to
+  // `timeout_ms` (0: just look); ReadAnswer reads it, as Query would. Nothing else may be sent
+  // before the answer is read; a connection whose answer never came is closed, not reused.
+  Status Send(const std::string& sql);
+  bool AnswerWaiting(int timeout_ms) const;
+  Result<std::vector<Row>> ReadAnswer();
+
   // mysql_real_escape_string with this connection's character set; the result goes between
   // single quotes.
   std::string Escape(std::string_view value);
@@ -65,6 +74,9 @@ class MysqlConnection {
  private:
   MysqlConnection(st_mysql* mysql, MysqlOptions options) : mysql_(mysql), options_(std::move(options)) {}
   Status LastError(const std::string& what, const std::vector<const Secret*>& also_redact) const;
+  // The result of the statement whose answer was just read (mysql_real_query or
+  // mysql_read_query_result), as rows.
+  Result<std::vector<Row>> StoreRows(const std::vector<const Secret*>& also_redact);
 
   st_mysql* mysql_;
   MysqlOptions options_;

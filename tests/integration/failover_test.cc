@@ -74,6 +74,15 @@ std::string Cgroup2Root() {
   return "";
 }
 
+// A lab host's mariadbd, by its pid file, checked against its command line: a stale file could
+// name another process by now.
+std::string MariadbdPid(const std::string& host) {
+  std::string pid = lab::ReadFile(lab::Dir() + "/hosts/" + host + "/mysqld.pid");
+  while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
+  REQUIRE(lab::ReadFile("/proc/" + pid + "/cmdline").find("/hosts/" + host + "/my.cnf") != std::string::npos);
+  return pid;
+}
+
 size_t AckCount(const lab::app::Writer& w) { return w.Acknowledged().size(); }
 
 void WaitForAcks(const lab::app::Writer& w, size_t n) {
@@ -326,11 +335,7 @@ TEST_CASE("a frozen primary (SIGSTOP): the replicas notice within slave_net_time
   AppOn app("mercury");
   lab::Background watch({"watch", path, "--interval-ms", "100"});
   REQUIRE_MESSAGE(watch.WaitForOutput("watching mercury", 30s), watch.Output());
-  // mercury's mariadbd, by its pid file, checked against its command line: a stale file could name
-  // another process by now.
-  std::string pid = lab::ReadFile(lab::Dir() + "/hosts/mercury/mysqld.pid");
-  while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
-  REQUIRE(lab::ReadFile("/proc/" + pid + "/cmdline").find("/hosts/mercury/my.cnf") != std::string::npos);
+  const std::string pid = MariadbdPid("mercury");
   RequireOk(lab::Run({"kill", "-STOP", pid}), "kill -STOP");
   bool moved = lab::WaitFor([&] { return lab::PrimaryIn(path) == "uranus"; }, 20s);
   lab::Run({"kill", "-CONT", pid});
@@ -343,6 +348,32 @@ TEST_CASE("a frozen primary (SIGSTOP): the replicas notice within slave_net_time
   CHECK(fenced);
   CHECK(out.find("fenced mercury") != std::string::npos);
   CHECK(lab::SqlValue("uranus", "SELECT @@global.read_only") == "0");
+}
+
+TEST_CASE("a primary slow but alive (frozen 1.5 s every 3 s) under watch: suspected each time, never failed over "
+          "(issue 13's false-positive bound: the replicas still hold their connections to it)") {
+  std::string path = ClusterWithApp(/*semi_sync=*/false);
+  lab::Background watch({"watch", path, "--interval-ms", "100"});
+  REQUIRE_MESSAGE(watch.WaitForOutput("watching mercury", 30s), watch.Output());
+  const std::string pid = MariadbdPid("mercury");
+  for (int stall = 0; stall < 4; ++stall) {
+    RequireOk(lab::Run({"kill", "-STOP", pid}), "kill -STOP");
+    std::this_thread::sleep_for(1500ms);
+    RequireOk(lab::Run({"kill", "-CONT", pid}), "kill -CONT");
+    std::this_thread::sleep_for(1500ms);
+  }
+  std::this_thread::sleep_for(2s);  // a failover decided at the last stall would be under way by now
+  watch.Terminate();
+  const std::string out = watch.Output();
+  INFO("watch:\n" << out);
+  CHECK(out.find("primary mercury unreachable: no answer from mercury within 300 ms") != std::string::npos);
+  CHECK(out.find("primary mercury answers again after ") != std::string::npos);
+  CHECK(out.find("failover report: mercury -> uranus") == std::string::npos);
+  CHECK(out.find("failover report: mercury -> venus") == std::string::npos);
+  CHECK(lab::PrimaryIn(path) == "mercury");
+  CHECK(lab::SqlValue("mercury", "SELECT @@global.read_only") == "0");
+  CHECK(lab::SqlValue("uranus", "SELECT @@global.read_only") == "1");
+  CHECK(lab::SqlValue("venus", "SELECT @@global.read_only") == "1");
 }
 
 TEST_CASE("watch does not fail over twice within its block period: the second loss is left to the operator") {

@@ -169,10 +169,14 @@ LiveExecutor::LiveExecutor(Topology topology, SessionFactory& factory)
 
 void LiveExecutor::Init() {
   for (const ServerSpec& server : topology_.servers) {
-    auto host = std::make_unique<Host>();
-    host->spec = &server;
-    host->session = factory_.Open(server, SessionLimits{.command_timeout_ms = kCommandTimeoutMs});
-    hosts_.emplace(server.name, std::move(host));
+    auto [it, added] = hosts_.try_emplace(server.name);
+    if (!added) continue;  // a validated topology names each server once
+    Lanes& lanes = it->second;
+    for (std::unique_ptr<Host>* lane : {&lanes.server, &lanes.app}) {
+      *lane = std::make_unique<Host>();
+      (*lane)->spec = &server;
+      (*lane)->session = factory_.Open(server, SessionLimits{.command_timeout_ms = kCommandTimeoutMs});
+    }
   }
   // Every secret is resolved once, up front, so every error text can be redacted of all of them,
   // whichever action failed. One that cannot be resolved fails only the actions that need it.
@@ -204,7 +208,9 @@ Status LiveExecutor::Execute(const Action& action, const ProgressFn& progress) {
   if (it == hosts_.end()) {
     return Status::InvalidArgument(StalePlan(action, "names host '" + action.host + "', not a server of the topology"));
   }
-  Host& host = *it->second;
+  // The applier runs an app's action beside a server action on the same host (engine/applier.h):
+  // each lane has its own lock and its own session.
+  Host& host = LaneOf(action.kind) == ActionLane::kApp ? *it->second.app : *it->second.server;
   std::lock_guard<std::mutex> lock(host.mutex);
   Status status;
   try {

@@ -33,11 +33,14 @@ std::string StalePlan(const Action& action, const std::string& why);
 // The last lines of a command's stderr on one line: enough to see why, short enough for an error.
 std::string Tail(const std::string& text);
 
+// One lane of a server (engine/action.h LaneOf): its server's actions, or its apps'. Each server
+// has two, so an app's repoint on a host runs beside the host's own replication steps, each on a
+// connection no other thread uses.
 struct Host {
   const ServerSpec* spec = nullptr;
-  std::mutex mutex;  // held for a whole action: one action per host at a time
-  // Its SQL connection and SSH session, opened on first use and kept; a transport failure drops
-  // them so the next use reconnects (providers/server_session.h).
+  std::mutex mutex;  // held for a whole action: one action per lane of a host at a time
+  // The lane's SQL connection and SSH session, opened on first use and kept; a transport failure
+  // drops them so the next use reconnects (providers/server_session.h). Never the other lane's.
   std::unique_ptr<ServerSession> session;
   // database.yml files this executor replaced on this host, with the digest of what it wrote:
   // restart-app then knows the app has not been restarted with that content yet, without reading.
@@ -103,7 +106,11 @@ class LiveExecutor : public ActionExecutor {
   std::unique_ptr<SessionFactory> own_factory_;  // the LiveSessionFactory of the (topology, pool) form
   SessionFactory& factory_;
   SessionPool* pool_;  // may be null; its standby shells run an app's restart (RestartApp)
-  std::map<std::string, std::unique_ptr<Host>> hosts_;  // fixed after construction: lookups need no lock
+  struct Lanes {
+    std::unique_ptr<Host> server;  // every kind but an app's
+    std::unique_ptr<Host> app;     // rewrite-app-config, restart-app, check-health
+  };
+  std::map<std::string, Lanes> hosts_;  // fixed after construction: lookups need no lock
   std::map<std::pair<SecretRef::Kind, std::string>, Result<Secret>> secrets_;
   std::vector<const Secret*> all_secrets_;
 };

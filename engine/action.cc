@@ -152,6 +152,30 @@ std::optional<ActionKind> ActionKindFromString(std::string_view name) {
   return std::nullopt;
 }
 
+ActionLane LaneOf(ActionKind kind) {
+  switch (kind) {  // no default: a new kind must choose its lane
+    case ActionKind::kEditConfig:
+    case ActionKind::kRestartServer:
+    case ActionKind::kSetGlobal:
+    case ActionKind::kCreateReplicationUser:
+    case ActionKind::kCreateDatabase:
+    case ActionKind::kCreateUser:
+    case ActionKind::kGrantPrivileges:
+    case ActionKind::kSeedReplica:
+    case ActionKind::kChangeSource:
+    case ActionKind::kStartReplica:
+    case ActionKind::kResetReplica:
+    case ActionKind::kFencePrimary:
+    case ActionKind::kWaitForCatchUp:
+    case ActionKind::kApplyRelayLog:
+    case ActionKind::kPromoteReplica: return ActionLane::kServer;
+    case ActionKind::kRewriteAppConfig:
+    case ActionKind::kRestartApp:
+    case ActionKind::kCheckHealth: return ActionLane::kApp;
+  }
+  return ActionLane::kServer;
+}
+
 ActionKind KindOf(const ActionArgs& args) { return static_cast<ActionKind>(args.index()); }
 
 ActionArgs DefaultArgs(ActionKind kind) {

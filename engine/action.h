@@ -55,6 +55,12 @@ const char* ToString(ActionKind kind);
 // The inverse of ToString; nullopt for a name that is no kind.
 std::optional<ActionKind> ActionKindFromString(std::string_view name);
 
+// The two queues of one host (engine/applier.h): its server's steps, and its apps' steps (their
+// database.yml, restart and health check), which touch the app and never the server, so they need
+// not wait for the server's steps on the same host (only for what the plan says they depend on).
+enum class ActionLane { kServer, kApp };
+ActionLane LaneOf(ActionKind kind);
+
 // One visible difference: `server_id: 1 -> 2`. `from` empty means absent.
 struct Change {
   std::string key;

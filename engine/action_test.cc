@@ -55,6 +55,14 @@ TEST_CASE("set-global's settings come in name order, as text, typed, and are wha
   CHECK(GlobalSettings(SetGlobalArgs{}).empty());
 }
 
+TEST_CASE("an app's steps, and only they, run in the app lane of their host") {
+  std::set<std::string> app;
+  for (const ActionKindName& entry : ActionKindNames()) {
+    if (LaneOf(entry.kind) == ActionLane::kApp) app.insert(entry.name);
+  }
+  CHECK(app == std::set<std::string>{"rewrite-app-config", "restart-app", "check-health"});
+}
+
 TEST_CASE("each kind has its own args: the default args of a kind are of that kind and render its keys") {
   for (const ActionKindName& entry : ActionKindNames()) {
     CAPTURE(entry.name);

@@ -2,7 +2,7 @@
 // parallelism allows) take the first runnable action in plan order, run it without the lock, and
 // record the outcome under it. A condition variable wakes idle workers whenever an action finishes,
 // so nothing polls or sleeps. Because there are never more workers than `parallelism`, the cap on
-// actions in flight holds by construction; the one-per-host rule is checked when picking.
+// actions in flight holds by construction; the one-per-lane-of-a-host rule is checked when picking.
 #include "engine/applier.h"
 
 #include <algorithm>
@@ -13,6 +13,7 @@
 #include <set>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 
 #include "engine/terminal_text.h"
 
@@ -95,11 +96,15 @@ class Scheduler {
     wake_.notify_all();
   }
 
-  // Plan order wins: the lowest index whose dependencies are done and whose host is idle.
+  // The queue of a host an action runs in: one of its two lanes (applier.h).
+  using LaneKey = std::pair<std::string, ActionLane>;
+  static LaneKey LaneKeyOf(const Action& action) { return {action.host, LaneOf(action.kind)}; }
+
+  // Plan order wins: the lowest index whose dependencies are done and whose lane is idle.
   std::optional<size_t> PickRunnable() const {
     for (size_t i = 0; i < slots_.size(); ++i) {
       if (slots_[i].phase == Phase::kWaiting && slots_[i].unfinished_deps == 0 &&
-          busy_hosts_.count(plan_.actions[i].action.host) == 0) {
+          busy_lanes_.count(LaneKeyOf(plan_.actions[i].action)) == 0) {
         return i;
       }
     }
@@ -108,7 +113,7 @@ class Scheduler {
 
   void Start(size_t i) {
     slots_[i].phase = Phase::kRunning;
-    busy_hosts_.insert(plan_.actions[i].action.host);
+    busy_lanes_.insert(LaneKeyOf(plan_.actions[i].action));
     ++running_;
   }
 
@@ -142,7 +147,7 @@ class Scheduler {
 
   void Finish(size_t i, ActionOutcome outcome) {
     slots_[i].phase = Phase::kFinished;
-    busy_hosts_.erase(plan_.actions[i].action.host);
+    busy_lanes_.erase(LaneKeyOf(plan_.actions[i].action));
     --running_;
     ++finished_;
     bool done = outcome.state == State::kDone;
@@ -195,7 +200,7 @@ class Scheduler {
   std::mutex mu_;
   std::condition_variable wake_;  // an action finished: something may have become runnable
   std::vector<Slot> slots_;       // by plan index
-  std::set<std::string> busy_hosts_;
+  std::set<LaneKey> busy_lanes_;  // lanes of hosts with an action running
   size_t running_ = 0;
   size_t finished_ = 0;  // done, failed or not attempted
   ApplyReport report_;

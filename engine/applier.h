@@ -1,7 +1,18 @@
 // Carries a plan out: actions start when everything they depend on is done, independent actions
-// run in parallel (at most `parallelism` at once, and one at a time per host so a host's changes
-// happen in plan order), and the first failure stops everything that depends on it while
-// independent branches finish. Pure scheduling: the work itself is the ActionExecutor's.
+// run in parallel (at most `parallelism` at once), and the first failure stops everything that
+// depends on it while independent branches finish. Pure scheduling: the work itself is the
+// ActionExecutor's.
+//
+// Invariants:
+// - An action starts only once every action it depends on (PlannedAction::depends_on) is done;
+//   the lanes below add no dependency and remove none.
+// - Each host has two lanes (engine/action.h LaneOf): the server's (every kind but an app's) and
+//   its apps' (rewrite-app-config, restart-app, check-health). At most one action per lane of a
+//   host runs at a time, and a lane's actions start in plan order among those ready, so a host's
+//   server changes, and its app changes, each happen in plan order. An app action does not wait
+//   for a server action on the same host (a repoint of the app is not queued behind the host's
+//   change-source and start-replica) unless the plan says it depends on it; the executor gives
+//   each lane its own connection (providers/live_executor.h).
 #pragma once
 
 #include <chrono>

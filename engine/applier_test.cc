@@ -20,10 +20,11 @@ using Hook = std::function<Status(const Action&, const ProgressFn&)>;
 
 constexpr auto kDeadline = std::chrono::seconds(20);  // only reached when the scheduler is broken
 
-PlannedAction Step(const std::string& id, const std::string& host, std::vector<std::string> deps = {}) {
+PlannedAction Step(const std::string& id, const std::string& host, std::vector<std::string> deps = {},
+                   ActionKind kind = ActionKind::kSetGlobal) {
   PlannedAction pa;
   pa.action.id = id;
-  pa.action.kind = ActionKind::kSetGlobal;
+  pa.action.kind = kind;
   pa.action.host = host;
   pa.action.summary = "test step " + id;
   pa.depends_on = std::move(deps);
@@ -98,14 +99,20 @@ class RecordingObserver : public ApplyObserver {
   std::vector<std::string> lines_;
 };
 
-// Tracks how many actions are in flight, overall and per host, and the most ever seen.
+// "venus/app" or "venus/server": the lane of its host an action runs in.
+std::string LaneName(const Action& a) { return a.host + (LaneOf(a.kind) == ActionLane::kApp ? "/app" : "/server"); }
+
+// Tracks how many actions are in flight, overall, per host and per lane of a host, and the most
+// ever seen.
 struct InFlight {
   std::mutex mu;
   std::condition_variable cv;
   int now = 0;
   int max = 0;
   std::map<std::string, int> per_host;
+  std::map<std::string, int> per_lane;
   bool host_overlap = false;
+  bool lane_overlap = false;
 
   // Enters, then lingers until `leave_when` holds or `linger` passes, so that a scheduler that
   // would start too much gets the chance to; the linger only makes a bug visible.
@@ -113,10 +120,12 @@ struct InFlight {
     std::unique_lock<std::mutex> lock(mu);
     max = std::max(max, ++now);
     if (++per_host[a.host] > 1) host_overlap = true;
+    if (++per_lane[LaneName(a)] > 1) lane_overlap = true;
     cv.notify_all();
     cv.wait_for(lock, linger, leave_when);
     --now;
     --per_host[a.host];
+    --per_lane[LaneName(a)];
     cv.notify_all();
     return Status::OK();
   }
@@ -210,6 +219,122 @@ TEST_CASE("two actions on the same host never overlap, and run in plan order") {
   CHECK(executor.Index("start mercury/2") < executor.Index("start mercury/3"));
   CHECK(executor.Index("start mercury/3") < executor.Index("start mercury/4"));
   CHECK(executor.Index("start uranus/1") < executor.Index("start uranus/2"));
+}
+
+// A failover's plan where the app lives on a replica that is repointed (venus): its database.yml
+// is rewritten once the new primary is promoted, not once venus follows it.
+std::vector<PlannedAction> FailoverWithAppOnReplica() {
+  return {Step("uranus/promote-replica", "uranus", {}, ActionKind::kPromoteReplica),
+          Step("venus/change-source", "venus", {"uranus/promote-replica"}, ActionKind::kChangeSource),
+          Step("venus/start-replica", "venus", {"venus/change-source"}, ActionKind::kStartReplica),
+          Step("venus/rewrite-app-config/shop", "venus", {"uranus/promote-replica"}, ActionKind::kRewriteAppConfig),
+          Step("venus/restart-app/shop", "venus", {"venus/rewrite-app-config/shop"}, ActionKind::kRestartApp)};
+}
+
+TEST_CASE("an app's actions on a host run while a slow server action on the same host runs") {
+  Plan plan = PlanOf(FailoverWithAppOnReplica());
+  RecordingExecutor executor;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool replica_starting = false;
+  bool app_restarted = false;
+  std::vector<std::string> ran_during_start;  // app actions that began and ended while start-replica ran
+  // start-replica (its running checks take a while) cannot end until the app has been repointed
+  // and restarted: a scheduler that queued the app behind it makes it wait out the deadline and fail.
+  executor.On("venus/start-replica", [&](const Action&, const ProgressFn&) {
+    std::unique_lock<std::mutex> lock(mu);
+    replica_starting = true;
+    cv.notify_all();
+    bool met = cv.wait_for(lock, kDeadline, [&] { return app_restarted; });
+    replica_starting = false;
+    return met ? Status::OK() : Status::Unavailable("the app was not restarted while venus/start-replica ran");
+  });
+  auto app_step = [&](const Action& a, const ProgressFn&) {
+    std::unique_lock<std::mutex> lock(mu);
+    if (!cv.wait_for(lock, kDeadline, [&] { return replica_starting; })) {
+      return Status::Unavailable(a.id + " never ran while venus/start-replica ran");
+    }
+    ran_during_start.push_back(a.id);
+    if (a.kind == ActionKind::kRestartApp) app_restarted = true;
+    cv.notify_all();
+    return Status::OK();
+  };
+  executor.On("venus/rewrite-app-config/shop", app_step);
+  executor.On("venus/restart-app/shop", app_step);
+
+  ApplyReport report = ApplyPlan(plan, executor, 4, nullptr);
+  CHECK(RenderApplyReport(report) == "Apply complete: 5 actions done.\n");
+  CHECK(ran_during_start == std::vector<std::string>{"venus/rewrite-app-config/shop", "venus/restart-app/shop"});
+  // The overlap, as the executor saw it: both app actions started and ended inside start-replica.
+  int start_begins = executor.Index("start venus/start-replica");
+  int start_ends = executor.Index("end venus/start-replica");
+  for (const char* id : {"venus/rewrite-app-config/shop", "venus/restart-app/shop"}) {
+    CAPTURE(id);
+    CHECK(start_begins < executor.Index(std::string("start ") + id));
+    CHECK(executor.Index(std::string("end ") + id) < start_ends);
+  }
+}
+
+TEST_CASE("two app actions on one host never overlap, nor two server actions, and each lane keeps plan order") {
+  // Independent of each other, so only the one-per-lane rule keeps them apart.
+  Plan plan = PlanOf({Step("venus/rewrite-app-config/shop", "venus", {}, ActionKind::kRewriteAppConfig),
+                      Step("venus/change-source", "venus", {}, ActionKind::kChangeSource),
+                      Step("venus/rewrite-app-config/blog", "venus", {}, ActionKind::kRewriteAppConfig),
+                      Step("venus/restart-app/shop", "venus", {}, ActionKind::kRestartApp),
+                      Step("venus/start-replica", "venus", {}, ActionKind::kStartReplica),
+                      Step("venus/check-health/shop", "venus", {}, ActionKind::kCheckHealth),
+                      Step("uranus/restart-app/shop", "uranus", {}, ActionKind::kRestartApp)});
+  RecordingExecutor executor;
+  InFlight flight;
+  executor.OnEvery([&](const Action& a, const ProgressFn&) {
+    return flight.Visit(a, std::chrono::milliseconds(30), [&] { return flight.lane_overlap; });
+  });
+  ApplyReport report = ApplyPlan(plan, executor, 6, nullptr);
+  CHECK(report.ok());
+  CHECK_FALSE(flight.lane_overlap);
+  CHECK(executor.Index("start venus/rewrite-app-config/shop") < executor.Index("start venus/rewrite-app-config/blog"));
+  CHECK(executor.Index("start venus/rewrite-app-config/blog") < executor.Index("start venus/restart-app/shop"));
+  CHECK(executor.Index("start venus/restart-app/shop") < executor.Index("start venus/check-health/shop"));
+  CHECK(executor.Index("start venus/change-source") < executor.Index("start venus/start-replica"));
+}
+
+TEST_CASE("an app action that depends on a server action on its own host waits for it, and the other way round") {
+  // The app on the promoted host: it is repointed once its own server is promoted. And a server
+  // action the plan makes wait for an app's (no planner does today; the scheduler must still obey).
+  Plan plan = PlanOf({Step("uranus/promote-replica", "uranus", {}, ActionKind::kPromoteReplica),
+                      Step("uranus/rewrite-app-config/shop", "uranus", {"uranus/promote-replica"},
+                           ActionKind::kRewriteAppConfig),
+                      Step("uranus/restart-app/shop", "uranus", {"uranus/rewrite-app-config/shop"}, ActionKind::kRestartApp),
+                      Step("uranus/set-global", "uranus", {"uranus/restart-app/shop"}, ActionKind::kSetGlobal)});
+  RecordingExecutor executor;
+  InFlight flight;
+  // Each lingers so that a dependent started too early would be seen in flight beside it.
+  executor.OnEvery([&](const Action& a, const ProgressFn&) {
+    return flight.Visit(a, std::chrono::milliseconds(30), [&] { return flight.now > 1; });
+  });
+  ApplyReport report = ApplyPlan(plan, executor, 4, nullptr);
+  CHECK(report.ok());
+  CHECK(flight.max == 1);
+  for (const PlannedAction& pa : plan.actions) {
+    for (const std::string& dep : pa.depends_on) {
+      CHECK_MESSAGE(executor.Index("end " + dep) < executor.Index("start " + pa.action.id),
+                    pa.action.id << " started before " << dep << " ended");
+    }
+  }
+}
+
+TEST_CASE("a failed server action stops the app actions that depend on it, not the independent ones") {
+  Plan plan = PlanOf(FailoverWithAppOnReplica());
+  RecordingExecutor executor;
+  executor.On("uranus/promote-replica", [](const Action&, const ProgressFn&) {
+    return Status::Internal("uranus is not promoted: read_only=1");
+  });
+  ApplyReport report = ApplyPlan(plan, executor, 4, nullptr);
+  CHECK(report.failed() == 1);
+  CHECK(report.not_attempted() == 4);
+  CHECK(OutcomeOf(report, "venus/rewrite-app-config/shop").blocked_by == "uranus/promote-replica");
+  CHECK(OutcomeOf(report, "venus/restart-app/shop").blocked_by == "uranus/promote-replica");
+  CHECK_FALSE(executor.Ran("venus/rewrite-app-config/shop"));
 }
 
 TEST_CASE("concurrency never exceeds the parallelism") {

@@ -22,11 +22,14 @@ namespace {
 // restart opens a session of its own with its own bound (providers/steps).
 constexpr int kCommandTimeoutMs = 120'000;
 
+// One lane of a server (engine/action.h LaneOf): its server's actions, or its apps'. Each server
+// has two, so an app's repoint on a host runs beside the host's own replication steps, each on a
+// connection no other thread uses.
 struct Host {
   const ServerSpec* spec = nullptr;
-  std::mutex mutex;  // held for a whole action: one action per host at a time
-  // Its SQL connection and SSH session, opened on first use and kept; a transport failure drops
-  // them so the next use reconnects (providers/server_session.h).
+  std::mutex mutex;  // held for a whole action: one action per lane of a host at a time
+  // The lane's SQL connection and SSH session, opened on first use and kept; a transport failure
+  // drops them so the next use reconnects (providers/server_session.h). Never the other lane's.
   std::unique_ptr<ServerSession> session;
   // database.yml files rewritten on this host (steps::StepContext::rewritten).
   std::map<std::string, std::string> rewritten;
@@ -61,15 +64,23 @@ class LiveExecutor : public ActionExecutor {
   SessionPool* pool_;  // may be null; its standby shells run an app's restart
   LiveExecutorOptions options_;
   steps::ResolvedSecrets secrets_;  // every secret, resolved once, up front
-  std::map<std::string, std::unique_ptr<Host>> hosts_;  // fixed after construction: lookups need no lock
+  struct Lanes {
+    std::unique_ptr<Host> server;  // every kind but an app's
+    std::unique_ptr<Host> app;     // rewrite-app-config, restart-app, check-health
+  };
+  std::map<std::string, Lanes> hosts_;  // fixed after construction: lookups need no lock
 };
 
 void LiveExecutor::Init() {
   for (const ServerSpec& server : topology_.servers) {
-    auto host = std::make_unique<Host>();
-    host->spec = &server;
-    host->session = factory_.Open(server, SessionLimits{.command_timeout_ms = kCommandTimeoutMs});
-    hosts_.emplace(server.name, std::move(host));
+    auto [it, added] = hosts_.try_emplace(server.name);
+    if (!added) continue;  // a validated topology names each server once
+    Lanes& lanes = it->second;
+    for (std::unique_ptr<Host>* lane : {&lanes.server, &lanes.app}) {
+      *lane = std::make_unique<Host>();
+      (*lane)->spec = &server;
+      (*lane)->session = factory_.Open(server, SessionLimits{.command_timeout_ms = kCommandTimeoutMs});
+    }
   }
 }
 
@@ -83,7 +94,9 @@ Status LiveExecutor::Execute(const Action& action, const ProgressFn& progress) {
   if (KindOf(action.args) != action.kind) {
     return Status::Internal(action.id + ": its args are not " + ToString(action.kind) + "'s (a bug)");
   }
-  Host& host = *it->second;
+  // The applier runs an app's action beside a server action on the same host (engine/applier.h):
+  // each lane has its own lock and its own session.
+  Host& host = LaneOf(action.kind) == ActionLane::kApp ? *it->second.app : *it->second.server;
   std::lock_guard<std::mutex> lock(host.mutex);
   const steps::StepContext ctx{.topology = topology_,
                                .server = *host.spec,

@@ -16,12 +16,14 @@
 //   with "stale plan", never half-applies.
 // - Error text never holds a secret: every message passes through RedactSecrets with every
 //   secret the topology names.
-// - Every server is reached through one ServerSession (providers/server_session.h) per host,
-//   whose SQL connection and SSH session open on first use and are kept; a connection that broke
-//   is dropped and reopened by the next action. A restart command, an app's restart and the read
+// - Every server is reached through two ServerSessions (providers/server_session.h), one per lane
+//   of its host (engine/action.h LaneOf: the server's actions, its apps' actions), whose SQL
+//   connection and SSH session open on first use and are kept; a connection that broke is dropped
+//   and reopened by the next action of that lane. A restart command, an app's restart and the read
 //   of another server's position get a session of their own from the same factory. Actions on
-//   different hosts may run concurrently (each host has its own lock); actions on one host are
-//   serialized.
+//   different hosts, and an app's and a server's action on one host, may run concurrently (each
+//   lane of a host has its own lock and session, so no session is used by two threads); actions
+//   in one lane of a host are serialized.
 // - Seeding (providers/seeder.h) is the exception: it streams a dump between two servers over SSH
 //   sessions of its own, not through the seam (yet), so seed-replica has no fake test.
 #pragma once

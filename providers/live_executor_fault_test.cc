@@ -4,9 +4,15 @@
 
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -64,7 +70,140 @@ const std::string kDatabaseYml = std::string(
                                      "  password: ") +
                                  kAppPassword + "\n";
 
+// What the sessions a factory handed out were asked, each verb tagged with its session's number,
+// and whether any session was ever used by two threads at once (neither a MYSQL nor a libssh2
+// session may be). `before` runs before each verb is passed on, outside the lock.
+struct SessionWatch {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::pair<int, std::string>> verbs;  // session number, "sql: START SLAVE" / "write: <path>"
+  std::set<std::string> done;                     // verbs that have returned
+  bool shared_use = false;
+  std::function<void(const std::string& verb)> before;
+};
+
+// A fake's session, watched (SessionWatch).
+class WatchedSession : public ServerSession {
+ public:
+  WatchedSession(std::unique_ptr<ServerSession> inner, int number, SessionWatch& watch)
+      : inner_(std::move(inner)), number_(number), watch_(watch) {}
+
+ private:
+  // Every verb goes through here (defined before its callers: its return type is deduced).
+  template <typename F>
+  auto Use(const std::string& verb, F run) {
+    {
+      std::lock_guard<std::mutex> lock(watch_.mu);
+      watch_.verbs.emplace_back(number_, verb);
+      if (users_.fetch_add(1) > 0) watch_.shared_use = true;
+    }
+    if (watch_.before) watch_.before(verb);
+    auto result = run();
+    {
+      std::lock_guard<std::mutex> lock(watch_.mu);
+      users_.fetch_sub(1);
+      watch_.done.insert(verb);
+    }
+    watch_.cv.notify_all();
+    return result;
+  }
+
+ public:
+  const std::string& name() const override { return inner_->name(); }
+  std::string Endpoint() const override { return inner_->Endpoint(); }
+  Result<std::vector<Row>> Query(const std::string& sql, const std::vector<const Secret*>& also_redact,
+                                 const std::string& what) override {
+    return Use("sql: " + sql, [&] { return inner_->Query(sql, also_redact, what); });
+  }
+  Status ConnectSql(int connect_timeout_ms) override {
+    return Use("connect sql", [&] { return inner_->ConnectSql(connect_timeout_ms); });
+  }
+  void DropSql() override {
+    Use("drop sql", [&] {
+      inner_->DropSql();
+      return 0;
+    });
+  }
+  bool sql_connected() const override { return inner_->sql_connected(); }
+  Status ConnectSsh() override {
+    return Use("connect ssh", [&] { return inner_->ConnectSsh(); });
+  }
+  Result<ExecResult> Run(const std::string& command, std::string_view input) override {
+    return Use("run: " + command, [&] { return inner_->Run(command, input); });
+  }
+  Result<std::vector<FileRead>> ReadFiles(const std::vector<std::string>& paths) override {
+    return Use("read: " + (paths.empty() ? std::string() : paths.front()), [&] { return inner_->ReadFiles(paths); });
+  }
+  Status AtomicWrite(const std::string& path, std::string_view content, const AtomicWriteOptions& options) override {
+    return Use("write: " + path, [&] { return inner_->AtomicWrite(path, content, options); });
+  }
+
+ private:
+  std::unique_ptr<ServerSession> inner_;
+  const int number_;
+  SessionWatch& watch_;
+  std::atomic<int> users_{0};
+};
+
+class WatchedFactory : public SessionFactory {
+ public:
+  WatchedFactory(FakeSessionFactory& fake, SessionWatch& watch) : fake_(fake), watch_(watch) {}
+  std::unique_ptr<ServerSession> Open(const ServerSpec& server, const SessionLimits& limits) override {
+    return std::make_unique<WatchedSession>(fake_.Open(server, limits), ++opened_, watch_);
+  }
+
+ private:
+  FakeSessionFactory& fake_;
+  SessionWatch& watch_;
+  std::atomic<int> opened_{0};
+};
+
 }  // namespace
+
+TEST_CASE("an app's rewrite on a host runs beside a server action on that host, on a session of its own") {
+  // uranus is a replica starting to follow mercury, and the app on it is repointed to mercury at the
+  // same time (a failover's two branches on one host). START SLAVE is held until database.yml has
+  // been written: an executor that ran the two one after the other would hold it to the deadline.
+  Topology topology = FakeTopology();
+  const std::string yml = topology.apps.front().DatabaseYmlPath();
+  const std::string old_yml = "production:\n  adapter: mysql2\n  host: 127.0.0.9\n  port: 3306\n";
+  FakeSessionFactory fake;
+  FakeServer& uranus = fake.server("uranus");
+  uranus.replica = FakeServer::ReplicaRow("127.0.0.1", 3306, "repl");
+  (*uranus.replica)["Slave_IO_Running"] = "No";
+  (*uranus.replica)["Slave_SQL_Running"] = "No";
+  uranus.files[yml] = old_yml;
+  SessionWatch watch;
+  bool written_while_held = false;
+  watch.before = [&](const std::string& verb) {
+    if (verb != "sql: START SLAVE") return;
+    std::unique_lock<std::mutex> lock(watch.mu);
+    written_while_held =
+        watch.cv.wait_for(lock, std::chrono::seconds(10), [&] { return watch.done.count("write: " + yml) > 0; });
+  };
+  WatchedFactory factory(fake, watch);
+  auto executor = MakeLiveExecutor(topology, factory);
+
+  ApplyReport report = Apply(*executor, {Planned("uranus/start-replica", "uranus", StartReplicaArgs{}),
+                                         Planned("uranus/rewrite-app-config/shop", "uranus",
+                                                 RewriteAppConfigArgs{.app = "shop", .primary = "mercury"})});
+  CHECK(RenderApplyReport(report) == "Apply complete: 2 actions done.\n");
+  CHECK(written_while_held);
+  CHECK(Contains(uranus.files.at(yml), "host: 127.0.0.1\n"));
+  CHECK(uranus.replica->at("Slave_IO_Running") == "Yes");
+
+  // Every SQL verb (start-replica's) on one session, every file verb (the rewrite's) on another.
+  std::lock_guard<std::mutex> lock(watch.mu);
+  CHECK_FALSE(watch.shared_use);
+  std::set<int> sql_sessions, file_sessions;
+  for (const auto& [session, verb] : watch.verbs) {
+    bool file = verb.rfind("read: ", 0) == 0 || verb.rfind("write: ", 0) == 0 || verb == "connect ssh";
+    (file ? file_sessions : sql_sessions).insert(session);
+  }
+  CHECK(sql_sessions.size() == 1);
+  CHECK(file_sessions.size() == 1);
+  CHECK(sql_sessions != file_sessions);
+}
 
 TEST_CASE("change-source on a replica whose STOP SLAVE blocks past the read timeout stops there, and says so") {
   Topology topology = FakeTopology();

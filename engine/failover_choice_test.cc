@@ -458,8 +458,6 @@ TEST_CASE("an interrupted failover with no replica left to confirm is refused wi
         "\"uranus\" in the file by hand");
 }
 
-}  // namespace replplan
-
 // --- the silence rule: a connected IO thread that received nothing for longer than B ------------
 
 namespace {
@@ -625,3 +623,5 @@ TEST_CASE("silence is observed over time only: one read, no heartbeat count, or 
       6000);
   CHECK(interrupted == 3520);
 }
+
+}  // namespace replplan

@@ -1,5 +1,7 @@
 #include "engine/failover_choice.h"
 
+#include <algorithm>
+#include <cmath>
 #include <optional>
 
 #include "engine/gtid.h"
@@ -94,8 +96,19 @@ Tally Count(const std::vector<ReplicaFacts>& replicas, const std::string& resume
   for (const ReplicaFacts& r : replicas) {
     const Testimony testimony = TestimonyOf(r);
     switch (testimony) {
-      case Testimony::kLost: t.confirmed.push_back(r.name); break;
-      case Testimony::kConnected: t.connected.push_back(r.name); break;
+      case Testimony::kLost:
+        t.confirmed.push_back(r.io_running == "Yes" ? r.name + " (connected, nothing received for " +
+                                                          std::to_string(r.received_nothing_for.count()) + " ms, bound " +
+                                                          std::to_string(r.silence_bound.count()) + " ms)"
+                                                    : r.name);
+        break;
+      case Testimony::kConnected:
+        t.connected.push_back(r.silence_bound.count() > 0 ? r.name + " (nothing received for " +
+                                                                 std::to_string(r.received_nothing_for.count()) +
+                                                                 " ms, bound " + std::to_string(r.silence_bound.count()) +
+                                                                 " ms)"
+                                                           : r.name);
+        break;
       case Testimony::kUnreachable: t.unanswered.push_back(r.name); break;
       case Testimony::kNoChannel: t.left_out.push_back(r.name); continue;
       case Testimony::kOtherSource:
@@ -329,13 +342,46 @@ Testimony TestimonyOf(const ReplicaFacts& r) {
   if (!r.reachable) return Testimony::kUnreachable;
   if (!r.has_channel) return Testimony::kNoChannel;
   if (!r.source_is_primary) return Testimony::kOtherSource;
-  if (r.io_running == "Yes") return Testimony::kConnected;
+  if (r.io_running == "Yes") {
+    // Connected, but the primary sent nothing, not even a heartbeat, for longer than B: its IO
+    // thread is only waiting out slave_net_timeout.
+    const bool silent = r.silence_bound.count() > 0 && r.received_nothing_for > r.silence_bound;
+    return silent ? Testimony::kLost : Testimony::kConnected;
+  }
   if (IsConnectionError(r.last_io_errno)) return Testimony::kLost;
   // A frozen primary: the replica's reads time out after slave_net_timeout and its IO thread
   // reconnects, with no error recorded until that connect times out too (measured: 4.5 s here).
   const bool reconnecting = r.io_state.rfind("Reconnecting", 0) == 0 || r.io_state.rfind("Waiting to reconnect", 0) == 0;
   if (r.io_running == "Connecting" && r.last_io_errno == 0 && reconnecting) return Testimony::kLost;
   return Testimony::kNotReplicating;
+}
+
+std::chrono::milliseconds SilenceBound(const ReplicationSpec& replication) {
+  const auto periods = std::chrono::milliseconds(static_cast<int64_t>(std::ceil(replication.heartbeat_period * 4000)));
+  return std::max(std::chrono::milliseconds(2000), periods);
+}
+
+void ReceiptWatch::Observe(std::vector<ReplicaFacts>& replicas) {
+  for (ReplicaFacts& r : replicas) {
+    r.received_nothing_for = std::chrono::milliseconds(0);
+    r.silence_bound = std::chrono::milliseconds(0);
+    const bool observable = r.reachable && r.has_channel && r.source_is_primary && r.io_running == "Yes" &&
+                            r.received_heartbeats.has_value() && r.read_source_log_pos.has_value();
+    if (!observable) {
+      seen_.erase(r.name);
+      continue;
+    }
+    r.silence_bound = bound_;
+    std::string receipt = std::to_string(*r.received_heartbeats) + " " + r.read_source_log_file + ":" +
+                          std::to_string(*r.read_source_log_pos) + " " + r.gtid_io_pos;
+    auto at = seen_.find(r.name);
+    if (at == seen_.end() || at->second.receipt != receipt) {
+      seen_[r.name] = Seen{std::move(receipt), r.read_done};
+      continue;
+    }
+    const auto quiet = std::chrono::duration_cast<std::chrono::milliseconds>(r.read_started - at->second.since);
+    r.received_nothing_for = std::max(std::chrono::milliseconds(0), quiet);
+  }
 }
 
 FailoverDecision DecideFailover(const std::vector<ReplicaFacts>& replicas, bool primary_reachable_from_tool,

@@ -11,7 +11,9 @@
 //    the cluster two writable primaries. `min_confirmations` > 0 replaces both rules by "at least
 //    that many confirm" (an operator's override, at the operator's risk).
 //  - Only an IO thread that is trying to reach the primary, or failed on a connection error, is a
-//    confirmation (TestimonyOf). A replica stopped by hand or failed on an error the primary sent
+//    confirmation (TestimonyOf); or one still connected that provably received nothing from the
+//    primary, no event and no heartbeat, for longer than the silence bound B (ReceiptWatch, while
+//    the tool's own probe gets no answer either: docs/failover.md, "Confirmation"). A replica stopped by hand or failed on an error the primary sent
 //    (1236, 1045) says nothing; it is a candidate only when it holds everything the others received.
 //  - A server that replicates from nobody (not seeded yet, or a candidate already promoted) cannot
 //    testify and is left out of the count. One that is writable and holds everything every other
@@ -27,7 +29,10 @@
 // `reasons` as a "warning: ..." line, so the report shows it.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -64,6 +69,45 @@ struct ReplicaFacts {
   Promotion promotion = Promotion::kNormal;  // from engine/topology.h
   bool log_slave_updates = false;
   bool log_bin = false;
+  // What its IO thread has received from the primary, for the silence rule (ReceiptWatch):
+  // heartbeats (the status variable Slave_received_heartbeats; nullopt when not reported) and the
+  // primary's binlog coordinates read so far (Master_Log_File, Read_Master_Log_Pos).
+  std::optional<int64_t> received_heartbeats;
+  std::string read_source_log_file;
+  std::optional<uint64_t> read_source_log_pos;
+  // When it was read, on the reader's steady clock: the first query sent, the last answer in.
+  std::chrono::steady_clock::time_point read_started{}, read_done{};
+  // Set by ReceiptWatch: for how long this replica has provably received nothing from the primary,
+  // and the bound beyond which a connected IO thread confirms the loss all the same. Zero bound:
+  // not observed over time (a single read proves no silence), the IO thread's state alone decides.
+  std::chrono::milliseconds received_nothing_for{0};
+  std::chrono::milliseconds silence_bound{0};
+};
+
+// The silence bound B (docs/failover.md, "Confirmation"): max(2 s, 4 x heartbeat_period). An idle
+// healthy primary sends a heartbeat every heartbeat_period, a busy one events: four periods are three
+// heartbeats missed in a row. The 2 s floor is above the stall issue 13 says must never fail over
+// (1.5 s). When B reaches slave_net_timeout the rule adds nothing: the IO thread gives up first.
+std::chrono::milliseconds SilenceBound(const ReplicationSpec& replication);
+
+// Keeps, across the confirm step's repeated reads, when each replica last showed new receipt from
+// the primary (a heartbeat counted, a binlog position or GTID read), and marks each replica's facts
+// with how long it has received nothing since (received_nothing_for, silence_bound). The time is
+// counted conservatively: from the end of the first read that showed the current values to the start
+// of this one. A replica not connected to the primary (io_running != "Yes"), unreachable, or that
+// does not report its heartbeats is forgotten: its next observation starts from zero.
+class ReceiptWatch {
+ public:
+  explicit ReceiptWatch(std::chrono::milliseconds bound) : bound_(bound) {}
+  void Observe(std::vector<ReplicaFacts>& replicas);
+
+ private:
+  struct Seen {
+    std::string receipt;  // heartbeats, file:position, GTID position
+    std::chrono::steady_clock::time_point since;
+  };
+  std::chrono::milliseconds bound_;
+  std::map<std::string, Seen> seen_;
 };
 
 // The client errors of an IO thread that could not reach its source or lost the connection to it:
@@ -71,7 +115,8 @@ struct ReplicaFacts {
 // (unknown host): the replica's resolver failed, which says nothing about the primary.
 bool IsConnectionError(int client_errno);
 
-// kLost when the IO thread is "Connecting" in a "Reconnecting ..." state (measured: a frozen
+// kLost when the IO thread is connected ("Yes") but has received nothing for longer than
+// silence_bound (set by ReceiptWatch), or "Connecting" in a "Reconnecting ..." state (measured: a frozen
 // primary shows that, with no error yet, from slave_net_timeout on) or with a connection error, or
 // stopped ("No") on a connection error (its retries ran out). Never for "No" with no error (STOP
 // SLAVE), nor for an error the primary itself answered with (1236, 1045, ...): it is alive.

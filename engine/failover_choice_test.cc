@@ -2,6 +2,9 @@
 
 #include <doctest/doctest.h>
 
+#include <chrono>
+#include <functional>
+
 namespace replplan {
 namespace {
 
@@ -453,6 +456,172 @@ TEST_CASE("an interrupted failover with no replica left to confirm is refused wi
         "no replica replicates from the primary: nobody can confirm it is down: no failover (left out, replicating "
         "from nobody: uranus); if a failover to uranus was interrupted after its promotion, set primary = "
         "\"uranus\" in the file by hand");
+}
+
+// --- the silence rule: a connected IO thread that received nothing for longer than B ------------
+
+namespace {
+
+using std::chrono::milliseconds;
+const std::chrono::steady_clock::time_point kT0{};
+
+// Connected to mercury, as read at `at_ms` (the read taking 2 ms): `heartbeats` received so far and
+// the primary's binlog read up to `pos`.
+ReplicaFacts Receiving(std::string name, int64_t heartbeats, int at_ms, uint64_t pos = 1000) {
+  ReplicaFacts r = Connected(Replica(std::move(name), "0-1-45"));
+  r.received_heartbeats = heartbeats;
+  r.read_source_log_file = "mysql-bin.000001";
+  r.read_source_log_pos = pos;
+  r.read_started = kT0 + milliseconds(at_ms);
+  r.read_done = r.read_started + milliseconds(2);
+  return r;
+}
+
+// The confirm step asked every 10 ms from 0 to `until_ms`, the replicas read by `read`: the first
+// time the decision proceeds, or -1. `last` gets the last decision.
+int FirstConfirmation(const std::function<std::vector<ReplicaFacts>(int)>& read, int until_ms,
+                      FailoverDecision* last = nullptr) {
+  ReceiptWatch watch(milliseconds(2000));
+  for (int at = 0; at <= until_ms; at += 10) {
+    std::vector<ReplicaFacts> replicas = read(at);
+    watch.Observe(replicas);
+    FailoverDecision d = Decide(replicas);
+    if (last != nullptr) *last = d;
+    if (d.proceed) return at;
+  }
+  return -1;
+}
+
+// Heartbeats an idle primary sent by `t` ms, one every 500 ms, none while it is stalled: in each 3 s
+// cycle from 100 to 1600 ms, after which the overdue one goes out at once.
+int64_t HeartbeatsWithStalls(int t) {
+  int64_t n = 0;
+  for (int tick = 0; tick <= t; tick += 500) {
+    const int in_cycle = tick % 3000;
+    if (in_cycle <= 100 || in_cycle >= 1600) ++n;
+  }
+  for (int end = 1600; end <= t; end += 3000) ++n;  // the overdue heartbeat at the stall's end
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("the silence bound is max(2 s, 4 heartbeat periods)") {
+  ReplicationSpec r;
+  r.heartbeat_period = 1.0;
+  CHECK(SilenceBound(r) == milliseconds(4000));
+  r.heartbeat_period = 0.5;
+  CHECK(SilenceBound(r) == milliseconds(2000));
+  r.heartbeat_period = 0.25;
+  CHECK(SilenceBound(r) == milliseconds(2000));
+  r.heartbeat_period = 0.6;
+  CHECK(SilenceBound(r) == milliseconds(2400));
+  r.heartbeat_period = 30;
+  CHECK(SilenceBound(r) == milliseconds(120000));
+}
+
+TEST_CASE("replicas connected to a primary that sends nothing for longer than B confirm its loss") {
+  FailoverDecision d;
+  const int at = FirstConfirmation(
+      [](int t) { return std::vector<ReplicaFacts>{Receiving("uranus", 7, t), Receiving("venus", 7, t)}; }, 5000, &d);
+  // Counted from the end of the first read (2 ms) to the start of a later one: above 2000 ms first at 2010.
+  CHECK(at == 2010);
+  CHECK(d.proceed);
+  CHECK(d.candidate == "uranus");
+  CHECK(d.confirmation ==
+        "2 confirmed, 2 needed: a majority of 2 replicas; confirmed: uranus (connected, nothing received for 2008 "
+        "ms, bound 2000 ms), venus (connected, nothing received for 2008 ms, bound 2000 ms)");
+}
+
+TEST_CASE("a primary stalled 1.5 s every 3 s, sending its heartbeats in between, is never confirmed lost") {
+  FailoverDecision d;
+  const int at = FirstConfirmation(
+      [](int t) {
+        return std::vector<ReplicaFacts>{Receiving("uranus", HeartbeatsWithStalls(t), t),
+                                         Receiving("venus", HeartbeatsWithStalls(t), t)};
+      },
+      12000, &d);
+  CHECK(at == -1);
+  CHECK(d.refusal.find("the tool alone is cut off") == 0);
+  // The same stall 600 ms longer than B allows: confirmed within it.
+  const int longer = FirstConfirmation(
+      [](int t) {
+        const int64_t n = t < 100 ? 1 : t < 2700 ? 2 : 3;
+        return std::vector<ReplicaFacts>{Receiving("uranus", n, t), Receiving("venus", n, t)};
+      },
+      12000);
+  CHECK(longer == 2110);
+}
+
+TEST_CASE("events count as receipt as much as heartbeats: a busy primary is not silent") {
+  // No heartbeat (a busy primary sends none), but the binlog position read moves every 300 ms.
+  const int at = FirstConfirmation(
+      [](int t) {
+        const uint64_t pos = 1000 + static_cast<uint64_t>(t / 300) * 250;
+        return std::vector<ReplicaFacts>{Receiving("uranus", 3, t, pos), Receiving("venus", 3, t, pos)};
+      },
+      6000);
+  CHECK(at == -1);
+}
+
+TEST_CASE("a replica still receiving from the primary refuses the failover while the others hear nothing") {
+  FailoverDecision d;
+  const int at = FirstConfirmation(
+      [](int t) {
+        return std::vector<ReplicaFacts>{Receiving("uranus", 7, t), Receiving("venus", 7, t),
+                                         Receiving("pluto", 7 + t / 500, t)};
+      },
+      6000, &d);
+  CHECK(at == -1);
+  CHECK(d.refusal.find("the primary is alive for pluto (nothing received for ") == 0);
+  CHECK(d.refusal.find("confirmed: uranus (connected, nothing received for 5998 ms, bound 2000 ms), venus") !=
+        std::string::npos);
+}
+
+TEST_CASE("an unreachable replica does not confirm: silent replicas must be a majority of all declared") {
+  const int alone = FirstConfirmation(
+      [](int t) {
+        return std::vector<ReplicaFacts>{Receiving("uranus", 7, t), Unreachable(Receiving("venus", 7, t))};
+      },
+      6000);
+  CHECK(alone == -1);
+  const int two_of_three = FirstConfirmation(
+      [](int t) {
+        return std::vector<ReplicaFacts>{Receiving("uranus", 7, t), Unreachable(Receiving("venus", 7, t)),
+                                         Receiving("pluto", 7, t)};
+      },
+      6000);
+  CHECK(two_of_three == 2010);
+}
+
+TEST_CASE("silence is observed over time only: one read, no heartbeat count, or a break in contact prove none") {
+  ReceiptWatch watch(milliseconds(2000));
+  std::vector<ReplicaFacts> once{Receiving("uranus", 7, 0), Receiving("venus", 7, 0)};
+  once[0].read_started = once[1].read_started = kT0 + milliseconds(100000);  // a late first read proves nothing
+  watch.Observe(once);
+  CHECK(TestimonyOf(once[0]) == Testimony::kConnected);
+  CHECK(once[0].received_nothing_for == milliseconds(0));
+  CHECK(once[0].silence_bound == milliseconds(2000));
+
+  // No heartbeat count reported: never observed, whatever the time.
+  const int unreported = FirstConfirmation(
+      [](int t) {
+        std::vector<ReplicaFacts> r{Receiving("uranus", 7, t), Receiving("venus", 7, t)};
+        for (ReplicaFacts& f : r) f.received_heartbeats.reset();
+        return r;
+      },
+      6000);
+  CHECK(unreported == -1);
+
+  // venus does not answer one read at 1500 ms: its silence counts again from its next read.
+  const int interrupted = FirstConfirmation(
+      [](int t) {
+        std::vector<ReplicaFacts> r{Receiving("uranus", 7, t), Receiving("venus", 7, t)};
+        if (t == 1500) r[1] = Unreachable(r[1]);
+        return r;
+      },
+      6000);
+  CHECK(interrupted == 3520);
 }
 
 }  // namespace replplan

@@ -238,6 +238,7 @@ MoveOutcome Failover(const World& world, const MoveRequest& request) {
   };
   auto facts_start = Steady::now();
   out.facts = CollectFailoverFacts(request.topology, *world.sessions, request.primary_silent);
+  if (request.receipts != nullptr) request.receipts->Observe(out.facts->replicas);
   out.decision = DecideFailover(out.facts->replicas, out.facts->primary_reachable, request.min_confirmations);
   out.steps.push_back({"confirm " + out.from + " is down with the replicas and choose", Since(facts_start)});
   if (!out.decision->proceed) {

@@ -59,6 +59,11 @@ struct MoveRequest {
   // replicas decide, as ever), and the live-state read skips it, SQL and SSH, unless an [[app]]
   // lives on its host (then it is read as before, with short bounds): its state is "not read".
   std::string primary_silent;
+  // Failover only, may be null. The watcher's record of the replicas' receipt across its repeated
+  // confirm attempts (engine/failover_choice.h): each attempt's facts are observed by it before the
+  // decision, so a replica still connected to a primary that sent it nothing for longer than the
+  // silence bound confirms (docs/failover.md, "Confirmation").
+  ReceiptWatch* receipts = nullptr;
 };
 
 struct MoveStep {

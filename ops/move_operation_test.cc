@@ -28,7 +28,8 @@ using replplan::testing::InSyncLive;
 std::string LabToml(const std::string& primary) { return replplan::testing::LabTopologyToml(primary); }
 
 const char kPositionQuery[] = "SELECT @@gtid_current_pos AS cur, @@gtid_binlog_pos AS bin, @@log_bin AS log_bin, "
-                              "@@log_slave_updates AS lsu, @@read_only AS ro";
+                              "@@log_slave_updates AS lsu, @@read_only AS ro, (SELECT VARIABLE_VALUE FROM "
+                              "information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'SLAVE_RECEIVED_HEARTBEATS') AS hb";
 
 bool Has(const std::vector<std::string>& list, const std::string& item) {
   return std::find(list.begin(), list.end(), item) != list.end();

@@ -291,6 +291,9 @@ Status Watch(const WatchOptions& options, const std::atomic<bool>& stop) {
       // probe left in flight stays unanswered (re-checked before each attempt, without waiting).
       const std::string silent = probe.silent() ? "silent: " + alive.message() + " (the watcher's probe)" : "";
       bool answers_again = false;
+      // Each replica's receipt from the primary across the attempts: one connected but sent nothing
+      // for longer than the silence bound confirms without waiting out slave_net_timeout.
+      ReceiptWatch receipts(SilenceBound(loaded->topology.replication));
       for (;;) {
         if (!silent.empty() && probe.AnsweredAgain()) {
           answers_again = true;
@@ -298,6 +301,7 @@ Status Watch(const WatchOptions& options, const std::atomic<bool>& stop) {
         }
         MoveRequest request;
         request.primary_silent = silent;
+        request.receipts = &receipts;
         request.topology_path = options.topology_path;
         request.topology_text = loaded->text;
         request.topology = loaded->topology;

@@ -1,9 +1,11 @@
 #include "providers/failover_facts.h"
 
+#include <chrono>
 #include <future>
 #include <memory>
 
 #include "engine/live_state.h"
+#include "engine/text.h"
 #include "providers/server_session.h"
 
 namespace replplan {
@@ -12,8 +14,12 @@ namespace {
 // What one replica holds and says about the primary. Only the raw answers: what they mean is
 // TestimonyOf's (engine/failover_choice.h).
 Status ReadReplicaOn(const Topology& topology, ServerSession& sql, ReplicaFacts& facts) {
+  facts.read_started = std::chrono::steady_clock::now();
+  // Slave_received_heartbeats is the default channel's (@@default_master_connection is ''), the one
+  // SHOW SLAVE STATUS shows; NULL on a server that has no such variable.
   auto vars = sql.Query("SELECT @@gtid_current_pos AS cur, @@gtid_binlog_pos AS bin, @@log_bin AS log_bin, "
-                        "@@log_slave_updates AS lsu, @@read_only AS ro");
+                        "@@log_slave_updates AS lsu, @@read_only AS ro, (SELECT VARIABLE_VALUE FROM "
+                        "information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'SLAVE_RECEIVED_HEARTBEATS') AS hb");
   if (!vars.ok()) return vars.status();
   if (vars->empty()) return Status::Internal(sql.name() + ": no answer to the position query");
   const Row& v = vars->front();
@@ -23,9 +29,11 @@ Status ReadReplicaOn(const Topology& topology, ServerSession& sql, ReplicaFacts&
   facts.log_bin = v.at("log_bin") == "1";
   facts.log_slave_updates = v.at("lsu") == "1";
   facts.read_only = v.at("ro") != "0";
+  if (auto hb = v.find("hb"); hb != v.end() && IsDigits(hb->second)) facts.received_heartbeats = std::stoll(hb->second);
 
   auto channel = sql.ReplicaStatus();
   if (!channel.ok()) return channel.status();
+  facts.read_done = std::chrono::steady_clock::now();
   // No channel: replicates from nobody. The seeder's marker channel is no channel either: that
   // replica is being seeded and has never received anything from the primary.
   if (!channel->has_value()) return Status::OK();
@@ -36,6 +44,8 @@ Status ReadReplicaOn(const Topology& topology, ServerSession& sql, ReplicaFacts&
   facts.io_running = ch.io_running;
   facts.io_state = ch.io_state;
   facts.last_io_errno = ch.last_io_errno;
+  facts.read_source_log_file = ch.source_log_file;
+  facts.read_source_log_pos = ch.read_source_log_pos;
   facts.source = ch.source_host + ":" + std::to_string(ch.source_port);
   for (const ServerSpec& s : topology.servers) {
     if (s.address == ch.source_host && s.mysql.port == ch.source_port) {

@@ -63,6 +63,10 @@ TEST_CASE("a live primary: no failover; a killed primary: replicas confirm and t
     CHECK(r.source == "mercury");
     CHECK(r.log_bin);
     CHECK(r.log_slave_updates);
+    // What the silence rule compares from one read to the next: reported by MariaDB, and read.
+    CHECK(r.received_heartbeats.has_value());
+    CHECK(r.read_source_log_pos.value_or(0) > 0);
+    CHECK(r.read_done >= r.read_started);
   }
   auto refused = replplan::DecideFailover(alive.replicas, alive.primary_reachable, replplan::kMajorityOfReplicas);
   CHECK_FALSE(refused.proceed);

@@ -350,6 +350,47 @@ TEST_CASE("a frozen primary (SIGSTOP): the replicas notice within slave_net_time
   CHECK(lab::SqlValue("uranus", "SELECT @@global.read_only") == "0");
 }
 
+TEST_CASE("a frozen primary under load is confirmed lost by its replicas' silence (no event, no heartbeat for "
+          "B = 2 s), not after slave_net_timeout; nothing acknowledged is lost and it is fenced when it wakes") {
+  std::string path = ClusterWithApp(/*semi_sync=*/true);
+  AppOn app("mercury");
+  lab::Background watch({"watch", path, "--interval-ms", "100"});
+  REQUIRE_MESSAGE(watch.WaitForOutput("watching mercury", 30s), watch.Output());
+  lab::app::Writer writer("mercury");
+  WaitForAcks(writer, 40);
+  const std::string pid = MariadbdPid("mercury");
+  struct Thaw {
+    std::string pid;
+    ~Thaw() { lab::Run({"kill", "-CONT", pid}); }
+  } thaw{pid};
+  RequireOk(lab::Run({"kill", "-STOP", pid}), "kill -STOP");
+  const auto frozen = Clock::now();
+  // The report's decision line: "mercury is down: 2 confirmed, 2 needed: ...; confirmed: ...".
+  const bool confirmed = watch.WaitForOutput("mercury is down: ", 20s);
+  const auto reported_at = Clock::now();
+  bool moved = lab::WaitFor([&] { return !NewPrimaryIn(watch.Output()).empty() && lab::PrimaryIn(path) != "mercury"; },
+                            20s);
+  const std::string promoted = lab::PrimaryIn(path);
+  const std::string out_before_thaw = watch.Output();
+  const size_t line = out_before_thaw.find("mercury is down: ");
+  MESSAGE("frozen primary: failover reported "
+          << std::chrono::duration_cast<std::chrono::milliseconds>(reported_at - frozen).count()
+          << " ms after SIGSTOP (slave_net_timeout 5 s); "
+          << (line == std::string::npos ? "" : out_before_thaw.substr(line, out_before_thaw.find('\n', line) - line)));
+  CHECK(confirmed);
+  CHECK(moved);
+  // The mechanism, whatever the machine's load: at least one replica confirmed while its IO thread
+  // was still connected (it had not waited out slave_net_timeout), by the silence it observed.
+  CHECK_MESSAGE(out_before_thaw.find("(connected, nothing received for ") != std::string::npos, out_before_thaw);
+  CHECK((promoted == "uranus" || promoted == "venus"));
+  CheckNothingLost(writer, frozen, promoted);
+  lab::Run({"kill", "-CONT", pid});
+  bool fenced = lab::WaitFor([] { return lab::SqlValue("mercury", "SELECT @@global.read_only") == "1"; }, 10s);
+  watch.Terminate();
+  INFO("watch:\n" << watch.Output());
+  CHECK(fenced);
+}
+
 TEST_CASE("a primary slow but alive (frozen 1.5 s every 3 s) under watch: suspected each time, never failed over "
           "(issue 13's false-positive bound: the replicas still hold their connections to it)") {
   std::string path = ClusterWithApp(/*semi_sync=*/false);

@@ -496,6 +496,8 @@ user          = "repl"
 password      = { file = "$LAB/secrets/repl.pw" }
 mode          = "gtid"
 binlog_format = "ROW"
+# A heartbeat every 0.5 s: replplan's silence bound is then its 2 s floor (docs/failover.md).
+heartbeat_period = 0.5
 
 [defaults]
 ssh   = { user = "root", port = 2222, identity = "$LAB/client/id_ed25519", known_hosts = "$LAB/client/known_hosts" }

@@ -265,14 +265,9 @@ TEST_CASE("an app's actions on a host run while a slow server action on the same
   ApplyReport report = ApplyPlan(plan, executor, 4, nullptr);
   CHECK(RenderApplyReport(report) == "Apply complete: 5 actions done.\n");
   CHECK(ran_during_start == std::vector<std::string>{"venus/rewrite-app-config/shop", "venus/restart-app/shop"});
-  // The overlap, as the executor saw it: both app actions started and ended inside start-replica.
-  int start_begins = executor.Index("start venus/start-replica");
-  int start_ends = executor.Index("end venus/start-replica");
-  for (const char* id : {"venus/rewrite-app-config/shop", "venus/restart-app/shop"}) {
-    CAPTURE(id);
-    CHECK(start_begins < executor.Index(std::string("start ") + id));
-    CHECK(executor.Index(std::string("end ") + id) < start_ends);
-  }
+  // That is the overlap: each app action's body ran while start-replica's did (replica_starting),
+  // and start-replica could not end before restart-app had run. The executor's own start/end
+  // records are not compared: they are taken outside the bodies, so their order is the threads'.
 }
 
 TEST_CASE("two app actions on one host never overlap, nor two server actions, and each lane keeps plan order") {

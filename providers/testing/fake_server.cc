@@ -278,9 +278,6 @@ Result<std::vector<Row>> FakeServer::Model(const std::string& sql, const std::st
     auto state = replica->find("Slave_IO_State");
     return std::vector<Row>{Row{{"ID", io_id}, {"STATE", state == replica->end() ? "" : state->second}}};
   }
-  if (sql == "SELECT ID FROM information_schema.PROCESSLIST WHERE ID = " + io_id) {
-    return io_alive ? std::vector<Row>{Row{{"ID", io_id}}} : std::vector<Row>{};
-  }
   if (StartsWith(sql, "KILL CONNECTION ")) {
     if (!io_alive || sql != "KILL CONNECTION " + io_id) {
       return QueryError(kErrNoSuchThread, endpoint, "Unknown thread id: " + sql.substr(16));

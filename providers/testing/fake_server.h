@@ -12,10 +12,11 @@
 //   MASTER TO sets its Master_Host/Port/User and Using_Gtid (creating it when there is none).
 // - Its IO thread, while Slave_IO_Running is not No, is connection kIoThreadId in
 //   information_schema.PROCESSLIST (`SELECT ID, STATE ... WHERE COMMAND = 'Slave_IO'`, its STATE the
-//   channel's Slave_IO_State; `SELECT ID ... WHERE ID = n`); `KILL CONNECTION n` ends it (Slave_IO_Running
-//   No; 1094 for an id that is not there). `io_stop_wait` models an IO thread blocked on a silent
-//   source: STOP SLAVE [IO_THREAD] answers that late while the IO thread runs (bounded by the read
-//   timeout as a Freeze is), at once once it was killed.
+//   channel's Slave_IO_State); `KILL CONNECTION n` ends it (Slave_IO_Running No at once, where
+//   MariaDB ends a killed IO thread at the STOP SLAVE that follows; 1094 for an id not there).
+//   `io_stop_wait` models an IO thread blocked on a silent source: STOP SLAVE [IO_THREAD] answers
+//   that late while the IO thread runs (bounded by the read timeout as a Freeze is), at once once it
+//   was killed.
 // - `files`: ReadFiles and AtomicWrite (which keeps the old content as <path>.replplan.bak when
 //   asked to, like the real one).
 // - Scripted answers (Answer*, by exact text or prefix, the newest first) win over the model. A

@@ -9,6 +9,7 @@ namespace replplan {
 // Server errors (ER_*).
 constexpr int kErrKeyNotFound = 1032;             // ER_KEY_NOT_FOUND: a row event's row is not there
 constexpr int kErrAccessDenied = 1045;            // ER_ACCESS_DENIED_ERROR
+constexpr int kErrNoSuchThread = 1094;            // ER_NO_SUCH_THREAD: KILL of a connection id that has ended
 constexpr int kErrDuplicateKey = 1062;            // ER_DUP_ENTRY: a row event's row is there already
 constexpr int kErrNoMatchingUserRow = 1133;       // ER_PASSWORD_NO_MATCH: GRANT/SET PASSWORD for a missing account
 constexpr int kErrMasterInfo = 1201;              // ER_MASTER_INFO: a replica with no source configured

@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -53,6 +54,9 @@ const ActionOutcome& OutcomeOf(const ApplyReport& report, const std::string& id)
   FAIL("no outcome for " << id);
   return report.outcomes.front();
 }
+
+// StopReplicaNow's read of the IO thread's connection (providers/steps/steps.h).
+constexpr const char* kIoThreadQuery = "SELECT ID, STATE FROM information_schema.PROCESSLIST WHERE COMMAND = 'Slave_IO'";
 
 bool Contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
@@ -211,6 +215,7 @@ TEST_CASE("change-source on a replica whose STOP SLAVE blocks past the read time
   FakeServer& uranus = factory.server("uranus");
   uranus.default_read_timeout_ms = 200;  // the connection's read timeout (Connector/C's, on the real one)
   uranus.replica = FakeServer::ReplicaRow("127.0.0.9", 3306, "repl");  // another source: the change is needed
+  (*uranus.replica)["Slave_IO_State"] = "Reconnecting after a failed master event read";  // no KILL: plain STOP
   uranus.Freeze("STOP SLAVE", std::chrono::seconds(10));
   auto executor = MakeLiveExecutor(topology, factory);
 
@@ -239,14 +244,14 @@ TEST_CASE("change-source on a replica whose STOP SLAVE blocks past the read time
   CheckNoSecret(RenderApplyReport(report));
 }
 
-TEST_CASE("promote-replica whose third statement fails with 1290 never turns read_only off") {
+TEST_CASE("promote-replica whose RESET SLAVE ALL fails with 1290 never turns read_only off") {
   Topology topology = FakeTopology();
   FakeSessionFactory factory;
   FakeServer& uranus = factory.server("uranus");
   uranus.globals = {{"read_only", "1"}};
   uranus.replica = FakeServer::ReplicaRow("127.0.0.1", 3306, "repl");
   uranus.files[topology.apps.front().DatabaseYmlPath()] = kDatabaseYml;
-  uranus.FailStatement(3, 1290);
+  uranus.FailNext("RESET SLAVE ALL", 1290);
   auto executor = MakeLiveExecutor(topology, factory);
 
   ApplyReport report = Apply(
@@ -254,7 +259,8 @@ TEST_CASE("promote-replica whose third statement fails with 1290 never turns rea
                   Planned("uranus/rewrite-app-config/shop", "uranus",
                           RewriteAppConfigArgs{.app = "shop", .primary = "uranus"}, {"uranus/promote-replica"})});
 
-  CHECK(uranus.log() == Lines{"sql: SHOW SLAVE STATUS", "sql: STOP SLAVE", "sql: RESET SLAVE ALL"});
+  CHECK(uranus.log() == Lines{"sql: SHOW SLAVE STATUS", std::string("sql: ") + kIoThreadQuery, "sql: KILL CONNECTION 9",
+                              "sql: STOP SLAVE", "sql: RESET SLAVE ALL"});
   CHECK(uranus.globals.at("read_only") == "1");
   CHECK(uranus.replica.has_value());  // the failed RESET left the channel
   CHECK(uranus.files.at(topology.apps.front().DatabaseYmlPath()) == kDatabaseYml);
@@ -269,6 +275,128 @@ TEST_CASE("promote-replica whose third statement fails with 1290 never turns rea
   const ActionOutcome& rewrite = OutcomeOf(report, "uranus/rewrite-app-config/shop");
   CHECK(rewrite.state == ActionOutcome::State::kNotAttempted);
   CHECK(rewrite.blocked_by == "uranus/promote-replica");
+}
+
+// A replica of a frozen primary: its IO thread waits for an event that will not come, and MariaDB's
+// STOP SLAVE waits 2 s for it (measured, docs/failover.md); the fake's io_stop_wait is that wait.
+void FrozenSourceReplica(FakeServer& server, const std::string& source_address) {
+  server.replica = FakeServer::ReplicaRow(source_address, 3306, "repl");
+  (*server.replica)["Gtid_IO_Pos"] = "0-1-7";
+  server.globals = {{"read_only", "1"}, {"gtid_slave_pos", "0-1-7"}, {"gtid_current_pos", "0-1-7"}};
+  server.io_stop_wait = std::chrono::milliseconds(2000);
+}
+
+// uranus/change-source to mercury, alone.
+ApplyReport ChangeSourceToMercury(ActionExecutor& executor) {
+  return Apply(executor, {Planned("uranus/change-source", "uranus",
+                                  ChangeSourceArgs{.source = "mercury", .mode = ReplicationMode::kGtid,
+                                                   .use_gtid = UseGtid::kSlavePos})});
+}
+
+TEST_CASE("a failover's apply-relay-log and promote-replica on a replica of a frozen primary kill its IO thread, "
+          "then STOP SLAVE: done well within STOP SLAVE's own 2 s wait") {
+  Topology topology = FakeTopology();
+  FakeSessionFactory factory;
+  FakeServer& uranus = factory.server("uranus");
+  FrozenSourceReplica(uranus, "127.0.0.1");
+  auto executor = MakeLiveExecutor(topology, factory);
+
+  const auto start = std::chrono::steady_clock::now();
+  ApplyReport report = Apply(
+      *executor, {Planned("uranus/apply-relay-log", "uranus", ApplyRelayLogArgs{.source = "mercury", .timeout_s = 30}),
+                  Planned("uranus/promote-replica", "uranus", PromoteReplicaArgs{.source = "mercury"},
+                          {"uranus/apply-relay-log"})});
+  const auto took = std::chrono::steady_clock::now() - start;
+  INFO(RenderApplyReport(report));
+  REQUIRE(report.failed() == 0);
+  CHECK(took < std::chrono::milliseconds(1000));  // the old STOP SLAVE IO_THREAD alone: 2 s
+
+  const Lines statements = uranus.statements();
+  const Lines apply_part(statements.begin(), statements.begin() + std::min<size_t>(statements.size(), 5));
+  CHECK(apply_part ==
+        Lines{"SHOW SLAVE STATUS", kIoThreadQuery, "KILL CONNECTION 9", "STOP SLAVE IO_THREAD", "SHOW SLAVE STATUS"});
+  // Everything received was applied before the promotion, whose STOP SLAVE finds no IO thread.
+  auto at = [&](const std::string& s) { return std::find(statements.begin(), statements.end(), s) - statements.begin(); };
+  CHECK(at("SELECT @@GLOBAL.gtid_slave_pos AS s, @@GLOBAL.gtid_current_pos AS c") < at("STOP SLAVE"));
+  CHECK(at("STOP SLAVE") < at("RESET SLAVE ALL"));
+  CHECK(std::count(statements.begin(), statements.end(), "KILL CONNECTION 9") == 1);
+  CHECK_FALSE(uranus.replica.has_value());
+  CHECK(uranus.globals.at("read_only") == "0");
+}
+
+TEST_CASE("change-source on a replica of a frozen primary kills its IO thread, then STOP SLAVE and CHANGE MASTER") {
+  Topology topology = FakeTopology();
+  FakeSessionFactory factory;
+  FakeServer& uranus = factory.server("uranus");
+  FrozenSourceReplica(uranus, "127.0.0.9");  // another source: the change is needed
+  auto executor = MakeLiveExecutor(topology, factory);
+
+  const auto start = std::chrono::steady_clock::now();
+  ApplyReport report = ChangeSourceToMercury(*executor);
+  const auto took = std::chrono::steady_clock::now() - start;
+  INFO(RenderApplyReport(report));
+  REQUIRE(report.failed() == 0);
+  CHECK(took < std::chrono::milliseconds(1000));
+
+  const Lines statements = uranus.statements();
+  REQUIRE(statements.size() >= 6);
+  CHECK(Lines(statements.begin(), statements.begin() + 5) ==
+        Lines{"SHOW SLAVE STATUS", "SHOW ALL SLAVES STATUS", kIoThreadQuery, "KILL CONNECTION 9", "STOP SLAVE"});
+  CHECK(std::any_of(statements.begin() + 5, statements.end(),
+                    [](const std::string& s) { return s.rfind("CHANGE MASTER TO ", 0) == 0; }));
+  CHECK(uranus.replica->at("Master_Host") == "127.0.0.1");
+}
+
+TEST_CASE("a KILL of the IO thread refused: apply-relay-log fails naming the server and the statement, nothing after it") {
+  Topology topology = FakeTopology();
+  FakeSessionFactory factory;
+  FakeServer& uranus = factory.server("uranus");
+  FrozenSourceReplica(uranus, "127.0.0.1");
+  uranus.FailNext("KILL CONNECTION", 1227);
+  auto executor = MakeLiveExecutor(topology, factory);
+
+  ApplyReport report = Apply(
+      *executor, {Planned("uranus/apply-relay-log", "uranus", ApplyRelayLogArgs{.source = "mercury", .timeout_s = 30}),
+                  Planned("uranus/promote-replica", "uranus", PromoteReplicaArgs{.source = "mercury"},
+                          {"uranus/apply-relay-log"})});
+
+  CHECK(uranus.statements() == Lines{"SHOW SLAVE STATUS", kIoThreadQuery, "KILL CONNECTION 9"});
+  CHECK(uranus.replica->at("Slave_IO_Running") == "Yes");
+  const ActionOutcome& applied = OutcomeOf(report, "uranus/apply-relay-log");
+  REQUIRE(applied.state == ActionOutcome::State::kFailed);
+  CHECK(applied.status.sql_errno() == 1227);
+  CHECK(Contains(applied.status.message(),
+                 "uranus: KILL CONNECTION 9 (the IO thread, before STOP SLAVE IO_THREAD): query failed on 127.0.0.2:3306: "
+                 "Access denied"));
+  CHECK(Contains(applied.status.message(), "nothing else was done"));
+  CHECK(OutcomeOf(report, "uranus/promote-replica").state == ActionOutcome::State::kNotAttempted);
+}
+
+TEST_CASE("a STOP SLAVE that still blocks after the KILL: change-source fails at the bound, naming the server and "
+          "the statement, with nothing sent after it") {
+  Topology topology = FakeTopology();
+  FakeSessionFactory factory;
+  FakeServer& uranus = factory.server("uranus");
+  FrozenSourceReplica(uranus, "127.0.0.9");
+  uranus.Freeze("STOP SLAVE", std::chrono::seconds(5));  // past the bound: the bounded connection gives up
+  auto executor = MakeLiveExecutor(topology, factory);
+
+  const auto start = std::chrono::steady_clock::now();
+  ApplyReport report = ChangeSourceToMercury(*executor);
+  const auto took = std::chrono::steady_clock::now() - start;
+  CHECK(took >= std::chrono::milliseconds(1000));
+  CHECK(took < std::chrono::milliseconds(3000));  // the bound, not the freeze nor the step's own 30 s
+
+  CHECK(uranus.statements() ==
+        Lines{"SHOW SLAVE STATUS", "SHOW ALL SLAVES STATUS", kIoThreadQuery, "KILL CONNECTION 9", "STOP SLAVE"});
+  const ActionOutcome& changed = OutcomeOf(report, "uranus/change-source");
+  REQUIRE(changed.state == ActionOutcome::State::kFailed);
+  CHECK(changed.status.code() == Status::Code::kUnavailable);
+  CHECK(changed.status.message() ==
+        "uranus: STOP SLAVE after KILL CONNECTION 9 did not end within 1000 ms (uranus: STOP SLAVE: query failed on "
+        "127.0.0.2:3306: Lost connection to server during query (2013)); nothing after it was done (the server may "
+        "still be stopping the replica: see SHOW SLAVE STATUS on uranus, then run the action again)");
+  CHECK(uranus.replica->at("Master_Host") == "127.0.0.9");
 }
 
 TEST_CASE("a connection dropped while database.yml is written leaves the old file, and a rerun converges") {

@@ -296,7 +296,7 @@ Status ApplyRelayLog(const StepContext& ctx, const Action& action) {
     if (!start.ok()) return start;
   }
   if (io_running) {
-    Status stop = ctx.session.StopReplica(ReplicaThreads::kIo);
+    Status stop = StopReplicaNow(ctx, before, ReplicaThreads::kIo);
     if (!stop.ok()) return stop;
   }
   status = ctx.session.ReplicaStatus();
@@ -362,7 +362,7 @@ Status PromoteReplica(const StepContext& ctx, const Action& action) {
   auto channel = ctx.session.ReplicaStatus();
   if (!channel.ok()) return channel.status();
   if (channel->has_value()) {
-    Status stop = ctx.session.StopReplica();
+    Status stop = StopReplicaNow(ctx, **channel, ReplicaThreads::kBoth);
     if (!stop.ok()) return stop;
     Status reset = ctx.session.Execute("RESET SLAVE ALL");
     if (!reset.ok()) return reset;

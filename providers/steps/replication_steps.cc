@@ -112,7 +112,7 @@ Status ChangeSource(const StepContext& ctx, const Action& action) {
   const std::string stopped = configured ? "replication on " + spec.name + " is stopped now" : "";
   auto after_stop = [&](const Status& status) { return stopped.empty() ? status : status.WithNote(stopped); };
   if (configured) {
-    Status stop = ctx.session.StopReplica();
+    Status stop = StopReplicaNow(ctx, channel, ReplicaThreads::kBoth);
     if (!stop.ok()) return stop;
   }
   if (from_binlog) {

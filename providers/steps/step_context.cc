@@ -2,6 +2,7 @@
 // message, small text helpers, and the words for a replica that stopped with an error.
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <cstdio>
 #include <string>
 #include <utility>
@@ -106,6 +107,52 @@ std::string ReplicaFailure(const StepContext& ctx, const ReplicaChannel& channel
             " (remedy: the replica's data diverged from its source; reseed " + ctx.server.name + ")";
   }
   return text;
+}
+
+// --- stopping a replica without waiting on its source -------------------------------------------
+
+namespace {
+
+// The IO thread's state while it waits on its source's socket: the only one a KILL ends at once.
+constexpr const char* kIoWaitingForEvent = "Waiting for master to send event";
+
+}  // namespace
+
+Status StopReplicaNow(const StepContext& ctx, const ReplicaChannel& channel, ReplicaThreads threads) {
+  const std::string& name = ctx.server.name;
+  const std::string stop = threads == ReplicaThreads::kIo    ? "STOP SLAVE IO_THREAD"
+                           : threads == ReplicaThreads::kSql ? "STOP SLAVE SQL_THREAD"
+                                                             : "STOP SLAVE";
+  if (threads == ReplicaThreads::kSql || channel.io_running != "Yes" || channel.io_state != kIoWaitingForEvent) {
+    return ctx.session.StopReplica(threads);
+  }
+  auto io = ctx.session.Query("SELECT ID, STATE FROM information_schema.PROCESSLIST WHERE COMMAND = 'Slave_IO'", {},
+                              "reading the IO thread's connection id (information_schema.PROCESSLIST)");
+  if (!io.ok()) return io.status();
+  // Several IO threads: which is the default channel's is not known, and only it may be ended.
+  const std::string id = io->size() == 1 ? Field(io->front(), "ID") : "";
+  if (id.empty() || !IsDigits(id) || Field(io->front(), "STATE") != kIoWaitingForEvent) {
+    return ctx.session.StopReplica(threads);
+  }
+  const std::string kill = "KILL CONNECTION " + id;
+  Status killed = ctx.session.Execute(kill, {}, kill + " (the IO thread, before " + stop + ")");
+  // 1094: the thread ended meanwhile, which is what the KILL was for.
+  if (!killed.ok() && killed.sql_errno() != kErrNoSuchThread) {
+    return killed.WithNote("nothing else was done: " + name + "'s replication threads are as they were");
+  }
+  // The STOP on a connection of its own whose read timeout is the bound: the step's own waits 30 s.
+  const auto start = std::chrono::steady_clock::now();
+  auto bounded = ctx.sessions.Open(ctx.server, SessionLimits{.sql_read_timeout_ms = kStopAfterKillBoundMs});
+  Status stopped = bounded->StopReplica(threads);
+  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (!stopped.ok()) {
+    return Status::Unavailable(name + ": " + stop + " after " + kill + " did not end within " +
+                               std::to_string(kStopAfterKillBoundMs) + " ms (" + stopped.message() +
+                               "); nothing after it was done (the server may still be stopping the replica: see "
+                               "SHOW SLAVE STATUS on " + name + ", then run the action again)");
+  }
+  Say(ctx, name + ": IO thread (connection " + id + ") killed, then " + stop + " in " + Seconds(took));
+  return Status::OK();
 }
 
 }  // namespace steps

@@ -122,5 +122,19 @@ std::string Seconds(double s);
 // The replica's own error text and what usually fixes it ("uranus: <what> (Slave_IO_Running: ...)").
 std::string ReplicaFailure(const StepContext& ctx, const ReplicaChannel& channel, const std::string& what);
 
+// STOP SLAVE [IO_THREAD] that does not wait on a silent source. On a semi-sync replica STOP SLAVE
+// ends its IO thread by first connecting to the source to end its dump thread, which waits 2 s on a
+// frozen or partitioned source (measured: docs/failover.md, "Stopping a replica whose source is
+// silent"); an IO thread killed first (KILL CONNECTION) skips that and ends at STOP SLAVE's signal.
+// So when `channel` (the default channel, as the caller just read it) has its IO thread waiting for
+// an event and it is the server's only IO thread in information_schema.PROCESSLIST, it is killed,
+// then STOP SLAVE is sent on a connection of its own whose read timeout is kStopAfterKillBoundMs.
+// Otherwise (no IO thread, several channels, an IO thread connecting, which a KILL does not
+// interrupt) it is the plain STOP SLAVE on the step's session. Nothing is lost: the IO thread
+// writes only whole events to the relay log, as when STOP SLAVE alone ends it. A refused KILL or a
+// STOP past the bound fails naming the server and the statement, with nothing sent after it.
+inline constexpr int kStopAfterKillBoundMs = 1000;
+Status StopReplicaNow(const StepContext& ctx, const ReplicaChannel& channel, ReplicaThreads threads);
+
 }  // namespace steps
 }  // namespace replplan

@@ -206,6 +206,18 @@ FakeServer::SqlOutcome FakeServer::Receive(const std::string& sql, const std::st
     outcome.drop = Unavailable(fault.sql_errno);
     return outcome;
   }
+  // STOP SLAVE behind an IO thread blocked on a silent source (io_stop_wait): late, as a Freeze.
+  bool io_alive = replica && replica->count("Slave_IO_Running") != 0 && replica->at("Slave_IO_Running") != "No";
+  if (outcome.freeze.count() == 0 && io_stop_wait.count() > 0 && io_alive && StartsWith(sql, "STOP SLAVE") &&
+      sql.find("SQL_THREAD") == std::string::npos) {
+    if (io_stop_wait > read_timeout) {
+      outcome.freeze = read_timeout;
+      outcome.rows = QueryError(kErrServerLost, endpoint);
+      outcome.drop = true;
+      return outcome;
+    }
+    outcome.freeze = io_stop_wait;
+  }
   outcome.rows = Model(sql, endpoint);
   return outcome;
 }
@@ -257,6 +269,22 @@ Result<std::vector<Row>> FakeServer::Model(const std::string& sql, const std::st
     Row row = *replica;
     row["Connection_name"] = "";
     return std::vector<Row>{row};
+  }
+  // The IO thread as information_schema.PROCESSLIST shows it, and its KILL.
+  const std::string io_id = std::to_string(kIoThreadId);
+  bool io_alive = replica && replica->count("Slave_IO_Running") != 0 && replica->at("Slave_IO_Running") != "No";
+  if (sql == "SELECT ID, STATE FROM information_schema.PROCESSLIST WHERE COMMAND = 'Slave_IO'") {
+    if (!io_alive) return std::vector<Row>{};
+    auto state = replica->find("Slave_IO_State");
+    return std::vector<Row>{Row{{"ID", io_id}, {"STATE", state == replica->end() ? "" : state->second}}};
+  }
+  if (StartsWith(sql, "KILL CONNECTION ")) {
+    if (!io_alive || sql != "KILL CONNECTION " + io_id) {
+      return QueryError(kErrNoSuchThread, endpoint, "Unknown thread id: " + sql.substr(16));
+    }
+    (*replica)["Slave_IO_Running"] = "No";
+    (*replica)["Slave_IO_State"] = "";
+    return std::vector<Row>{};
   }
   for (const char* verb : {"STOP SLAVE", "START SLAVE"}) {
     if (!StartsWith(sql, verb)) continue;

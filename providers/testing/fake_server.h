@@ -10,6 +10,13 @@
 //   when there is none): SHOW SLAVE STATUS and SHOW ALL SLAVES STATUS render it; STOP/START SLAVE
 //   [IO_THREAD|SQL_THREAD] turn its Slave_*_Running columns; RESET SLAVE ALL removes it; CHANGE
 //   MASTER TO sets its Master_Host/Port/User and Using_Gtid (creating it when there is none).
+// - Its IO thread, while Slave_IO_Running is not No, is connection kIoThreadId in
+//   information_schema.PROCESSLIST (`SELECT ID, STATE ... WHERE COMMAND = 'Slave_IO'`, its STATE the
+//   channel's Slave_IO_State); `KILL CONNECTION n` ends it (Slave_IO_Running No at once, where
+//   MariaDB ends a killed IO thread at the STOP SLAVE that follows; 1094 for an id not there).
+//   `io_stop_wait` models an IO thread blocked on a silent source: STOP SLAVE [IO_THREAD] answers
+//   that late while the IO thread runs (bounded by the read timeout as a Freeze is), at once once it
+//   was killed.
 // - `files`: ReadFiles and AtomicWrite (which keeps the old content as <path>.replplan.bak when
 //   asked to, like the real one).
 // - Scripted answers (Answer*, by exact text or prefix, the newest first) win over the model. A
@@ -66,6 +73,8 @@ class FakeServer {
   std::optional<Row> replica;                  // the default channel, as SHOW SLAVE STATUS shows it
   std::map<std::string, std::string> files;    // path -> content
   int default_read_timeout_ms = 30000;         // a session's read timeout when its limits give none
+  std::chrono::milliseconds io_stop_wait{0};   // STOP SLAVE's wait for a running IO thread (above)
+  static constexpr int kIoThreadId = 9;
 
   // A replica channel replicating from host:port as `user`, both threads running, GTID slave_pos.
   static Row ReplicaRow(const std::string& host, int port, const std::string& user);

@@ -95,6 +95,17 @@ lab::CommandResult AppWrite(const std::string& host, int seq) {
 
 std::string Count(const std::string& host) { return lab::SqlValue(host, std::string("SELECT COUNT(*) FROM ") + kTable); }
 
+// Waits (10 s at most) until `host` has received everything up to `position` (its Gtid_IO_Pos).
+bool Received(const std::string& host, const std::string& position) {
+  return lab::WaitFor(
+      [&] {
+        auto status = lab::Run({"mariadb", "--no-defaults", "-S", lab::Dir() + "/hosts/" + host + "/mysqld.sock", "-u",
+                                "root", "-e", "SHOW SLAVE STATUS\\G"});
+        return Contains(status.out, "Gtid_IO_Pos: " + position);
+      },
+      std::chrono::seconds(10));
+}
+
 Action Fence() { return Make("mercury", replplan::FencePrimaryArgs{}); }
 
 TEST_CASE("switchover by hand: catch-up refuses an unfenced primary; fence, catch up, promote, rejoin from binlog") {
@@ -208,13 +219,7 @@ TEST_CASE("failover candidate: apply-relay-log applies every received event of a
   for (int i = 1; i <= 200; ++i) inserts += std::string("INSERT INTO ") + kTable + " (seq) VALUES (" + std::to_string(i) + ");";
   lab::Sql("mercury", inserts);
   std::string written = lab::SqlValue("mercury", "SELECT @@gtid_binlog_pos");
-  REQUIRE(lab::WaitFor(
-      [&] {
-        auto status = lab::Run({"mariadb", "--no-defaults", "-S", lab::Dir() + "/hosts/uranus/mysqld.sock", "-u", "root",
-                                "-e", "SHOW SLAVE STATUS\\G"});
-        return Contains(status.out, "Gtid_IO_Pos: " + written);
-      },
-      std::chrono::seconds(10)));
+  REQUIRE(Received("uranus", written));
   REQUIRE(Count("uranus") == "0");
   // MariaDB discards a GTID replica's relay log when a thread starts while both are stopped: the
   // case of a replica whose IO thread was stopped too (an earlier run, or by hand).
@@ -236,6 +241,80 @@ TEST_CASE("failover candidate: apply-relay-log applies every received event of a
   Ran after = Run(*executor, apply);  // promoted: nothing left to apply, nothing to fail
   CHECK_MESSAGE(after.status.ok(), after.all());
   REQUIRE(lab::Lab({"start", "mercury"}).exit_code == 0);
+}
+
+// Thaws a frozen lab host when the test ends, however it ends.
+struct Thaw {
+  std::string host;
+  ~Thaw() { lab::Lab({"thaw", host}); }
+};
+
+// The IO thread's state on a replica, as SHOW PROCESSLIST shows it ("" when there is none).
+std::string IoThreadState(const std::string& host) {
+  return lab::SqlValue(host, "SELECT STATE FROM information_schema.PROCESSLIST WHERE COMMAND = 'Slave_IO'");
+}
+
+TEST_CASE("a frozen primary (SIGSTOP): apply-relay-log and the other replica's change-source kill the IO threads "
+          "waiting on it instead of STOP SLAVE's 2 s wait; every received row applied, the new pair replicates") {
+  ReplicatingPair(3);
+  // Semi-sync, as a failover's cluster runs: a semi-sync replica's STOP SLAVE also connects to its
+  // source to end its dump thread, which is what waits 2 s on a frozen one (measured, docs/failover.md).
+  lab::Sql("mercury", "SET GLOBAL rpl_semi_sync_master_enabled = 1");
+  for (const char* host : {"uranus", "venus"}) {
+    lab::Sql(host, "SET GLOBAL rpl_semi_sync_slave_enabled = 1; STOP SLAVE IO_THREAD; START SLAVE IO_THREAD");
+  }
+  REQUIRE(lab::WaitFor(
+      [] { return lab::SqlValue("mercury", "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS "
+                                           "WHERE VARIABLE_NAME = 'Rpl_semi_sync_master_clients'") == "2"; },
+      std::chrono::seconds(10)));
+  lab::Sql("uranus", "STOP SLAVE SQL_THREAD");  // received, not applied: apply-relay-log must apply them
+  std::string inserts;
+  for (int i = 1; i <= 200; ++i) inserts += std::string("INSERT INTO ") + kTable + " (seq) VALUES (" + std::to_string(i) + ");";
+  lab::Sql("mercury", inserts);
+  const std::string written = lab::SqlValue("mercury", "SELECT @@gtid_binlog_pos");
+  REQUIRE(lab::WaitFor([&] { return lab::SqlValue("venus", "SELECT @@gtid_slave_pos") == written; }, std::chrono::seconds(10)));
+  REQUIRE(Received("uranus", written));
+  REQUIRE(Count("uranus") == "0");
+  for (const char* host : {"uranus", "venus"}) REQUIRE(IoThreadState(host) == "Waiting for master to send event");
+
+  // Frozen, its sockets open: the replicas' IO threads wait on it (until slave_net_timeout, 5 s).
+  REQUIRE(lab::Lab({"freeze", "mercury"}).exit_code == 0);
+  Thaw thaw{"mercury"};
+  // A second of silence, as a failover's detection and confirmation take, within slave_net_timeout.
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  REQUIRE(IoThreadState("uranus") == "Waiting for master to send event");
+  auto executor = replplan::MakeLiveExecutor(lab::LoadTopology());
+  Ran applied = Run(*executor, Make("uranus", replplan::ApplyRelayLogArgs{.source = "mercury", .timeout_s = 30}));
+  Ran changed = Run(*executor, Make("venus", replplan::ChangeSourceArgs{.source = "uranus",
+                                                                        .mode = replplan::ReplicationMode::kGtid,
+                                                                        .use_gtid = replplan::UseGtid::kSlavePos}));
+  MESSAGE("frozen primary: apply-relay-log " << applied.seconds << " s, change-source " << changed.seconds
+                                             << " s (STOP SLAVE alone: 2 s each)\n" << applied.all() << "\n"
+                                             << changed.all());
+  REQUIRE_MESSAGE(applied.status.ok(), applied.all());
+  REQUIRE_MESSAGE(changed.status.ok(), changed.all());
+  // The mechanism: each IO thread was killed, then stopped.
+  auto killed = [](const Ran& ran, const std::string& stop) {
+    for (const std::string& line : ran.lines) {
+      if (Contains(line, "killed, then " + stop + " in ")) return true;
+    }
+    return false;
+  };
+  CHECK_MESSAGE(killed(applied, "STOP SLAVE IO_THREAD"), applied.all());
+  CHECK_MESSAGE(killed(changed, "STOP SLAVE"), changed.all());
+  // Generous: the old STOP SLAVE waited 2.0 s by itself (the semi-sync replica's connection to its
+  // frozen source), whatever the load.
+  CHECK(applied.seconds < 1.5);
+  CHECK(changed.seconds < 1.5);
+  CHECK(Count("uranus") == "200");
+  CHECK(lab::SqlValue("uranus", "SELECT @@gtid_slave_pos") == written);
+
+  Ran promoted = Run(*executor, Make("uranus", replplan::PromoteReplicaArgs{.source = "mercury"}));
+  REQUIRE_MESSAGE(promoted.status.ok(), promoted.all());
+  Ran started = Run(*executor, Make("venus", replplan::StartReplicaArgs{}));
+  REQUIRE_MESSAGE(started.status.ok(), started.all());
+  REQUIRE(AppWrite("uranus", 201).exit_code == 0);
+  CHECK(lab::WaitFor([] { return Count("venus") == "201"; }, std::chrono::seconds(10)));
 }
 
 TEST_CASE("catch-up fails at once, naming the error, when the candidate's SQL thread stopped with an error") {

@@ -111,6 +111,7 @@ void ParseVariables(const RawServerState& raw, ServerState& state) {
   state.server_id = ParseNumber<uint32_t>(Var(raw, "server_id"));
   state.log_bin = ParseBool(Var(raw, "log_bin"));
   state.log_bin_basename = Var(raw, "log_bin_basename");
+  state.datadir = Var(raw, "datadir");
   state.binlog_format = Var(raw, "binlog_format");
   state.bind_address = Var(raw, "bind_address");
   state.read_only = ParseBool(Var(raw, "read_only"));

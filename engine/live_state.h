@@ -137,6 +137,7 @@ struct ServerState {
   std::optional<uint32_t> server_id;
   std::optional<bool> log_bin;
   std::string log_bin_basename;
+  std::string datadir;  // @@datadir, where a relative log_bin lives ("/var/lib/mysql/")
   std::string binlog_format;
   std::string bind_address;
   std::optional<bool> read_only;

@@ -180,6 +180,33 @@ TEST_CASE("a config value that differs is named with both values") {
   CHECK(AnyContains(edit.reasons, "config_file has read_only = OFF, file wants ON"));
 }
 
+TEST_CASE("a relative log_bin lives in the datadir: in sync, nothing is planned; elsewhere, a restart") {
+  Topology t = LabTopology(2);
+  for (ServerSpec& spec : t.servers) spec.log_bin = "mysql-bin";
+  LiveState live = InSyncLive(t);
+  REQUIRE(live.servers["uranus"].log_bin_basename == "/LAB/hosts/uranus/data/mysql-bin");
+  REQUIRE(live.servers["uranus"].config["log_bin"] == "mysql-bin");
+  CHECK(Ids(MustPlan(t, live)).empty());
+
+  // "mysql-bin.log" names the same files (MariaDB drops the extension); the file says it as written.
+  t.servers[1].log_bin = "mysql-bin.log";
+  live.servers["uranus"].config["log_bin"] = "mysql-bin.log";
+  CHECK(Ids(MustPlan(t, live)).empty());
+
+  // Without @@datadir, the running basename's tail still tells.
+  live.servers["uranus"].datadir = "";
+  CHECK(Ids(MustPlan(t, live)).empty());
+
+  // The same basename in another directory is another binlog: a restart, naming the datadir's path.
+  live.servers["uranus"].datadir = "/LAB/hosts/uranus/data/";
+  live.servers["uranus"].log_bin_basename = "/var/log/mysql/mysql-bin";
+  Plan plan = MustPlan(t, live);
+  REQUIRE(Ids(plan) == std::vector<std::string>{"uranus/restart-server"});
+  CHECK(plan.actions[0].action.Args<RestartServerArgs>().settings == std::vector<std::string>{"log_bin"});
+  CHECK(AnyContains(plan.actions[0].action.reasons, "log_bin=mysql-bin.log but the server runs with "
+                                                    "log_bin_basename=/var/log/mysql/mysql-bin (restart pending)"));
+}
+
 TEST_CASE("a right config_file with a wrong runtime is a pending restart, without edit") {
   Topology t = LabTopology(2);
   LiveState live = InSyncLive(t);

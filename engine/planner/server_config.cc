@@ -24,10 +24,12 @@ struct RuntimeDiff {
 std::vector<RuntimeDiff> StaticDiffs(const ServerSpec& spec, const ServerState& s,
                                      const std::vector<ConfigSetting>& desired) {
   std::vector<RuntimeDiff> out;
-  std::string want_basename = BinlogBasename(spec.log_bin);
   if (s.log_bin != true) {
     out.push_back({"log_bin", OnOff(s.log_bin), spec.log_bin, true});
-  } else if (s.log_bin_basename != want_basename) {
+  } else if (!BinlogBasenameMatches(spec.log_bin, s.log_bin_basename, s.datadir)) {
+    // A relative log_bin lives in the datadir (MariaDB's rule): "mysql-bin" is /var/lib/mysql/mysql-bin.
+    std::string want_basename = WantedBinlogBasename(spec.log_bin, s.datadir);
+    if (want_basename.empty()) want_basename = BinlogBasename(spec.log_bin) + " in the datadir";
     out.push_back({"log_bin_basename", OrEmpty(s.log_bin_basename), want_basename, false});
   }
   for (const ConfigSetting& c : desired) {

@@ -31,7 +31,7 @@ Result<std::vector<std::string>> StaticMismatches(const StepContext& ctx, const 
   auto rows = ctx.session.Query(
       "SELECT @@GLOBAL.log_bin AS log_bin, @@GLOBAL.log_bin_basename AS log_bin_basename, "
       "@@GLOBAL.bind_address AS bind_address, @@GLOBAL.log_slave_updates AS log_slave_updates, "
-      "@@GLOBAL.report_host AS report_host",
+      "@@GLOBAL.report_host AS report_host, @@GLOBAL.datadir AS datadir",
       {}, "reading static settings");
   if (!rows.ok()) return rows.status();
   if (rows->empty()) return Status::Internal(spec.name + ": reading static settings gave no row");
@@ -42,8 +42,9 @@ Result<std::vector<std::string>> StaticMismatches(const StepContext& ctx, const 
     if (setting == "log_bin") {
       if (NormalizeBool(Field(row, "log_bin")) != "ON") {
         out.push_back("log_bin=OFF (wants " + spec.log_bin + ")");
-      } else if (Field(row, "log_bin_basename") != BinlogBasename(spec.log_bin)) {
-        out.push_back("log_bin_basename=" + Field(row, "log_bin_basename") + " (wants " + BinlogBasename(spec.log_bin) + ")");
+      } else if (!BinlogBasenameMatches(spec.log_bin, Field(row, "log_bin_basename"), Field(row, "datadir"))) {
+        out.push_back("log_bin_basename=" + Field(row, "log_bin_basename") + " (wants " +
+                      WantedBinlogBasename(spec.log_bin, Field(row, "datadir")) + ")");
       }
     } else if (setting == "bind_address" && Field(row, "bind_address") != bind) {
       out.push_back("bind_address=" + Field(row, "bind_address") + " (wants " + bind + ")");

@@ -10,7 +10,6 @@
 #include <set>
 #include <string_view>
 
-#include "engine/mycnf.h"
 #include "engine/sql_quote.h"
 
 namespace replplan {
@@ -201,7 +200,16 @@ ServerState ParseServerState(const RawServerState& raw) {
   state.ssh_ok = raw.ssh_ok;
   state.ssh_error = raw.ssh_error;
   state.config_exists = raw.ssh_ok && raw.config_exists;
-  if (state.config_exists) state.config = ParseMyCnf(raw.config_text).settings;
+  if (state.config_exists) {
+    EffectiveConfig effective = ResolveEffectiveConfig(raw.config_file, raw.config_text, raw.included);
+    state.config = std::move(effective.settings);
+    state.config_origin = std::move(effective.origins);
+    state.config_files = std::move(effective.files);
+    state.config_problems = std::move(effective.problems);
+    // What the provider did not read (it reads until nothing is left, up to the nesting bound).
+    for (const std::string& file : effective.unread_files) state.config_problems.push_back(file + " was not read");
+    for (const std::string& dir : effective.unread_dirs) state.config_problems.push_back(dir + " was not listed");
+  }
   state.app_configs = raw.app_configs;
   state.process = raw.process;
   state.relay_log_present = raw.relay_log_present;

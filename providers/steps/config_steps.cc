@@ -99,7 +99,10 @@ Status EditConfig(const StepContext& ctx, const Action& action) {
   // The values written come from the topology (that a saved plan's `to` agrees with it is
   // CheckPlanAgainstTopology's, engine/plan_check.h).
   std::vector<ConfigSetting> desired = DesiredConfig(ctx.topology, spec);
-  std::vector<std::pair<std::string, std::string>> set;
+  const EditConfigArgs& args = action.Args<EditConfigArgs>();
+  // Each option file with its keys, config_file first: a key set in an included file is edited
+  // there (the server reads that one last), the others go into config_file.
+  std::vector<std::pair<std::string, std::vector<std::pair<std::string, std::string>>>> files = {{spec.config_file, {}}};
   for (const Change& change : action.changes) {
     auto it = std::find_if(desired.begin(), desired.end(), [&](const ConfigSetting& c) { return c.key == change.key; });
     if (it == desired.end()) {
@@ -109,20 +112,33 @@ Status EditConfig(const StepContext& ctx, const Action& action) {
       return Status::InvalidArgument(spec.name + ": " + change.key + " has a line break; it cannot go into " +
                                      spec.config_file);
     }
-    set.emplace_back(change.key, it->value);
+    auto in = args.files.find(change.key);
+    const std::string& file = in == args.files.end() ? spec.config_file : in->second;
+    auto entry = std::find_if(files.begin(), files.end(), [&](const auto& f) { return f.first == file; });
+    if (entry == files.end()) entry = files.insert(files.end(), {file, {}});
+    entry->second.emplace_back(change.key, it->value);
   }
-  if (set.empty()) return Status::OK();
 
-  Status ssh = ctx.session.ConnectSsh();
-  if (!ssh.ok()) return ssh;
-  auto current = ctx.session.ReadFile(spec.config_file);
-  if (!current.ok()) return current.status().WithContext(spec.name + ": reading " + spec.config_file);
-  std::string before = current->value_or("");
-  std::string after = EditMyCnf(before, set);
-  if (current->has_value() && after == before) return Status::OK();  // already written (an earlier run)
-
-  Status written = ctx.session.AtomicWrite(spec.config_file, after);
-  if (!written.ok()) return written.WithContext(spec.name + ": " + spec.config_file);
+  bool connected = false;
+  for (const auto& [file, set] : files) {
+    if (set.empty()) continue;
+    if (!connected) {
+      Status ssh = ctx.session.ConnectSsh();
+      if (!ssh.ok()) return ssh;
+      connected = true;
+    }
+    auto current = ctx.session.ReadFile(file);
+    if (!current.ok()) return current.status().WithContext(spec.name + ": reading " + file);
+    // An included file is edited where it sets the key; one gone since the plan is a stale plan.
+    if (file != spec.config_file && !current->has_value()) {
+      return Status::FailedPrecondition(StalePlan(action, file + " is gone"));
+    }
+    std::string before = current->value_or("");
+    std::string after = EditMyCnf(before, set);
+    if (current->has_value() && after == before) continue;  // already written (an earlier run)
+    Status written = ctx.session.AtomicWrite(file, after);
+    if (!written.ok()) return written.WithContext(spec.name + ": " + file);
+  }
   return Status::OK();
 }
 

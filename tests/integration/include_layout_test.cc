@@ -3,7 +3,8 @@
 // them) sit in mariadb.conf.d/50-server.cnf, and report_host there is the IP, as a hand-built
 // cluster has it. The topology names log_bin relative to the datadir ("mysql-bin"), as such an
 // operator writes it. `plan` shows the included values and their file, `apply` edits that file,
-// the restarted server runs with it, and nothing is left to change.
+// the restarted server runs with it, nothing is left to change, and a failover's look at its binlog
+// finds the relative log_bin in the datadir.
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
@@ -12,7 +13,9 @@
 #include <string>
 
 #include "engine/text.h"
+#include "engine/topology_parser.h"
 #include "integration/lab_client.h"
+#include "providers/lost_transactions.h"
 
 namespace {
 
@@ -115,6 +118,17 @@ TEST_CASE("a Debian include layout with a relative log_bin: planned from the inc
 
   auto again = lab::Replplan({"plan", path, "--detailed-exitcode"});
   CHECK_MESSAGE(again.exit_code == 0, again.out << again.err);
+
+  // A failover reads a dead primary's binlog by its log_bin: a relative one in the datadir its own
+  // option files give (the included 50-server.cnf here), found without the server.
+  replplan::TopologyParse parsed = replplan::ParseTopology(toml, path);
+  REQUIRE(parsed.ok());
+  const std::string binlog_pos = lab::SqlValue("mercury", "SELECT @@gtid_binlog_pos");
+  REQUIRE_FALSE(binlog_pos.empty());
+  replplan::LostTransactions lost = replplan::FindLostTransactions(parsed.topology.servers[0], binlog_pos);
+  CHECK_MESSAGE(lost.known, lost.why_unknown);
+  CHECK(lost.old_position == binlog_pos);
+  CHECK(lost.lost.empty());
 
   // Back to the lab's own layout for the tests after this one.
   lab::Reset(1);

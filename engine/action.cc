@@ -103,7 +103,10 @@ std::string GrantsText(const std::vector<std::string>& grants) { return Join(gra
 // The rendering of each kind: exactly the keys and texts the plan format has always had.
 struct Render {
   std::map<std::string, std::string> out;
-  void operator()(const EditConfigArgs& a) { out = {{"config_file", a.config_file}, {"section", "mysqld"}}; }
+  void operator()(const EditConfigArgs& a) {
+    out = {{"config_file", a.config_file}, {"section", "mysqld"}};
+    for (const auto& [key, file] : a.files) out["file." + key] = file;
+  }
   void operator()(const RestartServerArgs& a) { out = {{"settings", Join(a.settings, ",")}}; }
   void operator()(const SetGlobalArgs& a) {
     for (GlobalSetting& s : GlobalSettings(a)) out[s.name] = std::move(s.text);

@@ -79,6 +79,9 @@ struct Change {
 struct EditConfigArgs {
   static constexpr ActionKind kKind = ActionKind::kEditConfig;
   std::string config_file;  // the server's config_file; its [mysqld] section is edited
+  // A key set in a file config_file includes (engine/effective_config.h) is edited there: key ->
+  // that file (absolute). A change not named here goes into config_file. Rendered "file.<key>".
+  std::map<std::string, std::string> files;
   bool operator==(const EditConfigArgs&) const = default;
 };
 struct RestartServerArgs {

@@ -93,7 +93,11 @@ class Diagnoser {
       auto bind = s.config.find("bind_address");
       bool config_elsewhere = bind != s.config.end() && bind->second != spec.bind_address;
       if (bind != s.config.end()) {
-        evidence.push_back(spec.config_file + ": bind-address = " + bind->second +
+        // Where the server reads it: config_file or a file it includes (engine/effective_config.h).
+        auto origin = s.config_origin.find("bind_address");
+        bool included = origin != s.config_origin.end() && !origin->second.file.empty();
+        evidence.push_back((included ? origin->second.file + ":" + std::to_string(origin->second.line) : spec.config_file) +
+                           ": bind-address = " + bind->second +
                            (config_elsewhere ? " (the file wants " + spec.bind_address + ")" : ", as the file wants"));
       }
       const std::string found = p.pid_file.empty() ? "found by name" : "from " + p.pid_file;

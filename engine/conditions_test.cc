@@ -190,6 +190,12 @@ TEST_CASE("an unreachable primary: listening elsewhere, not running, host down, 
     CHECK(HasEvidence(got, "mariadbd runs (pid 4242 from /LAB/hosts/mercury/mysqld.pid), listening on 127.0.0.1:3306"));
     CHECK(HasEvidence(got, "bind-address = 127.0.0.1 (the file wants 127.0.0.61)"));
   }
+  SUBCASE("bind-address set in an included file: the evidence names that file and line") {
+    m.config_origin["bind_address"] = {"/etc/mysql/mariadb.conf.d/50-server.cnf", 28};
+    m.process = {true, "/run/mysqld/mysqld.pid", true, "4242", {"127.0.0.1:3306"}, ""};
+    Condition got = Only(cluster.Diagnosed());
+    CHECK(HasEvidence(got, "/etc/mysql/mariadb.conf.d/50-server.cnf:28: bind-address = 127.0.0.1 (the file wants 127.0.0.61)"));
+  }
   SUBCASE("not running: server-down") {
     m.process = {true, "/LAB/hosts/mercury/mysqld.pid", false, "", {}, ""};
     Condition got = Only(cluster.Diagnosed());

@@ -114,4 +114,19 @@ std::string BinlogBasename(std::string_view log_bin) {
   return std::string(log_bin.substr(0, dot));
 }
 
+std::string WantedBinlogBasename(std::string_view log_bin, std::string_view datadir) {
+  std::string base = BinlogBasename(log_bin);
+  if (log_bin.starts_with('/')) return base;
+  if (datadir.empty()) return "";
+  std::string dir(datadir);
+  if (dir.back() != '/') dir += '/';
+  return dir + base;
+}
+
+bool BinlogBasenameMatches(std::string_view log_bin, std::string_view running, std::string_view datadir) {
+  if (log_bin.starts_with('/') || !datadir.empty()) return running == WantedBinlogBasename(log_bin, datadir);
+  std::string tail = "/" + BinlogBasename(log_bin);
+  return running.size() > tail.size() && running.ends_with(tail);
+}
+
 }  // namespace replplan

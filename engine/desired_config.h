@@ -47,4 +47,14 @@ bool ConfigValueMatches(const ConfigSetting& wanted, std::string_view actual);
 // MariaDB drops the extension of log_bin for @@log_bin_basename: "/x/mysql-bin.log" -> "/x/mysql-bin".
 std::string BinlogBasename(std::string_view log_bin);
 
+// The @@log_bin_basename a server with `datadir` (@@datadir) runs with for the topology's
+// `log_bin`: a relative log_bin ("mysql-bin") lives in the datadir, as MariaDB places it
+// ("/var/lib/mysql/" + "mysql-bin"). "" when log_bin is relative and the datadir unknown.
+std::string WantedBinlogBasename(std::string_view log_bin, std::string_view datadir);
+
+// Whether a server running with @@log_bin_basename `running` and @@datadir `datadir` writes the
+// binlog `log_bin` names. With the datadir unknown, a relative log_bin matches the running
+// basename's tail at a '/' ("mysql-bin" matches "/var/lib/mysql/mysql-bin").
+bool BinlogBasenameMatches(std::string_view log_bin, std::string_view running, std::string_view datadir);
+
 }  // namespace replplan

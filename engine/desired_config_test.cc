@@ -94,5 +94,19 @@ TEST_CASE("heartbeat periods are written and compared to the millisecond") {
   CHECK_FALSE(HeartbeatMatches(0.251, 0.25));
 }
 
+TEST_CASE("log_bin's basename: absolute as written, relative in the datadir") {
+  CHECK(WantedBinlogBasename("/var/log/mysql/mysql-bin.log", "/var/lib/mysql/") == "/var/log/mysql/mysql-bin");
+  CHECK(WantedBinlogBasename("mysql-bin", "/var/lib/mysql/") == "/var/lib/mysql/mysql-bin");
+  CHECK(WantedBinlogBasename("mysql-bin.log", "/var/lib/mysql") == "/var/lib/mysql/mysql-bin");
+  CHECK(WantedBinlogBasename("mysql-bin", "") == "");
+  CHECK(BinlogBasenameMatches("mysql-bin", "/var/lib/mysql/mysql-bin", "/var/lib/mysql/"));
+  CHECK_FALSE(BinlogBasenameMatches("mysql-bin", "/var/log/mysql/mysql-bin", "/var/lib/mysql/"));
+  CHECK(BinlogBasenameMatches("mysql-bin", "/var/log/mysql/mysql-bin", ""));  // datadir unknown: the tail
+  CHECK_FALSE(BinlogBasenameMatches("mysql-bin", "/var/lib/mysql/my-mysql-bin", ""));
+  CHECK_FALSE(BinlogBasenameMatches("mysql-bin", "mysql-bin", ""));
+  CHECK(BinlogBasenameMatches("/x/mysql-bin.log", "/x/mysql-bin", "/var/lib/mysql/"));
+  CHECK_FALSE(BinlogBasenameMatches("/x/mysql-bin.log", "/var/lib/mysql/mysql-bin", "/var/lib/mysql/"));
+}
+
 }  // namespace
 }  // namespace replplan

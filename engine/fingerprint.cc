@@ -96,6 +96,10 @@ void AddServer(Hasher& h, const ServerState& s) {
     for (const auto& [key, value] : s.config) {
       h.Add(key);
       h.Add(value);
+      // The file an edit goes to (engine/effective_config.h): a key moved to another file changes
+      // the plan's edit. (A key of config_file itself adds nothing: digests stay what they were.)
+      auto origin = s.config_origin.find(key);
+      if (origin != s.config_origin.end() && !origin->second.file.empty()) h.Add(origin->second.file);
     }
     h.Add(static_cast<int64_t>(s.app_configs.size()));
     for (const LiveAppConfig& a : s.app_configs) {

@@ -35,6 +35,15 @@ TEST_CASE("a changed config_file value or a stopped replica changes the fingerpr
   CHECK(StateFingerprint(stopped) != before);
 }
 
+TEST_CASE("a key now set in another included file changes the fingerprint (the edit goes there)") {
+  Topology t = testing::LabTopology(2);
+  LiveState live = testing::InSyncLive(t);
+  live.servers["uranus"].config_origin["bind_address"] = {"/etc/mysql/mariadb.conf.d/50-server.cnf", 28};
+  std::string before = StateFingerprint(live);
+  live.servers["uranus"].config_origin["bind_address"] = {"/etc/mysql/mariadb.conf.d/99-local.cnf", 2};
+  CHECK(StateFingerprint(live) != before);
+}
+
 TEST_CASE("moved GTID positions, read positions and lag leave the fingerprint alone") {
   Topology t = testing::LabTopology(2);
   LiveState live = testing::InSyncLive(t);

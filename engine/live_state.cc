@@ -10,7 +10,6 @@
 #include <set>
 #include <string_view>
 
-#include "engine/mycnf.h"
 #include "engine/sql_quote.h"
 
 namespace replplan {
@@ -111,6 +110,7 @@ void ParseVariables(const RawServerState& raw, ServerState& state) {
   state.server_id = ParseNumber<uint32_t>(Var(raw, "server_id"));
   state.log_bin = ParseBool(Var(raw, "log_bin"));
   state.log_bin_basename = Var(raw, "log_bin_basename");
+  state.datadir = Var(raw, "datadir");
   state.binlog_format = Var(raw, "binlog_format");
   state.bind_address = Var(raw, "bind_address");
   state.read_only = ParseBool(Var(raw, "read_only"));
@@ -200,7 +200,16 @@ ServerState ParseServerState(const RawServerState& raw) {
   state.ssh_ok = raw.ssh_ok;
   state.ssh_error = raw.ssh_error;
   state.config_exists = raw.ssh_ok && raw.config_exists;
-  if (state.config_exists) state.config = ParseMyCnf(raw.config_text).settings;
+  if (state.config_exists) {
+    EffectiveConfig effective = ResolveEffectiveConfig(raw.config_file, raw.config_text, raw.included);
+    state.config = std::move(effective.settings);
+    state.config_origin = std::move(effective.origins);
+    state.config_files = std::move(effective.files);
+    state.config_problems = std::move(effective.problems);
+    // What the provider did not read (it reads until nothing is left, up to the nesting bound).
+    for (const std::string& file : effective.unread_files) state.config_problems.push_back(file + " was not read");
+    for (const std::string& dir : effective.unread_dirs) state.config_problems.push_back(dir + " was not listed");
+  }
   state.app_configs = raw.app_configs;
   state.process = raw.process;
   state.relay_log_present = raw.relay_log_present;

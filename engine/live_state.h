@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "engine/effective_config.h"
+
 namespace replplan {
 
 using Row = std::map<std::string, std::string>;  // column name -> value ("" for SQL NULL)
@@ -69,6 +71,9 @@ struct RawServerState {
   std::string ssh_error;
   bool config_exists = false;
   std::string config_text;  // whole config_file content
+  std::string config_file;  // its path: where a setting of config_text is said to be
+  // The option files and directories config_text includes, as read (engine/effective_config.h).
+  OptionFiles included;
   std::vector<LiveAppConfig> app_configs;  // one per [[app]] whose hosts include this server
   ProcessProbe process;
   // The default channel's Relay_Log_File exists in the relay log directory: checked over SSH only
@@ -137,6 +142,7 @@ struct ServerState {
   std::optional<uint32_t> server_id;
   std::optional<bool> log_bin;
   std::string log_bin_basename;
+  std::string datadir;  // @@datadir, where a relative log_bin lives ("/var/lib/mysql/")
   std::string binlog_format;
   std::string bind_address;
   std::optional<bool> read_only;
@@ -165,6 +171,13 @@ struct ServerState {
   // Settings of the [mysqld]/[mariadbd]/[server]/[mariadb] groups of config_file, key names
   // normalized to '_' (log-bin -> log_bin); a bare key ("log_bin") maps to "".
   std::map<std::string, std::string> config;
+  // The effective configuration: config_file and what it includes, followed the server's way
+  // (engine/effective_config.h). `config` holds the value read last; config_origin where it is set
+  // (a key not in it: config_file, or set nowhere), config_files every file read in the server's
+  // order, config_problems each include that could not be followed.
+  std::map<std::string, ConfigOrigin> config_origin;
+  std::vector<std::string> config_files;
+  std::vector<std::string> config_problems;
   std::vector<LiveAppConfig> app_configs;  // copied from RawServerState
   ProcessProbe process;                     // copied from RawServerState
   std::optional<bool> relay_log_present;   // copied from RawServerState

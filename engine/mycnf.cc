@@ -18,8 +18,11 @@ std::string_view TrimBlanks(std::string_view s) {
 }
 
 // The groups a MariaDB server reads. "mysqld-10.11" style groups are read only by that major
-// version; a pure parser does not know the version, so any numeric suffix counts.
+// version; a pure parser does not know the version, so any numeric suffix counts. [client-server]
+// is read by the server as by its clients (Debian's my.cnf opens with it), [galera] by every
+// server built with wsrep (Debian's and MariaDB's packages).
 bool IsServerGroup(std::string_view group) {
+  if (group == "client-server" || group == "galera") return true;
   for (std::string_view base : {"mysqld", "mariadbd", "server", "mariadb"}) {
     if (group == base) return true;
     if (group.size() > base.size() + 1 && group.substr(0, base.size()) == base &&
@@ -211,6 +214,34 @@ MyCnf ParseMyCnf(std::string_view text) {
     }
   }
   return cnf;
+}
+
+std::vector<MyCnfLine> MyCnfLines(std::string_view text) {
+  std::vector<MyCnfLine> out;
+  bool in_server_group = false;
+  int number = 0;
+  for (std::string_view raw : SplitLines(text)) {
+    ++number;
+    Line line = Classify(raw);
+    if (line.kind == Line::Kind::kGroup) in_server_group = IsServerGroup(line.group);
+    if (line.kind == Line::Kind::kSetting && in_server_group && !line.key.empty()) {
+      out.push_back({MyCnfLine::Kind::kSetting, line.key, line.value, number});
+    }
+    if (line.kind != Line::Kind::kDirective) continue;
+    // The server's own parse: "!includedir" first (it starts with "!include"), then blanks, then
+    // the path to the end of the line.
+    std::string_view directive = TrimBlanks(raw);
+    for (auto [word, kind] : {std::pair{std::string_view("!includedir"), MyCnfLine::Kind::kIncludeDir},
+                              std::pair{std::string_view("!include"), MyCnfLine::Kind::kInclude}}) {
+      if (!directive.starts_with(word)) continue;
+      std::string_view rest = directive.substr(word.size());
+      if (rest.empty() || !IsSpace(rest.front())) break;  // "!includes x" is no directive
+      std::string_view path = TrimBlanks(rest);
+      if (!path.empty()) out.push_back({kind, "", std::string(path), number});
+      break;
+    }
+  }
+  return out;
 }
 
 std::string EditMyCnf(std::string_view text,

@@ -2,12 +2,12 @@
 // a minimal-diff editor that sets keys in [mysqld] while keeping every other byte of the file.
 //
 // Server groups are [mysqld], [mariadbd], [server], [mariadb] and their version-suffixed forms
-// ([mysqld-10.11], [mariadb-10.11], ...); a later setting wins over an earlier one, as in the
+// ([mysqld-10.11], [mariadb-10.11], ...), [client-server] and [galera]; a later setting wins over an earlier one, as in the
 // server. Key names are normalized the way the server treats them: '-' and '_' are the same, case
 // is ignored, and a "loose-" prefix (ignore if unknown) does not change which option it is.
 //
-// `!include` / `!includedir` lines cannot be followed by a pure function (the files live on the
-// server); they are recorded so callers can say that the picture may be incomplete.
+// `!include` / `!includedir` lines are not followed here (the files live on the server): MyCnfLines
+// lists them in place, and engine/effective_config.h follows them over files a provider read.
 #pragma once
 
 #include <map>
@@ -26,6 +26,17 @@ struct MyCnf {
 };
 
 MyCnf ParseMyCnf(std::string_view text);
+
+// What one option file says, line by line, in file order: the settings of its server groups and
+// its include directives (which the server follows where they stand, whatever the group).
+struct MyCnfLine {
+  enum class Kind { kSetting, kInclude, kIncludeDir };
+  Kind kind = Kind::kSetting;
+  std::string key;    // kSetting: normalized ("bind_address")
+  std::string value;  // kSetting: unquoted; kInclude/kIncludeDir: the path as written, trimmed
+  int line = 0;       // 1-based
+};
+std::vector<MyCnfLine> MyCnfLines(std::string_view text);
 
 // "log-bin" / "LOG_BIN" / "loose-log-bin" -> "log_bin".
 std::string NormalizeMyCnfKey(std::string_view key);

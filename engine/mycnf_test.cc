@@ -184,4 +184,32 @@ TEST_CASE("EditMyCnf with nothing to set returns the text unchanged") {
   CHECK(EditMyCnf(kDebianServerCnf, {}) == kDebianServerCnf);
 }
 
+TEST_CASE("MyCnfLines: server settings and include directives in file order, with their line numbers") {
+  const std::string text =
+      "!include /etc/first.cnf\n"          // 1: before any group: still followed
+      "[client]\n"
+      "port = 3307\n"                      // 3: not a server group
+      "!includedir   /etc/mysql/conf.d/  \n"  // 4
+      "[mysqld]\n"
+      "bind-address = \"127.0.0.1\"  # x\n"  // 6
+      "!includes /nope\n"                  // 7: no directive
+      "!include\n"                         // 8: no path
+      "\t!include\t/etc/tab.cnf\n";          // 9
+  std::vector<MyCnfLine> lines = MyCnfLines(text);
+  REQUIRE(lines.size() == 4);
+  CHECK(lines[0].kind == MyCnfLine::Kind::kInclude);
+  CHECK(lines[0].value == "/etc/first.cnf");
+  CHECK(lines[0].line == 1);
+  CHECK(lines[1].kind == MyCnfLine::Kind::kIncludeDir);
+  CHECK(lines[1].value == "/etc/mysql/conf.d/");
+  CHECK(lines[1].line == 4);
+  CHECK(lines[2].kind == MyCnfLine::Kind::kSetting);
+  CHECK(lines[2].key == "bind_address");
+  CHECK(lines[2].value == "127.0.0.1");
+  CHECK(lines[2].line == 6);
+  CHECK(lines[3].kind == MyCnfLine::Kind::kInclude);
+  CHECK(lines[3].value == "/etc/tab.cnf");
+  CHECK(lines[3].line == 9);
+}
+
 }  // namespace replplan

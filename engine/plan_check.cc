@@ -51,6 +51,13 @@ class Checker {
         Stale("sets " + change.key + " = " + change.to + ", but the topology wants " + it->value);
       }
     }
+    // An included file is where a key is set today (the live state's to say, when the plan is made
+    // again under the lock); here only that it edits a key the action changes.
+    for (const auto& [key, file] : args.files) {
+      bool changed = std::any_of(action_->changes.begin(), action_->changes.end(),
+                                 [&](const Change& c) { return c.key == key; });
+      if (!changed) Stale("edits " + key + " in " + file + ", but changes no " + key);
+    }
   }
   void operator()(const RestartServerArgs&) {}
   void operator()(const SetGlobalArgs& args) {

@@ -86,6 +86,14 @@ std::vector<Scenario> Scenarios() {
     t.replication.mode = ReplicationMode::kFile;
     out.push_back({"file/position", t, FreshLive(t), {}});
   }
+  {
+    // A Debian layout: bind-address set (wrong) in a file config_file includes, edited there.
+    Topology t = LabTopology(2);
+    LiveState live = InSyncLive(t);
+    live.servers["uranus"].config["bind_address"] = "127.0.0.1";
+    live.servers["uranus"].config_origin["bind_address"] = {"/etc/mysql/mariadb.conf.d/50-server.cnf", 28};
+    out.push_back({"a key in an included file", t, live, {}});
+  }
   return out;
 }
 
@@ -219,6 +227,29 @@ TEST_CASE("edit-config: a key the file does not manage or a value it does not gi
   CHECK(Problems(plan, s.topology) ==
         "stale plan: mercury/edit-config sets server_id = 99, but the topology wants 1 (plan again)\n"
         "stale plan: mercury/edit-config sets 'datadir', which replplan does not manage (plan again)");
+}
+
+TEST_CASE("edit-config: an included file for a key the action does not change is stale; a saved one reads back") {
+  Scenario s = Scenarios().back();
+  REQUIRE(s.name == "a key in an included file");
+  Plan plan = MustPlan(s);
+  const Action& edit = Get(plan, "uranus/edit-config");
+  CHECK(edit.Args<EditConfigArgs>().files ==
+        std::map<std::string, std::string>{{"bind_address", "/etc/mysql/mariadb.conf.d/50-server.cnf"}});
+  CHECK(RenderParams(edit.args).at("file.bind_address") == "/etc/mysql/mariadb.conf.d/50-server.cnf");
+  EditArgs<EditConfigArgs>(plan, "uranus/edit-config",
+                           [](EditConfigArgs& a) { a.files["server_id"] = "/etc/mysql/conf.d/x.cnf"; });
+  CHECK(Problems(plan, s.topology) ==
+        "stale plan: uranus/edit-config edits server_id in /etc/mysql/conf.d/x.cnf, but changes no server_id (plan again)");
+
+  // A saved plan's file must be an absolute path.
+  nlohmann::json doc = PlanToJson(MustPlan(s));
+  for (auto& action : doc["actions"]) {
+    if (action["id"] == "uranus/edit-config") action["params"]["file.bind_address"] = "50-server.cnf";
+  }
+  Result<Plan> back = PlanFromJson(doc);
+  REQUIRE_FALSE(back.ok());
+  CHECK(back.status().message().find("'50-server.cnf' is not an absolute path (in uranus/edit-config)") != std::string::npos);
 }
 
 TEST_CASE("change-source: another mode, a GTID choice of the other mode, a rejoin without slave_pos") {

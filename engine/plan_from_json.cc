@@ -233,6 +233,16 @@ class ParamsReader {
     if (p_.ok() && value.empty() && p_.Members().contains(std::string(key))) Bad(key, "empty; leave the key out");
     return value;
   }
+  // Every key starting with `prefix` (without it) and its text; a value that is not a string is
+  // reported.
+  std::map<std::string, std::string> Prefixed(std::string_view prefix) {
+    std::map<std::string, std::string> out;
+    const json& members = p_.Members();
+    for (auto it = members.begin(); it != members.end() && p_.ok(); ++it) {
+      if (it.key().starts_with(prefix)) out[it.key().substr(prefix.size())] = Text(it.key());
+    }
+    return out;
+  }
   void Bad(std::string_view key, const std::string& why) {
     p_.Fail(p_.PathOf(key), why + " (in " + id_ + ")");
   }
@@ -296,9 +306,19 @@ ActionArgs ReadArgs(Fields& action, ActionKind kind, const std::string& id, Stat
   ParamsReader p(action, id, error);
   switch (kind) {
     case ActionKind::kEditConfig: {
-      EditConfigArgs a{p.Text("config_file")};
+      EditConfigArgs a{p.Text("config_file"), {}};
       p.Word("section", {"mysqld"});
-      p.Finish({"config_file", "section"});
+      std::vector<std::string> known = {"config_file", "section"};
+      // "file.<key>": the included option file where that key is edited, an absolute path.
+      for (const auto& [key, file] : p.Prefixed("file.")) {
+        known.push_back("file." + key);
+        if (key.empty() || !file.starts_with('/')) {
+          p.Bad("file." + key, key.empty() ? "names no key" : "'" + file + "' is not an absolute path");
+          break;
+        }
+        a.files[key] = file;
+      }
+      p.Finish(known);
       return a;
     }
     case ActionKind::kRestartServer: {

@@ -80,6 +80,7 @@ inline ServerState FreshHost(const ServerSpec& spec) {
   s.ssh_ok = true;
   s.config_exists = true;
   s.config = {{"bind_address", spec.address}, {"user", "root"}, {"datadir", "/LAB/hosts/" + spec.name + "/data"}};
+  s.datadir = "/LAB/hosts/" + spec.name + "/data/";  // as @@datadir prints it
   return s;
 }
 
@@ -103,7 +104,7 @@ inline ServerState InSyncHost(const Topology& t, const ServerSpec& spec) {
   for (const ConfigSetting& c : DesiredConfig(t, spec)) s.config[c.key] = c.value;
   s.server_id = spec.server_id;
   s.log_bin = true;
-  s.log_bin_basename = BinlogBasename(spec.log_bin);
+  s.log_bin_basename = WantedBinlogBasename(spec.log_bin, s.datadir);
   s.binlog_format = "ROW";
   s.read_only = !primary;
   s.log_slave_updates = true;

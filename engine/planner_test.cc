@@ -180,6 +180,79 @@ TEST_CASE("a config value that differs is named with both values") {
   CHECK(AnyContains(edit.reasons, "config_file has read_only = OFF, file wants ON"));
 }
 
+TEST_CASE("a relative log_bin lives in the datadir: in sync, nothing is planned; elsewhere, a restart") {
+  Topology t = LabTopology(2);
+  for (ServerSpec& spec : t.servers) spec.log_bin = "mysql-bin";
+  LiveState live = InSyncLive(t);
+  REQUIRE(live.servers["uranus"].log_bin_basename == "/LAB/hosts/uranus/data/mysql-bin");
+  REQUIRE(live.servers["uranus"].config["log_bin"] == "mysql-bin");
+  CHECK(Ids(MustPlan(t, live)).empty());
+
+  // "mysql-bin.log" names the same files (MariaDB drops the extension); the file says it as written.
+  t.servers[1].log_bin = "mysql-bin.log";
+  live.servers["uranus"].config["log_bin"] = "mysql-bin.log";
+  CHECK(Ids(MustPlan(t, live)).empty());
+
+  // Without @@datadir, the running basename's tail still tells.
+  live.servers["uranus"].datadir = "";
+  CHECK(Ids(MustPlan(t, live)).empty());
+
+  // The same basename in another directory is another binlog: a restart, naming the datadir's path.
+  live.servers["uranus"].datadir = "/LAB/hosts/uranus/data/";
+  live.servers["uranus"].log_bin_basename = "/var/log/mysql/mysql-bin";
+  Plan plan = MustPlan(t, live);
+  REQUIRE(Ids(plan) == std::vector<std::string>{"uranus/restart-server"});
+  CHECK(plan.actions[0].action.Args<RestartServerArgs>().settings == std::vector<std::string>{"log_bin"});
+  CHECK(AnyContains(plan.actions[0].action.reasons, "log_bin=mysql-bin.log but the server runs with "
+                                                    "log_bin_basename=/var/log/mysql/mysql-bin (restart pending)"));
+}
+
+TEST_CASE("a key set in an included file: its value and file in the plan, edited there; others go to config_file") {
+  Topology t = LabTopology(2);
+  LiveState live = InSyncLive(t);
+  ServerState& uranus = live.servers["uranus"];
+  const std::string server_cnf = "/etc/mysql/mariadb.conf.d/50-server.cnf";
+  uranus.config_files = {t.servers[1].config_file, "/etc/mysql/conf.d/mysql.cnf", server_cnf};
+  uranus.config["bind_address"] = "127.0.0.1";
+  uranus.config_origin["bind_address"] = {server_cnf, 28};
+  uranus.bind_address = "127.0.0.1";
+  uranus.config.erase("report_host");
+  Plan plan = MustPlan(t, live);
+  REQUIRE(Ids(plan) == std::vector<std::string>{"uranus/edit-config", "uranus/restart-server"});
+  const Action& edit = plan.actions[0].action;
+  CHECK(edit.summary == "set 1 key in /LAB/hosts/uranus/my.cnf and 1 in " + server_cnf);
+  REQUIRE(edit.changes.size() == 2);
+  CHECK(edit.changes[0].key == "bind_address");
+  CHECK(edit.changes[0].from == "127.0.0.1");  // the value the server reads, not "(absent)"
+  CHECK(edit.changes[1].key == "report_host");
+  CHECK(edit.changes[1].from == "");
+  CHECK(edit.Args<EditConfigArgs>().config_file == "/LAB/hosts/uranus/my.cnf");
+  CHECK(edit.Args<EditConfigArgs>().files == std::map<std::string, std::string>{{"bind_address", server_cnf}});
+  CHECK(edit.reasons == std::vector<std::string>{
+                            "config_file lacks report_host (set in none of the files it includes either: added to config_file)",
+                            server_cnf + ":28 has bind_address = 127.0.0.1, file wants 127.0.0.66"});
+
+  // The included file already right, the server not restarted since: a pending restart, said with the file.
+  uranus.config["bind_address"] = "127.0.0.66";
+  uranus.config["report_host"] = "uranus";
+  plan = MustPlan(t, live);
+  REQUIRE(Ids(plan) == std::vector<std::string>{"uranus/restart-server"});
+  CHECK(AnyContains(plan.actions[0].action.reasons,
+                    server_cnf + ":28 has bind_address=127.0.0.66 but the server runs with bind_address=127.0.0.1 "
+                                 "(restart pending)"));
+}
+
+TEST_CASE("includes that could not be followed are noted on the host") {
+  Topology t = LabTopology(2);
+  LiveState live = InSyncLive(t);
+  live.servers["uranus"].config_problems = {"/etc/mysql/my.cnf:4 includes /etc/x.cnf, which cannot be read: denied"};
+  Plan plan = MustPlan(t, live);
+  CHECK(Ids(plan).empty());
+  CHECK(Host(plan, "uranus").notes == std::vector<std::string>{
+                                          "the configuration may be incomplete: /etc/mysql/my.cnf:4 includes "
+                                          "/etc/x.cnf, which cannot be read: denied"});
+}
+
 TEST_CASE("a right config_file with a wrong runtime is a pending restart, without edit") {
   Topology t = LabTopology(2);
   LiveState live = InSyncLive(t);

@@ -3,11 +3,13 @@
 // (editors and check_schemas.py flag it), and a key the schema names but the parser rejects is a
 // documented setting that cannot be used.
 #include "engine/topology_keys.h"
+#include "engine/topology_parser.h"
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
 #include <fstream>
+#include <regex>
 #include <set>
 #include <string>
 #include <vector>
@@ -130,6 +132,23 @@ TEST_CASE("every table rejects keys it does not name, in the schema as in the pa
     } else {
       CHECK(node.value("additionalProperties", true) == false);
     }
+  }
+}
+
+TEST_CASE("log_bin: the schema's pattern and the parser take the same values (relative to the datadir too)") {
+  const nlohmann::json schema = LoadSchema();
+  const nlohmann::json& log_bin = schema.at(nlohmann::json::json_pointer("/properties/server/items/properties/log_bin"));
+  // JSON Schema patterns are ECMA-262 and match anywhere (a search), as std::regex_search does.
+  const std::regex pattern(log_bin.at("pattern").get<std::string>(), std::regex::ECMAScript);
+  const std::string head =
+      "[cluster]\nname = \"t\"\nprimary = \"a\"\n[replication]\nuser = \"repl\"\npassword = { env = \"R\" }\n"
+      "[[server]]\nname = \"a\"\naddress = \"10.0.0.1\"\nserver_id = 1\n"
+      "mysql = { user = \"root\", password = { env = \"A\" } }\nlog_bin = ";
+  for (const char* value : {"mysql-bin", "mysql-bin.log", "binlog/mysql-bin", "/var/log/mysql/mysql-bin.log", "binlog/", "/"}) {
+    CAPTURE(value);
+    const bool parser = ParseTopology(head + "\"" + value + "\"\n", "t.toml").ok();
+    CHECK(parser == std::regex_search(std::string(value), pattern));
+    CHECK(parser == (std::string(value).back() != '/'));
   }
 }
 

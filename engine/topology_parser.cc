@@ -342,6 +342,18 @@ class TopologyReader {
     return value;
   }
 
+  // log_bin as MariaDB takes it: an absolute base path, or one relative to the server's datadir
+  // ("mysql-bin", the common form), never a directory ("binlog/": it names no file).
+  std::optional<std::string> ReadBinlogPath(const toml::table& table) {
+    std::optional<std::string> value = ReadString(table, "log_bin", "log_bin");
+    if (value && value->back() == '/') {
+      Error(At(*table.get("log_bin")), "log_bin must name the binlog's base file (e.g. mysql-bin or "
+                                       "/var/log/mysql/mysql-bin.log), got the directory '" + *value + "'");
+      return std::nullopt;
+    }
+    return value;
+  }
+
   // Key and known_hosts files live on the operator's machine, where "~/" is the usual spelling.
   std::optional<std::string> ReadLocalPath(const toml::table& table, std::string_view key, const std::string& path) {
     std::optional<std::string> value = ReadString(table, key, path);
@@ -598,7 +610,7 @@ class TopologyReader {
     }
     if (Require(table, "log_bin", owner,
                 "replication needs binary logs, e.g. log_bin = \"/var/log/mysql/mysql-bin.log\"")) {
-      server->log_bin = ReadAbsolutePath(table, "log_bin", "log_bin").value_or("");
+      server->log_bin = ReadBinlogPath(table).value_or("");
     }
     server->bind_address = ReadAddress(table, "bind_address", "bind_address").value_or(server->address);
     if (const toml::table* ssh = ReadTable(table, "ssh", "ssh")) ReadSsh(*ssh, "ssh", &server->ssh);

@@ -411,9 +411,17 @@ TEST_CASE("no string holds a control character: a NUL would cut a path where C r
         "t.toml:25:15: config_file must not contain control characters (\\x0a at byte 17)");
 }
 
-TEST_CASE("paths: log_bin and config_file absolute, identity absolute or under ~/") {
-  CHECK(Errors(Replace("log_bin", "log_bin = \"mysql-bin\"")) ==
-        "t.toml:18:11: log_bin must be an absolute path, got 'mysql-bin'");
+TEST_CASE("paths: log_bin absolute or relative to the datadir, config_file absolute, identity absolute or under ~/") {
+  // MariaDB takes a basename relative to its datadir, the common form of a hand-built server.
+  for (const char* relative : {"mysql-bin", "mysql-bin.log", "binlog/mysql-bin"}) {
+    CAPTURE(relative);
+    TopologyParse parse = ParseTopology(Replace("log_bin", "log_bin = \"" + std::string(relative) + "\""), "t.toml");
+    REQUIRE(parse.ok());
+    CHECK(parse.topology.servers[0].log_bin == relative);
+  }
+  CHECK(Errors(Replace("log_bin", "log_bin = \"binlog/\"")) ==
+        "t.toml:18:11: log_bin must name the binlog's base file (e.g. mysql-bin or /var/log/mysql/mysql-bin.log), "
+        "got the directory 'binlog/'");
   CHECK(Errors(std::string(kValid) + "config_file = \"my.cnf\"\n") ==
         "t.toml:25:15: config_file must be an absolute path, got 'my.cnf'");
   CHECK(Errors(Replace("ssh   =", "ssh = { identity = \"id_ed25519\" }")) ==

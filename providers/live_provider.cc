@@ -8,7 +8,7 @@
 #include <thread>
 #include <utility>
 
-#include "engine/mycnf.h"
+#include "engine/effective_config.h"
 #include "engine/mysql_errors.h"
 #include "engine/shell_quote.h"
 #include "engine/sql_quote.h"
@@ -66,6 +66,35 @@ std::vector<const AppSpec*> AppsOn(const Topology& topology, const ServerSpec& s
   return apps;
 }
 
+// What config_file includes (engine/effective_config.h), level by level: the directories it names
+// listed in one command, then every file named read in one ReadFiles, until nothing is left unread
+// (a Debian layout: two round trips). Bounded by the server's own nesting depth.
+Status ReadIncluded(SshSession& session, RawServerState& raw) {
+  for (int round = 0; round <= 10; ++round) {
+    EffectiveConfig config = ResolveEffectiveConfig(raw.config_file, raw.config_text, raw.included);
+    if (!config.unread_dirs.empty()) {
+      auto listed = ListDirectories(session, config.unread_dirs);
+      if (!listed.ok()) return listed.status();
+      for (size_t i = 0; i < config.unread_dirs.size(); ++i) {
+        DirRead& dir = (*listed)[i];
+        raw.included.dirs[config.unread_dirs[i]] = {dir.read_ok, dir.exists, std::move(dir.names), std::move(dir.error)};
+      }
+      config = ResolveEffectiveConfig(raw.config_file, raw.config_text, raw.included);
+    }
+    if (config.unread_files.empty()) {
+      if (config.complete()) return Status::OK();
+      continue;
+    }
+    auto read = ReadFiles(session, config.unread_files);
+    if (!read.ok()) return read.status();
+    for (size_t i = 0; i < config.unread_files.size(); ++i) {
+      FileRead& file = (*read)[i];
+      raw.included.files[config.unread_files[i]] = {file.read_ok, file.exists, std::move(file.text), std::move(file.error)};
+    }
+  }
+  return Status::OK();  // what is still unread is named in the state's config_problems
+}
+
 void ReadSsh(const Topology& topology, const ServerSpec& server, SessionPool* pool, RawServerState& raw) {
   const std::vector<const AppSpec*> apps = AppsOn(topology, server);
   for (const AppSpec* app : apps) {
@@ -86,8 +115,10 @@ void ReadSsh(const Topology& topology, const ServerSpec& server, SessionPool* po
   for (const LiveAppConfig& config : raw.app_configs) paths.push_back(config.path);
   for (const AppSpec* app : apps) paths.push_back(app->RestartMarkerPath());
   auto files = ReadFiles(**session, paths);
-  GiveBack(pool, std::move(*session), files.ok());
-  if (!files.ok()) return fail(files.status().message());
+  if (!files.ok()) {
+    GiveBack(pool, std::move(*session), false);
+    return fail(files.status().message());
+  }
   for (size_t i = 0; i < raw.app_configs.size(); ++i) {
     FileRead& file = (*files)[i + 1];
     LiveAppConfig& config = raw.app_configs[i];
@@ -99,13 +130,18 @@ void ReadSsh(const Topology& topology, const ServerSpec& server, SessionPool* po
     if (marker.read_ok && marker.exists) config.restarted_digest = std::string(Trim(marker.text));
   }
   FileRead& config_file = (*files)[0];
+  raw.config_file = server.config_file;
   if (!config_file.read_ok) {
+    GiveBack(pool, std::move(*session), true);
     raw.ssh_error = config_file.error;
     return;
   }
-  raw.ssh_ok = true;
   raw.config_exists = config_file.exists;
   raw.config_text = std::move(config_file.text);
+  Status included = config_file.exists ? ReadIncluded(**session, raw) : Status::OK();
+  GiveBack(pool, std::move(*session), included.ok());
+  if (!included.ok()) return fail(included.message());
+  raw.ssh_ok = true;
 }
 
 bool ConnectError(int sql_errno) { return sql_errno == kErrConnLocal || sql_errno == kErrConnRefused; }
@@ -146,10 +182,10 @@ void Probe(const ServerSpec& server, SessionPool* pool, RawServerState& raw) {
   std::string script;
   if (process) {
     raw.process.probed = true;
-    const auto settings = ParseMyCnf(raw.config_text).settings;
+    const auto settings = ResolveEffectiveConfig(raw.config_file, raw.config_text, raw.included).settings;
     auto pid_file = settings.find("pid_file");
     if (pid_file != settings.end()) raw.process.pid_file = pid_file->second;
-    // Without a pid-file in config_file (Debian's sits in an included file), the process by name.
+    // Without a pid-file in the configuration, the process by name.
     script += raw.process.pid_file.empty() ? "p=$(pgrep -xo mariadbd || pgrep -xo mysqld); "
                                            : "p=$(cat " + ShellQuote(raw.process.pid_file) + " 2>/dev/null); ";
     // ss prints "LISTEN 0 80 127.0.0.1:3306 0.0.0.0:* users:((\"mariadbd\",pid=42,fd=20))".
@@ -267,6 +303,8 @@ RawServerState LiveProvider::ReadState(const Topology& topology, const ServerSpe
   raw.ssh_error = std::move(ssh_part.ssh_error);
   raw.config_exists = ssh_part.config_exists;
   raw.config_text = std::move(ssh_part.config_text);
+  raw.config_file = std::move(ssh_part.config_file);
+  raw.included = std::move(ssh_part.included);
   raw.app_configs = std::move(ssh_part.app_configs);
   if (probes_ == ExtraProbes::kWhenNeeded) Probe(server, pool_, raw);
   return raw;

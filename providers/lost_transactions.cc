@@ -17,10 +17,18 @@ namespace {
 // data crosses the wire. The names become "$@" (log_bin may hold spaces or glob characters) and
 // follow "--"; only grep's "no GTID" is forgiven: a binlog that cannot be read is a failure to say
 // so, never "nothing lost".
-std::string ListGtidsCommand(const std::string& index) {
+// A relative log_bin lives in the datadir (MariaDB's rule): the one the server's own option files
+// give (my_print_defaults follows their includes; the server is down, so @@datadir cannot say),
+// else the compiled-in default.
+std::string ListGtidsCommand(const std::string& index, const std::string& config_file) {
   const std::string script =
       "idx=" + ShellQuote(index) +
       "\n"
+      "case \"$idx\" in /*) ;; *)\n"
+      "  d=$(my_print_defaults --defaults-file=" + ShellQuote(config_file) +
+      " --mysqld 2>/dev/null | sed -n 's/^--datadir=//p' | tail -n 1)\n"
+      "  idx=\"${d:-/var/lib/mysql}/$idx\" ;;\n"
+      "esac\n"
       "dir=$(dirname -- \"$idx\")\n"
       "names=$(tail -n 2 -- \"$idx\") || exit 3\n"
       "set --\n"
@@ -53,7 +61,7 @@ LostTransactions FindLostTransactions(const ServerSpec& old_primary, const std::
     return out;
   }
   std::string index = BinlogBasename(old_primary.log_bin) + ".index";
-  auto run = (*session)->Run(ListGtidsCommand(index));
+  auto run = (*session)->Run(ListGtidsCommand(index, old_primary.config_file));
   if (!run.ok() || run->exit_status != 0) {
     out.why_unknown = "cannot read " + old_primary.name + "'s binlog (" + index + "): " +
                       (run.ok() ? run->err : run.status().message());

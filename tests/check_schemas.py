@@ -59,7 +59,7 @@ def bad_variants(example):
     variant("server_id 0", lambda d: d["server"][0].__setitem__("server_id", 0))
     variant("server_id as string", lambda d: d["server"][0].__setitem__("server_id", "1"))
     variant("server without log_bin", lambda d: d["server"][0].pop("log_bin"))
-    variant("relative log_bin", lambda d: d["server"][0].__setitem__("log_bin", "mysql-bin"))
+    variant("log_bin naming a directory", lambda d: d["server"][0].__setitem__("log_bin", "binlog/"))
     variant("bad IPv4 address", lambda d: d["server"][0].__setitem__("address", "192.168.178.666"))
     variant("ssh port 0", lambda d: d["server"][0].__setitem__("ssh", {"port": 0}))
     variant("unknown flavor", lambda d: d["cluster"].__setitem__("flavor", "postgres"))

@@ -24,10 +24,12 @@ struct RuntimeDiff {
 std::vector<RuntimeDiff> StaticDiffs(const ServerSpec& spec, const ServerState& s,
                                      const std::vector<ConfigSetting>& desired) {
   std::vector<RuntimeDiff> out;
-  std::string want_basename = BinlogBasename(spec.log_bin);
   if (s.log_bin != true) {
     out.push_back({"log_bin", OnOff(s.log_bin), spec.log_bin, true});
-  } else if (s.log_bin_basename != want_basename) {
+  } else if (!BinlogBasenameMatches(spec.log_bin, s.log_bin_basename, s.datadir)) {
+    // A relative log_bin lives in the datadir (MariaDB's rule): "mysql-bin" is /var/lib/mysql/mysql-bin.
+    std::string want_basename = WantedBinlogBasename(spec.log_bin, s.datadir);
+    if (want_basename.empty()) want_basename = BinlogBasename(spec.log_bin) + " in the datadir";
     out.push_back({"log_bin_basename", OrEmpty(s.log_bin_basename), want_basename, false});
   }
   for (const ConfigSetting& c : desired) {
@@ -60,6 +62,24 @@ void AddSemiSyncOn(const ServerSpec& spec, const std::string& from, PlanBuilder&
   a.SetArgs(std::move(on));
 }
 
+// Where a key's effective value is set, in the plan's words: "config_file" for the server's own
+// config_file, "/etc/mysql/mariadb.conf.d/50-server.cnf:28" for a file it includes.
+std::string SetIn(const ServerSpec& spec, const ServerState& s, const std::string& key) {
+  auto origin = s.config_origin.find(key);
+  if (origin == s.config_origin.end() || origin->second.file.empty() || origin->second.file == spec.config_file) {
+    return "config_file";
+  }
+  return origin->second.file + ":" + std::to_string(origin->second.line);
+}
+
+// The option file an edit of `key` goes to: the one whose setting the server reads last (it wins),
+// or config_file when no file sets it.
+std::string EditedFile(const ServerSpec& spec, const ServerState& s, const std::string& key) {
+  auto origin = s.config_origin.find(key);
+  bool included = origin != s.config_origin.end() && !origin->second.file.empty() && s.config.count(key) > 0;
+  return included ? origin->second.file : spec.config_file;
+}
+
 }  // namespace
 
 bool PlanConfig(const PlanContext& ctx, const Server& server, PlanBuilder& plan) {
@@ -70,6 +90,14 @@ bool PlanConfig(const PlanContext& ctx, const Server& server, PlanBuilder& plan)
   std::vector<std::string> lacking;
   std::vector<std::string> already_right;
   Action edit;
+  EditConfigArgs args{spec.config_file, {}};
+  // Files edited, config_file first, each with its number of keys (the summary's words).
+  std::vector<std::pair<std::string, size_t>> edited = {{spec.config_file, 0}};
+  auto count_in = [&edited](const std::string& file) {
+    auto it = std::find_if(edited.begin(), edited.end(), [&](const auto& e) { return e.first == file; });
+    if (it == edited.end()) it = edited.insert(edited.end(), {file, 0});
+    ++it->second;
+  };
   for (const ConfigSetting& c : desired) {
     auto it = s.config.find(c.key);
     if (s.config_exists && it != s.config.end() && ConfigValueMatches(c, it->second)) {
@@ -79,26 +107,41 @@ bool PlanConfig(const PlanContext& ctx, const Server& server, PlanBuilder& plan)
     if (!s.config_exists || it == s.config.end()) {
       lacking.push_back(c.key);
       edit.changes.push_back({c.key, "", c.value, false});
+      count_in(spec.config_file);
     } else {
       std::string from = it->second.empty() ? "(bare key)" : it->second;
       edit.changes.push_back({c.key, from, c.value, false});
-      edit.reasons.push_back("config_file has " + c.key + " = " + from + ", file wants " + c.value);
+      edit.reasons.push_back(SetIn(spec, s, c.key) + " has " + c.key + " = " + from + ", file wants " + c.value);
+      std::string file = EditedFile(spec, s, c.key);
+      if (file != spec.config_file) args.files[c.key] = file;
+      count_in(file);
     }
   }
   if (s.ssh_ok && !edit.changes.empty()) {
     if (!s.config_exists) {
       edit.reasons.insert(edit.reasons.begin(), "config_file " + spec.config_file + " does not exist");
     } else if (!lacking.empty()) {
-      edit.reasons.insert(edit.reasons.begin(), "config_file lacks " + Join(lacking, ", "));
+      // With includes, say that none of them sets the key either, so it goes into config_file.
+      std::string where = s.config_files.size() > 1 ? " (set in none of the files it includes either: added to config_file)" : "";
+      edit.reasons.insert(edit.reasons.begin(), "config_file lacks " + Join(lacking, ", ") + where);
     }
     Action& a = plan.Add(spec.name, ActionKind::kEditConfig);
-    a.summary = "set " + std::to_string(edit.changes.size()) + (edit.changes.size() == 1 ? " key" : " keys") +
-                " in " + spec.config_file;
+    if (edited.front().second == 0) edited.erase(edited.begin());
+    std::string counted;
+    for (size_t i = 0; i < edited.size(); ++i) {
+      const auto& [file, n] = edited[i];
+      counted += (i == 0 ? "" : i + 1 == edited.size() ? " and " : ", ") + std::to_string(n) +
+                 (i > 0 ? "" : n == 1 ? " key" : " keys") + " in " + file;
+    }
+    a.summary = "set " + counted;
     a.changes = std::move(edit.changes);
     a.reasons = std::move(edit.reasons);
-    a.SetArgs(EditConfigArgs{spec.config_file});
+    a.SetArgs(std::move(args));
   }
   if (!s.ssh_ok) report.notes.push_back("config_file unknown: " + s.ssh_error);
+  for (const std::string& problem : s.config_problems) {
+    report.notes.push_back("the configuration may be incomplete: " + problem);
+  }
   if (!s.sql_ok) return false;
 
   std::vector<RuntimeDiff> diffs = StaticDiffs(spec, s, desired);
@@ -111,7 +154,7 @@ bool PlanConfig(const PlanContext& ctx, const Server& server, PlanBuilder& plan)
     bool pending = s.ssh_ok && std::find(already_right.begin(), already_right.end(), config_key) != already_right.end();
     if (pending) {
       auto it = s.config.find(config_key);
-      reasons.push_back("config_file has " + config_key + "=" + (it->second.empty() ? "ON" : it->second) +
+      reasons.push_back(SetIn(spec, s, config_key) + " has " + config_key + "=" + (it->second.empty() ? "ON" : it->second) +
                         " but the server runs " + (d.running_without ? "without it" : "with " + d.key + "=" + d.is) +
                         " (restart pending)");
     } else {

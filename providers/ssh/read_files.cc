@@ -41,6 +41,19 @@ std::string DecodeBase64(std::string_view in, bool& ok) {
   return out;
 }
 
+// The next line of a command's answers (one per file or directory), taken off `out`.
+Result<std::string_view> NextAnswer(std::string_view& out, SshSession& session, const std::string& doing,
+                                    const ExecResult& run) {
+  size_t end = out.find('\n');
+  if (end == std::string_view::npos) {
+    return Status::Unavailable("ssh " + session.Endpoint() + ": " + doing +
+                               ": the remote shell stopped early: " + std::string(Trim(run.err)));
+  }
+  std::string_view line = out.substr(0, end);
+  out.remove_prefix(end + 1);
+  return line;
+}
+
 }  // namespace
 
 Result<std::vector<FileRead>> ReadFilesByCommand(SshSession& session, const std::vector<std::string>& paths) {
@@ -56,13 +69,9 @@ Result<std::vector<FileRead>> ReadFilesByCommand(SshSession& session, const std:
   std::vector<FileRead> files;
   std::string_view out = run->out;
   for (size_t i = 0; i < paths.size(); ++i) {
-    size_t end = out.find('\n');
-    if (end == std::string_view::npos) {
-      return Status::Unavailable("ssh " + session.Endpoint() + ": reading " + paths[i] +
-                                 ": the remote shell stopped early: " + std::string(Trim(run->err)));
-    }
-    std::string_view line = out.substr(0, end);
-    out.remove_prefix(end + 1);
+    auto answer = NextAnswer(out, session, "reading " + paths[i], *run);
+    if (!answer.ok()) return answer.status();
+    std::string_view line = *answer;
     FileRead file;
     if (line == "missing") {
       file.read_ok = true;
@@ -79,6 +88,48 @@ Result<std::vector<FileRead>> ReadFilesByCommand(SshSession& session, const std:
     files.push_back(std::move(file));
   }
   return files;
+}
+
+Result<std::vector<DirRead>> ListDirectories(SshSession& session, const std::vector<std::string>& dirs) {
+  std::string command = "for d in";
+  for (const std::string& dir : dirs) command += " " + ShellQuote(dir);
+  command +=
+      "; do if [ ! -e \"$d\" ]; then echo missing; elif [ ! -d \"$d\" ]; then echo 'error not a directory'; "
+      "elif e=$(find \"$d\" -mindepth 1 -maxdepth 1 -printf '' 2>&1) && [ -z \"$e\" ]; then "
+      "printf 'ok %s\\n' \"$(find \"$d\" -mindepth 1 -maxdepth 1 -printf '%f\\0' | base64 -w0)\"; "
+      "else printf 'error %s\\n' \"$(printf %s \"$e\" | tr '\\n' ' ')\"; fi; done";
+  auto run = session.Run(command);
+  if (!run.ok()) return run.status();
+  std::vector<DirRead> out;
+  std::string_view text = run->out;
+  for (const std::string& dir : dirs) {
+    auto answer = NextAnswer(text, session, "listing " + dir, *run);
+    if (!answer.ok()) return answer.status();
+    std::string_view line = *answer;
+    DirRead read;
+    if (line == "missing") {
+      read.read_ok = true;
+    } else if (line.substr(0, 3) == "ok ") {
+      bool decoded = false;
+      std::string names = DecodeBase64(line.substr(3), decoded);
+      read.read_ok = decoded;
+      read.exists = decoded;
+      if (!decoded) read.error = "ssh " + session.Endpoint() + ": cannot list " + dir + ": garbled base64";
+      size_t start = 0;
+      while (decoded && start < names.size()) {
+        size_t nul = names.find('\0', start);
+        if (nul == std::string::npos) nul = names.size();
+        if (nul > start) read.names.push_back(names.substr(start, nul - start));
+        start = nul + 1;
+      }
+    } else {
+      read.exists = true;
+      std::string why(Trim(line.substr(0, 6) == "error " ? line.substr(6) : line));
+      read.error = "ssh " + session.Endpoint() + ": cannot list " + dir + ": " + why;
+    }
+    out.push_back(std::move(read));
+  }
+  return out;
 }
 
 Result<std::vector<FileRead>> ReadFiles(SshSession& session, const std::vector<std::string>& paths) {

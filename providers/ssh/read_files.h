@@ -31,4 +31,17 @@ Result<std::vector<FileRead>> ReadFiles(SshSession& session, const std::vector<s
 // every file.
 Result<std::vector<FileRead>> ReadFilesByCommand(SshSession& session, const std::vector<std::string>& paths);
 
+// One directory as ListDirectories saw it.
+struct DirRead {
+  bool read_ok = false;  // false: `error` says why (permission, not a directory, ...)
+  bool exists = false;
+  std::vector<std::string> names;  // its entries, any order, without "." and ".."
+  std::string error;
+};
+
+// The entries of each directory of `dirs` (absolute paths), in ONE remote command (find(1): any
+// byte of a name survives, NUL-separated through base64). Errors: the transport only, or a shell
+// that stopped before answering for every directory.
+Result<std::vector<DirRead>> ListDirectories(SshSession& session, const std::vector<std::string>& dirs);
+
 }  // namespace replplan

@@ -31,7 +31,7 @@ Result<std::vector<std::string>> StaticMismatches(const StepContext& ctx, const 
   auto rows = ctx.session.Query(
       "SELECT @@GLOBAL.log_bin AS log_bin, @@GLOBAL.log_bin_basename AS log_bin_basename, "
       "@@GLOBAL.bind_address AS bind_address, @@GLOBAL.log_slave_updates AS log_slave_updates, "
-      "@@GLOBAL.report_host AS report_host",
+      "@@GLOBAL.report_host AS report_host, @@GLOBAL.datadir AS datadir",
       {}, "reading static settings");
   if (!rows.ok()) return rows.status();
   if (rows->empty()) return Status::Internal(spec.name + ": reading static settings gave no row");
@@ -42,8 +42,9 @@ Result<std::vector<std::string>> StaticMismatches(const StepContext& ctx, const 
     if (setting == "log_bin") {
       if (NormalizeBool(Field(row, "log_bin")) != "ON") {
         out.push_back("log_bin=OFF (wants " + spec.log_bin + ")");
-      } else if (Field(row, "log_bin_basename") != BinlogBasename(spec.log_bin)) {
-        out.push_back("log_bin_basename=" + Field(row, "log_bin_basename") + " (wants " + BinlogBasename(spec.log_bin) + ")");
+      } else if (!BinlogBasenameMatches(spec.log_bin, Field(row, "log_bin_basename"), Field(row, "datadir"))) {
+        out.push_back("log_bin_basename=" + Field(row, "log_bin_basename") + " (wants " +
+                      WantedBinlogBasename(spec.log_bin, Field(row, "datadir")) + ")");
       }
     } else if (setting == "bind_address" && Field(row, "bind_address") != bind) {
       out.push_back("bind_address=" + Field(row, "bind_address") + " (wants " + bind + ")");
@@ -98,7 +99,10 @@ Status EditConfig(const StepContext& ctx, const Action& action) {
   // The values written come from the topology (that a saved plan's `to` agrees with it is
   // CheckPlanAgainstTopology's, engine/plan_check.h).
   std::vector<ConfigSetting> desired = DesiredConfig(ctx.topology, spec);
-  std::vector<std::pair<std::string, std::string>> set;
+  const EditConfigArgs& args = action.Args<EditConfigArgs>();
+  // Each option file with its keys, config_file first: a key set in an included file is edited
+  // there (the server reads that one last), the others go into config_file.
+  std::vector<std::pair<std::string, std::vector<std::pair<std::string, std::string>>>> files = {{spec.config_file, {}}};
   for (const Change& change : action.changes) {
     auto it = std::find_if(desired.begin(), desired.end(), [&](const ConfigSetting& c) { return c.key == change.key; });
     if (it == desired.end()) {
@@ -108,20 +112,33 @@ Status EditConfig(const StepContext& ctx, const Action& action) {
       return Status::InvalidArgument(spec.name + ": " + change.key + " has a line break; it cannot go into " +
                                      spec.config_file);
     }
-    set.emplace_back(change.key, it->value);
+    auto in = args.files.find(change.key);
+    const std::string& file = in == args.files.end() ? spec.config_file : in->second;
+    auto entry = std::find_if(files.begin(), files.end(), [&](const auto& f) { return f.first == file; });
+    if (entry == files.end()) entry = files.insert(files.end(), {file, {}});
+    entry->second.emplace_back(change.key, it->value);
   }
-  if (set.empty()) return Status::OK();
 
-  Status ssh = ctx.session.ConnectSsh();
-  if (!ssh.ok()) return ssh;
-  auto current = ctx.session.ReadFile(spec.config_file);
-  if (!current.ok()) return current.status().WithContext(spec.name + ": reading " + spec.config_file);
-  std::string before = current->value_or("");
-  std::string after = EditMyCnf(before, set);
-  if (current->has_value() && after == before) return Status::OK();  // already written (an earlier run)
-
-  Status written = ctx.session.AtomicWrite(spec.config_file, after);
-  if (!written.ok()) return written.WithContext(spec.name + ": " + spec.config_file);
+  bool connected = false;
+  for (const auto& [file, set] : files) {
+    if (set.empty()) continue;
+    if (!connected) {
+      Status ssh = ctx.session.ConnectSsh();
+      if (!ssh.ok()) return ssh;
+      connected = true;
+    }
+    auto current = ctx.session.ReadFile(file);
+    if (!current.ok()) return current.status().WithContext(spec.name + ": reading " + file);
+    // An included file is edited where it sets the key; one gone since the plan is a stale plan.
+    if (file != spec.config_file && !current->has_value()) {
+      return Status::FailedPrecondition(StalePlan(action, file + " is gone"));
+    }
+    std::string before = current->value_or("");
+    std::string after = EditMyCnf(before, set);
+    if (current->has_value() && after == before) continue;  // already written (an earlier run)
+    Status written = ctx.session.AtomicWrite(file, after);
+    if (!written.ok()) return written.WithContext(spec.name + ": " + file);
+  }
   return Status::OK();
 }
 

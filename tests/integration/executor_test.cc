@@ -482,7 +482,7 @@ TEST_CASE("actions whose params do not match the topology are refused before any
   refused(replplan::CreateUserArgs{"mallory", "%", {}}, {}, "does not declare");
   refused(replplan::GrantPrivilegesArgs{.user = "pierre", .host = "%", .grants = {"ALL PRIVILEGES ON *.*"}}, {},
           "which the topology does not give");
-  refused(replplan::EditConfigArgs{.config_file = "/etc/passwd"}, {{"datadir", "", "/tmp", false}},
+  refused(replplan::EditConfigArgs{.config_file = "/etc/passwd", .files = {}}, {{"datadir", "", "/tmp", false}},
           "which replplan does not manage");
   // A value other than the file's (edit-config server_id = 99) and a setting outside the static ones
   // (restart-server for datadir) are a saved plan's faults, refused before apply: plan_check_test and

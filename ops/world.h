@@ -107,7 +107,7 @@ class SecretChecker {
 };
 
 // After an apply whose plan promoted a server (an edited `primary`): the next epoch recorded on the
-// new primary and written into the file (RecordApplyPromotion, providers/primary_move.h). Returns
+// new primary and written into the file (RecordedPromotions, ops/promotion_record.h). Returns
 // the lines to print; "" when the plan promoted no one.
 class PromotionRecorder {
  public:

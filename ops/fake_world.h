@@ -1,12 +1,14 @@
 // A World (ops/world.h) of fakes for the operations' unit tests: a live state the test builds, an
 // executor that records what it was asked (and whether the cluster lock was held then), a lock
 // that can be taken by someone else, a fixed clock, files in memory, fake servers behind the
-// session seam (providers/testing/fake_server.h) and a move's records kept in memory. Test-only;
-// no I/O.
+// session seam (providers/testing/fake_server.h), a move's records kept in memory and no warm
+// connections. Test-only; no I/O.
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -41,6 +43,7 @@ class FakeLocks : public ClusterLockRoutine {
  public:
   Status Acquire(ClusterLocks& held, const std::vector<const Topology*>& topologies,
                  const std::string& owner) override {
+    std::lock_guard<std::mutex> lock(mutex_);  // watch's fence guard locks from its own thread
     for (const Topology* t : topologies) {
       if (!holder.empty()) {
         return Status::FailedPrecondition("cluster " + t->cluster.name + " is locked by " + holder + " (" +
@@ -55,17 +58,18 @@ class FakeLocks : public ClusterLockRoutine {
   std::string holder;               // someone else holds the lock: every Acquire refuses
   std::vector<std::string> taken;   // the primaries locked, in order
   std::vector<std::string> owners;  // the owner line of each
-  int alive = 0;                    // locks taken and not yet released
+  std::atomic<int> alive = 0;       // locks taken and not yet released
 
  private:
   class Lock : public ClusterLock {
    public:
-    explicit Lock(int& alive) : alive_(alive) { ++alive_; }
+    explicit Lock(std::atomic<int>& alive) : alive_(alive) { ++alive_; }
     ~Lock() override { --alive_; }
 
    private:
-    int& alive_;
+    std::atomic<int>& alive_;
   };
+  std::mutex mutex_;
 };
 
 // Every Execute recorded, in the order called, with whether a cluster lock was alive then.
@@ -102,20 +106,33 @@ class FixedClock : public Clock {
   std::chrono::system_clock::time_point now = std::chrono::system_clock::from_time_t(1764979200);  // 2025-12-06
 };
 
+// Read, written and stamped under a lock (watch's fence guard reads from its own thread); a test
+// reads and sets `files` directly only while no operation runs.
 class MemoryFiles : public Files {
  public:
   Result<std::string> Read(const std::string& path) override {
+    std::lock_guard<std::mutex> lock(mutex_);
     auto it = files.find(path);
     if (it == files.end()) return Status::NotFound("cannot read " + path);
     return it->second;
   }
   Status WriteAtomically(const std::string& path, const std::string& text) override {
+    std::lock_guard<std::mutex> lock(mutex_);
     files[path] = text;
     written.push_back(path);
     return Status::OK();
   }
+  // The bytes themselves: they change whenever the file does.
+  std::string Stamp(const std::string& path) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = files.find(path);
+    return it == files.end() ? "" : "bytes:" + it->second;
+  }
   std::map<std::string, std::string> files;  // path -> bytes
   std::vector<std::string> written;
+
+ private:
+  std::mutex mutex_;
 };
 
 // Every secret resolves.
@@ -159,6 +176,26 @@ class RecordingMoveRecords : public MoveRecords {
   std::optional<LostTransactions> lost;
 };
 
+// Nothing kept warm: records the primaries of the topologies it was asked to warm. Thread-safe
+// (watch's keeper calls it from its own thread).
+class RecordingWarmth : public WarmConnections {
+ public:
+  Warmed Warm(const Topology& topology) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    primaries_.push_back(topology.cluster.primary);
+    return {};
+  }
+  SessionPool::Stats stats() const override { return {}; }
+  std::vector<std::string> primaries() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return primaries_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<std::string> primaries_;
+};
+
 struct FakeWorld {
   FakeLiveState live;
   FakeLocks locks;
@@ -169,7 +206,10 @@ struct FakeWorld {
   RecordingPromotions promotions;
   FakeSessionFactory sessions;
   RecordingMoveRecords records;
-  World world() { return {&live, &executors, &locks, &clock, &files, &secrets, &promotions, &sessions, &records}; }
+  RecordingWarmth warm;
+  World world() {
+    return {&live, &executors, &locks, &clock, &files, &secrets, &promotions, &sessions, &records, &warm};
+  }
 };
 
 }  // namespace replplan::ops::testing

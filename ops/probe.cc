@@ -4,8 +4,6 @@
 #include <thread>
 #include <utility>
 
-#include "providers/connect_options.h"
-#include "providers/mysql/mysql_connection.h"
 
 namespace replplan::ops {
 namespace {
@@ -16,18 +14,18 @@ long long Ms(std::chrono::steady_clock::duration d) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
 }
 
-class MysqlLink : public ProbeLink {
+class SessionLink : public ProbeLink {
  public:
-  explicit MysqlLink(std::unique_ptr<MysqlConnection> conn) : conn_(std::move(conn)) {}
-  Status Send(const std::string& sql) override { return conn_->Send(sql); }
-  bool AnswerWaiting(int timeout_ms) override { return conn_->AnswerWaiting(timeout_ms); }
+  explicit SessionLink(std::unique_ptr<ServerSession> session) : session_(std::move(session)) {}
+  Status Send(const std::string& sql) override { return session_->SendQuery(sql); }
+  bool AnswerWaiting(int timeout_ms) override { return session_->AnswerWaiting(timeout_ms); }
   Status ReadAnswer() override {
-    auto rows = conn_->ReadAnswer();
+    auto rows = session_->ReadAnswer();
     return rows.ok() ? Status::OK() : rows.status();
   }
 
  private:
-  std::unique_ptr<MysqlConnection> conn_;
+  std::unique_ptr<ServerSession> session_;
 };
 
 }  // namespace
@@ -97,17 +95,18 @@ void Probe::Wait(std::chrono::milliseconds interval, const std::atomic<bool>& st
   }
 }
 
-ProbeConnect MysqlProbeConnect(const ServerSpec& primary, std::chrono::milliseconds timeout) {
-  return [&primary, timeout]() -> Result<std::unique_ptr<ProbeLink>> {
-    auto options = MysqlOptionsFor(primary);
-    if (!options.ok()) return options.status();
-    int ms = static_cast<int>(timeout.count());
-    options->connect_timeout_ms = ms;
-    options->read_timeout_ms = ms;
-    options->write_timeout_ms = ms;
-    auto conn = MysqlConnection::Connect(*options);
-    if (!conn.ok()) return conn.status();
-    return std::unique_ptr<ProbeLink>(std::make_unique<MysqlLink>(std::move(*conn)));
+ProbeConnect SessionProbeConnect(SessionFactory& sessions, const ServerSpec& primary, std::chrono::milliseconds timeout) {
+  return [&sessions, &primary, timeout]() -> Result<std::unique_ptr<ProbeLink>> {
+    SessionLimits limits;
+    const int ms = static_cast<int>(timeout.count());
+    limits.sql_connect_timeout_ms = ms;
+    limits.sql_read_timeout_ms = ms;
+    limits.sql_write_timeout_ms = ms;
+    limits.fresh = true;
+    std::unique_ptr<ServerSession> session = sessions.Open(primary, limits);
+    Status connected = session->ConnectSql();
+    if (!connected.ok()) return connected;
+    return std::unique_ptr<ProbeLink>(std::make_unique<SessionLink>(std::move(session)));
   };
 }
 

@@ -23,11 +23,13 @@
 
 #include "engine/status.h"
 #include "engine/topology.h"
+#include "providers/server_session.h"
 
 namespace replplan::ops {
 
-// One connection to the primary, as the probe uses it (the real one: a MysqlConnection's Send,
-// AnswerWaiting and ReadAnswer; a unit test's: a fake that answers when told).
+// One connection to the primary, as the probe uses it (the real one: a ServerSession's split round
+// trip, SendQuery, AnswerWaiting and ReadAnswer, over Connector/C or a fake server; probe_test's: a
+// fake that answers when told).
 class ProbeLink {
  public:
   virtual ~ProbeLink() = default;
@@ -69,8 +71,10 @@ class Probe {
   int connects_ = 0;
 };
 
-// The real connection: Connector/C to `primary` (its file's settings), with connect, read and
-// write timeouts of `timeout` (Connector/C rounds them up to whole seconds).
-ProbeConnect MysqlProbeConnect(const ServerSpec& primary, std::chrono::milliseconds timeout);
+// A fresh session to `primary` from `sessions` (never a pooled connection: the probe's must be its
+// own), connected at once, with SQL connect, read and write timeouts of `timeout` (the live
+// session's Connector/C rounds them up to whole seconds). `sessions` and `primary` must outlive
+// the ProbeConnect.
+ProbeConnect SessionProbeConnect(SessionFactory& sessions, const ServerSpec& primary, std::chrono::milliseconds timeout);
 
 }  // namespace replplan::ops

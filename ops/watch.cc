@@ -1,36 +1,23 @@
 #include "ops/watch.h"
 
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <condition_variable>
-#include <fstream>
 #include <mutex>
 #include <set>
 #include <memory>
 #include <optional>
-#include <sstream>
 #include <thread>
 
 #include "engine/topology_parser.h"
 #include "ops/move.h"
 #include "ops/probe.h"
-#include "ops/world.h"
-#include "providers/connect_options.h"
-#include "providers/live_executor.h"
-#include "providers/mysql/mysql_connection.h"
-#include "providers/cluster_lock.h"
 #include "providers/session_pool.h"
-#include "providers/standby_shell.h"
 
 namespace replplan::ops {
 namespace {
 
 using Steady = std::chrono::steady_clock;
 
-// A failover holds the cluster lock on one SSH session of the new primary while the reads and the
-// actions use another.
-constexpr int kSshPerServer = 2;
 constexpr std::chrono::seconds kEvery{5};
 
 long long Ms(Steady::duration d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); }
@@ -40,31 +27,21 @@ struct Loaded {
   Topology topology;
 };
 
-// Inode, size and modification time: changes whenever the file is rewritten (atomically or not).
-std::string FileStamp(const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return "";
-  return std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) + ":" + std::to_string(st.st_mtim.tv_sec) +
-         "." + std::to_string(st.st_mtim.tv_nsec);
-}
-
-Result<Loaded> Load(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::NotFound("cannot read " + path);
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  TopologyParse parse = ParseTopology(buffer.str(), path);
+Result<Loaded> Load(Files& files, const std::string& path) {
+  auto text = files.Read(path);
+  if (!text.ok()) return text.status();
+  TopologyParse parse = ParseTopology(*text, path);
   if (!parse.ok()) return Status::InvalidArgument(parse.errors.front().ToString());
-  return Loaded{buffer.str(), std::move(parse.topology)};
+  return Loaded{std::move(*text), std::move(parse.topology)};
 }
 
-// Keeps the pool's connections to every server warm while the watcher idles: the servers close idle
-// connections (wait_timeout), restart, come back; every few seconds what is missing is reopened, on
-// this thread, so the probe loop never waits on a connect timeout.
+// Keeps the World's connections to every server warm while the watcher idles (WarmConnections): the
+// servers close idle connections (wait_timeout), restart, come back; every few seconds what is
+// missing is reopened, on this thread, so the probe loop never waits on a connect timeout.
 class PoolKeeper {
  public:
-  PoolKeeper(SessionPool& pool, const std::atomic<bool>& stop, std::function<void(const std::string&)> log)
-      : pool_(pool), stop_(stop), log_(std::move(log)), thread_([this] { Loop(); }) {}
+  PoolKeeper(WarmConnections& warm, const std::atomic<bool>& stop, std::function<void(const std::string&)> log)
+      : warm_(warm), stop_(stop), log_(std::move(log)), thread_([this] { Loop(); }) {}
   ~PoolKeeper() {
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -94,27 +71,21 @@ class PoolKeeper {
       Topology topology = topology_;
       lock.unlock();
       auto start = Steady::now();
-      int opened = pool_.Warm(topology, kSshPerServer);
-      // And a cluster lock holder standing by on every server: the failover's lock is then one
-      // line written to it, whichever replica becomes the primary.
-      int standby = KeepStandbyLocks(topology, pool_);
-      // And a shell standing by on every server, for the app's restart command (the touch).
-      std::vector<Status> refused;
-      int shells = KeepStandbyShells(topology, pool_, &refused);
-      for (const Status& r : refused) {
+      WarmConnections::Warmed warmed = warm_.Warm(topology);
+      for (const Status& r : warmed.refused) {
         if (refusals_logged_.insert(r.message()).second) log_("no standby shell: " + r.message());
       }
-      if (opened + standby + shells > 0) {
-        log_("warm: " + std::to_string(pool_.idle_sql()) + " SQL connections and " + std::to_string(pool_.idle_ssh()) +
-             " SSH sessions ready for a failover (" + std::to_string(opened) + " opened, and " +
-             std::to_string(standby) + " lock holders and " + std::to_string(shells) +
+      if (warmed.opened + warmed.standby_locks + warmed.shells > 0) {
+        log_("warm: " + std::to_string(warmed.idle_sql) + " SQL connections and " + std::to_string(warmed.idle_ssh) +
+             " SSH sessions ready for a failover (" + std::to_string(warmed.opened) + " opened, and " +
+             std::to_string(warmed.standby_locks) + " lock holders and " + std::to_string(warmed.shells) +
              " shells started to stand by, in " + std::to_string(Ms(Steady::now() - start)) + " ms)");
       }
       lock.lock();
     }
   }
 
-  SessionPool& pool_;
+  WarmConnections& warm_;
   const std::atomic<bool>& stop_;
   std::function<void(const std::string&)> log_;
   std::mutex mutex_;
@@ -130,12 +101,15 @@ class PoolKeeper {
 // A primary that froze (stopped process, stalled VM) and wakes after the failover still holds its
 // client sessions, and its clients may still write to it. So the watcher keeps trying the old
 // primaries it replaced and fences one (kill semi-sync waiters, read_only=ON) the moment it answers
-// writable, without waiting for an operator's apply.
+// writable, without waiting for an operator's apply: through the World, the file read by its Files,
+// the server asked over a fresh session, the fence taken under its lock routine and carried out by
+// its executor.
 class FenceGuard {
  public:
-  FenceGuard(const std::atomic<bool>& stop, std::chrono::milliseconds interval, std::string topology_path,
-             std::string owner, std::function<void(const std::string&)> log)
-      : stop_(stop),
+  FenceGuard(const World& world, const std::atomic<bool>& stop, std::chrono::milliseconds interval,
+             std::string topology_path, std::string owner, std::function<void(const std::string&)> log)
+      : world_(world),
+        stop_(stop),
         interval_(interval),
         topology_path_(std::move(topology_path)),
         owner_(std::move(owner)),
@@ -173,7 +147,7 @@ class FenceGuard {
   // the primary again since (switchover --to it), and that primary must not be fenced. A name the
   // file makes primary is guarded no more.
   std::optional<Topology> Current(const std::string& name) {
-    auto loaded = Load(topology_path_);
+    auto loaded = Load(*world_.files, topology_path_);
     if (!loaded.ok()) return std::nullopt;  // no fencing on a view the file does not give
     if (loaded->topology.FindServer(name) == nullptr || loaded->topology.IsPrimary(name)) {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -187,8 +161,8 @@ class FenceGuard {
     if (!topology || !AnswersWritable(*topology->FindServer(name))) return;
     // Under the cluster lock, like every other change: a switchover in progress holds it (and may
     // be making this server the primary right now); fenced on a later round if it still must be.
-    auto lock = AcquireClusterLock(*topology, owner_ + " (fencing " + name + ")");
-    if (!lock.ok()) return;
+    ClusterLocks lock;
+    if (!world_.locks->Acquire(lock, {&*topology}, owner_ + " (fencing " + name + ")").ok()) return;
     topology = Current(name);  // what the lock's holder may have changed
     if (!topology || !AnswersWritable(*topology->FindServer(name))) return;
     Action fence;
@@ -196,24 +170,24 @@ class FenceGuard {
     fence.SetArgs(FencePrimaryArgs{});  // sets the kind too
     fence.host = name;
     fence.summary = "fence " + name + ": it answers writable after it was replaced";
-    auto executor = MakeLiveExecutor(*topology);
+    auto executor = world_.executors->Make(*topology);
     auto start = Steady::now();
     Status st = executor->Execute(fence, [&](const std::string& line) { log_(line); });
     log_(st.ok() ? "fenced " + name + " (it came back writable after the failover) in " +
                        std::to_string(Ms(Steady::now() - start)) + " ms"
                  : "could not fence " + name + ", which came back writable: " + st.message());
   }
-  static bool AnswersWritable(const ServerSpec& spec) {
-    auto options = MysqlOptionsFor(spec);
-    if (!options.ok()) return false;
-    options->connect_timeout_ms = 1000;
-    options->read_timeout_ms = 2000;
-    auto conn = MysqlConnection::Connect(*options);
-    if (!conn.ok()) return false;
-    auto rows = (*conn)->Query("SELECT @@GLOBAL.read_only AS ro");
-    return rows.ok() && !rows->empty() && rows->front()["ro"] == "0";
+  // A fresh connection (a warm one would prove nothing about reaching it now), with short bounds.
+  bool AnswersWritable(const ServerSpec& spec) {
+    SessionLimits limits;
+    limits.sql_connect_timeout_ms = 1000;
+    limits.sql_read_timeout_ms = 2000;
+    limits.fresh = true;
+    auto read_only = world_.sessions->Open(spec, limits)->Global("read_only");
+    return read_only.ok() && *read_only == "0";
   }
 
+  const World& world_;
   const std::atomic<bool>& stop_;
   std::chrono::milliseconds interval_;
   std::string topology_path_;
@@ -228,7 +202,7 @@ class FenceGuard {
 
 }  // namespace
 
-Status Watch(const WatchOptions& options, const std::atomic<bool>& stop) {
+Status Watch(const World& world, const WatchOptions& options, const std::atomic<bool>& stop) {
   auto log = [&](const std::string& line) {
     if (options.log) options.log(line);
   };
@@ -236,15 +210,14 @@ Status Watch(const WatchOptions& options, const std::atomic<bool>& stop) {
   std::optional<Steady::time_point> blocked_until;
   // Every 200 ms to 1 s, whatever the probe interval: a replaced primary that wakes writable is
   // fenced within that, and a short probe interval does not hammer it with connects.
-  FenceGuard guard(stop, std::clamp(options.interval, std::chrono::milliseconds(200), std::chrono::milliseconds(1000)),
+  FenceGuard guard(world, stop,
+                   std::clamp(options.interval, std::chrono::milliseconds(200), std::chrono::milliseconds(1000)),
                    options.topology_path, options.owner, log);
-  SessionPool pool;
-  LiveWorld world(&pool, ExtraProbes::kNever);  // the failovers borrow the pool's warm connections
-  PoolKeeper keeper(pool, stop, log);
+  PoolKeeper keeper(*world.warm, stop, log);
   int failovers = 0;
   while (!stop) {
-    std::string stamp = FileStamp(options.topology_path);
-    auto loaded = Load(options.topology_path);
+    std::string stamp = world.files->Stamp(options.topology_path);
+    auto loaded = Load(*world.files, options.topology_path);
     if (!loaded.ok()) return loaded.status();
     const ServerSpec& primary = loaded->topology.Primary();
     // In the background, never before watching: a server that does not answer must not delay the
@@ -253,7 +226,7 @@ Status Watch(const WatchOptions& options, const std::atomic<bool>& stop) {
     keeper.Keep(loaded->topology, /*now=*/true);
     log("watching " + primary.name + " (" + primary.address + ":" + std::to_string(primary.mysql.port) +
         ") every " + std::to_string(options.interval.count()) + " ms, and its connection's socket in between");
-    Probe probe(primary.name, options.probe_timeout, MysqlProbeConnect(primary, options.probe_timeout));
+    Probe probe(primary.name, options.probe_timeout, SessionProbeConnect(*world.sessions, primary, options.probe_timeout));
     bool reported_blocked = false;
     while (!stop) {
       Status alive = probe.Check();
@@ -262,9 +235,9 @@ Status Watch(const WatchOptions& options, const std::atomic<bool>& stop) {
         probe.Wait(options.interval, stop);  // returns at once when the primary's socket closes
         // An operator's switchover (or an edit) names another primary: watch that one from now on.
         // A stat first (a microsecond), the file read and parsed only when it changed.
-        if (FileStamp(options.topology_path) != stamp) {
-          auto now = Load(options.topology_path);
-          stamp = FileStamp(options.topology_path);
+        if (world.files->Stamp(options.topology_path) != stamp) {
+          auto now = Load(*world.files, options.topology_path);
+          stamp = world.files->Stamp(options.topology_path);
           if (now.ok() && now->text != loaded->text) {
             log("the topology file changed: reading it again");
             break;
@@ -286,7 +259,7 @@ Status Watch(const WatchOptions& options, const std::atomic<bool>& stop) {
       // The replicas may notice a moment after us: ask again until slave_net_timeout + 2 s.
       auto deadline = suspected + std::chrono::seconds(loaded->topology.replication.slave_net_timeout + 2);
       std::optional<MoveOutcome> outcome;
-      const SessionPool::Stats before = pool.stats();
+      const SessionPool::Stats before = world.warm->stats();
       // The probe's verdict stands in for the confirm step's own check of the primary while the
       // probe left in flight stays unanswered (re-checked before each attempt, without waiting).
       const std::string silent = probe.silent() ? "silent: " + alive.message() + " (the watcher's probe)" : "";
@@ -310,7 +283,7 @@ Status Watch(const WatchOptions& options, const std::atomic<bool>& stop) {
         request.owner = options.owner;
         request.observer = options.observer;
         request.allow_destructive = options.allow_destructive;
-        MoveOutcome attempt = Failover(world.world(), request);
+        MoveOutcome attempt = Failover(world, request);
         bool not_confirmed = !attempt.decision || !attempt.decision->proceed;
         if (!not_confirmed || Steady::now() >= deadline || stop) {
           outcome = std::move(attempt);
@@ -330,7 +303,7 @@ Status Watch(const WatchOptions& options, const std::atomic<bool>& stop) {
       }
       log("detection: " + std::to_string(Ms(Steady::now() - suspected)) + " ms from the failed probe to the end of the " +
           "failover attempt");
-      SessionPool::Stats used = pool.stats();
+      SessionPool::Stats used = world.warm->stats();
       log("connections: " + std::to_string(used.sql_lent - before.sql_lent) + " SQL and " +
           std::to_string(used.ssh_lent - before.ssh_lent) + " SSH borrowed warm, " +
           std::to_string(used.sql_opened - before.sql_opened) + " SQL and " +
@@ -349,6 +322,12 @@ Status Watch(const WatchOptions& options, const std::atomic<bool>& stop) {
     }
   }
   return last;
+}
+
+Status Watch(const WatchOptions& options, const std::atomic<bool>& stop) {
+  SessionPool pool;
+  LiveWorld world(&pool, ExtraProbes::kNever);  // the failovers borrow the pool's warm connections
+  return Watch(world.world(), options, stop);
 }
 
 }  // namespace replplan::ops

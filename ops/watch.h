@@ -33,6 +33,7 @@
 #include "engine/applier.h"
 #include "engine/failover_choice.h"
 #include "engine/status.h"
+#include "ops/world.h"
 
 namespace replplan::ops {
 
@@ -55,7 +56,12 @@ struct WatchOptions {
 };
 
 // Runs until `stop` becomes true (checked at least every interval) or max_failovers is reached.
-// Returns the status of the last failover attempted (OK when none failed).
+// Returns the status of the last failover attempted (OK when none failed). Everything goes through
+// `world` (ops/world.h): the file through its Files, the probe and the fence guard's check over
+// fresh sessions from its SessionFactory, the failovers as ops/move.h's, the fence under its lock
+// routine and through its executor, the warm connections through its WarmConnections.
+Status Watch(const World& world, const WatchOptions& options, const std::atomic<bool>& stop);
+// Over the real world (LiveWorld) with a SessionPool kept warm.
 Status Watch(const WatchOptions& options, const std::atomic<bool>& stop);
 
 }  // namespace replplan::ops

@@ -5,10 +5,13 @@
 #include <iomanip>
 #include <sstream>
 
+#include <sys/stat.h>
+
+#include "ops/promotion_record.h"
 #include "providers/epoch_record.h"
 #include "providers/live_executor.h"
 #include "providers/local/atomic_file.h"
-#include "providers/primary_move.h"
+#include "providers/standby_shell.h"
 
 namespace replplan::ops {
 namespace {
@@ -39,6 +42,13 @@ class LocalFiles : public Files {
   Status WriteAtomically(const std::string& path, const std::string& text) override {
     return WriteFileAtomically(path, text);
   }
+  // Inode, size and modification time.
+  std::string Stamp(const std::string& path) override {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return "";
+    return std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) + ":" + std::to_string(st.st_mtim.tv_sec) +
+           "." + std::to_string(st.st_mtim.tv_nsec);
+  }
 };
 
 class LocalSecrets : public SecretChecker {
@@ -46,23 +56,51 @@ class LocalSecrets : public SecretChecker {
   SecretCheck Check(const Topology& topology) override { return CheckTopologySecrets(topology); }
 };
 
-class ServerEpochs : public PromotionRecorder {
- public:
-  std::string Record(const Plan& plan, const ApplyReport& report, const Topology& topology,
-                     const std::string& topology_path, const std::string& owner) override {
-    return RecordApplyPromotion(plan, report, topology, topology_path, owner);
-  }
-};
-
 class ServerMoveRecords : public MoveRecords {
  public:
+  explicit ServerMoveRecords(SessionFactory& sessions) : sessions_(sessions) {}
   Result<int64_t> RecordEpoch(const ServerSpec& new_primary, int64_t at_least, const std::string& kind,
                               const std::string& by) override {
-    return ::replplan::RecordEpoch(new_primary, at_least, kind, by);
+    return ::replplan::RecordEpoch(sessions_, new_primary, at_least, kind, by);
   }
   LostTransactions FindLost(const ServerSpec& old_primary, const std::string& new_primary_position) override {
-    return FindLostTransactions(old_primary, new_primary_position);
+    return FindLostTransactions(sessions_, old_primary, new_primary_position);
   }
+
+ private:
+  SessionFactory& sessions_;
+};
+
+// A SessionPool kept warm, with a standby lock holder and a standby shell on every server.
+class PoolWarmth : public WarmConnections {
+ public:
+  // A failover holds the cluster lock on one SSH session of the new primary while the reads and
+  // the actions use another.
+  static constexpr int kSshPerServer = 2;
+  explicit PoolWarmth(SessionPool& pool) : pool_(pool) {}
+  Warmed Warm(const Topology& topology) override {
+    Warmed out;
+    out.opened = pool_.Warm(topology, kSshPerServer);
+    // A cluster lock holder standing by on every server: the failover's lock is then one line
+    // written to it, whichever replica becomes the primary.
+    out.standby_locks = KeepStandbyLocks(topology, pool_);
+    // And a shell standing by on every server, for the app's restart command (the touch).
+    out.shells = KeepStandbyShells(topology, pool_, &out.refused);
+    out.idle_sql = pool_.idle_sql();
+    out.idle_ssh = pool_.idle_ssh();
+    return out;
+  }
+  SessionPool::Stats stats() const override { return pool_.stats(); }
+
+ private:
+  SessionPool& pool_;
+};
+
+// No pool: nothing kept, nothing lent.
+class NoWarmth : public WarmConnections {
+ public:
+  Warmed Warm(const Topology&) override { return {}; }
+  SessionPool::Stats stats() const override { return {}; }
 };
 
 }  // namespace
@@ -83,11 +121,13 @@ LiveWorld::LiveWorld(SessionPool* pool, ExtraProbes probes)
       clock_(std::make_unique<SystemClock>()),
       files_(std::make_unique<LocalFiles>()),
       secrets_(std::make_unique<LocalSecrets>()),
-      promotions_(std::make_unique<ServerEpochs>()),
       sessions_(std::make_unique<LiveSessionFactory>(pool)),
-      records_(std::make_unique<ServerMoveRecords>()),
+      records_(std::make_unique<ServerMoveRecords>(*sessions_)),
+      promotions_(std::make_unique<RecordedPromotions>(*records_, *files_)),
+      warm_(pool ? std::unique_ptr<WarmConnections>(std::make_unique<PoolWarmth>(*pool))
+                 : std::make_unique<NoWarmth>()),
       world_{live_.get(), executors_.get(), locks_.get(), clock_.get(), files_.get(), secrets_.get(),
-             promotions_.get(), sessions_.get(), records_.get()} {}
+             promotions_.get(), sessions_.get(), records_.get(), warm_.get()} {}
 
 LiveWorld::~LiveWorld() = default;
 

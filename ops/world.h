@@ -24,6 +24,7 @@
 #include "providers/lost_transactions.h"
 #include "providers/provider.h"
 #include "providers/server_session.h"
+#include "providers/session_pool.h"
 #include "providers/state_reader.h"
 
 namespace replplan::ops {
@@ -92,6 +93,9 @@ class Files {
   virtual Result<std::string> Read(const std::string& path) = 0;
   // Replaced atomically, never through a symlink planted at that name (providers/local/atomic_file.h).
   virtual Status WriteAtomically(const std::string& path, const std::string& text) = 0;
+  // Changes whenever the file is rewritten (atomically or not), without reading it: watch looks at
+  // it after every probe. "" when the file is not there.
+  virtual std::string Stamp(const std::string& path) = 0;
 };
 
 // CheckTopologySecrets (providers/local/secrets.h): every secret the topology references resolved
@@ -103,7 +107,7 @@ class SecretChecker {
 };
 
 // After an apply whose plan promoted a server (an edited `primary`): the next epoch recorded on the
-// new primary and written into the file (RecordApplyPromotion, providers/primary_move.h). Returns
+// new primary and written into the file (RecordedPromotions, ops/promotion_record.h). Returns
 // the lines to print; "" when the plan promoted no one.
 class PromotionRecorder {
  public:
@@ -124,6 +128,26 @@ class MoveRecords {
   virtual LostTransactions FindLost(const ServerSpec& old_primary, const std::string& new_primary_position) = 0;
 };
 
+// `watch`'s warm connections: while the primary answers, what is missing for every server of the
+// topology is opened ahead of need, so that a failover borrows it instead of connecting on its hot
+// path. The real one (LiveWorld with a pool) keeps a SessionPool (providers/session_pool.h): an SQL
+// connection and two SSH sessions per server, a standby cluster lock holder and a standby shell on
+// each. Without a pool, nothing is kept.
+class WarmConnections {
+ public:
+  struct Warmed {
+    int opened = 0;        // connections opened now
+    int standby_locks = 0; // lock holders started to stand by
+    int shells = 0;        // standby shells started
+    size_t idle_sql = 0, idle_ssh = 0;  // ready now
+    std::vector<Status> refused;        // servers whose login shell cannot stand by, and why
+  };
+  virtual ~WarmConnections() = default;
+  virtual Warmed Warm(const Topology& topology) = 0;
+  // What the connections lent since the start (a failover's report compares two of these).
+  virtual SessionPool::Stats stats() const = 0;
+};
+
 // Borrowed pointers, none null.
 struct World {
   LiveStateSource* live = nullptr;
@@ -135,6 +159,7 @@ struct World {
   PromotionRecorder* promotions = nullptr;
   SessionFactory* sessions = nullptr;  // one server at a time (providers/server_session.h)
   MoveRecords* records = nullptr;
+  WarmConnections* warm = nullptr;  // watch only
 };
 
 // ReadLiveState over a Provider (the real one reads over SQL and SSH; a fake one returns raw rows).
@@ -149,7 +174,8 @@ class ProviderStateSource : public LiveStateSource {
 
 // The real world: servers over SQL and SSH (MakeLiveProvider, MakeLiveExecutor, AcquireClusterLocks,
 // LiveSessionFactory), the system clock, the local file system, secrets from env and files, epochs
-// on the servers. With a pool (`watch` keeps one), connections are borrowed warm from it.
+// on the servers. With a pool (`watch` keeps one), connections are borrowed warm from it and kept
+// warm by `warm`.
 class LiveWorld {
  public:
   // `probes`: ExtraProbes::kNever for a promotion's read of the live state (switchover, failover,
@@ -169,9 +195,10 @@ class LiveWorld {
   std::unique_ptr<Clock> clock_;
   std::unique_ptr<Files> files_;
   std::unique_ptr<SecretChecker> secrets_;
-  std::unique_ptr<PromotionRecorder> promotions_;
   std::unique_ptr<SessionFactory> sessions_;
   std::unique_ptr<MoveRecords> records_;
+  std::unique_ptr<PromotionRecorder> promotions_;  // over records_ and files_
+  std::unique_ptr<WarmConnections> warm_;
   World world_;
 };
 

@@ -9,15 +9,18 @@
 
 #include "engine/status.h"
 #include "engine/topology.h"
+#include "providers/server_session.h"
 
 namespace replplan {
 
 // Appends epoch max(`at_least`, the new primary's own newest + 1) for `new_primary` (`kind`:
-// "switchover" or "failover"; `by`: who, for the record) and returns the epoch written. Its own
-// connection, with a read timeout of 2 s: with semi-synchronous replication and no
-// replica acknowledging yet, the INSERT is in the binlog and commits once one does (or the primary
-// falls back), and replplan does not wait for that.
-Result<int64_t> RecordEpoch(const ServerSpec& new_primary, int64_t at_least, const std::string& kind,
-                            const std::string& by);
+// "switchover" or "failover"; `by`: who, for the record) and returns the epoch written. A fresh
+// session of its own from `sessions` (never a pooled connection), with read and write timeouts of
+// 2 s: with semi-synchronous replication and no replica acknowledging yet, the INSERT is in the
+// binlog and commits once one does (or the primary falls back), and replplan does not wait for
+// that. Errors are the session's ("uranus does not answer SQL: ...", "uranus: recording epoch 3:
+// ...").
+Result<int64_t> RecordEpoch(SessionFactory& sessions, const ServerSpec& new_primary, int64_t at_least,
+                            const std::string& kind, const std::string& by);
 
 }  // namespace replplan

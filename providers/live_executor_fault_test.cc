@@ -129,6 +129,15 @@ class WatchedSession : public ServerSession {
     });
   }
   bool sql_connected() const override { return inner_->sql_connected(); }
+  Status SendQuery(const std::string& sql) override {
+    return Use("send: " + sql, [&] { return inner_->SendQuery(sql); });
+  }
+  bool AnswerWaiting(int timeout_ms) override {
+    return Use("answer waiting", [&] { return inner_->AnswerWaiting(timeout_ms); });
+  }
+  Result<std::vector<Row>> ReadAnswer() override {
+    return Use("read answer", [&] { return inner_->ReadAnswer(); });
+  }
   Status ConnectSsh() override {
     return Use("connect ssh", [&] { return inner_->ConnectSsh(); });
   }

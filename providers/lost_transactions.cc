@@ -6,8 +6,6 @@
 #include "engine/desired_config.h"
 #include "engine/gtid.h"
 #include "engine/shell_quote.h"
-#include "providers/connect_options.h"
-#include "providers/ssh/ssh_session.h"
 
 namespace replplan {
 namespace {
@@ -46,22 +44,24 @@ std::string ListGtidsCommand(const std::string& index, const std::string& config
 
 }  // namespace
 
-LostTransactions FindLostTransactions(const ServerSpec& old_primary, const std::string& new_primary_position) {
+LostTransactions FindLostTransactions(SessionFactory& sessions, const ServerSpec& old_primary,
+                                      const std::string& new_primary_position) {
   LostTransactions out;
   if (old_primary.log_bin.empty()) {
     out.why_unknown = old_primary.name + " has no log_bin in the topology";
     return out;
   }
-  SshOptions options = SshOptionsFor(old_primary);
-  options.connect_timeout_ms = std::min(options.connect_timeout_ms, 2000);
-  options.command_timeout_ms = 60000;
-  auto session = SshSession::Connect(options);
-  if (!session.ok()) {
-    out.why_unknown = "cannot reach " + old_primary.name + " over SSH to read its binlog: " + session.status().message();
+  SessionLimits limits;
+  limits.ssh_connect_timeout_ms = std::min(old_primary.ssh.connect_timeout_ms, 2000);
+  limits.command_timeout_ms = 60000;
+  limits.fresh = true;
+  std::unique_ptr<ServerSession> session = sessions.Open(old_primary, limits);
+  if (Status connected = session->ConnectSsh(); !connected.ok()) {
+    out.why_unknown = "cannot reach " + old_primary.name + " over SSH to read its binlog: " + connected.message();
     return out;
   }
   std::string index = BinlogBasename(old_primary.log_bin) + ".index";
-  auto run = (*session)->Run(ListGtidsCommand(index, old_primary.config_file));
+  auto run = session->Run(ListGtidsCommand(index, old_primary.config_file));
   if (!run.ok() || run->exit_status != 0) {
     out.why_unknown = "cannot read " + old_primary.name + "'s binlog (" + index + "): " +
                       (run.ok() ? run->err : run.status().message());

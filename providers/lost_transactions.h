@@ -9,6 +9,7 @@
 #include <string>
 
 #include "engine/topology.h"
+#include "providers/server_session.h"
 
 namespace replplan {
 
@@ -19,8 +20,10 @@ struct LostTransactions {
   std::string lost;          // ranges the new primary lacks ("0-1-130..0-1-131"), "" = none
 };
 
-// Reads the last binlog files of `old_primary` (its log_bin, over its SSH settings, a short connect
-// timeout) and compares their GTIDs with `new_primary_position` (what the new primary holds).
-LostTransactions FindLostTransactions(const ServerSpec& old_primary, const std::string& new_primary_position);
+// Reads the last binlog files of `old_primary` (its log_bin, on a fresh session of its own from
+// `sessions` over its SSH settings, a connect timeout of at most 2 s, a minute for the read) and
+// compares their GTIDs with `new_primary_position` (what the new primary holds).
+LostTransactions FindLostTransactions(SessionFactory& sessions, const ServerSpec& old_primary,
+                                      const std::string& new_primary_position);
 
 }  // namespace replplan

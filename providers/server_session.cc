@@ -85,7 +85,7 @@ class LiveServerSession : public ServerSession {
 
   // A connection still held is sound: every transport failure dropped its connection at once.
   ~LiveServerSession() override {
-    GiveBack(pool_, std::move(sql_), true);
+    GiveBack(pool_, std::move(sql_), !pending_.has_value());
     GiveBack(pool_, std::move(ssh_), true);
   }
 
@@ -117,14 +117,44 @@ class LiveServerSession : public ServerSession {
       options->connect_timeout_ms = limits_.sql_connect_timeout_ms;
     }
     if (limits_.sql_read_timeout_ms > 0) options->read_timeout_ms = limits_.sql_read_timeout_ms;
+    if (limits_.sql_write_timeout_ms > 0) options->write_timeout_ms = limits_.sql_write_timeout_ms;
     auto connection = BorrowSql(pool_, *options);
     if (!connection.ok()) return connection.status().WithContext(server_.name + " does not answer SQL");
     sql_ = std::move(*connection);
     return Status::OK();
   }
 
-  void DropSql() override { sql_.reset(); }
+  void DropSql() override {
+    sql_.reset();
+    pending_.reset();
+  }
   bool sql_connected() const override { return sql_ != nullptr; }
+
+  Status SendQuery(const std::string& sql) override {
+    Status connected = ConnectSql(0);
+    if (!connected.ok()) return connected;
+    Status sent = sql_->Send(sql);
+    if (!sent.ok()) {
+      if (sent.code() == Status::Code::kUnavailable) sql_.reset();
+      return sent.WithContext(server_.name + ": " + sql);
+    }
+    pending_ = sql;
+    return Status::OK();
+  }
+
+  bool AnswerWaiting(int timeout_ms) override { return !sql_ || sql_->AnswerWaiting(timeout_ms); }
+
+  Result<std::vector<Row>> ReadAnswer() override {
+    if (!sql_ || !pending_) return Status::FailedPrecondition(server_.name + ": no statement sent to read the answer of");
+    const std::string sql = std::move(*pending_);
+    pending_.reset();
+    auto rows = sql_->ReadAnswer();
+    if (!rows.ok()) {
+      if (rows.status().code() == Status::Code::kUnavailable) sql_.reset();
+      return rows.status().WithContext(server_.name + ": " + sql);
+    }
+    return rows;
+  }
 
   Status ConnectSsh() override {
     auto ssh = Ssh();
@@ -160,6 +190,7 @@ class LiveServerSession : public ServerSession {
     if (ssh_) return ssh_.get();
     SshOptions options = SshOptionsFor(server_);
     if (limits_.command_timeout_ms > 0) options.command_timeout_ms = limits_.command_timeout_ms;
+    if (limits_.ssh_connect_timeout_ms > 0) options.connect_timeout_ms = limits_.ssh_connect_timeout_ms;
     auto session = BorrowSsh(pool_, options);
     if (!session.ok()) return session.status().WithContext(server_.name + ": cannot open SSH session");
     ssh_ = std::move(*session);
@@ -173,6 +204,7 @@ class LiveServerSession : public ServerSession {
   const SessionLimits limits_;
   SessionPool* pool_;  // may be null
   std::unique_ptr<MysqlConnection> sql_;
+  std::optional<std::string> pending_;  // a statement sent (SendQuery) whose answer is not read yet
   std::unique_ptr<SshSession> ssh_;
 };
 

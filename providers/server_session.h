@@ -1,7 +1,7 @@
 // The seam below the executor: everything replplan does to one server, as verbs over one object.
 //
-// LiveExecutor, primary_move, failover_facts and the watcher speak to servers only through a
-// ServerSession. The real one (LiveServerSession, below) is MariaDB Connector/C and libssh2, with
+// LiveExecutor, failover_facts, the epoch record, the lost-transaction read and the watcher (its
+// probe and its fence guard) speak to servers only through a ServerSession. The real one (LiveServerSession, below) is MariaDB Connector/C and libssh2, with
 // connections borrowed from a SessionPool; the fake (providers/testing/fake_server.h) records every
 // statement and command it is asked and has fault switches (fail statement N with errno E, freeze
 // for T, drop the connection after N), so a fault at any step is a unit test, not a lab setup.
@@ -45,6 +45,8 @@ class SessionPool;
 struct SessionLimits {
   int sql_connect_timeout_ms = 0;
   int sql_read_timeout_ms = 0;
+  int sql_write_timeout_ms = 0;
+  int ssh_connect_timeout_ms = 0;
   int command_timeout_ms = 30000;  // each Run and each file operation, start to end
   // Connect afresh, never borrowing from nor giving back to a pool: a check that the server
   // answers now (a warm connection would prove nothing about reaching it now).
@@ -74,6 +76,18 @@ class ServerSession {
   virtual void DropSql() = 0;
   // Whether an SQL connection is open now (no round trip).
   virtual bool sql_connected() const = 0;
+
+  // One statement's round trip in two halves, for a caller that bounds the wait itself to the
+  // millisecond (watch's probe, ops/probe.h; Connector/C's read timeout counts whole seconds).
+  // SendQuery writes `sql` (connecting first when there is no connection) and returns;
+  // AnswerWaiting says whether its answer, or the server closing the connection, is waiting within
+  // `timeout_ms` (0: just look; with nothing sent, it waits for the server to close the connection);
+  // ReadAnswer reads it as Query would, bounded by the read timeout. Nothing else may be sent before
+  // the answer is read; a connection whose answer was never read is closed, never given back to a
+  // pool. Errors are worded as Query's, with the statement as `what`.
+  virtual Status SendQuery(const std::string& sql) = 0;
+  virtual bool AnswerWaiting(int timeout_ms) = 0;
+  virtual Result<std::vector<Row>> ReadAnswer() = 0;
 
   // --- Shell (SSH) ------------------------------------------------------------------------------
   // Opens the SSH session now when there is none (the shell verbs do it themselves), so a caller

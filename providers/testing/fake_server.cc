@@ -355,8 +355,7 @@ class FakeServerSession : public ServerSession {
     const std::string logged = RedactSecrets(sql, also_redact);
     const std::string endpoint = SqlEndpoint();
     const std::string context = spec_.name + ": " + (what.empty() ? logged : what);
-    const auto read_timeout = std::chrono::milliseconds(
-        limits_.sql_read_timeout_ms > 0 ? limits_.sql_read_timeout_ms : server_->default_read_timeout_ms);
+    const auto read_timeout = ReadTimeout();
     // The sleep is outside the server's lock: other sessions (other threads) go on meanwhile.
     FakeServer::SqlOutcome outcome = server_->Receive(sql, logged, endpoint, read_timeout);
     if (outcome.freeze.count() > 0) std::this_thread::sleep_for(outcome.freeze);
@@ -386,8 +385,57 @@ class FakeServerSession : public ServerSession {
     return Status::OK();
   }
 
-  void DropSql() override { sql_open_ = false; }
+  void DropSql() override {
+    sql_open_ = false;
+    pending_.reset();
+  }
   bool sql_connected() const override { return sql_open_; }
+
+  // The statement is received (logged, counted, its fault found) when sent; its answer is ready
+  // once its freeze has passed.
+  Status SendQuery(const std::string& sql) override {
+    Status connected = ConnectSql(0);
+    if (!connected.ok()) return connected;
+    Pending pending;
+    pending.sql = sql;
+    pending.outcome = server_->Receive(sql, sql, SqlEndpoint(), std::chrono::milliseconds::max());
+    pending.ready = std::chrono::steady_clock::now() + pending.outcome.freeze;
+    pending_ = std::move(pending);
+    return Status::OK();
+  }
+
+  bool AnswerWaiting(int timeout_ms) override {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    for (;;) {
+      if (!sql_open_) return true;
+      if (pending_ && std::chrono::steady_clock::now() >= pending_->ready) return true;
+      if (!pending_) {
+        std::lock_guard<std::mutex> lock(server_->mutex_);
+        if (server_->sql_down_) return true;  // the server dropped its connections
+      }
+      if (std::chrono::steady_clock::now() >= until) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
+
+  Result<std::vector<Row>> ReadAnswer() override {
+    if (!sql_open_ || !pending_) {
+      return Status::FailedPrecondition(spec_.name + ": no statement sent to read the answer of");
+    }
+    Pending pending = std::move(*pending_);
+    pending_.reset();
+    const auto left = pending.ready - std::chrono::steady_clock::now();
+    if (left > ReadTimeout()) {
+      // Connector/C gives up after its read timeout; the statement never ran here.
+      std::this_thread::sleep_for(ReadTimeout());
+      sql_open_ = false;
+      return QueryError(kErrServerLost, SqlEndpoint()).WithContext(spec_.name + ": " + pending.sql);
+    }
+    if (left.count() > 0) std::this_thread::sleep_for(left);
+    if (pending.outcome.drop) sql_open_ = false;
+    if (!pending.outcome.rows.ok()) return pending.outcome.rows.status().WithContext(spec_.name + ": " + pending.sql);
+    return pending.outcome.rows;
+  }
 
   Status ConnectSsh() override {
     if (ssh_open_) return Status::OK();
@@ -446,6 +494,16 @@ class FakeServerSession : public ServerSession {
   }
 
  private:
+  struct Pending {
+    std::string sql;
+    FakeServer::SqlOutcome outcome;
+    std::chrono::steady_clock::time_point ready;
+  };
+
+  std::chrono::milliseconds ReadTimeout() const {
+    return std::chrono::milliseconds(limits_.sql_read_timeout_ms > 0 ? limits_.sql_read_timeout_ms
+                                                                     : server_->default_read_timeout_ms);
+  }
   std::string SqlEndpoint() const { return spec_.address + ":" + std::to_string(spec_.mysql.port); }
   std::string SshEndpoint() const {
     return "ssh " + spec_.ssh.user + "@" + spec_.address + ":" + std::to_string(spec_.ssh.port);
@@ -490,6 +548,7 @@ class FakeServerSession : public ServerSession {
   const FakeSessionFactory* factory_;
   bool sql_open_ = false;
   bool ssh_open_ = false;
+  std::optional<Pending> pending_;  // sent with SendQuery, not read yet
 };
 
 // --- the factory ------------------------------------------------------------------------------------

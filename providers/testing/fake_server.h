@@ -42,6 +42,11 @@
 //   "run: systemctl"): FailShell (the operation fails with the given Status), FreezeShell (bounded
 //   by the session's command timeout: kUnavailable after it, session dropped), DropShell (kUnavailable,
 //   session dropped, further shell verbs kUnavailable until AllowShellReconnect()).
+// - SendQuery, AnswerWaiting and ReadAnswer (the split round trip of watch's probe): the statement is
+//   received when sent (logged, counted, its fault found); a frozen one's answer is waiting once its
+//   freeze has passed, whatever the read timeout, and ReadAnswer before that waits for it, bounded
+//   by the read timeout (then 2013, connection dropped). With nothing sent, AnswerWaiting returns
+//   true only when the server dropped its connections (DropSqlAfter).
 // FakeSessionFactory::Refuse(name) makes every connect to that server fail (SQL: 2003).
 //
 // Thread-safe: a FakeServer may be used by sessions on several threads (the executor runs actions

@@ -16,6 +16,7 @@
 #include "engine/topology_parser.h"
 #include "integration/lab_client.h"
 #include "providers/lost_transactions.h"
+#include "providers/server_session.h"
 
 namespace {
 
@@ -125,7 +126,8 @@ TEST_CASE("a Debian include layout with a relative log_bin: planned from the inc
   REQUIRE(parsed.ok());
   const std::string binlog_pos = lab::SqlValue("mercury", "SELECT @@gtid_binlog_pos");
   REQUIRE_FALSE(binlog_pos.empty());
-  replplan::LostTransactions lost = replplan::FindLostTransactions(parsed.topology.servers[0], binlog_pos);
+  replplan::LiveSessionFactory sessions;
+  replplan::LostTransactions lost = replplan::FindLostTransactions(sessions, parsed.topology.servers[0], binlog_pos);
   CHECK_MESSAGE(lost.known, lost.why_unknown);
   CHECK(lost.old_position == binlog_pos);
   CHECK(lost.lost.empty());

@@ -526,7 +526,8 @@ TEST_CASE("lost transactions: a binlog that cannot be read is 'unknown', never '
   std::filesystem::create_directories(dir);
   { std::ofstream(dir + "/mysql-bin.index") << dir + "/mysql-bin.000001\n"; }
   old_primary.log_bin = dir + "/mysql-bin.log";
-  LostTransactions unreadable = FindLostTransactions(old_primary, "0-1-5");
+  LiveSessionFactory sessions;
+  LostTransactions unreadable = FindLostTransactions(sessions, old_primary, "0-1-5");
   CHECK_FALSE(unreadable.known);
   CHECK_MESSAGE(unreadable.why_unknown.find("cannot read") != std::string::npos, unreadable.why_unknown);
 

@@ -1,0 +1,213 @@
+// watch (ops/watch.h) over a fake world: its probe, its failover and its fence guard reach the
+// servers only through the World, so a frozen primary, and one that wakes writable after the
+// failover, are unit tests. Each asserts what each fake server was asked.
+#include "ops/watch.h"
+
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ops/fake_lab.h"
+
+namespace replplan::ops {
+namespace {
+
+using testing::Contains;
+using testing::FailoverServers;
+using testing::kFactsAsked;
+using testing::kPositionQuery;
+using testing::Lab;
+
+const char kOwner[] = "replplan watch by test@here (pid 1)";
+
+// The live executor over the fake servers, each Execute recorded with whether a cluster lock was
+// held then. Thread-safe: the failover runs actions on several hosts at once, the fence guard on
+// its own thread.
+class LockWatchingExecutors : public ExecutorFactory {
+ public:
+  LockWatchingExecutors(SessionFactory& sessions, const testing::FakeLocks& locks) : live_(sessions), locks_(locks) {}
+  std::unique_ptr<ActionExecutor> Make(const Topology& topology) override {
+    return std::make_unique<Executor>(live_.Make(topology), *this);
+  }
+  // "mercury/fence-primary locked", in the order run.
+  std::vector<std::string> executed() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return executed_;
+  }
+
+ private:
+  class Executor : public ActionExecutor {
+   public:
+    Executor(std::unique_ptr<ActionExecutor> inner, LockWatchingExecutors& owner)
+        : inner_(std::move(inner)), owner_(owner) {}
+    Status Execute(const Action& action, const ProgressFn& progress) override {
+      {
+        std::lock_guard<std::mutex> lock(owner_.mutex_);
+        owner_.executed_.push_back(action.id + (owner_.locks_.alive > 0 ? " locked" : " UNLOCKED"));
+      }
+      return inner_->Execute(action, progress);
+    }
+
+   private:
+    std::unique_ptr<ActionExecutor> inner_;
+    LockWatchingExecutors& owner_;
+  };
+  SessionExecutors live_;
+  const testing::FakeLocks& locks_;
+  mutable std::mutex mutex_;
+  std::vector<std::string> executed_;
+};
+
+// The lab, mercury frozen on its next `SELECT 1` (the probe's) for 10 s and writable, its replicas
+// reconnecting after losing it, uranus answering probes once it is the primary; watch runs on a
+// thread over the fake world with the live executor.
+struct WatchedLab : Lab {
+  WatchedLab() {
+    FailoverServers(*this, /*replicas_lost=*/true);
+    mercury.Freeze("SELECT 1", std::chrono::seconds(10));
+    mercury.globals["read_only"] = "0";  // as it was while the primary: it wakes writable
+    mercury.AnswerPrefix("SELECT ID AS id, USER AS user FROM information_schema.PROCESSLIST", {});
+    uranus.Answer("SELECT 1", {Row{{"1", "1"}}});
+    world.executors = &executors;
+    options.topology_path = "lab.toml";
+    options.interval = std::chrono::milliseconds(200);
+    options.probe_timeout = std::chrono::milliseconds(300);
+    options.owner = kOwner;
+    options.log = [this](const std::string& line) {
+      std::lock_guard<std::mutex> lock(log_mutex);
+      log += line + "\n";
+    };
+  }
+  // A failed REQUIRE leaves the watcher running: it is stopped before its future is waited for.
+  ~WatchedLab() { stop = true; }
+  void Start() {
+    running = std::async(std::launch::async, [this] { return Watch(world, options, stop); });
+  }
+  // Stops the watcher at once if `done` is not seen in the log within `bound`; true when it was.
+  bool LogsWithin(const std::string& done, std::chrono::milliseconds bound) {
+    auto until = std::chrono::steady_clock::now() + bound;
+    while (std::chrono::steady_clock::now() < until) {
+      if (Contains(Log(), done)) return true;
+      if (running.wait_for(std::chrono::milliseconds(10)) == std::future_status::ready) break;
+    }
+    return Contains(Log(), done);
+  }
+  Status Stop() {
+    stop = true;
+    return running.get();
+  }
+  std::string Log() {
+    std::lock_guard<std::mutex> lock(log_mutex);
+    return log;
+  }
+  // How many times `server` was asked `statement`.
+  static long Asked(const FakeServer& server, const std::string& statement) {
+    const std::vector<std::string> asked = server.statements();
+    return std::count(asked.begin(), asked.end(), statement);
+  }
+
+  FakeServer& mercury = fakes.sessions.server("mercury");
+  FakeServer& uranus = fakes.sessions.server("uranus");
+  FakeServer& venus = fakes.sessions.server("venus");
+  LockWatchingExecutors executors{fakes.sessions, fakes.locks};
+  WatchOptions options;
+  std::atomic<bool> stop = false;
+  std::future<Status> running;
+  std::mutex log_mutex;
+  std::string log;
+};
+
+TEST_CASE("a probe that never returns: one failover, on the probe's silent verdict; the frozen primary is asked "
+          "nothing after the probe, the replicas are asked for their facts once each, then moved") {
+  WatchedLab lab;
+  lab.options.max_failovers = 1;
+  lab.Start();
+  // Done long before mercury's freeze (10 s) ends: nothing waits on it.
+  REQUIRE_MESSAGE(lab.LogsWithin("failover report: mercury -> uranus", std::chrono::seconds(5)), lab.Log());
+  REQUIRE(lab.running.wait_for(std::chrono::seconds(2)) == std::future_status::ready);
+  Status status = lab.Stop();
+  CHECK_MESSAGE(status.ok(), status.message(), "\n", lab.Log());
+
+  // mercury: the probe's connection and its one statement, never answered; the confirm step, the
+  // live-state read and the plan asked it nothing (the probe's verdict stood in for them).
+  CHECK(lab.mercury.log() == std::vector<std::string>{"sql: SELECT 1"});
+  CHECK(lab.mercury.sql_connects() == 1);
+  const std::string log = lab.Log();
+  CHECK(Contains(log, "primary mercury unreachable: no answer from mercury within 300 ms; asking the replicas\n"));
+  // One failover attempt: each replica was asked for its facts once, first, and then moved.
+  for (FakeServer* replica : {&lab.uranus, &lab.venus}) {
+    const std::vector<std::string> asked = replica->statements();
+    REQUIRE(asked.size() > kFactsAsked.size());
+    CHECK(std::vector<std::string>(asked.begin(), asked.begin() + 2) == kFactsAsked);
+    CHECK(WatchedLab::Asked(*replica, kPositionQuery) == 1);
+  }
+  CHECK(lab.uranus.globals["read_only"] == "0");
+  CHECK_FALSE(lab.uranus.replica.has_value());
+  REQUIRE(lab.venus.replica.has_value());
+  CHECK(lab.venus.replica->at("Master_Host") == "127.0.0.66");
+  // The live state the plan was made from is the replicas' only.
+  REQUIRE(lab.fakes.live.reads >= 1);
+  for (const auto& asked : lab.fakes.live.asked) CHECK(asked == std::vector<std::string>{"uranus", "venus"});
+  CHECK(lab.fakes.locks.taken == std::vector<std::string>{"uranus"});
+  CHECK(Contains(lab.fakes.files.files.at("lab.toml"), "primary = \"uranus\""));
+  CHECK(lab.fakes.records.epochs.size() == 1);
+  CHECK(lab.fakes.records.binlogs_read == std::vector<std::string>{"mercury"});
+  CHECK(Contains(log, "  result: done\n"));
+  for (const std::string& run : lab.executors.executed()) CHECK_MESSAGE(Contains(run, " locked"), run);
+}
+
+TEST_CASE("the old primary wakes writable after the failover: the fence guard fences it under the cluster lock, "
+          "through the executor, and leaves it alone once it is read-only") {
+  WatchedLab lab;
+  lab.Start();
+  bool fenced = lab.LogsWithin("fenced mercury (it came back writable after the failover)", std::chrono::seconds(5));
+  // A few more rounds of the guard (every 200 ms): a fenced server is not fenced again.
+  if (fenced) std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  Status status = lab.Stop();
+  const std::string log = lab.Log();
+  REQUIRE_MESSAGE(fenced, log);
+  CHECK_MESSAGE(status.ok(), status.message());
+  CHECK(Contains(log, "watching uranus (127.0.0.66:3306)"));  // the watcher moved on to the new primary
+
+  // mercury: the probe, then the guard's check and its re-check under the lock (each on a fresh
+  // connection), then the fence the executor ran: semi-sync waiters, read_only read and set, and
+  // checked again.
+  const std::vector<std::string> asked = lab.mercury.statements();
+  const std::string waiters =
+      "SELECT ID AS id, USER AS user FROM information_schema.PROCESSLIST WHERE STATE LIKE 'Waiting for semi-sync "
+      "ACK%' AND COMMAND NOT LIKE 'Binlog Dump%' AND ID <> CONNECTION_ID()";
+  const std::vector<std::string> expected = {"SELECT 1",
+                                             "SELECT @@GLOBAL.read_only AS v",
+                                             "SELECT @@GLOBAL.read_only AS v",
+                                             waiters,
+                                             "SELECT @@GLOBAL.read_only AS ro",
+                                             "SET SESSION lock_wait_timeout = 1",
+                                             "SET GLOBAL read_only = 1",
+                                             "SET SESSION lock_wait_timeout = DEFAULT",
+                                             waiters,
+                                             "SELECT @@GLOBAL.read_only AS ro"};
+  REQUIRE_MESSAGE(asked.size() >= expected.size(), log);
+  CHECK(std::vector<std::string>(asked.begin(), asked.begin() + expected.size()) == expected);
+  // Later rounds only looked: read-only now, never fenced again.
+  for (size_t i = expected.size(); i < asked.size(); ++i) CHECK(asked[i] == "SELECT @@GLOBAL.read_only AS v");
+  CHECK(WatchedLab::Asked(lab.mercury, "SET GLOBAL read_only = 1") == 1);
+  CHECK(lab.mercury.globals["read_only"] == "1");
+  // The lock: the failover's, then the fence's, on the new primary, named for what it fences.
+  CHECK(lab.fakes.locks.taken == std::vector<std::string>{"uranus", "uranus"});
+  REQUIRE(lab.fakes.locks.owners.size() == 2);
+  CHECK(lab.fakes.locks.owners[1] == std::string(kOwner) + " (fencing mercury)");
+  CHECK(lab.fakes.locks.alive == 0);
+  const std::vector<std::string> executed = lab.executors.executed();
+  REQUIRE_FALSE(executed.empty());
+  CHECK(executed.back() == "mercury/fence-primary locked");
+  CHECK(std::count(executed.begin(), executed.end(), "mercury/fence-primary locked") == 1);
+}
+
+}  // namespace
+}  // namespace replplan::ops

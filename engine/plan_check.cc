@@ -146,7 +146,11 @@ class Checker {
     }
   }
   void operator()(const StartReplicaArgs&) { NotOnPrimary(); }
-  void operator()(const ResetReplicaArgs&) { OnPrimary(); }
+  // A named channel is forgotten only on the primary; the default one also on a replica whose
+  // channel metadata is broken (made again by the change-source after it).
+  void operator()(const ResetReplicaArgs& args) {
+    if (!args.connection_name.empty()) OnPrimary();
+  }
   void operator()(const FencePrimaryArgs&) { NotOnPrimary(); }
   void operator()(const WaitForCatchUpArgs& args) {
     OtherServer(args.source, "source");

@@ -1,4 +1,5 @@
 #include "engine/planner.h"
+#include "engine/plan_check.h"
 
 #include <doctest/doctest.h>
 
@@ -349,6 +350,55 @@ TEST_CASE("error 1236 means the source lost the binlog: a destructive reseed") {
   CHECK(AnyContains(plan.actions[0].action.reasons,
                     "reseed: source no longer has the binlog the replica needs (error 1236)"));
   CHECK(AnyContains(Host(plan, "uranus").notes, "1236"));
+}
+
+TEST_CASE("1201 (broken channel metadata) under GTID: RESET SLAVE ALL, CHANGE MASTER at gtid_slave_pos, START; no reseed") {
+  Topology t = LabTopology(2);
+  LiveState live = InSyncLive(t);
+  live.servers["uranus"].databases.push_back({"secondhand_production", "utf8mb4", "utf8mb4_general_ci"});
+  auto& c = live.servers["uranus"].channels[0];
+  c.io_running = "No";
+  c.sql_running = false;
+  c.last_sql_errno = 1201;
+  c.last_sql_error = "Could not initialize master info structure";
+  Plan plan = MustPlan(t, live);
+  REQUIRE(Ids(plan) == std::vector<std::string>{"uranus/reset-replica", "uranus/change-source", "uranus/start-replica"});
+  for (const PlannedAction& pa : plan.actions) CHECK_FALSE(pa.action.destructive);
+  CHECK(AnyContains(plan.actions[0].action.reasons, "SQL thread error 1201"));
+  CHECK(plan.actions[0].action.Args<ResetReplicaArgs>().connection_name.empty());
+  const auto& change = plan.actions[1].action.Args<ChangeSourceArgs>();
+  CHECK(change.use_gtid == UseGtid::kSlavePos);
+  CHECK(change.position == StartPosition::kKeep);
+  CHECK(plan.actions[1].depends_on == std::vector<std::string>{"uranus/reset-replica"});
+  CHECK(plan.actions[2].depends_on == std::vector<std::string>{"uranus/change-source"});
+  CHECK(CheckPlanAgainstTopology(plan, t).ok());
+  REQUIRE(plan.conditions.size() == 1);
+  CHECK(plan.conditions[0].type == "channel-metadata-broken");
+
+  c.last_sql_errno = 0;
+  c.last_sql_error.clear();
+  c.last_io_errno = 1201;
+  c.last_io_error = "Could not initialize master info structure";
+  CHECK(Ids(MustPlan(t, live)) ==
+        std::vector<std::string>{"uranus/reset-replica", "uranus/change-source", "uranus/start-replica"});
+}
+
+TEST_CASE("a relay log gone from disk (both threads No, errnos 0) is the 1201 remedy, not a bare START SLAVE") {
+  Topology t = LabTopology(2);
+  LiveState live = InSyncLive(t);
+  auto& c = live.servers["uranus"].channels[0];
+  c.io_running = "No";
+  c.sql_running = false;
+  live.servers["uranus"].relay_log_present = false;
+  Plan plan = MustPlan(t, live);
+  REQUIRE(Ids(plan) == std::vector<std::string>{"uranus/reset-replica", "uranus/change-source", "uranus/start-replica"});
+  CHECK(AnyContains(plan.actions[0].action.reasons, "is not on disk"));
+
+  // Present, or not known: replication was stopped by hand, START SLAVE resumes it.
+  live.servers["uranus"].relay_log_present = true;
+  CHECK(Ids(MustPlan(t, live)) == std::vector<std::string>{"uranus/start-replica"});
+  live.servers["uranus"].relay_log_present.reset();
+  CHECK(Ids(MustPlan(t, live)) == std::vector<std::string>{"uranus/start-replica"});
 }
 
 TEST_CASE("a file-mode seed cut short (sentinel source host) is seeded again, never started") {

@@ -66,6 +66,7 @@ void LinkHost(const PlanContext& ctx, size_t index, PlanBuilder& plan) {
   } else {
     plan.Depend(h.change, {h.restart, h.set_global, p.restart, p.set_global, p.repl_user, p.repl_grant});
   }
+  plan.Depend(h.change, h.resets);  // a broken channel is forgotten before it is made again
   if (h.change != kNone) {
     plan.Depend(h.start, {h.change});
   } else {

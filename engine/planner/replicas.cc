@@ -105,6 +105,31 @@ void PlanReplica(const PlanContext& ctx, const Server& server, PlanBuilder& plan
     AddStart(server, {threads}, plan);
     return;
   }
+  // 1201, or a relay log gone from disk (both threads No, errnos 0: START SLAVE fails with 1201
+  // once mariadbd restarted): the channel's metadata is broken, the data is intact. Under GTID the
+  // replica knows its own position (gtid_slave_pos), so the channel is forgotten and made again
+  // from there; the relay log RESET SLAVE ALL drops is fetched again from the source.
+  const bool metadata_broken = channel->last_io_errno == kErrMasterInfo || channel->last_sql_errno == kErrMasterInfo ||
+                               (channel->last_io_errno == 0 && channel->last_sql_errno == 0 &&
+                                channel->io_running == "No" && !channel->sql_running && s.relay_log_present == false);
+  if (metadata_broken && gtid) {
+    std::string seen = channel->last_io_errno == kErrMasterInfo    ? "IO thread error 1201: " + channel->last_io_error
+                       : channel->last_sql_errno == kErrMasterInfo ? "SQL thread error 1201: " + channel->last_sql_error
+                                                                   : "Relay_Log_File " + channel->relay_log_file +
+                                                                         " is not on disk";
+    Action& reset = plan.Add(spec.name, ActionKind::kResetReplica);
+    reset.summary = "RESET SLAVE ALL on " + spec.name + ": forget its broken channel metadata and relay log";
+    reset.reasons = {spec.name + "'s replication metadata is broken (" + seen +
+                     "): START SLAVE alone fails with 1201; its data is intact, so no reseed"};
+    reset.changes = {{"master_host", channel->source_host, "", false}};
+    reset.SetArgs(ResetReplicaArgs{""});
+    AddChangeSource(ctx, server, nullptr,
+                    {"make the channel again at " + spec.name + "'s own GTID position (gtid_slave_pos " +
+                     OrEmpty(s.gtid_slave_pos) + ")"},
+                    false, false, plan);
+    AddStart(server, {threads}, plan);
+    return;
+  }
   if (channel->last_sql_errno != 0) {
     std::string error = "SQL thread error " + std::to_string(channel->last_sql_errno) + ": " + channel->last_sql_error;
     report.notes.push_back("replication " + error + " (reseed)");

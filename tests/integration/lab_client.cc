@@ -431,4 +431,15 @@ std::string ExtraSshd::Pid() const {
   return pid;
 }
 
+void LoseRelayLogOverRestart(const std::string& host) {
+  Sql(host, "STOP SLAVE");
+  if (Lab({"stop", host}).exit_code != 0) throw std::runtime_error("lab.sh stop " + host + " failed");
+  int removed = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(Dir() + "/hosts/" + host + "/data")) {
+    if (entry.path().filename().string().rfind("mysqld-relay-bin.", 0) == 0) removed += std::filesystem::remove(entry.path());
+  }
+  if (removed == 0) throw std::runtime_error("no relay log file to delete on " + host);
+  if (Lab({"start", host}).exit_code != 0) throw std::runtime_error("lab.sh start " + host + " failed");
+}
+
 }  // namespace lab

@@ -146,4 +146,9 @@ std::string PrimaryIn(const std::string& path);
 // diagnostic when it does not validate.
 replplan::Topology LoadTopology();
 
+// The 1201 family, as an operator meets it: replication stopped on `host`, mariadbd stopped, its
+// relay log files (mysqld-relay-bin.*) deleted, mariadbd started again. Throws std::runtime_error
+// when a step fails or there was no relay log to delete.
+void LoseRelayLogOverRestart(const std::string& host);
+
 }  // namespace lab

@@ -171,14 +171,7 @@ TEST_CASE("status: healthy 0, a replica stopped by hand 1, its source refusing t
   }
 
   SUBCASE("venus's relay log lost over a restart: channel-metadata-broken, START SLAVE fails 1201, RESET SLAVE repairs") {
-    lab::Sql("venus", "STOP SLAVE");
-    REQUIRE(lab::Lab({"stop", "venus"}).exit_code == 0);
-    int removed = 0;
-    for (const auto& entry : std::filesystem::directory_iterator(lab::Dir() + "/hosts/venus/data")) {
-      if (entry.path().filename().string().rfind("mysqld-relay-bin.", 0) == 0) removed += std::filesystem::remove(entry.path());
-    }
-    REQUIRE(removed > 0);
-    REQUIRE(lab::Lab({"start", "venus"}).exit_code == 0);
+    lab::LoseRelayLogOverRestart("venus");
 
     StatusRun lost = Status();
     CHECK_MESSAGE(lost.exit_code == 2, lost.text);

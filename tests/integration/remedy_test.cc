@@ -1,0 +1,92 @@
+// Issue 14's remedies on the real lab, one broken state per case: the plan names the condition
+// (text and JSON) and plans the least destructive remedy, apply carries it out, then every server
+// holds the same rows (read back) and `plan --detailed-exitcode` exits 0.
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "integration/lab_client.h"
+
+namespace {
+
+const std::vector<std::string> kHosts = {"mercury", "uranus", "venus"};
+
+// The probe table's ids on `host`, in order.
+std::string Rows(const std::string& host) {
+  return lab::SqlValue(host, "SELECT IFNULL(GROUP_CONCAT(id ORDER BY id), '') FROM secondhand_production.remedy_probe");
+}
+
+// A row written on the primary; every server then holds the same rows.
+void CheckSameRowsEverywhere(int id) {
+  lab::Sql("mercury", "INSERT INTO secondhand_production.remedy_probe VALUES (" + std::to_string(id) + ")");
+  const std::string want = Rows("mercury");
+  CHECK(want.find(std::to_string(id)) != std::string::npos);
+  for (const std::string& host : kHosts) {
+    CHECK_MESSAGE(lab::WaitFor([&] { return Rows(host) == want; }, std::chrono::seconds(10)),
+                  (host + " holds " + Rows(host) + ", mercury " + want));
+  }
+}
+
+// The plan's conditions on `host`, from `plan --json`.
+std::vector<nlohmann::json> PlanConditionsOn(const std::string& host, std::string& text) {
+  auto plain = lab::Replplan({"plan", lab::TopologyPath()});
+  text = plain.out + plain.err;
+  auto json = lab::Replplan({"plan", "--json", lab::TopologyPath()});
+  nlohmann::json plan = nlohmann::json::parse(json.out, nullptr, false);
+  REQUIRE_MESSAGE(!plan.is_discarded(), (json.out + json.err));
+  std::vector<nlohmann::json> found;
+  for (const auto& c : plan["conditions"]) {
+    if (c["host"] == host) found.push_back(c);
+  }
+  return found;
+}
+
+std::vector<std::string> PlannedKinds(const std::string& host) {
+  auto json = lab::Replplan({"plan", "--json", lab::TopologyPath()});
+  nlohmann::json plan = nlohmann::json::parse(json.out, nullptr, false);
+  REQUIRE(!plan.is_discarded());
+  std::vector<std::string> kinds;
+  for (const auto& a : plan["actions"]) {
+    if (a["host"] == host) kinds.push_back(a["kind"]);
+  }
+  return kinds;
+}
+
+void ApplyAndCheckConverged(int id) {
+  auto applied = lab::Replplan({"apply", "--yes", lab::TopologyPath()});
+  REQUIRE_MESSAGE(applied.exit_code == 0, (applied.out + applied.err));
+  CheckSameRowsEverywhere(id);
+  auto again = lab::Replplan({"plan", "--detailed-exitcode", lab::TopologyPath()});
+  CHECK_MESSAGE(again.exit_code == 0, (again.out + again.err));
+}
+
+}  // namespace
+
+TEST_CASE("remedies: each broken state is named in the plan and repaired without a reseed") {
+  lab::Reset(3);
+  auto applied = lab::Replplan({"apply", "--yes", lab::TopologyPath()});
+  REQUIRE_MESSAGE(applied.exit_code == 0, (applied.out + applied.err));
+  lab::Sql("mercury", "CREATE TABLE secondhand_production.remedy_probe (id INT PRIMARY KEY)");
+  CheckSameRowsEverywhere(1);
+
+  SUBCASE("1201 family: venus's relay log lost over a restart: RESET SLAVE ALL, CHANGE MASTER at its GTID position") {
+    lab::LoseRelayLogOverRestart("venus");
+    lab::Sql("mercury", "INSERT INTO secondhand_production.remedy_probe VALUES (2)");  // venus misses it for now
+
+    std::string text;
+    auto on_venus = PlanConditionsOn("venus", text);
+    REQUIRE_MESSAGE(on_venus.size() == 1, text);
+    CHECK(on_venus[0]["type"] == "channel-metadata-broken");
+    CHECK(on_venus[0]["reason"] == "relay-log-missing");
+    CHECK_MESSAGE(text.find("condition: channel-metadata-broken (broken)") != std::string::npos, text);
+    CHECK(PlannedKinds("venus") == std::vector<std::string>{"reset-replica", "change-source", "start-replica"});
+    CHECK_MESSAGE(text.find("DESTRUCTIVE") == std::string::npos, text);
+
+    ApplyAndCheckConverged(3);
+  }
+}

@@ -5,8 +5,6 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
-#include <filesystem>
-#include <stdexcept>
 #include <string>
 #include <vector>
 

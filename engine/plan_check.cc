@@ -105,7 +105,12 @@ class Checker {
       Stale("grants " + OrNone(Join(args.grants, "; ")) + ", the topology gives " + Quoted(*user) + " " +
             OrNone(Join(grants, "; ")));
     }
-    OnPrimary();
+    // With the binary log off: the repair of a replica that lacks it (1133, 1396), never the primary.
+    if (args.binlog_off) {
+      NotOnPrimary();
+    } else {
+      OnPrimary();
+    }
   }
   void operator()(const GrantPrivilegesArgs& args) {
     const ReplicationSpec& r = t_.replication;

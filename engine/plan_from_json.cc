@@ -352,8 +352,11 @@ ActionArgs ReadArgs(Fields& action, ActionKind kind, const std::string& id, Stat
       return a;
     }
     case ActionKind::kCreateUser: {
-      CreateUserArgs a{p.Text("user"), p.Text("host"), p.List("grants", ';')};
-      p.Finish({"user", "host", "grants"});
+      CreateUserArgs a{p.Text("user"), p.Text("host"), p.List("grants", ';'), false};
+      std::string binlog = p.OptionalText("binlog");
+      if (!binlog.empty() && binlog != "off") p.Bad("binlog", "'" + binlog + "' is not off");
+      a.binlog_off = binlog == "off";
+      p.Finish({"user", "host", "grants", "binlog"});
       return a;
     }
     case ActionKind::kGrantPrivileges: {

@@ -422,13 +422,63 @@ TEST_CASE("an SQL thread error means diverged data: a destructive reseed with th
   LiveState live = InSyncLive(t);
   auto& c = live.servers["uranus"].channels[0];
   c.sql_running = false;
-  c.last_sql_errno = 1133;
-  c.last_sql_error = "Can't find any matching row in the user table";
+  c.last_sql_errno = 1146;
+  c.last_sql_error = "Table 'secondhand_production.items' doesn't exist";
   Plan plan = MustPlan(t, live);
   REQUIRE(Has(plan, "uranus/seed-replica"));
   const Action& seed = Find(plan, "uranus/seed-replica")->action;
   CHECK(seed.destructive);
-  CHECK(AnyContains(seed.reasons, "1133: Can't find any matching row in the user table"));
+  CHECK(AnyContains(seed.reasons, "1146: Table 'secondhand_production.items' doesn't exist"));
+}
+
+TEST_CASE("1133/1396: a declared account the replica lacks is created there with the binary log off, then START; never a reseed") {
+  Topology t = LabTopology(2);
+  REQUIRE_FALSE(t.users.empty());
+  const UserSpec& u = t.users[0];
+  LiveState live = InSyncLive(t);
+  auto& replica = live.servers["uranus"];
+  std::erase_if(replica.users, [&](const LiveUser& l) { return l.name == u.name && l.host == u.host; });
+  auto& c = replica.channels[0];
+  c.sql_running = false;
+  c.last_sql_errno = 1396;
+  c.last_sql_error = "Error 'Operation ALTER USER failed for '" + u.name + "'@'" + u.host +
+                     "'' on query. Default database: ''. Query: 'ALTER USER '" + u.name + "'@'" + u.host +
+                     "' IDENTIFIED BY PASSWORD '*ABC''";
+  Plan plan = MustPlan(t, live);
+  const std::string create = "uranus/create-user/" + u.name + "@" + u.host;
+  REQUIRE(Ids(plan) == std::vector<std::string>{create, "uranus/start-replica"});
+  for (const PlannedAction& pa : plan.actions) CHECK_FALSE(pa.action.destructive);
+  const auto& args = plan.actions[0].action.Args<CreateUserArgs>();
+  CHECK(args.binlog_off);
+  CHECK(args.user == u.name);
+  CHECK(plan.actions[1].depends_on == std::vector<std::string>{create});
+  CHECK(CheckPlanAgainstTopology(plan, t).ok());
+  REQUIRE(plan.conditions.size() == 1);
+  CHECK(plan.conditions[0].type == "missing-account");
+
+  // An account the file does not declare: explained, nothing planned, still no reseed.
+  c.last_sql_errno = 1133;
+  c.last_sql_error = "Error 'Can't find any matching row in the user table' on query. Default database: ''. "
+                     "Query: 'GRANT SELECT ON *.* TO `stranger`@`%`'";
+  Plan undeclared = MustPlan(t, live);
+  CHECK_FALSE(Has(undeclared, "uranus/seed-replica"));
+  CHECK(AnyContains(Host(undeclared, "uranus").notes, "`stranger`@`%`"));
+}
+
+TEST_CASE("a create-user with the binary log off is a replica's repair: on the primary the plan is stale") {
+  Topology t = LabTopology(2);
+  const UserSpec& u = t.users[0];
+  LiveState live = InSyncLive(t);
+  Plan plan = MustPlan(t, live);
+  Action a;
+  a.id = "mercury/create-user/x";
+  a.kind = ActionKind::kCreateUser;
+  a.host = "mercury";
+  std::vector<std::string> grants;
+  for (const GrantSpec& g : u.grants) grants.push_back(g.text);
+  a.SetArgs(CreateUserArgs{u.name, u.host, grants, /*binlog_off=*/true});
+  plan.actions.push_back({a, {}});
+  CHECK_FALSE(CheckPlanAgainstTopology(plan, t).ok());
 }
 
 TEST_CASE("stopped threads without an SQL error are just started, the IO error explained") {

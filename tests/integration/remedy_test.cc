@@ -87,4 +87,27 @@ TEST_CASE("remedies: each broken state is named in the plan and repaired without
 
     ApplyAndCheckConverged(3);
   }
+
+  SUBCASE("1133: a GRANT replicated for the declared account pierre, which uranus lacks: created there, no reseed") {
+    lab::Sql("uranus", "SET SESSION sql_log_bin = 0; DROP USER 'pierre'@'%'");
+    lab::Sql("mercury", "GRANT SELECT ON secondhand_production.* TO 'pierre'@'%'");
+    lab::Sql("mercury", "INSERT INTO secondhand_production.remedy_probe VALUES (2)");  // uranus misses it for now
+    REQUIRE(lab::WaitFor([] { return Rows("uranus").find('2') == std::string::npos &&
+                                     lab::Replplan({"status", "--json", lab::TopologyPath()}).out.find("missing-account") !=
+                                         std::string::npos; },
+                         std::chrono::seconds(10)));
+
+    std::string text;
+    auto on_uranus = PlanConditionsOn("uranus", text);
+    REQUIRE_MESSAGE(on_uranus.size() == 1, text);
+    CHECK(on_uranus[0]["type"] == "missing-account");
+    CHECK(on_uranus[0]["error_number"] == 1133);
+    CHECK_MESSAGE(text.find("condition: missing-account (broken, error 1133)") != std::string::npos, text);
+    CHECK(PlannedKinds("uranus") == std::vector<std::string>{"create-user", "start-replica"});
+    CHECK_MESSAGE(text.find("DESTRUCTIVE") == std::string::npos, text);
+    CHECK_MESSAGE(text.find("seed-replica") == std::string::npos, text);
+
+    ApplyAndCheckConverged(3);
+    CHECK(lab::SqlValue("uranus", "SELECT COUNT(*) FROM mysql.user WHERE user = 'pierre'") == "1");
+  }
 }

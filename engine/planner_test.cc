@@ -401,6 +401,36 @@ TEST_CASE("a relay log gone from disk (both threads No, errnos 0) is the 1201 re
   CHECK(Ids(MustPlan(t, live)) == std::vector<std::string>{"uranus/start-replica"});
 }
 
+TEST_CASE("2003 while mariadbd runs but listens elsewhere: the config edit and a restart; not for a host down, a stopped server or 1045") {
+  Topology t = LabTopology(2);
+  LiveState live = InSyncLive(t);
+  ServerState& u = live.servers["uranus"];
+  u.sql_ok = false;
+  u.sql_errno = 2003;
+  u.sql_error = "Can't connect to server on '127.0.0.66' (111)";
+  u.config["bind_address"] = "127.0.0.1";
+  u.process.probed = true;
+  u.process.running = true;
+  u.process.pid = "4242";
+  u.process.listening = {"127.0.0.1:3306"};
+  Plan plan = MustPlan(t, live);
+  REQUIRE(Ids(plan) == std::vector<std::string>{"uranus/edit-config", "uranus/restart-server"});
+  CHECK(plan.actions[1].depends_on == std::vector<std::string>{"uranus/edit-config"});
+  CHECK(AnyContains(plan.actions[1].action.reasons, "listens on 127.0.0.1:3306"));
+  REQUIRE(plan.conditions.size() == 1);
+  CHECK(plan.conditions[0].type == "listening-elsewhere");
+
+  u.process.running = false;  // server-down: a restart of the config would not be the remedy
+  CHECK(Ids(MustPlan(t, live)) == std::vector<std::string>{"uranus/edit-config"});
+  u.process.running = true;
+  u.sql_errno = 1045;  // a refused login is not a listening problem
+  CHECK(Ids(MustPlan(t, live)) == std::vector<std::string>{"uranus/edit-config"});
+  u.sql_errno = 2003;
+  u.ssh_ok = false;  // host-down: nothing can be planned
+  u.ssh_error = "timed out";
+  CHECK(Ids(MustPlan(t, live)).empty());
+}
+
 TEST_CASE("a file-mode seed cut short (sentinel source host) is seeded again, never started") {
   Topology t = LabTopology(2);
   t.replication.mode = ReplicationMode::kFile;

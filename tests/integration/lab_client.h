@@ -151,4 +151,11 @@ replplan::Topology LoadTopology();
 // when a step fails or there was no relay log to delete.
 void LoseRelayLogOverRestart(const std::string& host);
 
+// A my.cnf with its bind-address line set to `address`.
+std::string WithBindAddress(const std::string& cnf, const std::string& address);
+
+// mariadbd started on `host`'s my.cnf as lab.sh starts it (so lab.sh stops it), without waiting
+// for it to answer over TCP (it may be configured not to); waits until it answers on its socket.
+void StartMariadbdWithoutWaiting(const std::string& host);
+
 }  // namespace lab

@@ -115,7 +115,10 @@ struct Render {
   void operator()(const CreateDatabaseArgs& a) {
     out = {{"database", a.database}, {"charset", a.charset}, {"collation", a.collation}};
   }
-  void operator()(const CreateUserArgs& a) { out = {{"user", a.user}, {"host", a.host}, {"grants", GrantsText(a.grants)}}; }
+  void operator()(const CreateUserArgs& a) {
+    out = {{"user", a.user}, {"host", a.host}, {"grants", GrantsText(a.grants)}};
+    if (a.binlog_off) out["binlog"] = "off";
+  }
   void operator()(const GrantPrivilegesArgs& a) {
     out = {{"user", a.user}, {"host", a.host}, {"grants", GrantsText(a.grants)}};
     if (a.binlog_off) out["binlog"] = "off";

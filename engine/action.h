@@ -121,6 +121,9 @@ struct CreateUserArgs {
   std::string user;
   std::string host;
   std::vector<std::string> grants;  // every grant of the [[user]], as its text
+  // On a replica that lacks an account a replicated statement names (1133, 1396): created there
+  // alone, not replicated. Off: on the primary, replicated.
+  bool binlog_off = false;
   bool operator==(const CreateUserArgs&) const = default;
 };
 struct GrantPrivilegesArgs {

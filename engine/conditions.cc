@@ -30,7 +30,25 @@ std::string YesNo(bool b) { return b ? "Yes" : "No"; }
 
 class Diagnoser {
  public:
-  Diagnoser(const Topology& topology, const LiveState& live) : topo_(topology), live_(live) {}
+  // What several conditions compare across servers is gathered once, in the file's order, so a
+  // diagnosis is linear in the servers (planner_scale_test plans 20,000 of them).
+  Diagnoser(const Topology& topology, const LiveState& live) : topo_(topology), live_(live) {
+    for (const ServerSpec& spec : topo_.servers) {
+      const ServerState* s = live_.Find(spec.name);
+      if (s == nullptr || !s->sql_ok) continue;
+      if (s->server_id) by_server_id_[*s->server_id].push_back(spec.name);
+      if (s->read_only == false) writable_.push_back(spec.name);
+    }
+  }
+
+  // A list of servers in a condition names at most kListed of them, then how many more: a cluster
+  // where every server is writable must not carry every name in every server's condition.
+  static constexpr size_t kListed = 8;
+  static std::string Listed(const std::vector<std::string>& names) {
+    if (names.size() <= kListed) return Join(names);
+    return Join(std::vector<std::string>(names.begin(), names.begin() + kListed)) + " and " +
+           std::to_string(names.size() - kListed) + " more";
+  }
 
   std::vector<Condition> Run() {
     for (const ServerSpec& spec : topo_.servers) {
@@ -137,15 +155,16 @@ class Diagnoser {
 
   void ServerIdClash(const ServerSpec& spec, const ServerState& s) {
     if (!s.server_id) return;
-    std::vector<std::string> others;
-    for (const ServerSpec& other : topo_.servers) {
-      if (other.name == spec.name) continue;
-      const ServerState* o = live_.Find(other.name);
-      if (o != nullptr && o->sql_ok && o->server_id == s.server_id) others.push_back(other.name);
+    const std::vector<std::string>& same = by_server_id_[*s.server_id];
+    if (same.size() < 2) return;
+    std::vector<std::string> others;  // the first kListed, in the file's order
+    for (size_t i = 0; i < same.size() && others.size() < kListed; ++i) {
+      if (same[i] != spec.name) others.push_back(same[i]);
     }
-    if (others.empty()) return;
+    const size_t more = same.size() - 1 - others.size();
     Add(spec, "server-id-clash", Severity::kBroken, 0, "same-server-id",
-        {"server_id = " + std::to_string(*s.server_id) + " on " + spec.name + " and " + Join(others)},
+        {"server_id = " + std::to_string(*s.server_id) + " on " + spec.name + " and " + Join(others) +
+         (more > 0 ? " and " + std::to_string(more) + " more" : "")},
         "two servers share a server_id: a replica ignores (or is refused) its source's events (1593), and "
         "GTIDs cannot tell the servers' transactions apart; the file wants server_id = " +
             std::to_string(spec.server_id) + " on " + spec.name);
@@ -155,20 +174,17 @@ class Diagnoser {
   // name as the primary.
   void Roles(const ServerSpec& spec, const ServerState& s) {
     if (topo_.IsPrimary(spec.name) || s.read_only.value_or(true)) return;
-    std::vector<std::string> writable;
-    for (const ServerSpec& other : topo_.servers) {
-      const ServerState* o = live_.Find(other.name);
-      if (o != nullptr && o->sql_ok && o->read_only == false) writable.push_back(other.name);
-    }
+    const std::vector<std::string>& writable = writable_;
     std::vector<std::string> evidence;
-    for (const std::string& name : writable) {
-      const ServerState* o = live_.Find(name);
-      evidence.push_back(name + ": read_only = OFF, gtid_binlog_pos = " +
+    for (size_t i = 0; i < writable.size() && i < kListed; ++i) {
+      const ServerState* o = live_.Find(writable[i]);
+      evidence.push_back(writable[i] + ": read_only = OFF, gtid_binlog_pos = " +
                          (o->gtid_binlog_pos.empty() ? std::string("(empty)") : o->gtid_binlog_pos));
     }
+    if (writable.size() > kListed) evidence.push_back("and " + std::to_string(writable.size() - kListed) + " more");
     if (writable.size() > 1) {
       Add(spec, "split-brain", Severity::kBroken, 0, "several-writable", evidence,
-          Join(writable) + " all accept writes; the file names " + topo_.cluster.primary +
+          Listed(writable) + " all accept writes; the file names " + topo_.cluster.primary +
               " the primary: clients writing to " + spec.name + " make transactions the others never get");
       return;
     }
@@ -321,6 +337,8 @@ class Diagnoser {
 
   const Topology& topo_;
   const LiveState& live_;
+  std::map<uint32_t, std::vector<std::string>> by_server_id_;  // reachable servers, in the file's order
+  std::vector<std::string> writable_;                          // reachable servers with read_only OFF
   std::vector<Condition> out_;
 };
 

@@ -8,6 +8,7 @@
 #include "engine/plan.h"
 #include "engine/text.h"
 
+#include <algorithm>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -60,6 +61,14 @@ void RenderAction(const PlannedAction& pa, std::string& out) {
   if (!pa.depends_on.empty()) AddLine(out, "      after: " + Join(pa.depends_on, ", "));
 }
 
+// "condition: binlog-gone (broken, error 1236): <cause>", then its evidence, one fact a line.
+void RenderCondition(const Condition& c, std::string& out) {
+  AddLine(out, "  condition: " + c.type + " (" + ToString(c.severity) +
+                   (c.error_number != 0 ? ", error " + std::to_string(c.error_number) : std::string()) + "): " + c.cause);
+  for (const std::string& e : c.evidence) AddLine(out, "      evidence: " + e);
+}
+
+// "in sync" only for a host with neither actions nor conditions.
 std::string HostHeading(const Plan& plan, const HostReport& h, bool has_actions) {
   std::string line = h.name + " (" + h.address + "), " +
                      (h.role == "primary" ? std::string("primary") : "replica of " + plan.primary);
@@ -149,9 +158,14 @@ std::string RenderPlanText(const Plan& plan) {
       if (pa.action.host == h.name) mine.push_back(&pa);
     }
     out += "\n";
-    AddLine(out, HostHeading(plan, h, !mine.empty()));
+    bool has_conditions = std::any_of(plan.conditions.begin(), plan.conditions.end(),
+                                      [&](const Condition& c) { return c.host == h.name; });
+    AddLine(out, HostHeading(plan, h, !mine.empty() || has_conditions));
     if (!h.sql_ok) AddLine(out, "  sql: " + h.sql_error);
     if (!h.ssh_ok) AddLine(out, "  ssh: " + h.ssh_error);
+    for (const Condition& c : plan.conditions) {
+      if (c.host == h.name) RenderCondition(c, out);
+    }
     for (const PlannedAction* pa : mine) RenderAction(*pa, out);
     for (const std::string& note : h.notes) AddLine(out, "  note: " + note);
     if (mine.empty() && !h.sql_ok && !h.ssh_ok) {
@@ -179,6 +193,12 @@ nlohmann::json PlanToJson(const Plan& plan) {
     hosts.push_back({{"name", h.name}, {"address", h.address}, {"role", h.role}, {"sql_ok", h.sql_ok},
                      {"sql_error", h.sql_error}, {"ssh_ok", h.ssh_ok}, {"ssh_error", h.ssh_error},
                      {"notes", h.notes}});
+  }
+  json conditions = json::array();
+  for (const Condition& c : plan.conditions) {
+    conditions.push_back({{"type", c.type}, {"severity", ToString(c.severity)}, {"host", c.host},
+                          {"error_number", c.error_number}, {"reason", c.reason}, {"evidence", c.evidence},
+                          {"cause", c.cause}});
   }
   json actions = json::array();
   for (const PlannedAction& pa : plan.actions) {
@@ -208,6 +228,7 @@ nlohmann::json PlanToJson(const Plan& plan) {
                 {"hosts_unreadable", UnreadableHosts(plan).size()},
                 {"destructive", DestructiveCount(plan)}}},
               {"hosts", hosts},
+              {"conditions", conditions},
               {"actions", actions}};
   // Set by the CLI; absent from plans that never had them, so those keep their exact bytes.
   if (!plan.topology_digest.empty()) out["topology_digest"] = plan.topology_digest;

@@ -9,6 +9,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "engine/action.h"
+#include "engine/conditions.h"
 #include "engine/status.h"
 
 namespace replplan {
@@ -46,6 +47,10 @@ struct Plan {
   std::string replication_mode;  // "gtid" / "file"
   std::vector<HostReport> hosts;        // file order
   std::vector<PlannedAction> actions;   // a valid execution order
+  // What is wrong with the cluster (engine/conditions.h, Diagnose), servers in file order: the
+  // text shows each under its host above the actions that remedy it. Informational: apply acts on
+  // the actions only, and a saved plan without them (older replplan) reads as none.
+  std::vector<Condition> conditions;
   // A host's state was (partly) unknown: the plan is what could be decided without it.
   bool incomplete() const;
   bool has_changes() const { return !actions.empty(); }

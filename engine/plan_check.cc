@@ -53,10 +53,11 @@ class Checker {
     }
     // An included file is where a key is set today (the live state's to say, when the plan is made
     // again under the lock); here only that it edits a key the action changes.
-    for (const auto& [key, file] : args.files) {
+    for (const auto& entry : args.files) {
+      const std::string& key = entry.first;  // a plain name: clang 14 cannot capture a structured binding
       bool changed = std::any_of(action_->changes.begin(), action_->changes.end(),
                                  [&](const Change& c) { return c.key == key; });
-      if (!changed) Stale("edits " + key + " in " + file + ", but changes no " + key);
+      if (!changed) Stale("edits " + key + " in " + entry.second + ", but changes no " + key);
     }
   }
   void operator()(const RestartServerArgs&) {}
@@ -112,7 +113,12 @@ class Checker {
       Stale("grants " + OrNone(Join(args.grants, "; ")) + ", the topology gives " + Quoted(*user) + " " +
             OrNone(Join(grants, "; ")));
     }
-    OnPrimary();
+    // With the binary log off: the repair of a replica that lacks it (1133, 1396), never the primary.
+    if (args.binlog_off) {
+      NotOnPrimary();
+    } else {
+      OnPrimary();
+    }
   }
   void operator()(const GrantPrivilegesArgs& args) {
     const ReplicationSpec& r = t_.replication;
@@ -153,7 +159,11 @@ class Checker {
     }
   }
   void operator()(const StartReplicaArgs&) { NotOnPrimary(); }
-  void operator()(const ResetReplicaArgs&) { OnPrimary(); }
+  // A named channel is forgotten only on the primary; the default one also on a replica whose
+  // channel metadata is broken (made again by the change-source after it).
+  void operator()(const ResetReplicaArgs& args) {
+    if (!args.connection_name.empty()) OnPrimary();
+  }
   void operator()(const FencePrimaryArgs&) { NotOnPrimary(); }
   void operator()(const WaitForCatchUpArgs& args) {
     OtherServer(args.source, "source");

@@ -189,6 +189,32 @@ HostReport ReadHost(const json& value, const std::string& path, Status& error) {
   return h;
 }
 
+// Informational (apply acts on the actions): optional, so a plan from before they were listed reads.
+void ReadConditions(Fields& top, Plan& plan, Status& error) {
+  const json* value = top.Get("conditions", &json::is_array, "an array", /*required=*/false);
+  if (value == nullptr) return;
+  for (size_t i = 0; i < value->size() && error.ok(); ++i) {
+    Fields f((*value)[i], Index("conditions", i), error);
+    Condition c;
+    c.type = f.String("type");
+    std::string severity;
+    ReadEnum(f, "severity", {"degraded", "broken"}, severity);
+    c.severity = severity == "degraded" ? Severity::kDegraded : Severity::kBroken;
+    c.host = f.String("host");
+    const json* number = f.Get("error_number", &json::is_number_integer, "an integer");
+    if (number != nullptr) c.error_number = number->get<int>();
+    c.reason = f.String("reason");
+    c.evidence = f.Strings("evidence");
+    c.cause = f.String("cause");
+    f.Finish({"type", "severity", "host", "error_number", "reason", "evidence", "cause"});
+    if (f.ok() && std::none_of(plan.hosts.begin(), plan.hosts.end(),
+                               [&](const HostReport& h) { return h.name == c.host; })) {
+      f.Fail(f.PathOf("host"), "'" + c.host + "' is not among hosts");
+    }
+    plan.conditions.push_back(std::move(c));
+  }
+}
+
 // A sensitive change reads "(sensitive)" both ways and the Action keeps nothing: a plan file never
 // holds a secret, and one that seems to is refused rather than carried into apply.
 Change ReadChange(const json& value, const std::string& path, Status& error) {
@@ -346,8 +372,11 @@ ActionArgs ReadArgs(Fields& action, ActionKind kind, const std::string& id, Stat
       return a;
     }
     case ActionKind::kCreateUser: {
-      CreateUserArgs a{p.Text("user"), p.Text("host"), p.List("grants", ';')};
-      p.Finish({"user", "host", "grants"});
+      CreateUserArgs a{p.Text("user"), p.Text("host"), p.List("grants", ';'), false};
+      std::string binlog = p.OptionalText("binlog");
+      if (!binlog.empty() && binlog != "off") p.Bad("binlog", "'" + binlog + "' is not off");
+      a.binlog_off = binlog == "off";
+      p.Finish({"user", "host", "grants", "binlog"});
       return a;
     }
     case ActionKind::kGrantPrivileges: {
@@ -531,11 +560,12 @@ Plan ReadPlan(const json& document, Status& error) {
     for (const HostReport& h : plan.hosts) names.push_back(h.name);
     top.Fail("primary", "'" + plan.primary + "' is not among hosts" + DidYouMeanSuffix(plan.primary, names));
   }
+  ReadConditions(top, plan, error);
   ReadActions(top, plan, error);
   ReadPrimaryChange(top, plan, error);
   top.Finish({"format_version", "topology_file", "cluster", "primary", "flavor", "replication_mode", "complete",
-              "state_fingerprint", "topology_digest", "created_at", "summary", "hosts", "actions",
-              "primary_change"});
+              "state_fingerprint", "topology_digest", "created_at", "summary", "hosts", "conditions",
+              "actions", "primary_change"});
   return plan;
 }
 

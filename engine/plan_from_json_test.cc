@@ -105,6 +105,40 @@ TEST_CASE("plans from the planner round-trip, an unreadable host and a destructi
   }
 }
 
+TEST_CASE("the plan's conditions read back as written; a plan without them (older replplan) reads as none") {
+  using namespace testing;
+  Topology t = LabTopology(2);
+  LiveState live = InSyncLive(t);
+  live.servers["uranus"].channels[0].io_running = "No";
+  live.servers["uranus"].channels[0].sql_running = false;
+  auto plan = BuildPlan(t, live);
+  REQUIRE(plan.ok());
+  REQUIRE(plan->conditions.size() == 1);
+  json j = PlanToJson(*plan);
+  REQUIRE(j["conditions"].size() == 1);
+  CHECK(j["conditions"][0]["type"] == "replica-stopped");
+  CHECK(j["conditions"][0]["severity"] == "degraded");
+  CHECK(j["conditions"][0]["host"] == "uranus");
+  CHECK(j["conditions"][0]["error_number"] == 0);
+  Plan back = MustRead(j);
+  REQUIRE(back.conditions.size() == 1);
+  CHECK(back.conditions[0].type == "replica-stopped");
+  CHECK(back.conditions[0].severity == Severity::kDegraded);
+  CHECK(back.conditions[0].evidence == plan->conditions[0].evidence);
+  CHECK(PlanToJson(back) == j);
+
+  json older = j;
+  older.erase("conditions");
+  CHECK(MustRead(older).conditions.empty());
+
+  json bad = j;
+  bad["conditions"][0]["severity"] = "fatal";
+  CHECK(ErrorOf(bad).find("conditions[0].severity: 'fatal' is not one of degraded, broken") != std::string::npos);
+  bad = j;
+  bad["conditions"][0]["host"] = "pluto";
+  CHECK(ErrorOf(bad) == "conditions[0].host: 'pluto' is not among hosts");
+}
+
 TEST_CASE("topology_digest and created_at are left out of the JSON until the CLI sets them") {
   json golden = Golden();
   CHECK_FALSE(golden.contains("topology_digest"));

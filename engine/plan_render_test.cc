@@ -207,9 +207,18 @@ TEST_CASE("the JSON has every documented key") {
   live.servers["venus"].sql_error = "cannot connect";
   nlohmann::json j = PlanToJson(MustPlan(t, live));
   for (const char* key : {"format_version", "topology_file", "cluster", "primary", "complete", "state_fingerprint",
-                          "summary", "hosts", "actions"}) {
+                          "summary", "hosts", "conditions", "actions"}) {
     CHECK_MESSAGE(j.contains(key), key);
   }
+  REQUIRE_FALSE(j["conditions"].empty());
+  bool venus_unreachable = false;
+  for (const auto& c : j["conditions"]) {
+    for (const char* key : {"type", "severity", "host", "error_number", "reason", "evidence", "cause"}) {
+      CHECK_MESSAGE(c.contains(key), key);
+    }
+    venus_unreachable = venus_unreachable || (c["host"] == "venus" && c["type"] == "unreachable");
+  }
+  CHECK(venus_unreachable);
   CHECK(j["format_version"] == 1);
   CHECK(j["complete"] == false);
   for (const char* key : {"actions", "hosts_changed", "hosts_unreadable", "destructive"}) {

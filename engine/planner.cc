@@ -12,6 +12,7 @@
 #include "engine/planner.h"
 
 #include "engine/cluster_epoch.h"
+#include "engine/conditions.h"
 #include "engine/fingerprint.h"
 #include "engine/planner/builder.h"
 #include "engine/planner/context.h"
@@ -112,6 +113,7 @@ Result<Plan> BuildPlan(const Topology& topology, const LiveState& live, const Pl
   plan.replication_mode = ModeName(topology.replication.mode);
   plan.hosts = std::move(planned->hosts);
   plan.primary_change = planned->primary_change;
+  plan.conditions = Diagnose(topology, live);
   std::vector<std::vector<std::string>> depends_on(graph.size());
   for (size_t index = 0; index < graph.size(); ++index) {
     for (size_t dep : graph.DependenciesOf(index)) depends_on[index].push_back(graph.at(dep).id);

@@ -1,4 +1,5 @@
 #include "engine/planner.h"
+#include "engine/plan_check.h"
 
 #include <doctest/doctest.h>
 
@@ -424,6 +425,85 @@ TEST_CASE("error 1236 means the source lost the binlog: a destructive reseed") {
   CHECK(AnyContains(Host(plan, "uranus").notes, "1236"));
 }
 
+TEST_CASE("1201 (broken channel metadata) under GTID: RESET SLAVE ALL, CHANGE MASTER at gtid_slave_pos, START; no reseed") {
+  Topology t = LabTopology(2);
+  LiveState live = InSyncLive(t);
+  live.servers["uranus"].databases.push_back({"secondhand_production", "utf8mb4", "utf8mb4_general_ci"});
+  auto& c = live.servers["uranus"].channels[0];
+  c.io_running = "No";
+  c.sql_running = false;
+  c.last_sql_errno = 1201;
+  c.last_sql_error = "Could not initialize master info structure";
+  Plan plan = MustPlan(t, live);
+  REQUIRE(Ids(plan) == std::vector<std::string>{"uranus/reset-replica", "uranus/change-source", "uranus/start-replica"});
+  for (const PlannedAction& pa : plan.actions) CHECK_FALSE(pa.action.destructive);
+  CHECK(AnyContains(plan.actions[0].action.reasons, "SQL thread error 1201"));
+  CHECK(plan.actions[0].action.Args<ResetReplicaArgs>().connection_name.empty());
+  const auto& change = plan.actions[1].action.Args<ChangeSourceArgs>();
+  CHECK(change.use_gtid == UseGtid::kSlavePos);
+  CHECK(change.position == StartPosition::kKeep);
+  CHECK(plan.actions[1].depends_on == std::vector<std::string>{"uranus/reset-replica"});
+  CHECK(plan.actions[2].depends_on == std::vector<std::string>{"uranus/change-source"});
+  CHECK(CheckPlanAgainstTopology(plan, t).ok());
+  REQUIRE(plan.conditions.size() == 1);
+  CHECK(plan.conditions[0].type == "channel-metadata-broken");
+
+  c.last_sql_errno = 0;
+  c.last_sql_error.clear();
+  c.last_io_errno = 1201;
+  c.last_io_error = "Could not initialize master info structure";
+  CHECK(Ids(MustPlan(t, live)) ==
+        std::vector<std::string>{"uranus/reset-replica", "uranus/change-source", "uranus/start-replica"});
+}
+
+TEST_CASE("a relay log gone from disk (both threads No, errnos 0) is the 1201 remedy, not a bare START SLAVE") {
+  Topology t = LabTopology(2);
+  LiveState live = InSyncLive(t);
+  auto& c = live.servers["uranus"].channels[0];
+  c.io_running = "No";
+  c.sql_running = false;
+  live.servers["uranus"].relay_log_present = false;
+  Plan plan = MustPlan(t, live);
+  REQUIRE(Ids(plan) == std::vector<std::string>{"uranus/reset-replica", "uranus/change-source", "uranus/start-replica"});
+  CHECK(AnyContains(plan.actions[0].action.reasons, "is not on disk"));
+
+  // Present, or not known: replication was stopped by hand, START SLAVE resumes it.
+  live.servers["uranus"].relay_log_present = true;
+  CHECK(Ids(MustPlan(t, live)) == std::vector<std::string>{"uranus/start-replica"});
+  live.servers["uranus"].relay_log_present.reset();
+  CHECK(Ids(MustPlan(t, live)) == std::vector<std::string>{"uranus/start-replica"});
+}
+
+TEST_CASE("2003 while mariadbd runs but listens elsewhere: the config edit and a restart; not for a host down, a stopped server or 1045") {
+  Topology t = LabTopology(2);
+  LiveState live = InSyncLive(t);
+  ServerState& u = live.servers["uranus"];
+  u.sql_ok = false;
+  u.sql_errno = 2003;
+  u.sql_error = "Can't connect to server on '127.0.0.66' (111)";
+  u.config["bind_address"] = "127.0.0.1";
+  u.process.probed = true;
+  u.process.running = true;
+  u.process.pid = "4242";
+  u.process.listening = {"127.0.0.1:3306"};
+  Plan plan = MustPlan(t, live);
+  REQUIRE(Ids(plan) == std::vector<std::string>{"uranus/edit-config", "uranus/restart-server"});
+  CHECK(plan.actions[1].depends_on == std::vector<std::string>{"uranus/edit-config"});
+  CHECK(AnyContains(plan.actions[1].action.reasons, "listens on 127.0.0.1:3306"));
+  REQUIRE(plan.conditions.size() == 1);
+  CHECK(plan.conditions[0].type == "listening-elsewhere");
+
+  u.process.running = false;  // server-down: a restart of the config would not be the remedy
+  CHECK(Ids(MustPlan(t, live)) == std::vector<std::string>{"uranus/edit-config"});
+  u.process.running = true;
+  u.sql_errno = 1045;  // a refused login is not a listening problem
+  CHECK(Ids(MustPlan(t, live)) == std::vector<std::string>{"uranus/edit-config"});
+  u.sql_errno = 2003;
+  u.ssh_ok = false;  // host-down: nothing can be planned
+  u.ssh_error = "timed out";
+  CHECK(Ids(MustPlan(t, live)).empty());
+}
+
 TEST_CASE("a file-mode seed cut short (sentinel source host) is seeded again, never started") {
   Topology t = LabTopology(2);
   t.replication.mode = ReplicationMode::kFile;
@@ -445,13 +525,63 @@ TEST_CASE("an SQL thread error means diverged data: a destructive reseed with th
   LiveState live = InSyncLive(t);
   auto& c = live.servers["uranus"].channels[0];
   c.sql_running = false;
-  c.last_sql_errno = 1133;
-  c.last_sql_error = "Can't find any matching row in the user table";
+  c.last_sql_errno = 1146;
+  c.last_sql_error = "Table 'secondhand_production.items' doesn't exist";
   Plan plan = MustPlan(t, live);
   REQUIRE(Has(plan, "uranus/seed-replica"));
   const Action& seed = Find(plan, "uranus/seed-replica")->action;
   CHECK(seed.destructive);
-  CHECK(AnyContains(seed.reasons, "1133: Can't find any matching row in the user table"));
+  CHECK(AnyContains(seed.reasons, "1146: Table 'secondhand_production.items' doesn't exist"));
+}
+
+TEST_CASE("1133/1396: a declared account the replica lacks is created there with the binary log off, then START; never a reseed") {
+  Topology t = LabTopology(2);
+  REQUIRE_FALSE(t.users.empty());
+  const UserSpec& u = t.users[0];
+  LiveState live = InSyncLive(t);
+  auto& replica = live.servers["uranus"];
+  std::erase_if(replica.users, [&](const LiveUser& l) { return l.name == u.name && l.host == u.host; });
+  auto& c = replica.channels[0];
+  c.sql_running = false;
+  c.last_sql_errno = 1396;
+  c.last_sql_error = "Error 'Operation ALTER USER failed for '" + u.name + "'@'" + u.host +
+                     "'' on query. Default database: ''. Query: 'ALTER USER '" + u.name + "'@'" + u.host +
+                     "' IDENTIFIED BY PASSWORD '*ABC''";
+  Plan plan = MustPlan(t, live);
+  const std::string create = "uranus/create-user/" + u.name + "@" + u.host;
+  REQUIRE(Ids(plan) == std::vector<std::string>{create, "uranus/start-replica"});
+  for (const PlannedAction& pa : plan.actions) CHECK_FALSE(pa.action.destructive);
+  const auto& args = plan.actions[0].action.Args<CreateUserArgs>();
+  CHECK(args.binlog_off);
+  CHECK(args.user == u.name);
+  CHECK(plan.actions[1].depends_on == std::vector<std::string>{create});
+  CHECK(CheckPlanAgainstTopology(plan, t).ok());
+  REQUIRE(plan.conditions.size() == 1);
+  CHECK(plan.conditions[0].type == "missing-account");
+
+  // An account the file does not declare: explained, nothing planned, still no reseed.
+  c.last_sql_errno = 1133;
+  c.last_sql_error = "Error 'Can't find any matching row in the user table' on query. Default database: ''. "
+                     "Query: 'GRANT SELECT ON *.* TO `stranger`@`%`'";
+  Plan undeclared = MustPlan(t, live);
+  CHECK_FALSE(Has(undeclared, "uranus/seed-replica"));
+  CHECK(AnyContains(Host(undeclared, "uranus").notes, "`stranger`@`%`"));
+}
+
+TEST_CASE("a create-user with the binary log off is a replica's repair: on the primary the plan is stale") {
+  Topology t = LabTopology(2);
+  const UserSpec& u = t.users[0];
+  LiveState live = InSyncLive(t);
+  Plan plan = MustPlan(t, live);
+  Action a;
+  a.id = "mercury/create-user/x";
+  a.kind = ActionKind::kCreateUser;
+  a.host = "mercury";
+  std::vector<std::string> grants;
+  for (const GrantSpec& g : u.grants) grants.push_back(g.text);
+  a.SetArgs(CreateUserArgs{u.name, u.host, grants, /*binlog_off=*/true});
+  plan.actions.push_back({a, {}});
+  CHECK_FALSE(CheckPlanAgainstTopology(plan, t).ok());
 }
 
 TEST_CASE("stopped threads without an SQL error are just started, the IO error explained") {

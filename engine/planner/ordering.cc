@@ -56,6 +56,9 @@ void LinkHost(const PlanContext& ctx, size_t index, PlanBuilder& plan) {
     for (size_t object : h.objects) plan.Depend(object, {h.restart, h.set_global});
     return;
   }
+  // A replica's own copy of an account a replicated statement needs (1133, 1396), before START SLAVE.
+  for (size_t object : h.objects) plan.Depend(object, {h.restart});
+  plan.Depend(h.start, h.objects);
   const HostActions& p = plan.slots(ctx.primary_index());
   // The dump must carry the primary's databases and users, taken from a primary already configured.
   plan.Depend(h.seed, {p.edit, p.restart, p.set_global});
@@ -66,6 +69,7 @@ void LinkHost(const PlanContext& ctx, size_t index, PlanBuilder& plan) {
   } else {
     plan.Depend(h.change, {h.restart, h.set_global, p.restart, p.set_global, p.repl_user, p.repl_grant});
   }
+  plan.Depend(h.change, h.resets);  // a broken channel is forgotten before it is made again
   if (h.change != kNone) {
     plan.Depend(h.start, {h.change});
   } else {

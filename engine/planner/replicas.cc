@@ -1,6 +1,7 @@
 // Replicas: every server but the file's primary replicates from it on the default channel, with
 // the file's account, mode and heartbeat, both threads running; what cannot be repaired in place
 // (a lost binlog, a diverged replica) is reseeded. The primary forgets any source it still has.
+#include "engine/conditions.h"
 #include "engine/mysql_errors.h"
 #include "engine/desired_config.h"
 #include "engine/planner/rules.h"
@@ -21,6 +22,58 @@ std::string IoErrorExplained(const ReplicaChannel& c, const ServerSpec& primary)
     return text + " (" + primary.name + " is not reachable at " + where + ": is its bind_address right?)";
   }
   return text;
+}
+
+// "'bob'@'%'" or "`bob`@`%`" (AccountOf) as its user and host; nullopt when it is not that shape.
+std::optional<std::pair<std::string, std::string>> SplitAccount(const std::string& account) {
+  if (account.size() < 5 || (account[0] != '\'' && account[0] != '`')) return std::nullopt;
+  size_t user_end = account.find(account[0], 1);
+  if (user_end == std::string::npos || user_end + 3 > account.size() || account[user_end + 1] != '@') return std::nullopt;
+  const char q = account[user_end + 2];
+  if (q != '\'' && q != '`') return std::nullopt;
+  // The host ends at its first closing quote (an error text may double the last one: '%'').
+  size_t host_end = account.find(q, user_end + 3);
+  if (host_end == std::string::npos) return std::nullopt;
+  return std::make_pair(account.substr(1, user_end - 1), account.substr(user_end + 3, host_end - user_end - 3));
+}
+
+// 1133/1396: a replicated account statement names an account this replica lacks. The data is
+// intact: a declared [[user]] is created there with the binary log off (its own copy, as the
+// replication account is) and START SLAVE runs the statement again. Never a reseed: an account
+// the file does not declare (its password unknown) is explained, and left to the operator.
+void PlanMissingAccount(const PlanContext& ctx, const Server& server, const ReplicaChannel& channel,
+                        const std::string& threads, PlanBuilder& plan) {
+  const ServerSpec& spec = server.spec;
+  const std::string named = AccountOf(channel.last_sql_error);
+  const std::string error = "SQL thread error " + std::to_string(channel.last_sql_errno);
+  auto split = SplitAccount(named);
+  const UserSpec* declared = nullptr;
+  if (split) {
+    for (const UserSpec& u : ctx.topology.users) {
+      if (u.name == split->first && u.host == split->second) declared = &u;
+    }
+  }
+  const ReplicationSpec& r = ctx.topology.replication;
+  if (declared == nullptr || (declared->name == r.user && declared->host == r.host) ||
+      server.state.FindUser(declared->name, declared->host) != nullptr) {
+    plan.report(server.index).notes.push_back(
+        "replication " + error + " names " + (named.empty() ? std::string("an account") : named) + " that " +
+        spec.name + " lacks (or has), which the file does not declare as a [[user]]: create (or drop) it on " +
+        spec.name + " with SET SESSION sql_log_bin = 0, then START SLAVE; not reseeded, the data is intact");
+    return;
+  }
+  std::vector<std::string> grants;
+  for (const GrantSpec& g : declared->grants) grants.push_back(g.text);
+  const std::string account = "'" + declared->name + "'@'" + declared->host + "'";
+  Action& a = plan.Add(spec.name, ActionKind::kCreateUser, declared->name + "@" + declared->host);
+  a.summary = "create " + account + " on " + spec.name + " with " + std::to_string(grants.size()) +
+              (grants.size() == 1 ? " grant" : " grants") + " (binary log off)";
+  a.reasons = {"a replicated account statement names " + account + ", which " + spec.name + " lacks (" + error +
+               "): its data is intact, so no reseed"};
+  a.changes = {{"user", "", account, false}, {"password", "", "", true}};
+  for (const std::string& g : grants) a.changes.push_back({"grant", "", g, false});
+  a.SetArgs(CreateUserArgs{declared->name, declared->host, std::move(grants), /*binlog_off=*/true});
+  AddStart(server, {threads, "the SQL thread runs the account statement again"}, plan);
 }
 
 }  // namespace
@@ -103,6 +156,35 @@ void PlanReplica(const PlanContext& ctx, const Server& server, PlanBuilder& plan
     AddSeed(ctx, server, {"reseed: source no longer has the binlog the replica needs (error 1236)"}, true, plan);
     AddChangeSource(ctx, server, channel, {"restart replication at the seed's position"}, true, false, plan);
     AddStart(server, {threads}, plan);
+    return;
+  }
+  // 1201, or a relay log gone from disk (both threads No, errnos 0: START SLAVE fails with 1201
+  // once mariadbd restarted): the channel's metadata is broken, the data is intact. Under GTID the
+  // replica knows its own position (gtid_slave_pos), so the channel is forgotten and made again
+  // from there; the relay log RESET SLAVE ALL drops is fetched again from the source.
+  const bool metadata_broken = channel->last_io_errno == kErrMasterInfo || channel->last_sql_errno == kErrMasterInfo ||
+                               (channel->last_io_errno == 0 && channel->last_sql_errno == 0 &&
+                                channel->io_running == "No" && !channel->sql_running && s.relay_log_present == false);
+  if (metadata_broken && gtid) {
+    std::string seen = channel->last_io_errno == kErrMasterInfo    ? "IO thread error 1201: " + channel->last_io_error
+                       : channel->last_sql_errno == kErrMasterInfo ? "SQL thread error 1201: " + channel->last_sql_error
+                                                                   : "Relay_Log_File " + channel->relay_log_file +
+                                                                         " is not on disk";
+    Action& reset = plan.Add(spec.name, ActionKind::kResetReplica);
+    reset.summary = "RESET SLAVE ALL on " + spec.name + ": forget its broken channel metadata and relay log";
+    reset.reasons = {spec.name + "'s replication metadata is broken (" + seen +
+                     "): START SLAVE alone fails with 1201; its data is intact, so no reseed"};
+    reset.changes = {{"master_host", channel->source_host, "", false}};
+    reset.SetArgs(ResetReplicaArgs{""});
+    AddChangeSource(ctx, server, nullptr,
+                    {"make the channel again at " + spec.name + "'s own GTID position (gtid_slave_pos " +
+                     OrEmpty(s.gtid_slave_pos) + ")"},
+                    false, false, plan);
+    AddStart(server, {threads}, plan);
+    return;
+  }
+  if (channel->last_sql_errno == kErrNoMatchingUserRow || channel->last_sql_errno == kErrCannotUser) {
+    PlanMissingAccount(ctx, server, *channel, threads, plan);
     return;
   }
   if (channel->last_sql_errno != 0) {

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "engine/desired_config.h"
+#include "engine/mysql_errors.h"
 #include "engine/planner/rules.h"
 #include "engine/text.h"
 
@@ -80,6 +81,24 @@ std::string EditedFile(const ServerSpec& spec, const ServerState& s, const std::
   return included ? origin->second.file : spec.config_file;
 }
 
+// 2002/2003 while SSH shows mariadbd running (condition listening-elsewhere): it listens where its
+// config said when it started, not where the file says (a wrong bind-address, an address change).
+// The edit fixes the config; only a restart makes the running server read it. Not for a host that
+// is down (SSH fails too), a server that is not running, or a refused login (1045): those are not
+// a config the restart would fix.
+bool PlanRestartListeningElsewhere(const ServerSpec& spec, const ServerState& s, PlanBuilder& plan) {
+  const ProcessProbe& p = s.process;
+  const bool connect_error = s.sql_errno == kErrConnLocal || s.sql_errno == kErrConnRefused;
+  if (!s.ssh_ok || !connect_error || !p.probed || !p.error.empty() || !p.running) return false;
+  Action& a = plan.Add(spec.name, ActionKind::kRestartServer);
+  a.summary = "restart " + spec.name + " so it listens at " + spec.address + ":" + std::to_string(spec.mysql.port);
+  a.reasons = {"mariadbd runs (pid " + p.pid + ") but SQL at " + spec.address + ":" + std::to_string(spec.mysql.port) +
+               " fails (" + std::to_string(s.sql_errno) + "); it listens on " +
+               (p.listening.empty() ? std::string("no TCP address") : Join(p.listening))};
+  a.SetArgs(RestartServerArgs{{"bind_address"}});
+  return true;
+}
+
 }  // namespace
 
 bool PlanConfig(const PlanContext& ctx, const Server& server, PlanBuilder& plan) {
@@ -142,7 +161,7 @@ bool PlanConfig(const PlanContext& ctx, const Server& server, PlanBuilder& plan)
   for (const std::string& problem : s.config_problems) {
     report.notes.push_back("the configuration may be incomplete: " + problem);
   }
-  if (!s.sql_ok) return false;
+  if (!s.sql_ok) return PlanRestartListeningElsewhere(spec, s, plan);
 
   std::vector<RuntimeDiff> diffs = StaticDiffs(spec, s, desired);
   if (diffs.empty()) return false;

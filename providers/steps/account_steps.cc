@@ -42,6 +42,18 @@ std::string IdentifiedByHash(const StepContext& ctx, const Secret& password) {
   return "IDENTIFIED BY PASSWORD " + QuoteString(MysqlNativePasswordHash(password.reveal()));
 }
 
+// The grants of `wanted` the account lacks.
+Status GrantMissing(const StepContext& ctx, const std::string& account, const std::vector<const GrantSpec*>& wanted) {
+  auto have = GrantsOf(ctx, account);
+  if (!have.ok()) return have.status();
+  for (const GrantSpec* g : wanted) {
+    if (GrantsCover(*have, *g)) continue;
+    Status granted = ctx.session.Execute("GRANT " + g->text + " TO " + account);
+    if (!granted.ok()) return granted;
+  }
+  return Status::OK();
+}
+
 // A declared [[user]]: created on the primary with normal binary logging, so it replicates. Only
 // the grants the account lacks are given; a grant-privileges action without the account fails
 // rather than let GRANT create a user without a password.
@@ -81,18 +93,21 @@ Status EnsureDeclaredUser(const StepContext& ctx, const Action& action, bool cre
     if ((*password)->reveal().empty()) {
       return Status::InvalidArgument("password of " + account + " is empty: give the account a password");
     }
+    // On a replica that lacks the account (1133, 1396): its own copy, not replicated.
+    const bool binlog_off = creating != nullptr && creating->binlog_off;
+    if (binlog_off) {
+      if (Status off = ctx.session.Execute("SET SESSION sql_log_bin = 0"); !off.ok()) return off;
+    }
     Status created = ctx.session.Execute("CREATE USER IF NOT EXISTS " + account + " " + IdentifiedByHash(ctx, **password),
                                            {*password}, "CREATE USER " + account);
-    if (!created.ok()) return created;
+    Status granted = created.ok() ? GrantMissing(ctx, account, wanted) : created;
+    if (binlog_off) {
+      // The connection is cached for later actions, which must replicate: never keep one that does not log.
+      if (!ctx.session.Execute("SET SESSION sql_log_bin = 1").ok()) ctx.session.DropSql();
+    }
+    return granted;
   }
-  auto have = GrantsOf(ctx, account);
-  if (!have.ok()) return have.status();
-  for (const GrantSpec* g : wanted) {
-    if (GrantsCover(*have, *g)) continue;
-    Status granted = ctx.session.Execute("GRANT " + g->text + " TO " + account);
-    if (!granted.ok()) return granted;
-  }
-  return Status::OK();
+  return GrantMissing(ctx, account, wanted);
 }
 
 }  // namespace

@@ -3,6 +3,10 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
+#include "engine/grant_spec.h"
+
 #include <map>
 #include <memory>
 #include <string>
@@ -106,6 +110,32 @@ TEST_CASE("reset-replica forgets the channel its args name, and a channel alread
   Status again = steps::ResetReplica(bench.Context(), action);
   REQUIRE_MESSAGE(again.ok(), again.message());
   CHECK(bench.server.statements() == Lines{"SHOW ALL SLAVES STATUS"});
+}
+
+TEST_CASE("create-user with the binary log off (a replica's repair, 1133/1396) creates and grants unlogged, then logs again") {
+  Bench bench("uranus");
+  UserSpec pierre;
+  pierre.name = "pierre";
+  pierre.password = bench.topology.replication.password;  // any resolvable secret
+  auto grant = ParseGrant("SELECT ON `shop`.*");
+  REQUIRE(grant.ok());
+  pierre.grants.push_back(*grant);
+  bench.topology.users.push_back(pierre);
+  bench.secrets = steps::ResolvedSecrets(bench.topology);
+  bench.server.Answer("SELECT COUNT(*) AS n FROM mysql.user WHERE user = 'pierre' AND host = '%'", {{{"n", "0"}}});
+  bench.server.Answer("SHOW GRANTS FOR 'pierre'@'%'", {{{"Grants for pierre@%", "GRANT USAGE ON *.* TO `pierre`@`%`"}}});
+  Action action;
+  action.id = "uranus/create-user/pierre@%";
+  action.host = "uranus";
+  action.SetArgs(CreateUserArgs{"pierre", "%", {"SELECT ON `shop`.*"}, /*binlog_off=*/true});
+  Status created = steps::CreateUser(bench.Context(), action);
+  REQUIRE_MESSAGE(created.ok(), created.message());
+  Lines sent = bench.server.statements();
+  REQUIRE(sent.size() >= 4);
+  CHECK(sent[1] == "SET SESSION sql_log_bin = 0");
+  CHECK(sent[2].rfind("CREATE USER IF NOT EXISTS 'pierre'@'%'", 0) == 0);
+  CHECK(std::find(sent.begin(), sent.end(), "GRANT SELECT ON `shop`.* TO 'pierre'@'%'") != sent.end());
+  CHECK(sent.back() == "SET SESSION sql_log_bin = 1");
 }
 
 }  // namespace

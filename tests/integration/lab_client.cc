@@ -431,4 +431,35 @@ std::string ExtraSshd::Pid() const {
   return pid;
 }
 
+void LoseRelayLogOverRestart(const std::string& host) {
+  Sql(host, "STOP SLAVE");
+  if (Lab({"stop", host}).exit_code != 0) throw std::runtime_error("lab.sh stop " + host + " failed");
+  int removed = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(Dir() + "/hosts/" + host + "/data")) {
+    if (entry.path().filename().string().rfind("mysqld-relay-bin.", 0) == 0) removed += std::filesystem::remove(entry.path());
+  }
+  if (removed == 0) throw std::runtime_error("no relay log file to delete on " + host);
+  if (Lab({"start", host}).exit_code != 0) throw std::runtime_error("lab.sh start " + host + " failed");
+}
+
+// A my.cnf with its bind-address line set to `address`.
+std::string WithBindAddress(const std::string& cnf, const std::string& address) {
+  std::istringstream in(cnf);
+  std::string out, line;
+  while (std::getline(in, line)) out += (line.rfind("bind-address", 0) == 0 ? "bind-address = " + address : line) + "\n";
+  return out;
+}
+
+// mariadbd started on `host`'s my.cnf as lab.sh starts it (so lab.sh stops it), without waiting
+// for it to answer over TCP: it may be configured not to.
+void StartMariadbdWithoutWaiting(const std::string& host) {
+  const std::string dir = Dir() + "/hosts/" + host;
+  auto started = Run({"bash", "-c", "setsid /usr/sbin/mariadbd --defaults-file=\"$1/my.cnf\" </dev/null "
+                                         ">>\"$1/error.log\" 2>&1 &", "start", dir});
+  if (started.exit_code != 0) throw std::runtime_error("starting mariadbd on " + host + ": " + started.err);
+  if (!WaitFor([&] { return SqlValue(host, "SELECT 1") == "1"; }, std::chrono::seconds(30))) {
+    throw std::runtime_error("mariadbd on " + host + " did not answer within 30 s");
+  }
+}
+
 }  // namespace lab

@@ -146,4 +146,16 @@ std::string PrimaryIn(const std::string& path);
 // diagnostic when it does not validate.
 replplan::Topology LoadTopology();
 
+// The 1201 family, as an operator meets it: replication stopped on `host`, mariadbd stopped, its
+// relay log files (mysqld-relay-bin.*) deleted, mariadbd started again. Throws std::runtime_error
+// when a step fails or there was no relay log to delete.
+void LoseRelayLogOverRestart(const std::string& host);
+
+// A my.cnf with its bind-address line set to `address`.
+std::string WithBindAddress(const std::string& cnf, const std::string& address);
+
+// mariadbd started on `host`'s my.cnf as lab.sh starts it (so lab.sh stops it), without waiting
+// for it to answer over TCP (it may be configured not to); waits until it answers on its socket.
+void StartMariadbdWithoutWaiting(const std::string& host);
+
 }  // namespace lab

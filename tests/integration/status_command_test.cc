@@ -80,24 +80,6 @@ void CheckReplicates(const std::string& replica, int id) {
   }, std::chrono::seconds(10)));
 }
 
-// A my.cnf with its bind-address line set to `address`.
-std::string WithBindAddress(const std::string& cnf, const std::string& address) {
-  std::istringstream in(cnf);
-  std::string out, line;
-  while (std::getline(in, line)) out += (line.rfind("bind-address", 0) == 0 ? "bind-address = " + address : line) + "\n";
-  return out;
-}
-
-// mariadbd started on `host`'s my.cnf as lab.sh starts it (so lab.sh stops it), without waiting
-// for it to answer over TCP: it may be configured not to.
-void StartMariadbdWithoutWaiting(const std::string& host) {
-  const std::string dir = lab::Dir() + "/hosts/" + host;
-  auto started = lab::Run({"bash", "-c", "setsid /usr/sbin/mariadbd --defaults-file=\"$1/my.cnf\" </dev/null "
-                                         ">>\"$1/error.log\" 2>&1 &", "start", dir});
-  REQUIRE_MESSAGE(started.exit_code == 0, started.err);
-  REQUIRE(lab::WaitFor([&] { return lab::SqlValue(host, "SELECT 1") == "1"; }, std::chrono::seconds(30)));
-}
-
 }  // namespace
 
 TEST_CASE("status: healthy 0, a replica stopped by hand 1, its source refusing the login 2, repaired 0") {
@@ -141,8 +123,8 @@ TEST_CASE("status: healthy 0, a replica stopped by hand 1, its source refusing t
     const std::string cnf = lab::ReadFile(cnf_path);
     const std::string elsewhere = lab::Net() + ".99";
     REQUIRE(lab::Lab({"stop", "venus"}).exit_code == 0);
-    std::ofstream(cnf_path, std::ios::trunc) << WithBindAddress(cnf, elsewhere);
-    StartMariadbdWithoutWaiting("venus");
+    std::ofstream(cnf_path, std::ios::trunc) << lab::WithBindAddress(cnf, elsewhere);
+    lab::StartMariadbdWithoutWaiting("venus");
     const std::string pid = std::string(replplan::TrimEnd(lab::ReadFile(lab::Dir() + "/hosts/venus/mysqld.pid")));
 
     StatusRun moved = Status();
@@ -171,14 +153,7 @@ TEST_CASE("status: healthy 0, a replica stopped by hand 1, its source refusing t
   }
 
   SUBCASE("venus's relay log lost over a restart: channel-metadata-broken, START SLAVE fails 1201, RESET SLAVE repairs") {
-    lab::Sql("venus", "STOP SLAVE");
-    REQUIRE(lab::Lab({"stop", "venus"}).exit_code == 0);
-    int removed = 0;
-    for (const auto& entry : std::filesystem::directory_iterator(lab::Dir() + "/hosts/venus/data")) {
-      if (entry.path().filename().string().rfind("mysqld-relay-bin.", 0) == 0) removed += std::filesystem::remove(entry.path());
-    }
-    REQUIRE(removed > 0);
-    REQUIRE(lab::Lab({"start", "venus"}).exit_code == 0);
+    lab::LoseRelayLogOverRestart("venus");
 
     StatusRun lost = Status();
     CHECK_MESSAGE(lost.exit_code == 2, lost.text);

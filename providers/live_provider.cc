@@ -189,7 +189,9 @@ void Probe(const ServerSpec& server, SessionPool* pool, RawServerState& raw) {
     script += raw.process.pid_file.empty() ? "p=$(pgrep -xo mariadbd || pgrep -xo mysqld); "
                                            : "p=$(cat " + ShellQuote(raw.process.pid_file) + " 2>/dev/null); ";
     // ss prints "LISTEN 0 80 127.0.0.1:3306 0.0.0.0:* users:((\"mariadbd\",pid=42,fd=20))".
-    script += "if [ -n \"$p\" ] && kill -0 \"$p\" 2>/dev/null; then echo \"running $p\"; "
+    // A zombie (killed, not yet reaped by its parent) answers kill -0 but is no server.
+    script += "if [ -n \"$p\" ] && kill -0 \"$p\" 2>/dev/null && "
+              "! grep -qs '^State:[[:space:]]*Z' /proc/\"$p\"/status; then echo \"running $p\"; "
               "ss -Hltnp 2>/dev/null | awk -v p=\"pid=$p,\" 'index($0, p) { print \"listen \" $4 }'; "
               "else echo stopped; fi; ";
   }

@@ -162,7 +162,7 @@ TEST_CASE("an unreachable replica is reported without hiding the primary's plan"
   for (const auto& action : plan["actions"]) {
     if (action["host"] == "venus" && action["kind"] != "edit-config") venus_has_sql_actions = true;
   }
-  CHECK_FALSE(venus_has_sql_actions);
+  CHECK_FALSE_MESSAGE(venus_has_sql_actions, json.out);
   CHECK(ActionIds(plan).count("mercury/create-replication-user") == 1);
   CHECK(HostSnapshot("mercury") + HostSnapshot("uranus") == before);
 }

@@ -54,8 +54,10 @@ void CheckInvariants(const replplan::Topology& t) {
     FUZZ_CHECK(addresses.insert(lower).second, "duplicate address " + Escaped(s.address));
     FUZZ_CHECK(s.server_id >= 1, "server_id 0 for " + s.name);
     FUZZ_CHECK(ids.insert(s.server_id).second, "duplicate server_id " + std::to_string(s.server_id));
+    FUZZ_CHECK(!s.config_file.empty() && s.config_file.front() == '/', "not absolute: " + Escaped(s.config_file));
+    // log_bin: an absolute base path or one relative to the datadir ("mysql-bin"), never a directory.
+    FUZZ_CHECK(!s.log_bin.empty() && s.log_bin.back() != '/', "log_bin names no file: " + Escaped(s.log_bin));
     for (const std::string* path : {&s.log_bin, &s.config_file}) {
-      FUZZ_CHECK(!path->empty() && path->front() == '/', "not absolute: " + Escaped(*path));
       FUZZ_CHECK(NoControl(*path), "control character in path " + Escaped(*path));
     }
     FUZZ_CHECK(NoControl(s.mysql.user) && NoControl(s.ssh.user), "control character in a user name");

@@ -1,0 +1,567 @@
+#include "providers/cluster_import.h"
+
+#include <algorithm>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <set>
+#include <tuple>
+#include <utility>
+
+#include "engine/desired_config.h"
+#include "engine/effective_config.h"
+#include "engine/shell_quote.h"
+#include "engine/sql_quote.h"
+#include "engine/text.h"
+#include "engine/topology_render.h"
+
+namespace replplan {
+namespace {
+
+constexpr const char* kDefaultConfigFile = "/etc/mysql/my.cnf";
+
+// What every server is asked first, in the fake's SELECT @@GLOBAL.x AS a form.
+const std::vector<std::pair<std::string, std::string>>& IdentityVariables() {
+  static const std::vector<std::pair<std::string, std::string>> vars = {
+      {"server_id", "server_id"},   {"hostname", "hostname"},     {"report_host", "report_host"},
+      {"port", "port"},             {"datadir", "datadir"},       {"log_bin", "log_bin"},
+      {"log_bin_basename", "log_bin_basename"},                  {"read_only", "read_only"},
+      {"binlog_format", "binlog_format"},                        {"version", "version"},
+      {"pid_file", "pid_file"},     {"rpl_semi_sync_master_enabled", "semi_sync"}};
+  return vars;
+}
+
+struct Endpoint {
+  std::string host;  // lower case
+  int port = 3306;
+  bool operator<(const Endpoint& o) const { return std::tie(host, port) < std::tie(o.host, o.port); }
+  std::string Text() const { return host + ":" + std::to_string(port); }
+};
+
+// Where to look next, and why ("the source of uranus").
+struct Lead {
+  Endpoint at;
+  std::string how;
+  bool seed = false;
+};
+
+struct Found {
+  Endpoint at;
+  std::string how;
+  Row vars;
+  std::vector<ReplicaChannel> channels;
+  std::vector<Row> slave_hosts;         // SHOW SLAVE HOSTS: Server_id, Host, Port
+  std::vector<std::string> dump_peers;  // PROCESSLIST HOST of binlog dump threads, port removed
+  std::string name;
+  uint32_t server_id = 0;
+  std::string Identity() const { return vars.at("server_id") + "|" + vars.at("hostname") + "|" + vars.at("datadir"); }
+};
+
+bool IsOn(const std::string& value) { return value == "1" || Upper(value) == "ON"; }
+
+bool ValidName(const std::string& name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (char c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') return false;
+  }
+  return true;
+}
+
+// An IPv4 address or anything of digits and dots: an address, not a name.
+bool LooksLikeAddress(const std::string& s) {
+  return s.find_first_not_of("0123456789.") == std::string::npos || s.find(':') != std::string::npos;
+}
+
+Endpoint ParseEndpoint(const std::string& text, int default_port) {
+  Endpoint e{Lower(text), default_port};
+  size_t colon = text.rfind(':');
+  if (colon != std::string::npos && text.find(':') == colon && IsDigits(text.substr(colon + 1))) {
+    e.host = Lower(text.substr(0, colon));
+    e.port = std::stoi(text.substr(colon + 1));
+  }
+  return e;
+}
+
+// "127.0.0.1:51798" or "[::1]:51798" as PROCESSLIST shows a TCP client: the host part.
+std::string PeerHost(const std::string& host) {
+  if (!host.empty() && host.front() == '[') {
+    size_t close = host.find(']');
+    return close == std::string::npos ? host : host.substr(1, close - 1);
+  }
+  size_t colon = host.rfind(':');
+  return colon == std::string::npos || host.find(':') != colon ? host : host.substr(0, colon);
+}
+
+ServerSpec SessionSpec(const ImportRequest& request, const Endpoint& at) {
+  ServerSpec spec;
+  spec.name = at.host;
+  spec.address = at.host;
+  spec.ssh = request.ssh;
+  spec.mysql = request.mysql;
+  spec.mysql.port = at.port;
+  return spec;
+}
+
+Result<Found> ReadServer(ServerSession& session, const Lead& lead) {
+  Found found;
+  found.at = lead.at;
+  found.how = lead.how;
+  std::string select = "SELECT ";
+  for (size_t i = 0; i < IdentityVariables().size(); ++i) {
+    const auto& [variable, alias] = IdentityVariables()[i];
+    select += (i > 0 ? ", @@GLOBAL." : "@@GLOBAL.") + variable + " AS " + alias;
+  }
+  auto vars = session.Query(select, {}, "reading who it is (server_id, hostname, datadir, log_bin, ...)");
+  if (!vars.ok()) return vars.status();
+  if (vars->empty()) return Status::Internal(session.name() + ": reading server_id gave no row");
+  found.vars = vars->front();
+  for (const auto& [variable, alias] : IdentityVariables()) found.vars.emplace(alias, "");
+  if (found.vars["version"].find("MariaDB") == std::string::npos) {
+    return Status::FailedPrecondition(session.name() + " is not MariaDB (version " + found.vars["version"] +
+                                      "): replplan import reads MariaDB servers only");
+  }
+  if (!IsDigits(found.vars["server_id"])) {
+    return Status::Internal(session.name() + ": server_id '" + found.vars["server_id"] + "' is not a number");
+  }
+  found.server_id = static_cast<uint32_t>(std::stoul(found.vars["server_id"]));
+  auto channels = session.AllReplicaChannels();
+  if (!channels.ok()) return channels.status();
+  found.channels = std::move(*channels);
+  auto hosts = session.Query("SHOW SLAVE HOSTS");
+  if (!hosts.ok()) return hosts.status();
+  found.slave_hosts = std::move(*hosts);
+  auto dumps = session.Query(
+      "SELECT HOST FROM information_schema.PROCESSLIST WHERE COMMAND IN ('Binlog Dump', 'Binlog Dump GTID')");
+  if (!dumps.ok()) return dumps.status();
+  for (const Row& row : *dumps) {
+    auto host = row.find("HOST");
+    found.dump_peers.push_back(PeerHost(host == row.end() ? "" : host->second));
+  }
+  return found;
+}
+
+// The process's --defaults-file over SSH (from the pid file the server names); "" when it runs
+// without one. Errors: SSH, or the process cannot be read.
+Result<std::string> DefaultsFileOf(ServerSession& session, const std::string& pid_file) {
+  auto run = session.Run("tr '\\0' '\\n' < /proc/\"$(cat -- " + ShellQuote(pid_file) + ")\"/cmdline");
+  if (!run.ok()) return run.status();
+  if (run->exit_status != 0) {
+    return Status::FailedPrecondition("the command line of the process in " + pid_file +
+                                      " cannot be read: " + std::string(TrimEnd(run->err)));
+  }
+  for (std::string_view rest = run->out; !rest.empty();) {
+    size_t end = rest.find('\n');
+    std::string_view arg = rest.substr(0, end);
+    rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
+    if (arg.starts_with("--defaults-file=")) return std::string(arg.substr(16));
+  }
+  return std::string();
+}
+
+// config_file and what it includes, resolved (engine/effective_config.h). Directories are listed
+// with ls, files read in one ReadFiles per level.
+Result<EffectiveConfig> ReadEffectiveConfig(ServerSession& session, const std::string& config_file) {
+  auto main = session.ReadFile(config_file);
+  if (!main.ok()) return main.status();
+  if (!main->has_value()) return Status::NotFound(config_file + " does not exist");
+  OptionFiles included;
+  EffectiveConfig config;
+  for (int round = 0; round <= 10; ++round) {
+    config = ResolveEffectiveConfig(config_file, **main, included);
+    if (config.complete()) break;
+    for (const std::string& dir : config.unread_dirs) {
+      auto listed = session.Run("ls -1A -- " + ShellQuote(dir));
+      if (!listed.ok()) return listed.status();
+      OptionDirRead read;
+      read.read_ok = true;
+      read.exists = listed->exit_status == 0;
+      for (std::string_view rest = listed->out; !rest.empty();) {
+        size_t end = rest.find('\n');
+        if (end > 0) read.names.emplace_back(rest.substr(0, end));
+        rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
+      }
+      included.dirs[dir] = std::move(read);
+    }
+    config = ResolveEffectiveConfig(config_file, **main, included);
+    if (config.unread_files.empty()) continue;
+    auto files = session.ReadFiles(config.unread_files);
+    if (!files.ok()) return files.status();
+    for (size_t i = 0; i < config.unread_files.size() && i < files->size(); ++i) {
+      FileRead& f = (*files)[i];
+      included.files[config.unread_files[i]] = {f.read_ok, f.exists, std::move(f.text), std::move(f.error)};
+    }
+  }
+  return config;
+}
+
+// The server's name in the file: --name, else report_host when it is a name, else its hostname's
+// first label when no other server shares it, else server-<server_id>.
+void NameServers(std::vector<Found>& servers, const ImportRequest& request) {
+  std::map<std::string, int> hostnames;
+  for (const Found& f : servers) hostnames[Lower(f.vars.at("hostname").substr(0, f.vars.at("hostname").find('.')))]++;
+  std::set<std::string> taken;
+  for (Found& f : servers) {
+    std::string name;
+    auto named = request.names.find(f.at.host);
+    std::string report = f.vars.at("report_host");
+    std::string host = f.vars.at("hostname").substr(0, f.vars.at("hostname").find('.'));
+    if (named != request.names.end()) {
+      name = named->second;
+    } else if (ValidName(report) && !LooksLikeAddress(report) && Lower(report) != "localhost") {
+      name = report;
+    } else if (ValidName(host) && !LooksLikeAddress(host) && hostnames[Lower(host)] == 1 && Lower(host) != "localhost") {
+      name = host;
+    } else {
+      name = "server-" + std::to_string(f.server_id);
+    }
+    if (taken.count(name) != 0) name += "-" + std::to_string(f.server_id);
+    taken.insert(name);
+    f.name = name;
+  }
+}
+
+std::string MostCommon(const std::vector<std::string>& values) {
+  std::map<std::string, int> count;
+  for (const std::string& v : values) count[v]++;
+  std::string best;
+  int most = 0;
+  for (const auto& [value, n] : count) {
+    if (n > most) best = value, most = n;
+  }
+  return best;
+}
+
+}  // namespace
+
+Result<ImportedCluster> ImportCluster(SessionFactory& sessions, const ImportRequest& request) {
+  if (request.hosts.empty()) return Status::InvalidArgument("name at least one host to import from");
+  const int default_port = request.mysql.port;
+  std::vector<Found> servers;
+  std::map<Endpoint, size_t> at;        // every endpoint that answered -> its server
+  std::map<Endpoint, std::string> failed;  // endpoint -> why it did not answer as a server
+  std::set<Endpoint> tried;
+  std::deque<Lead> leads;
+  for (const std::string& host : request.hosts) {
+    leads.push_back({ParseEndpoint(host, default_port), "named on the command line", true});
+  }
+
+  auto follow = [&]() -> Status {
+    while (!leads.empty()) {
+      Lead lead = std::move(leads.front());
+      leads.pop_front();
+      if (!tried.insert(lead.at).second) continue;
+      auto session = sessions.Open(SessionSpec(request, lead.at));
+      auto found = ReadServer(*session, lead);
+      if (!found.ok()) {
+        if (lead.seed) return found.status();
+        failed[lead.at] = found.status().message();
+        continue;
+      }
+      size_t index = servers.size();
+      for (size_t i = 0; i < servers.size(); ++i) {
+        if (servers[i].Identity() == found->Identity()) index = i;
+      }
+      at[lead.at] = index;
+      if (index < servers.size()) continue;  // the same server under another name
+      for (const Found& other : servers) {
+        if (other.server_id == found->server_id) {
+          return Status::FailedPrecondition(
+              lead.at.Text() + " and " + other.at.Text() + " both have server_id " + std::to_string(found->server_id) +
+              ": replication needs a distinct server_id on every server; give each its own first");
+        }
+      }
+      servers.push_back(std::move(*found));
+      const Found& f = servers.back();
+      const std::string who = f.at.host;
+      for (const ReplicaChannel& channel : f.channels) {
+        leads.push_back({ParseEndpoint(channel.source_host, channel.source_port > 0 ? channel.source_port : default_port),
+                         "the source of " + who, false});
+      }
+      for (const Row& row : f.slave_hosts) {
+        auto host = row.find("Host");
+        auto port = row.find("Port");
+        if (host == row.end() || host->second.empty()) continue;
+        int p = port != row.end() && IsDigits(port->second) && port->second != "0" ? std::stoi(port->second) : default_port;
+        leads.push_back({{Lower(host->second), p}, "listed by SHOW SLAVE HOSTS on " + who, false});
+      }
+    }
+    return Status::OK();
+  };
+
+  Status walked = follow();
+  if (!walked.ok()) return walked;
+
+  // The server a channel replicates from (nullopt when its source did not answer).
+  auto source_of = [&](const ReplicaChannel& channel) -> std::optional<size_t> {
+    auto it = at.find(ParseEndpoint(channel.source_host, channel.source_port > 0 ? channel.source_port : default_port));
+    if (it == at.end()) return std::nullopt;
+    return it->second;
+  };
+  auto replicas_of = [&](size_t s) {
+    std::set<uint32_t> ids;
+    for (const Found& f : servers) {
+      for (const ReplicaChannel& channel : f.channels) {
+        if (source_of(channel) == s) ids.insert(f.server_id);
+      }
+    }
+    return ids;
+  };
+  // Replicas a server serves that were not found: SHOW SLAVE HOSTS server_ids not found, and binlog
+  // dump threads beyond the replicas found. Their dump threads' client addresses are the next leads.
+  auto missing = [&](size_t s, std::vector<std::string>* why) {
+    std::set<uint32_t> found_ids = replicas_of(s);
+    int unfound = 0;
+    for (const Row& row : servers[s].slave_hosts) {
+      auto id = row.find("Server_id");
+      if (id == row.end() || !IsDigits(id->second) || found_ids.count(std::stoul(id->second)) != 0) continue;
+      ++unfound;
+      if (why != nullptr) {
+        Endpoint e{Lower(row.count("Host") ? row.at("Host") : ""),
+                   row.count("Port") && IsDigits(row.at("Port")) && row.at("Port") != "0" ? std::stoi(row.at("Port")) : default_port};
+        auto f = failed.find(e);
+        why->push_back("SHOW SLAVE HOSTS lists server_id " + id->second + " as " + e.Text() +
+                       (f != failed.end() ? ", which does not answer (" + f->second + ")" : ", which is another server"));
+      }
+    }
+    int dumps = static_cast<int>(servers[s].dump_peers.size());
+    int beyond = dumps - static_cast<int>(found_ids.size());
+    return std::max(unfound, beyond);
+  };
+
+  std::map<std::string, std::string> via_dump;  // address -> the server whose dump thread led there
+  for (size_t s = 0; s < servers.size(); ++s) {
+    if (missing(s, nullptr) == 0) continue;
+    for (const std::string& peer : servers[s].dump_peers) {
+      Endpoint e{Lower(peer), default_port};
+      if (tried.count(e) != 0) continue;
+      leads.push_back({e, "", false});
+      via_dump[e.host] = servers[s].at.host;
+    }
+    walked = follow();
+    if (!walked.ok()) return walked;
+  }
+  for (Found& f : servers) {
+    if (f.how.empty()) {
+      f.how = "a binlog dump thread on " + via_dump[f.at.host] +
+              " comes from this address (SHOW SLAVE HOSTS did not lead here: report_host unset or not an address "
+              "that answers)";
+    }
+  }
+  NameServers(servers, request);
+  auto name_of = [&](const std::string& host) {
+    for (const Found& f : servers) {
+      if (f.at.host == host) return f.name;
+    }
+    return host;
+  };
+  for (Found& f : servers) {
+    if (f.how.starts_with("the source of ")) f.how = "the source of " + name_of(f.how.substr(14));
+    for (const char* prefix : {"listed by SHOW SLAVE HOSTS on ", "a binlog dump thread on "}) {
+      std::string p = prefix;
+      if (f.how.starts_with(p)) {
+        size_t end = f.how.find(' ', p.size());
+        f.how = p + name_of(f.how.substr(p.size(), end - p.size())) + f.how.substr(end == std::string::npos ? f.how.size() : end);
+      }
+    }
+  }
+
+  // Every replica a server serves must have been found, and every source must have answered.
+  for (size_t s = 0; s < servers.size(); ++s) {
+    std::vector<std::string> why;
+    int count = missing(s, &why);
+    if (count == 0) continue;
+    std::vector<std::string> peers;
+    for (const std::string& peer : std::set<std::string>(servers[s].dump_peers.begin(), servers[s].dump_peers.end())) {
+      auto f = failed.find({Lower(peer), default_port});
+      peers.push_back(peer + (f != failed.end() && why.empty() ? " (does not answer: " + f->second + ")" : ""));
+    }
+    return Status::FailedPrecondition(
+        servers[s].name + " serves " + std::to_string(count) + " replica(s) that were not found" +
+        (why.empty() ? "" : ": " + Join(why, "; ")) + (peers.empty() ? "" : "; its binlog dump threads come from " + Join(peers)) +
+        ". Name each missing replica on the command line (replplan import " + servers[s].at.host + " REPLICA_ADDRESS ...)");
+  }
+  for (const Found& f : servers) {
+    for (const ReplicaChannel& channel : f.channels) {
+      if (source_of(channel)) continue;
+      Endpoint e = ParseEndpoint(channel.source_host, channel.source_port > 0 ? channel.source_port : default_port);
+      auto why = failed.find(e);
+      return Status::FailedPrecondition(f.name + " replicates from " + e.Text() + ", which does not answer" +
+                                        (why != failed.end() ? " (" + why->second + ")" : "") +
+                                        ": import reads a running cluster; start it, or name its address on the "
+                                        "command line if the replica reaches it by another name");
+    }
+  }
+
+  // The primary: the one server that replicates from no one.
+  std::vector<size_t> roots;
+  for (size_t s = 0; s < servers.size(); ++s) {
+    if (servers[s].channels.empty()) roots.push_back(s);
+  }
+  if (roots.empty()) {
+    std::vector<std::string> names;
+    for (const Found& f : servers) names.push_back(f.name);
+    return Status::FailedPrecondition("every server found replicates from another (" + Join(names) +
+                                      "): circular replication has no primary; a replplan topology has one. Stop "
+                                      "replication on the server that is to be the primary first");
+  }
+  if (roots.size() > 1) {
+    std::vector<std::string> names;
+    for (size_t s : roots) names.push_back(servers[s].name);
+    return Status::FailedPrecondition(Join(names, " and ") +
+                                      " replicate from no one: two clusters (or a detached server); import one "
+                                      "cluster at a time, naming only its hosts");
+  }
+  const size_t primary = roots.front();
+  Found& p = servers[primary];
+
+  ImportedCluster out;
+  Topology& t = out.topology;
+  t.cluster.name = request.cluster_name.empty() ? p.name : request.cluster_name;
+  t.cluster.flavor = Flavor::kMariaDB;
+  t.cluster.primary = p.name;
+
+  // The primary's address: the one its replicas use, when they agree.
+  std::vector<std::string> source_hosts;
+  for (const Found& f : servers) {
+    for (const ReplicaChannel& channel : f.channels) {
+      if (source_of(channel) == primary) source_hosts.push_back(channel.source_host);
+    }
+  }
+  std::string primary_address = source_hosts.empty() ? p.at.host : MostCommon(source_hosts);
+
+  // Replication: the account and mode the replicas use.
+  std::vector<std::string> users, modes;
+  for (const Found& f : servers) {
+    for (const ReplicaChannel& channel : f.channels) {
+      users.push_back(channel.source_user);
+      modes.push_back(channel.using_gtid == "No" ? "file" : "gtid");
+      if (!channel.connection_name.empty()) {
+        out.notes.push_back(f.name + ": channel '" + channel.connection_name +
+                            "' (multi-source): the file describes one default channel per replica; plan will not "
+                            "keep this one as it is");
+      }
+      if (source_of(channel) != primary) {
+        out.notes.push_back(f.name + " replicates from " + servers[*source_of(channel)].name + ", not from the primary " +
+                            p.name + ": a replplan topology has every replica on the primary, so plan repoints it");
+      }
+    }
+  }
+  if (!users.empty()) t.replication.user = MostCommon(users);
+  if (std::set<std::string>(users.begin(), users.end()).size() > 1) {
+    out.notes.push_back("the replicas use different replication accounts (" + Join(std::vector<std::string>(
+                            std::set<std::string>(users.begin(), users.end()).begin(),
+                            std::set<std::string>(users.begin(), users.end()).end())) +
+                        "); the file says '" + t.replication.user + "', the most used");
+  }
+  if (users.empty()) out.notes.push_back("no replica: the replication account is replplan's default 'repl'");
+  std::string mode = modes.empty() ? "gtid" : MostCommon(modes);
+  t.replication.mode = mode == "file" ? ReplicationMode::kFile : ReplicationMode::kGtid;
+  if (std::set<std::string>(modes.begin(), modes.end()).size() > 1) {
+    out.notes.push_back("some replicas replicate by GTID and some by file and position; the file says '" + mode +
+                        "', the most used, and plan repoints the others");
+  }
+  t.replication.password = {SecretRef::Kind::kEnv, request.replication_password_env, {}};
+  t.replication.binlog_format = Upper(p.vars["binlog_format"].empty() ? "ROW" : p.vars["binlog_format"]);
+  t.replication.semi_sync = IsOn(p.vars["semi_sync"]);
+  auto primary_session = sessions.Open(SessionSpec(request, p.at));
+  auto account_hosts =
+      primary_session->Query("SELECT Host FROM mysql.user WHERE User = " + QuoteString(t.replication.user));
+  if (!account_hosts.ok()) return account_hosts.status();
+  std::vector<std::string> hosts;
+  for (const Row& row : *account_hosts) hosts.push_back(row.count("Host") ? row.at("Host") : "");
+  std::sort(hosts.begin(), hosts.end());
+  if (hosts.empty()) {
+    if (!users.empty()) {
+      out.notes.push_back("the replication account '" + t.replication.user + "' does not exist on " + p.name +
+                          ": plan creates it");
+    }
+  } else if (std::find(hosts.begin(), hosts.end(), "%") == hosts.end()) {
+    t.replication.host = hosts.front();
+    if (hosts.size() > 1) {
+      out.notes.push_back("the replication account '" + t.replication.user + "' exists for several hosts (" +
+                          Join(hosts) + "); the file names '" + hosts.front() + "'");
+    }
+  }
+
+  // Databases on the primary, without the system ones and replplan's own.
+  auto schemata = primary_session->Query(
+      "SELECT s.SCHEMA_NAME AS name, s.DEFAULT_CHARACTER_SET_NAME AS charset, s.DEFAULT_COLLATION_NAME AS "
+      "collation, c.IS_DEFAULT AS is_default FROM information_schema.SCHEMATA s JOIN information_schema.COLLATIONS c "
+      "ON c.COLLATION_NAME = s.DEFAULT_COLLATION_NAME ORDER BY s.SCHEMA_NAME");
+  if (!schemata.ok()) return schemata.status();
+  for (const Row& row : *schemata) {
+    static const std::set<std::string> kSystem = {"information_schema", "mysql", "performance_schema", "sys",
+                                                  "replplan"};
+    std::string name = row.count("name") ? row.at("name") : "";
+    if (name.empty() || kSystem.count(name) != 0) continue;
+    DatabaseSpec db;
+    db.name = name;
+    db.charset = row.count("charset") ? row.at("charset") : "utf8mb4";
+    if (row.count("is_default") == 0 || row.at("is_default") != "Yes") db.collation = row.count("collation") ? row.at("collation") : "";
+    t.databases.push_back(std::move(db));
+  }
+
+  // Servers: the primary first, then in the order found.
+  std::vector<size_t> order = {primary};
+  for (size_t s = 0; s < servers.size(); ++s) {
+    if (s != primary) order.push_back(s);
+  }
+  for (size_t s : order) {
+    Found& f = servers[s];
+    ServerSpec spec;
+    spec.name = f.name;
+    spec.address = s == primary ? primary_address : f.at.host;
+    spec.server_id = f.server_id;
+    spec.ssh = request.ssh;
+    spec.mysql = request.mysql;
+    spec.mysql.port = f.at.port;
+    out.found.push_back(f.name + " " + f.at.Text() + ": " + f.how);
+
+    const std::string basename = f.vars["log_bin_basename"];
+    const std::string datadir = f.vars["datadir"];
+    bool log_bin = IsOn(f.vars["log_bin"]);
+    std::string config_file = kDefaultConfigFile;
+    std::optional<EffectiveConfig> config;
+    auto session = sessions.Open(SessionSpec(request, f.at));
+    auto defaults_file = f.vars["pid_file"].empty() ? Result<std::string>(Status::NotFound("@@pid_file is empty"))
+                                                    : DefaultsFileOf(*session, f.vars["pid_file"]);
+    if (!defaults_file.ok()) {
+      out.notes.push_back(f.name + ": config_file is the default " + config_file + ": the server's command line " +
+                          "was not read (" + defaults_file.status().message() + ")");
+    } else {
+      if (!defaults_file->empty()) config_file = *defaults_file;
+      auto read = ReadEffectiveConfig(*session, config_file);
+      if (read.ok()) {
+        config = std::move(*read);
+      } else {
+        out.notes.push_back(f.name + ": " + config_file + " was not read (" + read.status().message() +
+                            "): log_bin is written as the server reports it");
+      }
+    }
+    spec.config_file = config_file;
+    std::string configured;
+    if (config) {
+      auto it = config->settings.find("log_bin");
+      if (it != config->settings.end()) configured = it->second;
+    }
+    if (log_bin && !configured.empty() && BinlogBasenameMatches(configured, basename, datadir)) {
+      spec.log_bin = configured;
+    } else if (log_bin && !basename.empty()) {
+      spec.log_bin = LogBinAsWritten(basename, datadir);
+    } else {
+      spec.log_bin = "mysql-bin";
+      out.notes.push_back(f.name + ": log_bin is OFF; the file says mysql-bin (in the datadir), which plan turns on "
+                          "(a restart)");
+    }
+    if (s == primary && IsOn(f.vars["read_only"])) {
+      out.notes.push_back(f.name + " (the primary) is read-only now: apply makes it writable");
+    }
+    if (s != primary && !IsOn(f.vars["read_only"])) {
+      out.notes.push_back(f.name + " (a replica) is writable now: plan makes it read-only");
+    }
+    t.servers.push_back(std::move(spec));
+  }
+  return out;
+}
+
+}  // namespace replplan

@@ -1,0 +1,216 @@
+// `replplan import`'s discovery over fake servers: walking up to the primary, its replicas through
+// SHOW SLAVE HOSTS, a replica SHOW SLAVE HOSTS names by an unreachable host found through its binlog
+// dump thread, what each server's process and option file say, and the refusals.
+#include "providers/cluster_import.h"
+
+#include <doctest/doctest.h>
+
+#include "engine/topology_parser.h"
+#include "engine/topology_render.h"
+#include "providers/testing/fake_server.h"
+
+namespace replplan {
+namespace {
+
+const char* kDumpQuery =
+    "SELECT HOST FROM information_schema.PROCESSLIST WHERE COMMAND IN ('Binlog Dump', 'Binlog Dump GTID')";
+
+// A MariaDB server as import asks it: its identity, no replicas, no dump threads.
+FakeServer& Server(FakeSessionFactory& factory, const std::string& address, int server_id, const std::string& hostname,
+                   const std::string& report_host = "") {
+  FakeServer& s = factory.server(address);
+  s.globals = {{"server_id", std::to_string(server_id)},
+               {"hostname", hostname},
+               {"report_host", report_host},
+               {"port", "3306"},
+               {"datadir", "/var/lib/mysql/"},
+               {"log_bin", "1"},
+               {"log_bin_basename", "/var/lib/mysql/mysql-bin"},
+               {"read_only", server_id == 1 ? "0" : "1"},
+               {"binlog_format", "row"},
+               {"version", "10.11.6-MariaDB-0+deb12u1-log"},
+               {"pid_file", "/run/mysqld/mysqld.pid"},
+               {"rpl_semi_sync_master_enabled", "0"}};
+  s.Answer("SHOW SLAVE HOSTS", {});
+  s.Answer(kDumpQuery, {});
+  s.AnswerCommand("tr ", ExecResult{0, "/usr/sbin/mariadbd\n--defaults-file=/etc/mysql/" + hostname + ".cnf\n", ""});
+  s.files["/etc/mysql/" + hostname + ".cnf"] = "[mysqld]\nserver_id = " + std::to_string(server_id) + "\n";
+  return s;
+}
+
+// db1 (10.0.0.11) the primary; db2 (10.0.0.12, report_host db2) and db3 (10.0.0.13, no
+// report_host: SHOW SLAVE HOSTS lists it as "localhost", which does not answer) replicate from it.
+struct Cluster {
+  FakeSessionFactory factory;
+  FakeServer& db1 = Server(factory, "10.0.0.11", 1, "db1");
+  FakeServer& db2 = Server(factory, "10.0.0.12", 2, "db2", "db2.example");
+  FakeServer& db3 = Server(factory, "10.0.0.13", 3, "db3");
+  Cluster() {
+    db1.Answer("SHOW SLAVE HOSTS", {Row{{"Server_id", "2"}, {"Host", "10.0.0.12"}, {"Port", "3306"}, {"Master_id", "1"}},
+                                    Row{{"Server_id", "3"}, {"Host", "localhost"}, {"Port", "3306"}, {"Master_id", "1"}}});
+    db1.Answer(kDumpQuery, {Row{{"HOST", "10.0.0.12:40110"}}, Row{{"HOST", "10.0.0.13:40111"}}});
+    db1.AnswerPrefix("SELECT Host FROM mysql.user WHERE User = 'repl'", {Row{{"Host", "10.0.0.%"}}});
+    db1.AnswerPrefix("SELECT s.SCHEMA_NAME", {Row{{"name", "information_schema"}, {"charset", "utf8"}, {"collation", "utf8_general_ci"}, {"is_default", "Yes"}},
+                                              Row{{"name", "mysql"}, {"charset", "utf8mb4"}, {"collation", "utf8mb4_general_ci"}, {"is_default", "Yes"}},
+                                              Row{{"name", "replplan"}, {"charset", "utf8mb4"}, {"collation", "utf8mb4_general_ci"}, {"is_default", "Yes"}},
+                                              Row{{"name", "shop"}, {"charset", "utf8mb4"}, {"collation", "utf8mb4_general_ci"}, {"is_default", "Yes"}},
+                                              Row{{"name", "shop_reports"}, {"charset", "latin1"}, {"collation", "latin1_bin"}, {"is_default", ""}}});
+    db1.files["/etc/mysql/db1.cnf"] = "[mysqld]\nserver_id = 1\nlog-bin = mysql-bin.log\n!includedir /etc/mysql/conf.d/\n";
+    db1.AnswerCommand("ls -1A -- '/etc/mysql/conf.d/'", ExecResult{0, "binlog.cnf\nREADME\n", ""});
+    db1.files["/etc/mysql/conf.d/binlog.cnf"] = "[mysqld]\nbinlog_format = ROW\n";
+    db2.replica = FakeServer::ReplicaRow("10.0.0.11", 3306, "repl");
+    db3.replica = FakeServer::ReplicaRow("10.0.0.11", 3306, "repl");
+    db3.globals["log_bin_basename"] = "/srv/binlog/db3-bin";
+    factory.Refuse("localhost");
+  }
+  ImportRequest Request(std::vector<std::string> hosts) const {
+    ImportRequest request;
+    request.hosts = std::move(hosts);
+    request.mysql.user = "admin";
+    request.mysql.password = {SecretRef::Kind::kEnv, "ADMIN_PASSWORD", {}};
+    request.ssh.user = "deploy";
+    return request;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("import from a replica walks up to the primary and finds every replica, one without report_host too") {
+  Cluster c;
+  auto imported = ImportCluster(c.factory, c.Request({"10.0.0.12"}));
+  REQUIRE_MESSAGE(imported.ok(), imported.status().message());
+  const Topology& t = imported->topology;
+  CHECK(t.cluster.primary == "db1");
+  CHECK(t.cluster.name == "db1");
+  REQUIRE(t.servers.size() == 3);
+  CHECK(t.servers[0].name == "db1");
+  CHECK(t.servers[0].address == "10.0.0.11");
+  CHECK(t.servers[1].name == "db2.example");  // its report_host
+  CHECK(t.servers[1].address == "10.0.0.12");
+  CHECK(t.servers[2].name == "db3");           // its hostname: no report_host
+  CHECK(t.servers[2].address == "10.0.0.13");
+  CHECK(t.servers[0].server_id == 1);
+  CHECK(t.servers[2].server_id == 3);
+  // log_bin as the option file writes it when it names the running binlog, else relative to the
+  // datadir, else absolute.
+  CHECK(t.servers[0].log_bin == "mysql-bin.log");
+  CHECK(t.servers[1].log_bin == "mysql-bin");
+  CHECK(t.servers[2].log_bin == "/srv/binlog/db3-bin");
+  CHECK(t.servers[0].config_file == "/etc/mysql/db1.cnf");
+  CHECK(t.servers[1].config_file == "/etc/mysql/db2.cnf");
+  CHECK(t.replication.user == "repl");
+  CHECK(t.replication.host == "10.0.0.%");
+  CHECK(t.replication.mode == ReplicationMode::kGtid);
+  CHECK(t.replication.binlog_format == "ROW");
+  CHECK(t.replication.password.kind == SecretRef::Kind::kEnv);
+  CHECK(t.replication.password.name == "REPL_PASSWORD");
+  CHECK(t.servers[0].mysql.password.name == "ADMIN_PASSWORD");
+  CHECK(t.servers[0].ssh.user == "deploy");
+  REQUIRE(t.databases.size() == 2);
+  CHECK(t.databases[0].name == "shop");
+  CHECK(t.databases[0].collation.empty());
+  CHECK(t.databases[1].collation == "latin1_bin");
+
+  REQUIRE(imported->found.size() == 3);
+  CHECK(imported->found[0] == "db1 10.0.0.11:3306: the source of db2.example");
+  CHECK(imported->found[1] == "db2.example 10.0.0.12:3306: named on the command line");
+  CHECK(imported->found[2].find("db3 10.0.0.13:3306: a binlog dump thread on db1 comes from this address") == 0);
+  // The included directory was listed and its .cnf read; the primary was asked nothing it could
+  // change.
+  CHECK(c.db1.log().size() > 0);
+  for (const std::string& statement : c.db1.statements()) {
+    CHECK_MESSAGE((statement.starts_with("SELECT") || statement.starts_with("SHOW")), statement);
+  }
+  bool read_include = false;
+  for (const std::string& line : c.db1.log()) read_include = read_include || line == "read: /etc/mysql/conf.d/binlog.cnf";
+  CHECK(read_include);
+
+  // The rendering validates.
+  auto parsed = ParseTopology(RenderTopologyToml(t, {}), "imported.toml");
+  CHECK_MESSAGE(parsed.ok(), (parsed.ok() ? "" : parsed.errors.front().message));
+}
+
+TEST_CASE("the same cluster from the primary gives the same topology") {
+  Cluster a, b;
+  auto from_replica = ImportCluster(a.factory, a.Request({"10.0.0.12"}));
+  auto from_primary = ImportCluster(b.factory, b.Request({"10.0.0.11"}));
+  REQUIRE(from_replica.ok());
+  REQUIRE(from_primary.ok());
+  CHECK(RenderTopologyToml(from_replica->topology, {}) == RenderTopologyToml(from_primary->topology, {}));
+}
+
+TEST_CASE("a replica that cannot be found is refused, naming where it connects from and the fix") {
+  Cluster c;
+  c.factory.Refuse("10.0.0.13");
+  auto imported = ImportCluster(c.factory, c.Request({"10.0.0.11"}));
+  REQUIRE_FALSE(imported.ok());
+  const std::string& message = imported.status().message();
+  CHECK_MESSAGE(message.find("db1 serves 1 replica(s) that were not found") != std::string::npos, message);
+  CHECK_MESSAGE(message.find("server_id 3 as localhost:3306, which does not answer") != std::string::npos, message);
+  CHECK_MESSAGE(message.find("10.0.0.13") != std::string::npos, message);
+  CHECK_MESSAGE(message.find("Name each missing replica on the command line") != std::string::npos, message);
+
+  // Named on the command line (on a cluster where it answers), it is imported.
+  Cluster d;
+  auto named = ImportCluster(d.factory, d.Request({"10.0.0.11", "10.0.0.13"}));
+  REQUIRE_MESSAGE(named.ok(), named.status().message());
+  CHECK(named->topology.servers.size() == 3);
+}
+
+TEST_CASE("--name names a server; a replica of a replica is noted; SSH that fails leaves the default config_file") {
+  Cluster c;
+  c.db3.replica = FakeServer::ReplicaRow("10.0.0.12", 3306, "repl");
+  c.db1.Answer(kDumpQuery, {Row{{"HOST", "10.0.0.12:40110"}}});
+  c.db1.Answer("SHOW SLAVE HOSTS", {Row{{"Server_id", "2"}, {"Host", "10.0.0.12"}, {"Port", "3306"}}});
+  c.db2.Answer("SHOW SLAVE HOSTS", {Row{{"Server_id", "3"}, {"Host", "10.0.0.13"}, {"Port", "3306"}}});
+  c.db2.Answer(kDumpQuery, {Row{{"HOST", "10.0.0.13:40112"}}});
+  c.db3.FailShell("run: tr", Status::Unavailable("10.0.0.13:22: cannot connect: Connection refused"));
+  ImportRequest request = c.Request({"10.0.0.11"});
+  request.names["10.0.0.11"] = "mercury";
+  request.cluster_name = "shop";
+  auto imported = ImportCluster(c.factory, request);
+  REQUIRE_MESSAGE(imported.ok(), imported.status().message());
+  CHECK(imported->topology.cluster.name == "shop");
+  CHECK(imported->topology.cluster.primary == "mercury");
+  CHECK(imported->topology.servers[2].config_file == "/etc/mysql/my.cnf");
+  std::string notes;
+  for (const std::string& note : imported->notes) notes += note + "\n";
+  CHECK_MESSAGE(notes.find("db3 replicates from db2.example, not from the primary mercury") != std::string::npos, notes);
+  CHECK_MESSAGE(notes.find("db3: config_file is the default /etc/mysql/my.cnf") != std::string::npos, notes);
+}
+
+TEST_CASE("refusals: a named host that does not answer, two primaries, circular replication, a shared server_id") {
+  {
+    Cluster c;
+    c.factory.Refuse("10.0.0.12");
+    auto imported = ImportCluster(c.factory, c.Request({"10.0.0.12"}));
+    CHECK_FALSE(imported.ok());
+  }
+  {
+    Cluster c;
+    FakeSessionFactory& f = c.factory;
+    Server(f, "10.0.1.1", 7, "other");
+    auto imported = ImportCluster(f, c.Request({"10.0.0.11", "10.0.1.1"}));
+    REQUIRE_FALSE(imported.ok());
+    CHECK_MESSAGE(imported.status().message().find("db1 and other replicate from no one") != std::string::npos,
+                  imported.status().message());
+  }
+  {
+    Cluster c;
+    c.db1.replica = FakeServer::ReplicaRow("10.0.0.12", 3306, "repl");
+    auto imported = ImportCluster(c.factory, c.Request({"10.0.0.11"}));
+    REQUIRE_FALSE(imported.ok());
+    CHECK_MESSAGE(imported.status().message().find("circular replication") != std::string::npos,
+                  imported.status().message());
+  }
+  {
+    Cluster c;
+    c.db3.globals["server_id"] = "2";
+    auto imported = ImportCluster(c.factory, c.Request({"10.0.0.11"}));
+    REQUIRE_FALSE(imported.ok());
+    CHECK_MESSAGE(imported.status().message().find("both have server_id 2") != std::string::npos,
+                  imported.status().message());
+  }
+}
+
+}  // namespace replplan

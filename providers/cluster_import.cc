@@ -27,7 +27,8 @@ const std::vector<std::pair<std::string, std::string>>& IdentityVariables() {
       {"port", "port"},             {"datadir", "datadir"},       {"log_bin", "log_bin"},
       {"log_bin_basename", "log_bin_basename"},                  {"read_only", "read_only"},
       {"binlog_format", "binlog_format"},                        {"version", "version"},
-      {"pid_file", "pid_file"},     {"rpl_semi_sync_master_enabled", "semi_sync"}};
+      {"pid_file", "pid_file"},     {"rpl_semi_sync_master_enabled", "semi_sync"},
+      {"slave_net_timeout", "slave_net_timeout"}};
   return vars;
 }
 
@@ -236,6 +237,19 @@ std::string MostCommon(const std::vector<std::string>& values) {
 Result<ImportedCluster> ImportCluster(SessionFactory& sessions, const ImportRequest& request) {
   if (request.hosts.empty()) return Status::InvalidArgument("name at least one host to import from");
   const int default_port = request.mysql.port;
+  // A host a server names (a channel's source, a SHOW SLAVE HOSTS entry) that --name gives as a
+  // server's name is looked for at that server's address: replplan sets report_host to the name,
+  // which need not resolve where import runs.
+  std::map<std::string, std::string> address_of_name;
+  for (const auto& [address, name] : request.names) address_of_name[Lower(name)] = Lower(address);
+  auto named = [&](const std::string& host, int port) {
+    auto it = address_of_name.find(Lower(host));
+    return Endpoint{it == address_of_name.end() ? Lower(host) : it->second, port > 0 ? port : default_port};
+  };
+  auto source_endpoint = [&](const ReplicaChannel& channel) {
+    Endpoint e = ParseEndpoint(channel.source_host, channel.source_port > 0 ? channel.source_port : default_port);
+    return named(e.host, e.port);
+  };
   std::vector<Found> servers;
   std::map<Endpoint, size_t> at;        // every endpoint that answered -> its server
   std::map<Endpoint, std::string> failed;  // endpoint -> why it did not answer as a server
@@ -274,15 +288,14 @@ Result<ImportedCluster> ImportCluster(SessionFactory& sessions, const ImportRequ
       const Found& f = servers.back();
       const std::string who = f.at.host;
       for (const ReplicaChannel& channel : f.channels) {
-        leads.push_back({ParseEndpoint(channel.source_host, channel.source_port > 0 ? channel.source_port : default_port),
-                         "the source of " + who, false});
+        leads.push_back({source_endpoint(channel), "the source of " + who, false});
       }
       for (const Row& row : f.slave_hosts) {
         auto host = row.find("Host");
         auto port = row.find("Port");
         if (host == row.end() || host->second.empty()) continue;
         int p = port != row.end() && IsDigits(port->second) && port->second != "0" ? std::stoi(port->second) : default_port;
-        leads.push_back({{Lower(host->second), p}, "listed by SHOW SLAVE HOSTS on " + who, false});
+        leads.push_back({named(host->second, p), "listed by SHOW SLAVE HOSTS on " + who, false});
       }
     }
     return Status::OK();
@@ -293,7 +306,7 @@ Result<ImportedCluster> ImportCluster(SessionFactory& sessions, const ImportRequ
 
   // The server a channel replicates from (nullopt when its source did not answer).
   auto source_of = [&](const ReplicaChannel& channel) -> std::optional<size_t> {
-    auto it = at.find(ParseEndpoint(channel.source_host, channel.source_port > 0 ? channel.source_port : default_port));
+    auto it = at.find(source_endpoint(channel));
     if (it == at.end()) return std::nullopt;
     return it->second;
   };
@@ -316,8 +329,8 @@ Result<ImportedCluster> ImportCluster(SessionFactory& sessions, const ImportRequ
       if (id == row.end() || !IsDigits(id->second) || found_ids.count(std::stoul(id->second)) != 0) continue;
       ++unfound;
       if (why != nullptr) {
-        Endpoint e{Lower(row.count("Host") ? row.at("Host") : ""),
-                   row.count("Port") && IsDigits(row.at("Port")) && row.at("Port") != "0" ? std::stoi(row.at("Port")) : default_port};
+        Endpoint e = named(row.count("Host") ? row.at("Host") : "",
+                           row.count("Port") && IsDigits(row.at("Port")) ? std::stoi(row.at("Port")) : default_port);
         auto f = failed.find(e);
         why->push_back("SHOW SLAVE HOSTS lists server_id " + id->second + " as " + e.Text() +
                        (f != failed.end() ? ", which does not answer (" + f->second + ")" : ", which is another server"));
@@ -383,7 +396,7 @@ Result<ImportedCluster> ImportCluster(SessionFactory& sessions, const ImportRequ
   for (const Found& f : servers) {
     for (const ReplicaChannel& channel : f.channels) {
       if (source_of(channel)) continue;
-      Endpoint e = ParseEndpoint(channel.source_host, channel.source_port > 0 ? channel.source_port : default_port);
+      Endpoint e = source_endpoint(channel);
       auto why = failed.find(e);
       return Status::FailedPrecondition(f.name + " replicates from " + e.Text() + ", which does not answer" +
                                         (why != failed.end() ? " (" + why->second + ")" : "") +
@@ -461,6 +474,23 @@ Result<ImportedCluster> ImportCluster(SessionFactory& sessions, const ImportRequ
                         "', the most used, and plan repoints the others");
   }
   t.replication.password = {SecretRef::Kind::kEnv, request.replication_password_env, {}};
+  // Failure detection: a bound every server already keeps tighter than replplan's default is kept
+  // (someone chose it, and plan would only loosen it); a looser one, MariaDB's default (60 s, the
+  // heartbeat half of it) among them, is left to replplan's default, which plan then sets, with why.
+  std::set<std::string> timeouts;
+  std::set<double> heartbeats;
+  for (const Found& f : servers) {
+    timeouts.insert(f.vars.at("slave_net_timeout"));
+    for (const ReplicaChannel& channel : f.channels) heartbeats.insert(channel.heartbeat_period);
+  }
+  if (timeouts.size() == 1 && IsDigits(*timeouts.begin()) && timeouts.begin()->size() < 9) {
+    int timeout = std::stoi(*timeouts.begin());
+    if (timeout >= 1 && timeout < t.replication.slave_net_timeout) t.replication.slave_net_timeout = timeout;
+  }
+  if (heartbeats.size() == 1 && *heartbeats.begin() >= 0.001 && *heartbeats.begin() < t.replication.heartbeat_period &&
+      *heartbeats.begin() < t.replication.slave_net_timeout) {
+    t.replication.heartbeat_period = *heartbeats.begin();
+  }
   t.replication.binlog_format = Upper(p.vars["binlog_format"].empty() ? "ROW" : p.vars["binlog_format"]);
   t.replication.semi_sync = IsOn(p.vars["semi_sync"]);
   auto primary_session = sessions.Open(SessionSpec(request, p.at));
@@ -501,11 +531,13 @@ Result<ImportedCluster> ImportCluster(SessionFactory& sessions, const ImportRequ
     t.databases.push_back(std::move(db));
   }
 
-  // Servers: the primary first, then in the order found.
-  std::vector<size_t> order = {primary};
+  // Servers: the primary first, then the others by server_id (the same file from any seed).
+  std::vector<size_t> order;
   for (size_t s = 0; s < servers.size(); ++s) {
     if (s != primary) order.push_back(s);
   }
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return servers[a].server_id < servers[b].server_id; });
+  order.insert(order.begin(), primary);
   for (size_t s : order) {
     Found& f = servers[s];
     ServerSpec spec;

@@ -30,7 +30,8 @@ FakeServer& Server(FakeSessionFactory& factory, const std::string& address, int 
                {"binlog_format", "row"},
                {"version", "10.11.6-MariaDB-0+deb12u1-log"},
                {"pid_file", "/run/mysqld/mysqld.pid"},
-               {"rpl_semi_sync_master_enabled", "0"}};
+               {"rpl_semi_sync_master_enabled", "0"},
+               {"slave_net_timeout", "60"}};
   s.Answer("SHOW SLAVE HOSTS", {});
   s.Answer(kDumpQuery, {});
   s.AnswerCommand("tr ", ExecResult{0, "/usr/sbin/mariadbd\n--defaults-file=/etc/mysql/" + hostname + ".cnf\n", ""});
@@ -104,6 +105,9 @@ TEST_CASE("import from a replica walks up to the primary and finds every replica
   CHECK(t.replication.binlog_format == "ROW");
   CHECK(t.replication.password.kind == SecretRef::Kind::kEnv);
   CHECK(t.replication.password.name == "REPL_PASSWORD");
+  // MariaDB's defaults (60 s, no heartbeat reported) are looser than replplan's: its own stay.
+  CHECK(t.replication.slave_net_timeout == 5);
+  CHECK(t.replication.heartbeat_period == 1.0);
   CHECK(t.servers[0].mysql.password.name == "ADMIN_PASSWORD");
   CHECK(t.servers[0].ssh.user == "deploy");
   REQUIRE(t.databases.size() == 2);
@@ -139,6 +143,40 @@ TEST_CASE("the same cluster from the primary gives the same topology") {
   CHECK(RenderTopologyToml(from_replica->topology, {}) == RenderTopologyToml(from_primary->topology, {}));
 }
 
+TEST_CASE("the same cluster from any seed gives the same file; replicas in server_id order") {
+  std::string first;
+  for (const char* seed : {"10.0.0.11", "10.0.0.12", "10.0.0.13"}) {
+    Cluster c;
+    auto imported = ImportCluster(c.factory, c.Request({seed}));
+    REQUIRE_MESSAGE(imported.ok(), imported.status().message());
+    std::string text = RenderTopologyToml(imported->topology, {});
+    if (first.empty()) first = text;
+    CHECK_MESSAGE(text == first, seed);
+    CHECK(imported->topology.servers[1].server_id == 2);
+    CHECK(imported->topology.servers[2].server_id == 3);
+  }
+}
+
+TEST_CASE("failure detection a whole cluster keeps tighter than replplan's defaults is imported; a looser one is not") {
+  Cluster c;
+  for (FakeServer* s : {&c.db1, &c.db2, &c.db3}) s->globals["slave_net_timeout"] = "4";
+  (*c.db2.replica)["Slave_Heartbeat_Period"] = "0.500";
+  (*c.db3.replica)["Slave_Heartbeat_Period"] = "0.500";
+  auto imported = ImportCluster(c.factory, c.Request({"10.0.0.11"}));
+  REQUIRE_MESSAGE(imported.ok(), imported.status().message());
+  CHECK(imported->topology.replication.slave_net_timeout == 4);
+  CHECK(imported->topology.replication.heartbeat_period == 0.5);
+
+  Cluster d;  // one server at MariaDB's default: replplan's own bound
+  for (FakeServer* s : {&d.db1, &d.db2}) s->globals["slave_net_timeout"] = "4";
+  (*d.db2.replica)["Slave_Heartbeat_Period"] = "0.500";
+  (*d.db3.replica)["Slave_Heartbeat_Period"] = "30.000";
+  imported = ImportCluster(d.factory, d.Request({"10.0.0.11"}));
+  REQUIRE_MESSAGE(imported.ok(), imported.status().message());
+  CHECK(imported->topology.replication.slave_net_timeout == 5);
+  CHECK(imported->topology.replication.heartbeat_period == 1.0);
+}
+
 TEST_CASE("a replica that cannot be found is refused, naming where it connects from and the fix") {
   Cluster c;
   c.factory.Refuse("10.0.0.13");
@@ -155,6 +193,35 @@ TEST_CASE("a replica that cannot be found is refused, naming where it connects f
   auto named = ImportCluster(d.factory, d.Request({"10.0.0.11", "10.0.0.13"}));
   REQUIRE_MESSAGE(named.ok(), named.status().message());
   CHECK(named->topology.servers.size() == 3);
+}
+
+TEST_CASE("a replica SHOW SLAVE HOSTS lists by a name that does not resolve is found at the address --name gives it") {
+  Cluster c;
+  // As replplan leaves a replica: report_host is its name in the file.
+  c.db1.Answer("SHOW SLAVE HOSTS", {Row{{"Server_id", "2"}, {"Host", "db2"}, {"Port", "3306"}},
+                                    Row{{"Server_id", "3"}, {"Host", "db3"}, {"Port", "3306"}}});
+  c.db1.Answer(kDumpQuery, {Row{{"HOST", "localhost:40110"}}, Row{{"HOST", "localhost:40111"}}});
+  c.factory.Refuse("db2");
+  c.factory.Refuse("db3");
+  ImportRequest request = c.Request({"10.0.0.11"});
+  auto unnamed = ImportCluster(c.factory, request);
+  REQUIRE_FALSE(unnamed.ok());
+  CHECK_MESSAGE(unnamed.status().message().find("db1 serves 2 replica(s) that were not found") != std::string::npos,
+                unnamed.status().message());
+
+  Cluster d;
+  d.db1.Answer("SHOW SLAVE HOSTS", {Row{{"Server_id", "2"}, {"Host", "db2"}, {"Port", "3306"}},
+                                    Row{{"Server_id", "3"}, {"Host", "db3"}, {"Port", "3306"}}});
+  d.db1.Answer(kDumpQuery, {Row{{"HOST", "localhost:40110"}}, Row{{"HOST", "localhost:40111"}}});
+  d.factory.Refuse("db2");
+  d.factory.Refuse("db3");
+  request.names = {{"10.0.0.12", "db2"}, {"10.0.0.13", "db3"}};
+  auto named = ImportCluster(d.factory, request);
+  REQUIRE_MESSAGE(named.ok(), named.status().message());
+  REQUIRE(named->topology.servers.size() == 3);
+  CHECK(named->topology.servers[1].name == "db2");
+  CHECK(named->topology.servers[1].address == "10.0.0.12");
+  CHECK(named->found[2] == "db3 10.0.0.13:3306: listed by SHOW SLAVE HOSTS on db1");
 }
 
 TEST_CASE("--name names a server; a replica of a replica is noted; SSH that fails leaves the default config_file") {

@@ -74,6 +74,16 @@ struct Cluster {
   }
 };
 
+// As replplan leaves replicas: report_host is each one's name in the file, which does not resolve
+// here, and their connections come from localhost.
+void ReportNames(Cluster& c) {
+  c.db1.Answer("SHOW SLAVE HOSTS", {Row{{"Server_id", "2"}, {"Host", "db2"}, {"Port", "3306"}},
+                                    Row{{"Server_id", "3"}, {"Host", "db3"}, {"Port", "3306"}}});
+  c.db1.Answer(kDumpQuery, {Row{{"HOST", "localhost:40110"}}, Row{{"HOST", "localhost:40111"}}});
+  c.factory.Refuse("db2");
+  c.factory.Refuse("db3");
+}
+
 }  // namespace
 
 TEST_CASE("import from a replica walks up to the primary and finds every replica, one without report_host too") {
@@ -197,12 +207,7 @@ TEST_CASE("a replica that cannot be found is refused, naming where it connects f
 
 TEST_CASE("a replica SHOW SLAVE HOSTS lists by a name that does not resolve is found at the address --name gives it") {
   Cluster c;
-  // As replplan leaves a replica: report_host is its name in the file.
-  c.db1.Answer("SHOW SLAVE HOSTS", {Row{{"Server_id", "2"}, {"Host", "db2"}, {"Port", "3306"}},
-                                    Row{{"Server_id", "3"}, {"Host", "db3"}, {"Port", "3306"}}});
-  c.db1.Answer(kDumpQuery, {Row{{"HOST", "localhost:40110"}}, Row{{"HOST", "localhost:40111"}}});
-  c.factory.Refuse("db2");
-  c.factory.Refuse("db3");
+  ReportNames(c);
   ImportRequest request = c.Request({"10.0.0.11"});
   auto unnamed = ImportCluster(c.factory, request);
   REQUIRE_FALSE(unnamed.ok());
@@ -210,11 +215,7 @@ TEST_CASE("a replica SHOW SLAVE HOSTS lists by a name that does not resolve is f
                 unnamed.status().message());
 
   Cluster d;
-  d.db1.Answer("SHOW SLAVE HOSTS", {Row{{"Server_id", "2"}, {"Host", "db2"}, {"Port", "3306"}},
-                                    Row{{"Server_id", "3"}, {"Host", "db3"}, {"Port", "3306"}}});
-  d.db1.Answer(kDumpQuery, {Row{{"HOST", "localhost:40110"}}, Row{{"HOST", "localhost:40111"}}});
-  d.factory.Refuse("db2");
-  d.factory.Refuse("db3");
+  ReportNames(d);
   request.names = {{"10.0.0.12", "db2"}, {"10.0.0.13", "db3"}};
   auto named = ImportCluster(d.factory, request);
   REQUIRE_MESSAGE(named.ok(), named.status().message());

@@ -207,7 +207,7 @@ std::string RenderTopologyToml(const Topology& topology, const std::vector<std::
                  {"address", TomlString(s.address)},
                  {"server_id", std::to_string(s.server_id)},
                  {"log_bin", TomlString(s.log_bin)}};
-    if (!s.bind_address.empty()) e.emplace_back("bind_address", TomlString(s.bind_address));
+    if (!s.bind_address.empty() && s.bind_address != s.address) e.emplace_back("bind_address", TomlString(s.bind_address));
     Entries ssh = SshEntries(s.ssh, base.ssh, false);
     if (!ssh.empty()) e.emplace_back("ssh", Inline(ssh));
     Entries mysql = MysqlEntries(s.mysql, base.mysql, false);

@@ -41,6 +41,8 @@ Topology Imported() {
   t.replication.semi_sync = true;
   t.servers = {Server("db1", "10.0.0.11", 11, "mysql-bin"), Server("db2", "10.0.0.12", 12, "/var/log/mysql/mysql-bin.log"),
                Server("db3", "10.0.0.13", 13, "mysql-bin")};
+  t.servers[0].bind_address = "0.0.0.0";
+  t.servers[1].bind_address = "10.0.0.12";  // the address: not written
   t.servers[2].mysql.port = 3307;
   t.servers[2].config_file = "/etc/mysql/db3 \"reports\".cnf";
   t.databases = {{"shop", "utf8mb4", "", {}}, {"shop_reports", "latin1", "latin1_bin", {}}};
@@ -79,6 +81,7 @@ TEST_CASE("the rendered text parses back to the same topology") {
     CHECK(b.server_id == a.server_id);
     CHECK(b.log_bin == a.log_bin);
     CHECK(b.config_file == a.config_file);
+    CHECK(b.bind_address == (i == 0 ? "0.0.0.0" : a.address));
     CHECK(b.restart == a.restart);
     CHECK(b.mysql.port == a.mysql.port);
     CHECK(b.mysql.user == "admin");
@@ -96,6 +99,8 @@ TEST_CASE("every example renders to text that renders again the same (nothing lo
     auto first = ParseTopology(ReadFile(std::string(REPLPLAN_SOURCE_DIR) + "/" + example), example);
     REQUIRE(first.ok());
     std::string once = RenderTopologyToml(first.topology, {});
+    // bind_address only where the file wrote one other than the address.
+    CHECK((once.find("bind_address") != std::string::npos) == (std::string(example) == "examples/mysql-file-mode.toml"));
     auto second = ParseTopology(once, "rendered.toml");
     REQUIRE_MESSAGE(second.ok(), once);
     CHECK(RenderTopologyToml(second.topology, {}) == once);

@@ -13,6 +13,7 @@
 #include "engine/shell_quote.h"
 #include "engine/sql_quote.h"
 #include "engine/text.h"
+#include "engine/topology_parser.h"
 #include "engine/topology_render.h"
 
 namespace replplan {
@@ -28,7 +29,7 @@ const std::vector<std::pair<std::string, std::string>>& IdentityVariables() {
       {"log_bin_basename", "log_bin_basename"},                  {"read_only", "read_only"},
       {"binlog_format", "binlog_format"},                        {"version", "version"},
       {"pid_file", "pid_file"},     {"rpl_semi_sync_master_enabled", "semi_sync"},
-      {"slave_net_timeout", "slave_net_timeout"}};
+      {"slave_net_timeout", "slave_net_timeout"}, {"bind_address", "bind_address"}};
   return vars;
 }
 
@@ -59,14 +60,6 @@ struct Found {
 };
 
 bool IsOn(const std::string& value) { return value == "1" || Upper(value) == "ON"; }
-
-bool ValidName(const std::string& name) {
-  if (name.empty() || name.size() > 64) return false;
-  for (char c : name) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') return false;
-  }
-  return true;
-}
 
 // An IPv4 address or anything of digits and dots: an address, not a name.
 bool LooksLikeAddress(const std::string& s) {
@@ -208,9 +201,9 @@ void NameServers(std::vector<Found>& servers, const ImportRequest& request) {
     std::string host = f.vars.at("hostname").substr(0, f.vars.at("hostname").find('.'));
     if (named != request.names.end()) {
       name = named->second;
-    } else if (ValidName(report) && !LooksLikeAddress(report) && Lower(report) != "localhost") {
+    } else if (IsTopologyServerName(report) && !LooksLikeAddress(report) && Lower(report) != "localhost") {
       name = report;
-    } else if (ValidName(host) && !LooksLikeAddress(host) && hostnames[Lower(host)] == 1 && Lower(host) != "localhost") {
+    } else if (IsTopologyServerName(host) && !LooksLikeAddress(host) && hostnames[Lower(host)] == 1 && Lower(host) != "localhost") {
       name = host;
     } else {
       name = "server-" + std::to_string(f.server_id);
@@ -236,6 +229,12 @@ std::string MostCommon(const std::vector<std::string>& values) {
 
 Result<ImportedCluster> ImportCluster(SessionFactory& sessions, const ImportRequest& request) {
   if (request.hosts.empty()) return Status::InvalidArgument("name at least one host to import from");
+  for (const auto& [address, name] : request.names) {
+    if (!IsTopologyServerName(name)) {
+      return Status::InvalidArgument("--name " + name + "=" + address +
+                                     ": a server name is letters, digits, '-', '_' or '.', starting with a letter or digit");
+    }
+  }
   const int default_port = request.mysql.port;
   // A host a server names (a channel's source, a SHOW SLAVE HOSTS entry) that --name gives as a
   // server's name is looked for at that server's address: replplan sets report_host to the name,
@@ -571,6 +570,23 @@ Result<ImportedCluster> ImportCluster(SessionFactory& sessions, const ImportRequ
       }
     }
     spec.config_file = config_file;
+    if (!IsTopologyAddress(spec.address)) {
+      return Status::FailedPrecondition(f.name + " is reached at '" + spec.address +
+                                        "', which a topology file cannot hold (an IPv4 address or a hostname): name it "
+                                        "on the command line by one");
+    }
+    // bind_address as the option file writes it, else as the server runs it; the address itself
+    // (replplan's default) is not written.
+    std::string bind = f.vars["bind_address"];
+    if (config && config->settings.count("bind_address") != 0) bind = config->settings.at("bind_address");
+    if (!bind.empty() && bind != spec.address) {
+      if (IsTopologyAddress(bind)) {
+        spec.bind_address = bind;
+      } else {
+        out.notes.push_back(f.name + " listens on bind_address '" + bind + "', which a topology file cannot say (an "
+                            "IPv4 address or a hostname): plan sets it to " + spec.address + " (a restart)");
+      }
+    }
     std::string configured;
     if (config) {
       auto it = config->settings.find("log_bin");

@@ -31,9 +31,12 @@ FakeServer& Server(FakeSessionFactory& factory, const std::string& address, int 
                {"version", "10.11.6-MariaDB-0+deb12u1-log"},
                {"pid_file", "/run/mysqld/mysqld.pid"},
                {"rpl_semi_sync_master_enabled", "0"},
-               {"slave_net_timeout", "60"}};
+               {"slave_net_timeout", "60"},
+               {"bind_address", address}};
   s.Answer("SHOW SLAVE HOSTS", {});
   s.Answer(kDumpQuery, {});
+  s.AnswerPrefix("SELECT Host FROM mysql.user WHERE User = ", {});
+  s.AnswerPrefix("SELECT s.SCHEMA_NAME", {});
   s.AnswerCommand("tr ", ExecResult{0, "/usr/sbin/mariadbd\n--defaults-file=/etc/mysql/" + hostname + ".cnf\n", ""});
   s.files["/etc/mysql/" + hostname + ".cnf"] = "[mysqld]\nserver_id = " + std::to_string(server_id) + "\n";
   return s;
@@ -56,9 +59,10 @@ struct Cluster {
                                               Row{{"name", "replplan"}, {"charset", "utf8mb4"}, {"collation", "utf8mb4_general_ci"}, {"is_default", "Yes"}},
                                               Row{{"name", "shop"}, {"charset", "utf8mb4"}, {"collation", "utf8mb4_general_ci"}, {"is_default", "Yes"}},
                                               Row{{"name", "shop_reports"}, {"charset", "latin1"}, {"collation", "latin1_bin"}, {"is_default", ""}}});
-    db1.files["/etc/mysql/db1.cnf"] = "[mysqld]\nserver_id = 1\nlog-bin = mysql-bin.log\n!includedir /etc/mysql/conf.d/\n";
+    db1.files["/etc/mysql/db1.cnf"] =
+        "[mysqld]\nserver_id = 1\nlog-bin = mysql-bin.log\nbind-address = 10.0.0.1\n!includedir /etc/mysql/conf.d/\n";
     db1.AnswerCommand("ls -1A -- '/etc/mysql/conf.d/'", ExecResult{0, "binlog.cnf\nREADME\n", ""});
-    db1.files["/etc/mysql/conf.d/binlog.cnf"] = "[mysqld]\nbinlog_format = ROW\n";
+    db1.files["/etc/mysql/conf.d/binlog.cnf"] = "[mysqld]\nbinlog_format = ROW\nbind-address = 0.0.0.0\n";
     db2.replica = FakeServer::ReplicaRow("10.0.0.11", 3306, "repl");
     db3.replica = FakeServer::ReplicaRow("10.0.0.11", 3306, "repl");
     db3.globals["log_bin_basename"] = "/srv/binlog/db3-bin";
@@ -108,6 +112,10 @@ TEST_CASE("import from a replica walks up to the primary and finds every replica
   CHECK(t.servers[1].log_bin == "mysql-bin");
   CHECK(t.servers[2].log_bin == "/srv/binlog/db3-bin");
   CHECK(t.servers[0].config_file == "/etc/mysql/db1.cnf");
+  // bind_address: the included file's value (read last), not the main file's; the address itself
+  // stays unwritten.
+  CHECK(t.servers[0].bind_address == "0.0.0.0");
+  CHECK(t.servers[1].bind_address.empty());
   CHECK(t.servers[1].config_file == "/etc/mysql/db2.cnf");
   CHECK(t.replication.user == "repl");
   CHECK(t.replication.host == "10.0.0.%");
@@ -247,7 +255,7 @@ TEST_CASE("--name names a server; a replica of a replica is noted; SSH that fail
   CHECK_MESSAGE(notes.find("db3: config_file is the default /etc/mysql/my.cnf") != std::string::npos, notes);
 }
 
-TEST_CASE("refusals: a named host that does not answer, two primaries, circular replication, a shared server_id") {
+TEST_CASE("refusals: a named host that does not answer, two primaries, circular replication, a shared server_id, a bad --name") {
   {
     Cluster c;
     c.factory.Refuse("10.0.0.12");
@@ -277,6 +285,26 @@ TEST_CASE("refusals: a named host that does not answer, two primaries, circular 
     auto imported = ImportCluster(c.factory, c.Request({"10.0.0.11"}));
     REQUIRE_FALSE(imported.ok());
     CHECK_MESSAGE(imported.status().message().find("both have server_id 2") != std::string::npos,
+                  imported.status().message());
+  }
+  {
+    Cluster c;
+    ImportRequest request = c.Request({"10.0.0.11"});
+    request.names["10.0.0.12"] = "-db2";
+    auto imported = ImportCluster(c.factory, request);
+    REQUIRE_FALSE(imported.ok());
+    CHECK_MESSAGE(imported.status().message().find("--name -db2=10.0.0.12: a server name is") != std::string::npos,
+                  imported.status().message());
+  }
+  {
+    FakeSessionFactory f;
+    Server(f, "fd00::1", 1, "lone");  // reached by an IPv6 address: the file's address cannot be one
+    ImportRequest request;
+    request.hosts = {"fd00::1"};
+    auto imported = ImportCluster(f, request);
+    REQUIRE_FALSE(imported.ok());
+    CHECK_MESSAGE(imported.status().message().find("lone is reached at 'fd00::1', which a topology file cannot hold") !=
+                      std::string::npos,
                   imported.status().message());
   }
 }

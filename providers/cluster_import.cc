@@ -40,16 +40,21 @@ struct Endpoint {
   std::string Text() const { return host + ":" + std::to_string(port); }
 };
 
-// Where to look next, and why ("the source of uranus").
+// How a server was found; `via` is the endpoint host of the server that led there.
+enum class How { kNamed, kSourceOf, kListedBy, kDumpThread };
+
+// Where to look next, and why.
 struct Lead {
   Endpoint at;
-  std::string how;
-  bool seed = false;
+  How how = How::kNamed;
+  std::string via;
+  bool seed() const { return how == How::kNamed; }
 };
 
 struct Found {
   Endpoint at;
-  std::string how;
+  How how = How::kNamed;
+  std::string via;
   Row vars;
   std::vector<ReplicaChannel> channels;
   std::vector<Row> slave_hosts;         // SHOW SLAVE HOSTS: Server_id, Host, Port
@@ -100,6 +105,7 @@ Result<Found> ReadServer(ServerSession& session, const Lead& lead) {
   Found found;
   found.at = lead.at;
   found.how = lead.how;
+  found.via = lead.via;
   std::string select = "SELECT ";
   for (size_t i = 0; i < IdentityVariables().size(); ++i) {
     const auto& [variable, alias] = IdentityVariables()[i];
@@ -225,6 +231,100 @@ std::string MostCommon(const std::vector<std::string>& values) {
   return best;
 }
 
+// The [[server]] of one server found: its option file read over SSH (what SSH cannot read leaves
+// the defaults, and a note), log_bin and bind_address as the operator wrote them.
+Result<ServerSpec> ServerFrom(SessionFactory& sessions, const ImportRequest& request, Found& f, bool primary,
+                              const std::string& address, std::vector<std::string>& notes) {
+  ServerSpec spec;
+  spec.name = f.name;
+  spec.address = address;
+  spec.server_id = f.server_id;
+  spec.ssh = request.ssh;
+  spec.mysql = request.mysql;
+  spec.mysql.port = f.at.port;
+  if (!IsTopologyAddress(spec.address)) {
+    return Status::FailedPrecondition(f.name + " is reached at '" + spec.address +
+                                      "', which a topology file cannot hold (an IPv4 address or a hostname): name it "
+                                      "on the command line by one");
+  }
+
+  std::optional<EffectiveConfig> config;
+  auto session = sessions.Open(SessionSpec(request, f.at));
+  auto defaults_file = f.vars["pid_file"].empty() ? Result<std::string>(Status::NotFound("@@pid_file is empty"))
+                                                  : DefaultsFileOf(*session, f.vars["pid_file"]);
+  if (!defaults_file.ok()) {
+    notes.push_back(f.name + ": config_file is the default " + spec.config_file + ": the server's command line " +
+                    "was not read (" + defaults_file.status().message() + ")");
+  } else {
+    spec.config_file = defaults_file->empty() ? kDefaultConfigFile : *defaults_file;
+    auto read = ReadEffectiveConfig(*session, spec.config_file);
+    if (read.ok()) {
+      config = std::move(*read);
+    } else {
+      notes.push_back(f.name + ": " + spec.config_file + " was not read (" + read.status().message() +
+                      "): log_bin and bind_address are written as the server runs them");
+    }
+  }
+  auto configured = [&](const std::string& key, const std::string& otherwise) {
+    if (!config || config->settings.count(key) == 0) return otherwise;
+    return config->settings.at(key);
+  };
+
+  // bind_address as the option file writes it, else as the server runs it; the address itself
+  // (replplan's default) is not written.
+  std::string bind = configured("bind_address", f.vars["bind_address"]);
+  if (!bind.empty() && bind != spec.address) {
+    if (IsTopologyAddress(bind)) {
+      spec.bind_address = bind;
+    } else {
+      notes.push_back(f.name + " listens on bind_address '" + bind + "', which a topology file cannot say (an IPv4 "
+                      "address or a hostname): plan sets it to " + spec.address + " (a restart)");
+    }
+  }
+
+  const std::string basename = f.vars["log_bin_basename"];
+  const std::string datadir = f.vars["datadir"];
+  const std::string log_bin = configured("log_bin", "");
+  if (IsOn(f.vars["log_bin"]) && !log_bin.empty() && BinlogBasenameMatches(log_bin, basename, datadir)) {
+    spec.log_bin = log_bin;
+  } else if (IsOn(f.vars["log_bin"]) && !basename.empty()) {
+    spec.log_bin = LogBinAsWritten(basename, datadir);
+  } else {
+    spec.log_bin = "mysql-bin";
+    notes.push_back(f.name + ": log_bin is OFF; the file says mysql-bin (in the datadir), which plan turns on "
+                    "(a restart)");
+  }
+  if (primary && IsOn(f.vars["read_only"])) {
+    notes.push_back(f.name + " (the primary) is read-only now: apply makes it writable");
+  }
+  if (!primary && !IsOn(f.vars["read_only"])) {
+    notes.push_back(f.name + " (a replica) is writable now: plan makes it read-only");
+  }
+  return spec;
+}
+
+// The primary's databases, without the system ones and replplan's own; the collation only where
+// it is not the charset's default.
+Result<std::vector<DatabaseSpec>> DatabasesOn(ServerSession& session) {
+  auto schemata = session.Query(
+      "SELECT s.SCHEMA_NAME AS name, s.DEFAULT_CHARACTER_SET_NAME AS charset, s.DEFAULT_COLLATION_NAME AS "
+      "collation, c.IS_DEFAULT AS is_default FROM information_schema.SCHEMATA s JOIN information_schema.COLLATIONS c "
+      "ON c.COLLATION_NAME = s.DEFAULT_COLLATION_NAME ORDER BY s.SCHEMA_NAME");
+  if (!schemata.ok()) return schemata.status();
+  static const std::set<std::string> kSystem = {"information_schema", "mysql", "performance_schema", "sys",
+                                                "replplan"};
+  std::vector<DatabaseSpec> out;
+  for (Row& row : *schemata) {
+    if (row["name"].empty() || kSystem.count(row["name"]) != 0) continue;
+    DatabaseSpec db;
+    db.name = row["name"];
+    db.charset = row["charset"].empty() ? db.charset : row["charset"];
+    if (row["is_default"] != "Yes") db.collation = row["collation"];
+    out.push_back(std::move(db));
+  }
+  return out;
+}
+
 }  // namespace
 
 Result<ImportedCluster> ImportCluster(SessionFactory& sessions, const ImportRequest& request) {
@@ -255,7 +355,7 @@ Result<ImportedCluster> ImportCluster(SessionFactory& sessions, const ImportRequ
   std::set<Endpoint> tried;
   std::deque<Lead> leads;
   for (const std::string& host : request.hosts) {
-    leads.push_back({ParseEndpoint(host, default_port), "named on the command line", true});
+    leads.push_back({ParseEndpoint(host, default_port), How::kNamed, ""});
   }
 
   auto follow = [&]() -> Status {
@@ -266,7 +366,7 @@ Result<ImportedCluster> ImportCluster(SessionFactory& sessions, const ImportRequ
       auto session = sessions.Open(SessionSpec(request, lead.at));
       auto found = ReadServer(*session, lead);
       if (!found.ok()) {
-        if (lead.seed) return found.status();
+        if (lead.seed()) return found.status();
         failed[lead.at] = found.status().message();
         continue;
       }
@@ -287,14 +387,14 @@ Result<ImportedCluster> ImportCluster(SessionFactory& sessions, const ImportRequ
       const Found& f = servers.back();
       const std::string who = f.at.host;
       for (const ReplicaChannel& channel : f.channels) {
-        leads.push_back({source_endpoint(channel), "the source of " + who, false});
+        leads.push_back({source_endpoint(channel), How::kSourceOf, who});
       }
       for (const Row& row : f.slave_hosts) {
         auto host = row.find("Host");
         auto port = row.find("Port");
         if (host == row.end() || host->second.empty()) continue;
         int p = port != row.end() && IsDigits(port->second) && port->second != "0" ? std::stoi(port->second) : default_port;
-        leads.push_back({named(host->second, p), "listed by SHOW SLAVE HOSTS on " + who, false});
+        leads.push_back({named(host->second, p), How::kListedBy, who});
       }
     }
     return Status::OK();
@@ -340,24 +440,14 @@ Result<ImportedCluster> ImportCluster(SessionFactory& sessions, const ImportRequ
     return std::max(unfound, beyond);
   };
 
-  std::map<std::string, std::string> via_dump;  // address -> the server whose dump thread led there
   for (size_t s = 0; s < servers.size(); ++s) {
     if (missing(s, nullptr) == 0) continue;
     for (const std::string& peer : servers[s].dump_peers) {
       Endpoint e{Lower(peer), default_port};
-      if (tried.count(e) != 0) continue;
-      leads.push_back({e, "", false});
-      via_dump[e.host] = servers[s].at.host;
+      if (tried.count(e) == 0) leads.push_back({e, How::kDumpThread, servers[s].at.host});
     }
     walked = follow();
     if (!walked.ok()) return walked;
-  }
-  for (Found& f : servers) {
-    if (f.how.empty()) {
-      f.how = "a binlog dump thread on " + via_dump[f.at.host] +
-              " comes from this address (SHOW SLAVE HOSTS did not lead here: report_host unset or not an address "
-              "that answers)";
-    }
   }
   NameServers(servers, request);
   auto name_of = [&](const std::string& host) {
@@ -366,16 +456,18 @@ Result<ImportedCluster> ImportCluster(SessionFactory& sessions, const ImportRequ
     }
     return host;
   };
-  for (Found& f : servers) {
-    if (f.how.starts_with("the source of ")) f.how = "the source of " + name_of(f.how.substr(14));
-    for (const char* prefix : {"listed by SHOW SLAVE HOSTS on ", "a binlog dump thread on "}) {
-      std::string p = prefix;
-      if (f.how.starts_with(p)) {
-        size_t end = f.how.find(' ', p.size());
-        f.how = p + name_of(f.how.substr(p.size(), end - p.size())) + f.how.substr(end == std::string::npos ? f.how.size() : end);
-      }
+  auto how_found = [&](const Found& f) -> std::string {
+    switch (f.how) {
+      case How::kNamed: return "named on the command line";
+      case How::kSourceOf: return "the source of " + name_of(f.via);
+      case How::kListedBy: return "listed by SHOW SLAVE HOSTS on " + name_of(f.via);
+      case How::kDumpThread:
+        return "a binlog dump thread on " + name_of(f.via) +
+               " comes from this address (SHOW SLAVE HOSTS did not lead here: report_host unset, or not an address "
+               "that answers)";
     }
-  }
+    return "";
+  };
 
   // Every replica a server serves must have been found, and every source must have answered.
   for (size_t s = 0; s < servers.size(); ++s) {
@@ -439,7 +531,9 @@ Result<ImportedCluster> ImportCluster(SessionFactory& sessions, const ImportRequ
       if (source_of(channel) == primary) source_hosts.push_back(channel.source_host);
     }
   }
+  // (Not a name import itself could not reach it by, which --name mapped: replplan connects from here.)
   std::string primary_address = source_hosts.empty() ? p.at.host : MostCommon(source_hosts);
+  if (at.count(Endpoint{Lower(primary_address), p.at.port}) == 0) primary_address = p.at.host;
 
   // Replication: the account and mode the replicas use.
   std::vector<std::string> users, modes;
@@ -459,10 +553,10 @@ Result<ImportedCluster> ImportCluster(SessionFactory& sessions, const ImportRequ
     }
   }
   if (!users.empty()) t.replication.user = MostCommon(users);
-  if (std::set<std::string>(users.begin(), users.end()).size() > 1) {
-    out.notes.push_back("the replicas use different replication accounts (" + Join(std::vector<std::string>(
-                            std::set<std::string>(users.begin(), users.end()).begin(),
-                            std::set<std::string>(users.begin(), users.end()).end())) +
+  const std::set<std::string> distinct_users(users.begin(), users.end());
+  if (distinct_users.size() > 1) {
+    out.notes.push_back("the replicas use different replication accounts (" +
+                        Join(std::vector<std::string>(distinct_users.begin(), distinct_users.end())) +
                         "); the file says '" + t.replication.user + "', the most used");
   }
   if (users.empty()) out.notes.push_back("no replica: the replication account is replplan's default 'repl'");
@@ -512,23 +606,9 @@ Result<ImportedCluster> ImportCluster(SessionFactory& sessions, const ImportRequ
     }
   }
 
-  // Databases on the primary, without the system ones and replplan's own.
-  auto schemata = primary_session->Query(
-      "SELECT s.SCHEMA_NAME AS name, s.DEFAULT_CHARACTER_SET_NAME AS charset, s.DEFAULT_COLLATION_NAME AS "
-      "collation, c.IS_DEFAULT AS is_default FROM information_schema.SCHEMATA s JOIN information_schema.COLLATIONS c "
-      "ON c.COLLATION_NAME = s.DEFAULT_COLLATION_NAME ORDER BY s.SCHEMA_NAME");
-  if (!schemata.ok()) return schemata.status();
-  for (const Row& row : *schemata) {
-    static const std::set<std::string> kSystem = {"information_schema", "mysql", "performance_schema", "sys",
-                                                  "replplan"};
-    std::string name = row.count("name") ? row.at("name") : "";
-    if (name.empty() || kSystem.count(name) != 0) continue;
-    DatabaseSpec db;
-    db.name = name;
-    db.charset = row.count("charset") ? row.at("charset") : "utf8mb4";
-    if (row.count("is_default") == 0 || row.at("is_default") != "Yes") db.collation = row.count("collation") ? row.at("collation") : "";
-    t.databases.push_back(std::move(db));
-  }
+  auto databases = DatabasesOn(*primary_session);
+  if (!databases.ok()) return databases.status();
+  t.databases = std::move(*databases);
 
   // Servers: the primary first, then the others by server_id (the same file from any seed).
   std::vector<size_t> order;
@@ -539,75 +619,10 @@ Result<ImportedCluster> ImportCluster(SessionFactory& sessions, const ImportRequ
   order.insert(order.begin(), primary);
   for (size_t s : order) {
     Found& f = servers[s];
-    ServerSpec spec;
-    spec.name = f.name;
-    spec.address = s == primary ? primary_address : f.at.host;
-    spec.server_id = f.server_id;
-    spec.ssh = request.ssh;
-    spec.mysql = request.mysql;
-    spec.mysql.port = f.at.port;
-    out.found.push_back(f.name + " " + f.at.Text() + ": " + f.how);
-
-    const std::string basename = f.vars["log_bin_basename"];
-    const std::string datadir = f.vars["datadir"];
-    bool log_bin = IsOn(f.vars["log_bin"]);
-    std::string config_file = kDefaultConfigFile;
-    std::optional<EffectiveConfig> config;
-    auto session = sessions.Open(SessionSpec(request, f.at));
-    auto defaults_file = f.vars["pid_file"].empty() ? Result<std::string>(Status::NotFound("@@pid_file is empty"))
-                                                    : DefaultsFileOf(*session, f.vars["pid_file"]);
-    if (!defaults_file.ok()) {
-      out.notes.push_back(f.name + ": config_file is the default " + config_file + ": the server's command line " +
-                          "was not read (" + defaults_file.status().message() + ")");
-    } else {
-      if (!defaults_file->empty()) config_file = *defaults_file;
-      auto read = ReadEffectiveConfig(*session, config_file);
-      if (read.ok()) {
-        config = std::move(*read);
-      } else {
-        out.notes.push_back(f.name + ": " + config_file + " was not read (" + read.status().message() +
-                            "): log_bin is written as the server reports it");
-      }
-    }
-    spec.config_file = config_file;
-    if (!IsTopologyAddress(spec.address)) {
-      return Status::FailedPrecondition(f.name + " is reached at '" + spec.address +
-                                        "', which a topology file cannot hold (an IPv4 address or a hostname): name it "
-                                        "on the command line by one");
-    }
-    // bind_address as the option file writes it, else as the server runs it; the address itself
-    // (replplan's default) is not written.
-    std::string bind = f.vars["bind_address"];
-    if (config && config->settings.count("bind_address") != 0) bind = config->settings.at("bind_address");
-    if (!bind.empty() && bind != spec.address) {
-      if (IsTopologyAddress(bind)) {
-        spec.bind_address = bind;
-      } else {
-        out.notes.push_back(f.name + " listens on bind_address '" + bind + "', which a topology file cannot say (an "
-                            "IPv4 address or a hostname): plan sets it to " + spec.address + " (a restart)");
-      }
-    }
-    std::string configured;
-    if (config) {
-      auto it = config->settings.find("log_bin");
-      if (it != config->settings.end()) configured = it->second;
-    }
-    if (log_bin && !configured.empty() && BinlogBasenameMatches(configured, basename, datadir)) {
-      spec.log_bin = configured;
-    } else if (log_bin && !basename.empty()) {
-      spec.log_bin = LogBinAsWritten(basename, datadir);
-    } else {
-      spec.log_bin = "mysql-bin";
-      out.notes.push_back(f.name + ": log_bin is OFF; the file says mysql-bin (in the datadir), which plan turns on "
-                          "(a restart)");
-    }
-    if (s == primary && IsOn(f.vars["read_only"])) {
-      out.notes.push_back(f.name + " (the primary) is read-only now: apply makes it writable");
-    }
-    if (s != primary && !IsOn(f.vars["read_only"])) {
-      out.notes.push_back(f.name + " (a replica) is writable now: plan makes it read-only");
-    }
-    t.servers.push_back(std::move(spec));
+    out.found.push_back(f.name + " " + f.at.Text() + ": " + how_found(f));
+    auto spec = ServerFrom(sessions, request, f, s == primary, s == primary ? primary_address : f.at.host, out.notes);
+    if (!spec.ok()) return spec.status();
+    t.servers.push_back(std::move(*spec));
   }
   return out;
 }

@@ -224,10 +224,17 @@ TEST_CASE("a replica SHOW SLAVE HOSTS lists by a name that does not resolve is f
 
   Cluster d;
   ReportNames(d);
-  request.names = {{"10.0.0.12", "db2"}, {"10.0.0.13", "db3"}};
+  // The replicas reach the primary by a name that does not resolve here either: import reads it at
+  // the address --name gives, and writes that address (replplan connects from here).
+  (*d.db2.replica)["Master_Host"] = "db1";
+  (*d.db3.replica)["Master_Host"] = "db1";
+  d.factory.Refuse("db1");
+  request.hosts = {"10.0.0.12"};
+  request.names = {{"10.0.0.11", "db1"}, {"10.0.0.12", "db2"}, {"10.0.0.13", "db3"}};
   auto named = ImportCluster(d.factory, request);
   REQUIRE_MESSAGE(named.ok(), named.status().message());
   REQUIRE(named->topology.servers.size() == 3);
+  CHECK(named->topology.servers[0].address == "10.0.0.11");
   CHECK(named->topology.servers[1].name == "db2");
   CHECK(named->topology.servers[1].address == "10.0.0.12");
   CHECK(named->found[2] == "db3 10.0.0.13:3306: listed by SHOW SLAVE HOSTS on db1");

@@ -243,7 +243,8 @@ int main(int argc, char** argv) {
   import->add_flag("--force", import_options.force, "replace --out when it exists");
   import->add_option("--cluster-name", import_options.cluster_name, "[cluster] name (default: the primary's name)");
   import->add_option("--name", import_options.names, "NAME=ADDRESS: the server at ADDRESS is called NAME "
-                                                     "(default: report_host, else the hostname)");
+                                                     "(default: report_host, else the hostname); repeat it")
+      ->allow_extra_args(false);
   import->add_option("--user", import_options.user, "SQL admin account to read the servers as")->capture_default_str();
   import->add_option("--password-env", import_options.password_env,
                      "environment variable holding its password; written as { env = NAME }")

@@ -161,7 +161,9 @@ TEST_CASE("import refuses before contacting anything: no host, an unset password
   REQUIRE(mkdtemp(dir_template) != nullptr);
   const std::string path = std::string(dir_template) + "/topology.toml";
   std::ofstream(path) << "# mine\n";
-  Output exists = RunReplplan({"import", "127.0.0.1", "--password-env", "REPLPLAN_CLI_TEST_PASSWORD", "-o", path});
+  // --name before the host takes one NAME=ADDRESS, leaving the host a host.
+  Output exists = RunReplplan(
+      {"import", "--name", "db1=127.0.0.1", "127.0.0.1", "--password-env", "REPLPLAN_CLI_TEST_PASSWORD", "-o", path});
   CHECK(exists.exit_code == 1);
   CHECK(exists.text == "replplan: " + path + " exists; --force replaces it\n");
   CHECK(ReadFile(path) == "# mine\n");

@@ -8,6 +8,7 @@
 #include <tuple>
 #include <utility>
 
+#include "engine/cluster_epoch.h"
 #include "engine/desired_config.h"
 #include "engine/effective_config.h"
 #include "engine/shell_quote.h"
@@ -303,9 +304,9 @@ Result<ServerSpec> ServerFrom(SessionFactory& sessions, const ImportRequest& req
   return spec;
 }
 
-// The primary's databases, without the system ones and replplan's own; the collation only where
-// it is not the charset's default.
-Result<std::vector<DatabaseSpec>> DatabasesOn(ServerSession& session) {
+// The primary's databases, without the system ones and replplan's own (`replplan_schema` says
+// whether that one is there); the collation only where it is not the charset's default.
+Result<std::vector<DatabaseSpec>> DatabasesOn(ServerSession& session, bool* replplan_schema) {
   auto schemata = session.Query(
       "SELECT s.SCHEMA_NAME AS name, s.DEFAULT_CHARACTER_SET_NAME AS charset, s.DEFAULT_COLLATION_NAME AS "
       "collation, c.IS_DEFAULT AS is_default FROM information_schema.SCHEMATA s JOIN information_schema.COLLATIONS c "
@@ -314,7 +315,9 @@ Result<std::vector<DatabaseSpec>> DatabasesOn(ServerSession& session) {
   static const std::set<std::string> kSystem = {"information_schema", "mysql", "performance_schema", "sys",
                                                 "replplan"};
   std::vector<DatabaseSpec> out;
+  *replplan_schema = false;
   for (Row& row : *schemata) {
+    if (row["name"] == kEpochSchema) *replplan_schema = true;
     if (row["name"].empty() || kSystem.count(row["name"]) != 0) continue;
     DatabaseSpec db;
     db.name = row["name"];
@@ -420,12 +423,26 @@ Result<ImportedCluster> ImportCluster(SessionFactory& sessions, const ImportRequ
   };
   // Replicas a server serves that were not found: SHOW SLAVE HOSTS server_ids not found, and binlog
   // dump threads beyond the replicas found. Their dump threads' client addresses are the next leads.
+  // A server found that replicates from elsewhere now (after a switchover) may still be listed,
+  // with its dump thread: MariaDB ends that thread only when it next sends an event. Not missing.
+  std::vector<std::string> leftovers;
   auto missing = [&](size_t s, std::vector<std::string>* why) {
     std::set<uint32_t> found_ids = replicas_of(s);
-    int unfound = 0;
+    int unfound = 0, left_over = 0;
     for (const Row& row : servers[s].slave_hosts) {
       auto id = row.find("Server_id");
       if (id == row.end() || !IsDigits(id->second) || found_ids.count(std::stoul(id->second)) != 0) continue;
+      auto elsewhere = std::find_if(servers.begin(), servers.end(),
+                                    [&](const Found& f) { return std::to_string(f.server_id) == id->second; });
+      if (elsewhere != servers.end()) {
+        ++left_over;
+        if (why != nullptr) {
+          leftovers.push_back(servers[s].name + " still lists " + elsewhere->name + " (server_id " + id->second +
+                              ") in SHOW SLAVE HOSTS, which replicates from elsewhere now: a dump thread left over, "
+                              "ended at the next event " + servers[s].name + " sends");
+        }
+        continue;
+      }
       ++unfound;
       if (why != nullptr) {
         Endpoint e = named(row.count("Host") ? row.at("Host") : "",
@@ -436,7 +453,7 @@ Result<ImportedCluster> ImportCluster(SessionFactory& sessions, const ImportRequ
       }
     }
     int dumps = static_cast<int>(servers[s].dump_peers.size());
-    int beyond = dumps - static_cast<int>(found_ids.size());
+    int beyond = dumps - static_cast<int>(found_ids.size()) - left_over;
     return std::max(unfound, beyond);
   };
 
@@ -519,6 +536,7 @@ Result<ImportedCluster> ImportCluster(SessionFactory& sessions, const ImportRequ
   Found& p = servers[primary];
 
   ImportedCluster out;
+  out.notes = leftovers;
   Topology& t = out.topology;
   t.cluster.name = request.cluster_name.empty() ? p.name : request.cluster_name;
   t.cluster.flavor = Flavor::kMariaDB;
@@ -606,9 +624,24 @@ Result<ImportedCluster> ImportCluster(SessionFactory& sessions, const ImportRequ
     }
   }
 
-  auto databases = DatabasesOn(*primary_session);
+  bool replplan_schema = false;
+  auto databases = DatabasesOn(*primary_session, &replplan_schema);
   if (!databases.ok()) return databases.status();
   t.databases = std::move(*databases);
+  // The failover epoch replplan recorded (engine/cluster_epoch.h): without it the file would read
+  // as a stale copy once the epoch names another primary than the one it was recorded with.
+  if (replplan_schema) {
+    auto epochs = primary_session->Query(ReadLatestEpochSql(), {}, "reading the failover epoch");
+    if (!epochs.ok()) return epochs.status();
+    std::optional<EpochRecord> latest = epochs->empty() ? std::nullopt : ParseEpochRow(epochs->front());
+    if (latest) {
+      t.cluster.epoch = latest->epoch;
+      if (latest->primary != p.name) {
+        out.notes.push_back("the newest failover epoch (" + std::to_string(latest->epoch) + ") names " +
+                            latest->primary + " the primary; " + p.name + " is the primary now, under that name here");
+      }
+    }
+  }
 
   // Servers: the primary first, then the others by server_id (the same file from any seed).
   std::vector<size_t> order;

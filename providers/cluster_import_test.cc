@@ -5,6 +5,7 @@
 
 #include <doctest/doctest.h>
 
+#include "engine/cluster_epoch.h"
 #include "engine/topology_parser.h"
 #include "engine/topology_render.h"
 #include "providers/testing/fake_server.h"
@@ -54,6 +55,7 @@ struct Cluster {
                                     Row{{"Server_id", "3"}, {"Host", "localhost"}, {"Port", "3306"}, {"Master_id", "1"}}});
     db1.Answer(kDumpQuery, {Row{{"HOST", "10.0.0.12:40110"}}, Row{{"HOST", "10.0.0.13:40111"}}});
     db1.AnswerPrefix("SELECT Host FROM mysql.user WHERE User = 'repl'", {Row{{"Host", "10.0.0.%"}}});
+    db1.Answer(ReadLatestEpochSql(), {});
     db1.AnswerPrefix("SELECT s.SCHEMA_NAME", {Row{{"name", "information_schema"}, {"charset", "utf8"}, {"collation", "utf8_general_ci"}, {"is_default", "Yes"}},
                                               Row{{"name", "mysql"}, {"charset", "utf8mb4"}, {"collation", "utf8mb4_general_ci"}, {"is_default", "Yes"}},
                                               Row{{"name", "replplan"}, {"charset", "utf8mb4"}, {"collation", "utf8mb4_general_ci"}, {"is_default", "Yes"}},
@@ -193,6 +195,43 @@ TEST_CASE("failure detection a whole cluster keeps tighter than replplan's defau
   REQUIRE_MESSAGE(imported.ok(), imported.status().message());
   CHECK(imported->topology.replication.slave_net_timeout == 5);
   CHECK(imported->topology.replication.heartbeat_period == 1.0);
+}
+
+TEST_CASE("the failover epoch replplan recorded on the primary is the file's epoch") {
+  Cluster c;
+  auto imported = ImportCluster(c.factory, c.Request({"10.0.0.11"}));
+  REQUIRE(imported.ok());
+  CHECK(imported->topology.cluster.epoch == 0);  // the replplan schema, no epoch recorded
+
+  Cluster d;
+  d.db1.Answer(ReadLatestEpochSql(), {Row{{"epoch", "7"}, {"primary_name", "db1"}, {"kind", "switchover"}}});
+  imported = ImportCluster(d.factory, d.Request({"10.0.0.11"}));
+  REQUIRE_MESSAGE(imported.ok(), imported.status().message());
+  CHECK(imported->topology.cluster.epoch == 7);
+  for (const std::string& note : imported->notes) CHECK(note.find("epoch") == std::string::npos);
+  std::string text = RenderTopologyToml(imported->topology, {});
+  CHECK(text.find("epoch   = 7") != std::string::npos);
+}
+
+TEST_CASE("after a switchover the old primary may still list the new one with a dump thread: a leftover, noted") {
+  Cluster c;  // db2 promoted: db1 and db3 replicate from it; db1 still shows db2's dump thread
+  c.db2.replica.reset();
+  c.db1.replica = FakeServer::ReplicaRow("10.0.0.12", 3306, "repl");
+  c.db3.replica = FakeServer::ReplicaRow("10.0.0.12", 3306, "repl");
+  c.db1.Answer("SHOW SLAVE HOSTS", {Row{{"Server_id", "2"}, {"Host", "10.0.0.12"}, {"Port", "3306"}}});
+  c.db1.Answer(kDumpQuery, {Row{{"HOST", "10.0.0.12:40110"}}});
+  c.db2.Answer("SHOW SLAVE HOSTS", {Row{{"Server_id", "1"}, {"Host", "10.0.0.11"}, {"Port", "3306"}},
+                                    Row{{"Server_id", "3"}, {"Host", "10.0.0.13"}, {"Port", "3306"}}});
+  c.db2.Answer(kDumpQuery, {Row{{"HOST", "10.0.0.11:40111"}}, Row{{"HOST", "10.0.0.13:40112"}}});
+  c.db2.AnswerPrefix("SELECT Host FROM mysql.user WHERE User = 'repl'", {Row{{"Host", "%"}}});
+  auto imported = ImportCluster(c.factory, c.Request({"10.0.0.11"}));
+  REQUIRE_MESSAGE(imported.ok(), imported.status().message());
+  CHECK(imported->topology.cluster.primary == "db2.example");
+  std::string notes;
+  for (const std::string& note : imported->notes) notes += note + "\n";
+  CHECK_MESSAGE(notes.find("db1 still lists db2.example (server_id 2) in SHOW SLAVE HOSTS, which replicates from "
+                           "elsewhere now") != std::string::npos,
+                notes);
 }
 
 TEST_CASE("a replica that cannot be found is refused, naming where it connects from and the fix") {

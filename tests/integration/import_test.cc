@@ -205,19 +205,24 @@ TEST_CASE("import from the primary alone cannot reach uranus and says how to nam
   CHECK_MESSAGE(unset.err.find("LAB_NO_SUCH_VARIABLE (--password-env) is unset or empty") != std::string::npos, unset.err);
 }
 
-TEST_CASE("a cluster replplan built imports to a file plan finds nothing to change in") {
+TEST_CASE("a cluster replplan built and switched over imports to a file plan finds nothing to change in") {
   lab::Reset(3);
   auto applied = lab::Replplan({"apply", lab::TopologyPath(), "--yes"});
   REQUIRE_MESSAGE(applied.exit_code == 0, (applied.out + applied.err));
+  // uranus promoted: epoch 1 recorded; mercury may still list uranus's old dump thread for a while.
+  auto switched = lab::Replplan({"switchover", lab::TopologyPath(), "--to", "uranus", "--yes"});
+  REQUIRE_MESSAGE(switched.exit_code == 0, (switched.out + switched.err));
   // The replicas report their names (report_host = the server's name in lab.toml), which do not
-  // resolve here: --name maps them to the addresses. From the primary alone, then.
+  // resolve here: --name maps them to the addresses. From the old primary alone, now a replica.
   const std::string path = TmpPath("rebuilt.toml");
   auto imported = Replplan(ImportArgs({"mercury"}, path));
   REQUIRE_MESSAGE(imported.exit_code == 0, (imported.out + imported.err));
   std::string text = lab::ReadFile(path);
   CheckNoSecretIn(imported.out + imported.err + text);
-  CHECK(text.find("#   uranus " + lab::Address("uranus") + ":3306: listed by SHOW SLAVE HOSTS on mercury") !=
+  CHECK(text.find("#   uranus " + lab::Address("uranus") + ":3306: the source of mercury") != std::string::npos);
+  CHECK(text.find("#   venus " + lab::Address("venus") + ":3306: listed by SHOW SLAVE HOSTS on uranus") !=
         std::string::npos);
+  CHECK(text.find("primary = \"uranus\"\nepoch   = 1\n") != std::string::npos);
   CHECK(text.find("heartbeat_period = 0.5") != std::string::npos);  // lab.toml's, tighter than the default
 
   auto planned = Replplan({"plan", path, "--detailed-exitcode"});

@@ -28,8 +28,8 @@ const std::vector<std::pair<std::string, std::string>>& IdentityVariables() {
       {"server_id", "server_id"},   {"hostname", "hostname"},     {"report_host", "report_host"},
       {"port", "port"},             {"datadir", "datadir"},       {"log_bin", "log_bin"},
       {"log_bin_basename", "log_bin_basename"},                  {"read_only", "read_only"},
-      {"binlog_format", "binlog_format"},                        {"version", "version"},
-      {"pid_file", "pid_file"},     {"rpl_semi_sync_master_enabled", "semi_sync"},
+      {"binlog_format", "binlog_format"},                        {"pid_file", "pid_file"},
+      {"rpl_semi_sync_master_enabled", "semi_sync"},
       {"slave_net_timeout", "slave_net_timeout"}, {"bind_address", "bind_address"}};
   return vars;
 }
@@ -107,6 +107,13 @@ Result<Found> ReadServer(ServerSession& session, const Lead& lead) {
   found.at = lead.at;
   found.how = lead.how;
   found.via = lead.via;
+  // The version first: a MySQL server would refuse the MariaDB variables below, and say less.
+  auto version = session.Global("version");
+  if (!version.ok()) return version.status();
+  if (version->find("MariaDB") == std::string::npos) {
+    return Status::FailedPrecondition(session.name() + " is not MariaDB (version " + *version +
+                                      "): replplan import reads MariaDB servers only");
+  }
   std::string select = "SELECT ";
   for (size_t i = 0; i < IdentityVariables().size(); ++i) {
     const auto& [variable, alias] = IdentityVariables()[i];
@@ -117,10 +124,6 @@ Result<Found> ReadServer(ServerSession& session, const Lead& lead) {
   if (vars->empty()) return Status::Internal(session.name() + ": reading server_id gave no row");
   found.vars = vars->front();
   for (const auto& [variable, alias] : IdentityVariables()) found.vars.emplace(alias, "");
-  if (found.vars["version"].find("MariaDB") == std::string::npos) {
-    return Status::FailedPrecondition(session.name() + " is not MariaDB (version " + found.vars["version"] +
-                                      "): replplan import reads MariaDB servers only");
-  }
   if (!IsDigits(found.vars["server_id"])) {
     return Status::Internal(session.name() + ": server_id '" + found.vars["server_id"] + "' is not a number");
   }

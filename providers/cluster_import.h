@@ -7,15 +7,18 @@
 // listed host is visited). A replica SHOW SLAVE HOSTS lists under a host that does not answer as
 // that server (report_host unset: MariaDB then lists the primary's name for its connection, e.g.
 // "localhost"), or that it does not list at all, is looked for at the address its binlog dump
-// thread connects from (information_schema.PROCESSLIST), and the notes say so. A server is known
-// by server_id, hostname and datadir, so one reached under two names is imported once. Over SSH:
-// the process's command line (its --defaults-file, else /etc/mysql/my.cnf) and that option file
-// with what it includes, for log_bin as the operator wrote it.
+// thread connects from (information_schema.PROCESSLIST), and `found` says so. A server is known
+// by server_id, hostname and datadir, so one reached under two names is imported once; a listed
+// server found replicating elsewhere (a switchover's leftover dump thread) is noted. Over SSH: the
+// process's command line (its --defaults-file, else /etc/mysql/my.cnf) and that option file with
+// what it includes, for log_bin and bind_address as the operator wrote them. On the primary: the
+// replication account's host, the databases, the newest failover epoch. Only SELECT and SHOW.
 //
 // The result is refused (FailedPrecondition, naming the fix) when it could not be one topology: a
-// named host does not answer, a source does not answer, a replica the primary serves was not found
-// (name it on the command line), no server or two servers replicate from no one (circular
-// replication; two clusters), two servers share a server_id.
+// named host does not answer or is not MariaDB, a source does not answer, a replica the primary
+// serves was not found (name it on the command line), no server or two servers replicate from no
+// one (circular replication; two clusters), two servers share a server_id, an address or --name
+// the file cannot hold.
 //
 // Passwords are never read or written: the admin and replication passwords are environment
 // variable names in the result ({ env = "NAME" }); the sessions resolve the admin one to connect.

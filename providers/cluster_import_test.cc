@@ -326,6 +326,15 @@ TEST_CASE("refusals: a named host that does not answer, two primaries, circular 
                   imported.status().message());
   }
   {
+    Cluster c;  // a MySQL server: refused at its version, before any MariaDB variable is asked
+    c.db1.globals = {{"version", "8.0.35"}};
+    auto imported = ImportCluster(c.factory, c.Request({"10.0.0.11"}));
+    REQUIRE_FALSE(imported.ok());
+    CHECK_MESSAGE(imported.status().message() ==
+                      "10.0.0.11 is not MariaDB (version 8.0.35): replplan import reads MariaDB servers only",
+                  imported.status().message());
+  }
+  {
     Cluster c;
     c.db3.globals["server_id"] = "2";
     auto imported = ImportCluster(c.factory, c.Request({"10.0.0.11"}));

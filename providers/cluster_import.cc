@@ -26,7 +26,7 @@ constexpr const char* kDefaultConfigFile = "/etc/mysql/my.cnf";
 const std::vector<std::pair<std::string, std::string>>& IdentityVariables() {
   static const std::vector<std::pair<std::string, std::string>> vars = {
       {"server_id", "server_id"},   {"hostname", "hostname"},     {"report_host", "report_host"},
-      {"port", "port"},             {"datadir", "datadir"},       {"log_bin", "log_bin"},
+      {"datadir", "datadir"},       {"log_bin", "log_bin"},
       {"log_bin_basename", "log_bin_basename"},                  {"read_only", "read_only"},
       {"binlog_format", "binlog_format"},                        {"pid_file", "pid_file"},
       {"rpl_semi_sync_master_enabled", "semi_sync"},
@@ -213,7 +213,8 @@ void NameServers(std::vector<Found>& servers, const ImportRequest& request) {
       name = named->second;
     } else if (IsTopologyServerName(report) && !LooksLikeAddress(report) && Lower(report) != "localhost") {
       name = report;
-    } else if (IsTopologyServerName(host) && !LooksLikeAddress(host) && hostnames[Lower(host)] == 1 && Lower(host) != "localhost") {
+    } else if (IsTopologyServerName(host) && !LooksLikeAddress(host) && hostnames[Lower(host)] == 1 &&
+               Lower(host) != "localhost") {
       name = host;
     } else {
       name = "server-" + std::to_string(f.server_id);
@@ -331,231 +332,218 @@ Result<std::vector<DatabaseSpec>> DatabasesOn(ServerSession& session, bool* repl
   return out;
 }
 
-}  // namespace
+// The walk over the cluster: every server reached from the seeds, by endpoint, and what each
+// said. Discover() finds them; Check() refuses what is not one complete cluster.
+class ClusterWalk {
+ public:
+  ClusterWalk(SessionFactory& sessions, const ImportRequest& request)
+      : sessions_(sessions), request_(request), default_port_(request.mysql.port) {
+    // A host a server names (a channel's source, a SHOW SLAVE HOSTS entry) that --name gives as a
+    // server's name is looked for at that server's address: replplan sets report_host to the
+    // name, which need not resolve where import runs.
+    for (const auto& [address, name] : request.names) address_of_name_[Lower(name)] = Lower(address);
+  }
 
-Result<ImportedCluster> ImportCluster(SessionFactory& sessions, const ImportRequest& request) {
-  if (request.hosts.empty()) return Status::InvalidArgument("name at least one host to import from");
-  for (const auto& [address, name] : request.names) {
-    if (!IsTopologyServerName(name)) {
-      return Status::InvalidArgument("--name " + name + "=" + address +
-                                     ": a server name is letters, digits, '-', '_' or '.', starting with a letter or digit");
+  std::vector<Found>& servers() { return servers_; }
+  const std::vector<Found>& servers() const { return servers_; }
+  const std::vector<std::string>& leftovers() const { return leftovers_; }
+
+  // Reads the seeds, every source up to the primary, every listed replica, then the addresses of
+  // dump threads no replica found accounts for; names the servers.
+  Status Discover() {
+    for (const std::string& host : request_.hosts) {
+      leads_.push_back({ParseEndpoint(host, default_port_), How::kNamed, ""});
     }
-  }
-  const int default_port = request.mysql.port;
-  // A host a server names (a channel's source, a SHOW SLAVE HOSTS entry) that --name gives as a
-  // server's name is looked for at that server's address: replplan sets report_host to the name,
-  // which need not resolve where import runs.
-  std::map<std::string, std::string> address_of_name;
-  for (const auto& [address, name] : request.names) address_of_name[Lower(name)] = Lower(address);
-  auto named = [&](const std::string& host, int port) {
-    auto it = address_of_name.find(Lower(host));
-    return Endpoint{it == address_of_name.end() ? Lower(host) : it->second, port > 0 ? port : default_port};
-  };
-  auto source_endpoint = [&](const ReplicaChannel& channel) {
-    Endpoint e = ParseEndpoint(channel.source_host, channel.source_port > 0 ? channel.source_port : default_port);
-    return named(e.host, e.port);
-  };
-  std::vector<Found> servers;
-  std::map<Endpoint, size_t> at;        // every endpoint that answered -> its server
-  std::map<Endpoint, std::string> failed;  // endpoint -> why it did not answer as a server
-  std::set<Endpoint> tried;
-  std::deque<Lead> leads;
-  for (const std::string& host : request.hosts) {
-    leads.push_back({ParseEndpoint(host, default_port), How::kNamed, ""});
+    Status walked = Follow();
+    if (!walked.ok()) return walked;
+    for (size_t s = 0; s < servers_.size(); ++s) {
+      if (Missing(s, nullptr) == 0) continue;
+      for (const std::string& peer : servers_[s].dump_peers) {
+        Endpoint e{Lower(peer), default_port_};
+        if (tried_.count(e) == 0) leads_.push_back({e, How::kDumpThread, servers_[s].at.host});
+      }
+      walked = Follow();
+      if (!walked.ok()) return walked;
+    }
+    NameServers(servers_, request_);
+    return Status::OK();
   }
 
-  auto follow = [&]() -> Status {
-    while (!leads.empty()) {
-      Lead lead = std::move(leads.front());
-      leads.pop_front();
-      if (!tried.insert(lead.at).second) continue;
-      auto session = sessions.Open(SessionSpec(request, lead.at));
+  // Every replica a server serves found, every source answered.
+  Status Check() {
+    for (size_t s = 0; s < servers_.size(); ++s) {
+      std::vector<std::string> why;
+      int count = Missing(s, &why);
+      if (count == 0) continue;
+      std::vector<std::string> peers;
+      const std::set<std::string> distinct(servers_[s].dump_peers.begin(), servers_[s].dump_peers.end());
+      for (const std::string& peer : distinct) {
+        auto f = failed_.find({Lower(peer), default_port_});
+        peers.push_back(peer + (f != failed_.end() && why.empty() ? " (does not answer: " + f->second + ")" : ""));
+      }
+      return Status::FailedPrecondition(
+          servers_[s].name + " serves " + std::to_string(count) + " replica(s) that were not found" +
+          (why.empty() ? "" : ": " + Join(why, "; ")) +
+          (peers.empty() ? "" : "; its binlog dump threads come from " + Join(peers)) +
+          ". Name each missing replica on the command line (replplan import " + servers_[s].at.host +
+          " REPLICA_ADDRESS ...)");
+    }
+    for (const Found& f : servers_) {
+      for (const ReplicaChannel& channel : f.channels) {
+        if (SourceOf(channel)) continue;
+        Endpoint e = SourceEndpoint(channel);
+        auto why = failed_.find(e);
+        return Status::FailedPrecondition(f.name + " replicates from " + e.Text() + ", which does not answer" +
+                                          (why != failed_.end() ? " (" + why->second + ")" : "") +
+                                          ": import reads a running cluster; start it, or name its address on the "
+                                          "command line if the replica reaches it by another name");
+      }
+    }
+    return Status::OK();
+  }
+
+  // The server a channel replicates from; nullopt when its source did not answer.
+  std::optional<size_t> SourceOf(const ReplicaChannel& channel) const {
+    auto it = at_.find(SourceEndpoint(channel));
+    if (it == at_.end()) return std::nullopt;
+    return it->second;
+  }
+
+  // Whether import read a server at this endpoint.
+  bool Reached(const Endpoint& e) const { return at_.count(e) != 0; }
+
+  std::string HowFound(const Found& f) const {
+    switch (f.how) {
+      case How::kNamed: return "named on the command line";
+      case How::kSourceOf: return "the source of " + NameAt(f.via);
+      case How::kListedBy: return "listed by SHOW SLAVE HOSTS on " + NameAt(f.via);
+      case How::kDumpThread:
+        return "a binlog dump thread on " + NameAt(f.via) +
+               " comes from this address (SHOW SLAVE HOSTS did not lead here: report_host unset, or not an address "
+               "that answers)";
+    }
+    return "";
+  }
+
+ private:
+  Endpoint Named(const std::string& host, int port) const {
+    auto it = address_of_name_.find(Lower(host));
+    return Endpoint{it == address_of_name_.end() ? Lower(host) : it->second, port > 0 ? port : default_port_};
+  }
+  Endpoint SourceEndpoint(const ReplicaChannel& channel) const {
+    Endpoint e = ParseEndpoint(channel.source_host, channel.source_port > 0 ? channel.source_port : default_port_);
+    return Named(e.host, e.port);
+  }
+  std::string NameAt(const std::string& host) const {
+    for (const Found& f : servers_) {
+      if (f.at.host == host) return f.name;
+    }
+    return host;
+  }
+
+  // Reads every lead not tried yet, adding the leads each server gives.
+  Status Follow() {
+    while (!leads_.empty()) {
+      Lead lead = std::move(leads_.front());
+      leads_.pop_front();
+      if (!tried_.insert(lead.at).second) continue;
+      auto session = sessions_.Open(SessionSpec(request_, lead.at));
       auto found = ReadServer(*session, lead);
       if (!found.ok()) {
         if (lead.seed()) return found.status();
-        failed[lead.at] = found.status().message();
+        failed_[lead.at] = found.status().message();
         continue;
       }
-      size_t index = servers.size();
-      for (size_t i = 0; i < servers.size(); ++i) {
-        if (servers[i].Identity() == found->Identity()) index = i;
+      size_t index = servers_.size();
+      for (size_t i = 0; i < servers_.size(); ++i) {
+        if (servers_[i].Identity() == found->Identity()) index = i;
       }
-      at[lead.at] = index;
-      if (index < servers.size()) continue;  // the same server under another name
-      for (const Found& other : servers) {
+      at_[lead.at] = index;
+      if (index < servers_.size()) continue;  // the same server under another name
+      for (const Found& other : servers_) {
         if (other.server_id == found->server_id) {
           return Status::FailedPrecondition(
               lead.at.Text() + " and " + other.at.Text() + " both have server_id " + std::to_string(found->server_id) +
               ": replication needs a distinct server_id on every server; give each its own first");
         }
       }
-      servers.push_back(std::move(*found));
-      const Found& f = servers.back();
-      const std::string who = f.at.host;
+      servers_.push_back(std::move(*found));
+      const Found& f = servers_.back();
       for (const ReplicaChannel& channel : f.channels) {
-        leads.push_back({source_endpoint(channel), How::kSourceOf, who});
+        leads_.push_back({SourceEndpoint(channel), How::kSourceOf, f.at.host});
       }
       for (const Row& row : f.slave_hosts) {
         auto host = row.find("Host");
         auto port = row.find("Port");
         if (host == row.end() || host->second.empty()) continue;
-        int p = port != row.end() && IsDigits(port->second) && port->second != "0" ? std::stoi(port->second) : default_port;
-        leads.push_back({named(host->second, p), How::kListedBy, who});
+        int p = port != row.end() && IsDigits(port->second) ? std::stoi(port->second) : default_port_;
+        leads_.push_back({Named(host->second, p), How::kListedBy, f.at.host});
       }
     }
     return Status::OK();
-  };
+  }
 
-  Status walked = follow();
-  if (!walked.ok()) return walked;
-
-  // The server a channel replicates from (nullopt when its source did not answer).
-  auto source_of = [&](const ReplicaChannel& channel) -> std::optional<size_t> {
-    auto it = at.find(source_endpoint(channel));
-    if (it == at.end()) return std::nullopt;
-    return it->second;
-  };
-  auto replicas_of = [&](size_t s) {
-    std::set<uint32_t> ids;
-    for (const Found& f : servers) {
+  // How many replicas server `s` serves that were not found: SHOW SLAVE HOSTS server_ids not found,
+  // and binlog dump threads beyond the replicas found. A server found that replicates from
+  // elsewhere now (after a switchover) may still be listed, with its dump thread: MariaDB ends that
+  // thread only when it next sends an event. Not missing; noted (with `why`, the reasons).
+  int Missing(size_t s, std::vector<std::string>* why) {
+    std::set<uint32_t> found_ids;
+    for (const Found& f : servers_) {
       for (const ReplicaChannel& channel : f.channels) {
-        if (source_of(channel) == s) ids.insert(f.server_id);
+        if (SourceOf(channel) == s) found_ids.insert(f.server_id);
       }
     }
-    return ids;
-  };
-  // Replicas a server serves that were not found: SHOW SLAVE HOSTS server_ids not found, and binlog
-  // dump threads beyond the replicas found. Their dump threads' client addresses are the next leads.
-  // A server found that replicates from elsewhere now (after a switchover) may still be listed,
-  // with its dump thread: MariaDB ends that thread only when it next sends an event. Not missing.
-  std::vector<std::string> leftovers;
-  auto missing = [&](size_t s, std::vector<std::string>* why) {
-    std::set<uint32_t> found_ids = replicas_of(s);
     int unfound = 0, left_over = 0;
-    for (const Row& row : servers[s].slave_hosts) {
+    for (const Row& row : servers_[s].slave_hosts) {
       auto id = row.find("Server_id");
       if (id == row.end() || !IsDigits(id->second) || found_ids.count(std::stoul(id->second)) != 0) continue;
-      auto elsewhere = std::find_if(servers.begin(), servers.end(),
+      auto elsewhere = std::find_if(servers_.begin(), servers_.end(),
                                     [&](const Found& f) { return std::to_string(f.server_id) == id->second; });
-      if (elsewhere != servers.end()) {
+      if (elsewhere != servers_.end()) {
         ++left_over;
         if (why != nullptr) {
-          leftovers.push_back(servers[s].name + " still lists " + elsewhere->name + " (server_id " + id->second +
-                              ") in SHOW SLAVE HOSTS, which replicates from elsewhere now: a dump thread left over, "
-                              "ended at the next event " + servers[s].name + " sends");
+          leftovers_.push_back(servers_[s].name + " still lists " + elsewhere->name + " (server_id " + id->second +
+                               ") in SHOW SLAVE HOSTS, which replicates from elsewhere now: a dump thread left over, "
+                               "ended at the next event " + servers_[s].name + " sends");
         }
         continue;
       }
       ++unfound;
       if (why != nullptr) {
-        Endpoint e = named(row.count("Host") ? row.at("Host") : "",
-                           row.count("Port") && IsDigits(row.at("Port")) ? std::stoi(row.at("Port")) : default_port);
-        auto f = failed.find(e);
+        auto host = row.find("Host");
+        auto port = row.find("Port");
+        Endpoint e = Named(host == row.end() ? "" : host->second,
+                           port != row.end() && IsDigits(port->second) ? std::stoi(port->second) : default_port_);
+        auto f = failed_.find(e);
         why->push_back("SHOW SLAVE HOSTS lists server_id " + id->second + " as " + e.Text() +
-                       (f != failed.end() ? ", which does not answer (" + f->second + ")" : ", which is another server"));
+                       (f != failed_.end() ? ", which does not answer (" + f->second + ")"
+                                           : ", which is another server"));
       }
     }
-    int dumps = static_cast<int>(servers[s].dump_peers.size());
-    int beyond = dumps - static_cast<int>(found_ids.size()) - left_over;
+    int beyond = static_cast<int>(servers_[s].dump_peers.size()) - static_cast<int>(found_ids.size()) - left_over;
     return std::max(unfound, beyond);
-  };
-
-  for (size_t s = 0; s < servers.size(); ++s) {
-    if (missing(s, nullptr) == 0) continue;
-    for (const std::string& peer : servers[s].dump_peers) {
-      Endpoint e{Lower(peer), default_port};
-      if (tried.count(e) == 0) leads.push_back({e, How::kDumpThread, servers[s].at.host});
-    }
-    walked = follow();
-    if (!walked.ok()) return walked;
-  }
-  NameServers(servers, request);
-  auto name_of = [&](const std::string& host) {
-    for (const Found& f : servers) {
-      if (f.at.host == host) return f.name;
-    }
-    return host;
-  };
-  auto how_found = [&](const Found& f) -> std::string {
-    switch (f.how) {
-      case How::kNamed: return "named on the command line";
-      case How::kSourceOf: return "the source of " + name_of(f.via);
-      case How::kListedBy: return "listed by SHOW SLAVE HOSTS on " + name_of(f.via);
-      case How::kDumpThread:
-        return "a binlog dump thread on " + name_of(f.via) +
-               " comes from this address (SHOW SLAVE HOSTS did not lead here: report_host unset, or not an address "
-               "that answers)";
-    }
-    return "";
-  };
-
-  // Every replica a server serves must have been found, and every source must have answered.
-  for (size_t s = 0; s < servers.size(); ++s) {
-    std::vector<std::string> why;
-    int count = missing(s, &why);
-    if (count == 0) continue;
-    std::vector<std::string> peers;
-    for (const std::string& peer : std::set<std::string>(servers[s].dump_peers.begin(), servers[s].dump_peers.end())) {
-      auto f = failed.find({Lower(peer), default_port});
-      peers.push_back(peer + (f != failed.end() && why.empty() ? " (does not answer: " + f->second + ")" : ""));
-    }
-    return Status::FailedPrecondition(
-        servers[s].name + " serves " + std::to_string(count) + " replica(s) that were not found" +
-        (why.empty() ? "" : ": " + Join(why, "; ")) + (peers.empty() ? "" : "; its binlog dump threads come from " + Join(peers)) +
-        ". Name each missing replica on the command line (replplan import " + servers[s].at.host + " REPLICA_ADDRESS ...)");
-  }
-  for (const Found& f : servers) {
-    for (const ReplicaChannel& channel : f.channels) {
-      if (source_of(channel)) continue;
-      Endpoint e = source_endpoint(channel);
-      auto why = failed.find(e);
-      return Status::FailedPrecondition(f.name + " replicates from " + e.Text() + ", which does not answer" +
-                                        (why != failed.end() ? " (" + why->second + ")" : "") +
-                                        ": import reads a running cluster; start it, or name its address on the "
-                                        "command line if the replica reaches it by another name");
-    }
   }
 
-  // The primary: the one server that replicates from no one.
-  std::vector<size_t> roots;
-  for (size_t s = 0; s < servers.size(); ++s) {
-    if (servers[s].channels.empty()) roots.push_back(s);
-  }
-  if (roots.empty()) {
-    std::vector<std::string> names;
-    for (const Found& f : servers) names.push_back(f.name);
-    return Status::FailedPrecondition("every server found replicates from another (" + Join(names) +
-                                      "): circular replication has no primary; a replplan topology has one. Stop "
-                                      "replication on the server that is to be the primary first");
-  }
-  if (roots.size() > 1) {
-    std::vector<std::string> names;
-    for (size_t s : roots) names.push_back(servers[s].name);
-    return Status::FailedPrecondition(Join(names, " and ") +
-                                      " replicate from no one: two clusters (or a detached server); import one "
-                                      "cluster at a time, naming only its hosts");
-  }
-  const size_t primary = roots.front();
-  Found& p = servers[primary];
+  SessionFactory& sessions_;
+  const ImportRequest& request_;
+  const int default_port_;
+  std::map<std::string, std::string> address_of_name_;
+  std::vector<Found> servers_;
+  std::map<Endpoint, size_t> at_;          // every endpoint that answered -> its server
+  std::map<Endpoint, std::string> failed_;  // endpoint -> why it did not answer as a server
+  std::set<Endpoint> tried_;
+  std::deque<Lead> leads_;
+  std::vector<std::string> leftovers_;
+};
 
-  ImportedCluster out;
-  out.notes = leftovers;
+// [replication]: the account and mode the replicas use, the primary's binlog format and
+// semi-sync, failure detection a whole cluster keeps tighter than replplan's defaults.
+Status ImportReplication(const ClusterWalk& walk, size_t primary, const ImportRequest& request,
+                         ServerSession& primary_session, ImportedCluster& out) {
+  const std::vector<Found>& servers = walk.servers();
+  const Found& p = servers[primary];
   Topology& t = out.topology;
-  t.cluster.name = request.cluster_name.empty() ? p.name : request.cluster_name;
-  t.cluster.flavor = Flavor::kMariaDB;
-  t.cluster.primary = p.name;
-
-  // The primary's address: the one its replicas use, when they agree.
-  std::vector<std::string> source_hosts;
-  for (const Found& f : servers) {
-    for (const ReplicaChannel& channel : f.channels) {
-      if (source_of(channel) == primary) source_hosts.push_back(channel.source_host);
-    }
-  }
-  // (Not a name import itself could not reach it by, which --name mapped: replplan connects from here.)
-  std::string primary_address = source_hosts.empty() ? p.at.host : MostCommon(source_hosts);
-  if (at.count(Endpoint{Lower(primary_address), p.at.port}) == 0) primary_address = p.at.host;
-
   // Replication: the account and mode the replicas use.
   std::vector<std::string> users, modes;
   for (const Found& f : servers) {
@@ -567,8 +555,9 @@ Result<ImportedCluster> ImportCluster(SessionFactory& sessions, const ImportRequ
                             "' (multi-source): the file describes one default channel per replica; plan will not "
                             "keep this one as it is");
       }
-      if (source_of(channel) != primary) {
-        out.notes.push_back(f.name + " replicates from " + servers[*source_of(channel)].name + ", not from the primary " +
+      if (walk.SourceOf(channel) != primary) {
+        out.notes.push_back(f.name + " replicates from " + servers[*walk.SourceOf(channel)].name +
+                            ", not from the primary " +
                             p.name + ": a replplan topology has every replica on the primary, so plan repoints it");
       }
     }
@@ -605,11 +594,11 @@ Result<ImportedCluster> ImportCluster(SessionFactory& sessions, const ImportRequ
       *heartbeats.begin() < t.replication.slave_net_timeout) {
     t.replication.heartbeat_period = *heartbeats.begin();
   }
-  t.replication.binlog_format = Upper(p.vars["binlog_format"].empty() ? "ROW" : p.vars["binlog_format"]);
-  t.replication.semi_sync = IsOn(p.vars["semi_sync"]);
-  auto primary_session = sessions.Open(SessionSpec(request, p.at));
+  const std::string& format = p.vars.at("binlog_format");
+  t.replication.binlog_format = Upper(format.empty() ? "ROW" : format);
+  t.replication.semi_sync = IsOn(p.vars.at("semi_sync"));
   auto account_hosts =
-      primary_session->Query("SELECT Host FROM mysql.user WHERE User = " + QuoteString(t.replication.user));
+      primary_session.Query("SELECT Host FROM mysql.user WHERE User = " + QuoteString(t.replication.user));
   if (!account_hosts.ok()) return account_hosts.status();
   std::vector<std::string> hosts;
   for (const Row& row : *account_hosts) hosts.push_back(row.count("Host") ? row.at("Host") : "");
@@ -627,12 +616,78 @@ Result<ImportedCluster> ImportCluster(SessionFactory& sessions, const ImportRequ
     }
   }
 
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<ImportedCluster> ImportCluster(SessionFactory& sessions, const ImportRequest& request) {
+  if (request.hosts.empty()) return Status::InvalidArgument("name at least one host to import from");
+  for (const auto& [address, name] : request.names) {
+    if (!IsTopologyServerName(name)) {
+      return Status::InvalidArgument("--name " + name + "=" + address +
+                                     ": a server name is letters, digits, '-', '_' or '.', starting with a letter or "
+                                     "digit");
+    }
+  }
+  ClusterWalk walk(sessions, request);
+  Status discovered = walk.Discover();
+  if (!discovered.ok()) return discovered;
+  Status complete = walk.Check();
+  if (!complete.ok()) return complete;
+  std::vector<Found>& servers = walk.servers();
+
+  // The primary: the one server that replicates from no one.
+  std::vector<size_t> roots;
+  for (size_t s = 0; s < servers.size(); ++s) {
+    if (servers[s].channels.empty()) roots.push_back(s);
+  }
+  if (roots.empty()) {
+    std::vector<std::string> names;
+    for (const Found& f : servers) names.push_back(f.name);
+    return Status::FailedPrecondition("every server found replicates from another (" + Join(names) +
+                                      "): circular replication has no primary; a replplan topology has one. Stop "
+                                      "replication on the server that is to be the primary first");
+  }
+  if (roots.size() > 1) {
+    std::vector<std::string> names;
+    for (size_t s : roots) names.push_back(servers[s].name);
+    return Status::FailedPrecondition(Join(names, " and ") +
+                                      " replicate from no one: two clusters (or a detached server); import one "
+                                      "cluster at a time, naming only its hosts");
+  }
+  const size_t primary = roots.front();
+  Found& p = servers[primary];
+
+  ImportedCluster out;
+  out.notes = walk.leftovers();
+  Topology& t = out.topology;
+  t.cluster.name = request.cluster_name.empty() ? p.name : request.cluster_name;
+  t.cluster.flavor = Flavor::kMariaDB;
+  t.cluster.primary = p.name;
+
+  // The primary's address: the name its replicas use (the most used), when import reached it by
+  // that name too; else where import reached it (a name --name mapped does not resolve here, and
+  // replplan connects from here).
+  std::vector<std::string> source_hosts;
+  for (const Found& f : servers) {
+    for (const ReplicaChannel& channel : f.channels) {
+      if (walk.SourceOf(channel) == primary) source_hosts.push_back(channel.source_host);
+    }
+  }
+  std::string primary_address = source_hosts.empty() ? p.at.host : MostCommon(source_hosts);
+  if (!walk.Reached(Endpoint{Lower(primary_address), p.at.port})) primary_address = p.at.host;
+
+  auto primary_session = sessions.Open(SessionSpec(request, p.at));
+  Status replication = ImportReplication(walk, primary, request, *primary_session, out);
+  if (!replication.ok()) return replication;
+
   bool replplan_schema = false;
   auto databases = DatabasesOn(*primary_session, &replplan_schema);
   if (!databases.ok()) return databases.status();
   t.databases = std::move(*databases);
-  // The failover epoch replplan recorded (engine/cluster_epoch.h): without it the file would read
-  // as a stale copy once the epoch names another primary than the one it was recorded with.
+  // The failover epoch replplan recorded (engine/cluster_epoch.h), as the file a promotion
+  // rewrote would say it.
   if (replplan_schema) {
     auto epochs = primary_session->Query(ReadLatestEpochSql(), {}, "reading the failover epoch");
     if (!epochs.ok()) return epochs.status();
@@ -655,7 +710,7 @@ Result<ImportedCluster> ImportCluster(SessionFactory& sessions, const ImportRequ
   order.insert(order.begin(), primary);
   for (size_t s : order) {
     Found& f = servers[s];
-    out.found.push_back(f.name + " " + f.at.Text() + ": " + how_found(f));
+    out.found.push_back(f.name + " " + f.at.Text() + ": " + walk.HowFound(f));
     auto spec = ServerFrom(sessions, request, f, s == primary, s == primary ? primary_address : f.at.host, out.notes);
     if (!spec.ok()) return spec.status();
     t.servers.push_back(std::move(*spec));

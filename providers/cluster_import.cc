@@ -711,6 +711,10 @@ Result<ImportedCluster> ImportCluster(SessionFactory& sessions, const ImportRequ
   for (size_t s : order) {
     Found& f = servers[s];
     out.found.push_back(f.name + " " + f.at.Text() + ": " + walk.HowFound(f));
+    if (f.how == How::kDumpThread) {
+      out.notes.push_back(f.name + " (" + f.at.host + ") was found through its binlog dump thread, not SHOW SLAVE " +
+                          "HOSTS (report_host unset or not an address that answers); check its address");
+    }
     auto spec = ServerFrom(sessions, request, f, s == primary, s == primary ? primary_address : f.at.host, out.notes);
     if (!spec.ok()) return spec.status();
     t.servers.push_back(std::move(*spec));

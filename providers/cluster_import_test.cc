@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include "engine/cluster_epoch.h"
+#include "engine/text.h"
 #include "engine/topology_parser.h"
 #include "engine/topology_render.h"
 #include "providers/testing/fake_server.h"
@@ -139,6 +140,8 @@ TEST_CASE("import from a replica walks up to the primary and finds every replica
   CHECK(imported->found[0] == "db1 10.0.0.11:3306: the source of db2.example");
   CHECK(imported->found[1] == "db2.example 10.0.0.12:3306: named on the command line");
   CHECK(imported->found[2].find("db3 10.0.0.13:3306: a binlog dump thread on db1 comes from this address") == 0);
+  std::string notes = Join(imported->notes, "\n");
+  CHECK_MESSAGE(notes.find("db3 (10.0.0.13) was found through its binlog dump thread") != std::string::npos, notes);
   // The included directory was listed and its .cnf read; the primary was asked nothing it could
   // change.
   CHECK(c.db1.log().size() > 0);

@@ -365,6 +365,15 @@ class ClusterWalk {
       walked = Follow();
       if (!walked.ok()) return walked;
     }
+    // A server listed by a former source (a leftover after a switchover) and by its source now is
+    // said to be found through the latter, whichever was read first.
+    for (Found& f : servers_) {
+      if (f.how != How::kListedBy) continue;
+      for (const ReplicaChannel& channel : f.channels) {
+        std::optional<size_t> source = SourceOf(channel);
+        if (source && Lists(servers_[*source], f.server_id)) f.via = servers_[*source].at.host;
+      }
+    }
     NameServers(servers_, request_);
     return Status::OK();
   }
@@ -433,6 +442,12 @@ class ClusterWalk {
   Endpoint SourceEndpoint(const ReplicaChannel& channel) const {
     Endpoint e = ParseEndpoint(channel.source_host, channel.source_port > 0 ? channel.source_port : default_port_);
     return Named(e.host, e.port);
+  }
+  static bool Lists(const Found& server, uint32_t server_id) {
+    return std::any_of(server.slave_hosts.begin(), server.slave_hosts.end(), [&](const Row& row) {
+      auto id = row.find("Server_id");
+      return id != row.end() && id->second == std::to_string(server_id);
+    });
   }
   std::string NameAt(const std::string& host) const {
     for (const Found& f : servers_) {

@@ -221,8 +221,10 @@ TEST_CASE("after a switchover the old primary may still list the new one with a 
   c.db2.replica.reset();
   c.db1.replica = FakeServer::ReplicaRow("10.0.0.12", 3306, "repl");
   c.db3.replica = FakeServer::ReplicaRow("10.0.0.12", 3306, "repl");
-  c.db1.Answer("SHOW SLAVE HOSTS", {Row{{"Server_id", "2"}, {"Host", "10.0.0.12"}, {"Port", "3306"}}});
-  c.db1.Answer(kDumpQuery, {Row{{"HOST", "10.0.0.12:40110"}}});
+  // db1 also still lists db3, whose old dump thread is a leftover too: db3 is found through db2.
+  c.db1.Answer("SHOW SLAVE HOSTS", {Row{{"Server_id", "2"}, {"Host", "10.0.0.12"}, {"Port", "3306"}},
+                                    Row{{"Server_id", "3"}, {"Host", "10.0.0.13"}, {"Port", "3306"}}});
+  c.db1.Answer(kDumpQuery, {Row{{"HOST", "10.0.0.12:40110"}}, Row{{"HOST", "10.0.0.13:40113"}}});
   c.db2.Answer("SHOW SLAVE HOSTS", {Row{{"Server_id", "1"}, {"Host", "10.0.0.11"}, {"Port", "3306"}},
                                     Row{{"Server_id", "3"}, {"Host", "10.0.0.13"}, {"Port", "3306"}}});
   c.db2.Answer(kDumpQuery, {Row{{"HOST", "10.0.0.11:40111"}}, Row{{"HOST", "10.0.0.13:40112"}}});
@@ -235,6 +237,9 @@ TEST_CASE("after a switchover the old primary may still list the new one with a 
   CHECK_MESSAGE(notes.find("db1 still lists db2.example (server_id 2) in SHOW SLAVE HOSTS, which replicates from "
                            "elsewhere now") != std::string::npos,
                 notes);
+  CHECK_MESSAGE(notes.find("db1 still lists db3 (server_id 3)") != std::string::npos, notes);
+  REQUIRE(imported->found.size() == 3);
+  CHECK(imported->found[2] == "db3 10.0.0.13:3306: listed by SHOW SLAVE HOSTS on db2.example");
 }
 
 TEST_CASE("a replica that cannot be found is refused, naming where it connects from and the fix") {

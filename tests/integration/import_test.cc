@@ -106,12 +106,29 @@ void BuildClusterByHand() {
   CHECK(host_of["2"] != lab::Address("uranus"));
 }
 
+// What import (and plan) could change on the lab's hosts: each my.cnf, its process, and the
+// servers' state, read through the unix socket.
+std::string LabSnapshot() {
+  std::string snapshot;
+  for (const char* host : {"mercury", "uranus", "venus"}) {
+    snapshot += lab::ReadFile(lab::Dir() + "/hosts/" + host + "/my.cnf");
+    snapshot += "|pid=" + lab::ReadFile(lab::Dir() + "/hosts/" + host + "/mysqld.pid");
+    for (const auto& row : lab::Sql(host, "SELECT @@read_only, @@gtid_binlog_pos, @@gtid_slave_pos, "
+                                          "(SELECT COUNT(*) FROM mysql.global_priv), "
+                                          "(SELECT GROUP_CONCAT(schema_name) FROM information_schema.schemata)")) {
+      for (const auto& column : row) snapshot += "|" + column;
+    }
+  }
+  return snapshot;
+}
+
 }  // namespace
 
 TEST_CASE("import of a hand-built cluster from a replica without report_host: valid, and plan only adds replplan's settings") {
   lab::Reset(3);
   BuildClusterByHand();
   const std::string path = TmpPath("imported.toml");
+  const std::string before = LabSnapshot();
 
   auto imported = Replplan(ImportArgs({"uranus"}, path));
   REQUIRE_MESSAGE(imported.exit_code == 0, (imported.out + imported.err));
@@ -162,6 +179,8 @@ TEST_CASE("import of a hand-built cluster from a replica without report_host: va
   // Nothing about the databases or the replication account: they are as the file says.
   CHECK(listed.find("create-database") == std::string::npos);
   CHECK(listed.find("create-replication-user") == std::string::npos);
+  // Neither import nor plan changed anything.
+  CHECK(LabSnapshot() == before);
 }
 
 TEST_CASE("import from the primary alone cannot reach uranus and says how to name it; named, it is imported") {

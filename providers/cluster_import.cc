@@ -49,6 +49,7 @@ struct Lead {
   Endpoint at;
   How how = How::kNamed;
   std::string via;
+  uint32_t listed_id = 0;  // kListedBy: the server_id SHOW SLAVE HOSTS gives it
   bool seed() const { return how == How::kNamed; }
 };
 
@@ -443,6 +444,14 @@ class ClusterWalk {
     Endpoint e = ParseEndpoint(channel.source_host, channel.source_port > 0 ? channel.source_port : default_port_);
     return Named(e.host, e.port);
   }
+  // Whether a channel of `f` replicates from the server read at host `via`.
+  bool ReplicatesFrom(const Found& f, const std::string& via) const {
+    for (const ReplicaChannel& channel : f.channels) {
+      std::optional<size_t> source = SourceOf(channel);
+      if (source && servers_[*source].at.host == via) return true;
+    }
+    return false;
+  }
   static bool Lists(const Found& server, uint32_t server_id) {
     return std::any_of(server.slave_hosts.begin(), server.slave_hosts.end(), [&](const Row& row) {
       auto id = row.find("Server_id");
@@ -469,6 +478,16 @@ class ClusterWalk {
         failed_[lead.at] = found.status().message();
         continue;
       }
+      // A listed host or a dump thread's address must answer as the replica it stands for, not as
+      // some other server there (a "localhost" that is another server on this machine).
+      if (lead.how == How::kListedBy && found->server_id != lead.listed_id) {
+        failed_[lead.at] = "answers as server_id " + std::to_string(found->server_id);
+        continue;
+      }
+      if (lead.how == How::kDumpThread && !ReplicatesFrom(*found, lead.via)) {
+        failed_[lead.at] = "answers as a server that does not replicate from " + lead.via;
+        continue;
+      }
       size_t index = servers_.size();
       for (size_t i = 0; i < servers_.size(); ++i) {
         if (servers_[i].Identity() == found->Identity()) index = i;
@@ -491,8 +510,11 @@ class ClusterWalk {
         auto host = row.find("Host");
         auto port = row.find("Port");
         if (host == row.end() || host->second.empty()) continue;
+        auto id = row.find("Server_id");
+        if (id == row.end() || !IsDigits(id->second) || id->second.size() > 10) continue;
         int p = port != row.end() && IsDigits(port->second) ? std::stoi(port->second) : default_port_;
-        leads_.push_back({Named(host->second, p), How::kListedBy, f.at.host});
+        leads_.push_back({Named(host->second, p), How::kListedBy, f.at.host,
+                          static_cast<uint32_t>(std::stoul(id->second))});
       }
     }
     return Status::OK();
@@ -532,7 +554,7 @@ class ClusterWalk {
                            port != row.end() && IsDigits(port->second) ? std::stoi(port->second) : default_port_);
         auto f = failed_.find(e);
         why->push_back("SHOW SLAVE HOSTS lists server_id " + id->second + " as " + e.Text() +
-                       (f != failed_.end() ? ", which does not answer (" + f->second + ")"
+                       (f != failed_.end() ? ", which does not answer as that replica (" + f->second + ")"
                                            : ", which is another server"));
       }
     }

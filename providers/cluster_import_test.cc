@@ -157,6 +157,27 @@ TEST_CASE("import from a replica walks up to the primary and finds every replica
   CHECK_MESSAGE(parsed.ok(), (parsed.ok() ? "" : parsed.errors.front().message));
 }
 
+TEST_CASE("a listed host or a dump thread's address that answers as another server is not taken for the replica") {
+  Cluster c;
+  c.factory.Accept("localhost");
+  Server(c.factory, "localhost", 9, "elsewhere");  // another server where SHOW SLAVE HOSTS points
+  (*c.db3.replica)["Master_Host"] = "10.0.0.11";
+  auto imported = ImportCluster(c.factory, c.Request({"10.0.0.11"}));
+  REQUIRE_MESSAGE(imported.ok(), imported.status().message());
+  REQUIRE(imported->topology.servers.size() == 3);
+  CHECK(imported->topology.servers[2].name == "db3");
+
+  Cluster d;  // db3 unreachable: the message says what answered at localhost instead
+  d.factory.Accept("localhost");
+  Server(d.factory, "localhost", 9, "elsewhere");
+  d.factory.Refuse("10.0.0.13");
+  auto refused = ImportCluster(d.factory, d.Request({"10.0.0.11"}));
+  REQUIRE_FALSE(refused.ok());
+  CHECK_MESSAGE(refused.status().message().find("SHOW SLAVE HOSTS lists server_id 3 as localhost:3306, which does not "
+                                                "answer as that replica (answers as server_id 9)") != std::string::npos,
+                refused.status().message());
+}
+
 TEST_CASE("the same cluster from the primary gives the same topology") {
   Cluster a, b;
   auto from_replica = ImportCluster(a.factory, a.Request({"10.0.0.12"}));

@@ -444,13 +444,32 @@ class ClusterWalk {
     Endpoint e = ParseEndpoint(channel.source_host, channel.source_port > 0 ? channel.source_port : default_port_);
     return Named(e.host, e.port);
   }
-  // Whether a channel of `f` replicates from the server read at host `via`.
-  bool ReplicatesFrom(const Found& f, const std::string& via) const {
+  // Whether a channel of `f` replicates from the server read at host `via` (its source may be a
+  // name of that server not read yet: it is read now to tell).
+  bool ReplicatesFrom(const Found& f, const std::string& via) {
     for (const ReplicaChannel& channel : f.channels) {
-      std::optional<size_t> source = SourceOf(channel);
+      std::optional<size_t> source = Identify(SourceEndpoint(channel));
       if (source && servers_[*source].at.host == via) return true;
     }
     return false;
+  }
+  // The server found that answers at `e`, reading it when it was not tried; nullopt when it is none
+  // of them (then it is left to be followed as any lead).
+  std::optional<size_t> Identify(const Endpoint& e) {
+    auto it = at_.find(e);
+    if (it != at_.end()) return it->second;
+    if (tried_.count(e) != 0) return std::nullopt;
+    auto session = sessions_.Open(SessionSpec(request_, e));
+    auto found = ReadServer(*session, Lead{e, How::kSourceOf, ""});
+    if (!found.ok()) return std::nullopt;
+    for (size_t i = 0; i < servers_.size(); ++i) {
+      if (servers_[i].Identity() == found->Identity()) {
+        tried_.insert(e);
+        at_[e] = i;
+        return i;
+      }
+    }
+    return std::nullopt;
   }
   static bool Lists(const Found& server, uint32_t server_id) {
     return std::any_of(server.slave_hosts.begin(), server.slave_hosts.end(), [&](const Row& row) {

@@ -178,6 +178,18 @@ TEST_CASE("a listed host or a dump thread's address that answers as another serv
                 refused.status().message());
 }
 
+TEST_CASE("a replica found through its dump thread that names its source by another name than import used") {
+  Cluster c;  // the seed is db1 by its name; its one replica, db3, names it 10.0.0.11
+  FakeServer& alias = Server(c.factory, "db1.example", 1, "db1");
+  alias.Answer("SHOW SLAVE HOSTS", {Row{{"Server_id", "3"}, {"Host", "localhost"}, {"Port", "3306"}}});
+  alias.Answer(kDumpQuery, {Row{{"HOST", "10.0.0.13:40111"}}});
+  auto imported = ImportCluster(c.factory, c.Request({"db1.example"}));
+  REQUIRE_MESSAGE(imported.ok(), imported.status().message());
+  REQUIRE(imported->topology.servers.size() == 2);
+  CHECK(imported->topology.servers[0].address == "10.0.0.11");  // as its replica names it
+  CHECK(imported->topology.servers[1].name == "db3");
+}
+
 TEST_CASE("the same cluster from the primary gives the same topology") {
   Cluster a, b;
   auto from_replica = ImportCluster(a.factory, a.Request({"10.0.0.12"}));

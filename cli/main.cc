@@ -7,6 +7,7 @@
 //   apply, switchover, failover: 0 everything done (or nothing to do), 1 anything else.
 //   watch:    runs until SIGINT/SIGTERM (or --max-failovers); 0, or 1 when its last failover failed.
 //   status:   0 healthy, 1 degraded, 2 broken (for monitoring), 3 nothing could be checked.
+//   import:   0 the file written (it validates), 1 anything else (nothing written).
 #include <CLI/CLI.hpp>
 
 #include <unistd.h>
@@ -22,6 +23,7 @@
 #include <string>
 
 #include "cli/cli_support.h"
+#include "cli/import_command.h"
 #include "cli/move_commands.h"
 #include "cli/status_command.h"
 #include "engine/applier.h"
@@ -230,6 +232,32 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
 
+  cli::ImportCommand import_options;
+  CLI::App* import = app.add_subcommand(
+      "import", "Write a topology file from a live cluster: discovered from HOST (its source up to the primary, "
+                "the replicas); passwords as { env = ... } references, never values");
+  import->add_option("hosts", import_options.hosts, "a server of the cluster (ADDRESS or ADDRESS:PORT); name more "
+                                                    "when discovery cannot find one")
+      ->required();
+  import->add_option("-o,--out", import_options.out, "write the file here (default: stdout)");
+  import->add_flag("--force", import_options.force, "replace --out when it exists");
+  import->add_option("--cluster-name", import_options.cluster_name, "[cluster] name (default: the primary's name)");
+  import->add_option("--name", import_options.names, "NAME=ADDRESS: the server at ADDRESS is called NAME "
+                                                     "(default: report_host, else the hostname); repeat it")
+      ->allow_extra_args(false);
+  import->add_option("--user", import_options.user, "SQL admin account to read the servers as")->capture_default_str();
+  import->add_option("--password-env", import_options.password_env,
+                     "environment variable holding its password; written as { env = NAME }")
+      ->capture_default_str();
+  import->add_option("--port", import_options.port, "SQL port of the hosts named")->capture_default_str();
+  import->add_option("--replication-password-env", import_options.replication_password_env,
+                     "written as the replication account's { env = NAME } (never read)")
+      ->capture_default_str();
+  import->add_option("--ssh-user", import_options.ssh_user, "SSH user")->capture_default_str();
+  import->add_option("--ssh-port", import_options.ssh_port, "SSH port")->capture_default_str();
+  import->add_option("--ssh-key", import_options.ssh_key, "SSH private key")->capture_default_str();
+  import->add_option("--known-hosts", import_options.known_hosts, "known_hosts file")->capture_default_str();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -247,5 +275,6 @@ int main(int argc, char** argv) {
   if (failover->parsed()) return RunFailoverCommand(failover_options);
   if (watch->parsed()) return RunWatchCommand(watch_options);
   if (status->parsed()) return cli::RunStatusCommand(status_options);
+  if (import->parsed()) return cli::RunImportCommand(import_options);
   return 1;
 }

@@ -915,6 +915,9 @@ class TopologyReader {
 
 }  // namespace
 
+bool IsTopologyAddress(std::string_view s) { return IsAddress(s); }
+bool IsTopologyServerName(std::string_view s) { return IsServerName(s); }
+
 TopologyParse ParseTopology(std::string_view toml_text, const std::string& file_name) {
   return TopologyReader(file_name).Read(toml_text);
 }

@@ -20,4 +20,10 @@ struct TopologyParse {
 
 TopologyParse ParseTopology(std::string_view toml_text, const std::string& file_name);
 
+// The parser's own rules, for code that writes a topology (import): an `address` or
+// `bind_address` (an IPv4 address or a hostname) and a server `name` (letters, digits, '-', '_',
+// '.', starting with a letter or digit).
+bool IsTopologyAddress(std::string_view s);
+bool IsTopologyServerName(std::string_view s);
+
 }  // namespace replplan

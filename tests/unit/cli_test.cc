@@ -146,3 +146,27 @@ TEST_CASE("names holding escape sequences are refused by validate, and nothing r
   CHECK(out.text.find('\r') == std::string::npos);
   std::remove(invalid.c_str());
 }
+
+TEST_CASE("import refuses before contacting anything: no host, an unset password variable, an existing file") {
+  Output none = RunReplplan({"import"});
+  CHECK(none.exit_code == 1);
+  CHECK(none.text.find("hosts is required") != std::string::npos);
+
+  Output unset = RunReplplan({"import", "127.0.0.1", "--password-env", "REPLPLAN_CLI_TEST_UNSET"});
+  CHECK(unset.exit_code == 1);
+  CHECK(unset.text.find("REPLPLAN_CLI_TEST_UNSET (--password-env) is unset or empty") != std::string::npos);
+
+  setenv("REPLPLAN_CLI_TEST_PASSWORD", "not-used", 1);
+  char dir_template[] = "/tmp/replplan-cli-import-XXXXXX";
+  REQUIRE(mkdtemp(dir_template) != nullptr);
+  const std::string path = std::string(dir_template) + "/topology.toml";
+  std::ofstream(path) << "# mine\n";
+  // --name before the host takes one NAME=ADDRESS, leaving the host a host.
+  Output exists = RunReplplan(
+      {"import", "--name", "db1=127.0.0.1", "127.0.0.1", "--password-env", "REPLPLAN_CLI_TEST_PASSWORD", "-o", path});
+  CHECK(exists.exit_code == 1);
+  CHECK(exists.text == "replplan: " + path + " exists; --force replaces it\n");
+  CHECK(ReadFile(path) == "# mine\n");
+  std::remove(path.c_str());
+  rmdir(dir_template);
+}

@@ -1,0 +1,93 @@
+#include "cli/import_command.h"
+
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <iostream>
+
+#include "cli/cli_support.h"
+#include "engine/terminal_text.h"
+#include "engine/text.h"
+#include "engine/topology_parser.h"
+#include "engine/topology_render.h"
+#include "providers/cluster_import.h"
+#include "providers/local/atomic_file.h"
+
+namespace replplan::cli {
+
+int RunImportCommand(const ImportCommand& command) {
+  ImportRequest request;
+  request.hosts = command.hosts;
+  for (const std::string& pair : command.names) {
+    size_t eq = pair.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == pair.size()) {
+      return Fail(Status::InvalidArgument("--name takes NAME=ADDRESS, got '" + pair + "'"));
+    }
+    request.names[Lower(pair.substr(eq + 1))] = pair.substr(0, eq);
+  }
+  request.cluster_name = command.cluster_name;
+  request.mysql.user = command.user;
+  request.mysql.port = command.port;
+  request.mysql.password = {SecretRef::Kind::kEnv, command.password_env, {}};
+  request.replication_password_env = command.replication_password_env;
+  request.ssh.user = command.ssh_user;
+  request.ssh.port = command.ssh_port;
+  request.ssh.identity = command.ssh_key;
+  request.ssh.known_hosts = command.known_hosts;
+  const char* password = std::getenv(command.password_env.c_str());
+  if (password == nullptr || *password == '\0') {
+    return Fail(Status::InvalidArgument("the environment variable " + command.password_env +
+                                        " (--password-env) is unset or empty: set it to the password of " +
+                                        command.user + " (--user), the account import reads the servers as"));
+  }
+  if (!command.out.empty()) {
+    struct stat st;
+    if (!command.force && lstat(command.out.c_str(), &st) == 0) {
+      return Fail(Status::FailedPrecondition(command.out + " exists; --force replaces it"));
+    }
+  }
+
+  LiveSessionFactory sessions;
+  auto imported = ImportCluster(sessions, request);
+  if (!imported.ok()) return Fail(imported.status());
+  const Topology& t = imported->topology;
+
+  std::vector<std::string> header = {
+      "Imported by `replplan import " + Join(command.hosts, " ") + "` at " + UtcNow() + ": a MariaDB cluster of " +
+          std::to_string(t.servers.size()) + " server(s), primary " + t.cluster.primary + ".",
+      "", "How each server was found:"};
+  for (const std::string& line : imported->found) header.push_back("  " + line);
+  if (!imported->notes.empty()) {
+    header.push_back("");
+    header.push_back("Notes:");
+    for (const std::string& note : imported->notes) header.push_back("  " + note);
+  }
+  header.push_back("");
+  header.push_back("Passwords are named, never written: " + command.password_env + " (the admin account " +
+                   command.user + ") and " + command.replication_password_env + " (the replication account " +
+                   t.replication.user + ") must be set for plan and apply.");
+  header.push_back("Not imported (add them by hand): [[user]] accounts and their grants, [[app]]s, promotion");
+  header.push_back("preferences, and how mariadbd restarts on each host (`restart`, below the default).");
+  header.push_back("Next: `replplan plan` lists the settings replplan adds to these servers, each with its reason.");
+  std::string text = RenderTopologyToml(t, header);
+
+  const std::string shown = command.out.empty() ? "<stdout>" : command.out;
+  TopologyParse parsed = ParseTopology(text, shown);
+  if (!parsed.ok()) {
+    for (const Diagnostic& d : parsed.errors) PrintDiagnostic(d);
+    return Fail(Status::Internal("the imported topology does not validate (a bug in import): nothing written"));
+  }
+  for (const std::string& note : imported->notes) PrintWarning(note);
+  if (command.out.empty()) {
+    std::cout << text;
+    return kExitOk;
+  }
+  Status written = WriteFileAtomically(command.out, text);
+  if (!written.ok()) return Fail(written);
+  std::cerr << TerminalSafe("replplan: wrote " + command.out + ": cluster \"" + t.cluster.name + "\", " +
+                            std::to_string(t.servers.size()) + " servers, primary " + t.cluster.primary)
+            << "\n";
+  return kExitOk;
+}
+
+}  // namespace replplan::cli

@@ -287,10 +287,13 @@ class Diagnoser {
       }
     }
 
-    if (io_up && c->sql_running && c->seconds_behind && *c->seconds_behind > kFarBehindDefaultSeconds) {
+    const std::optional<int>& set = topo_.replication.far_behind_seconds;
+    const int64_t bound = set ? *set : kFarBehindDefaultSeconds;
+    if (io_up && c->sql_running && c->seconds_behind && *c->seconds_behind > bound) {
       Add(spec, "far-behind", Severity::kDegraded, 0, "lag-above-bound",
           {"Seconds_Behind_Master: " + std::to_string(*c->seconds_behind),
-           "bound " + std::to_string(kFarBehindDefaultSeconds) + " s (the default: the file sets no bound)"},
+           "bound " + std::to_string(bound) + " s" +
+               (set ? " (replication.far_behind_seconds)" : " (the default: the file sets no replication.far_behind_seconds)")},
           spec.name + " replicates but is " + std::to_string(*c->seconds_behind) +
               " s behind: reads there are stale, and it is a poor failover candidate until it catches up");
     }

@@ -43,8 +43,8 @@ struct Condition {
   std::string cause;                  // plain words: what this means
 };
 
-// Seconds_Behind_Master above which a running replica is "far-behind". The topology file has no key
-// for it yet: this default applies and the condition's evidence says so.
+// Seconds_Behind_Master above which a running replica is "far-behind" when the file sets no
+// replication.far_behind_seconds (the condition's evidence says which bound applied).
 inline constexpr int64_t kFarBehindDefaultSeconds = 300;
 
 // Every condition of the cluster, servers in file order, each server's conditions in a fixed order

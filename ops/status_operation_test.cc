@@ -111,7 +111,7 @@ replica-stopped (degraded) on uranus: replication on uranus was stopped without 
 
 far-behind (degraded) on venus: venus replicates but is 1200 s behind: reads there are stale, and it is a poor failover candidate until it catches up
   Seconds_Behind_Master: 1200
-  bound 300 s (the default: the file sets no bound)
+  bound 300 s (the default: the file sets no replication.far_behind_seconds)
 )");
   nlohmann::json j = nlohmann::json::parse(RenderStatusJson(report));
   CHECK(j["health"] == "degraded");

@@ -125,7 +125,7 @@ bool PlanErrantReplica(const PlanContext& ctx, const Server& server, PlanBuilder
               : "cluster.errant_transactions = inject-empty stops at " + std::to_string(kMaxInjectedTransactions) +
                     " empty transactions, and " + name + " has " + std::to_string(Count(*errant)) + ": reseed it";
   } else {
-    why = "cluster.errant_transactions = refuse (the default) in " + file + ": choose a remedy there";
+    why = "cluster.errant_transactions = refuse in " + file + " (also when unset): choose a remedy there";
   }
   report.notes.push_back(
       "errant transactions " + listed + " on " + name + " (written there; " + p +

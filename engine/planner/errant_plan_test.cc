@@ -59,8 +59,8 @@ TEST_CASE("errant transactions, refuse (the default): named, both remedies expla
   const HostReport& venus = Host(plan, "venus");
   REQUIRE(venus.unresolved.size() == 1);
   CHECK(venus.unresolved[0] ==
-        "errant transactions 0-3-43 on venus: cluster.errant_transactions = refuse (the default) in lab.toml: choose "
-        "a remedy there");
+        "errant transactions 0-3-43 on venus: cluster.errant_transactions = refuse in lab.toml (also when unset): "
+        "choose a remedy there");
   CHECK(AnyContains(venus.notes, "errant_transactions = \"inject-empty\""));
   CHECK(AnyContains(venus.notes, "errant_transactions = \"reseed\" (DESTRUCTIVE"));
   CHECK(AnyContains(venus.notes, "mariadb-binlog on venus"));

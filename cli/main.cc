@@ -2,7 +2,8 @@
 //
 // Exit codes follow Terraform's so CI drift checks can use them:
 //   validate: 0 valid, 1 invalid.
-//   plan:     0 success, 1 error (bad file, or a host could not be read: the plan is incomplete);
+//   plan:     0 success, 1 error (bad file, or a host could not be read or something is unresolved:
+//             the plan is incomplete);
 //             with --detailed-exitcode: 0 no changes, 2 changes, 1 error.
 //   apply, switchover, failover: 0 everything done (or nothing to do), 1 anything else.
 //   watch:    runs until SIGINT/SIGTERM (or --max-failovers); 0, or 1 when its last failover failed.
@@ -122,7 +123,8 @@ int RunApply(const ApplyOptions& options) {
     std::cout << "\n" << RenderApplyReport(*outcome.report);
     std::cout << TerminalSafeLines(outcome.promotion);
     if (outcome.plan->incomplete()) {
-      std::cout << "Some hosts could not be read; they were left as they are (see the plan above).\n";
+      std::cout << "Some hosts could not be read, or the plan left something unresolved; that was left as it is "
+                   "(see the plan above).\n";
     }
   }
   return outcome.ok() ? kExitOk : kExitError;

@@ -45,8 +45,10 @@ int RunStatusCommand(const StatusCommand& command) {
   // In place on a terminal (home, clear); one report after another (JSON: one a line) otherwise.
   const bool terminal = !command.json && isatty(STDOUT_FILENO);
   int code = ops::kStatusUnknownExit;
+  ops::ConditionHistory history;  // since when each condition has been seen, by this watch
   while (!g_stop_status) {
     ops::StatusReport report = ops::ReadStatus(live.world(), *loaded, command.parallelism);
+    history.Observe(report);
     code = ops::StatusExitCode(report);
     if (terminal) std::cout << "\x1b[H\x1b[2J";
     Print(report, command.json);

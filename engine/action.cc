@@ -24,6 +24,7 @@ constexpr ActionKindName kNames[] = {
     {ActionKind::kChangeSource, "change-source"},
     {ActionKind::kStartReplica, "start-replica"},
     {ActionKind::kResetReplica, "reset-replica"},
+    {ActionKind::kInjectEmptyTransactions, "inject-empty-transactions"},
     {ActionKind::kFencePrimary, "fence-primary"},
     {ActionKind::kWaitForCatchUp, "wait-for-catch-up"},
     {ActionKind::kApplyRelayLog, "apply-relay-log"},
@@ -133,6 +134,11 @@ struct Render {
   }
   void operator()(const StartReplicaArgs&) {}
   void operator()(const ResetReplicaArgs& a) { out = {{"connection_name", a.connection_name}}; }
+  void operator()(const InjectEmptyTransactionsArgs& a) {
+    std::vector<std::string> ranges;
+    for (const GtidRange& r : a.gtids) ranges.push_back(r.ToString());
+    out = {{"replica", a.replica}, {"gtids", Join(ranges, ",")}};
+  }
   void operator()(const FencePrimaryArgs&) {}
   void operator()(const WaitForCatchUpArgs& a) { out = {{"source", a.source}, {"timeout_s", std::to_string(a.timeout_s)}}; }
   void operator()(const ApplyRelayLogArgs& a) { out = {{"source", a.source}, {"timeout_s", std::to_string(a.timeout_s)}}; }
@@ -171,6 +177,7 @@ ActionLane LaneOf(ActionKind kind) {
     case ActionKind::kChangeSource:
     case ActionKind::kStartReplica:
     case ActionKind::kResetReplica:
+    case ActionKind::kInjectEmptyTransactions:
     case ActionKind::kFencePrimary:
     case ActionKind::kWaitForCatchUp:
     case ActionKind::kApplyRelayLog:

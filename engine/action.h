@@ -12,6 +12,7 @@
 #include <variant>
 #include <vector>
 
+#include "engine/gtid.h"
 #include "engine/topology.h"
 
 namespace replplan {
@@ -28,6 +29,7 @@ enum class ActionKind {
   kChangeSource,           // CHANGE MASTER TO the primary (GTID or file/position)
   kStartReplica,           // START SLAVE and wait until both threads run
   kResetReplica,           // RESET SLAVE ALL: forget a stale or unwanted source (destructive)
+  kInjectEmptyTransactions,  // on the primary: an empty transaction per errant GTID of a replica
   // Switchover and failover (docs/failover.md). Each promotion step is its own action so the plan
   // shows it, the report times it, and a failure stops exactly what depends on it.
   kFencePrimary,     // old primary: KILL sessions waiting for a semi-sync ACK, then read_only=ON
@@ -164,6 +166,18 @@ struct ResetReplicaArgs {
   std::string connection_name;  // empty: the default channel
   bool operator==(const ResetReplicaArgs&) const = default;
 };
+// The errant transactions of `replica` (GTIDs it wrote that the primary lacks), committed on the
+// primary as empty transactions with the same GTIDs (SET gtid_domain_id, server_id, gtid_seq_no;
+// BEGIN; COMMIT), binlogged, so the primary's position contains the replica's and every replica
+// receives them. Only ranges the primary lacks entirely (conditions.h's ErrantGtids::ahead).
+struct InjectEmptyTransactionsArgs {
+  static constexpr ActionKind kKind = ActionKind::kInjectEmptyTransactions;
+  std::string replica;           // the server that wrote them (a replica in the topology)
+  std::vector<GtidRange> gtids;  // at most kMaxInjectedTransactions in all, one domain at most once
+  bool operator==(const InjectEmptyTransactionsArgs&) const = default;
+};
+// The most empty transactions one plan injects: beyond it, a reseed is the remedy.
+inline constexpr uint64_t kMaxInjectedTransactions = 10000;
 struct FencePrimaryArgs {
   static constexpr ActionKind kKind = ActionKind::kFencePrimary;
   bool operator==(const FencePrimaryArgs&) const = default;
@@ -206,7 +220,7 @@ struct CheckHealthArgs {
 using ActionArgs =
     std::variant<EditConfigArgs, RestartServerArgs, SetGlobalArgs, CreateReplicationUserArgs, CreateDatabaseArgs,
                  CreateUserArgs, GrantPrivilegesArgs, SeedReplicaArgs, ChangeSourceArgs, StartReplicaArgs,
-                 ResetReplicaArgs, FencePrimaryArgs, WaitForCatchUpArgs, ApplyRelayLogArgs, PromoteReplicaArgs,
+                 ResetReplicaArgs, InjectEmptyTransactionsArgs, FencePrimaryArgs, WaitForCatchUpArgs, ApplyRelayLogArgs, PromoteReplicaArgs,
                  RewriteAppConfigArgs, RestartAppArgs, CheckHealthArgs>;
 
 // The kind whose args `args` holds.

@@ -183,14 +183,36 @@ class Diagnoser {
     }
     if (writable.size() > kListed) evidence.push_back("and " + std::to_string(writable.size() - kListed) + " more");
     if (writable.size() > 1) {
+      Holdings(spec, s, evidence);
       Add(spec, "split-brain", Severity::kBroken, 0, "several-writable", evidence,
           Listed(writable) + " all accept writes; the file names " + topo_.cluster.primary +
-              " the primary: clients writing to " + spec.name + " make transactions the others never get");
+              " the primary: clients writing to " + spec.name + " make transactions the others never get. "
+              "`replplan apply` fences " + spec.name + " (read_only=ON) and never touches " + topo_.cluster.primary +
+              "'s data; anything " + spec.name + " wrote itself is listed as errant-transactions");
       return;
     }
     Add(spec, "writable-replica", Severity::kDegraded, 0, "read-only-off", evidence,
         spec.name + " is a replica in the file but accepts writes (read_only = OFF): a write there becomes an "
         "errant transaction");
+  }
+
+  // What `spec` and the file's primary each hold that the other lacks, by GTID position (split
+  // brain): the writes `spec` took on its own, and what it has not received.
+  void Holdings(const ServerSpec& spec, const ServerState& s, std::vector<std::string>& evidence) {
+    const ServerState* p = live_.Find(topo_.cluster.primary);
+    if (p == nullptr || !p->sql_ok) return;
+    const std::string& primary = topo_.cluster.primary;
+    const std::string mine = s.gtid_current_pos.empty() ? s.gtid_binlog_pos : s.gtid_current_pos;
+    const std::string theirs = p->gtid_current_pos.empty() ? p->gtid_binlog_pos : p->gtid_current_pos;
+    auto errant = FindErrant(mine, theirs, p->server_id.value_or(topo_.Primary().server_id));
+    auto lacks = GtidPosition::Parse(mine);
+    auto primary_pos = GtidPosition::Parse(theirs);
+    if (!errant || !lacks.ok() || !primary_pos.ok()) return;
+    const std::vector<std::string> missing = lacks->Missing(*primary_pos);
+    evidence.push_back(spec.name + " has, " + primary + " lacks: " +
+                       (errant->empty() ? std::string("nothing") : JoinGtidList(errant->Listed())));
+    evidence.push_back(primary + " has, " + spec.name + " lacks: " +
+                       (missing.empty() ? std::string("nothing") : JoinGtidList(missing)));
   }
 
   void Replica(const ServerSpec& spec, const ServerState& s) {
@@ -287,10 +309,13 @@ class Diagnoser {
       }
     }
 
-    if (io_up && c->sql_running && c->seconds_behind && *c->seconds_behind > kFarBehindDefaultSeconds) {
+    const std::optional<int>& set = topo_.replication.far_behind_seconds;
+    const int64_t bound = set ? *set : kFarBehindDefaultSeconds;
+    if (io_up && c->sql_running && c->seconds_behind && *c->seconds_behind > bound) {
       Add(spec, "far-behind", Severity::kDegraded, 0, "lag-above-bound",
           {"Seconds_Behind_Master: " + std::to_string(*c->seconds_behind),
-           "bound " + std::to_string(kFarBehindDefaultSeconds) + " s (the default: the file sets no bound)"},
+           "bound " + std::to_string(bound) + " s" +
+               (set ? " (replication.far_behind_seconds)" : " (the default: the file sets no replication.far_behind_seconds)")},
           spec.name + " replicates but is " + std::to_string(*c->seconds_behind) +
               " s behind: reads there are stale, and it is a poor failover candidate until it catches up");
     }
@@ -316,20 +341,12 @@ class Diagnoser {
     if (p == nullptr || !p->sql_ok) return;
     const std::string mine_text = s.gtid_current_pos.empty() ? s.gtid_binlog_pos : s.gtid_current_pos;
     const std::string theirs_text = p->gtid_current_pos.empty() ? p->gtid_binlog_pos : p->gtid_current_pos;
-    auto mine = GtidPosition::Parse(mine_text);
-    auto theirs = GtidPosition::Parse(theirs_text);
-    if (!mine.ok() || !theirs.ok()) return;
-    uint32_t primary_id = p->server_id.value_or(topo_.Primary().server_id);
-    GtidPosition own;
-    for (const auto& [domain, gtid] : mine->entries()) {
-      if (gtid.server_id != primary_id) own.Set(gtid);
-    }
-    std::vector<std::string> errant = theirs->Missing(own);
-    for (std::string& c : own.Conflicting(*theirs)) errant.push_back(std::move(c));
-    if (errant.empty()) return;
+    auto errant = FindErrant(mine_text, theirs_text, p->server_id.value_or(topo_.Primary().server_id));
+    if (!errant || errant->empty()) return;
     Add(spec, "errant-transactions", Severity::kBroken, 0, "gtid-ahead",
-        {"errant GTIDs: " + JoinGtidList(errant), spec.name + " gtid_current_pos: " + mine_text,
-         topo_.cluster.primary + " gtid_current_pos: " + (theirs_text.empty() ? "(empty)" : theirs_text)},
+        {"errant GTIDs: " + JoinGtidList(errant->Listed()), spec.name + " gtid_current_pos: " + mine_text,
+         topo_.cluster.primary + " gtid_current_pos: " + (theirs_text.empty() ? "(empty)" : theirs_text),
+         std::string("cluster.errant_transactions = ") + ToString(topo_.cluster.errant_transactions)},
         spec.name + " holds transactions the primary " + topo_.cluster.primary +
             " does not (written on the replica): the primary's next writes in that domain collide with them "
             "(1950), and a promotion of " + spec.name + " would hand them to every server");
@@ -343,6 +360,32 @@ class Diagnoser {
 };
 
 }  // namespace
+
+std::vector<std::string> ErrantGtids::Listed() const {
+  std::vector<std::string> out;
+  for (const GtidRange& r : ahead) out.push_back(r.ToString());
+  out.insert(out.end(), conflicting.begin(), conflicting.end());
+  return out;
+}
+
+std::optional<ErrantGtids> FindErrant(const std::string& replica_position, const std::string& primary_position,
+                                      uint32_t primary_server_id) {
+  auto mine = GtidPosition::Parse(replica_position);
+  auto theirs = GtidPosition::Parse(primary_position);
+  if (!mine.ok() || !theirs.ok()) return std::nullopt;
+  ErrantGtids out;
+  for (const auto& [domain, gtid] : mine->entries()) {
+    if (gtid.server_id == primary_server_id) continue;
+    std::optional<Gtid> have = theirs->Find(domain);
+    const uint64_t at = have ? have->seq : 0;  // seq numbers start at 1: a domain never seen lacks 1..
+    if (at < gtid.seq) {
+      out.ahead.push_back({domain, gtid.server_id, at + 1, gtid.seq});
+    } else if (at == gtid.seq && have->server_id != gtid.server_id) {
+      out.conflicting.push_back(gtid.ToString() + " vs " + have->ToString());
+    }
+  }
+  return out;
+}
 
 const char* ToString(Severity s) { return s == Severity::kBroken ? "broken" : "degraded"; }
 

@@ -15,10 +15,12 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "engine/gtid.h"
 #include "engine/live_state.h"
 #include "engine/topology.h"
 
@@ -43,9 +45,30 @@ struct Condition {
   std::string cause;                  // plain words: what this means
 };
 
-// Seconds_Behind_Master above which a running replica is "far-behind". The topology file has no key
-// for it yet: this default applies and the condition's evidence says so.
+// Seconds_Behind_Master above which a running replica is "far-behind" when the file sets no
+// replication.far_behind_seconds (the condition's evidence says which bound applied).
 inline constexpr int64_t kFarBehindDefaultSeconds = 300;
+
+// What a replica holds that the primary lacks, from their GTID positions (gtid_current_pos, else
+// gtid_binlog_pos): the `errant-transactions` condition and its remedies read the same. The two
+// servers are read moments apart, so a domain whose last event carries the primary's server_id is
+// not counted (the replica may simply have applied a newer write of the primary).
+struct ErrantGtids {
+  // The primary lacks seq first..last of `domain` (it stands at first - 1, or has never seen the
+  // domain). A position records only who wrote the LAST event group of a domain: the range's
+  // server_id is that writer's, exact for `last` and assumed for the seq numbers before it.
+  std::vector<GtidRange> ahead;
+  // Domains where both stand at one seq under different server_ids ("0-3-43 vs 0-1-43"): two
+  // different transactions got one number; no empty transaction can reconcile that.
+  std::vector<std::string> conflicting;
+
+  bool empty() const { return ahead.empty() && conflicting.empty(); }
+  // Every entry, ranges first, as the condition lists them.
+  std::vector<std::string> Listed() const;
+};
+// nullopt when a position does not parse. `primary_server_id`: the primary's live server_id.
+std::optional<ErrantGtids> FindErrant(const std::string& replica_position, const std::string& primary_position,
+                                      uint32_t primary_server_id);
 
 // Every condition of the cluster, servers in file order, each server's conditions in a fixed order
 // (reachability, roles, replication, data). A healthy cluster gives none.

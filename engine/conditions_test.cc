@@ -278,7 +278,22 @@ TEST_CASE("far-behind: above the default bound, which the evidence names") {
   CHECK(got.type == "far-behind");
   CHECK(got.severity == Severity::kDegraded);
   CHECK(HasEvidence(got, "Seconds_Behind_Master: 4000"));
-  CHECK(HasEvidence(got, "bound 300 s (the default: the file sets no bound)"));
+  CHECK(HasEvidence(got, "bound 300 s (the default: the file sets no replication.far_behind_seconds)"));
+}
+
+TEST_CASE("far-behind: the file's replication.far_behind_seconds is the bound, named in the evidence") {
+  Cluster cluster;
+  cluster.topology.replication.far_behind_seconds = 60;
+  cluster.channel("uranus").seconds_behind = 60;
+  CHECK(cluster.Diagnosed().empty());  // at the bound: not yet
+  cluster.channel("uranus").seconds_behind = 61;
+  Condition got = Only(cluster.Diagnosed());
+  CHECK(got.type == "far-behind");
+  CHECK(HasEvidence(got, "bound 60 s (replication.far_behind_seconds)"));
+  // A bound above the lag: no condition, where the default would have reported one.
+  cluster.topology.replication.far_behind_seconds = 7200;
+  cluster.channel("uranus").seconds_behind = 4000;
+  CHECK(cluster.Diagnosed().empty());
 }
 
 TEST_CASE("row-event-failed: 1032 and 1062 name the table and the row event") {

@@ -144,6 +144,24 @@ std::vector<std::string> GtidPosition::Conflicting(const GtidPosition& other) co
   return conflicts;
 }
 
+std::string GtidRange::ToString() const { return RangeText(domain, server_id, first, last); }
+
+Result<GtidRange> GtidRange::Parse(std::string_view text) {
+  const size_t dots = text.find("..");
+  auto from = ParseEntry(text.substr(0, dots));
+  if (!from.ok()) return from.status().WithContext("invalid GTID range '" + std::string(text) + "'");
+  auto to = dots == std::string_view::npos ? from : ParseEntry(text.substr(dots + 2));
+  if (!to.ok()) return to.status().WithContext("invalid GTID range '" + std::string(text) + "'");
+  const std::string quoted = "invalid GTID range '" + std::string(text) + "': ";
+  if (from->domain != to->domain || from->server_id != to->server_id) {
+    return Status::InvalidArgument(quoted + "both ends must have one domain and server_id");
+  }
+  if (from->seq == 0 || from->seq > to->seq) {
+    return Status::InvalidArgument(quoted + "seq must run from 1 upwards, first to last");
+  }
+  return GtidRange{from->domain, from->server_id, from->seq, to->seq};
+}
+
 std::string JoinGtidList(const std::vector<std::string>& items) { return Join(items, ", "); }
 
 }  // namespace replplan

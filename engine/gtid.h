@@ -32,6 +32,22 @@ struct Gtid {
   bool operator==(const Gtid&) const = default;
 };
 
+// Consecutive transactions of one domain, all under one server_id: "0-3-43..0-3-45", or one
+// ("0-3-43"), as GtidPosition::Missing writes them. first <= last, first >= 1.
+struct GtidRange {
+  uint32_t domain = 0;
+  uint32_t server_id = 0;
+  uint64_t first = 0;
+  uint64_t last = 0;
+
+  std::string ToString() const;
+  uint64_t count() const { return last - first + 1; }
+  // Parses ToString's text; InvalidArgument naming what is wrong ("0-3-45..0-3-43": the end is
+  // before the start; "0-3-43..1-3-45": two domains).
+  static Result<GtidRange> Parse(std::string_view text);
+  bool operator==(const GtidRange&) const = default;
+};
+
 class GtidPosition {
  public:
   GtidPosition() = default;

@@ -127,4 +127,24 @@ TEST_CASE("positions built in code print like parsed ones") {
   CHECK(JoinGtidList({"0-1-43", "1-3-1..1-3-7"}) == "0-1-43, 1-3-1..1-3-7");
 }
 
+
+TEST_CASE("GtidRange: ToString and Parse are inverse; a bad range says what is wrong") {
+  CHECK(GtidRange{0, 3, 43, 43}.ToString() == "0-3-43");
+  CHECK(GtidRange{7, 3, 1, 5}.ToString() == "7-3-1..7-3-5");
+  for (const char* text : {"0-3-43", "7-3-1..7-3-5"}) {
+    auto parsed = GtidRange::Parse(text);
+    REQUIRE(parsed.ok());
+    CHECK(parsed->ToString() == text);
+  }
+  CHECK(GtidRange::Parse("0-3-43..0-3-45")->count() == 3);
+  CHECK(GtidRange::Parse("0-3-45..0-3-43").status().message() ==
+        "invalid GTID range '0-3-45..0-3-43': seq must run from 1 upwards, first to last");
+  CHECK(GtidRange::Parse("0-3-0").status().message() ==
+        "invalid GTID range '0-3-0': seq must run from 1 upwards, first to last");
+  CHECK(GtidRange::Parse("0-3-43..1-3-45").status().message() ==
+        "invalid GTID range '0-3-43..1-3-45': both ends must have one domain and server_id");
+  CHECK_FALSE(GtidRange::Parse("0-3").ok());
+  CHECK_FALSE(GtidRange::Parse("0-3-4..").ok());
+}
+
 }  // namespace replplan

@@ -98,8 +98,16 @@ std::string SummaryLine(const Plan& plan) {
     unread = " " + Plural(unreadable.size(), "host", "hosts") + " could not be read: " + Join(unreadable, ", ") +
              " (the plan covers only what could be read).";
   }
+  std::vector<std::string> unresolved;
+  for (const HostReport& h : plan.hosts) {
+    if (!h.unresolved.empty()) unresolved.push_back(h.name);
+  }
+  if (!unresolved.empty()) {
+    unread += " Unresolved on " + Join(unresolved, ", ") +
+              " (see 'unresolved' above): the plan is incomplete until the file chooses a remedy.";
+  }
   if (!plan.has_changes()) {
-    if (unreadable.empty()) return "No changes. The live servers match " + BaseName(plan.topology_file) + ".";
+    if (unreadable.empty() && unresolved.empty()) return "No changes. The live servers match " + BaseName(plan.topology_file) + ".";
     return "No changes planned." + unread;
   }
   std::string line = "Plan: " + std::to_string(plan.actions.size()) + " to change on " +
@@ -129,7 +137,7 @@ Status DestructiveApproval(const Plan& plan, bool allow_destructive, const std::
 
 bool Plan::incomplete() const {
   for (const HostReport& h : hosts) {
-    if (!h.sql_ok || !h.ssh_ok) return true;
+    if (!h.sql_ok || !h.ssh_ok || !h.unresolved.empty()) return true;
   }
   return false;
 }
@@ -168,6 +176,7 @@ std::string RenderPlanText(const Plan& plan) {
     }
     for (const PlannedAction* pa : mine) RenderAction(*pa, out);
     for (const std::string& note : h.notes) AddLine(out, "  note: " + note);
+    for (const std::string& u : h.unresolved) AddLine(out, "  unresolved: " + u);
     if (mine.empty() && !h.sql_ok && !h.ssh_ok) {
       AddLine(out, "  (no actions planned for " + h.name + ": its state is unknown)");
     }
@@ -193,6 +202,8 @@ nlohmann::json PlanToJson(const Plan& plan) {
     hosts.push_back({{"name", h.name}, {"address", h.address}, {"role", h.role}, {"sql_ok", h.sql_ok},
                      {"sql_error", h.sql_error}, {"ssh_ok", h.ssh_ok}, {"ssh_error", h.ssh_error},
                      {"notes", h.notes}});
+    // Only when there is some: plans without keep their exact bytes.
+    if (!h.unresolved.empty()) hosts.back()["unresolved"] = h.unresolved;
   }
   json conditions = json::array();
   for (const Condition& c : plan.conditions) {

@@ -29,6 +29,9 @@ struct HostReport {
   bool ssh_ok = false;
   std::string ssh_error;   // why SSH could not be read (redacted), empty when ssh_ok
   std::vector<std::string> notes;  // warnings: "replication IO thread error 1236: ... (reseed)"
+  // What the plan leaves undone on purpose until the operator chooses (errant transactions under
+  // cluster.errant_transactions = refuse): any makes the plan incomplete, as an unread host does.
+  std::vector<std::string> unresolved;
 };
 
 // The plan moves the primary: a switchover (the old primary is fenced and waited for) or a failover

@@ -164,6 +164,30 @@ class Checker {
   void operator()(const ResetReplicaArgs& args) {
     if (!args.connection_name.empty()) OnPrimary();
   }
+  // The file chooses this remedy (cluster.errant_transactions), on the primary, for a replica's
+  // GTIDs: a plan saved before the choice changed is stale.
+  void operator()(const InjectEmptyTransactionsArgs& args) {
+    OnPrimary();
+    OtherServer(args.replica, "replica");
+    if (t_.cluster.errant_transactions != ErrantRemedy::kInjectEmpty || t_.replication.mode != ReplicationMode::kGtid) {
+      Stale(std::string("injects empty transactions, but ") + t_.file + " sets cluster.errant_transactions = " +
+            ToString(t_.cluster.errant_transactions) +
+            (t_.replication.mode != ReplicationMode::kGtid ? " and file/position replication" : ""));
+    }
+    uint64_t total = 0;
+    std::vector<uint32_t> domains;
+    for (const GtidRange& r : args.gtids) {
+      total += r.count();
+      if (std::find(domains.begin(), domains.end(), r.domain) != domains.end()) {
+        Stale("names domain " + std::to_string(r.domain) + " twice");
+      }
+      domains.push_back(r.domain);
+    }
+    if (args.gtids.empty() || total > kMaxInjectedTransactions) {
+      Stale("injects " + std::to_string(total) + " empty transactions (1.." + std::to_string(kMaxInjectedTransactions) +
+            " allowed)");
+    }
+  }
   void operator()(const FencePrimaryArgs&) { NotOnPrimary(); }
   void operator()(const WaitForCatchUpArgs& args) {
     OtherServer(args.source, "source");

@@ -87,6 +87,15 @@ std::vector<Scenario> Scenarios() {
     out.push_back({"file/position", t, FreshLive(t), {}});
   }
   {
+    // venus wrote 0-3-43..0-3-44 itself; the file chooses empty transactions on the primary.
+    Topology t = LabTopology(3);
+    t.cluster.errant_transactions = ErrantRemedy::kInjectEmpty;
+    LiveState live = InSyncLive(t);
+    live.servers["venus"].gtid_binlog_pos = "0-3-44";
+    live.servers["venus"].gtid_current_pos = "0-3-44";
+    out.push_back({"errant transactions, inject-empty", t, live, {}});
+  }
+  {
     // A Debian layout: bind-address set (wrong) in a file config_file includes, edited there.
     Topology t = LabTopology(2);
     LiveState live = InSyncLive(t);
@@ -152,6 +161,26 @@ TEST_CASE("every plan the planner makes fits its file and reads back from JSON w
     CHECK(CheckPlanAgainstTopology(*back, s.topology).ok());
   }
   CHECK(kinds.size() == ActionKindNames().size());  // the scenarios cover every kind
+}
+
+TEST_CASE("inject-empty-transactions: off the primary, for an unknown replica, or past the bound is stale") {
+  std::vector<Scenario> all = Scenarios();
+  Scenario s = all[all.size() - 2];
+  REQUIRE(s.name == std::string("errant transactions, inject-empty"));
+  Plan plan = MustPlan(s);
+  const std::string id = "mercury/inject-empty-transactions/venus";
+  EditArgs<InjectEmptyTransactionsArgs>(plan, id, [](auto& a) { a.replica = "pluto"; });
+  CHECK(Problems(plan, s.topology) == "stale plan: " + id + " has no valid replica server ('pluto') (plan again)");
+  EditArgs<InjectEmptyTransactionsArgs>(plan, id, [](auto& a) {
+    a.replica = "venus";
+    a.gtids = {{0, 3, 1, kMaxInjectedTransactions + 1}};
+  });
+  CHECK(Problems(plan, s.topology) == "stale plan: " + id + " injects 10001 empty transactions (1..10000 allowed) (plan again)");
+  EditArgs<InjectEmptyTransactionsArgs>(plan, id, [](auto& a) { a.gtids = {{0, 3, 43, 44}, {0, 3, 45, 45}}; });
+  CHECK(Problems(plan, s.topology) == "stale plan: " + id + " names domain 0 twice (plan again)");
+  Plan moved = MustPlan(s);
+  Get(moved, id).host = "uranus";
+  CHECK(Problems(moved, s.topology).find("runs on uranus, but lab.toml makes mercury the primary") != std::string::npos);
 }
 
 TEST_CASE("a saved plan that makes a replica writable is stale however its digests read (issue 11)") {

@@ -185,7 +185,8 @@ HostReport ReadHost(const json& value, const std::string& path, Status& error) {
   h.ssh_ok = f.Bool("ssh_ok");
   h.ssh_error = f.String("ssh_error");
   h.notes = f.Strings("notes");
-  f.Finish({"name", "address", "role", "sql_ok", "sql_error", "ssh_ok", "ssh_error", "notes"});
+  if (f.Members().contains("unresolved")) h.unresolved = f.Strings("unresolved");
+  f.Finish({"name", "address", "role", "sql_ok", "sql_error", "ssh_ok", "ssh_error", "notes", "unresolved"});
   return h;
 }
 
@@ -405,6 +406,19 @@ ActionArgs ReadArgs(Fields& action, ActionKind kind, const std::string& id, Stat
     case ActionKind::kResetReplica: {
       ResetReplicaArgs a{p.Text("connection_name")};
       p.Finish({"connection_name"});
+      return a;
+    }
+    case ActionKind::kInjectEmptyTransactions: {
+      InjectEmptyTransactionsArgs a{p.Text("replica"), {}};
+      for (const std::string& text : p.List("gtids", ',')) {
+        auto range = GtidRange::Parse(text);
+        if (!range.ok()) {
+          p.Bad("gtids", range.status().message());
+          break;
+        }
+        a.gtids.push_back(*range);
+      }
+      p.Finish({"replica", "gtids"});
       return a;
     }
     case ActionKind::kWaitForCatchUp: {

@@ -54,8 +54,15 @@ void PlanHost(const PlanContext& ctx, size_t index, PlanBuilder& plan) {
     planner::PlanReplicationUser(ctx, server, plan);
     if (server.is_primary) {
       planner::PlanForgetSources(ctx, server, plan);
-      planner::PlanPrimaryObjects(ctx, server, plan);
-    } else if (!planner::PlanRejoin(ctx, server, plan)) {
+      planner::PlanInjectEmpty(ctx, server, plan);
+      if (!planner::ErrantUnresolvedAnywhere(ctx)) {
+        planner::PlanPrimaryObjects(ctx, server, plan);
+      } else {
+        report.notes.push_back("no replicated statement (declared databases, users, grants) is planned on " +
+                               spec.name + " while a replica's errant transactions are unresolved: it would collide "
+                               "with them (1950)");
+      }
+    } else if (!planner::PlanRejoin(ctx, server, plan) && !planner::PlanErrantReplica(ctx, server, plan)) {
       planner::PlanReplica(ctx, server, plan);
     }
   } else {

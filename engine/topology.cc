@@ -29,6 +29,15 @@ const char* ToString(Promotion p) {
   return "unknown";
 }
 
+const char* ToString(ErrantRemedy remedy) {
+  switch (remedy) {
+    case ErrantRemedy::kRefuse: return "refuse";
+    case ErrantRemedy::kInjectEmpty: return "inject-empty";
+    case ErrantRemedy::kReseed: return "reseed";
+  }
+  return "unknown";
+}
+
 const ServerSpec* Topology::FindServer(const std::string& name) const {
   for (const ServerSpec& server : servers) {
     if (server.name == name) return &server;

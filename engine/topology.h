@@ -46,6 +46,9 @@ struct MysqlSettings {
   int connect_timeout_ms = 5000;
 };
 
+enum class ErrantRemedy { kRefuse, kInjectEmpty, kReseed };
+const char* ToString(ErrantRemedy remedy);  // "refuse", "inject-empty", "reseed"
+
 struct ClusterSpec {
   std::string name;
   Flavor flavor = Flavor::kMariaDB;
@@ -58,6 +61,12 @@ struct ClusterSpec {
   // never interleave. Default: /run/replplan/<name>.lock, in a directory only root may write
   // (providers/cluster_lock.cc refuses any other kind).
   std::string lock_file;
+  // What the plan does about errant transactions (a replica holding GTIDs the primary lacks,
+  // docs/conditions.md): refuse (name them, explain the remedies, plan nothing that would collide,
+  // and leave the plan incomplete), inject-empty (an empty transaction per errant GTID on the
+  // primary, so its position contains the replica's) or reseed (DESTRUCTIVE: the replica's data
+  // replaced by the primary's). GTID replication only.
+  ErrantRemedy errant_transactions = ErrantRemedy::kRefuse;
 };
 
 struct ReplicationSpec {
@@ -79,6 +88,9 @@ struct ReplicationSpec {
   // A switchover is refused while the candidate is further behind than this (Seconds_Behind_Master),
   // and its catch-up wait after the fence is bounded by it (the old primary is read-only meanwhile).
   int switchover_max_lag = 10;
+  // A running replica further behind than this (Seconds_Behind_Master) is `far-behind`
+  // (engine/conditions.h); nullopt: the file sets none and kFarBehindDefaultSeconds applies.
+  std::optional<int> far_behind_seconds;
 };
 
 struct ServerSpec {

@@ -17,7 +17,7 @@ inline const Keys& TopLevelKeys() {
   return keys;
 }
 inline const Keys& ClusterKeys() {
-  static const Keys keys = {"name", "flavor", "primary", "epoch", "lock_file"};
+  static const Keys keys = {"name", "flavor", "primary", "epoch", "lock_file", "errant_transactions"};
   return keys;
 }
 inline const Keys& ReplicationKeys() {
@@ -30,7 +30,8 @@ inline const Keys& ReplicationKeys() {
                             "semi_sync_timeout_ms",
                             "heartbeat_period",
                             "slave_net_timeout",
-                            "switchover_max_lag"};
+                            "switchover_max_lag",
+                            "far_behind_seconds"};
   return keys;
 }
 inline const Keys& DefaultsKeys() {

@@ -322,14 +322,14 @@ class TopologyReader {
   }
 
   std::optional<std::string> ReadChoice(const toml::table& table, std::string_view key, const std::string& path,
-                                        const Keys& allowed, bool ignore_case) {
+                                        const Keys& allowed, bool ignore_case, bool suggest = false) {
     std::optional<std::string> value = ReadString(table, key, path);
     if (!value) return std::nullopt;
     for (const std::string& candidate : allowed) {
       if (ignore_case ? Lower(*value) == Lower(candidate) : *value == candidate) return candidate;
     }
-    Error(At(*table.get(key)),
-          "unknown " + std::string(key) + " '" + *value + "' (expected " + Alternatives(allowed) + ")");
+    Error(At(*table.get(key)), "unknown " + std::string(key) + " '" + *value + "' (expected " + Alternatives(allowed) +
+                                   ")" + (suggest ? DidYouMeanSuffix(*value, allowed) : ""));
     return std::nullopt;
   }
 
@@ -449,6 +449,13 @@ class TopologyReader {
     spec.epoch = ReadInteger(*cluster, "epoch", "cluster.epoch", 0, INT64_MAX).value_or(0);
     spec.lock_file = ReadAbsolutePath(*cluster, "lock_file", "cluster.lock_file").value_or("");
     if (spec.lock_file.empty() && !spec.name.empty()) spec.lock_file = "/run/replplan/" + spec.name + ".lock";
+    if (auto remedy = ReadChoice(*cluster, "errant_transactions", "cluster.errant_transactions",
+                                 {"refuse", "inject-empty", "reseed"}, false, /*suggest=*/true)) {
+      spec.errant_transactions = *remedy == "inject-empty" ? ErrantRemedy::kInjectEmpty
+                                 : *remedy == "reseed"     ? ErrantRemedy::kReseed
+                                                           : ErrantRemedy::kRefuse;
+      errant_where_ = At(*cluster->get("errant_transactions"));
+    }
   }
 
   void ReadReplication(const toml::table& root) {
@@ -465,6 +472,12 @@ class TopologyReader {
     }
     if (auto mode = ReadChoice(*repl, "mode", "replication.mode", {"gtid", "file"}, false)) {
       spec.mode = *mode == "file" ? ReplicationMode::kFile : ReplicationMode::kGtid;
+    }
+    // Errant transactions are found from GTID positions: under file/position replication the
+    // setting would be one the reviewer believes in and nothing reads.
+    if (spec.mode == ReplicationMode::kFile && topology_.cluster.errant_transactions != ErrantRemedy::kRefuse) {
+      Error(errant_where_, std::string("cluster.errant_transactions = '") + ToString(topology_.cluster.errant_transactions) +
+                               "' needs replication.mode = 'gtid' (errant transactions are found by GTID)");
     }
     spec.binlog_format =
         Upper(ReadChoice(*repl, "binlog_format", "replication.binlog_format", {"ROW", "MIXED", "STATEMENT"}, true)
@@ -486,6 +499,9 @@ class TopologyReader {
     spec.switchover_max_lag = static_cast<int>(
         ReadInteger(repl, "switchover_max_lag", "replication.switchover_max_lag", 0, kMaxSwitchoverLag)
             .value_or(spec.switchover_max_lag));
+    if (auto bound = ReadInteger(repl, "far_behind_seconds", "replication.far_behind_seconds", 1, kMaxSwitchoverLag)) {
+      spec.far_behind_seconds = static_cast<int>(*bound);
+    }
     const toml::node* node = repl.get("heartbeat_period");
     if (node == nullptr) return;
     if (!node->is_number()) return WrongType(*node, "replication.heartbeat_period", "a number of seconds");
@@ -901,6 +917,7 @@ class TopologyReader {
 
   std::string file_;
   Topology topology_;
+  SourceLocation errant_where_;  // cluster.errant_transactions, when the file sets it
   std::vector<Diagnostic> errors_;
   SshSettings default_ssh_;
   MysqlSettings default_mysql_;

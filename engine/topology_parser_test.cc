@@ -393,6 +393,45 @@ TEST_CASE("a secret is exactly one of a valid env name or an absolute file") {
         "t.toml:8:12: replication.password must be a table, got integer" + hint);
 }
 
+TEST_CASE("cluster.errant_transactions: refuse by default, the three remedies, a typo suggested, GTID only") {
+  TopologyParse defaults = ParseTopology(std::string(kValid), "t.toml");
+  REQUIRE(defaults.errors.empty());
+  CHECK(defaults.topology.cluster.errant_transactions == ErrantRemedy::kRefuse);
+  auto with = [](const std::string& value) {
+    return Replace("flavor", "flavor  = \"mariadb\"\nerrant_transactions = \"" + value + "\"");
+  };
+  auto remedy = [&](const std::string& value) {
+    TopologyParse parse = ParseTopology(with(value), "t.toml");
+    for (const Diagnostic& e : parse.errors) FAIL(e.ToString());
+    return parse.topology.cluster.errant_transactions;
+  };
+  CHECK(remedy("refuse") == ErrantRemedy::kRefuse);
+  CHECK(remedy("inject-empty") == ErrantRemedy::kInjectEmpty);
+  CHECK(remedy("reseed") == ErrantRemedy::kReseed);
+  CHECK(Errors(with("inject_empty")) ==
+        "t.toml:4:23: unknown errant_transactions 'inject_empty' (expected refuse, inject-empty or reseed) (did you "
+        "mean 'inject-empty'?)");
+  CHECK(Errors(with("skip")) == "t.toml:4:23: unknown errant_transactions 'skip' (expected refuse, inject-empty or reseed)");
+  const std::string file_mode = "user = \"repl\"\nmode = \"file\"";
+  CHECK(Errors(Replace("user     = \"repl\"", file_mode, with("refuse"))).empty());
+  CHECK(Errors(Replace("user     = \"repl\"", file_mode, with("inject-empty"))) ==
+        "t.toml:4:23: cluster.errant_transactions = 'inject-empty' needs replication.mode = 'gtid' (errant "
+        "transactions are found by GTID)");
+}
+
+TEST_CASE("replication.far_behind_seconds: unset by default (Diagnose's default applies), 1..86400") {
+  TopologyParse defaults = ParseTopology(std::string(kValid), "t.toml");
+  REQUIRE(defaults.errors.empty());
+  CHECK_FALSE(defaults.topology.replication.far_behind_seconds.has_value());
+  TopologyParse set = ParseTopology(Replace("user     = \"repl\"", "user = \"repl\"\nfar_behind_seconds = 60"), "t.toml");
+  for (const Diagnostic& e : set.errors) FAIL(e.ToString());
+  CHECK(set.topology.replication.far_behind_seconds == 60);
+  CHECK(Errors(Replace("user     = \"repl\"", "user = \"repl\"\nfar_behind_seconds = 0")) ==
+        "t.toml:8:22: replication.far_behind_seconds must be in 1..86400, got 0");
+  CHECK(Errors(Replace("user     = \"repl\"", "user = \"repl\"\nfar_behind_seconds = \"5m\"")) ==
+        "t.toml:8:22: replication.far_behind_seconds must be an integer, got string");
+}
+
 TEST_CASE("unknown choices list the allowed values") {
   CHECK(Errors(Replace("flavor", "flavor = \"postgres\"")) ==
         "t.toml:3:10: unknown flavor 'postgres' (expected mariadb or mysql)");

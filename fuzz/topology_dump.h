@@ -26,7 +26,8 @@ std::string DumpWhere(const Map& key_where) {
 inline std::string Dump(const Topology& t, bool with_primary = true) {
   std::string out = "file=" + t.file + "\n";
   const ClusterSpec& c = t.cluster;
-  out += "cluster name=" + c.name + " flavor=" + ToString(c.flavor) + " lock_file=" + c.lock_file + "\n";
+  out += "cluster name=" + c.name + " flavor=" + ToString(c.flavor) + " lock_file=" + c.lock_file +
+         " errant_transactions=" + ToString(c.errant_transactions) + "\n";
   if (with_primary) out += "primary=" + c.primary + Dump(c.primary_where) + "\n";
   const ReplicationSpec& r = t.replication;
   out += "replication user=" + r.user + " host=" + r.host + " password=" + Dump(r.password) +
@@ -34,7 +35,8 @@ inline std::string Dump(const Topology& t, bool with_primary = true) {
          " semi_sync=" + std::to_string(r.semi_sync) + " semi_sync_timeout_ms=" + std::to_string(r.semi_sync_timeout_ms) +
          " heartbeat_period=" + std::to_string(r.heartbeat_period) +
          " slave_net_timeout=" + std::to_string(r.slave_net_timeout) +
-         " switchover_max_lag=" + std::to_string(r.switchover_max_lag) + "\n";
+         " switchover_max_lag=" + std::to_string(r.switchover_max_lag) + " far_behind_seconds=" +
+         (r.far_behind_seconds ? std::to_string(*r.far_behind_seconds) : std::string("unset")) + "\n";
   for (const ServerSpec& s : t.servers) {
     out += "server name=" + s.name + " address=" + s.address + " server_id=" + std::to_string(s.server_id) +
            " log_bin=" + s.log_bin + " bind_address=" + s.bind_address + " ssh=" + s.ssh.user + "," +

@@ -144,6 +144,20 @@ StatusReport ReadStatus(const World& world, const LoadedTopology& loaded, int pa
   return BuildStatusReport(loaded.topology, live, UtcSeconds(world.clock->Now()), stats.total);
 }
 
+void ConditionHistory::Observe(StatusReport& report) {
+  std::map<std::pair<std::string, std::string>, ConditionSeen> now;
+  report.seen.clear();
+  for (const Condition& c : report.conditions) {
+    const std::pair<std::string, std::string> key{c.type, c.host};
+    auto open = open_.find(key);
+    ConditionSeen seen = open != open_.end() ? open->second : ConditionSeen{report.read_at, last_read_at_};
+    now.emplace(key, seen);  // a type twice on one host (never today) keeps its first time
+    report.seen.push_back(std::move(seen));
+  }
+  open_ = std::move(now);
+  last_read_at_ = report.read_at;
+}
+
 int StatusExitCode(const StatusReport& report) {
   switch (report.health) {
     case Health::kHealthy: return 0;
@@ -186,10 +200,16 @@ std::string RenderStatusText(const StatusReport& report) {
     }
     out += "\n" + Table(apps);
   }
-  for (const Condition& c : report.conditions) {
+  for (size_t i = 0; i < report.conditions.size(); ++i) {
+    const Condition& c = report.conditions[i];
     out += "\n" + c.type + " (" + ToString(c.severity) + ") on " + c.host +
            (c.error_number != 0 ? ", error " + std::to_string(c.error_number) : std::string()) + ": " + c.cause + "\n";
     for (const std::string& e : c.evidence) out += "  " + e + "\n";
+    if (i < report.seen.size()) {
+      const ConditionSeen& seen = report.seen[i];
+      out += "  seen since " + seen.since +
+             (seen.began_after.empty() ? " (already at the first read)" : " (not at " + seen.began_after + ")") + "\n";
+    }
   }
   return TerminalSafeLines(out);
 }
@@ -231,9 +251,12 @@ std::string RenderStatusJson(const StatusReport& report) {
     j["apps"].push_back(std::move(o));
   }
   j["conditions"] = nlohmann::ordered_json::array();
-  for (const Condition& c : report.conditions) {
-    // Kubernetes' condition shape; "status" is the severity, and "since" is left out: when a
-    // condition began is not knowable from one read (ops/status.h).
+  for (size_t i = 0; i < report.conditions.size(); ++i) {
+    const Condition& c = report.conditions[i];
+    // Kubernetes' condition shape; "status" is the severity. "since" and "began_after" are null
+    // unless this process saw earlier reads (ops/status.h): one read cannot tell when it began.
+    const ConditionSeen seen = i < report.seen.size() ? report.seen[i] : ConditionSeen{};
+    auto time = [](const std::string& t) { return t.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(t); };
     nlohmann::ordered_json o;
     o["type"] = c.type;
     o["status"] = ToString(c.severity);
@@ -242,6 +265,8 @@ std::string RenderStatusJson(const StatusReport& report) {
     o["host"] = c.host;
     o["error_number"] = c.error_number;
     o["evidence"] = c.evidence;
+    o["since"] = time(seen.since);
+    o["began_after"] = time(seen.began_after);
     j["conditions"].push_back(std::move(o));
   }
   return j.dump(-1, ' ', true, nlohmann::ordered_json::error_handler_t::replace);

@@ -6,12 +6,18 @@
 // (any broken condition) 2; a file that cannot be read or validated, or a secret that cannot be
 // resolved, is "unknown" (3: nothing could be checked).
 //
-// `since` of a condition is not reported: MariaDB 10.11's SHOW SLAVE STATUS carries no time for
-// Last_IO_Error / Last_SQL_Error, and replplan keeps no history between runs, so when a condition
-// began is not knowable from one read (docs/conditions.md).
+// When a condition began is not knowable from one read: MariaDB 10.11's SHOW SLAVE STATUS carries no
+// time for Last_IO_Error / Last_SQL_Error, Seconds_Behind_Master is the age of the event applied (not
+// how long the lag has exceeded the bound), and replplan keeps no history between runs. So a one-shot
+// status reports `since` null; `status --watch` keeps, per condition (type and host), the first read
+// of this process that saw it (`since`) and the read before it that did not (`began_after`): the
+// condition began in between, or, with no such read, at or before `since` (ConditionHistory,
+// docs/conditions.md).
 #pragma once
 
 #include <chrono>
+#include <map>
+#include <utility>
 #include <optional>
 #include <string>
 #include <vector>
@@ -54,6 +60,12 @@ struct AppLine {
   std::string error;      // why the file could not be read or understood; "" when it was
 };
 
+// When one condition was seen, as far as this process knows; "" is unknown (JSON null).
+struct ConditionSeen {
+  std::string since;        // the first read of this process that saw it (UTC, as read_at)
+  std::string began_after;  // the read just before, which did not see it; "" when there was none
+};
+
 struct StatusReport {
   std::string cluster;
   std::string primary;
@@ -62,7 +74,20 @@ struct StatusReport {
   std::vector<ServerLine> servers;  // file order
   std::vector<AppLine> apps;        // file order, each app's hosts in order
   std::vector<Condition> conditions;
+  std::vector<ConditionSeen> seen;  // one per condition once a ConditionHistory observed the report
   Health health = Health::kHealthy;
+};
+
+// Since when each condition has been seen across the reads of one process (`status --watch`),
+// keyed by type and host: a condition that clears and comes back starts again. Pure.
+class ConditionHistory {
+ public:
+  // Fills report.seen from what earlier reports showed, and remembers this one.
+  void Observe(StatusReport& report);
+
+ private:
+  std::map<std::pair<std::string, std::string>, ConditionSeen> open_;  // (type, host) -> seen
+  std::string last_read_at_;  // "" before the first read
 };
 
 // The report of `live`, read at `read_at` in `read_time` (pure).
@@ -80,7 +105,8 @@ int StatusExitCode(const StatusReport& report);
 std::string RenderStatusText(const StatusReport& report);
 
 // One JSON object (no newline): cluster, primary, health, read_at, read_ms, servers, apps,
-// conditions (type, status = severity, reason, message = cause, host, error_number, evidence).
+// conditions (type, status = severity, reason, message = cause, host, error_number, evidence,
+// since, began_after: null unless a ConditionHistory observed the report).
 std::string RenderStatusJson(const StatusReport& report);
 
 }  // namespace replplan::ops

@@ -111,7 +111,7 @@ replica-stopped (degraded) on uranus: replication on uranus was stopped without 
 
 far-behind (degraded) on venus: venus replicates but is 1200 s behind: reads there are stale, and it is a poor failover candidate until it catches up
   Seconds_Behind_Master: 1200
-  bound 300 s (the default: the file sets no bound)
+  bound 300 s (the default: the file sets no replication.far_behind_seconds)
 )");
   nlohmann::json j = nlohmann::json::parse(RenderStatusJson(report));
   CHECK(j["health"] == "degraded");
@@ -120,8 +120,9 @@ far-behind (degraded) on venus: venus replicates but is 1200 s behind: reads the
                                   R"({"type":"replica-stopped","status":"degraded","reason":"threads-stopped",)"
                                   R"("message":"replication on uranus was stopped without an error (STOP SLAVE by hand?): START SLAVE resumes it",)"
                                   R"("host":"uranus","error_number":0,)"
-                                  R"("evidence":["Slave_IO_Running: No, Slave_SQL_Running: No, no error"]})"));
-  CHECK(!j["conditions"][0].contains("since"));
+                                  R"("evidence":["Slave_IO_Running: No, Slave_SQL_Running: No, no error"],)"
+                                  R"("since":null,"began_after":null})"));
+  CHECK(j["conditions"][0]["since"].is_null());  // one read: when it began is not known
   CHECK(j["servers"][1]["conditions"] == nlohmann::json::array({"replica-stopped"}));
   CHECK(j["apps"][1]["server"] == "uranus");
 }
@@ -177,6 +178,54 @@ listening-elsewhere (broken) on venus, error 2002: mariadbd runs on venus but do
   CHECK(j["conditions"][1]["reason"] == "running-not-listening");
   CHECK(j["apps"][1]["error"] == "Permission denied");
   CHECK(j["servers"][2]["read_only"].is_null());
+  CHECK(j["conditions"][0]["since"].is_null());  // one read cannot tell when it began
+  CHECK(j["conditions"][0]["began_after"].is_null());
+}
+
+TEST_CASE("status --watch: since is the first read that saw a condition, began_after the read before that did not") {
+  Fixture f;
+  ConditionHistory history;
+  auto read = [&](const std::string& at) {
+    StatusReport report = BuildStatusReport(f.loaded.topology, f.fakes.live.state, at, std::chrono::milliseconds(5));
+    history.Observe(report);
+    return report;
+  };
+  StatusReport first = read("2026-12-07T03:00:00Z");
+  REQUIRE(first.conditions.empty());
+  f.at("venus").channels.at(0).sql_running = false;  // STOP SLAVE SQL_THREAD by hand
+  f.at("venus").channels.at(0).io_running = "No";
+  StatusReport second = read("2026-12-07T03:00:02Z");
+  REQUIRE(second.conditions.size() == 1);
+  REQUIRE(second.seen.size() == 1);
+  CHECK(second.seen[0].since == "2026-12-07T03:00:02Z");
+  CHECK(second.seen[0].began_after == "2026-12-07T03:00:00Z");
+  StatusReport third = read("2026-12-07T03:00:04Z");  // still there: the same times
+  CHECK(third.seen[0].since == "2026-12-07T03:00:02Z");
+  CHECK(third.seen[0].began_after == "2026-12-07T03:00:00Z");
+  nlohmann::json j = nlohmann::json::parse(RenderStatusJson(third));
+  CHECK(j["conditions"][0]["since"] == "2026-12-07T03:00:02Z");
+  CHECK(j["conditions"][0]["began_after"] == "2026-12-07T03:00:00Z");
+  CHECK(RenderStatusText(third).find("  seen since 2026-12-07T03:00:02Z (not at 2026-12-07T03:00:00Z)") !=
+        std::string::npos);
+
+  f.at("venus").channels.at(0).sql_running = true;  // cleared, then back: it starts again
+  f.at("venus").channels.at(0).io_running = "Yes";
+  CHECK(read("2026-12-07T03:00:06Z").seen.empty());
+  f.at("venus").channels.at(0).io_running = "No";
+  f.at("venus").channels.at(0).sql_running = false;
+  StatusReport back = read("2026-12-07T03:00:08Z");
+  CHECK(back.seen[0].since == "2026-12-07T03:00:08Z");
+  CHECK(back.seen[0].began_after == "2026-12-07T03:00:06Z");
+
+  // Seen at a watch's first read: it began then or earlier, which began_after null says.
+  ConditionHistory fresh;
+  StatusReport at_start =
+      BuildStatusReport(f.loaded.topology, f.fakes.live.state, "2026-12-07T04:00:00Z", std::chrono::milliseconds(5));
+  fresh.Observe(at_start);
+  CHECK(at_start.seen[0].since == "2026-12-07T04:00:00Z");
+  CHECK(at_start.seen[0].began_after.empty());
+  CHECK(RenderStatusText(at_start).find("seen since 2026-12-07T04:00:00Z (already at the first read)") !=
+        std::string::npos);
 }
 
 TEST_CASE("status text cannot be steered by a server's error text: control characters are escaped") {

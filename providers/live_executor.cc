@@ -131,6 +131,7 @@ Status LiveExecutor::Dispatch(const steps::StepContext& ctx, const Action& actio
     case ActionKind::kChangeSource: return steps::ChangeSource(ctx, action);
     case ActionKind::kStartReplica: return steps::StartReplica(ctx, action);
     case ActionKind::kResetReplica: return steps::ResetReplica(ctx, action);
+    case ActionKind::kInjectEmptyTransactions: return steps::InjectEmptyTransactions(ctx, action);
     case ActionKind::kFencePrimary: return steps::FencePrimary(ctx, action);
     case ActionKind::kWaitForCatchUp: return steps::WaitForCatchUp(ctx, action);
     case ActionKind::kApplyRelayLog: return steps::ApplyRelayLog(ctx, action);

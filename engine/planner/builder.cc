@@ -44,6 +44,7 @@ void PlanBuilder::Flush(size_t index) {
       case ActionKind::kSetGlobal: slots.set_global = at; break;
       case ActionKind::kCreateReplicationUser: slots.repl_user = at; break;
       case ActionKind::kResetReplica: slots.resets.push_back(at); break;
+      case ActionKind::kInjectEmptyTransactions: slots.injects.push_back(at); break;
       case ActionKind::kSeedReplica: slots.seed = at; break;
       case ActionKind::kChangeSource: slots.change = at; break;
       case ActionKind::kStartReplica: slots.start = at; break;

@@ -30,6 +30,7 @@ struct HostActions {
   size_t seed = kNone, change = kNone, start = kNone;
   size_t fence = kNone, catch_up = kNone, promote = kNone, semi_sync_on = kNone;
   std::vector<size_t> resets;
+  std::vector<size_t> injects;  // the primary's inject-empty-transactions, one per errant replica
   std::vector<size_t> objects;  // create-database, create-user, grant-privileges of [[user]]s
 };
 

@@ -53,7 +53,11 @@ void LinkHost(const PlanContext& ctx, size_t index, PlanBuilder& plan) {
   plan.Depend(h.repl_user, {h.restart});
   plan.Depend(h.repl_grant, {h.restart});
   if (index == ctx.primary_index()) {
+    // Empty transactions need the binary log on (a restart may turn it on); a replicated statement
+    // comes after them, or it would take the errant GTIDs' numbers and collide.
+    for (size_t inject : h.injects) plan.Depend(inject, {h.restart, h.set_global});
     for (size_t object : h.objects) plan.Depend(object, {h.restart, h.set_global});
+    for (size_t object : h.objects) plan.Depend(object, h.injects);
     return;
   }
   // A replica's own copy of an account a replicated statement needs (1133, 1396), before START SLAVE.

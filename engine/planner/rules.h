@@ -12,11 +12,13 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "engine/action_graph.h"
+#include "engine/conditions.h"
 #include "engine/live_state.h"
 #include "engine/planner/builder.h"
 #include "engine/planner/context.h"
@@ -79,6 +81,22 @@ void AddChangeSource(const PlanContext& ctx, const Server& server, const Replica
                      std::vector<std::string> reasons, bool seeded, bool from_binlog, PlanBuilder& plan);
 // start-replica.
 void AddStart(const Server& server, std::vector<std::string> reasons, PlanBuilder& plan);
+
+// --- Errant transactions (errant.cc): cluster.errant_transactions chooses the remedy -----------
+
+// What a replica that follows the file's primary holds and the primary lacks (GTID mode, no primary
+// change, both read); nullopt when nothing, or when this does not apply.
+std::optional<ErrantGtids> ErrantOn(const PlanContext& ctx, const Server& server);
+// Whether some replica's errant transactions stay unresolved (refuse, or what inject-empty cannot
+// reconcile): the primary's replicated statements would collide with them and are held back.
+bool ErrantUnresolvedAnywhere(const PlanContext& ctx);
+// On the primary, under inject-empty: inject-empty-transactions for each replica's errant GTIDs.
+void PlanInjectEmpty(const PlanContext& ctx, const Server& primary, PlanBuilder& plan);
+// On a replica with errant transactions: reseed (seed, change-source, start), or notes and an
+// unresolved entry with nothing planned for its replication. True when it decided the replica's
+// replication (PlanReplica is then not run); false when there is nothing errant, or under
+// inject-empty where replication goes on as it is.
+bool PlanErrantReplica(const PlanContext& ctx, const Server& server, PlanBuilder& plan);
 
 // --- Apps (apps.cc) ------------------------------------------------------------------------------
 

@@ -262,6 +262,14 @@ void PlanRuntime(const PlanContext& ctx, const Server& server, bool restart_plan
                             : "read_only is ON, but " + spec.name + " is the primary");
     } else if (d.key == "read_only") {
       reasons.push_back("read_only is " + d.is + ", but " + spec.name + " is a replica");
+      const ServerState* p = ctx.primary_state();
+      if (d.is == "OFF" && p != nullptr && p->sql_ok && p->read_only == false) {
+        // Split brain: the fence is the remedy, on the server the file does not name primary only.
+        reasons.push_back("split brain: " + ctx.primary().name + " accepts writes too; only " + spec.name +
+                          " is fenced, " + ctx.primary().name + "'s data is not touched. No session is killed: "
+                          "a client's next write there fails (1290), except from an account with the READ ONLY ADMIN "
+                          "privilege (MariaDB has no super_read_only; root has it)");
+      }
     } else {
       reasons.push_back(d.key + " is " + d.is + ", file wants " + d.wants);
     }

@@ -1,13 +1,17 @@
 // Replication steps: seed-replica (providers/seeder.h does the copy), change-source (CHANGE MASTER
-// TO the file's primary), start-replica (and wait until both threads run), reset-replica.
+// TO the file's primary), start-replica (and wait until both threads run), reset-replica, and
+// inject-empty-transactions (a replica's errant GTIDs committed empty on the primary).
 #include <algorithm>
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "engine/conditions.h"
 #include "engine/desired_config.h"
+#include "engine/gtid.h"
 #include "engine/mysql_errors.h"
 #include "engine/sql_quote.h"
 #include "engine/text.h"
@@ -21,6 +25,23 @@ namespace {
 // START SLAVE returns before the threads connect; this bounds the wait for both to run.
 constexpr auto kReplicaStartLimit = std::chrono::seconds(30);
 constexpr auto kReplicaPoll = std::chrono::milliseconds(75);
+
+// Whether this server holds GTIDs `source` lacks (engine/conditions.h's FindErrant, as the plan
+// found them). False under file/position replication, where none are found.
+Result<bool> HoldsErrant(const StepContext& ctx, const ServerSpec& source) {
+  if (ctx.topology.replication.mode != ReplicationMode::kGtid) return false;
+  auto mine = ctx.session.Global("gtid_current_pos");
+  if (!mine.ok()) return mine.status();
+  std::unique_ptr<ServerSession> other = ctx.sessions.Open(source);
+  auto theirs = other->Global("gtid_current_pos");
+  if (!theirs.ok()) return theirs.status();
+  auto id = other->Global("server_id");
+  if (!id.ok()) return id.status();
+  uint32_t source_id = source.server_id;
+  if (IsDigits(*id) && !id->empty() && id->size() < 11) source_id = static_cast<uint32_t>(std::stoull(*id));
+  auto errant = FindErrant(*mine, *theirs, source_id);
+  return errant && !errant->empty();
+}
 
 }  // namespace
 
@@ -39,7 +60,11 @@ Status SeedReplica(const StepContext& ctx, const Action& action) {
   if (channel && channel->source_host == source->address && channel->source_port == source->mysql.port &&
       channel->source_user == ctx.topology.replication.user && channel->last_io_errno != kErrBinlogGone &&
       channel->last_sql_errno == 0) {
-    return Status::OK();
+    // A replica that follows its source with no error is reseeded for its errant transactions
+    // (cluster.errant_transactions = reseed): done only once it holds none.
+    auto errant = HoldsErrant(ctx, *source);
+    if (!errant.ok()) return errant.status();
+    if (!*errant) return Status::OK();
   }
   ProgressFn forward = ctx.progress ? ctx.progress : [](const std::string&) {};
   Status seeded = replplan::SeedReplica(ctx.topology, *source, ctx.server, action.destructive, forward, args.drops);
@@ -211,6 +236,86 @@ Status ResetReplica(const StepContext& ctx, const Action& action) {
   Status stop = ctx.session.Execute("STOP SLAVE" + name);
   if (!stop.ok()) return stop;
   return ctx.session.Execute("RESET SLAVE" + name + " ALL");
+}
+
+// An empty transaction with a chosen GTID, MariaDB's way: the session's gtid_domain_id, server_id
+// and gtid_seq_no give the next binlogged statement its GTID. MariaDB does not binlog an empty
+// BEGIN; COMMIT (measured on 10.11.19: the position does not move), so the GTID is given to a
+// statement that is binlogged and changes nothing anywhere: CREATE DATABASE IF NOT EXISTS of the
+// `mysql` schema every server has (FLUSH TABLES, also binlogged, would wait behind every open table
+// on every replica). Its comment says in the binlog what it is. The errant replica skips it (its
+// own server_id); every other replica runs the no-op. The session variables are put back
+// afterwards, whatever happened: the session is cached for later actions, which must write under
+// the server's own id.
+Status InjectEmptyTransactions(const StepContext& ctx, const Action& action) {
+  const auto& args = action.Args<InjectEmptyTransactionsArgs>();
+  const ServerSpec* replica = ctx.topology.FindServer(args.replica);
+  if (replica == nullptr || replica == &ctx.server) {
+    return Status::InvalidArgument(StalePlan(action, "has no valid replica server ('" + args.replica + "')"));
+  }
+  auto log_bin = ctx.session.Global("log_bin");
+  if (!log_bin.ok()) return log_bin.status();
+  if (*log_bin != "1" && Upper(*log_bin) != "ON") {
+    return Status::FailedPrecondition(ctx.server.name + " runs without a binary log: empty transactions there would "
+                                      "reach no replica; apply its log_bin first (plan again)");
+  }
+  auto text = ctx.session.Global("gtid_binlog_pos");
+  if (!text.ok()) return text.status();
+  auto position = GtidPosition::Parse(*text);
+  if (!position.ok()) return position.status().WithContext(ctx.server.name + " @@gtid_binlog_pos");
+  // What is left to commit: an apply stopped half-way (or run again) finds the primary's last event
+  // of the domain among the range, and goes on after it. Anything else in the range's place was
+  // written since the plan: the numbers are taken, and injecting would fail (1950) or mislead.
+  std::vector<Gtid> todo;
+  for (const GtidRange& r : args.gtids) {
+    uint64_t from = r.first;
+    if (std::optional<Gtid> at = position->Find(r.domain); at && at->seq >= r.first) {
+      if (at->server_id != r.server_id || at->seq > r.last) {
+        return Status::FailedPrecondition(StalePlan(
+            action, "injects " + r.ToString() + ", but " + ctx.server.name + " has written domain " +
+                        std::to_string(r.domain) + " up to " + at->ToString() + " since"));
+      }
+      from = at->seq + 1;
+    }
+    for (uint64_t seq = from; seq <= r.last; ++seq) todo.push_back({r.domain, r.server_id, seq});
+  }
+  if (todo.empty()) return Status::OK();
+  Say(ctx, ctx.server.name + ": " + std::to_string(todo.size()) + " empty transaction" +
+               (todo.size() == 1 ? "" : "s") + " for " + args.replica);
+  // Only a plain server name goes into the comment: nothing of it could end the comment early.
+  const std::string of = IsPlainName(args.replica, "_-.") ? " of " + args.replica : "";
+  Status status = Status::OK();
+  for (const Gtid& g : todo) {
+    status = ctx.session.Execute("SET SESSION gtid_domain_id = " + std::to_string(g.domain) +
+                                 ", SESSION server_id = " + std::to_string(g.server_id) +
+                                 ", SESSION gtid_seq_no = " + std::to_string(g.seq));
+    if (status.ok()) {
+      status = ctx.session.Execute("CREATE DATABASE IF NOT EXISTS mysql /* replplan: empty transaction " + g.ToString() +
+                                   " for errant transactions" + of + " */");
+    }
+    if (!status.ok()) {
+      status = status.WithContext(ctx.server.name + ": empty transaction " + g.ToString());
+      break;
+    }
+  }
+  Status restored = ctx.session.Execute(
+      "SET SESSION gtid_domain_id = @@GLOBAL.gtid_domain_id, SESSION server_id = @@GLOBAL.server_id, "
+      "SESSION gtid_seq_no = 0");
+  if (!status.ok()) return status;
+  if (!restored.ok()) return restored.WithContext(ctx.server.name + ": restoring the session's GTID variables");
+  // Run without an error yet not binlogged (a binlog filter, sql_log_bin off): the replicas would
+  // never get it; said rather than reported as done.
+  auto after = ctx.session.Global("gtid_binlog_pos");
+  if (!after.ok()) return after.status();
+  auto now = GtidPosition::Parse(*after);
+  if (!now.ok()) return now.status().WithContext(ctx.server.name + " @@gtid_binlog_pos");
+  const Gtid& last = todo.back();
+  std::optional<Gtid> at = now->Find(last.domain);
+  if (!at || at->seq < last.seq) {
+    return Status::Internal(ctx.server.name + ": the empty transaction " + last.ToString() +
+                            " committed but is not in the binary log (@@gtid_binlog_pos " + *after + ")");
+  }
+  return Status::OK();
 }
 
 }  // namespace steps

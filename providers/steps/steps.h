@@ -7,7 +7,8 @@
 // The steps, by family, one file each:
 //   config_steps.cc       edit-config, restart-server, set-global
 //   account_steps.cc      create-replication-user, create-database, create-user, grant-privileges
-//   replication_steps.cc  seed-replica, change-source, start-replica, reset-replica
+//   replication_steps.cc  seed-replica, change-source, start-replica, reset-replica,
+//                         inject-empty-transactions
 //   promotion_steps.cc    fence-primary, wait-for-catch-up, apply-relay-log, promote-replica
 //   app_steps.cc          rewrite-app-config, restart-app, check-health
 //   step_context.cc       what several families share (below)
@@ -94,6 +95,7 @@ Status SeedReplica(const StepContext& ctx, const Action& action);
 Status ChangeSource(const StepContext& ctx, const Action& action);
 Status StartReplica(const StepContext& ctx, const Action& action);
 Status ResetReplica(const StepContext& ctx, const Action& action);
+Status InjectEmptyTransactions(const StepContext& ctx, const Action& action);
 
 // --- switchover and failover (promotion_steps.cc) -----------------------------------------------
 Status FencePrimary(const StepContext& ctx, const Action& action);

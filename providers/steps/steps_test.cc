@@ -94,6 +94,58 @@ TEST_CASE("set-global args out of range are refused as a stale plan before any s
   CHECK(bench.server.globals.at("read_only") == "0");
 }
 
+Action InjectOn(const std::string& host, std::vector<GtidRange> gtids) {
+  Action action;
+  action.id = host + "/inject-empty-transactions/uranus";
+  action.host = host;
+  action.SetArgs(InjectEmptyTransactionsArgs{"uranus", std::move(gtids)});
+  return action;
+}
+
+TEST_CASE("inject-empty-transactions: each missing GTID to a binlogged no-op under the session's GTID variables, "
+          "restored after; a binlog that did not move is an error") {
+  Bench bench("mercury");
+  bench.server.globals = {{"log_bin", "1"}, {"gtid_binlog_pos", "0-3-43"}};  // 0-3-43 went in already
+  Status injected = steps::InjectEmptyTransactions(bench.Context(), InjectOn("mercury", {{0, 3, 43, 44}}));
+  CHECK(bench.server.statements() ==
+        Lines{"SELECT @@GLOBAL.log_bin AS v", "SELECT @@GLOBAL.gtid_binlog_pos AS v",
+              "SET SESSION gtid_domain_id = 0, SESSION server_id = 3, SESSION gtid_seq_no = 44",
+              "CREATE DATABASE IF NOT EXISTS mysql /* replplan: empty transaction 0-3-44 for errant transactions of "
+              "uranus */",
+              "SET SESSION gtid_domain_id = @@GLOBAL.gtid_domain_id, SESSION server_id = @@GLOBAL.server_id, "
+              "SESSION gtid_seq_no = 0",
+              "SELECT @@GLOBAL.gtid_binlog_pos AS v"});
+  // The fake's position does not move: what a filtered binlog does, and the replicas would get nothing.
+  CHECK(injected.code() == Status::Code::kInternal);
+  CHECK(injected.message() ==
+        "mercury: the empty transaction 0-3-44 committed but is not in the binary log (@@gtid_binlog_pos 0-3-43)");
+
+  SUBCASE("all in already: nothing is sent") {
+    bench.server.globals["gtid_binlog_pos"] = "0-3-44";
+    bench.server.ClearLog();
+    Status again = steps::InjectEmptyTransactions(bench.Context(), InjectOn("mercury", {{0, 3, 43, 44}}));
+    REQUIRE_MESSAGE(again.ok(), again.message());
+    CHECK(bench.server.statements() == Lines{"SELECT @@GLOBAL.log_bin AS v", "SELECT @@GLOBAL.gtid_binlog_pos AS v"});
+  }
+  SUBCASE("the primary wrote those numbers since the plan: stale, nothing sent") {
+    bench.server.globals["gtid_binlog_pos"] = "0-1-43";
+    bench.server.ClearLog();
+    Status stale = steps::InjectEmptyTransactions(bench.Context(), InjectOn("mercury", {{0, 3, 43, 44}}));
+    CHECK(stale.code() == Status::Code::kFailedPrecondition);
+    CHECK(stale.message() == "stale plan: mercury/inject-empty-transactions/uranus injects 0-3-43..0-3-44, but "
+                             "mercury has written domain 0 up to 0-1-43 since (plan again)");
+    CHECK(bench.server.statements().size() == 2);
+  }
+  SUBCASE("no binary log: refused before anything is sent") {
+    bench.server.globals["log_bin"] = "0";
+    bench.server.ClearLog();
+    Status off = steps::InjectEmptyTransactions(bench.Context(), InjectOn("mercury", {{0, 3, 43, 44}}));
+    CHECK(off.code() == Status::Code::kFailedPrecondition);
+    CHECK(off.message().find("mercury runs without a binary log") == 0);
+    CHECK(bench.server.statements() == Lines{"SELECT @@GLOBAL.log_bin AS v"});
+  }
+}
+
 TEST_CASE("reset-replica forgets the channel its args name, and a channel already gone needs nothing") {
   Bench bench("uranus");
   bench.server.replica = FakeServer::ReplicaRow("127.0.0.1", 3306, "repl");

@@ -118,6 +118,33 @@ TEST_CASE("status: healthy 0, a replica stopped by hand 1, its source refusing t
     CheckNoSecretIn(watch.Output());
   }
 
+  SUBCASE("--watch --json: a replica stopped while watching has since, and began_after the read before it") {
+    lab::Background watch({"status", lab::TopologyPath(), "--watch", "--json", "--interval-ms", "200"});
+    REQUIRE(lab::WaitFor([&] { return watch.Output().find("\"health\":\"healthy\"") != std::string::npos; },
+                         std::chrono::seconds(10)));
+    lab::Sql("uranus", "STOP SLAVE");
+    nlohmann::json stopped;
+    auto seen = [&] {
+      std::istringstream lines(watch.Output());
+      for (std::string line; std::getline(lines, line);) {
+        nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+        if (j.is_discarded() || j["conditions"].empty()) continue;
+        stopped = j;  // the last report with the condition
+      }
+      return !stopped.is_null();
+    };
+    CHECK(lab::WaitFor(seen, std::chrono::seconds(10)));
+    CHECK(watch.Terminate() == 1);  // degraded at the last read
+    REQUIRE_FALSE(stopped.is_null());
+    const nlohmann::json& c = stopped["conditions"][0];
+    CHECK(c["type"] == "replica-stopped");
+    REQUIRE(c["since"].is_string());
+    REQUIRE(c["began_after"].is_string());
+    CHECK(c["began_after"].get<std::string>() <= c["since"].get<std::string>());
+    CHECK(c["since"].get<std::string>() <= stopped["read_at"].get<std::string>());
+    lab::Sql("uranus", "START SLAVE");
+  }
+
   SUBCASE("venus listening on another address: listening-elsewhere, then server-down once stopped") {
     const std::string cnf_path = lab::Dir() + "/hosts/venus/my.cnf";
     const std::string cnf = lab::ReadFile(cnf_path);
@@ -184,7 +211,8 @@ TEST_CASE("status: healthy 0, a replica stopped by hand 1, its source refusing t
     REQUIRE(on_uranus.size() == 1);
     CHECK(on_uranus[0]["type"] == "replica-stopped");
     CHECK(on_uranus[0]["status"] == "degraded");
-    CHECK(!on_uranus[0].contains("since"));
+    CHECK(on_uranus[0]["since"].is_null());  // one read cannot tell when it began
+    CHECK(on_uranus[0]["began_after"].is_null());
     CHECK(stopped.text.find("replica-stopped (degraded) on uranus") != std::string::npos);
 
     auto repaired = lab::Replplan({"apply", "--yes", lab::TopologyPath()});

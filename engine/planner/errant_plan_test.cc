@@ -1,0 +1,184 @@
+// Errant transactions in the plan (engine/planner/errant.cc): what each cluster.errant_transactions
+// remedy plans for a replica that wrote transactions of its own (venus, server_id 3, wrote 0-3-43
+// while the primary mercury stands at 0-1-42), and what it holds back.
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "engine/plan.h"
+#include "engine/plan_check.h"
+#include "engine/planner.h"
+#include "engine/planner_fixtures.h"
+
+namespace replplan {
+namespace {
+
+struct Errant {
+  Topology t = testing::LabTopology(3);
+  LiveState live = testing::InSyncLive(t);
+  Errant() {
+    live.servers["venus"].gtid_binlog_pos = "0-3-43";
+    live.servers["venus"].gtid_current_pos = "0-3-43";
+  }
+  Plan Planned() const {
+    auto plan = BuildPlan(t, live, {});
+    REQUIRE_MESSAGE(plan.ok(), plan.status().message());
+    return *plan;
+  }
+};
+
+const HostReport& Host(const Plan& plan, const std::string& name) {
+  for (const HostReport& h : plan.hosts) {
+    if (h.name == name) return h;
+  }
+  FAIL("no host " << name);
+  return plan.hosts.front();
+}
+
+bool AnyContains(const std::vector<std::string>& lines, const std::string& text) {
+  return std::any_of(lines.begin(), lines.end(), [&](const std::string& l) { return l.find(text) != std::string::npos; });
+}
+
+const Action* Find(const Plan& plan, const std::string& id) {
+  for (const PlannedAction& pa : plan.actions) {
+    if (pa.action.id == id) return &pa.action;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+TEST_CASE("errant transactions, refuse (the default): named, both remedies explained, nothing planned, incomplete") {
+  Errant e;
+  e.live.servers["mercury"].databases.clear();  // a replicated create-database would collide with 0-3-43
+  Plan plan = e.Planned();
+  CHECK(plan.incomplete());
+  const HostReport& venus = Host(plan, "venus");
+  REQUIRE(venus.unresolved.size() == 1);
+  CHECK(venus.unresolved[0] ==
+        "errant transactions 0-3-43 on venus: cluster.errant_transactions = refuse in lab.toml (also when unset): "
+        "choose a remedy there");
+  CHECK(AnyContains(venus.notes, "errant_transactions = \"inject-empty\""));
+  CHECK(AnyContains(venus.notes, "errant_transactions = \"reseed\" (DESTRUCTIVE"));
+  CHECK(AnyContains(venus.notes, "mariadb-binlog on venus"));
+  for (const PlannedAction& pa : plan.actions) {
+    CHECK_MESSAGE(pa.action.host != "venus", pa.action.id);
+    CHECK_MESSAGE(pa.action.kind != ActionKind::kCreateDatabase, pa.action.id);
+    CHECK_MESSAGE(pa.action.kind != ActionKind::kInjectEmptyTransactions, pa.action.id);
+  }
+  CHECK(AnyContains(Host(plan, "mercury").notes, "no replicated statement"));
+  const std::string text = RenderPlanText(plan);
+  CHECK(text.find("  unresolved: errant transactions 0-3-43 on venus") != std::string::npos);
+  CHECK(text.find("Unresolved on venus") != std::string::npos);
+  CHECK(text.find("No changes. The live servers match") == std::string::npos);
+  // A saved plan keeps it: apply of it is incomplete too.
+  auto back = PlanFromJson(PlanToJson(plan));
+  REQUIRE(back.ok());
+  CHECK(back->incomplete());
+  CHECK(Host(*back, "venus").unresolved == venus.unresolved);
+}
+
+TEST_CASE("errant transactions, inject-empty: one action on the primary with the GTIDs, before replicated statements") {
+  Errant e;
+  e.t.cluster.errant_transactions = ErrantRemedy::kInjectEmpty;
+  e.live.servers["venus"].gtid_binlog_pos = "0-3-45,7-3-2";
+  e.live.servers["venus"].gtid_current_pos = "0-3-45,7-3-2";
+  e.live.servers["mercury"].databases.clear();
+  Plan plan = e.Planned();
+  CHECK_FALSE(plan.incomplete());
+  const Action* inject = Find(plan, "mercury/inject-empty-transactions/venus");
+  REQUIRE(inject != nullptr);
+  const auto& args = inject->Args<InjectEmptyTransactionsArgs>();
+  CHECK(args.replica == "venus");
+  CHECK(args.gtids == std::vector<GtidRange>{{0, 3, 43, 45}, {7, 3, 1, 2}});
+  CHECK(RenderParams(inject->args) == std::map<std::string, std::string>{{"replica", "venus"},
+                                                                           {"gtids", "0-3-43..0-3-45,7-3-1..7-3-2"}});
+  CHECK_FALSE(inject->destructive);
+  // The create-database would take 0-1-43 and collide: it waits for the injection.
+  bool waits = false;
+  for (const PlannedAction& pa : plan.actions) {
+    if (pa.action.kind == ActionKind::kCreateDatabase) {
+      waits = std::find(pa.depends_on.begin(), pa.depends_on.end(), inject->id) != pa.depends_on.end();
+    }
+  }
+  CHECK(waits);
+  CHECK(AnyContains(Host(plan, "venus").notes, "the rows venus wrote stay on venus alone"));
+  Status fits = CheckPlanAgainstTopology(plan, e.t);
+  CHECK_MESSAGE(fits.ok(), fits.message());
+  // The saved plan reads back to the same args; a file that chose otherwise since makes it stale.
+  auto back = PlanFromJson(PlanToJson(plan));
+  REQUIRE_MESSAGE(back.ok(), back.status().message());
+  const Action* read = Find(*back, inject->id);
+  REQUIRE(read != nullptr);
+  CHECK(std::get<InjectEmptyTransactionsArgs>(read->args) == args);
+  Topology refuse = e.t;
+  refuse.cluster.errant_transactions = ErrantRemedy::kRefuse;
+  CHECK(CheckPlanAgainstTopology(plan, refuse).message().find("sets cluster.errant_transactions = refuse") !=
+        std::string::npos);
+}
+
+TEST_CASE("errant transactions, inject-empty cannot reconcile a conflict: unresolved, the reseed named") {
+  Errant e;
+  e.t.cluster.errant_transactions = ErrantRemedy::kInjectEmpty;
+  e.live.servers["venus"].gtid_binlog_pos = "0-3-42";
+  e.live.servers["venus"].gtid_current_pos = "0-3-42";
+  Plan plan = e.Planned();
+  CHECK(plan.incomplete());
+  CHECK(Find(plan, "mercury/inject-empty-transactions/venus") == nullptr);
+  REQUIRE(Host(plan, "venus").unresolved.size() == 1);
+  CHECK(Host(plan, "venus").unresolved[0].find("cannot reconcile 0-3-42 vs 0-1-42") != std::string::npos);
+}
+
+TEST_CASE("errant transactions, reseed: the replica is reseeded (DESTRUCTIVE), nothing unresolved") {
+  Errant e;
+  e.t.cluster.errant_transactions = ErrantRemedy::kReseed;
+  Plan plan = e.Planned();
+  CHECK_FALSE(plan.incomplete());
+  const Action* seed = Find(plan, "venus/seed-replica");
+  REQUIRE(seed != nullptr);
+  CHECK(seed->destructive);
+  CHECK(AnyContains(seed->reasons, "holds transactions mercury lacks (0-3-43)"));
+  CHECK(Find(plan, "venus/change-source") != nullptr);
+  CHECK(Find(plan, "venus/start-replica") != nullptr);
+  CHECK(Find(plan, "uranus/seed-replica") == nullptr);
+}
+
+TEST_CASE("no errant transactions: no note, nothing unresolved, whatever the setting") {
+  for (ErrantRemedy remedy : {ErrantRemedy::kRefuse, ErrantRemedy::kInjectEmpty, ErrantRemedy::kReseed}) {
+    Errant e;
+    e.t.cluster.errant_transactions = remedy;
+    e.live.servers["venus"].gtid_binlog_pos = "0-1-42";
+    e.live.servers["venus"].gtid_current_pos = "0-1-42";
+    Plan plan = e.Planned();
+    CHECK_FALSE(plan.incomplete());
+    CHECK_FALSE(plan.has_changes());
+    CHECK(Host(plan, "venus").notes.empty());
+  }
+}
+
+TEST_CASE("split brain: the writable replica is fenced with the reason named, the primary untouched") {
+  Errant e;
+  e.live.servers["venus"].read_only = false;
+  Plan plan = e.Planned();
+  const Action* fence = Find(plan, "venus/set-global");
+  REQUIRE(fence != nullptr);
+  CHECK(fence->Args<SetGlobalArgs>().read_only == true);
+  CHECK(AnyContains(fence->reasons, "split brain: mercury accepts writes too; only venus is fenced"));
+  CHECK(AnyContains(fence->reasons, "READ ONLY ADMIN"));
+  for (const PlannedAction& pa : plan.actions) CHECK_MESSAGE(pa.action.host != "mercury", pa.action.id);
+  bool named = false;
+  for (const Condition& c : plan.conditions) {
+    if (c.type != "split-brain") continue;
+    named = true;
+    CHECK(c.host == "venus");
+    CHECK(std::find(c.evidence.begin(), c.evidence.end(), "venus has, mercury lacks: 0-3-43") != c.evidence.end());
+    CHECK(std::find(c.evidence.begin(), c.evidence.end(), "mercury has, venus lacks: nothing") != c.evidence.end());
+    CHECK(c.cause.find("fences venus (read_only=ON) and never touches mercury's data") != std::string::npos);
+  }
+  CHECK(named);
+}
+
+}  // namespace replplan

@@ -357,28 +357,32 @@ Testimony TestimonyOf(const ReplicaFacts& r) {
 }
 
 std::chrono::milliseconds SilenceBound(const ReplicationSpec& replication) {
-  const auto periods = std::chrono::milliseconds(static_cast<int64_t>(std::ceil(replication.heartbeat_period * 4000)));
-  return std::max(std::chrono::milliseconds(2000), periods);
+  const auto period = std::chrono::milliseconds(static_cast<int64_t>(std::ceil(replication.heartbeat_period * 1000)));
+  return kToleratedStall + kStallEndSeen + period;
 }
 
 void ReceiptWatch::Observe(std::vector<ReplicaFacts>& replicas) {
+  std::lock_guard<std::mutex> lock(mutex_);
   for (ReplicaFacts& r : replicas) {
     r.received_nothing_for = std::chrono::milliseconds(0);
     r.silence_bound = std::chrono::milliseconds(0);
+    auto at = seen_.find(r.name);
+    const bool timed = r.read_started != std::chrono::steady_clock::time_point{};
+    if (at != seen_.end() && timed && r.read_started < at->second.latest_read) continue;  // a late read
     const bool observable = r.reachable && r.has_channel && r.source_is_primary && r.io_running == "Yes" &&
                             r.received_heartbeats.has_value() && r.read_source_log_pos.has_value();
     if (!observable) {
-      seen_.erase(r.name);
+      if (at != seen_.end()) seen_.erase(at);
       continue;
     }
     r.silence_bound = bound_;
     std::string receipt = std::to_string(*r.received_heartbeats) + " " + r.read_source_log_file + ":" +
                           std::to_string(*r.read_source_log_pos) + " " + r.gtid_io_pos;
-    auto at = seen_.find(r.name);
     if (at == seen_.end() || at->second.receipt != receipt) {
-      seen_[r.name] = Seen{std::move(receipt), r.read_done};
+      seen_[r.name] = Seen{std::move(receipt), r.read_done, r.read_started};
       continue;
     }
+    at->second.latest_read = r.read_started;
     const auto quiet = std::chrono::duration_cast<std::chrono::milliseconds>(r.read_started - at->second.since);
     r.received_nothing_for = std::max(std::chrono::milliseconds(0), quiet);
   }

@@ -32,6 +32,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -84,29 +85,47 @@ struct ReplicaFacts {
   std::chrono::milliseconds silence_bound{0};
 };
 
-// The silence bound B (docs/failover.md, "Confirmation"): max(2 s, 4 x heartbeat_period). An idle
-// healthy primary sends a heartbeat every heartbeat_period, a busy one events: four periods are three
-// heartbeats missed in a row. The 2 s floor is above the stall issue 13 says must never fail over
-// (1.5 s). When B reaches slave_net_timeout the rule adds nothing: the IO thread gives up first.
+// The stall issue 13 says must never be failed over: a primary silent for this long (an I/O stall,
+// a paused VM) and then answering again keeps its role.
+inline constexpr std::chrono::milliseconds kToleratedStall{1500};
+// How long after a stall ends its end is seen by the watcher: the answer to the probe left in flight
+// (checked before every confirm attempt, every ~10 ms), with room for a busy machine.
+inline constexpr std::chrono::milliseconds kStallEndSeen{150};
+
+// The silence bound B (docs/failover.md, "Confirmation"): kToleratedStall + kStallEndSeen +
+// heartbeat_period (1.75 s at a 0.1 s period, 2.15 s at 0.5 s, 2.65 s at the default 1 s). Why it is
+// enough: a healthy primary sends the replica something (an event, else a heartbeat) at least every
+// heartbeat_period, so a failover confirmed by silence longer than B at time t means the primary sent
+// nothing since t - B, i.e. it has been silent since at least t - B + period; a stall of S seconds
+// ends (its probe answered, seen within kStallEndSeen) before B - period - kStallEndSeen = the
+// tolerated stall has passed. When B reaches slave_net_timeout the rule adds nothing: the IO thread
+// gives up first.
 std::chrono::milliseconds SilenceBound(const ReplicationSpec& replication);
 
-// Keeps, across the confirm step's repeated reads, when each replica last showed new receipt from
-// the primary (a heartbeat counted, a binlog position or GTID read), and marks each replica's facts
+// Keeps, across repeated reads (the watcher's own observations while the primary is healthy, then
+// the confirm step's), when each replica last showed new receipt from the primary (a heartbeat counted, a binlog position or GTID read), and marks each replica's facts
 // with how long it has received nothing since (received_nothing_for, silence_bound). The time is
 // counted conservatively: from the end of the first read that showed the current values to the start
 // of this one. A replica not connected to the primary (io_running != "Yes"), unreachable, or that
 // does not report its heartbeats is forgotten: its next observation starts from zero.
+//
+// Safe to share between threads (the watcher's observer and its confirm step). A read that started
+// before the latest one already observed for the same replica arrives late: it is ignored (its facts
+// get no bound), so an old value never restarts a replica's silence or shortens it.
 class ReceiptWatch {
  public:
   explicit ReceiptWatch(std::chrono::milliseconds bound) : bound_(bound) {}
   void Observe(std::vector<ReplicaFacts>& replicas);
+  std::chrono::milliseconds bound() const { return bound_; }
 
  private:
   struct Seen {
     std::string receipt;  // heartbeats, file:position, GTID position
     std::chrono::steady_clock::time_point since;
+    std::chrono::steady_clock::time_point latest_read;  // read_started of the latest read observed
   };
-  std::chrono::milliseconds bound_;
+  const std::chrono::milliseconds bound_;
+  std::mutex mutex_;
   std::map<std::string, Seen> seen_;
 };
 

@@ -506,18 +506,35 @@ int64_t HeartbeatsWithStalls(int t) {
 
 }  // namespace
 
-TEST_CASE("the silence bound is max(2 s, 4 heartbeat periods)") {
+TEST_CASE("the silence bound is the tolerated stall (1.5 s) + 150 ms for its end to be seen + one heartbeat period") {
   ReplicationSpec r;
   r.heartbeat_period = 1.0;
-  CHECK(SilenceBound(r) == milliseconds(4000));
+  CHECK(SilenceBound(r) == milliseconds(2650));
   r.heartbeat_period = 0.5;
-  CHECK(SilenceBound(r) == milliseconds(2000));
+  CHECK(SilenceBound(r) == milliseconds(2150));
+  r.heartbeat_period = 0.1;
+  CHECK(SilenceBound(r) == milliseconds(1750));
   r.heartbeat_period = 0.25;
-  CHECK(SilenceBound(r) == milliseconds(2000));
-  r.heartbeat_period = 0.6;
-  CHECK(SilenceBound(r) == milliseconds(2400));
+  CHECK(SilenceBound(r) == milliseconds(1900));
   r.heartbeat_period = 30;
-  CHECK(SilenceBound(r) == milliseconds(120000));
+  CHECK(SilenceBound(r) == milliseconds(31650));
+}
+
+TEST_CASE("a read that arrives after a later one (the watcher's observer beside the confirm step) is ignored") {
+  ReceiptWatch watch(milliseconds(2000));
+  std::vector<ReplicaFacts> first{Receiving("uranus", 7, 0)};
+  watch.Observe(first);
+  std::vector<ReplicaFacts> later{Receiving("uranus", 7, 2500)};
+  watch.Observe(later);
+  CHECK(later[0].received_nothing_for == milliseconds(2498));
+  // Started at 1000 ms, answered after the 2500 ms read, showing an older count: no restart of the silence.
+  std::vector<ReplicaFacts> late{Receiving("uranus", 6, 1000)};
+  watch.Observe(late);
+  CHECK(late[0].silence_bound == milliseconds(0));
+  std::vector<ReplicaFacts> next{Receiving("uranus", 7, 2600)};
+  watch.Observe(next);
+  CHECK(next[0].received_nothing_for == milliseconds(2598));
+  CHECK(TestimonyOf(next[0]) == Testimony::kLost);
 }
 
 TEST_CASE("replicas connected to a primary that sends nothing for longer than B confirm its loss") {

@@ -74,10 +74,12 @@ struct Lab {
 };
 
 // What a replica answers a failover's facts: in sync at 0-1-42, read-only, binlog on; its channel
-// to mercury connected (`lost` false) or reconnecting after its reads timed out.
-inline void ReplicaAnswers(FakeServer& replica, bool lost) {
-  replica.AnswerPrefix(kPositionQuery, {Row{{"cur", "0-1-42"}, {"bin", "0-1-42"}, {"log_bin", "1"}, {"lsu", "1"},
-                                            {"ro", "1"}}});
+// to mercury connected (`lost` false) or reconnecting after its reads timed out. `heartbeats` >= 0:
+// its Slave_received_heartbeats, the same at every read (else not reported).
+inline void ReplicaAnswers(FakeServer& replica, bool lost, int heartbeats = -1) {
+  Row position{{"cur", "0-1-42"}, {"bin", "0-1-42"}, {"log_bin", "1"}, {"lsu", "1"}, {"ro", "1"}};
+  if (heartbeats >= 0) position["hb"] = std::to_string(heartbeats);
+  replica.AnswerPrefix(kPositionQuery, {position});
   Row channel = FakeServer::ReplicaRow("127.0.0.61", 3306, "repl");
   channel["Gtid_IO_Pos"] = "0-1-42";
   if (lost) {  // as a frozen primary leaves it: reconnecting, no error recorded yet
@@ -95,12 +97,12 @@ inline void ReplicaAnswers(FakeServer& replica, bool lost) {
 
 // The failover's world: mercury answers `SELECT 1` (until it freezes), the replicas as given, and the
 // live state the plan is made from shows mercury unreadable.
-inline void FailoverServers(Lab& lab, bool replicas_lost) {
+inline void FailoverServers(Lab& lab, bool replicas_lost, int heartbeats = -1) {
   FakeServer& mercury = lab.fakes.sessions.server("mercury");
   mercury.Answer("SELECT 1", {Row{{"1", "1"}}});
   mercury.default_read_timeout_ms = 300;
-  ReplicaAnswers(lab.fakes.sessions.server("uranus"), replicas_lost);
-  ReplicaAnswers(lab.fakes.sessions.server("venus"), replicas_lost);
+  ReplicaAnswers(lab.fakes.sessions.server("uranus"), replicas_lost, heartbeats);
+  ReplicaAnswers(lab.fakes.sessions.server("venus"), replicas_lost, heartbeats);
   ServerState& down = lab.fakes.live.state.servers["mercury"];
   down.sql_ok = false;
   down.sql_error = "mercury does not answer SQL: Lost connection to server during query (2013)";

@@ -11,6 +11,7 @@
 #include "engine/topology_parser.h"
 #include "ops/move.h"
 #include "ops/probe.h"
+#include "providers/failover_facts.h"
 #include "providers/session_pool.h"
 
 namespace replplan::ops {
@@ -177,10 +178,13 @@ class FenceGuard {
                        std::to_string(Ms(Steady::now() - start)) + " ms"
                  : "could not fence " + name + ", which came back writable: " + st.message());
   }
-  // A fresh connection (a warm one would prove nothing about reaching it now), with short bounds.
+  // A fresh connection (a warm one would prove nothing about reaching it now), with short bounds:
+  // a TCP connect of 300 ms, so that while the host answers nothing (a partition) each round costs
+  // 300 ms, not the 1 s connect a healed host's SYN retransmit could be waiting out (measured: fenced
+  // 1.1-1.3 s after a heal with 1 s, the bound being 1 s).
   bool AnswersWritable(const ServerSpec& spec) {
     SessionLimits limits;
-    limits.sql_connect_timeout_ms = 1000;
+    limits.sql_connect_timeout_ms = 300;
     limits.sql_read_timeout_ms = 2000;
     limits.fresh = true;
     auto read_only = world_.sessions->Open(spec, limits)->Global("read_only");
@@ -197,6 +201,71 @@ class FenceGuard {
   std::mutex mutex_;
   std::condition_variable wake_;
   std::set<std::string> names_;
+  std::thread thread_;
+};
+
+// Reads every replica's receipt from the primary (heartbeats counted, binlog position, GTID) over
+// its warm connection, every `every`, while the primary is healthy, into the ReceiptWatch the
+// confirm step goes on with: so when the primary goes silent, each replica's silence is already
+// counted from the last receipt seen, not from the watcher's suspicion (docs/failover.md,
+// "Confirmation"). Paused while a failover is attempted, so that the failover's reads borrow the
+// replicas' warm connections rather than open new ones.
+class ReceiptObserver {
+ public:
+  ReceiptObserver(SessionFactory& sessions, const Topology& topology, ReceiptWatch& receipts,
+                  std::chrono::milliseconds every, const std::atomic<bool>& stop)
+      : sessions_(sessions), topology_(topology), receipts_(receipts), every_(every), stop_(stop),
+        thread_([this] { Loop(); }) {}
+  ~ReceiptObserver() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      done_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+  }
+  // No new read from now on; waits (at most kPauseWait) for the one under way to give its
+  // connections back. A replica that does not answer keeps its read going: the failover reads it
+  // over a connection of its own.
+  void Pause() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    paused_ = true;
+    wake_.wait_for(lock, kPauseWait, [this] { return !reading_; });
+  }
+  void Resume() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      paused_ = false;
+    }
+    wake_.notify_all();
+  }
+
+ private:
+  static constexpr std::chrono::milliseconds kPauseWait{50};
+  void Loop() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    while (!done_ && !stop_) {
+      if (!paused_) {
+        reading_ = true;
+        lock.unlock();
+        std::vector<ReplicaFacts> facts = CollectReplicaFacts(topology_, sessions_);
+        receipts_.Observe(facts);
+        lock.lock();
+        reading_ = false;
+        wake_.notify_all();
+      }
+      wake_.wait_for(lock, every_, [this] { return done_; });
+    }
+  }
+
+  SessionFactory& sessions_;
+  const Topology topology_;
+  ReceiptWatch& receipts_;
+  const std::chrono::milliseconds every_;
+  const std::atomic<bool>& stop_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool done_ = false, paused_ = false, reading_ = false;  // under mutex_
   std::thread thread_;
 };
 
@@ -227,6 +296,11 @@ Status Watch(const World& world, const WatchOptions& options, const std::atomic<
     log("watching " + primary.name + " (" + primary.address + ":" + std::to_string(primary.mysql.port) +
         ") every " + std::to_string(options.interval.count()) + " ms, and its connection's socket in between");
     Probe probe(primary.name, options.probe_timeout, SessionProbeConnect(*world.sessions, primary, options.probe_timeout));
+    // Each replica's receipt from this primary, observed from now on (every probe interval, 100 ms at
+    // the most): one connected but sent nothing for longer than the silence bound confirms its loss.
+    ReceiptWatch receipts(SilenceBound(loaded->topology.replication));
+    ReceiptObserver observer(*world.sessions, loaded->topology, receipts,
+                             std::min(options.interval, std::chrono::milliseconds(100)), stop);
     bool reported_blocked = false;
     while (!stop) {
       Status alive = probe.Check();
@@ -264,9 +338,7 @@ Status Watch(const World& world, const WatchOptions& options, const std::atomic<
       // probe left in flight stays unanswered (re-checked before each attempt, without waiting).
       const std::string silent = probe.silent() ? "silent: " + alive.message() + " (the watcher's probe)" : "";
       bool answers_again = false;
-      // Each replica's receipt from the primary across the attempts: one connected but sent nothing
-      // for longer than the silence bound confirms without waiting out slave_net_timeout.
-      ReceiptWatch receipts(SilenceBound(loaded->topology.replication));
+      observer.Pause();  // the attempts read the replicas every 10 ms themselves, into the same receipts
       for (;;) {
         if (!silent.empty() && probe.AnsweredAgain()) {
           answers_again = true;
@@ -296,6 +368,7 @@ Status Watch(const World& world, const WatchOptions& options, const std::atomic<
         // The replicas answer in milliseconds: ask again soon, without hammering them.
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
       }
+      observer.Resume();
       if (answers_again) {
         log("primary " + primary.name + " answers again after " + std::to_string(Ms(Steady::now() - suspected)) +
             " ms: not failing over");

@@ -12,8 +12,10 @@
 // answered, which ends the confirmation. While the replicas have not yet noticed (their IO thread
 // notices a killed primary at once, a silent one within slave_net_timeout), the watcher asks
 // again every 10 ms until slave_net_timeout + 2 s have passed; a replica still connected that
-// received nothing from the primary across those attempts for longer than the silence bound B
-// (engine/failover_choice.h ReceiptWatch, docs/failover.md "Confirmation") confirms before that.
+// received nothing from the primary for longer than the silence bound B (engine/failover_choice.h
+// ReceiptWatch, docs/failover.md "Confirmation") confirms before that. That receipt is observed all
+// along, every probe interval (100 ms at the most) while the primary answers, so a silence is counted
+// from the last receipt seen, not from the suspicion.
 //
 // Warm connections: the watcher keeps an SQL connection and two SSH sessions to every server in a
 // SessionPool (providers/session_pool.h), reopened in the background when a server closes one,

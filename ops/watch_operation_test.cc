@@ -26,6 +26,19 @@ using testing::Lab;
 
 const char kOwner[] = "replplan watch by test@here (pid 1)";
 
+long Count(const std::string& text, const std::string& part) {
+  long n = 0;
+  for (size_t at = text.find(part); at != std::string::npos; at = text.find(part, at + part.size())) ++n;
+  return n;
+}
+
+// "detection: 1234 ms from the failed probe ..." -> 1234; -1 when not logged.
+long DetectionMs(const std::string& log) {
+  const std::string tag = "detection: ";
+  size_t at = log.find(tag);
+  return at == std::string::npos ? -1 : std::stol(log.substr(at + tag.size()));
+}
+
 // The live executor over the fake servers, each Execute recorded with whether a cluster lock was
 // held then. Thread-safe: the failover runs actions on several hosts at once, the fence guard on
 // its own thread.
@@ -68,8 +81,10 @@ class LockWatchingExecutors : public ExecutorFactory {
 // reconnecting after losing it, uranus answering probes once it is the primary; watch runs on a
 // thread over the fake world with the live executor.
 struct WatchedLab : Lab {
-  WatchedLab() {
-    FailoverServers(*this, /*replicas_lost=*/true);
+  // `heartbeats` >= 0: the replicas stay connected to mercury and report that many heartbeats
+  // received, always the same (the primary sends nothing more from the start).
+  explicit WatchedLab(int heartbeats = -1) {
+    FailoverServers(*this, /*replicas_lost=*/heartbeats < 0, heartbeats);
     mercury.Freeze("SELECT 1", std::chrono::seconds(10));
     mercury.globals["read_only"] = "0";  // as it was while the primary: it wakes writable
     mercury.AnswerPrefix("SELECT ID AS id, USER AS user FROM information_schema.PROCESSLIST", {});
@@ -124,7 +139,7 @@ struct WatchedLab : Lab {
 };
 
 TEST_CASE("a probe that never returns: one failover, on the probe's silent verdict; the frozen primary is asked "
-          "nothing after the probe, the replicas are asked for their facts once each, then moved") {
+          "nothing after the probe, the replicas are asked for their facts, then moved") {
   WatchedLab lab;
   lab.options.max_failovers = 1;
   lab.Start();
@@ -140,13 +155,16 @@ TEST_CASE("a probe that never returns: one failover, on the probe's silent verdi
   CHECK(lab.mercury.sql_connects() == 1);
   const std::string log = lab.Log();
   CHECK(Contains(log, "primary mercury unreachable: no answer from mercury within 300 ms; asking the replicas\n"));
-  // One failover attempt: each replica was asked for its facts once, first, and then moved.
+  // Each replica was asked for its facts first (the watcher's observation of its receipt while the
+  // primary answered, then the one failover attempt), then moved.
   for (FakeServer* replica : {&lab.uranus, &lab.venus}) {
     const std::vector<std::string> asked = replica->statements();
     REQUIRE(asked.size() > kFactsAsked.size());
     CHECK(std::vector<std::string>(asked.begin(), asked.begin() + 2) == kFactsAsked);
-    CHECK(WatchedLab::Asked(*replica, kPositionQuery) == 1);
+    CHECK(WatchedLab::Asked(*replica, kPositionQuery) >= 1);
   }
+  CHECK(Count(log, "asking the replicas\n") == 1);
+  CHECK(Count(log, "failover report:") == 1);
   CHECK(lab.uranus.globals["read_only"] == "0");
   CHECK_FALSE(lab.uranus.replica.has_value());
   REQUIRE(lab.venus.replica.has_value());
@@ -178,7 +196,12 @@ TEST_CASE("the old primary wakes writable after the failover: the fence guard fe
   // mercury: the probe, then the guard's check and its re-check under the lock (each on a fresh
   // connection), then the fence the executor ran: semi-sync waiters, read_only read and set, and
   // checked again.
-  const std::vector<std::string> asked = lab.mercury.statements();
+  // (Less the watcher's observations of mercury as a replica of uranus, from the failover on.)
+  std::vector<std::string> asked;
+  for (const std::string& statement : lab.mercury.statements()) {
+    if (statement != kPositionQuery && statement != "SHOW SLAVE STATUS") asked.push_back(statement);
+  }
+  CHECK(WatchedLab::Asked(lab.mercury, kPositionQuery) >= 1);
   const std::string waiters =
       "SELECT ID AS id, USER AS user FROM information_schema.PROCESSLIST WHERE STATE LIKE 'Waiting for semi-sync "
       "ACK%' AND COMMAND NOT LIKE 'Binlog Dump%' AND ID <> CONNECTION_ID()";
@@ -207,6 +230,27 @@ TEST_CASE("the old primary wakes writable after the failover: the fence guard fe
   REQUIRE_FALSE(executed.empty());
   CHECK(executed.back() == "mercury/fence-primary locked");
   CHECK(std::count(executed.begin(), executed.end(), "mercury/fence-primary locked") == 1);
+}
+
+TEST_CASE("the replicas' receipt is observed while the primary answers: silent from the start, they confirm less than "
+          "B after the watcher's suspicion, which came 300 ms after its last answer") {
+  // The replicas stay connected to mercury and never receive anything (the same heartbeat count at
+  // every read): their silence is counted from the watcher's first observation, before the probe
+  // went unanswered. Without that observation it would be counted from the first confirm attempt,
+  // after the suspicion, and the attempt that confirms would come at least B after it.
+  WatchedLab lab(/*heartbeats=*/7);
+  lab.options.max_failovers = 1;
+  const auto bound = SilenceBound(lab.topology.replication);
+  lab.Start();
+  REQUIRE_MESSAGE(lab.LogsWithin("failover report: mercury -> uranus", bound + std::chrono::seconds(5)), lab.Log());
+  Status status = lab.Stop();
+  const std::string log = lab.Log();
+  CHECK_MESSAGE(status.ok(), status.message(), "\n", log);
+  CHECK(Contains(log, "confirmed: uranus (connected, nothing received for "));
+  CHECK(Contains(log, "bound " + std::to_string(bound.count()) + " ms)"));
+  const long detection = DetectionMs(log);
+  REQUIRE(detection >= 0);
+  CHECK_MESSAGE(detection < bound.count(), log);
 }
 
 }  // namespace

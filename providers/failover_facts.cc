@@ -64,7 +64,32 @@ Status ReadReplica(const Topology& topology, const ServerSpec& server, SessionFa
   return ReadReplicaOn(topology, *session, facts);
 }
 
+// Every replica of the file (every server but the primary), in parallel, into facts.replicas (file
+// order) and facts.replica_errors.
+void ReadReplicas(const Topology& topology, SessionFactory& sessions, FailoverFacts& facts) {
+  std::vector<const ServerSpec*> replicas;
+  for (const ServerSpec& server : topology.servers) {
+    if (!topology.IsPrimary(server.name)) replicas.push_back(&server);
+  }
+  facts.replicas.resize(replicas.size());
+  std::vector<std::future<Status>> reads;
+  for (size_t i = 0; i < replicas.size(); ++i) {
+    reads.push_back(std::async(std::launch::async,
+                               [&, i] { return ReadReplica(topology, *replicas[i], sessions, facts.replicas[i]); }));
+  }
+  for (auto& read : reads) {
+    Status s = read.get();
+    if (!s.ok()) facts.replica_errors.push_back(s.message());  // the session's error names the server
+  }
+}
+
 }  // namespace
+
+std::vector<ReplicaFacts> CollectReplicaFacts(const Topology& topology, SessionFactory& sessions) {
+  FailoverFacts facts;
+  ReadReplicas(topology, sessions, facts);
+  return std::move(facts.replicas);
+}
 
 FailoverFacts CollectFailoverFacts(const Topology& topology, SessionFactory& sessions,
                                    const std::string& primary_silent) {
@@ -80,20 +105,7 @@ FailoverFacts CollectFailoverFacts(const Topology& topology, SessionFactory& ses
     return answer.ok() ? Status::OK() : answer.status();
   });
 
-  std::vector<const ServerSpec*> replicas;
-  for (const ServerSpec& server : topology.servers) {
-    if (!topology.IsPrimary(server.name)) replicas.push_back(&server);
-  }
-  facts.replicas.resize(replicas.size());
-  std::vector<std::future<Status>> reads;
-  for (size_t i = 0; i < replicas.size(); ++i) {
-    reads.push_back(std::async(std::launch::async,
-                               [&, i] { return ReadReplica(topology, *replicas[i], sessions, facts.replicas[i]); }));
-  }
-  for (auto& read : reads) {
-    Status s = read.get();
-    if (!s.ok()) facts.replica_errors.push_back(s.message());  // the session's error names the server
-  }
+  ReadReplicas(topology, sessions, facts);
   Status p = primary_check.get();
   facts.primary_reachable = p.ok();
   if (!p.ok()) facts.primary_error = p.message();

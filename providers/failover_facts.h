@@ -32,6 +32,11 @@ class SessionPool;
 FailoverFacts CollectFailoverFacts(const Topology& topology, SessionFactory& sessions,
                                    const std::string& primary_silent = {});
 
+// The replicas' part of CollectFailoverFacts alone (the primary neither read nor contacted), for
+// the watcher's observation of their receipt while the primary is healthy (ops/watch.h). A replica
+// that did not answer has reachable = false.
+std::vector<ReplicaFacts> CollectReplicaFacts(const Topology& topology, SessionFactory& sessions);
+
 // The same over the live servers (LiveSessionFactory), borrowing the replicas' connections from
 // `pool` when given.
 FailoverFacts CollectFailoverFacts(const Topology& topology, SessionPool* pool = nullptr);

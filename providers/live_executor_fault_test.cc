@@ -286,6 +286,43 @@ TEST_CASE("promote-replica whose RESET SLAVE ALL fails with 1290 never turns rea
   CHECK(rewrite.blocked_by == "uranus/promote-replica");
 }
 
+TEST_CASE("fence-primary: while SET GLOBAL read_only waits behind commits waiting for a semi-sync ACK, another "
+          "connection keeps killing the waiters, so the SET gets its lock without a 1 s lock wait and a retry") {
+  Topology topology = FakeTopology();
+  FakeSessionFactory factory;
+  FakeServer& mercury = factory.server("mercury");
+  mercury.globals = {{"read_only", "0"}};
+  const std::string waiters =
+      "SELECT ID AS id, USER AS user FROM information_schema.PROCESSLIST WHERE STATE LIKE 'Waiting for semi-sync "
+      "ACK%' AND COMMAND NOT LIKE 'Binlog Dump%' AND ID <> CONNECTION_ID()";
+  // A client still writing: at every look, one session waits for an ACK.
+  mercury.AnswerPrefix(waiters, {Row{{"id", "17"}, {"user", "pierre"}}});
+  // The SET waits 300 ms for its lock (a commit under way), then is answered.
+  mercury.Freeze("SET GLOBAL read_only", std::chrono::milliseconds(300));
+  auto executor = MakeLiveExecutor(topology, factory);
+  std::vector<std::string> progress;
+  Action fence;
+  fence.id = "mercury/fence-primary";
+  fence.host = "mercury";
+  fence.SetArgs(FencePrimaryArgs{});
+  Status st = executor->Execute(fence, [&](const std::string& line) { progress.push_back(line); });
+  REQUIRE_MESSAGE(st.ok(), st.message());
+
+  const Lines asked = mercury.statements();
+  const auto set = std::find(asked.begin(), asked.end(), "SET GLOBAL read_only = 1");
+  REQUIRE(set != asked.end());
+  // Before the SET: the waiters killed once on the step's own session; during its wait, again and
+  // again on another connection; the SET sent once, no retry.
+  CHECK(std::count(asked.begin(), asked.end(), "SET GLOBAL read_only = 1") == 1);
+  CHECK(std::count(asked.begin(), set, std::string("KILL CONNECTION 17")) == 1);
+  CHECK(std::count(set, asked.end(), std::string("KILL CONNECTION 17")) >= 2);
+  CHECK(mercury.globals.at("read_only") == "1");
+  std::string said;
+  for (const std::string& line : progress) said += line + "\n";
+  CHECK_FALSE(Contains(said, "waited 1 s for a lock"));
+  CHECK(Contains(said, "mercury: killed "));
+}
+
 // A replica of a frozen primary: its IO thread waits for an event that will not come, and MariaDB's
 // STOP SLAVE waits 2 s for it (measured, docs/failover.md); the fake's io_stop_wait is that wait.
 void FrozenSourceReplica(FakeServer& server, const std::string& source_address) {

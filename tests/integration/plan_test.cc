@@ -74,7 +74,7 @@ void SetUpReplicatingPairByHand() {
                       "GRANT ALL PRIVILEGES ON secondhand_production.* TO 'pierre'@'%';");
   lab::Sql("uranus", "CHANGE MASTER TO MASTER_HOST='" + lab::Address("mercury") + "', MASTER_PORT=3306, MASTER_USER='repl', "
                      "MASTER_PASSWORD='" + Secret("repl.pw") + "', MASTER_USE_GTID=slave_pos, "
-                     "MASTER_HEARTBEAT_PERIOD=0.5; START SLAVE;");
+                     "MASTER_HEARTBEAT_PERIOD=0.1; START SLAVE;");
   // The pair really replicates: a row written on the primary is read back from the replica.
   lab::Sql("mercury", "CREATE TABLE secondhand_production.items (id INT PRIMARY KEY, name VARCHAR(40)); "
                       "INSERT INTO secondhand_production.items VALUES (1, 'bicycle');");

@@ -132,7 +132,7 @@ TEST_CASE("semi-sync and heartbeats are switched on and off at runtime: no resta
   lab::Reset(2);
   Apply(lab::TopologyPath());
   CHECK(lab::SqlValue("mercury", "SELECT @@rpl_semi_sync_master_enabled") == "0");
-  CHECK(ChannelColumn("uranus", "Slave_heartbeat_period") == "0.500");  // the lab file's heartbeat_period
+  CHECK(ChannelColumn("uranus", "Slave_heartbeat_period") == "0.100");  // the lab file's heartbeat_period
   CHECK(lab::SqlValue("uranus", "SELECT @@slave_net_timeout") == "5");
   const std::string pids = lab::ReadFile(lab::Dir() + "/hosts/mercury/mysqld.pid") +
                            lab::ReadFile(lab::Dir() + "/hosts/uranus/mysqld.pid");
@@ -141,7 +141,7 @@ TEST_CASE("semi-sync and heartbeats are switched on and off at runtime: no resta
   auto plan = lab::Replplan({"plan", on});
   CHECK(plan.out.find("restart-server") == std::string::npos);
   CHECK(plan.out.find("restarts the replica IO thread") != std::string::npos);
-  CHECK(plan.out.find("heartbeat period is 0.500 s, file wants 0.250 s") != std::string::npos);
+  CHECK(plan.out.find("heartbeat period is 0.100 s, file wants 0.250 s") != std::string::npos);
   Apply(on);
   CHECK(lab::WaitFor([] { return ClientsAtLeast(1); }, 10s));
   CHECK(Status("uranus", "Rpl_semi_sync_slave_status") == "ON");

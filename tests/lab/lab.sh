@@ -496,8 +496,8 @@ user          = "repl"
 password      = { file = "$LAB/secrets/repl.pw" }
 mode          = "gtid"
 binlog_format = "ROW"
-# A heartbeat every 0.5 s: replplan's silence bound is then its 2 s floor (docs/failover.md).
-heartbeat_period = 0.5
+# A heartbeat every 0.1 s: replplan's silence bound is then 1.75 s (docs/failover.md, "Confirmation").
+heartbeat_period = 0.1
 
 [defaults]
 ssh   = { user = "root", port = 2222, identity = "$LAB/client/id_ed25519", known_hosts = "$LAB/client/known_hosts" }

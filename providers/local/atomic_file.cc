@@ -30,14 +30,16 @@ mode_t CurrentUmask() {
 
 }  // namespace
 
-Status WriteFileAtomically(const std::string& path, std::string_view text) {
+Status WriteFileAtomically(const std::string& path, std::string_view text, std::optional<unsigned> forced_mode) {
   const size_t slash = path.rfind('/');
   const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
   const std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
   // lstat: a symlink's target lends nothing (it is replaced, not written).
   struct stat old {};
   const bool existing = ::lstat(path.c_str(), &old) == 0 && S_ISREG(old.st_mode);
-  const mode_t mode = existing ? (old.st_mode & 07777) : (0666 & ~CurrentUmask());
+  const mode_t mode = forced_mode  ? static_cast<mode_t>(*forced_mode & 07777)
+                      : existing ? (old.st_mode & 07777)
+                                 : (0666 & ~CurrentUmask());
 
   std::string temp_name = dir + "/." + name + ".replplan.XXXXXX";
   std::vector<char> temp(temp_name.begin(), temp_name.end());

@@ -86,16 +86,18 @@ PauseWatch::Reading PauseWatch::Read() {
   if (!last_ || *last_ != *state) {
     // A new pause record (another reason, another operator) is reported too; a resume only after a pause.
     if (state->paused) {
-      reading.change = WatchEvent("paused", "paused by " + (state->by.empty() ? "?" : state->by) + " since " +
-                                                state->since + (state->reason.empty() ? "" : " (" + state->reason + ")") +
+      reading.change = WatchEvent("paused", "cluster paused since " + state->since +
+                                                (state->reason.empty() ? "" : " (" + state->reason + ")") + " by " +
+                                                (state->by.empty() ? "?" : state->by) +
                                                 ": watching and reporting only; no failover, no fencing until " +
                                                 "`replplan watch resume`")
                            .With("reason", state->reason)
                            .With("by", state->by)
                            .With("since", state->since);
     } else if (was_paused_) {
-      reading.change = WatchEvent("resumed", "resumed by " + (state->by.empty() ? "?" : state->by) + " at " +
-                                                 state->since + ": failing over again when the primary is lost")
+      reading.change = WatchEvent("resumed", "cluster resumed at " + state->since + " by " +
+                                                 (state->by.empty() ? "?" : state->by) +
+                                                 ": failing over again when the primary is lost")
                            .With("by", state->by)
                            .With("since", state->since);
     }

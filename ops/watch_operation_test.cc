@@ -279,7 +279,7 @@ TEST_CASE("paused: a lost primary is reported and never failed over; resumed: th
   CHECK_FALSE(Contains(lab.Log(), "failover report"));
   CHECK(lab.fakes.locks.taken.empty());  // nothing was changed, not even locked
   CHECK(lab.uranus.globals["read_only"] != "0");
-  CHECK(Contains(lab.Log(), "paused by ops@here (pid 2) since 2026-12-07T03:00:00Z (kernel upgrade)"));
+  CHECK(Contains(lab.Log(), "cluster paused since 2026-12-07T03:00:00Z (kernel upgrade) by ops@here (pid 2)"));
   REQUIRE(pause.Write(kResumed).ok());
   const auto resumed = std::chrono::steady_clock::now();
   REQUIRE_MESSAGE(lab.LogsWithin("failover report: mercury -> uranus", std::chrono::seconds(5)), lab.Log());

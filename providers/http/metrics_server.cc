@@ -1,7 +1,10 @@
 #include "providers/http/metrics_server.h"
 
 #include <httplib.h>
+#include <sys/socket.h>
 
+#include <atomic>
+#include <chrono>
 #include <thread>
 
 #include "engine/text.h"
@@ -13,6 +16,12 @@ class HttplibServer : public MetricsServer {
  public:
   explicit HttplibServer(MetricsEndpoint endpoint) : endpoint_(std::move(endpoint)) {
     server_.new_task_queue = [] { return new httplib::ThreadPool(2); };
+    // SO_REUSEADDR only: httplib's default adds SO_REUSEPORT, with which a second watcher would bind
+    // the same port without an error and take half of the scrapes.
+    server_.set_socket_options([](int sock) {
+      int yes = 1;
+      ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    });
     server_.Get("/metrics", [this](const httplib::Request&, httplib::Response& response) {
       response.set_content(endpoint_.metrics(), "text/plain; version=0.0.4; charset=utf-8");
     });
@@ -23,8 +32,15 @@ class HttplibServer : public MetricsServer {
     });
   }
   ~HttplibServer() override {
-    server_.stop();
-    if (thread_.joinable()) thread_.join();
+    if (thread_.joinable()) {
+      // Until it has stopped: stop() is lost on a server not running yet (Listen waited, but its
+      // wait is bounded).
+      while (!done_) {
+        server_.stop();
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+      thread_.join();
+    }
   }
   Status Listen(const std::string& host, int port) {
     port_ = port == 0 ? server_.bind_to_any_port(host) : (server_.bind_to_port(host, port) ? port : -1);
@@ -32,7 +48,17 @@ class HttplibServer : public MetricsServer {
       return Status::Unavailable("cannot listen on " + host + ":" + std::to_string(port) +
                                  " for --http (in use, or not an address of this machine): choose another");
     }
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    thread_ = std::thread([this] {
+      server_.listen_after_bind();
+      done_ = true;
+    });
+    // Serving before this returns, and so stoppable: a stop() before the thread runs would be lost
+    // (httplib stops only a running server) and the destructor would wait for it forever.
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!server_.is_running() && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    if (!server_.is_running()) return Status::Unavailable("the HTTP server on " + host + " did not start");
     return Status::OK();
   }
   int port() const override { return port_; }
@@ -41,6 +67,7 @@ class HttplibServer : public MetricsServer {
   MetricsEndpoint endpoint_;
   httplib::Server server_;
   int port_ = -1;
+  std::atomic<bool> done_{false};
   std::thread thread_;
 };
 

@@ -384,9 +384,16 @@ Status Watch(const World& world, const WatchOptions& options, const std::atomic<
       // Each replica's receipt from the primary across the attempts: one connected but sent nothing
       // for longer than the silence bound confirms without waiting out slave_net_timeout.
       ReceiptWatch receipts(SilenceBound(loaded->topology.replication));
+      bool paused_meanwhile = false;
       for (;;) {
         if (!silent.empty() && probe.AnsweredAgain()) {
           answers_again = true;
+          break;
+        }
+        // Paused while the replicas are asked (an attempt not confirmed changed nothing): no more.
+        if (PauseWatch::Reading now = pause.Read(); now.paused) {
+          if (now.change) emit(*now.change);
+          paused_meanwhile = true;
           break;
         }
         MoveRequest request;
@@ -412,6 +419,15 @@ Status Watch(const World& world, const WatchOptions& options, const std::atomic<
         }
         // The replicas answer in milliseconds: ask again soon, without hammering them.
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      if (paused_meanwhile) {
+        emit(WatchEvent("failover-paused", "primary " + primary.name + " unreachable (" + alive.message() +
+                                               ") but the cluster was paused while the replicas were asked: not " +
+                                               "failing over; the operator decides")
+                 .With("primary", primary.name)
+                 .With("error", alive.message()));
+        reported_paused = true;
+        continue;
       }
       if (answers_again) {
         const long long after = Ms(Steady::now() - suspected);

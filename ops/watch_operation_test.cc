@@ -91,8 +91,10 @@ const PauseState kResumed{false, "", "ops@here (pid 3)", "2026-12-07T03:10:00Z"}
 
 struct WatchedLab : Lab {
   // `frozen`: mercury's probe never answers (10 s); otherwise mercury answers its probe.
-  explicit WatchedLab(bool frozen = true) {
-    FailoverServers(*this, /*replicas_lost=*/true);
+  // `replicas_lost`: the replicas' IO threads reconnect (they confirm at once); otherwise they are
+  // connected and confirm only by their silence (2 s).
+  explicit WatchedLab(bool frozen = true, bool replicas_lost = true) {
+    FailoverServers(*this, replicas_lost);
     if (frozen) {
       mercury.Freeze("SELECT 1", std::chrono::seconds(10));
     } else {
@@ -292,6 +294,26 @@ TEST_CASE("paused: a lost primary is reported and never failed over; resumed: th
   CHECK(Has(names, "resumed"));
   CHECK(Has(names, "failover"));
   CHECK(lab.uranus.globals["read_only"] == "0");
+}
+
+TEST_CASE("paused while the replicas are asked: the confirmation stops there, nothing is failed over") {
+  WatchedLab lab(/*frozen=*/true, /*replicas_lost=*/false);
+  MemoryPauseStore pause;
+  lab.options.pause = &pause;
+  lab.UseEvents();
+  lab.on_event = [&](const WatchEvent& event) {
+    if (event.event == "primary-unreachable") REQUIRE(pause.Write(kPaused).ok());
+  };
+  lab.Start();
+  // Long before the replicas' silence (2 s) would confirm, or slave_net_timeout + 2 s end the asking.
+  CHECK_MESSAGE(lab.LogsWithin("but the cluster was paused while the replicas were asked", std::chrono::seconds(1)),
+                lab.Log());
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  Status status = lab.Stop();
+  CHECK_MESSAGE(status.ok(), status.message());
+  CHECK_FALSE(Contains(lab.Log(), "failover report"));
+  CHECK(lab.fakes.locks.taken.empty());
+  CHECK(lab.uranus.globals["read_only"] != "0");
 }
 
 TEST_CASE("paused after the failover: the replaced primary waking writable is reported, not fenced, until resumed") {

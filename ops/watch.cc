@@ -298,6 +298,13 @@ Status Watch(const World& world, const WatchOptions& options, const std::atomic<
     Probe probe(primary.name, options.probe_timeout, SessionProbeConnect(*world.sessions, primary, options.probe_timeout));
     bool reported_blocked = false;
     bool reported_paused = false;
+    auto report_paused = [&](const Status& lost, const std::string& when) {
+      emit(WatchEvent("failover-paused", "primary " + primary.name + " unreachable (" + lost.message() +
+                                             ") but the cluster " + when + ": not failing over; the operator decides")
+               .With("primary", primary.name)
+               .With("error", lost.message()));
+      reported_paused = true;
+    };
     while (!stop) {
       Status alive = probe.Check();
       PauseWatch::Reading pause_now = pause.Read();
@@ -346,13 +353,7 @@ Status Watch(const World& world, const WatchOptions& options, const std::atomic<
       }
       auto suspected = Steady::now();
       if (paused) {
-        if (!reported_paused) {
-          emit(WatchEvent("failover-paused", "primary " + primary.name + " unreachable (" + alive.message() +
-                                                 ") but the cluster is paused: not failing over; the operator decides")
-                   .With("primary", primary.name)
-                   .With("error", alive.message()));
-          reported_paused = true;
-        }
+        if (!reported_paused) report_paused(alive, "is paused");
         std::this_thread::sleep_for(options.interval);
         continue;
       }
@@ -421,12 +422,7 @@ Status Watch(const World& world, const WatchOptions& options, const std::atomic<
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
       }
       if (paused_meanwhile) {
-        emit(WatchEvent("failover-paused", "primary " + primary.name + " unreachable (" + alive.message() +
-                                               ") but the cluster was paused while the replicas were asked: not " +
-                                               "failing over; the operator decides")
-                 .With("primary", primary.name)
-                 .With("error", alive.message()));
-        reported_paused = true;
+        report_paused(alive, "was paused while the replicas were asked");
         continue;
       }
       if (answers_again) {

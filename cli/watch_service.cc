@@ -99,7 +99,6 @@ Status WatchService::Start(const std::string& topology_path, const WatchServiceF
   }
   options.events = s.events.get();
   options.observer = s.observer.get();
-  options.metrics = &s.metrics;
   s.pause = std::make_unique<ops::LocalPauseStore>(ops::PauseFilePath(topology_path, flags.state_dir));
   options.pause = s.pause.get();
   if (!flags.http.empty()) {
@@ -108,6 +107,8 @@ Status WatchService::Start(const std::string& topology_path, const WatchServiceF
                                                                    [metrics] { return metrics->watching(); }});
     if (!server.ok()) return server.status();
     s.http = std::move(*server);
+    // Only for the endpoint: the replicas' poller behind the metrics opens a connection to each.
+    options.metrics = &s.metrics;
     s.events->Emit(ops::WatchEvent("http", "serving /metrics and /health on " + flags.http)
                        .With("address", flags.http)
                        .With("port", s.http->port()));

@@ -149,7 +149,8 @@ Status WatchService::Start(const std::string& topology_path, const WatchServiceF
 int RunWatchPauseCommand(const PauseCommand& command, bool pause) {
   auto loaded = LoadTopology(command.path);  // the file must be a topology: a typo pauses nothing
   if (!loaded.ok()) return Fail(loaded.status());
-  ops::LocalPauseStore store(ops::PauseFilePath(command.path, command.state_dir));
+  // Owned like the topology file (the watcher's user rewrites it): a record root writes stays readable.
+  ops::LocalPauseStore store(ops::PauseFilePath(command.path, command.state_dir), command.path);
   ops::PauseState state;
   state.paused = pause;
   state.reason = pause ? command.reason : "";

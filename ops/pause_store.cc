@@ -60,7 +60,7 @@ Result<PauseState> LocalPauseStore::Read() {
 }
 
 Status LocalPauseStore::Write(const PauseState& state) {
-  return WriteFileAtomically(path_, PauseStateJson(state), 0600);
+  return WriteFileAtomically(path_, PauseStateJson(state), 0600, owner_like_);
 }
 
 PauseWatch::Reading PauseWatch::Read() {

@@ -39,16 +39,19 @@ class PauseStore {
 };
 
 // The record as a small JSON file: {"paused": true, "reason": ..., "by": ..., "since": ...},
-// replaced atomically (providers/local/atomic_file.h) and always mode 0600.
+// replaced atomically (providers/local/atomic_file.h) and always mode 0600. `owner_like` (the
+// topology file): a record root creates gets that file's owner, the watcher's user, who must read it.
 class LocalPauseStore : public PauseStore {
  public:
-  explicit LocalPauseStore(std::string path) : path_(std::move(path)) {}
+  explicit LocalPauseStore(std::string path, std::string owner_like = "")
+      : path_(std::move(path)), owner_like_(std::move(owner_like)) {}
   Result<PauseState> Read() override;
   Status Write(const PauseState& state) override;
   std::string Where() const override { return path_; }
 
  private:
   std::string path_;
+  std::string owner_like_;
 };
 
 // The local record's file for a topology file: "<state_dir>/<file name>.pause" when a state

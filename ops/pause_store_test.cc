@@ -42,6 +42,28 @@ TEST_CASE("no record is not paused; a record written is read back whole, mode 06
   CHECK((st.st_mode & 07777) == 0600);
 }
 
+TEST_CASE("a record root creates is owned like the topology file (the watcher's user must read it)") {
+  if (::geteuid() != 0) {
+    MESSAGE("not root: a record is the writer's own, nothing to give");
+    return;
+  }
+  TempDir dir;
+  const std::string topology = dir.path + "/main.toml";
+  std::ofstream(topology) << "# the service's file\n";
+  REQUIRE(::chown(topology.c_str(), 65534, 65534) == 0);
+  LocalPauseStore store(dir.path + "/main.toml.pause", topology);
+  REQUIRE(store.Write({true, "upgrade", "root@ops1 (pid 7)", "2026-12-07T04:00:00Z"}).ok());
+  struct stat st {};
+  REQUIRE(::stat(store.Where().c_str(), &st) == 0);
+  CHECK(st.st_uid == 65534);
+  CHECK(st.st_gid == 65534);
+  CHECK((st.st_mode & 07777) == 0600);
+  // Rewritten (resume): the owner it has is kept.
+  REQUIRE(store.Write({false, "", "root@ops1 (pid 8)", "2026-12-07T04:10:00Z"}).ok());
+  REQUIRE(::stat(store.Where().c_str(), &st) == 0);
+  CHECK(st.st_uid == 65534);
+}
+
 TEST_CASE("a record that is not one is an error naming the file and the fix") {
   auto bad = ParsePauseState("{\"paused\": \"yes\"}", "/x.pause");
   REQUIRE_FALSE(bad.ok());

@@ -30,7 +30,8 @@ mode_t CurrentUmask() {
 
 }  // namespace
 
-Status WriteFileAtomically(const std::string& path, std::string_view text, std::optional<unsigned> forced_mode) {
+Status WriteFileAtomically(const std::string& path, std::string_view text, std::optional<unsigned> forced_mode,
+                           const std::string& owner_like) {
   const size_t slash = path.rfind('/');
   const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
   const std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
@@ -64,6 +65,11 @@ Status WriteFileAtomically(const std::string& path, std::string_view text, std::
   if (existing && (old.st_uid != ::geteuid() || old.st_gid != ::getegid()) && ::geteuid() == 0 &&
       ::fchown(fd, old.st_uid, old.st_gid) != 0) {
     return abandon("keep the owner of");
+  }
+  struct stat like {};
+  if (!existing && !owner_like.empty() && ::geteuid() == 0 && ::stat(owner_like.c_str(), &like) == 0 &&
+      (like.st_uid != ::geteuid() || like.st_gid != ::getegid()) && ::fchown(fd, like.st_uid, like.st_gid) != 0) {
+    return abandon("give the owner of " + owner_like + " to");
   }
   if (::fchmod(fd, mode) != 0) return abandon("set the mode of");
   if (::fsync(fd) != 0) return abandon("write");

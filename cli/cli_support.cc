@@ -10,20 +10,12 @@
 #include <sstream>
 
 #include "engine/terminal_text.h"
+#include "ops/watch_events.h"
 #include "ops/world.h"
 
 namespace replplan::cli {
 
-std::string UtcNowMillis() {
-  auto now = std::chrono::system_clock::now();
-  std::time_t seconds = std::chrono::system_clock::to_time_t(now);
-  auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  std::ostringstream out;
-  out << std::put_time(&tm, "%Y-%m-%dT%H:%M:%S") << "." << std::setw(3) << std::setfill('0') << millis << "Z";
-  return out.str();
-}
+std::string UtcNowMillis() { return ops::IsoTimeMillis(std::chrono::system_clock::now()); }
 
 std::string UtcNow() { return ops::UtcSeconds(std::chrono::system_clock::now()); }
 

@@ -199,7 +199,7 @@ int main(int argc, char** argv) {
   WatchCommand watch_options;
   CLI::App* watch = app.add_subcommand(
       "watch", "Monitor the primary and fail over by itself (confirmed by the replicas; no flapping)");
-  watch->add_option("file", watch_options.path, "topology TOML file (rewritten on a failover)")->required();
+  watch->add_option("file", watch_options.path, "topology TOML file (rewritten on a failover)");
   watch->add_option("--interval-ms", watch_options.interval_ms, "probe the primary this often")
       ->check(CLI::Range(10, 60000))
       ->capture_default_str();
@@ -220,6 +220,23 @@ int main(int argc, char** argv) {
   watch->add_option("--max-failovers", watch_options.max_failovers, "exit after this many failovers (0: never)")
       ->check(CLI::Range(0, 1000))
       ->capture_default_str();
+  // The service side and maintenance pauses (cli/watch_service.h, docs/watch-service.md).
+  watch->add_option("--log-format", watch_options.service.log_format, "text, or json: one event per line")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  watch->add_option("--http", watch_options.service.http, "serve /metrics (Prometheus) and /health on HOST:PORT");
+  watch->add_option("--state-dir", watch_options.service.state_dir,
+                    "where the pause record is read (default: beside the topology file)");
+  cli::PauseCommand pause_options;
+  CLI::App* watch_pause = watch->add_subcommand(
+      "pause", "Maintenance: running watchers of FILE keep reporting but fail nothing over and fence nothing");
+  CLI::App* watch_resume = watch->add_subcommand("resume", "End a pause: running watchers of FILE fail over again");
+  for (CLI::App* sub : {watch_pause, watch_resume}) {
+    sub->add_option("file", pause_options.path, "topology TOML file")->required();
+    sub->add_option("--state-dir", pause_options.state_dir,
+                    "where the pause record is written (default: beside the topology file)");
+  }
+  watch_pause->add_option("--reason", pause_options.reason, "why (shown in the watchers' logs)");
 
   cli::StatusCommand status_options;
   CLI::App* status = app.add_subcommand(
@@ -275,6 +292,12 @@ int main(int argc, char** argv) {
   if (apply->parsed()) return RunApply(apply_options);
   if (switchover->parsed()) return RunSwitchoverCommand(switchover_options);
   if (failover->parsed()) return RunFailoverCommand(failover_options);
+  if (watch_pause->parsed()) return cli::RunWatchPauseCommand(pause_options, /*pause=*/true);
+  if (watch_resume->parsed()) return cli::RunWatchPauseCommand(pause_options, /*pause=*/false);
+  if (watch->parsed() && watch_options.path.empty()) {
+    std::cerr << "watch: FILE is required (replplan watch FILE, or watch pause|resume FILE)\n";
+    return 1;
+  }
   if (watch->parsed()) return RunWatchCommand(watch_options);
   if (status->parsed()) return cli::RunStatusCommand(status_options);
   if (import->parsed()) return cli::RunImportCommand(import_options);

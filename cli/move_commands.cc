@@ -71,7 +71,6 @@ int RunWatchCommand(const WatchCommand& command) {
   if (!loaded.ok()) return Fail(loaded.status());
   std::signal(SIGINT, OnStopSignal);
   std::signal(SIGTERM, OnStopSignal);
-  ConsoleObserver observer;
   ops::WatchOptions options;
   options.topology_path = command.path;
   options.interval = std::chrono::milliseconds(command.interval_ms);
@@ -82,13 +81,10 @@ int RunWatchCommand(const WatchCommand& command) {
   options.parallelism = command.parallelism;
   options.owner = OwnerDescription("watch");
   options.allow_destructive = command.allow_destructive;
-  options.observer = &observer;
-  // Called from the watcher's threads too (fence guard, pool keeper): one whole line at a time.
-  options.log = [](const std::string& line) {
-    static std::mutex mutex;
-    std::lock_guard<std::mutex> lock(mutex);
-    std::cout << UtcNowMillis() << " " << TerminalSafeLines(line) << std::endl;
-  };
+  // Events (text or JSON), observer, metrics and /metrics, the pause record, sd_notify, SIGHUP.
+  WatchService service;
+  Status started = service.Start(command.path, command.service, options);
+  if (!started.ok()) return Fail(started);
   Status status = ops::Watch(options, g_stop);
   if (!status.ok()) return Fail(status);
   return kExitOk;

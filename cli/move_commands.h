@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "cli/watch_service.h"
+
 namespace replplan::cli {
 
 struct MoveCommand {
@@ -24,6 +26,7 @@ struct WatchCommand {
   int max_failovers = 0;
   int parallelism = 10;
   bool allow_destructive = false;
+  WatchServiceFlags service;  // --log-format, --http, --state-dir (cli/watch_service.h)
 };
 
 int RunSwitchoverCommand(const MoveCommand& command);

@@ -11,6 +11,7 @@
 #include "engine/topology_parser.h"
 #include "ops/move.h"
 #include "ops/probe.h"
+#include "ops/replica_poller.h"
 #include "providers/failover_facts.h"
 #include "providers/session_pool.h"
 
@@ -41,7 +42,7 @@ Result<Loaded> Load(Files& files, const std::string& path) {
 // missing is reopened, on this thread, so the probe loop never waits on a connect timeout.
 class PoolKeeper {
  public:
-  PoolKeeper(WarmConnections& warm, const std::atomic<bool>& stop, std::function<void(const std::string&)> log)
+  PoolKeeper(WarmConnections& warm, const std::atomic<bool>& stop, std::function<void(const WatchEvent&)> log)
       : warm_(warm), stop_(stop), log_(std::move(log)), thread_([this] { Loop(); }) {}
   ~PoolKeeper() {
     {
@@ -74,13 +75,22 @@ class PoolKeeper {
       auto start = Steady::now();
       WarmConnections::Warmed warmed = warm_.Warm(topology);
       for (const Status& r : warmed.refused) {
-        if (refusals_logged_.insert(r.message()).second) log_("no standby shell: " + r.message());
+        if (refusals_logged_.insert(r.message()).second) {
+          log_(WatchEvent("no-standby-shell", "no standby shell: " + r.message()).With("error", r.message()));
+        }
       }
       if (warmed.opened + warmed.standby_locks + warmed.shells > 0) {
-        log_("warm: " + std::to_string(warmed.idle_sql) + " SQL connections and " + std::to_string(warmed.idle_ssh) +
-             " SSH sessions ready for a failover (" + std::to_string(warmed.opened) + " opened, and " +
-             std::to_string(warmed.standby_locks) + " lock holders and " + std::to_string(warmed.shells) +
-             " shells started to stand by, in " + std::to_string(Ms(Steady::now() - start)) + " ms)");
+        const long long ms = Ms(Steady::now() - start);
+        log_(WatchEvent("warm", "warm: " + std::to_string(warmed.idle_sql) + " SQL connections and " +
+                                    std::to_string(warmed.idle_ssh) + " SSH sessions ready for a failover (" +
+                                    std::to_string(warmed.opened) + " opened, and " +
+                                    std::to_string(warmed.standby_locks) + " lock holders and " +
+                                    std::to_string(warmed.shells) + " shells started to stand by, in " +
+                                    std::to_string(ms) + " ms)")
+                 .With("sql_ready", warmed.idle_sql)
+                 .With("ssh_ready", warmed.idle_ssh)
+                 .With("opened", warmed.opened)
+                 .With("duration_ms", ms));
       }
       lock.lock();
     }
@@ -88,7 +98,7 @@ class PoolKeeper {
 
   WarmConnections& warm_;
   const std::atomic<bool>& stop_;
-  std::function<void(const std::string&)> log_;
+  std::function<void(const WatchEvent&)> log_;
   std::mutex mutex_;
   std::condition_variable wake_;
   bool done_ = false;
@@ -108,13 +118,15 @@ class PoolKeeper {
 class FenceGuard {
  public:
   FenceGuard(const World& world, const std::atomic<bool>& stop, std::chrono::milliseconds interval,
-             std::string topology_path, std::string owner, std::function<void(const std::string&)> log)
+             std::string topology_path, std::string owner, std::function<void(const WatchEvent&)> log,
+             PauseStore* pause)
       : world_(world),
         stop_(stop),
         interval_(interval),
         topology_path_(std::move(topology_path)),
         owner_(std::move(owner)),
         log_(std::move(log)),
+        pause_(pause),
         thread_([this] { Loop(); }) {}
   ~FenceGuard() {
     {
@@ -160,6 +172,16 @@ class FenceGuard {
   void Check(const std::string& name) {
     auto topology = Current(name);
     if (!topology || !AnswersWritable(*topology->FindServer(name))) return;
+    // Paused (ops/pause_store.h): the operator works on the cluster by hand; said once per server.
+    if (Paused()) {
+      if (held_.insert(name).second) {
+        log_(WatchEvent("fence-held", name + " answers writable after it was replaced, but the cluster is paused: not " +
+                                          "fencing it (fence it by hand, or `replplan watch resume`)")
+                 .With("server", name));
+      }
+      return;
+    }
+    held_.erase(name);
     // Under the cluster lock, like every other change: a switchover in progress holds it (and may
     // be making this server the primary right now); fenced on a later round if it still must be.
     ClusterLocks lock;
@@ -173,10 +195,24 @@ class FenceGuard {
     fence.summary = "fence " + name + ": it answers writable after it was replaced";
     auto executor = world_.executors->Make(*topology);
     auto start = Steady::now();
-    Status st = executor->Execute(fence, [&](const std::string& line) { log_(line); });
-    log_(st.ok() ? "fenced " + name + " (it came back writable after the failover) in " +
-                       std::to_string(Ms(Steady::now() - start)) + " ms"
-                 : "could not fence " + name + ", which came back writable: " + st.message());
+    Status st = executor->Execute(fence, [&](const std::string& line) {
+      log_(WatchEvent("step", line).With("action", fence.id).With("server", name));
+    });
+    const long long ms = Ms(Steady::now() - start);
+    log_(st.ok() ? WatchEvent("fenced", "fenced " + name + " (it came back writable after the failover) in " +
+                                            std::to_string(ms) + " ms")
+                       .With("server", name)
+                       .With("duration_ms", ms)
+                 : WatchEvent("fence-failed", "could not fence " + name + ", which came back writable: " + st.message())
+                       .With("server", name)
+                       .With("error", st.message()));
+  }
+  // Read here, when it matters, not taken from the probe loop's last reading. A record that cannot be
+  // read counts as paused (ops/pause_store.h).
+  bool Paused() {
+    if (pause_ == nullptr) return false;
+    auto state = pause_->Read();
+    return !state.ok() || state->paused;
   }
   // A fresh connection (a warm one would prove nothing about reaching it now), with short bounds:
   // a TCP connect of 300 ms, so that while the host answers nothing (a partition) each round costs
@@ -196,7 +232,9 @@ class FenceGuard {
   std::chrono::milliseconds interval_;
   std::string topology_path_;
   std::string owner_;
-  std::function<void(const std::string&)> log_;
+  std::function<void(const WatchEvent&)> log_;
+  PauseStore* pause_;
+  std::set<std::string> held_;  // the fence thread's only: servers reported not fenced while paused
   bool done_ = false;  // under mutex_
   std::mutex mutex_;
   std::condition_variable wake_;
@@ -272,29 +310,60 @@ class ReceiptObserver {
 }  // namespace
 
 Status Watch(const World& world, const WatchOptions& options, const std::atomic<bool>& stop) {
-  auto log = [&](const std::string& line) {
-    if (options.log) options.log(line);
+  auto emit = [&](const WatchEvent& event) {
+    if (options.events) {
+      options.events->Emit(event);
+    } else if (options.log) {
+      options.log(event.message);
+    }
   };
   Status last = Status::OK();
   std::optional<Steady::time_point> blocked_until;
+  PauseWatch pause(options.pause);
   // Every 200 ms to 1 s, whatever the probe interval: a replaced primary that wakes writable is
   // fenced within that, and a short probe interval does not hammer it with connects.
   FenceGuard guard(world, stop,
                    std::clamp(options.interval, std::chrono::milliseconds(200), std::chrono::milliseconds(1000)),
-                   options.topology_path, options.owner, log);
-  PoolKeeper keeper(*world.warm, stop, log);
+                   options.topology_path, options.owner, emit, options.pause);
+  PoolKeeper keeper(*world.warm, stop, emit);
+  std::optional<ReplicaPoller> poller;
+  if (options.metrics) poller.emplace(*world.sessions, *options.metrics, stop);
+  struct NotWatching {
+    WatchMetrics* metrics;
+    ~NotWatching() {
+      if (metrics) metrics->SetWatching(false);
+    }
+  } not_watching{options.metrics};
   int failovers = 0;
+  std::optional<Loaded> kept;  // the file as last read well: a reload that fails keeps it
   while (!stop) {
     std::string stamp = world.files->Stamp(options.topology_path);
-    auto loaded = Load(*world.files, options.topology_path);
-    if (!loaded.ok()) return loaded.status();
+    auto read = Load(*world.files, options.topology_path);
+    if (read.ok()) {
+      kept = std::move(*read);
+    } else if (!kept) {
+      return read.status();
+    } else {
+      emit(WatchEvent("reload-failed", "cannot use the topology file (" + read.status().message() +
+                                           "): still watching as the file read before says")
+               .With("error", read.status().message()));
+    }
+    auto loaded = &*kept;
     const ServerSpec& primary = loaded->topology.Primary();
     // In the background, never before watching: a server that does not answer must not delay the
     // probe by its connect timeout (after a failover, the old primary's host may be down
     // altogether). What is not warm yet when the primary dies is opened by the failover itself.
     keeper.Keep(loaded->topology, /*now=*/true);
-    log("watching " + primary.name + " (" + primary.address + ":" + std::to_string(primary.mysql.port) +
-        ") every " + std::to_string(options.interval.count()) + " ms, and its connection's socket in between");
+    if (poller) poller->Keep(loaded->topology);
+    if (options.metrics) options.metrics->SetCluster(loaded->topology.cluster.name);
+    emit(WatchEvent("watching", "watching " + primary.name + " (" + primary.address + ":" +
+                                    std::to_string(primary.mysql.port) + ") every " +
+                                    std::to_string(options.interval.count()) +
+                                    " ms, and its connection's socket in between")
+             .With("primary", primary.name)
+             .With("address", primary.address)
+             .With("port", primary.mysql.port)
+             .With("interval_ms", static_cast<long long>(options.interval.count())));
     Probe probe(primary.name, options.probe_timeout, SessionProbeConnect(*world.sessions, primary, options.probe_timeout));
     // Each replica's receipt from this primary, observed from now on (every probe interval, 100 ms at
     // the most): one connected but sent nothing for longer than the silence bound confirms its loss.
@@ -302,34 +371,83 @@ Status Watch(const World& world, const WatchOptions& options, const std::atomic<
     ReceiptObserver observer(*world.sessions, loaded->topology, receipts,
                              std::min(options.interval, std::chrono::milliseconds(100)), stop);
     bool reported_blocked = false;
+    bool reported_paused = false;
+    auto report_paused = [&](const Status& lost, const std::string& when) {
+      emit(WatchEvent("failover-paused", "primary " + primary.name + " unreachable (" + lost.message() +
+                                             ") but the cluster " + when + ": not failing over; the operator decides")
+               .With("primary", primary.name)
+               .With("error", lost.message()));
+      reported_paused = true;
+    };
     while (!stop) {
       Status alive = probe.Check();
+      PauseWatch::Reading pause_now = pause.Read();
+      const bool paused = pause_now.paused;
+      if (pause_now.change) emit(*pause_now.change);
+      if (options.metrics) {
+        options.metrics->SetPrimary(primary.name, alive.ok());
+        options.metrics->SetPaused(paused);
+        options.metrics->SetWatching(true);
+      }
+      if (options.alive) options.alive();
       if (alive.ok()) {
         reported_blocked = false;
+        reported_paused = false;
         probe.Wait(options.interval, stop);  // returns at once when the primary's socket closes
+        if (options.reload && options.reload->exchange(false)) {
+          auto again = Load(*world.files, options.topology_path);
+          if (!again.ok()) {
+            emit(WatchEvent("reload-failed", "SIGHUP: cannot use the topology file (" + again.status().message() +
+                                                 "): still watching as the file read before says")
+                     .With("error", again.status().message()));
+            continue;
+          }
+          std::string names;
+          for (const ServerSpec& server : again->topology.servers) names += (names.empty() ? "" : ", ") + server.name;
+          emit(WatchEvent("reload", "SIGHUP: read " + options.topology_path + " again: cluster " +
+                                        again->topology.cluster.name + ", primary " + again->topology.cluster.primary +
+                                        ", " + std::to_string(again->topology.servers.size()) + " servers (" + names +
+                                        ")")
+                   .With("path", options.topology_path)
+                   .With("primary", again->topology.cluster.primary)
+                   .With("servers", again->topology.servers.size()));
+          break;
+        }
         // An operator's switchover (or an edit) names another primary: watch that one from now on.
         // A stat first (a microsecond), the file read and parsed only when it changed.
         if (world.files->Stamp(options.topology_path) != stamp) {
           auto now = Load(*world.files, options.topology_path);
           stamp = world.files->Stamp(options.topology_path);
           if (now.ok() && now->text != loaded->text) {
-            log("the topology file changed: reading it again");
+            emit(WatchEvent("topology-changed", "the topology file changed: reading it again"));
             break;
           }
         }
         continue;
       }
       auto suspected = Steady::now();
+      if (paused) {
+        if (!reported_paused) report_paused(alive, "is paused");
+        std::this_thread::sleep_for(options.interval);
+        continue;
+      }
       if (blocked_until && suspected < *blocked_until) {
         if (!reported_blocked) {
-          log("primary " + primary.name + " unreachable (" + alive.message() + ") but a failover happened " +
-              "less than the block period ago: not failing over again; the operator decides");
+          emit(WatchEvent("failover-blocked", "primary " + primary.name + " unreachable (" + alive.message() +
+                                                  ") but a failover happened less than the block period ago: not " +
+                                                  "failing over again; the operator decides")
+                   .With("primary", primary.name)
+                   .With("error", alive.message()));
           reported_blocked = true;
         }
         std::this_thread::sleep_for(options.interval);
         continue;
       }
-      log("primary " + primary.name + " unreachable: " + alive.message() + "; asking the replicas");
+      emit(WatchEvent("primary-unreachable", "primary " + primary.name + " unreachable: " + alive.message() +
+                                                 "; asking the replicas")
+               .With("primary", primary.name)
+               .With("error", alive.message())
+               .With("silent", probe.silent()));
       // The replicas may notice a moment after us: ask again until slave_net_timeout + 2 s.
       auto deadline = suspected + std::chrono::seconds(loaded->topology.replication.slave_net_timeout + 2);
       std::optional<MoveOutcome> outcome;
@@ -339,9 +457,16 @@ Status Watch(const World& world, const WatchOptions& options, const std::atomic<
       const std::string silent = probe.silent() ? "silent: " + alive.message() + " (the watcher's probe)" : "";
       bool answers_again = false;
       observer.Pause();  // the attempts read the replicas every 10 ms themselves, into the same receipts
+      bool paused_meanwhile = false;
       for (;;) {
         if (!silent.empty() && probe.AnsweredAgain()) {
           answers_again = true;
+          break;
+        }
+        // Paused while the replicas are asked (an attempt not confirmed changed nothing): no more.
+        if (PauseWatch::Reading now = pause.Read(); now.paused) {
+          if (now.change) emit(*now.change);
+          paused_meanwhile = true;
           break;
         }
         MoveRequest request;
@@ -369,20 +494,44 @@ Status Watch(const World& world, const WatchOptions& options, const std::atomic<
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
       }
       observer.Resume();
-      if (answers_again) {
-        log("primary " + primary.name + " answers again after " + std::to_string(Ms(Steady::now() - suspected)) +
-            " ms: not failing over");
+      if (paused_meanwhile) {
+        report_paused(alive, "was paused while the replicas were asked");
         continue;
       }
-      log("detection: " + std::to_string(Ms(Steady::now() - suspected)) + " ms from the failed probe to the end of the " +
-          "failover attempt");
+      if (answers_again) {
+        const long long after = Ms(Steady::now() - suspected);
+        emit(WatchEvent("primary-answers-again",
+                        "primary " + primary.name + " answers again after " + std::to_string(after) + " ms: not failing over")
+                 .With("primary", primary.name)
+                 .With("after_ms", after));
+        continue;
+      }
+      const long long took = Ms(Steady::now() - suspected);
+      emit(WatchEvent("detection", "detection: " + std::to_string(took) + " ms from the failed probe to the end of the " +
+                                       "failover attempt")
+               .With("duration_ms", took));
       SessionPool::Stats used = world.warm->stats();
-      log("connections: " + std::to_string(used.sql_lent - before.sql_lent) + " SQL and " +
-          std::to_string(used.ssh_lent - before.ssh_lent) + " SSH borrowed warm, " +
-          std::to_string(used.sql_opened - before.sql_opened) + " SQL and " +
-          std::to_string(used.ssh_opened - before.ssh_opened) + " SSH opened during the failover");
-      log(RenderMoveReport(*outcome));
-      if (outcome->decision && outcome->decision->proceed) {
+      emit(WatchEvent("connections", "connections: " + std::to_string(used.sql_lent - before.sql_lent) + " SQL and " +
+                                         std::to_string(used.ssh_lent - before.ssh_lent) + " SSH borrowed warm, " +
+                                         std::to_string(used.sql_opened - before.sql_opened) + " SQL and " +
+                                         std::to_string(used.ssh_opened - before.ssh_opened) +
+                                         " SSH opened during the failover")
+               .With("sql_borrowed", static_cast<long long>(used.sql_lent - before.sql_lent))
+               .With("ssh_borrowed", static_cast<long long>(used.ssh_lent - before.ssh_lent))
+               .With("sql_opened", static_cast<long long>(used.sql_opened - before.sql_opened))
+               .With("ssh_opened", static_cast<long long>(used.ssh_opened - before.ssh_opened)));
+      const bool proceeded = outcome->decision && outcome->decision->proceed;
+      emit(WatchEvent(proceeded ? "failover" : "failover-refused", RenderMoveReport(*outcome))
+               .With("from", outcome->from)
+               .With("to", outcome->to)
+               .With("ok", outcome->status.ok())
+               .With("result", outcome->status.ok() ? std::string("done") : outcome->status.message())
+               .With("decision", outcome->decision ? (proceeded ? outcome->decision->confirmation
+                                                                 : outcome->decision->refusal)
+                                                   : outcome->status.message())
+               .With("duration_ms", took));
+      if (proceeded) {
+        if (options.metrics) options.metrics->FailoverEnded(std::chrono::system_clock::now(), std::chrono::milliseconds(took));
         last = outcome->status;
         if (outcome->promoted) guard.Guard(outcome->from);
         blocked_until = Steady::now() + options.block_period;

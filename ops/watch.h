@@ -35,6 +35,9 @@
 #include "engine/applier.h"
 #include "engine/failover_choice.h"
 #include "engine/status.h"
+#include "ops/pause_store.h"
+#include "ops/watch_events.h"
+#include "ops/watch_metrics.h"
 #include "ops/world.h"
 
 namespace replplan::ops {
@@ -55,6 +58,18 @@ struct WatchOptions {
   std::function<void(const std::string&)> log;
   // Stop after this many failovers (0: never stop on that account); tests and benchmarks use 1.
   int max_failovers = 0;
+  // The service side (docs/watch-service.md), each optional. `events`: every report as a structured
+  // event (ops/watch_events.h); when set, `log` is not called. `metrics`: updated as the loop goes,
+  // the replicas polled for it (ops/replica_poller.h). `pause`: read every probe interval; while
+  // paused nothing is failed over or fenced (ops/pause_store.h). `alive`: called after every probe of
+  // the primary, answered or not (the service's watchdog ping; its first call: READY). `reload`: set
+  // (by SIGHUP) to read the file again at the next probe interval; a file that does not parse is
+  // reported and the one read before is kept.
+  WatchEventSink* events = nullptr;
+  WatchMetrics* metrics = nullptr;
+  PauseStore* pause = nullptr;
+  std::function<void()> alive;
+  std::atomic<bool>* reload = nullptr;
 };
 
 // Runs until `stop` becomes true (checked at least every interval) or max_failovers is reached.

@@ -80,12 +80,40 @@ class LockWatchingExecutors : public ExecutorFactory {
 // The lab, mercury frozen on its next `SELECT 1` (the probe's) for 10 s and writable, its replicas
 // reconnecting after losing it, uranus answering probes once it is the primary; watch runs on a
 // thread over the fake world with the live executor.
+// The pause record in memory (ops/pause_store.h), as a test sets it; read from the watcher's threads.
+class MemoryPauseStore : public PauseStore {
+ public:
+  Result<PauseState> Read() override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return state_;
+  }
+  Status Write(const PauseState& state) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    state_ = state;
+    return Status::OK();
+  }
+  std::string Where() const override { return "memory"; }
+
+ private:
+  std::mutex mutex_;
+  PauseState state_;
+};
+
+const PauseState kPaused{true, "kernel upgrade", "ops@here (pid 2)", "2026-12-07T03:00:00Z"};
+const PauseState kResumed{false, "", "ops@here (pid 3)", "2026-12-07T03:10:00Z"};
+
 struct WatchedLab : Lab {
-  // `heartbeats` >= 0: the replicas stay connected to mercury and report that many heartbeats
-  // received, always the same (the primary sends nothing more from the start).
-  explicit WatchedLab(int heartbeats = -1) {
-    FailoverServers(*this, /*replicas_lost=*/heartbeats < 0, heartbeats);
-    mercury.Freeze("SELECT 1", std::chrono::seconds(10));
+  // `frozen`: mercury's probe never answers (10 s); otherwise mercury answers its probe.
+  // `replicas_lost`: the replicas' IO threads reconnect (they confirm at once); otherwise they are
+  // connected and confirm only by their silence (B). `heartbeats` >= 0: they report that many
+  // heartbeats received, always the same (the primary sends nothing more from the start).
+  explicit WatchedLab(bool frozen = true, bool replicas_lost = true, int heartbeats = -1) {
+    FailoverServers(*this, replicas_lost, heartbeats);
+    if (frozen) {
+      mercury.Freeze("SELECT 1", std::chrono::seconds(10));
+    } else {
+      mercury.Answer("SELECT 1", {Row{{"1", "1"}}});
+    }
     mercury.globals["read_only"] = "0";  // as it was while the primary: it wakes writable
     mercury.AnswerPrefix("SELECT ID AS id, USER AS user FROM information_schema.PROCESSLIST", {});
     uranus.Answer("SELECT 1", {Row{{"1", "1"}}});
@@ -101,6 +129,28 @@ struct WatchedLab : Lab {
   }
   // A failed REQUIRE leaves the watcher running: it is stopped before its future is waited for.
   ~WatchedLab() { stop = true; }
+  // Events instead of lines (options.events): their messages go to the same log; `on_event` sees each.
+  struct Sink : WatchEventSink {
+    WatchedLab& lab;
+    explicit Sink(WatchedLab& l) : lab(l) {}
+    void Emit(const WatchEvent& event) override {
+      std::function<void(const WatchEvent&)> hook;
+      {
+        std::lock_guard<std::mutex> lock(lab.log_mutex);
+        lab.log += event.message + "\n";
+        lab.events.push_back(event);
+        hook = lab.on_event;
+      }
+      if (hook) hook(event);
+    }
+  };
+  void UseEvents() { options.events = &sink; }
+  std::vector<std::string> EventNames() {
+    std::lock_guard<std::mutex> lock(log_mutex);
+    std::vector<std::string> names;
+    for (const WatchEvent& e : events) names.push_back(e.event);
+    return names;
+  }
   void Start() {
     running = std::async(std::launch::async, [this] { return Watch(world, options, stop); });
   }
@@ -136,7 +186,14 @@ struct WatchedLab : Lab {
   std::future<Status> running;
   std::mutex log_mutex;
   std::string log;
+  std::vector<WatchEvent> events;
+  std::function<void(const WatchEvent&)> on_event;
+  Sink sink{*this};
 };
+
+bool Has(const std::vector<std::string>& names, const std::string& name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
 
 TEST_CASE("a probe that never returns: one failover, on the probe's silent verdict; the frozen primary is asked "
           "nothing after the probe, the replicas are asked for their facts, then moved") {
@@ -238,7 +295,7 @@ TEST_CASE("the replicas' receipt is observed while the primary answers: silent f
   // every read): their silence is counted from the watcher's first observation, before the probe
   // went unanswered. Without that observation it would be counted from the first confirm attempt,
   // after the suspicion, and the attempt that confirms would come at least B after it.
-  WatchedLab lab(/*heartbeats=*/7);
+  WatchedLab lab(/*frozen=*/true, /*replicas_lost=*/false, /*heartbeats=*/7);
   lab.options.max_failovers = 1;
   const auto bound = SilenceBound(lab.topology.replication);
   lab.Start();
@@ -251,6 +308,111 @@ TEST_CASE("the replicas' receipt is observed while the primary answers: silent f
   const long detection = DetectionMs(log);
   REQUIRE(detection >= 0);
   CHECK_MESSAGE(detection < bound.count(), log);
+}
+
+TEST_CASE("paused: a lost primary is reported and never failed over; resumed: the failover follows within a probe "
+          "interval") {
+  WatchedLab lab;
+  MemoryPauseStore pause;
+  REQUIRE(pause.Write(kPaused).ok());
+  lab.options.pause = &pause;
+  lab.options.max_failovers = 1;
+  lab.UseEvents();
+  lab.Start();
+  REQUIRE_MESSAGE(lab.LogsWithin("but the cluster is paused: not failing over", std::chrono::seconds(5)), lab.Log());
+  std::this_thread::sleep_for(std::chrono::seconds(1));  // five probe intervals, paused
+  CHECK_FALSE(Contains(lab.Log(), "failover report"));
+  CHECK(lab.fakes.locks.taken.empty());  // nothing was changed, not even locked
+  CHECK(lab.uranus.globals["read_only"] != "0");
+  CHECK(Contains(lab.Log(), "cluster paused since 2026-12-07T03:00:00Z (kernel upgrade) by ops@here (pid 2)"));
+  REQUIRE(pause.Write(kResumed).ok());
+  const auto resumed = std::chrono::steady_clock::now();
+  REQUIRE_MESSAGE(lab.LogsWithin("failover report: mercury -> uranus", std::chrono::seconds(5)), lab.Log());
+  CHECK(std::chrono::steady_clock::now() - resumed < std::chrono::seconds(3));
+  Status status = lab.Stop();
+  CHECK_MESSAGE(status.ok(), status.message());
+  const auto names = lab.EventNames();
+  CHECK(Has(names, "paused"));
+  CHECK(Has(names, "failover-paused"));
+  CHECK(Has(names, "resumed"));
+  CHECK(Has(names, "failover"));
+  CHECK(lab.uranus.globals["read_only"] == "0");
+}
+
+TEST_CASE("paused while the replicas are asked: the confirmation stops there, nothing is failed over") {
+  WatchedLab lab(/*frozen=*/true, /*replicas_lost=*/false);
+  MemoryPauseStore pause;
+  lab.options.pause = &pause;
+  lab.UseEvents();
+  lab.on_event = [&](const WatchEvent& event) {
+    if (event.event == "primary-unreachable") REQUIRE(pause.Write(kPaused).ok());
+  };
+  lab.Start();
+  // Long before the replicas' silence (2 s) would confirm, or slave_net_timeout + 2 s end the asking.
+  CHECK_MESSAGE(lab.LogsWithin("but the cluster was paused while the replicas were asked", std::chrono::seconds(1)),
+                lab.Log());
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  Status status = lab.Stop();
+  CHECK_MESSAGE(status.ok(), status.message());
+  CHECK_FALSE(Contains(lab.Log(), "failover report"));
+  CHECK(lab.fakes.locks.taken.empty());
+  CHECK(lab.uranus.globals["read_only"] != "0");
+}
+
+TEST_CASE("paused after the failover: the replaced primary waking writable is reported, not fenced, until resumed") {
+  WatchedLab lab;
+  MemoryPauseStore pause;
+  lab.options.pause = &pause;
+  lab.UseEvents();
+  // The operator pauses the moment the failover is reported (before the watcher moves on).
+  lab.on_event = [&](const WatchEvent& event) {
+    if (event.event == "failover") REQUIRE(pause.Write(kPaused).ok());
+  };
+  lab.Start();
+  REQUIRE_MESSAGE(lab.LogsWithin("but the cluster is paused: not fencing it", std::chrono::seconds(5)), lab.Log());
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));  // four rounds of the guard
+  CHECK(WatchedLab::Asked(lab.mercury, "SET GLOBAL read_only = 1") == 0);
+  CHECK(lab.mercury.globals["read_only"] == "0");
+  REQUIRE(pause.Write(kResumed).ok());
+  bool fenced = lab.LogsWithin("fenced mercury (it came back writable after the failover)", std::chrono::seconds(5));
+  Status status = lab.Stop();
+  CHECK_MESSAGE(fenced, lab.Log());
+  CHECK(lab.mercury.globals["read_only"] == "1");
+  auto names = lab.EventNames();
+  CHECK(std::count(names.begin(), names.end(), "fence-held") == 1);  // said once
+}
+
+TEST_CASE("reload: a file that does not parse keeps the one read before; a good one is read and watched") {
+  WatchedLab lab(/*frozen=*/false);
+  std::atomic<bool> reload = false;
+  int alive = 0;
+  lab.options.reload = &reload;
+  lab.options.alive = [&alive] { ++alive; };
+  WatchMetrics metrics;
+  lab.options.metrics = &metrics;
+  lab.UseEvents();
+  lab.Start();
+  REQUIRE_MESSAGE(lab.LogsWithin("watching mercury", std::chrono::seconds(5)), lab.Log());
+  const std::string good = lab.fakes.files.files.at("lab.toml");
+  REQUIRE(lab.fakes.files.WriteAtomically("lab.toml", good + "\n[cluster\n").ok());
+  reload = true;
+  REQUIRE_MESSAGE(lab.LogsWithin("SIGHUP: cannot use the topology file (lab.toml:", std::chrono::seconds(5)), lab.Log());
+  CHECK(Contains(lab.Log(), "still watching as the file read before says"));
+  CHECK(metrics.watching());
+  REQUIRE(lab.fakes.files.WriteAtomically("lab.toml", good + "\n# reviewed again\n").ok());
+  reload = true;
+  REQUIRE_MESSAGE(lab.LogsWithin("SIGHUP: read lab.toml again: cluster ", std::chrono::seconds(5)), lab.Log());
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  Status status = lab.Stop();
+  CHECK_MESSAGE(status.ok(), status.message());
+  CHECK_FALSE(metrics.watching());  // the watcher ended
+  CHECK(alive > 3);
+  const auto names = lab.EventNames();
+  CHECK(Has(names, "reload-failed"));
+  CHECK(Has(names, "reload"));
+  CHECK(std::count(names.begin(), names.end(), "watching") >= 2);  // watched again after the good file
+  CHECK_FALSE(Has(names, "failover"));
+  CHECK(Contains(metrics.Render(), "replplan_watch_primary_up{cluster=\"lab\",server=\"mercury\"} 1\n"));
 }
 
 }  // namespace

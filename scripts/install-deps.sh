@@ -13,6 +13,9 @@ packages=(
   ruby ruby-railties ruby-activerecord ruby-actionpack ruby-mysql2 puma
   # Failover tests: cutting replplan alone off from the primary; benchmarks: the HTTP client loop.
   iptables curl
+  # watch as a service (docs/watch-service.md): sd_notify for the systemd unit, the /metrics endpoint.
+  libsystemd-dev
+  libcpp-httplib-dev
   # The fuzz smoke (scripts/fuzz.sh, CTest fuzz.smoke): clang and its libFuzzer/sanitizer runtimes.
   clang libclang-rt-14-dev
 )

@@ -30,14 +30,17 @@ mode_t CurrentUmask() {
 
 }  // namespace
 
-Status WriteFileAtomically(const std::string& path, std::string_view text) {
+Status WriteFileAtomically(const std::string& path, std::string_view text, std::optional<unsigned> forced_mode,
+                           const std::string& owner_like) {
   const size_t slash = path.rfind('/');
   const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
   const std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
   // lstat: a symlink's target lends nothing (it is replaced, not written).
   struct stat old {};
   const bool existing = ::lstat(path.c_str(), &old) == 0 && S_ISREG(old.st_mode);
-  const mode_t mode = existing ? (old.st_mode & 07777) : (0666 & ~CurrentUmask());
+  const mode_t mode = forced_mode  ? static_cast<mode_t>(*forced_mode & 07777)
+                      : existing ? (old.st_mode & 07777)
+                                 : (0666 & ~CurrentUmask());
 
   std::string temp_name = dir + "/." + name + ".replplan.XXXXXX";
   std::vector<char> temp(temp_name.begin(), temp_name.end());
@@ -62,6 +65,11 @@ Status WriteFileAtomically(const std::string& path, std::string_view text) {
   if (existing && (old.st_uid != ::geteuid() || old.st_gid != ::getegid()) && ::geteuid() == 0 &&
       ::fchown(fd, old.st_uid, old.st_gid) != 0) {
     return abandon("keep the owner of");
+  }
+  struct stat like {};
+  if (!existing && !owner_like.empty() && ::geteuid() == 0 && ::stat(owner_like.c_str(), &like) == 0 &&
+      (like.st_uid != ::geteuid() || like.st_gid != ::getegid()) && ::fchown(fd, like.st_uid, like.st_gid) != 0) {
+    return abandon("give the owner of " + owner_like + " to");
   }
   if (::fchmod(fd, mode) != 0) return abandon("set the mode of");
   if (::fsync(fd) != 0) return abandon("write");

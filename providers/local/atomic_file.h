@@ -3,6 +3,7 @@
 // be /tmp, or one another user can write to, and replplan often runs as root.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -19,6 +20,11 @@ namespace replplan {
 // file, never written through; a new file gets 0666 less the umask, as any program's would.
 // Errors: Unavailable, naming the path and the system's reason (the file is then unchanged and
 // no temp file is left).
-Status WriteFileAtomically(const std::string& path, std::string_view text);
+// `mode`, when given, is the file's mode whatever the old one was (0600 for a state file that others
+// must not read or replace). `owner_like`, when given: a new file (none at `path` yet) gets that
+// file's owner and group where replplan may give them (as root), so a state file root writes beside
+// a service's topology file stays readable by the service's user.
+Status WriteFileAtomically(const std::string& path, std::string_view text,
+                           std::optional<unsigned> mode = std::nullopt, const std::string& owner_like = "");
 
 }  // namespace replplan

@@ -77,6 +77,17 @@ TEST_CASE("a new file gets 0666 less the umask") {
   CHECK(ModeOf(path) == 0640);
 }
 
+TEST_CASE("a mode given is the file's mode, new or replaced (a 0600 state file)") {
+  TempDir dir;
+  const std::string path = dir.path + "/main.toml.pause";
+  REQUIRE(WriteFileAtomically(path, "{}\n", 0600).ok());
+  CHECK(ModeOf(path) == 0600);
+  REQUIRE(::chmod(path.c_str(), 0644) == 0);
+  REQUIRE(WriteFileAtomically(path, "{\"paused\": true}\n", 0600).ok());
+  CHECK(ModeOf(path) == 0600);
+  CHECK(Read(path) == "{\"paused\": true}\n");
+}
+
 TEST_CASE("a symlink planted at the old fixed temp name is ignored: its target is untouched") {
   TempDir dir;
   const std::string path = dir.path + "/topology.toml";

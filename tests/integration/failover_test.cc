@@ -241,6 +241,38 @@ TEST_CASE("watch fails over by itself after kill -9, once, and the app writes ag
   CheckNothingLost(writer, killed, promoted);
 }
 
+TEST_CASE("a paused watcher reports kill -9 of the primary and fails nothing over; resumed, it fails over and the "
+          "app writes again with nothing acknowledged lost") {
+  std::string path = ClusterWithApp(/*semi_sync=*/true);
+  AppOn app("mercury");
+  RequireOk(lab::Replplan({"watch", "pause", path, "--reason", "maintenance test"}), "watch pause");
+  lab::Background watch({"watch", path, "--interval-ms", "100"});
+  REQUIRE_MESSAGE(watch.WaitForOutput("(maintenance test)", 30s), watch.Output());  // it read the pause
+  lab::app::Writer writer("mercury");
+  WaitForAcks(writer, 40);
+  lab::Lab({"kill", "mercury"});
+  auto killed = Clock::now();
+  REQUIRE_MESSAGE(watch.WaitForOutput("but the cluster is paused: not failing over", 15s), watch.Output());
+  // An unpaused watcher has failed over well within this (about 1 s here): this one changes nothing.
+  std::this_thread::sleep_for(5s);
+  CHECK(watch.Output().find("failover report") == std::string::npos);
+  CHECK(lab::PrimaryIn(path) == "mercury");
+  CHECK(lab::SqlValue("uranus", "SELECT @@global.read_only") == "1");
+  CHECK(lab::SqlValue("venus", "SELECT @@global.read_only") == "1");
+  RequireOk(lab::Replplan({"watch", "resume", path}), "watch resume");
+  // Resumed: the next probe finds mercury still dead and the replicas confirm it.
+  const bool moved = lab::WaitFor([&] { return lab::PrimaryIn(path) != "mercury"; }, 30s);
+  const std::string promoted = lab::PrimaryIn(path);
+  CHECK((promoted == "uranus" || promoted == "venus"));
+  CheckNothingLost(writer, killed, promoted);
+  watch.Terminate();
+  const std::string log = watch.Output();
+  INFO("watch:\n" << log);
+  REQUIRE(moved);
+  CHECK(log.find("cluster resumed at ") < log.find("failover report: mercury -> " + promoted));
+  CHECK(log.find("result: done") != std::string::npos);
+}
+
 TEST_CASE("replplan alone cut off from the primary (iptables) while the replicas see it: no failover") {
   const std::string cgroup_root = Cgroup2Root();
   if (cgroup_root.empty()) {

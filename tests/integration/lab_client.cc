@@ -305,6 +305,16 @@ void Background::Kill9() {
   pid_ = -1;
 }
 
+bool Background::Running() {
+  if (pid_ <= 0) return false;
+  int status = 0;
+  if (waitpid(pid_, &status, WNOHANG) != pid_) return true;
+  pid_ = -1;  // reaped: exited
+  return false;
+}
+
+bool Background::Signal(int signal) { return Running() && kill(pid_, signal) == 0; }
+
 bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds limit) {
   auto deadline = std::chrono::steady_clock::now() + limit;
   while (std::chrono::steady_clock::now() < deadline) {

@@ -96,6 +96,10 @@ class Background {
   // SIGTERM, then SIGKILL if it is still there after `grace`; its exit code as Wait's.
   int Terminate(std::chrono::milliseconds grace = std::chrono::seconds(10));
   void Kill9();
+  // Sends `signal` (SIGHUP: read the file again) while it runs; false when it no longer does.
+  bool Signal(int signal);
+  // Whether it still runs (one that exited is reaped: Wait then returns -1).
+  bool Running();
 
  private:
   pid_t pid_ = -1;

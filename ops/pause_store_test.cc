@@ -1,0 +1,104 @@
+#include "ops/pause_store.h"
+
+#include <doctest/doctest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace replplan::ops {
+namespace {
+
+struct TempDir {
+  std::string path;
+  TempDir() {
+    char name[] = "/tmp/replplan_pause_store_test.XXXXXX";
+    REQUIRE(::mkdtemp(name) != nullptr);
+    path = name;
+  }
+  ~TempDir() { std::filesystem::remove_all(path); }
+};
+
+TEST_CASE("the pause file lives beside the topology file, or in the state directory under its name") {
+  CHECK(PauseFilePath("/etc/replplan/main.toml", "") == "/etc/replplan/main.toml.pause");
+  CHECK(PauseFilePath("/etc/replplan/main.toml", "/var/lib/replplan") == "/var/lib/replplan/main.toml.pause");
+  CHECK(PauseFilePath("main.toml", "/var/lib/replplan/") == "/var/lib/replplan/main.toml.pause");
+}
+
+TEST_CASE("no record is not paused; a record written is read back whole, mode 0600") {
+  TempDir dir;
+  LocalPauseStore store(dir.path + "/main.toml.pause");
+  auto none = store.Read();
+  REQUIRE(none.ok());
+  CHECK_FALSE(none->paused);
+  PauseState state{true, "kernel upgrade on mercury", "root@ops1 (pid 7)", "2026-12-07T03:12:49Z"};
+  REQUIRE(store.Write(state).ok());
+  auto back = store.Read();
+  REQUIRE(back.ok());
+  CHECK(*back == state);
+  struct stat st {};
+  REQUIRE(::stat(store.Where().c_str(), &st) == 0);
+  CHECK((st.st_mode & 07777) == 0600);
+}
+
+TEST_CASE("a record root creates is owned like the topology file (the watcher's user must read it)") {
+  if (::geteuid() != 0) {
+    MESSAGE("not root: a record is the writer's own, nothing to give");
+    return;
+  }
+  TempDir dir;
+  const std::string topology = dir.path + "/main.toml";
+  std::ofstream(topology) << "# the service's file\n";
+  REQUIRE(::chown(topology.c_str(), 65534, 65534) == 0);
+  LocalPauseStore store(dir.path + "/main.toml.pause", topology);
+  REQUIRE(store.Write({true, "upgrade", "root@ops1 (pid 7)", "2026-12-07T04:00:00Z"}).ok());
+  struct stat st {};
+  REQUIRE(::stat(store.Where().c_str(), &st) == 0);
+  CHECK(st.st_uid == 65534);
+  CHECK(st.st_gid == 65534);
+  CHECK((st.st_mode & 07777) == 0600);
+  // Rewritten (resume): the owner it has is kept.
+  REQUIRE(store.Write({false, "", "root@ops1 (pid 8)", "2026-12-07T04:10:00Z"}).ok());
+  REQUIRE(::stat(store.Where().c_str(), &st) == 0);
+  CHECK(st.st_uid == 65534);
+}
+
+TEST_CASE("a record that is not one is an error naming the file and the fix") {
+  auto bad = ParsePauseState("{\"paused\": \"yes\"}", "/x.pause");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.status().message() ==
+        "/x.pause: not a pause record (\"paused\" is not true or false); write it again with `replplan watch pause` "
+        "or `replplan watch resume`");
+  CHECK_FALSE(ParsePauseState("not json", "/x.pause").ok());
+}
+
+TEST_CASE("the watcher's reading reports each change once; an unreadable record counts as paused") {
+  TempDir dir;
+  LocalPauseStore store(dir.path + "/c.toml.pause");
+  PauseWatch watch(&store);
+  auto first = watch.Read();
+  CHECK_FALSE(first.paused);
+  CHECK_FALSE(first.change.has_value());  // never paused: nothing to say
+  REQUIRE(store.Write({true, "upgrade", "ops@a (pid 1)", "2026-12-07T03:00:00Z"}).ok());
+  auto paused = watch.Read();
+  CHECK(paused.paused);
+  REQUIRE(paused.change.has_value());
+  CHECK(paused.change->event == "paused");
+  CHECK(paused.change->message.find("(upgrade)") != std::string::npos);
+  CHECK_FALSE(watch.Read().change.has_value());  // once
+  std::ofstream(store.Where()) << "garbage";
+  auto garbled = watch.Read();
+  CHECK(garbled.paused);
+  REQUIRE(garbled.change.has_value());
+  CHECK(garbled.change->event == "pause-unreadable");
+  CHECK_FALSE(watch.Read().change.has_value());
+  REQUIRE(store.Write({false, "", "ops@a (pid 2)", "2026-12-07T04:00:00Z"}).ok());
+  auto resumed = watch.Read();
+  CHECK_FALSE(resumed.paused);
+  REQUIRE(resumed.change.has_value());
+  CHECK(resumed.change->event == "resumed");
+}
+
+}  // namespace
+}  // namespace replplan::ops

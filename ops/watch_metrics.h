@@ -1,0 +1,64 @@
+// The watcher's state as Prometheus metrics: one registry the watch loop (and its replica poller)
+// updates and the HTTP endpoint renders (`replplan watch --http`, docs/watch-service.md). Thread-safe:
+// every setter and Render take one mutex; nothing here does I/O.
+//
+// Metrics, all gauges but replplan_watch_failovers_total (labels: cluster, and server where named):
+//   replplan_watch_up                            1 while a primary is watched (the loop probes it)
+//   replplan_watch_primary_up{server}            1 while the watched primary answers its probe
+//   replplan_watch_replica_lag_seconds{server}   Seconds_Behind_Master; NaN when the server gives none
+//   replplan_watch_replica_heartbeat_age_seconds{server}
+//                                                since the replica last received anything (an event
+//                                                or a heartbeat) from its source, as seen across the
+//                                                poller's reads; NaN while not connected or unread
+//   replplan_watch_leader                        1 when this watcher is the one allowed to act (alone: 1)
+//   replplan_watch_paused                        1 while paused (`replplan watch pause`)
+//   replplan_watch_last_failover_timestamp_seconds   Unix time the last failover ended (0: none yet)
+//   replplan_watch_last_failover_duration_seconds    from the failed probe to its end (0: none yet)
+//   replplan_watch_failovers_total               failovers carried out (done or failed) since start
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace replplan::ops {
+
+class WatchMetrics {
+ public:
+  void SetCluster(const std::string& name);
+  void SetWatching(bool watching);
+  bool watching() const;
+  // The primary now watched (its series replaces the previous primary's) and whether it answers.
+  void SetPrimary(const std::string& name, bool up);
+  void SetLeader(bool leader);
+  void SetPaused(bool paused);
+  // The replicas of the file now read: series of servers no longer named go.
+  void SetReplicaNames(const std::vector<std::string>& names);
+  void SetReplica(const std::string& name, std::optional<double> lag_seconds, std::optional<double> heartbeat_age_seconds);
+  void FailoverEnded(std::chrono::system_clock::time_point at, std::chrono::milliseconds duration);
+
+  // The text exposition format (version 0.0.4), ending with a newline.
+  std::string Render() const;
+
+ private:
+  struct Replica {
+    std::optional<double> lag;
+    std::optional<double> heartbeat_age;
+  };
+  mutable std::mutex mutex_;
+  std::string cluster_;
+  bool watching_ = false;
+  std::string primary_;
+  bool primary_up_ = false;
+  bool leader_ = true;
+  bool paused_ = false;
+  std::map<std::string, Replica> replicas_;
+  double last_failover_at_ = 0;
+  double last_failover_seconds_ = 0;
+  long long failovers_ = 0;
+};
+
+}  // namespace replplan::ops

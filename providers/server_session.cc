@@ -202,7 +202,7 @@ class LiveServerSession : public ServerSession {
   Status ConnectSql(int connect_timeout_ms) override {
     if (sql_) return Status::OK();
     auto options = MysqlOptionsFor(server_);
-    if (!options.ok()) return options.status().WithContext(server_.name);
+    if (!options.ok()) return limits_.name_errors ? options.status().WithContext(server_.name) : options.status();
     if (connect_timeout_ms > 0) {
       options->connect_timeout_ms = connect_timeout_ms;
     } else if (limits_.sql_connect_timeout_ms > 0) {

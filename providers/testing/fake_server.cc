@@ -381,8 +381,9 @@ std::optional<FakeServer::ShellFault> FakeServer::TakeShellFault(const std::stri
 
 class FakeCommand : public RemoteCommand {
  public:
-  FakeCommand(FakeServer& server, std::shared_ptr<FakeServer::Stream> stream, std::string endpoint)
-      : server_(server), stream_(std::move(stream)), endpoint_(std::move(endpoint)) {}
+  // `session_open`: its session's SSH connection, closed when the stream drops (the session outlives it).
+  FakeCommand(FakeServer& server, std::shared_ptr<FakeServer::Stream> stream, std::string endpoint, bool& session_open)
+      : server_(server), stream_(std::move(stream)), endpoint_(std::move(endpoint)), session_open_(session_open) {}
   ~FakeCommand() override {
     std::lock_guard<std::mutex> lock(server_.mutex_);
     if (!stream_->seen.finished) stream_->seen.abandoned = true;
@@ -398,6 +399,7 @@ class FakeCommand : public RemoteCommand {
     if (stream_->sent >= end && stream_->drop_after && *stream_->drop_after < script.out.size()) {
       stream_->dropped = true;
       server_.shell_down_ = true;
+      session_open_ = false;
       return Dropped("reading command output");
     }
     const size_t n = std::min(size, end - stream_->sent);
@@ -469,6 +471,7 @@ class FakeCommand : public RemoteCommand {
   FakeServer& server_;
   std::shared_ptr<FakeServer::Stream> stream_;
   const std::string endpoint_;
+  bool& session_open_;
 };
 
 // --- the session ----------------------------------------------------------------------------------
@@ -660,7 +663,8 @@ class FakeServerSession : public ServerSession {
       }
     }
     server_->streams_.push_back(stream);
-    return std::unique_ptr<RemoteCommand>(std::make_unique<FakeCommand>(*server_, stream, SshEndpoint().substr(4)));
+    return std::unique_ptr<RemoteCommand>(
+        std::make_unique<FakeCommand>(*server_, stream, SshEndpoint().substr(4), ssh_open_));
   }
 
   std::unique_ptr<RemoteCommand> TakeStartedCommand(const std::string& tag) override {
@@ -673,7 +677,7 @@ class FakeServerSession : public ServerSession {
     server_->standby_.erase(it);
     server_->streams_.push_back(stream);
     ssh_open_ = true;
-    return std::make_unique<FakeCommand>(*server_, stream, SshEndpoint().substr(4));
+    return std::make_unique<FakeCommand>(*server_, stream, SshEndpoint().substr(4), ssh_open_);
   }
 
   Status AtomicWrite(const std::string& path, std::string_view content, const AtomicWriteOptions& options) override {

@@ -1,10 +1,15 @@
 // The seam below the executor: everything replplan does to one server, as verbs over one object.
 //
-// LiveExecutor, failover_facts, the epoch record, the lost-transaction read and the watcher (its
-// probe and its fence guard) speak to servers only through a ServerSession. The real one (LiveServerSession, below) is MariaDB Connector/C and libssh2, with
-// connections borrowed from a SessionPool; the fake (providers/testing/fake_server.h) records every
-// statement and command it is asked and has fault switches (fail statement N with errno E, freeze
-// for T, drop the connection after N), so a fault at any step is a unit test, not a lab setup.
+// LiveExecutor and its steps, the seeder, failover_facts, the epoch record, the lost-transaction
+// read, the live read of plan/status (live_provider.h), the cluster lock and the watcher (its probe
+// and its fence guard) speak to servers only through a ServerSession. The real one
+// (LiveServerSession, below) is MariaDB Connector/C and libssh2, with connections borrowed from a
+// SessionPool; the fake (providers/testing/fake_server.h) records every statement and command it is
+// asked and has fault switches (fail statement N with errno E, freeze for T, drop the connection
+// after N, drop a started command's stream after N bytes), so a fault at any step is a unit test,
+// not a lab setup. Below the seam only: the SessionPool itself (what the live session borrows; it
+// starts watch's standby lock holders and shells) and restart-app's run on a standby shell
+// (providers/standby_shell.h: its nonce protocol needs the SshStream).
 //
 // Invariants:
 // - One user at a time (neither a MYSQL nor a libssh2 session may be shared between threads).

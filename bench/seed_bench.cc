@@ -15,6 +15,7 @@
 
 #include "engine/topology_parser.h"
 #include "providers/seeder.h"
+#include "providers/server_session.h"
 
 int main(int argc, char** argv) {
   if (argc != 3) {
@@ -37,7 +38,8 @@ int main(int argc, char** argv) {
   }
   std::string last;
   const auto started = std::chrono::steady_clock::now();
-  replplan::Status status = replplan::SeedReplica(topology, topology.Primary(), *replica, true,
+  replplan::LiveSessionFactory sessions;
+  replplan::Status status = replplan::SeedReplica(sessions, topology, topology.Primary(), *replica, true,
                                                   [&](const std::string& line) {
                                                     std::cerr << "\r" << line << std::flush;
                                                     last = line;

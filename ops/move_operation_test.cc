@@ -15,12 +15,10 @@
 
 #include "engine/topology_parser.h"
 #include "ops/fake_lab.h"
-#include "providers/testing/fake_lock_holder.h"
 
 namespace replplan::ops {
 namespace {
 
-using replplan::testing::FakeHolderLauncher;
 using testing::FailoverServers;
 using testing::Has;
 using testing::Contains;
@@ -298,22 +296,36 @@ TEST_CASE("a silent primary whose host runs an app: the confirm step asks it not
   for (const auto& asked : lab.fakes.live.asked) CHECK(asked == std::vector<std::string>{"mercury", "uranus", "venus"});
 }
 
-// The lock routine of providers/cluster_lock.h, for real, over holders on socketpairs.
+// The lock routine of providers/cluster_lock.h, for real, its holders commands started on the fake
+// servers (ServerSession::StartCommand), scripted as each test says.
 struct LockedLab : Lab {
-  LockedLab() {
-    world.locks = &locks;
+  LockedLab() { world.locks = &locks; }
+  // How the holders on `server` answer.
+  void Holders(const std::string& server, FakeServer::CommandScript script) {
+    fakes.sessions.server(server).ScriptCommand("IFS= read -r owner", std::move(script));
   }
-  FakeHolderLauncher holders;
-  HolderClusterLocks locks{holders, LockBounds{/*answer_timeout_ms=*/300, /*standby_answer_ms=*/100}};
+  static FakeServer::CommandScript Locked() {
+    FakeServer::CommandScript locked;
+    locked.out = "LOCKED\n";
+    locked.until_stdin_eof = true;  // it holds until its stdin closes
+    return locked;
+  }
+  static FakeServer::CommandScript Silent() {
+    FakeServer::CommandScript silent;
+    silent.silent = true;
+    return silent;
+  }
+  SessionClusterLocks locks{fakes.sessions, LockBounds{/*answer_timeout_ms=*/300, /*standby_answer_ms=*/100}};
 };
 
-// Runs `move` with a bound; past it the holders hang up (so a broken bound fails here, never hangs).
+// Runs `move` with a bound; past it the holders' connections drop (so a broken bound fails here,
+// never hangs).
 MoveOutcome Bounded(LockedLab& lab, const std::function<MoveOutcome()>& move, std::chrono::milliseconds& took) {
   auto start = std::chrono::steady_clock::now();
   auto running = std::async(std::launch::async, move);
   if (running.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
     FAIL_CHECK("the lock did not give up within 5 s");
-    lab.holders.HangUp();
+    for (const char* server : {"mercury", "uranus", "venus"}) lab.fakes.sessions.server(server).DropStreams();
   }
   MoveOutcome outcome = running.get();
   took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
@@ -323,7 +335,7 @@ MoveOutcome Bounded(LockedLab& lab, const std::function<MoveOutcome()>& move, st
 TEST_CASE("a cluster lock holder that never answers: the switchover gives up within the bound, names the server, "
           "and nothing was executed") {
   LockedLab lab;
-  lab.holders.script = FakeHolderLauncher::Script::kSilent;
+  lab.Holders("mercury", LockedLab::Silent());
   std::chrono::milliseconds took{0};
   MoveOutcome outcome =
       Bounded(lab, [&] { return Switchover(lab.world, lab.Request("switchover"), "uranus"); }, took);
@@ -332,11 +344,16 @@ TEST_CASE("a cluster lock holder that never answers: the switchover gives up wit
   CHECK(took < std::chrono::seconds(3));
   CHECK(outcome.status.code() == Status::Code::kUnavailable);
   CHECK(outcome.status.message() == "cannot lock cluster lab: no answer from /LAB/cluster.lock on mercury");
-  // One holder, on the old primary, was told who asks; it was never asked to lock anything more.
-  REQUIRE(lab.holders.started().size() == 1);
-  CHECK(lab.holders.started()[0].rfind("mercury: IFS= read -r owner", 0) == 0);
-  CHECK(lab.holders.written() == "replplan switchover by test@here (pid 1)\n");
-  CHECK(lab.holders.holds() == 0);
+  // One holder, on the old primary, was told who asks, and abandoned (its channel closed, no EOF
+  // that could let it lock); nothing more was asked of any server.
+  const auto started = lab.fakes.sessions.server("mercury").started();
+  REQUIRE(started.size() == 1);
+  CHECK(started[0].command.rfind("IFS= read -r owner", 0) == 0);
+  CHECK(started[0].input == "replplan switchover by test@here (pid 1)\n");
+  CHECK(started[0].abandoned);
+  CHECK_FALSE(started[0].stdin_closed);
+  CHECK(lab.fakes.sessions.server("mercury").log() == std::vector<std::string>{"start: " + started[0].command});
+  CHECK(lab.fakes.sessions.server("uranus").log().empty());
   CHECK(lab.fakes.executors.made == 0);
   CHECK(lab.fakes.executors.executed.empty());
   CHECK_FALSE(outcome.plan);
@@ -351,7 +368,7 @@ TEST_CASE("a cluster lock holder on the new primary that never answers: the fail
   LockedLab lab;
   FailoverServers(lab, /*replicas_lost=*/true);
   lab.fakes.sessions.Refuse("mercury");
-  lab.holders.script = FakeHolderLauncher::Script::kSilent;
+  lab.Holders("uranus", LockedLab::Silent());
   std::chrono::milliseconds took{0};
   MoveOutcome outcome = Bounded(lab, [&] { return Failover(lab.world, lab.Request("failover")); }, took);
 
@@ -359,26 +376,53 @@ TEST_CASE("a cluster lock holder on the new primary that never answers: the fail
   CHECK(outcome.decision->proceed);  // the replicas confirmed: only the lock stops it
   CHECK(took < std::chrono::seconds(3));
   CHECK(outcome.status.message() == "cannot lock cluster lab: no answer from /LAB/cluster.lock on uranus");
+  REQUIRE(lab.fakes.sessions.server("uranus").started().size() == 1);
+  CHECK(lab.fakes.sessions.server("uranus").started()[0].abandoned);
   CHECK(lab.fakes.executors.executed.empty());
   CHECK_FALSE(outcome.promoted);
   lab.CheckFileUntouched();
   CHECK(lab.fakes.records.epochs.empty());
 }
 
+TEST_CASE("a cluster lock holder whose connection drops before it answers: the switchover names the transport "
+          "failure and executes nothing") {
+  LockedLab lab;
+  FakeServer::CommandScript locked = LockedLab::Locked();
+  lab.Holders("mercury", locked);
+  lab.fakes.sessions.server("mercury").DropStreamAfter("start: IFS= read -r owner", 3);  // "LOC", then gone
+  MoveOutcome outcome = Switchover(lab.world, lab.Request("switchover"), "uranus");
+  CHECK(outcome.status.code() == Status::Code::kUnavailable);
+  CHECK(outcome.status.message() ==
+        "cannot lock cluster lab: ssh root@127.0.0.61:2222: reading command output failed: connection reset by peer");
+  CHECK(lab.fakes.executors.executed.empty());
+  lab.CheckFileUntouched();
+}
+
 TEST_CASE("the same lock routine over holders that answer: LOCKED is held while the plan runs and released; BUSY "
           "names the holder") {
   LockedLab lab;
   SUBCASE("locked") {
+    lab.Holders("mercury", LockedLab::Locked());
+    lab.Holders("uranus", LockedLab::Locked());
     MoveOutcome outcome = Switchover(lab.world, lab.Request("switchover"), "uranus");
     CHECK_MESSAGE(outcome.status.ok(), outcome.status.message());
-    CHECK(lab.holders.started().size() == 2);  // mercury, then uranus
-    CHECK(lab.holders.holds() == 2);
-    CHECK(lab.holders.releases() == 2);
+    // mercury, then uranus; each told who holds it, then released: EOF on its stdin, its exit read.
+    for (const char* server : {"mercury", "uranus"}) {
+      const auto started = lab.fakes.sessions.server(server).started();
+      REQUIRE(started.size() == 1);
+      CHECK(started[0].input == "replplan switchover by test@here (pid 1)\n");
+      CHECK(started[0].stdin_closed);
+      CHECK(started[0].finished);
+      CHECK_FALSE(started[0].abandoned);
+    }
     CHECK(Has(lab.fakes.executors.executed, "uranus/promote-replica"));
     CHECK(outcome.file_rewritten);
   }
   SUBCASE("busy") {
-    lab.holders.script = FakeHolderLauncher::Script::kBusy;
+    FakeServer::CommandScript busy;
+    busy.out = "BUSY\nreplplan apply by someone@elsewhere (pid 1)\n";
+    busy.exit_status = 75;
+    lab.Holders("mercury", busy);
     MoveOutcome outcome = Switchover(lab.world, lab.Request("switchover"), "uranus");
     CHECK(outcome.status.message() == "cluster lab is locked by replplan apply by someone@elsewhere (pid 1) "
                                       "(/LAB/cluster.lock on mercury); wait for it to finish");

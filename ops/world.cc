@@ -116,12 +116,11 @@ LiveState ProviderStateSource::Read(const Topology& topology, int parallelism, R
 LiveWorld::LiveWorld(SessionPool* pool, ExtraProbes probes)
     : live_(std::make_unique<ProviderStateSource>(MakeLiveProvider(pool, probes))),
       executors_(std::make_unique<LiveExecutors>(pool)),
-      holders_(MakeSshHolderLauncher(pool)),
-      locks_(std::make_unique<HolderClusterLocks>(*holders_)),
+      sessions_(std::make_unique<LiveSessionFactory>(pool)),
+      locks_(std::make_unique<SessionClusterLocks>(*sessions_)),
       clock_(std::make_unique<SystemClock>()),
       files_(std::make_unique<LocalFiles>()),
       secrets_(std::make_unique<LocalSecrets>()),
-      sessions_(std::make_unique<LiveSessionFactory>(pool)),
       records_(std::make_unique<ServerMoveRecords>(*sessions_)),
       promotions_(std::make_unique<RecordedPromotions>(*records_, *files_)),
       warm_(pool ? std::unique_ptr<WarmConnections>(std::make_unique<PoolWarmth>(*pool))

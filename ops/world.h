@@ -64,18 +64,19 @@ class ClusterLockRoutine {
                          const std::string& owner) = 0;
 };
 
-// The routine of providers/cluster_lock.h over a HolderLauncher: the real one starts holders over
-// SSH; a unit test's over a socketpair, so a holder that never answers needs no server.
-class HolderClusterLocks : public ClusterLockRoutine {
+// The routine of providers/cluster_lock.h with holders on sessions from a SessionFactory: the real
+// one starts holders over SSH; a unit test's on the fake server, so a holder that never answers
+// needs no server.
+class SessionClusterLocks : public ClusterLockRoutine {
  public:
-  explicit HolderClusterLocks(HolderLauncher& launcher, LockBounds bounds = {}) : launcher_(launcher), bounds_(bounds) {}
+  explicit SessionClusterLocks(SessionFactory& sessions, LockBounds bounds = {}) : sessions_(sessions), bounds_(bounds) {}
   Status Acquire(ClusterLocks& held, const std::vector<const Topology*>& topologies,
                  const std::string& owner) override {
-    return AcquireClusterLocks(held, topologies, owner, launcher_, bounds_);
+    return AcquireClusterLocks(held, topologies, owner, sessions_, bounds_);
   }
 
  private:
-  HolderLauncher& launcher_;
+  SessionFactory& sessions_;
   LockBounds bounds_;
 };
 
@@ -190,12 +191,11 @@ class LiveWorld {
  private:
   std::unique_ptr<LiveStateSource> live_;
   std::unique_ptr<ExecutorFactory> executors_;
-  std::unique_ptr<HolderLauncher> holders_;
-  std::unique_ptr<ClusterLockRoutine> locks_;
+  std::unique_ptr<SessionFactory> sessions_;
+  std::unique_ptr<ClusterLockRoutine> locks_;  // over sessions_
   std::unique_ptr<Clock> clock_;
   std::unique_ptr<Files> files_;
   std::unique_ptr<SecretChecker> secrets_;
-  std::unique_ptr<SessionFactory> sessions_;
   std::unique_ptr<MoveRecords> records_;
   std::unique_ptr<PromotionRecorder> promotions_;  // over records_ and files_
   std::unique_ptr<WarmConnections> warm_;

@@ -9,9 +9,7 @@
 #include <thread>
 
 #include "engine/shell_quote.h"
-#include "providers/connect_options.h"
 #include "providers/session_pool.h"
-#include "providers/ssh/ssh_session.h"
 
 namespace replplan {
 namespace {
@@ -26,74 +24,49 @@ constexpr int kBusyExit = 75;  // EX_TEMPFAIL
 // (minutes, not the hours of TCP keepalive) that this side is gone, and its holder lets go.
 constexpr int kKeepaliveS = 15;
 
-// A holder over SSH: its stream on a session of its own (the session outlives the stream).
-class SshHolder : public HolderConversation {
+// A holder: the command on a session of its own (the session outlives the command).
+struct Holder {
+  std::unique_ptr<ServerSession> session;
+  std::unique_ptr<RemoteCommand> command;  // declared after the session: destroyed before it
+};
+
+// A held lock: a holder that answered LOCKED, released when this goes. Its session is otherwise
+// silent for the whole apply: keepalives (RemoteCommand::KeepAlive) keep traffic on it.
+class HeldLock : public ClusterLock {
  public:
-  SshHolder(std::unique_ptr<SshSession> session, std::unique_ptr<SshStream> stream, SessionPool* pool)
-      : session_(std::move(session)), stream_(std::move(stream)), pool_(pool) {}
-  ~SshHolder() override {
-    StopKeepalive();
-    stream_.reset();  // closes the channel: a holder not released lets go (or never locks)
-  }
-
-  Result<size_t> ReadStdout(char* buffer, size_t size) override { return stream_->ReadStdout(buffer, size); }
-  Result<size_t> WriteStdin(const char* data, size_t size) override { return stream_->WriteStdin(data, size); }
-  bool stdout_eof() const override { return stream_->stdout_eof(); }
-  int socket() const override { return stream_->socket(); }
-  short poll_events() const override { return stream_->poll_events(); }
-  Result<StreamExit> Finish(int idle_timeout_ms) override { return stream_->Finish(idle_timeout_ms); }
-
-  void Hold() override {
-    session_->EnableKeepalive(kKeepaliveS);
-    // The session and its stream are this lock's alone until Release, which stops the thread
+  explicit HeldLock(Holder holder) : holder_(std::move(holder)) {
+    // The session and its command are this lock's alone until release, which stops the thread
     // before it touches them: one user at a time, as libssh2 needs.
     keepalive_ = std::thread([this] {
       std::unique_lock<std::mutex> lock(mutex_);
       while (!released_) {
-        if (!session_->SendKeepalive().ok()) return;  // the connection is gone, and with it the lock
+        if (!holder_.command->KeepAlive(kKeepaliveS).ok()) return;  // the connection is gone, and the lock
         wake_.wait_for(lock, std::chrono::seconds(1), [this] { return released_; });
       }
     });
   }
 
-  void Release() override {
-    StopKeepalive();
-    // EOF on the holder's stdin ends `cat`, which takes the lock's file descriptor with it.
-    // Should that fail, destroying the stream closes the channel, with the same effect.
-    auto finished = stream_->Finish(2000);
-    stream_.reset();
-    // Only a session whose channel closed cleanly is fit to serve again.
-    GiveBack(pool_, std::move(session_), finished.ok());
-  }
-
- private:
-  void StopKeepalive() {
-    if (!keepalive_.joinable()) return;
+  ~HeldLock() override {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       released_ = true;
     }
     wake_.notify_all();
     keepalive_.join();
+    // EOF on the holder's stdin ends `cat`, which takes the lock's file descriptor with it. Should
+    // that fail, dropping the command closes the channel, with the same effect; only a session
+    // whose command finished cleanly is given back to a pool.
+    (void)holder_.command->Finish(2000);
+    holder_.command.reset();
+    holder_.session.reset();
   }
 
-  std::unique_ptr<SshSession> session_;  // outlives the stream
-  std::unique_ptr<SshStream> stream_;
-  SessionPool* pool_;
+ private:
+  Holder holder_;
   std::mutex mutex_;
   std::condition_variable wake_;
   bool released_ = false;
   std::thread keepalive_;
-};
-
-// A held lock: the conversation with a holder that answered LOCKED, released when this goes.
-class HeldLock : public ClusterLock {
- public:
-  explicit HeldLock(std::unique_ptr<HolderConversation> holder) : holder_(std::move(holder)) { holder_->Hold(); }
-  ~HeldLock() override { holder_->Release(); }
-
- private:
-  std::unique_ptr<HolderConversation> holder_;
 };
 
 // Holds flock(1) on the lock file for as long as its stdin stays open. It first reads one line,
@@ -146,34 +119,14 @@ std::string HolderCommand(const std::string& lock_file) {
 
 std::string StandbyTag(const std::string& lock_file) { return "cluster lock standby " + lock_file; }
 
-class SshHolderLauncher : public HolderLauncher {
- public:
-  explicit SshHolderLauncher(SessionPool* pool) : pool_(pool) {}
-
-  std::unique_ptr<HolderConversation> TakeStandby(const ServerSpec& primary, const std::string& lock_file) override {
-    if (pool_ == nullptr) return nullptr;
-    const SshOptions options = SshOptionsFor(primary);
-    SessionPool::Started standby = pool_->TakeStarted(options, StandbyTag(lock_file));
-    if (!standby.stream) return nullptr;
-    standby.session->set_command_timeout_ms(options.command_timeout_ms);
-    return std::make_unique<SshHolder>(std::move(standby.session), std::move(standby.stream), pool_);
-  }
-
-  Result<std::unique_ptr<HolderConversation>> Start(const ServerSpec& primary, const std::string& command,
-                                                    bool& reached) override {
-    reached = false;
-    auto session = BorrowSsh(pool_, SshOptionsFor(primary));
-    if (!session.ok()) return session.status();
-    reached = true;
-    auto stream = (*session)->Start(command);
-    if (!stream.ok()) return stream.status();
-    return std::unique_ptr<HolderConversation>(
-        std::make_unique<SshHolder>(std::move(*session), std::move(*stream), pool_));
-  }
-
- private:
-  SessionPool* pool_;
-};
+// The holders' sessions: their errors as the transport words them (the routine names the cluster
+// and the lock file), their command timeout the server's own, a pool's when the factory has one.
+SessionLimits HolderLimits() {
+  SessionLimits limits;
+  limits.command_timeout_ms = 0;
+  limits.name_errors = false;
+  return limits;
+}
 
 // `owner` on one line, as the holder writes it and a refusal quotes it.
 std::string OneLine(std::string owner) {
@@ -184,7 +137,7 @@ std::string OneLine(std::string owner) {
 }
 
 // Tells the holder who it holds for.
-Status SendOwner(HolderConversation& holder, const std::string& owner_line, int timeout_ms) {
+Status SendOwner(RemoteCommand& holder, const std::string& owner_line, int timeout_ms) {
   const std::string owner = owner_line + "\n";
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   for (size_t sent = 0; sent < owner.size();) {
@@ -202,7 +155,7 @@ Status SendOwner(HolderConversation& holder, const std::string& owner_line, int 
 
 // What a holder answered: its first line (LOCKED, or BUSY and the owner after it), "" when its
 // output ended without a line (it never ran as far as the lock).
-Result<std::string> FirstAnswer(HolderConversation& holder, const std::string& cluster, const std::string& where,
+Result<std::string> FirstAnswer(RemoteCommand& holder, const std::string& cluster, const std::string& where,
                                 int timeout_ms) {
   std::string answer;
   char buffer[4096];
@@ -235,11 +188,12 @@ struct Attempt {
 };
 
 // The holder's answer made a lock or the error that explains why not.
-Attempt Conclude(std::unique_ptr<HolderConversation> holder, std::string answer, const std::string& cluster,
-                 const std::string& where, const std::string& owner_line, int timeout_ms) {
+Attempt Conclude(Holder held, std::string answer, const std::string& cluster, const std::string& where,
+                 const std::string& owner_line, int timeout_ms) {
   if (answer.rfind("LOCKED\n", 0) == 0) {
-    return Attempt(std::unique_ptr<ClusterLock>(std::make_unique<HeldLock>(std::move(holder))));
+    return Attempt(std::unique_ptr<ClusterLock>(std::make_unique<HeldLock>(std::move(held))));
   }
+  RemoteCommand* holder = held.command.get();
   // Not ours: read what the holder command printed, then its exit status.
   char buffer[4096];
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
@@ -267,7 +221,7 @@ Attempt Conclude(std::unique_ptr<HolderConversation> holder, std::string answer,
   return Status::Unavailable("cannot lock cluster " + cluster + " (" + where + "): " + detail);
 }
 
-Attempt AcquireOne(const Topology& topology, const std::string& owner, HolderLauncher& launcher,
+Attempt AcquireOne(const Topology& topology, const std::string& owner, SessionFactory& sessions,
                    const LockBounds& bounds) {
   const ServerSpec* primary = topology.FindServer(topology.cluster.primary);
   if (primary == nullptr) return Status::InvalidArgument("primary " + topology.cluster.primary + " is not declared");
@@ -278,33 +232,38 @@ Attempt AcquireOne(const Topology& topology, const std::string& owner, HolderLau
   // A standby holder (watch keeps one per server) needs one line to lock: no channel to open, no
   // shell to start.
   bool gave_up_standby = false;
-  if (std::unique_ptr<HolderConversation> standby = launcher.TakeStandby(*primary, topology.cluster.lock_file)) {
-    if (SendOwner(*standby, owner_line, bounds.answer_timeout_ms).ok()) {
-      auto answer = FirstAnswer(*standby, cluster, where, bounds.standby_answer_ms);
+  Holder standby{sessions.Open(*primary, HolderLimits()), nullptr};
+  standby.command = standby.session->TakeStartedCommand(StandbyTag(topology.cluster.lock_file));
+  if (standby.command) {
+    if (SendOwner(*standby.command, owner_line, bounds.answer_timeout_ms).ok()) {
+      auto answer = FirstAnswer(*standby.command, cluster, where, bounds.standby_answer_ms);
       if (answer.ok() && !answer->empty()) {
         return Conclude(std::move(standby), *answer, cluster, where, owner_line, bounds.answer_timeout_ms);
       }
     }
     // Closed before a fresh holder starts: one that locked late after all lets go (its `cat`
     // sees EOF), one that never locked exits at its `read`.
-    standby.reset();
+    standby.command.reset();
     gave_up_standby = true;
   }
+  standby.session.reset();
 
   // A fresh holder. Right after giving up on a standby, "locked by" ourselves means that standby
   // locked late and is still letting go: try again for a moment.
   auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(gave_up_standby ? 3000 : 0);
   for (;;) {
-    bool reached = false;
-    auto holder = launcher.Start(*primary, HolderCommand(topology.cluster.lock_file), reached);
-    if (!holder.ok()) {
-      return holder.status().WithContext("cannot lock cluster " + cluster + (reached ? "" : " (" + where + ")"));
-    }
-    Status sent = SendOwner(**holder, owner_line, bounds.answer_timeout_ms);
+    Holder holder{sessions.Open(*primary, HolderLimits()), nullptr};
+    // The connection first, so a server not reached is told from a command that could not start.
+    Status reached = holder.session->ConnectSsh();
+    if (!reached.ok()) return reached.WithContext("cannot lock cluster " + cluster + " (" + where + ")");
+    auto started = holder.session->StartCommand(HolderCommand(topology.cluster.lock_file));
+    if (!started.ok()) return started.status().WithContext("cannot lock cluster " + cluster);
+    holder.command = std::move(*started);
+    Status sent = SendOwner(*holder.command, owner_line, bounds.answer_timeout_ms);
     if (!sent.ok()) return sent.WithContext("cannot lock cluster " + cluster + " (" + where + ")");
-    auto answer = FirstAnswer(**holder, cluster, where, bounds.answer_timeout_ms);
+    auto answer = FirstAnswer(*holder.command, cluster, where, bounds.answer_timeout_ms);
     if (!answer.ok()) return answer.status();
-    Attempt attempt = Conclude(std::move(*holder), *answer, cluster, where, owner_line, bounds.answer_timeout_ms);
+    Attempt attempt = Conclude(std::move(holder), *answer, cluster, where, owner_line, bounds.answer_timeout_ms);
     if (!attempt.held_by_owner || std::chrono::steady_clock::now() >= until) return attempt;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
@@ -312,30 +271,26 @@ Attempt AcquireOne(const Topology& topology, const std::string& owner, HolderLau
 
 }  // namespace
 
-std::unique_ptr<HolderLauncher> MakeSshHolderLauncher(SessionPool* pool) {
-  return std::make_unique<SshHolderLauncher>(pool);
-}
-
 Result<std::unique_ptr<ClusterLock>> AcquireClusterLock(const Topology& topology, const std::string& owner,
                                                         SessionPool* pool) {
-  SshHolderLauncher launcher(pool);
-  return AcquireOne(topology, owner, launcher, LockBounds{}).lock;
+  LiveSessionFactory sessions(pool);
+  return AcquireOne(topology, owner, sessions, LockBounds{}).lock;
 }
 
 Status AcquireClusterLocks(ClusterLocks& held, const std::vector<const Topology*>& topologies,
                            const std::string& owner, SessionPool* pool) {
-  SshHolderLauncher launcher(pool);
-  return AcquireClusterLocks(held, topologies, owner, launcher);
+  LiveSessionFactory sessions(pool);
+  return AcquireClusterLocks(held, topologies, owner, sessions);
 }
 
 Status AcquireClusterLocks(ClusterLocks& held, const std::vector<const Topology*>& topologies,
-                           const std::string& owner, HolderLauncher& launcher, const LockBounds& bounds) {
+                           const std::string& owner, SessionFactory& sessions, const LockBounds& bounds) {
   for (const Topology* topology : topologies) {
     const bool already = std::any_of(held.begin(), held.end(), [&](const HeldClusterLock& h) {
       return h.primary == topology->cluster.primary && h.lock_file == topology->cluster.lock_file;
     });
     if (already) continue;
-    Attempt attempt = AcquireOne(*topology, owner, launcher, bounds);
+    Attempt attempt = AcquireOne(*topology, owner, sessions, bounds);
     // Both primaries may share the lock file (one machine, as in the lab): then we hold it already.
     if (!attempt.lock.ok() && attempt.held_by_owner && !held.empty()) continue;
     if (!attempt.lock.ok()) return attempt.lock.status();

@@ -11,7 +11,7 @@
 
 #include "engine/status.h"
 #include "engine/topology.h"
-#include "providers/ssh/ssh_session.h"
+#include "providers/server_session.h"
 
 namespace replplan {
 
@@ -22,44 +22,10 @@ class ClusterLock {
 
 class SessionPool;
 
-// The seam of the lock's one conversation: a started holder command, its stdin and stdout moved
-// without blocking (every call does what it can now and returns; poll socket() for poll_events()
-// to wait). The real one is an SshStream on its own SSH session; a unit test's runs over a
-// socketpair (providers/testing/fake_lock_holder.h), so a holder that never answers is a test.
-class HolderConversation {
- public:
-  virtual ~HolderConversation() = default;  // abandons the holder: its channel closes, it lets go
-  // As SshStream's: 0 when nothing is available now (or at EOF: see stdout_eof()).
-  virtual Result<size_t> ReadStdout(char* buffer, size_t size) = 0;
-  virtual Result<size_t> WriteStdin(const char* data, size_t size) = 0;
-  virtual bool stdout_eof() const = 0;
-  virtual int socket() const = 0;
-  virtual short poll_events() const = 0;
-  // Closes stdin, reads the rest and the exit status (see SshStream::Finish).
-  virtual Result<StreamExit> Finish(int idle_timeout_ms) = 0;
-  // The holder answered LOCKED: from now until Release the conversation IS the lock (the real one
-  // keeps its SSH connection alive with keepalives).
-  virtual void Hold() {}
-  // Lets go of a held lock: EOF on the holder's stdin, which exits and takes the lock with it.
-  virtual void Release() = 0;
-};
-
-// Starts lock holders on a primary.
-class HolderLauncher {
- public:
-  virtual ~HolderLauncher() = default;
-  // A holder started ahead of need on `primary` for `lock_file`, waiting for its owner line
-  // (watch's standby, KeepStandbyLocks); null when there is none.
-  virtual std::unique_ptr<HolderConversation> TakeStandby(const ServerSpec& primary, const std::string& lock_file) = 0;
-  // Starts `command` on `primary`. On an error, `reached` says whether the server was reached at
-  // all (false: the connection failed; true: the command could not be started on it).
-  virtual Result<std::unique_ptr<HolderConversation>> Start(const ServerSpec& primary, const std::string& command,
-                                                            bool& reached) = 0;
-};
-
-// Holders over SSH (providers/ssh), sessions borrowed from `pool` when given and given back, sound,
-// once a held lock is released; standby holders taken from it.
-std::unique_ptr<HolderLauncher> MakeSshHolderLauncher(SessionPool* pool);
+// The lock's one conversation goes through the seam (providers/server_session.h): a holder is a
+// command started on a session of its own (ServerSession::StartCommand), or a standby holder taken
+// from a pool (TakeStartedCommand), so over the fake server (providers/testing/fake_server.h) a
+// holder that never answers, or one whose connection drops, is a unit test.
 
 // How long a holder may take to answer. A holder that says nothing for `answer_timeout_ms` is
 // refused as "no answer from <lock file> on <server>"; a standby one that says nothing for
@@ -96,9 +62,9 @@ using ClusterLocks = std::vector<HeldClusterLock>;
 // taken before it stay in `held`.
 Status AcquireClusterLocks(ClusterLocks& held, const std::vector<const Topology*>& topologies,
                            const std::string& owner, SessionPool* pool = nullptr);
-// The same through `launcher`'s holders, within `bounds`.
+// The same with holders on sessions from `sessions`, within `bounds`.
 Status AcquireClusterLocks(ClusterLocks& held, const std::vector<const Topology*>& topologies,
-                           const std::string& owner, HolderLauncher& launcher, const LockBounds& bounds = {});
+                           const std::string& owner, SessionFactory& sessions, const LockBounds& bounds = {});
 
 // Starts, on every server of `topology` that has none in `pool` yet, a lock holder that waits on
 // its stdin without locking anything (any server may be the primary whose lock a failover takes),

@@ -24,8 +24,8 @@
 //   different hosts, and an app's and a server's action on one host, may run concurrently (each
 //   lane of a host has its own lock and session, so no session is used by two threads); actions
 //   in one lane of a host are serialized.
-// - Seeding (providers/seeder.h) is the exception: it streams a dump between two servers over SSH
-//   sessions of its own, not through the seam (yet), so seed-replica has no fake test.
+// - Seeding (providers/seeder.h) too: it streams a dump between two servers over a fresh session of
+//   its own on each side (ServerSession::StartCommand), so a seed is a fake test (seeder_test.cc).
 #pragma once
 
 #include <memory>

@@ -150,6 +150,15 @@ class WatchedSession : public ServerSession {
   Status AtomicWrite(const std::string& path, std::string_view content, const AtomicWriteOptions& options) override {
     return Use("write: " + path, [&] { return inner_->AtomicWrite(path, content, options); });
   }
+  Result<std::vector<DirRead>> ListDirectories(const std::vector<std::string>& dirs) override {
+    return Use("list: " + (dirs.empty() ? std::string() : dirs.front()), [&] { return inner_->ListDirectories(dirs); });
+  }
+  Result<std::unique_ptr<RemoteCommand>> StartCommand(const std::string& command) override {
+    return Use("start: " + command, [&] { return inner_->StartCommand(command); });
+  }
+  std::unique_ptr<RemoteCommand> TakeStartedCommand(const std::string& tag) override {
+    return Use("take: " + tag, [&] { return inner_->TakeStartedCommand(tag); });
+  }
 
  private:
   std::unique_ptr<ServerSession> inner_;

@@ -12,12 +12,7 @@
 #include "engine/mysql_errors.h"
 #include "engine/shell_quote.h"
 #include "engine/sql_quote.h"
-#include "providers/connect_options.h"
-#include "providers/local/secrets.h"
-#include "providers/mysql/mysql_connection.h"
-#include "providers/session_pool.h"
-#include "providers/ssh/read_files.h"
-#include "providers/ssh/ssh_session.h"
+#include "providers/server_session.h"
 
 namespace replplan {
 namespace {
@@ -37,19 +32,19 @@ std::set<std::pair<std::string, std::string>> DeclaredAccounts(const Topology& t
   return accounts;
 }
 
-void ReadSql(const Topology& topology, const ServerSpec& server, SessionPool* pool, RawServerState& raw) {
-  auto options = MysqlOptionsFor(server);
-  if (!options.ok()) {
-    RecordSqlError(raw, options.status());
-    return;
-  }
-  auto connection = BorrowSql(pool, *options);
-  if (!connection.ok()) {
-    RecordSqlError(raw, connection.status());
-    return;
-  }
-  ReadSqlState(topology, **connection, raw);
-  GiveBack(pool, std::move(*connection), raw.sql_ok);
+// The state read's sessions: errors in the transport's own words (the report names the server),
+// the server's own timeouts, a pool's connections when the factory has a pool.
+SessionLimits ReadLimits() {
+  SessionLimits limits;
+  limits.command_timeout_ms = 0;
+  limits.name_errors = false;
+  return limits;
+}
+
+void ReadSql(const Topology& topology, ServerSession& session, RawServerState& raw) {
+  Status connected = session.ConnectSql();
+  if (!connected.ok()) return RecordSqlError(raw, connected);
+  ReadSqlState(topology, session, raw);
 }
 
 // [[app]]s that run on this server, in file order.
@@ -69,11 +64,11 @@ std::vector<const AppSpec*> AppsOn(const Topology& topology, const ServerSpec& s
 // What config_file includes (engine/effective_config.h), level by level: the directories it names
 // listed in one command, then every file named read in one ReadFiles, until nothing is left unread
 // (a Debian layout: two round trips). Bounded by the server's own nesting depth.
-Status ReadIncluded(SshSession& session, RawServerState& raw) {
+Status ReadIncluded(ServerSession& session, RawServerState& raw) {
   for (int round = 0; round <= 10; ++round) {
     EffectiveConfig config = ResolveEffectiveConfig(raw.config_file, raw.config_text, raw.included);
     if (!config.unread_dirs.empty()) {
-      auto listed = ListDirectories(session, config.unread_dirs);
+      auto listed = session.ListDirectories(config.unread_dirs);
       if (!listed.ok()) return listed.status();
       for (size_t i = 0; i < config.unread_dirs.size(); ++i) {
         DirRead& dir = (*listed)[i];
@@ -85,7 +80,7 @@ Status ReadIncluded(SshSession& session, RawServerState& raw) {
       if (config.complete()) return Status::OK();
       continue;
     }
-    auto read = ReadFiles(session, config.unread_files);
+    auto read = session.ReadFiles(config.unread_files);
     if (!read.ok()) return read.status();
     for (size_t i = 0; i < config.unread_files.size(); ++i) {
       FileRead& file = (*read)[i];
@@ -95,7 +90,7 @@ Status ReadIncluded(SshSession& session, RawServerState& raw) {
   return Status::OK();  // what is still unread is named in the state's config_problems
 }
 
-void ReadSsh(const Topology& topology, const ServerSpec& server, SessionPool* pool, RawServerState& raw) {
+void ReadSsh(const Topology& topology, const ServerSpec& server, ServerSession& session, RawServerState& raw) {
   const std::vector<const AppSpec*> apps = AppsOn(topology, server);
   for (const AppSpec* app : apps) {
     LiveAppConfig config;
@@ -108,17 +103,11 @@ void ReadSsh(const Topology& topology, const ServerSpec& server, SessionPool* po
     raw.ssh_error = error;
     for (LiveAppConfig& config : raw.app_configs) config.error = error;
   };
-  SshOptions options = SshOptionsFor(server);
-  auto session = BorrowSsh(pool, options);
-  if (!session.ok()) return fail(session.status().message());
   std::vector<std::string> paths = {server.config_file};
   for (const LiveAppConfig& config : raw.app_configs) paths.push_back(config.path);
   for (const AppSpec* app : apps) paths.push_back(app->RestartMarkerPath());
-  auto files = ReadFiles(**session, paths);
-  if (!files.ok()) {
-    GiveBack(pool, std::move(*session), false);
-    return fail(files.status().message());
-  }
+  auto files = session.ReadFiles(paths);
+  if (!files.ok()) return fail(files.status().message());
   for (size_t i = 0; i < raw.app_configs.size(); ++i) {
     FileRead& file = (*files)[i + 1];
     LiveAppConfig& config = raw.app_configs[i];
@@ -132,14 +121,12 @@ void ReadSsh(const Topology& topology, const ServerSpec& server, SessionPool* po
   FileRead& config_file = (*files)[0];
   raw.config_file = server.config_file;
   if (!config_file.read_ok) {
-    GiveBack(pool, std::move(*session), true);
     raw.ssh_error = config_file.error;
     return;
   }
   raw.config_exists = config_file.exists;
   raw.config_text = std::move(config_file.text);
-  Status included = config_file.exists ? ReadIncluded(**session, raw) : Status::OK();
-  GiveBack(pool, std::move(*session), included.ok());
+  Status included = config_file.exists ? ReadIncluded(session, raw) : Status::OK();
   if (!included.ok()) return fail(included.message());
   raw.ssh_ok = true;
 }
@@ -174,7 +161,7 @@ std::string RelayLogToCheck(const RawServerState& raw) {
 // What SQL alone cannot tell, over SSH, in one command and only when it is needed (a healthy read
 // pays nothing): whether the server process runs and where it listens, when SQL could not connect
 // (2002/2003); whether a stopped channel's relay log is still there.
-void Probe(const ServerSpec& server, SessionPool* pool, RawServerState& raw) {
+void Probe(ServerSession& session, RawServerState& raw) {
   if (!raw.ssh_ok) return;
   const bool process = !raw.sql_ok && ConnectError(raw.sql_errno);
   const std::string relay = raw.sql_ok ? RelayLogToCheck(raw) : "";
@@ -196,13 +183,7 @@ void Probe(const ServerSpec& server, SessionPool* pool, RawServerState& raw) {
               "else echo stopped; fi; ";
   }
   if (!relay.empty()) script += "if [ -e " + ShellQuote(relay) + " ]; then echo relay-present; else echo relay-missing; fi; ";
-  auto session = BorrowSsh(pool, SshOptionsFor(server));
-  if (!session.ok()) {
-    raw.process.error = session.status().message();
-    return;
-  }
-  auto ran = (*session)->Run(script);
-  GiveBack(pool, std::move(*session), ran.ok());
+  auto ran = session.Run(script);
   if (!ran.ok()) {
     raw.process.error = ran.status().message();
     return;
@@ -240,25 +221,26 @@ const std::vector<std::string>& LiveVariableNames() {
   return kNames;
 }
 
-void ReadSqlState(const Topology& topology, MysqlConnection& connection, RawServerState& raw) {
+void ReadSqlState(const Topology& topology, ServerSession& session, RawServerState& raw) {
   std::string in;
   for (const std::string& name : LiveVariableNames()) in += (in.empty() ? "" : ", ") + QuoteString(name);
-  auto variables = connection.Query("SHOW GLOBAL VARIABLES WHERE Variable_name IN (" + in + ")");
-  if (!variables.ok()) return RecordSqlError(raw, variables.status().WithContext("reading variables"));
+  auto variables = session.Query("SHOW GLOBAL VARIABLES WHERE Variable_name IN (" + in + ")", {}, "reading variables");
+  if (!variables.ok()) return RecordSqlError(raw, variables.status());
   for (const Row& row : *variables) {
     auto name = row.find("Variable_name");
     auto value = row.find("Value");
     if (name != row.end() && value != row.end()) raw.variables[Lower(name->second)] = value->second;
   }
 
-  auto replicas = connection.Query("SHOW ALL SLAVES STATUS");
-  if (!replicas.ok()) return RecordSqlError(raw, replicas.status().WithContext("reading replica status"));
+  auto replicas = session.Query("SHOW ALL SLAVES STATUS", {}, "reading replica status");
+  if (!replicas.ok()) return RecordSqlError(raw, replicas.status());
   raw.replica_status = std::move(*replicas);
 
-  auto databases = connection.Query(
+  auto databases = session.Query(
       "SELECT schema_name AS schema_name, default_character_set_name AS default_character_set_name, "
-      "default_collation_name AS default_collation_name FROM information_schema.SCHEMATA ORDER BY schema_name");
-  if (!databases.ok()) return RecordSqlError(raw, databases.status().WithContext("reading databases"));
+      "default_collation_name AS default_collation_name FROM information_schema.SCHEMATA ORDER BY schema_name",
+      {}, "reading databases");
+  if (!databases.ok()) return RecordSqlError(raw, databases.status());
   raw.databases = std::move(*databases);
   // The failover epoch (engine/cluster_epoch.h), only where replplan's schema exists: no round trip
   // on a server that never saw a promotion. A table not there (yet) reads as no epoch.
@@ -267,14 +249,14 @@ void ReadSqlState(const Topology& topology, MysqlConnection& connection, RawServ
     return it != row.end() && it->second == kEpochSchema;
   });
   if (has_epochs) {
-    auto epochs = connection.Query(ReadLatestEpochSql());
+    auto epochs = session.Query(ReadLatestEpochSql());
     if (epochs.ok()) raw.epochs = std::move(*epochs);
   }
 
   // Never the authentication_string: hashes have no business in replplan's memory.
-  auto users = connection.Query("SELECT user AS user, host AS host, plugin AS plugin FROM mysql.user "
-                                "ORDER BY user, host");
-  if (!users.ok()) return RecordSqlError(raw, users.status().WithContext("reading users"));
+  auto users = session.Query("SELECT user AS user, host AS host, plugin AS plugin FROM mysql.user ORDER BY user, host",
+                             {}, "reading users");
+  if (!users.ok()) return RecordSqlError(raw, users.status());
   raw.users = std::move(*users);
 
   const auto declared = DeclaredAccounts(topology);
@@ -282,8 +264,8 @@ void ReadSqlState(const Topology& topology, MysqlConnection& connection, RawServ
     std::pair<std::string, std::string> account{row.at("user"), row.at("host")};
     if (declared.count(account) == 0) continue;
     const std::string quoted = QuoteAccount(account.first, account.second);
-    auto grants = connection.Query("SHOW GRANTS FOR " + quoted);
-    if (!grants.ok()) return RecordSqlError(raw, grants.status().WithContext("reading grants of " + quoted));
+    auto grants = session.Query("SHOW GRANTS FOR " + quoted, {}, "reading grants of " + quoted);
+    if (!grants.ok()) return RecordSqlError(raw, grants.status());
     std::vector<std::string>& lines = raw.grants[quoted];
     // One column, named "Grants for user@host": take it whatever its name.
     for (const Row& grant : *grants) {
@@ -297,9 +279,12 @@ RawServerState LiveProvider::ReadState(const Topology& topology, const ServerSpe
   RawServerState raw;
   raw.name = server.name;
   // Two halves into two separate objects, so the threads share nothing until the join.
+  // A session each: one user at a time.
+  std::unique_ptr<ServerSession> sql = sessions_.Open(server, ReadLimits());
+  std::unique_ptr<ServerSession> shell = sessions_.Open(server, ReadLimits());
   RawServerState ssh_part;
-  std::thread ssh([this, &topology, &server, &ssh_part] { ReadSsh(topology, server, pool_, ssh_part); });
-  ReadSql(topology, server, pool_, raw);
+  std::thread ssh([&topology, &server, &shell, &ssh_part] { ReadSsh(topology, server, *shell, ssh_part); });
+  ReadSql(topology, *sql, raw);
   ssh.join();
   raw.ssh_ok = ssh_part.ssh_ok;
   raw.ssh_error = std::move(ssh_part.ssh_error);
@@ -308,9 +293,12 @@ RawServerState LiveProvider::ReadState(const Topology& topology, const ServerSpe
   raw.config_file = std::move(ssh_part.config_file);
   raw.included = std::move(ssh_part.included);
   raw.app_configs = std::move(ssh_part.app_configs);
-  if (probes_ == ExtraProbes::kWhenNeeded) Probe(server, pool_, raw);
+  if (probes_ == ExtraProbes::kWhenNeeded) Probe(*shell, raw);
   return raw;
 }
+
+LiveProvider::LiveProvider(SessionPool* pool, ExtraProbes probes)
+    : owned_(std::make_unique<LiveSessionFactory>(pool)), sessions_(*owned_), probes_(probes) {}
 
 std::unique_ptr<Provider> MakeLiveProvider(SessionPool* pool, ExtraProbes probes) {
   return std::make_unique<LiveProvider>(pool, probes);

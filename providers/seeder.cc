@@ -15,9 +15,7 @@
 
 #include "engine/shell_quote.h"
 #include "engine/sql_quote.h"
-#include "providers/local/secrets.h"
-#include "providers/mysql/mysql_connection.h"
-#include "providers/ssh/ssh_session.h"
+#include "providers/server_session.h"
 
 namespace replplan {
 namespace {
@@ -26,45 +24,65 @@ namespace {
 // producing, and a restore keeps consuming, statement after statement.
 constexpr int kIdleTimeoutMs = 120000;
 
-struct SqlSide {
+// One side of the seed (the primary or the replica): its session, over which its SQL runs and its
+// command streams, and its SQL password, redacted from any stderr quoted. Errors are worded as the
+// transport words them, named here by the server ("uranus: query failed on ...").
+struct Side {
   const ServerSpec* spec = nullptr;
   Secret password;
-  std::unique_ptr<MysqlConnection> sql;
+  std::unique_ptr<ServerSession> session;
 };
 
-Result<SqlSide> ConnectSql(const ServerSpec& server) {
-  SqlSide side;
+Result<Side> Open(SessionFactory& sessions, const ServerSpec& server) {
+  Side side;
   side.spec = &server;
   auto options = MysqlOptionsFor(server);
   if (!options.ok()) return options.status().WithContext(server.name);
   side.password = options->password;
-  auto connection = MysqlConnection::Connect(*options);
-  if (!connection.ok()) return connection.status().WithContext(server.name);
-  side.sql = std::move(connection.value());
+  // Fresh connections: the replica's session turns sql_log_bin off, and both stream for minutes.
+  SessionLimits limits;
+  limits.fresh = true;
+  limits.command_timeout_ms = 0;  // the server's own
+  limits.name_errors = false;
+  side.session = sessions.Open(server, limits);
+  Status connected = side.session->ConnectSql();
+  if (!connected.ok()) return connected.WithContext(server.name);
   return side;
 }
 
+// @@name of the side's server.
+Result<std::string> Global(Side& side, const std::string& name) {
+  auto value = side.session->Global(name);
+  if (!value.ok()) return value.status().WithContext(side.spec->name);
+  return value;
+}
+
 // First column of the first row ("" when there is none).
-Result<std::string> Value(SqlSide& side, const std::string& sql) {
-  auto rows = side.sql->Query(sql);
+Result<std::string> Value(Side& side, const std::string& sql) {
+  auto rows = side.session->Query(sql);
   if (!rows.ok()) return rows.status().WithContext(side.spec->name);
   if (rows->empty() || rows->front().empty()) return std::string();
   return rows->front().begin()->second;
 }
 
-Status Execute(SqlSide& side, const std::string& sql) {
-  return side.sql->Execute(sql).WithContext(side.spec->name);
+Status Execute(Side& side, const std::string& sql) { return side.session->Execute(sql).WithContext(side.spec->name); }
+
+// The default channel (SHOW SLAVE STATUS), empty when there is none.
+Result<ReplicaChannel> Channel(Side& side) {
+  auto channel = side.session->ReplicaStatus();
+  if (!channel.ok()) return channel.status().WithContext(side.spec->name);
+  return channel->value_or(ReplicaChannel{});
 }
 
-Result<std::vector<std::string>> ListDatabases(SqlSide& side) {
-  auto rows = side.sql->Query("SELECT schema_name AS name FROM information_schema.SCHEMATA ORDER BY schema_name");
+Result<std::vector<std::string>> ListDatabases(Side& side) {
+  auto rows = side.session->Query("SELECT schema_name AS name FROM information_schema.SCHEMATA ORDER BY schema_name");
   if (!rows.ok()) return rows.status().WithContext(side.spec->name + ": listing databases");
   std::vector<std::string> all;
   for (const Row& row : *rows) all.push_back(row.at("name"));
   return all;
 }
 
-Result<std::vector<std::string>> ListUserDatabases(SqlSide& side) {
+Result<std::vector<std::string>> ListUserDatabases(Side& side) {
   auto all = ListDatabases(side);
   if (!all.ok()) return all.status();
   return UserDatabases(*all);
@@ -74,7 +92,7 @@ Result<std::vector<std::string>> ListUserDatabases(SqlSide& side) {
 // (only when wiping), and in file mode a default connection naming the primary so that the dump's
 // own CHANGE MASTER statements (which name no host) record the position on it. Everything runs in the
 // replica's session with sql_log_bin=0: none of it is replica history anyone should replay.
-Status PrepareReplica(SqlSide& replica, const ServerSpec& primary, const std::vector<std::string>& databases,
+Status PrepareReplica(Side& replica, const ServerSpec& primary, const std::vector<std::string>& databases,
                       ReplicationMode mode) {
   for (const char* statement : {"SET SESSION sql_log_bin=0", "STOP SLAVE", "RESET SLAVE ALL"}) {
     Status s = Execute(replica, statement);
@@ -89,7 +107,7 @@ Status PrepareReplica(SqlSide& replica, const ServerSpec& primary, const std::ve
     // GTID of the same domain (measured). That binlog describes data the replica no longer has (it
     // holds no user database now), so RESET MASTER loses nothing, as long as no server replicates
     // from this one: a downstream replica would be left asking for GTIDs that no longer exist.
-    auto own = Value(replica, "SELECT @@gtid_binlog_pos");
+    auto own = Global(replica, "gtid_binlog_pos");
     if (!own.ok()) return own.status();
     if (!own->empty()) {
       auto downstream =
@@ -104,7 +122,7 @@ Status PrepareReplica(SqlSide& replica, const ServerSpec& primary, const std::ve
       if (!s.ok()) return s;
     }
   }
-  Status cleared = Execute(replica, "SET GLOBAL gtid_slave_pos=''");
+  Status cleared = replica.session->SetGlobal("gtid_slave_pos", QuoteString("")).WithContext(replica.spec->name);
   if (!cleared.ok()) return cleared;
   // In GTID mode the replica keeps no visible channel until change-source names the primary: a
   // host-less connection does not show in SHOW SLAVE STATUS, so a seed cut short (kill -9 of
@@ -119,30 +137,29 @@ Status PrepareReplica(SqlSide& replica, const ServerSpec& primary, const std::ve
 
 // File mode, after the copy: the channel leaves its sentinel host for the primary, keeping the
 // position the dump recorded (naming MASTER_HOST alone would reset it to the first binlog).
-Status PointAtPrimaryKeepingPosition(SqlSide& replica, const ServerSpec& primary) {
-  auto status = replica.sql->Query("SHOW SLAVE STATUS");
-  if (!status.ok()) return status.status().WithContext(replica.spec->name);
-  if (status->empty()) return Status::Internal(replica.spec->name + ": no replication position after the seed");
-  const ReplicaChannel channel = ParseReplicaChannel(status->front());
-  if (channel.source_log_file.empty() || !channel.read_source_log_pos) {
+Status PointAtPrimaryKeepingPosition(Side& replica, const ServerSpec& primary) {
+  auto channel = replica.session->ReplicaStatus();
+  if (!channel.ok()) return channel.status().WithContext(replica.spec->name);
+  if (!channel->has_value()) return Status::Internal(replica.spec->name + ": no replication position after the seed");
+  if ((*channel)->source_log_file.empty() || !(*channel)->read_source_log_pos) {
     return Status::Internal(replica.spec->name + ": the dump recorded no binlog position");
   }
   return Execute(replica, "CHANGE MASTER TO MASTER_HOST=" + QuoteString(primary.address) +
                               ", MASTER_PORT=" + std::to_string(primary.mysql.port) +
-                              ", MASTER_LOG_FILE=" + QuoteString(channel.source_log_file) +
-                              ", MASTER_LOG_POS=" + std::to_string(*channel.read_source_log_pos));
+                              ", MASTER_LOG_FILE=" + QuoteString((*channel)->source_log_file) +
+                              ", MASTER_LOG_POS=" + std::to_string(*(*channel)->read_source_log_pos));
 }
 
 // With no user database there is nothing to dump; the position comes straight from the primary.
-Status RecordPositionFromSql(SqlSide& primary, SqlSide& replica, ReplicationMode mode) {
+Status RecordPositionFromSql(Side& primary, Side& replica, ReplicationMode mode) {
   if (mode == ReplicationMode::kGtid) {
-    auto position = Value(primary, "SELECT @@gtid_binlog_pos");
+    auto position = Global(primary, "gtid_binlog_pos");
     if (!position.ok()) return position.status();
-    Status s = Execute(replica, "SET GLOBAL gtid_slave_pos=" + QuoteString(*position));
+    Status s = replica.session->SetGlobal("gtid_slave_pos", QuoteString(*position)).WithContext(replica.spec->name);
     if (!s.ok()) return s;
     return Execute(replica, "CHANGE MASTER TO MASTER_USE_GTID=slave_pos");
   }
-  auto status = primary.sql->Query("SHOW MASTER STATUS");
+  auto status = primary.session->Query("SHOW MASTER STATUS");
   if (!status.ok()) return status.status().WithContext(primary.spec->name);
   if (status->empty()) return Status::FailedPrecondition(primary.spec->name + " has no binary log position");
   const Row& row = status->front();
@@ -162,40 +179,37 @@ Status SideFailure(const std::string& what, const ServerSpec& server, const Stre
                           ")" + (err.empty() ? "" : ": " + err));
 }
 
-// What the dump and the restore run through, opened before the replica is touched: a host that
-// cannot be reached over SSH (or whose key does not match) refuses the seed while the replica is
-// still as it was.
-struct DumpSessions {
-  std::string primary_socket, replica_socket;
-  std::unique_ptr<SshSession> from, to;
+// The sockets the dump and the restore use, and both sides' SSH connections, opened before the
+// replica is touched: a host that cannot be reached over SSH (or whose key does not match) refuses
+// the seed while the replica is still as it was.
+struct Sockets {
+  std::string primary, replica;
 };
 
-Result<DumpSessions> OpenDumpSessions(SqlSide& primary, SqlSide& replica) {
-  DumpSessions sessions;
-  auto primary_socket = Value(primary, "SELECT @@socket");
+Result<Sockets> PrepareStreams(Side& primary, Side& replica) {
+  Sockets sockets;
+  auto primary_socket = Global(primary, "socket");
   if (!primary_socket.ok()) return primary_socket.status();
-  auto replica_socket = Value(replica, "SELECT @@socket");
+  auto replica_socket = Global(replica, "socket");
   if (!replica_socket.ok()) return replica_socket.status();
-  sessions.primary_socket = *primary_socket;
-  sessions.replica_socket = *replica_socket;
-  auto from = SshSession::Connect(SshOptionsFor(*primary.spec));
-  if (!from.ok()) return from.status().WithContext(primary.spec->name);
-  auto to = SshSession::Connect(SshOptionsFor(*replica.spec));
-  if (!to.ok()) return to.status().WithContext(replica.spec->name);
-  sessions.from = std::move(*from);
-  sessions.to = std::move(*to);
-  return sessions;
+  sockets.primary = *primary_socket;
+  sockets.replica = *replica_socket;
+  Status from = primary.session->ConnectSsh();
+  if (!from.ok()) return from.WithContext(primary.spec->name);
+  Status to = replica.session->ConnectSsh();
+  if (!to.ok()) return to.WithContext(replica.spec->name);
+  return sockets;
 }
 
 // Dump on the primary, restore on the replica, bytes pumped between the two SSH channels.
-Result<uint64_t> StreamDump(DumpSessions& sessions, SqlSide& primary, SqlSide& replica,
+Result<uint64_t> StreamDump(const Sockets& sockets, Side& primary, Side& replica,
                             const std::vector<std::string>& databases, ReplicationMode mode,
                             const ProgressFn& progress) {
   const std::vector<const Secret*> secrets = {&primary.password, &replica.password};
   // The restore first, so it is waiting when the first bytes come.
-  auto restore = sessions.to->Start(RestoreCommand(sessions.replica_socket));
+  auto restore = replica.session->StartCommand(RestoreCommand(sockets.replica));
   if (!restore.ok()) return restore.status().WithContext("restore on " + replica.spec->name);
-  auto dump = sessions.from->Start(DumpCommand(sessions.primary_socket, databases, mode));
+  auto dump = primary.session->StartCommand(DumpCommand(sockets.primary, databases, mode));
   if (!dump.ok()) return dump.status().WithContext("dump on " + primary.spec->name);
 
   PumpOptions options;
@@ -230,7 +244,7 @@ Result<uint64_t> StreamDump(DumpSessions& sessions, SqlSide& primary, SqlSide& r
 // primary has is recreated on the replica from the primary's own SHOW CREATE USER / SHOW GRANTS,
 // so the hash passes through memory only. Server error text is left out of failures here: it may
 // quote the statement, and so the hash.
-Status CopyAccounts(const Topology& topology, SqlSide& primary, SqlSide& replica) {
+Status CopyAccounts(const Topology& topology, Side& primary, Side& replica) {
   for (const UserSpec& user : topology.users) {
     if (user.name == topology.replication.user && user.host == topology.replication.host) continue;
     const std::string account = QuoteAccount(user.name, user.host);
@@ -238,8 +252,8 @@ Status CopyAccounts(const Topology& topology, SqlSide& primary, SqlSide& replica
                                      " AND Host=" + QuoteString(user.host));
     if (!exists.ok()) return exists.status();
     if (*exists == "0") continue;
-    auto create = primary.sql->Query("SHOW CREATE USER " + account);
-    auto grants = primary.sql->Query("SHOW GRANTS FOR " + account);
+    auto create = primary.session->Query("SHOW CREATE USER " + account);
+    auto grants = primary.session->Query("SHOW GRANTS FOR " + account);
     if (!create.ok() || !grants.ok() || create->empty() || create->front().empty()) {
       return Status::Internal(primary.spec->name + ": cannot read account " + account + " (MySQL error " +
                               std::to_string((!create.ok() ? create.status() : grants.status()).sql_errno()) + ")");
@@ -254,7 +268,7 @@ Status CopyAccounts(const Topology& topology, SqlSide& primary, SqlSide& replica
       if (!row.empty()) statements.push_back(row.begin()->second);
     }
     for (const std::string& sql : statements) {
-      Status s = replica.sql->Execute(sql);
+      Status s = replica.session->Execute(sql);
       if (!s.ok()) {
         return Status::Internal("copying account " + account + " to " + replica.spec->name +
                                 " failed (MySQL error " + std::to_string(s.sql_errno()) + ")");
@@ -265,9 +279,9 @@ Status CopyAccounts(const Topology& topology, SqlSide& primary, SqlSide& replica
 }
 
 // The position the seed recorded, for the final progress line; an error when it is missing.
-Result<std::string> CheckRecordedPosition(SqlSide& replica, ReplicationMode mode, const std::string& primary_gtid) {
+Result<std::string> CheckRecordedPosition(Side& replica, ReplicationMode mode, const std::string& primary_gtid) {
   if (mode == ReplicationMode::kGtid) {
-    auto position = Value(replica, "SELECT @@gtid_slave_pos");
+    auto position = Global(replica, "gtid_slave_pos");
     if (!position.ok()) return position.status();
     if (position->empty() && !primary_gtid.empty()) {
       return Status::Internal("seed left " + replica.spec->name + " without a gtid_slave_pos (primary is at " +
@@ -275,9 +289,9 @@ Result<std::string> CheckRecordedPosition(SqlSide& replica, ReplicationMode mode
     }
     return "gtid_slave_pos " + (position->empty() ? std::string("(empty: the primary has no GTID yet)") : *position);
   }
-  auto status = replica.sql->Query("SHOW SLAVE STATUS");
-  if (!status.ok()) return status.status().WithContext(replica.spec->name);
-  const ReplicaChannel channel = status->empty() ? ReplicaChannel{} : ParseReplicaChannel(status->front());
+  auto read = Channel(replica);
+  if (!read.ok()) return read.status();
+  const ReplicaChannel& channel = *read;
   if (channel.source_log_file.empty()) {
     return Status::Internal("seed left " + replica.spec->name + " without a binlog file/position");
   }
@@ -341,15 +355,16 @@ std::string FormatSeedProgress(uint64_t bytes, double seconds) {
   return line;
 }
 
-Status SeedReplica(const Topology& topology, const ServerSpec& primary, const ServerSpec& replica,
-                   bool wipe_replica_databases, const ProgressFn& progress, const std::string& approved_drops) {
+Status SeedReplica(SessionFactory& sessions, const Topology& topology, const ServerSpec& primary,
+                   const ServerSpec& replica, bool wipe_replica_databases, const ProgressFn& progress,
+                   const std::string& approved_drops) {
   const ReplicationMode mode = topology.replication.mode;
-  auto source = ConnectSql(primary);
+  auto source = Open(sessions, primary);
   if (!source.ok()) return source.status();
-  auto target = ConnectSql(replica);
+  auto target = Open(sessions, replica);
   if (!target.ok()) return target.status();
 
-  auto log_bin = Value(*source, "SELECT @@log_bin");
+  auto log_bin = Global(*source, "log_bin");
   if (!log_bin.ok()) return log_bin.status();
   if (*log_bin != "1") {
     return Status::FailedPrecondition(primary.name + " has no binary log (log_bin is OFF): a replica would have "
@@ -371,14 +386,14 @@ Status SeedReplica(const Topology& topology, const ServerSpec& primary, const Se
     return Status::FailedPrecondition(replica.name + " holds databases " + Join(*replica_databases) +
                                       " now, the plan drops " + approved_drops + ": plan again (nothing changed)");
   }
-  auto primary_gtid = Value(*source, "SELECT @@gtid_binlog_pos");
+  auto primary_gtid = Global(*source, "gtid_binlog_pos");
   if (!primary_gtid.ok()) return primary_gtid.status();
 
-  std::optional<DumpSessions> sessions;
+  std::optional<Sockets> sockets;
   if (!primary_databases.empty()) {
-    auto opened = OpenDumpSessions(*source, *target);
-    if (!opened.ok()) return opened.status().WithContext("seeding " + replica.name + " (nothing changed on it)");
-    sessions = std::move(*opened);
+    auto prepared = PrepareStreams(*source, *target);
+    if (!prepared.ok()) return prepared.status().WithContext("seeding " + replica.name + " (nothing changed on it)");
+    sockets = *prepared;
   }
 
   Status prepared = PrepareReplica(*target, primary, *replica_databases, mode);
@@ -393,11 +408,11 @@ Status SeedReplica(const Topology& topology, const ServerSpec& primary, const Se
 
   const auto started = std::chrono::steady_clock::now();
   uint64_t bytes = 0;
-  if (!sessions) {
+  if (!sockets) {
     Status recorded = RecordPositionFromSql(*source, *target, mode);
     if (!recorded.ok()) return failed(recorded.WithContext("recording the replication position on " + replica.name));
   } else {
-    auto streamed = StreamDump(*sessions, *source, *target, primary_databases, mode, progress);
+    auto streamed = StreamDump(*sockets, *source, *target, primary_databases, mode, progress);
     if (!streamed.ok()) return failed(streamed.status());
     bytes = *streamed;
   }

@@ -32,6 +32,8 @@
 
 namespace replplan {
 
+class SessionFactory;
+
 // Seeds `replica` from `primary`: consistent dump streamed from one SSH channel to the other,
 // restored with binary logging off, replication position recorded on the replica.
 // Refuses (FailedPrecondition, nothing changed) when the replica holds user databases and
@@ -40,8 +42,11 @@ namespace replplan {
 // `approved_drops`: with a wipe, the databases the plan said it drops (SortedIdentifierList); one that
 // holds others by the time the seed runs is refused, nothing changed. Empty: not checked (a plan of
 // an older replplan).
-Status SeedReplica(const Topology& topology, const ServerSpec& primary, const ServerSpec& replica,
-                   bool wipe_replica_databases, const ProgressFn& progress, const std::string& approved_drops = "");
+// Both sides are sessions of their own from `sessions` (providers/server_session.h), fresh (never a
+// pool's): the dump and the restore are commands started on them (ServerSession::StartCommand).
+Status SeedReplica(SessionFactory& sessions, const Topology& topology, const ServerSpec& primary,
+                   const ServerSpec& replica, bool wipe_replica_databases, const ProgressFn& progress,
+                   const std::string& approved_drops = "");
 
 // The pieces below are pure, exposed so tests can pin them down.
 

@@ -1,5 +1,14 @@
 #include "providers/server_session.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
 #include <utility>
 
 #include "providers/connect_options.h"
@@ -74,6 +83,90 @@ Result<std::optional<std::string>> ServerSession::ReadFile(const std::string& pa
   return std::optional<std::string>(std::move(file.text));
 }
 
+namespace {
+
+// Waits until either socket can make progress or `timeout_ms` passes. false only on a poll error.
+bool PollStreams(const RemoteCommand& from, bool want_from, const RemoteCommand& to, int timeout_ms) {
+  std::array<pollfd, 2> fds{};
+  nfds_t count = 0;
+  if (want_from) fds[count++] = pollfd{from.socket(), from.poll_events(), 0};
+  fds[count++] = pollfd{to.socket(), to.poll_events(), 0};
+  int one = 1;  // see WaitSocket: sshd's last small packets wait for our ACK otherwise
+  for (nfds_t i = 0; i < count; ++i) {
+    if (fds[i].fd >= 0) setsockopt(fds[i].fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
+  }
+  int rc;
+  do {
+    rc = poll(fds.data(), count, timeout_ms);
+  } while (rc < 0 && errno == EINTR);
+  return rc >= 0;
+}
+
+}  // namespace
+
+Result<PumpResult> PumpStdoutToStdin(RemoteCommand& from, RemoteCommand& to, const PumpOptions& options) {
+  // One fixed buffer, bytes [begin, end) pending: reading stops while it is full, so a slow
+  // reader slows the writer down (SSH windows push back all the way to the remote command).
+  std::vector<char> buffer(options.buffer_bytes > 0 ? options.buffer_bytes : 256 * 1024);
+  size_t begin = 0, end = 0;
+  PumpResult result;
+  const auto started = std::chrono::steady_clock::now();
+  auto last_moved = started;
+  auto next_progress = started + std::chrono::milliseconds(options.progress_interval_ms);
+  auto seconds_since_start = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(); };
+  for (;;) {
+    bool moved = false;
+    if (!from.stdout_eof() && end < buffer.size()) {
+      auto n = from.ReadStdout(buffer.data() + end, buffer.size() - end);
+      if (!n.ok()) return n.status();
+      end += *n;
+      moved = moved || *n > 0;
+    }
+    if (end > begin && !to.remote_closed()) {
+      auto n = to.WriteStdin(buffer.data() + begin, end - begin);
+      if (!n.ok()) return n.status();
+      begin += *n;
+      result.bytes += *n;
+      moved = moved || *n > 0;
+      if (begin == end) begin = end = 0;
+    }
+    Status drained = to.DrainOutput();  // the receiver's own output, and whether it has exited
+    if (!drained.ok()) return drained;
+    if (to.remote_closed()) return result;  // it quit before taking everything: it failed
+    if (from.stdout_eof() && begin == end) {
+      result.complete = true;
+      if (options.progress) options.progress(result.bytes, seconds_since_start());
+      return result;
+    }
+    if (end == buffer.size() && begin > 0) {
+      std::memmove(buffer.data(), buffer.data() + begin, end - begin);
+      end -= begin;
+      begin = 0;
+    }
+
+    auto now = std::chrono::steady_clock::now();
+    if (options.progress && now >= next_progress) {
+      options.progress(result.bytes, seconds_since_start());
+      next_progress = now + std::chrono::milliseconds(options.progress_interval_ms);
+    }
+    if (moved) {
+      last_moved = now;
+      continue;
+    }
+    auto idle_left = last_moved + std::chrono::milliseconds(options.idle_timeout_ms) - now;
+    if (idle_left <= std::chrono::steady_clock::duration::zero()) {
+      return Status::Unavailable("no data moved from " + from.Endpoint() + " to " + to.Endpoint() + " for " +
+                                 std::to_string(options.idle_timeout_ms / 1000) + " s");
+    }
+    auto wait = std::min(idle_left, options.progress ? next_progress - now : idle_left);
+    int wait_ms = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(wait).count()) + 1;
+    bool want_from = !from.stdout_eof() && end < buffer.size();
+    if (!PollStreams(from, want_from, to, wait_ms)) {
+      return Status::Internal(std::string("poll failed while streaming: ") + std::strerror(errno));
+    }
+  }
+}
+
 // --- the live session ----------------------------------------------------------------------------
 
 namespace {
@@ -101,8 +194,7 @@ class LiveServerSession : public ServerSession {
       // A connection the server dropped (restart, kill, timeout) is useless: the next use reconnects.
       if (rows.status().code() == Status::Code::kUnavailable) sql_.reset();
       // The statement names the failure only when the caller gave no words for it, redacted all the same.
-      return rows.status().WithContext(server_.name + ": " +
-                                       (what.empty() ? RedactSecrets(sql, also_redact) : what));
+      return Named(rows.status(), what.empty() ? RedactSecrets(sql, also_redact) : what, what);
     }
     return rows;
   }
@@ -110,7 +202,7 @@ class LiveServerSession : public ServerSession {
   Status ConnectSql(int connect_timeout_ms) override {
     if (sql_) return Status::OK();
     auto options = MysqlOptionsFor(server_);
-    if (!options.ok()) return options.status().WithContext(server_.name);
+    if (!options.ok()) return limits_.name_errors ? options.status().WithContext(server_.name) : options.status();
     if (connect_timeout_ms > 0) {
       options->connect_timeout_ms = connect_timeout_ms;
     } else if (limits_.sql_connect_timeout_ms > 0) {
@@ -119,7 +211,10 @@ class LiveServerSession : public ServerSession {
     if (limits_.sql_read_timeout_ms > 0) options->read_timeout_ms = limits_.sql_read_timeout_ms;
     if (limits_.sql_write_timeout_ms > 0) options->write_timeout_ms = limits_.sql_write_timeout_ms;
     auto connection = BorrowSql(pool_, *options);
-    if (!connection.ok()) return connection.status().WithContext(server_.name + " does not answer SQL");
+    if (!connection.ok()) {
+      return limits_.name_errors ? connection.status().WithContext(server_.name + " does not answer SQL")
+                                 : connection.status();
+    }
     sql_ = std::move(*connection);
     return Status::OK();
   }
@@ -136,7 +231,7 @@ class LiveServerSession : public ServerSession {
     Status sent = sql_->Send(sql);
     if (!sent.ok()) {
       if (sent.code() == Status::Code::kUnavailable) sql_.reset();
-      return sent.WithContext(server_.name + ": " + sql);
+      return Named(sent, sql, {});
     }
     pending_ = sql;
     return Status::OK();
@@ -151,7 +246,7 @@ class LiveServerSession : public ServerSession {
     auto rows = sql_->ReadAnswer();
     if (!rows.ok()) {
       if (rows.status().code() == Status::Code::kUnavailable) sql_.reset();
-      return rows.status().WithContext(server_.name + ": " + sql);
+      return Named(rows.status(), sql, {});
     }
     return rows;
   }
@@ -185,14 +280,95 @@ class LiveServerSession : public ServerSession {
     return written;
   }
 
+  Result<std::vector<DirRead>> ListDirectories(const std::vector<std::string>& dirs) override {
+    auto ssh = Ssh();
+    if (!ssh.ok()) return ssh.status();
+    auto listed = ::replplan::ListDirectories(**ssh, dirs);
+    if (!listed.ok()) DropSshOn(listed.status());
+    return listed;
+  }
+
+  Result<std::unique_ptr<RemoteCommand>> StartCommand(const std::string& command) override {
+    auto ssh = Ssh();
+    if (!ssh.ok()) return ssh.status();
+    auto stream = (*ssh)->Start(command);
+    if (!stream.ok()) {
+      DropSshOn(stream.status());
+      return stream.status();
+    }
+    return std::unique_ptr<RemoteCommand>(std::make_unique<LiveCommand>(*this, std::move(*stream)));
+  }
+
+  std::unique_ptr<RemoteCommand> TakeStartedCommand(const std::string& tag) override {
+    if (pool_ == nullptr || ssh_) return nullptr;
+    const SshOptions options = Options();
+    SessionPool::Started started = pool_->TakeStarted(options, tag);
+    if (!started.session || !started.stream) return nullptr;
+    started.session->set_command_timeout_ms(options.command_timeout_ms);
+    ssh_ = std::move(started.session);
+    return std::make_unique<LiveCommand>(*this, std::move(started.stream));
+  }
+
  private:
-  Result<SshSession*> Ssh() {
-    if (ssh_) return ssh_.get();
+  // A started command: the SshStream on this session's SSH connection. One abandoned (destroyed
+  // before a clean Finish) leaves the connection unfit to serve again: it is closed, not pooled.
+  class LiveCommand : public RemoteCommand {
+   public:
+    LiveCommand(LiveServerSession& owner, std::unique_ptr<SshStream> stream)
+        : owner_(owner), stream_(std::move(stream)) {}
+    ~LiveCommand() override {
+      stream_.reset();
+      if (!finished_) owner_.ssh_.reset();
+    }
+    Result<size_t> ReadStdout(char* buffer, size_t size) override { return stream_->ReadStdout(buffer, size); }
+    Result<size_t> WriteStdin(const char* data, size_t size) override { return stream_->WriteStdin(data, size); }
+    Status DrainOutput() override { return stream_->DrainOutput(); }
+    bool stdout_eof() const override { return stream_->stdout_eof(); }
+    bool remote_closed() const override { return stream_->remote_closed(); }
+    int socket() const override { return stream_->socket(); }
+    short poll_events() const override { return stream_->poll_events(); }
+    Result<StreamExit> Finish(int idle_timeout_ms) override {
+      auto exit = stream_->Finish(idle_timeout_ms);
+      finished_ = exit.ok();
+      return exit;
+    }
+    Status KeepAlive(int interval_s) override {
+      if (!keepalive_on_) {
+        owner_.ssh_->EnableKeepalive(interval_s);
+        keepalive_on_ = true;
+      }
+      return owner_.ssh_->SendKeepalive();
+    }
+    std::string Endpoint() const override { return stream_->Endpoint(); }
+
+   private:
+    LiveServerSession& owner_;
+    std::unique_ptr<SshStream> stream_;
+    bool finished_ = false;
+    bool keepalive_on_ = false;
+  };
+
+  // `status` worded for this session: "<server>: <what>" (name_errors), else `bare_what` alone
+  // when given ("reading variables: ...") or the transport's words.
+  Status Named(const Status& status, const std::string& what, const std::string& bare_what) const {
+    if (limits_.name_errors) return status.WithContext(server_.name + ": " + what);
+    return bare_what.empty() ? status : status.WithContext(bare_what);
+  }
+
+  SshOptions Options() const {
     SshOptions options = SshOptionsFor(server_);
     if (limits_.command_timeout_ms > 0) options.command_timeout_ms = limits_.command_timeout_ms;
     if (limits_.ssh_connect_timeout_ms > 0) options.connect_timeout_ms = limits_.ssh_connect_timeout_ms;
-    auto session = BorrowSsh(pool_, options);
-    if (!session.ok()) return session.status().WithContext(server_.name + ": cannot open SSH session");
+    return options;
+  }
+
+  Result<SshSession*> Ssh() {
+    if (ssh_) return ssh_.get();
+    auto session = BorrowSsh(pool_, Options());
+    if (!session.ok()) {
+      return limits_.name_errors ? session.status().WithContext(server_.name + ": cannot open SSH session")
+                                 : session.status();
+    }
     ssh_ = std::move(*session);
     return ssh_.get();
   }

@@ -1,10 +1,15 @@
 // The seam below the executor: everything replplan does to one server, as verbs over one object.
 //
-// LiveExecutor, failover_facts, the epoch record, the lost-transaction read and the watcher (its
-// probe and its fence guard) speak to servers only through a ServerSession. The real one (LiveServerSession, below) is MariaDB Connector/C and libssh2, with
-// connections borrowed from a SessionPool; the fake (providers/testing/fake_server.h) records every
-// statement and command it is asked and has fault switches (fail statement N with errno E, freeze
-// for T, drop the connection after N), so a fault at any step is a unit test, not a lab setup.
+// LiveExecutor and its steps, the seeder, failover_facts, the epoch record, the lost-transaction
+// read, the live read of plan/status (live_provider.h), the cluster lock and the watcher (its probe
+// and its fence guard) speak to servers only through a ServerSession. The real one
+// (LiveServerSession, below) is MariaDB Connector/C and libssh2, with connections borrowed from a
+// SessionPool; the fake (providers/testing/fake_server.h) records every statement and command it is
+// asked and has fault switches (fail statement N with errno E, freeze for T, drop the connection
+// after N, drop a started command's stream after N bytes), so a fault at any step is a unit test,
+// not a lab setup. Below the seam only: the SessionPool itself (what the live session borrows; it
+// starts watch's standby lock holders and shells) and restart-app's run on a standby shell
+// (providers/standby_shell.h: its nonce protocol needs the SshStream).
 //
 // Invariants:
 // - One user at a time (neither a MYSQL nor a libssh2 session may be shared between threads).
@@ -22,6 +27,8 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -51,6 +58,43 @@ struct SessionLimits {
   // Connect afresh, never borrowing from nor giving back to a pool: a check that the server
   // answers now (a warm connection would prove nothing about reaching it now).
   bool fresh = false;
+  // false: errors are the transport's own words ("cannot connect to 127.0.0.67:3306: ...", "reading
+  // variables: query failed on ..."), without the server's name, the statement or "does not answer
+  // SQL": for a caller whose report names the server itself (the state read, providers/live_provider.h).
+  bool name_errors = true;
+};
+
+// A command started on the server (ServerSession::StartCommand) whose stdin and stdout move in
+// pieces, without blocking: every call does what it can now and returns, so one thread can drive
+// several commands on several sessions (poll socket() for poll_events() to wait). The real one is an
+// SshStream (providers/ssh/ssh_session.h) on the session's SSH connection; the fake's is scripted.
+// The session must outlive it; one command at a time per session.
+class RemoteCommand {
+ public:
+  // An unfinished command is abandoned: its channel closes under it (its stdin never sees a clean
+  // EOF) and the session's SSH connection is not given back to a pool.
+  virtual ~RemoteCommand() = default;
+  // Up to `size` bytes of stdout; 0 when none is available now (or at EOF: see stdout_eof()).
+  virtual Result<size_t> ReadStdout(char* buffer, size_t size) = 0;
+  // How many bytes of `data` the command accepted; 0 when it cannot take any now. After a 0, call
+  // again with the same bytes first.
+  virtual Result<size_t> WriteStdin(const char* data, size_t size) = 0;
+  // Drains stderr (and stdout, when nobody reads it), so the command never waits on us.
+  virtual Status DrainOutput() = 0;
+  virtual bool stdout_eof() const = 0;
+  // The command closed its output (it has exited or is about to).
+  virtual bool remote_closed() const = 0;
+  // The socket to poll(), and for what; -1 when there is none (a wait then just sleeps).
+  virtual int socket() const = 0;
+  virtual short poll_events() const = 0;
+  // Closes stdin (EOF), reads the rest and waits for the exit status; an error only when nothing
+  // arrives for `idle_timeout_ms` or the transport fails (see SshStream::Finish).
+  virtual Result<StreamExit> Finish(int idle_timeout_ms) = 0;
+  // Keeps traffic on a connection otherwise silent for long (a held cluster lock): a keepalive
+  // every `interval_s` seconds of calls. Errors: the connection is gone.
+  virtual Status KeepAlive(int interval_s) = 0;
+  // "root@127.0.0.61:2222", for messages.
+  virtual std::string Endpoint() const = 0;
 };
 
 enum class ReplicaThreads { kBoth, kIo, kSql };
@@ -100,6 +144,15 @@ class ServerSession {
   // As providers/ssh/atomic_write.h AtomicWrite.
   virtual Status AtomicWrite(const std::string& path, std::string_view content,
                              const AtomicWriteOptions& options = {}) = 0;
+  // As providers/ssh/read_files.h ListDirectories: each directory's entries, in one command.
+  virtual Result<std::vector<DirRead>> ListDirectories(const std::vector<std::string>& dirs) = 0;
+  // Starts `command` and returns at once (RemoteCommand, above), for data too large to hold (a
+  // seed's dump and restore) or a conversation that lasts (the cluster lock's holder).
+  virtual Result<std::unique_ptr<RemoteCommand>> StartCommand(const std::string& command) = 0;
+  // A command started ahead of need under `tag` (SessionPool::KeepStarted: watch's standby lock
+  // holders), taken with its SSH connection as this session's; null when there is none, or when
+  // this session has its SSH connection already.
+  virtual std::unique_ptr<RemoteCommand> TakeStartedCommand(const std::string& tag) = 0;
 
   // --- Typed verbs, over Query (non-virtual: one text for each statement) ------------------------
   Status Execute(const std::string& sql, const std::vector<const Secret*>& also_redact = {},
@@ -136,5 +189,24 @@ class LiveSessionFactory : public SessionFactory {
  private:
   SessionPool* pool_;
 };
+
+struct PumpOptions {
+  size_t buffer_bytes = 256 * 1024;  // the only buffer: replplan's memory does not grow with the data
+  int idle_timeout_ms = 120000;      // no byte moved for this long: an error (a long transfer is not)
+  int progress_interval_ms = 500;
+  // Called every progress_interval_ms with bytes moved so far and seconds since the start.
+  std::function<void(uint64_t bytes, double seconds)> progress;
+};
+
+struct PumpResult {
+  uint64_t bytes = 0;
+  // true: `from` reached EOF and every byte was written to `to` (stdin not closed yet: the caller
+  // decides after checking how `from` ended). false: `to` closed before that (it failed).
+  bool complete = false;
+};
+
+// Moves `from`'s stdout into `to`'s stdin, byte for byte, from this thread, polling both sockets.
+// Errors: transport failures, and no progress for idle_timeout_ms.
+Result<PumpResult> PumpStdoutToStdin(RemoteCommand& from, RemoteCommand& to, const PumpOptions& options);
 
 }  // namespace replplan

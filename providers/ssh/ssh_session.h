@@ -202,25 +202,6 @@ class SshStream {
   std::string stderr_tail_;
 };
 
-struct PumpOptions {
-  size_t buffer_bytes = 256 * 1024;  // the only buffer: replplan's memory does not grow with the data
-  int idle_timeout_ms = 120000;      // no byte moved for this long: an error (a long transfer is not)
-  int progress_interval_ms = 500;
-  // Called every progress_interval_ms with bytes moved so far and seconds since the start.
-  std::function<void(uint64_t bytes, double seconds)> progress;
-};
-
-struct PumpResult {
-  uint64_t bytes = 0;
-  // true: `from` reached EOF and every byte was written to `to` (stdin not closed yet: the caller
-  // decides after checking how `from` ended). false: `to` closed before that (it failed).
-  bool complete = false;
-};
-
-// Moves `from`'s stdout into `to`'s stdin, byte for byte, from this thread, polling both sockets.
-// Errors: transport failures, and no progress for idle_timeout_ms.
-Result<PumpResult> PumpStdoutToStdin(SshStream& from, SshStream& to, const PumpOptions& options);
-
 // "~/x" -> "$HOME/x"; anything else unchanged.
 std::string ExpandHome(const std::string& path);
 

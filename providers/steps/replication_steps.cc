@@ -67,7 +67,8 @@ Status SeedReplica(const StepContext& ctx, const Action& action) {
     if (!*errant) return Status::OK();
   }
   ProgressFn forward = ctx.progress ? ctx.progress : [](const std::string&) {};
-  Status seeded = replplan::SeedReplica(ctx.topology, *source, ctx.server, action.destructive, forward, args.drops);
+  Status seeded =
+      replplan::SeedReplica(ctx.sessions, ctx.topology, *source, ctx.server, action.destructive, forward, args.drops);
   // The restore may have changed what this host's session sees (users, replication state).
   ctx.session.DropSql();
   return seeded;

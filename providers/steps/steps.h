@@ -22,8 +22,8 @@
 //   before anything changes. SQL values go through engine/sql_quote.h, shell arguments through
 //   engine/shell_quote.h.
 // - It speaks to its server only through `session`, and to another one only through a session of
-//   its own from `sessions` (seeding excepted: providers/seeder.h streams over SSH sessions of its
-//   own). Its error text may hold a secret only where the session redacts it; the executor redacts
+//   its own from `sessions` (seeding too: providers/seeder.h opens one on each side and streams
+//   over them). Its error text may hold a secret only where the session redacts it; the executor redacts
 //   every message of every secret the topology names (ResolvedSecrets::all) on the way out.
 #pragma once
 

@@ -1,5 +1,7 @@
 #include "providers/testing/fake_server.h"
 
+#include <poll.h>
+
 #include <algorithm>
 #include <thread>
 #include <utility>
@@ -119,6 +121,7 @@ void FakeServer::DropSqlAfter(int n) {
 void FakeServer::AllowSqlReconnect() {
   std::lock_guard<std::mutex> lock(mutex_);
   sql_down_ = false;
+  connect_errno_.reset();
 }
 
 void FakeServer::FailShell(const std::string& line_prefix, Status status) {
@@ -134,6 +137,43 @@ void FakeServer::FreezeShell(const std::string& line_prefix, std::chrono::millis
 void FakeServer::DropShell(const std::string& line_prefix) {
   std::lock_guard<std::mutex> lock(mutex_);
   shell_faults_.push_back({ShellFault::Kind::kDrop, line_prefix, Status::OK(), {}});
+}
+
+void FakeServer::DropStreamAfter(const std::string& line_prefix, size_t bytes) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ShellFault fault{ShellFault::Kind::kDropStreamAfter, line_prefix, Status::OK(), {}};
+  fault.bytes = bytes;
+  shell_faults_.push_back(std::move(fault));
+}
+
+void FakeServer::DropStreams() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (auto& stream : streams_) stream->dropped = true;
+}
+
+void FakeServer::FailConnect(int sql_errno) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  connect_errno_ = sql_errno;
+}
+
+void FakeServer::ScriptCommand(const std::string& prefix, CommandScript script) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  scripts_.emplace_back(prefix, std::move(script));
+}
+
+void FakeServer::KeepStarted(const std::string& tag, const std::string& command, CommandScript script) {
+  auto stream = std::make_shared<Stream>();
+  stream->seen.command = command;
+  stream->script = std::move(script);
+  std::lock_guard<std::mutex> lock(mutex_);
+  standby_[tag] = std::move(stream);
+}
+
+std::vector<FakeServer::StartedCommand> FakeServer::started() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<StartedCommand> out;
+  for (const auto& stream : streams_) out.push_back(stream->seen);
+  return out;
 }
 
 void FakeServer::AllowShellReconnect() {
@@ -337,6 +377,103 @@ std::optional<FakeServer::ShellFault> FakeServer::TakeShellFault(const std::stri
   return std::nullopt;
 }
 
+// --- a started command -----------------------------------------------------------------------------
+
+class FakeCommand : public RemoteCommand {
+ public:
+  // `session_open`: its session's SSH connection, closed when the stream drops (the session outlives it).
+  FakeCommand(FakeServer& server, std::shared_ptr<FakeServer::Stream> stream, std::string endpoint, bool& session_open)
+      : server_(server), stream_(std::move(stream)), endpoint_(std::move(endpoint)), session_open_(session_open) {}
+  ~FakeCommand() override {
+    std::lock_guard<std::mutex> lock(server_.mutex_);
+    if (!stream_->seen.finished) stream_->seen.abandoned = true;
+  }
+
+  Result<size_t> ReadStdout(char* buffer, size_t size) override {
+    std::lock_guard<std::mutex> lock(server_.mutex_);
+    if (stream_->dropped) return Dropped("reading command output");
+    const FakeServer::CommandScript& script = stream_->script;
+    if (script.silent) return size_t{0};
+    size_t end = script.out.size();
+    if (stream_->drop_after) end = std::min(end, *stream_->drop_after);
+    if (stream_->sent >= end && stream_->drop_after && *stream_->drop_after < script.out.size()) {
+      stream_->dropped = true;
+      server_.shell_down_ = true;
+      session_open_ = false;
+      return Dropped("reading command output");
+    }
+    const size_t n = std::min(size, end - stream_->sent);
+    std::copy_n(script.out.data() + stream_->sent, n, buffer);
+    stream_->sent += n;
+    return n;
+  }
+
+  Result<size_t> WriteStdin(const char* data, size_t size) override {
+    std::lock_guard<std::mutex> lock(server_.mutex_);
+    if (stream_->dropped) return Dropped("writing command input");
+    stream_->seen.input.append(data, size);
+    return size;
+  }
+
+  Status DrainOutput() override {
+    std::lock_guard<std::mutex> lock(server_.mutex_);
+    return stream_->dropped ? Dropped("reading command output") : Status::OK();
+  }
+
+  bool stdout_eof() const override {
+    std::lock_guard<std::mutex> lock(server_.mutex_);
+    const FakeServer::CommandScript& script = stream_->script;
+    if (script.silent || stream_->sent < script.out.size()) return false;
+    return !script.until_stdin_eof || stream_->seen.stdin_closed;
+  }
+
+  bool remote_closed() const override {
+    std::lock_guard<std::mutex> lock(server_.mutex_);
+    const FakeServer::CommandScript& script = stream_->script;
+    if (script.silent) return false;
+    return script.until_stdin_eof ? stream_->seen.stdin_closed : stream_->sent >= script.out.size();
+  }
+
+  int socket() const override { return -1; }
+  short poll_events() const override { return POLLIN; }
+
+  Result<StreamExit> Finish(int idle_timeout_ms) override {
+    bool silent = false;
+    {
+      std::lock_guard<std::mutex> lock(server_.mutex_);
+      if (stream_->dropped) return Dropped("finishing the command");
+      stream_->seen.stdin_closed = true;
+      silent = stream_->script.silent;
+    }
+    if (silent) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(idle_timeout_ms));
+      return Status::Unavailable("ssh " + endpoint_ + ": no output for " + std::to_string(idle_timeout_ms) + " ms");
+    }
+    std::lock_guard<std::mutex> lock(server_.mutex_);
+    stream_->sent = stream_->script.out.size();
+    stream_->seen.finished = true;
+    for (const auto& [name, value] : stream_->script.sets_globals) server_.globals[name] = value;
+    return StreamExit{stream_->script.exit_status, stream_->script.err};
+  }
+
+  Status KeepAlive(int) override {
+    std::lock_guard<std::mutex> lock(server_.mutex_);
+    return stream_->dropped || server_.shell_down_ ? Dropped("keepalive") : Status::OK();
+  }
+
+  std::string Endpoint() const override { return endpoint_; }
+
+ private:
+  Status Dropped(const std::string& doing) const {
+    return Status::Unavailable("ssh " + endpoint_ + ": " + doing + " failed: connection reset by peer");
+  }
+
+  FakeServer& server_;
+  std::shared_ptr<FakeServer::Stream> stream_;
+  const std::string endpoint_;
+  bool& session_open_;
+};
+
 // --- the session ----------------------------------------------------------------------------------
 
 class FakeServerSession : public ServerSession {
@@ -354,31 +491,38 @@ class FakeServerSession : public ServerSession {
     if (!connected.ok()) return connected;
     const std::string logged = RedactSecrets(sql, also_redact);
     const std::string endpoint = SqlEndpoint();
-    const std::string context = spec_.name + ": " + (what.empty() ? logged : what);
+    const std::string context =
+        limits_.name_errors ? spec_.name + ": " + (what.empty() ? logged : what) : what;
     const auto read_timeout = ReadTimeout();
     // The sleep is outside the server's lock: other sessions (other threads) go on meanwhile.
     FakeServer::SqlOutcome outcome = server_->Receive(sql, logged, endpoint, read_timeout);
     if (outcome.freeze.count() > 0) std::this_thread::sleep_for(outcome.freeze);
     if (outcome.drop) sql_open_ = false;
-    if (!outcome.rows.ok()) return outcome.rows.status().WithContext(context);
+    if (!outcome.rows.ok()) {
+      return context.empty() ? outcome.rows.status() : outcome.rows.status().WithContext(context);
+    }
     return outcome.rows;
   }
 
   Status ConnectSql(int connect_timeout_ms) override {
     (void)connect_timeout_ms;
     if (sql_open_) return Status::OK();
-    const std::string what = spec_.name + " does not answer SQL";
+    auto named = [this](const Status& status) {
+      return limits_.name_errors ? status.WithContext(spec_.name + " does not answer SQL") : status;
+    };
     if (factory_->refused(spec_.name)) {
-      return MysqlError(kErrConnRefused, "cannot connect to " + SqlEndpoint() + ": Can't connect to server on '" +
-                                             spec_.address + "' (111)")
-          .WithContext(what);
+      return named(MysqlError(kErrConnRefused, "cannot connect to " + SqlEndpoint() +
+                                                   ": Can't connect to server on '" + spec_.address + "' (111)"));
     }
     std::lock_guard<std::mutex> lock(server_->mutex_);
     if (server_->sql_down_) {
-      return MysqlError(kErrServerLost, "cannot connect to " + SqlEndpoint() +
-                                            ": Lost connection to server at 'handshake: reading initial "
-                                            "communication packet', system error: 104")
-          .WithContext(what);
+      return named(MysqlError(kErrServerLost, "cannot connect to " + SqlEndpoint() +
+                                                  ": Lost connection to server at 'handshake: reading initial "
+                                                  "communication packet', system error: 104"));
+    }
+    if (server_->connect_errno_) {
+      return named(MysqlError(*server_->connect_errno_,
+                              "cannot connect to " + SqlEndpoint() + ": " + FakeMysqlErrorText(*server_->connect_errno_)));
     }
     ++server_->connects_;
     sql_open_ = true;
@@ -445,8 +589,8 @@ class FakeServerSession : public ServerSession {
       down = down || server_->shell_down_;
     }
     if (down) {
-      return Status::Unavailable(SshEndpoint() + ": cannot connect: Connection refused")
-          .WithContext(spec_.name + ": cannot open SSH session");
+      Status refused = Status::Unavailable(SshEndpoint() + ": cannot connect: Connection refused");
+      return limits_.name_errors ? refused.WithContext(spec_.name + ": cannot open SSH session") : refused;
     }
     ssh_open_ = true;
     return Status::OK();
@@ -481,6 +625,59 @@ class FakeServerSession : public ServerSession {
       out.push_back(std::move(read));
     }
     return out;
+  }
+
+  Result<std::vector<DirRead>> ListDirectories(const std::vector<std::string>& dirs) override {
+    for (const std::string& dir : dirs) {
+      Status step = ShellStep("list: " + dir);
+      if (!step.ok()) return step;
+    }
+    std::lock_guard<std::mutex> lock(server_->mutex_);
+    std::vector<DirRead> out;
+    for (const std::string& dir : dirs) {
+      DirRead read;
+      read.read_ok = true;
+      const std::string below = dir.empty() || dir.back() != '/' ? dir + "/" : dir;
+      for (const auto& [path, content] : server_->files) {
+        if (!StartsWith(path, below) || path.size() == below.size()) continue;
+        read.exists = true;
+        std::string name = path.substr(below.size(), path.find('/', below.size()) - below.size());
+        if (std::find(read.names.begin(), read.names.end(), name) == read.names.end()) read.names.push_back(name);
+      }
+      out.push_back(std::move(read));
+    }
+    return out;
+  }
+
+  Result<std::unique_ptr<RemoteCommand>> StartCommand(const std::string& command) override {
+    Status step = ShellStep("start: " + command);
+    if (!step.ok()) return step;
+    auto stream = std::make_shared<FakeServer::Stream>();
+    stream->seen.command = command;
+    stream->drop_after = std::exchange(stream_drop_after_, std::nullopt);
+    std::lock_guard<std::mutex> lock(server_->mutex_);
+    for (auto it = server_->scripts_.rbegin(); it != server_->scripts_.rend(); ++it) {
+      if (StartsWith(command, it->first)) {
+        stream->script = it->second;
+        break;
+      }
+    }
+    server_->streams_.push_back(stream);
+    return std::unique_ptr<RemoteCommand>(
+        std::make_unique<FakeCommand>(*server_, stream, SshEndpoint().substr(4), ssh_open_));
+  }
+
+  std::unique_ptr<RemoteCommand> TakeStartedCommand(const std::string& tag) override {
+    if (ssh_open_) return nullptr;
+    std::lock_guard<std::mutex> lock(server_->mutex_);
+    auto it = server_->standby_.find(tag);
+    if (it == server_->standby_.end()) return nullptr;
+    server_->log_.push_back("take: " + tag);
+    std::shared_ptr<FakeServer::Stream> stream = std::move(it->second);
+    server_->standby_.erase(it);
+    server_->streams_.push_back(stream);
+    ssh_open_ = true;
+    return std::make_unique<FakeCommand>(*server_, stream, SshEndpoint().substr(4), ssh_open_);
   }
 
   Status AtomicWrite(const std::string& path, std::string_view content, const AtomicWriteOptions& options) override {
@@ -525,12 +722,13 @@ class FakeServerSession : public ServerSession {
         if (fault->status.code() == Status::Code::kUnavailable) ssh_open_ = false;
         return fault->status;
       case FakeServer::ShellFault::Kind::kFreeze: {
-        const auto timeout = std::chrono::milliseconds(limits_.command_timeout_ms);
+        // 0: the server's own bound, as the real session's.
+        const int timeout_ms = limits_.command_timeout_ms > 0 ? limits_.command_timeout_ms : spec_.ssh.command_timeout_ms;
+        const auto timeout = std::chrono::milliseconds(timeout_ms);
         if (fault->duration > timeout) {
           std::this_thread::sleep_for(timeout);
           ssh_open_ = false;
-          return Status::Unavailable(SshEndpoint() + ": command timed out after " +
-                                     std::to_string(limits_.command_timeout_ms) + " ms");
+          return Status::Unavailable(SshEndpoint() + ": command timed out after " + std::to_string(timeout_ms) + " ms");
         }
         std::this_thread::sleep_for(fault->duration);
         return Status::OK();
@@ -538,6 +736,9 @@ class FakeServerSession : public ServerSession {
       case FakeServer::ShellFault::Kind::kDrop:
         ssh_open_ = false;
         return Status::Unavailable(SshEndpoint() + ": reading command output failed: connection reset by peer");
+      case FakeServer::ShellFault::Kind::kDropStreamAfter:
+        stream_drop_after_ = fault->bytes;  // the command starts; its stream drops later
+        return Status::OK();
     }
     return Status::OK();
   }
@@ -549,6 +750,7 @@ class FakeServerSession : public ServerSession {
   bool sql_open_ = false;
   bool ssh_open_ = false;
   std::optional<Pending> pending_;  // sent with SendQuery, not read yet
+  std::optional<size_t> stream_drop_after_;  // DropStreamAfter's, for the command starting now
 };
 
 // --- the factory ------------------------------------------------------------------------------------

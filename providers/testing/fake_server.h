@@ -22,9 +22,17 @@
 // - Scripted answers (Answer*, by exact text or prefix, the newest first) win over the model. A
 //   SELECT or SHOW neither models nor scripts fails (so a test never reads an empty answer it did
 //   not mean); any other statement succeeds with no rows. A command nothing scripts exits 0.
+// - `files` also answer ListDirectories: a directory exists when a file lies below it, and lists
+//   the first name of each path below it.
+// - Started commands (StartCommand) play a CommandScript (ScriptCommand, by prefix, the newest
+//   first; unscripted: no output, exit 0): all of `out` at once, then EOF, unless `until_stdin_eof`
+//   (a restore, a lock holder that holds: its output ends when its stdin is closed) or `silent`
+//   (never a byte nor an end: a holder stuck on a frozen host; Finish gives up after its idle
+//   timeout). Everything written to a command's stdin is kept (started()). TakeStartedCommand takes
+//   the standby KeepStarted left under its tag (logged "take: <tag>").
 // Everything a session asks is logged in order: "sql: STOP SLAVE" (the statement with the secrets
 // the caller passed as also_redact redacted: a log that shows one shows a secret the executor did
-// not declare), "read: <path>", "write: <path>", "run: <command>". Statements refused because the
+// not declare), "read: <path>", "write: <path>", "run: <command>", "list: <dir>", "start: <command>". Statements refused because the
 // connection is down never reached the server and are not logged; a statement that failed or froze
 // after it was sent is.
 //
@@ -47,6 +55,12 @@
 //   freeze has passed, whatever the read timeout, and ReadAnswer before that waits for it, bounded
 //   by the read timeout (then 2013, connection dropped). With nothing sent, AnswerWaiting returns
 //   true only when the server dropped its connections (DropSqlAfter).
+// - DropStreamAfter(line_prefix, n): the next command started whose log line matches gives n bytes
+//   of its stdout, then its connection drops (kUnavailable on the next read, write or Finish; later
+//   shell verbs kUnavailable until AllowShellReconnect()).
+// - FailConnect(errno): every SQL connect fails with that errno (1045: a refused login) until
+//   AllowSqlReconnect().
+// Sessions opened with SessionLimits::name_errors false word their errors as the real one does then.
 // FakeSessionFactory::Refuse(name) makes every connect to that server fail (SQL: 2003).
 //
 // Thread-safe: a FakeServer may be used by sessions on several threads (the executor runs actions
@@ -88,6 +102,28 @@ class FakeServer {
   void Answer(const std::string& statement, std::vector<Row> rows);
   void AnswerPrefix(const std::string& prefix, std::vector<Row> rows);
   void AnswerCommand(const std::string& prefix, ExecResult result);
+  struct CommandScript {
+    std::string out;  // its whole stdout
+    int exit_status = 0;
+    std::string err;
+    bool until_stdin_eof = false;
+    bool silent = false;
+    // Globals it sets once it finished cleanly (a restore's SET GLOBAL gtid_slave_pos).
+    std::map<std::string, std::string> sets_globals;
+  };
+  void ScriptCommand(const std::string& prefix, CommandScript script);
+  // A command started ahead of need under `tag` (see ServerSession::TakeStartedCommand).
+  void KeepStarted(const std::string& tag, const std::string& command, CommandScript script);
+
+  // A started command as the server saw it.
+  struct StartedCommand {
+    std::string command;
+    std::string input;          // every byte written to its stdin
+    bool stdin_closed = false;  // EOF sent (Finish)
+    bool finished = false;      // Finish gave its exit status
+    bool abandoned = false;     // destroyed without a Finish that ended it: its channel was closed
+  };
+  std::vector<StartedCommand> started() const;
 
   // --- faults -------------------------------------------------------------------------------------
   void FailStatement(int n, int sql_errno);
@@ -99,7 +135,11 @@ class FakeServer {
   void FailShell(const std::string& line_prefix, Status status);
   void FreezeShell(const std::string& line_prefix, std::chrono::milliseconds duration);
   void DropShell(const std::string& line_prefix);
+  void DropStreamAfter(const std::string& line_prefix, size_t bytes);
+  // Every started command's connection drops now (the host closed them).
+  void DropStreams();
   void AllowShellReconnect();
+  void FailConnect(int sql_errno);
 
   // --- what was asked -----------------------------------------------------------------------------
   std::vector<std::string> log() const;
@@ -111,6 +151,7 @@ class FakeServer {
 
  private:
   friend class FakeServerSession;
+  friend class FakeCommand;
   struct Scripted {
     std::string text;
     bool prefix = false;
@@ -124,10 +165,19 @@ class FakeServer {
     std::chrono::milliseconds duration{0};
   };
   struct ShellFault {
-    enum class Kind { kFail, kFreeze, kDrop } kind;
+    enum class Kind { kFail, kFreeze, kDrop, kDropStreamAfter } kind;
     std::string prefix;
     Status status;
     std::chrono::milliseconds duration{0};
+    size_t bytes = 0;
+  };
+  // A started command's state, shared by its handle and started().
+  struct Stream {
+    StartedCommand seen;
+    CommandScript script;
+    size_t sent = 0;                    // bytes of script.out read so far
+    std::optional<size_t> drop_after;  // bytes of stdout before the connection drops
+    bool dropped = false;
   };
   // What a statement got: rows, an error, and whether the connection is gone after it.
   struct SqlOutcome {
@@ -146,6 +196,10 @@ class FakeServer {
   std::vector<std::string> log_;
   std::vector<Scripted> answers_;
   std::vector<std::pair<std::string, ExecResult>> commands_;
+  std::vector<std::pair<std::string, CommandScript>> scripts_;
+  std::map<std::string, std::shared_ptr<Stream>> standby_;
+  std::vector<std::shared_ptr<Stream>> streams_;
+  std::optional<int> connect_errno_;
   std::deque<SqlFault> sql_faults_;
   std::deque<ShellFault> shell_faults_;
   int received_ = 0;

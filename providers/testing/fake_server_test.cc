@@ -195,3 +195,91 @@ TEST_CASE("a refused server answers neither SQL (2003) nor SSH") {
 }
 
 }  // namespace replplan
+
+namespace replplan {
+namespace {
+
+TEST_CASE("the fake's started commands play their script, keep their stdin, and drop after N bytes when told") {
+  FakeSessionFactory factory;
+  FakeServer& fake = factory.server("uranus");
+  FakeServer::CommandScript echo;
+  echo.out = "hello world";
+  echo.exit_status = 3;
+  echo.err = "bye\n";
+  fake.ScriptCommand("produce", echo);
+  FakeServer::CommandScript sink;
+  sink.until_stdin_eof = true;
+  fake.ScriptCommand("consume", sink);
+  auto session = factory.Open(Spec("uranus"));
+
+  auto producer = session->StartCommand("produce --all");
+  REQUIRE(producer.ok());
+  char buffer[64];
+  auto n = (*producer)->ReadStdout(buffer, sizeof(buffer));
+  REQUIRE(n.ok());
+  CHECK(std::string(buffer, *n) == "hello world");
+  CHECK((*producer)->stdout_eof());
+  auto exit = (*producer)->Finish(1000);
+  REQUIRE(exit.ok());
+  CHECK(exit->exit_status == 3);
+  CHECK(exit->err == "bye\n");
+  producer->reset();
+
+  auto consumer = session->StartCommand("consume");
+  REQUIRE(consumer.ok());
+  CHECK_FALSE((*consumer)->remote_closed());
+  REQUIRE((*consumer)->WriteStdin("abc", 3).ok());
+  CHECK_FALSE((*consumer)->stdout_eof());  // its output ends when its stdin does
+  REQUIRE((*consumer)->Finish(1000).ok());
+  CHECK((*consumer)->stdout_eof());
+  consumer->reset();
+
+  fake.DropStreamAfter("start: produce", 5);
+  auto dropped = session->StartCommand("produce");
+  REQUIRE(dropped.ok());
+  n = (*dropped)->ReadStdout(buffer, sizeof(buffer));
+  REQUIRE(n.ok());
+  CHECK(std::string(buffer, *n) == "hello");
+  n = (*dropped)->ReadStdout(buffer, sizeof(buffer));
+  REQUIRE_FALSE(n.ok());
+  CHECK(n.status().code() == Status::Code::kUnavailable);
+  dropped->reset();
+  CHECK_FALSE(session->Run("true").ok());  // the connection is gone until the host takes one again
+
+  const auto started = fake.started();
+  REQUIRE(started.size() == 3);
+  CHECK(started[0].finished);
+  CHECK(started[1].input == "abc");
+  CHECK(started[1].stdin_closed);
+  CHECK(started[2].abandoned);
+  // The refused run never reached the host: not logged.
+  CHECK(fake.log() == Lines{"start: produce --all", "start: consume", "start: produce"});
+}
+
+TEST_CASE("the fake refuses a login with the errno it is given, and lists directories from its files") {
+  FakeSessionFactory factory;
+  FakeServer& fake = factory.server("uranus");
+  fake.FailConnect(kErrAccessDenied);
+  fake.files["/etc/mysql/conf.d/a.cnf"] = "";
+  fake.files["/etc/mysql/conf.d/sub/b.cnf"] = "";
+  SessionLimits bare;
+  bare.name_errors = false;
+  auto session = factory.Open(Spec("uranus"), bare);
+  Status refused = session->ConnectSql();
+  CHECK(refused.sql_errno() == kErrAccessDenied);
+  CHECK(refused.code() == Status::Code::kAuthFailed);
+  CHECK(refused.message() == "cannot connect to 127.0.0.9:3306: " + FakeMysqlErrorText(kErrAccessDenied) + " (1045)");
+  fake.AllowSqlReconnect();
+  CHECK(session->ConnectSql().ok());
+
+  auto listed = session->ListDirectories({"/etc/mysql/conf.d", "/etc/mysql/none"});
+  REQUIRE(listed.ok());
+  REQUIRE(listed->size() == 2);
+  CHECK((*listed)[0].exists);
+  CHECK((*listed)[0].names == std::vector<std::string>{"a.cnf", "sub"});
+  CHECK_FALSE((*listed)[1].exists);
+  CHECK((*listed)[1].read_ok);
+}
+
+}  // namespace
+}  // namespace replplan

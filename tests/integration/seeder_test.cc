@@ -18,8 +18,15 @@
 #include "engine/topology_parser.h"
 #include "integration/lab_client.h"
 #include "providers/seeder.h"
+#include "providers/server_session.h"
 
 namespace {
+
+// The real sessions, fresh for each seed (SeedReplica opens its own, never a pool's).
+replplan::SessionFactory& LiveSessions() {
+  static replplan::LiveSessionFactory sessions;
+  return sessions;
+}
 
 using replplan::ReplicationMode;
 
@@ -117,8 +124,8 @@ struct Seeded {
 Seeded Seed(ReplicationMode mode, bool wipe, const std::function<void(const std::string&)>& also = {}) {
   replplan::Topology topology = LabTopology(mode);
   Seeded seeded;
-  seeded.status = replplan::SeedReplica(topology, *topology.FindServer("mercury"), *topology.FindServer("uranus"),
-                                        wipe, [&](const std::string& line) {
+  seeded.status = replplan::SeedReplica(LiveSessions(), topology, *topology.FindServer("mercury"),
+                                        *topology.FindServer("uranus"), wipe, [&](const std::string& line) {
                                           seeded.progress.push_back(line);
                                           if (also) also(line);
                                         });
@@ -311,7 +318,7 @@ TEST_CASE("a wipe refuses a replica that holds a database the plan did not name"
   CreateDataOnPrimary();
   lab::Sql("uranus", "CREATE DATABASE reviewed; CREATE DATABASE created_since");
   replplan::Topology topology = LabTopology(ReplicationMode::kGtid);
-  replplan::Status status = replplan::SeedReplica(topology, *topology.FindServer("mercury"),
+  replplan::Status status = replplan::SeedReplica(LiveSessions(), topology, *topology.FindServer("mercury"),
                                                   *topology.FindServer("uranus"), /*wipe=*/true, {}, "`reviewed`");
   REQUIRE_FALSE(status.ok());
   CHECK_MESSAGE(status.message().find("the plan drops `reviewed`") != std::string::npos, status.message());
@@ -327,7 +334,7 @@ TEST_CASE("a seed whose SSH cannot be opened is refused before the replica is to
   for (auto& server : topology.servers) {
     if (server.name == "mercury") server.ssh.port = 2299;  // nothing listens there
   }
-  replplan::Status status = replplan::SeedReplica(topology, *topology.FindServer("mercury"),
+  replplan::Status status = replplan::SeedReplica(LiveSessions(), topology, *topology.FindServer("mercury"),
                                                   *topology.FindServer("uranus"), /*wipe=*/true, {});
   REQUIRE_FALSE(status.ok());
   CHECK_MESSAGE(status.message().find("nothing changed on it") != std::string::npos, status.message());

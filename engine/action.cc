@@ -130,6 +130,10 @@ struct Render {
   void operator()(const ChangeSourceArgs& a) {
     out = {{"source", a.source}, {"mode", ToString(a.mode)}, {"use_gtid", ToString(a.use_gtid)},
            {"position", ToString(a.position)}};
+    if (a.position == StartPosition::kAt) {
+      out["log_file"] = a.log_file;
+      out["log_pos"] = std::to_string(a.log_pos);
+    }
   }
   void operator()(const StartReplicaArgs&) {}
   void operator()(const ResetReplicaArgs& a) { out = {{"connection_name", a.connection_name}}; }
@@ -246,6 +250,7 @@ const char* ToString(StartPosition position) {
     case StartPosition::kKeep: return "keep";
     case StartPosition::kFromSeed: return "from-seed";
     case StartPosition::kFromBinlog: return "from-binlog";
+    case StartPosition::kAt: return "at";
   }
   return "keep";
 }
@@ -258,7 +263,7 @@ std::optional<UseGtid> UseGtidFromString(std::string_view text) {
 }
 
 std::optional<StartPosition> StartPositionFromString(std::string_view text) {
-  for (StartPosition p : {StartPosition::kKeep, StartPosition::kFromSeed, StartPosition::kFromBinlog}) {
+  for (StartPosition p : {StartPosition::kKeep, StartPosition::kFromSeed, StartPosition::kFromBinlog, StartPosition::kAt}) {
     if (text == ToString(p)) return p;
   }
   return std::nullopt;

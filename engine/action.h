@@ -146,6 +146,7 @@ enum class StartPosition {
   kKeep,        // the channel's own position
   kFromSeed,    // the position the seed's dump recorded
   kFromBinlog,  // the server's own binlog position (a former primary rejoining)
+  kAt,          // file/position: ChangeSourceArgs::log_file and log_pos, as the plan read them
 };
 struct ChangeSourceArgs {
   static constexpr ActionKind kKind = ActionKind::kChangeSource;
@@ -153,6 +154,10 @@ struct ChangeSourceArgs {
   ReplicationMode mode = ReplicationMode::kGtid;
   UseGtid use_gtid = UseGtid::kSlavePos;  // kNo in file/position mode
   StartPosition position = StartPosition::kKeep;
+  // kAt only: the source's binlog coordinates to start from (the replica's executed position,
+  // Relay_Master_Log_File/Exec_Master_Log_Pos, when its channel metadata is made again after 1201).
+  std::string log_file;
+  uint64_t log_pos = 0;
   bool operator==(const ChangeSourceArgs&) const = default;
 };
 struct StartReplicaArgs {
@@ -235,7 +240,7 @@ std::vector<GlobalSetting> GlobalSettings(const SetGlobalArgs& args);
 std::string SetGlobalFromText(SetGlobalArgs& args, std::string_view name, std::string_view text);
 
 const char* ToString(UseGtid use_gtid);            // "no", "slave_pos", "current_pos"
-const char* ToString(StartPosition position);      // "keep", "from-seed", "from-binlog"
+const char* ToString(StartPosition position);      // "keep", "from-seed", "from-binlog", "at"
 std::optional<UseGtid> UseGtidFromString(std::string_view text);
 std::optional<StartPosition> StartPositionFromString(std::string_view text);
 

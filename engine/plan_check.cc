@@ -157,6 +157,14 @@ class Checker {
     if (args.position == StartPosition::kFromBinlog && (!gtid || args.use_gtid != UseGtid::kSlavePos)) {
       Stale("rejoins from its binlog without MASTER_USE_GTID=slave_pos");
     }
+    // Coordinates are written bare into CHANGE MASTER: a binlog file name and a position, or stale.
+    if (args.position == StartPosition::kAt &&
+        (gtid || args.log_pos == 0 || args.log_file.empty() ||
+         args.log_file.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
+             std::string::npos)) {
+      Stale("starts at binlog coordinates '" + args.log_file + "':" + std::to_string(args.log_pos) +
+            " that are not a file/position start");
+    }
   }
   void operator()(const StartReplicaArgs&) { NotOnPrimary(); }
   // A named channel is forgotten only on the primary; the default one also on a replica whose

@@ -397,9 +397,20 @@ ActionArgs ReadArgs(Fields& action, ActionKind kind, const std::string& id, Stat
       a.source = p.Text("source");
       a.mode = p.Mode();
       a.use_gtid = UseGtidFromString(p.Word("use_gtid", {"slave_pos", "current_pos", "no"})).value_or(UseGtid::kNo);
-      a.position = StartPositionFromString(p.Word("position", {"keep", "from-seed", "from-binlog"}))
+      a.position = StartPositionFromString(p.Word("position", {"keep", "from-seed", "from-binlog", "at"}))
                        .value_or(StartPosition::kKeep);
-      p.Finish({"source", "mode", "use_gtid", "position"});
+      if (a.position == StartPosition::kAt) {
+        a.log_file = p.Text("log_file");
+        std::string pos = p.Text("log_pos");
+        if (!IsDigits(pos) || pos.size() > 19 || std::stoull(pos) == 0) {
+          p.Bad("log_pos", "'" + pos + "' is not a binlog position (a whole number from 1)");
+        } else {
+          a.log_pos = std::stoull(pos);
+        }
+        p.Finish({"source", "mode", "use_gtid", "position", "log_file", "log_pos"});
+      } else {
+        p.Finish({"source", "mode", "use_gtid", "position"});
+      }
       return a;
     }
     case ActionKind::kResetReplica: {

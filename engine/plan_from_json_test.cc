@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "engine/planner.h"
+#include "engine/plan_check.h"
 #include "engine/planner_fixtures.h"
 
 namespace replplan {
@@ -222,6 +223,33 @@ TEST_CASE("params are decoded into the kind's typed args: a value out of range n
   doc = Golden();
   doc["actions"][3]["params"]["binlog"] = "on";
   CHECK(ErrorOf(doc) == "actions[3].params.binlog: 'on' is not one of off (in mercury/create-replication-user)");
+}
+
+TEST_CASE("change-source at binlog coordinates (file/position 1201) round-trips; a bad position is refused") {
+  using namespace testing;
+  Topology t = LabTopology(2);
+  t.replication.mode = ReplicationMode::kFile;
+  LiveState live = InSyncLive(t);
+  ReplicaChannel& c = StoppedFileChannel(live, "uranus");
+  c.last_io_errno = 1201;
+  c.relay_source_log_file = "mysql-bin.000003";
+  c.exec_source_log_pos = 4567;
+  Result<Plan> built = BuildPlan(t, live);
+  REQUIRE(built.ok());
+  json j = PlanToJson(*built);
+  Plan back = MustRead(j);
+  CHECK(PlanToJson(back) == j);
+  const auto& args = back.actions[1].action.Args<ChangeSourceArgs>();
+  CHECK(args.position == StartPosition::kAt);
+  CHECK(args.log_file == "mysql-bin.000003");
+  CHECK(args.log_pos == 4567);
+  j["actions"][1]["params"]["log_pos"] = "0";
+  CHECK(ErrorOf(j) == "actions[1].params.log_pos: '0' is not a binlog position (a whole number from 1) (in "
+                      "uranus/change-source)");
+  j["actions"][1]["params"]["log_pos"] = "4567";
+  j["actions"][1]["params"]["log_file"] = "x'; DROP TABLE t; --";
+  Plan edited = MustRead(j);
+  CHECK_FALSE(CheckPlanAgainstTopology(edited, t).ok());
 }
 
 TEST_CASE("a saved plan reads back into typed args: grants as a list, server names, the start position") {

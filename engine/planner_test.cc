@@ -456,6 +456,40 @@ TEST_CASE("1201 (broken channel metadata) under GTID: RESET SLAVE ALL, CHANGE MA
         std::vector<std::string>{"uranus/reset-replica", "uranus/change-source", "uranus/start-replica"});
 }
 
+TEST_CASE("1201 in file/position mode: RESET SLAVE ALL, CHANGE MASTER at Relay_Master_Log_File:Exec_Master_Log_Pos; no reseed") {
+  Topology t = LabTopology(2);
+  t.replication.mode = ReplicationMode::kFile;
+  LiveState live = InSyncLive(t);
+  live.servers["uranus"].databases.push_back({"secondhand_production", "utf8mb4", "utf8mb4_general_ci"});
+  ReplicaChannel& c = testing::StoppedFileChannel(live, "uranus");
+  c.last_sql_errno = 1201;
+  c.last_sql_error = "Could not initialize master info structure";
+  c.source_log_file = "mysql-bin.000002";
+  c.read_source_log_pos = 9000;
+  c.relay_source_log_file = "mysql-bin.000001";
+  c.exec_source_log_pos = 1234;
+  Plan plan = MustPlan(t, live);
+  REQUIRE(Ids(plan) == std::vector<std::string>{"uranus/reset-replica", "uranus/change-source", "uranus/start-replica"});
+  for (const PlannedAction& pa : plan.actions) CHECK_FALSE(pa.action.destructive);
+  const auto& change = plan.actions[1].action.Args<ChangeSourceArgs>();
+  CHECK(change.use_gtid == UseGtid::kNo);
+  CHECK(change.position == StartPosition::kAt);
+  CHECK(change.log_file == "mysql-bin.000001");  // executed, not read: what was received after is fetched again
+  CHECK(change.log_pos == 1234);
+  CHECK(AnyContains(plan.actions[1].action.reasons, "Exec_Master_Log_Pos mysql-bin.000001:1234"));
+  CHECK(RenderParams(plan.actions[1].action.args).at("log_pos") == "1234");
+  CHECK(CheckPlanAgainstTopology(plan, t).ok());
+
+  c.last_sql_errno = 0;  // an IO 1201 the same
+  c.last_io_errno = 1201;
+  CHECK(Ids(MustPlan(t, live)) ==
+        std::vector<std::string>{"uranus/reset-replica", "uranus/change-source", "uranus/start-replica"});
+  c.exec_source_log_pos.reset();  // no executed position known: the reseed, as before
+  c.last_io_errno = 0;
+  c.last_sql_errno = 1201;
+  CHECK(Has(MustPlan(t, live), "uranus/seed-replica"));
+}
+
 TEST_CASE("a relay log gone from disk (both threads No, errnos 0) is the 1201 remedy, not a bare START SLAVE") {
   Topology t = LabTopology(2);
   LiveState live = InSyncLive(t);
@@ -477,13 +511,9 @@ TEST_CASE("a relay log gone from disk (both threads No, errnos 0) is the 1201 re
 TEST_CASE("2003 while mariadbd runs but listens elsewhere: the config edit and a restart; not for a host down, a stopped server or 1045") {
   Topology t = LabTopology(2);
   LiveState live = InSyncLive(t);
+  testing::RefusesSql(live, "uranus", /*mariadbd_running=*/true);
   ServerState& u = live.servers["uranus"];
-  u.sql_ok = false;
-  u.sql_errno = 2003;
-  u.sql_error = "Can't connect to server on '127.0.0.66' (111)";
   u.config["bind_address"] = "127.0.0.1";
-  u.process.probed = true;
-  u.process.running = true;
   u.process.pid = "4242";
   u.process.listening = {"127.0.0.1:3306"};
   Plan plan = MustPlan(t, live);
@@ -493,14 +523,44 @@ TEST_CASE("2003 while mariadbd runs but listens elsewhere: the config edit and a
   REQUIRE(plan.conditions.size() == 1);
   CHECK(plan.conditions[0].type == "listening-elsewhere");
 
-  u.process.running = false;  // server-down: a restart of the config would not be the remedy
-  CHECK(Ids(MustPlan(t, live)) == std::vector<std::string>{"uranus/edit-config"});
+  u.process.running = false;  // server-down: started (no setting to restart for), with the config fixed first
+  Plan down = MustPlan(t, live);
+  REQUIRE(Ids(down) == std::vector<std::string>{"uranus/edit-config", "uranus/restart-server"});
+  CHECK(down.actions[1].action.Args<RestartServerArgs>().settings.empty());
   u.process.running = true;
   u.sql_errno = 1045;  // a refused login is not a listening problem
   CHECK(Ids(MustPlan(t, live)) == std::vector<std::string>{"uranus/edit-config"});
   u.sql_errno = 2003;
   u.ssh_ok = false;  // host-down: nothing can be planned
   u.ssh_error = "timed out";
+  CHECK(Ids(MustPlan(t, live)).empty());
+}
+
+TEST_CASE("server-down (SSH answers, no mariadbd): a start, and the note says apply reads it again; not while it is unknown") {
+  Topology t = LabTopology(2);
+  LiveState live = InSyncLive(t);
+  testing::RefusesSql(live, "uranus", /*mariadbd_running=*/false);
+  ServerState& u = live.servers["uranus"];
+  u.process.pid_file = "/var/run/mysqld/mysqld.pid";
+  Plan plan = MustPlan(t, live);
+  REQUIRE(Ids(plan) == std::vector<std::string>{"uranus/restart-server"});
+  CHECK(plan.actions[0].action.Args<RestartServerArgs>().settings.empty());
+  CHECK(plan.actions[0].action.summary.find("start uranus") == 0);
+  CHECK(AnyContains(plan.actions[0].action.reasons, "pid file /var/run/mysqld/mysqld.pid names no live process"));
+  CHECK(!plan.actions[0].action.destructive);
+  REQUIRE(plan.conditions.size() == 1);
+  CHECK(plan.conditions[0].type == "server-down");
+  const auto& notes = Host(plan, "uranus").notes;
+  CHECK(AnyContains(notes, "runtime unknown until the restart: apply then reads uranus again"));
+  CHECK_FALSE(AnyContains(notes, "no restart"));
+  CHECK(plan.incomplete());
+
+  u.process.error = "ps: not found";  // whether it runs is not known: nothing is started
+  Plan unknown = MustPlan(t, live);
+  CHECK(Ids(unknown).empty());
+  CHECK(AnyContains(Host(unknown, "uranus").notes, "runtime unknown: no restart"));
+  u.process.error.clear();
+  u.process.probed = false;
   CHECK(Ids(MustPlan(t, live)).empty());
 }
 

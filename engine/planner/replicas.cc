@@ -165,7 +165,11 @@ void PlanReplica(const PlanContext& ctx, const Server& server, PlanBuilder& plan
   const bool metadata_broken = channel->last_io_errno == kErrMasterInfo || channel->last_sql_errno == kErrMasterInfo ||
                                (channel->last_io_errno == 0 && channel->last_sql_errno == 0 &&
                                 channel->io_running == "No" && !channel->sql_running && s.relay_log_present == false);
-  if (metadata_broken && gtid) {
+  // File/position: the replica's executed position in its source's binlog (Relay_Master_Log_File,
+  // Exec_Master_Log_Pos) is where the channel is made again; the plan carries it, since RESET SLAVE
+  // forgets it. Without one (never ran, not reported) a reseed is left as before.
+  const bool executed_known = !channel->relay_source_log_file.empty() && channel->exec_source_log_pos.value_or(0) > 0;
+  if (metadata_broken && (gtid || executed_known)) {
     std::string seen = channel->last_io_errno == kErrMasterInfo    ? "IO thread error 1201: " + channel->last_io_error
                        : channel->last_sql_errno == kErrMasterInfo ? "SQL thread error 1201: " + channel->last_sql_error
                                                                    : "Relay_Log_File " + channel->relay_log_file +
@@ -176,10 +180,25 @@ void PlanReplica(const PlanContext& ctx, const Server& server, PlanBuilder& plan
                      "): START SLAVE alone fails with 1201; its data is intact, so no reseed"};
     reset.changes = {{"master_host", channel->source_host, "", false}};
     reset.SetArgs(ResetReplicaArgs{""});
-    AddChangeSource(ctx, server, nullptr,
-                    {"make the channel again at " + spec.name + "'s own GTID position (gtid_slave_pos " +
-                     OrEmpty(s.gtid_slave_pos) + ")"},
-                    false, false, plan);
+    if (gtid) {
+      AddChangeSource(ctx, server, nullptr,
+                      {"make the channel again at " + spec.name + "'s own GTID position (gtid_slave_pos " +
+                       OrEmpty(s.gtid_slave_pos) + ")"},
+                      false, false, plan);
+    } else {
+      const std::string at = channel->relay_source_log_file + ":" + std::to_string(*channel->exec_source_log_pos);
+      Action& change = AddChangeSource(
+          ctx, server, nullptr,
+          {"make the channel again at the position " + spec.name + " executed up to in " + ctx.primary().name +
+           "'s binlog (Relay_Master_Log_File:Exec_Master_Log_Pos " + at + ")"},
+          false, false, plan);
+      ChangeSourceArgs args = change.Args<ChangeSourceArgs>();
+      args.position = StartPosition::kAt;
+      args.log_file = channel->relay_source_log_file;
+      args.log_pos = *channel->exec_source_log_pos;
+      change.SetArgs(std::move(args));
+      change.changes.push_back({"start_position", "", at, false});
+    }
     AddStart(server, {threads}, plan);
     return;
   }
@@ -238,8 +257,8 @@ void AddSeed(const PlanContext& ctx, const Server& server, std::vector<std::stri
   a.SetArgs(std::move(args));
 }
 
-void AddChangeSource(const PlanContext& ctx, const Server& server, const ReplicaChannel* channel,
-                     std::vector<std::string> reasons, bool seeded, bool from_binlog, PlanBuilder& plan) {
+Action& AddChangeSource(const PlanContext& ctx, const Server& server, const ReplicaChannel* channel,
+                        std::vector<std::string> reasons, bool seeded, bool from_binlog, PlanBuilder& plan) {
   const ServerSpec& spec = server.spec;
   const ServerState& s = server.state;
   const ReplicationSpec& replication = ctx.topology.replication;
@@ -278,7 +297,9 @@ void AddChangeSource(const PlanContext& ctx, const Server& server, const Replica
   a.SetArgs(ChangeSourceArgs{p.name, replication.mode, use_gtid_mode,
                              seeded        ? StartPosition::kFromSeed
                              : from_binlog ? StartPosition::kFromBinlog
-                                           : StartPosition::kKeep});
+                                           : StartPosition::kKeep,
+                             "", 0});
+  return a;
 }
 
 void AddStart(const Server& server, std::vector<std::string> reasons, PlanBuilder& plan) {

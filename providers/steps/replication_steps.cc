@@ -100,6 +100,15 @@ Status ChangeSource(const StepContext& ctx, const Action& action) {
                                         log_file + "', Exec_Master_Log_Pos '" + log_pos + "'): seed it again");
     }
   }
+  if (args.position == StartPosition::kAt) {
+    // The executed position the plan read (a channel made again after 1201): the server has none
+    // of its own any more once its metadata was reset.
+    if (gtid || !IsPlainName(args.log_file, "_.-") || args.log_pos == 0) {
+      return Status::InvalidArgument(StalePlan(action, "has no valid binlog coordinates to start at"));
+    }
+    log_file = args.log_file;
+    log_pos = std::to_string(args.log_pos);
+  }
   auto password = ctx.secrets.Of(r.password, "replication password");
   if (!password.ok()) return password.status();
   // Every check before the first change: a stale plan leaves replication running as it was.
@@ -124,7 +133,7 @@ Status ChangeSource(const StepContext& ctx, const Action& action) {
   }
   std::vector<std::string> options;
   // Same host and port with a kept position: leave them out, or the server resets the coordinates.
-  if (!(same_source && !gtid && !from_seed)) {
+  if (!(same_source && !gtid && !from_seed && args.position != StartPosition::kAt)) {
     options.push_back("MASTER_HOST = " + QuoteString(source->address));
     options.push_back("MASTER_PORT = " + port);
   }

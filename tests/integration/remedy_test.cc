@@ -32,10 +32,11 @@ void CheckSameRowsEverywhere(int id) {
 }
 
 // The plan's conditions on `host`, from `plan --json`.
-std::vector<nlohmann::json> PlanConditionsOn(const std::string& host, std::string& text) {
-  auto plain = lab::Replplan({"plan", lab::TopologyPath()});
+std::vector<nlohmann::json> PlanConditionsOn(const std::string& host, std::string& text,
+                                             const std::string& topology = lab::TopologyPath()) {
+  auto plain = lab::Replplan({"plan", topology});
   text = plain.out + plain.err;
-  auto json = lab::Replplan({"plan", "--json", lab::TopologyPath()});
+  auto json = lab::Replplan({"plan", "--json", topology});
   nlohmann::json plan = nlohmann::json::parse(json.out, nullptr, false);
   REQUIRE_MESSAGE(!plan.is_discarded(), (json.out + json.err));
   std::vector<nlohmann::json> found;
@@ -45,8 +46,8 @@ std::vector<nlohmann::json> PlanConditionsOn(const std::string& host, std::strin
   return found;
 }
 
-std::vector<std::string> PlannedKinds(const std::string& host) {
-  auto json = lab::Replplan({"plan", "--json", lab::TopologyPath()});
+std::vector<std::string> PlannedKinds(const std::string& host, const std::string& topology = lab::TopologyPath()) {
+  auto json = lab::Replplan({"plan", "--json", topology});
   nlohmann::json plan = nlohmann::json::parse(json.out, nullptr, false);
   REQUIRE(!plan.is_discarded());
   std::vector<std::string> kinds;
@@ -56,15 +57,17 @@ std::vector<std::string> PlannedKinds(const std::string& host) {
   return kinds;
 }
 
-// `exit_code`: apply of a plan made while a host could not be read exits 1 even when every
-// action succeeded (the plan was incomplete); the repair is then judged by what follows.
-void ApplyAndCheckConverged(int id, int exit_code = 0) {
-  auto applied = lab::Replplan({"apply", "--yes", lab::TopologyPath()});
-  REQUIRE_MESSAGE(applied.exit_code == exit_code, (applied.out + applied.err));
+// apply exits 0 (also after the repair of a host the plan could not read: it reads it again and
+// carries out what is left), every server then holds the same rows, and a new plan has nothing to do.
+// Returns apply's output.
+std::string ApplyAndCheckConverged(int id, const std::string& topology = lab::TopologyPath()) {
+  auto applied = lab::Replplan({"apply", "--yes", topology});
+  REQUIRE_MESSAGE(applied.exit_code == 0, (applied.out + applied.err));
   CHECK_MESSAGE(applied.out.find("Apply complete") != std::string::npos, (applied.out + applied.err));
   CheckSameRowsEverywhere(id);
-  auto again = lab::Replplan({"plan", "--detailed-exitcode", lab::TopologyPath()});
+  auto again = lab::Replplan({"plan", "--detailed-exitcode", topology});
   CHECK_MESSAGE(again.exit_code == 0, (again.out + again.err));
+  return applied.out;
 }
 
 }  // namespace
@@ -105,8 +108,31 @@ TEST_CASE("remedies: each broken state is named in the plan and repaired without
     CHECK(on_venus[0]["type"] == "listening-elsewhere");
     CHECK_MESSAGE(text.find("condition: listening-elsewhere (broken, error 200") != std::string::npos, text);
     CHECK(PlannedKinds("venus") == std::vector<std::string>{"edit-config", "restart-server"});
+    // The restart is planned: no note may say it is not.
+    CHECK_MESSAGE(text.find("runtime unknown until the restart: apply then reads venus again") != std::string::npos, text);
+    CHECK_MESSAGE(text.find("no restart") == std::string::npos, text);
 
-    ApplyAndCheckConverged(3, /*exit_code=*/1);  // venus could not be read when planned
+    // venus could not be read when planned: apply reads it again after the restart, and exits 0
+    // once the cluster is as the file says.
+    const std::string out = ApplyAndCheckConverged(3);
+    CHECK_MESSAGE(out.find("Read again after the repair") != std::string::npos, out);
+  }
+
+  SUBCASE("server-down: venus's mariadbd stopped, SSH up: the plan starts it, apply starts it and it replicates") {
+    REQUIRE(lab::Lab({"stop", "venus"}).exit_code == 0);
+    lab::Sql("mercury", "INSERT INTO secondhand_production.remedy_probe VALUES (2)");  // venus misses it for now
+
+    std::string text;
+    auto on_venus = PlanConditionsOn("venus", text);
+    REQUIRE_MESSAGE(on_venus.size() == 1, text);
+    CHECK(on_venus[0]["type"] == "server-down");
+    CHECK(PlannedKinds("venus") == std::vector<std::string>{"restart-server"});
+    CHECK_MESSAGE(text.find("start venus (its restart command): mariadbd is not running") != std::string::npos, text);
+    CHECK_MESSAGE(text.find("DESTRUCTIVE") == std::string::npos, text);
+
+    const std::string out = ApplyAndCheckConverged(3);
+    CHECK_MESSAGE(out.find("Read again after the repair") != std::string::npos, out);
+    CHECK(Rows("venus") == "1,2,3");
   }
 
   SUBCASE("1133: a GRANT replicated for the declared account pierre, which uranus lacks: created there, no reseed") {
@@ -131,4 +157,33 @@ TEST_CASE("remedies: each broken state is named in the plan and repaired without
     ApplyAndCheckConverged(3);
     CHECK(lab::SqlValue("uranus", "SELECT COUNT(*) FROM mysql.user WHERE user = 'pierre'") == "1");
   }
+}
+
+TEST_CASE("remedies: 1201 in file/position mode: RESET SLAVE ALL, CHANGE MASTER at the executed position, no reseed") {
+  lab::Reset(3);
+  std::string text = lab::ReadFile(lab::TopologyPath());
+  const std::string gtid_mode = "mode          = \"gtid\"";
+  size_t mode = text.find(gtid_mode);
+  REQUIRE(mode != std::string::npos);
+  text.replace(mode, gtid_mode.size(), "mode          = \"file\"");
+  const std::string file_mode = lab::WriteFile("remedy-file-mode.toml", text);
+  auto applied = lab::Replplan({"apply", "--yes", file_mode});
+  REQUIRE_MESSAGE(applied.exit_code == 0, (applied.out + applied.err));
+  lab::Sql("mercury", "CREATE TABLE secondhand_production.remedy_probe (id INT PRIMARY KEY)");
+  CheckSameRowsEverywhere(1);
+
+  lab::LoseRelayLogOverRestart("venus");
+  lab::Sql("mercury", "INSERT INTO secondhand_production.remedy_probe VALUES (2)");  // venus misses it for now
+
+  std::string plan_text;
+  auto on_venus = PlanConditionsOn("venus", plan_text, file_mode);
+  REQUIRE_MESSAGE(on_venus.size() == 1, plan_text);
+  CHECK(on_venus[0]["type"] == "channel-metadata-broken");
+  CHECK(PlannedKinds("venus", file_mode) == std::vector<std::string>{"reset-replica", "change-source", "start-replica"});
+  CHECK_MESSAGE(plan_text.find("Exec_Master_Log_Pos") != std::string::npos, plan_text);
+  CHECK_MESSAGE(plan_text.find("DESTRUCTIVE") == std::string::npos, plan_text);
+  CHECK_MESSAGE(plan_text.find("seed-replica") == std::string::npos, plan_text);
+
+  ApplyAndCheckConverged(3, file_mode);
+  CHECK(Rows("venus") == "1,2,3");  // exactly once each: the position was the executed one
 }

@@ -31,6 +31,7 @@ constexpr ActionKindName kNames[] = {
     {ActionKind::kRewriteAppConfig, "rewrite-app-config"},
     {ActionKind::kRestartApp, "restart-app"},
     {ActionKind::kCheckHealth, "check-health"},
+    {ActionKind::kSkipTransaction, "skip-transaction"},
 };
 
 // Each enumerator once, at its own index, so ToString is an index and nothing is left out.
@@ -144,6 +145,7 @@ struct Render {
   void operator()(const RewriteAppConfigArgs& a) { out = {{"app", a.app}, {"primary", a.primary}}; }
   void operator()(const RestartAppArgs& a) { out = {{"app", a.app}}; }
   void operator()(const CheckHealthArgs& a) { out = {{"app", a.app}}; }
+  void operator()(const SkipTransactionArgs& a) { out = {{"gtid", a.gtid}}; }
 };
 
 }  // namespace
@@ -178,7 +180,8 @@ ActionLane LaneOf(ActionKind kind) {
     case ActionKind::kFencePrimary:
     case ActionKind::kWaitForCatchUp:
     case ActionKind::kApplyRelayLog:
-    case ActionKind::kPromoteReplica: return ActionLane::kServer;
+    case ActionKind::kPromoteReplica:
+    case ActionKind::kSkipTransaction: return ActionLane::kServer;
     case ActionKind::kRewriteAppConfig:
     case ActionKind::kRestartApp:
     case ActionKind::kCheckHealth: return ActionLane::kApp;

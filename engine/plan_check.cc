@@ -8,6 +8,7 @@
 
 #include "engine/desired_config.h"
 #include "engine/grant_check.h"
+#include "engine/gtid.h"
 #include "engine/text.h"
 
 namespace replplan {
@@ -198,6 +199,18 @@ class Checker {
   void operator()(const CheckHealthArgs& args) {
     const AppSpec* app = AppOnHost(args.app);
     if (app != nullptr && app->health.empty()) Stale("checks app " + app->name + ", which has no health URL");
+  }
+  // Only what the file allows: a skip leaves the replica differing from the primary.
+  void operator()(const SkipTransactionArgs& args) {
+    NotOnPrimary();
+    if (t_.cluster.on_data_error != DataErrorRemedy::kSkip) {
+      Stale("skips transaction " + args.gtid + ", but " + t_.file + " does not allow it ([cluster] on_data_error = \"skip\")");
+    }
+    if (t_.replication.mode != ReplicationMode::kGtid) Stale("skips a transaction by GTID in file/position replication");
+    auto gtid = GtidPosition::Parse(args.gtid);
+    if (!gtid.ok() || gtid->entries().size() != 1 || args.gtid.find(',') != std::string::npos) {
+      Stale("skips '" + args.gtid + "', which is not one GTID (domain-server_id-seq)");
+    }
   }
 
  private:

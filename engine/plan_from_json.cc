@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/did_you_mean.h"
+#include "engine/gtid.h"
 #include "engine/text.h"
 #include "engine/secret.h"
 
@@ -253,6 +254,7 @@ class ParamsReader {
       : p_(action.Object("params"), action.PathOf("params"), error), id_(id) {}
 
   std::string Text(std::string_view key) { return p_.String(key); }
+  bool ok() const { return p_.ok(); }
   // An optional key: "" when absent; present, it must not be empty (the planner leaves it out).
   std::string OptionalText(std::string_view key) {
     std::string value = p_.OptionalString(key);
@@ -441,6 +443,15 @@ ActionArgs ReadArgs(Fields& action, ActionKind kind, const std::string& id, Stat
     case ActionKind::kRestartApp: {
       RestartAppArgs a{p.Text("app")};
       p.Finish({"app"});
+      return a;
+    }
+    case ActionKind::kSkipTransaction: {
+      SkipTransactionArgs a{p.Text("gtid")};
+      auto gtid = GtidPosition::Parse(a.gtid);
+      if (p.ok() && (!gtid.ok() || gtid->entries().size() != 1 || a.gtid.find(',') != std::string::npos)) {
+        p.Bad("gtid", "'" + a.gtid + "' is not one GTID (domain-server_id-seq)");
+      }
+      p.Finish({"gtid"});
       return a;
     }
     case ActionKind::kCheckHealth: {

@@ -490,6 +490,58 @@ TEST_CASE("1201 in file/position mode: RESET SLAVE ALL, CHANGE MASTER at Relay_M
   CHECK(Has(MustPlan(t, live), "uranus/seed-replica"));
 }
 
+TEST_CASE("1032/1062: a reseed by default; with on_data_error = \"skip\" that one transaction is skipped, with a warning") {
+  Topology t = LabTopology(2);
+  LiveState live = InSyncLive(t);
+  ServerState& u = live.servers["uranus"];
+  u.databases.push_back({"secondhand_production", "utf8mb4", "utf8mb4_general_ci"});
+  u.gtid_slave_pos = "0-1-41";
+  u.failed_gtid = "0-1-42";
+  auto& c = u.channels[0];
+  c.sql_running = false;
+  c.last_sql_errno = 1032;
+  c.last_sql_error = "Could not execute Update_rows_v1 event on table secondhand_production.items; Can't find record "
+                     "in 'items', Error_code: 1032";
+  Plan reseed = MustPlan(t, live);
+  REQUIRE(Ids(reseed) == std::vector<std::string>{"uranus/seed-replica", "uranus/change-source", "uranus/start-replica"});
+  CHECK(reseed.actions[0].action.destructive);
+
+  t.cluster.on_data_error = DataErrorRemedy::kSkip;
+  Plan skip = MustPlan(t, live);
+  REQUIRE(Ids(skip) == std::vector<std::string>{"uranus/skip-transaction/0-1-42", "uranus/start-replica"});
+  const Action& a = skip.actions[0].action;
+  CHECK_FALSE(a.destructive);
+  CHECK(a.Args<SkipTransactionArgs>().gtid == "0-1-42");
+  CHECK(a.summary == "skip transaction 0-1-42 on uranus (Update_rows_v1 event on table secondhand_production.items): "
+                     "uranus then differs from mercury for that row");
+  REQUIRE(a.changes.size() == 1);
+  CHECK(a.changes[0].from == "0-1-41");
+  CHECK(a.changes[0].to == "0-1-42");
+  CHECK(skip.actions[1].depends_on == std::vector<std::string>{"uranus/skip-transaction/0-1-42"});
+  CHECK(AnyContains(Host(skip, "uranus").notes, "WARNING: skipping 0-1-42 leaves uranus different from mercury"));
+  CHECK(CheckPlanAgainstTopology(skip, t).ok());
+  Topology reseeding = t;  // the file no longer allows it: a saved skip is stale
+  reseeding.cluster.on_data_error = DataErrorRemedy::kReseed;
+  CHECK(CheckPlanAgainstTopology(skip, reseeding).message().find("does not allow it") != std::string::npos);
+
+  c.last_sql_errno = 1062;  // 1062 the same
+  CHECK(Has(MustPlan(t, live), "uranus/skip-transaction/0-1-42"));
+
+  // What cannot be skipped exactly is reseeded, with a note saying why.
+  u.failed_gtid.clear();
+  Plan unnamed = MustPlan(t, live);
+  CHECK(Has(unnamed, "uranus/seed-replica"));
+  CHECK(AnyContains(Host(unnamed, "uranus").notes, "its GTID could not be read from the relay log"));
+  u.failed_gtid = "0-1-40";  // gtid_slave_pos holds it already
+  CHECK(Has(MustPlan(t, live), "uranus/seed-replica"));
+  u.failed_gtid = "0-1-42";
+  t.replication.mode = ReplicationMode::kFile;
+  c.using_gtid = "No";
+  Plan file = MustPlan(t, live);
+  CHECK(Has(file, "uranus/seed-replica"));
+  CHECK(AnyContains(Host(file, "uranus").notes, "the file replicates by file/position"));
+}
+
 TEST_CASE("a relay log gone from disk (both threads No, errnos 0) is the 1201 remedy, not a bare START SLAVE") {
   Topology t = LabTopology(2);
   LiveState live = InSyncLive(t);

@@ -46,6 +46,12 @@ struct MysqlSettings {
   int connect_timeout_ms = 5000;
 };
 
+// What a replica whose SQL thread stopped on a row event error (1032, 1062: its data differs from
+// its source's) is planned: a reseed (DESTRUCTIVE, the default: it makes the replica equal the
+// primary again), or skipping that one transaction (under GTID only), which leaves the replica
+// differing from the primary for that row. [cluster] on_data_error; docs/conditions.md says why.
+enum class DataErrorRemedy { kReseed, kSkip };
+
 struct ClusterSpec {
   std::string name;
   Flavor flavor = Flavor::kMariaDB;
@@ -58,6 +64,7 @@ struct ClusterSpec {
   // never interleave. Default: /run/replplan/<name>.lock, in a directory only root may write
   // (providers/cluster_lock.cc refuses any other kind).
   std::string lock_file;
+  DataErrorRemedy on_data_error = DataErrorRemedy::kReseed;
 };
 
 struct ReplicationSpec {

@@ -17,7 +17,7 @@ inline const Keys& TopLevelKeys() {
   return keys;
 }
 inline const Keys& ClusterKeys() {
-  static const Keys keys = {"name", "flavor", "primary", "epoch", "lock_file"};
+  static const Keys keys = {"name", "flavor", "primary", "epoch", "lock_file", "on_data_error"};
   return keys;
 }
 inline const Keys& ReplicationKeys() {

@@ -449,6 +449,9 @@ class TopologyReader {
     spec.epoch = ReadInteger(*cluster, "epoch", "cluster.epoch", 0, INT64_MAX).value_or(0);
     spec.lock_file = ReadAbsolutePath(*cluster, "lock_file", "cluster.lock_file").value_or("");
     if (spec.lock_file.empty() && !spec.name.empty()) spec.lock_file = "/run/replplan/" + spec.name + ".lock";
+    if (auto remedy = ReadChoice(*cluster, "on_data_error", "cluster.on_data_error", {"reseed", "skip"}, false)) {
+      spec.on_data_error = *remedy == "skip" ? DataErrorRemedy::kSkip : DataErrorRemedy::kReseed;
+    }
   }
 
   void ReadReplication(const toml::table& root) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "engine/desired_config.h"
+#include "engine/gtid.h"
 #include "engine/mysql_errors.h"
 #include "engine/sql_quote.h"
 #include "engine/text.h"
@@ -220,6 +221,53 @@ Status ResetReplica(const StepContext& ctx, const Action& action) {
   Status stop = ctx.session.Execute("STOP SLAVE" + name);
   if (!stop.ok()) return stop;
   return ctx.session.Execute("RESET SLAVE" + name + " ALL");
+}
+
+Status SkipTransaction(const StepContext& ctx, const Action& action) {
+  const ServerSpec& spec = ctx.server;
+  const std::string& text = action.Args<SkipTransactionArgs>().gtid;
+  auto parsed = GtidPosition::Parse(text);
+  if (!parsed.ok() || parsed->entries().size() != 1 || text.find(',') != std::string::npos) {
+    return Status::InvalidArgument(StalePlan(action, "names no single GTID"));
+  }
+  const Gtid gtid = parsed->entries().begin()->second;
+  auto slave_text = ctx.session.Global("gtid_slave_pos");
+  if (!slave_text.ok()) return slave_text.status();
+  auto slave = GtidPosition::Parse(*slave_text);
+  if (!slave.ok()) return slave.status().WithContext(spec.name + ": gtid_slave_pos");
+  std::optional<Gtid> at = slave->Find(gtid.domain);
+  if (at && at->seq >= gtid.seq) return Status::OK();  // skipped already (an earlier run)
+
+  auto status = ctx.session.ReplicaStatus();
+  if (!status.ok()) return status.status();
+  if (!status->has_value()) return Status::FailedPrecondition(StalePlan(action, "finds no replication channel"));
+  const ReplicaChannel channel = **status;
+  if (!StoppedOnDataError(channel)) {
+    return Status::FailedPrecondition(StalePlan(action, "finds the SQL thread not stopped on a row event error (Last_SQL_Errno " +
+                                                            std::to_string(channel.last_sql_errno) + ")"));
+  }
+  // Exactly the transaction the plan names, read again where the SQL thread stopped.
+  const std::string sql = RelayEventsAtSql(channel);
+  if (sql.empty()) {
+    return Status::FailedPrecondition(spec.name + ": the relay log position the SQL thread stopped at is not known "
+                                      "(Relay_Log_File '" + channel.relay_log_file + "'): nothing was skipped");
+  }
+  auto events = ctx.session.Query(sql, {}, "reading the relay log where the SQL thread stopped");
+  if (!events.ok()) return events.status();
+  const std::string now = GtidOfEventGroup(*events);
+  if (now != text) {
+    return Status::FailedPrecondition(StalePlan(
+        action, "finds the SQL thread stopped at " + (now.empty() ? std::string("a transaction it cannot name") : now) +
+                    ", not " + text));
+  }
+  Status stop = StopReplicaNow(ctx, channel, ReplicaThreads::kBoth);
+  if (!stop.ok()) return stop;
+  GtidPosition after = *slave;
+  after.Set(gtid);
+  Status set = ctx.session.Execute("SET GLOBAL gtid_slave_pos = " + QuoteString(after.ToString()));
+  if (!set.ok()) return set.WithNote("replication on " + spec.name + " is stopped now; nothing was skipped");
+  Say(ctx, spec.name + ": skipped " + text + " (gtid_slave_pos " + *slave_text + " -> " + after.ToString() + ")");
+  return Status::OK();
 }
 
 }  // namespace steps

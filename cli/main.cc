@@ -122,7 +122,13 @@ int RunApply(const ApplyOptions& options) {
   if (outcome.report) {
     std::cout << "\n" << RenderApplyReport(*outcome.report);
     std::cout << TerminalSafeLines(outcome.promotion);
-    if (outcome.plan->incomplete()) {
+    if (outcome.after_repair_report) std::cout << "\n" << RenderApplyReport(*outcome.after_repair_report);
+    if (!outcome.after_repair_note.empty()) std::cout << TerminalSafeLines(outcome.after_repair_note + "\n");
+    const bool converged = outcome.after_repair && !outcome.after_repair->incomplete() &&
+                           !outcome.after_repair->has_changes();
+    if (converged) {
+      std::cout << "Read again after the repair: every host reads and the cluster is as the file says.\n";
+    } else if ((outcome.after_repair ? *outcome.after_repair : *outcome.plan).incomplete()) {
       std::cout << "Some hosts could not be read, or the plan left something unresolved; that was left as it is "
                    "(see the plan above).\n";
     }

@@ -32,6 +32,7 @@ constexpr ActionKindName kNames[] = {
     {ActionKind::kRewriteAppConfig, "rewrite-app-config"},
     {ActionKind::kRestartApp, "restart-app"},
     {ActionKind::kCheckHealth, "check-health"},
+    {ActionKind::kSkipTransaction, "skip-transaction"},
 };
 
 // Each enumerator once, at its own index, so ToString is an index and nothing is left out.
@@ -131,6 +132,10 @@ struct Render {
   void operator()(const ChangeSourceArgs& a) {
     out = {{"source", a.source}, {"mode", ToString(a.mode)}, {"use_gtid", ToString(a.use_gtid)},
            {"position", ToString(a.position)}};
+    if (a.position == StartPosition::kAt) {
+      out["log_file"] = a.log_file;
+      out["log_pos"] = std::to_string(a.log_pos);
+    }
   }
   void operator()(const StartReplicaArgs&) {}
   void operator()(const ResetReplicaArgs& a) { out = {{"connection_name", a.connection_name}}; }
@@ -146,6 +151,7 @@ struct Render {
   void operator()(const RewriteAppConfigArgs& a) { out = {{"app", a.app}, {"primary", a.primary}}; }
   void operator()(const RestartAppArgs& a) { out = {{"app", a.app}}; }
   void operator()(const CheckHealthArgs& a) { out = {{"app", a.app}}; }
+  void operator()(const SkipTransactionArgs& a) { out = {{"gtid", a.gtid}}; }
 };
 
 }  // namespace
@@ -181,7 +187,8 @@ ActionLane LaneOf(ActionKind kind) {
     case ActionKind::kFencePrimary:
     case ActionKind::kWaitForCatchUp:
     case ActionKind::kApplyRelayLog:
-    case ActionKind::kPromoteReplica: return ActionLane::kServer;
+    case ActionKind::kPromoteReplica:
+    case ActionKind::kSkipTransaction: return ActionLane::kServer;
     case ActionKind::kRewriteAppConfig:
     case ActionKind::kRestartApp:
     case ActionKind::kCheckHealth: return ActionLane::kApp;
@@ -253,6 +260,7 @@ const char* ToString(StartPosition position) {
     case StartPosition::kKeep: return "keep";
     case StartPosition::kFromSeed: return "from-seed";
     case StartPosition::kFromBinlog: return "from-binlog";
+    case StartPosition::kAt: return "at";
   }
   return "keep";
 }
@@ -265,7 +273,7 @@ std::optional<UseGtid> UseGtidFromString(std::string_view text) {
 }
 
 std::optional<StartPosition> StartPositionFromString(std::string_view text) {
-  for (StartPosition p : {StartPosition::kKeep, StartPosition::kFromSeed, StartPosition::kFromBinlog}) {
+  for (StartPosition p : {StartPosition::kKeep, StartPosition::kFromSeed, StartPosition::kFromBinlog, StartPosition::kAt}) {
     if (text == ToString(p)) return p;
   }
   return std::nullopt;

@@ -39,9 +39,12 @@ enum class ActionKind {
   kRewriteAppConfig, // an app's database settings on one host (Rails: config/database.yml)
   kRestartApp,       // the app's restart command on one host
   kCheckHealth,      // the app's health URL answers 2xx after its restart
+  // A replica's SQL thread stopped on a row event error (1032, 1062) and the file allows skipping
+  // ([cluster] on_data_error = "skip"): gtid_slave_pos moved past that one transaction.
+  kSkipTransaction,
 };
 // The last enumerator: a new kind moves this too (action.cc's static_assert counts on it).
-inline constexpr ActionKind kLastActionKind = ActionKind::kCheckHealth;
+inline constexpr ActionKind kLastActionKind = ActionKind::kSkipTransaction;
 
 // Every kind with its stable name ("edit-config", ...: the name used in text, JSON and action
 // ids), in enum order. The one list: ToString, ActionKindFromString and a saved plan's
@@ -148,6 +151,7 @@ enum class StartPosition {
   kKeep,        // the channel's own position
   kFromSeed,    // the position the seed's dump recorded
   kFromBinlog,  // the server's own binlog position (a former primary rejoining)
+  kAt,          // file/position: ChangeSourceArgs::log_file and log_pos, as the plan read them
 };
 struct ChangeSourceArgs {
   static constexpr ActionKind kKind = ActionKind::kChangeSource;
@@ -155,6 +159,10 @@ struct ChangeSourceArgs {
   ReplicationMode mode = ReplicationMode::kGtid;
   UseGtid use_gtid = UseGtid::kSlavePos;  // kNo in file/position mode
   StartPosition position = StartPosition::kKeep;
+  // kAt only: the source's binlog coordinates to start from (the replica's executed position,
+  // Relay_Master_Log_File/Exec_Master_Log_Pos, when its channel metadata is made again after 1201).
+  std::string log_file = "";  // initialised: designated initializers may leave it out
+  uint64_t log_pos = 0;
   bool operator==(const ChangeSourceArgs&) const = default;
 };
 struct StartReplicaArgs {
@@ -216,12 +224,20 @@ struct CheckHealthArgs {
   bool operator==(const CheckHealthArgs&) const = default;
 };
 
+struct SkipTransactionArgs {
+  static constexpr ActionKind kKind = ActionKind::kSkipTransaction;
+  // The one transaction skipped, "domain-server_id-seq" as its Gtid event in the relay log names
+  // it: gtid_slave_pos then holds it as applied, and the replica fetches from the one after.
+  std::string gtid;
+  bool operator==(const SkipTransactionArgs&) const = default;
+};
+
 // Alternative i is the args of ActionKind i (action.cc's static_assert holds it to that).
 using ActionArgs =
     std::variant<EditConfigArgs, RestartServerArgs, SetGlobalArgs, CreateReplicationUserArgs, CreateDatabaseArgs,
                  CreateUserArgs, GrantPrivilegesArgs, SeedReplicaArgs, ChangeSourceArgs, StartReplicaArgs,
-                 ResetReplicaArgs, InjectEmptyTransactionsArgs, FencePrimaryArgs, WaitForCatchUpArgs, ApplyRelayLogArgs, PromoteReplicaArgs,
-                 RewriteAppConfigArgs, RestartAppArgs, CheckHealthArgs>;
+                 ResetReplicaArgs, InjectEmptyTransactionsArgs, FencePrimaryArgs, WaitForCatchUpArgs, ApplyRelayLogArgs,
+                 PromoteReplicaArgs, RewriteAppConfigArgs, RestartAppArgs, CheckHealthArgs, SkipTransactionArgs>;
 
 // The kind whose args `args` holds.
 ActionKind KindOf(const ActionArgs& args);
@@ -249,7 +265,7 @@ std::vector<GlobalSetting> GlobalSettings(const SetGlobalArgs& args);
 std::string SetGlobalFromText(SetGlobalArgs& args, std::string_view name, std::string_view text);
 
 const char* ToString(UseGtid use_gtid);            // "no", "slave_pos", "current_pos"
-const char* ToString(StartPosition position);      // "keep", "from-seed", "from-binlog"
+const char* ToString(StartPosition position);      // "keep", "from-seed", "from-binlog", "at"
 std::optional<UseGtid> UseGtidFromString(std::string_view text);
 std::optional<StartPosition> StartPositionFromString(std::string_view text);
 

@@ -283,7 +283,12 @@ class Diagnoser {
               "there with the binary log off and starting the SQL thread repairs it");
     } else if (sql == kErrKeyNotFound || sql == kErrDuplicateKey) {
       std::string event = RowEventOf(c->last_sql_error);
-      Add(spec, "row-event-failed", Severity::kBroken, sql, "sql-errno-" + std::to_string(sql), {threads, sql_error},
+      std::vector<std::string> evidence = {threads, sql_error};
+      if (!s.failed_gtid.empty()) {
+        evidence.push_back("failing transaction: GTID " + s.failed_gtid + " (relay log " + c->relay_log_file + ":" +
+                           std::to_string(c->relay_log_pos.value_or(0)) + ")");
+      }
+      Add(spec, "row-event-failed", Severity::kBroken, sql, "sql-errno-" + std::to_string(sql), evidence,
           (event.empty() ? std::string("a replicated change") : event) + " failed on " + spec.name + " (" +
               (sql == kErrKeyNotFound ? "the row it changes is not there" : "the row it inserts is there already") +
               "): " + spec.name + "'s data differs from its source's");

@@ -309,6 +309,12 @@ TEST_CASE("row-event-failed: 1032 and 1062 name the table and the row event") {
   CHECK(got.error_number == 1032);
   CHECK(got.cause.find("Update_rows_v1 event on table secondhand_production.items failed on venus") == 0);
   CHECK(HasEvidence(got, "end_log_pos 2049"));
+  CHECK_FALSE(HasEvidence(got, "failing transaction"));  // not read: not guessed
+  cluster.at("venus").failed_gtid = "0-1-42";
+  c.relay_log_file = "mysqld-relay-bin.000002";
+  c.relay_log_pos = 1077;
+  got = Only(cluster.Diagnosed());
+  CHECK(HasEvidence(got, "failing transaction: GTID 0-1-42 (relay log mysqld-relay-bin.000002:1077)"));
 
   c.last_sql_errno = 1062;
   c.last_sql_error = "Could not execute Write_rows_v1 event on table secondhand_production.items; Duplicate entry "

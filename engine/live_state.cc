@@ -2,6 +2,8 @@
 #include "engine/text.h"
 
 #include "engine/cluster_epoch.h"
+#include "engine/gtid.h"
+#include "engine/mysql_errors.h"
 
 #include <algorithm>
 #include <cctype>
@@ -213,6 +215,7 @@ ServerState ParseServerState(const RawServerState& raw) {
   state.app_configs = raw.app_configs;
   state.process = raw.process;
   state.relay_log_present = raw.relay_log_present;
+  state.failed_gtid = GtidOfEventGroup(raw.failed_group);
   return state;
 }
 
@@ -247,6 +250,33 @@ const ReplicaChannel* ServerState::DefaultChannel() const {
 const ServerState* LiveState::Find(const std::string& name) const {
   auto it = servers.find(name);
   return it == servers.end() ? nullptr : &it->second;
+}
+
+bool StoppedOnDataError(const ReplicaChannel& c) {
+  return !c.sql_running && (c.last_sql_errno == kErrKeyNotFound || c.last_sql_errno == kErrDuplicateKey);
+}
+
+std::string RelayEventsAtSql(const ReplicaChannel& c) {
+  const std::string& file = c.relay_log_file;
+  const bool plain = !file.empty() && file.find_first_not_of(
+      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-/") == std::string::npos;
+  if (!plain || c.relay_log_pos.value_or(0) == 0) return "";
+  return "SHOW RELAYLOG EVENTS IN " + QuoteString(file) + " FROM " + std::to_string(*c.relay_log_pos) + " LIMIT 4";
+}
+
+std::string GtidOfEventGroup(const std::vector<Row>& events) {
+  for (const Row& row : events) {
+    if (Get(row, "Event_type") != "Gtid") continue;
+    const std::string info = Get(row, "Info");
+    size_t at = info.find("GTID ");
+    if (at == std::string::npos) return "";
+    std::string gtid(Trim(std::string_view(info).substr(at + 5)));
+    gtid = gtid.substr(0, gtid.find_first_of(" \t"));
+    auto parsed = GtidPosition::Parse(gtid);
+    if (!parsed.ok() || parsed->entries().size() != 1 || gtid.find(',') != std::string::npos) return "";
+    return gtid;
+  }
+  return "";
 }
 
 }  // namespace replplan

@@ -80,6 +80,10 @@ struct RawServerState {
   // when both its threads are stopped without an error (lost relay logs read just so, and START
   // SLAVE then fails with 1201); nullopt when not checked.
   std::optional<bool> relay_log_present;
+  // The first events of the relay log at the default channel's Relay_Log_Pos (SHOW RELAYLOG EVENTS:
+  // RelayEventsAtSql), read only when its SQL thread stopped on a row event error (1032, 1062): the
+  // event group it stopped at. Empty when not read.
+  std::vector<Row> failed_group;
 };
 
 struct ReplicaChannel {
@@ -181,6 +185,9 @@ struct ServerState {
   std::vector<LiveAppConfig> app_configs;  // copied from RawServerState
   ProcessProbe process;                     // copied from RawServerState
   std::optional<bool> relay_log_present;   // copied from RawServerState
+  // The GTID of the transaction the default channel's SQL thread stopped on (1032, 1062), from
+  // RawServerState::failed_group (GtidOfEventGroup); "" when not known.
+  std::string failed_gtid;
 
   const LiveAppConfig* FindAppConfig(const std::string& app) const;
   const LiveUser* FindUser(const std::string& name, const std::string& host) const;
@@ -198,5 +205,15 @@ ServerState ParseServerState(const RawServerState& raw);
 // One row of SHOW SLAVE STATUS (or SHOW ALL SLAVES STATUS): the one parser of those answers.
 // Providers read replica status through it only, never by column name.
 ReplicaChannel ParseReplicaChannel(const Row& row);
+
+// Whether the SQL thread of `c` stopped on a row event error (1032, 1062): the data differs.
+bool StoppedOnDataError(const ReplicaChannel& c);
+// SHOW RELAYLOG EVENTS at `c`'s Relay_Log_File/Relay_Log_Pos (where its SQL thread stopped: the
+// start of the event group it failed on), a few events; "" when the file name or position is not
+// one to write into a statement.
+std::string RelayEventsAtSql(const ReplicaChannel& c);
+// The GTID ("0-1-42") of the first Gtid event among `events` (rows of SHOW RELAYLOG EVENTS: its
+// Info reads "BEGIN GTID 0-1-42", or "GTID 0-1-42" for DDL); "" when none.
+std::string GtidOfEventGroup(const std::vector<Row>& events);
 
 }  // namespace replplan

@@ -333,4 +333,42 @@ TEST_CASE("LiveState::Find looks servers up by name") {
   CHECK(live.Find("pluto") == nullptr);
 }
 
+
+TEST_CASE("the transaction a row event error stopped at: its GTID from the relay log events at Relay_Log_Pos") {
+  ReplicaChannel c;
+  c.sql_running = false;
+  c.last_sql_errno = 1032;
+  CHECK(StoppedOnDataError(c));
+  c.relay_log_file = "mysqld-relay-bin.000002";
+  c.relay_log_pos = 1077;
+  CHECK(RelayEventsAtSql(c) == "SHOW RELAYLOG EVENTS IN 'mysqld-relay-bin.000002' FROM 1077 LIMIT 4");
+  c.relay_log_file = "x' OR 1; --";
+  CHECK(RelayEventsAtSql(c).empty());  // not a file name: nothing is read
+  c.relay_log_file = "mysqld-relay-bin.000002";
+  c.relay_log_pos.reset();
+  CHECK(RelayEventsAtSql(c).empty());
+  c.sql_running = true;
+  CHECK_FALSE(StoppedOnDataError(c));
+  c.sql_running = false;
+  c.last_sql_errno = 1146;
+  CHECK_FALSE(StoppedOnDataError(c));
+
+  std::vector<Row> events = {
+      {{"Log_name", "mysqld-relay-bin.000002"}, {"Pos", "1077"}, {"Event_type", "Gtid"}, {"Info", "BEGIN GTID 0-1-42"}},
+      {{"Log_name", "mysqld-relay-bin.000002"}, {"Pos", "1119"}, {"Event_type", "Annotate_rows"}, {"Info", "UPDATE t"}}};
+  CHECK(GtidOfEventGroup(events) == "0-1-42");
+  events[0]["Info"] = "GTID 3-7-9";  // DDL: no BEGIN
+  CHECK(GtidOfEventGroup(events) == "3-7-9");
+  events[0]["Info"] = "BEGIN GTID 0-1-42,1-1-1";
+  CHECK(GtidOfEventGroup(events).empty());
+  events.erase(events.begin());
+  CHECK(GtidOfEventGroup(events).empty());
+
+  RawServerState raw;
+  raw.name = "venus";
+  raw.sql_ok = true;
+  raw.failed_group = {{{"Event_type", "Gtid"}, {"Info", "BEGIN GTID 0-1-5"}}};
+  CHECK(ParseServerState(raw).failed_gtid == "0-1-5");
+}
+
 }  // namespace replplan

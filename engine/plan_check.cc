@@ -8,6 +8,7 @@
 
 #include "engine/desired_config.h"
 #include "engine/grant_check.h"
+#include "engine/gtid.h"
 #include "engine/text.h"
 
 namespace replplan {
@@ -157,6 +158,14 @@ class Checker {
     if (args.position == StartPosition::kFromBinlog && (!gtid || args.use_gtid != UseGtid::kSlavePos)) {
       Stale("rejoins from its binlog without MASTER_USE_GTID=slave_pos");
     }
+    // Coordinates are written bare into CHANGE MASTER: a binlog file name and a position, or stale.
+    if (args.position == StartPosition::kAt &&
+        (gtid || args.log_pos == 0 || args.log_file.empty() ||
+         args.log_file.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
+             std::string::npos)) {
+      Stale("starts at binlog coordinates '" + args.log_file + "':" + std::to_string(args.log_pos) +
+            " that are not a file/position start");
+    }
   }
   void operator()(const StartReplicaArgs&) { NotOnPrimary(); }
   // A named channel is forgotten only on the primary; the default one also on a replica whose
@@ -214,6 +223,18 @@ class Checker {
   void operator()(const CheckHealthArgs& args) {
     const AppSpec* app = AppOnHost(args.app);
     if (app != nullptr && app->health.empty()) Stale("checks app " + app->name + ", which has no health URL");
+  }
+  // Only what the file allows: a skip leaves the replica differing from the primary.
+  void operator()(const SkipTransactionArgs& args) {
+    NotOnPrimary();
+    if (t_.cluster.on_data_error != DataErrorRemedy::kSkip) {
+      Stale("skips transaction " + args.gtid + ", but " + t_.file + " does not allow it ([cluster] on_data_error = \"skip\")");
+    }
+    if (t_.replication.mode != ReplicationMode::kGtid) Stale("skips a transaction by GTID in file/position replication");
+    auto gtid = GtidPosition::Parse(args.gtid);
+    if (!gtid.ok() || gtid->entries().size() != 1 || args.gtid.find(',') != std::string::npos) {
+      Stale("skips '" + args.gtid + "', which is not one GTID (domain-server_id-seq)");
+    }
   }
 
  private:

@@ -5,6 +5,8 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include <set>
@@ -96,6 +98,28 @@ std::vector<Scenario> Scenarios() {
     out.push_back({"errant transactions, inject-empty", t, live, {}});
   }
   {
+    // 1062 with on_data_error = "skip": skip-transaction of the GTID the relay log names.
+    Topology t = LabTopology(2);
+    t.cluster.on_data_error = DataErrorRemedy::kSkip;
+    LiveState live = InSyncLive(t);
+    live.servers["uranus"].gtid_slave_pos = "0-1-6";
+    live.servers["uranus"].failed_gtid = "0-1-7";
+    live.servers["uranus"].channels[0].sql_running = false;
+    live.servers["uranus"].channels[0].last_sql_errno = 1062;
+    out.push_back({"a skipped transaction", t, live, {}});
+  }
+  {
+    // 1201 in file/position mode: change-source at the executed coordinates (position "at").
+    Topology t = LabTopology(2);
+    t.replication.mode = ReplicationMode::kFile;
+    LiveState live = InSyncLive(t);
+    ReplicaChannel& c = testing::StoppedFileChannel(live, "uranus");
+    c.last_sql_errno = 1201;
+    c.relay_source_log_file = "mysql-bin.000001";
+    c.exec_source_log_pos = 1234;
+    out.push_back({"file/position 1201", t, live, {}});
+  }
+  {
     // A Debian layout: bind-address set (wrong) in a file config_file includes, edited there.
     Topology t = LabTopology(2);
     LiveState live = InSyncLive(t);
@@ -165,8 +189,10 @@ TEST_CASE("every plan the planner makes fits its file and reads back from JSON w
 
 TEST_CASE("inject-empty-transactions: off the primary, for an unknown replica, or past the bound is stale") {
   std::vector<Scenario> all = Scenarios();
-  Scenario s = all[all.size() - 2];
-  REQUIRE(s.name == std::string("errant transactions, inject-empty"));
+  auto found = std::find_if(all.begin(), all.end(),
+                           [](const Scenario& x) { return x.name == std::string("errant transactions, inject-empty"); });
+  REQUIRE(found != all.end());
+  Scenario s = *found;
   Plan plan = MustPlan(s);
   const std::string id = "mercury/inject-empty-transactions/venus";
   EditArgs<InjectEmptyTransactionsArgs>(plan, id, [](auto& a) { a.replica = "pluto"; });

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/did_you_mean.h"
+#include "engine/gtid.h"
 #include "engine/text.h"
 #include "engine/secret.h"
 
@@ -254,6 +255,7 @@ class ParamsReader {
       : p_(action.Object("params"), action.PathOf("params"), error), id_(id) {}
 
   std::string Text(std::string_view key) { return p_.String(key); }
+  bool ok() const { return p_.ok(); }
   // An optional key: "" when absent; present, it must not be empty (the planner leaves it out).
   std::string OptionalText(std::string_view key) {
     std::string value = p_.OptionalString(key);
@@ -398,9 +400,20 @@ ActionArgs ReadArgs(Fields& action, ActionKind kind, const std::string& id, Stat
       a.source = p.Text("source");
       a.mode = p.Mode();
       a.use_gtid = UseGtidFromString(p.Word("use_gtid", {"slave_pos", "current_pos", "no"})).value_or(UseGtid::kNo);
-      a.position = StartPositionFromString(p.Word("position", {"keep", "from-seed", "from-binlog"}))
+      a.position = StartPositionFromString(p.Word("position", {"keep", "from-seed", "from-binlog", "at"}))
                        .value_or(StartPosition::kKeep);
-      p.Finish({"source", "mode", "use_gtid", "position"});
+      if (a.position == StartPosition::kAt) {
+        a.log_file = p.Text("log_file");
+        std::string pos = p.Text("log_pos");
+        if (!IsDigits(pos) || pos.size() > 19 || std::stoull(pos) == 0) {
+          p.Bad("log_pos", "'" + pos + "' is not a binlog position (a whole number from 1)");
+        } else {
+          a.log_pos = std::stoull(pos);
+        }
+        p.Finish({"source", "mode", "use_gtid", "position", "log_file", "log_pos"});
+      } else {
+        p.Finish({"source", "mode", "use_gtid", "position"});
+      }
       return a;
     }
     case ActionKind::kResetReplica: {
@@ -444,6 +457,15 @@ ActionArgs ReadArgs(Fields& action, ActionKind kind, const std::string& id, Stat
     case ActionKind::kRestartApp: {
       RestartAppArgs a{p.Text("app")};
       p.Finish({"app"});
+      return a;
+    }
+    case ActionKind::kSkipTransaction: {
+      SkipTransactionArgs a{p.Text("gtid")};
+      auto gtid = GtidPosition::Parse(a.gtid);
+      if (p.ok() && (!gtid.ok() || gtid->entries().size() != 1 || a.gtid.find(',') != std::string::npos)) {
+        p.Bad("gtid", "'" + a.gtid + "' is not one GTID (domain-server_id-seq)");
+      }
+      p.Finish({"gtid"});
       return a;
     }
     case ActionKind::kCheckHealth: {

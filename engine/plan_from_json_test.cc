@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "engine/planner.h"
+#include "engine/plan_check.h"
 #include "engine/planner_fixtures.h"
 
 namespace replplan {
@@ -37,6 +38,16 @@ Plan MustRead(const json& doc) {
   INFO(plan.status().message());
   REQUIRE(plan.ok());
   return std::move(plan).value();
+}
+
+// The plan made for `live` as JSON, checked to read back as written into `back`.
+json RoundTrip(const Topology& t, const LiveState& live, Plan& back) {
+  Result<Plan> built = BuildPlan(t, live);
+  REQUIRE(built.ok());
+  json j = PlanToJson(*built);
+  back = MustRead(j);
+  CHECK(PlanToJson(back) == j);
+  return j;
 }
 
 TEST_CASE("every action kind name parses back to its kind") {
@@ -222,6 +233,48 @@ TEST_CASE("params are decoded into the kind's typed args: a value out of range n
   doc = Golden();
   doc["actions"][3]["params"]["binlog"] = "on";
   CHECK(ErrorOf(doc) == "actions[3].params.binlog: 'on' is not one of off (in mercury/create-replication-user)");
+}
+
+TEST_CASE("change-source at binlog coordinates (file/position 1201) round-trips; a bad position is refused") {
+  using namespace testing;
+  Topology t = LabTopology(2);
+  t.replication.mode = ReplicationMode::kFile;
+  LiveState live = InSyncLive(t);
+  ReplicaChannel& c = StoppedFileChannel(live, "uranus");
+  c.last_io_errno = 1201;
+  c.relay_source_log_file = "mysql-bin.000003";
+  c.exec_source_log_pos = 4567;
+  Plan back;
+  json j = RoundTrip(t, live, back);
+  const auto& args = back.actions[1].action.Args<ChangeSourceArgs>();
+  CHECK(args.position == StartPosition::kAt);
+  CHECK(args.log_file == "mysql-bin.000003");
+  CHECK(args.log_pos == 4567);
+  j["actions"][1]["params"]["log_pos"] = "0";
+  CHECK(ErrorOf(j) == "actions[1].params.log_pos: '0' is not a binlog position (a whole number from 1) (in "
+                      "uranus/change-source)");
+  j["actions"][1]["params"]["log_pos"] = "4567";
+  j["actions"][1]["params"]["log_file"] = "x'; DROP TABLE t; --";
+  Plan edited = MustRead(j);
+  CHECK_FALSE(CheckPlanAgainstTopology(edited, t).ok());
+}
+
+TEST_CASE("skip-transaction round-trips with its GTID; a value that is not one GTID is refused") {
+  using namespace testing;
+  Topology t = LabTopology(2);
+  t.cluster.on_data_error = DataErrorRemedy::kSkip;
+  LiveState live = InSyncLive(t);
+  live.servers["uranus"].gtid_slave_pos = "0-1-6";
+  live.servers["uranus"].failed_gtid = "0-1-7";
+  ReplicaChannel& c = live.servers["uranus"].channels[0];
+  c.sql_running = false;
+  c.last_sql_errno = 1062;
+  Plan back;
+  json j = RoundTrip(t, live, back);
+  CHECK(back.actions[0].action.Args<SkipTransactionArgs>().gtid == "0-1-7");
+  j["actions"][0]["params"]["gtid"] = "0-1-7,1-1-1";
+  CHECK(ErrorOf(j) == "actions[0].params.gtid: '0-1-7,1-1-1' is not one GTID (domain-server_id-seq) (in "
+                      "uranus/skip-transaction/0-1-7)");
 }
 
 TEST_CASE("a saved plan reads back into typed args: grants as a list, server names, the start position") {

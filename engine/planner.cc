@@ -66,7 +66,7 @@ void PlanHost(const PlanContext& ctx, size_t index, PlanBuilder& plan) {
       planner::PlanReplica(ctx, server, plan);
     }
   } else {
-    planner::NoteRuntimeUnknown(ctx, spec, report);
+    planner::NoteRuntimeUnknown(ctx, spec, restart_planned, report);
   }
   plan.Flush(index);
 }

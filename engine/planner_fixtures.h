@@ -221,6 +221,26 @@ inline void GiveApp(LiveState& live, const std::string& host, const std::string&
   live.servers[host].app_configs.push_back(c);
 }
 
+// `host` refuses SQL (2003) while SSH answers and its process was checked: mariadbd runs
+// (listening-elsewhere) or not (server-down).
+inline void RefusesSql(LiveState& live, const std::string& host, bool mariadbd_running) {
+  ServerState& s = live.servers[host];
+  s.sql_ok = false;
+  s.sql_errno = 2003;
+  s.sql_error = "Can't connect to server on '127.0.0.66' (111)";
+  s.process.probed = true;
+  s.process.running = mariadbd_running;
+}
+
+// `host`'s default channel, file/position, both threads stopped (the error is the caller's).
+inline ReplicaChannel& StoppedFileChannel(LiveState& live, const std::string& host) {
+  ReplicaChannel& c = live.servers[host].channels.at(0);
+  c.using_gtid = "No";
+  c.io_running = "No";
+  c.sql_running = false;
+  return c;
+}
+
 // Every server runs MariaDB's defaults of the failover settings: no semi-sync, AFTER_COMMIT.
 inline void RunFailoverDefaults(LiveState& live) {
   for (auto& [name, s] : live.servers) {

@@ -456,6 +456,92 @@ TEST_CASE("1201 (broken channel metadata) under GTID: RESET SLAVE ALL, CHANGE MA
         std::vector<std::string>{"uranus/reset-replica", "uranus/change-source", "uranus/start-replica"});
 }
 
+TEST_CASE("1201 in file/position mode: RESET SLAVE ALL, CHANGE MASTER at Relay_Master_Log_File:Exec_Master_Log_Pos; no reseed") {
+  Topology t = LabTopology(2);
+  t.replication.mode = ReplicationMode::kFile;
+  LiveState live = InSyncLive(t);
+  live.servers["uranus"].databases.push_back({"secondhand_production", "utf8mb4", "utf8mb4_general_ci"});
+  ReplicaChannel& c = testing::StoppedFileChannel(live, "uranus");
+  c.last_sql_errno = 1201;
+  c.last_sql_error = "Could not initialize master info structure";
+  c.source_log_file = "mysql-bin.000002";
+  c.read_source_log_pos = 9000;
+  c.relay_source_log_file = "mysql-bin.000001";
+  c.exec_source_log_pos = 1234;
+  Plan plan = MustPlan(t, live);
+  REQUIRE(Ids(plan) == std::vector<std::string>{"uranus/reset-replica", "uranus/change-source", "uranus/start-replica"});
+  for (const PlannedAction& pa : plan.actions) CHECK_FALSE(pa.action.destructive);
+  const auto& change = plan.actions[1].action.Args<ChangeSourceArgs>();
+  CHECK(change.use_gtid == UseGtid::kNo);
+  CHECK(change.position == StartPosition::kAt);
+  CHECK(change.log_file == "mysql-bin.000001");  // executed, not read: what was received after is fetched again
+  CHECK(change.log_pos == 1234);
+  CHECK(AnyContains(plan.actions[1].action.reasons, "Exec_Master_Log_Pos mysql-bin.000001:1234"));
+  CHECK(RenderParams(plan.actions[1].action.args).at("log_pos") == "1234");
+  CHECK(CheckPlanAgainstTopology(plan, t).ok());
+
+  c.last_sql_errno = 0;  // an IO 1201 the same
+  c.last_io_errno = 1201;
+  CHECK(Ids(MustPlan(t, live)) ==
+        std::vector<std::string>{"uranus/reset-replica", "uranus/change-source", "uranus/start-replica"});
+  c.exec_source_log_pos.reset();  // no executed position known: the reseed, as before
+  c.last_io_errno = 0;
+  c.last_sql_errno = 1201;
+  CHECK(Has(MustPlan(t, live), "uranus/seed-replica"));
+}
+
+TEST_CASE("1032/1062: a reseed by default; with on_data_error = \"skip\" that one transaction is skipped, with a warning") {
+  Topology t = LabTopology(2);
+  LiveState live = InSyncLive(t);
+  ServerState& u = live.servers["uranus"];
+  u.databases.push_back({"secondhand_production", "utf8mb4", "utf8mb4_general_ci"});
+  u.gtid_slave_pos = "0-1-41";
+  u.failed_gtid = "0-1-42";
+  auto& c = u.channels[0];
+  c.sql_running = false;
+  c.last_sql_errno = 1032;
+  c.last_sql_error = "Could not execute Update_rows_v1 event on table secondhand_production.items; Can't find record "
+                     "in 'items', Error_code: 1032";
+  Plan reseed = MustPlan(t, live);
+  REQUIRE(Ids(reseed) == std::vector<std::string>{"uranus/seed-replica", "uranus/change-source", "uranus/start-replica"});
+  CHECK(reseed.actions[0].action.destructive);
+
+  t.cluster.on_data_error = DataErrorRemedy::kSkip;
+  Plan skip = MustPlan(t, live);
+  REQUIRE(Ids(skip) == std::vector<std::string>{"uranus/skip-transaction/0-1-42", "uranus/start-replica"});
+  const Action& a = skip.actions[0].action;
+  CHECK_FALSE(a.destructive);
+  CHECK(a.Args<SkipTransactionArgs>().gtid == "0-1-42");
+  CHECK(a.summary == "skip transaction 0-1-42 on uranus (Update_rows_v1 event on table secondhand_production.items): "
+                     "uranus then differs from mercury for that row");
+  REQUIRE(a.changes.size() == 1);
+  CHECK(a.changes[0].from == "0-1-41");
+  CHECK(a.changes[0].to == "0-1-42");
+  CHECK(skip.actions[1].depends_on == std::vector<std::string>{"uranus/skip-transaction/0-1-42"});
+  CHECK(AnyContains(Host(skip, "uranus").notes, "WARNING: skipping 0-1-42 leaves uranus different from mercury"));
+  CHECK(CheckPlanAgainstTopology(skip, t).ok());
+  Topology reseeding = t;  // the file no longer allows it: a saved skip is stale
+  reseeding.cluster.on_data_error = DataErrorRemedy::kReseed;
+  CHECK(CheckPlanAgainstTopology(skip, reseeding).message().find("does not allow it") != std::string::npos);
+
+  c.last_sql_errno = 1062;  // 1062 the same
+  CHECK(Has(MustPlan(t, live), "uranus/skip-transaction/0-1-42"));
+
+  // What cannot be skipped exactly is reseeded, with a note saying why.
+  u.failed_gtid.clear();
+  Plan unnamed = MustPlan(t, live);
+  CHECK(Has(unnamed, "uranus/seed-replica"));
+  CHECK(AnyContains(Host(unnamed, "uranus").notes, "its GTID could not be read from the relay log"));
+  u.failed_gtid = "0-1-40";  // gtid_slave_pos holds it already
+  CHECK(Has(MustPlan(t, live), "uranus/seed-replica"));
+  u.failed_gtid = "0-1-42";
+  t.replication.mode = ReplicationMode::kFile;
+  c.using_gtid = "No";
+  Plan file = MustPlan(t, live);
+  CHECK(Has(file, "uranus/seed-replica"));
+  CHECK(AnyContains(Host(file, "uranus").notes, "the file replicates by file/position"));
+}
+
 TEST_CASE("a relay log gone from disk (both threads No, errnos 0) is the 1201 remedy, not a bare START SLAVE") {
   Topology t = LabTopology(2);
   LiveState live = InSyncLive(t);
@@ -477,13 +563,9 @@ TEST_CASE("a relay log gone from disk (both threads No, errnos 0) is the 1201 re
 TEST_CASE("2003 while mariadbd runs but listens elsewhere: the config edit and a restart; not for a host down, a stopped server or 1045") {
   Topology t = LabTopology(2);
   LiveState live = InSyncLive(t);
+  testing::RefusesSql(live, "uranus", /*mariadbd_running=*/true);
   ServerState& u = live.servers["uranus"];
-  u.sql_ok = false;
-  u.sql_errno = 2003;
-  u.sql_error = "Can't connect to server on '127.0.0.66' (111)";
   u.config["bind_address"] = "127.0.0.1";
-  u.process.probed = true;
-  u.process.running = true;
   u.process.pid = "4242";
   u.process.listening = {"127.0.0.1:3306"};
   Plan plan = MustPlan(t, live);
@@ -493,14 +575,44 @@ TEST_CASE("2003 while mariadbd runs but listens elsewhere: the config edit and a
   REQUIRE(plan.conditions.size() == 1);
   CHECK(plan.conditions[0].type == "listening-elsewhere");
 
-  u.process.running = false;  // server-down: a restart of the config would not be the remedy
-  CHECK(Ids(MustPlan(t, live)) == std::vector<std::string>{"uranus/edit-config"});
+  u.process.running = false;  // server-down: started (no setting to restart for), with the config fixed first
+  Plan down = MustPlan(t, live);
+  REQUIRE(Ids(down) == std::vector<std::string>{"uranus/edit-config", "uranus/restart-server"});
+  CHECK(down.actions[1].action.Args<RestartServerArgs>().settings.empty());
   u.process.running = true;
   u.sql_errno = 1045;  // a refused login is not a listening problem
   CHECK(Ids(MustPlan(t, live)) == std::vector<std::string>{"uranus/edit-config"});
   u.sql_errno = 2003;
   u.ssh_ok = false;  // host-down: nothing can be planned
   u.ssh_error = "timed out";
+  CHECK(Ids(MustPlan(t, live)).empty());
+}
+
+TEST_CASE("server-down (SSH answers, no mariadbd): a start, and the note says apply reads it again; not while it is unknown") {
+  Topology t = LabTopology(2);
+  LiveState live = InSyncLive(t);
+  testing::RefusesSql(live, "uranus", /*mariadbd_running=*/false);
+  ServerState& u = live.servers["uranus"];
+  u.process.pid_file = "/var/run/mysqld/mysqld.pid";
+  Plan plan = MustPlan(t, live);
+  REQUIRE(Ids(plan) == std::vector<std::string>{"uranus/restart-server"});
+  CHECK(plan.actions[0].action.Args<RestartServerArgs>().settings.empty());
+  CHECK(plan.actions[0].action.summary.find("start uranus") == 0);
+  CHECK(AnyContains(plan.actions[0].action.reasons, "pid file /var/run/mysqld/mysqld.pid names no live process"));
+  CHECK(!plan.actions[0].action.destructive);
+  REQUIRE(plan.conditions.size() == 1);
+  CHECK(plan.conditions[0].type == "server-down");
+  const auto& notes = Host(plan, "uranus").notes;
+  CHECK(AnyContains(notes, "runtime unknown until the restart: apply then reads uranus again"));
+  CHECK_FALSE(AnyContains(notes, "no restart"));
+  CHECK(plan.incomplete());
+
+  u.process.error = "ps: not found";  // whether it runs is not known: nothing is started
+  Plan unknown = MustPlan(t, live);
+  CHECK(Ids(unknown).empty());
+  CHECK(AnyContains(Host(unknown, "uranus").notes, "runtime unknown: no restart"));
+  u.process.error.clear();
+  u.process.probed = false;
   CHECK(Ids(MustPlan(t, live)).empty());
 }
 

@@ -48,6 +48,11 @@ struct MysqlSettings {
 
 enum class ErrantRemedy { kRefuse, kInjectEmpty, kReseed };
 const char* ToString(ErrantRemedy remedy);  // "refuse", "inject-empty", "reseed"
+// What a replica whose SQL thread stopped on a row event error (1032, 1062: its data differs from
+// its source's) is planned: a reseed (DESTRUCTIVE, the default: it makes the replica equal the
+// primary again), or skipping that one transaction (under GTID only), which leaves the replica
+// differing from the primary for that row. [cluster] on_data_error; docs/conditions.md says why.
+enum class DataErrorRemedy { kReseed, kSkip };
 
 struct ClusterSpec {
   std::string name;
@@ -67,6 +72,7 @@ struct ClusterSpec {
   // primary, so its position contains the replica's) or reseed (DESTRUCTIVE: the replica's data
   // replaced by the primary's). GTID replication only.
   ErrantRemedy errant_transactions = ErrantRemedy::kRefuse;
+  DataErrorRemedy on_data_error = DataErrorRemedy::kReseed;
 };
 
 struct ReplicationSpec {

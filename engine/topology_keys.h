@@ -17,7 +17,7 @@ inline const Keys& TopLevelKeys() {
   return keys;
 }
 inline const Keys& ClusterKeys() {
-  static const Keys keys = {"name", "flavor", "primary", "epoch", "lock_file", "errant_transactions"};
+  static const Keys keys = {"name", "flavor", "primary", "epoch", "lock_file", "errant_transactions", "on_data_error"};
   return keys;
 }
 inline const Keys& ReplicationKeys() {

@@ -456,6 +456,9 @@ class TopologyReader {
                                                            : ErrantRemedy::kRefuse;
       errant_where_ = At(*cluster->get("errant_transactions"));
     }
+    if (auto remedy = ReadChoice(*cluster, "on_data_error", "cluster.on_data_error", {"reseed", "skip"}, false)) {
+      spec.on_data_error = *remedy == "skip" ? DataErrorRemedy::kSkip : DataErrorRemedy::kReseed;
+    }
   }
 
   void ReadReplication(const toml::table& root) {

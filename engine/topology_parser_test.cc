@@ -173,6 +173,15 @@ TEST_CASE("a per-server ssh.port overrides the default and keeps the default use
   CHECK(b.key_where.at("ssh.port").ToString() == "t.toml:25:13");
 }
 
+TEST_CASE("[cluster] on_data_error: reseed by default, skip when written, anything else refused") {
+  CHECK(ParseTopology(std::string(kValid), "t.toml").topology.cluster.on_data_error == DataErrorRemedy::kReseed);
+  TopologyParse skip = ParseTopology(Replace("flavor", "flavor = \"mariadb\"\non_data_error = \"skip\""), "t.toml");
+  for (const Diagnostic& d : skip.errors) FAIL(d.ToString());
+  CHECK(skip.topology.cluster.on_data_error == DataErrorRemedy::kSkip);
+  CHECK(Errors(Replace("flavor", "flavor = \"mariadb\"\non_data_error = \"ignore\"")) ==
+        "t.toml:4:17: unknown on_data_error 'ignore' (expected reseed or skip)");
+}
+
 TEST_CASE("optional keys are read: flavor, file mode, binlog_format case, semi_sync, verify_host_key") {
   std::string text = Replace("flavor", R"(flavor = "mysql")");
   text = Replace("password = { env = \"REPL", R"(password = { file = "/etc/repl.pw" }

@@ -18,6 +18,21 @@ bool LooksLikeSavedPlan(const std::string& path, const std::string& text) {
   return first != std::string::npos && text[first] == '{';
 }
 
+namespace {
+
+// Whether `plan` (re)starts a server it could not read over SQL: its remedy for that host.
+bool RestartsAnUnreadHost(const Plan& plan) {
+  for (const PlannedAction& pa : plan.actions) {
+    if (pa.action.kind != ActionKind::kRestartServer) continue;
+    for (const HostReport& host : plan.hosts) {
+      if (host.name == pa.action.host && !host.sql_ok) return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
 ApplyOutcome Apply(const World& world, const ApplyRequest& request) {
   ApplyOutcome out;
   const auto refused = [&out](Status why) {
@@ -146,6 +161,32 @@ ApplyOutcome Apply(const World& world, const ApplyRequest& request) {
   std::unique_ptr<ActionExecutor> executor = world.executors->Make(topology);
   out.report = ApplyPlan(plan, *executor, request.parallelism, request.observer);
   out.promotion = world.promotions->Record(plan, *out.report, topology, topology_path, owner);
+  if (!out.report->ok() || !plan.incomplete() || !RestartsAnUnreadHost(plan)) return out;
+
+  // Step 6: a host that could not be read was (re)started as its remedy (listening-elsewhere,
+  // server-down), so nothing of its SQL side was planned. It is read again, still under the lock,
+  // and what is left is carried out with the same approval (the plan's note said so); a DESTRUCTIVE
+  // rest only with allow_destructive.
+  auto after = PlanLive(world, *loaded, request.parallelism, request.on_read);
+  if (!after.ok()) {
+    out.after_repair_note = "reading the cluster again after the repair failed: " + after.status().message();
+    return out;
+  }
+  out.after_repair = std::move(*after);
+  const Plan& rest = *out.after_repair;
+  if (!rest.has_changes()) return out;
+  // A host still unread: the repair did not work, and a second one would fail as the first.
+  if (rest.incomplete()) {
+    out.after_repair_note = "after the repair some hosts still cannot be read: see `replplan status`";
+    return out;
+  }
+  show(rest);
+  if (Status refusal = DestructiveApproval(rest, request.allow_destructive, "apply"); !refusal.ok()) {
+    out.after_repair_note = "what is left after the repair was not carried out: " + refusal.message();
+    return out;
+  }
+  if (request.executing) request.executing(rest);
+  out.after_repair_report = ApplyPlan(rest, *executor, request.parallelism, request.observer);
   return out;
 }
 

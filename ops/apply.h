@@ -16,7 +16,11 @@
 //     or nothing is changed: a saved plan is a file anyone may edit, and the servers may have moved
 //     while the prompt waited.
 //  5. The plan made under the lock is carried out (destructive actions only with allow_destructive)
-//     and, when it promoted a server, the new epoch is recorded; then the lock is released.
+//     and, when it promoted a server, the new epoch is recorded.
+//  6. When that plan (re)started a host it could not read (its remedy: listening-elsewhere,
+//     server-down), and every action succeeded, the cluster is read again: what is left is shown
+//     and carried out with the same approval (destructive actions only with allow_destructive), so
+//     apply ends with the cluster as the file says when the repair worked. Then the lock is released.
 #pragma once
 
 #include <functional>
@@ -65,10 +69,19 @@ struct ApplyOutcome {
   std::optional<Plan> plan;
   std::optional<ApplyReport> report;  // set when the executor ran
   std::string promotion;              // what recording a promotion's epoch said ("" when none)
+  // Step 6: the plan made when the cluster was read again after a repair of an unread host, and
+  // the report of what it left to do (unset when nothing was); why it stopped there, if it did.
+  std::optional<Plan> after_repair;
+  std::optional<ApplyReport> after_repair_report;
+  std::string after_repair_note;
 
-  // Everything done: not refused or declined, every host read, every action done.
+  // Everything done: not refused or declined, every host read (after the repair, when it was read
+  // again), every action done.
   bool ok() const {
-    return refusal.ok() && !declined && plan && !plan->incomplete() && (!report || report->ok());
+    if (!refusal.ok() || declined || !plan || (report && !report->ok())) return false;
+    if (!plan->incomplete()) return true;
+    return after_repair && !after_repair->incomplete() &&
+           (after_repair_report ? after_repair_report->ok() : !after_repair->has_changes());
   }
 };
 

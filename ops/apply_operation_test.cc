@@ -333,5 +333,57 @@ TEST_CASE("a file that cannot be read is refused before anything is read or lock
   CheckNothingExecuted(lab, outcome);
 }
 
+// venus's mariadbd is not running (server-down): the plan starts it and cannot plan its SQL side.
+LiveState VenusDown(const Topology& topology) {
+  LiveState live = InSyncLive(topology);
+  replplan::testing::RefusesSql(live, "venus", /*mariadbd_running=*/false);
+  return live;
+}
+
+TEST_CASE("a host started as its remedy is read again after it, and apply is ok when the cluster is then as the file says") {
+  Lab lab;
+  lab.fakes.live.state = VenusDown(lab.topology);
+  lab.fakes.executors.on_execute = [&lab](const Action& a) {
+    if (a.id == "venus/restart-server") lab.fakes.live.state = InSyncLive(lab.topology);
+  };
+  ApplyOutcome outcome = Apply(lab.world, lab.Request());
+  REQUIRE(outcome.plan);
+  CHECK(ActionIds(*outcome.plan) == std::vector<std::string>{"venus/restart-server"});
+  CHECK(outcome.plan->incomplete());
+  CHECK(lab.fakes.live.reads == 3);  // for the prompt, under the lock, after the repair
+  REQUIRE(outcome.after_repair);
+  CHECK(!outcome.after_repair->has_changes());
+  CHECK(!outcome.after_repair_report);
+  CHECK(lab.fakes.locks.alive == 0);
+  CHECK(outcome.ok());
+}
+
+TEST_CASE("what is left after a host was started is carried out under the same lock; a host still unread is not ok") {
+  Lab lab;
+  lab.fakes.live.state = VenusDown(lab.topology);
+  lab.fakes.executors.on_execute = [&lab](const Action& a) {
+    if (a.id != "venus/restart-server") return;
+    lab.fakes.live.state = InSyncLive(lab.topology);
+    lab.fakes.live.state.servers["venus"].channels[0].io_running = "No";  // started with its threads stopped
+    lab.fakes.live.state.servers["venus"].channels[0].sql_running = false;
+  };
+  ApplyOutcome outcome = Apply(lab.world, lab.Request());
+  REQUIRE(outcome.after_repair);
+  CHECK(ActionIds(*outcome.after_repair) == std::vector<std::string>{"venus/start-replica"});
+  CHECK(lab.fakes.executors.executed == std::vector<std::string>{"venus/restart-server", "venus/start-replica"});
+  CHECK(lab.fakes.executors.always_locked);
+  REQUIRE(outcome.after_repair_report);
+  CHECK(outcome.ok());
+
+  // The start did not bring it back: still unread, apply is not ok.
+  Lab down;
+  down.fakes.live.state = VenusDown(down.topology);
+  ApplyOutcome still = Apply(down.world, down.Request());
+  REQUIRE(still.after_repair);
+  CHECK(still.after_repair->incomplete());
+  CHECK(down.fakes.executors.executed == std::vector<std::string>{"venus/restart-server"});
+  CHECK_FALSE(still.ok());
+}
+
 }  // namespace
 }  // namespace replplan::ops

@@ -5,6 +5,7 @@
 // connections. Test-only; no I/O.
 #pragma once
 
+#include <functional>
 #include <atomic>
 #include <map>
 #include <memory>
@@ -83,6 +84,7 @@ class RecordingExecutors : public ExecutorFactory {
   std::vector<std::string> executed;  // action ids
   bool always_locked = true;          // every Execute ran while a lock was held
   int made = 0;
+  std::function<void(const Action&)> on_execute;  // what an action changes in the fake world
 
  private:
   class Executor : public ActionExecutor {
@@ -91,6 +93,7 @@ class RecordingExecutors : public ExecutorFactory {
     Status Execute(const Action& action, const ProgressFn&) override {
       owner_.executed.push_back(action.id);
       owner_.always_locked &= owner_.locks_.alive > 0;
+      if (owner_.on_execute) owner_.on_execute(action);
       return Status::OK();
     }
 

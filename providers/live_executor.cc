@@ -139,6 +139,7 @@ Status LiveExecutor::Dispatch(const steps::StepContext& ctx, const Action& actio
     case ActionKind::kRewriteAppConfig: return steps::RewriteAppConfig(ctx, action);
     case ActionKind::kRestartApp: return steps::RestartApp(ctx, action);
     case ActionKind::kCheckHealth: return steps::CheckHealth(ctx, action);
+    case ActionKind::kSkipTransaction: return steps::SkipTransaction(ctx, action);
   }
   return Status::InvalidArgument(action.id + ": unknown action kind");
 }

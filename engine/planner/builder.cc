@@ -55,6 +55,7 @@ void PlanBuilder::Flush(size_t index) {
       case ActionKind::kWaitForCatchUp:
       case ActionKind::kApplyRelayLog: slots.catch_up = at; break;
       case ActionKind::kPromoteReplica: slots.promote = at; break;
+      case ActionKind::kSkipTransaction: slots.skip = at; break;
       case ActionKind::kRewriteAppConfig:  // app steps go in through AddNow
       case ActionKind::kRestartApp:
       case ActionKind::kCheckHealth: break;

@@ -27,7 +27,7 @@ inline constexpr size_t kNone = static_cast<size_t>(-1);
 // link by index, never by id (a 10,000-server plan links ~150,000 edges).
 struct HostActions {
   size_t edit = kNone, restart = kNone, set_global = kNone, repl_user = kNone, repl_grant = kNone;
-  size_t seed = kNone, change = kNone, start = kNone;
+  size_t seed = kNone, change = kNone, start = kNone, skip = kNone;
   size_t fence = kNone, catch_up = kNone, promote = kNone, semi_sync_on = kNone;
   std::vector<size_t> resets;
   std::vector<size_t> injects;  // the primary's inject-empty-transactions, one per errant replica

@@ -225,9 +225,12 @@ bool PlanRejoin(const PlanContext& ctx, const Server& server, PlanBuilder& plan)
   return true;
 }
 
-void NoteRuntimeUnknown(const PlanContext& ctx, const ServerSpec& spec, HostReport& report) {
-  report.notes.push_back("runtime unknown: no restart, SQL or replication change is planned for " + spec.name +
-                         " until it can be read");
+void NoteRuntimeUnknown(const PlanContext& ctx, const ServerSpec& spec, bool restart_planned, HostReport& report) {
+  // A planned (re)start is the remedy for why it cannot be read: apply reads it again after.
+  report.notes.push_back(restart_planned ? "runtime unknown until the restart: apply then reads " + spec.name +
+                                               " again and carries out any SQL or replication change left"
+                                         : "runtime unknown: no restart, SQL or replication change is planned for " +
+                                               spec.name + " until it can be read");
   if (ctx.IsOldPrimary(spec)) {
     report.notes.push_back(spec.name + " is down (confirmed by the replicas); when it is back it stays read-only "
                            "(its config_file says read_only=ON) and the next apply rejoins it by GTID, or reseeds "

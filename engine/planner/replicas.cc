@@ -2,6 +2,7 @@
 // the file's account, mode and heartbeat, both threads running; what cannot be repaired in place
 // (a lost binlog, a diverged replica) is reseeded. The primary forgets any source it still has.
 #include "engine/conditions.h"
+#include "engine/gtid.h"
 #include "engine/mysql_errors.h"
 #include "engine/desired_config.h"
 #include "engine/planner/rules.h"
@@ -74,6 +75,56 @@ void PlanMissingAccount(const PlanContext& ctx, const Server& server, const Repl
   for (const std::string& g : grants) a.changes.push_back({"grant", "", g, false});
   a.SetArgs(CreateUserArgs{declared->name, declared->host, std::move(grants), /*binlog_off=*/true});
   AddStart(server, {threads, "the SQL thread runs the account statement again"}, plan);
+}
+
+// 1032/1062 with [cluster] on_data_error = "skip": that one transaction, named by its GTID, is
+// skipped (gtid_slave_pos moved past it) rather than the replica reseeded, and the plan warns that
+// the replica then differs from the primary for that row. Only under GTID, and only when the relay
+// log named the transaction and gtid_slave_pos does not hold it yet: otherwise a note says why and
+// the default, a reseed, is planned. False when nothing was planned.
+bool PlanSkipTransaction(const PlanContext& ctx, const Server& server, const ReplicaChannel& channel,
+                         const std::string& error, const std::string& threads, PlanBuilder& plan) {
+  if (ctx.topology.cluster.on_data_error != DataErrorRemedy::kSkip) return false;
+  const ServerSpec& spec = server.spec;
+  const ServerState& s = server.state;
+  HostReport& report = plan.report(server.index);
+  auto cannot = [&](const std::string& why) {
+    report.notes.push_back("on_data_error = \"skip\", but the transaction " + spec.name +
+                           " stopped on cannot be skipped: " + why + "; reseeded instead");
+    return false;
+  };
+  if (ctx.topology.replication.mode != ReplicationMode::kGtid) {
+    return cannot("a skip names the transaction by its GTID, and the file replicates by file/position");
+  }
+  if (s.failed_gtid.empty()) return cannot("its GTID could not be read from the relay log at Relay_Log_Pos");
+  auto failed = GtidPosition::Parse(s.failed_gtid);
+  auto slave = GtidPosition::Parse(s.gtid_slave_pos);
+  if (!failed.ok() || failed->entries().size() != 1 || !slave.ok()) {
+    return cannot("gtid_slave_pos '" + s.gtid_slave_pos + "' or the GTID '" + s.failed_gtid + "' does not parse");
+  }
+  const Gtid gtid = failed->entries().begin()->second;
+  std::optional<Gtid> at = slave->Find(gtid.domain);
+  if (at && at->seq >= gtid.seq) {
+    return cannot("gtid_slave_pos " + s.gtid_slave_pos + " holds " + s.failed_gtid + " already");
+  }
+  GtidPosition after = *slave;
+  after.Set(gtid);
+  const std::string event = RowEventOf(channel.last_sql_error);
+  const std::string what = event.empty() ? std::string("a row event") : event;
+  const std::string& primary = ctx.primary().name;
+  Action& a = plan.Add(spec.name, ActionKind::kSkipTransaction, s.failed_gtid);
+  a.summary = "skip transaction " + s.failed_gtid + " on " + spec.name + " (" + what + "): " + spec.name +
+              " then differs from " + primary + " for that row";
+  a.reasons = {spec.name + "'s SQL thread stopped on " + s.failed_gtid + " (" + error + ")",
+               "[cluster] on_data_error = \"skip\": the file allows skipping the one failing transaction "
+               "instead of a reseed"};
+  a.changes = {{"gtid_slave_pos", OrEmpty(s.gtid_slave_pos), after.ToString(), false}};
+  a.SetArgs(SkipTransactionArgs{s.failed_gtid});
+  report.notes.push_back("WARNING: skipping " + s.failed_gtid + " leaves " + spec.name + " different from " +
+                         primary + " for the row it changes (" + what + "); only a reseed (on_data_error = "
+                         "\"reseed\") makes them equal again");
+  AddStart(server, {threads, "replication resumes after the skipped transaction " + s.failed_gtid}, plan);
+  return true;
 }
 
 }  // namespace
@@ -165,7 +216,11 @@ void PlanReplica(const PlanContext& ctx, const Server& server, PlanBuilder& plan
   const bool metadata_broken = channel->last_io_errno == kErrMasterInfo || channel->last_sql_errno == kErrMasterInfo ||
                                (channel->last_io_errno == 0 && channel->last_sql_errno == 0 &&
                                 channel->io_running == "No" && !channel->sql_running && s.relay_log_present == false);
-  if (metadata_broken && gtid) {
+  // File/position: the replica's executed position in its source's binlog (Relay_Master_Log_File,
+  // Exec_Master_Log_Pos) is where the channel is made again; the plan carries it, since RESET SLAVE
+  // forgets it. Without one (never ran, not reported) a reseed is left as before.
+  const bool executed_known = !channel->relay_source_log_file.empty() && channel->exec_source_log_pos.value_or(0) > 0;
+  if (metadata_broken && (gtid || executed_known)) {
     std::string seen = channel->last_io_errno == kErrMasterInfo    ? "IO thread error 1201: " + channel->last_io_error
                        : channel->last_sql_errno == kErrMasterInfo ? "SQL thread error 1201: " + channel->last_sql_error
                                                                    : "Relay_Log_File " + channel->relay_log_file +
@@ -176,10 +231,25 @@ void PlanReplica(const PlanContext& ctx, const Server& server, PlanBuilder& plan
                      "): START SLAVE alone fails with 1201; its data is intact, so no reseed"};
     reset.changes = {{"master_host", channel->source_host, "", false}};
     reset.SetArgs(ResetReplicaArgs{""});
-    AddChangeSource(ctx, server, nullptr,
-                    {"make the channel again at " + spec.name + "'s own GTID position (gtid_slave_pos " +
-                     OrEmpty(s.gtid_slave_pos) + ")"},
-                    false, false, plan);
+    if (gtid) {
+      AddChangeSource(ctx, server, nullptr,
+                      {"make the channel again at " + spec.name + "'s own GTID position (gtid_slave_pos " +
+                       OrEmpty(s.gtid_slave_pos) + ")"},
+                      false, false, plan);
+    } else {
+      const std::string at = channel->relay_source_log_file + ":" + std::to_string(*channel->exec_source_log_pos);
+      Action& change = AddChangeSource(
+          ctx, server, nullptr,
+          {"make the channel again at the position " + spec.name + " executed up to in " + ctx.primary().name +
+           "'s binlog (Relay_Master_Log_File:Exec_Master_Log_Pos " + at + ")"},
+          false, false, plan);
+      ChangeSourceArgs args = change.Args<ChangeSourceArgs>();
+      args.position = StartPosition::kAt;
+      args.log_file = channel->relay_source_log_file;
+      args.log_pos = *channel->exec_source_log_pos;
+      change.SetArgs(std::move(args));
+      change.changes.push_back({"start_position", "", at, false});
+    }
     AddStart(server, {threads}, plan);
     return;
   }
@@ -189,6 +259,7 @@ void PlanReplica(const PlanContext& ctx, const Server& server, PlanBuilder& plan
   }
   if (channel->last_sql_errno != 0) {
     std::string error = "SQL thread error " + std::to_string(channel->last_sql_errno) + ": " + channel->last_sql_error;
+    if (StoppedOnDataError(*channel) && PlanSkipTransaction(ctx, server, *channel, error, threads, plan)) return;
     report.notes.push_back("replication " + error + " (reseed)");
     AddSeed(ctx, server, {"reseed: the replica's data diverged from its source (" + error + ")"}, true, plan);
     AddChangeSource(ctx, server, channel, {"restart replication at the seed's position"}, true, false, plan);
@@ -238,8 +309,8 @@ void AddSeed(const PlanContext& ctx, const Server& server, std::vector<std::stri
   a.SetArgs(std::move(args));
 }
 
-void AddChangeSource(const PlanContext& ctx, const Server& server, const ReplicaChannel* channel,
-                     std::vector<std::string> reasons, bool seeded, bool from_binlog, PlanBuilder& plan) {
+Action& AddChangeSource(const PlanContext& ctx, const Server& server, const ReplicaChannel* channel,
+                        std::vector<std::string> reasons, bool seeded, bool from_binlog, PlanBuilder& plan) {
   const ServerSpec& spec = server.spec;
   const ServerState& s = server.state;
   const ReplicationSpec& replication = ctx.topology.replication;
@@ -279,6 +350,7 @@ void AddChangeSource(const PlanContext& ctx, const Server& server, const Replica
                              seeded        ? StartPosition::kFromSeed
                              : from_binlog ? StartPosition::kFromBinlog
                                            : StartPosition::kKeep});
+  return a;
 }
 
 void AddStart(const Server& server, std::vector<std::string> reasons, PlanBuilder& plan) {

@@ -47,8 +47,9 @@ void PlanFence(const PlanContext& ctx, const Server& server, PlanBuilder& plan);
 // A replica that wrote its own binlog events rejoins from its binlog position, or is reseeded when
 // it holds transactions the primary lacks. False when this does not apply (PlanReplica decides).
 bool PlanRejoin(const PlanContext& ctx, const Server& server, PlanBuilder& plan);
-// The notes of a host whose SQL side could not be read.
-void NoteRuntimeUnknown(const PlanContext& ctx, const ServerSpec& spec, HostReport& report);
+// The notes of a host whose SQL side could not be read; `restart_planned`: a (re)start of it is
+// planned (listening-elsewhere, server-down), after which apply reads it again.
+void NoteRuntimeUnknown(const PlanContext& ctx, const ServerSpec& spec, bool restart_planned, HostReport& report);
 
 // --- Server config: config_file, restart, SET GLOBAL, semi-sync (server_config.cc) -------------
 
@@ -76,9 +77,10 @@ void PlanReplica(const PlanContext& ctx, const Server& server, PlanBuilder& plan
 void AddSeed(const PlanContext& ctx, const Server& server, std::vector<std::string> reasons, bool destructive,
              PlanBuilder& plan);
 // change-source to the file's primary. `channel`: the current default channel (null: none);
-// `seeded`: from the seed's position; `from_binlog`: from the server's own binlog position.
-void AddChangeSource(const PlanContext& ctx, const Server& server, const ReplicaChannel* channel,
-                     std::vector<std::string> reasons, bool seeded, bool from_binlog, PlanBuilder& plan);
+// `seeded`: from the seed's position; `from_binlog`: from the server's own binlog position. The
+// action returned is valid until the next Add.
+Action& AddChangeSource(const PlanContext& ctx, const Server& server, const ReplicaChannel* channel,
+                        std::vector<std::string> reasons, bool seeded, bool from_binlog, PlanBuilder& plan);
 // start-replica.
 void AddStart(const Server& server, std::vector<std::string> reasons, PlanBuilder& plan);
 

@@ -99,6 +99,28 @@ bool PlanRestartListeningElsewhere(const ServerSpec& spec, const ServerState& s,
   return true;
 }
 
+// 2002/2003 while SSH shows no mariadbd process (condition server-down): the server is started
+// with its restart command (the one restart-server runs: a restart of a stopped server starts it),
+// restart-server with no settings. apply then reads it again and plans the rest (ops/apply.h). Not
+// for a process that could not be checked ("unreachable" starts nothing), nor in a switchover or
+// failover plan: a primary that went down is left down to be looked at (NoteRuntimeUnknown says how
+// it comes back).
+bool PlanStartServerDown(const PlanContext& ctx, const ServerSpec& spec, const ServerState& s, PlanBuilder& plan) {
+  const ProcessProbe& p = s.process;
+  const bool connect_error = s.sql_errno == kErrConnLocal || s.sql_errno == kErrConnRefused;
+  if (!s.ssh_ok || !connect_error || !p.probed || !p.error.empty() || p.running) return false;
+  if (ctx.change() || ctx.IsOldPrimary(spec)) return false;
+  Action& a = plan.Add(spec.name, ActionKind::kRestartServer);
+  a.summary = "start " + spec.name + " (its restart command): mariadbd is not running";
+  a.reasons = {"SQL at " + spec.address + ":" + std::to_string(spec.mysql.port) + " fails (" +
+               std::to_string(s.sql_errno) + ") and no mariadbd runs (" +
+               (p.pid_file.empty() ? std::string("none found by name")
+                                   : "pid file " + p.pid_file + " names no live process") +
+               ")"};
+  a.SetArgs(RestartServerArgs{});
+  return true;
+}
+
 }  // namespace
 
 bool PlanConfig(const PlanContext& ctx, const Server& server, PlanBuilder& plan) {
@@ -161,7 +183,7 @@ bool PlanConfig(const PlanContext& ctx, const Server& server, PlanBuilder& plan)
   for (const std::string& problem : s.config_problems) {
     report.notes.push_back("the configuration may be incomplete: " + problem);
   }
-  if (!s.sql_ok) return PlanRestartListeningElsewhere(spec, s, plan);
+  if (!s.sql_ok) return PlanRestartListeningElsewhere(spec, s, plan) || PlanStartServerDown(ctx, spec, s, plan);
 
   std::vector<RuntimeDiff> diffs = StaticDiffs(spec, s, desired);
   if (diffs.empty()) return false;

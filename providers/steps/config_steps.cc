@@ -149,9 +149,10 @@ Status RestartServer(const StepContext& ctx, const Action& action) {
   // Each one of RestartSettingNames() (engine/action.h): the saved-plan reader refuses others.
   const std::vector<std::string>& settings = action.Args<RestartServerArgs>().settings;
   // Already running with every setting (an earlier apply restarted it): a second restart would
-  // only cost an outage. If the server does not answer at all, the restart is what it needs.
+  // only cost an outage. If the server does not answer at all, the restart is what it needs. No
+  // settings: a start of a server that was down (server-down), done once it answers.
   auto before = StaticMismatches(ctx, settings);
-  if (before.ok() && before->empty() && !settings.empty()) return Status::OK();
+  if (before.ok() && before->empty()) return Status::OK();
 
   ctx.session.DropSql();
   auto session = ctx.sessions.Open(spec, SessionLimits{.command_timeout_ms = kRestartCommandTimeoutMs});

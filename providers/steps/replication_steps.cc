@@ -126,6 +126,15 @@ Status ChangeSource(const StepContext& ctx, const Action& action) {
                                         log_file + "', Exec_Master_Log_Pos '" + log_pos + "'): seed it again");
     }
   }
+  if (args.position == StartPosition::kAt) {
+    // The executed position the plan read (a channel made again after 1201): the server has none
+    // of its own any more once its metadata was reset.
+    if (gtid || !IsPlainName(args.log_file, "_.-") || args.log_pos == 0) {
+      return Status::InvalidArgument(StalePlan(action, "has no valid binlog coordinates to start at"));
+    }
+    log_file = args.log_file;
+    log_pos = std::to_string(args.log_pos);
+  }
   auto password = ctx.secrets.Of(r.password, "replication password");
   if (!password.ok()) return password.status();
   // Every check before the first change: a stale plan leaves replication running as it was.
@@ -150,7 +159,7 @@ Status ChangeSource(const StepContext& ctx, const Action& action) {
   }
   std::vector<std::string> options;
   // Same host and port with a kept position: leave them out, or the server resets the coordinates.
-  if (!(same_source && !gtid && !from_seed)) {
+  if (!(same_source && !gtid && !from_seed && args.position != StartPosition::kAt)) {
     options.push_back("MASTER_HOST = " + QuoteString(source->address));
     options.push_back("MASTER_PORT = " + port);
   }
@@ -316,6 +325,53 @@ Status InjectEmptyTransactions(const StepContext& ctx, const Action& action) {
     return Status::Internal(ctx.server.name + ": the empty transaction " + last.ToString() +
                             " committed but is not in the binary log (@@gtid_binlog_pos " + *after + ")");
   }
+  return Status::OK();
+}
+
+Status SkipTransaction(const StepContext& ctx, const Action& action) {
+  const ServerSpec& spec = ctx.server;
+  const std::string& text = action.Args<SkipTransactionArgs>().gtid;
+  auto parsed = GtidPosition::Parse(text);
+  if (!parsed.ok() || parsed->entries().size() != 1 || text.find(',') != std::string::npos) {
+    return Status::InvalidArgument(StalePlan(action, "names no single GTID"));
+  }
+  const Gtid gtid = parsed->entries().begin()->second;
+  auto slave_text = ctx.session.Global("gtid_slave_pos");
+  if (!slave_text.ok()) return slave_text.status();
+  auto slave = GtidPosition::Parse(*slave_text);
+  if (!slave.ok()) return slave.status().WithContext(spec.name + ": gtid_slave_pos");
+  std::optional<Gtid> at = slave->Find(gtid.domain);
+  if (at && at->seq >= gtid.seq) return Status::OK();  // skipped already (an earlier run)
+
+  auto status = ctx.session.ReplicaStatus();
+  if (!status.ok()) return status.status();
+  if (!status->has_value()) return Status::FailedPrecondition(StalePlan(action, "finds no replication channel"));
+  const ReplicaChannel channel = **status;
+  if (!StoppedOnDataError(channel)) {
+    return Status::FailedPrecondition(StalePlan(action, "finds the SQL thread not stopped on a row event error (Last_SQL_Errno " +
+                                                            std::to_string(channel.last_sql_errno) + ")"));
+  }
+  // Exactly the transaction the plan names, read again where the SQL thread stopped.
+  const std::string sql = RelayEventsAtSql(channel);
+  if (sql.empty()) {
+    return Status::FailedPrecondition(spec.name + ": the relay log position the SQL thread stopped at is not known "
+                                      "(Relay_Log_File '" + channel.relay_log_file + "'): nothing was skipped");
+  }
+  auto events = ctx.session.Query(sql, {}, "reading the relay log where the SQL thread stopped");
+  if (!events.ok()) return events.status();
+  const std::string now = GtidOfEventGroup(*events);
+  if (now != text) {
+    return Status::FailedPrecondition(StalePlan(
+        action, "finds the SQL thread stopped at " + (now.empty() ? std::string("a transaction it cannot name") : now) +
+                    ", not " + text));
+  }
+  Status stop = StopReplicaNow(ctx, channel, ReplicaThreads::kBoth);
+  if (!stop.ok()) return stop;
+  GtidPosition after = *slave;
+  after.Set(gtid);
+  Status set = ctx.session.Execute("SET GLOBAL gtid_slave_pos = " + QuoteString(after.ToString()));
+  if (!set.ok()) return set.WithNote("replication on " + spec.name + " is stopped now; nothing was skipped");
+  Say(ctx, spec.name + ": skipped " + text + " (gtid_slave_pos " + *slave_text + " -> " + after.ToString() + ")");
   return Status::OK();
 }
 

@@ -96,6 +96,9 @@ Status ChangeSource(const StepContext& ctx, const Action& action);
 Status StartReplica(const StepContext& ctx, const Action& action);
 Status ResetReplica(const StepContext& ctx, const Action& action);
 Status InjectEmptyTransactions(const StepContext& ctx, const Action& action);
+// skip-transaction: checks the SQL thread still stops on a row event error at the plan's GTID,
+// stops replication and sets gtid_slave_pos past that one transaction (start-replica follows).
+Status SkipTransaction(const StepContext& ctx, const Action& action);
 
 // --- switchover and failover (promotion_steps.cc) -----------------------------------------------
 Status FencePrimary(const StepContext& ctx, const Action& action);

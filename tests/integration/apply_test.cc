@@ -358,10 +358,21 @@ TEST_CASE("apply killed with -9 during config edits converges when run again") {
 TEST_CASE("an unreachable replica fails alone; the rest of the cluster converges") {
   lab::Reset(3);
   REQUIRE(lab::Lab({"kill", "venus"}).exit_code == 0);
-  auto result = Apply(lab::TopologyPath());
+  // venus's mariadbd is down with SSH up (server-down): the plan starts it with its restart
+  // command, which fails here, so venus stays unreachable.
+  std::string text = lab::ReadFile(lab::TopologyPath());
+  const std::string venus_restart = "restart venus\"";
+  size_t at = text.find(venus_restart);
+  REQUIRE(at != std::string::npos);
+  size_t line = text.rfind("restart     = \"", at);
+  REQUIRE(line != std::string::npos);
+  text.replace(line, at + venus_restart.size() - line, "restart     = \"echo no start here >&2; exit 3\"");
+  const std::string path = lab::WriteFile("venus-no-start.toml", text);
+  auto result = Apply(path);
   CHECK(result.exit_code == 1);
-  CHECK(result.out.find("venus") != std::string::npos);
+  CHECK_MESSAGE(result.out.find("venus: restart command failed (exit 3)") != std::string::npos, (result.out + result.err));
   CheckReplicates("uranus", 60);
+  CHECK(lab::AdminSql("venus", "SELECT 1").exit_code != 0);
 }
 
 TEST_CASE("apply killed with -9 during a server restart converges when run again") {

@@ -32,10 +32,11 @@ void CheckSameRowsEverywhere(int id) {
 }
 
 // The plan's conditions on `host`, from `plan --json`.
-std::vector<nlohmann::json> PlanConditionsOn(const std::string& host, std::string& text) {
-  auto plain = lab::Replplan({"plan", lab::TopologyPath()});
+std::vector<nlohmann::json> PlanConditionsOn(const std::string& host, std::string& text,
+                                             const std::string& topology = lab::TopologyPath()) {
+  auto plain = lab::Replplan({"plan", topology});
   text = plain.out + plain.err;
-  auto json = lab::Replplan({"plan", "--json", lab::TopologyPath()});
+  auto json = lab::Replplan({"plan", "--json", topology});
   nlohmann::json plan = nlohmann::json::parse(json.out, nullptr, false);
   REQUIRE_MESSAGE(!plan.is_discarded(), (json.out + json.err));
   std::vector<nlohmann::json> found;
@@ -45,8 +46,8 @@ std::vector<nlohmann::json> PlanConditionsOn(const std::string& host, std::strin
   return found;
 }
 
-std::vector<std::string> PlannedKinds(const std::string& host) {
-  auto json = lab::Replplan({"plan", "--json", lab::TopologyPath()});
+std::vector<std::string> PlannedKinds(const std::string& host, const std::string& topology = lab::TopologyPath()) {
+  auto json = lab::Replplan({"plan", "--json", topology});
   nlohmann::json plan = nlohmann::json::parse(json.out, nullptr, false);
   REQUIRE(!plan.is_discarded());
   std::vector<std::string> kinds;
@@ -56,15 +57,17 @@ std::vector<std::string> PlannedKinds(const std::string& host) {
   return kinds;
 }
 
-// `exit_code`: apply of a plan made while a host could not be read exits 1 even when every
-// action succeeded (the plan was incomplete); the repair is then judged by what follows.
-void ApplyAndCheckConverged(int id, int exit_code = 0) {
-  auto applied = lab::Replplan({"apply", "--yes", lab::TopologyPath()});
-  REQUIRE_MESSAGE(applied.exit_code == exit_code, (applied.out + applied.err));
+// apply exits 0 (also after the repair of a host the plan could not read: it reads it again and
+// carries out what is left), every server then holds the same rows, and a new plan has nothing to do.
+// Returns apply's output.
+std::string ApplyAndCheckConverged(int id, const std::string& topology = lab::TopologyPath()) {
+  auto applied = lab::Replplan({"apply", "--yes", topology});
+  REQUIRE_MESSAGE(applied.exit_code == 0, (applied.out + applied.err));
   CHECK_MESSAGE(applied.out.find("Apply complete") != std::string::npos, (applied.out + applied.err));
   CheckSameRowsEverywhere(id);
-  auto again = lab::Replplan({"plan", "--detailed-exitcode", lab::TopologyPath()});
+  auto again = lab::Replplan({"plan", "--detailed-exitcode", topology});
   CHECK_MESSAGE(again.exit_code == 0, (again.out + again.err));
+  return applied.out;
 }
 
 }  // namespace
@@ -105,8 +108,31 @@ TEST_CASE("remedies: each broken state is named in the plan and repaired without
     CHECK(on_venus[0]["type"] == "listening-elsewhere");
     CHECK_MESSAGE(text.find("condition: listening-elsewhere (broken, error 200") != std::string::npos, text);
     CHECK(PlannedKinds("venus") == std::vector<std::string>{"edit-config", "restart-server"});
+    // The restart is planned: no note may say it is not.
+    CHECK_MESSAGE(text.find("runtime unknown until the restart: apply then reads venus again") != std::string::npos, text);
+    CHECK_MESSAGE(text.find("no restart") == std::string::npos, text);
 
-    ApplyAndCheckConverged(3, /*exit_code=*/1);  // venus could not be read when planned
+    // venus could not be read when planned: apply reads it again after the restart, and exits 0
+    // once the cluster is as the file says.
+    const std::string out = ApplyAndCheckConverged(3);
+    CHECK_MESSAGE(out.find("Read again after the repair") != std::string::npos, out);
+  }
+
+  SUBCASE("server-down: venus's mariadbd stopped, SSH up: the plan starts it, apply starts it and it replicates") {
+    REQUIRE(lab::Lab({"stop", "venus"}).exit_code == 0);
+    lab::Sql("mercury", "INSERT INTO secondhand_production.remedy_probe VALUES (2)");  // venus misses it for now
+
+    std::string text;
+    auto on_venus = PlanConditionsOn("venus", text);
+    REQUIRE_MESSAGE(on_venus.size() == 1, text);
+    CHECK(on_venus[0]["type"] == "server-down");
+    CHECK(PlannedKinds("venus") == std::vector<std::string>{"restart-server"});
+    CHECK_MESSAGE(text.find("start venus (its restart command): mariadbd is not running") != std::string::npos, text);
+    CHECK_MESSAGE(text.find("DESTRUCTIVE") == std::string::npos, text);
+
+    const std::string out = ApplyAndCheckConverged(3);
+    CHECK_MESSAGE(out.find("Read again after the repair") != std::string::npos, out);
+    CHECK(Rows("venus") == "1,2,3");
   }
 
   SUBCASE("1133: a GRANT replicated for the declared account pierre, which uranus lacks: created there, no reseed") {
@@ -130,5 +156,162 @@ TEST_CASE("remedies: each broken state is named in the plan and repaired without
 
     ApplyAndCheckConverged(3);
     CHECK(lab::SqlValue("uranus", "SELECT COUNT(*) FROM mysql.user WHERE user = 'pierre'") == "1");
+  }
+}
+
+TEST_CASE("remedies: 1201 in file/position mode: RESET SLAVE ALL, CHANGE MASTER at the executed position, no reseed") {
+  lab::Reset(3);
+  std::string text = lab::ReadFile(lab::TopologyPath());
+  const std::string gtid_mode = "mode          = \"gtid\"";
+  size_t mode = text.find(gtid_mode);
+  REQUIRE(mode != std::string::npos);
+  text.replace(mode, gtid_mode.size(), "mode          = \"file\"");
+  const std::string file_mode = lab::WriteFile("remedy-file-mode.toml", text);
+  auto applied = lab::Replplan({"apply", "--yes", file_mode});
+  REQUIRE_MESSAGE(applied.exit_code == 0, (applied.out + applied.err));
+  lab::Sql("mercury", "CREATE TABLE secondhand_production.remedy_probe (id INT PRIMARY KEY)");
+  CheckSameRowsEverywhere(1);
+
+  lab::LoseRelayLogOverRestart("venus");
+  lab::Sql("mercury", "INSERT INTO secondhand_production.remedy_probe VALUES (2)");  // venus misses it for now
+
+  std::string plan_text;
+  auto on_venus = PlanConditionsOn("venus", plan_text, file_mode);
+  REQUIRE_MESSAGE(on_venus.size() == 1, plan_text);
+  CHECK(on_venus[0]["type"] == "channel-metadata-broken");
+  CHECK(PlannedKinds("venus", file_mode) == std::vector<std::string>{"reset-replica", "change-source", "start-replica"});
+  CHECK_MESSAGE(plan_text.find("Exec_Master_Log_Pos") != std::string::npos, plan_text);
+  CHECK_MESSAGE(plan_text.find("DESTRUCTIVE") == std::string::npos, plan_text);
+  CHECK_MESSAGE(plan_text.find("seed-replica") == std::string::npos, plan_text);
+
+  ApplyAndCheckConverged(3, file_mode);
+  CHECK(Rows("venus") == "1,2,3");  // exactly once each: the position was the executed one
+}
+
+namespace {
+
+// The data table's rows on `host` as "id:v,...".
+std::string DataRows(const std::string& host) {
+  return lab::SqlValue(host, "SELECT IFNULL(GROUP_CONCAT(CONCAT(id, ':', v) ORDER BY id), '') "
+                             "FROM secondhand_production.remedy_data");
+}
+
+// The lab topology with [cluster] on_data_error = "skip", as a file of its own.
+std::string SkipAllowedTopology() {
+  std::string text = lab::ReadFile(lab::TopologyPath());
+  const std::string cluster = "[cluster]\n";
+  size_t at = text.find(cluster);
+  REQUIRE(at != std::string::npos);
+  text.insert(at + cluster.size(), "on_data_error = \"skip\"\n");
+  return lab::WriteFile("remedy-skip.toml", text);
+}
+
+// `sql` run on uranus with its binary log off, then `primary_sql` on mercury: uranus's SQL thread
+// stops on a row event error. Returns the GTID of mercury's statement (its last transaction).
+std::string BreakUranus(const std::string& sql, const std::string& primary_sql) {
+  lab::Sql("uranus", "SET SESSION sql_log_bin = 0; " + sql);
+  lab::Sql("mercury", primary_sql);
+  const std::string gtid = lab::SqlValue("mercury", "SELECT @@GLOBAL.gtid_binlog_pos");
+  REQUIRE(gtid.find(',') == std::string::npos);  // one domain: the position is that transaction
+  REQUIRE(lab::WaitFor([] { return lab::Replplan({"status", "--json", lab::TopologyPath()}).out.find("row-event-failed") !=
+                                   std::string::npos; },
+                       std::chrono::seconds(10)));
+  return gtid;
+}
+
+// The one condition on uranus is row-event-failed for `error`, naming `event` and the GTID.
+void CheckNamed(int error, const std::string& event, const std::string& gtid, const std::string& topology) {
+  std::string text;
+  auto on_uranus = PlanConditionsOn("uranus", text, topology);
+  REQUIRE_MESSAGE(on_uranus.size() == 1, text);
+  CHECK(on_uranus[0]["type"] == "row-event-failed");
+  CHECK(on_uranus[0]["error_number"] == error);
+  const std::string evidence = on_uranus[0]["evidence"].dump();
+  CHECK_MESSAGE(evidence.find(event + " event on table secondhand_production.remedy_data") != std::string::npos, evidence);
+  CHECK_MESSAGE(evidence.find("failing transaction: GTID " + gtid) != std::string::npos, evidence);
+}
+
+void ApplySkipAndCheck(const std::string& topology, const std::string& gtid) {
+  std::string text;
+  PlanConditionsOn("uranus", text, topology);
+  CHECK(PlannedKinds("uranus", topology) == std::vector<std::string>{"skip-transaction", "start-replica"});
+  CHECK_MESSAGE(text.find("skip transaction " + gtid + " on uranus") != std::string::npos, text);
+  CHECK_MESSAGE(text.find("then differs from mercury for that row") != std::string::npos, text);
+  CHECK_MESSAGE(text.find("WARNING: skipping " + gtid) != std::string::npos, text);
+  CHECK_MESSAGE(text.find("DESTRUCTIVE") == std::string::npos, text);
+  auto applied = lab::Replplan({"apply", "--yes", topology});
+  REQUIRE_MESSAGE(applied.exit_code == 0, (applied.out + applied.err));
+}
+
+void ApplyReseedAndCheck(const std::string& want) {
+  CHECK(PlannedKinds("uranus") == std::vector<std::string>{"seed-replica", "change-source", "start-replica"});
+  // The default is a reseed, DESTRUCTIVE: never carried out on --yes alone.
+  auto refused = lab::Replplan({"apply", "--yes", lab::TopologyPath()});
+  CHECK_MESSAGE(refused.exit_code == 1, (refused.out + refused.err));
+  CHECK_MESSAGE((refused.out + refused.err).find("--allow-destructive") != std::string::npos, (refused.out + refused.err));
+  auto applied = lab::Replplan({"apply", "--yes", "--allow-destructive", lab::TopologyPath()});
+  REQUIRE_MESSAGE(applied.exit_code == 0, (applied.out + applied.err));
+  for (const std::string& host : kHosts) {
+    CHECK_MESSAGE(lab::WaitFor([&] { return DataRows(host) == want; }, std::chrono::seconds(10)), (host + ": " + DataRows(host)));
+  }
+  auto again = lab::Replplan({"plan", "--detailed-exitcode", lab::TopologyPath()});
+  CHECK_MESSAGE(again.exit_code == 0, (again.out + again.err));
+}
+
+}  // namespace
+
+TEST_CASE("remedies: a row event error (1032, 1062) is named with its table, event and GTID; reseeded by default, "
+          "that one transaction skipped when the file allows it") {
+  lab::Reset(3);
+  auto applied = lab::Replplan({"apply", "--yes", lab::TopologyPath()});
+  REQUIRE_MESSAGE(applied.exit_code == 0, (applied.out + applied.err));
+  lab::Sql("mercury", "CREATE TABLE secondhand_production.remedy_data (id INT PRIMARY KEY, v INT); "
+                      "INSERT INTO secondhand_production.remedy_data VALUES (1, 1), (2, 2)");
+  for (const std::string& host : kHosts) {
+    REQUIRE(lab::WaitFor([&] { return DataRows(host) == "1:1,2:2"; }, std::chrono::seconds(10)));
+  }
+
+  SUBCASE("1032 (a row deleted on uranus alone, then updated on mercury), by default: a DESTRUCTIVE reseed") {
+    const std::string gtid = BreakUranus("DELETE FROM secondhand_production.remedy_data WHERE id = 2",
+                                         "UPDATE secondhand_production.remedy_data SET v = 20 WHERE id = 2");
+    CheckNamed(1032, "Update_rows_v1", gtid, lab::TopologyPath());
+    ApplyReseedAndCheck("1:1,2:20");
+  }
+
+  SUBCASE("1062 (a row inserted on uranus alone, then the same key on mercury), by default: a DESTRUCTIVE reseed") {
+    const std::string gtid = BreakUranus("INSERT INTO secondhand_production.remedy_data VALUES (5, 50)",
+                                         "INSERT INTO secondhand_production.remedy_data VALUES (5, 5)");
+    CheckNamed(1062, "Write_rows_v1", gtid, lab::TopologyPath());
+    ApplyReseedAndCheck("1:1,2:2,5:5");
+  }
+
+  SUBCASE("1032 with on_data_error = \"skip\": that one transaction is skipped, later writes replicate") {
+    const std::string skip = SkipAllowedTopology();
+    const std::string gtid = BreakUranus("DELETE FROM secondhand_production.remedy_data WHERE id = 2",
+                                         "UPDATE secondhand_production.remedy_data SET v = 20 WHERE id = 2");
+    CheckNamed(1032, "Update_rows_v1", gtid, skip);
+    ApplySkipAndCheck(skip, gtid);
+    lab::Sql("mercury", "INSERT INTO secondhand_production.remedy_data VALUES (3, 3); "
+                        "UPDATE secondhand_production.remedy_data SET v = 10 WHERE id = 1");
+    // uranus differs for the skipped row only, as the plan warned.
+    CHECK_MESSAGE(lab::WaitFor([] { return DataRows("uranus") == "1:10,3:3"; }, std::chrono::seconds(10)), DataRows("uranus"));
+    CHECK_MESSAGE(lab::WaitFor([] { return DataRows("venus") == "1:10,2:20,3:3"; }, std::chrono::seconds(10)), DataRows("venus"));
+    auto again = lab::Replplan({"plan", "--detailed-exitcode", skip});
+    CHECK_MESSAGE(again.exit_code == 0, (again.out + again.err));
+  }
+
+  SUBCASE("1062 with on_data_error = \"skip\": that one transaction is skipped, later writes replicate") {
+    const std::string skip = SkipAllowedTopology();
+    const std::string gtid = BreakUranus("INSERT INTO secondhand_production.remedy_data VALUES (5, 50)",
+                                         "INSERT INTO secondhand_production.remedy_data VALUES (5, 5)");
+    CheckNamed(1062, "Write_rows_v1", gtid, skip);
+    ApplySkipAndCheck(skip, gtid);
+    lab::Sql("mercury", "INSERT INTO secondhand_production.remedy_data VALUES (6, 6)");
+    CHECK_MESSAGE(lab::WaitFor([] { return DataRows("uranus") == "1:1,2:2,5:50,6:6"; }, std::chrono::seconds(10)),
+                  DataRows("uranus"));
+    CHECK_MESSAGE(lab::WaitFor([] { return DataRows("venus") == "1:1,2:2,5:5,6:6"; }, std::chrono::seconds(10)),
+                  DataRows("venus"));
+    auto again = lab::Replplan({"plan", "--detailed-exitcode", skip});
+    CHECK_MESSAGE(again.exit_code == 0, (again.out + again.err));
   }
 }

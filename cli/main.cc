@@ -22,6 +22,7 @@
 #include <string>
 
 #include "cli/cli_support.h"
+#include "cli/etcd_flags.h"
 #include "cli/move_commands.h"
 #include "cli/status_command.h"
 #include "engine/applier.h"
@@ -216,6 +217,7 @@ int main(int argc, char** argv) {
   watch->add_option("--max-failovers", watch_options.max_failovers, "exit after this many failovers (0: never)")
       ->check(CLI::Range(0, 1000))
       ->capture_default_str();
+  AddEtcdFlags(*watch, watch_options.etcd);
 
   cli::StatusCommand status_options;
   CLI::App* status = app.add_subcommand(

@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "cli/etcd_flags.h"
+
 namespace replplan::cli {
 
 struct MoveCommand {
@@ -24,6 +26,7 @@ struct WatchCommand {
   int max_failovers = 0;
   int parallelism = 10;
   bool allow_destructive = false;
+  EtcdFlags etcd;  // several watchers on etcd (cli/etcd_flags.h)
 };
 
 int RunSwitchoverCommand(const MoveCommand& command);

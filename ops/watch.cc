@@ -11,6 +11,7 @@
 #include "engine/topology_parser.h"
 #include "ops/move.h"
 #include "ops/probe.h"
+#include "ops/watch_coordination.h"
 #include "providers/session_pool.h"
 
 namespace replplan::ops {
@@ -214,6 +215,10 @@ Status Watch(const World& world, const WatchOptions& options, const std::atomic<
                    std::clamp(options.interval, std::chrono::milliseconds(200), std::chrono::milliseconds(1000)),
                    options.topology_path, options.owner, log);
   PoolKeeper keeper(*world.warm, stop, log);
+  WatchCoordination* coordination = options.coordination;
+  if (coordination == nullptr) {
+    log("watching alone: this watcher is a single point of failure (run several with --etcd)");
+  }
   int failovers = 0;
   while (!stop) {
     std::string stamp = world.files->Stamp(options.topology_path);
@@ -230,6 +235,9 @@ Status Watch(const World& world, const WatchOptions& options, const std::atomic<
     bool reported_blocked = false;
     while (!stop) {
       Status alive = probe.Check();
+      if (coordination) coordination->Observed(primary.name, loaded->topology.cluster.epoch, alive.ok());
+      // etcd's primary rewrites the file (ops/coordination.h): watch the one it names now.
+      auto file_changed = [&] { return world.files->Stamp(options.topology_path) != stamp; };
       if (alive.ok()) {
         reported_blocked = false;
         probe.Wait(options.interval, stop);  // returns at once when the primary's socket closes
@@ -255,6 +263,15 @@ Status Watch(const World& world, const WatchOptions& options, const std::atomic<
         std::this_thread::sleep_for(options.interval);
         continue;
       }
+      if (coordination && !coordination->Leading()) {
+        if (!reported_blocked) {
+          log("primary " + primary.name + " unreachable (" + alive.message() + "): " + coordination->StandbyReason());
+          reported_blocked = true;
+        }
+        std::this_thread::sleep_for(std::min(options.interval, std::chrono::milliseconds(100)));
+        if (file_changed()) break;
+        continue;
+      }
       log("primary " + primary.name + " unreachable: " + alive.message() + "; asking the replicas");
       // The replicas may notice a moment after us: ask again until slave_net_timeout + 2 s.
       auto deadline = suspected + std::chrono::seconds(loaded->topology.replication.slave_net_timeout + 2);
@@ -272,6 +289,17 @@ Status Watch(const World& world, const WatchOptions& options, const std::atomic<
           answers_again = true;
           break;
         }
+        if (coordination) {
+          Status may = coordination->MayFailOver(primary.name, loaded->topology.cluster.epoch);
+          if (!may.ok()) {
+            if (Steady::now() >= deadline || stop || file_changed()) {
+              log("not failing over: " + may.message());
+              break;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            continue;
+          }
+        }
         MoveRequest request;
         request.primary_silent = silent;
         request.receipts = &receipts;
@@ -284,6 +312,7 @@ Status Watch(const World& world, const WatchOptions& options, const std::atomic<
         request.observer = options.observer;
         request.allow_destructive = options.allow_destructive;
         MoveOutcome attempt = Failover(world, request);
+        if (coordination) coordination->FailoverEnded(attempt);  // journaled, or nothing begun
         bool not_confirmed = !attempt.decision || !attempt.decision->proceed;
         if (!not_confirmed || Steady::now() >= deadline || stop) {
           outcome = std::move(attempt);
@@ -295,6 +324,11 @@ Status Watch(const World& world, const WatchOptions& options, const std::atomic<
         }
         // The replicas answer in milliseconds: ask again soon, without hammering them.
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      if (!outcome && !answers_again) {  // the watchers' coordination said no
+        std::this_thread::sleep_for(std::min(options.interval, std::chrono::milliseconds(100)));
+        if (file_changed()) break;
+        continue;
       }
       if (answers_again) {
         log("primary " + primary.name + " answers again after " + std::to_string(Ms(Steady::now() - suspected)) +

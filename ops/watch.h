@@ -37,6 +37,8 @@
 
 namespace replplan::ops {
 
+class WatchCoordination;  // ops/watch_coordination.h
+
 struct WatchOptions {
   std::string topology_path;
   std::chrono::milliseconds interval{200};
@@ -53,6 +55,9 @@ struct WatchOptions {
   std::function<void(const std::string&)> log;
   // Stop after this many failovers (0: never stop on that account); tests and benchmarks use 1.
   int max_failovers = 0;
+  // Several watchers on etcd (ops/coordination.h): only the leader fails over, with a majority of
+  // them seeing the primary down. Null: this watcher is alone (a single point of failure, said at start).
+  WatchCoordination* coordination = nullptr;
 };
 
 // Runs until `stop` becomes true (checked at least every interval) or max_failovers is reached.

@@ -13,6 +13,8 @@ packages=(
   ruby ruby-railties ruby-activerecord ruby-actionpack ruby-mysql2 puma
   # Failover tests: cutting replplan alone off from the primary; benchmarks: the HTTP client loop.
   iptables curl
+  # Several watchers on etcd (watch --etcd): libcurl for etcd's JSON gateway; etcd for the tests.
+  etcd-server etcd-client libcurl4-openssl-dev
   # The fuzz smoke (scripts/fuzz.sh, CTest fuzz.smoke): clang and its libFuzzer/sanitizer runtimes.
   clang libclang-rt-14-dev
 )

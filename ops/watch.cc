@@ -272,7 +272,8 @@ Status Watch(const World& world, const WatchOptions& options, const std::atomic<
         if (file_changed()) break;
         continue;
       }
-      log("primary " + primary.name + " unreachable: " + alive.message() + "; asking the replicas");
+      log("primary " + primary.name + " unreachable: " + alive.message() +
+          (coordination ? "; asking the other watchers and the replicas" : "; asking the replicas"));
       // The replicas may notice a moment after us: ask again until slave_net_timeout + 2 s.
       auto deadline = suspected + std::chrono::seconds(loaded->topology.replication.slave_net_timeout + 2);
       std::optional<MoveOutcome> outcome;
@@ -284,6 +285,7 @@ Status Watch(const World& world, const WatchOptions& options, const std::atomic<
       // Each replica's receipt from the primary across the attempts: one connected but sent nothing
       // for longer than the silence bound confirms without waiting out slave_net_timeout.
       ReceiptWatch receipts(SilenceBound(loaded->topology.replication));
+      std::string refused;  // the watchers' last reason not to fail over yet (ops/watch_coordination.h)
       for (;;) {
         if (!silent.empty() && probe.AnsweredAgain()) {
           answers_again = true;
@@ -292,10 +294,9 @@ Status Watch(const World& world, const WatchOptions& options, const std::atomic<
         if (coordination) {
           Status may = coordination->MayFailOver(primary.name, loaded->topology.cluster.epoch);
           if (!may.ok()) {
-            if (Steady::now() >= deadline || stop || file_changed()) {
-              log("not failing over: " + may.message());
-              break;
-            }
+            if (may.message() != refused) log("not failing over: " + may.message());  // each reason once
+            refused = may.message();
+            if (Steady::now() >= deadline || stop || file_changed()) break;
             std::this_thread::sleep_for(std::chrono::milliseconds(10));
             continue;
           }

@@ -220,11 +220,16 @@ Status Watch(const World& world, const WatchOptions& options, const std::atomic<
     log("watching alone: this watcher is a single point of failure (run several with --etcd)");
   }
   int failovers = 0;
+  std::string watched;  // the primary watched before the file last changed
   while (!stop) {
     std::string stamp = world.files->Stamp(options.topology_path);
     auto loaded = Load(*world.files, options.topology_path);
     if (!loaded.ok()) return loaded.status();
     const ServerSpec& primary = loaded->topology.Primary();
+    // Another watcher's failover, written here from etcd: the primary it replaced is guarded here too,
+    // so whichever watcher leads when it wakes writable fences it (the guard's lock refuses a standby).
+    if (coordination && !watched.empty() && watched != primary.name) guard.Guard(watched);
+    watched = primary.name;
     // In the background, never before watching: a server that does not answer must not delay the
     // probe by its connect timeout (after a failover, the old primary's host may be down
     // altogether). What is not warm yet when the primary dies is opened by the failover itself.

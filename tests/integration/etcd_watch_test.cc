@@ -338,3 +338,33 @@ TEST_CASE("etcd stopped: the primary killed is not failed over, the watchers say
   CHECK(logs.find("etcd answers again") != std::string::npos);
   CHECK(Count(logs, "failover report: ") == 1);
 }
+
+TEST_CASE("the primary frozen, failed over by the leader, which then dies: the old primary wakes writable and the "
+          "new leader fences it, journaled under its term") {
+  Watchers watchers("fence", AppliedLab(), 2);
+  watchers.WaitWarm();
+  struct Thaw {
+    ~Thaw() { lab::Lab({"thaw", "mercury"}); }
+  } thaw;
+  lab::Lab({"freeze", "mercury"});
+  std::string promoted;
+  REQUIRE_MESSAGE(lab::WaitFor([&] {
+    promoted = NewPrimaryIn(watchers.w[0]->Output());
+    return !promoted.empty() && watchers.AllSay(promoted);
+  }, 40s), watchers.Logs());
+  watchers.w[0]->Kill9();
+  REQUIRE_MESSAGE(watchers.w[1]->WaitForOutput("leading the watchers", 10s), watchers.Logs());
+  lab::Lab({"thaw", "mercury"});
+  // mercury wakes writable (read_only=OFF at runtime from its time as primary): w2 fences it.
+  const bool fenced =
+      lab::WaitFor([] { return lab::SqlValue("mercury", "SELECT @@global.read_only") == "1"; }, 15s);
+  const std::string logs = watchers.Logs();
+  INFO(logs);
+  CHECK(fenced);
+  CHECK(watchers.w[1]->Output().find("fenced mercury") != std::string::npos);
+  const std::string fences = EtcdDump(watchers.prefix + "fence/");
+  INFO("fences:\n" << fences);
+  CHECK(fences.find("\"step\":\"start mercury/fence-primary\",\"term\"") != std::string::npos);
+  CHECK(fences.find("\"by\":\"w2\"") != std::string::npos);
+  CHECK(lab::SqlValue(promoted, "SELECT @@global.read_only") == "0");
+}

@@ -369,18 +369,26 @@ Status Coordination::MayFailOver(const std::string& primary, int64_t epoch) {
   if (!journal.ok()) return Status::Unavailable("etcd unreachable (" + journal.status().message() + "): no failover");
   const KeyValue* head = nullptr;
   std::string promoted;  // "done X/promote-replica" in its steps: X
+  std::string promoting;  // "start X/promote-replica": X, whose promotion may or may not have taken effect
   const std::string suffix = std::string("/") + ToString(ActionKind::kPromoteReplica);
   for (const KeyValue& kv : *journal) {
     if (kv.key == JournalKey(epoch)) {
       head = &kv;
       continue;
     }
-    std::string step = ParseOr(kv.value).value("step", "");
-    if (step.rfind("done ", 0) == 0 && step.size() > 5 + suffix.size() &&
-        step.compare(step.size() - suffix.size(), suffix.size(), suffix) == 0) {
-      promoted = step.substr(5, step.size() - 5 - suffix.size());
+    const std::string step = ParseOr(kv.value).value("step", "");
+    for (auto [verb, into] : {std::pair<const char*, std::string*>{"done ", &promoted}, {"start ", &promoting}}) {
+      const size_t n = std::string(verb).size();
+      if (step.rfind(verb, 0) == 0 && step.size() > n + suffix.size() &&
+          step.compare(step.size() - suffix.size(), suffix.size(), suffix) == 0) {
+        *into = step.substr(n, step.size() - n - suffix.size());
+      }
     }
   }
+  // A leader killed inside the promotion leaves "start X/promote-replica" alone: X is asked. Writable,
+  // it was promoted (a fresh failover would pick another and leave two writable servers); read-only,
+  // it is a replica like the others, which the failover carried out again repoints.
+  if (head != nullptr && promoted.empty() && !promoting.empty() && AnswersWritable(promoting)) promoted = promoting;
   int64_t journal_mod = 0;
   if (head != nullptr) {
     json j = ParseOr(head->value);
@@ -428,6 +436,9 @@ Status Coordination::MayFailOver(const std::string& primary, int64_t epoch) {
 }
 
 Status Coordination::Step(const std::string& what) {
+  // One journal entry at a time: the plan runs actions on several hosts at once, and two first
+  // entries each comparing the journal's revision would refuse one another.
+  std::lock_guard<std::mutex> one_at_a_time(step_mutex_);
   std::vector<KvCompare> when;
   std::vector<KvPut> then;
   std::string key;
@@ -506,7 +517,23 @@ void Coordination::FailoverEnded(const MoveOutcome& outcome) {
   }
 }
 
+bool Coordination::AnswersWritable(const std::string& name) {
+  if (sessions_ == nullptr) return false;
+  auto file = ReadFile(files_, options_.topology_path);
+  if (!file.ok()) return false;
+  TopologyParse parse = ParseTopology(file->text, options_.topology_path);
+  const ServerSpec* spec = parse.ok() ? parse.topology.FindServer(name) : nullptr;
+  if (spec == nullptr) return false;
+  SessionLimits limits;
+  limits.sql_connect_timeout_ms = 1000;
+  limits.sql_read_timeout_ms = 2000;
+  limits.fresh = true;
+  auto read_only = sessions_->Open(*spec, limits)->Global("read_only");
+  return read_only.ok() && *read_only == "0";
+}
+
 World Coordination::Guard(const World& inner) {
+  sessions_ = inner.sessions;
   executors_ = std::make_unique<GuardedExecutors>(*this, *inner.executors);
   locks_ = std::make_unique<GuardedLocks>(*this, *inner.locks);
   records_ = std::make_unique<GuardedRecords>(*this, *inner.records);

@@ -13,8 +13,9 @@
 //                     once (one failover per loss, whoever leads), then step keys
 //                     failover/<E>/<term>-<n> ("start X", "done X/promote-replica"), then
 //                     state done (or failed). A new leader finding it begun and unfinished rolls it
-//                     forward: a promotion done is published as the primary; otherwise it carries
-//                     the failover out itself under its own term.
+//                     forward: a promotion done (journaled done, or begun and the server answering
+//                     writable) is published as the primary; otherwise it carries the failover out
+//                     itself under its own term.
 //   fence/<term>-<n>  the fences the leader carried out.
 //
 // Rules: only the leader fails over or fences (Guard's World refuses anything else); the leader
@@ -94,11 +95,15 @@ class Coordination : public WatchCoordination {
   void EtcdFailed(const Status& failed);
   bool LeadingLocked() const;
   std::string JournalKey(int64_t epoch) const;
+  // `name` (this watcher's file's server) answers read_only = 0 on a fresh connection.
+  bool AnswersWritable(const std::string& name);
 
   KvStore& store_;
   Files& files_;
+  SessionFactory* sessions_ = nullptr;  // Guard's World's: a dead leader's promotion, checked
   CoordinationOptions options_;
 
+  std::mutex step_mutex_;  // held across a whole Step, etcd's answer included
   std::mutex mutex_;
   int64_t lease_ = 0;
   std::chrono::steady_clock::time_point lease_valid_until_{};

@@ -6,6 +6,7 @@
 
 #include <doctest/doctest.h>
 
+#include <future>
 #include <memory>
 #include <string>
 #include <vector>
@@ -254,6 +255,54 @@ TEST_CASE("the guarded World: a standby's executor and cluster lock refuse, the 
             .ok());
   CHECK(fakes.executors.executed == std::vector<std::string>{"mercury/fence-primary"});
   CHECK(Keys(store, std::string(kPrefix) + "fence/").size() == 1);
+}
+
+}  // namespace replplan::ops
+
+namespace replplan::ops {
+
+TEST_CASE("a leader killed inside the promotion (begun, not journaled done): the next leader asks the server; "
+          "writable, it was promoted and is rolled forward; read-only, the failover is carried out again") {
+  for (const char* read_only : {"0", "1"}) {
+    CAPTURE(read_only);
+    FakeKvStore store;
+    Watcher a(store, "a"), b(store, "b");
+    SeeMercuryDown({&a, &b});
+    REQUIRE(a.c->MayFailOver("mercury", 0).ok());
+    REQUIRE(a.c->Step("start uranus/promote-replica").ok());
+    store.Expire(LeaseOf(store, "a"));
+    testing::FakeWorld fakes;
+    fakes.sessions.server("uranus").globals["read_only"] = read_only;
+    (void)b.c->Guard(fakes.world());
+    b.c->Tick();
+    REQUIRE(b.c->Leading());
+    Status may = b.c->MayFailOver("mercury", 0);
+    if (std::string(read_only) == "0") {
+      CHECK(Contains(may.message(), "uranus promoted: rolled forward"));
+      CHECK(store.Value(std::string(kPrefix) + "primary") == "{\"epoch\":1,\"primary\":\"uranus\"}");
+    } else {
+      CHECK(may.ok());
+      CHECK(store.Value(std::string(kPrefix) + "primary") == "{\"epoch\":0,\"primary\":\"mercury\"}");
+    }
+  }
+}
+
+}  // namespace replplan::ops
+
+namespace replplan::ops {
+
+TEST_CASE("the plan's first actions on two hosts at once: both journaled, neither refuses the other") {
+  FakeKvStore store;
+  Watcher a(store, "a"), b(store, "b");
+  SeeMercuryDown({&a, &b});
+  REQUIRE(a.c->MayFailOver("mercury", 0).ok());
+  store.txn_delay = std::chrono::milliseconds(30);
+  auto other = std::async(std::launch::async, [&] { return a.c->Step("start uranus/set-global"); });
+  Status mine = a.c->Step("start venus/apply-relay-log");
+  Status theirs = other.get();
+  CHECK_MESSAGE(mine.ok(), mine.message());
+  CHECK_MESSAGE(theirs.ok(), theirs.message());
+  CHECK(Keys(store, std::string(kPrefix) + "failover/").size() == 3);
 }
 
 }  // namespace replplan::ops

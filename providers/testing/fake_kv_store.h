@@ -6,10 +6,12 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <mutex>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "providers/etcd/kv_store.h"
@@ -45,6 +47,7 @@ class FakeKvStore : public KvStore {
     return out;
   }
   Result<bool> Txn(const std::vector<KvCompare>& when, const std::vector<KvPut>& then) override {
+    if (txn_delay.count() > 0) std::this_thread::sleep_for(txn_delay);  // a round trip, others' in flight
     std::lock_guard<std::mutex> lock(mutex_);
     if (down) return Down();
     for (const KvCompare& c : when) {
@@ -96,6 +99,7 @@ class FakeKvStore : public KvStore {
 
   std::atomic<bool> down{false};  // every call answers Unavailable
   std::atomic<int> puts{0};
+  std::chrono::milliseconds txn_delay{0};  // set before the calls it delays
 
  private:
   Status Down() const { return Status::Unavailable("the fake etcd does not answer"); }

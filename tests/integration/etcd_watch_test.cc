@@ -368,3 +368,40 @@ TEST_CASE("the primary frozen, failed over by the leader, which then dies: the o
   CHECK(fences.find("\"by\":\"w2\"") != std::string::npos);
   CHECK(lab::SqlValue(promoted, "SELECT @@global.read_only") == "0");
 }
+
+TEST_CASE("the leader killed in the middle of its failover (at the promotion): the next leader completes it or "
+          "rolls it forward; one server promoted, the live watcher's file and etcd agree, the journal done once") {
+  Watchers watchers("midway", AppliedLab(), 2);
+  watchers.WaitWarm();
+  lab::AdminSql("mercury", "CREATE TABLE IF NOT EXISTS mysql.replplan_midway (id INT PRIMARY KEY); "
+                           "INSERT INTO mysql.replplan_midway VALUES (1)");
+  REQUIRE(lab::WaitFor([] {
+    return lab::SqlValue("uranus", "SELECT COUNT(*) FROM mysql.replplan_midway") == "1" &&
+           lab::SqlValue("venus", "SELECT COUNT(*) FROM mysql.replplan_midway") == "1";
+  }, 10s));
+  lab::Lab({"kill", "mercury"});
+  REQUIRE_MESSAGE(watchers.w[0]->WaitForOutput("/promote-replica             started", 30s), watchers.Logs());
+  watchers.w[0]->Kill9();
+  std::string promoted;
+  const bool agreed = lab::WaitFor([&] {
+    promoted = lab::PrimaryIn(watchers.paths[1]);  // w1's copy stays as it was: w1 is dead
+    return promoted != "mercury" &&
+           EtcdDump(watchers.prefix + "primary").find("\"primary\":\"" + promoted + "\"") != std::string::npos &&
+           EtcdDump(watchers.prefix + "failover/").find("\"state\":\"done\"") != std::string::npos;
+  }, 60s);
+  const std::string logs = watchers.Logs();
+  INFO(logs);
+  const std::string journal = EtcdDump(watchers.prefix + "failover/");
+  INFO("journal:\n" << journal);
+  REQUIRE(agreed);
+  const std::string w2 = watchers.w[1]->Output();
+  MESSAGE(std::string(w2.find("rolled forward") != std::string::npos ? "w2 rolled the journal forward"
+                                                                     : "w2 carried the failover out itself"));
+  CHECK(Count(journal, "\"state\":\"done\"") == 1);
+  CHECK(Count(journal, "\"state\":\"begun\"") == 0);
+  int writable = 0;
+  for (const char* name : {"uranus", "venus"}) writable += lab::SqlValue(name, "SELECT @@global.read_only") == "0";
+  CHECK(writable == 1);
+  CHECK(lab::SqlValue(promoted, "SELECT @@global.read_only") == "0");
+  CHECK(lab::SqlValue(promoted, "SELECT COUNT(*) FROM mysql.replplan_midway") == "1");
+}

@@ -129,7 +129,7 @@ class EtcdStore : public KvStore {
     std::lock_guard<std::mutex> lock(mutex_);
     if (curl_ == nullptr) curl_ = curl_easy_init();
     if (curl_ == nullptr) return Status::Internal("curl_easy_init failed");
-    Status last = Status::Unavailable(Describe() + ": no endpoint");
+    std::vector<std::string> why;  // each endpoint's, in the order tried
     const size_t n = options_.endpoints.size();
     for (size_t i = 0; i < n; ++i) {
       const size_t at = (current_ + i) % n;
@@ -138,9 +138,10 @@ class EtcdStore : public KvStore {
         current_ = at;
         return r;
       }
-      last = r.status();
+      why.push_back(r.status().message());
     }
-    return last;
+    if (why.size() == 1) return Status::Unavailable(why.front());
+    return Status::Unavailable("no etcd endpoint answers (" + Join(why, "; ") + ")");
   }
 
   Result<json> PostTo(const std::string& endpoint, const std::string& path, const json& body) {

@@ -29,7 +29,11 @@ const std::string kEtcdScript = std::string(REPLPLAN_SOURCE_DIR) + "/tests/lab/e
 
 std::string Endpoint() { return "http://" + lab::Net() + ".50:2379"; }
 
-lab::CommandResult Etcd(const std::string& verb) { return lab::Run({"bash", kEtcdScript, verb}); }
+lab::CommandResult Etcd(const std::string& verb, const std::string& member = "") {
+  std::vector<std::string> argv = {"bash", kEtcdScript, verb};
+  if (!member.empty()) argv.push_back(member);
+  return lab::Run(argv);
+}
 
 size_t Count(const std::string& text, const std::string& part) {
   size_t n = 0;
@@ -63,15 +67,15 @@ std::string AppliedLab() {
 // N watchers, each with its own copy of the file (`name`-wI.toml) and id wI, on one prefix; w1
 // is started first and leads.
 struct Watchers {
-  Watchers(const std::string& name, const std::string& text, int n) : prefix("/replplan-test/" + name + "-" +
-                                                                               std::to_string(getpid()) + "/") {
+  Watchers(const std::string& name, const std::string& text, int n, std::string endpoints = Endpoint())
+      : prefix("/replplan-test/" + name + "-" + std::to_string(getpid()) + "/"), etcd(std::move(endpoints)) {
     for (int i = 1; i <= n; ++i) Start(name, text, i);
   }
   void Start(const std::string& name, const std::string& text, int i) {
     const std::string id = "w" + std::to_string(i);
     paths.push_back(lab::WriteFile(name + "-" + id + ".toml", text));
     w.push_back(std::make_unique<lab::Background>(std::vector<std::string>{
-        "watch", paths.back(), "--etcd", Endpoint(), "--etcd-prefix", prefix, "--watcher-id", id,
+        "watch", paths.back(), "--etcd", etcd, "--etcd-prefix", prefix, "--watcher-id", id,
         "--interval-ms", "200"}));
     const std::string role = i == 1 ? "leading the watchers" : "standing by: w1 leads";
     REQUIRE_MESSAGE(w.back()->WaitForOutput(role, 20s), w.back()->Output());
@@ -92,6 +96,7 @@ struct Watchers {
     return true;
   }
   std::string prefix;
+  std::string etcd;  // the endpoints
   std::vector<std::string> paths;
   std::vector<std::unique_ptr<lab::Background>> w;
 };
@@ -404,4 +409,43 @@ TEST_CASE("the leader killed in the middle of its failover (at the promotion): t
   CHECK(writable == 1);
   CHECK(lab::SqlValue(promoted, "SELECT @@global.read_only") == "0");
   CHECK(lab::SqlValue(promoted, "SELECT COUNT(*) FROM mysql.replplan_midway") == "1");
+}
+
+TEST_CASE("a three-member etcd that loses its quorum: the primary killed is not failed over, the watchers say why; "
+          "the quorum back: the leader fails over once") {
+  auto up = Etcd("start3");
+  INFO(up.out << up.err);
+  REQUIRE(up.exit_code == 0);
+  struct Wipe {
+    ~Wipe() { Etcd("wipe3"); }
+  } wipe;
+  const std::string endpoints = Etcd("endpoints3").out.substr(0, Etcd("endpoints3").out.find('\n'));
+  Watchers watchers("quorum", AppliedLab(), 3, endpoints);
+  watchers.WaitWarm();
+  REQUIRE(Etcd("stop3", "2").exit_code == 0);
+  REQUIRE(Etcd("stop3", "3").exit_code == 0);
+  for (auto& w : watchers.w) REQUIRE_MESSAGE(w->WaitForOutput("etcd unreachable (", 15s), watchers.Logs());
+  lab::Lab({"kill", "mercury"});
+  std::this_thread::sleep_for(std::chrono::seconds(lab::LoadTopology().replication.slave_net_timeout + 4));
+  {
+    const std::string logs = watchers.Logs();
+    INFO(logs);
+    CHECK(logs.find("failover report: ") == std::string::npos);
+    CHECK(watchers.w[0]->Output().find("primary mercury unreachable (") != std::string::npos);
+    CHECK(watchers.AllSay("mercury"));
+    for (const char* replica : {"uranus", "venus"}) CHECK(lab::SqlValue(replica, "SELECT @@global.read_only") == "1");
+  }
+  REQUIRE(Etcd("start3", "2").exit_code == 0);  // two of three: a quorum again
+  std::string promoted;
+  const bool moved = lab::WaitFor([&] {
+    for (auto& w : watchers.w) {
+      if (promoted.empty()) promoted = NewPrimaryIn(w->Output());
+    }
+    return !promoted.empty() && watchers.AllSay(promoted);
+  }, 60s);
+  const std::string logs = watchers.Logs();
+  INFO(logs);
+  REQUIRE(moved);
+  CHECK(logs.find("etcd answers again") != std::string::npos);
+  CHECK(Count(logs, "failover report: ") == 1);
 }

@@ -70,7 +70,7 @@ extern "C" void OnStopSignal(int) { g_stop = true; }
 int RunWatchCommand(const WatchCommand& command) {
   auto loaded = LoadTopologyForServers(command.path);
   if (!loaded.ok()) return Fail(loaded.status());
-  auto etcd = EtcdWatchFrom(command.etcd);
+  auto etcd = EtcdWatchFrom(command.etcd, loaded->topology.watch);
   if (!etcd.ok()) return Fail(etcd.status());
   std::signal(SIGINT, OnStopSignal);
   std::signal(SIGTERM, OnStopSignal);

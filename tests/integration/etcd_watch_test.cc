@@ -66,17 +66,27 @@ std::string AppliedLab() {
 
 // N watchers, each with its own copy of the file (`name`-wI.toml) and id wI, on one prefix; w1
 // is started first and leads.
+// kFlags: etcd named by watch's flags; kFile: by the file's [watch] table.
+enum class EtcdIn { kFlags, kFile };
+
 struct Watchers {
-  Watchers(const std::string& name, const std::string& text, int n, std::string endpoints = Endpoint())
-      : prefix("/replplan-test/" + name + "-" + std::to_string(getpid()) + "/"), etcd(std::move(endpoints)) {
+  Watchers(const std::string& name, const std::string& text, int n, std::string endpoints = Endpoint(),
+           EtcdIn in = EtcdIn::kFlags)
+      : prefix("/replplan-test/" + name + "-" + std::to_string(getpid()) + "/"), etcd(std::move(endpoints)), in(in) {
     for (int i = 1; i <= n; ++i) Start(name, text, i);
   }
   void Start(const std::string& name, const std::string& text, int i) {
     const std::string id = "w" + std::to_string(i);
-    paths.push_back(lab::WriteFile(name + "-" + id + ".toml", text));
-    w.push_back(std::make_unique<lab::Background>(std::vector<std::string>{
-        "watch", paths.back(), "--etcd", etcd, "--etcd-prefix", prefix, "--watcher-id", id,
-        "--interval-ms", "200"}));
+    std::vector<std::string> args = {"watch", "", "--watcher-id", id, "--interval-ms", "200"};
+    if (in == EtcdIn::kFlags) {
+      paths.push_back(lab::WriteFile(name + "-" + id + ".toml", text));
+      args.insert(args.end(), {"--etcd", etcd, "--etcd-prefix", prefix});
+    } else {
+      paths.push_back(lab::WriteFile(name + "-" + id + ".toml", text + "\n[watch]\netcd = [\"" + etcd +
+                                                                  "\"]\nprefix = \"" + prefix + "\"\n"));
+    }
+    args[1] = paths.back();
+    w.push_back(std::make_unique<lab::Background>(args));
     const std::string role = i == 1 ? "leading the watchers" : "standing by: w1 leads";
     REQUIRE_MESSAGE(w.back()->WaitForOutput(role, 20s), w.back()->Output());
   }
@@ -97,6 +107,7 @@ struct Watchers {
   }
   std::string prefix;
   std::string etcd;  // the endpoints
+  EtcdIn in;
   std::vector<std::string> paths;
   std::vector<std::unique_ptr<lab::Background>> w;
 };
@@ -253,8 +264,9 @@ TEST_CASE("the leader watcher frozen (SIGSTOP), then the primary killed: the sta
   CHECK(lab::SqlValue(promoted, "SELECT @@global.read_only") == "0");
 }
 
-TEST_CASE("the leader watcher killed (kill -9), then the primary: the standby fails over, once") {
-  Watchers watchers("killed", AppliedLab(), 2);
+TEST_CASE("the leader watcher killed (kill -9), then the primary: the standby fails over, once (etcd named by "
+          "the file's [watch])") {
+  Watchers watchers("killed", AppliedLab(), 2, Endpoint(), EtcdIn::kFile);
   watchers.WaitWarm();
   watchers.w[0]->Kill9();
   const auto killed = std::chrono::steady_clock::now();

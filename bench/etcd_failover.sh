@@ -59,21 +59,21 @@ failover_ms() {
   if ((watchers == 0)); then
     logs=("$REPLPLAN_LAB_DIR/alone.$run.log")
     "$bin" watch "$topology" --interval-ms 100 >"${logs[0]}" 2>&1 &
-    pids+=($!)
+    pids+=("$!")
   else
     for ((i = 1; i <= watchers; i++)); do
       cp "$topology" "$REPLPLAN_LAB_DIR/bench-w$i.toml"
       logs+=("$REPLPLAN_LAB_DIR/etcd.$run.w$i.log")
       "$bin" watch "$REPLPLAN_LAB_DIR/bench-w$i.toml" --interval-ms 100 --etcd "$endpoint" \
         --etcd-prefix "/replplan-bench/$run-$$/" --watcher-id "w$i" >"${logs[-1]}" 2>&1 &
-      pids+=($!)
+      pids+=("$!")
       ((i == 1)) && wait_for "${logs[0]}" "leading the watchers" 20
     done
   fi
   for log in "${logs[@]}"; do wait_for "$log" "warm: " 30; done
   local writes=$REPLPLAN_LAB_DIR/writes.$watchers.$run.log
   python3 "$repo/bench/http_writer.py" "$mercury" >"$writes" &
-  pids+=($!)
+  pids+=("$!")
   sleep 2
   local pid started killed first=""
   pid=$(cat "$REPLPLAN_LAB_DIR/hosts/mercury/mysqld.pid")
@@ -101,10 +101,10 @@ takeover_ms() {
   local prefix=/replplan-bench/takeover-$run-$$/
   "$bin" watch "$REPLPLAN_LAB_DIR/takeover-w1.toml" --etcd "$endpoint" --etcd-prefix "$prefix" --watcher-id w1 >"$l1" 2>&1 &
   local leader=$!
-  pids+=($leader)
+  pids+=("$leader")
   wait_for "$l1" "leading the watchers" 20
   "$bin" watch "$REPLPLAN_LAB_DIR/takeover-w2.toml" --etcd "$endpoint" --etcd-prefix "$prefix" --watcher-id w2 >"$l2" 2>&1 &
-  pids+=($!)
+  pids+=("$!")
   wait_for "$l2" "warm: " 30
   local killed
   killed=$(now_ms)

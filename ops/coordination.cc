@@ -157,7 +157,10 @@ void Coordination::Loop() {
     lock.unlock();
     Tick();
     lock.lock();
-    wake_.wait_for(lock, options_.tick, [this] { return done_ || seen_dirty_; });
+    // Woken early by a new observation only (Observed), never by one left to publish: with etcd
+    // away that would be a loop of failing requests.
+    wake_.wait_for(lock, options_.tick, [this] { return done_ || poked_; });
+    poked_ = false;
   }
 }
 
@@ -305,6 +308,7 @@ void Coordination::Observed(const std::string& primary, int64_t epoch, bool answ
     seen_epoch_ = epoch;
     seen_answers_ = answers;
     seen_dirty_ = true;
+    poked_ = true;
   }
   wake_.notify_all();  // published now, not at the next tick
 }

@@ -130,6 +130,7 @@ class Coordination : public WatchCoordination {
   std::unique_ptr<GuardedRecords> records_;
 
   bool done_ = false;
+  bool poked_ = false;  // a new observation: tick now
   std::condition_variable wake_;
   std::thread thread_;
 };

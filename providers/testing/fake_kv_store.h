@@ -21,23 +21,27 @@ namespace replplan::testing {
 class FakeKvStore : public KvStore {
  public:
   Result<int64_t> GrantLease(int) override {
+    ++calls;
     std::lock_guard<std::mutex> lock(mutex_);
     if (down) return Down();
     leases_.insert(++next_lease_);
     return next_lease_;
   }
   Result<int64_t> KeepAlive(int64_t lease) override {
+    ++calls;
     std::lock_guard<std::mutex> lock(mutex_);
     if (down) return Down();
     return leases_.count(lease) != 0 ? 2 : 0;
   }
   Status RevokeLease(int64_t lease) override {
+    ++calls;
     std::lock_guard<std::mutex> lock(mutex_);
     if (down) return Down();
     DropLease(lease);
     return Status::OK();
   }
   Result<std::vector<KeyValue>> Get(const std::string& key, bool prefix) override {
+    ++calls;
     std::lock_guard<std::mutex> lock(mutex_);
     if (down) return Down();
     std::vector<KeyValue> out;
@@ -47,6 +51,7 @@ class FakeKvStore : public KvStore {
     return out;
   }
   Result<bool> Txn(const std::vector<KvCompare>& when, const std::vector<KvPut>& then) override {
+    ++calls;
     if (txn_delay.count() > 0) std::this_thread::sleep_for(txn_delay);  // a round trip, others' in flight
     std::lock_guard<std::mutex> lock(mutex_);
     if (down) return Down();
@@ -99,6 +104,7 @@ class FakeKvStore : public KvStore {
 
   std::atomic<bool> down{false};  // every call answers Unavailable
   std::atomic<int> puts{0};
+  std::atomic<int> calls{0};  // every call, answered or not
   std::chrono::milliseconds txn_delay{0};  // set before the calls it delays
 
  private:

@@ -25,6 +25,7 @@
 
 #include "cli/cli_support.h"
 #include "cli/import_command.h"
+#include "cli/etcd_flags.h"
 #include "cli/move_commands.h"
 #include "cli/status_command.h"
 #include "engine/applier.h"
@@ -243,6 +244,7 @@ int main(int argc, char** argv) {
                     "where the pause record is written (default: beside the topology file)");
   }
   watch_pause->add_option("--reason", pause_options.reason, "why (shown in the watchers' logs)");
+  AddEtcdFlags(*watch, watch_options.etcd);
 
   cli::StatusCommand status_options;
   CLI::App* status = app.add_subcommand(

@@ -9,6 +9,7 @@
 
 #include "cli/cli_support.h"
 #include "engine/terminal_text.h"
+#include "ops/coordination.h"
 #include "ops/move.h"
 #include "ops/watch.h"
 #include "ops/world.h"
@@ -69,6 +70,8 @@ extern "C" void OnStopSignal(int) { g_stop = true; }
 int RunWatchCommand(const WatchCommand& command) {
   auto loaded = LoadTopologyForServers(command.path);
   if (!loaded.ok()) return Fail(loaded.status());
+  auto etcd = EtcdWatchFrom(command.etcd, loaded->topology.watch);
+  if (!etcd.ok()) return Fail(etcd.status());
   std::signal(SIGINT, OnStopSignal);
   std::signal(SIGTERM, OnStopSignal);
   ops::WatchOptions options;
@@ -85,7 +88,7 @@ int RunWatchCommand(const WatchCommand& command) {
   WatchService service;
   Status started = service.Start(command.path, command.service, options);
   if (!started.ok()) return Fail(started);
-  Status status = ops::Watch(options, g_stop);
+  Status status = *etcd ? ops::WatchOnEtcd(options, **etcd, g_stop) : ops::Watch(options, g_stop);
   if (!status.ok()) return Fail(status);
   return kExitOk;
 }

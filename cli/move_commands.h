@@ -5,6 +5,7 @@
 #include <string>
 
 #include "cli/watch_service.h"
+#include "cli/etcd_flags.h"
 
 namespace replplan::cli {
 
@@ -27,6 +28,7 @@ struct WatchCommand {
   int parallelism = 10;
   bool allow_destructive = false;
   WatchServiceFlags service;  // --log-format, --http, --state-dir (cli/watch_service.h)
+  EtcdFlags etcd;  // several watchers on etcd (cli/etcd_flags.h)
 };
 
 int RunSwitchoverCommand(const MoveCommand& command);

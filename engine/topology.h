@@ -168,10 +168,20 @@ struct AppSpec {
   std::string RestartMarkerPath() const { return DatabaseYmlPath() + ".replplan.restarted"; }
 };
 
+// [watch]: several `replplan watch` on etcd (ops/coordination.h), so the watcher is no single point of
+// failure. No etcd endpoints: each watch runs alone. watch's --etcd* flags override these.
+struct WatchSpec {
+  std::vector<std::string> etcd;  // "http://10.0.0.5:2379", "https://etcd1:2379"
+  std::string prefix;             // "" = /replplan/<cluster name>/
+  std::string etcd_cacert, etcd_cert, etcd_key;  // local paths (TLS)
+  int lease_ttl_s = 2;
+};
+
 struct Topology {
   std::string file;  // path the topology was read from, for messages
   ClusterSpec cluster;
   ReplicationSpec replication;
+  WatchSpec watch;
   std::vector<ServerSpec> servers;  // in file order
   std::vector<DatabaseSpec> databases;
   std::vector<UserSpec> users;

@@ -13,7 +13,11 @@ namespace replplan::topology_keys {
 using Keys = std::vector<std::string>;
 
 inline const Keys& TopLevelKeys() {
-  static const Keys keys = {"cluster", "replication", "defaults", "server", "database", "user", "app"};
+  static const Keys keys = {"cluster", "replication", "defaults", "server", "database", "user", "app", "watch"};
+  return keys;
+}
+inline const Keys& WatchKeys() {
+  static const Keys keys = {"etcd", "prefix", "etcd_cacert", "etcd_cert", "etcd_key", "lease_ttl_s"};
   return keys;
 }
 inline const Keys& ClusterKeys() {

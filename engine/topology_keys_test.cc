@@ -57,6 +57,7 @@ std::vector<Table> Tables() {
       {"top level", TopLevelKeys(), ""},
       {"[cluster]", ClusterKeys(), "/properties/cluster"},
       {"[replication]", ReplicationKeys(), "/properties/replication"},
+      {"[watch]", WatchKeys(), "/properties/watch"},
       {"[defaults]", DefaultsKeys(), "/properties/defaults"},
       {"ssh", SshKeys(), "/$defs/ssh"},
       {"mysql", MysqlKeys(), "/$defs/mysql"},

@@ -34,6 +34,7 @@ using topology_keys::ServerKeys;
 using topology_keys::SshKeys;
 using topology_keys::TopLevelKeys;
 using topology_keys::UserKeys;
+using topology_keys::WatchKeys;
 
 constexpr char kSecretHint[] =
     "use password = { env = \"NAME\" } or { file = \"/path\" }: secrets never live in the file";
@@ -185,6 +186,7 @@ class TopologyReader {
     RejectUnknownTopLevel(root);
     ReadCluster(root);
     ReadReplication(root);
+    ReadWatch(root);
     ReadDefaults(root);
     ReadServers(root);
     ReadDatabases(root);
@@ -459,6 +461,45 @@ class TopologyReader {
     if (auto remedy = ReadChoice(*cluster, "on_data_error", "cluster.on_data_error", {"reseed", "skip"}, false)) {
       spec.on_data_error = *remedy == "skip" ? DataErrorRemedy::kSkip : DataErrorRemedy::kReseed;
     }
+  }
+
+  // [watch], optional: etcd's endpoints for several watchers, the key prefix, TLS files, the lease.
+  void ReadWatch(const toml::table& root) {
+    const toml::node* node = root.get("watch");
+    if (node == nullptr) return;
+    const toml::table* watch = node->as_table();
+    if (watch == nullptr) return WrongType(*node, "watch", "a table");
+    RejectUnknownKeys(*watch, WatchKeys(), "[watch]");
+    WatchSpec& spec = topology_.watch;
+    if (const toml::node* etcd = watch->get("etcd")) {
+      const toml::array* list = etcd->as_array();
+      if (list == nullptr || list->empty()) {
+        WrongType(*etcd, "watch.etcd", "a non-empty array of endpoints", "e.g. etcd = [\"http://10.0.0.5:2379\"]");
+      } else {
+        for (size_t i = 0; i < list->size(); ++i) {
+          const toml::node& element = *list->get(i);
+          const std::string path = "watch.etcd[" + std::to_string(i) + "]";
+          const std::string* url = element.is_string() ? &element.as_string()->get() : nullptr;
+          if (url == nullptr) {
+            WrongType(element, path, "a string");
+          } else if ((url->rfind("http://", 0) != 0 && url->rfind("https://", 0) != 0) ||
+                     url->find('@') != std::string::npos || url->size() <= url->find("://") + 3) {
+            Error(At(element), path + " must be http://HOST:PORT or https://HOST:PORT (no credentials), got '" +
+                                   *url + "'");
+          } else {
+            spec.etcd.push_back(url->back() == '/' ? url->substr(0, url->size() - 1) : *url);
+          }
+        }
+      }
+    }
+    if (auto prefix = ReadString(*watch, "prefix", "watch.prefix")) {
+      if (prefix->front() != '/') Error(At(*watch->get("prefix")), "watch.prefix must start with '/', got '" + *prefix + "'");
+      else spec.prefix = *prefix;
+    }
+    spec.etcd_cacert = ReadAbsolutePath(*watch, "etcd_cacert", "watch.etcd_cacert").value_or("");
+    spec.etcd_cert = ReadAbsolutePath(*watch, "etcd_cert", "watch.etcd_cert").value_or("");
+    spec.etcd_key = ReadAbsolutePath(*watch, "etcd_key", "watch.etcd_key").value_or("");
+    spec.lease_ttl_s = static_cast<int>(ReadInteger(*watch, "lease_ttl_s", "watch.lease_ttl_s", 1, 60).value_or(2));
   }
 
   void ReadReplication(const toml::table& root) {

@@ -630,3 +630,37 @@ TEST_CASE("duplicate app names point at the second and name the first") {
 }
 
 }  // namespace replplan
+
+namespace replplan {
+
+TEST_CASE("[watch]: etcd endpoints, prefix, TLS files and the lease read; a bad endpoint or key named at its place") {
+  const std::string watch = std::string(kValid) +
+                            "\n[watch]\n"
+                            "etcd        = [\"http://10.0.0.9:2379\", \"https://etcd2:2379/\"]\n"
+                            "prefix      = \"/replplan/t/\"\n"
+                            "etcd_cacert = \"/etc/replplan/etcd-ca.pem\"\n"
+                            "lease_ttl_s = 3\n";
+  TopologyParse parse = ParseTopology(watch, "t.toml");
+  REQUIRE_MESSAGE(parse.ok(), Errors(watch));
+  CHECK(parse.topology.watch.etcd == std::vector<std::string>{"http://10.0.0.9:2379", "https://etcd2:2379"});
+  CHECK(parse.topology.watch.prefix == "/replplan/t/");
+  CHECK(parse.topology.watch.etcd_cacert == "/etc/replplan/etcd-ca.pem");
+  CHECK(parse.topology.watch.lease_ttl_s == 3);
+  // Without [watch]: alone, the lease's default.
+  TopologyParse none = ParseTopology(std::string(kValid), "t.toml");
+  CHECK(none.topology.watch.etcd.empty());
+  CHECK(none.topology.watch.lease_ttl_s == 2);
+
+  CHECK(Errors(std::string(kValid) + "\n[watch]\netcd = [\"10.0.0.9:2379\"]\n") ==
+        "t.toml:27:9: watch.etcd[0] must be http://HOST:PORT or https://HOST:PORT (no credentials), got "
+        "'10.0.0.9:2379'");
+  CHECK(Errors(std::string(kValid) + "\n[watch]\netcd = [\"http://u:pw@e:2379\"]\nlease_ttl_s = 0\n") ==
+        "t.toml:27:9: watch.etcd[0] must be http://HOST:PORT or https://HOST:PORT (no credentials), got "
+        "'http://u:pw@e:2379'\n"
+        "t.toml:28:15: watch.lease_ttl_s must be in 1..60, got 0");
+  CHECK(Errors(std::string(kValid) + "\n[watch]\nttl = 2\n") ==
+        "t.toml:27:1: unknown key 'ttl' in [watch]\n"
+        "  hint: [watch] accepts etcd, prefix, etcd_cacert, etcd_cert, etcd_key, lease_ttl_s");
+}
+
+}  // namespace replplan

@@ -12,6 +12,7 @@
 #include "ops/move.h"
 #include "ops/probe.h"
 #include "ops/replica_poller.h"
+#include "ops/watch_coordination.h"
 #include "providers/failover_facts.h"
 #include "providers/session_pool.h"
 
@@ -334,8 +335,14 @@ Status Watch(const World& world, const WatchOptions& options, const std::atomic<
       if (metrics) metrics->SetWatching(false);
     }
   } not_watching{options.metrics};
+  WatchCoordination* coordination = options.coordination;
+  if (coordination == nullptr) {
+    emit(WatchEvent("watching-alone", "watching alone: this watcher is a single point of failure (run several with "
+                                      "--etcd)"));
+  }
   int failovers = 0;
   std::optional<Loaded> kept;  // the file as last read well: a reload that fails keeps it
+  std::string watched;         // the primary watched before the file last changed
   while (!stop) {
     std::string stamp = world.files->Stamp(options.topology_path);
     auto read = Load(*world.files, options.topology_path);
@@ -350,6 +357,10 @@ Status Watch(const World& world, const WatchOptions& options, const std::atomic<
     }
     auto loaded = &*kept;
     const ServerSpec& primary = loaded->topology.Primary();
+    // Another watcher's failover, written here from etcd: the primary it replaced is guarded here too,
+    // so whichever watcher leads when it wakes writable fences it (the guard's lock refuses a standby).
+    if (coordination && !watched.empty() && watched != primary.name) guard.Guard(watched);
+    watched = primary.name;
     // In the background, never before watching: a server that does not answer must not delay the
     // probe by its connect timeout (after a failover, the old primary's host may be down
     // altogether). What is not warm yet when the primary dies is opened by the failover itself.
@@ -390,6 +401,9 @@ Status Watch(const World& world, const WatchOptions& options, const std::atomic<
         options.metrics->SetWatching(true);
       }
       if (options.alive) options.alive();
+      if (coordination) coordination->Observed(primary.name, loaded->topology.cluster.epoch, alive.ok());
+      // etcd's primary rewrites the file (ops/coordination.h): watch the one it names now.
+      auto file_changed = [&] { return world.files->Stamp(options.topology_path) != stamp; };
       if (alive.ok()) {
         reported_blocked = false;
         reported_paused = false;
@@ -443,8 +457,21 @@ Status Watch(const World& world, const WatchOptions& options, const std::atomic<
         std::this_thread::sleep_for(options.interval);
         continue;
       }
+      if (coordination && !coordination->Leading()) {
+        if (!reported_blocked) {
+          emit(WatchEvent("standby", "primary " + primary.name + " unreachable (" + alive.message() +
+                                         "): " + coordination->StandbyReason())
+                   .With("primary", primary.name)
+                   .With("error", alive.message()));
+          reported_blocked = true;
+        }
+        std::this_thread::sleep_for(std::min(options.interval, std::chrono::milliseconds(100)));
+        if (file_changed()) break;
+        continue;
+      }
       emit(WatchEvent("primary-unreachable", "primary " + primary.name + " unreachable: " + alive.message() +
-                                                 "; asking the replicas")
+                                                 (coordination ? "; asking the other watchers and the replicas"
+                                                               : "; asking the replicas"))
                .With("primary", primary.name)
                .With("error", alive.message())
                .With("silent", probe.silent()));
@@ -458,6 +485,7 @@ Status Watch(const World& world, const WatchOptions& options, const std::atomic<
       bool answers_again = false;
       observer.Pause();  // the attempts read the replicas every 10 ms themselves, into the same receipts
       bool paused_meanwhile = false;
+      std::string refused;  // the watchers' last reason not to fail over yet (ops/watch_coordination.h)
       for (;;) {
         if (!silent.empty() && probe.AnsweredAgain()) {
           answers_again = true;
@@ -468,6 +496,18 @@ Status Watch(const World& world, const WatchOptions& options, const std::atomic<
           if (now.change) emit(*now.change);
           paused_meanwhile = true;
           break;
+        }
+        if (coordination) {
+          Status may = coordination->MayFailOver(primary.name, loaded->topology.cluster.epoch);
+          if (!may.ok()) {
+            if (may.message() != refused) {  // each reason once
+              emit(WatchEvent("not-failing-over", "not failing over: " + may.message()).With("reason", may.message()));
+            }
+            refused = may.message();
+            if (Steady::now() >= deadline || stop || file_changed()) break;
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            continue;
+          }
         }
         MoveRequest request;
         request.primary_silent = silent;
@@ -481,6 +521,7 @@ Status Watch(const World& world, const WatchOptions& options, const std::atomic<
         request.observer = options.observer;
         request.allow_destructive = options.allow_destructive;
         MoveOutcome attempt = Failover(world, request);
+        if (coordination) coordination->FailoverEnded(attempt);  // journaled, or nothing begun
         bool not_confirmed = !attempt.decision || !attempt.decision->proceed;
         if (!not_confirmed || Steady::now() >= deadline || stop) {
           outcome = std::move(attempt);
@@ -496,6 +537,11 @@ Status Watch(const World& world, const WatchOptions& options, const std::atomic<
       observer.Resume();
       if (paused_meanwhile) {
         report_paused(alive, "was paused while the replicas were asked");
+        continue;
+      }
+      if (!outcome && !answers_again) {  // the watchers' coordination said no
+        std::this_thread::sleep_for(std::min(options.interval, std::chrono::milliseconds(100)));
+        if (file_changed()) break;
         continue;
       }
       if (answers_again) {

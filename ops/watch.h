@@ -42,6 +42,8 @@
 
 namespace replplan::ops {
 
+class WatchCoordination;  // ops/watch_coordination.h
+
 struct WatchOptions {
   std::string topology_path;
   std::chrono::milliseconds interval{200};
@@ -70,6 +72,9 @@ struct WatchOptions {
   PauseStore* pause = nullptr;
   std::function<void()> alive;
   std::atomic<bool>* reload = nullptr;
+  // Several watchers on etcd (ops/coordination.h): only the leader fails over, with a majority of
+  // them seeing the primary down. Null: this watcher is alone (a single point of failure, said at start).
+  WatchCoordination* coordination = nullptr;
 };
 
 // Runs until `stop` becomes true (checked at least every interval) or max_failovers is reached.

@@ -16,6 +16,8 @@ packages=(
   # watch as a service (docs/watch-service.md): sd_notify for the systemd unit, the /metrics endpoint.
   libsystemd-dev
   libcpp-httplib-dev
+  # Several watchers on etcd (watch --etcd): libcurl for etcd's JSON gateway; etcd for the tests.
+  etcd-server etcd-client libcurl4-openssl-dev
   # The fuzz smoke (scripts/fuzz.sh, CTest fuzz.smoke): clang and its libFuzzer/sanitizer runtimes.
   clang libclang-rt-14-dev
 )

@@ -57,23 +57,6 @@ std::string ClusterWithApp(bool semi_sync) {
   return path;
 }
 
-// Where the cgroup v2 hierarchy is mounted ("" if nowhere): /sys/fs/cgroup on a pure v2 system
-// (Debian 12's default), /sys/fs/cgroup/unified on a hybrid one.
-std::string Cgroup2Root() {
-  std::istringstream lines(lab::ReadFile("/proc/self/mountinfo"));
-  std::string line;
-  while (std::getline(lines, line)) {
-    // "36 35 0:30 / /sys/fs/cgroup rw,... shared:9 - cgroup2 cgroup2 rw,..."
-    const size_t dash = line.find(" - ");
-    if (dash == std::string::npos || line.compare(dash + 3, 8, "cgroup2 ") != 0) continue;
-    std::istringstream fields(line.substr(0, dash));
-    std::string field, mount_point;
-    for (int i = 0; i < 5 && fields >> field; ++i) mount_point = field;
-    if (std::filesystem::exists(mount_point + "/cgroup.procs")) return mount_point;
-  }
-  return "";
-}
-
 // A lab host's mariadbd, by its pid file, checked against its command line: a stale file could
 // name another process by now.
 std::string MariadbdPid(const std::string& host) {
@@ -274,7 +257,7 @@ TEST_CASE("a paused watcher reports kill -9 of the primary and fails nothing ove
 }
 
 TEST_CASE("replplan alone cut off from the primary (iptables) while the replicas see it: no failover") {
-  const std::string cgroup_root = Cgroup2Root();
+  const std::string cgroup_root = lab::Cgroup2Root();
   if (cgroup_root.empty()) {
     MESSAGE("SKIPPED: no cgroup v2 mount in /proc/self/mountinfo: cannot cut off replplan alone");
     return;

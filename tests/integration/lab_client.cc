@@ -305,6 +305,21 @@ void Background::Kill9() {
   pid_ = -1;
 }
 
+std::string Cgroup2Root() {
+  std::istringstream lines(lab::ReadFile("/proc/self/mountinfo"));
+  std::string line;
+  while (std::getline(lines, line)) {
+    // "36 35 0:30 / /sys/fs/cgroup rw,... shared:9 - cgroup2 cgroup2 rw,..."
+    const size_t dash = line.find(" - ");
+    if (dash == std::string::npos || line.compare(dash + 3, 8, "cgroup2 ") != 0) continue;
+    std::istringstream fields(line.substr(0, dash));
+    std::string field, mount_point;
+    for (int i = 0; i < 5 && fields >> field; ++i) mount_point = field;
+    if (std::filesystem::exists(mount_point + "/cgroup.procs")) return mount_point;
+  }
+  return "";
+}
+
 bool Background::Running() {
   if (pid_ <= 0) return false;
   int status = 0;

@@ -77,6 +77,11 @@ CommandResult Ssh(const std::string& host, const std::string& command, const std
 // Runs the replplan binary under test (REPLPLAN_BINARY) with ARGS, for 300 s at most (then exit 124).
 CommandResult Replplan(const std::vector<std::string>& args);
 
+// Where the cgroup v2 hierarchy is mounted ("" if nowhere): /sys/fs/cgroup on a pure v2 system
+// (Debian 12's default), /sys/fs/cgroup/unified on a hybrid one. Tests cut one process alone off
+// from a server with iptables' cgroup match.
+std::string Cgroup2Root();
+
 // The replplan binary under test running in the background (REPLPLAN_BINARY ARGS...), stdin from
 // /dev/null, stdout and stderr into one file under Dir()/tmp that a test can watch. The process is
 // its own: stopped by pid, never by a pattern that could match another; and killed and reaped when

@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# Benchmark: `watch` on etcd (docs/failover.md, "Several watchers on etcd") against one watcher alone,
+# in the same run, on the same lab:
+#  1. kill -9 of the primary's mariadbd -> the first write acknowledged by the Rails app on the new
+#     primary, with one watcher alone and with three watchers on one etcd member (each its own copy of
+#     the file). Target from the issue: etcd / alone <= 1.2.
+#  2. the leader watcher killed (kill -9) -> a standby leading, ready to fail over (its log line
+#     "leading the watchers"). Target: the lease TTL (2 s) + 1 s.
+# Medians of RUNS (default 5). Loopback only: REPLPLAN_LAB_NET (default 127.0.8), etcd on NET.50.
+# Run it on an idle machine (`uptime`): the figures are milliseconds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$(pwd)
+runs=${RUNS:-5}
+bin=$repo/build/replplan
+[[ -x $bin ]] || bash scripts/build.sh >/dev/null
+export REPLPLAN_LAB_NET=${REPLPLAN_LAB_NET:-127.0.8}
+export REPLPLAN_LAB_DIR=${REPLPLAN_LAB_DIR:-$repo/.lab-bench-etcd}
+export REPLPLAN_ETCD_DIR=$REPLPLAN_LAB_DIR/etcd
+lab() { bash "$repo/tests/lab/lab.sh" "$@"; }
+app() { bash "$repo/tests/lab/app.sh" "$@"; }
+etcd() { bash "$repo/tests/lab/etcd.sh" "$@"; }
+endpoint=http://$REPLPLAN_LAB_NET.50:2379
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  app stop mercury >/dev/null 2>&1 || true
+  etcd wipe >/dev/null 2>&1 || true
+  lab down >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+now_ms() { date +%s%3N; }
+median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+to_ms() { python3 -c 'import sys,datetime; print(int(datetime.datetime.strptime(sys.argv[1], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc).timestamp()*1000))' "$1"; }
+wait_for() {  # FILE TEXT SECONDS
+  for ((i = 0; i < $3 * 10; i++)); do grep -q -- "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
+  echo "no '$2' in $1 after $3 s" >&2
+  return 1
+}
+stop_all() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  pids=()
+}
+
+lab up 3 >/dev/null 2>&1 || true
+etcd start >/dev/null
+mercury=$REPLPLAN_LAB_NET.61
+
+# One kill -9 of the primary under `watchers` watchers (0: one alone, no etcd); prints the ms from the
+# kill to the first acknowledged write sent after it.
+failover_ms() {
+  local watchers=$1 run=$2 topology=$REPLPLAN_LAB_DIR/bench.toml
+  lab reset 3 >/dev/null
+  sed 's/^\[replication\]$/[replication]\nsemi_sync = true/' "$REPLPLAN_LAB_DIR/lab.toml" >"$topology"
+  "$bin" apply "$topology" --yes >/dev/null
+  app deploy mercury mercury >/dev/null && app setup mercury >/dev/null && app start mercury >/dev/null
+  app toml "$topology" mercury >/dev/null
+  local logs=() i
+  if ((watchers == 0)); then
+    logs=("$REPLPLAN_LAB_DIR/alone.$run.log")
+    "$bin" watch "$topology" --interval-ms 100 >"${logs[0]}" 2>&1 &
+    pids+=("$!")
+  else
+    for ((i = 1; i <= watchers; i++)); do
+      cp "$topology" "$REPLPLAN_LAB_DIR/bench-w$i.toml"
+      logs+=("$REPLPLAN_LAB_DIR/etcd.$run.w$i.log")
+      "$bin" watch "$REPLPLAN_LAB_DIR/bench-w$i.toml" --interval-ms 100 --etcd "$endpoint" \
+        --etcd-prefix "/replplan-bench/$run-$$/" --watcher-id "w$i" >"${logs[-1]}" 2>&1 &
+      pids+=("$!")
+      ((i == 1)) && wait_for "${logs[0]}" "leading the watchers" 20
+    done
+  fi
+  for log in "${logs[@]}"; do wait_for "$log" "warm: " 30; done
+  local writes=$REPLPLAN_LAB_DIR/writes.$watchers.$run.log
+  python3 "$repo/bench/http_writer.py" "$mercury" >"$writes" &
+  pids+=("$!")
+  sleep 2
+  local pid started killed first=""
+  pid=$(cat "$REPLPLAN_LAB_DIR/hosts/mercury/mysqld.pid")
+  started=$(now_ms)
+  kill -9 "$pid"
+  killed=$(now_ms)
+  lab kill mercury >/dev/null
+  for ((i = 0; i < 600; i++)); do
+    first=$(awk -v k="$killed" '$1 > k && $3 == 201 { print $2; exit }' "$writes")
+    [[ -n $first ]] && break
+    sleep 0.1
+  done
+  stop_all
+  app stop mercury >/dev/null 2>&1 || true
+  [[ -n $first ]] || { echo "run $run ($watchers watchers): no write succeeded after the failover; see ${logs[0]}" >&2; exit 1; }
+  echo $((first - started))
+}
+
+# The leader watcher killed: ms until the standby's "leading the watchers".
+takeover_ms() {
+  local run=$1 topology=$REPLPLAN_LAB_DIR/lab.toml
+  local l1=$REPLPLAN_LAB_DIR/takeover.$run.w1.log l2=$REPLPLAN_LAB_DIR/takeover.$run.w2.log
+  cp "$topology" "$REPLPLAN_LAB_DIR/takeover-w1.toml"
+  cp "$topology" "$REPLPLAN_LAB_DIR/takeover-w2.toml"
+  local prefix=/replplan-bench/takeover-$run-$$/
+  "$bin" watch "$REPLPLAN_LAB_DIR/takeover-w1.toml" --etcd "$endpoint" --etcd-prefix "$prefix" --watcher-id w1 >"$l1" 2>&1 &
+  local leader=$!
+  pids+=("$leader")
+  wait_for "$l1" "leading the watchers" 20
+  "$bin" watch "$REPLPLAN_LAB_DIR/takeover-w2.toml" --etcd "$endpoint" --etcd-prefix "$prefix" --watcher-id w2 >"$l2" 2>&1 &
+  pids+=("$!")
+  wait_for "$l2" "warm: " 30
+  local killed
+  killed=$(now_ms)
+  kill -9 "$leader"
+  wait_for "$l2" "leading the watchers" 20
+  local led
+  led=$(to_ms "$(grep -m1 'leading the watchers' "$l2" | cut -d' ' -f1)")
+  stop_all
+  echo $((led - killed))
+}
+
+alone=() coordinated=() takeovers=()
+lab reset 3 >/dev/null
+for ((run = 1; run <= runs; run++)); do
+  a=$(failover_ms 0 "$run")
+  e=$(failover_ms 3 "$run")
+  lab reset 3 >/dev/null
+  t=$(takeover_ms "$run")
+  echo "run $run: kill -9 -> first acknowledged write: alone ${a} ms, 3 watchers on etcd ${e} ms; leader killed -> standby leading ${t} ms"
+  alone+=("$a"); coordinated+=("$e"); takeovers+=("$t")
+done
+a=$(printf '%s\n' "${alone[@]}" | median)
+e=$(printf '%s\n' "${coordinated[@]}" | median)
+t=$(printf '%s\n' "${takeovers[@]}" | median)
+echo "median over $runs runs: alone ${a} ms, 3 watchers on etcd ${e} ms; standby leading ${t} ms after the leader's death"
+awk -v a="$a" -v e="$e" -v t="$t" 'BEGIN { printf "ratio etcd / alone: %.2f (target <= 1.2); standby ready / (TTL 2 s + 1 s): %.2f (target <= 1)\n", e / a, t / 3000 }'

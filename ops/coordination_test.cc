@@ -1,0 +1,332 @@
+// The watchers' coordination (ops/coordination.h) over an in-memory etcd (FakeKvStore): several
+// Coordinations share one store as several machines share one etcd, each with its own copy of the
+// topology file, ticked by hand. What each may change, and what the journal holds, is read back
+// from the store.
+#include "ops/coordination.h"
+
+#include <doctest/doctest.h>
+
+#include <future>
+#include <thread>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/topology_edit.h"
+#include "engine/topology_parser.h"
+#include "ops/fake_lab.h"
+#include "providers/testing/fake_kv_store.h"
+
+namespace replplan::ops {
+namespace {
+
+using testing::Contains;
+using replplan::testing::FakeKvStore;
+
+const char kPrefix[] = "/replplan/lab/";
+
+struct Watcher {
+  Watcher(FakeKvStore& store, const std::string& id) {
+    files.files["lab.toml"] = testing::LabText();
+    CoordinationOptions options;
+    options.prefix = kPrefix;
+    options.id = id;
+    options.ttl_seconds = 2;
+    options.topology_path = "lab.toml";
+    options.log = [this](const std::string& line) { log += line + "\n"; };
+    c = std::make_unique<Coordination>(store, files, options, /*background=*/false);
+  }
+  ClusterSpec Cluster() { return ParseTopology(files.files.at("lab.toml"), "lab.toml").topology.cluster; }
+  testing::MemoryFiles files;
+  std::string log;
+  std::unique_ptr<Coordination> c;
+};
+
+std::vector<std::string> Keys(FakeKvStore& store, const std::string& under) {
+  std::vector<std::string> out;
+  for (const auto& [key, kv] : store.Snapshot()) {
+    if (key.rfind(under, 0) == 0) out.push_back(key.substr(std::string(kPrefix).size()));
+  }
+  return out;
+}
+
+// A failover's outcome as Failover returns it when the promotion is done.
+MoveOutcome Promoted(const std::string& to, int64_t epoch) {
+  MoveOutcome o;
+  o.kind = "failover";
+  o.from = "mercury";
+  o.to = to;
+  o.promoted = true;
+  o.epoch = epoch;
+  return o;
+}
+
+// Each watcher's probe lost mercury (epoch 0), published; the first one leads.
+void SeeMercuryDown(std::initializer_list<Watcher*> watchers) {
+  for (Watcher* w : watchers) {
+    w->c->Observed("mercury", 0, false);
+    w->c->Tick();
+  }
+}
+
+// The leader's failover of mercury up to uranus promoted, journaled as the guarded executor does.
+void PromoteUranus(Watcher& leader) {
+  REQUIRE(leader.c->MayFailOver("mercury", 0).ok());
+  REQUIRE(leader.c->Step("start uranus/promote-replica").ok());
+  REQUIRE(leader.c->Step("done uranus/promote-replica").ok());
+}
+
+int64_t LeaseOf(FakeKvStore& store, const std::string& id) {
+  auto kvs = store.Get(std::string(kPrefix) + "seen/" + id, false);
+  REQUIRE((kvs.ok() && !kvs->empty()));
+  return kvs->front().lease;
+}
+
+}  // namespace
+
+TEST_CASE("one leader: the first watcher to campaign leads, the others stand by and may not fail over") {
+  FakeKvStore store;
+  Watcher a(store, "a"), b(store, "b"), c(store, "c");
+  for (Watcher* w : {&a, &b, &c}) w->c->Tick();
+  CHECK(a.c->Leading());
+  CHECK_FALSE(b.c->Leading());
+  CHECK_FALSE(c.c->Leading());
+  CHECK(store.Value(std::string(kPrefix) + "leader") == "a");
+  CHECK(Contains(b.log, "standing by: a leads the watchers"));
+  for (Watcher* w : {&a, &b, &c}) w->c->Observed("mercury", 0, false);
+  Status may = b.c->MayFailOver("mercury", 0);
+  CHECK(may.code() == Status::Code::kFailedPrecondition);
+  CHECK(Contains(may.message(), "a leads the watchers; this one stands by"));
+  CHECK(b.c->Step("start uranus/promote-replica").code() == Status::Code::kFailedPrecondition);
+  CHECK(Keys(store, std::string(kPrefix) + "failover").empty());
+}
+
+TEST_CASE("a majority of the watchers must see the primary down: one watcher cut off alone never fails over") {
+  FakeKvStore store;
+  Watcher a(store, "a"), b(store, "b"), c(store, "c");
+  a.c->Observed("mercury", 0, false);  // the leader alone is cut off from mercury
+  b.c->Observed("mercury", 0, true);
+  c.c->Observed("mercury", 0, true);
+  for (Watcher* w : {&a, &b, &c}) w->c->Tick();
+  REQUIRE(a.c->Leading());
+  Status may = a.c->MayFailOver("mercury", 0);
+  CHECK(may.code() == Status::Code::kFailedPrecondition);
+  CHECK(may.message() == "1 of 3 watchers see mercury down: a majority is needed");
+  // A view of another primary (a file not yet rewritten) is no vote for this one's loss.
+  b.c->Observed("uranus", 0, false);
+  b.c->Tick();
+  CHECK(!a.c->MayFailOver("mercury", 0).ok());
+  b.c->Observed("mercury", 0, false);
+  b.c->Tick();
+  CHECK(a.c->MayFailOver("mercury", 0).ok());
+}
+
+TEST_CASE("one failover per loss: journaled step by step under the leader's term, then the primary of record; "
+          "not again, by this leader or the next; every watcher's file follows once") {
+  FakeKvStore store;
+  Watcher a(store, "a"), b(store, "b");
+  SeeMercuryDown({&a, &b});
+  PromoteUranus(a);
+  a.files.files["lab.toml"] = *SetEpochInTopology(*SetPrimaryInTopology(a.files.files.at("lab.toml"), "lab.toml",
+                                                                          "uranus"), "lab.toml", 1);  // as Failover does
+  a.c->FailoverEnded(Promoted("uranus", 1));
+  const std::string journal = std::string(kPrefix) + "failover/000000000000";
+  CHECK(Contains(store.Value(journal), "\"state\":\"done\""));
+  CHECK(Contains(store.Value(journal), "\"to\":\"uranus\""));
+  CHECK(Keys(store, journal).size() == 3);  // the head and its two steps
+  CHECK(store.Value(std::string(kPrefix) + "primary") == "{\"epoch\":1,\"primary\":\"uranus\"}");
+  Status again = a.c->MayFailOver("mercury", 0);
+  CHECK(Contains(again.message(), "was failed over already (to uranus, by a): not again"));
+
+  // b's copy of the file follows etcd, once.
+  b.c->Tick();
+  CHECK(b.Cluster().primary == "uranus");
+  CHECK(b.Cluster().epoch == 1);
+  CHECK(b.files.written.size() == 1);
+  b.c->Tick();
+  CHECK(b.files.written.size() == 1);
+  CHECK(a.files.written.empty());  // the leader's own file was rewritten by its failover, not again
+
+  // a goes (its lease expires); b leads, and does not fail over the same loss again.
+  store.Expire(LeaseOf(store, "a"));
+  b.c->Tick();
+  REQUIRE(b.c->Leading());
+  CHECK(Contains(b.c->MayFailOver("mercury", 0).message(), "failed over already"));
+}
+
+TEST_CASE("a deposed leader changes nothing: its lease gone (killed, frozen past its TTL), every step is refused "
+          "by etcd even before it learns it") {
+  FakeKvStore store;
+  Watcher a(store, "a"), b(store, "b");
+  SeeMercuryDown({&a, &b});
+  REQUIRE(a.c->MayFailOver("mercury", 0).ok());
+  // a freezes here; its lease expires; b leads.
+  store.Expire(LeaseOf(store, "a"));
+  b.c->Tick();
+  REQUIRE(b.c->Leading());
+  const int puts = store.puts;
+  // a wakes, not yet having ticked: it still believes it leads, but etcd refuses.
+  Status step = a.c->Step("start uranus/promote-replica");
+  CHECK(step.code() == Status::Code::kFailedPrecondition);
+  CHECK(Contains(step.message(), "etcd refused the journal entry"));
+  a.c->FailoverEnded(Promoted("uranus", 1));
+  CHECK(store.puts == puts);
+  CHECK(Keys(store, std::string(kPrefix) + "failover").empty());
+  CHECK(store.Value(std::string(kPrefix) + "primary") == "{\"epoch\":0,\"primary\":\"mercury\"}");
+  a.c->Tick();
+  CHECK_FALSE(a.c->Leading());
+  CHECK(Contains(a.log, "leads no more: b leads"));
+}
+
+TEST_CASE("a leader that dies after the promotion: the next leader rolls the journal forward, the promoted "
+          "server becomes the primary of record, nothing is failed over twice") {
+  FakeKvStore store;
+  Watcher a(store, "a"), b(store, "b");
+  SeeMercuryDown({&a, &b});
+  PromoteUranus(a);
+  store.Expire(LeaseOf(store, "a"));  // killed before FailoverEnded
+  b.c->Tick();
+  REQUIRE(b.c->Leading());
+  Status may = b.c->MayFailOver("mercury", 0);
+  CHECK(Contains(may.message(), "rolled forward, not failed over again"));
+  CHECK(store.Value(std::string(kPrefix) + "primary") == "{\"epoch\":1,\"primary\":\"uranus\"}");
+  CHECK(Contains(store.Value(std::string(kPrefix) + "failover/000000000000"), "\"rolled_forward_from\":\"a\""));
+  b.c->Tick();
+  CHECK(b.Cluster().primary == "uranus");
+}
+
+TEST_CASE("a leader that dies before any promotion: the next leader carries the failover out under its own term; "
+          "the old one's late steps are refused") {
+  FakeKvStore store;
+  Watcher a(store, "a"), b(store, "b");
+  SeeMercuryDown({&a, &b});
+  REQUIRE(a.c->MayFailOver("mercury", 0).ok());
+  REQUIRE(a.c->Step("start uranus/stop-replica").ok());
+  store.Expire(LeaseOf(store, "a"));
+  b.c->Tick();
+  REQUIRE(b.c->MayFailOver("mercury", 0).ok());
+  CHECK(Contains(b.log, "begun by a was left unfinished before any promotion: this leader carries it out"));
+  CHECK(b.c->Step("start venus/promote-replica").ok());
+  CHECK(!a.c->Step("start uranus/promote-replica").ok());
+  CHECK(Contains(store.Value(std::string(kPrefix) + "failover/000000000000"), "\"by\":\"b\""));
+}
+
+TEST_CASE("etcd unreachable: no one leads, nothing is started, the log says why; etcd back: leading resumes") {
+  FakeKvStore store;
+  Watcher a(store, "a");
+  a.c->Observed("mercury", 0, false);
+  a.c->Tick();
+  REQUIRE(a.c->Leading());
+  store.down = true;
+  a.c->Tick();
+  CHECK_FALSE(a.c->Leading());
+  Status may = a.c->MayFailOver("mercury", 0);
+  CHECK(Contains(may.message(), "etcd unreachable (the fake etcd does not answer): no failover and no fencing"));
+  CHECK(!a.c->Step("start mercury/fence-primary").ok());
+  CHECK(Contains(a.log, "etcd unreachable (the fake etcd does not answer): no failover and no fencing is started"));
+  store.down = false;
+  a.c->Tick();
+  CHECK(a.c->Leading());
+  CHECK(Contains(a.log, "etcd answers again"));
+  CHECK(a.c->MayFailOver("mercury", 0).ok());
+}
+
+TEST_CASE("the guarded World: a standby's executor and cluster lock refuse, the inner ones are never reached") {
+  FakeKvStore store;
+  Watcher a(store, "a"), b(store, "b");
+  a.c->Tick();
+  b.c->Tick();
+  testing::FakeWorld fakes;
+  World guarded = b.c->Guard(fakes.world());
+  Action fence;
+  fence.id = "mercury/fence-primary";
+  fence.SetArgs(FencePrimaryArgs{});
+  fence.host = "mercury";
+  auto executor = guarded.executors->Make(ParseTopology(testing::LabText(), "lab.toml").topology);
+  Status st = executor->Execute(fence, [](const std::string&) {});
+  CHECK(st.code() == Status::Code::kFailedPrecondition);
+  CHECK(fakes.executors.executed.empty());
+  ClusterLocks held;
+  CHECK(!guarded.locks->Acquire(held, {}, "test").ok());
+  CHECK(fakes.locks.taken.empty());
+  // The leader's fence is journaled, then carried out.
+  World leading = a.c->Guard(fakes.world());
+  CHECK(leading.executors->Make(ParseTopology(testing::LabText(), "lab.toml").topology)
+            ->Execute(fence, [](const std::string&) {})
+            .ok());
+  CHECK(fakes.executors.executed == std::vector<std::string>{"mercury/fence-primary"});
+  CHECK(Keys(store, std::string(kPrefix) + "fence/").size() == 1);
+}
+
+}  // namespace replplan::ops
+
+namespace replplan::ops {
+
+TEST_CASE("a leader killed inside the promotion (begun, not journaled done): the next leader asks the server; "
+          "writable, it was promoted and is rolled forward; read-only, the failover is carried out again") {
+  for (const char* read_only : {"0", "1"}) {
+    CAPTURE(read_only);
+    FakeKvStore store;
+    Watcher a(store, "a"), b(store, "b");
+    SeeMercuryDown({&a, &b});
+    REQUIRE(a.c->MayFailOver("mercury", 0).ok());
+    REQUIRE(a.c->Step("start uranus/promote-replica").ok());
+    store.Expire(LeaseOf(store, "a"));
+    testing::FakeWorld fakes;
+    fakes.sessions.server("uranus").globals["read_only"] = read_only;
+    (void)b.c->Guard(fakes.world());
+    b.c->Tick();
+    REQUIRE(b.c->Leading());
+    Status may = b.c->MayFailOver("mercury", 0);
+    if (std::string(read_only) == "0") {
+      CHECK(Contains(may.message(), "uranus promoted: rolled forward"));
+      CHECK(store.Value(std::string(kPrefix) + "primary") == "{\"epoch\":1,\"primary\":\"uranus\"}");
+    } else {
+      CHECK(may.ok());
+      CHECK(store.Value(std::string(kPrefix) + "primary") == "{\"epoch\":0,\"primary\":\"mercury\"}");
+    }
+  }
+}
+
+}  // namespace replplan::ops
+
+namespace replplan::ops {
+
+TEST_CASE("the plan's first actions on two hosts at once: both journaled, neither refuses the other") {
+  FakeKvStore store;
+  Watcher a(store, "a"), b(store, "b");
+  SeeMercuryDown({&a, &b});
+  REQUIRE(a.c->MayFailOver("mercury", 0).ok());
+  store.txn_delay = std::chrono::milliseconds(30);
+  auto other = std::async(std::launch::async, [&] { return a.c->Step("start uranus/set-global"); });
+  Status mine = a.c->Step("start venus/apply-relay-log");
+  Status theirs = other.get();
+  CHECK_MESSAGE(mine.ok(), mine.message());
+  CHECK_MESSAGE(theirs.ok(), theirs.message());
+  CHECK(Keys(store, std::string(kPrefix) + "failover/").size() == 3);
+}
+
+}  // namespace replplan::ops
+
+namespace replplan::ops {
+
+TEST_CASE("etcd away with an observation left to publish: the background ticks keep their pace, no busy loop") {
+  FakeKvStore store;
+  testing::MemoryFiles files;
+  files.files["lab.toml"] = testing::LabText();
+  CoordinationOptions options;
+  options.prefix = kPrefix;
+  options.id = "a";
+  options.topology_path = "lab.toml";
+  options.tick = std::chrono::milliseconds(50);
+  store.down = true;
+  {
+    Coordination c(store, files, options, /*background=*/true);
+    c.Observed("mercury", 0, false);  // cannot be published while etcd is away
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  // About 10 ticks in 500 ms, each a few calls: far from the thousands of a loop that never waits.
+  CHECK(store.calls < 200);
+}
+
+}  // namespace replplan::ops

@@ -1,0 +1,451 @@
+// Several `watch`es on a real etcd (tests/lab/etcd.sh, one member on the lab's net) over the real
+// lab: one leads, only it fails over, once per loss, journaled in etcd; every watcher keeps its own
+// copy of the topology file, rewritten from etcd (ops/coordination.h). Each test uses a key prefix
+// of its own, so what an earlier one left in etcd is never read.
+#include <doctest/doctest.h>
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "integration/app_client.h"
+#include "integration/lab_client.h"
+
+namespace {
+
+using namespace std::chrono_literals;
+using lab::app::Clock;
+
+const std::string kEtcdScript = std::string(REPLPLAN_SOURCE_DIR) + "/tests/lab/etcd.sh";
+
+std::string Endpoint() { return "http://" + lab::Net() + ".50:2379"; }
+
+lab::CommandResult Etcd(const std::string& verb, const std::string& member = "") {
+  std::vector<std::string> argv = {"bash", kEtcdScript, verb};
+  if (!member.empty()) argv.push_back(member);
+  return lab::Run(argv);
+}
+
+size_t Count(const std::string& text, const std::string& part) {
+  size_t n = 0;
+  for (size_t at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) ++n;
+  return n;
+}
+
+// Every key under `prefix` in etcd and its value, as etcdctl prints them (key line, value line).
+std::string EtcdDump(const std::string& prefix) {
+  auto r = lab::Run({"env", "ETCDCTL_API=3", "etcdctl", "--endpoints=" + Endpoint(), "--command-timeout=3s", "get",
+                     "--prefix", prefix});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  return r.out;
+}
+
+// The lab applied, semi-synchronous, mercury the primary; the file's text (each watcher gets a copy).
+std::string AppliedLab() {
+  lab::Reset(3);
+  std::string text = lab::ReadFile(lab::TopologyPath());
+  const size_t at = text.find("[replication]\n");
+  REQUIRE(at != std::string::npos);
+  text.insert(at + 14, "semi_sync = true\n");
+  std::string path = lab::WriteFile("etcd-applied.toml", text);
+  auto apply = lab::Replplan({"apply", path, "--yes"});
+  INFO(apply.out << apply.err);
+  REQUIRE(apply.exit_code == 0);
+  return lab::ReadFile(path);
+}
+
+// N watchers, each with its own copy of the file (`name`-wI.toml) and id wI, on one prefix; w1
+// is started first and leads.
+// kFlags: etcd named by watch's flags; kFile: by the file's [watch] table.
+enum class EtcdIn { kFlags, kFile };
+
+struct Watchers {
+  Watchers(const std::string& name, const std::string& text, int n, std::string endpoints = Endpoint(),
+           EtcdIn in = EtcdIn::kFlags)
+      : prefix("/replplan-test/" + name + "-" + std::to_string(getpid()) + "/"), etcd(std::move(endpoints)), in(in) {
+    for (int i = 1; i <= n; ++i) Start(name, text, i);
+  }
+  void Start(const std::string& name, const std::string& text, int i) {
+    const std::string id = "w" + std::to_string(i);
+    std::vector<std::string> args = {"watch", "", "--watcher-id", id, "--interval-ms", "200"};
+    if (in == EtcdIn::kFlags) {
+      paths.push_back(lab::WriteFile(name + "-" + id + ".toml", text));
+      args.insert(args.end(), {"--etcd", etcd, "--etcd-prefix", prefix});
+    } else {
+      paths.push_back(lab::WriteFile(name + "-" + id + ".toml", text + "\n[watch]\netcd = [\"" + etcd +
+                                                                  "\"]\nprefix = \"" + prefix + "\"\n"));
+    }
+    args[1] = paths.back();
+    w.push_back(std::make_unique<lab::Background>(args));
+    const std::string role = i == 1 ? "leading the watchers" : "standing by: w1 leads";
+    REQUIRE_MESSAGE(w.back()->WaitForOutput(role, 20s), w.back()->Output());
+  }
+  void WaitWarm() {
+    for (auto& one : w) REQUIRE_MESSAGE(one->WaitForOutput("warm: ", 30s), one->Output());
+  }
+  std::string Logs() {
+    std::string all;
+    for (size_t i = 0; i < w.size(); ++i) all += "--- w" + std::to_string(i + 1) + ":\n" + w[i]->Output();
+    return all;
+  }
+  // Every watcher's copy names `primary`.
+  bool AllSay(const std::string& primary) {
+    for (const std::string& p : paths) {
+      if (lab::PrimaryIn(p) != primary) return false;
+    }
+    return true;
+  }
+  std::string prefix;
+  std::string etcd;  // the endpoints
+  EtcdIn in;
+  std::vector<std::string> paths;
+  std::vector<std::unique_ptr<lab::Background>> w;
+};
+
+std::string NewPrimaryIn(const std::string& out) {
+  const std::string head = "failover report: mercury -> ";
+  size_t at = out.find(head);
+  if (at == std::string::npos) return "";
+  at += head.size();
+  return out.substr(at, out.find_first_of(" \n", at) - at);
+}
+
+
+// With etcd away (every watcher has said so): mercury killed, and past slave_net_timeout + 2 s
+// nothing is failed over or changed; then `back` brings etcd back and the watchers fail over.
+// Returns how many failovers their logs report once every copy of the file names the new primary.
+size_t KilledWhileEtcdAway(Watchers& watchers, const std::function<lab::CommandResult()>& back) {
+  lab::Lab({"kill", "mercury"});
+  std::this_thread::sleep_for(std::chrono::seconds(lab::LoadTopology().replication.slave_net_timeout + 4));
+  {
+    const std::string logs = watchers.Logs();
+    INFO(logs);
+    CHECK(logs.find("no failover and no fencing is started while it is") != std::string::npos);
+    CHECK(watchers.w[0]->Output().find("primary mercury unreachable (") != std::string::npos);
+    CHECK(logs.find("failover report: ") == std::string::npos);
+    CHECK(watchers.AllSay("mercury"));
+    for (const char* replica : {"uranus", "venus"}) CHECK(lab::SqlValue(replica, "SELECT @@global.read_only") == "1");
+  }
+  auto started = back();
+  INFO(started.out << started.err);
+  REQUIRE(started.exit_code == 0);
+  std::string promoted;
+  const bool moved = lab::WaitFor([&] {
+    for (auto& w : watchers.w) {
+      if (promoted.empty()) promoted = NewPrimaryIn(w->Output());
+    }
+    return !promoted.empty() && watchers.AllSay(promoted);
+  }, 60s);
+  const std::string logs = watchers.Logs();
+  INFO(logs);
+  REQUIRE(moved);
+  CHECK(logs.find("etcd answers again") != std::string::npos);
+  return Count(logs, "failover report: ");
+}
+
+}  // namespace
+
+TEST_CASE("etcd fixture answers") {
+  auto r = Etcd("status");
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+}
+
+TEST_CASE("three watchers on etcd, kill -9 of the primary under writes: one failover, by the leader, journaled "
+          "once; every watcher's file rewritten once; every acknowledged write on the new primary") {
+  lab::app::Script({"stop", "mercury"});
+  std::string text = AppliedLab();
+  const std::string app_path = lab::WriteFile("etcd-app.toml", text);
+  for (const std::vector<std::string>& step : std::vector<std::vector<std::string>>{
+           {"deploy", "mercury", "mercury"}, {"setup", "mercury"}, {"start", "mercury"},
+           {"toml", app_path, "mercury"}}) {
+    auto r = lab::app::Script(step);
+    INFO(step.front() << ": " << r.out << r.err);
+    REQUIRE(r.exit_code == 0);
+  }
+  struct StopApp {
+    ~StopApp() { lab::app::Script({"stop", "mercury"}); }
+  } stop_app;
+  Watchers watchers("kill9", lab::ReadFile(app_path), 3);
+  watchers.WaitWarm();
+  lab::app::Writer writer("mercury");
+  REQUIRE(lab::WaitFor([&] { return writer.Acknowledged().size() >= 40; }, 30s));
+
+  lab::Lab({"kill", "mercury"});
+  const auto killed = Clock::now();
+  std::string promoted;
+  const bool moved = lab::WaitFor([&] {
+    promoted = NewPrimaryIn(watchers.w[0]->Output());
+    return !promoted.empty() && watchers.AllSay(promoted);
+  }, 60s);
+  // A few more rounds for any second failover or rewrite to show.
+  std::this_thread::sleep_for(3s);
+  const std::string logs = watchers.Logs();
+  INFO(logs);
+  REQUIRE(moved);
+  CHECK((promoted == "uranus" || promoted == "venus"));
+  CHECK(Count(logs, "failover report: ") == 1);
+  CHECK(Count(logs, "  result: done") == 1);
+  CHECK(Count(watchers.w[0]->Output(), "journaled in etcd: failover of mercury done, " + promoted + " is the primary") == 1);
+  // The two standbys: their file rewritten from etcd, once each; the leader's by its failover.
+  for (int i : {1, 2}) {
+    const std::string out = watchers.w[i]->Output();
+    CHECK(Count(out, "the topology file rewritten from etcd: primary = \"" + promoted + "\"") == 1);
+    CHECK(Count(out, "the topology file rewritten from etcd") == 1);
+    CHECK(out.find("watching " + promoted) != std::string::npos);
+  }
+  CHECK(watchers.w[0]->Output().find("the topology file rewritten from etcd") == std::string::npos);
+  // The journal: one failover of the loss of mercury at epoch 0, done, to the promoted server; its
+  // steps each under w1's term; etcd's primary is the promoted one, at the epoch every file has.
+  const std::string journal = EtcdDump(watchers.prefix + "failover/");
+  INFO("journal:\n" << journal);
+  CHECK(Count(journal, "\"state\":\"done\"") == 1);
+  CHECK(Count(journal, "\"to\":\"" + promoted + "\"") == 1);
+  CHECK(journal.find("\"step\":\"start " + promoted + "/promote-replica\"") != std::string::npos);
+  CHECK(journal.find("\"step\":\"done " + promoted + "/promote-replica\"") != std::string::npos);
+  CHECK(journal.find("\"by\":\"w2\"") == std::string::npos);
+  CHECK(journal.find("\"by\":\"w3\"") == std::string::npos);
+  const std::string record = EtcdDump(watchers.prefix + "primary");
+  CHECK(record.find("\"primary\":\"" + promoted + "\"") != std::string::npos);
+  for (const std::string& p : watchers.paths) {
+    const std::string copy = lab::ReadFile(p);
+    const size_t at = record.find("\"epoch\":");
+    REQUIRE(at != std::string::npos);
+    const std::string epoch = record.substr(at + 8, record.find_first_of(",}", at) - at - 8);
+    CHECK_MESSAGE(copy.find("\nepoch = " + epoch + "\n") != std::string::npos, p << " lacks epoch " << epoch);
+  }
+  // Nothing acknowledged is lost.
+  CHECK(lab::WaitFor([&] { return writer.FirstSuccessAfter(killed).has_value(); }, 30s));
+  writer.Stop();
+  auto missing = lab::app::MissingOn(promoted, writer.Acknowledged());
+  CHECK_MESSAGE(missing.empty(), missing.size() << " acknowledged writes missing on " << promoted);
+}
+
+TEST_CASE("the leader watcher frozen (SIGSTOP), then the primary killed: the standby takes over within the TTL "
+          "+ 1 s with warm connections and fails over; the old leader, woken, changes nothing") {
+  Watchers watchers("frozen", AppliedLab(), 2);
+  watchers.WaitWarm();
+  watchers.w[0]->Signal(SIGSTOP);
+  const auto frozen = std::chrono::steady_clock::now();
+  REQUIRE_MESSAGE(watchers.w[1]->WaitForOutput("leading the watchers", 10s), watchers.Logs());
+  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - frozen);
+  MESSAGE("standby leading " << took.count() << " ms after the leader froze (TTL 2 s)");
+  CHECK(took < 3500ms);  // TTL + 1 s, and the test's own polling
+  lab::Lab({"kill", "mercury"});
+  std::string promoted;
+  REQUIRE_MESSAGE(lab::WaitFor([&] {
+    promoted = NewPrimaryIn(watchers.w[1]->Output());
+    return !promoted.empty();
+  }, 60s), watchers.Logs());
+  CHECK(watchers.w[1]->Output().find("0 SQL and 0 SSH opened during the failover") != std::string::npos);
+  watchers.w[0]->Signal(SIGCONT);
+  // Woken: it finds mercury dead, and must leave everything alone; its file follows etcd.
+  CHECK(lab::WaitFor([&] { return watchers.AllSay(promoted); }, 20s));
+  std::this_thread::sleep_for(4s);
+  const std::string old = watchers.w[0]->Output();
+  INFO(watchers.Logs());
+  CHECK(old.find("failover report: ") == std::string::npos);
+  CHECK(old.find("fenced ") == std::string::npos);
+  CHECK(old.find("leads no more") != std::string::npos);
+  const std::string journal = EtcdDump(watchers.prefix + "failover/");
+  INFO("journal:\n" << journal);
+  CHECK(Count(journal, "\"state\":\"done\"") == 1);
+  CHECK(journal.find("\"by\":\"w1\"") == std::string::npos);
+  CHECK(lab::SqlValue(promoted, "SELECT @@global.read_only") == "0");
+}
+
+TEST_CASE("the leader watcher killed (kill -9), then the primary: the standby fails over, once (etcd named by "
+          "the file's [watch])") {
+  Watchers watchers("killed", AppliedLab(), 2, Endpoint(), EtcdIn::kFile);
+  watchers.WaitWarm();
+  watchers.w[0]->Kill9();
+  const auto killed = std::chrono::steady_clock::now();
+  REQUIRE_MESSAGE(watchers.w[1]->WaitForOutput("leading the watchers", 10s), watchers.Logs());
+  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - killed);
+  MESSAGE("standby leading " << took.count() << " ms after the leader was killed (TTL 2 s)");
+  CHECK(took < 3500ms);
+  lab::Lab({"kill", "mercury"});
+  std::string promoted;
+  REQUIRE_MESSAGE(lab::WaitFor([&] {
+    promoted = NewPrimaryIn(watchers.w[1]->Output());
+    return !promoted.empty() && lab::PrimaryIn(watchers.paths[1]) == promoted;
+  }, 60s), watchers.Logs());
+  CHECK(Count(watchers.w[1]->Output(), "failover report: ") == 1);
+  CHECK(Count(EtcdDump(watchers.prefix + "failover/"), "\"state\":\"done\"") == 1);
+}
+
+namespace {
+
+bool MoveSelfTo(const std::string& group_dir) {
+  std::ofstream procs(group_dir + "/cgroup.procs");
+  procs << getpid() << std::endl;
+  return procs.good();
+}
+
+}  // namespace
+
+TEST_CASE("the leader watcher alone cut off from the primary (iptables), the two others see it: no failover, "
+          "the majority of watchers refuses before any replica is asked") {
+  const std::string root = lab::Cgroup2Root();
+  if (root.empty()) {
+    MESSAGE("SKIPPED: no cgroup v2 mount: cannot cut off one watcher alone");
+    return;
+  }
+  const std::string text = AppliedLab();
+  // w1 starts inside a cgroup of its own (the test joins it just for the fork, then goes back).
+  std::string own = lab::ReadFile("/proc/self/cgroup");  // "0::/user.slice/...\n"
+  own = own.substr(own.find("::") + 2);
+  own = own.substr(0, own.find('\n'));
+  const std::string group = "replplan-etcd-cutoff-" + std::to_string(getpid());
+  std::filesystem::create_directory(root + "/" + group);
+  std::vector<std::string> rule = {"OUTPUT", "-p", "tcp", "-d", lab::Address("mercury"), "-m", "cgroup",
+                                   "--path", group, "-j", "REJECT", "--reject-with", "tcp-reset"};
+  auto iptables = [&](const std::string& op) {
+    std::vector<std::string> argv = {"iptables", op};
+    argv.insert(argv.end(), rule.begin(), rule.end());
+    return lab::Run(argv);
+  };
+  std::unique_ptr<Watchers> watchers;
+  // The rule, the group and w1 (its last member) go whatever happens below.
+  struct Undo {
+    std::function<void()> undo;
+    ~Undo() { undo(); }
+  } undo{[&] {
+    iptables("-D");
+    MoveSelfTo(root + own);
+    watchers.reset();
+    std::error_code ignored;
+    std::filesystem::remove(root + "/" + group, ignored);
+  }};
+  REQUIRE_MESSAGE(MoveSelfTo(root + "/" + group), "cannot move this test into " << root << "/" << group);
+  watchers = std::make_unique<Watchers>("cutoff", text, 1);
+  REQUIRE_MESSAGE(MoveSelfTo(root + own), "cannot move this test back into " << root << own);
+  watchers->Start("cutoff", text, 2);
+  watchers->Start("cutoff", text, 3);
+  watchers->WaitWarm();
+  auto inserted = iptables("-I");
+  INFO(inserted.out << inserted.err);
+  REQUIRE(inserted.exit_code == 0);
+  REQUIRE_MESSAGE(watchers->w[0]->WaitForOutput("primary mercury unreachable", 10s), watchers->Logs());
+  // Past slave_net_timeout + 2 s: every attempt the leader makes for this loss.
+  const int wait_s = lab::LoadTopology().replication.slave_net_timeout + 4;
+  std::this_thread::sleep_for(std::chrono::seconds(wait_s));
+  iptables("-D");
+  const std::string logs = watchers->Logs();
+  INFO(logs);
+  CHECK(watchers->w[0]->Output().find("1 of 3 watchers see mercury down: a majority is needed") != std::string::npos);
+  CHECK(logs.find("failover report: ") == std::string::npos);
+  CHECK(watchers->AllSay("mercury"));
+  CHECK(lab::SqlValue("mercury", "SELECT @@global.read_only") == "0");
+  CHECK(EtcdDump(watchers->prefix + "failover/").empty());
+}
+
+TEST_CASE("etcd stopped: the primary killed is not failed over, the watchers say why and the cluster is left "
+          "alone; etcd back: the leader resumes and fails over once") {
+  Watchers watchers("etcddown", AppliedLab(), 2);
+  watchers.WaitWarm();
+  struct Restart {
+    ~Restart() { Etcd("start"); }
+  } restart;
+  auto stopped = Etcd("stop");
+  REQUIRE(stopped.exit_code == 0);
+  for (auto& w : watchers.w) {
+    REQUIRE_MESSAGE(w->WaitForOutput("etcd unreachable (", 10s), watchers.Logs());
+  }
+  CHECK(KilledWhileEtcdAway(watchers, [] { return Etcd("start"); }) == 1);
+}
+
+TEST_CASE("the primary frozen, failed over by the leader, which then dies: the old primary wakes writable and the "
+          "new leader fences it, journaled under its term") {
+  Watchers watchers("fence", AppliedLab(), 2);
+  watchers.WaitWarm();
+  struct Thaw {
+    ~Thaw() { lab::Lab({"thaw", "mercury"}); }
+  } thaw;
+  lab::Lab({"freeze", "mercury"});
+  std::string promoted;
+  REQUIRE_MESSAGE(lab::WaitFor([&] {
+    promoted = NewPrimaryIn(watchers.w[0]->Output());
+    return !promoted.empty() && watchers.AllSay(promoted);
+  }, 40s), watchers.Logs());
+  watchers.w[0]->Kill9();
+  REQUIRE_MESSAGE(watchers.w[1]->WaitForOutput("leading the watchers", 10s), watchers.Logs());
+  lab::Lab({"thaw", "mercury"});
+  // mercury wakes writable (read_only=OFF at runtime from its time as primary): w2 fences it.
+  const bool fenced =
+      lab::WaitFor([] { return lab::SqlValue("mercury", "SELECT @@global.read_only") == "1"; }, 15s);
+  const std::string logs = watchers.Logs();
+  INFO(logs);
+  CHECK(fenced);
+  CHECK(watchers.w[1]->Output().find("fenced mercury") != std::string::npos);
+  const std::string fences = EtcdDump(watchers.prefix + "fence/");
+  INFO("fences:\n" << fences);
+  CHECK(fences.find("\"step\":\"start mercury/fence-primary\",\"term\"") != std::string::npos);
+  CHECK(fences.find("\"by\":\"w2\"") != std::string::npos);
+  CHECK(lab::SqlValue(promoted, "SELECT @@global.read_only") == "0");
+}
+
+TEST_CASE("the leader killed in the middle of its failover (at the promotion): the next leader completes it or "
+          "rolls it forward; one server promoted, the live watcher's file and etcd agree, the journal done once") {
+  Watchers watchers("midway", AppliedLab(), 2);
+  watchers.WaitWarm();
+  lab::AdminSql("mercury", "CREATE TABLE IF NOT EXISTS mysql.replplan_midway (id INT PRIMARY KEY); "
+                           "INSERT INTO mysql.replplan_midway VALUES (1)");
+  REQUIRE(lab::WaitFor([] {
+    return lab::SqlValue("uranus", "SELECT COUNT(*) FROM mysql.replplan_midway") == "1" &&
+           lab::SqlValue("venus", "SELECT COUNT(*) FROM mysql.replplan_midway") == "1";
+  }, 10s));
+  lab::Lab({"kill", "mercury"});
+  REQUIRE_MESSAGE(watchers.w[0]->WaitForOutput("/promote-replica             started", 30s), watchers.Logs());
+  watchers.w[0]->Kill9();
+  std::string promoted;
+  const bool agreed = lab::WaitFor([&] {
+    promoted = lab::PrimaryIn(watchers.paths[1]);  // w1's copy stays as it was: w1 is dead
+    return promoted != "mercury" &&
+           EtcdDump(watchers.prefix + "primary").find("\"primary\":\"" + promoted + "\"") != std::string::npos &&
+           EtcdDump(watchers.prefix + "failover/").find("\"state\":\"done\"") != std::string::npos;
+  }, 60s);
+  const std::string logs = watchers.Logs();
+  INFO(logs);
+  const std::string journal = EtcdDump(watchers.prefix + "failover/");
+  INFO("journal:\n" << journal);
+  REQUIRE(agreed);
+  const std::string w2 = watchers.w[1]->Output();
+  MESSAGE(std::string(w2.find("rolled forward") != std::string::npos ? "w2 rolled the journal forward"
+                                                                     : "w2 carried the failover out itself"));
+  CHECK(Count(journal, "\"state\":\"done\"") == 1);
+  CHECK(Count(journal, "\"state\":\"begun\"") == 0);
+  int writable = 0;
+  for (const char* name : {"uranus", "venus"}) writable += lab::SqlValue(name, "SELECT @@global.read_only") == "0";
+  CHECK(writable == 1);
+  CHECK(lab::SqlValue(promoted, "SELECT @@global.read_only") == "0");
+  CHECK(lab::SqlValue(promoted, "SELECT COUNT(*) FROM mysql.replplan_midway") == "1");
+}
+
+TEST_CASE("a three-member etcd that loses its quorum: the primary killed is not failed over, the watchers say why; "
+          "the quorum back: the leader fails over once") {
+  auto up = Etcd("start3");
+  INFO(up.out << up.err);
+  REQUIRE(up.exit_code == 0);
+  struct Wipe {
+    ~Wipe() { Etcd("wipe3"); }
+  } wipe;
+  const std::string endpoints = Etcd("endpoints3").out.substr(0, Etcd("endpoints3").out.find('\n'));
+  Watchers watchers("quorum", AppliedLab(), 3, endpoints);
+  watchers.WaitWarm();
+  REQUIRE(Etcd("stop3", "2").exit_code == 0);
+  REQUIRE(Etcd("stop3", "3").exit_code == 0);
+  for (auto& w : watchers.w) REQUIRE_MESSAGE(w->WaitForOutput("etcd unreachable (", 15s), watchers.Logs());
+  // Two of three back: a quorum again.
+  CHECK(KilledWhileEtcdAway(watchers, [] { return Etcd("start3", "2"); }) == 1);
+}

@@ -242,7 +242,7 @@ void ReadSqlState(const Topology& topology, ServerSession& session, RawServerSta
     if (!c.connection_name.empty() || !StoppedOnDataError(c)) continue;
     const std::string sql = RelayEventsAtSql(c);
     if (sql.empty()) continue;
-    auto events = connection.Query(sql);
+    auto events = session.Query(sql, {}, "reading the relay log where the SQL thread stopped");
     if (events.ok()) raw.failed_group = std::move(*events);
   }
 

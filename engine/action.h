@@ -87,6 +87,11 @@ struct EditConfigArgs {
 struct RestartServerArgs {
   static constexpr ActionKind kKind = ActionKind::kRestartServer;
   std::vector<std::string> settings;  // static settings the restart makes true: RestartSettingNames()
+  // Rolling restart of a replica (engine/planner/ordering.cc): once it answers again, wait until it
+  // replicates from `catch_up_from` (its live source) and has applied what that source had then,
+  // at most catch_up_timeout_s (1..kMaxWaitSeconds). Empty: no wait (it did not replicate before).
+  std::string catch_up_from;
+  int catch_up_timeout_s = 0;
   bool operator==(const RestartServerArgs&) const = default;
 };
 // Each variable set-global may set, set when present. Every value is one SET GLOBAL accepts.

@@ -348,7 +348,8 @@ ActionArgs ReadArgs(Fields& action, ActionKind kind, const std::string& id, Stat
       return a;
     }
     case ActionKind::kRestartServer: {
-      RestartServerArgs a{p.List("settings", ',')};
+      RestartServerArgs a;
+      a.settings = p.List("settings", ',');
       std::vector<std::string> known(RestartSettingNames().begin(), RestartSettingNames().end());
       for (const std::string& setting : a.settings) {
         if (std::find(known.begin(), known.end(), setting) == known.end()) {
@@ -356,7 +357,9 @@ ActionArgs ReadArgs(Fields& action, ActionKind kind, const std::string& id, Stat
           break;
         }
       }
-      p.Finish({"settings"});
+      a.catch_up_from = p.OptionalText("catch_up_from");
+      if (!a.catch_up_from.empty()) a.catch_up_timeout_s = p.Seconds("catch_up_timeout_s");
+      p.Finish({"settings", "catch_up_from", "catch_up_timeout_s"});
       return a;
     }
     case ActionKind::kSetGlobal: return p.Globals();

@@ -58,7 +58,21 @@ struct ClusterSpec {
   // never interleave. Default: /run/replplan/<name>.lock, in a directory only root may write
   // (providers/cluster_lock.cc refuses any other kind).
   std::string lock_file;
+  // Rolling restarts (engine/planner/ordering.cc): after a replica's restart, apply waits until it
+  // replicates again and has applied what its source had then, at most this many seconds; past it,
+  // apply stops with an error and the restarts after it are not started.
+  int restart_catch_up_timeout = 300;
+  // Static settings that may wait for the server's next restart: written to config_file, no
+  // restart planned for them alone ("applies at next restart"). Only settings no failover depends
+  // on (DeferrableRestartSettings); empty: every static change restarts its server.
+  std::vector<std::string> on_next_restart;
+  bool DefersRestartFor(const std::string& setting) const;
 };
+
+// The static settings [cluster] on_next_restart may name: the ones a failover never reads
+// (report_host only names the server in SHOW SLAVE HOSTS). log_bin, log_slave_updates and
+// bind_address are what a promoted replica and its followers depend on.
+const std::vector<std::string>& DeferrableRestartSettings();
 
 struct ReplicationSpec {
   std::string user = "repl";

@@ -17,7 +17,8 @@ inline const Keys& TopLevelKeys() {
   return keys;
 }
 inline const Keys& ClusterKeys() {
-  static const Keys keys = {"name", "flavor", "primary", "epoch", "lock_file"};
+  static const Keys keys = {"name",      "flavor", "primary", "epoch", "lock_file", "restart_catch_up_timeout",
+                            "on_next_restart"};
   return keys;
 }
 inline const Keys& ReplicationKeys() {

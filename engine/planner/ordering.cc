@@ -77,6 +77,51 @@ void LinkHost(const PlanContext& ctx, size_t index, PlanBuilder& plan) {
   }
 }
 
+bool Serving(const PlanContext& ctx) {
+  const ServerSpec& primary = ctx.primary();
+  for (size_t i = 0; i < ctx.size(); ++i) {
+    const ServerState* s = ctx.state(i);
+    const ReplicaChannel* c = s == nullptr || i == ctx.primary_index() ? nullptr : s->DefaultChannel();
+    if (c != nullptr && c->io_running == "Yes" && c->sql_running && c->source_host == primary.address &&
+        c->source_port == primary.mysql.port) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// Rolling restarts: never two servers of the cluster down at once. The restarts form one chain:
+// in a cluster that serves, the replicas in file order (each restart-server of a replica that
+// replicated waits until it replicates again and has caught up, so the next one starts only then),
+// then the file's primary; in a bootstrap the primary first; last, the old primary of a move once
+// it is fenced (a replica by then). An edge per restart: linear.
+void LinkRestarts(const PlanContext& ctx, PlanBuilder& plan) {
+  std::vector<size_t> chain;
+  const bool serving = !ctx.change() && Serving(ctx);
+  if (!serving) chain.push_back(ctx.primary_index());
+  for (size_t i = 0; i < ctx.size(); ++i) {
+    if (i == ctx.primary_index() || (ctx.change() && i == ctx.old_primary_index())) continue;
+    chain.push_back(i);
+  }
+  if (serving) chain.push_back(ctx.primary_index());
+  if (ctx.change()) {
+    const HostActions& old = plan.slots(ctx.old_primary_index());
+    plan.Depend(old.restart, {old.fence});
+    chain.push_back(ctx.old_primary_index());
+  }
+  size_t previous = kNone;
+  for (size_t index : chain) {
+    const HostActions& h = plan.slots(index);
+    if (h.restart == kNone) continue;
+    // In a cluster that serves, its config_file too waits for the server before it: a restart that
+    // fails (a replica that does not catch up) leaves every server after it untouched, files
+    // included. A bootstrap's edits stay independent.
+    if (serving) plan.Depend(h.edit, {previous});
+    plan.Depend(h.restart, {previous});
+    previous = h.restart;
+  }
+}
+
 // Apps move only once the primary they will write to is writable (promoted, or made writable) and
 // holds the declared databases and users; never before the old primary is fenced.
 void LinkApps(const PlanContext& ctx, const std::vector<AppSteps>& apps, PlanBuilder& plan) {

@@ -95,6 +95,13 @@ std::vector<AppSteps> PlanApps(const PlanContext& ctx, PlanBuilder& plan);
 
 // The edges of server `index`'s actions, to its own actions and to the primary's.
 void LinkHost(const PlanContext& ctx, size_t index, PlanBuilder& plan);
+// Whether some replica replicates from the file's primary now: a cluster that serves, whose
+// replicas restart before its primary. Otherwise (a bootstrap) the primary goes first, as the
+// replicas' seeds and sources wait for it anyway.
+bool Serving(const PlanContext& ctx);
+// Restarts one at a time: replicas in file order, then the primary (a bootstrap: the primary
+// first), then a move's old primary.
+void LinkRestarts(const PlanContext& ctx, PlanBuilder& plan);
 // Apps move only once the primary they will write to is ready.
 void LinkApps(const PlanContext& ctx, const std::vector<AppSteps>& apps, PlanBuilder& plan);
 

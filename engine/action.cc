@@ -113,6 +113,7 @@ struct Render {
       out["catch_up_from"] = a.catch_up_from;
       out["catch_up_timeout_s"] = std::to_string(a.catch_up_timeout_s);
     }
+    if (!a.switchover_to.empty()) out["switchover_to"] = a.switchover_to;
   }
   void operator()(const SetGlobalArgs& a) {
     for (GlobalSetting& s : GlobalSettings(a)) out[s.name] = std::move(s.text);

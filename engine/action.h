@@ -92,6 +92,10 @@ struct RestartServerArgs {
   // at most catch_up_timeout_s (1..kMaxWaitSeconds). Empty: no wait (it did not replicate before).
   std::string catch_up_from;
   int catch_up_timeout_s = 0;
+  // Rolling restart of a serving primary: `replplan apply` (ops/apply.h) switches over to this
+  // replica, restarts the old primary as its replica and switches back; the step itself never
+  // restarts a primary in place for it. Empty: restarted in place.
+  std::string switchover_to;
   bool operator==(const RestartServerArgs&) const = default;
 };
 // Each variable set-global may set, set when present. Every value is one SET GLOBAL accepts.

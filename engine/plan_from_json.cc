@@ -359,7 +359,8 @@ ActionArgs ReadArgs(Fields& action, ActionKind kind, const std::string& id, Stat
       }
       a.catch_up_from = p.OptionalText("catch_up_from");
       if (!a.catch_up_from.empty()) a.catch_up_timeout_s = p.Seconds("catch_up_timeout_s");
-      p.Finish({"settings", "catch_up_from", "catch_up_timeout_s"});
+      a.switchover_to = p.OptionalText("switchover_to");
+      p.Finish({"settings", "catch_up_from", "catch_up_timeout_s", "switchover_to"});
       return a;
     }
     case ActionKind::kSetGlobal: return p.Globals();

@@ -191,5 +191,36 @@ TEST_CASE("on_next_restart: a deferred setting alone plans no restart, a note sa
         std::vector<std::string>{"log_slave_updates", "report_host"});
 }
 
+TEST_CASE("a serving primary's restart is a switchover to the least lagging replica and back, said in the plan") {
+  Topology t = LabTopology(3);
+  LiveState live = HandBuilt(t);
+  live.servers["uranus"].channels[0].seconds_behind = 3;
+  live.servers["venus"].channels[0].seconds_behind = 0;
+  Plan plan = MustPlan(t, live);
+  const Action& p = Find(plan, "mercury/restart-server").action;
+  CHECK(p.Args<RestartServerArgs>().switchover_to == "venus");
+  CHECK(p.summary == "restart mercury as a replica to apply log_slave_updates, report_host: switch over to venus, "
+                     "restart mercury, switch back to mercury");
+  CHECK(AnyContains(p.reasons, "venus is the most caught-up replica (0 s behind)"));
+  CHECK(RenderParams(p.args).at("switchover_to") == "venus");
+  auto back = PlanFromJson(PlanToJson(plan));
+  REQUIRE(back.ok());
+  CHECK(Find(*back, "mercury/restart-server").action.Args<RestartServerArgs>().switchover_to == "venus");
+
+  // promotion = "never" is never the candidate.
+  t.servers[2].promotion = Promotion::kNever;
+  CHECK(Find(MustPlan(t, live), "mercury/restart-server").action.Args<RestartServerArgs>().switchover_to == "uranus");
+}
+
+TEST_CASE("a primary no replica can take over from is restarted in place, and the plan says why") {
+  Topology t = LabTopology(2);
+  t.servers[1].promotion = Promotion::kNever;
+  LiveState live = HandBuilt(t);
+  Plan plan = MustPlan(t, live);
+  const Action& p = Find(plan, "mercury/restart-server").action;
+  CHECK(p.Args<RestartServerArgs>().switchover_to.empty());
+  CHECK(AnyContains(p.reasons, "restarted in place: no replica can take over for the restart"));
+}
+
 }  // namespace
 }  // namespace replplan

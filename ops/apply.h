@@ -17,6 +17,13 @@
 //     while the prompt waited.
 //  5. The plan made under the lock is carried out (destructive actions only with allow_destructive)
 //     and, when it promoted a server, the new epoch is recorded; then the lock is released.
+//  6. A rolling restart of a serving primary (its restart-server has switchover_to, issue 15) is
+//     not an executor step: everything else that does not depend on it runs first (the replicas'
+//     restarts, one at a time), then a switchover to that replica (ops/move.h, under the lock
+//     already held, which then covers the replica too) whose plan restarts the old primary as its
+//     replica, then a switchover back, so the file names the same primary again (its epoch moves
+//     on twice); then what depended on the restart is planned again and carried out.
+//     Write gap: two switchover windows, never the restart.
 #pragma once
 
 #include <functional>

@@ -2,6 +2,9 @@
 // point at any host whatever the file order. A host links to its own actions and to the file's
 // primary's; the new primary of a move also waits for the old one's fence. The one walk over every
 // server is the primary's semi-sync step, which waits for all replicas: linking stays linear.
+#include <cstdint>
+#include <optional>
+
 #include "engine/planner/rules.h"
 
 namespace replplan::planner {
@@ -88,6 +91,30 @@ bool Serving(const PlanContext& ctx) {
     }
   }
   return false;
+}
+
+std::optional<Server> SwitchoverCandidate(const PlanContext& ctx) {
+  const ServerSpec& primary = ctx.primary();
+  std::optional<Server> best;
+  int64_t best_lag = 0;
+  for (size_t i = 0; i < ctx.size(); ++i) {
+    const ServerState* s = ctx.state(i);
+    if (i == ctx.primary_index() || s == nullptr || !s->sql_ok || ctx.spec(i).promotion == Promotion::kNever) continue;
+    const ReplicaChannel* c = s->DefaultChannel();
+    if (c == nullptr || c->io_running != "Yes" || !c->sql_running || c->source_host != primary.address ||
+        c->source_port != primary.mysql.port) {
+      continue;
+    }
+    int64_t lag = c->seconds_behind.value_or(INT64_MAX);
+    bool better = !best || lag < best_lag ||
+                  (lag == best_lag && ctx.spec(i).promotion == Promotion::kPrefer &&
+                   best->spec.promotion != Promotion::kPrefer);
+    if (better) {
+      best.emplace(ctx.server(i));
+      best_lag = lag;
+    }
+  }
+  return best;
 }
 
 // Rolling restarts: never two servers of the cluster down at once. The restarts form one chain:

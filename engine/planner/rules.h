@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -99,6 +100,10 @@ void LinkHost(const PlanContext& ctx, size_t index, PlanBuilder& plan);
 // replicas restart before its primary. Otherwise (a bootstrap) the primary goes first, as the
 // replicas' seeds and sources wait for it anyway.
 bool Serving(const PlanContext& ctx);
+// The replica a serving primary's restart switches over to: one that replicates from it with both
+// threads running and may be promoted, the least behind (promotion = "prefer" first on a tie, then
+// file order); none when there is none.
+std::optional<Server> SwitchoverCandidate(const PlanContext& ctx);
 // Restarts one at a time: replicas in file order, then the primary (a bootstrap: the primary
 // first), then a move's old primary.
 void LinkRestarts(const PlanContext& ctx, PlanBuilder& plan);

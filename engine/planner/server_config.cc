@@ -3,6 +3,7 @@
 // semi-sync, switched on in its own step once the replicas replicate.
 #include <algorithm>
 #include <map>
+#include <optional>
 
 #include "engine/desired_config.h"
 #include "engine/mysql_errors.h"
@@ -218,6 +219,22 @@ bool PlanConfig(const PlanContext& ctx, const Server& server, PlanBuilder& plan)
   } else if (server.is_primary && !ctx.change() && Serving(ctx)) {
     a.reasons.push_back("rolling restart: the primary restarts after every replica's restart and catch-up, never "
                         "two servers of the cluster down at once");
+    std::optional<Server> to = SwitchoverCandidate(ctx);
+    if (to) {
+      restart.switchover_to = to->spec.name;
+      const ReplicaChannel* c = to->state.DefaultChannel();
+      a.summary = "restart " + spec.name + " as a replica to apply " + Join(keys, ", ") + ": switch over to " +
+                  to->spec.name + ", restart " + spec.name + ", switch back to " + spec.name;
+      a.reasons.push_back("a primary restarted in place stops every write for the restart; a switchover stops them "
+                          "only for its window and loses no acknowledged write (fence, catch-up, promote)");
+      a.reasons.push_back(to->spec.name + " is the most caught-up replica (" +
+                          (c->seconds_behind ? std::to_string(*c->seconds_behind) + " s behind" : std::string("lag unknown")) +
+                          "); " + spec.name + " is restarted while it replicates from " + to->spec.name +
+                          ", then made the primary again so " + ctx.topology.file + " stays true");
+    } else {
+      a.reasons.push_back("restarted in place: no replica can take over for the restart (none replicates from " +
+                          spec.name + " with both threads running, or each has promotion = \"never\")");
+    }
   }
   a.SetArgs(std::move(restart));
   return true;

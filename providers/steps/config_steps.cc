@@ -267,6 +267,12 @@ Status RestartServer(const StepContext& ctx, const Action& action) {
   const ServerSpec& spec = ctx.server;
   // Each one of RestartSettingNames() (engine/action.h): the saved-plan reader refuses others.
   const std::vector<std::string>& settings = action.Args<RestartServerArgs>().settings;
+  // A serving primary is never restarted in place for a rolling restart: ops::Apply switches over
+  // to the replica, restarts it as that replica's replica and switches back (ops/apply.h).
+  if (const std::string& to = action.Args<RestartServerArgs>().switchover_to; !to.empty()) {
+    return Status::FailedPrecondition(spec.name + "'s restart is a switchover to " + to +
+                                      " and back, which `replplan apply` carries out; it is not restarted in place");
+  }
   // Already running with every setting (an earlier apply restarted it): a second restart would
   // only cost an outage. If the server does not answer at all, the restart is what it needs.
   auto before = StaticMismatches(ctx, settings);

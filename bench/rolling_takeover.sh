@@ -6,8 +6,8 @@
 # INSERT every 20 ms, every acknowledged write logged.
 #
 #   rolling    `replplan apply` of this build: restarts one server at a time, replicas first, each
-#              waited for until it caught up, then the primary (in place: its restart is the
-#              write gap left)
+#              waited for until it caught up, then the primary as a switchover to a replica,
+#              its restart as that replica's replica, and a switchover back
 #   baseline   the same apply by BASELINE_BIN (a build of main before rolling restarts: all three
 #              restarted at the same moment); skipped when BASELINE_BIN is not an executable
 #

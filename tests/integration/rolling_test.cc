@@ -229,6 +229,12 @@ TEST_CASE("the primary's restart: a switchover to a replica and back, no acknowl
   HandBuiltCluster();
   lab::Sql("mercury", "CREATE TABLE secondhand_production.acked (id INT PRIMARY KEY)");
   REQUIRE(lab::WaitFor([] { return lab::SqlValue("venus", "SHOW TABLES IN secondhand_production LIKE 'acked'") == "acked"; }, 20s));
+  // The runbook set venus up by file and position: its rolling restart waits on binlog coordinates.
+  lab::Sql("venus", "STOP SLAVE; CHANGE MASTER TO MASTER_USE_GTID = no; START SLAVE");
+  REQUIRE(lab::WaitFor([] {
+    return lab::SqlValue("venus", "SELECT COUNT(*) FROM information_schema.PROCESSLIST "
+                                  "WHERE STATE LIKE 'Waiting for master to send event%'") == "1";
+  }, 30s));
   std::string plan = lab::Replplan({"plan", lab::TopologyPath()}).out;
   CHECK(plan.find("restart mercury as a replica to apply log_slave_updates, report_host: switch over to") !=
         std::string::npos);
@@ -243,6 +249,7 @@ TEST_CASE("the primary's restart: a switchover to a replica and back, no acknowl
   REQUIRE_MESSAGE(applied.exit_code == 0, applied.out << applied.err);
   CHECK_MESSAGE(watcher.max_down() == 1, "two servers down at once: " << watcher.rounds_with_two());
   CHECK(watcher.order() == std::vector<std::string>{"uranus", "venus", "mercury"});
+  CHECK(applied.out.find("venus: replicates from mercury and has caught up") != std::string::npos);
   // mercury is the primary again, as the file says, with every setting applied.
   CHECK(lab::PrimaryIn(lab::TopologyPath()) == "mercury");
   CHECK(lab::SqlValue("mercury", "SELECT @@GLOBAL.read_only") == "0");

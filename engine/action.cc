@@ -114,6 +114,7 @@ struct Render {
       out["catch_up_timeout_s"] = std::to_string(a.catch_up_timeout_s);
     }
     if (!a.switchover_to.empty()) out["switchover_to"] = a.switchover_to;
+    if (!a.switch_back) out["switch_back"] = "no";
   }
   void operator()(const SetGlobalArgs& a) {
     for (GlobalSetting& s : GlobalSettings(a)) out[s.name] = std::move(s.text);

@@ -96,6 +96,8 @@ struct RestartServerArgs {
   // replica, restarts the old primary as its replica and switches back; the step itself never
   // restarts a primary in place for it. Empty: restarted in place.
   std::string switchover_to;
+  // With switchover_to: false leaves that replica the primary (the file rewritten to name it).
+  bool switch_back = true;
   bool operator==(const RestartServerArgs&) const = default;
 };
 // Each variable set-global may set, set when present. Every value is one SET GLOBAL accepts.

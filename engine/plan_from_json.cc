@@ -360,7 +360,12 @@ ActionArgs ReadArgs(Fields& action, ActionKind kind, const std::string& id, Stat
       a.catch_up_from = p.OptionalText("catch_up_from");
       if (!a.catch_up_from.empty()) a.catch_up_timeout_s = p.Seconds("catch_up_timeout_s");
       a.switchover_to = p.OptionalText("switchover_to");
-      p.Finish({"settings", "catch_up_from", "catch_up_timeout_s", "switchover_to"});
+      if (!a.switchover_to.empty()) {
+        std::string back = p.OptionalText("switch_back");
+        if (!back.empty() && back != "no") p.Bad("switch_back", "'" + back + "' is not no");
+        a.switch_back = back.empty();
+      }
+      p.Finish({"settings", "catch_up_from", "catch_up_timeout_s", "switchover_to", "switch_back"});
       return a;
     }
     case ActionKind::kSetGlobal: return p.Globals();

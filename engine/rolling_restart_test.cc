@@ -222,5 +222,23 @@ TEST_CASE("a primary no replica can take over from is restarted in place, and th
   CHECK(AnyContains(p.reasons, "restarted in place: no replica can take over for the restart"));
 }
 
+TEST_CASE("primary_restart = \"stay\": the replica stays the primary, said in the plan and kept by a saved plan") {
+  Topology t = LabTopology(3);
+  t.cluster.primary_restart_switch_back = false;
+  Plan plan = MustPlan(t, HandBuilt(t));
+  const Action& p = Find(plan, "mercury/restart-server").action;
+  CHECK(p.Args<RestartServerArgs>().switchover_to == "uranus");
+  CHECK_FALSE(p.Args<RestartServerArgs>().switch_back);
+  CHECK(p.summary.find("uranus stays the primary (primary_restart = \"stay\": lab.toml is rewritten to name it)") !=
+        std::string::npos);
+  CHECK(RenderParams(p.args).at("switch_back") == "no");
+  auto back = PlanFromJson(PlanToJson(plan));
+  REQUIRE(back.ok());
+  CHECK_FALSE(Find(*back, "mercury/restart-server").action.Args<RestartServerArgs>().switch_back);
+  // The default switches back and says nothing of it in params.
+  t.cluster.primary_restart_switch_back = true;
+  CHECK(RenderParams(Find(MustPlan(t, HandBuilt(t)), "mercury/restart-server").action.args).count("switch_back") == 0);
+}
+
 }  // namespace
 }  // namespace replplan

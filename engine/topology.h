@@ -66,6 +66,10 @@ struct ClusterSpec {
   // restart planned for them alone ("applies at next restart"). Only settings no failover depends
   // on (DeferrableRestartSettings); empty: every static change restarts its server.
   std::vector<std::string> on_next_restart;
+  // After a serving primary's rolling restart (a switchover to a replica, the restart, and back):
+  // true, "switch-back", it is the primary again and the file stays as it was; false, "stay", the
+  // replica stays the primary and the file is rewritten to name it.
+  bool primary_restart_switch_back = true;
   bool DefersRestartFor(const std::string& setting) const;
 };
 

@@ -18,7 +18,7 @@ inline const Keys& TopLevelKeys() {
 }
 inline const Keys& ClusterKeys() {
   static const Keys keys = {"name",      "flavor", "primary", "epoch", "lock_file", "restart_catch_up_timeout",
-                            "on_next_restart"};
+                            "on_next_restart", "primary_restart"};
   return keys;
 }
 inline const Keys& ReplicationKeys() {

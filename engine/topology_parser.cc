@@ -453,6 +453,9 @@ class TopologyReader {
         ReadInteger(*cluster, "restart_catch_up_timeout", "cluster.restart_catch_up_timeout", 1, 86400)
             .value_or(spec.restart_catch_up_timeout));
     ReadOnNextRestart(*cluster, &spec);
+    if (auto after = ReadChoice(*cluster, "primary_restart", "cluster.primary_restart", {"switch-back", "stay"}, false)) {
+      spec.primary_restart_switch_back = *after == "switch-back";
+    }
   }
 
   // on_next_restart = ["report_host"]: static settings that may wait for the next restart. A

@@ -595,6 +595,13 @@ TEST_CASE("rolling restarts: restart_catch_up_timeout and on_next_restart, defau
   CHECK(given.topology.cluster.DefersRestartFor("report_host"));
   CHECK_FALSE(given.topology.cluster.DefersRestartFor("log_bin"));
 
+  CHECK(defaults.topology.cluster.primary_restart_switch_back);
+  TopologyParse stay = ParseTopology(with("primary_restart = \"stay\""), "t.toml");
+  for (const Diagnostic& e : stay.errors) FAIL(e.ToString());
+  CHECK_FALSE(stay.topology.cluster.primary_restart_switch_back);
+  CHECK(Errors(with("primary_restart = \"back\"")) ==
+        "t.toml:5:19: unknown primary_restart 'back' (expected switch-back or stay)");
+
   CHECK(Errors(with("restart_catch_up_timeout = 0")) ==
         "t.toml:5:28: cluster.restart_catch_up_timeout must be in 1..86400, got 0");
   const std::string failover = Errors(with("on_next_restart = [\"log_slave_updates\"]"));
@@ -605,7 +612,8 @@ TEST_CASE("rolling restarts: restart_catch_up_timeout and on_next_restart, defau
   CHECK(Errors(with("on_next_restart = [\"report_hots\"]")).find("'report_hots' is not a static setting (did you mean") !=
         std::string::npos);
   CHECK(Errors(with("on_next_restart = \"report_host\"")) ==
-        "t.toml:5:19: cluster.on_next_restart must be an array of setting names, got string");
+        "t.toml:5:19: cluster.on_next_restart must be an array of setting names, got string\n"
+        "  hint: e.g. on_next_restart = [\"report_host\"]");
 }
 
 }  // namespace replplan

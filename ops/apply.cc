@@ -77,7 +77,9 @@ ActionOutcome RestartBySwitchover(const World& world, const ApplyRequest& reques
   const std::string& to = restart.action.Args<RestartServerArgs>().switchover_to;
   if (request.observer) request.observer->Started(restart.action);
   Status status = SwitchOnce(world, request, path, to);
-  if (status.ok()) status = SwitchOnce(world, request, path, primary);
+  if (status.ok() && restart.action.Args<RestartServerArgs>().switch_back) {
+    status = SwitchOnce(world, request, path, primary);
+  }
   if (!status.ok() && request.observer) request.observer->Progress(restart.action, status.message());
   outcome.state = status.ok() ? ActionOutcome::State::kDone : ActionOutcome::State::kFailed;
   outcome.status = status;

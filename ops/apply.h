@@ -22,7 +22,8 @@
 //     restarts, one at a time), then a switchover to that replica (ops/move.h, under the lock
 //     already held, which then covers the replica too) whose plan restarts the old primary as its
 //     replica, then a switchover back, so the file names the same primary again (its epoch moves
-//     on twice); then what depended on the restart is planned again and carried out.
+//     on twice; with [cluster] primary_restart = "stay" the replica stays the primary and the file
+//     names it); then what depended on the restart is planned again and carried out.
 //     Write gap: two switchover windows, never the restart.
 #pragma once
 

@@ -223,14 +223,19 @@ bool PlanConfig(const PlanContext& ctx, const Server& server, PlanBuilder& plan)
     if (to) {
       restart.switchover_to = to->spec.name;
       const ReplicaChannel* c = to->state.DefaultChannel();
+      restart.switch_back = ctx.topology.cluster.primary_restart_switch_back;
       a.summary = "restart " + spec.name + " as a replica to apply " + Join(keys, ", ") + ": switch over to " +
-                  to->spec.name + ", restart " + spec.name + ", switch back to " + spec.name;
+                  to->spec.name + ", restart " + spec.name +
+                  (restart.switch_back ? ", switch back to " + spec.name
+                                       : "; " + to->spec.name + " stays the primary (primary_restart = \"stay\": " +
+                                             ctx.topology.file + " is rewritten to name it)");
       a.reasons.push_back("a primary restarted in place stops every write for the restart; a switchover stops them "
                           "only for its window and loses no acknowledged write (fence, catch-up, promote)");
       a.reasons.push_back(to->spec.name + " is the most caught-up replica (" +
                           (c->seconds_behind ? std::to_string(*c->seconds_behind) + " s behind" : std::string("lag unknown")) +
                           "); " + spec.name + " is restarted while it replicates from " + to->spec.name +
-                          ", then made the primary again so " + ctx.topology.file + " stays true");
+                          (restart.switch_back ? ", then made the primary again so " + ctx.topology.file + " stays true"
+                                               : ", and stays its replica"));
     } else {
       a.reasons.push_back("restarted in place: no replica can take over for the restart (none replicates from " +
                           spec.name + " with both threads running, or each has promotion = \"never\")");

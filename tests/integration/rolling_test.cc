@@ -279,6 +279,26 @@ TEST_CASE("the primary's restart: a switchover to a replica and back, no acknowl
   CHECK(lab::Replplan({"plan", lab::TopologyPath(), "--detailed-exitcode"}).exit_code == 0);
 }
 
+TEST_CASE("primary_restart = \"stay\": the replica taken over stays the primary and the file names it") {
+  HandBuiltCluster();
+  std::string path = lab::WriteFile("stay.toml", [] {
+    std::string text = lab::ReadFile(lab::TopologyPath());
+    return text.insert(text.find("\n[replication]\n") + 1, "primary_restart = \"stay\"\n\n");
+  }());
+  auto applied = lab::Replplan({"apply", path, "--yes"});
+  REQUIRE_MESSAGE(applied.exit_code == 0, applied.out << applied.err);
+  CHECK(lab::PrimaryIn(path) == "uranus");
+  CHECK(lab::SqlValue("uranus", "SELECT @@GLOBAL.read_only") == "0");
+  CHECK(lab::SqlValue("mercury", "SELECT @@GLOBAL.read_only") == "1");
+  CHECK(lab::SqlValue("mercury", "SELECT @@GLOBAL.report_host") == "mercury");
+  lab::Sql("uranus", "CREATE TABLE secondhand_production.stayed (id INT PRIMARY KEY); "
+                     "INSERT INTO secondhand_production.stayed VALUES (7)");
+  for (const char* replica : {"mercury", "venus"}) {
+    CHECK(lab::WaitFor([&] { return lab::SqlValue(replica, "SELECT id FROM secondhand_production.stayed") == "7"; }, 20s));
+  }
+  CHECK(lab::Replplan({"plan", path, "--detailed-exitcode"}).exit_code == 0);
+}
+
 TEST_CASE("a replica that does not replicate after its restart stops apply within the bound; no other server is touched") {
   HandBuiltCluster();
   // uranus replicates now, but skip_slave_start in its file (not read until its next restart)

@@ -90,12 +90,23 @@ for mode in $modes; do
     "$bin" apply "$topology" --yes >"$out/setup.$tag.log" 2>&1 || { echo "run $tag: setup apply failed; see $out/setup.$tag.log" >&2; exit 1; }
     app setup "$app_host" && app start "$app_host"
     for host in uranus venus mercury; do hand_build "$host"; done
+    # The primary takes writes again (its file says read_only=ON, as replplan wrote it) and both
+    # replicas are connected to it again: a serving cluster, as the operator's runbook left it.
+    sql "$mercury" 'SET GLOBAL read_only = 0'
+    for host in uranus venus; do
+      address=$(lab status | awk -v h="$host" '$1 == h { print $2 }')
+      for ((i = 0; i < 150; i++)); do
+        [[ $(sql "$address" "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE STATE LIKE 'Waiting for master to send event%'") == 1 ]] && break
+        sleep 0.2
+      done
+    done
     writes=$out/writes.$tag.log
     export SECONDHAND_DATABASE_PASSWORD_FILE=$LAB/secrets/app.pw
     ruby "$repo/bench/ar_writer.rb" "$LAB/hosts/$app_host/app" --interval-ms 20 --seconds 300 >"$writes" 2>"$writes.err" &
     writer_pid=$!
     pids=("$writer_pid")
     for ((i = 0; i < 100; i++)); do grep -q '^ack ' "$writes" && break; sleep 0.1; done
+    grep -q '^ack ' "$writes" || { echo "run $tag: the client got no write acknowledged before the apply; see $writes" >&2; exit 1; }
     sleep 2
     t0=$(now_ms)
     status=0

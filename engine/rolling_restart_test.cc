@@ -207,6 +207,13 @@ TEST_CASE("a serving primary's restart is a switchover to the least lagging repl
   REQUIRE(back.ok());
   CHECK(Find(*back, "mercury/restart-server").action.Args<RestartServerArgs>().switchover_to == "venus");
 
+  // A replica without log_slave_updates whose config cannot be read gets no restart that would
+  // give it one: the switchover would refuse it.
+  live.servers["venus"].ssh_ok = false;
+  live.servers["venus"].ssh_error = "connection refused";
+  CHECK(Find(MustPlan(t, live), "mercury/restart-server").action.Args<RestartServerArgs>().switchover_to == "uranus");
+  live.servers["venus"].ssh_ok = true;
+
   // promotion = "never" is never the candidate.
   t.servers[2].promotion = Promotion::kNever;
   CHECK(Find(MustPlan(t, live), "mercury/restart-server").action.Args<RestartServerArgs>().switchover_to == "uranus");

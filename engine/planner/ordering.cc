@@ -105,6 +105,9 @@ std::optional<Server> SwitchoverCandidate(const PlanContext& ctx) {
         c->source_port != primary.mysql.port) {
       continue;
     }
+    // The switchover refuses a candidate without a binlog of what it replicates; one whose config
+    // cannot be read gets no restart that would give it one.
+    if (!s->ssh_ok && (s->log_bin != true || s->log_slave_updates != true)) continue;
     int64_t lag = c->seconds_behind.value_or(INT64_MAX);
     bool better = !best || lag < best_lag ||
                   (lag == best_lag && ctx.spec(i).promotion == Promotion::kPrefer &&

@@ -101,7 +101,8 @@ void LinkHost(const PlanContext& ctx, size_t index, PlanBuilder& plan);
 // replicas' seeds and sources wait for it anyway.
 bool Serving(const PlanContext& ctx);
 // The replica a serving primary's restart switches over to: one that replicates from it with both
-// threads running and may be promoted, the least behind (promotion = "prefer" first on a tie, then
+// threads running and may be promoted (and runs with log_bin and log_slave_updates, or can be
+// restarted with them: its config_file was read), the least behind (promotion = "prefer" first on a tie, then
 // file order); none when there is none.
 std::optional<Server> SwitchoverCandidate(const PlanContext& ctx);
 // Restarts one at a time: replicas in file order, then the primary (a bootstrap: the primary

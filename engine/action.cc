@@ -109,7 +109,15 @@ struct Render {
     out = {{"config_file", a.config_file}, {"section", "mysqld"}};
     for (const auto& [key, file] : a.files) out["file." + key] = file;
   }
-  void operator()(const RestartServerArgs& a) { out = {{"settings", Join(a.settings, ",")}}; }
+  void operator()(const RestartServerArgs& a) {
+    out = {{"settings", Join(a.settings, ",")}};
+    if (!a.catch_up_from.empty()) {
+      out["catch_up_from"] = a.catch_up_from;
+      out["catch_up_timeout_s"] = std::to_string(a.catch_up_timeout_s);
+    }
+    if (!a.switchover_to.empty()) out["switchover_to"] = a.switchover_to;
+    if (!a.switch_back) out["switch_back"] = "no";
+  }
   void operator()(const SetGlobalArgs& a) {
     for (GlobalSetting& s : GlobalSettings(a)) out[s.name] = std::move(s.text);
   }

@@ -92,6 +92,17 @@ struct EditConfigArgs {
 struct RestartServerArgs {
   static constexpr ActionKind kKind = ActionKind::kRestartServer;
   std::vector<std::string> settings;  // static settings the restart makes true: RestartSettingNames()
+  // Rolling restart of a replica (engine/planner/ordering.cc): once it answers again, wait until it
+  // replicates from `catch_up_from` (its live source) and has applied what that source had then,
+  // at most catch_up_timeout_s (1..kMaxWaitSeconds). Empty: no wait (it did not replicate before).
+  std::string catch_up_from;
+  int catch_up_timeout_s = 0;
+  // Rolling restart of a serving primary: `replplan apply` (ops/apply.h) switches over to this
+  // replica, restarts the old primary as its replica and switches back; the step itself never
+  // restarts a primary in place for it. Empty: restarted in place.
+  std::string switchover_to;
+  // With switchover_to: false leaves that replica the primary (the file rewritten to name it).
+  bool switch_back = true;
   bool operator==(const RestartServerArgs&) const = default;
 };
 // Each variable set-global may set, set when present. Every value is one SET GLOBAL accepts.

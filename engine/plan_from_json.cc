@@ -351,7 +351,8 @@ ActionArgs ReadArgs(Fields& action, ActionKind kind, const std::string& id, Stat
       return a;
     }
     case ActionKind::kRestartServer: {
-      RestartServerArgs a{p.List("settings", ',')};
+      RestartServerArgs a;
+      a.settings = p.List("settings", ',');
       std::vector<std::string> known(RestartSettingNames().begin(), RestartSettingNames().end());
       for (const std::string& setting : a.settings) {
         if (std::find(known.begin(), known.end(), setting) == known.end()) {
@@ -359,7 +360,15 @@ ActionArgs ReadArgs(Fields& action, ActionKind kind, const std::string& id, Stat
           break;
         }
       }
-      p.Finish({"settings"});
+      a.catch_up_from = p.OptionalText("catch_up_from");
+      if (!a.catch_up_from.empty()) a.catch_up_timeout_s = p.Seconds("catch_up_timeout_s");
+      a.switchover_to = p.OptionalText("switchover_to");
+      if (!a.switchover_to.empty()) {
+        std::string back = p.OptionalText("switch_back");
+        if (!back.empty() && back != "no") p.Bad("switch_back", "'" + back + "' is not no");
+        a.switch_back = back.empty();
+      }
+      p.Finish({"settings", "catch_up_from", "catch_up_timeout_s", "switchover_to", "switch_back"});
       return a;
     }
     case ActionKind::kSetGlobal: return p.Globals();

@@ -92,6 +92,7 @@ Result<Planned> RunRules(const Topology& topology, const LiveState& live, const 
   if (Status st = planner::RefuseDestructiveOnLiveSource(ctx, plan.graph()); !st.ok()) return st;
   std::vector<planner::AppSteps> apps = planner::PlanApps(ctx, plan);
   for (size_t i = 0; i < ctx.size(); ++i) planner::LinkHost(ctx, i, plan);
+  planner::LinkRestarts(ctx, plan);
   planner::LinkApps(ctx, apps, plan);
   auto [graph, hosts] = std::move(plan).Release();
   return Planned{std::move(graph), std::move(hosts), ctx.change()};

@@ -1,6 +1,8 @@
 #include "engine/topology.h"
 
 #include <stdexcept>
+#include <string>
+#include <vector>
 
 namespace replplan {
 
@@ -36,6 +38,18 @@ const char* ToString(ErrantRemedy remedy) {
     case ErrantRemedy::kReseed: return "reseed";
   }
   return "unknown";
+}
+
+const std::vector<std::string>& DeferrableRestartSettings() {
+  static const std::vector<std::string> settings = {"report_host"};
+  return settings;
+}
+
+bool ClusterSpec::DefersRestartFor(const std::string& setting) const {
+  for (const std::string& s : on_next_restart) {
+    if (s == setting) return true;
+  }
+  return false;
 }
 
 const ServerSpec* Topology::FindServer(const std::string& name) const {

@@ -73,7 +73,25 @@ struct ClusterSpec {
   // replaced by the primary's). GTID replication only.
   ErrantRemedy errant_transactions = ErrantRemedy::kRefuse;
   DataErrorRemedy on_data_error = DataErrorRemedy::kReseed;
+  // Rolling restarts (engine/planner/ordering.cc): after a replica's restart, apply waits until it
+  // replicates again and has applied what its source had then, at most this many seconds; past it,
+  // apply stops with an error and the restarts after it are not started.
+  int restart_catch_up_timeout = 300;
+  // Static settings that may wait for the server's next restart: written to config_file, no
+  // restart planned for them alone ("applies at next restart"). Only settings no failover depends
+  // on (DeferrableRestartSettings); empty: every static change restarts its server.
+  std::vector<std::string> on_next_restart;
+  // After a serving primary's rolling restart (a switchover to a replica, the restart, and back):
+  // true, "switch-back", it is the primary again and the file stays as it was; false, "stay", the
+  // replica stays the primary and the file is rewritten to name it.
+  bool primary_restart_switch_back = true;
+  bool DefersRestartFor(const std::string& setting) const;
 };
+
+// The static settings [cluster] on_next_restart may name: the ones a failover never reads
+// (report_host only names the server in SHOW SLAVE HOSTS). log_bin, log_slave_updates and
+// bind_address are what a promoted replica and its followers depend on.
+const std::vector<std::string>& DeferrableRestartSettings();
 
 struct ReplicationSpec {
   std::string user = "repl";

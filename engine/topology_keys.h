@@ -21,7 +21,8 @@ inline const Keys& WatchKeys() {
   return keys;
 }
 inline const Keys& ClusterKeys() {
-  static const Keys keys = {"name", "flavor", "primary", "epoch", "lock_file", "errant_transactions", "on_data_error"};
+  static const Keys keys = {"name", "flavor", "primary", "epoch", "lock_file", "errant_transactions", "on_data_error",
+                            "restart_catch_up_timeout", "on_next_restart", "primary_restart"};
   return keys;
 }
 inline const Keys& ReplicationKeys() {

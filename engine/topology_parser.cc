@@ -461,6 +461,49 @@ class TopologyReader {
     if (auto remedy = ReadChoice(*cluster, "on_data_error", "cluster.on_data_error", {"reseed", "skip"}, false)) {
       spec.on_data_error = *remedy == "skip" ? DataErrorRemedy::kSkip : DataErrorRemedy::kReseed;
     }
+    spec.restart_catch_up_timeout = static_cast<int>(
+        ReadInteger(*cluster, "restart_catch_up_timeout", "cluster.restart_catch_up_timeout", 1, 86400)
+            .value_or(spec.restart_catch_up_timeout));
+    ReadOnNextRestart(*cluster, &spec);
+    if (auto after = ReadChoice(*cluster, "primary_restart", "cluster.primary_restart", {"switch-back", "stay"}, false)) {
+      spec.primary_restart_switch_back = *after == "switch-back";
+    }
+  }
+
+  // on_next_restart = ["report_host"]: static settings that may wait for the next restart. A
+  // setting a failover depends on is refused with why, so no file defers one by mistake.
+  void ReadOnNextRestart(const toml::table& cluster, ClusterSpec* spec) {
+    const toml::node* node = cluster.get("on_next_restart");
+    if (node == nullptr) return;
+    const toml::array* list = node->as_array();
+    if (list == nullptr) {
+      WrongType(*node, "cluster.on_next_restart", "an array of setting names", "e.g. on_next_restart = [\"report_host\"]");
+      return;
+    }
+    const Keys& deferrable = DeferrableRestartSettings();
+    for (size_t i = 0; i < list->size(); ++i) {
+      const toml::node& element = *list->get(i);
+      const std::string path = "cluster.on_next_restart[" + std::to_string(i) + "]";
+      if (!element.is_string()) {
+        WrongType(element, path, "a string");
+        continue;
+      }
+      const std::string& setting = element.as_string()->get();
+      if (std::find(deferrable.begin(), deferrable.end(), setting) != deferrable.end()) {
+        if (!spec->DefersRestartFor(setting)) spec->on_next_restart.push_back(setting);
+        continue;
+      }
+      Keys failover_relevant = {"log_bin", "log_slave_updates", "bind_address"};
+      if (std::find(failover_relevant.begin(), failover_relevant.end(), setting) != failover_relevant.end()) {
+        Error(At(element), path + ": " + setting + " cannot wait for the next restart: a failover depends on it (" +
+                               (setting == "bind_address" ? std::string("the replicas and replplan reach the server there")
+                                                          : "a promoted replica must hold in its binlog what the others follow") +
+                               ")", "only " + Join(deferrable) + " may");
+        continue;
+      }
+      Error(At(element), path + ": '" + setting + "' is not a static setting" + DidYouMeanSuffix(setting, deferrable),
+            "only " + Join(deferrable) + " may wait for the next restart");
+    }
   }
 
   // [watch], optional: etcd's endpoints for several watchers, the key prefix, TLS files, the lease.

@@ -629,6 +629,41 @@ TEST_CASE("duplicate app names point at the second and name the first") {
         "t.toml:34:11: duplicate app 'shop' (first declared at line 26)");
 }
 
+TEST_CASE("rolling restarts: restart_catch_up_timeout and on_next_restart, defaults and checks") {
+  TopologyParse defaults = ParseTopology(std::string(kValid), "t.toml");
+  REQUIRE(defaults.errors.empty());
+  CHECK(defaults.topology.cluster.restart_catch_up_timeout == 300);
+  CHECK(defaults.topology.cluster.on_next_restart.empty());
+
+  auto with = [](const std::string& lines) { return Replace("primary = \"a\"", "primary = \"a\"\n" + lines); };
+  TopologyParse given = ParseTopology(with("restart_catch_up_timeout = 20\non_next_restart = [\"report_host\"]"), "t.toml");
+  for (const Diagnostic& e : given.errors) FAIL(e.ToString());
+  CHECK(given.topology.cluster.restart_catch_up_timeout == 20);
+  CHECK(given.topology.cluster.on_next_restart == std::vector<std::string>{"report_host"});
+  CHECK(given.topology.cluster.DefersRestartFor("report_host"));
+  CHECK_FALSE(given.topology.cluster.DefersRestartFor("log_bin"));
+
+  CHECK(defaults.topology.cluster.primary_restart_switch_back);
+  TopologyParse stay = ParseTopology(with("primary_restart = \"stay\""), "t.toml");
+  for (const Diagnostic& e : stay.errors) FAIL(e.ToString());
+  CHECK_FALSE(stay.topology.cluster.primary_restart_switch_back);
+  CHECK(Errors(with("primary_restart = \"back\"")) ==
+        "t.toml:5:19: unknown primary_restart 'back' (expected switch-back or stay)");
+
+  CHECK(Errors(with("restart_catch_up_timeout = 0")) ==
+        "t.toml:5:28: cluster.restart_catch_up_timeout must be in 1..86400, got 0");
+  const std::string failover = Errors(with("on_next_restart = [\"log_slave_updates\"]"));
+  CHECK(failover.find("t.toml:5:20: cluster.on_next_restart[0]: log_slave_updates cannot wait for the next restart: "
+                      "a failover depends on it") == 0);
+  CHECK(Errors(with("on_next_restart = [\"bind_address\"]")).find("bind_address cannot wait for the next restart") !=
+        std::string::npos);
+  CHECK(Errors(with("on_next_restart = [\"report_hots\"]")).find("'report_hots' is not a static setting (did you mean") !=
+        std::string::npos);
+  CHECK(Errors(with("on_next_restart = \"report_host\"")) ==
+        "t.toml:5:19: cluster.on_next_restart must be an array of setting names, got string\n"
+        "  hint: e.g. on_next_restart = [\"report_host\"]");
+}
+
 }  // namespace replplan
 
 namespace replplan {

@@ -21,6 +21,14 @@
 //     server-down), and every action succeeded, the cluster is read again: what is left is shown
 //     and carried out with the same approval (destructive actions only with allow_destructive), so
 //     apply ends with the cluster as the file says when the repair worked. Then the lock is released.
+//  7. A rolling restart of a serving primary (its restart-server has switchover_to, issue 15) is
+//     not an executor step: everything else that does not depend on it runs first (the replicas'
+//     restarts, one at a time), then a switchover to that replica (ops/move.h, under the lock
+//     already held, which then covers the replica too) whose plan restarts the old primary as its
+//     replica, then a switchover back, so the file names the same primary again (its epoch moves
+//     on twice; with [cluster] primary_restart = "stay" the replica stays the primary and the file
+//     names it); then what depended on the restart is planned again and carried out.
+//     Write gap: two switchover windows, never the restart.
 #pragma once
 
 #include <functional>

@@ -198,12 +198,14 @@ MoveOutcome Switchover(const World& world, const MoveRequest& request, const std
   // Locked where a concurrent apply of either file version would lock: the old and the new primary.
   auto lock_start = Steady::now();
   ClusterLocks locks;
-  if (Status locked = world.locks->Acquire(locks, {&request.topology, &next->topology}, request.owner);
-      !locked.ok()) {
-    out.status = locked;
-    return finish();
+  if (!request.locks_held) {
+    if (Status locked = world.locks->Acquire(locks, {&request.topology, &next->topology}, request.owner);
+        !locked.ok()) {
+      out.status = locked;
+      return finish();
+    }
+    out.steps.push_back({"take the cluster lock", Since(lock_start)});
   }
-  out.steps.push_back({"take the cluster lock", Since(lock_start)});
   auto plan = PlanMove(world, request, next->topology, {}, out);
   if (!plan.ok()) {
     out.status = plan.status();

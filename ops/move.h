@@ -54,6 +54,9 @@ struct MoveRequest {
   // A plan with destructive actions (a reseed, RESET SLAVE ALL) is refused, nothing changed,
   // unless this is set (--allow-destructive); approval alone never covers one.
   bool allow_destructive = false;
+  // Switchover only: the caller holds the cluster lock on both primaries already (apply's rolling
+  // restart of a primary, ops/apply.h), so it is not taken again.
+  bool locks_held = false;
   // Failover only. Not empty: the caller knows the primary is silent (watch's probe got no answer
   // within its bound; the text says so). The confirm step then does not contact the primary (the
   // replicas decide, as ever), and the live-state read skips it, SQL and SSH, unless an [[app]]

@@ -2,6 +2,9 @@
 // point at any host whatever the file order. A host links to its own actions and to the file's
 // primary's; the new primary of a move also waits for the old one's fence. The one walk over every
 // server is the primary's semi-sync step, which waits for all replicas: linking stays linear.
+#include <cstdint>
+#include <optional>
+
 #include "engine/planner/rules.h"
 
 namespace replplan::planner {
@@ -80,6 +83,78 @@ void LinkHost(const PlanContext& ctx, size_t index, PlanBuilder& plan) {
     plan.Depend(h.start, {h.change});
   } else {
     plan.Depend(h.start, {h.restart, h.set_global, p.restart, p.set_global, p.repl_user, p.repl_grant});
+  }
+}
+
+bool Serving(const PlanContext& ctx) {
+  const ServerSpec& primary = ctx.primary();
+  for (size_t i = 0; i < ctx.size(); ++i) {
+    const ServerState* s = ctx.state(i);
+    const ReplicaChannel* c = s == nullptr || i == ctx.primary_index() ? nullptr : s->DefaultChannel();
+    if (c != nullptr && c->io_running == "Yes" && c->sql_running && c->source_host == primary.address &&
+        c->source_port == primary.mysql.port) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::optional<Server> SwitchoverCandidate(const PlanContext& ctx) {
+  const ServerSpec& primary = ctx.primary();
+  std::optional<Server> best;
+  int64_t best_lag = 0;
+  for (size_t i = 0; i < ctx.size(); ++i) {
+    const ServerState* s = ctx.state(i);
+    if (i == ctx.primary_index() || s == nullptr || !s->sql_ok || ctx.spec(i).promotion == Promotion::kNever) continue;
+    const ReplicaChannel* c = s->DefaultChannel();
+    if (c == nullptr || c->io_running != "Yes" || !c->sql_running || c->source_host != primary.address ||
+        c->source_port != primary.mysql.port) {
+      continue;
+    }
+    // The switchover refuses a candidate without a binlog of what it replicates; one whose config
+    // cannot be read gets no restart that would give it one.
+    if (!s->ssh_ok && (s->log_bin != true || s->log_slave_updates != true)) continue;
+    int64_t lag = c->seconds_behind.value_or(INT64_MAX);
+    bool better = !best || lag < best_lag ||
+                  (lag == best_lag && ctx.spec(i).promotion == Promotion::kPrefer &&
+                   best->spec.promotion != Promotion::kPrefer);
+    if (better) {
+      best.emplace(ctx.server(i));
+      best_lag = lag;
+    }
+  }
+  return best;
+}
+
+// Rolling restarts: never two servers of the cluster down at once. The restarts form one chain:
+// in a cluster that serves, the replicas in file order (each restart-server of a replica that
+// replicated waits until it replicates again and has caught up, so the next one starts only then),
+// then the file's primary; in a bootstrap the primary first; last, the old primary of a move once
+// it is fenced (a replica by then). An edge per restart: linear.
+void LinkRestarts(const PlanContext& ctx, PlanBuilder& plan) {
+  std::vector<size_t> chain;
+  const bool serving = !ctx.change() && Serving(ctx);
+  if (!serving) chain.push_back(ctx.primary_index());
+  for (size_t i = 0; i < ctx.size(); ++i) {
+    if (i == ctx.primary_index() || (ctx.change() && i == ctx.old_primary_index())) continue;
+    chain.push_back(i);
+  }
+  if (serving) chain.push_back(ctx.primary_index());
+  if (ctx.change()) {
+    const HostActions& old = plan.slots(ctx.old_primary_index());
+    plan.Depend(old.restart, {old.fence});
+    chain.push_back(ctx.old_primary_index());
+  }
+  size_t previous = kNone;
+  for (size_t index : chain) {
+    const HostActions& h = plan.slots(index);
+    if (h.restart == kNone) continue;
+    // In a cluster that serves, its config_file too waits for the server before it: a restart that
+    // fails (a replica that does not catch up) leaves every server after it untouched, files
+    // included. A bootstrap's edits stay independent.
+    if (serving) plan.Depend(h.edit, {previous});
+    plan.Depend(h.restart, {previous});
+    previous = h.restart;
   }
 }
 

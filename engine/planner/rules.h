@@ -115,6 +115,18 @@ std::vector<AppSteps> PlanApps(const PlanContext& ctx, PlanBuilder& plan);
 
 // The edges of server `index`'s actions, to its own actions and to the primary's.
 void LinkHost(const PlanContext& ctx, size_t index, PlanBuilder& plan);
+// Whether some replica replicates from the file's primary now: a cluster that serves, whose
+// replicas restart before its primary. Otherwise (a bootstrap) the primary goes first, as the
+// replicas' seeds and sources wait for it anyway.
+bool Serving(const PlanContext& ctx);
+// The replica a serving primary's restart switches over to: one that replicates from it with both
+// threads running and may be promoted (and runs with log_bin and log_slave_updates, or can be
+// restarted with them: its config_file was read), the least behind (promotion = "prefer" first on a tie, then
+// file order); none when there is none.
+std::optional<Server> SwitchoverCandidate(const PlanContext& ctx);
+// Restarts one at a time: replicas in file order, then the primary (a bootstrap: the primary
+// first), then a move's old primary.
+void LinkRestarts(const PlanContext& ctx, PlanBuilder& plan);
 // Apps move only once the primary they will write to is ready.
 void LinkApps(const PlanContext& ctx, const std::vector<AppSteps>& apps, PlanBuilder& plan);
 

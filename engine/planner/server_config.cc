@@ -3,6 +3,7 @@
 // semi-sync, switched on in its own step once the replicas replicate.
 #include <algorithm>
 #include <map>
+#include <optional>
 
 #include "engine/desired_config.h"
 #include "engine/mysql_errors.h"
@@ -95,7 +96,9 @@ bool PlanRestartListeningElsewhere(const ServerSpec& spec, const ServerState& s,
   a.reasons = {"mariadbd runs (pid " + p.pid + ") but SQL at " + spec.address + ":" + std::to_string(spec.mysql.port) +
                " fails (" + std::to_string(s.sql_errno) + "); it listens on " +
                (p.listening.empty() ? std::string("no TCP address") : Join(p.listening))};
-  a.SetArgs(RestartServerArgs{{"bind_address"}});
+  RestartServerArgs args;
+  args.settings = {"bind_address"};
+  a.SetArgs(std::move(args));
   return true;
 }
 
@@ -189,9 +192,11 @@ bool PlanConfig(const PlanContext& ctx, const Server& server, PlanBuilder& plan)
   if (diffs.empty()) return false;
   std::vector<std::string> keys;
   std::vector<std::string> reasons;
+  bool needs_restart = false;  // some difference is not one [cluster] on_next_restart defers
   for (const RuntimeDiff& d : diffs) {
     std::string config_key = ConfigKeyOf(d);
     if (std::find(keys.begin(), keys.end(), config_key) == keys.end()) keys.push_back(config_key);
+    if (!ctx.topology.cluster.DefersRestartFor(config_key)) needs_restart = true;
     bool pending = s.ssh_ok && std::find(already_right.begin(), already_right.end(), config_key) != already_right.end();
     if (pending) {
       auto it = s.config.find(config_key);
@@ -202,6 +207,12 @@ bool PlanConfig(const PlanContext& ctx, const Server& server, PlanBuilder& plan)
       reasons.push_back(d.key + " is " + d.is + ", file wants " + d.wants);
     }
   }
+  if (!needs_restart) {
+    // Only settings no failover depends on: they wait for whatever restarts the server next.
+    report.notes.push_back(Join(keys, ", ") + " applies at next restart (on_next_restart in [cluster]; " +
+                           Join(reasons, "; ") + "): no restart planned for it");
+    return false;
+  }
   if (!s.ssh_ok) {
     report.notes.push_back("a restart is needed to apply " + Join(keys, ", ") + " (" + Join(reasons, "; ") +
                            ") but cannot be planned while config_file is unknown");
@@ -210,7 +221,49 @@ bool PlanConfig(const PlanContext& ctx, const Server& server, PlanBuilder& plan)
   Action& a = plan.Add(spec.name, ActionKind::kRestartServer);
   a.summary = "restart " + spec.name + " to apply " + Join(keys, ", ");
   a.reasons = std::move(reasons);
-  a.SetArgs(RestartServerArgs{keys});
+  RestartServerArgs restart;
+  restart.settings = keys;
+  // Rolling (LinkRestarts): one server of the cluster down at a time, replicas first.
+  const ServerSpec& primary = ctx.primary();
+  const ReplicaChannel* channel = s.DefaultChannel();
+  const bool replicates_from_primary = !server.is_primary && !ctx.change() && channel != nullptr &&
+                                       channel->io_running == "Yes" && channel->sql_running &&
+                                       channel->source_host == primary.address &&
+                                       channel->source_port == primary.mysql.port;
+  if (replicates_from_primary) {
+    restart.catch_up_from = primary.name;
+    restart.catch_up_timeout_s = ctx.topology.cluster.restart_catch_up_timeout;
+    a.summary += ", then wait until it replicates and has caught up with " + primary.name;
+    a.reasons.push_back("rolling restart: one server of the cluster down at a time; the next restart waits until " +
+                        spec.name + " replicates from " + primary.name + " again and has applied what " +
+                        primary.name + " had (at most " + std::to_string(restart.catch_up_timeout_s) +
+                        " s, restart_catch_up_timeout in [cluster])");
+  } else if (server.is_primary && !ctx.change() && Serving(ctx)) {
+    a.reasons.push_back("rolling restart: the primary restarts after every replica's restart and catch-up, never "
+                        "two servers of the cluster down at once");
+    std::optional<Server> to = SwitchoverCandidate(ctx);
+    if (to) {
+      restart.switchover_to = to->spec.name;
+      const ReplicaChannel* c = to->state.DefaultChannel();
+      restart.switch_back = ctx.topology.cluster.primary_restart_switch_back;
+      a.summary = "restart " + spec.name + " as a replica to apply " + Join(keys, ", ") + ": switch over to " +
+                  to->spec.name + ", restart " + spec.name +
+                  (restart.switch_back ? ", switch back to " + spec.name
+                                       : "; " + to->spec.name + " stays the primary (primary_restart = \"stay\": " +
+                                             ctx.topology.file + " is rewritten to name it)");
+      a.reasons.push_back("a primary restarted in place stops every write for the restart; a switchover stops them "
+                          "only for its window and loses no acknowledged write (fence, catch-up, promote)");
+      a.reasons.push_back(to->spec.name + " is the most caught-up replica (" +
+                          (c->seconds_behind ? std::to_string(*c->seconds_behind) + " s behind" : std::string("lag unknown")) +
+                          "); " + spec.name + " is restarted while it replicates from " + to->spec.name +
+                          (restart.switch_back ? ", then made the primary again so " + ctx.topology.file + " stays true"
+                                               : ", and stays its replica"));
+    } else {
+      a.reasons.push_back("restarted in place: no replica can take over for the restart (none replicates from " +
+                          spec.name + " with both threads running, or each has promotion = \"never\")");
+    }
+  }
+  a.SetArgs(std::move(restart));
   return true;
 }
 

@@ -2,12 +2,15 @@
 // (its restart command, then the static settings checked), set-global (dynamic settings at runtime).
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
 #include <vector>
 
 #include "engine/desired_config.h"
+#include "engine/gtid.h"
 #include "engine/mycnf.h"
 #include "engine/sql_quote.h"
 #include "engine/text.h"
@@ -80,6 +83,122 @@ Status WaitForSql(const StepContext& ctx) {
                              " s after restart: " + last_error);
 }
 
+// Binlog file names of one server ("mysql-bin.000009" < "mysql-bin.000010"): shorter first, then
+// by text, so a sequence number that grew a digit still sorts after.
+bool FileBefore(const std::string& a, const std::string& b) {
+  return a.size() != b.size() ? a.size() < b.size() : a < b;
+}
+
+// What the source had when the restarted replica answered again, as the replica's channel counts
+// it: a GTID position, or a (file, position) of the source's binlog.
+struct SourcePosition {
+  std::string gtid;
+  std::string file;
+  uint64_t pos = 0;
+};
+
+Result<SourcePosition> ReadSourcePosition(const StepContext& ctx, const ServerSpec& source) {
+  auto other = ctx.sessions.Open(source);
+  auto gtid = other->Query("SELECT @@GLOBAL.gtid_binlog_pos AS g", {}, "reading " + source.name + "'s @@gtid_binlog_pos");
+  if (!gtid.ok()) return gtid.status();
+  auto status = other->Query("SHOW MASTER STATUS", {}, "reading " + source.name + "'s binlog position");
+  if (!status.ok()) return status.status();
+  SourcePosition out;
+  out.gtid = gtid->empty() ? "" : Field(gtid->front(), "g");
+  if (!status->empty()) {
+    out.file = Field(status->front(), "File");
+    std::string pos = Field(status->front(), "Position");
+    if (IsDigits(pos) && pos.size() < 19) out.pos = std::stoull(pos);
+  }
+  return out;
+}
+
+// Whether `channel` (and the replica's gtid_slave_pos) has applied `target`.
+Result<bool> HasApplied(const StepContext& ctx, const ReplicaChannel& channel, const SourcePosition& target) {
+  if (channel.using_gtid != "No" && !channel.using_gtid.empty()) {
+    auto want = GtidPosition::Parse(target.gtid);
+    if (!want.ok()) return want.status();
+    auto rows = ctx.session.Query("SELECT @@GLOBAL.gtid_slave_pos AS s", {}, "reading @@gtid_slave_pos");
+    if (!rows.ok()) return rows.status();
+    auto have = GtidPosition::Parse(rows->empty() ? "" : Field(rows->front(), "s"));
+    if (!have.ok()) return have.status();
+    return have->Contains(*want);
+  }
+  if (target.file.empty()) return true;  // the source writes no binlog: nothing to wait for
+  const std::string& file = channel.relay_source_log_file;
+  if (file != target.file) return FileBefore(target.file, file);
+  return channel.exec_source_log_pos.value_or(0) >= target.pos;
+}
+
+// "IO thread: Connecting, SQL thread: Yes; IO error 2003: ..."
+std::string ThreadsText(const ReplicaChannel& c) {
+  std::string out = "IO thread: " + (c.io_running.empty() ? std::string("(none)") : c.io_running) +
+                    ", SQL thread: " + (c.sql_running ? "Yes" : "No");
+  if (c.last_io_errno != 0) out += "; IO error " + std::to_string(c.last_io_errno) + ": " + c.last_io_error;
+  return out;
+}
+
+// A rolling restart of a replica: it counts as back only once it replicates from its source again
+// and has applied what the source had when it answered, within the bound; only then may the next
+// server of the cluster go down (engine/planner/ordering.cc, LinkRestarts).
+Status WaitCaughtUp(const StepContext& ctx, const Action& action, const RestartServerArgs& args) {
+  const ServerSpec& spec = ctx.server;
+  const ServerSpec* source = ctx.topology.FindServer(args.catch_up_from);
+  if (source == nullptr || source->name == spec.name) {
+    return Status::InvalidArgument(StalePlan(action, "waits for catch-up with no valid source server"));
+  }
+  if (args.catch_up_timeout_s < 1 || args.catch_up_timeout_s > kMaxWaitSeconds) {
+    return Status::InvalidArgument(StalePlan(action, "has catch_up_timeout_s '" + std::to_string(args.catch_up_timeout_s) +
+                                                         "', not 1.." + std::to_string(kMaxWaitSeconds)));
+  }
+  const auto start = std::chrono::steady_clock::now();
+  const auto deadline = start + std::chrono::seconds(args.catch_up_timeout_s);
+  const std::string bound = std::to_string(args.catch_up_timeout_s) + " s (restart_catch_up_timeout in [cluster])";
+  const std::string stopped = "; apply stopped here: no other server of the cluster is restarted until " + spec.name +
+                              " has caught up (fix it, then run apply again)";
+  std::optional<SourcePosition> target;
+  std::string last;
+  for (;;) {
+    auto channel = ctx.session.ReplicaStatus();
+    if (!channel.ok()) return channel.status();
+    if (!channel->has_value()) {
+      return Status::FailedPrecondition(spec.name + " restarted with no replication channel, so it does not replicate "
+                                        "from " + source->name + stopped);
+    }
+    const ReplicaChannel& c = **channel;
+    if (!c.sql_running && c.last_sql_errno != 0) {
+      return Status::FailedPrecondition(ReplicaFailure(ctx, c, "after its restart") + stopped);
+    }
+    if (c.io_running == "Yes" && c.sql_running) {
+      if (!target) {
+        auto read = ReadSourcePosition(ctx, *source);
+        if (!read.ok()) return read.status().WithContext(spec.name + ": rolling restart");
+        target = *read;
+      }
+      auto done = HasApplied(ctx, c, *target);
+      if (!done.ok()) return done.status().WithContext(spec.name + ": rolling restart");
+      if (*done) {
+        Say(ctx, spec.name + ": replicates from " + source->name + " and has caught up " +
+                     Seconds(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()) +
+                     " after answering");
+        return Status::OK();
+      }
+      last = "replicating, not yet at " + source->name + "'s " +
+             (c.using_gtid != "No" && !c.using_gtid.empty() ? "GTID position " + target->gtid
+                                                             : "binlog position " + target->file + ":" +
+                                                                   std::to_string(target->pos)) +
+             " (Seconds_Behind_Master: " + (c.seconds_behind ? std::to_string(*c.seconds_behind) : "NULL") + ")";
+    } else {
+      last = "not replicating (" + ThreadsText(c) + ")";
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return Status::Unavailable(spec.name + " restarted but did not replicate from " + source->name +
+                                 " and catch up within " + bound + ": " + last + stopped);
+    }
+    std::this_thread::sleep_for(kReconnectPause);
+  }
+}
+
 // Whether the running value (as SELECT @@GLOBAL.x shows it) already is `setting`'s.
 bool RunningValueIs(const GlobalSetting& setting, const std::string& running) {
   switch (setting.type) {
@@ -148,6 +267,12 @@ Status RestartServer(const StepContext& ctx, const Action& action) {
   const ServerSpec& spec = ctx.server;
   // Each one of RestartSettingNames() (engine/action.h): the saved-plan reader refuses others.
   const std::vector<std::string>& settings = action.Args<RestartServerArgs>().settings;
+  // A serving primary is never restarted in place for a rolling restart: ops::Apply switches over
+  // to the replica, restarts it as that replica's replica and switches back (ops/apply.h).
+  if (const std::string& to = action.Args<RestartServerArgs>().switchover_to; !to.empty()) {
+    return Status::FailedPrecondition(spec.name + "'s restart is a switchover to " + to +
+                                      " and back, which `replplan apply` carries out; it is not restarted in place");
+  }
   // Already running with every setting (an earlier apply restarted it): a second restart would
   // only cost an outage. If the server does not answer at all, the restart is what it needs. No
   // settings: a start of a server that was down (server-down), done once it answers.
@@ -179,6 +304,8 @@ Status RestartServer(const StepContext& ctx, const Action& action) {
         "overrides it); check config_file in the topology against the server's --defaults-file and "
         "!includedir");
   }
+  const RestartServerArgs& args = action.Args<RestartServerArgs>();
+  if (!args.catch_up_from.empty()) return WaitCaughtUp(ctx, action, args);
   return Status::OK();
 }
 

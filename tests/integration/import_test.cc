@@ -242,7 +242,7 @@ TEST_CASE("a cluster replplan built and switched over imports to a file plan fin
   CHECK(text.find("#   venus " + lab::Address("venus") + ":3306: listed by SHOW SLAVE HOSTS on uranus") !=
         std::string::npos);
   CHECK(text.find("primary = \"uranus\"\nepoch   = 1\n") != std::string::npos);
-  CHECK(text.find("heartbeat_period = 0.5") != std::string::npos);  // lab.toml's, tighter than the default
+  CHECK(text.find("heartbeat_period = 0.1") != std::string::npos);  // lab.toml's, tighter than the default
 
   auto planned = Replplan({"plan", path, "--detailed-exitcode"});
   CHECK_MESSAGE(planned.exit_code == 0, (planned.out + planned.err));

@@ -204,7 +204,7 @@ TEST_CASE("as a service: READY=1 and WATCHDOG=1 to systemd, /metrics and /health
   CHECK(m[Series("replplan_watch_last_failover_duration_seconds")] == 0);
   for (const char* replica : {"uranus", "venus"}) {
     CHECK(m[Series("replplan_watch_replica_lag_seconds", replica)] == 0);
-    // Heartbeats every 0.5 s on an idle primary: the age stays within a few of them.
+    // Heartbeats every 0.1 s (lab.toml) on an idle primary: the age stays within a few of them.
     CHECK(m[Series("replplan_watch_replica_heartbeat_age_seconds", replica)] < 3);
   }
   CHECK(m.count(Series("replplan_watch_primary_up", "uranus")) == 0);

@@ -6,13 +6,6 @@
 // other server is restarted (nor its config_file edited).
 #include <doctest/doctest.h>
 
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -24,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "integration/down_watcher.h"
 #include "integration/lab_client.h"
 
 namespace {
@@ -31,70 +25,6 @@ namespace {
 using namespace std::chrono_literals;
 
 const std::vector<std::string> kHosts = {"mercury", "uranus", "venus"};
-
-// Whether something accepts a TCP connection at address:3306 within 200 ms.
-bool Answers(const std::string& address) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-  if (fd < 0) return false;
-  sockaddr_in to{};
-  to.sin_family = AF_INET;
-  to.sin_port = htons(3306);
-  inet_pton(AF_INET, address.c_str(), &to.sin_addr);
-  bool up = false;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0) {
-    up = true;
-  } else if (errno == EINPROGRESS) {
-    pollfd p{fd, POLLOUT, 0};
-    if (poll(&p, 1, 200) == 1) {
-      int error = 0;
-      socklen_t len = sizeof error;
-      getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len);
-      up = error == 0;
-    }
-  }
-  close(fd);
-  return up;
-}
-
-// Every 20 ms, which servers answer: the most that were down in one round, and the order in which
-// each went down first.
-class DownWatcher {
- public:
-  DownWatcher() : thread_([this] { Run(); }) {}
-  ~DownWatcher() { Stop(); }
-  void Stop() {
-    stop_ = true;
-    if (thread_.joinable()) thread_.join();
-  }
-  int max_down() const { return max_down_; }
-  std::vector<std::string> order() const { return order_; }
-  std::string rounds_with_two() const { return two_; }
-
- private:
-  void Run() {
-    std::set<std::string> seen;
-    while (!stop_) {
-      std::vector<std::string> down;
-      for (const std::string& host : kHosts) {
-        if (!Answers(lab::Address(host))) down.push_back(host);
-      }
-      if (static_cast<int>(down.size()) > max_down_) max_down_ = static_cast<int>(down.size());
-      if (down.size() > 1 && two_.size() < 400) {
-        for (const std::string& d : down) two_ += d + " ";
-        two_ += "| ";
-      }
-      for (const std::string& d : down) {
-        if (seen.insert(d).second) order_.push_back(d);
-      }
-      std::this_thread::sleep_for(20ms);
-    }
-  }
-  std::atomic<bool> stop_{false};
-  int max_down_ = 0;
-  std::vector<std::string> order_;
-  std::string two_;
-  std::thread thread_;
-};
 
 std::string CnfPath(const std::string& host) { return lab::Dir() + "/hosts/" + host + "/my.cnf"; }
 
@@ -163,7 +93,7 @@ TEST_CASE("a serving cluster's restarts: one server down at a time, replicas fir
   CHECK(plan.find("the primary restarts after every replica's restart and catch-up") != std::string::npos);
   CHECK(plan.find("switch over to uranus, restart mercury, switch back to mercury") != std::string::npos);
 
-  DownWatcher watcher;
+  lab::DownWatcher watcher(kHosts);
   auto applied = lab::Replplan({"apply", lab::TopologyPath(), "--yes", "--parallelism", "16"});
   watcher.Stop();
   REQUIRE_MESSAGE(applied.exit_code == 0, applied.out << applied.err);
@@ -239,7 +169,7 @@ TEST_CASE("the primary's restart: a switchover to a replica and back, no acknowl
   CHECK(plan.find("restart mercury as a replica to apply log_slave_updates, report_host: switch over to") !=
         std::string::npos);
 
-  DownWatcher watcher;
+  lab::DownWatcher watcher(kHosts);
   AckedWriter writer;
   std::this_thread::sleep_for(1s);
   auto applied = lab::Replplan({"apply", lab::TopologyPath(), "--yes", "--parallelism", "16"});

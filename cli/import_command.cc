@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <iostream>
 
@@ -24,6 +25,18 @@ int RunImportCommand(const ImportCommand& command) {
       return Fail(Status::InvalidArgument("--name takes NAME=ADDRESS, got '" + pair + "'"));
     }
     request.names[Lower(pair.substr(eq + 1))] = pair.substr(0, eq);
+  }
+  for (const std::string& app : command.apps) {
+    size_t eq = app.find('=');
+    size_t colon = eq == std::string::npos ? std::string::npos : app.find(':', eq + 1);
+    if (colon == std::string::npos || eq == 0 || colon == eq + 1 || colon + 1 >= app.size() || app[colon + 1] != '/') {
+      return Fail(Status::InvalidArgument("--app takes NAME=HOST:ROOT (ROOT the app's absolute directory, the one "
+                                          "with config/database.yml), got '" + app + "'"));
+    }
+    if (!IsTopologyServerName(app.substr(0, eq))) {
+      return Fail(Status::InvalidArgument("--app " + app + ": an app name is letters, digits, '-', '_' or '.'"));
+    }
+    request.apps.push_back({app.substr(0, eq), app.substr(eq + 1, colon - eq - 1), app.substr(colon + 1)});
   }
   request.cluster_name = command.cluster_name;
   request.mysql.user = command.user;
@@ -63,11 +76,21 @@ int RunImportCommand(const ImportCommand& command) {
     for (const std::string& note : imported->notes) header.push_back("  " + note);
   }
   header.push_back("");
+  std::vector<std::string> user_envs;
+  for (const UserSpec& u : t.users) {
+    const std::string env = u.password.name + " ('" + u.name + "'@'" + u.host + "')";
+    if (std::find(user_envs.begin(), user_envs.end(), env) == user_envs.end()) user_envs.push_back(env);
+  }
   header.push_back("Passwords are named, never written: " + command.password_env + " (the admin account " +
                    command.user + ") and " + command.replication_password_env + " (the replication account " +
-                   t.replication.user + ") must be set for plan and apply.");
-  header.push_back("Not imported (add them by hand): [[user]] accounts and their grants, [[app]]s, promotion");
-  header.push_back("preferences, and how mariadbd restarts on each host (`restart`, below the default).");
+                   t.replication.user + ") must be set for plan and apply" +
+                   (user_envs.empty() ? "." : ", and for each [[user]] its own:"));
+  for (const std::string& env : user_envs) header.push_back("  " + env);
+  header.push_back("Not imported (add them by hand): promotion preferences, how mariadbd restarts on each host");
+  header.push_back("(`restart`, below the default), apps not named with --app NAME=HOST:ROOT, and of each app");
+  header.push_back("named how it rereads database.yml (`restart`) and its health URL: its [[app]] is commented");
+  header.push_back("out below until restart is filled in. Accounts: all but the system ones, roles, the");
+  header.push_back("replication account and " + command.user + " (--user); grants the file cannot hold are in the notes.");
   header.push_back("Next: `replplan plan` lists the settings replplan adds to these servers, each with its reason.");
   std::string text = RenderTopologyToml(t, header);
 

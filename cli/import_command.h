@@ -10,6 +10,7 @@ namespace replplan::cli {
 struct ImportCommand {
   std::vector<std::string> hosts;  // ADDRESS or ADDRESS:PORT
   std::vector<std::string> names;  // NAME=ADDRESS
+  std::vector<std::string> apps;   // NAME=HOST:ROOT
   std::string out;                 // "" : stdout
   bool force = false;
   std::string cluster_name;

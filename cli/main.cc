@@ -268,6 +268,9 @@ int main(int argc, char** argv) {
       ->required();
   import->add_option("-o,--out", import_options.out, "write the file here (default: stdout)");
   import->add_flag("--force", import_options.force, "replace --out when it exists");
+  import->add_option("--app", import_options.apps, "NAME=HOST:ROOT: the Rails app NAME runs on the server HOST (name "
+                     "or address) in ROOT, with ROOT/config/database.yml; its [[app]] is written commented out, to be "
+                     "given its restart command (repeat the option per app and host)");
   import->add_option("--cluster-name", import_options.cluster_name, "[cluster] name (default: the primary's name)");
   import->add_option("--name", import_options.names, "NAME=ADDRESS: the server at ADDRESS is called NAME "
                                                      "(default: report_host, else the hostname); repeat it")

@@ -1,9 +1,15 @@
 #include "engine/topology_render.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
+#include <optional>
 #include <map>
 #include <utility>
+
+#include "engine/grant_check.h"
+#include "engine/grant_spec.h"
+#include "engine/text.h"
 
 namespace replplan {
 namespace {
@@ -126,6 +132,47 @@ std::string TomlString(std::string_view text) {
   return out + "\"";
 }
 
+ImportedGrants GrantsFromShowGrants(const std::vector<std::string>& show_grants) {
+  ImportedGrants out;
+  for (const std::string& line : show_grants) {
+    // "GRANT ... ON ... TO `u`@`h` IDENTIFIED BY PASSWORD '*...'": only what comes before " TO ".
+    size_t to = Upper(line).find(" TO ");
+    const std::string what(Trim(std::string_view(line).substr(0, to)));
+    std::optional<GrantLine> parsed = ParseGrantLine(line);
+    if (!parsed) {
+      out.left_out.push_back(what + ": not an object privilege grant the file can hold (a role, PROXY, a routine)");
+      continue;
+    }
+    std::vector<std::string> privileges;
+    for (const std::string& p : parsed->privileges) {
+      if (p != "USAGE") privileges.push_back(p);
+    }
+    if (privileges.empty() && !parsed->grant_option) continue;
+    if (parsed->grant_option) {
+      out.left_out.push_back(what + " WITH GRANT OPTION: the file cannot give GRANT OPTION" +
+                             std::string(privileges.empty() ? "" : "; grant the privileges alone by hand if wanted"));
+      continue;
+    }
+    const std::string text = Join(privileges, ", ") + " ON " + QuoteGrantName(parsed->database) + "." +
+                             QuoteGrantName(parsed->table);
+    Result<GrantSpec> grant = ParseGrant(text);
+    if (!grant.ok()) {
+      out.left_out.push_back(what + ": " + grant.status().message());
+      continue;
+    }
+    out.grants.push_back(std::move(grant).value());
+  }
+  return out;
+}
+
+std::string PasswordEnvFor(std::string_view user) {
+  std::string out = user.empty() || std::isdigit(static_cast<unsigned char>(user.front())) ? "USER_" : "";
+  for (char c : user) {
+    out += std::isalnum(static_cast<unsigned char>(c)) ? static_cast<char>(std::toupper(static_cast<unsigned char>(c))) : '_';
+  }
+  return out + "_PASSWORD";
+}
+
 std::string LogBinAsWritten(std::string_view basename, std::string_view datadir) {
   std::string dir(datadir);
   if (!dir.empty() && dir.back() != '/') dir += '/';
@@ -246,7 +293,21 @@ std::string RenderTopologyToml(const Topology& topology, const std::vector<std::
                  {"restart", TomlString(app.restart)}};
     if (!app.health.empty()) e.emplace_back("health", TomlString(app.health));
     out += "\n";
-    WriteTable(out, "[[app]]", e);
+    if (!app.restart.empty()) {
+      WriteTable(out, "[[app]]", e);
+      continue;
+    }
+    // No restart command: the block stays a comment until the operator fills one in.
+    std::string block;
+    WriteTable(block, "[[app]]", e);
+    out += "# app " + app.name + ": how it rereads config/database.yml is not known to import: fill in restart\n"
+           "# (the command run over SSH on each host after a switchover rewrote the file, e.g. a touch of\n"
+           "# tmp/restart.txt below root, or a systemctl restart) and health if it has one, then uncomment:\n";
+    for (size_t start = 0; start < block.size();) {
+      size_t end = block.find('\n', start);
+      out += "# " + block.substr(start, end - start) + "\n";
+      start = end + 1;
+    }
   }
   return out;
 }

@@ -138,4 +138,69 @@ TEST_CASE("log_bin is written relative when it lies directly in the datadir, abs
   CHECK(LogBinAsWritten("/var/log/mysql/mysql-bin", "") == "/var/log/mysql/mysql-bin");
 }
 
+TEST_CASE("grants from SHOW GRANTS as the file writes them; what the file cannot hold is left out, without the TO part") {
+  ImportedGrants g = GrantsFromShowGrants({
+      "GRANT USAGE ON *.* TO `pierre`@`%` IDENTIFIED BY PASSWORD '*2470C0C06DEE42FD1618BB99005ADCA2EC9D1E19'",
+      "GRANT ALL PRIVILEGES ON `secondhand_production`.* TO `pierre`@`%`",
+      "GRANT SELECT, INSERT ON `shop`.`orders` TO `pierre`@`%`",
+      "GRANT SELECT ON `reports`.* TO `pierre`@`%` WITH GRANT OPTION",
+      "GRANT `reporting` TO `pierre`@`%`",
+  });
+  REQUIRE(g.grants.size() == 2);
+  CHECK(g.grants[0].text == "ALL PRIVILEGES ON `secondhand_production`.*");
+  CHECK(g.grants[1].text == "SELECT, INSERT ON `shop`.`orders`");
+  REQUIRE(g.left_out.size() == 2);
+  CHECK(g.left_out[0].starts_with("GRANT SELECT ON `reports`.* WITH GRANT OPTION: the file cannot give GRANT OPTION"));
+  CHECK(g.left_out[1].starts_with("GRANT `reporting`: not an object privilege grant"));
+  for (const std::string& line : g.left_out) CHECK(line.find("PASSWORD") == std::string::npos);
+  // USAGE alone grants nothing.
+  CHECK(GrantsFromShowGrants({"GRANT USAGE ON *.* TO `ro`@`localhost`"}).grants.empty());
+  CHECK(GrantsFromShowGrants({"GRANT USAGE ON *.* TO `ro`@`localhost`"}).left_out.empty());
+}
+
+TEST_CASE("an imported account's password is named after it") {
+  CHECK(PasswordEnvFor("pierre") == "PIERRE_PASSWORD");
+  CHECK(PasswordEnvFor("shop-ro.eu") == "SHOP_RO_EU_PASSWORD");
+  CHECK(PasswordEnvFor("1app") == "USER_1APP_PASSWORD");
+}
+
+TEST_CASE("imported users render and parse back; an app without a restart command is written commented out") {
+  Topology t = Imported();
+  UserSpec pierre;
+  pierre.name = "pierre";
+  pierre.password = {SecretRef::Kind::kEnv, "PIERRE_PASSWORD", {}};
+  pierre.grants = GrantsFromShowGrants({"GRANT ALL PRIVILEGES ON `shop`.* TO `pierre`@`%`"}).grants;
+  UserSpec ro = pierre;
+  ro.name = "ro";
+  ro.host = "10.0.0.%";
+  ro.grants.clear();
+  t.users = {pierre, ro};
+  AppSpec app;
+  app.name = "shop";
+  app.hosts = {"db2"};
+  app.root = "/srv/shop";
+  t.apps = {app};
+  std::string text = RenderTopologyToml(t, {});
+  CHECK(text.find("[[user]]\nname     = \"pierre\"\npassword = { env = \"PIERRE_PASSWORD\" }\n"
+                  "grants   = [\"ALL PRIVILEGES ON `shop`.*\"]\n") != std::string::npos);
+  CHECK(text.find("host     = \"10.0.0.%\"") != std::string::npos);
+  CHECK(text.find("# app shop: how it rereads config/database.yml is not known to import: fill in restart\n") !=
+        std::string::npos);
+  CHECK(text.find("\n# [[app]]\n# name        = \"shop\"\n") != std::string::npos);
+  CHECK(text.find("\n# restart     = \"\"\n") != std::string::npos);
+  CHECK(text.find("\n[[app]]") == std::string::npos);
+  auto parsed = ParseTopology(text, "imported.toml");
+  REQUIRE_MESSAGE(parsed.ok(), parsed.errors.front().message);
+  REQUIRE(parsed.topology.users.size() == 2);
+  CHECK(parsed.topology.users[0].grants.size() == 1);
+  CHECK(parsed.topology.users[1].host == "10.0.0.%");
+  CHECK(parsed.topology.apps.empty());
+  // Given its restart command, the same block is a live [[app]].
+  t.apps[0].restart = "touch /srv/shop/tmp/restart.txt";
+  auto live = ParseTopology(RenderTopologyToml(t, {}), "imported.toml");
+  REQUIRE_MESSAGE(live.ok(), live.errors.front().message);
+  REQUIRE(live.topology.apps.size() == 1);
+  CHECK(live.topology.apps[0].hosts == std::vector<std::string>{"db2"});
+}
+
 }  // namespace replplan

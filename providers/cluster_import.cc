@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "engine/cluster_epoch.h"
+#include "engine/database_yml.h"
 #include "engine/desired_config.h"
 #include "engine/effective_config.h"
 #include "engine/shell_quote.h"
@@ -675,6 +676,107 @@ Status ImportReplication(const ClusterWalk& walk, size_t primary, const ImportRe
   return Status::OK();
 }
 
+// [[user]]s: the primary's accounts an operator manages, each with its grants and its password
+// named by PasswordEnvFor. Not the system accounts, roles, the replication account (that is
+// [replication]) nor import's own login (the [defaults] mysql user).
+Status ImportUsers(ServerSession& session, const ImportRequest& request, ImportedCluster& out) {
+  Topology& t = out.topology;
+  auto accounts = session.Query(
+      "SELECT User AS user, Host AS host FROM mysql.user WHERE is_role <> 'Y' ORDER BY User, Host", {},
+      "reading the accounts");
+  if (!accounts.ok()) return accounts.status();
+  static const std::set<std::string> kSystem = {"", "root", "mariadb.sys", "mysql", "PUBLIC"};
+  for (Row& row : *accounts) {
+    const std::string user = row["user"], host = row["host"];
+    if (kSystem.count(user) != 0 || user == t.replication.user || user == request.mysql.user) continue;
+    const std::string account = QuoteString(user) + "@" + QuoteString(host);
+    auto shown = session.Query("SHOW GRANTS FOR " + account, {}, "reading the grants of " + account);
+    if (!shown.ok()) return shown.status();
+    std::vector<std::string> lines;
+    for (const Row& line : *shown) {
+      if (!line.empty()) lines.push_back(line.begin()->second);
+    }
+    ImportedGrants grants = GrantsFromShowGrants(lines);
+    for (const std::string& left : grants.left_out) out.notes.push_back(account + ": " + left + "; left out");
+    UserSpec spec;
+    spec.name = user;
+    spec.host = host;
+    spec.password = {SecretRef::Kind::kEnv, PasswordEnvFor(user), {}};
+    spec.grants = std::move(grants.grants);
+    t.users.push_back(std::move(spec));
+  }
+  return Status::OK();
+}
+
+// [[app]]s the operator named: each host a server of the cluster, its database.yml read there
+// over SSH (refused, naming the fix, when it cannot be read or has no such environment); where it
+// does not point at the primary, or names a database or account the file lacks, a note says so.
+Status ImportApps(SessionFactory& sessions, const ImportRequest& request, ImportedCluster& out) {
+  Topology& t = out.topology;
+  const ServerSpec* primary = t.FindServer(t.cluster.primary);
+  for (const AppLead& lead : request.apps) {
+    const ServerSpec* server = nullptr;
+    for (const ServerSpec& s : t.servers) {
+      if (s.name == lead.host || s.address == Lower(lead.host)) server = &s;
+    }
+    const std::string owner = "--app " + lead.name + "=" + lead.host + ":" + lead.root;
+    if (server == nullptr) {
+      std::vector<std::string> names;
+      for (const ServerSpec& s : t.servers) names.push_back(s.name + " (" + s.address + ")");
+      return Status::FailedPrecondition(owner + ": " + lead.host + " is not a server of the cluster (" + Join(names) +
+                                        "): an [[app]] runs on the cluster's servers");
+    }
+    AppSpec app;
+    app.name = lead.name;
+    app.hosts = {server->name};
+    app.root = lead.root;
+    while (app.root.size() > 1 && app.root.back() == '/') app.root.pop_back();
+    app.environment = lead.environment;
+    const std::string path = app.DatabaseYmlPath();
+    auto session = sessions.Open(SessionSpec(request, Endpoint{server->address, server->mysql.port}));
+    auto read = session->ReadFile(path);
+    if (!read.ok()) {
+      return Status::FailedPrecondition(owner + ": " + path + " on " + server->name + " cannot be read (" +
+                                        read.status().message() + ")");
+    }
+    if (!read->has_value()) {
+      return Status::FailedPrecondition(owner + ": " + path + " does not exist on " + server->name +
+                                        ": ROOT is the app's directory, the one with config/database.yml");
+    }
+    DatabaseYmlSettings yml = ReadDatabaseYml(**read, app.environment);
+    if (!yml.section_exists) {
+      return Status::FailedPrecondition(owner + ": " + path + " on " + server->name + " has no '" +
+                                        app.environment + "' section");
+    }
+    const std::string prefix = "app " + app.name + " on " + server->name + ": ";
+    if (!yml.error.empty()) out.notes.push_back(prefix + yml.error);
+    if (primary != nullptr && !yml.host.erb && yml.host.value != primary->address && yml.host.value != primary->name) {
+      out.notes.push_back(prefix + path + " connects to '" + yml.host.value + "', not the primary " + primary->name +
+                          " (" + primary->address + "): plan points it there");
+    }
+    if (yml.database.present() && !yml.database.erb &&
+        std::none_of(t.databases.begin(), t.databases.end(),
+                     [&](const DatabaseSpec& d) { return d.name == yml.database.value; })) {
+      out.notes.push_back(prefix + "database " + yml.database.value + " is not on the primary");
+    }
+    if (yml.username.present() && !yml.username.erb &&
+        std::none_of(t.users.begin(), t.users.end(), [&](const UserSpec& u) { return u.name == yml.username.value; })) {
+      out.notes.push_back(prefix + "username " + yml.username.value + " is not an account imported as a [[user]]");
+    }
+    auto same = std::find_if(t.apps.begin(), t.apps.end(), [&](const AppSpec& a) { return a.name == app.name; });
+    if (same == t.apps.end()) {
+      t.apps.push_back(std::move(app));
+    } else if (same->root != app.root || same->environment != app.environment) {
+      return Status::InvalidArgument(owner + ": app " + app.name + " was named with root " + same->root +
+                                     " already; one [[app]] has one root on all its hosts (give this one another "
+                                     "name)");
+    } else if (std::find(same->hosts.begin(), same->hosts.end(), server->name) == same->hosts.end()) {
+      same->hosts.push_back(server->name);
+    }
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 Result<ImportedCluster> ImportCluster(SessionFactory& sessions, const ImportRequest& request) {
@@ -742,6 +844,8 @@ Result<ImportedCluster> ImportCluster(SessionFactory& sessions, const ImportRequ
   auto databases = DatabasesOn(*primary_session, &replplan_schema);
   if (!databases.ok()) return databases.status();
   t.databases = std::move(*databases);
+  Status users = ImportUsers(*primary_session, request, out);
+  if (!users.ok()) return users;
   // The failover epoch replplan recorded (engine/cluster_epoch.h), as the file a promotion
   // rewrote would say it.
   if (replplan_schema) {
@@ -775,6 +879,8 @@ Result<ImportedCluster> ImportCluster(SessionFactory& sessions, const ImportRequ
     if (!spec.ok()) return spec.status();
     t.servers.push_back(std::move(*spec));
   }
+  Status apps = ImportApps(sessions, request, out);
+  if (!apps.ok()) return apps;
   return out;
 }
 

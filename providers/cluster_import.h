@@ -12,7 +12,12 @@
 // server found replicating elsewhere (a switchover's leftover dump thread) is noted. Over SSH: the
 // process's command line (its --defaults-file, else /etc/mysql/my.cnf) and that option file with
 // what it includes, for log_bin and bind_address as the operator wrote them. On the primary: the
-// replication account's host, the databases, the newest failover epoch. Only SELECT and SHOW.
+// replication account's host, the databases, the newest failover epoch, and the accounts an
+// operator manages as [[user]]s (every account but the system ones, roles, the replication account
+// and import's own login), each with its grants from SHOW GRANTS (what the file cannot hold, as WITH
+// GRANT OPTION or a role, left out and noted). Each app named: its database.yml read over SSH,
+// written as [[app]] without the restart command and health URL, which cannot be discovered (the
+// renderer comments such an [[app]] out). Only SELECT and SHOW.
 //
 // The result is refused (FailedPrecondition, naming the fix) when it could not be one topology: a
 // named host does not answer or is not MariaDB, a source does not answer, a replica the primary
@@ -20,8 +25,9 @@
 // one (circular replication; two clusters), two servers share a server_id, an address or --name
 // the file cannot hold.
 //
-// Passwords are never read or written: the admin and replication passwords are environment
-// variable names in the result ({ env = "NAME" }); the sessions resolve the admin one to connect.
+// Passwords are never read or written: the admin, replication and [[user]] passwords are
+// environment variable names in the result ({ env = "NAME" }, a user's from PasswordEnvFor); the
+// sessions resolve the admin one to connect.
 #pragma once
 
 #include <map>
@@ -34,6 +40,15 @@
 
 namespace replplan {
 
+// An app the operator names (`--app NAME=HOST:ROOT`): a Rails app whose ROOT/config/database.yml
+// on HOST (a server of the cluster, by name or address) connects it to the cluster.
+struct AppLead {
+  std::string name;
+  std::string host;
+  std::string root;
+  std::string environment = "production";
+};
+
 struct ImportRequest {
   std::vector<std::string> hosts;            // "ADDRESS" or "ADDRESS:PORT": where discovery starts
   std::map<std::string, std::string> names;  // address -> server name (else report_host, hostname)
@@ -41,6 +56,7 @@ struct ImportRequest {
   MysqlSettings mysql;                       // admin user, default port, password as { env = ... }
   std::string replication_password_env = "REPL_PASSWORD";
   std::string cluster_name;                  // "" : the primary's name
+  std::vector<AppLead> apps;
 };
 
 struct ImportedCluster {

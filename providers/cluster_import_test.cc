@@ -39,6 +39,7 @@ FakeServer& Server(FakeSessionFactory& factory, const std::string& address, int 
   s.Answer(kDumpQuery, {});
   s.AnswerPrefix("SELECT Host FROM mysql.user WHERE User = ", {});
   s.AnswerPrefix("SELECT s.SCHEMA_NAME", {});
+  s.AnswerPrefix("SELECT User AS user, Host AS host FROM mysql.user", {});
   s.AnswerCommand("tr ", ExecResult{0, "/usr/sbin/mariadbd\n--defaults-file=/etc/mysql/" + hostname + ".cnf\n", ""});
   s.files["/etc/mysql/" + hostname + ".cnf"] = "[mysqld]\nserver_id = " + std::to_string(server_id) + "\n";
   return s;
@@ -403,6 +404,85 @@ TEST_CASE("refusals: a named host that does not answer, two primaries, circular 
                       std::string::npos,
                   imported.status().message());
   }
+}
+
+TEST_CASE("the accounts an operator manages become [[user]]s with their grants; passwords named, never read") {
+  Cluster c;
+  c.db1.AnswerPrefix("SELECT User AS user, Host AS host FROM mysql.user",
+                     {Row{{"user", "admin"}, {"host", "%"}}, Row{{"user", "mariadb.sys"}, {"host", "localhost"}},
+                      Row{{"user", "pierre"}, {"host", "%"}}, Row{{"user", "repl"}, {"host", "10.0.0.%"}},
+                      Row{{"user", "reports"}, {"host", "10.0.0.%"}}, Row{{"user", "root"}, {"host", "localhost"}}});
+  c.db1.Answer("SHOW GRANTS FOR 'pierre'@'%'",
+               {Row{{"Grants for pierre@%", "GRANT USAGE ON *.* TO `pierre`@`%` IDENTIFIED BY PASSWORD '*2470C0C06DEE'"}},
+                Row{{"Grants for pierre@%", "GRANT ALL PRIVILEGES ON `shop`.* TO `pierre`@`%`"}}});
+  c.db1.Answer("SHOW GRANTS FOR 'reports'@'10.0.0.%'",
+               {Row{{"Grants for reports@10.0.0.%", "GRANT SELECT ON `shop_reports`.* TO `reports`@`10.0.0.%`"}},
+                Row{{"Grants for reports@10.0.0.%", "GRANT SELECT ON `shop`.* TO `reports`@`10.0.0.%` WITH GRANT OPTION"}}});
+  auto imported = ImportCluster(c.factory, c.Request({"10.0.0.12"}));
+  REQUIRE_MESSAGE(imported.ok(), imported.status().message());
+  const Topology& t = imported->topology;
+  // Not admin (import's login), mariadb.sys and root (the system's), repl ([replication]).
+  REQUIRE(t.users.size() == 2);
+  CHECK(t.users[0].name == "pierre");
+  CHECK(t.users[0].host == "%");
+  CHECK(t.users[0].password.kind == SecretRef::Kind::kEnv);
+  CHECK(t.users[0].password.name == "PIERRE_PASSWORD");
+  REQUIRE(t.users[0].grants.size() == 1);
+  CHECK(t.users[0].grants[0].text == "ALL PRIVILEGES ON `shop`.*");
+  CHECK(t.users[1].name == "reports");
+  CHECK(t.users[1].host == "10.0.0.%");
+  REQUIRE(t.users[1].grants.size() == 1);
+  CHECK(t.users[1].grants[0].text == "SELECT ON `shop_reports`.*");
+  const std::string notes = Join(imported->notes, "\n");
+  CHECK_MESSAGE(notes.find("'reports'@'10.0.0.%': GRANT SELECT ON `shop`.* WITH GRANT OPTION: the file cannot give "
+                           "GRANT OPTION") != std::string::npos,
+                notes);
+  CHECK(notes.find("2470C0C06DEE") == std::string::npos);
+  // Only SELECT and SHOW on the primary.
+  for (const std::string& line : c.db1.log()) {
+    if (line.starts_with("sql: ")) CHECK_MESSAGE((line.starts_with("sql: SELECT") || line.starts_with("sql: SHOW")), line);
+  }
+  auto parsed = ParseTopology(RenderTopologyToml(t, {}), "imported.toml");
+  CHECK(parsed.ok());
+}
+
+TEST_CASE("an app named with --app: its database.yml read on its host; [[app]] without restart, notes where it differs") {
+  Cluster c;
+  c.db2.files["/srv/shop/config/database.yml"] =
+      "default: &default\n  adapter: mysql2\nproduction:\n  <<: *default\n  host: 10.0.0.11\n  database: shop\n"
+      "  username: pierre\n";
+  c.db3.files["/srv/shop/config/database.yml"] =
+      "production:\n  adapter: mysql2\n  host: 10.0.0.12\n  database: shop\n  username: pierre\n";
+  ImportRequest request = c.Request({"10.0.0.11"});
+  request.apps = {{"shop", "db2.example", "/srv/shop/"}, {"shop", "10.0.0.13", "/srv/shop"}};
+  auto imported = ImportCluster(c.factory, request);
+  REQUIRE_MESSAGE(imported.ok(), imported.status().message());
+  REQUIRE(imported->topology.apps.size() == 1);
+  const AppSpec& app = imported->topology.apps[0];
+  CHECK(app.name == "shop");
+  CHECK(app.hosts == std::vector<std::string>{"db2.example", "db3"});
+  CHECK(app.root == "/srv/shop");
+  CHECK(app.environment == "production");
+  CHECK(app.restart.empty());
+  const std::string notes = Join(imported->notes, "\n");
+  CHECK_MESSAGE(notes.find("app shop on db3: /srv/shop/config/database.yml connects to '10.0.0.12', not the primary "
+                           "db1 (10.0.0.11): plan points it there") != std::string::npos,
+                notes);
+  CHECK(notes.find("app shop on db2.example: /srv/shop/config/database.yml connects") == std::string::npos);
+  CHECK(notes.find("username pierre is not an account imported as a [[user]]") != std::string::npos);
+
+  // A host that is not a server of the cluster, a root without database.yml: refused, naming the fix.
+  Cluster d;
+  request.apps = {{"shop", "10.0.0.99", "/srv/shop"}};
+  auto elsewhere = ImportCluster(d.factory, request);
+  REQUIRE_FALSE(elsewhere.ok());
+  CHECK(elsewhere.status().message().find("10.0.0.99 is not a server of the cluster") != std::string::npos);
+  request.apps = {{"shop", "db1", "/srv/none"}};
+  auto missing = ImportCluster(d.factory, request);
+  REQUIRE_FALSE(missing.ok());
+  CHECK_MESSAGE(missing.status().message().find("/srv/none/config/database.yml does not exist on db1") !=
+                    std::string::npos,
+                missing.status().message());
 }
 
 }  // namespace replplan

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "integration/app_client.h"
 #include "integration/lab_client.h"
 
 namespace {
@@ -29,7 +30,8 @@ void CheckNoSecretIn(const std::string& text) {
 
 // The environment plan and import read the passwords from.
 std::vector<std::string> Env() {
-  return {"LAB_ADMIN_PASSWORD=" + Secret("admin.pw"), "LAB_REPL_PASSWORD=" + Secret("repl.pw")};
+  return {"LAB_ADMIN_PASSWORD=" + Secret("admin.pw"), "LAB_REPL_PASSWORD=" + Secret("repl.pw"),
+          "PIERRE_PASSWORD=" + Secret("app.pw")};
 }
 
 lab::CommandResult Replplan(const std::vector<std::string>& args) {
@@ -66,7 +68,8 @@ std::string TmpPath(const std::string& name) {
 }
 
 // As an operator builds replication without replplan: server_id, log_bin and binlog_format in
-// each my.cnf (nothing else replplan wants), the account on the primary, CHANGE MASTER by GTID.
+// each my.cnf (nothing else replplan wants), the accounts on the primary (replication, and the
+// app's pierre), CHANGE MASTER by GTID.
 // venus reports its address (report_host); uranus reports nothing, so the primary lists it under
 // the name of its connection's address ("localhost": every lab connection leaves from 127.0.0.1).
 void BuildClusterByHand() {
@@ -85,7 +88,9 @@ void BuildClusterByHand() {
                           "'; GRANT REPLICATION SLAVE ON *.* TO 'repl'@'%'; "
                           "CREATE DATABASE secondhand_production CHARACTER SET utf8mb4; "
                           "CREATE TABLE secondhand_production.items (id INT PRIMARY KEY, name VARCHAR(40)); "
-                          "INSERT INTO secondhand_production.items VALUES (1, 'bicycle');");
+                          "INSERT INTO secondhand_production.items VALUES (1, 'bicycle'); "
+                          "CREATE USER 'pierre'@'%' IDENTIFIED BY '" + Secret("app.pw") +
+                          "'; GRANT ALL PRIVILEGES ON secondhand_production.* TO 'pierre'@'%';");
   for (const char* replica : {"uranus", "venus"}) {
     lab::Sql(replica, "CHANGE MASTER TO MASTER_HOST='" + lab::Address("mercury") +
                           "', MASTER_PORT=3306, MASTER_USER='repl', MASTER_PASSWORD='" + Secret("repl.pw") +
@@ -149,6 +154,13 @@ TEST_CASE("import of a hand-built cluster from a replica without report_host: va
     CHECK(text.find(lab::Dir() + "/hosts/" + host + "/my.cnf\"") != std::string::npos);
   }
   CHECK(text.find("name    = \"secondhand_production\"") != std::string::npos);
+  // The app's account, its grant as SHOW GRANTS has it, its password named; not admin (import's
+  // login), root or repl.
+  CHECK(text.find("[[user]]\nname     = \"pierre\"\npassword = { env = \"PIERRE_PASSWORD\" }\n"
+                  "grants   = [\"ALL PRIVILEGES ON `secondhand_production`.*\"]\n") != std::string::npos);
+  CHECK(text.find("name     = \"admin\"") == std::string::npos);
+  CHECK(text.find("name     = \"root\"") == std::string::npos);
+  CHECK(text.find("name     = \"repl\"") == std::string::npos);
 
   auto validated = Replplan({"validate", path});
   CHECK_MESSAGE(validated.exit_code == 0, (validated.out + validated.err));
@@ -176,9 +188,10 @@ TEST_CASE("import of a hand-built cluster from a replica without report_host: va
     CHECK_MESSAGE(listed.find(key) != std::string::npos, key << " not in the plan");
   }
   CHECK(listed.find("seed") == std::string::npos);
-  // Nothing about the databases or the replication account: they are as the file says.
+  // Nothing about the databases, the replication account or pierre: they are as the file says.
   CHECK(listed.find("create-database") == std::string::npos);
   CHECK(listed.find("create-replication-user") == std::string::npos);
+  CHECK(listed.find("pierre") == std::string::npos);
   // Neither import nor plan changed anything.
   CHECK(LabSnapshot() == before);
 }
@@ -224,17 +237,23 @@ TEST_CASE("import from the primary alone cannot reach uranus and says how to nam
   CHECK_MESSAGE(unset.err.find("LAB_NO_SUCH_VARIABLE (--password-env) is unset or empty") != std::string::npos, unset.err);
 }
 
-TEST_CASE("a cluster replplan built and switched over imports to a file plan finds nothing to change in") {
+TEST_CASE("a cluster replplan built and switched over imports to a file plan finds nothing to change in, its users and app too") {
   lab::Reset(3);
   auto applied = lab::Replplan({"apply", lab::TopologyPath(), "--yes"});
   REQUIRE_MESSAGE(applied.exit_code == 0, (applied.out + applied.err));
   // uranus promoted: epoch 1 recorded; mercury may still list uranus's old dump thread for a while.
   auto switched = lab::Replplan({"switchover", lab::TopologyPath(), "--to", "uranus", "--yes"});
   REQUIRE_MESSAGE(switched.exit_code == 0, (switched.out + switched.err));
+  // The app on venus, connected to the primary now (as the switchover's rewrite leaves it).
+  auto deployed = lab::app::Script({"deploy", "venus", "uranus"});
+  REQUIRE_MESSAGE(deployed.exit_code == 0, deployed.err);
+  const std::string root = lab::Dir() + "/hosts/venus/app";
   // The replicas report their names (report_host = the server's name in lab.toml), which do not
   // resolve here: --name maps them to the addresses. From the old primary alone, now a replica.
   const std::string path = TmpPath("rebuilt.toml");
-  auto imported = Replplan(ImportArgs({"mercury"}, path));
+  auto args = ImportArgs({"mercury"}, path);
+  args.insert(args.end(), {"--app", "secondhand=venus:" + root});
+  auto imported = Replplan(args);
   REQUIRE_MESSAGE(imported.exit_code == 0, (imported.out + imported.err));
   std::string text = lab::ReadFile(path);
   CheckNoSecretIn(imported.out + imported.err + text);
@@ -243,8 +262,30 @@ TEST_CASE("a cluster replplan built and switched over imports to a file plan fin
         std::string::npos);
   CHECK(text.find("primary = \"uranus\"\nepoch   = 1\n") != std::string::npos);
   CHECK(text.find("heartbeat_period = 0.1") != std::string::npos);  // lab.toml's, tighter than the default
+  // lab.toml's [[user]], as replplan created it; the app, commented out until it has a restart.
+  CHECK(text.find("[[user]]\nname     = \"pierre\"\npassword = { env = \"PIERRE_PASSWORD\" }\n"
+                  "grants   = [\"ALL PRIVILEGES ON `secondhand_production`.*\"]\n") != std::string::npos);
+  CHECK(text.find("# [[app]]\n# name        = \"secondhand\"\n# kind        = \"rails\"\n"
+                  "# hosts       = [\"venus\"]\n# root        = \"" + root + "\"\n") != std::string::npos);
 
   auto planned = Replplan({"plan", path, "--detailed-exitcode"});
   CHECK_MESSAGE(planned.exit_code == 0, (planned.out + planned.err));
   CHECK_MESSAGE(planned.out.find("No changes") != std::string::npos, planned.out);
+
+  // The app given its restart command (as its operator fills it in): still nothing to change, the
+  // app's database.yml points at the primary.
+  std::string filled = text;
+  const std::string commented = filled.substr(filled.find("# [[app]]\n"));
+  std::string block;
+  for (size_t at = 0; at < commented.size();) {
+    size_t end = commented.find('\n', at);
+    block += commented.substr(at + 2, end - at - 2) + "\n";
+    at = end + 1;
+  }
+  const std::string restart = "restart     = \"\"";
+  block.replace(block.find(restart), restart.size(), "restart     = \"touch " + root + "/tmp/restart.txt\"");
+  filled = filled.substr(0, filled.find("# [[app]]\n")) + block;
+  std::ofstream(path, std::ios::trunc) << filled;
+  auto with_app = Replplan({"plan", path, "--detailed-exitcode"});
+  CHECK_MESSAGE(with_app.exit_code == 0, (with_app.out + with_app.err + filled));
 }

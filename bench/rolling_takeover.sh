@@ -19,7 +19,15 @@
 #   RUNS=3                           runs per mode (medians and min..max printed)
 #   MODES="rolling baseline"
 #   REPLPLAN_BIN=build/replplan      the binary under test
-#   BASELINE_BIN=build-main/replplan the current behaviour, for the comparison
+#   BASELINE_BIN=build-main/replplan the current behaviour, for the comparison: main before the
+#                                    rolling merge (8c74f4a^1 = bdfc895), built beside this tree:
+#     mkdir build-main-src && git archive bdfc895 | tar -x -C build-main-src &&
+#     cmake -S build-main-src -B build-main-src/build -DCMAKE_BUILD_TYPE=RelWithDebInfo &&
+#     cmake --build build-main-src/build --target replplan -j2
+#     RUNS=1 REPLPLAN_LAB_NET=127.0.43 BASELINE_BIN=build-main-src/build/replplan bash bench/rolling_takeover.sh
+#
+# Prints one line per run, a table per mode, and with both modes the ratios baseline / rolling of
+# the median longest write gap and of the median error count.
 #
 # Loopback only: the lab it starts itself on REPLPLAN_LAB_NET (default 127.0.37), which must be
 # 127.X.Y. Needs root (the lab), Debian's ruby-activerecord and ruby-mysql2 (scripts/install-deps.sh).
@@ -159,4 +167,14 @@ for mode in ["rolling", "baseline"]:
         mode, len(m), statistics.median(g), min(g), max(g), statistics.median(r["errors"] for r in m),
         sum(r["lost"] for r in m), statistics.median(r["apply_ms"] for r in m),
         sum(r["plan_exit_after"] == 0 for r in m), len(m)))
+med = {}
+for mode in ["rolling", "baseline"]:
+    m = [r for r in rs if r["tag"].split(".")[0] == mode]
+    if m:
+        med[mode] = (statistics.median(r["longest_gap_ms"] for r in m), statistics.median(r["errors"] for r in m))
+if len(med) == 2:
+    ratio = lambda a, b: "%.1fx" % (a / b) if b else ("inf" if a else "1.0x")
+    print("baseline / rolling (medians): longest write gap %d / %d ms = %s; errors %d / %d = %s" % (
+        med["baseline"][0], med["rolling"][0], ratio(med["baseline"][0], med["rolling"][0]),
+        med["baseline"][1], med["rolling"][1], ratio(med["baseline"][1], med["rolling"][1])))
 EOF

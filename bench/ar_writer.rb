@@ -12,6 +12,12 @@
 #   ActiveRecord::Base.configurations, then establish_connection with no argument (the RAILS_ENV
 #   section). Its timeouts are the file's (the benchmark writes connect_timeout 1, read_timeout 2,
 #   write_timeout 2 into the section's defaults).
+# - Each attempt checks a connection out of the pool and gives it back (with_connection), as each
+#   request of a Rails app does; Active Record 6.1 verifies it at every checkout: a ping bounded by
+#   read_timeout, and when that fails a reconnect to the SAME host bounded by connect_timeout. So the
+#   attempt that meets a silent primary fails after read_timeout + connect_timeout (one already in
+#   flight after read_timeout alone): the client's floor, docs/failover.md. Nothing here shortens it;
+#   `reconnect` stays unset, as in a Rails app's database.yml (true would add a connect_timeout).
 # - One INSERT of the items table (examples/secondhand/db/schema.rb) every --interval-ms, on a
 #   fixed grid: an attempt that fails or takes longer moves the next one to the next tick, never a
 #   burst to catch up. Each insert carries a sequence number the client chose (seq, unique), since

@@ -2,7 +2,7 @@
 # Benchmark (issue 13): failover under `replplan watch` (semi_sync on, a primary and two replicas)
 # for four ways a primary fails, measured with a client replplan does not control:
 # bench/ar_writer.rb, Active Record + mysql2 reading the app's config/database.yml the Rails way
-# (connect_timeout 1, read_timeout 2, write_timeout 2), one INSERT every 20 ms, database.yml read
+# (connect_timeout 1, read_timeout 2, write_timeout 2 unless CLIENT_* below say otherwise), one INSERT every 20 ms, database.yml read
 # again and a reconnect on each error, every acknowledged write logged.
 #
 #   kill       kill -9 of the primary's mariadbd (its sockets close)
@@ -31,6 +31,10 @@
 #                               the replicas are even), or mercury (the failed primary's host: kill
 #                               and stop only, the others make it unreachable)
 #   WATCH_INTERVAL_MS=100       watch's --interval-ms
+#   CLIENT_READ_TIMEOUT=2       the client's read_timeout and connect_timeout in database.yml, whole
+#   CLIENT_CONNECT_TIMEOUT=1    seconds: a silent primary costs its attempt their sum (Active Record
+#                               6.1 pings at checkout, then reconnects to the same host;
+#                               docs/failover.md, "The client's floor")
 #   REPLPLAN_BIN=build/replplan the binary under test (to compare two builds on the same lab)
 #
 # Loopback only: the lab it starts itself on REPLPLAN_LAB_NET (default 127.0.36), which must be
@@ -44,6 +48,10 @@ runs=${RUNS:-5}
 scenarios=${SCENARIOS:-kill stop partition freeze}
 app_host=${APP_HOST:-venus}
 interval=${WATCH_INTERVAL_MS:-100}
+read_timeout=${CLIENT_READ_TIMEOUT:-2}
+connect_timeout=${CLIENT_CONNECT_TIMEOUT:-1}
+[[ $read_timeout =~ ^[1-9][0-9]*$ && $connect_timeout =~ ^[1-9][0-9]*$ ]] ||
+  { echo "CLIENT_READ_TIMEOUT and CLIENT_CONNECT_TIMEOUT are whole seconds, at least 1" >&2; exit 2; }
 bin=${REPLPLAN_BIN:-$repo/build/replplan}
 [[ -x $bin ]] || bash scripts/build.sh >/dev/null
 export REPLPLAN_LAB_NET=${REPLPLAN_LAB_NET:-127.0.36}
@@ -104,8 +112,8 @@ for scenario in $scenarios; do
     app deploy "$app_host" mercury
     yml=$LAB/hosts/$app_host/app/config/database.yml
     # The client's bounds, in the file as a Rails app sets them (its `default` section).
-    sed -i -e 's/^  connect_timeout: .*/  connect_timeout: 1/' -e 's/^  read_timeout: .*/  read_timeout: 2/' \
-      -e 's/^  write_timeout: .*/  write_timeout: 2/' "$yml"
+    sed -i -e "s/^  connect_timeout: .*/  connect_timeout: $connect_timeout/" \
+      -e "s/^  read_timeout: .*/  read_timeout: $read_timeout/" -e 's/^  write_timeout: .*/  write_timeout: 2/' "$yml"
     "$bin" apply "$topology" --yes >"$out/apply.$tag.log" 2>&1 || { echo "run $tag: apply failed; see $out/apply.$tag.log" >&2; exit 1; }
     app setup "$app_host" && app start "$app_host"
     log=$out/watch.$tag.log writes=$out/writes.$tag.log pinned=$out/pinned.$tag.log
@@ -273,11 +281,11 @@ PY
   done
 done
 
-python3 - "$results" "$app_host" <<'PY'
+python3 - "$results" "$app_host" "$read_timeout" "$connect_timeout" <<'PY'
 import json, statistics, sys
 
 rows = [json.loads(l) for l in open(sys.argv[1])]
-print("\nmedians (min..max) per scenario; app host %s; ms (a shared 2-core machine: read the spread too)" % sys.argv[2])
+print("\nmedians (min..max) per scenario; app host %s; client read/connect timeouts %s/%s s; ms (a shared 2-core machine: read the spread too)" % tuple(sys.argv[2:5]))
 cols = ["outage_ms", "detection_ms", "confirmation_ms", "promotion_ms", "repoint_ms", "repoint_wait_ms",
         "rewrite_ms", "restart_ms", "client_tail_ms", "fenced_after_ms"]
 def cell(vals):

@@ -76,6 +76,7 @@ struct ReplicaFacts {
   std::optional<int64_t> received_heartbeats;
   std::string read_source_log_file;
   std::optional<uint64_t> read_source_log_pos;
+  std::optional<int64_t> seconds_behind;  // Seconds_Behind_Master (NULL: nullopt), for the watcher's metrics
   // When it was read, on the reader's steady clock: the first query sent, the last answer in.
   std::chrono::steady_clock::time_point read_started{}, read_done{};
   // Set by ReceiptWatch: for how long this replica has provably received nothing from the primary,

@@ -7,11 +7,11 @@
 #include <memory>
 #include <optional>
 #include <thread>
+#include <vector>
 
 #include "engine/topology_parser.h"
 #include "ops/move.h"
 #include "ops/probe.h"
-#include "ops/replica_poller.h"
 #include "ops/watch_coordination.h"
 #include "providers/failover_facts.h"
 #include "providers/session_pool.h"
@@ -247,13 +247,14 @@ class FenceGuard {
 // its warm connection, every `every`, while the primary is healthy, into the ReceiptWatch the
 // confirm step goes on with: so when the primary goes silent, each replica's silence is already
 // counted from the last receipt seen, not from the watcher's suspicion (docs/failover.md,
-// "Confirmation"). Paused while a failover is attempted, so that the failover's reads borrow the
-// replicas' warm connections rather than open new ones.
+// "Confirmation"). The same reads feed the replicas' metrics (lag, heartbeat age) when there are
+// metrics (`--http`): one reader, one set of connections. Paused while a failover is attempted, so
+// that the failover's reads borrow the replicas' warm connections rather than open new ones.
 class ReceiptObserver {
  public:
-  ReceiptObserver(SessionFactory& sessions, const Topology& topology, ReceiptWatch& receipts,
+  ReceiptObserver(SessionFactory& sessions, const Topology& topology, ReceiptWatch& receipts, WatchMetrics* metrics,
                   std::chrono::milliseconds every, const std::atomic<bool>& stop)
-      : sessions_(sessions), topology_(topology), receipts_(receipts), every_(every), stop_(stop),
+      : sessions_(sessions), topology_(topology), receipts_(receipts), metrics_(metrics), every_(every), stop_(stop),
         thread_([this] { Loop(); }) {}
   ~ReceiptObserver() {
     {
@@ -289,6 +290,7 @@ class ReceiptObserver {
         lock.unlock();
         std::vector<ReplicaFacts> facts = CollectReplicaFacts(topology_, sessions_);
         receipts_.Observe(facts);
+        if (metrics_) metrics_->ObserveReplicas(facts);
         lock.lock();
         reading_ = false;
         wake_.notify_all();
@@ -300,6 +302,7 @@ class ReceiptObserver {
   SessionFactory& sessions_;
   const Topology topology_;
   ReceiptWatch& receipts_;
+  WatchMetrics* metrics_;
   const std::chrono::milliseconds every_;
   const std::atomic<bool>& stop_;
   std::mutex mutex_;
@@ -327,8 +330,6 @@ Status Watch(const World& world, const WatchOptions& options, const std::atomic<
                    std::clamp(options.interval, std::chrono::milliseconds(200), std::chrono::milliseconds(1000)),
                    options.topology_path, options.owner, emit, options.pause);
   PoolKeeper keeper(*world.warm, stop, emit);
-  std::optional<ReplicaPoller> poller;
-  if (options.metrics) poller.emplace(*world.sessions, *options.metrics, stop);
   struct NotWatching {
     WatchMetrics* metrics;
     ~NotWatching() {
@@ -365,8 +366,14 @@ Status Watch(const World& world, const WatchOptions& options, const std::atomic<
     // probe by its connect timeout (after a failover, the old primary's host may be down
     // altogether). What is not warm yet when the primary dies is opened by the failover itself.
     keeper.Keep(loaded->topology, /*now=*/true);
-    if (poller) poller->Keep(loaded->topology);
-    if (options.metrics) options.metrics->SetCluster(loaded->topology.cluster.name);
+    if (options.metrics) {
+      std::vector<std::string> replicas;
+      for (const ServerSpec& server : loaded->topology.servers) {
+        if (!loaded->topology.IsPrimary(server.name)) replicas.push_back(server.name);
+      }
+      options.metrics->SetReplicaNames(replicas);
+      options.metrics->SetCluster(loaded->topology.cluster.name);
+    }
     emit(WatchEvent("watching", "watching " + primary.name + " (" + primary.address + ":" +
                                     std::to_string(primary.mysql.port) + ") every " +
                                     std::to_string(options.interval.count()) +
@@ -378,8 +385,9 @@ Status Watch(const World& world, const WatchOptions& options, const std::atomic<
     Probe probe(primary.name, options.probe_timeout, SessionProbeConnect(*world.sessions, primary, options.probe_timeout));
     // Each replica's receipt from this primary, observed from now on (every probe interval, 100 ms at
     // the most): one connected but sent nothing for longer than the silence bound confirms its loss.
+    // The replicas' metrics come from the same reads.
     ReceiptWatch receipts(SilenceBound(loaded->topology.replication));
-    ReceiptObserver observer(*world.sessions, loaded->topology, receipts,
+    ReceiptObserver observer(*world.sessions, loaded->topology, receipts, options.metrics,
                              std::min(options.interval, std::chrono::milliseconds(100)), stop);
     bool reported_blocked = false;
     bool reported_paused = false;

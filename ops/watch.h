@@ -62,11 +62,12 @@ struct WatchOptions {
   int max_failovers = 0;
   // The service side (docs/watch-service.md), each optional. `events`: every report as a structured
   // event (ops/watch_events.h); when set, `log` is not called. `metrics`: updated as the loop goes,
-  // the replicas polled for it (ops/replica_poller.h). `pause`: read every probe interval; while
-  // paused nothing is failed over or fenced (ops/pause_store.h). `alive`: called after every probe of
-  // the primary, answered or not (the service's watchdog ping; its first call: READY). `reload`: set
-  // (by SIGHUP) to read the file again at the next probe interval; a file that does not parse is
-  // reported and the one read before is kept.
+  // the replicas' lag and heartbeat age from the receipt observer's reads (no reads of their own).
+  // `pause`: read every probe interval; while paused nothing is failed over or fenced
+  // (ops/pause_store.h). `alive`: called after every probe of the primary, answered or not (the
+  // service's watchdog ping; its first call: READY). `reload`: set (by SIGHUP) to read the file
+  // again at the next probe interval; a file that does not parse is reported and the one read before
+  // is kept.
   WatchEventSink* events = nullptr;
   WatchMetrics* metrics = nullptr;
   PauseStore* pause = nullptr;

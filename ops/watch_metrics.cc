@@ -85,13 +85,33 @@ void WatchMetrics::SetReplicaNames(const std::vector<std::string>& names) {
   replicas_ = std::move(kept);
 }
 
-void WatchMetrics::SetReplica(const std::string& name, std::optional<double> lag_seconds,
-                              std::optional<double> heartbeat_age_seconds) {
+void WatchMetrics::ObserveReplicas(const std::vector<ReplicaFacts>& replicas) {
   std::lock_guard<std::mutex> lock(mutex_);
-  auto it = replicas_.find(name);
-  if (it == replicas_.end()) return;  // no longer in the file
-  it->second.lag = lag_seconds;
-  it->second.heartbeat_age = heartbeat_age_seconds;
+  for (const ReplicaFacts& r : replicas) {
+    auto it = replicas_.find(r.name);
+    if (it == replicas_.end()) continue;  // no longer in the file
+    Replica& m = it->second;
+    m.lag.reset();
+    m.heartbeat_age.reset();
+    if (!r.reachable || !r.has_channel) {  // unanswered, or replicates from nobody
+      m.receipt.clear();
+      continue;
+    }
+    if (r.seconds_behind) m.lag = static_cast<double>(*r.seconds_behind);
+    if (r.io_running != "Yes") {  // not connected: no age until it is again
+      m.receipt.clear();
+      continue;
+    }
+    std::string receipt = (r.received_heartbeats ? std::to_string(*r.received_heartbeats) : std::string()) + "|" +
+                          r.read_source_log_file + ":" +
+                          (r.read_source_log_pos ? std::to_string(*r.read_source_log_pos) : std::string()) + "|" +
+                          r.gtid_io_pos;
+    if (receipt != m.receipt) {
+      m.receipt = std::move(receipt);
+      m.since = r.read_done;
+    }
+    m.heartbeat_age = std::chrono::duration<double>(r.read_done - m.since).count();
+  }
 }
 
 void WatchMetrics::FailoverEnded(std::chrono::system_clock::time_point at, std::chrono::milliseconds duration) {

@@ -1,5 +1,5 @@
-// The watcher's state as Prometheus metrics: one registry the watch loop (and its replica poller)
-// updates and the HTTP endpoint renders (`replplan watch --http`, docs/watch-service.md). Thread-safe:
+// The watcher's state as Prometheus metrics: one registry the watch loop (and its receipt observer,
+// ops/watch.cc, from the same reads of the replicas that feed the failover's confirmation) updates and the HTTP endpoint renders (`replplan watch --http`, docs/watch-service.md). Thread-safe:
 // every setter and Render take one mutex; nothing here does I/O.
 //
 // Metrics, all gauges but replplan_watch_failovers_total (labels: cluster, and server where named):
@@ -9,7 +9,9 @@
 //   replplan_watch_replica_heartbeat_age_seconds{server}
 //                                                since the replica last received anything (an event
 //                                                or a heartbeat) from its source, as seen across the
-//                                                poller's reads; NaN while not connected or unread
+//                                                observer's reads (every probe interval, 100 ms at the
+//                                                most, none during a failover); NaN while not
+//                                                connected or unread
 //   replplan_watch_leader                        1 when this watcher is the one allowed to act (alone: 1)
 //   replplan_watch_paused                        1 while paused (`replplan watch pause`)
 //   replplan_watch_last_failover_timestamp_seconds   Unix time the last failover ended (0: none yet)
@@ -24,6 +26,8 @@
 #include <string>
 #include <vector>
 
+#include "engine/failover_choice.h"
+
 namespace replplan::ops {
 
 class WatchMetrics {
@@ -37,7 +41,12 @@ class WatchMetrics {
   void SetPaused(bool paused);
   // The replicas of the file now read: series of servers no longer named go.
   void SetReplicaNames(const std::vector<std::string>& names);
-  void SetReplica(const std::string& name, std::optional<double> lag_seconds, std::optional<double> heartbeat_age_seconds);
+  // One read of the replicas (providers/failover_facts.h CollectReplicaFacts, the watcher's receipt
+  // observer): each one's lag, and its heartbeat age, from the read that first showed its current
+  // receipt (heartbeats counted, binlog position and GTID read) to this read's end. A replica that did
+  // not answer, replicates from nobody, or whose IO thread is not connected has no age (and starts
+  // from zero when it is again); one that did not answer has no lag either.
+  void ObserveReplicas(const std::vector<ReplicaFacts>& replicas);
   void FailoverEnded(std::chrono::system_clock::time_point at, std::chrono::milliseconds duration);
 
   // The text exposition format (version 0.0.4), ending with a newline.
@@ -47,6 +56,8 @@ class WatchMetrics {
   struct Replica {
     std::optional<double> lag;
     std::optional<double> heartbeat_age;
+    std::string receipt;  // what the last read showed it had received, and since when
+    std::chrono::steady_clock::time_point since{};
   };
   mutable std::mutex mutex_;
   std::string cluster_;

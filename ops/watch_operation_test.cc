@@ -10,6 +10,7 @@
 #include <future>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -380,6 +381,44 @@ TEST_CASE("paused after the failover: the replaced primary waking writable is re
   CHECK(lab.mercury.globals["read_only"] == "1");
   auto names = lab.EventNames();
   CHECK(std::count(names.begin(), names.end(), "fence-held") == 1);  // said once
+}
+
+TEST_CASE("the replicas' metrics come from the receipt observer's reads: no reader and no query of their own") {
+  // Connected, never receiving anything (7 heartbeats at every read), Seconds_Behind_Master 0 and 3.
+  WatchedLab lab(/*frozen=*/false, /*replicas_lost=*/false, /*heartbeats=*/7);
+  (*lab.venus.replica)["Seconds_Behind_Master"] = "3";
+  lab.options.interval = std::chrono::milliseconds(50);
+  WatchMetrics metrics;
+  lab.options.metrics = &metrics;
+  lab.Start();
+  REQUIRE_MESSAGE(lab.LogsWithin("watching mercury", std::chrono::seconds(5)), lab.Log());
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  const std::string text = metrics.Render();
+  Status status = lab.Stop();
+  CHECK_MESSAGE(status.ok(), status.message());
+  INFO(text);
+  CHECK(Contains(text, "replplan_watch_replica_lag_seconds{cluster=\"lab\",server=\"uranus\"} 0\n"));
+  CHECK(Contains(text, "replplan_watch_replica_lag_seconds{cluster=\"lab\",server=\"venus\"} 3\n"));
+  // The age grows across the observer's reads (every 50 ms here) since the first one saw 7.
+  const std::string age = "replplan_watch_replica_heartbeat_age_seconds{cluster=\"lab\",server=\"uranus\"} ";
+  const size_t at = text.find(age);
+  REQUIRE(at != std::string::npos);
+  const double seconds = std::stod(text.substr(at + age.size()));
+  CHECK(seconds > 0.2);
+  CHECK(seconds < 1.0);
+  // Every read of a replica is the observer's (its position query, then SHOW SLAVE STATUS): nothing
+  // else asked for the heartbeats.
+  for (FakeServer* replica : {&lab.uranus, &lab.venus}) {
+    long heartbeat_reads = 0;
+    for (const std::string& statement : replica->statements()) {
+      if (Contains(statement, "SLAVE_RECEIVED_HEARTBEATS")) {
+        ++heartbeat_reads;
+        CHECK_MESSAGE(statement.rfind(kPositionQuery, 0) == 0, statement);
+      }
+    }
+    CHECK(heartbeat_reads >= 5);
+    CHECK(heartbeat_reads == WatchedLab::Asked(*replica, "SHOW SLAVE STATUS"));
+  }
 }
 
 TEST_CASE("reload: a file that does not parse keeps the one read before; a good one is read and watched") {

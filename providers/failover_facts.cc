@@ -46,6 +46,7 @@ Status ReadReplicaOn(const Topology& topology, ServerSession& sql, ReplicaFacts&
   facts.last_io_errno = ch.last_io_errno;
   facts.read_source_log_file = ch.source_log_file;
   facts.read_source_log_pos = ch.read_source_log_pos;
+  facts.seconds_behind = ch.seconds_behind;
   facts.source = ch.source_host + ":" + std::to_string(ch.source_port);
   for (const ServerSpec& s : topology.servers) {
     if (s.address == ch.source_host && s.mysql.port == ch.source_port) {

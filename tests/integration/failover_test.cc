@@ -5,7 +5,9 @@
 
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <functional>
 #include <sstream>
@@ -13,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "engine/failover_choice.h"
 #include "integration/app_client.h"
 #include "integration/lab_client.h"
 
@@ -34,10 +37,10 @@ struct AppOn {
   ~AppOn() { App({"stop", host}); }
 };
 
-// Three lab servers applied from a topology with semi-synchronous replication, the app on mercury
-// writing to mercury, and an [[app]] for it in the file. Returns the topology path.
-std::string ClusterWithApp(bool semi_sync) {
-  App({"stop", "mercury"});  // whatever an earlier run left
+// Three lab servers applied from a topology with semi-synchronous replication, the app on
+// `app_host` writing to mercury, and an [[app]] for it in the file. Returns the topology path.
+std::string ClusterWithApp(bool semi_sync, const std::string& app_host = "mercury") {
+  App({"stop", app_host});  // whatever an earlier run left
   lab::Reset(3);
   std::string text = lab::ReadFile(lab::TopologyPath());
   if (semi_sync) {
@@ -47,10 +50,10 @@ std::string ClusterWithApp(bool semi_sync) {
   }
   std::string path = lab::WriteFile("failover.toml", text);
   RequireOk(lab::Replplan({"apply", path, "--yes"}), "apply");
-  RequireOk(App({"deploy", "mercury", "mercury"}), "deploy");
-  RequireOk(App({"setup", "mercury"}), "setup");
-  RequireOk(App({"start", "mercury"}), "start");
-  RequireOk(App({"toml", path, "mercury"}), "app.sh toml");
+  RequireOk(App({"deploy", app_host, "mercury"}), "deploy");
+  RequireOk(App({"setup", app_host}), "setup");
+  RequireOk(App({"start", app_host}), "start");
+  RequireOk(App({"toml", path, app_host}), "app.sh toml");
   auto plan = lab::Replplan({"plan", path, "--detailed-exitcode"});
   INFO(plan.out << plan.err);
   REQUIRE(plan.exit_code == 0);  // the app already points at the primary
@@ -404,6 +407,74 @@ TEST_CASE("a frozen primary under load is confirmed lost by its replicas' silenc
   watch.Terminate();
   INFO("watch:\n" << watch.Output());
   CHECK(fenced);
+}
+
+// Issue 13: replplan's own part of a silent failover, from the freeze to the app's database.yml
+// naming the new primary (what a client that reads it needs; its own timeouts come after,
+// docs/failover.md "The client's floor"). Detection and confirmation take the silence bound B
+// (docs/failover.md, "Confirmation": 1.5 s tolerated stall + 150 ms to see its end + one
+// heartbeat_period), counted from the replicas' last receipt, which the watcher observes every
+// --interval-ms (100 ms here): so B plus one interval; then promotion (lock, live state, plan, relay
+// log, promote) and the repoint (database.yml rewritten over SSH), 0.1-0.2 s on an idle machine, given
+// 1.5 s for a loaded one. That limit stays below what waiting for the IO thread's own verdict would
+// take (slave_net_timeout after its last receipt, at least slave_net_timeout - heartbeat_period after
+// the freeze): a confirmation that waited for it fails here.
+TEST_CASE("replplan's own part of a silent failover (SIGSTOP -> the app's database.yml names the new primary) "
+          "ends within B + one probe interval + 1.5 s for promotion and repoint, derived from the lab's "
+          "heartbeat_period, before slave_net_timeout") {
+  // The app on venus, a replica that is repointed (as bench/silent_failover.sh): on the silent
+  // primary's own host, the failover also reads that host for the app's file (move.cc, PlanMove).
+  std::string path = ClusterWithApp(/*semi_sync=*/true, "venus");
+  AppOn app("venus");
+  const replplan::Topology topology = lab::LoadTopology();
+  const auto period = std::chrono::milliseconds(std::lround(topology.replication.heartbeat_period * 1000));
+  const auto bound = 1500ms + 150ms + period;
+  CHECK(bound == replplan::SilenceBound(topology.replication));  // the docs' B is the code's
+  const auto interval = 100ms;
+  const auto limit = bound + interval + 1500ms;
+  const auto io_thread_verdict = std::chrono::seconds(topology.replication.slave_net_timeout) - period;
+  REQUIRE_MESSAGE(limit < io_thread_verdict, "the lab's slave_net_timeout is too short for this test to tell");
+  lab::Background watch({"watch", path, "--interval-ms", std::to_string(interval.count())});
+  REQUIRE_MESSAGE(watch.WaitForOutput("watching mercury", 30s), watch.Output());
+  REQUIRE_MESSAGE(watch.WaitForOutput("warm: ", 30s), watch.Output());
+  std::this_thread::sleep_for(1s);  // the observer has read the replicas' receipts a few times
+  const std::string yml = lab::Dir() + "/hosts/venus/app/config/database.yml";
+  auto names = [&](const std::string& host) {
+    const std::string text = lab::ReadFile(yml), line = "host: " + lab::Address(host);
+    const size_t at = text.find(line);
+    return at != std::string::npos && (at + line.size() == text.size() || !std::isdigit(text[at + line.size()]));
+  };
+  REQUIRE(names("mercury"));
+  const std::string pid = MariadbdPid("mercury");
+  struct Thaw {
+    std::string pid;
+    ~Thaw() { lab::Run({"kill", "-CONT", pid}); }
+  } thaw{pid};
+  const auto frozen = Clock::now();  // before the kill: the kill's own start counts against replplan
+  RequireOk(lab::Run({"kill", "-STOP", pid}), "kill -STOP");
+  std::string promoted;
+  const bool repointed = lab::WaitFor(
+      [&] {
+        for (const char* host : {"uranus", "venus"}) {
+          if (names(host)) promoted = host;
+        }
+        return !promoted.empty();
+      },
+      20s);
+  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - frozen);
+  lab::Run({"kill", "-CONT", pid});
+  watch.Terminate();
+  const std::string out = watch.Output();
+  INFO("watch:\n" << out);
+  MESSAGE("silent primary: the app's database.yml named " << promoted << " " << took.count()
+                                                          << " ms after SIGSTOP (B " << bound.count() << " ms, limit "
+                                                          << limit.count() << " ms, the IO thread's verdict at "
+                                                          << io_thread_verdict.count() << " ms or later)");
+  REQUIRE(repointed);
+  CHECK(took < limit);
+  CHECK(lab::PrimaryIn(path) == promoted);
+  // Confirmed by the replicas' silence while their IO threads were still connected.
+  CHECK(out.find("(connected, nothing received for ") != std::string::npos);
 }
 
 TEST_CASE("a primary slow but alive (frozen 1.5 s every 3 s) under watch: suspected each time, never failed over "

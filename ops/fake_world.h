@@ -33,7 +33,28 @@ class FakeLiveState : public LiveStateSource {
     asked.push_back(std::move(names));
     return state;
   }
+  // The server's state with its SQL side not read (as the real one leaves it).
+  ServerState ReadFiles(const Topology&, const ServerSpec& server, const std::string& why) override {
+    files_read.push_back(server.name);
+    ServerState s;
+    auto it = state.servers.find(server.name);
+    if (it != state.servers.end()) {
+      const ServerState& all = it->second;
+      s.ssh_ok = all.ssh_ok;
+      s.ssh_error = all.ssh_error;
+      s.config_exists = all.config_exists;
+      s.config = all.config;
+      s.config_origin = all.config_origin;
+      s.config_files = all.config_files;
+      s.config_problems = all.config_problems;
+      s.app_configs = all.app_configs;
+    }
+    s.name = server.name;
+    s.sql_error = why;
+    return s;
+  }
   LiveState state;
+  std::vector<std::string> files_read;  // servers read by ReadFiles
   int reads = 0;
   std::vector<std::vector<std::string>> asked;  // per read, the servers of the topology given
 };

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <memory>
+#include <thread>
 
 #include "engine/cluster_epoch.h"
 #include "engine/plan_compare.h"
@@ -96,17 +97,38 @@ Result<Plan> PlanMove(const World& world, const MoveRequest& request, const Topo
   const std::string& silent = options.confirmed_down;
   LiveState live;
   std::string hosts;
-  if (!silent.empty() && !request.primary_silent.empty() && !AppLivesOn(topology, silent)) {
-    // Known silent: reading it would only wait out its SQL and SSH timeouts to learn that again.
+  const ServerSpec* silent_spec = silent.empty() ? nullptr : topology.FindServer(silent);
+  if (silent_spec != nullptr && !request.primary_silent.empty()) {
+    // Known silent: reading its SQL side would only wait out its timeout to learn that again. Its
+    // host is read over SSH only when an app there is to be repointed (its database.yml), beside
+    // the others' read, and not at all otherwise (a frozen host's SSH would wait out its own).
     Topology others = topology;
     std::erase_if(others.servers, [&](const ServerSpec& s) { return s.name == silent; });
+    const std::string why = silent + " not read: " + request.primary_silent;
+    ServerState files;
+    std::jthread files_read;  // joined on every way out
+    Steady::time_point files_start = Steady::now();
+    std::chrono::milliseconds files_took{0};
+    const bool app_there = AppLivesOn(topology, silent);
+    if (app_there) {
+      files_read = std::jthread([&] {
+        files = world.live->ReadFiles(topology, *silent_spec, why);
+        files_took = Since(files_start);
+      });
+    }
     live = world.live->Read(others, request.parallelism, stats);
-    RawServerState unread;
-    unread.name = silent;
-    unread.sql_error = silent + " not read: " + request.primary_silent;
-    unread.ssh_error = unread.sql_error;
-    live.servers[silent] = ParseServerState(unread);
-    hosts = silent + " not read (silent)";
+    if (app_there) {
+      files_read.join();
+      live.servers[silent] = std::move(files);
+      hosts = silent + " files only " + std::to_string(files_took.count()) + " ms (silent)";
+    } else {
+      RawServerState unread;
+      unread.name = silent;
+      unread.sql_error = why;
+      unread.ssh_error = why;
+      live.servers[silent] = ParseServerState(unread);
+      hosts = silent + " not read (silent)";
+    }
   } else {
     live = world.live->Read(topology, request.parallelism, stats);
   }

@@ -255,6 +255,45 @@ TEST_CASE("a primary the watcher found silent, frozen for good: the failover ask
   CHECK(Contains(report, "  result: done\n"));
 }
 
+TEST_CASE("a primary the watcher found silent with an app on its host: the failover asks it nothing over SQL, "
+          "reads that host's files over SSH only (beside the replicas' read) and repoints the app there") {
+  Lab lab;
+  MoveRequest request = SilentPrimaryRequest(lab, /*replicas_lost=*/true);
+  request.topology_text += "\n[[app]]\nname = \"secondhand\"\nkind = \"rails\"\nhosts = [\"mercury\"]\n"
+                           "root = \"/var/www/secondhand\"\nenvironment = \"production\"\n"
+                           "restart = \"touch /var/www/secondhand/tmp/restart.txt\"\n";
+  TopologyParse parse = ParseTopology(request.topology_text, "lab.toml");
+  REQUIRE(parse.ok());
+  request.topology = parse.topology;
+  lab.fakes.files.files["lab.toml"] = request.topology_text;
+  replplan::testing::GiveApp(lab.fakes.live.state, "mercury",
+                             "production:\n  adapter: mysql2\n  host: 127.0.0.61\n  port: 3306\n  database: secondhand_production\n");
+  const FakeServer& mercury = lab.fakes.sessions.server("mercury");
+  SessionExecutors executors(lab.fakes.sessions);
+  lab.world.executors = &executors;
+
+  MoveOutcome outcome;
+  CHECK(ReturnsWithin(std::chrono::seconds(6), [&] { return Failover(lab.world, request); }, outcome));  // < the freeze
+  CHECK(mercury.sql_connects() == 0);  // asked nothing over SQL: it would hold the read for its whole timeout
+  REQUIRE(outcome.decision);
+  REQUIRE_MESSAGE(outcome.decision->proceed, outcome.decision->refusal);
+  CHECK(outcome.to == "uranus");
+  // The live-state reads were of the replicas; mercury's files were read on their own.
+  for (const auto& asked : lab.fakes.live.asked) CHECK(asked == std::vector<std::string>{"uranus", "venus"});
+  CHECK(lab.fakes.live.files_read == std::vector<std::string>{"mercury"});
+  bool files_step = false;
+  for (const MoveStep& step : outcome.steps) files_step |= Contains(step.name, "mercury files only");
+  CHECK(files_step);
+  // The app on mercury follows the promoted server, and nothing else is done on mercury.
+  REQUIRE(outcome.plan);
+  std::vector<std::string> on_mercury;
+  for (const PlannedAction& pa : outcome.plan->actions) {
+    if (pa.action.host == "mercury") on_mercury.push_back(ToString(pa.action.kind));
+  }
+  CHECK(Has(on_mercury, "rewrite-app-config"));
+  for (const std::string& kind : on_mercury) CHECK_MESSAGE(Contains(kind, "app"), kind);
+}
+
 TEST_CASE("a primary the watcher found silent while the replicas still receive from it (a stall): refused at once, "
           "the primary asked nothing, nobody promoted") {
   Lab lab;
@@ -274,26 +313,6 @@ TEST_CASE("a primary the watcher found silent while the replicas still receive f
   CHECK(lab.fakes.locks.taken.empty());
   CHECK_FALSE(outcome.promoted);
   lab.CheckFileUntouched();
-}
-
-TEST_CASE("a silent primary whose host runs an app: the confirm step asks it nothing, the live state still reads it "
-          "(its copy of the app is repointed from that read)") {
-  Lab lab;
-  MoveRequest request = SilentPrimaryRequest(lab, /*replicas_lost=*/true);
-  request.topology_text += "\n[[app]]\nname = \"secondhand\"\nkind = \"rails\"\nhosts = [\"mercury\"]\n"
-                           "root = \"/srv/app\"\nenvironment = \"production\"\n"
-                           "restart = \"touch /srv/app/restart.txt\"\n";
-  TopologyParse parse = ParseTopology(request.topology_text, "lab.toml");
-  REQUIRE(parse.ok());
-  request.topology = parse.topology;
-  lab.fakes.files.files["lab.toml"] = request.topology_text;
-
-  MoveOutcome outcome = Failover(lab.world, request);
-  CHECK(lab.fakes.sessions.server("mercury").log().empty());
-  REQUIRE(outcome.decision);
-  CHECK(outcome.decision->proceed);
-  REQUIRE_FALSE(lab.fakes.live.asked.empty());
-  for (const auto& asked : lab.fakes.live.asked) CHECK(asked == std::vector<std::string>{"mercury", "uranus", "venus"});
 }
 
 // The lock routine of providers/cluster_lock.h, for real, its holders commands started on the fake

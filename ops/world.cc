@@ -113,6 +113,19 @@ LiveState ProviderStateSource::Read(const Topology& topology, int parallelism, R
   return ReadLiveState(topology, *provider_, parallelism, stats);
 }
 
+ServerState ProviderStateSource::ReadFiles(const Topology& topology, const ServerSpec& server, const std::string& why) {
+  RawServerState raw;
+  try {
+    raw = provider_->ReadFiles(topology, server);
+  } catch (const std::exception& e) {  // as ReadLiveState: a bug in a provider reports the host unreadable
+    raw.ssh_error = std::string("internal error while reading: ") + e.what();
+  }
+  raw.name = server.name;
+  raw.sql_ok = false;
+  raw.sql_error = why;
+  return ParseServerState(raw);
+}
+
 LiveWorld::LiveWorld(SessionPool* pool, ExtraProbes probes)
     : live_(std::make_unique<ProviderStateSource>(MakeLiveProvider(pool, probes))),
       executors_(std::make_unique<LiveExecutors>(pool)),

@@ -34,6 +34,9 @@ class LiveStateSource {
  public:
   virtual ~LiveStateSource() = default;
   virtual LiveState Read(const Topology& topology, int parallelism, ReadStats& stats) = 0;
+  // `server` read over SSH only (Provider::ReadFiles), its SQL side recorded as not read because
+  // `why`: a primary known silent whose host holds an app a failover repoints.
+  virtual ServerState ReadFiles(const Topology& topology, const ServerSpec& server, const std::string& why) = 0;
 };
 
 // Makes the executor that carries a plan out on `topology`'s servers.
@@ -168,6 +171,7 @@ class ProviderStateSource : public LiveStateSource {
  public:
   explicit ProviderStateSource(std::unique_ptr<Provider> provider) : provider_(std::move(provider)) {}
   LiveState Read(const Topology& topology, int parallelism, ReadStats& stats) override;
+  ServerState ReadFiles(const Topology& topology, const ServerSpec& server, const std::string& why) override;
 
  private:
   std::unique_ptr<Provider> provider_;

@@ -307,6 +307,14 @@ RawServerState LiveProvider::ReadState(const Topology& topology, const ServerSpe
   return raw;
 }
 
+RawServerState LiveProvider::ReadFiles(const Topology& topology, const ServerSpec& server) {
+  RawServerState raw;
+  raw.name = server.name;
+  std::unique_ptr<ServerSession> shell = sessions_.Open(server, ReadLimits());
+  ReadSsh(topology, server, *shell, raw);
+  return raw;
+}
+
 LiveProvider::LiveProvider(SessionPool* pool, ExtraProbes probes)
     : owned_(std::make_unique<LiveSessionFactory>(pool)), sessions_(*owned_), probes_(probes) {}
 

@@ -27,6 +27,7 @@ class LiveProvider : public Provider {
   // Over `sessions` (a unit test's fake servers, providers/testing/fake_server.h).
   LiveProvider(SessionFactory& sessions, ExtraProbes probes) : sessions_(sessions), probes_(probes) {}
   RawServerState ReadState(const Topology& topology, const ServerSpec& server) override;
+  RawServerState ReadFiles(const Topology& topology, const ServerSpec& server) override;
 
  private:
   std::unique_ptr<SessionFactory> owned_;  // the real one's

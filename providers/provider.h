@@ -19,6 +19,11 @@ class Provider {
   // an unreachable SQL port still leaves the SSH read to try, and each failure is recorded with
   // its reason (no secrets) in the result.
   virtual RawServerState ReadState(const Topology& topology, const ServerSpec& server) = 0;
+
+  // The SSH side of ReadState alone (config and app files), for a server whose SQL side is known
+  // silent: a failover that rewrites an app's file there must not wait out its SQL timeout to learn
+  // that again. sql_ok stays false with no sql_error: the caller says why it was not read.
+  virtual RawServerState ReadFiles(const Topology& topology, const ServerSpec& server) = 0;
 };
 
 class SessionPool;

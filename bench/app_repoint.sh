@@ -6,16 +6,10 @@
 # uranus are two writable servers (uranus's replication stopped), so each row shows where it went,
 # and the app is moved back and forth between them. RUNS (default 5) moves per method; medians.
 # Loopback only: the lab's hosts (REPLPLAN_LAB_NET, default 127.0.35 so it can run beside tests).
-set -euo pipefail
-cd "$(dirname "$0")/.."
-repo=$(pwd)
+source "$(dirname "$0")/lib.sh"
 runs=${RUNS:-5}
-bin=$repo/build/replplan
-[[ -x $bin ]] || bash scripts/build.sh >/dev/null
-export REPLPLAN_LAB_NET=${REPLPLAN_LAB_NET:-127.0.35}
-export REPLPLAN_LAB_DIR=${REPLPLAN_LAB_DIR:-$repo/.lab-bench-app}
-lab() { bash "$repo/tests/lab/lab.sh" "$@"; }
-app() { bash "$repo/tests/lab/app.sh" "$@"; }
+bench_lab 127.0.35 .lab-bench-app
+bench_bin
 cleanup() {
   app stop mercury >/dev/null 2>&1 || true
   lab down >/dev/null 2>&1 || true

@@ -2,18 +2,11 @@
 # Benchmark: a full apply of a fresh 1 primary + 2 replicas lab, then a no-op apply against a plan,
 # in one run. Target: a no-op apply costs no more than one `plan` (ratio <= 1.0 plus the lock).
 # Loopback only: the lab's hosts (REPLPLAN_LAB_NET, default 127.0.7 so it can run beside tests).
-set -euo pipefail
-cd "$(dirname "$0")/.."
-repo=$(pwd)
+source "$(dirname "$0")/lib.sh"
 runs=${RUNS:-9}
-bin=$repo/build/replplan
-[[ -x $bin ]] || bash scripts/build.sh >/dev/null
-export REPLPLAN_LAB_NET=${REPLPLAN_LAB_NET:-127.0.7}
-export REPLPLAN_LAB_DIR=${REPLPLAN_LAB_DIR:-$repo/.lab-bench-apply}
-lab() { bash "$repo/tests/lab/lab.sh" "$@"; }
+bench_lab 127.0.7 .lab-bench-apply
+bench_bin
 trap 'lab down >/dev/null 2>&1 || true' EXIT
-now_ms() { date +%s%3N; }
-median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
 lab reset 3 >/dev/null 2>&1 || lab up 3 >/dev/null
 topology=$REPLPLAN_LAB_DIR/lab.toml

@@ -8,17 +8,11 @@
 #     "leading the watchers"). Target: the lease TTL (2 s) + 1 s.
 # Medians of RUNS (default 5). Loopback only: REPLPLAN_LAB_NET (default 127.0.8), etcd on NET.50.
 # Run it on an idle machine (`uptime`): the figures are milliseconds.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-repo=$(pwd)
+source "$(dirname "$0")/lib.sh"
 runs=${RUNS:-5}
-bin=$repo/build/replplan
-[[ -x $bin ]] || bash scripts/build.sh >/dev/null
-export REPLPLAN_LAB_NET=${REPLPLAN_LAB_NET:-127.0.8}
-export REPLPLAN_LAB_DIR=${REPLPLAN_LAB_DIR:-$repo/.lab-bench-etcd}
+bench_lab 127.0.8 .lab-bench-etcd
+bench_bin
 export REPLPLAN_ETCD_DIR=$REPLPLAN_LAB_DIR/etcd
-lab() { bash "$repo/tests/lab/lab.sh" "$@"; }
-app() { bash "$repo/tests/lab/app.sh" "$@"; }
 etcd() { bash "$repo/tests/lab/etcd.sh" "$@"; }
 endpoint=http://$REPLPLAN_LAB_NET.50:2379
 pids=()

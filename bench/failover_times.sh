@@ -10,16 +10,10 @@
 # issue: total < 5 s, promotion < 1 s. Printed as ratios against those targets.
 # The client is bench/http_writer.py (one process, a fresh connection per request, lines flushed).
 # Loopback only: the lab's hosts (REPLPLAN_LAB_NET, default 127.0.8 so it can run beside tests).
-set -euo pipefail
-cd "$(dirname "$0")/.."
-repo=$(pwd)
+source "$(dirname "$0")/lib.sh"
 runs=${RUNS:-5}
-bin=$repo/build/replplan
-[[ -x $bin ]] || bash scripts/build.sh >/dev/null
-export REPLPLAN_LAB_NET=${REPLPLAN_LAB_NET:-127.0.8}
-export REPLPLAN_LAB_DIR=${REPLPLAN_LAB_DIR:-$repo/.lab-bench-failover}
-lab() { bash "$repo/tests/lab/lab.sh" "$@"; }
-app() { bash "$repo/tests/lab/app.sh" "$@"; }
+bench_lab 127.0.8 .lab-bench-failover
+bench_bin
 writer_pid=""
 watch_pid=""
 cleanup() {
@@ -29,9 +23,6 @@ cleanup() {
   lab down >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
-now_ms() { date +%s%3N; }
-median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
-to_ms() { python3 -c 'import sys,datetime; print(int(datetime.datetime.strptime(sys.argv[1], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc).timestamp()*1000))' "$1"; }
 
 lab up 3 >/dev/null 2>&1 || true
 mercury=$REPLPLAN_LAB_NET.61

@@ -27,21 +27,13 @@
 #
 # Loopback only: the lab's hosts on REPLPLAN_LAB_NET (default 127.0.34). Passwords stay in files
 # (MHA's config, mode 600, in the private temp dir); MHA's log is shown only with them redacted.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-repo=$(pwd)
+source "$(dirname "$0")/lib.sh"
 runs=${RUNS:-5}
 mode=${MHA_MODE:-manager}
 [[ $mode == manager || $mode == switch ]] || { echo "MHA_MODE must be manager or switch" >&2; exit 2; }
-bin=$repo/build/replplan
-[[ -x $bin ]] || bash scripts/build.sh >/dev/null
-export REPLPLAN_LAB_NET=${REPLPLAN_LAB_NET:-127.0.34}
-export REPLPLAN_LAB_DIR=${REPLPLAN_LAB_DIR:-$repo/.lab-bench-mha}
+bench_lab 127.0.34 .lab-bench-mha
+bench_bin
 net=$REPLPLAN_LAB_NET
-lab() { bash "$repo/tests/lab/lab.sh" "$@"; }
-app() { bash "$repo/tests/lab/app.sh" "$@"; }
-now_ms() { date +%s%3N; }
-median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
 # --- MHA itself -------------------------------------------------------------------------------
 

@@ -2,14 +2,10 @@
 # Benchmark: `replplan plan` against 1 lab host and against 6, in one run, printed as a ratio.
 # Reads run in parallel with one SQL connection and one SSH session per host, so 6 hosts should
 # cost little more than 1. Target: ratio <= 1.3. Loopback only (the lab's 127.0.0.x hosts).
-set -euo pipefail
-cd "$(dirname "$0")/.."
-repo=$(pwd)
+source "$(dirname "$0")/lib.sh"
 runs=${RUNS:-9}
-bin=$repo/build/replplan
-[[ -x $bin ]] || bash scripts/build.sh >/dev/null
-export REPLPLAN_LAB_DIR=${REPLPLAN_LAB_DIR:-$repo/.lab-bench}
-lab() { bash "$repo/tests/lab/lab.sh" "$@"; }
+bench_lab 127.0.0 .lab-bench
+bench_bin
 trap 'lab down >/dev/null 2>&1 || true' EXIT
 
 lab up 6 >/dev/null
@@ -22,7 +18,6 @@ awk '/^\[/ { if ($0 ~ /^\[\[server\]\]/) { n++; skip = (n > 1) } else { skip = 0
 "$bin" validate "$work/one.toml" >/dev/null
 "$bin" validate "$work/six.toml" >/dev/null
 
-now_ms() { date +%s%3N; }
 time_plan() {  # prints wall milliseconds of one plan run
   local start end
   start=$(now_ms)
@@ -30,7 +25,6 @@ time_plan() {  # prints wall milliseconds of one plan run
   end=$(now_ms)
   echo $((end - start))
 }
-median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
 machine_cpu_ms() { awk '/^cpu /{ print ($2 + $3 + $4 + $7 + $8) * 10 }' /proc/stat; }  # USER_HZ=100
 # CPU (ms) the lab's servers have spent: each mariadbd, and each sshd listener with the sessions

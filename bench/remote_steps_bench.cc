@@ -18,6 +18,7 @@
 
 #include "engine/topology_parser.h"
 #include "providers/connect_options.h"
+#include "providers/server_session.h"
 #include "providers/ssh/atomic_write.h"
 #include "providers/ssh/read_files.h"
 #include "providers/ssh/ssh_session.h"
@@ -108,8 +109,10 @@ int main(int argc, char** argv) {
   replplan::SessionPool pool;
   const std::string touch = "trap '' HUP PIPE; touch " + dir + "/restart.txt";
   pairs.push_back({"run the touch", [&] {
-                     auto run = replplan::RunOnStandbyShell(&pool, replplan::SshOptionsFor(server), touch, {}, 10000);
-                     if (!run || !run->result.ok() || run->result->exit_status != 0) Die("RunOnStandbyShell");
+                     replplan::LiveSessionFactory sessions(&pool);
+                     auto session = sessions.Open(server);
+                     auto run = replplan::RunOnStandbyShell(*session, touch, {}, 10000);
+                     if (!run || !run->ok() || (*run)->exit_status != 0) Die("RunOnStandbyShell");
                    },
                    [&] {
                      auto run = ssh.Run(touch);

@@ -32,22 +32,14 @@
 # Loopback only: the lab it starts itself on REPLPLAN_LAB_NET (default 127.0.37), which must be
 # 127.X.Y. Needs root (the lab), Debian's ruby-activerecord and ruby-mysql2 (scripts/install-deps.sh).
 # The machine is shared: print medians and spreads, never pass/fail on time.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-repo=$(pwd)
+source "$(dirname "$0")/lib.sh"
 runs=${RUNS:-3}
 modes=${MODES:-rolling baseline}
-bin=${REPLPLAN_BIN:-$repo/build/replplan}
 baseline=${BASELINE_BIN:-$repo/build-main/replplan}
-[[ -x $bin ]] || bash scripts/build.sh >/dev/null
-export REPLPLAN_LAB_NET=${REPLPLAN_LAB_NET:-127.0.37}
-export REPLPLAN_LAB_DIR=${REPLPLAN_LAB_DIR:-$repo/.lab-bench-rolling}
-[[ $REPLPLAN_LAB_NET =~ ^127\.[0-9]{1,3}\.[0-9]{1,3}$ ]] || { echo "REPLPLAN_LAB_NET must be 127.X.Y" >&2; exit 2; }
-ruby -e 'require "active_record"; require "mysql2"' 2>/dev/null ||
-  { echo "needs Debian's ruby-activerecord and ruby-mysql2: bash scripts/install-deps.sh" >&2; exit 1; }
+bench_lab 127.0.37 .lab-bench-rolling
+bench_bin
+bench_need_active_record
 
-lab() { bash "$repo/tests/lab/lab.sh" "$@"; }
-app() { bash "$repo/tests/lab/app.sh" "$@"; }
 LAB=$REPLPLAN_LAB_DIR
 out=$LAB/rolling
 mkdir -p "$out"

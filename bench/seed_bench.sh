@@ -5,13 +5,10 @@
 # their ratio (target <= 1.0) and replplan's peak RSS (target < 64 MB). Loopback only.
 #
 #   bash bench/seed_bench.sh            # ROWS=4200000 by default (~1.1 GB of dump text)
-set -euo pipefail
-cd "$(dirname "$0")/.."
-repo=$(pwd)
+source "$(dirname "$0")/lib.sh"
 build=${BUILD:-$repo/build}
 rows=${ROWS:-4200000}
-export REPLPLAN_LAB_DIR=${REPLPLAN_LAB_DIR:-$repo/.lab-bench}
-lab() { bash "$repo/tests/lab/lab.sh" "$@"; }
+bench_lab 127.0.0 .lab-bench
 trap 'lab down >/dev/null 2>&1 || true' EXIT
 
 if [[ ! -x $build/bench/seed_bench ]]; then
@@ -48,7 +45,6 @@ done
 
 # The data: one wide table of random-ish text (hex of random hashes: compresses about 2:1, like
 # real text columns), generated without binlog in 500k-row steps, plus a small second database.
-now_ms() { date +%s%3N; }
 t0=$(now_ms)
 echo "CREATE DATABASE bench; CREATE DATABASE bench_small;
       CREATE TABLE bench.items (id INT PRIMARY KEY, sku CHAR(12), qty INT, note VARCHAR(300)) ENGINE=InnoDB;

@@ -41,9 +41,7 @@
 # 127.X.Y; the partition's iptables rules name that lab's addresses only and are removed on exit.
 # Needs root (the lab, iptables), Debian's ruby-activerecord and ruby-mysql2 (scripts/install-deps.sh).
 # The machine is shared: print medians and spreads, never pass/fail on time.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-repo=$(pwd)
+source "$(dirname "$0")/lib.sh"
 runs=${RUNS:-5}
 scenarios=${SCENARIOS:-kill stop partition freeze}
 app_host=${APP_HOST:-venus}
@@ -52,11 +50,8 @@ read_timeout=${CLIENT_READ_TIMEOUT:-2}
 connect_timeout=${CLIENT_CONNECT_TIMEOUT:-1}
 [[ $read_timeout =~ ^[1-9][0-9]*$ && $connect_timeout =~ ^[1-9][0-9]*$ ]] ||
   { echo "CLIENT_READ_TIMEOUT and CLIENT_CONNECT_TIMEOUT are whole seconds, at least 1" >&2; exit 2; }
-bin=${REPLPLAN_BIN:-$repo/build/replplan}
-[[ -x $bin ]] || bash scripts/build.sh >/dev/null
-export REPLPLAN_LAB_NET=${REPLPLAN_LAB_NET:-127.0.36}
-export REPLPLAN_LAB_DIR=${REPLPLAN_LAB_DIR:-$repo/.lab-bench-silent}
-[[ $REPLPLAN_LAB_NET =~ ^127\.[0-9]{1,3}\.[0-9]{1,3}$ ]] || { echo "REPLPLAN_LAB_NET must be 127.X.Y" >&2; exit 2; }
+bench_lab 127.0.36 .lab-bench-silent
+bench_bin
 case $app_host in mercury | uranus | venus) ;; *) echo "APP_HOST must be mercury, uranus or venus" >&2; exit 2 ;; esac
 for s in $scenarios; do
   case $s in
@@ -65,11 +60,8 @@ for s in $scenarios; do
     *) echo "unknown scenario '$s' (kill stop partition freeze)" >&2; exit 2 ;;
   esac
 done
-ruby -e 'require "active_record"; require "mysql2"' 2>/dev/null ||
-  { echo "needs Debian's ruby-activerecord and ruby-mysql2: bash scripts/install-deps.sh" >&2; exit 1; }
+bench_need_active_record
 
-lab() { bash "$repo/tests/lab/lab.sh" "$@"; }
-app() { bash "$repo/tests/lab/app.sh" "$@"; }
 LAB=$REPLPLAN_LAB_DIR
 out=$LAB/silent
 mkdir -p "$out"

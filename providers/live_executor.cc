@@ -40,12 +40,12 @@ class LiveExecutor : public ActionExecutor {
   // Live sessions (LiveSessionFactory) over `pool`, which may be null.
   LiveExecutor(Topology topology, SessionPool* pool, const LiveExecutorOptions& options)
       : topology_(std::move(topology)), own_factory_(std::make_unique<LiveSessionFactory>(pool)),
-        factory_(*own_factory_), pool_(pool), options_(options), secrets_(topology_) {
+        factory_(*own_factory_), options_(options), secrets_(topology_) {
     Init();
   }
   // Sessions from `factory`, which must outlive the executor (a fake's, in unit tests).
   LiveExecutor(Topology topology, SessionFactory& factory, const LiveExecutorOptions& options)
-      : topology_(std::move(topology)), factory_(factory), pool_(nullptr), options_(options), secrets_(topology_) {
+      : topology_(std::move(topology)), factory_(factory), options_(options), secrets_(topology_) {
     Init();
   }
   // Each host's session gives its sound connections back to the pool as it goes.
@@ -61,7 +61,6 @@ class LiveExecutor : public ActionExecutor {
   Topology topology_;
   std::unique_ptr<SessionFactory> own_factory_;  // the LiveSessionFactory of the (topology, pool) form
   SessionFactory& factory_;
-  SessionPool* pool_;  // may be null; its standby shells run an app's restart
   LiveExecutorOptions options_;
   steps::ResolvedSecrets secrets_;  // every secret, resolved once, up front
   struct Lanes {
@@ -104,7 +103,6 @@ Status LiveExecutor::Execute(const Action& action, const ProgressFn& progress) {
                                .secrets = secrets_,
                                .progress = progress,
                                .sessions = factory_,
-                               .pool = pool_,
                                .rewritten = host.rewritten,
                                .health_timeout_s = options_.health_timeout_s};
   Status status;

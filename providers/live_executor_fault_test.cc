@@ -17,8 +17,10 @@
 #include <string>
 #include <vector>
 
+#include "engine/app_restart_marker.h"
 #include "engine/applier.h"
 #include "engine/mysql_errors.h"
+#include "providers/standby_shell.h"
 #include "providers/testing/fake_server.h"
 #include "providers/testing/fake_topology.h"
 
@@ -499,6 +501,164 @@ TEST_CASE("a connection dropped while database.yml is written leaves the old fil
   uranus.ClearLog();
   CHECK(executor->Execute(rewrite().action, nullptr).ok());
   CHECK(uranus.log() == Lines{"read: " + yml});
+}
+
+// --- restart-app on watch's standby shell (providers/standby_shell.h) ---------------------------
+
+namespace {
+
+// The rewrite of shop's database.yml on uranus, then its restart: a failover's path to the app.
+struct AppRestart {
+  Topology topology = FakeTopology();
+  const std::string yml = topology.apps.front().DatabaseYmlPath();
+  const std::string marker = topology.apps.front().RestartMarkerPath();
+  const std::string command = "trap '' HUP PIPE; touch /srv/shop/tmp/restart.txt";
+  FakeSessionFactory factory;
+  FakeServer& uranus = factory.server("uranus");
+  std::unique_ptr<ActionExecutor> executor;
+
+  AppRestart() {
+    uranus.files[yml] = kDatabaseYml;
+    executor = MakeLiveExecutor(topology, factory);
+  }
+  static Action Restart() { return Planned("uranus/restart-app/shop", "uranus", RestartAppArgs{.app = "shop"}).action; }
+  ApplyReport Apply() {
+    return ::replplan::Apply(
+        *executor, {Planned("uranus/rewrite-app-config/shop", "uranus", RewriteAppConfigArgs{.app = "shop", .primary = "uranus"}),
+                    Planned("uranus/restart-app/shop", "uranus", RestartAppArgs{.app = "shop"},
+                            {"uranus/rewrite-app-config/shop"})});
+  }
+};
+
+constexpr size_t kNonceSize = 45;  // "replplan-ran-" and 32 hex digits
+
+// A standby shell that printed `out` and `err` on starting (a banner, a .bashrc that echoes).
+FakeServer::CommandScript Shell(std::string out, std::string err = "") {
+  FakeServer::CommandScript script;
+  script.out = std::move(out);
+  script.err = std::move(err);
+  return script;
+}
+
+}  // namespace
+
+TEST_CASE("restart-app on a standby shell: one write of a fresh nonce and the command, the banner is not the output, "
+          "and the marker goes over the same connection") {
+  AppRestart app;
+  app.uranus.KeepStandbyShell(Shell("Welcome to uranus\n", "Last backup: today\n"));
+  app.uranus.AnswerCommand("trap", ExecResult{.exit_status = 0, .out = "", .err = ""});
+
+  ApplyReport report = app.Apply();
+
+  CHECK(OutcomeOf(report, "uranus/restart-app/shop").state == ActionOutcome::State::kDone);
+  CHECK(app.uranus.log() ==
+        Lines{"read: " + app.yml, "write: " + app.yml, "take: standby shell", "run: " + app.command, "write: " + app.marker});
+  CHECK(app.uranus.files.at(app.marker) == AppRestartDigest(app.uranus.files.at(app.yml)) + "\n");
+  const auto started = app.uranus.started();
+  REQUIRE(started.size() == 1);
+  CHECK(started[0].command == StandbyShellCommand());
+  CHECK(started[0].finished);
+  const std::string& input = started[0].input;
+  REQUIRE(input.size() == kNonceSize + 1 + app.command.size() + 1);
+  CHECK(input.rfind("replplan-ran-", 0) == 0);
+  CHECK(input.substr(kNonceSize) == std::string(1, '\0') + app.command + std::string(1, '\0'));
+
+  // A rerun finds the marker: the app is not restarted again, and a new standby stays standing by.
+  app.uranus.KeepStandbyShell();
+  app.uranus.ClearLog();
+  CHECK(app.executor->Execute(AppRestart::Restart(), nullptr).ok());
+  CHECK(app.uranus.log() == Lines{"read: " + app.yml, "read: " + app.marker});
+}
+
+TEST_CASE("restart-app failing on a standby shell reports the command's own stderr, not what the login shell printed") {
+  AppRestart app;
+  app.uranus.KeepStandbyShell(Shell("Welcome to uranus\n", "Last backup: today\n"));
+  app.uranus.AnswerCommand("trap", ExecResult{.exit_status = 1, .out = "", .err = "touch: Permission denied\n"});
+
+  ApplyReport report = app.Apply();
+
+  const ActionOutcome& restart = OutcomeOf(report, "uranus/restart-app/shop");
+  REQUIRE(restart.state == ActionOutcome::State::kFailed);
+  CHECK(restart.status.message() == "uranus: app shop: restart command failed (exit 1): touch: Permission denied");
+  CHECK(app.uranus.log() == Lines{"read: " + app.yml, "write: " + app.yml, "take: standby shell", "run: " + app.command});
+  CHECK(app.uranus.files.count(app.marker) == 0);
+}
+
+TEST_CASE("a standby shell that never answers: restart-app fails at the command's bound, runs nothing else, writes "
+          "no marker") {
+  AppRestart app;
+  FakeServer::CommandScript silent;
+  silent.silent = true;
+  app.uranus.KeepStandbyShell(silent);
+
+  ApplyReport report = app.Apply();
+
+  const ActionOutcome& restart = OutcomeOf(report, "uranus/restart-app/shop");
+  REQUIRE(restart.state == ActionOutcome::State::kFailed);
+  CHECK(restart.status.code() == Status::Code::kUnavailable);
+  CHECK(restart.status.message() ==
+        "uranus: app shop: restart command: ssh root@127.0.0.2:22: command timed out after 300000 ms");
+  // No second run the ordinary way: the shell may have run it.
+  CHECK(app.uranus.log() == Lines{"read: " + app.yml, "write: " + app.yml, "take: standby shell"});
+  CHECK(app.uranus.files.count(app.marker) == 0);
+  REQUIRE(app.uranus.started().size() == 1);
+  CHECK(app.uranus.started()[0].abandoned);
+  CheckNoSecret(RenderApplyReport(report));
+}
+
+TEST_CASE("a standby shell's connection dropped mid-answer: restart-app fails naming the transport, runs nothing "
+          "again, and a rerun restarts once the host answers") {
+  AppRestart app;
+  const std::string banner = "Welcome to uranus\n";
+  FakeServer::CommandScript dropping = Shell(banner);
+  dropping.drop_after = banner.size() + kNonceSize + 3;  // the banner, the nonce, 3 bytes of the command's output
+  app.uranus.KeepStandbyShell(dropping);
+  app.uranus.AnswerCommand("trap", ExecResult{.exit_status = 0, .out = "restarting shop\n", .err = ""});
+
+  ApplyReport report = app.Apply();
+
+  const ActionOutcome& restart = OutcomeOf(report, "uranus/restart-app/shop");
+  REQUIRE(restart.state == ActionOutcome::State::kFailed);
+  CHECK(restart.status.code() == Status::Code::kUnavailable);
+  CHECK(restart.status.message() ==
+        "uranus: app shop: restart command: ssh root@127.0.0.2:22: reading command output failed: connection reset "
+        "by peer");
+  // It ran once (the shell read it), and nothing after: no second run, no marker.
+  CHECK(app.uranus.log() == Lines{"read: " + app.yml, "write: " + app.yml, "take: standby shell", "run: " + app.command});
+  CHECK(app.uranus.files.count(app.marker) == 0);
+
+  // Still down: the rerun finds no marker (over the app lane's connection, still open) but cannot
+  // open the restart's session, and runs nothing.
+  app.uranus.ClearLog();
+  Status down = app.executor->Execute(AppRestart::Restart(), nullptr);
+  CHECK(down.code() == Status::Code::kUnavailable);
+  CHECK(Contains(down.message(), "uranus: cannot open SSH session"));
+  CHECK(app.uranus.log() == Lines{"read: " + app.yml, "read: " + app.marker});
+  // Back, the standby used up: the rerun restarts the ordinary way, once, and writes the marker.
+  app.uranus.AllowShellReconnect();
+  app.uranus.ClearLog();
+  CHECK(app.executor->Execute(AppRestart::Restart(), nullptr).ok());
+  CHECK(app.uranus.log() ==
+        Lines{"read: " + app.yml, "read: " + app.marker, "run: " + app.command, "write: " + app.marker});
+  CHECK(app.uranus.files.at(app.marker) == AppRestartDigest(app.uranus.files.at(app.yml)) + "\n");
+}
+
+TEST_CASE("a standby shell that answers another nonce ran nothing: restart-app runs the command the ordinary way, "
+          "exactly once") {
+  AppRestart app;
+  FakeServer::CommandScript gone;
+  gone.wrong_nonce = true;
+  app.uranus.KeepStandbyShell(gone);
+  app.uranus.AnswerCommand("trap", ExecResult{.exit_status = 0, .out = "", .err = ""});
+
+  ApplyReport report = app.Apply();
+
+  CHECK(OutcomeOf(report, "uranus/restart-app/shop").state == ActionOutcome::State::kDone);
+  CHECK(app.uranus.log() ==
+        Lines{"read: " + app.yml, "write: " + app.yml, "take: standby shell", "run: " + app.command, "write: " + app.marker});
+  REQUIRE(app.uranus.started().size() == 1);
+  CHECK(app.uranus.started()[0].finished);
+  CHECK(app.uranus.files.at(app.marker) == AppRestartDigest(app.uranus.files.at(app.yml)) + "\n");
 }
 
 }  // namespace replplan

@@ -332,6 +332,11 @@ class LiveServerSession : public ServerSession {
       finished_ = exit.ok();
       return exit;
     }
+    Result<ExecResult> Converse(std::string_view input, int timeout_ms) override {
+      auto result = stream_->Converse(input, timeout_ms);
+      finished_ = result.ok();
+      return result;
+    }
     Status KeepAlive(int interval_s) override {
       if (!keepalive_on_) {
         owner_.ssh_->EnableKeepalive(interval_s);

@@ -8,8 +8,8 @@
 // asked and has fault switches (fail statement N with errno E, freeze for T, drop the connection
 // after N, drop a started command's stream after N bytes), so a fault at any step is a unit test,
 // not a lab setup. Below the seam only: the SessionPool itself (what the live session borrows; it
-// starts watch's standby lock holders and shells) and restart-app's run on a standby shell
-// (providers/standby_shell.h: its nonce protocol needs the SshStream).
+// starts watch's standby lock holders and shells). restart-app's run on a standby shell
+// (providers/standby_shell.h) is a conversation with a command taken with TakeStartedCommand.
 //
 // Invariants:
 // - One user at a time (neither a MYSQL nor a libssh2 session may be shared between threads).
@@ -90,6 +90,11 @@ class RemoteCommand {
   // Closes stdin (EOF), reads the rest and waits for the exit status; an error only when nothing
   // arrives for `idle_timeout_ms` or the transport fails (see SshStream::Finish).
   virtual Result<StreamExit> Finish(int idle_timeout_ms) = 0;
+  // Writes `input` and EOF, reads stdout and stderr to their end and the exit status, as Run does,
+  // bounded by `timeout_ms` (a standby shell's one command, providers/standby_shell.h). Uses the
+  // command up: nothing else may be called on it after. Errors: the transport and the timeout (the
+  // command is abandoned then, its session's SSH connection closed).
+  virtual Result<ExecResult> Converse(std::string_view input, int timeout_ms) = 0;
   // Keeps traffic on a connection otherwise silent for long (a held cluster lock): a keepalive
   // every `interval_s` seconds of calls. Errors: the connection is gone.
   virtual Status KeepAlive(int interval_s) = 0;
@@ -150,8 +155,8 @@ class ServerSession {
   // seed's dump and restore) or a conversation that lasts (the cluster lock's holder).
   virtual Result<std::unique_ptr<RemoteCommand>> StartCommand(const std::string& command) = 0;
   // A command started ahead of need under `tag` (SessionPool::KeepStarted: watch's standby lock
-  // holders), taken with its SSH connection as this session's; null when there is none, or when
-  // this session has its SSH connection already.
+  // holders, standby shells), taken with its SSH connection as this session's; null when there is
+  // none, or when this session has its SSH connection already.
   virtual std::unique_ptr<RemoteCommand> TakeStartedCommand(const std::string& tag) = 0;
 
   // --- Typed verbs, over Query (non-virtual: one text for each statement) ------------------------

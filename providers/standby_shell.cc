@@ -7,8 +7,6 @@
 namespace replplan {
 namespace {
 
-constexpr char kTag[] = "standby shell";
-
 // 128 random bits as hex, fresh for each command: no output printed before the command was read
 // (a banner, /etc/profile, a .bashrc that echoes) can contain it.
 std::string NewNonce() {
@@ -33,6 +31,8 @@ bool DropThroughNonce(std::string& text, const std::string& nonce) {
 const char kProbeExpected[] = "42|it's\n";
 
 }  // namespace
+
+const char kStandbyShellTag[] = "standby shell";
 
 std::string StandbyShellCommand() {
   // bash whatever the login shell (read -d is bash's); `exec` so no extra process waits. The
@@ -65,35 +65,29 @@ Status CheckPosixShellProbe(const ExecResult& probe, const std::string& endpoint
                                     "/bin/bash as its shell (chsh -s /bin/bash)");
 }
 
-std::optional<StandbyRun> RunOnStandbyShell(SessionPool* pool, const SshOptions& options, const std::string& command,
-                                            std::string_view input, int timeout_ms) {
-  if (pool == nullptr) return std::nullopt;
-  SessionPool::Started standby = pool->TakeStarted(options, kTag);
-  if (!standby.stream) return std::nullopt;
+std::optional<Result<ExecResult>> RunOnStandbyShell(ServerSession& session, const std::string& command,
+                                                    std::string_view input, int timeout_ms) {
+  std::unique_ptr<RemoteCommand> standby = session.TakeStartedCommand(kStandbyShellTag);
+  if (!standby) return std::nullopt;
   const std::string nonce = NewNonce();
   std::string framed = nonce;
   framed.push_back('\0');
   framed += command;
   framed.push_back('\0');
   framed.append(input.data(), input.size());
-  standby.session->set_command_timeout_ms(timeout_ms);
-  StandbyRun run;
-  run.result = standby.stream->Converse(framed, timeout_ms);
-  standby.stream.reset();
-  if (!run.result.ok()) return run;  // the transport failed: the session goes with it
+  Result<ExecResult> result = standby->Converse(framed, timeout_ms);
+  standby.reset();
+  if (!result.ok()) return result;  // the transport failed: the session's SSH connection went with it
   // Without the nonce the shell was gone before it read the command: nothing ran, and the caller
-  // runs it the ordinary way. Whatever the shells printed on starting came before it.
-  if (!DropThroughNonce(run.result->out, nonce)) {
-    GiveBack(pool, std::move(standby.session), true);  // the session may be sound
-    return std::nullopt;
-  }
-  DropThroughNonce(run.result->err, nonce);
-  run.session = std::move(standby.session);
-  return run;
+  // runs it the ordinary way (the session's SSH connection is sound). Whatever the shells printed
+  // on starting came before it.
+  if (!DropThroughNonce(result->out, nonce)) return std::nullopt;
+  DropThroughNonce(result->err, nonce);
+  return result;
 }
 
 int KeepStandbyShells(const Topology& topology, SessionPool& pool, std::vector<Status>* refused) {
-  return pool.KeepStartedEverywhere(topology, kTag, StandbyShellCommand(), [](SshSession& session) -> Status {
+  return pool.KeepStartedEverywhere(topology, kStandbyShellTag, StandbyShellCommand(), [](SshSession& session) -> Status {
     auto probe = session.Run(PosixShellProbeCommand());
     if (!probe.ok()) return probe.status();
     return CheckPosixShellProbe(*probe, session.Endpoint());

@@ -23,25 +23,25 @@
 
 #include "engine/status.h"
 #include "engine/topology.h"
+#include "providers/server_session.h"
 #include "providers/session_pool.h"
 #include "providers/ssh/ssh_session.h"
 
 namespace replplan {
 
-// The command a standby shell's channel runs.
+// The command a standby shell's channel runs, and the tag it is kept under in a SessionPool
+// (ServerSession::TakeStartedCommand takes it).
 std::string StandbyShellCommand();
+extern const char kStandbyShellTag[];
 
-struct StandbyRun {
-  Result<ExecResult> result = Status::Internal("not run");
-  std::unique_ptr<SshSession> session;  // its session, free for more commands (or null)
-};
-
-// `command` with `input` on one of `pool`'s standby shells for the server `options` reaches;
-// nullopt when none stands by, or the one taken was gone before it ran the command: run it the
-// ordinary way then. The result is what SshSession::Run would give (the nonce and what the
-// shell printed before it removed).
-std::optional<StandbyRun> RunOnStandbyShell(SessionPool* pool, const SshOptions& options, const std::string& command,
-                                            std::string_view input, int timeout_ms);
+// `command` with `input` on the standby shell kept for `session`'s server (taken with
+// ServerSession::TakeStartedCommand, so its SSH connection becomes the session's and serves on);
+// nullopt when none stands by (or `session` has its SSH connection already), or the one taken was
+// gone before it ran the command: run it with session.Run then, once. Otherwise the result is what
+// Run would give (the nonce and what the shell printed before it removed), or the transport's or
+// the timeout's error (the command may have run: never run it again then).
+std::optional<Result<ExecResult>> RunOnStandbyShell(ServerSession& session, const std::string& command,
+                                                    std::string_view input, int timeout_ms);
 
 // The probe command, and whether its result shows a POSIX login shell (anything the shell printed
 // on starting may come first). FailedPrecondition naming `endpoint` and the fix when not.

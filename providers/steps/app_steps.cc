@@ -11,7 +11,6 @@
 #include "engine/database_yml.h"
 #include "engine/shell_quote.h"
 #include "engine/text.h"
-#include "providers/connect_options.h"
 #include "providers/http/http_get.h"
 #include "providers/ssh/atomic_write.h"
 #include "providers/ssh/read_files.h"
@@ -130,16 +129,14 @@ Status RestartApp(const StepContext& ctx, const Action& action) {
 
   // Its own session: the command may take long, and the cached session's bound is for quick ones.
   // SIGHUP and SIGPIPE ignored: a replplan killed mid-way must not leave the app half restarted.
-  // A standby shell (watch keeps one on every server) runs it with one write.
+  // A standby shell (watch keeps one on every server) runs it with one write, its SSH connection
+  // then the session's.
   const std::string command = "trap '' HUP PIPE; " + (*app)->restart;
-  std::unique_ptr<SshSession> standby_session;  // a standby shell's (ctx.pool), or
-  std::unique_ptr<ServerSession> session;       // one of this action's own
+  auto session = ctx.sessions.Open(ctx.server, SessionLimits{.command_timeout_ms = kAppCommandTimeoutMs});
   Result<ExecResult> run = Status::Internal("not run");
-  if (auto standby = RunOnStandbyShell(ctx.pool, SshOptionsFor(ctx.server), command, {}, kAppCommandTimeoutMs)) {
-    run = std::move(standby->result);
-    standby_session = std::move(standby->session);
+  if (auto standby = RunOnStandbyShell(*session, command, {}, kAppCommandTimeoutMs)) {
+    run = std::move(*standby);
   } else {
-    session = ctx.sessions.Open(ctx.server, SessionLimits{.command_timeout_ms = kAppCommandTimeoutMs});
     Status opened = session->ConnectSsh();
     if (!opened.ok()) return opened;
     run = session->Run(command);
@@ -150,17 +147,9 @@ Status RestartApp(const StepContext& ctx, const Action& action) {
                             Tail(run->err.empty() ? run->out : run->err));
   }
   Say(ctx, where + ": restarted");
+  if (checksum.empty()) return Status::OK();  // no database.yml to remember
   // The command ran, so its session is sound and serves the marker too.
-  if (checksum.empty()) {  // no database.yml to remember
-    GiveBack(ctx.pool, std::move(standby_session), true);
-    return Status::OK();
-  }
-  if (!standby_session && !session) {
-    session = ctx.sessions.Open(ctx.server, SessionLimits{.command_timeout_ms = kAppCommandTimeoutMs});
-  }
-  Status mark = standby_session ? AtomicWrite(*standby_session, marker, checksum + "\n", kMarkerWrite)
-                                : session->AtomicWrite(marker, checksum + "\n", kMarkerWrite);
-  GiveBack(ctx.pool, std::move(standby_session), mark.code() != Status::Code::kUnavailable);
+  Status mark = session->AtomicWrite(marker, checksum + "\n", kMarkerWrite);
   if (!mark.ok()) {
     return Status::Internal(where + ": restarted, but could not write " + marker + ": " + mark.message() +
                             " (a second run would restart it again)");

@@ -41,9 +41,6 @@
 #include "providers/server_session.h"
 
 namespace replplan {
-
-class SessionPool;
-
 namespace steps {
 
 // Every secret the topology names, resolved once, so every error text can be redacted of all of
@@ -69,9 +66,8 @@ struct StepContext {
   const ResolvedSecrets& secrets;
   const ProgressFn& progress;  // may be empty
   // Sessions of their own, to this server or another: a restart command (its own bound), an app's
-  // restart, another server's position.
+  // restart (on a standby shell when the factory's pool keeps one), another server's position.
   SessionFactory& sessions;
-  SessionPool* pool;  // may be null; its standby shells run an app's restart
   // database.yml files the executor replaced on this server, with the digest of what it wrote:
   // restart-app then knows the app has not been restarted with that content yet, without reading.
   std::map<std::string, std::string>& rewritten;

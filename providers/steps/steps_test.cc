@@ -40,7 +40,6 @@ struct Bench {
                               .secrets = secrets,
                               .progress = progress,
                               .sessions = factory,
-                              .pool = nullptr,
                               .rewritten = rewritten,
                               .health_timeout_s = 60};
   }

@@ -9,6 +9,7 @@
 #include "engine/mysql_errors.h"
 #include "engine/text.h"
 #include "providers/mysql/mysql_connection.h"
+#include "providers/standby_shell.h"
 
 namespace replplan {
 namespace {
@@ -164,9 +165,22 @@ void FakeServer::ScriptCommand(const std::string& prefix, CommandScript script) 
 void FakeServer::KeepStarted(const std::string& tag, const std::string& command, CommandScript script) {
   auto stream = std::make_shared<Stream>();
   stream->seen.command = command;
+  stream->drop_after = script.drop_after;
   stream->script = std::move(script);
   std::lock_guard<std::mutex> lock(mutex_);
   standby_[tag] = std::move(stream);
+}
+
+void FakeServer::KeepStandbyShell(CommandScript script) {
+  script.standby_shell = true;
+  KeepStarted(kStandbyShellTag, StandbyShellCommand(), std::move(script));
+}
+
+ExecResult FakeServer::ScriptedRun(const std::string& command) const {
+  for (auto it = commands_.rbegin(); it != commands_.rend(); ++it) {
+    if (command.rfind(it->first, 0) == 0) return it->second;
+  }
+  return ExecResult{};
 }
 
 std::vector<FakeServer::StartedCommand> FakeServer::started() const {
@@ -456,6 +470,50 @@ class FakeCommand : public RemoteCommand {
     return StreamExit{stream_->script.exit_status, stream_->script.err};
   }
 
+  Result<ExecResult> Converse(std::string_view input, int timeout_ms) override {
+    std::lock_guard<std::mutex> lock(server_.mutex_);
+    if (stream_->dropped) return Dropped("writing command input");
+    stream_->seen.input.append(input.data(), input.size());
+    stream_->seen.stdin_closed = true;
+    const FakeServer::CommandScript& script = stream_->script;
+    if (script.silent) {
+      session_open_ = false;  // abandoned: its session's SSH connection is closed with it
+      return Status::Unavailable("ssh " + endpoint_ + ": command timed out after " + std::to_string(timeout_ms) +
+                                 " ms");
+    }
+    ExecResult result{script.exit_status, script.out, script.err};
+    if (script.standby_shell) {
+      // bash's `read -r -d ''` twice (providers/standby_shell.cc); no command read: `exit 0`.
+      const size_t nonce_end = input.find('\0');
+      const size_t command_end = nonce_end == std::string_view::npos ? nonce_end : input.find('\0', nonce_end + 1);
+      if (command_end != std::string_view::npos) {
+        const std::string nonce(input.substr(0, nonce_end));
+        const std::string printed = script.wrong_nonce ? "replplan-ran-" + std::string(32, '0') : nonce;
+        result.out += printed;
+        result.err += printed;
+        if (!script.wrong_nonce) {
+          const std::string command(input.substr(nonce_end + 1, command_end - nonce_end - 1));
+          server_.log_.push_back("run: " + command);
+          const ExecResult ran = server_.ScriptedRun(command);
+          result.out += ran.out;
+          result.err += ran.err;
+          result.exit_status = ran.exit_status;
+        }
+      }
+    }
+    if (stream_->drop_after && *stream_->drop_after < result.out.size()) {
+      stream_->sent = *stream_->drop_after;
+      stream_->dropped = true;
+      server_.shell_down_ = true;
+      session_open_ = false;
+      return Dropped("reading command output");
+    }
+    stream_->sent = script.out.size();
+    stream_->seen.finished = true;
+    for (const auto& [name, value] : script.sets_globals) server_.globals[name] = value;
+    return result;
+  }
+
   Status KeepAlive(int) override {
     std::lock_guard<std::mutex> lock(server_.mutex_);
     return stream_->dropped || server_.shell_down_ ? Dropped("keepalive") : Status::OK();
@@ -601,10 +659,7 @@ class FakeServerSession : public ServerSession {
     Status step = ShellStep("run: " + command);
     if (!step.ok()) return step;
     std::lock_guard<std::mutex> lock(server_->mutex_);
-    for (auto it = server_->commands_.rbegin(); it != server_->commands_.rend(); ++it) {
-      if (command.rfind(it->first, 0) == 0) return it->second;
-    }
-    return ExecResult{};
+    return server_->ScriptedRun(command);
   }
 
   Result<std::vector<FileRead>> ReadFiles(const std::vector<std::string>& paths) override {

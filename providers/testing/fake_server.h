@@ -29,7 +29,15 @@
 //   (a restore, a lock holder that holds: its output ends when its stdin is closed) or `silent`
 //   (never a byte nor an end: a holder stuck on a frozen host; Finish gives up after its idle
 //   timeout). Everything written to a command's stdin is kept (started()). TakeStartedCommand takes
-//   the standby KeepStarted left under its tag (logged "take: <tag>").
+//   the standby KeepStarted left under its tag (logged "take: <tag>"). A command's Converse (one
+//   write and EOF, then its whole output) gives `out`, `err` and `exit_status`.
+// - KeepStandbyShell keeps watch's standby shell (providers/standby_shell.h), playing its protocol in
+//   Converse: the input's <nonce>\0<command>\0 is read, then `out` and `err` (what the login shell
+//   printed on starting), the nonce on both, and the command's own output as Run would give it (an
+//   AnswerCommand script; logged "run: <command>", as it ran). Its faults: `silent` (never a byte:
+//   Converse returns the command timeout's error, without waiting it out: a restart's bound is
+//   minutes), `drop_after` (the connection drops after that many bytes of stdout, the nonce and
+//   banner included), `wrong_nonce` (another nonce, nothing run: a shell gone before it read).
 // Everything a session asks is logged in order: "sql: STOP SLAVE" (the statement with the secrets
 // the caller passed as also_redact redacted: a log that shows one shows a secret the executor did
 // not declare), "read: <path>", "write: <path>", "run: <command>", "list: <dir>", "start: <command>". Statements refused because the
@@ -110,10 +118,17 @@ class FakeServer {
     bool silent = false;
     // Globals it sets once it finished cleanly (a restore's SET GLOBAL gtid_slave_pos).
     std::map<std::string, std::string> sets_globals;
+    // Its connection drops after this many bytes of stdout (a kept command's DropStreamAfter).
+    std::optional<size_t> drop_after;
+    bool standby_shell = false;  // plays a standby shell's protocol (KeepStandbyShell)
+    bool wrong_nonce = false;    // a standby shell that answers another nonce and runs nothing
   };
   void ScriptCommand(const std::string& prefix, CommandScript script);
   // A command started ahead of need under `tag` (see ServerSession::TakeStartedCommand).
   void KeepStarted(const std::string& tag, const std::string& command, CommandScript script);
+  // Watch's standby shell, kept under its tag (above); `script` gives its banner and faults.
+  void KeepStandbyShell(CommandScript script);
+  void KeepStandbyShell() { KeepStandbyShell(CommandScript{}); }
 
   // A started command as the server saw it.
   struct StartedCommand {
@@ -189,6 +204,9 @@ class FakeServer {
   SqlOutcome Receive(const std::string& sql, const std::string& logged, const std::string& endpoint,
                      std::chrono::milliseconds read_timeout);
   Result<std::vector<Row>> Model(const std::string& sql, const std::string& endpoint);
+  // What AnswerCommand scripted for `command` (the newest prefix first; exit 0 and no output when
+  // nothing does). Under the lock.
+  ExecResult ScriptedRun(const std::string& command) const;
   // The fault for a shell log line, removed from the list; nullopt when none.
   std::optional<ShellFault> TakeShellFault(const std::string& line);
 

@@ -256,6 +256,48 @@ TEST_CASE("the fake's started commands play their script, keep their stdin, and 
   CHECK(fake.log() == Lines{"start: produce --all", "start: consume", "start: produce"});
 }
 
+TEST_CASE("a started command's Converse: its input kept, its whole output at once; a silent one times out and closes "
+          "its session's connection") {
+  FakeSessionFactory factory;
+  FakeServer& fake = factory.server("uranus");
+  FakeServer::CommandScript echo;
+  echo.out = "hello";
+  echo.exit_status = 2;
+  echo.err = "bye\n";
+  fake.ScriptCommand("produce", echo);
+  FakeServer::CommandScript silent;
+  silent.silent = true;
+  fake.ScriptCommand("hang", silent);
+  auto session = factory.Open(Spec("uranus"));
+
+  auto producer = session->StartCommand("produce");
+  REQUIRE(producer.ok());
+  auto answer = (*producer)->Converse("in", 1000);
+  REQUIRE(answer.ok());
+  CHECK(answer->out == "hello");
+  CHECK(answer->err == "bye\n");
+  CHECK(answer->exit_status == 2);
+  producer->reset();
+
+  auto hung = session->StartCommand("hang");
+  REQUIRE(hung.ok());
+  auto timed_out = (*hung)->Converse("", 250);
+  REQUIRE_FALSE(timed_out.ok());
+  CHECK(timed_out.status().code() == Status::Code::kUnavailable);
+  CHECK(timed_out.status().message() == "ssh root@127.0.0.9:22: command timed out after 250 ms");
+  hung->reset();
+
+  const auto started = fake.started();
+  REQUIRE(started.size() == 2);
+  CHECK(started[0].input == "in");
+  CHECK(started[0].stdin_closed);
+  CHECK(started[0].finished);
+  CHECK(started[1].abandoned);
+  // A new SSH connection for the next verb (the host still takes them).
+  CHECK(session->Run("true").ok());
+  CHECK(fake.log() == Lines{"start: produce", "start: hang", "run: true"});
+}
+
 TEST_CASE("the fake refuses a login with the errno it is given, and lists directories from its files") {
   FakeSessionFactory factory;
   FakeServer& fake = factory.server("uranus");

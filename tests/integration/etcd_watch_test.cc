@@ -8,9 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <filesystem>
 #include <functional>
-#include <fstream>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -286,61 +284,34 @@ TEST_CASE("the leader watcher killed (kill -9), then the primary: the standby fa
 
 namespace {
 
-bool MoveSelfTo(const std::string& group_dir) {
-  std::ofstream procs(group_dir + "/cgroup.procs");
-  procs << getpid() << std::endl;
-  return procs.good();
-}
-
 }  // namespace
 
 TEST_CASE("the leader watcher alone cut off from the primary (iptables), the two others see it: no failover, "
           "the majority of watchers refuses before any replica is asked") {
-  const std::string root = lab::Cgroup2Root();
-  if (root.empty()) {
+  if (lab::Cgroup2Root().empty()) {
     MESSAGE("SKIPPED: no cgroup v2 mount: cannot cut off one watcher alone");
     return;
   }
   const std::string text = AppliedLab();
   // w1 starts inside a cgroup of its own (the test joins it just for the fork, then goes back).
-  std::string own = lab::ReadFile("/proc/self/cgroup");  // "0::/user.slice/...\n"
-  own = own.substr(own.find("::") + 2);
-  own = own.substr(0, own.find('\n'));
-  const std::string group = "replplan-etcd-cutoff-" + std::to_string(getpid());
-  std::filesystem::create_directory(root + "/" + group);
-  std::vector<std::string> rule = {"OUTPUT", "-p", "tcp", "-d", lab::Address("mercury"), "-m", "cgroup",
-                                   "--path", group, "-j", "REJECT", "--reject-with", "tcp-reset"};
-  auto iptables = [&](const std::string& op) {
-    std::vector<std::string> argv = {"iptables", op};
-    argv.insert(argv.end(), rule.begin(), rule.end());
-    return lab::Run(argv);
-  };
+  // The rule, the group and w1 (its last member: `watchers`, declared after, goes first) go
+  // whatever happens below.
+  lab::CgroupCutOff cutoff("replplan-etcd-cutoff", lab::Address("mercury"));
   std::unique_ptr<Watchers> watchers;
-  // The rule, the group and w1 (its last member) go whatever happens below.
-  struct Undo {
-    std::function<void()> undo;
-    ~Undo() { undo(); }
-  } undo{[&] {
-    iptables("-D");
-    MoveSelfTo(root + own);
-    watchers.reset();
-    std::error_code ignored;
-    std::filesystem::remove(root + "/" + group, ignored);
-  }};
-  REQUIRE_MESSAGE(MoveSelfTo(root + "/" + group), "cannot move this test into " << root << "/" << group);
+  REQUIRE_MESSAGE(cutoff.JoinSelf(), "cannot move this test into the cut-off cgroup");
   watchers = std::make_unique<Watchers>("cutoff", text, 1);
-  REQUIRE_MESSAGE(MoveSelfTo(root + own), "cannot move this test back into " << root << own);
+  REQUIRE_MESSAGE(cutoff.LeaveSelf(), "cannot move this test back into its own cgroup");
   watchers->Start("cutoff", text, 2);
   watchers->Start("cutoff", text, 3);
   watchers->WaitWarm();
-  auto inserted = iptables("-I");
+  auto inserted = cutoff.Cut();
   INFO(inserted.out << inserted.err);
   REQUIRE(inserted.exit_code == 0);
   REQUIRE_MESSAGE(watchers->w[0]->WaitForOutput("primary mercury unreachable", 10s), watchers->Logs());
   // Past slave_net_timeout + 2 s: every attempt the leader makes for this loss.
   const int wait_s = lab::LoadTopology().replication.slave_net_timeout + 4;
   std::this_thread::sleep_for(std::chrono::seconds(wait_s));
-  iptables("-D");
+  cutoff.Restore();
   const std::string logs = watchers->Logs();
   INFO(logs);
   CHECK(watchers->w[0]->Output().find("1 of 3 watchers see mercury down: a majority is needed") != std::string::npos);

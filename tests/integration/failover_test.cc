@@ -10,6 +10,7 @@
 #include <cmath>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -260,43 +261,21 @@ TEST_CASE("a paused watcher reports kill -9 of the primary and fails nothing ove
 }
 
 TEST_CASE("replplan alone cut off from the primary (iptables) while the replicas see it: no failover") {
-  const std::string cgroup_root = lab::Cgroup2Root();
-  if (cgroup_root.empty()) {
+  if (lab::Cgroup2Root().empty()) {
     MESSAGE("SKIPPED: no cgroup v2 mount in /proc/self/mountinfo: cannot cut off replplan alone");
     return;
   }
   std::string path = ClusterWithApp(/*semi_sync=*/false);
   AppOn app("mercury");  // stopped again at the end: the failover's restart-app starts it
   App({"stop", "mercury"});
-  std::string group = "replplan-cutoff-" + std::to_string(getpid());
-  std::filesystem::create_directory(cgroup_root + "/" + group);
-  std::vector<std::string> rule = {"OUTPUT", "-p", "tcp", "-d", lab::Address("mercury"), "-m", "cgroup",
-                                   "--path", group, "-j", "REJECT", "--reject-with", "tcp-reset"};
-  auto iptables = [&](const std::string& op) {
-    std::vector<std::string> argv = {"iptables", op};
-    argv.insert(argv.end(), rule.begin(), rule.end());
-    return lab::Run(argv);
-  };
-  RequireOk(iptables("-I"), "iptables -I");
-  // The rule and the group go whatever happens below: they are the machine's, not the lab's.
-  struct Undo {
-    std::function<void()> undo;
-    ~Undo() { undo(); }
-  } undo{[&] {
-    iptables("-D");
-    std::filesystem::remove(cgroup_root + "/" + group);
-  }};
   // replplan runs inside the cgroup: its packets to mercury are refused; the servers' are not.
-  auto cut_off = [&](const std::vector<std::string>& argv) {
-    std::string command = "echo $$ > " + cgroup_root + "/" + group + "/cgroup.procs && exec";
-    for (const std::string& a : argv) command += " '" + a + "'";
-    return lab::Run({"bash", "-c", command});
-  };
-  auto failover = cut_off({"timeout", "60", REPLPLAN_BINARY, "failover", path, "--yes"});
+  auto cutoff = std::make_unique<lab::CgroupCutOff>("replplan-cutoff", lab::Address("mercury"));
+  RequireOk(cutoff->Cut(), "iptables -I");
+  auto failover = cutoff->RunInside({"timeout", "60", REPLPLAN_BINARY, "failover", path, "--yes"});
   // The watcher finds the primary unreachable every 100 ms for 4 s and must never fail over.
-  auto watch = cut_off({"timeout", "4", REPLPLAN_BINARY, "watch", path, "--max-failovers", "1", "--interval-ms", "100"});
-  undo.undo();
-  undo.undo = [] {};
+  auto watch =
+      cutoff->RunInside({"timeout", "4", REPLPLAN_BINARY, "watch", path, "--max-failovers", "1", "--interval-ms", "100"});
+  cutoff.reset();  // the rule and the group go
 
   INFO("failover:\n" << failover.out << failover.err);
   CHECK(failover.exit_code == 1);

@@ -1,5 +1,6 @@
 #include "integration/lab_client.h"
 
+#include "engine/shell_quote.h"
 #include "engine/text.h"
 #include "engine/topology_parser.h"
 
@@ -318,6 +319,74 @@ std::string Cgroup2Root() {
     if (std::filesystem::exists(mount_point + "/cgroup.procs")) return mount_point;
   }
   return "";
+}
+
+namespace {
+
+bool MoveSelfTo(const std::string& group_dir) {
+  std::ofstream procs(group_dir + "/cgroup.procs");
+  procs << getpid() << std::endl;
+  return procs.good();
+}
+
+std::string CutOffRoot() {
+  std::string root = Cgroup2Root();
+  if (root.empty()) throw std::runtime_error("no cgroup v2 mount in /proc/self/mountinfo: cannot cut off one process");
+  return root;
+}
+
+}  // namespace
+
+CgroupCutOff::CgroupCutOff(const std::string& name, const std::string& address)
+    : group_(name + "-" + std::to_string(getpid())), dir_(CutOffRoot() + "/" + group_), address_(address) {
+  std::filesystem::create_directory(dir_);
+}
+
+CgroupCutOff::~CgroupCutOff() {
+  Restore();
+  LeaveSelf();
+  std::error_code ignored;  // a member still inside keeps it; nothing to do about that here
+  std::filesystem::remove(dir_, ignored);
+}
+
+CommandResult CgroupCutOff::Iptables(const std::string& op) {
+  // -w: other labs on this machine change rules at the same time (the xtables lock).
+  return Run({"iptables", "-w", op, "OUTPUT", "-p", "tcp", "-d", address_, "-m", "cgroup", "--path", group_, "-j",
+              "REJECT", "--reject-with", "tcp-reset"});
+}
+
+CommandResult CgroupCutOff::Cut() {
+  CommandResult inserted = Iptables("-I");
+  rule_in_ = rule_in_ || inserted.exit_code == 0;
+  return inserted;
+}
+
+void CgroupCutOff::Restore() {
+  if (!rule_in_) return;
+  Iptables("-D");
+  rule_in_ = false;
+}
+
+CommandResult CgroupCutOff::RunInside(const std::vector<std::string>& argv) {
+  std::vector<std::string> exec = {"exec"};
+  exec.insert(exec.end(), argv.begin(), argv.end());
+  return Run({"bash", "-c", "echo $$ > " + replplan::ShellQuote(dir_ + "/cgroup.procs") + " && " + replplan::ShellJoin(exec)});
+}
+
+bool CgroupCutOff::JoinSelf() {
+  std::string own = ReadFile("/proc/self/cgroup");  // "0::/user.slice/...\n"
+  own = own.substr(own.find("::") + 2);
+  own = own.substr(0, own.find('\n'));
+  if (!MoveSelfTo(dir_)) return false;
+  home_ = Cgroup2Root() + own;
+  return true;
+}
+
+bool CgroupCutOff::LeaveSelf() {
+  if (home_.empty()) return true;
+  if (!MoveSelfTo(home_)) return false;
+  home_.clear();
+  return true;
 }
 
 bool Background::Running() {

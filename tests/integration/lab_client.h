@@ -82,6 +82,40 @@ CommandResult Replplan(const std::vector<std::string>& args);
 // from a server with iptables' cgroup match.
 std::string Cgroup2Root();
 
+// One process (or a few) cut off from one server alone: a cgroup of its own under Cgroup2Root()
+// ("<name>-<pid>"), and an iptables OUTPUT rule refusing that group's TCP packets to `address`
+// with a reset (the cgroup match); the lab's servers and every other process still reach it. The
+// rule and the group are the machine's, not the lab's: both go when the object does. Requires a
+// cgroup v2 mount (check Cgroup2Root() first: throws std::runtime_error without one) and root.
+class CgroupCutOff {
+ public:
+  CgroupCutOff(const std::string& name, const std::string& address);
+  ~CgroupCutOff();  // Restore(), LeaveSelf(), then the group removed
+  CgroupCutOff(const CgroupCutOff&) = delete;
+  CgroupCutOff& operator=(const CgroupCutOff&) = delete;
+
+  // iptables -I: the group's packets to the address are refused from now on.
+  CommandResult Cut();
+  // iptables -D of the rule Cut() inserted (nothing when none is in).
+  void Restore();
+  // `argv` run inside the group (bash writes its pid into the group, then execs argv): cut off
+  // while the rule is in.
+  CommandResult RunInside(const std::vector<std::string>& argv);
+  // This test process into the group (so what it forks now starts there) and back to the group
+  // it came from; false when the move failed.
+  bool JoinSelf();
+  bool LeaveSelf();
+
+ private:
+  CommandResult Iptables(const std::string& op);
+
+  const std::string group_;  // the group's path below the root, as the cgroup match takes it
+  const std::string dir_;    // its directory
+  const std::string address_;
+  std::string home_;         // this process's group before JoinSelf(), "" when not inside
+  bool rule_in_ = false;
+};
+
 // The replplan binary under test running in the background (REPLPLAN_BINARY ARGS...), stdin from
 // /dev/null, stdout and stderr into one file under Dir()/tmp that a test can watch. The process is
 // its own: stopped by pid, never by a pattern that could match another; and killed and reaped when

@@ -14,6 +14,7 @@
 
 #include "integration/lab_client.h"
 #include "providers/connect_options.h"
+#include "providers/server_session.h"
 #include "providers/session_pool.h"
 #include "providers/standby_shell.h"
 
@@ -58,6 +59,8 @@ TEST_CASE("a command on a standby shell runs as a fresh exec would: stdout, stde
   REQUIRE(replplan::KeepStandbyShells(topology, pool) == 2);  // one per server
   CHECK(replplan::KeepStandbyShells(topology, pool) == 0);    // kept, not started again
   const replplan::SshOptions mercury = replplan::SshOptionsFor(topology.servers[0]);
+  replplan::LiveSessionFactory sessions(&pool);
+  auto session = sessions.Open(topology.servers[0]);
 
   // Several lines, quotes of both kinds, $-expansions: the command reaches the shell as written.
   const std::string command =
@@ -66,18 +69,18 @@ TEST_CASE("a command on a standby shell runs as a fresh exec would: stdout, stde
       "echo to-err >&2\n"
       "cat\n"
       "exit 3";
-  auto run = replplan::RunOnStandbyShell(&pool, mercury, command, std::string("in\0put\n", 7), kTimeoutMs);
+  auto run = replplan::RunOnStandbyShell(*session, command, std::string("in\0put\n", 7), kTimeoutMs);
   REQUIRE(run.has_value());
-  REQUIRE_MESSAGE(run->result.ok(), run->result.status().message());
-  CHECK(run->result->out == std::string("it's|sub\nin\0put\n", 16));
-  CHECK(run->result->err == "to-err\n");
-  CHECK(run->result->exit_status == 3);
+  REQUIRE_MESSAGE(run->ok(), run->status().message());
+  CHECK((*run)->out == std::string("it's|sub\nin\0put\n", 16));
+  CHECK((*run)->err == "to-err\n");
+  CHECK((*run)->exit_status == 3);
 
-  // Used up: the next command on mercury has no standby, while its session serves on.
-  CHECK_FALSE(pool.HasStarted(mercury, "standby shell"));
-  CHECK_FALSE(replplan::RunOnStandbyShell(&pool, mercury, "true", {}, kTimeoutMs).has_value());
-  REQUIRE(run->session != nullptr);
-  auto again = run->session->Run("echo still here");
+  // Used up: the next command on mercury has no standby, while the session serves on over the
+  // standby's SSH connection.
+  CHECK_FALSE(pool.HasStarted(mercury, replplan::kStandbyShellTag));
+  CHECK_FALSE(replplan::RunOnStandbyShell(*sessions.Open(topology.servers[0]), "true", {}, kTimeoutMs).has_value());
+  auto again = session->Run("echo still here");
   REQUIRE(again.ok());
   CHECK(again->out == "still here\n");
 }
@@ -85,20 +88,28 @@ TEST_CASE("a command on a standby shell runs as a fresh exec would: stdout, stde
 TEST_CASE("a standby shell that is gone runs nothing: the caller is told to run the command itself") {
   lab::Reset(2);
   replplan::Topology topology = lab::LoadTopology();
-  const replplan::SshOptions mercury = replplan::SshOptionsFor(topology.servers[0]);
   const std::string marker = lab::Dir() + "/tmp/standby-ran";
   std::filesystem::remove(marker);
 
-  CHECK_FALSE(replplan::RunOnStandbyShell(nullptr, mercury, "touch " + marker, {}, kTimeoutMs).has_value());
+  replplan::LiveSessionFactory unpooled;
+  CHECK_FALSE(replplan::RunOnStandbyShell(*unpooled.Open(topology.servers[0]), "touch " + marker, {}, kTimeoutMs)
+                  .has_value());
   replplan::SessionPool pool;
-  CHECK_FALSE(replplan::RunOnStandbyShell(&pool, mercury, "touch " + marker, {}, kTimeoutMs).has_value());
+  replplan::LiveSessionFactory sessions(&pool);
+  CHECK_FALSE(
+      replplan::RunOnStandbyShell(*sessions.Open(topology.servers[0]), "touch " + marker, {}, kTimeoutMs).has_value());
 
   REQUIRE(replplan::KeepStandbyShells(topology, pool) == 2);
   // Killed under a live session: the pool cannot see it without a round trip.
   REQUIRE(lab::Lab({"pkill", "KILL", "read -r -d"}).exit_code == 0);
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  CHECK_FALSE(replplan::RunOnStandbyShell(&pool, mercury, "touch " + marker, {}, kTimeoutMs).has_value());
+  // Taken and found gone: nothing ran, and the session's SSH connection runs the command instead.
+  auto session = sessions.Open(topology.servers[0]);
+  CHECK_FALSE(replplan::RunOnStandbyShell(*session, "touch " + marker, {}, kTimeoutMs).has_value());
   CHECK_FALSE(std::filesystem::exists(marker));
+  auto ordinary = session->Run("echo ordinary");
+  REQUIRE_MESSAGE(ordinary.ok(), ordinary.status().message());
+  CHECK(ordinary->out == "ordinary\n");
 }
 
 TEST_CASE("standby shells end, running nothing, when their connection closes") {
@@ -136,14 +147,14 @@ TEST_CASE("a login shell that prints on starting runs a command on its standby s
   // it says nothing ran.
   const std::string command = "echo ran >> " + counter + "; echo out; echo err >&2";
   std::string out, err;
-  if (auto run = replplan::RunOnStandbyShell(&pool, mercury, command, {}, kTimeoutMs)) {
-    REQUIRE_MESSAGE(run->result.ok(), run->result.status().message());
-    out = run->result->out;
-    err = run->result->err;
+  replplan::LiveSessionFactory sessions(&pool);
+  auto session = sessions.Open(topology.servers[0]);
+  if (auto run = replplan::RunOnStandbyShell(*session, command, {}, kTimeoutMs)) {
+    REQUIRE_MESSAGE(run->ok(), run->status().message());
+    out = (*run)->out;
+    err = (*run)->err;
   } else {
-    auto session = replplan::SshSession::Connect(mercury);
-    REQUIRE(session.ok());
-    auto fresh = (*session)->Run(command);
+    auto fresh = session->Run(command);
     REQUIRE(fresh.ok());
     out = fresh->out;
   }

@@ -346,7 +346,11 @@ class Diagnoser {
     if (p == nullptr || !p->sql_ok) return;
     const std::string mine_text = s.gtid_current_pos.empty() ? s.gtid_binlog_pos : s.gtid_current_pos;
     const std::string theirs_text = p->gtid_current_pos.empty() ? p->gtid_binlog_pos : p->gtid_current_pos;
-    auto errant = FindErrant(mine_text, theirs_text, p->server_id.value_or(topo_.Primary().server_id));
+    // A server with no channel receives nothing: no domain may just have arrived from the primary
+    // (server_id 0 is no server's), as the planner compares it (engine/planner/errant.cc).
+    const uint32_t primary_id =
+        s.DefaultChannel() == nullptr ? 0 : p->server_id.value_or(topo_.Primary().server_id);
+    auto errant = FindErrant(mine_text, theirs_text, primary_id);
     if (!errant || errant->empty()) return;
     Add(spec, "errant-transactions", Severity::kBroken, 0, "gtid-ahead",
         {"errant GTIDs: " + JoinGtidList(errant->Listed()), spec.name + " gtid_current_pos: " + mine_text,

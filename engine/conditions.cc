@@ -284,6 +284,13 @@ class Diagnoser {
     } else if (sql == kErrKeyNotFound || sql == kErrDuplicateKey) {
       std::string event = RowEventOf(c->last_sql_error);
       std::vector<std::string> evidence = {threads, sql_error};
+      // The table and row event on a line of their own (the error text may bury them), and where
+      // the SQL thread stopped in its source's binlog (what a file/position skip checks).
+      if (!event.empty()) evidence.push_back("row event: " + event);
+      if (!c->relay_source_log_file.empty() && c->exec_source_log_pos) {
+        evidence.push_back("stopped at " + c->relay_source_log_file + ":" + std::to_string(*c->exec_source_log_pos) +
+                           " of its source's binlog (Relay_Master_Log_File:Exec_Master_Log_Pos)");
+      }
       if (!s.failed_gtid.empty()) {
         evidence.push_back("failing transaction: GTID " + s.failed_gtid + " (relay log " + c->relay_log_file + ":" +
                            std::to_string(c->relay_log_pos.value_or(0)) + ")");

@@ -448,3 +448,47 @@ TEST_CASE("remedies: 1062 in file/position mode with on_data_error = \"skip\": t
   auto again = lab::Replplan({"plan", "--detailed-exitcode", path});
   CHECK_MESSAGE(again.exit_code == 0, (again.out + again.err));
 }
+
+TEST_CASE("remedies: a replica far behind the file's bound (replication.far_behind_seconds) is named, degraded") {
+  lab::Reset(3);
+  std::string text = lab::ReadFile(lab::TopologyPath());
+  const std::string replication = "[replication]\n";
+  size_t at = text.find(replication);
+  REQUIRE(at != std::string::npos);
+  text.insert(at + replication.size(), "far_behind_seconds = 2\n");
+  const std::string path = lab::WriteFile("remedy-far-behind.toml", text);
+  auto applied = lab::Replplan({"apply", "--yes", path});
+  REQUIRE_MESSAGE(applied.exit_code == 0, (applied.out + applied.err));
+  lab::Sql("mercury", "CREATE TABLE secondhand_production.remedy_probe (id INT PRIMARY KEY)");
+  CheckSameRowsEverywhere(1);
+
+  // venus applies each event 8 s after it was written: a write leaves it behind for those 8 s.
+  lab::Sql("venus", "STOP SLAVE; CHANGE MASTER TO MASTER_DELAY = 8; START SLAVE");
+  lab::Sql("mercury", "INSERT INTO secondhand_production.remedy_probe VALUES (2)");
+  std::string status;
+  REQUIRE_MESSAGE(lab::WaitFor([&] {
+    status = lab::Replplan({"status", "--json", path}).out;
+    return status.find("far-behind") != std::string::npos;
+  }, std::chrono::seconds(7)), status);
+  std::string plan_text;
+  auto on_venus = PlanConditionsOn("venus", plan_text, path);
+  bool named = false;
+  for (const auto& c : on_venus) {
+    if (c["type"] != "far-behind") continue;
+    named = true;
+    CHECK(c["severity"] == "degraded");
+    CHECK_MESSAGE(c["evidence"].dump().find("bound 2 s (replication.far_behind_seconds)") != std::string::npos,
+                  c.dump());
+  }
+  CHECK_MESSAGE(named, plan_text);  // read within the 8 s, just after status saw it
+  CHECK_MESSAGE(plan_text.find("condition: far-behind (degraded)") != std::string::npos, plan_text);
+  CHECK(Rows("venus") == "1");  // not yet applied
+
+  // CHANGE MASTER put venus's heartbeat period back to its default: apply sets the file's again.
+  lab::Sql("venus", "STOP SLAVE; CHANGE MASTER TO MASTER_DELAY = 0; START SLAVE");
+  auto repaired = lab::Replplan({"apply", "--yes", path});
+  CHECK_MESSAGE(repaired.exit_code == 0, (repaired.out + repaired.err));
+  CheckSameRowsEverywhere(3);
+  auto again = lab::Replplan({"plan", "--detailed-exitcode", path});
+  CHECK_MESSAGE(again.exit_code == 0, (again.out + again.err));
+}

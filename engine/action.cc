@@ -159,7 +159,14 @@ struct Render {
   void operator()(const RewriteAppConfigArgs& a) { out = {{"app", a.app}, {"primary", a.primary}}; }
   void operator()(const RestartAppArgs& a) { out = {{"app", a.app}}; }
   void operator()(const CheckHealthArgs& a) { out = {{"app", a.app}}; }
-  void operator()(const SkipTransactionArgs& a) { out = {{"gtid", a.gtid}}; }
+  void operator()(const SkipTransactionArgs& a) {
+    if (a.log_file.empty()) {
+      out = {{"gtid", a.gtid}};
+      return;
+    }
+    out = {{"log_file", a.log_file}, {"log_pos", std::to_string(a.log_pos)}};
+    if (!a.gtid.empty()) out["gtid"] = a.gtid;
+  }
 };
 
 }  // namespace

@@ -239,7 +239,13 @@ struct SkipTransactionArgs {
   static constexpr ActionKind kKind = ActionKind::kSkipTransaction;
   // The one transaction skipped, "domain-server_id-seq" as its Gtid event in the relay log names
   // it: gtid_slave_pos then holds it as applied, and the replica fetches from the one after.
+  // File/position replication: only to name it ("" when the relay log did not).
   std::string gtid;
+  // File/position replication: where the SQL thread stopped in the source's binlog
+  // (Relay_Master_Log_File, Exec_Master_Log_Pos), the start of the event group skipped with
+  // sql_slave_skip_counter = 1. Empty and 0 under GTID.
+  std::string log_file;
+  uint64_t log_pos = 0;
   bool operator==(const SkipTransactionArgs&) const = default;
 };
 

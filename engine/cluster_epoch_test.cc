@@ -76,7 +76,14 @@ TEST_CASE("before the guard, the same live state planned a fence and a DESTRUCTI
     f.live.servers["venus"].channels = {HealthyChannel(*f.file.FindServer("mercury"))};
     auto plan = BuildPlan(f.file, f.live);
     REQUIRE(plan.ok());
-    // Without epochs the planner cannot tell a stale file here: it reseeds uranus as before...
+    // Without epochs the planner cannot tell a stale file here: uranus's writes are errant
+    // transactions, refused by default (errant_transactions)...
+    CHECK_FALSE(Has(*plan, "uranus/seed-replica"));
+    CHECK(plan->incomplete());
+    // ...and reseeded when the file says reseed...
+    f.file.cluster.errant_transactions = ErrantRemedy::kReseed;
+    plan = BuildPlan(f.file, f.live);
+    REQUIRE(plan.ok());
     CHECK(Has(*plan, "uranus/seed-replica"));
     // ...and with the servers' epoch it refuses.
     f.live.servers["uranus"].epoch = Epoch(1, "uranus");
@@ -125,6 +132,7 @@ TEST_CASE("the file the failover rewrote plans normally: mercury rejoins (reseed
   AfterFailover f;
   f.file.cluster.primary = "uranus";
   f.file.cluster.epoch = 1;
+  f.file.cluster.errant_transactions = ErrantRemedy::kReseed;  // the default refuses (errant_plan_test)
   f.live.servers["uranus"].epoch = Epoch(1, "uranus");
   f.live.servers["mercury"].gtid_binlog_pos = f.live.servers["mercury"].gtid_current_pos = "0-1-42,1-1-3";  // lost writes
   auto plan = BuildPlan(f.file, f.live);

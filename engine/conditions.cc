@@ -284,6 +284,13 @@ class Diagnoser {
     } else if (sql == kErrKeyNotFound || sql == kErrDuplicateKey) {
       std::string event = RowEventOf(c->last_sql_error);
       std::vector<std::string> evidence = {threads, sql_error};
+      // The table and row event on a line of their own (the error text may bury them), and where
+      // the SQL thread stopped in its source's binlog (what a file/position skip checks).
+      if (!event.empty()) evidence.push_back("row event: " + event);
+      if (!c->relay_source_log_file.empty() && c->exec_source_log_pos) {
+        evidence.push_back("stopped at " + c->relay_source_log_file + ":" + std::to_string(*c->exec_source_log_pos) +
+                           " of its source's binlog (Relay_Master_Log_File:Exec_Master_Log_Pos)");
+      }
       if (!s.failed_gtid.empty()) {
         evidence.push_back("failing transaction: GTID " + s.failed_gtid + " (relay log " + c->relay_log_file + ":" +
                            std::to_string(c->relay_log_pos.value_or(0)) + ")");
@@ -346,7 +353,11 @@ class Diagnoser {
     if (p == nullptr || !p->sql_ok) return;
     const std::string mine_text = s.gtid_current_pos.empty() ? s.gtid_binlog_pos : s.gtid_current_pos;
     const std::string theirs_text = p->gtid_current_pos.empty() ? p->gtid_binlog_pos : p->gtid_current_pos;
-    auto errant = FindErrant(mine_text, theirs_text, p->server_id.value_or(topo_.Primary().server_id));
+    // A server with no channel receives nothing: no domain may just have arrived from the primary
+    // (server_id 0 is no server's), as the planner compares it (engine/planner/errant.cc).
+    const uint32_t primary_id =
+        s.DefaultChannel() == nullptr ? 0 : p->server_id.value_or(topo_.Primary().server_id);
+    auto errant = FindErrant(mine_text, theirs_text, primary_id);
     if (!errant || errant->empty()) return;
     Add(spec, "errant-transactions", Severity::kBroken, 0, "gtid-ahead",
         {"errant GTIDs: " + JoinGtidList(errant->Listed()), spec.name + " gtid_current_pos: " + mine_text,

@@ -309,7 +309,13 @@ TEST_CASE("row-event-failed: 1032 and 1062 name the table and the row event") {
   CHECK(got.error_number == 1032);
   CHECK(got.cause.find("Update_rows_v1 event on table secondhand_production.items failed on venus") == 0);
   CHECK(HasEvidence(got, "end_log_pos 2049"));
+  CHECK(HasEvidence(got, "row event: Update_rows_v1 event on table secondhand_production.items"));
   CHECK_FALSE(HasEvidence(got, "failing transaction"));  // not read: not guessed
+  CHECK_FALSE(HasEvidence(got, "stopped at"));           // no executed position reported: not guessed
+  c.relay_source_log_file = "mysql-bin.000001";
+  c.exec_source_log_pos = 1890;
+  got = Only(cluster.Diagnosed());
+  CHECK(HasEvidence(got, "stopped at mysql-bin.000001:1890 of its source's binlog"));
   cluster.at("venus").failed_gtid = "0-1-42";
   c.relay_log_file = "mysqld-relay-bin.000002";
   c.relay_log_pos = 1077;
@@ -321,6 +327,7 @@ TEST_CASE("row-event-failed: 1032 and 1062 name the table and the row event") {
                      "'7' for key 'PRIMARY', Error_code: 1062; handler error HA_ERR_FOUND_DUPP_KEY";
   got = Only(cluster.Diagnosed());
   CHECK(got.error_number == 1062);
+  CHECK(HasEvidence(got, "row event: Write_rows_v1 event on table secondhand_production.items"));
   CHECK(RowEventOf(c.last_sql_error) == "Write_rows_v1 event on table secondhand_production.items");
   CHECK(RowEventOf("Error 'Duplicate entry' on query. Query: 'INSERT ...'") == "");
 }

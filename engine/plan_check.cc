@@ -228,11 +228,24 @@ class Checker {
   void operator()(const SkipTransactionArgs& args) {
     NotOnPrimary();
     if (t_.cluster.on_data_error != DataErrorRemedy::kSkip) {
-      Stale("skips transaction " + args.gtid + ", but " + t_.file + " does not allow it ([cluster] on_data_error = \"skip\")");
+      Stale("skips transaction " + (args.log_file.empty() ? args.gtid : args.log_file + ":" + std::to_string(args.log_pos)) +
+            ", but " + t_.file + " does not allow it ([cluster] on_data_error = \"skip\")");
     }
-    if (t_.replication.mode != ReplicationMode::kGtid) Stale("skips a transaction by GTID in file/position replication");
+    const bool gtid_mode = t_.replication.mode == ReplicationMode::kGtid;
+    if (gtid_mode && !args.log_file.empty()) Stale("skips an event group by binlog position in GTID replication");
+    if (!gtid_mode && args.log_file.empty()) Stale("skips a transaction by GTID in file/position replication");
+    // Coordinates are checked against SHOW SLAVE STATUS, never written into a statement; still a
+    // plain binlog name and a position, or stale.
+    if (!args.log_file.empty() &&
+        (args.log_pos == 0 ||
+         args.log_file.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
+             std::string::npos)) {
+      Stale("skips the event group at '" + args.log_file + "':" + std::to_string(args.log_pos) +
+            ", which is not a binlog position");
+    }
     auto gtid = GtidPosition::Parse(args.gtid);
-    if (!gtid.ok() || gtid->entries().size() != 1 || args.gtid.find(',') != std::string::npos) {
+    if ((gtid_mode || !args.gtid.empty()) &&
+        (!gtid.ok() || gtid->entries().size() != 1 || args.gtid.find(',') != std::string::npos)) {
       Stale("skips '" + args.gtid + "', which is not one GTID (domain-server_id-seq)");
     }
   }

@@ -469,12 +469,25 @@ ActionArgs ReadArgs(Fields& action, ActionKind kind, const std::string& id, Stat
       return a;
     }
     case ActionKind::kSkipTransaction: {
-      SkipTransactionArgs a{p.Text("gtid")};
+      // File/position: the event group at log_file:log_pos, its GTID (optional) only named.
+      SkipTransactionArgs a;
+      a.log_file = p.OptionalText("log_file");
+      const bool at_position = !a.log_file.empty();
+      a.gtid = at_position ? p.OptionalText("gtid") : p.Text("gtid");
       auto gtid = GtidPosition::Parse(a.gtid);
-      if (p.ok() && (!gtid.ok() || gtid->entries().size() != 1 || a.gtid.find(',') != std::string::npos)) {
+      if (p.ok() && (!at_position || !a.gtid.empty()) &&
+          (!gtid.ok() || gtid->entries().size() != 1 || a.gtid.find(',') != std::string::npos)) {
         p.Bad("gtid", "'" + a.gtid + "' is not one GTID (domain-server_id-seq)");
       }
-      p.Finish({"gtid"});
+      if (at_position) {
+        std::string pos = p.Text("log_pos");
+        if (!IsDigits(pos) || pos.size() > 19 || std::stoull(pos) == 0) {
+          p.Bad("log_pos", "'" + pos + "' is not a binlog position (a whole number from 1)");
+        } else {
+          a.log_pos = std::stoull(pos);
+        }
+      }
+      p.Finish({"gtid", "log_file", "log_pos"});
       return a;
     }
     case ActionKind::kCheckHealth: {

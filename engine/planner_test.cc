@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include <nlohmann/json.hpp>
+
 #include "engine/planner_fixtures.h"
 
 namespace doctest {
@@ -372,6 +374,8 @@ TEST_CASE("seeding a replica whose binlog holds transactions is destructive: the
   LiveState live = FreshLive(t);
   live.servers["uranus"].gtid_binlog_pos = "0-2-5";
   live.servers["uranus"].gtid_current_pos = "0-2-5";
+  // Transactions the primary lacks are errant: by default refused (errant_plan_test), reseeded here.
+  t.cluster.errant_transactions = ErrantRemedy::kReseed;
   Plan plan = MustPlan(t, live);
   REQUIRE(Find(plan, "uranus/seed-replica") != nullptr);
   const Action& seed = Find(plan, "uranus/seed-replica")->action;
@@ -537,9 +541,56 @@ TEST_CASE("1032/1062: a reseed by default; with on_data_error = \"skip\" that on
   u.failed_gtid = "0-1-42";
   t.replication.mode = ReplicationMode::kFile;
   c.using_gtid = "No";
+  c.relay_source_log_file.clear();  // where it stopped in the source's binlog not known: the reseed
   Plan file = MustPlan(t, live);
   CHECK(Has(file, "uranus/seed-replica"));
-  CHECK(AnyContains(Host(file, "uranus").notes, "the file replicates by file/position"));
+  CHECK(AnyContains(Host(file, "uranus").notes, "Exec_Master_Log_Pos) is not known; reseeded instead"));
+}
+
+TEST_CASE("1032/1062 in file/position mode with on_data_error = \"skip\": the event group where the SQL thread "
+          "stopped is skipped (sql_slave_skip_counter), with the same warning") {
+  Topology t = LabTopology(2);
+  t.replication.mode = ReplicationMode::kFile;
+  t.cluster.on_data_error = DataErrorRemedy::kSkip;
+  LiveState live = InSyncLive(t);
+  ServerState& u = live.servers["uranus"];
+  u.databases.push_back({"secondhand_production", "utf8mb4", "utf8mb4_general_ci"});
+  ReplicaChannel& c = testing::StoppedFileChannel(live, "uranus");
+  c.io_running = "Yes";
+  c.last_sql_errno = 1062;
+  c.last_sql_error = "Could not execute Write_rows_v1 event on table secondhand_production.items; Duplicate entry '5' "
+                     "for key 'PRIMARY', Error_code: 1062";
+  c.relay_source_log_file = "mysql-bin.000001";
+  c.exec_source_log_pos = 1234;
+  u.failed_gtid = "0-1-42";  // MariaDB names it in file/position mode too: only shown
+  Plan skip = MustPlan(t, live);
+  REQUIRE(Ids(skip) == std::vector<std::string>{"uranus/skip-transaction/mysql-bin.000001:1234", "uranus/start-replica"});
+  const Action& a = skip.actions[0].action;
+  CHECK_FALSE(a.destructive);
+  CHECK(a.Args<SkipTransactionArgs>() == SkipTransactionArgs{"0-1-42", "mysql-bin.000001", 1234});
+  CHECK(RenderParams(a.args) == std::map<std::string, std::string>{
+                                    {"gtid", "0-1-42"}, {"log_file", "mysql-bin.000001"}, {"log_pos", "1234"}});
+  CHECK(a.summary.find("skip the transaction at mysql-bin.000001:1234 (GTID 0-1-42) on uranus (Write_rows_v1 event on "
+                       "table secondhand_production.items)") == 0);
+  CHECK(AnyContains(Host(skip, "uranus").notes,
+                    "WARNING: skipping the transaction at mysql-bin.000001:1234 (GTID 0-1-42) leaves uranus different "
+                    "from mercury"));
+  CHECK(skip.actions[1].depends_on == std::vector<std::string>{a.id});
+  Status fits = CheckPlanAgainstTopology(skip, t);
+  CHECK_MESSAGE(fits.ok(), fits.message());
+  // Saved and read back the same; under GTID such a skip is stale, and a GTID skip under file/position.
+  auto back = PlanFromJson(PlanToJson(skip));
+  REQUIRE_MESSAGE(back.ok(), back.status().message());
+  CHECK(back->actions[0].action.Args<SkipTransactionArgs>() == a.Args<SkipTransactionArgs>());
+  Topology gtid = t;
+  gtid.replication.mode = ReplicationMode::kGtid;
+  CHECK(CheckPlanAgainstTopology(skip, gtid).message().find("by binlog position in GTID replication") !=
+        std::string::npos);
+  u.failed_gtid.clear();  // not named: skipped by position all the same
+  Plan unnamed = MustPlan(t, live);
+  REQUIRE(Has(unnamed, "uranus/skip-transaction/mysql-bin.000001:1234"));
+  CHECK(RenderParams(Find(unnamed, "uranus/skip-transaction/mysql-bin.000001:1234")->action.args).count("gtid") == 0);
+  CHECK(CheckPlanAgainstTopology(unnamed, t).ok());
 }
 
 TEST_CASE("a relay log gone from disk (both threads No, errnos 0) is the 1201 remedy, not a bare START SLAVE") {

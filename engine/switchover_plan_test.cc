@@ -222,15 +222,17 @@ TEST_CASE("a former primary whose binlog the new primary holds rejoins by GTID, 
   CHECK_FALSE(plan->primary_change.has_value());
 }
 
-TEST_CASE("a former primary with transactions the new primary lacks is reseeded, destructively, naming them") {
+TEST_CASE("a former primary with transactions the new primary lacks is reseeded, destructively, naming them, when "
+          "the file says errant_transactions = reseed") {
   Topology t = UranusPrimary();
+  t.cluster.errant_transactions = ErrantRemedy::kReseed;  // the default refuses (errant_plan_test)
   LiveState live = AfterFailover(t, "0-1-55", false);
   auto plan = BuildPlan(t, live);
   REQUIRE(plan.ok());
   REQUIRE(Has(*plan, "mercury/seed-replica"));
   CHECK(Get(*plan, "mercury/seed-replica").action.destructive);
   CHECK(AnyContains(Get(*plan, "mercury/seed-replica").action.reasons, "0-1-51..0-1-55"));
-  CHECK(AnyContains(Host(*plan, "mercury").notes, "cannot rejoin by GTID"));
+  CHECK(AnyContains(Host(*plan, "mercury").notes, "holds errant transactions 0-1-51..0-1-55"));
 }
 
 TEST_CASE("a former primary that came back writable is fenced before anything else happens to it") {

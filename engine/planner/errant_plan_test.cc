@@ -49,6 +49,33 @@ const Action* Find(const Plan& plan, const std::string& id) {
   return nullptr;
 }
 
+// Whether `id` waits for `before` directly.
+bool Waits(const Plan& plan, const std::string& id, const std::string& before) {
+  for (const PlannedAction& pa : plan.actions) {
+    if (pa.action.id == id) return std::find(pa.depends_on.begin(), pa.depends_on.end(), before) != pa.depends_on.end();
+  }
+  return false;
+}
+
+// venus with NO channel, writable, that wrote 0-3-43 after it last applied mercury's 0-1-42 (a
+// replica whose channel was reset, or a former primary): PlanRejoin finds the errant GTID and the
+// file's errant_transactions decides.
+struct Channelless : Errant {
+  Channelless() {
+    ServerState& venus = live.servers["venus"];
+    venus.channels.clear();
+    venus.read_only = false;
+    venus.gtid_slave_pos = "0-1-42";
+  }
+};
+
+bool HasCondition(const Plan& plan, const std::string& host, const std::string& type, const std::string& evidence) {
+  for (const Condition& c : plan.conditions) {
+    if (c.host == host && c.type == type && AnyContains(c.evidence, evidence)) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 TEST_CASE("errant transactions, refuse (the default): named, both remedies explained, nothing planned, incomplete") {
@@ -132,18 +159,28 @@ TEST_CASE("errant transactions, inject-empty cannot reconcile a conflict: unreso
   CHECK(Host(plan, "venus").unresolved[0].find("cannot reconcile 0-3-42 vs 0-1-42") != std::string::npos);
 }
 
-TEST_CASE("errant transactions, reseed: the replica is reseeded (DESTRUCTIVE), nothing unresolved") {
-  Errant e;
-  e.t.cluster.errant_transactions = ErrantRemedy::kReseed;
-  Plan plan = e.Planned();
+namespace {
+
+// venus reseeded for its errant 0-3-43 (DESTRUCTIVE), then replicating from the seed's position.
+void CheckReseeded(const Plan& plan) {
   CHECK_FALSE(plan.incomplete());
   const Action* seed = Find(plan, "venus/seed-replica");
   REQUIRE(seed != nullptr);
   CHECK(seed->destructive);
   CHECK(AnyContains(seed->reasons, "holds transactions mercury lacks (0-3-43)"));
-  CHECK(Find(plan, "venus/change-source") != nullptr);
+  REQUIRE(Find(plan, "venus/change-source") != nullptr);
+  CHECK(RenderParams(Find(plan, "venus/change-source")->args).at("position") == "from-seed");
   CHECK(Find(plan, "venus/start-replica") != nullptr);
   CHECK(Find(plan, "uranus/seed-replica") == nullptr);
+  CHECK(Find(plan, "mercury/inject-empty-transactions/venus") == nullptr);
+}
+
+}  // namespace
+
+TEST_CASE("errant transactions, reseed: the replica is reseeded (DESTRUCTIVE), nothing unresolved") {
+  Errant e;
+  e.t.cluster.errant_transactions = ErrantRemedy::kReseed;
+  CheckReseeded(e.Planned());
 }
 
 TEST_CASE("no errant transactions: no note, nothing unresolved, whatever the setting") {
@@ -179,6 +216,93 @@ TEST_CASE("split brain: the writable replica is fenced with the reason named, th
     CHECK(c.cause.find("fences venus (read_only=ON) and never touches mercury's data") != std::string::npos);
   }
   CHECK(named);
+}
+
+TEST_CASE("errant transactions on a server with no channel, refuse (the default): named, unresolved, only fenced") {
+  Channelless e;
+  Plan plan = e.Planned();
+  CHECK(plan.incomplete());
+  CHECK(HasCondition(plan, "venus", "errant-transactions", "errant GTIDs: 0-3-43"));
+  const HostReport& venus = Host(plan, "venus");
+  REQUIRE(venus.unresolved.size() == 1);
+  CHECK(venus.unresolved[0] ==
+        "errant transactions 0-3-43 on venus: cluster.errant_transactions = refuse in lab.toml (also when unset): "
+        "choose a remedy there");
+  CHECK(AnyContains(venus.notes, "errant_transactions = \"reseed\" (DESTRUCTIVE"));
+  // It stops taking writes (not destructive); nothing else is done to it or for it.
+  CHECK(Find(plan, "venus/fence-primary") != nullptr);
+  for (const PlannedAction& pa : plan.actions) {
+    CHECK_FALSE_MESSAGE(pa.action.destructive, pa.action.id);
+    if (pa.action.host == "venus") CHECK_MESSAGE(pa.action.kind == ActionKind::kFencePrimary, pa.action.id);
+    CHECK_MESSAGE(pa.action.kind != ActionKind::kInjectEmptyTransactions, pa.action.id);
+  }
+}
+
+TEST_CASE("errant transactions on a server with no channel, inject-empty: the primary injects, then it rejoins by GTID") {
+  Channelless e;
+  e.t.cluster.errant_transactions = ErrantRemedy::kInjectEmpty;
+  Plan plan = e.Planned();
+  CHECK_FALSE(plan.incomplete());
+  const Action* inject = Find(plan, "mercury/inject-empty-transactions/venus");
+  REQUIRE(inject != nullptr);
+  CHECK(inject->Args<InjectEmptyTransactionsArgs>().gtids == std::vector<GtidRange>{{0, 3, 43, 43}});
+  const Action* change = Find(plan, "venus/change-source");
+  REQUIRE(change != nullptr);
+  CHECK(RenderParams(change->args).at("position") == "from-binlog");
+  CHECK(Waits(plan, "venus/change-source", inject->id));
+  CHECK(Waits(plan, "venus/change-source", "venus/fence-primary"));
+  CHECK(Find(plan, "venus/start-replica") != nullptr);
+  CHECK(Find(plan, "venus/seed-replica") == nullptr);
+  for (const PlannedAction& pa : plan.actions) CHECK_FALSE_MESSAGE(pa.action.destructive, pa.action.id);
+  CHECK(AnyContains(Host(plan, "venus").notes, "the rows venus wrote stay on venus alone"));
+  Status fits = CheckPlanAgainstTopology(plan, e.t);
+  CHECK_MESSAGE(fits.ok(), fits.message());
+}
+
+TEST_CASE("inject-empty for a server with no channel: refused when the primary may hold writes it lacks") {
+  Channelless e;
+  e.t.cluster.errant_transactions = ErrantRemedy::kInjectEmpty;
+  SUBCASE("it applied an older transaction of the primary's last") { e.live.servers["venus"].gtid_slave_pos = "0-1-41"; }
+  SUBCASE("it never applied anything: a former primary, the new one wrote 0-1-42 since") {
+    e.live.servers["venus"].gtid_slave_pos = "";
+  }
+  Plan plan = e.Planned();
+  CHECK(plan.incomplete());
+  CHECK(Find(plan, "mercury/inject-empty-transactions/venus") == nullptr);
+  CHECK(Find(plan, "venus/change-source") == nullptr);
+  CHECK(Find(plan, "venus/seed-replica") == nullptr);
+  REQUIRE(Host(plan, "venus").unresolved.size() == 1);
+  CHECK(Host(plan, "venus").unresolved[0].find("mercury's last transaction of that domain, 0-1-42, is not known to be "
+                                               "on venus") != std::string::npos);
+}
+
+TEST_CASE("inject-empty for a former primary whose writes the new primary never followed with its own") {
+  Topology t = testing::LabTopology(3);
+  t.cluster.primary = "uranus";
+  t.cluster.errant_transactions = ErrantRemedy::kInjectEmpty;
+  LiveState live = testing::InSyncLive(t);
+  ServerState& mercury = live.servers["mercury"];  // server_id 1: wrote up to 0-1-45, uranus got 0-1-42
+  mercury.channels.clear();
+  mercury.gtid_slave_pos = "";
+  mercury.gtid_binlog_pos = mercury.gtid_current_pos = "0-1-45";
+  mercury.read_only = true;
+  for (const char* name : {"uranus", "venus"}) {
+    live.servers[name].gtid_binlog_pos = live.servers[name].gtid_current_pos = "0-1-42";
+  }
+  auto plan = BuildPlan(t, live, {});
+  REQUIRE_MESSAGE(plan.ok(), plan.status().message());
+  CHECK_FALSE(plan->incomplete());
+  const Action* inject = Find(*plan, "uranus/inject-empty-transactions/mercury");
+  REQUIRE(inject != nullptr);
+  CHECK(inject->Args<InjectEmptyTransactionsArgs>().gtids == std::vector<GtidRange>{{0, 1, 43, 45}});
+  CHECK(Waits(*plan, "mercury/change-source", inject->id));
+  CHECK(Find(*plan, "mercury/seed-replica") == nullptr);
+}
+
+TEST_CASE("errant transactions on a server with no channel, reseed: seeded (DESTRUCTIVE), then it replicates") {
+  Channelless e;
+  e.t.cluster.errant_transactions = ErrantRemedy::kReseed;
+  CheckReseeded(e.Planned());
 }
 
 }  // namespace replplan

@@ -77,6 +77,8 @@ void LinkHost(const PlanContext& ctx, size_t index, PlanBuilder& plan) {
     plan.Depend(h.change, {h.restart, h.set_global, p.restart, p.set_global, p.repl_user, p.repl_grant});
   }
   plan.Depend(h.change, h.resets);  // a broken channel is forgotten before it is made again
+  // A server rejoining after its errant GTIDs were injected on the primary (errant.cc): not before.
+  plan.Depend(h.change, p.injects);
   plan.Depend(h.skip, {h.restart, h.set_global});
   plan.Depend(h.start, {h.skip});  // the SQL thread starts after the transaction it stopped on
   if (h.change != kNone) {

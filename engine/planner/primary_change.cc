@@ -215,9 +215,19 @@ bool PlanRejoin(const PlanContext& ctx, const Server& server, PlanBuilder& plan)
     AddStart(server, {spec.name + " rejoins as a replica of " + p}, plan);
     return true;
   }
+  // Transactions the primary lacks: what happens is cluster.errant_transactions' choice (errant.cc),
+  // as for a replica that wrote them while replicating.
+  if (!ctx.change() && PlanErrantReplica(ctx, server, plan)) return true;
   std::string lost = JoinGtidList(errant);
+  if (ctx.change() && ctx.topology.cluster.errant_transactions != ErrantRemedy::kReseed) {
+    report.notes.push_back(spec.name + " holds transactions " + p + " lacks (" + lost + "): nothing is planned for " +
+                           spec.name + " during the " + ctx.change()->kind + "; the next plan applies "
+                           "cluster.errant_transactions to it");
+    return true;
+  }
   report.notes.push_back(spec.name + " holds transactions " + p + " lacks (" + lost +
-                         "): it cannot rejoin by GTID and is reseeded; inspect its binlog first if they matter");
+                         "): it cannot rejoin by GTID and is reseeded (cluster.errant_transactions = reseed); "
+                         "inspect its binlog first if they matter");
   AddSeed(ctx, server, {spec.name + " holds transactions " + p + " lacks (" + lost + "); a seed replaces its data"},
           true, plan);
   AddChangeSource(ctx, server, nullptr, {"replicate from the seed's position"}, true, false, plan);
@@ -233,8 +243,9 @@ void NoteRuntimeUnknown(const PlanContext& ctx, const ServerSpec& spec, bool res
                                                spec.name + " until it can be read");
   if (ctx.IsOldPrimary(spec)) {
     report.notes.push_back(spec.name + " is down (confirmed by the replicas); when it is back it stays read-only "
-                           "(its config_file says read_only=ON) and the next apply rejoins it by GTID, or reseeds "
-                           "it if it holds transactions " + ctx.primary().name + " lacks");
+                           "(its config_file says read_only=ON) and the next apply rejoins it by GTID, or, if it "
+                           "holds transactions " + ctx.primary().name + " lacks, does what "
+                           "cluster.errant_transactions says (refuse, inject-empty or reseed)");
   }
 }
 

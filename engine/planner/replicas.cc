@@ -77,11 +77,14 @@ void PlanMissingAccount(const PlanContext& ctx, const Server& server, const Repl
   AddStart(server, {threads, "the SQL thread runs the account statement again"}, plan);
 }
 
-// 1032/1062 with [cluster] on_data_error = "skip": that one transaction, named by its GTID, is
-// skipped (gtid_slave_pos moved past it) rather than the replica reseeded, and the plan warns that
-// the replica then differs from the primary for that row. Only under GTID, and only when the relay
-// log named the transaction and gtid_slave_pos does not hold it yet: otherwise a note says why and
-// the default, a reseed, is planned. False when nothing was planned.
+// 1032/1062 with [cluster] on_data_error = "skip": that one transaction is skipped rather than the
+// replica reseeded, and the plan warns that the replica then differs from the primary for that row.
+// Under GTID it is named by its GTID (read from the relay log at Relay_Log_Pos) and skipped by
+// moving gtid_slave_pos past it, only when gtid_slave_pos does not hold it yet. Under file/position
+// it is named by where the SQL thread stopped in the source's binlog (Relay_Master_Log_File,
+// Exec_Master_Log_Pos) and skipped with sql_slave_skip_counter = 1, which skips one whole event
+// group; apply checks the thread still stops there first. Otherwise a note says why and the
+// default, a reseed, is planned. False when nothing was planned.
 bool PlanSkipTransaction(const PlanContext& ctx, const Server& server, const ReplicaChannel& channel,
                          const std::string& error, const std::string& threads, PlanBuilder& plan) {
   if (ctx.topology.cluster.on_data_error != DataErrorRemedy::kSkip) return false;
@@ -93,8 +96,34 @@ bool PlanSkipTransaction(const PlanContext& ctx, const Server& server, const Rep
                            " stopped on cannot be skipped: " + why + "; reseeded instead");
     return false;
   };
+  const std::string event = RowEventOf(channel.last_sql_error);
+  const std::string what = event.empty() ? std::string("a row event") : event;
+  const std::string& primary = ctx.primary().name;
+  const std::string reason = "[cluster] on_data_error = \"skip\": the file allows skipping the one failing "
+                             "transaction instead of a reseed";
   if (ctx.topology.replication.mode != ReplicationMode::kGtid) {
-    return cannot("a skip names the transaction by its GTID, and the file replicates by file/position");
+    const uint64_t pos = channel.exec_source_log_pos.value_or(0);
+    const std::string& file = channel.relay_source_log_file;
+    if (file.empty() || pos == 0 || file.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
+                                        std::string::npos) {
+      return cannot("where it stopped in " + primary + "'s binlog (Relay_Master_Log_File '" + file +
+                    "', Exec_Master_Log_Pos) is not known");
+    }
+    const std::string at = file + ":" + std::to_string(pos);
+    const std::string named = s.failed_gtid.empty() ? "" : " (GTID " + s.failed_gtid + ")";
+    Action& a = plan.Add(spec.name, ActionKind::kSkipTransaction, at);
+    a.summary = "skip the transaction at " + at + named + " on " + spec.name + " (" + what + "), one event group "
+                "with sql_slave_skip_counter = 1: " + spec.name + " then differs from " + primary + " for that row";
+    a.reasons = {spec.name + "'s SQL thread stopped at " + at + " of " + primary + "'s binlog" + named + " (" + error +
+                     ")",
+                 reason};
+    a.changes = {{"Exec_Master_Log_Pos", at, "past the event group at " + at, false}};
+    a.SetArgs(SkipTransactionArgs{s.failed_gtid, file, pos});
+    report.notes.push_back("WARNING: skipping the transaction at " + at + named + " leaves " + spec.name +
+                           " different from " + primary + " for the row it changes (" + what + "); only a reseed "
+                           "(on_data_error = \"reseed\") makes them equal again");
+    AddStart(server, {threads, "replication resumes after the skipped transaction at " + at}, plan);
+    return true;
   }
   if (s.failed_gtid.empty()) return cannot("its GTID could not be read from the relay log at Relay_Log_Pos");
   auto failed = GtidPosition::Parse(s.failed_gtid);
@@ -109,17 +138,12 @@ bool PlanSkipTransaction(const PlanContext& ctx, const Server& server, const Rep
   }
   GtidPosition after = *slave;
   after.Set(gtid);
-  const std::string event = RowEventOf(channel.last_sql_error);
-  const std::string what = event.empty() ? std::string("a row event") : event;
-  const std::string& primary = ctx.primary().name;
   Action& a = plan.Add(spec.name, ActionKind::kSkipTransaction, s.failed_gtid);
   a.summary = "skip transaction " + s.failed_gtid + " on " + spec.name + " (" + what + "): " + spec.name +
               " then differs from " + primary + " for that row";
-  a.reasons = {spec.name + "'s SQL thread stopped on " + s.failed_gtid + " (" + error + ")",
-               "[cluster] on_data_error = \"skip\": the file allows skipping the one failing transaction "
-               "instead of a reseed"};
+  a.reasons = {spec.name + "'s SQL thread stopped on " + s.failed_gtid + " (" + error + ")", reason};
   a.changes = {{"gtid_slave_pos", OrEmpty(s.gtid_slave_pos), after.ToString(), false}};
-  a.SetArgs(SkipTransactionArgs{s.failed_gtid});
+  a.SetArgs(SkipTransactionArgs{s.failed_gtid, "", 0});
   report.notes.push_back("WARNING: skipping " + s.failed_gtid + " leaves " + spec.name + " different from " +
                          primary + " for the row it changes (" + what + "); only a reseed (on_data_error = "
                          "\"reseed\") makes them equal again");

@@ -328,8 +328,43 @@ Status InjectEmptyTransactions(const StepContext& ctx, const Action& action) {
   return Status::OK();
 }
 
+// File/position: the event group at the plan's Relay_Master_Log_File:Exec_Master_Log_Pos, checked
+// again, skipped by sql_slave_skip_counter = 1 (one whole event group; MariaDB refuses it for a
+// channel that uses GTID). start-replica then starts the SQL thread past it.
+static Status SkipEventGroupAt(const StepContext& ctx, const Action& action, const SkipTransactionArgs& args) {
+  const ServerSpec& spec = ctx.server;
+  const std::string at = args.log_file + ":" + std::to_string(args.log_pos);
+  auto status = ctx.session.ReplicaStatus();
+  if (!status.ok()) return status.status();
+  if (!status->has_value()) return Status::FailedPrecondition(StalePlan(action, "finds no replication channel"));
+  const ReplicaChannel channel = **status;
+  if (Lower(channel.using_gtid) != "no") {
+    return Status::FailedPrecondition(StalePlan(action, "skips by binlog position, but the channel uses GTID (Using_Gtid " +
+                                                            channel.using_gtid + ")"));
+  }
+  if (!StoppedOnDataError(channel)) {
+    return Status::FailedPrecondition(StalePlan(action, "finds the SQL thread not stopped on a row event error (Last_SQL_Errno " +
+                                                            std::to_string(channel.last_sql_errno) + ")"));
+  }
+  // Exactly the event group the plan names: the SQL thread stops at the same place.
+  const std::string now = channel.relay_source_log_file + ":" + std::to_string(channel.exec_source_log_pos.value_or(0));
+  if (now != at) {
+    return Status::FailedPrecondition(StalePlan(action, "finds the SQL thread stopped at " + now + ", not " + at));
+  }
+  Status stop = StopReplicaNow(ctx, channel, ReplicaThreads::kBoth);
+  if (!stop.ok()) return stop;
+  Status set = ctx.session.Execute("SET GLOBAL sql_slave_skip_counter = 1");
+  if (!set.ok()) return set.WithNote("replication on " + spec.name + " is stopped now; nothing was skipped");
+  Say(ctx, spec.name + ": the event group at " + at + (args.gtid.empty() ? "" : " (GTID " + args.gtid + ")") +
+               " is skipped when the SQL thread starts (sql_slave_skip_counter = 1)");
+  return Status::OK();
+}
+
 Status SkipTransaction(const StepContext& ctx, const Action& action) {
   const ServerSpec& spec = ctx.server;
+  if (!action.Args<SkipTransactionArgs>().log_file.empty()) {
+    return SkipEventGroupAt(ctx, action, action.Args<SkipTransactionArgs>());
+  }
   const std::string& text = action.Args<SkipTransactionArgs>().gtid;
   auto parsed = GtidPosition::Parse(text);
   if (!parsed.ok() || parsed->entries().size() != 1 || text.find(',') != std::string::npos) {

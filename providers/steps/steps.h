@@ -93,7 +93,9 @@ Status StartReplica(const StepContext& ctx, const Action& action);
 Status ResetReplica(const StepContext& ctx, const Action& action);
 Status InjectEmptyTransactions(const StepContext& ctx, const Action& action);
 // skip-transaction: checks the SQL thread still stops on a row event error at the plan's GTID,
-// stops replication and sets gtid_slave_pos past that one transaction (start-replica follows).
+// stops replication and sets gtid_slave_pos past that one transaction (start-replica follows);
+// file/position: at the plan's Relay_Master_Log_File:Exec_Master_Log_Pos, then
+// sql_slave_skip_counter = 1 (one event group, skipped when start-replica starts the SQL thread).
 Status SkipTransaction(const StepContext& ctx, const Action& action);
 
 // --- switchover and failover (promotion_steps.cc) -----------------------------------------------

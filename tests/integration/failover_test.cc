@@ -559,9 +559,19 @@ TEST_CASE("a former primary holding transactions no replica received is reseeded
   lab::AdminSql("uranus", "INSERT INTO secondhand_production.items (seq, created_at) VALUES (800001, NOW(6))");
   RequireOk(lab::Lab({"start", "mercury"}), "start mercury");
   CHECK(lab::SqlValue("mercury", "SELECT @@global.read_only") == "1");
+  // By default (errant_transactions = "refuse") they are named and nothing is done to mercury.
+  auto refused = lab::Replplan({"plan", path});
+  CHECK_MESSAGE(refused.exit_code == 1, refused.out);
+  CHECK_MESSAGE(refused.out.find("condition: errant-transactions (broken)") != std::string::npos, refused.out);
+  CHECK_MESSAGE(refused.out.find("unresolved: errant transactions 0-1-") != std::string::npos, refused.out);
+  CHECK_MESSAGE(refused.out.find("seed-replica") == std::string::npos, refused.out);
+  // The file chooses the reseed.
+  std::string text = lab::ReadFile(path);
+  text.insert(text.find("[cluster]\n") + 10, "errant_transactions = \"reseed\"\n");
+  lab::WriteFile("failover.toml", text);
   auto plan = lab::Replplan({"plan", path});
   INFO("plan:\n" << plan.out);
-  CHECK(plan.out.find("mercury holds transactions uranus lacks") != std::string::npos);
+  CHECK(plan.out.find("mercury holds errant transactions 0-1-") != std::string::npos);
   CHECK(plan.out.find("seed-replica (DESTRUCTIVE)") != std::string::npos);
   // --yes alone never approves the reseed (DESTRUCTIVE): refused, mercury untouched.
   auto unapproved = lab::Replplan({"apply", path, "--yes"});

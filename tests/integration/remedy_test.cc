@@ -46,6 +46,42 @@ std::vector<nlohmann::json> PlanConditionsOn(const std::string& host, std::strin
   return found;
 }
 
+// Until `replplan status --json` reports `text` (a condition's type or reason), at most 10 s.
+void WaitForStatus(const std::string& text) {
+  REQUIRE_MESSAGE(lab::WaitFor([&] { return lab::Replplan({"status", "--json", lab::TopologyPath()}).out.find(text) !=
+                                            std::string::npos; },
+                               std::chrono::seconds(10)),
+                  text);
+}
+
+// The one condition the plan names on `host`: `type`, for error `error`, in JSON and text. Returns
+// the plan's text.
+std::string CheckOnlyCondition(const std::string& host, const std::string& type, int error) {
+  std::string text;
+  auto on_host = PlanConditionsOn(host, text);
+  REQUIRE_MESSAGE(on_host.size() == 1, text);
+  CHECK(on_host[0]["type"] == type);
+  CHECK(on_host[0]["error_number"] == error);
+  CHECK_MESSAGE(text.find("condition: " + type + " (broken, error " + std::to_string(error) + ")") != std::string::npos,
+                text);
+  return text;
+}
+
+// The lab's topology in file/position replication, with `cluster_line` (if any) in [cluster], as
+// the file `name`.
+std::string FileModeTopology(const std::string& name, const std::string& cluster_line = "") {
+  std::string text = lab::ReadFile(lab::TopologyPath());
+  const std::string gtid_mode = "mode          = \"gtid\"";
+  size_t mode = text.find(gtid_mode);
+  REQUIRE(mode != std::string::npos);
+  text.replace(mode, gtid_mode.size(), "mode          = \"file\"");
+  const std::string cluster = "[cluster]\n";
+  size_t at = text.find(cluster);
+  REQUIRE(at != std::string::npos);
+  if (!cluster_line.empty()) text.insert(at + cluster.size(), cluster_line + "\n");
+  return lab::WriteFile(name, text);
+}
+
 std::vector<std::string> PlannedKinds(const std::string& host, const std::string& topology = lab::TopologyPath()) {
   auto json = lab::Replplan({"plan", "--json", topology});
   nlohmann::json plan = nlohmann::json::parse(json.out, nullptr, false);
@@ -78,6 +114,68 @@ TEST_CASE("remedies: each broken state is named in the plan and repaired without
   REQUIRE_MESSAGE(applied.exit_code == 0, (applied.out + applied.err));
   lab::Sql("mercury", "CREATE TABLE secondhand_production.remedy_probe (id INT PRIMARY KEY)");
   CheckSameRowsEverywhere(1);
+
+  SUBCASE("replica stopped by hand: replica-stopped, START SLAVE") {
+    lab::Sql("venus", "STOP SLAVE");
+    lab::Sql("mercury", "INSERT INTO secondhand_production.remedy_probe VALUES (2)");  // venus misses it for now
+
+    std::string text;
+    auto on_venus = PlanConditionsOn("venus", text);
+    REQUIRE_MESSAGE(on_venus.size() == 1, text);
+    CHECK(on_venus[0]["type"] == "replica-stopped");
+    CHECK_MESSAGE(text.find("condition: replica-stopped (degraded)") != std::string::npos, text);
+    CHECK(PlannedKinds("venus") == std::vector<std::string>{"start-replica"});
+
+    ApplyAndCheckConverged(3);
+  }
+
+  SUBCASE("1593: venus's server_id set equal to the primary's: named, SET GLOBAL server_id, START SLAVE") {
+    const std::string primary_id = lab::SqlValue("mercury", "SELECT @@server_id");
+    const std::string own_id = lab::SqlValue("venus", "SELECT @@server_id");
+    lab::Sql("venus", "STOP SLAVE; SET GLOBAL server_id = " + primary_id + "; START SLAVE");
+    lab::Sql("mercury", "INSERT INTO secondhand_production.remedy_probe VALUES (2)");  // venus misses it for now
+    WaitForStatus("io-errno-1593");
+
+    std::string text;
+    auto on_venus = PlanConditionsOn("venus", text);
+    bool io_1593 = false;
+    for (const auto& c : on_venus) {
+      CHECK_MESSAGE(c["type"] == "server-id-clash", text);
+      if (c["error_number"] == 1593) io_1593 = true;
+    }
+    CHECK_MESSAGE(io_1593, text);
+    CHECK_MESSAGE(text.find("condition: server-id-clash (broken, error 1593)") != std::string::npos, text);
+    CHECK(PlannedKinds("venus") == std::vector<std::string>{"set-global", "start-replica"});
+    CHECK_MESSAGE(text.find("DESTRUCTIVE") == std::string::npos, text);
+
+    ApplyAndCheckConverged(3);
+    CHECK(lab::SqlValue("venus", "SELECT @@server_id") == own_id);
+  }
+
+  SUBCASE("1236: the binlog venus needs purged while it was stopped: named, reseeded (DESTRUCTIVE, approved)") {
+    lab::Sql("venus", "STOP SLAVE");
+    lab::Sql("mercury", "INSERT INTO secondhand_production.remedy_probe VALUES (2); FLUSH BINARY LOGS");
+    // uranus's dump thread moves on to the new file; then every older one can go.
+    REQUIRE(lab::WaitFor([] {
+      lab::AdminSql("mercury", "PURGE BINARY LOGS BEFORE NOW() + INTERVAL 1 DAY");
+      return lab::Sql("mercury", "SHOW BINARY LOGS").size() == 1;
+    }, std::chrono::seconds(10)));
+    lab::Sql("venus", "START SLAVE");
+    WaitForStatus("binlog-gone");
+
+    const std::string text = CheckOnlyCondition("venus", "binlog-gone", 1236);
+    CHECK(PlannedKinds("venus") == std::vector<std::string>{"seed-replica", "change-source", "start-replica"});
+    CHECK_MESSAGE(text.find("seed-replica (DESTRUCTIVE)") != std::string::npos, text);
+    auto refused = lab::Replplan({"apply", "--yes", lab::TopologyPath()});
+    CHECK_MESSAGE(refused.exit_code == 1, (refused.out + refused.err));
+    CHECK_MESSAGE(refused.err.find("pass --allow-destructive") != std::string::npos, refused.err);
+
+    auto applied = lab::Replplan({"apply", "--yes", "--allow-destructive", lab::TopologyPath()});
+    REQUIRE_MESSAGE(applied.exit_code == 0, (applied.out + applied.err));
+    CheckSameRowsEverywhere(3);
+    auto again = lab::Replplan({"plan", "--detailed-exitcode", lab::TopologyPath()});
+    CHECK_MESSAGE(again.exit_code == 0, (again.out + again.err));
+  }
 
   SUBCASE("1201 family: venus's relay log lost over a restart: RESET SLAVE ALL, CHANGE MASTER at its GTID position") {
     lab::LoseRelayLogOverRestart("venus");
@@ -139,17 +237,10 @@ TEST_CASE("remedies: each broken state is named in the plan and repaired without
     lab::Sql("uranus", "SET SESSION sql_log_bin = 0; DROP USER 'pierre'@'%'");
     lab::Sql("mercury", "GRANT SELECT ON secondhand_production.* TO 'pierre'@'%'");
     lab::Sql("mercury", "INSERT INTO secondhand_production.remedy_probe VALUES (2)");  // uranus misses it for now
-    REQUIRE(lab::WaitFor([] { return Rows("uranus").find('2') == std::string::npos &&
-                                     lab::Replplan({"status", "--json", lab::TopologyPath()}).out.find("missing-account") !=
-                                         std::string::npos; },
-                         std::chrono::seconds(10)));
+    WaitForStatus("missing-account");
+    CHECK(Rows("uranus").find('2') == std::string::npos);
 
-    std::string text;
-    auto on_uranus = PlanConditionsOn("uranus", text);
-    REQUIRE_MESSAGE(on_uranus.size() == 1, text);
-    CHECK(on_uranus[0]["type"] == "missing-account");
-    CHECK(on_uranus[0]["error_number"] == 1133);
-    CHECK_MESSAGE(text.find("condition: missing-account (broken, error 1133)") != std::string::npos, text);
+    const std::string text = CheckOnlyCondition("uranus", "missing-account", 1133);
     CHECK(PlannedKinds("uranus") == std::vector<std::string>{"create-user", "start-replica"});
     CHECK_MESSAGE(text.find("DESTRUCTIVE") == std::string::npos, text);
     CHECK_MESSAGE(text.find("seed-replica") == std::string::npos, text);
@@ -161,12 +252,7 @@ TEST_CASE("remedies: each broken state is named in the plan and repaired without
 
 TEST_CASE("remedies: 1201 in file/position mode: RESET SLAVE ALL, CHANGE MASTER at the executed position, no reseed") {
   lab::Reset(3);
-  std::string text = lab::ReadFile(lab::TopologyPath());
-  const std::string gtid_mode = "mode          = \"gtid\"";
-  size_t mode = text.find(gtid_mode);
-  REQUIRE(mode != std::string::npos);
-  text.replace(mode, gtid_mode.size(), "mode          = \"file\"");
-  const std::string file_mode = lab::WriteFile("remedy-file-mode.toml", text);
+  const std::string file_mode = FileModeTopology("remedy-file-mode.toml");
   auto applied = lab::Replplan({"apply", "--yes", file_mode});
   REQUIRE_MESSAGE(applied.exit_code == 0, (applied.out + applied.err));
   lab::Sql("mercury", "CREATE TABLE secondhand_production.remedy_probe (id INT PRIMARY KEY)");
@@ -227,7 +313,9 @@ void CheckNamed(int error, const std::string& event, const std::string& gtid, co
   CHECK(on_uranus[0]["type"] == "row-event-failed");
   CHECK(on_uranus[0]["error_number"] == error);
   const std::string evidence = on_uranus[0]["evidence"].dump();
-  CHECK_MESSAGE(evidence.find(event + " event on table secondhand_production.remedy_data") != std::string::npos, evidence);
+  CHECK_MESSAGE(evidence.find("row event: " + event + " event on table secondhand_production.remedy_data") !=
+                    std::string::npos,
+                evidence);
   CHECK_MESSAGE(evidence.find("failing transaction: GTID " + gtid) != std::string::npos, evidence);
 }
 
@@ -314,4 +402,93 @@ TEST_CASE("remedies: a row event error (1032, 1062) is named with its table, eve
     auto again = lab::Replplan({"plan", "--detailed-exitcode", skip});
     CHECK_MESSAGE(again.exit_code == 0, (again.out + again.err));
   }
+}
+
+TEST_CASE("remedies: 1062 in file/position mode with on_data_error = \"skip\": the event group where the SQL thread "
+          "stopped is skipped (sql_slave_skip_counter = 1), later writes replicate") {
+  lab::Reset(3);
+  const std::string path = FileModeTopology("remedy-file-skip.toml", "on_data_error = \"skip\"");
+  auto applied = lab::Replplan({"apply", "--yes", path});
+  REQUIRE_MESSAGE(applied.exit_code == 0, (applied.out + applied.err));
+  lab::Sql("mercury", "CREATE TABLE secondhand_production.remedy_data (id INT PRIMARY KEY, v INT); "
+                      "INSERT INTO secondhand_production.remedy_data VALUES (1, 1), (2, 2)");
+  for (const std::string& host : kHosts) {
+    REQUIRE(lab::WaitFor([&] { return DataRows(host) == "1:1,2:2"; }, std::chrono::seconds(10)));
+  }
+  const std::string gtid = BreakUranus("INSERT INTO secondhand_production.remedy_data VALUES (5, 50)",
+                                       "INSERT INTO secondhand_production.remedy_data VALUES (5, 5)");
+  CheckNamed(1062, "Write_rows_v1", gtid, path);
+
+  // The plan names where uranus stopped in mercury's binlog; no GTID skip, no reseed.
+  auto json = lab::Replplan({"plan", "--json", path});
+  nlohmann::json plan = nlohmann::json::parse(json.out, nullptr, false);
+  REQUIRE_MESSAGE(!plan.is_discarded(), (json.out + json.err));
+  std::string where;
+  for (const auto& a : plan["actions"]) {
+    if (a["kind"] != "skip-transaction") continue;
+    CHECK(a["host"] == "uranus");
+    CHECK(a["destructive"] == false);
+    where = a["params"]["log_file"].get<std::string>() + ":" + a["params"]["log_pos"].get<std::string>();
+  }
+  REQUIRE_MESSAGE(where.rfind("mysql-bin.", 0) == 0, json.out);
+  CHECK(PlannedKinds("uranus", path) == std::vector<std::string>{"skip-transaction", "start-replica"});
+  auto plain = lab::Replplan({"plan", path});
+  CHECK_MESSAGE(plain.out.find("WARNING: skipping the transaction at " + where) != std::string::npos, plain.out);
+  CHECK_MESSAGE(plain.out.find("DESTRUCTIVE") == std::string::npos, plain.out);
+
+  auto done = lab::Replplan({"apply", "--yes", path});
+  REQUIRE_MESSAGE(done.exit_code == 0, (done.out + done.err));
+  // Exactly that one event group: mercury's row 5 is not on uranus (its own stays), every later one is.
+  lab::Sql("mercury", "INSERT INTO secondhand_production.remedy_data VALUES (6, 6); "
+                      "UPDATE secondhand_production.remedy_data SET v = 10 WHERE id = 1");
+  CHECK_MESSAGE(lab::WaitFor([] { return DataRows("uranus") == "1:10,2:2,5:50,6:6"; }, std::chrono::seconds(10)),
+                DataRows("uranus"));
+  CHECK_MESSAGE(lab::WaitFor([] { return DataRows("venus") == "1:10,2:2,5:5,6:6"; }, std::chrono::seconds(10)),
+                DataRows("venus"));
+  auto again = lab::Replplan({"plan", "--detailed-exitcode", path});
+  CHECK_MESSAGE(again.exit_code == 0, (again.out + again.err));
+}
+
+TEST_CASE("remedies: a replica far behind the file's bound (replication.far_behind_seconds) is named, degraded") {
+  lab::Reset(3);
+  std::string text = lab::ReadFile(lab::TopologyPath());
+  const std::string replication = "[replication]\n";
+  size_t at = text.find(replication);
+  REQUIRE(at != std::string::npos);
+  text.insert(at + replication.size(), "far_behind_seconds = 2\n");
+  const std::string path = lab::WriteFile("remedy-far-behind.toml", text);
+  auto applied = lab::Replplan({"apply", "--yes", path});
+  REQUIRE_MESSAGE(applied.exit_code == 0, (applied.out + applied.err));
+  lab::Sql("mercury", "CREATE TABLE secondhand_production.remedy_probe (id INT PRIMARY KEY)");
+  CheckSameRowsEverywhere(1);
+
+  // venus applies each event 8 s after it was written: a write leaves it behind for those 8 s.
+  lab::Sql("venus", "STOP SLAVE; CHANGE MASTER TO MASTER_DELAY = 8; START SLAVE");
+  lab::Sql("mercury", "INSERT INTO secondhand_production.remedy_probe VALUES (2)");
+  std::string status;
+  REQUIRE_MESSAGE(lab::WaitFor([&] {
+    status = lab::Replplan({"status", "--json", path}).out;
+    return status.find("far-behind") != std::string::npos;
+  }, std::chrono::seconds(7)), status);
+  std::string plan_text;
+  auto on_venus = PlanConditionsOn("venus", plan_text, path);
+  bool named = false;
+  for (const auto& c : on_venus) {
+    if (c["type"] != "far-behind") continue;
+    named = true;
+    CHECK(c["severity"] == "degraded");
+    CHECK_MESSAGE(c["evidence"].dump().find("bound 2 s (replication.far_behind_seconds)") != std::string::npos,
+                  c.dump());
+  }
+  CHECK_MESSAGE(named, plan_text);  // read within the 8 s, just after status saw it
+  CHECK_MESSAGE(plan_text.find("condition: far-behind (degraded)") != std::string::npos, plan_text);
+  CHECK(Rows("venus") == "1");  // not yet applied
+
+  // CHANGE MASTER put venus's heartbeat period back to its default: apply sets the file's again.
+  lab::Sql("venus", "STOP SLAVE; CHANGE MASTER TO MASTER_DELAY = 0; START SLAVE");
+  auto repaired = lab::Replplan({"apply", "--yes", path});
+  CHECK_MESSAGE(repaired.exit_code == 0, (repaired.out + repaired.err));
+  CheckSameRowsEverywhere(3);
+  auto again = lab::Replplan({"plan", "--detailed-exitcode", path});
+  CHECK_MESSAGE(again.exit_code == 0, (again.out + again.err));
 }

@@ -64,6 +64,25 @@ std::string AppliedLab() {
   return lab::ReadFile(path);
 }
 
+// The app (tests/lab/app.sh) on mercury's host, stopped when the test ends.
+struct AppOnMercury {
+  AppOnMercury() { lab::app::Script({"stop", "mercury"}); }
+  ~AppOnMercury() { lab::app::Script({"stop", "mercury"}); }
+};
+
+// AppliedLab with the app deployed on mercury's host, writing to mercury, and its [[app]] in the
+// file `name`; the file's path.
+std::string AppliedLabWithApp(const std::string& name) {
+  const std::string app_path = lab::WriteFile(name, AppliedLab());
+  for (const std::vector<std::string>& step : std::vector<std::vector<std::string>>{
+           {"deploy", "mercury", "mercury"}, {"setup", "mercury"}, {"start", "mercury"}, {"toml", app_path, "mercury"}}) {
+    auto r = lab::app::Script(step);
+    INFO(step.front() << ": " << r.out << r.err);
+    REQUIRE(r.exit_code == 0);
+  }
+  return app_path;
+}
+
 // N watchers, each with its own copy of the file (`name`-wI.toml) and id wI, on one prefix; w1
 // is started first and leads.
 // kFlags: etcd named by watch's flags; kFile: by the file's [watch] table.
@@ -163,19 +182,8 @@ TEST_CASE("etcd fixture answers") {
 
 TEST_CASE("three watchers on etcd, kill -9 of the primary under writes: one failover, by the leader, journaled "
           "once; every watcher's file rewritten once; every acknowledged write on the new primary") {
-  lab::app::Script({"stop", "mercury"});
-  std::string text = AppliedLab();
-  const std::string app_path = lab::WriteFile("etcd-app.toml", text);
-  for (const std::vector<std::string>& step : std::vector<std::vector<std::string>>{
-           {"deploy", "mercury", "mercury"}, {"setup", "mercury"}, {"start", "mercury"},
-           {"toml", app_path, "mercury"}}) {
-    auto r = lab::app::Script(step);
-    INFO(step.front() << ": " << r.out << r.err);
-    REQUIRE(r.exit_code == 0);
-  }
-  struct StopApp {
-    ~StopApp() { lab::app::Script({"stop", "mercury"}); }
-  } stop_app;
+  AppOnMercury stop_app;
+  const std::string app_path = AppliedLabWithApp("etcd-app.toml");
   Watchers watchers("kill9", lab::ReadFile(app_path), 3);
   watchers.WaitWarm();
   lab::app::Writer writer("mercury");
@@ -430,6 +438,87 @@ TEST_CASE("the leader killed in the middle of its failover (at the promotion): t
   CHECK(writable == 1);
   CHECK(lab::SqlValue(promoted, "SELECT @@global.read_only") == "0");
   CHECK(lab::SqlValue(promoted, "SELECT COUNT(*) FROM mysql.replplan_midway") == "1");
+}
+
+TEST_CASE("the leader killed after its promotion, before the replicas and the app are repointed: the next leader "
+          "finishes that failover; every acknowledged write on the new primary, the other replica and the app follow "
+          "it, the file plans no change") {
+  AppOnMercury stop_app;
+  const std::string app_path = AppliedLabWithApp("etcd-finish-app.toml");
+  const std::string text = lab::ReadFile(app_path);
+  // w1 kills itself right after its promotion is journaled done (ops/coordination.h); w2 is as ever.
+  setenv("REPLPLAN_TEST_KILL_AFTER_PROMOTION", "1", 1);
+  Watchers watchers("finish", text, 1);
+  unsetenv("REPLPLAN_TEST_KILL_AFTER_PROMOTION");
+  watchers.Start("finish", text, 2);
+  watchers.WaitWarm();
+  lab::app::Writer writer("mercury");
+  REQUIRE(lab::WaitFor([&] { return writer.Acknowledged().size() >= 40; }, 30s));
+
+  lab::Lab({"kill", "mercury"});
+  const auto killed = Clock::now();
+  REQUIRE_MESSAGE(watchers.w[0]->Wait(60s) == 128 + SIGKILL, watchers.Logs());
+  // Where w1 left it: one server promoted, nothing else journaled after it, etcd's primary unchanged,
+  // the app still on mercury.
+  const std::string yml = lab::Dir() + "/hosts/mercury/app/config/database.yml";
+  std::string promoted, other;
+  {
+    const std::string left = EtcdDump(watchers.prefix + "failover/");
+    INFO("journal w1 left:\n" << left);
+    for (const char* name : {"uranus", "venus"}) {
+      if (left.find("\"step\":\"done " + std::string(name) + "/promote-replica\"") != std::string::npos) promoted = name;
+    }
+    REQUIRE(!promoted.empty());
+    other = promoted == "uranus" ? "venus" : "uranus";
+    CHECK(left.find("\"step\":\"start " + other + "/") == std::string::npos);
+    CHECK(left.find("\"state\":\"done\"") == std::string::npos);
+    CHECK(EtcdDump(watchers.prefix + "primary").find("\"primary\":\"mercury\"") != std::string::npos);
+    CHECK(lab::ReadFile(yml).find(lab::Address("mercury")) != std::string::npos);
+  }
+  const bool finished = lab::WaitFor([&] {
+    return NewPrimaryIn(watchers.w[1]->Output()) == promoted && lab::PrimaryIn(watchers.paths[1]) == promoted;
+  }, 60s);
+  std::this_thread::sleep_for(2s);  // any second failover or promotion would show now
+  const std::string logs = watchers.Logs();
+  INFO(logs);
+  const std::string journal = EtcdDump(watchers.prefix + "failover/");
+  INFO("journal:\n" << journal);
+  REQUIRE(finished);
+  const std::string w2 = watchers.w[1]->Output();
+  CHECK(w2.find("left unfinished after " + promoted + " was promoted: this leader finishes it") != std::string::npos);
+  CHECK(Count(w2, "failover report: ") == 1);
+  CHECK(Count(w2, "  result: done") == 1);
+  // One promotion (w1's), the rest journaled by w2 under its term, the end journaled once.
+  CHECK(Count(journal, "/promote-replica\"") == 2);  // start and done, by w1
+  CHECK(journal.find("\"step\":\"start " + other + "/") != std::string::npos);
+  CHECK(Count(journal, "\"state\":\"done\"") == 1);
+  CHECK(journal.find("\"finished_for\":\"w1\"") != std::string::npos);
+  CHECK(journal.find("\"to\":\"" + promoted + "\"") != std::string::npos);
+  CHECK(EtcdDump(watchers.prefix + "primary").find("\"primary\":\"" + promoted + "\"") != std::string::npos);
+  CHECK(lab::SqlValue(promoted, "SELECT @@global.read_only") == "0");
+  CHECK(lab::SqlValue(other, "SELECT @@global.read_only") == "1");
+  // Nothing acknowledged is lost; the app writes to the new primary.
+  CHECK(lab::WaitFor([&] { return writer.FirstSuccessAfter(killed).has_value(); }, 30s));
+  writer.Stop();
+  const auto acks = writer.Acknowledged();
+  auto missing = lab::app::MissingOn(promoted, acks);
+  CHECK_MESSAGE(missing.empty(), missing.size() << " acknowledged writes missing on " << promoted);
+  CHECK(lab::ReadFile(yml).find(lab::Address(promoted)) != std::string::npos);
+  // The other replica replicates from the promoted server: every acknowledged row reaches it, and a
+  // row written on the new primary after the failover too.
+  CHECK(lab::WaitFor([&] { return lab::app::MissingOn(other, acks).empty(); }, 15s));
+  lab::AdminSql(promoted, "CREATE TABLE IF NOT EXISTS mysql.replplan_finish (id INT PRIMARY KEY); "
+                          "INSERT INTO mysql.replplan_finish VALUES (7)");
+  CHECK(lab::WaitFor([&] { return lab::SqlValue(other, "SELECT COUNT(*) FROM mysql.replplan_finish") == "1"; }, 10s));
+  // The old primary back (as an init system would start it) rejoins with apply; then nothing is left.
+  watchers.w[1]->Terminate();
+  REQUIRE(lab::Lab({"start", "mercury"}).exit_code == 0);
+  auto rejoin = lab::Replplan({"apply", watchers.paths[1], "--yes"});
+  INFO("apply (rejoin): " << rejoin.out << rejoin.err);
+  CHECK(rejoin.exit_code == 0);
+  auto plan = lab::Replplan({"plan", watchers.paths[1], "--detailed-exitcode"});
+  INFO("plan: " << plan.out << plan.err);
+  CHECK(plan.exit_code == 0);
 }
 
 TEST_CASE("a three-member etcd that loses its quorum: the primary killed is not failed over, the watchers say why; "

@@ -572,6 +572,12 @@ World Coordination::Guard(const World& inner) {
   return guarded;
 }
 
+std::string EtcdPrefix(const std::string& configured, const std::string& cluster_name) {
+  std::string prefix = configured.empty() ? "/replplan/" + cluster_name + "/" : configured;
+  if (prefix.back() != '/') prefix += '/';
+  return prefix;
+}
+
 Status WatchOnEtcd(WatchOptions options, const EtcdWatchOptions& etcd, const std::atomic<bool>& stop) {
   SessionPool pool;
   LiveWorld live(&pool, ExtraProbes::kNever);
@@ -579,8 +585,7 @@ Status WatchOnEtcd(WatchOptions options, const EtcdWatchOptions& etcd, const std
   if (!file.ok()) return file.status();
   auto parsed = ParseTopology(file->text, options.topology_path);
   CoordinationOptions c;
-  c.prefix = etcd.prefix.empty() ? "/replplan/" + parsed.topology.cluster.name + "/" : etcd.prefix;
-  if (c.prefix.back() != '/') c.prefix += '/';
+  c.prefix = EtcdPrefix(etcd.prefix, parsed.topology.cluster.name);
   if (etcd.id.empty()) {
     char host[256] = {0};
     gethostname(host, sizeof host - 1);
@@ -602,6 +607,14 @@ Status WatchOnEtcd(WatchOptions options, const EtcdWatchOptions& etcd, const std
   if (c.log) {
     c.log("watcher " + c.id + " on " + store->Describe() + " (prefix " + c.prefix + ", lease TTL " +
           std::to_string(c.ttl_seconds) + " s)");
+  }
+  // The pause record in etcd, shared by every watcher (its own connection: never queued behind the
+  // coordination's requests).
+  std::unique_ptr<KvStore> pause_store = MakeEtcdStore(etcd.etcd);
+  KvPauseStore pause(*pause_store, c.prefix + "pause");
+  if (options.pause != nullptr) {
+    options.pause = &pause;
+    if (c.log) c.log("the pause record is etcd's (" + pause.Where() + "): `replplan watch pause` from any machine holds for every watcher");
   }
   Coordination coordination(*store, *live.world().files, c);
   World guarded = coordination.Guard(live.world());

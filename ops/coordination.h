@@ -36,6 +36,7 @@
 #include <string>
 #include <thread>
 
+#include "ops/pause_store.h"
 #include "ops/watch.h"
 #include "ops/watch_coordination.h"
 #include "ops/world.h"
@@ -149,6 +150,11 @@ struct EtcdWatchOptions {
   std::string id;
   int ttl_seconds = 2;
 };
+// With options.pause set (the service's local record), the pause record is etcd's instead
+// (KvPauseStore, key <prefix>pause): a pause taken on any machine holds for every watcher.
 Status WatchOnEtcd(WatchOptions options, const EtcdWatchOptions& etcd, const std::atomic<bool>& stop);
+
+// The watchers' key prefix: `configured` (with a trailing '/'), or /replplan/<cluster name>/.
+std::string EtcdPrefix(const std::string& configured, const std::string& cluster_name);
 
 }  // namespace replplan::ops

@@ -63,6 +63,27 @@ Status LocalPauseStore::Write(const PauseState& state) {
   return WriteFileAtomically(path_, PauseStateJson(state), 0600, owner_like_);
 }
 
+Result<PauseState> KvPauseStore::Read() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const auto now = std::chrono::steady_clock::now();
+  if (!failed_.ok() && now - failed_at_ < retry_after_) return failed_;
+  auto kvs = store_.Get(key_, false);
+  if (!kvs.ok()) {
+    failed_ = Status::Unavailable("cannot read the pause record (" + Where() + "): " + kvs.status().message());
+    failed_at_ = now;
+    return failed_;
+  }
+  failed_ = Status::OK();
+  if (kvs->empty()) return PauseState{};  // never paused
+  return ParsePauseState(kvs->front().value, Where());
+}
+
+Status KvPauseStore::Write(const PauseState& state) {
+  auto put = store_.Txn({}, {KvPut{key_, PauseStateJson(state), 0}});
+  if (!put.ok()) return Status::Unavailable("cannot write the pause record (" + Where() + "): " + put.status().message());
+  return Status::OK();
+}
+
 PauseWatch::Reading PauseWatch::Read() {
   Reading reading;
   if (store_ == nullptr) return reading;

@@ -521,6 +521,50 @@ TEST_CASE("the leader killed after its promotion, before the replicas and the ap
   CHECK(plan.exit_code == 0);
 }
 
+TEST_CASE("watch pause in etcd, taken on one watcher's machine: the primary killed is failed over by no watcher; "
+          "resumed from another machine: the leader fails over once") {
+  Watchers watchers("pause", AppliedLab(), 2);
+  watchers.WaitWarm();
+  // w2's machine pauses (its own copy of the file names the cluster); the record is etcd's.
+  auto paused = lab::Replplan({"watch", "pause", watchers.paths[1], "--reason", "kernel upgrade", "--etcd",
+                               watchers.etcd, "--etcd-prefix", watchers.prefix});
+  INFO(paused.out << paused.err);
+  REQUIRE(paused.exit_code == 0);
+  CHECK(paused.out.find("key " + watchers.prefix + "pause") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(watchers.paths[1] + ".pause"));  // no local record
+  CHECK(EtcdDump(watchers.prefix + "pause").find("\"reason\": \"kernel upgrade\"") != std::string::npos);
+  for (auto& w : watchers.w) REQUIRE_MESSAGE(w->WaitForOutput("(kernel upgrade)", 5s), watchers.Logs());
+  lab::Lab({"kill", "mercury"});
+  REQUIRE_MESSAGE(watchers.w[0]->WaitForOutput("but the cluster is paused: not failing over", 10s), watchers.Logs());
+  std::this_thread::sleep_for(std::chrono::seconds(lab::LoadTopology().replication.slave_net_timeout + 4));
+  {
+    const std::string logs = watchers.Logs();
+    INFO(logs);
+    CHECK(logs.find("failover report: ") == std::string::npos);
+    CHECK(watchers.AllSay("mercury"));
+    for (const char* replica : {"uranus", "venus"}) CHECK(lab::SqlValue(replica, "SELECT @@global.read_only") == "1");
+    CHECK(EtcdDump(watchers.prefix + "failover/").empty());
+  }
+  // w1's machine resumes.
+  auto resumed = lab::Replplan({"watch", "resume", watchers.paths[0], "--etcd", watchers.etcd, "--etcd-prefix",
+                                watchers.prefix});
+  INFO(resumed.out << resumed.err);
+  REQUIRE(resumed.exit_code == 0);
+  std::string promoted;
+  const bool moved = lab::WaitFor([&] {
+    promoted = NewPrimaryIn(watchers.w[0]->Output());
+    return !promoted.empty() && watchers.AllSay(promoted);
+  }, 60s);
+  std::this_thread::sleep_for(2s);
+  const std::string logs = watchers.Logs();
+  INFO(logs);
+  REQUIRE(moved);
+  CHECK(watchers.w[1]->Output().find("cluster resumed at ") != std::string::npos);
+  CHECK(Count(logs, "failover report: ") == 1);
+  CHECK(Count(EtcdDump(watchers.prefix + "failover/"), "\"state\":\"done\"") == 1);
+  CHECK(lab::SqlValue(promoted, "SELECT @@global.read_only") == "0");
+}
+
 TEST_CASE("a three-member etcd that loses its quorum: the primary killed is not failed over, the watchers say why; "
           "the quorum back: the leader fails over once") {
   auto up = Etcd("start3");

@@ -608,6 +608,14 @@ Status WatchOnEtcd(WatchOptions options, const EtcdWatchOptions& etcd, const std
     c.log("watcher " + c.id + " on " + store->Describe() + " (prefix " + c.prefix + ", lease TTL " +
           std::to_string(c.ttl_seconds) + " s)");
   }
+  // A TLS file that does not fit etcd's (a wrong CA, a certificate etcd refuses) stops the watcher at
+  // start, naming the endpoint: it is no outage to wait out. etcd merely away: watching starts, and
+  // no failover is started until it answers.
+  if (auto first = store->Get(c.prefix + "leader", false);
+      !first.ok() && first.status().code() == Status::Code::kFailedPrecondition) {
+    return Status::FailedPrecondition("watch on etcd not started: " + first.status().message() +
+                                      "; nothing was changed");
+  }
   // The pause record in etcd, shared by every watcher (its own connection: never queued behind the
   // coordination's requests).
   std::unique_ptr<KvStore> pause_store = MakeEtcdStore(etcd.etcd);

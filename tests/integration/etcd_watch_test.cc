@@ -42,9 +42,14 @@ size_t Count(const std::string& text, const std::string& part) {
 }
 
 // Every key under `prefix` in etcd and its value, as etcdctl prints them (key line, value line).
-std::string EtcdDump(const std::string& prefix) {
-  auto r = lab::Run({"env", "ETCDCTL_API=3", "etcdctl", "--endpoints=" + Endpoint(), "--command-timeout=3s", "get",
-                     "--prefix", prefix});
+// `tls`: the directory of the TLS member's certificates (etcd.sh tls-dir), for that member.
+std::string EtcdDump(const std::string& prefix, const std::string& endpoint = Endpoint(), const std::string& tls = "") {
+  std::vector<std::string> argv = {"env", "ETCDCTL_API=3", "etcdctl", "--endpoints=" + endpoint, "--command-timeout=3s"};
+  if (!tls.empty()) {
+    argv.insert(argv.end(), {"--cacert=" + tls + "/ca.pem", "--cert=" + tls + "/client.pem", "--key=" + tls + "/client.key"});
+  }
+  argv.insert(argv.end(), {"get", "--prefix", prefix});
+  auto r = lab::Run(argv);
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   return r.out;
@@ -89,9 +94,11 @@ std::string AppliedLabWithApp(const std::string& name) {
 enum class EtcdIn { kFlags, kFile };
 
 struct Watchers {
+  // `watch_lines`: more of the file's [watch] (kFile), e.g. its TLS files.
   Watchers(const std::string& name, const std::string& text, int n, std::string endpoints = Endpoint(),
-           EtcdIn in = EtcdIn::kFlags)
-      : prefix("/replplan-test/" + name + "-" + std::to_string(getpid()) + "/"), etcd(std::move(endpoints)), in(in) {
+           EtcdIn in = EtcdIn::kFlags, std::string watch_lines = "")
+      : prefix("/replplan-test/" + name + "-" + std::to_string(getpid()) + "/"), etcd(std::move(endpoints)), in(in),
+        watch_lines(std::move(watch_lines)) {
     for (int i = 1; i <= n; ++i) Start(name, text, i);
   }
   void Start(const std::string& name, const std::string& text, int i) {
@@ -102,7 +109,7 @@ struct Watchers {
       args.insert(args.end(), {"--etcd", etcd, "--etcd-prefix", prefix});
     } else {
       paths.push_back(lab::WriteFile(name + "-" + id + ".toml", text + "\n[watch]\netcd = [\"" + etcd +
-                                                                  "\"]\nprefix = \"" + prefix + "\"\n"));
+                                                                  "\"]\nprefix = \"" + prefix + "\"\n" + watch_lines));
     }
     args[1] = paths.back();
     w.push_back(std::make_unique<lab::Background>(args));
@@ -127,6 +134,7 @@ struct Watchers {
   std::string prefix;
   std::string etcd;  // the endpoints
   EtcdIn in;
+  std::string watch_lines;
   std::vector<std::string> paths;
   std::vector<std::unique_ptr<lab::Background>> w;
 };
@@ -562,6 +570,60 @@ TEST_CASE("watch pause in etcd, taken on one watcher's machine: the primary kill
   CHECK(watchers.w[1]->Output().find("cluster resumed at ") != std::string::npos);
   CHECK(Count(logs, "failover report: ") == 1);
   CHECK(Count(EtcdDump(watchers.prefix + "failover/"), "\"state\":\"done\"") == 1);
+  CHECK(lab::SqlValue(promoted, "SELECT @@global.read_only") == "0");
+}
+
+TEST_CASE("etcd over TLS with client certificates, named by the file's [watch] (etcd_cacert, etcd_cert, "
+          "etcd_key): the watchers lead, stand by and fail over once; a wrong CA stops watch at start naming the "
+          "endpoint, nothing changed") {
+  auto up = Etcd("start-tls");
+  INFO(up.out << up.err);
+  REQUIRE(up.exit_code == 0);
+  struct Wipe {
+    ~Wipe() { Etcd("wipe-tls"); }
+  } wipe;
+  auto line = [](std::string out) { return out.substr(0, out.find('\n')); };
+  const std::string endpoint = line(Etcd("endpoint-tls").out);
+  const std::string tls = line(Etcd("tls-dir").out);
+  auto files = [&](const std::string& ca) {
+    return "etcd_cacert = \"" + tls + "/" + ca + "\"\netcd_cert = \"" + tls + "/client.pem\"\netcd_key = \"" + tls +
+           "/client.key\"\n";
+  };
+  const std::string text = AppliedLab();
+  {
+    // A CA that signed none of etcd's certificates: refused at start, with the endpoint and the fix.
+    const std::string prefix = "/replplan-test/tls-wrong-" + std::to_string(getpid()) + "/";
+    const std::string wrong = text + "\n[watch]\netcd = [\"" + endpoint + "\"]\nprefix = \"" + prefix + "\"\n" +
+                              files("other-ca.pem");
+    const std::string path = lab::WriteFile("tls-wrong.toml", wrong);
+    lab::Background watch({"watch", path, "--watcher-id", "w9", "--interval-ms", "200"});
+    const int code = watch.Wait(30s);
+    const std::string out = watch.Output();
+    INFO(out);
+    CHECK(code == 1);
+    CHECK(out.find("watch on etcd not started: etcd at " + endpoint + ": TLS: ") != std::string::npos);
+    CHECK(out.find("[watch] etcd_cacert") != std::string::npos);
+    CHECK(out.find("nothing was changed") != std::string::npos);
+    CHECK(lab::ReadFile(path) == wrong);
+    CHECK(EtcdDump(prefix, endpoint, tls).empty());
+    CHECK(lab::SqlValue("mercury", "SELECT @@global.read_only") == "0");
+  }
+  Watchers watchers("tls", text, 2, endpoint, EtcdIn::kFile, files("ca.pem"));
+  watchers.WaitWarm();
+  CHECK(EtcdDump(watchers.prefix + "leader", endpoint, tls).find("w1") != std::string::npos);
+  lab::Lab({"kill", "mercury"});
+  std::string promoted;
+  const bool moved = lab::WaitFor([&] {
+    promoted = NewPrimaryIn(watchers.w[0]->Output());
+    return !promoted.empty() && watchers.AllSay(promoted);
+  }, 60s);
+  std::this_thread::sleep_for(2s);
+  const std::string logs = watchers.Logs();
+  INFO(logs);
+  REQUIRE(moved);
+  CHECK(Count(logs, "failover report: ") == 1);
+  CHECK(logs.find("etcd unreachable") == std::string::npos);
+  CHECK(Count(EtcdDump(watchers.prefix + "failover/", endpoint, tls), "\"state\":\"done\"") == 1);
   CHECK(lab::SqlValue(promoted, "SELECT @@global.read_only") == "0");
 }
 

@@ -88,6 +88,8 @@ std::string AppliedLabWithApp(const std::string& name) {
   return app_path;
 }
 
+std::string NewPrimaryIn(const std::string& out);  // below
+
 // N watchers, each with its own copy of the file (`name`-wI.toml) and id wI, on one prefix; w1
 // is started first and leads.
 // kFlags: etcd named by watch's flags; kFile: by the file's [watch] table.
@@ -124,6 +126,16 @@ struct Watchers {
     for (size_t i = 0; i < w.size(); ++i) all += "--- w" + std::to_string(i + 1) + ":\n" + w[i]->Output();
     return all;
   }
+  // The primary the failover reported by watcher `by` promoted, once every copy of the file names it
+  // (60 s at most); "" when that did not happen.
+  std::string WaitForFailover(size_t by = 0) {
+    std::string promoted;
+    const bool moved = lab::WaitFor([&] {
+      promoted = NewPrimaryIn(w[by]->Output());
+      return !promoted.empty() && AllSay(promoted);
+    }, 60s);
+    return moved ? promoted : "";
+  }
   // Every watcher's copy names `primary`.
   bool AllSay(const std::string& primary) {
     for (const std::string& p : paths) {
@@ -138,6 +150,7 @@ struct Watchers {
   std::vector<std::string> paths;
   std::vector<std::unique_ptr<lab::Background>> w;
 };
+
 
 std::string NewPrimaryIn(const std::string& out) {
   const std::string head = "failover report: mercury -> ";
@@ -199,11 +212,8 @@ TEST_CASE("three watchers on etcd, kill -9 of the primary under writes: one fail
 
   lab::Lab({"kill", "mercury"});
   const auto killed = Clock::now();
-  std::string promoted;
-  const bool moved = lab::WaitFor([&] {
-    promoted = NewPrimaryIn(watchers.w[0]->Output());
-    return !promoted.empty() && watchers.AllSay(promoted);
-  }, 60s);
+  const std::string promoted = watchers.WaitForFailover();
+  const bool moved = !promoted.empty();
   // A few more rounds for any second failover or rewrite to show.
   std::this_thread::sleep_for(3s);
   const std::string logs = watchers.Logs();
@@ -558,11 +568,8 @@ TEST_CASE("watch pause in etcd, taken on one watcher's machine: the primary kill
                                 watchers.prefix});
   INFO(resumed.out << resumed.err);
   REQUIRE(resumed.exit_code == 0);
-  std::string promoted;
-  const bool moved = lab::WaitFor([&] {
-    promoted = NewPrimaryIn(watchers.w[0]->Output());
-    return !promoted.empty() && watchers.AllSay(promoted);
-  }, 60s);
+  const std::string promoted = watchers.WaitForFailover();
+  const bool moved = !promoted.empty();
   std::this_thread::sleep_for(2s);
   const std::string logs = watchers.Logs();
   INFO(logs);
@@ -612,11 +619,8 @@ TEST_CASE("etcd over TLS with client certificates, named by the file's [watch] (
   watchers.WaitWarm();
   CHECK(EtcdDump(watchers.prefix + "leader", endpoint, tls).find("w1") != std::string::npos);
   lab::Lab({"kill", "mercury"});
-  std::string promoted;
-  const bool moved = lab::WaitFor([&] {
-    promoted = NewPrimaryIn(watchers.w[0]->Output());
-    return !promoted.empty() && watchers.AllSay(promoted);
-  }, 60s);
+  const std::string promoted = watchers.WaitForFailover();
+  const bool moved = !promoted.empty();
   std::this_thread::sleep_for(2s);
   const std::string logs = watchers.Logs();
   INFO(logs);

@@ -160,7 +160,8 @@ int RunWatchPauseCommand(const PauseCommand& command, bool pause) {
                                                          "pause");
   } else {
     // Owned like the topology file (the watcher's user rewrites it): a record root writes stays readable.
-    owned = std::make_unique<ops::LocalPauseStore>(ops::PauseFilePath(command.path, command.state_dir), command.path);
+    const std::string& state_dir = command.state_dir.empty() ? loaded->topology.watch.state_dir : command.state_dir;
+    owned = std::make_unique<ops::LocalPauseStore>(ops::PauseFilePath(command.path, state_dir), command.path);
   }
   ops::PauseStore& store = *owned;
   ops::PauseState state;

@@ -100,6 +100,7 @@ PauseWatch::Reading PauseWatch::Read() {
     }
     last_.reset();
     was_paused_ = true;
+    was_unreadable_ = true;
     return reading;
   }
   last_error_.clear();
@@ -115,6 +116,11 @@ PauseWatch::Reading PauseWatch::Read() {
                            .With("reason", state->reason)
                            .With("by", state->by)
                            .With("since", state->since);
+    } else if (was_unreadable_ && state->since.empty()) {
+      // Never paused: the record could not be read for a while (etcd away), and now it can.
+      reading.change = WatchEvent("resumed", "the pause record can be read again (" + store_->Where() +
+                                                 "): not paused; failing over again when the primary is lost")
+                           .With("where", store_->Where());
     } else if (was_paused_) {
       reading.change = WatchEvent("resumed", "cluster resumed at " + state->since + " by " +
                                                  (state->by.empty() ? "?" : state->by) +
@@ -125,6 +131,7 @@ PauseWatch::Reading PauseWatch::Read() {
     last_ = *state;
   }
   was_paused_ = state->paused;
+  was_unreadable_ = false;
   return reading;
 }
 

@@ -104,6 +104,7 @@ class PauseWatch {
   std::optional<PauseState> last_;
   std::string last_error_;
   bool was_paused_ = false;
+  bool was_unreadable_ = false;  // the last reading was an error, not an operator's pause
 };
 
 }  // namespace replplan::ops

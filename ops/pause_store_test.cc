@@ -133,6 +133,21 @@ TEST_CASE("the pause in etcd: written through one watcher's store, read by anoth
   CHECK(watch.Read().paused);       // unreadable counts as paused
   CHECK_FALSE(here.Write(paused).ok());
   etcd.down = false;
+  {
+    // A watcher that never saw a pause, etcd away then back: the record readable again, no pause.
+    replplan::testing::FakeKvStore other;
+    KvPauseStore record(other, "/replplan/other/pause", std::chrono::milliseconds(0));
+    PauseWatch fresh(&record);
+    other.down = true;
+    CHECK(fresh.Read().change->event == "pause-unreadable");
+    other.down = false;
+    auto back = fresh.Read();
+    CHECK_FALSE(back.paused);
+    REQUIRE(back.change.has_value());
+    CHECK(back.change->event == "resumed");
+    CHECK(back.change->message == "the pause record can be read again (the fake etcd, key /replplan/other/pause): "
+                                  "not paused; failing over again when the primary is lost");
+  }
   std::this_thread::sleep_for(std::chrono::milliseconds(250));
   REQUIRE(here.Write({false, "", "ops@b (pid 2)", "2026-12-07T04:00:00Z"}).ok());
   auto resumed = there.Read();

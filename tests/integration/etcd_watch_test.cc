@@ -190,6 +190,8 @@ size_t KilledWhileEtcdAway(Watchers& watchers, const std::function<lab::CommandR
   INFO(logs);
   REQUIRE(moved);
   CHECK(logs.find("etcd answers again") != std::string::npos);
+  // The pause record is etcd's too: unreadable meanwhile (acting as paused), readable again, no pause.
+  CHECK(logs.find("the pause record can be read again (") != std::string::npos);
   return Count(logs, "failover report: ");
 }
 

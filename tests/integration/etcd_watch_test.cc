@@ -412,10 +412,12 @@ TEST_CASE("the primary frozen, failed over by the leader, which then dies: the o
   // mercury wakes writable (read_only=OFF at runtime from its time as primary): w2 fences it.
   const bool fenced =
       lab::WaitFor([] { return lab::SqlValue("mercury", "SELECT @@global.read_only") == "1"; }, 15s);
+  // The fence's line comes once its action ends (read_only is set first, then the sessions go).
+  const bool said = watchers.w[1]->WaitForOutput("fenced mercury", 10s);
   const std::string logs = watchers.Logs();
   INFO(logs);
   CHECK(fenced);
-  CHECK(watchers.w[1]->Output().find("fenced mercury") != std::string::npos);
+  CHECK(said);
   const std::string fences = EtcdDump(watchers.prefix + "fence/");
   INFO("fences:\n" << fences);
   CHECK(fences.find("\"step\":\"start mercury/fence-primary\",\"term\"") != std::string::npos);

@@ -80,8 +80,12 @@ failover_ms() {
     [[ -n $first ]] && break
     sleep 0.1
   done
+  # A client that never got a write through before the kill measures nothing: refuse the run.
+  local before
+  before=$(awk -v k="$killed" '$2 <= k && $3 == 201' "$writes" | wc -l)
   stop_all
   app stop mercury >/dev/null 2>&1 || true
+  ((before > 0)) || { echo "run $run ($watchers watchers): no write acknowledged before the kill; see $writes" >&2; exit 1; }
   [[ -n $first ]] || { echo "run $run ($watchers watchers): no write succeeded after the failover; see ${logs[0]}" >&2; exit 1; }
   echo $((first - started))
 }
@@ -110,6 +114,7 @@ takeover_ms() {
   echo $((led - killed))
 }
 
+echo "load average $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores: the figures hold only on an idle machine"
 alone=() coordinated=() takeovers=()
 lab reset 3 >/dev/null
 for ((run = 1; run <= runs; run++)); do

@@ -244,6 +244,7 @@ int main(int argc, char** argv) {
                     "where the pause record is written (default: beside the topology file)");
   }
   watch_pause->add_option("--reason", pause_options.reason, "why (shown in the watchers' logs)");
+  for (CLI::App* sub : {watch_pause, watch_resume}) AddEtcdFlags(*sub, pause_options.etcd);
   AddEtcdFlags(*watch, watch_options.etcd);
 
   cli::StatusCommand status_options;

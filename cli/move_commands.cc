@@ -86,7 +86,10 @@ int RunWatchCommand(const WatchCommand& command) {
   options.allow_destructive = command.allow_destructive;
   // Events (text or JSON), observer, metrics and /metrics, the pause record, sd_notify, SIGHUP.
   WatchService service;
-  Status started = service.Start(command.path, command.service, options);
+  WatchServiceFlags flags = command.service;  // the flags win over the file's [watch]
+  if (flags.http.empty()) flags.http = loaded->topology.watch.http;
+  if (flags.state_dir.empty()) flags.state_dir = loaded->topology.watch.state_dir;
+  Status started = service.Start(command.path, flags, options);
   if (!started.ok()) return Fail(started);
   Status status = *etcd ? ops::WatchOnEtcd(options, **etcd, g_stop) : ops::Watch(options, g_stop);
   if (!status.ok()) return Fail(status);

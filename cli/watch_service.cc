@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "cli/cli_support.h"
+#include "providers/etcd/etcd_store.h"
 #include "engine/terminal_text.h"
 #include "ops/watch_events.h"
 #include "providers/http/metrics_server.h"
@@ -149,8 +150,20 @@ Status WatchService::Start(const std::string& topology_path, const WatchServiceF
 int RunWatchPauseCommand(const PauseCommand& command, bool pause) {
   auto loaded = LoadTopology(command.path);  // the file must be a topology: a typo pauses nothing
   if (!loaded.ok()) return Fail(loaded.status());
-  // Owned like the topology file (the watcher's user rewrites it): a record root writes stays readable.
-  ops::LocalPauseStore store(ops::PauseFilePath(command.path, command.state_dir), command.path);
+  auto etcd = EtcdWatchFrom(command.etcd, loaded->topology.watch);
+  if (!etcd.ok()) return Fail(etcd.status());
+  std::unique_ptr<KvStore> kv;
+  std::unique_ptr<ops::PauseStore> owned;
+  if (*etcd) {  // several watchers: the record every one of them reads
+    kv = MakeEtcdStore((*etcd)->etcd);
+    owned = std::make_unique<ops::KvPauseStore>(*kv, ops::EtcdPrefix((*etcd)->prefix, loaded->topology.cluster.name) +
+                                                         "pause");
+  } else {
+    // Owned like the topology file (the watcher's user rewrites it): a record root writes stays readable.
+    const std::string& state_dir = command.state_dir.empty() ? loaded->topology.watch.state_dir : command.state_dir;
+    owned = std::make_unique<ops::LocalPauseStore>(ops::PauseFilePath(command.path, state_dir), command.path);
+  }
+  ops::PauseStore& store = *owned;
   ops::PauseState state;
   state.paused = pause;
   state.reason = pause ? command.reason : "";
@@ -161,12 +174,12 @@ int RunWatchPauseCommand(const PauseCommand& command, bool pause) {
   const std::string cluster = loaded->topology.cluster.name;
   if (pause) {
     std::cout << TerminalSafe("paused cluster \"" + cluster + "\" (" + store.Where() +
-                              "): a running watcher reports and fails nothing over, fences nothing, from its next "
-                              "probe on; `replplan watch resume " + command.path + "` ends it")
+                              "): every running watcher reports and fails nothing over, fences nothing, from its "
+                              "next probe on; `replplan watch resume " + command.path + "` ends it")
               << "\n";
   } else {
     std::cout << TerminalSafe("resumed cluster \"" + cluster + "\" (" + store.Where() +
-                              "): a running watcher fails over again from its next probe on")
+                              "): every running watcher fails over again from its next probe on")
               << "\n";
   }
   return kExitOk;

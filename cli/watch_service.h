@@ -8,6 +8,7 @@
 #include <string>
 
 #include "engine/applier.h"
+#include "cli/etcd_flags.h"
 #include "engine/status.h"
 #include "ops/pause_store.h"
 #include "ops/watch.h"
@@ -43,8 +44,10 @@ struct PauseCommand {
   std::string path;
   std::string reason;
   std::string state_dir;
+  EtcdFlags etcd;  // the watchers' etcd (flags over the file's [watch]); none: the local file
 };
-// `replplan watch pause FILE` (pause = true) or `resume FILE`: writes the record; 0, or 1 on error.
+// `replplan watch pause FILE` (pause = true) or `resume FILE`: writes the record (in etcd when the
+// flags or the file's [watch] name it, else the local file); 0, or 1 on error.
 int RunWatchPauseCommand(const PauseCommand& command, bool pause);
 
 }  // namespace replplan::cli

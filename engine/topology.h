@@ -187,12 +187,16 @@ struct AppSpec {
 };
 
 // [watch]: several `replplan watch` on etcd (ops/coordination.h), so the watcher is no single point of
-// failure. No etcd endpoints: each watch runs alone. watch's --etcd* flags override these.
+// failure. No etcd endpoints: each watch runs alone. watch's --etcd* flags override these. And
+// where a watcher serves its metrics and keeps its state.
 struct WatchSpec {
   std::vector<std::string> etcd;  // "http://10.0.0.5:2379", "https://etcd1:2379"
   std::string prefix;             // "" = /replplan/<cluster name>/
   std::string etcd_cacert, etcd_cert, etcd_key;  // local paths (TLS)
   int lease_ttl_s = 2;
+  // The service side (docs/watch-service.md), with or without etcd; watch's --http and --state-dir win.
+  std::string http;       // "HOST:PORT" serving /metrics and /health; "" = none
+  std::string state_dir;  // absolute: the local pause record and any state; "" = beside the file
 };
 
 struct Topology {

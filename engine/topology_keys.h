@@ -17,7 +17,7 @@ inline const Keys& TopLevelKeys() {
   return keys;
 }
 inline const Keys& WatchKeys() {
-  static const Keys keys = {"etcd", "prefix", "etcd_cacert", "etcd_cert", "etcd_key", "lease_ttl_s"};
+  static const Keys keys = {"etcd", "prefix", "etcd_cacert", "etcd_cert", "etcd_key", "lease_ttl_s", "http", "state_dir"};
   return keys;
 }
 inline const Keys& ClusterKeys() {

@@ -543,6 +543,21 @@ class TopologyReader {
     spec.etcd_cert = ReadAbsolutePath(*watch, "etcd_cert", "watch.etcd_cert").value_or("");
     spec.etcd_key = ReadAbsolutePath(*watch, "etcd_key", "watch.etcd_key").value_or("");
     spec.lease_ttl_s = static_cast<int>(ReadInteger(*watch, "lease_ttl_s", "watch.lease_ttl_s", 1, 60).value_or(2));
+    if (auto http = ReadString(*watch, "http", "watch.http")) {
+      // HOST:PORT or [V6]:PORT, port 1..65535 (whether it can be bound is the watcher's to say).
+      const size_t colon = http->rfind(':');
+      const std::string host = colon == std::string::npos ? "" : http->substr(0, colon);
+      const std::string port = colon == std::string::npos ? "" : http->substr(colon + 1);
+      const bool v6 = host.size() > 2 && host.front() == '[' && host.back() == ']';
+      if (host.empty() || (!v6 && host.find_first_of(":[]") != std::string::npos) || port.empty() ||
+          port.size() > 5 || !IsDigits(port) || std::stoi(port) < 1 || std::stoi(port) > 65535) {
+        Error(At(*watch->get("http")), "watch.http must be HOST:PORT (or [V6]:PORT, port 1..65535), got '" + *http + "'",
+              "e.g. http = \"127.0.0.1:9187\"");
+      } else {
+        spec.http = *http;
+      }
+    }
+    spec.state_dir = ReadAbsolutePath(*watch, "state_dir", "watch.state_dir").value_or("");
   }
 
   void ReadReplication(const toml::table& root) {

@@ -674,17 +674,25 @@ TEST_CASE("[watch]: etcd endpoints, prefix, TLS files and the lease read; a bad 
                             "etcd        = [\"http://10.0.0.9:2379\", \"https://etcd2:2379/\"]\n"
                             "prefix      = \"/replplan/t/\"\n"
                             "etcd_cacert = \"/etc/replplan/etcd-ca.pem\"\n"
-                            "lease_ttl_s = 3\n";
+                            "lease_ttl_s = 3\n"
+                            "http        = \"127.0.0.1:9187\"\n"
+                            "state_dir   = \"/var/lib/replplan\"\n";
   TopologyParse parse = ParseTopology(watch, "t.toml");
   REQUIRE_MESSAGE(parse.ok(), Errors(watch));
   CHECK(parse.topology.watch.etcd == std::vector<std::string>{"http://10.0.0.9:2379", "https://etcd2:2379"});
   CHECK(parse.topology.watch.prefix == "/replplan/t/");
   CHECK(parse.topology.watch.etcd_cacert == "/etc/replplan/etcd-ca.pem");
   CHECK(parse.topology.watch.lease_ttl_s == 3);
+  CHECK(parse.topology.watch.http == "127.0.0.1:9187");
+  CHECK(parse.topology.watch.state_dir == "/var/lib/replplan");
+  CHECK(ParseTopology(std::string(kValid) + "\n[watch]\nhttp = \"[::1]:9187\"\n", "t.toml").topology.watch.http ==
+        "[::1]:9187");
   // Without [watch]: alone, the lease's default.
   TopologyParse none = ParseTopology(std::string(kValid), "t.toml");
   CHECK(none.topology.watch.etcd.empty());
   CHECK(none.topology.watch.lease_ttl_s == 2);
+  CHECK(none.topology.watch.http.empty());
+  CHECK(none.topology.watch.state_dir.empty());
 
   CHECK(Errors(std::string(kValid) + "\n[watch]\netcd = [\"10.0.0.9:2379\"]\n") ==
         "t.toml:27:9: watch.etcd[0] must be http://HOST:PORT or https://HOST:PORT (no credentials), got "
@@ -695,7 +703,14 @@ TEST_CASE("[watch]: etcd endpoints, prefix, TLS files and the lease read; a bad 
         "t.toml:28:15: watch.lease_ttl_s must be in 1..60, got 0");
   CHECK(Errors(std::string(kValid) + "\n[watch]\nttl = 2\n") ==
         "t.toml:27:1: unknown key 'ttl' in [watch]\n"
-        "  hint: [watch] accepts etcd, prefix, etcd_cacert, etcd_cert, etcd_key, lease_ttl_s");
+        "  hint: [watch] accepts etcd, prefix, etcd_cacert, etcd_cert, etcd_key, lease_ttl_s, http, state_dir");
+  CHECK(Errors(std::string(kValid) + "\n[watch]\nhttp = \"9187\"\nstate_dir = \"var/lib\"\n") ==
+        "t.toml:27:8: watch.http must be HOST:PORT (or [V6]:PORT, port 1..65535), got '9187'\n"
+        "  hint: e.g. http = \"127.0.0.1:9187\"\n"
+        "t.toml:28:13: watch.state_dir must be an absolute path, got 'var/lib'");
+  CHECK(Errors(std::string(kValid) + "\n[watch]\nhttp = \"localhost:70000\"\n") ==
+        "t.toml:27:8: watch.http must be HOST:PORT (or [V6]:PORT, port 1..65535), got 'localhost:70000'\n"
+        "  hint: e.g. http = \"127.0.0.1:9187\"");
 }
 
 }  // namespace replplan

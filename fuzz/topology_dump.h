@@ -40,7 +40,8 @@ inline std::string Dump(const Topology& t, bool with_primary = true) {
          (r.far_behind_seconds ? std::to_string(*r.far_behind_seconds) : std::string("unset")) + "\n";
   const WatchSpec& w = t.watch;
   out += "watch etcd=" + Join(w.etcd, ",") + " prefix=" + w.prefix + " cacert=" + w.etcd_cacert + " cert=" +
-         w.etcd_cert + " key=" + w.etcd_key + " lease_ttl_s=" + std::to_string(w.lease_ttl_s) + "\n";
+         w.etcd_cert + " key=" + w.etcd_key + " lease_ttl_s=" + std::to_string(w.lease_ttl_s) +
+         " http=" + w.http + " state_dir=" + w.state_dir + "\n";
   for (const ServerSpec& s : t.servers) {
     out += "server name=" + s.name + " address=" + s.address + " server_id=" + std::to_string(s.server_id) +
            " log_bin=" + s.log_bin + " bind_address=" + s.bind_address + " ssh=" + s.ssh.user + "," +

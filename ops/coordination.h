@@ -12,10 +12,14 @@
 //   failover/<E>      the journal of the failover of the loss of the primary of epoch E: created
 //                     once (one failover per loss, whoever leads), then step keys
 //                     failover/<E>/<term>-<n> ("start X", "done X/promote-replica"), then
-//                     state done (or failed). A new leader finding it begun and unfinished rolls it
-//                     forward: a promotion done (journaled done, or begun and the server answering
-//                     writable) is published as the primary; otherwise it carries the failover out
-//                     itself under its own term.
+//                     state done (or failed). A new leader finding it begun and unfinished carries
+//                     it on under its own term: when the promotion was done (journaled done, or
+//                     begun and the server answering writable) it finishes that failover (the
+//                     failover carried out again resumes it: nobody else is promoted, the replicas
+//                     and apps left follow the promoted server, the file and etcd's primary are
+//                     rewritten); otherwise it carries the whole failover out itself.
+//                     REPLPLAN_TEST_KILL_AFTER_PROMOTION=1 (the lab test only) kills the leader
+//                     right after its promotion is journaled done.
 //   fence/<term>-<n>  the fences the leader carried out.
 //
 // Rules: only the leader fails over or fences (Guard's World refuses anything else); the leader
@@ -32,6 +36,7 @@
 #include <string>
 #include <thread>
 
+#include "ops/pause_store.h"
 #include "ops/watch.h"
 #include "ops/watch_coordination.h"
 #include "ops/world.h"
@@ -123,6 +128,8 @@ class Coordination : public WatchCoordination {
   std::string armed_from_;
   int64_t armed_journal_mod_ = 0;  // 0: the journal does not exist yet
   bool journal_begun_ = false;     // this term wrote the journal's begin
+  std::string armed_promoted_;     // finishing a dead leader's failover: the server it promoted
+  std::string armed_left_by_;      // the leader that began it ("" when this one began it)
   int64_t step_ = 0;
 
   std::unique_ptr<GuardedExecutors> executors_;
@@ -143,6 +150,11 @@ struct EtcdWatchOptions {
   std::string id;
   int ttl_seconds = 2;
 };
+// With options.pause set (the service's local record), the pause record is etcd's instead
+// (KvPauseStore, key <prefix>pause): a pause taken on any machine holds for every watcher.
 Status WatchOnEtcd(WatchOptions options, const EtcdWatchOptions& etcd, const std::atomic<bool>& stop);
+
+// The watchers' key prefix: `configured` (with a trailing '/'), or /replplan/<cluster name>/.
+std::string EtcdPrefix(const std::string& configured, const std::string& cluster_name);
 
 }  // namespace replplan::ops

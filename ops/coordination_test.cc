@@ -6,6 +6,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <future>
 #include <thread>
 #include <memory>
@@ -178,8 +179,8 @@ TEST_CASE("a deposed leader changes nothing: its lease gone (killed, frozen past
   CHECK(Contains(a.log, "leads no more: b leads"));
 }
 
-TEST_CASE("a leader that dies after the promotion: the next leader rolls the journal forward, the promoted "
-          "server becomes the primary of record, nothing is failed over twice") {
+TEST_CASE("a leader that dies after the promotion: the next leader finishes that failover under its own term; "
+          "no other server is promoted, the end is journaled once with the promoted server") {
   FakeKvStore store;
   Watcher a(store, "a"), b(store, "b");
   SeeMercuryDown({&a, &b});
@@ -187,10 +188,20 @@ TEST_CASE("a leader that dies after the promotion: the next leader rolls the jou
   store.Expire(LeaseOf(store, "a"));  // killed before FailoverEnded
   b.c->Tick();
   REQUIRE(b.c->Leading());
-  Status may = b.c->MayFailOver("mercury", 0);
-  CHECK(Contains(may.message(), "rolled forward, not failed over again"));
+  REQUIRE(b.c->MayFailOver("mercury", 0).ok());
+  CHECK(Contains(b.log, "begun by a was left unfinished after uranus was promoted: this leader finishes it"));
+  Status second = b.c->Step("start venus/promote-replica");
+  CHECK(second.code() == Status::Code::kFailedPrecondition);
+  CHECK(Contains(second.message(), "uranus was promoted by a in this failover already: venus/promote-replica is not"));
+  CHECK(b.c->Step("start venus/change-primary").ok());
+  CHECK(Contains(store.Value(std::string(kPrefix) + "failover/000000000000"), "\"by\":\"b\""));
+  b.c->FailoverEnded(Promoted("uranus", 1));
   CHECK(store.Value(std::string(kPrefix) + "primary") == "{\"epoch\":1,\"primary\":\"uranus\"}");
-  CHECK(Contains(store.Value(std::string(kPrefix) + "failover/000000000000"), "\"rolled_forward_from\":\"a\""));
+  const std::string end = store.Value(std::string(kPrefix) + "failover/000000000000");
+  CHECK(Contains(end, "\"finished_for\":\"a\""));
+  CHECK(Contains(end, "\"state\":\"done\""));
+  CHECK(Contains(end, "\"to\":\"uranus\""));
+  CHECK(!b.c->MayFailOver("mercury", 0).ok());  // done: not again
   b.c->Tick();
   CHECK(b.Cluster().primary == "uranus");
 }
@@ -263,7 +274,7 @@ TEST_CASE("the guarded World: a standby's executor and cluster lock refuse, the 
 namespace replplan::ops {
 
 TEST_CASE("a leader killed inside the promotion (begun, not journaled done): the next leader asks the server; "
-          "writable, it was promoted and is rolled forward; read-only, the failover is carried out again") {
+          "writable, it was promoted and the failover is finished to it; read-only, the failover is carried out again") {
   for (const char* read_only : {"0", "1"}) {
     CAPTURE(read_only);
     FakeKvStore store;
@@ -278,13 +289,11 @@ TEST_CASE("a leader killed inside the promotion (begun, not journaled done): the
     b.c->Tick();
     REQUIRE(b.c->Leading());
     Status may = b.c->MayFailOver("mercury", 0);
-    if (std::string(read_only) == "0") {
-      CHECK(Contains(may.message(), "uranus promoted: rolled forward"));
-      CHECK(store.Value(std::string(kPrefix) + "primary") == "{\"epoch\":1,\"primary\":\"uranus\"}");
-    } else {
-      CHECK(may.ok());
-      CHECK(store.Value(std::string(kPrefix) + "primary") == "{\"epoch\":0,\"primary\":\"mercury\"}");
-    }
+    REQUIRE(may.ok());
+    CHECK(store.Value(std::string(kPrefix) + "primary") == "{\"epoch\":0,\"primary\":\"mercury\"}");
+    // Writable: uranus was promoted, and no other server may be now; read-only: any candidate may.
+    CHECK(b.c->Step("start venus/promote-replica").ok() == (std::string(read_only) == "1"));
+    CHECK(Contains(b.log, "left unfinished after uranus was promoted") == (std::string(read_only) == "0"));
   }
 }
 
@@ -327,6 +336,78 @@ TEST_CASE("etcd away with an observation left to publish: the background ticks k
   }
   // About 10 ticks in 500 ms, each a few calls: far from the thousands of a loop that never waits.
   CHECK(store.calls < 200);
+}
+
+}  // namespace replplan::ops
+
+namespace replplan::ops {
+
+// The whole of it over the fake lab: a dies right after promoting uranus (venus still replicates from
+// the dead mercury); b, leading next, carries the failover out again over its guarded World. The
+// failover resumes (uranus is writable and replicates from nobody): nothing is promoted, venus is
+// repointed to uranus, every change journaled under b's term; the file names uranus at epoch 1, and
+// so does etcd's primary.
+TEST_CASE("the leader killed after the promotion, before the replicas are repointed: the next leader's failover "
+          "promotes no one, repoints the replica left to the promoted server, and the cluster converges") {
+  FakeKvStore store;
+  Watcher a(store, "a");
+  a.c->Observed("mercury", 0, false);
+  a.c->Tick();
+  PromoteUranus(a);
+  store.Expire(LeaseOf(store, "a"));
+
+  testing::Lab lab;
+  testing::FailoverServers(lab, /*replicas_lost=*/true);
+  // uranus as a's promotion left it: writable, no replication channel.
+  FakeServer& uranus = lab.fakes.sessions.server("uranus");
+  uranus.AnswerPrefix(testing::kPositionQuery,
+                      {Row{{"cur", "0-1-42"}, {"bin", "0-1-42"}, {"log_bin", "1"}, {"lsu", "1"}, {"ro", "0"}}});
+  uranus.replica.reset();
+  uranus.globals["read_only"] = "0";
+  ServerState& promoted = lab.fakes.live.state.servers["uranus"];
+  promoted.channels.clear();
+  promoted.read_only = false;
+  promoted.gtid_slave_pos.clear();
+
+  CoordinationOptions options;
+  options.prefix = kPrefix;
+  options.id = "b";
+  options.topology_path = "lab.toml";
+  std::string log;
+  options.log = [&log](const std::string& line) { log += line + "\n"; };
+  Coordination b(store, lab.fakes.files, options, /*background=*/false);
+  World guarded = b.Guard(lab.world);
+  b.Observed("mercury", 0, false);
+  b.Tick();
+  REQUIRE(b.Leading());
+  REQUIRE(b.MayFailOver("mercury", 0).ok());
+  MoveRequest request = lab.Request("failover");
+  request.primary_silent = "silent: no answer within 300 ms (the watcher's probe)";
+  MoveOutcome outcome = Failover(guarded, request);
+  b.FailoverEnded(outcome);
+  INFO(RenderMoveReport(outcome));
+  INFO(log);
+  REQUIRE(outcome.decision.has_value());
+  CHECK(outcome.decision->resumed);
+  CHECK(outcome.to == "uranus");
+  CHECK(outcome.status.ok());
+  const std::vector<std::string>& executed = lab.fakes.executors.executed;
+  CHECK(std::none_of(executed.begin(), executed.end(),
+                     [](const std::string& id) { return Contains(id, "promote-replica"); }));
+  CHECK(std::any_of(executed.begin(), executed.end(), [](const std::string& id) { return id.rfind("venus/", 0) == 0; }));
+  CHECK(ParseTopology(lab.fakes.files.files.at("lab.toml"), "lab.toml").topology.cluster.primary == "uranus");
+  CHECK(ParseTopology(lab.fakes.files.files.at("lab.toml"), "lab.toml").topology.cluster.epoch == 1);
+  CHECK(store.Value(std::string(kPrefix) + "primary") == "{\"epoch\":1,\"primary\":\"uranus\"}");
+  // Every action b carried out is a journal step of this failover under b's term, after a's.
+  size_t by_b = 0;
+  for (const auto& [key, kv] : store.Snapshot()) {
+    if (key.rfind(std::string(kPrefix) + "failover/000000000000/", 0) == 0 && Contains(kv.value, "\"by\":\"b\"")) ++by_b;
+  }
+  CHECK(by_b >= executed.size());
+  CHECK(by_b >= 1);
+  const std::string end = store.Value(std::string(kPrefix) + "failover/000000000000");
+  CHECK(Contains(end, "\"state\":\"done\""));
+  CHECK(Contains(end, "\"finished_for\":\"a\""));
 }
 
 }  // namespace replplan::ops

@@ -63,6 +63,27 @@ Status LocalPauseStore::Write(const PauseState& state) {
   return WriteFileAtomically(path_, PauseStateJson(state), 0600, owner_like_);
 }
 
+Result<PauseState> KvPauseStore::Read() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const auto now = std::chrono::steady_clock::now();
+  if (!failed_.ok() && now - failed_at_ < retry_after_) return failed_;
+  auto kvs = store_.Get(key_, false);
+  if (!kvs.ok()) {
+    failed_ = Status::Unavailable("cannot read the pause record (" + Where() + "): " + kvs.status().message());
+    failed_at_ = now;
+    return failed_;
+  }
+  failed_ = Status::OK();
+  if (kvs->empty()) return PauseState{};  // never paused
+  return ParsePauseState(kvs->front().value, Where());
+}
+
+Status KvPauseStore::Write(const PauseState& state) {
+  auto put = store_.Txn({}, {KvPut{key_, PauseStateJson(state), 0}});
+  if (!put.ok()) return Status::Unavailable("cannot write the pause record (" + Where() + "): " + put.status().message());
+  return Status::OK();
+}
+
 PauseWatch::Reading PauseWatch::Read() {
   Reading reading;
   if (store_ == nullptr) return reading;
@@ -79,6 +100,7 @@ PauseWatch::Reading PauseWatch::Read() {
     }
     last_.reset();
     was_paused_ = true;
+    was_unreadable_ = true;
     return reading;
   }
   last_error_.clear();
@@ -94,6 +116,11 @@ PauseWatch::Reading PauseWatch::Read() {
                            .With("reason", state->reason)
                            .With("by", state->by)
                            .With("since", state->since);
+    } else if (was_unreadable_ && state->since.empty()) {
+      // Never paused: the record could not be read for a while (etcd away), and now it can.
+      reading.change = WatchEvent("resumed", "the pause record can be read again (" + store_->Where() +
+                                                 "): not paused; failing over again when the primary is lost")
+                           .With("where", store_->Where());
     } else if (was_paused_) {
       reading.change = WatchEvent("resumed", "cluster resumed at " + state->since + " by " +
                                                  (state->by.empty() ? "?" : state->by) +
@@ -104,6 +131,7 @@ PauseWatch::Reading PauseWatch::Read() {
     last_ = *state;
   }
   was_paused_ = state->paused;
+  was_unreadable_ = false;
   return reading;
 }
 

@@ -10,12 +10,15 @@
 // The watcher reads the record every probe interval, so a pause or resume takes effect within one.
 #pragma once
 
+#include <chrono>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
 #include "engine/status.h"
 #include "ops/watch_events.h"
+#include "providers/etcd/kv_store.h"
 
 namespace replplan::ops {
 
@@ -54,6 +57,28 @@ class LocalPauseStore : public PauseStore {
   std::string owner_like_;
 };
 
+// The record in etcd (several watchers, ops/coordination.h): the same JSON under `key` (the
+// watchers' prefix + "pause", no lease), so a pause taken on any machine holds for every watcher.
+// Read asks etcd each time; when etcd does not answer, that error is returned again without asking
+// for `retry_after` (the probe loop is not held up by a request timeout at every interval; with
+// etcd away no watcher leads anyway).
+class KvPauseStore : public PauseStore {
+ public:
+  KvPauseStore(KvStore& store, std::string key, std::chrono::milliseconds retry_after = std::chrono::seconds(1))
+      : store_(store), key_(std::move(key)), retry_after_(retry_after) {}
+  Result<PauseState> Read() override;
+  Status Write(const PauseState& state) override;
+  std::string Where() const override { return store_.Describe() + ", key " + key_; }
+
+ private:
+  KvStore& store_;
+  std::string key_;
+  std::chrono::milliseconds retry_after_;
+  std::mutex mutex_;
+  Status failed_;  // the last read's error, kept until failed_at_ + retry_after_
+  std::chrono::steady_clock::time_point failed_at_{};
+};
+
 // The local record's file for a topology file: "<state_dir>/<file name>.pause" when a state
 // directory is given, else beside the topology file ("<topology path>.pause").
 std::string PauseFilePath(const std::string& topology_path, const std::string& state_dir);
@@ -79,6 +104,7 @@ class PauseWatch {
   std::optional<PauseState> last_;
   std::string last_error_;
   bool was_paused_ = false;
+  bool was_unreadable_ = false;  // the last reading was an error, not an operator's pause
 };
 
 }  // namespace replplan::ops

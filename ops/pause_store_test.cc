@@ -4,8 +4,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
+#include <thread>
 #include <fstream>
+
+#include "providers/testing/fake_kv_store.h"
 
 namespace replplan::ops {
 namespace {
@@ -98,6 +102,58 @@ TEST_CASE("the watcher's reading reports each change once; an unreadable record 
   CHECK_FALSE(resumed.paused);
   REQUIRE(resumed.change.has_value());
   CHECK(resumed.change->event == "resumed");
+}
+
+// The record in etcd: two watchers' stores over one etcd (as two machines), one writes, the other reads.
+TEST_CASE("the pause in etcd: written through one watcher's store, read by another's; the key under the prefix; "
+          "etcd away is an error kept for the retry time, then asked again") {
+  replplan::testing::FakeKvStore etcd;
+  KvPauseStore here(etcd, "/replplan/lab/pause", std::chrono::milliseconds(200));
+  KvPauseStore there(etcd, "/replplan/lab/pause", std::chrono::milliseconds(200));
+  auto none = there.Read();
+  REQUIRE(none.ok());
+  CHECK_FALSE(none->paused);
+  const PauseState paused{true, "kernel upgrade", "ops@a (pid 1)", "2026-12-07T03:00:00Z"};
+  REQUIRE(here.Write(paused).ok());
+  auto read = there.Read();
+  REQUIRE(read.ok());
+  CHECK(*read == paused);
+  CHECK(ParsePauseState(etcd.Value("/replplan/lab/pause"), "etcd").value() == paused);
+  CHECK(there.Where() == etcd.Describe() + ", key /replplan/lab/pause");
+  PauseWatch watch(&there);
+  CHECK(watch.Read().paused);
+
+  etcd.down = true;
+  const long before = etcd.calls;
+  auto away = there.Read();
+  CHECK(away.status().code() == Status::Code::kUnavailable);
+  CHECK(away.status().message().find("cannot read the pause record (" + there.Where() + ")") != std::string::npos);
+  CHECK_FALSE(there.Read().ok());
+  CHECK(etcd.calls == before + 1);  // the second read within the retry time did not ask
+  CHECK(watch.Read().paused);       // unreadable counts as paused
+  CHECK_FALSE(here.Write(paused).ok());
+  etcd.down = false;
+  {
+    // A watcher that never saw a pause, etcd away then back: the record readable again, no pause.
+    replplan::testing::FakeKvStore other;
+    KvPauseStore record(other, "/replplan/other/pause", std::chrono::milliseconds(0));
+    PauseWatch fresh(&record);
+    other.down = true;
+    CHECK(fresh.Read().change->event == "pause-unreadable");
+    other.down = false;
+    auto back = fresh.Read();
+    CHECK_FALSE(back.paused);
+    REQUIRE(back.change.has_value());
+    CHECK(back.change->event == "resumed");
+    CHECK(back.change->message == "the pause record can be read again (the fake etcd, key /replplan/other/pause): "
+                                  "not paused; failing over again when the primary is lost");
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  REQUIRE(here.Write({false, "", "ops@b (pid 2)", "2026-12-07T04:00:00Z"}).ok());
+  auto resumed = there.Read();
+  REQUIRE(resumed.ok());
+  CHECK_FALSE(resumed->paused);
+  CHECK(resumed->by == "ops@b (pid 2)");
 }
 
 }  // namespace

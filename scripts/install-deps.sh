@@ -17,7 +17,7 @@ packages=(
   libsystemd-dev
   libcpp-httplib-dev
   # Several watchers on etcd (watch --etcd): libcurl for etcd's JSON gateway; etcd for the tests.
-  etcd-server etcd-client libcurl4-openssl-dev
+  etcd-server etcd-client libcurl4-openssl-dev openssl
   # The fuzz smoke (scripts/fuzz.sh, CTest fuzz.smoke): clang and its libFuzzer/sanitizer runtimes.
   clang libclang-rt-14-dev
 )

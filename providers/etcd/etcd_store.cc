@@ -173,7 +173,8 @@ class EtcdStore : public KvStore {
       std::string why = error[0] != 0 ? error : curl_easy_strerror(rc);
       if (rc == CURLE_SSL_CACERT_BADFILE || rc == CURLE_SSL_CERTPROBLEM || rc == CURLE_PEER_FAILED_VERIFICATION) {
         return Status::FailedPrecondition("etcd at " + endpoint + ": TLS: " + why +
-                                          " (check --etcd-cacert, --etcd-cert, --etcd-key)");
+                                          " (check --etcd-cacert, --etcd-cert, --etcd-key, or [watch] etcd_cacert, " +
+                                          "etcd_cert, etcd_key)");
       }
       return Status::Unavailable("etcd at " + endpoint + " does not answer: " + why);
     }

@@ -40,9 +40,14 @@ size_t Count(const std::string& text, const std::string& part) {
 }
 
 // Every key under `prefix` in etcd and its value, as etcdctl prints them (key line, value line).
-std::string EtcdDump(const std::string& prefix) {
-  auto r = lab::Run({"env", "ETCDCTL_API=3", "etcdctl", "--endpoints=" + Endpoint(), "--command-timeout=3s", "get",
-                     "--prefix", prefix});
+// `tls`: the directory of the TLS member's certificates (etcd.sh tls-dir), for that member.
+std::string EtcdDump(const std::string& prefix, const std::string& endpoint = Endpoint(), const std::string& tls = "") {
+  std::vector<std::string> argv = {"env", "ETCDCTL_API=3", "etcdctl", "--endpoints=" + endpoint, "--command-timeout=3s"};
+  if (!tls.empty()) {
+    argv.insert(argv.end(), {"--cacert=" + tls + "/ca.pem", "--cert=" + tls + "/client.pem", "--key=" + tls + "/client.key"});
+  }
+  argv.insert(argv.end(), {"get", "--prefix", prefix});
+  auto r = lab::Run(argv);
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   return r.out;
@@ -62,15 +67,38 @@ std::string AppliedLab() {
   return lab::ReadFile(path);
 }
 
+// The app (tests/lab/app.sh) on mercury's host, stopped when the test ends.
+struct AppOnMercury {
+  AppOnMercury() { lab::app::Script({"stop", "mercury"}); }
+  ~AppOnMercury() { lab::app::Script({"stop", "mercury"}); }
+};
+
+// AppliedLab with the app deployed on mercury's host, writing to mercury, and its [[app]] in the
+// file `name`; the file's path.
+std::string AppliedLabWithApp(const std::string& name) {
+  const std::string app_path = lab::WriteFile(name, AppliedLab());
+  for (const std::vector<std::string>& step : std::vector<std::vector<std::string>>{
+           {"deploy", "mercury", "mercury"}, {"setup", "mercury"}, {"start", "mercury"}, {"toml", app_path, "mercury"}}) {
+    auto r = lab::app::Script(step);
+    INFO(step.front() << ": " << r.out << r.err);
+    REQUIRE(r.exit_code == 0);
+  }
+  return app_path;
+}
+
+std::string NewPrimaryIn(const std::string& out);  // below
+
 // N watchers, each with its own copy of the file (`name`-wI.toml) and id wI, on one prefix; w1
 // is started first and leads.
 // kFlags: etcd named by watch's flags; kFile: by the file's [watch] table.
 enum class EtcdIn { kFlags, kFile };
 
 struct Watchers {
+  // `watch_lines`: more of the file's [watch] (kFile), e.g. its TLS files.
   Watchers(const std::string& name, const std::string& text, int n, std::string endpoints = Endpoint(),
-           EtcdIn in = EtcdIn::kFlags)
-      : prefix("/replplan-test/" + name + "-" + std::to_string(getpid()) + "/"), etcd(std::move(endpoints)), in(in) {
+           EtcdIn in = EtcdIn::kFlags, std::string watch_lines = "")
+      : prefix("/replplan-test/" + name + "-" + std::to_string(getpid()) + "/"), etcd(std::move(endpoints)), in(in),
+        watch_lines(std::move(watch_lines)) {
     for (int i = 1; i <= n; ++i) Start(name, text, i);
   }
   void Start(const std::string& name, const std::string& text, int i) {
@@ -81,7 +109,7 @@ struct Watchers {
       args.insert(args.end(), {"--etcd", etcd, "--etcd-prefix", prefix});
     } else {
       paths.push_back(lab::WriteFile(name + "-" + id + ".toml", text + "\n[watch]\netcd = [\"" + etcd +
-                                                                  "\"]\nprefix = \"" + prefix + "\"\n"));
+                                                                  "\"]\nprefix = \"" + prefix + "\"\n" + watch_lines));
     }
     args[1] = paths.back();
     w.push_back(std::make_unique<lab::Background>(args));
@@ -96,6 +124,16 @@ struct Watchers {
     for (size_t i = 0; i < w.size(); ++i) all += "--- w" + std::to_string(i + 1) + ":\n" + w[i]->Output();
     return all;
   }
+  // The primary the failover reported by watcher `by` promoted, once every copy of the file names it
+  // (60 s at most); "" when that did not happen.
+  std::string WaitForFailover(size_t by = 0) {
+    std::string promoted;
+    const bool moved = lab::WaitFor([&] {
+      promoted = NewPrimaryIn(w[by]->Output());
+      return !promoted.empty() && AllSay(promoted);
+    }, 60s);
+    return moved ? promoted : "";
+  }
   // Every watcher's copy names `primary`.
   bool AllSay(const std::string& primary) {
     for (const std::string& p : paths) {
@@ -106,9 +144,11 @@ struct Watchers {
   std::string prefix;
   std::string etcd;  // the endpoints
   EtcdIn in;
+  std::string watch_lines;
   std::vector<std::string> paths;
   std::vector<std::unique_ptr<lab::Background>> w;
 };
+
 
 std::string NewPrimaryIn(const std::string& out) {
   const std::string head = "failover report: mercury -> ";
@@ -148,6 +188,8 @@ size_t KilledWhileEtcdAway(Watchers& watchers, const std::function<lab::CommandR
   INFO(logs);
   REQUIRE(moved);
   CHECK(logs.find("etcd answers again") != std::string::npos);
+  // The pause record is etcd's too: unreadable meanwhile (acting as paused), readable again, no pause.
+  CHECK(logs.find("the pause record can be read again (") != std::string::npos);
   return Count(logs, "failover report: ");
 }
 
@@ -161,19 +203,8 @@ TEST_CASE("etcd fixture answers") {
 
 TEST_CASE("three watchers on etcd, kill -9 of the primary under writes: one failover, by the leader, journaled "
           "once; every watcher's file rewritten once; every acknowledged write on the new primary") {
-  lab::app::Script({"stop", "mercury"});
-  std::string text = AppliedLab();
-  const std::string app_path = lab::WriteFile("etcd-app.toml", text);
-  for (const std::vector<std::string>& step : std::vector<std::vector<std::string>>{
-           {"deploy", "mercury", "mercury"}, {"setup", "mercury"}, {"start", "mercury"},
-           {"toml", app_path, "mercury"}}) {
-    auto r = lab::app::Script(step);
-    INFO(step.front() << ": " << r.out << r.err);
-    REQUIRE(r.exit_code == 0);
-  }
-  struct StopApp {
-    ~StopApp() { lab::app::Script({"stop", "mercury"}); }
-  } stop_app;
+  AppOnMercury stop_app;
+  const std::string app_path = AppliedLabWithApp("etcd-app.toml");
   Watchers watchers("kill9", lab::ReadFile(app_path), 3);
   watchers.WaitWarm();
   lab::app::Writer writer("mercury");
@@ -181,11 +212,8 @@ TEST_CASE("three watchers on etcd, kill -9 of the primary under writes: one fail
 
   lab::Lab({"kill", "mercury"});
   const auto killed = Clock::now();
-  std::string promoted;
-  const bool moved = lab::WaitFor([&] {
-    promoted = NewPrimaryIn(watchers.w[0]->Output());
-    return !promoted.empty() && watchers.AllSay(promoted);
-  }, 60s);
+  const std::string promoted = watchers.WaitForFailover();
+  const bool moved = !promoted.empty();
   // A few more rounds for any second failover or rewrite to show.
   std::this_thread::sleep_for(3s);
   const std::string logs = watchers.Logs();
@@ -355,10 +383,12 @@ TEST_CASE("the primary frozen, failed over by the leader, which then dies: the o
   // mercury wakes writable (read_only=OFF at runtime from its time as primary): w2 fences it.
   const bool fenced =
       lab::WaitFor([] { return lab::SqlValue("mercury", "SELECT @@global.read_only") == "1"; }, 15s);
+  // The fence's line comes once its action ends (read_only is set first, then the sessions go).
+  const bool said = watchers.w[1]->WaitForOutput("fenced mercury", 10s);
   const std::string logs = watchers.Logs();
   INFO(logs);
   CHECK(fenced);
-  CHECK(watchers.w[1]->Output().find("fenced mercury") != std::string::npos);
+  CHECK(said);
   const std::string fences = EtcdDump(watchers.prefix + "fence/");
   INFO("fences:\n" << fences);
   CHECK(fences.find("\"step\":\"start mercury/fence-primary\",\"term\"") != std::string::npos);
@@ -401,6 +431,179 @@ TEST_CASE("the leader killed in the middle of its failover (at the promotion): t
   CHECK(writable == 1);
   CHECK(lab::SqlValue(promoted, "SELECT @@global.read_only") == "0");
   CHECK(lab::SqlValue(promoted, "SELECT COUNT(*) FROM mysql.replplan_midway") == "1");
+}
+
+TEST_CASE("the leader killed after its promotion, before the replicas and the app are repointed: the next leader "
+          "finishes that failover; every acknowledged write on the new primary, the other replica and the app follow "
+          "it, the file plans no change") {
+  AppOnMercury stop_app;
+  const std::string app_path = AppliedLabWithApp("etcd-finish-app.toml");
+  const std::string text = lab::ReadFile(app_path);
+  // w1 kills itself right after its promotion is journaled done (ops/coordination.h); w2 is as ever.
+  setenv("REPLPLAN_TEST_KILL_AFTER_PROMOTION", "1", 1);
+  Watchers watchers("finish", text, 1);
+  unsetenv("REPLPLAN_TEST_KILL_AFTER_PROMOTION");
+  watchers.Start("finish", text, 2);
+  watchers.WaitWarm();
+  lab::app::Writer writer("mercury");
+  REQUIRE(lab::WaitFor([&] { return writer.Acknowledged().size() >= 40; }, 30s));
+
+  lab::Lab({"kill", "mercury"});
+  const auto killed = Clock::now();
+  REQUIRE_MESSAGE(watchers.w[0]->Wait(60s) == 128 + SIGKILL, watchers.Logs());
+  // Where w1 left it: one server promoted, nothing else journaled after it, etcd's primary unchanged,
+  // the app still on mercury.
+  const std::string yml = lab::Dir() + "/hosts/mercury/app/config/database.yml";
+  std::string promoted, other;
+  {
+    const std::string left = EtcdDump(watchers.prefix + "failover/");
+    INFO("journal w1 left:\n" << left);
+    for (const char* name : {"uranus", "venus"}) {
+      if (left.find("\"step\":\"done " + std::string(name) + "/promote-replica\"") != std::string::npos) promoted = name;
+    }
+    REQUIRE(!promoted.empty());
+    other = promoted == "uranus" ? "venus" : "uranus";
+    CHECK(left.find("\"step\":\"start " + other + "/") == std::string::npos);
+    CHECK(left.find("\"state\":\"done\"") == std::string::npos);
+    CHECK(EtcdDump(watchers.prefix + "primary").find("\"primary\":\"mercury\"") != std::string::npos);
+    CHECK(lab::ReadFile(yml).find(lab::Address("mercury")) != std::string::npos);
+  }
+  const bool finished = lab::WaitFor([&] {
+    return NewPrimaryIn(watchers.w[1]->Output()) == promoted && lab::PrimaryIn(watchers.paths[1]) == promoted;
+  }, 60s);
+  std::this_thread::sleep_for(2s);  // any second failover or promotion would show now
+  const std::string logs = watchers.Logs();
+  INFO(logs);
+  const std::string journal = EtcdDump(watchers.prefix + "failover/");
+  INFO("journal:\n" << journal);
+  REQUIRE(finished);
+  const std::string w2 = watchers.w[1]->Output();
+  CHECK(w2.find("left unfinished after " + promoted + " was promoted: this leader finishes it") != std::string::npos);
+  CHECK(Count(w2, "failover report: ") == 1);
+  CHECK(Count(w2, "  result: done") == 1);
+  // One promotion (w1's), the rest journaled by w2 under its term, the end journaled once.
+  CHECK(Count(journal, "/promote-replica\"") == 2);  // start and done, by w1
+  CHECK(journal.find("\"step\":\"start " + other + "/") != std::string::npos);
+  CHECK(Count(journal, "\"state\":\"done\"") == 1);
+  CHECK(journal.find("\"finished_for\":\"w1\"") != std::string::npos);
+  CHECK(journal.find("\"to\":\"" + promoted + "\"") != std::string::npos);
+  CHECK(EtcdDump(watchers.prefix + "primary").find("\"primary\":\"" + promoted + "\"") != std::string::npos);
+  CHECK(lab::SqlValue(promoted, "SELECT @@global.read_only") == "0");
+  CHECK(lab::SqlValue(other, "SELECT @@global.read_only") == "1");
+  // Nothing acknowledged is lost; the app writes to the new primary.
+  CHECK(lab::WaitFor([&] { return writer.FirstSuccessAfter(killed).has_value(); }, 30s));
+  writer.Stop();
+  const auto acks = writer.Acknowledged();
+  auto missing = lab::app::MissingOn(promoted, acks);
+  CHECK_MESSAGE(missing.empty(), missing.size() << " acknowledged writes missing on " << promoted);
+  CHECK(lab::ReadFile(yml).find(lab::Address(promoted)) != std::string::npos);
+  // The other replica replicates from the promoted server: every acknowledged row reaches it, and a
+  // row written on the new primary after the failover too.
+  CHECK(lab::WaitFor([&] { return lab::app::MissingOn(other, acks).empty(); }, 15s));
+  lab::AdminSql(promoted, "CREATE TABLE IF NOT EXISTS mysql.replplan_finish (id INT PRIMARY KEY); "
+                          "INSERT INTO mysql.replplan_finish VALUES (7)");
+  CHECK(lab::WaitFor([&] { return lab::SqlValue(other, "SELECT COUNT(*) FROM mysql.replplan_finish") == "1"; }, 10s));
+  // The old primary back (as an init system would start it) rejoins with apply; then nothing is left.
+  watchers.w[1]->Terminate();
+  REQUIRE(lab::Lab({"start", "mercury"}).exit_code == 0);
+  auto rejoin = lab::Replplan({"apply", watchers.paths[1], "--yes"});
+  INFO("apply (rejoin): " << rejoin.out << rejoin.err);
+  CHECK(rejoin.exit_code == 0);
+  auto plan = lab::Replplan({"plan", watchers.paths[1], "--detailed-exitcode"});
+  INFO("plan: " << plan.out << plan.err);
+  CHECK(plan.exit_code == 0);
+}
+
+TEST_CASE("watch pause in etcd, taken on one watcher's machine: the primary killed is failed over by no watcher; "
+          "resumed from another machine: the leader fails over once") {
+  Watchers watchers("pause", AppliedLab(), 2);
+  watchers.WaitWarm();
+  // w2's machine pauses (its own copy of the file names the cluster); the record is etcd's.
+  auto paused = lab::Replplan({"watch", "pause", watchers.paths[1], "--reason", "kernel upgrade", "--etcd",
+                               watchers.etcd, "--etcd-prefix", watchers.prefix});
+  INFO(paused.out << paused.err);
+  REQUIRE(paused.exit_code == 0);
+  CHECK(paused.out.find("key " + watchers.prefix + "pause") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(watchers.paths[1] + ".pause"));  // no local record
+  CHECK(EtcdDump(watchers.prefix + "pause").find("\"reason\": \"kernel upgrade\"") != std::string::npos);
+  for (auto& w : watchers.w) REQUIRE_MESSAGE(w->WaitForOutput("(kernel upgrade)", 5s), watchers.Logs());
+  lab::Lab({"kill", "mercury"});
+  REQUIRE_MESSAGE(watchers.w[0]->WaitForOutput("but the cluster is paused: not failing over", 10s), watchers.Logs());
+  std::this_thread::sleep_for(std::chrono::seconds(lab::LoadTopology().replication.slave_net_timeout + 4));
+  {
+    const std::string logs = watchers.Logs();
+    INFO(logs);
+    CHECK(logs.find("failover report: ") == std::string::npos);
+    CHECK(watchers.AllSay("mercury"));
+    for (const char* replica : {"uranus", "venus"}) CHECK(lab::SqlValue(replica, "SELECT @@global.read_only") == "1");
+    CHECK(EtcdDump(watchers.prefix + "failover/").empty());
+  }
+  // w1's machine resumes.
+  auto resumed = lab::Replplan({"watch", "resume", watchers.paths[0], "--etcd", watchers.etcd, "--etcd-prefix",
+                                watchers.prefix});
+  INFO(resumed.out << resumed.err);
+  REQUIRE(resumed.exit_code == 0);
+  const std::string promoted = watchers.WaitForFailover();
+  const bool moved = !promoted.empty();
+  std::this_thread::sleep_for(2s);
+  const std::string logs = watchers.Logs();
+  INFO(logs);
+  REQUIRE(moved);
+  CHECK(watchers.w[1]->Output().find("cluster resumed at ") != std::string::npos);
+  CHECK(Count(logs, "failover report: ") == 1);
+  CHECK(Count(EtcdDump(watchers.prefix + "failover/"), "\"state\":\"done\"") == 1);
+  CHECK(lab::SqlValue(promoted, "SELECT @@global.read_only") == "0");
+}
+
+TEST_CASE("etcd over TLS with client certificates, named by the file's [watch] (etcd_cacert, etcd_cert, "
+          "etcd_key): the watchers lead, stand by and fail over once; a wrong CA stops watch at start naming the "
+          "endpoint, nothing changed") {
+  auto up = Etcd("start-tls");
+  INFO(up.out << up.err);
+  REQUIRE(up.exit_code == 0);
+  struct Wipe {
+    ~Wipe() { Etcd("wipe-tls"); }
+  } wipe;
+  auto line = [](std::string out) { return out.substr(0, out.find('\n')); };
+  const std::string endpoint = line(Etcd("endpoint-tls").out);
+  const std::string tls = line(Etcd("tls-dir").out);
+  auto files = [&](const std::string& ca) {
+    return "etcd_cacert = \"" + tls + "/" + ca + "\"\netcd_cert = \"" + tls + "/client.pem\"\netcd_key = \"" + tls +
+           "/client.key\"\n";
+  };
+  const std::string text = AppliedLab();
+  {
+    // A CA that signed none of etcd's certificates: refused at start, with the endpoint and the fix.
+    const std::string prefix = "/replplan-test/tls-wrong-" + std::to_string(getpid()) + "/";
+    const std::string wrong = text + "\n[watch]\netcd = [\"" + endpoint + "\"]\nprefix = \"" + prefix + "\"\n" +
+                              files("other-ca.pem");
+    const std::string path = lab::WriteFile("tls-wrong.toml", wrong);
+    lab::Background watch({"watch", path, "--watcher-id", "w9", "--interval-ms", "200"});
+    const int code = watch.Wait(30s);
+    const std::string out = watch.Output();
+    INFO(out);
+    CHECK(code == 1);
+    CHECK(out.find("watch on etcd not started: etcd at " + endpoint + ": TLS: ") != std::string::npos);
+    CHECK(out.find("[watch] etcd_cacert") != std::string::npos);
+    CHECK(out.find("nothing was changed") != std::string::npos);
+    CHECK(lab::ReadFile(path) == wrong);
+    CHECK(EtcdDump(prefix, endpoint, tls).empty());
+    CHECK(lab::SqlValue("mercury", "SELECT @@global.read_only") == "0");
+  }
+  Watchers watchers("tls", text, 2, endpoint, EtcdIn::kFile, files("ca.pem"));
+  watchers.WaitWarm();
+  CHECK(EtcdDump(watchers.prefix + "leader", endpoint, tls).find("w1") != std::string::npos);
+  lab::Lab({"kill", "mercury"});
+  const std::string promoted = watchers.WaitForFailover();
+  const bool moved = !promoted.empty();
+  std::this_thread::sleep_for(2s);
+  const std::string logs = watchers.Logs();
+  INFO(logs);
+  REQUIRE(moved);
+  CHECK(Count(logs, "failover report: ") == 1);
+  CHECK(logs.find("etcd unreachable") == std::string::npos);
+  CHECK(Count(EtcdDump(watchers.prefix + "failover/", endpoint, tls), "\"state\":\"done\"") == 1);
+  CHECK(lab::SqlValue(promoted, "SELECT @@global.read_only") == "0");
 }
 
 TEST_CASE("a three-member etcd that loses its quorum: the primary killed is not failed over, the watchers say why; "

@@ -296,3 +296,32 @@ TEST_CASE("SIGHUP reads the topology file again: an added replica is read; a bro
   CHECK(watch.Terminate() == 0);
   INFO("watch:\n" << watch.Output());
 }
+
+TEST_CASE("[watch] http and state_dir in the file: /health served there and the pause record kept there (pause "
+          "writes it, the watcher reads it); --http wins over the file") {
+  const std::string path = Cluster("fromfile.toml");
+  const std::string state = lab::Dir() + "/tmp/state-" + std::to_string(getpid());
+  RequireOk(lab::Run({"mkdir", "-p", state}), "mkdir");
+  const std::string from_file = lab::Net() + ".250:9105";
+  lab::WriteFile("fromfile.toml", lab::ReadFile(path) + "\n[watch]\nhttp = \"" + from_file + "\"\nstate_dir = \"" +
+                                      state + "\"\n");
+  {
+    lab::Background watch({"watch", path, "--interval-ms", "100"});
+    REQUIRE_MESSAGE(watch.WaitForOutput("serving /metrics and /health on " + from_file, 30s), watch.Output());
+    REQUIRE_MESSAGE(watch.WaitForOutput("watching mercury", 30s), watch.Output());
+    CHECK(Get("http://" + from_file + "/health").status == 200);
+    RequireOk(lab::Replplan({"watch", "pause", path, "--reason", "from the file"}), "watch pause");
+    CHECK(lab::Run({"test", "-f", state + "/fromfile.toml.pause"}).exit_code == 0);
+    CHECK(lab::Run({"test", "-e", path + ".pause"}).exit_code != 0);
+    CHECK_MESSAGE(watch.WaitForOutput("(from the file)", 5s), watch.Output());
+    RequireOk(lab::Replplan({"watch", "resume", path}), "watch resume");
+    CHECK_MESSAGE(watch.WaitForOutput("cluster resumed at ", 5s), watch.Output());
+    CHECK(watch.Terminate() == 0);
+  }
+  const std::string from_flag = lab::Net() + ".250:9106";
+  lab::Background watch({"watch", path, "--interval-ms", "100", "--http", from_flag});
+  REQUIRE_MESSAGE(watch.WaitForOutput("serving /metrics and /health on " + from_flag, 30s), watch.Output());
+  CHECK(Get("http://" + from_flag + "/health").status != 0);
+  CHECK(watch.Output().find(from_file) == std::string::npos);
+  CHECK(watch.Terminate() == 0);
+}

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # A real etcd (3.4, Debian's etcd-server) for the tests of `watch` on etcd (ops/coordination.h): one
 # member on $REPLPLAN_LAB_NET.50, client port 2379, peer port 2380, loopback only; and a separate
-# three-member cluster on .51, .52 and .53 for the quorum tests.
+# three-member cluster on .51, .52 and .53 for the quorum tests; and one member serving TLS on .54
+# (clients must present a certificate of the test CA: --client-cert-auth), its CA, server and client
+# certificates made here with openssl at start, plus a CA that signed none of them (other-ca.pem).
 #
 #   etcd.sh start | stop | kill | wipe | freeze | thaw | status | endpoint
 #   etcd.sh start3 | stop3 I | start3 I | wipe3 | endpoints3      (I: member 1, 2 or 3)
+#   etcd.sh start-tls | wipe-tls | endpoint-tls | tls-dir         (tls-dir: ca.pem, client.pem, client.key, other-ca.pem)
 #
 # State under $REPLPLAN_ETCD_DIR (default <repo>/.lab/etcd): data/, etcd.log, etcd.pid; the cluster's
 # under cluster3/mI/. `stop` keeps the data (a later `start` resumes with it, as an etcd back from an
@@ -28,7 +31,7 @@ readonly DIR
 die() { echo "etcd: $*" >&2; exit 1; }
 
 # A member: its name, address, state directory and --initial-cluster.
-member_dir() { if (($1 == 0)); then echo "$DIR"; else echo "$DIR/cluster3/m$1"; fi; }
+member_dir() { if (($1 == 0)); then echo "$DIR"; elif (($1 == 4)); then echo "$DIR/tls-member"; else echo "$DIR/cluster3/m$1"; fi; }
 member_address() { echo "$NET.$((50 + $1))"; }
 cluster3() { echo "m1=http://$NET.51:2380,m2=http://$NET.52:2380,m3=http://$NET.53:2380"; }
 
@@ -71,6 +74,63 @@ start_member() {
   die "etcd does not answer on http://$address:2379 after 10 s; see $dir/etcd.log"
 }
 
+# The test CA, etcd's server certificate (for the TLS member's address; also a client one: etcd's
+# JSON gateway connects to its own gRPC port with it), a client certificate, and
+# an unrelated CA; made once per state directory (kept with it, removed by wipe-tls). EC keys: fast.
+make_certs() {
+  local t=$DIR/tls address
+  address=$(member_address 4)
+  [[ -f $t/other-ca.pem ]] && return 0
+  command -v openssl >/dev/null || die "no openssl: install it (scripts/install-deps.sh)"
+  rm -rf "$t"
+  mkdir -p "$t"
+  chmod 700 "$t"
+  local key=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
+  (
+    cd "$t"
+    openssl req -x509 "${key[@]}" -keyout ca.key -out ca.pem -days 7 -subj "/CN=replplan test CA" 2>/dev/null
+    openssl req -x509 "${key[@]}" -keyout other-ca.key -out other-ca.pem -days 7 -subj "/CN=replplan other CA" 2>/dev/null
+    printf 'subjectAltName=IP:%s\nextendedKeyUsage=serverAuth,clientAuth\n' "$address" >server.ext
+    printf 'extendedKeyUsage=clientAuth\n' >client.ext
+    for who in server client; do
+      openssl req "${key[@]}" -keyout "$who.key" -out "$who.csr" -subj "/CN=replplan-$who" 2>/dev/null
+      openssl x509 -req -in "$who.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -out "$who.pem" -days 7 \
+        -extfile "$who.ext" 2>/dev/null
+    done
+    chmod 600 ./*.key
+  ) || die "could not make the test certificates in $t"
+}
+
+tls_answers() {
+  local t=$DIR/tls
+  curl -s -m 1 --cacert "$t/ca.pem" --cert "$t/client.pem" --key "$t/client.key" -X POST \
+    "https://$(member_address 4):2379/v3/kv/range" -d '{"key":"AA=="}' | grep -q '"header"'
+}
+
+start_tls() {
+  local dir address t=$DIR/tls
+  dir=$(member_dir 4)
+  address=$(member_address 4)
+  make_certs
+  mkdir -p "$dir"
+  [[ -n $(running_pid 4) ]] && tls_answers && return 0
+  [[ -x /usr/bin/etcd ]] || die "no /usr/bin/etcd: install etcd-server (scripts/install-deps.sh)"
+  setsid /usr/bin/etcd --name lab-tls --data-dir "$dir/data" \
+    --listen-client-urls "https://$address:2379" --advertise-client-urls "https://$address:2379" \
+    --cert-file "$t/server.pem" --key-file "$t/server.key" --trusted-ca-file "$t/ca.pem" --client-cert-auth \
+    --listen-peer-urls "http://$address:2380" --initial-advertise-peer-urls "http://$address:2380" \
+    --initial-cluster "lab-tls=http://$address:2380" --initial-cluster-state new --initial-cluster-token replplan-tls \
+    --heartbeat-interval 100 --election-timeout 1000 \
+    </dev/null >>"$dir/etcd.log" 2>&1 &
+  echo $! >"$dir/etcd.pid"
+  for _ in $(seq 1 100); do
+    tls_answers && { echo "etcd: up on https://$address:2379 (client certificates required)"; return 0; }
+    [[ -n $(running_pid 4) ]] || die "etcd (TLS) exited at start; see $dir/etcd.log"
+    sleep 0.1
+  done
+  die "etcd (TLS) does not answer on https://$address:2379 after 10 s; see $dir/etcd.log"
+}
+
 stop_member() {
   local i=$1 signal=${2:-TERM} pid dir
   dir=$(member_dir "$i")
@@ -92,7 +152,7 @@ case ${1:-} in
   start) start_member 0 ;;
   stop) stop_member 0 TERM ;;
   kill) stop_member 0 KILL ;;
-  wipe) stop_member 0 TERM; rm -rf "$DIR/data" ;;
+  wipe) stop_member 0 TERM; rm -rf "$DIR/data"; stop_member 4 TERM; rm -rf "$(member_dir 4)" "$DIR/tls" ;;
   freeze) pid=$(running_pid 0); [[ -n $pid ]] && kill -STOP "$pid" ;;
   thaw) pid=$(running_pid 0); [[ -n $pid ]] && kill -CONT "$pid" ;;
   status) if [[ -n $(running_pid 0) ]] && answers 0; then echo "etcd: up on http://$(member_address 0):2379"; else echo "etcd: down"; exit 1; fi ;;
@@ -108,5 +168,9 @@ case ${1:-} in
   stop3) stop_member "$(member_arg "${2:-}")" TERM ;;
   wipe3) for i in 1 2 3; do stop_member "$i" TERM; done; rm -rf "$DIR/cluster3" ;;
   endpoints3) echo "http://$NET.51:2379,http://$NET.52:2379,http://$NET.53:2379" ;;
-  *) die "usage: etcd.sh start | stop | kill | wipe | freeze | thaw | status | endpoint | start3 [I] | stop3 I | wipe3 | endpoints3" ;;
+  start-tls) start_tls ;;
+  wipe-tls) stop_member 4 TERM; rm -rf "$(member_dir 4)" "$DIR/tls" ;;
+  endpoint-tls) echo "https://$(member_address 4):2379" ;;
+  tls-dir) echo "$DIR/tls" ;;
+  *) die "usage: etcd.sh start | stop | kill | wipe | freeze | thaw | status | endpoint | start3 [I] | stop3 I | wipe3 | endpoints3 | start-tls | wipe-tls | endpoint-tls | tls-dir" ;;
 esac

@@ -170,8 +170,25 @@ class Diagnoser {
             std::to_string(spec.server_id) + " on " + spec.name);
   }
 
-  // Split brain: more than one writable server. Reported on each writable server the file does not
-  // name as the primary.
+  // Split brain: more than one writable server, and this one a second writer: it has written on its
+  // own (GTIDs the file's primary lacks) or does not follow the file's primary (no running channel
+  // from it). Reported on each such server the file does not name as the primary. A writable
+  // replica that follows the primary and holds nothing of its own (a hand-built cluster whose
+  // replicas were never made read-only) only could become one: writable-replica, degraded.
+  bool SecondWriter(const ServerState& s) const {
+    const ServerSpec& primary = topo_.Primary();
+    const ReplicaChannel* c = s.DefaultChannel();
+    const bool follows = c != nullptr && c->source_host == primary.address && c->source_port == primary.mysql.port &&
+                         c->io_running != "No" && c->sql_running;
+    if (!follows) return true;
+    const ServerState* p = live_.Find(topo_.cluster.primary);
+    if (p == nullptr || !p->sql_ok) return true;  // nothing to compare with: assume the worse
+    const std::string mine = s.gtid_current_pos.empty() ? s.gtid_binlog_pos : s.gtid_current_pos;
+    const std::string theirs = p->gtid_current_pos.empty() ? p->gtid_binlog_pos : p->gtid_current_pos;
+    auto errant = FindErrant(mine, theirs, p->server_id.value_or(primary.server_id));
+    return !errant || !errant->empty();
+  }
+
   void Roles(const ServerSpec& spec, const ServerState& s) {
     if (topo_.IsPrimary(spec.name) || s.read_only.value_or(true)) return;
     const std::vector<std::string>& writable = writable_;
@@ -182,7 +199,7 @@ class Diagnoser {
                          (o->gtid_binlog_pos.empty() ? std::string("(empty)") : o->gtid_binlog_pos));
     }
     if (writable.size() > kListed) evidence.push_back("and " + std::to_string(writable.size() - kListed) + " more");
-    if (writable.size() > 1) {
+    if (writable.size() > 1 && SecondWriter(s)) {
       Holdings(spec, s, evidence);
       Add(spec, "split-brain", Severity::kBroken, 0, "several-writable", evidence,
           Listed(writable) + " all accept writes; the file names " + topo_.cluster.primary +

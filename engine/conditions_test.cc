@@ -332,19 +332,49 @@ TEST_CASE("row-event-failed: 1032 and 1062 name the table and the row event") {
   CHECK(RowEventOf("Error 'Duplicate entry' on query. Query: 'INSERT ...'") == "");
 }
 
-TEST_CASE("split-brain: two writable servers; a lone writable replica is degraded") {
+TEST_CASE("split-brain: a second writable server that wrote on its own or follows nobody; a writable replica "
+          "that follows the primary with nothing of its own, or a lone one, is degraded") {
   Cluster cluster;
   cluster.at("uranus").read_only = false;
-  Condition got = Only(cluster.Diagnosed());
-  CHECK(got.type == "split-brain");
-  CHECK(got.host == "uranus");
-  CHECK(HasEvidence(got, "mercury: read_only = OFF, gtid_binlog_pos = 0-1-42"));
-  CHECK(HasEvidence(got, "uranus: read_only = OFF"));
-
-  cluster.at("mercury").read_only = true;
-  got = Only(cluster.Diagnosed());
-  CHECK(got.type == "writable-replica");
-  CHECK(got.severity == Severity::kDegraded);
+  SUBCASE("it follows the primary and holds nothing the primary lacks (a hand-built cluster's replica)") {
+    Condition got = Only(cluster.Diagnosed());
+    CHECK(got.type == "writable-replica");
+    CHECK(got.host == "uranus");
+    CHECK(got.severity == Severity::kDegraded);
+  }
+  SUBCASE("it wrote on its own: split brain, with what each holds") {
+    cluster.at("uranus").gtid_current_pos = "0-2-43";
+    cluster.at("uranus").gtid_binlog_pos = "0-2-43";
+    std::vector<Condition> all = cluster.Diagnosed();
+    const Condition* got = nullptr;
+    for (const Condition& c : all) {
+      if (c.type == "split-brain") got = &c;
+    }
+    REQUIRE(got != nullptr);
+    CHECK(got->host == "uranus");
+    CHECK(got->severity == Severity::kBroken);
+    CHECK(HasEvidence(*got, "mercury: read_only = OFF, gtid_binlog_pos = 0-1-42"));
+    CHECK(HasEvidence(*got, "uranus: read_only = OFF"));
+    CHECK(HasEvidence(*got, "uranus has, mercury lacks: 0-2-43"));
+  }
+  SUBCASE("its channel from the primary is stopped: nothing stops it diverging") {
+    cluster.channel("uranus").io_running = "No";
+    cluster.channel("uranus").sql_running = false;
+    bool split = false;
+    for (const Condition& c : cluster.Diagnosed()) split |= c.type == "split-brain" && c.host == "uranus";
+    CHECK(split);
+  }
+  SUBCASE("the primary read-only: a lone writable replica") {
+    cluster.at("mercury").read_only = true;
+    cluster.at("uranus").gtid_current_pos = "0-2-43";
+    bool split = false, writable = false;
+    for (const Condition& c : cluster.Diagnosed()) {
+      split |= c.type == "split-brain";
+      writable |= c.type == "writable-replica" && c.severity == Severity::kDegraded;
+    }
+    CHECK_FALSE(split);
+    CHECK(writable);
+  }
 }
 
 TEST_CASE("a replica without a channel, on another source, or without SSH") {

@@ -325,7 +325,9 @@ class Diagnoser {
     }
 
     const bool io_up = c->io_running == "Yes";
-    if (c->last_io_errno == 0 && sql == 0 && (!io_up || !c->sql_running) && c->io_running != "Connecting") {
+    // Connecting or Preparing with no error: a thread on its way (just started, or mariadbd just restarted).
+    const bool io_starting = c->io_running == "Connecting" || c->io_running == "Preparing";
+    if (c->last_io_errno == 0 && sql == 0 && (!io_up || !c->sql_running) && !io_starting) {
       if (!io_up && !c->sql_running && s.relay_log_present == false) {
         Add(spec, "channel-metadata-broken", Severity::kBroken, 0, "relay-log-missing",
             {threads + ", both errnos 0", "Relay_Log_File " + c->relay_log_file + " is not on disk"},

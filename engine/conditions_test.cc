@@ -99,6 +99,12 @@ TEST_CASE("replica-stopped: both threads No without an error is degraded; a stal
   CHECK(got.severity == Severity::kDegraded);
   CHECK(got.evidence == std::vector<std::string>{"Slave_IO_Running: No, Slave_SQL_Running: No, no error"});
 
+  Cluster starting;  // Preparing or Connecting with no error: on its way, not stopped
+  starting.channel("uranus").io_running = "Preparing";
+  CHECK(starting.Diagnosed().empty());
+  starting.channel("uranus").io_running = "Connecting";
+  CHECK(starting.Diagnosed().empty());
+
   Cluster running;
   running.channel("uranus").last_io_errno = 2003;
   running.channel("uranus").last_io_error = "error reconnecting to master";

@@ -91,7 +91,7 @@ struct ReplicaChannel {
   std::string source_host;
   int source_port = 0;
   std::string source_user;
-  std::string io_running;  // "Yes", "No", "Connecting"
+  std::string io_running;  // "Yes", "No", "Connecting", "Preparing" (MariaDB: a START SLAVE not yet connecting)
   std::string io_state;    // Slave_IO_State: "Reconnecting after a failed master event read", ...
   bool sql_running = false;
   int last_io_errno = 0;

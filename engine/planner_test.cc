@@ -611,6 +611,21 @@ TEST_CASE("a relay log gone from disk (both threads No, errnos 0) is the 1201 re
   CHECK(Ids(MustPlan(t, live)) == std::vector<std::string>{"uranus/start-replica"});
 }
 
+TEST_CASE("an IO thread Preparing without an error (just started, or mariadbd just restarted) is on its way: no "
+          "START SLAVE; Preparing with an error, or the SQL thread stopped, still is") {
+  Topology t = LabTopology(2);
+  LiveState live = InSyncLive(t);
+  auto& c = live.servers["uranus"].channels[0];
+  c.io_running = "Preparing";
+  CHECK(MustPlan(t, live).actions.empty());
+  c.sql_running = false;
+  CHECK(Ids(MustPlan(t, live)) == std::vector<std::string>{"uranus/start-replica"});
+  c.sql_running = true;
+  c.last_io_errno = 2003;
+  c.last_io_error = "error connecting to master";
+  CHECK(Ids(MustPlan(t, live)) == std::vector<std::string>{"uranus/start-replica"});
+}
+
 TEST_CASE("2003 while mariadbd runs but listens elsewhere: the config edit and a restart; not for a host down, a stopped server or 1045") {
   Topology t = LabTopology(2);
   LiveState live = InSyncLive(t);

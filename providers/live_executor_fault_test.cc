@@ -297,6 +297,43 @@ TEST_CASE("promote-replica whose RESET SLAVE ALL fails with 1290 never turns rea
   CHECK(rewrite.blocked_by == "uranus/promote-replica");
 }
 
+// The issue's "third statement of a promotion failing with 1290", and each other statement before
+// read_only is turned off: whichever fails, the promotion stops there, nothing after it is asked,
+// read_only stays on and the app is not repointed.
+TEST_CASE("promote-replica whose n-th statement fails with 1290, for each statement up to RESET SLAVE ALL: it "
+          "stops there, read_only stays on, the app untouched") {
+  const Lines statements = {"sql: SHOW SLAVE STATUS", std::string("sql: ") + kIoThreadQuery, "sql: KILL CONNECTION 9",
+                            "sql: STOP SLAVE", "sql: RESET SLAVE ALL"};
+  for (int n = 1; n <= static_cast<int>(statements.size()); ++n) {
+    CAPTURE(n);
+    Topology topology = FakeTopology();
+    FakeSessionFactory factory;
+    FakeServer& uranus = factory.server("uranus");
+    uranus.globals = {{"read_only", "1"}};
+    uranus.replica = FakeServer::ReplicaRow("127.0.0.1", 3306, "repl");
+    uranus.files[topology.apps.front().DatabaseYmlPath()] = kDatabaseYml;
+    uranus.FailStatement(n, 1290);
+    auto executor = MakeLiveExecutor(topology, factory);
+
+    ApplyReport report = Apply(
+        *executor, {Planned("uranus/promote-replica", "uranus", PromoteReplicaArgs{.source = "mercury"}),
+                    Planned("uranus/rewrite-app-config/shop", "uranus",
+                            RewriteAppConfigArgs{.app = "shop", .primary = "uranus"}, {"uranus/promote-replica"})});
+
+    CHECK(uranus.log() == Lines(statements.begin(), statements.begin() + n));
+    CHECK(uranus.globals.at("read_only") == "1");
+    CHECK(uranus.files.at(topology.apps.front().DatabaseYmlPath()) == kDatabaseYml);
+    const ActionOutcome& promoted = OutcomeOf(report, "uranus/promote-replica");
+    REQUIRE(promoted.state == ActionOutcome::State::kFailed);
+    CHECK_MESSAGE(promoted.status.sql_errno() == 1290, promoted.status.message());
+    CHECK(promoted.status.message().find("uranus: ") == 0);
+    CHECK(promoted.status.message().find("(1290)") != std::string::npos);
+    // A refusal is said as one, not as a STOP that took too long (the 4th statement's wrapper).
+    CHECK(promoted.status.message().find("did not end within") == std::string::npos);
+    CHECK(OutcomeOf(report, "uranus/rewrite-app-config/shop").state == ActionOutcome::State::kNotAttempted);
+  }
+}
+
 TEST_CASE("fence-primary: while SET GLOBAL read_only waits behind commits waiting for a semi-sync ACK, another "
           "connection keeps killing the waiters, so the SET gets its lock without a 1 s lock wait and a retry") {
   Topology topology = FakeTopology();

@@ -146,10 +146,17 @@ Status StopReplicaNow(const StepContext& ctx, const ReplicaChannel& channel, Rep
   Status stopped = bounded->StopReplica(threads);
   const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (!stopped.ok()) {
-    return Status::Unavailable(name + ": " + stop + " after " + kill + " did not end within " +
-                               std::to_string(kStopAfterKillBoundMs) + " ms (" + stopped.message() +
+    // Bounded out (the connection's read timeout: 2013), or refused outright (1290, ...): said as
+    // such, and the errno kept as a field for the caller.
+    const int e = stopped.sql_errno();
+    const bool bounded_out = e == 0 || e == kErrServerLost || e == kErrServerGone;
+    return Status::Unavailable(name + ": " + stop + " after " + kill +
+                               (bounded_out ? " did not end within " + std::to_string(kStopAfterKillBoundMs) + " ms ("
+                                            : " failed (") +
+                               stopped.message() +
                                "); nothing after it was done (the server may still be stopping the replica: see "
-                               "SHOW SLAVE STATUS on " + name + ", then run the action again)");
+                               "SHOW SLAVE STATUS on " + name + ", then run the action again)")
+        .WithSqlErrno(e);
   }
   Say(ctx, name + ": IO thread (connection " + id + ") killed, then " + stop + " in " + Seconds(took));
   return Status::OK();

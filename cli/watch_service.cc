@@ -108,7 +108,7 @@ Status WatchService::Start(const std::string& topology_path, const WatchServiceF
                                                                    [metrics] { return metrics->watching(); }});
     if (!server.ok()) return server.status();
     s.http = std::move(*server);
-    // Only for the endpoint: the replicas' poller behind the metrics opens a connection to each.
+    // Only for the endpoint: the metrics come from the reads watch makes anyway (no more connections).
     options.metrics = &s.metrics;
     s.events->Emit(ops::WatchEvent("http", "serving /metrics and /health on " + flags.http)
                        .With("address", flags.http)

@@ -327,6 +327,11 @@ bool Coordination::LeadingLocked() const {
   return term_ != 0 && etcd_error_.empty() && Steady::now() < lease_valid_until_;
 }
 
+bool Coordination::EtcdAnswers() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return etcd_error_.empty();
+}
+
 bool Coordination::Leading() {
   std::lock_guard<std::mutex> lock(mutex_);
   return LeadingLocked();

@@ -70,6 +70,7 @@ class Coordination : public WatchCoordination {
   void Observed(const std::string& primary, int64_t epoch, bool answers) override;
   bool Leading() override;
   std::string StandbyReason() override;
+  bool EtcdAnswers() override;
   Status MayFailOver(const std::string& primary, int64_t epoch) override;
   void FailoverEnded(const MoveOutcome& outcome) override;
 

@@ -407,6 +407,10 @@ Status Watch(const World& world, const WatchOptions& options, const std::atomic<
         options.metrics->SetPrimary(primary.name, alive.ok());
         options.metrics->SetPaused(paused);
         options.metrics->SetWatching(true);
+        if (coordination) {  // alone, it acts (leader 1, no etcd series)
+          options.metrics->SetLeader(coordination->Leading());
+          options.metrics->SetEtcdUp(coordination->EtcdAnswers());
+        }
       }
       if (options.alive) options.alive();
       if (coordination) coordination->Observed(primary.name, loaded->topology.cluster.epoch, alive.ok());

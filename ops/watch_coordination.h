@@ -22,6 +22,8 @@ class WatchCoordination {
   virtual bool Leading() = 0;
   // Why this watcher may not fail over now ("" when it leads): who leads, or that etcd is unreachable.
   virtual std::string StandbyReason() = 0;
+  // etcd answered this watcher's last call (false: no one may lead; StandbyReason says so).
+  virtual bool EtcdAnswers() = 0;
   // Before each failover attempt, by the leader: OK to go on; otherwise why not (no longer the leader,
   // etcd unreachable, not a majority of the watchers sees `primary` down, this loss was failed over
   // already). The failover's changes are then journaled step by step (Coordination::Guard).

@@ -73,6 +73,11 @@ void WatchMetrics::SetLeader(bool leader) {
   leader_ = leader;
 }
 
+void WatchMetrics::SetEtcdUp(bool up) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  etcd_up_ = up;
+}
+
 void WatchMetrics::SetPaused(bool paused) {
   std::lock_guard<std::mutex> lock(mutex_);
   paused_ = paused;
@@ -138,6 +143,11 @@ std::string WatchMetrics::Render() const {
   }
   w.Head("replplan_watch_leader", "gauge", "1 when this watcher may act on the cluster (a watcher alone: 1)");
   w.Sample("replplan_watch_leader", leader_ ? 1 : 0);
+  if (etcd_up_) {
+    w.Head("replplan_watch_etcd_up", "gauge",
+           "1 while etcd answers this watcher (watch on etcd); 0: no watcher may fail over or fence");
+    w.Sample("replplan_watch_etcd_up", *etcd_up_ ? 1 : 0);
+  }
   w.Head("replplan_watch_paused", "gauge", "1 while the cluster is paused (replplan watch pause): no failover");
   w.Sample("replplan_watch_paused", paused_ ? 1 : 0);
   w.Head("replplan_watch_last_failover_timestamp_seconds", "gauge", "Unix time the last failover ended (0: none)");

@@ -38,6 +38,10 @@ class WatchMetrics {
   // The primary now watched (its series replaces the previous primary's) and whether it answers.
   void SetPrimary(const std::string& name, bool up);
   void SetLeader(bool leader);
+  // Watch on etcd only (ops/watch_coordination.h): whether etcd answers this watcher; the series
+  // replplan_watch_etcd_up appears from the first call. Without etcd no watcher leads (no failover,
+  // no fencing): with replplan_watch_leader 0 on every watcher, this says why.
+  void SetEtcdUp(bool up);
   void SetPaused(bool paused);
   // The replicas of the file now read: series of servers no longer named go.
   void SetReplicaNames(const std::vector<std::string>& names);
@@ -65,6 +69,7 @@ class WatchMetrics {
   std::string primary_;
   bool primary_up_ = false;
   bool leader_ = true;
+  std::optional<bool> etcd_up_;  // unset: the watcher runs alone
   bool paused_ = false;
   std::map<std::string, Replica> replicas_;
   double last_failover_at_ = 0;

@@ -69,6 +69,25 @@ TEST_CASE("the registry renders every metric with HELP and TYPE, labelled by clu
   CHECK(text.find("# TYPE replplan_watch_primary_up gauge\n") != std::string::npos);
 }
 
+TEST_CASE("watch on etcd: replplan_watch_etcd_up appears with the first report and says why no watcher leads; a "
+          "watcher alone has no such series") {
+  WatchMetrics metrics;
+  metrics.SetCluster("lab");
+  CHECK(metrics.Render().find("replplan_watch_etcd_up") == std::string::npos);
+  metrics.SetLeader(true);
+  metrics.SetEtcdUp(true);
+  auto s = Samples(metrics.Render());
+  CHECK(s["replplan_watch_etcd_up{cluster=\"lab\"}"] == "1");
+  CHECK(s["replplan_watch_leader{cluster=\"lab\"}"] == "1");
+  metrics.SetLeader(false);
+  metrics.SetEtcdUp(false);
+  const std::string text = metrics.Render();
+  s = Samples(text);
+  CHECK(s["replplan_watch_etcd_up{cluster=\"lab\"}"] == "0");
+  CHECK(s["replplan_watch_leader{cluster=\"lab\"}"] == "0");
+  CHECK(text.find("# TYPE replplan_watch_etcd_up gauge\n") != std::string::npos);
+}
+
 TEST_CASE("a failover, a new primary and a replica gone change the series") {
   WatchMetrics metrics;
   metrics.SetCluster("lab");

@@ -95,11 +95,12 @@ std::string NewPrimaryIn(const std::string& out);  // below
 enum class EtcdIn { kFlags, kFile };
 
 struct Watchers {
-  // `watch_lines`: more of the file's [watch] (kFile), e.g. its TLS files.
+  // `watch_lines`: more of the file's [watch] (kFile), e.g. its TLS files. `http_port` not 0: watcher
+  // i serves /metrics on this lab's NET.250:http_port+i (Metrics(i)).
   Watchers(const std::string& name, const std::string& text, int n, std::string endpoints = Endpoint(),
-           EtcdIn in = EtcdIn::kFlags, std::string watch_lines = "")
+           EtcdIn in = EtcdIn::kFlags, std::string watch_lines = "", int http_port = 0)
       : prefix("/replplan-test/" + name + "-" + std::to_string(getpid()) + "/"), etcd(std::move(endpoints)), in(in),
-        watch_lines(std::move(watch_lines)) {
+        watch_lines(std::move(watch_lines)), http_port(http_port) {
     for (int i = 1; i <= n; ++i) Start(name, text, i);
   }
   void Start(const std::string& name, const std::string& text, int i) {
@@ -113,12 +114,23 @@ struct Watchers {
                                                                   "\"]\nprefix = \"" + prefix + "\"\n" + watch_lines));
     }
     args[1] = paths.back();
+    if (http_port != 0) args.insert(args.end(), {"--http", HttpAddress(i)});
     w.push_back(std::make_unique<lab::Background>(args));
     const std::string role = i == 1 ? "leading the watchers" : "standing by: w1 leads";
     REQUIRE_MESSAGE(w.back()->WaitForOutput(role, 20s), w.back()->Output());
   }
   void WaitWarm() {
     for (auto& one : w) REQUIRE_MESSAGE(one->WaitForOutput("warm: ", 30s), one->Output());
+  }
+  std::string HttpAddress(int i) const { return lab::Net() + ".250:" + std::to_string(http_port + i); }
+  // Watcher i's (from 1) sample of the unlabelled-but-cluster series `name`, "" when absent.
+  std::string Metric(int i, const std::string& name) const {
+    auto r = lab::Run({"curl", "-s", "--max-time", "5", "http://" + HttpAddress(i) + "/metrics"});
+    std::istringstream lines(r.out);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.rfind(name + "{", 0) == 0) return line.substr(line.rfind(' ') + 1);
+    }
+    return "";
   }
   std::string Logs() {
     std::string all;
@@ -146,6 +158,7 @@ struct Watchers {
   std::string etcd;  // the endpoints
   EtcdIn in;
   std::string watch_lines;
+  int http_port = 0;
   std::vector<std::string> paths;
   std::vector<std::unique_ptr<lab::Background>> w;
 };
@@ -352,8 +365,13 @@ TEST_CASE("the leader watcher alone cut off from the primary (iptables), the two
 
 TEST_CASE("etcd stopped: the primary killed is not failed over, the watchers say why and the cluster is left "
           "alone; etcd back: the leader resumes and fails over once") {
-  Watchers watchers("etcddown", AppliedLab(), 2);
+  Watchers watchers("etcddown", AppliedLab(), 2, Endpoint(), EtcdIn::kFlags, "", 9120);
   watchers.WaitWarm();
+  // /metrics: w1 leads, w2 stands by, both reach etcd.
+  CHECK(lab::WaitFor([&] { return watchers.Metric(1, "replplan_watch_leader") == "1"; }, 5s));
+  CHECK(watchers.Metric(2, "replplan_watch_leader") == "0");
+  CHECK(watchers.Metric(1, "replplan_watch_etcd_up") == "1");
+  CHECK(watchers.Metric(2, "replplan_watch_etcd_up") == "1");
   struct Restart {
     ~Restart() { Etcd("start"); }
   } restart;
@@ -361,6 +379,12 @@ TEST_CASE("etcd stopped: the primary killed is not failed over, the watchers say
   REQUIRE(stopped.exit_code == 0);
   for (auto& w : watchers.w) {
     REQUIRE_MESSAGE(w->WaitForOutput("etcd unreachable (", 10s), watchers.Logs());
+  }
+  // And /metrics says why nobody acts: etcd does not answer, no watcher leads.
+  for (int i = 1; i <= 2; ++i) {
+    CAPTURE(i);
+    CHECK(lab::WaitFor([&] { return watchers.Metric(i, "replplan_watch_etcd_up") == "0"; }, 5s));
+    CHECK(watchers.Metric(i, "replplan_watch_leader") == "0");
   }
   CHECK(KilledWhileEtcdAway(watchers, [] { return Etcd("start"); }) == 1);
 }

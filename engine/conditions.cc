@@ -232,6 +232,45 @@ class Diagnoser {
                        (missing.empty() ? std::string("nothing") : JoinGtidList(missing)));
   }
 
+  // What `replplan apply` does for a replica with no channel, as the planner decides it (PlanRejoin
+  // in engine/planner/primary_change.cc, then errant.cc): one that holds no GTID (or in
+  // file/position mode) is seeded; one whose whole position the primary holds rejoins by GTID at
+  // its own position; one holding transactions the primary lacks gets cluster.errant_transactions'
+  // remedy.
+  std::string NoChannelRemedy(const ServerState& s) const {
+    const std::string mine = s.gtid_current_pos.empty() ? s.gtid_binlog_pos : s.gtid_current_pos;
+    if (topo_.replication.mode != ReplicationMode::kGtid || mine.empty()) return ": `replplan apply` seeds it";
+    const std::string& p = topo_.cluster.primary;
+    const ServerState* ps = live_.Find(p);
+    std::optional<ErrantGtids> errant;
+    if (ps != nullptr && ps->sql_ok) {
+      // No channel: nothing may just have arrived from the primary (server_id 0 is no server's).
+      errant = FindErrant(mine, ps->gtid_current_pos.empty() ? ps->gtid_binlog_pos : ps->gtid_current_pos, 0);
+    }
+    if (!errant) {
+      return " and holds " + mine + ": `replplan apply` rejoins it by GTID at that position if " + p +
+             " holds all of it, else does what cluster.errant_transactions says; which is decided once " + p +
+             "'s position can be read";
+    }
+    if (errant->empty()) {
+      return "; everything it holds (" + mine + ") is on " + p +
+             ": `replplan apply` rejoins it by GTID at its own position, without a seed";
+    }
+    const std::string holds = " and holds transactions " + p + " lacks (errant-transactions): ";
+    switch (topo_.cluster.errant_transactions) {
+      case ErrantRemedy::kInjectEmpty:
+        return holds + p + " commits them as empty transactions and `replplan apply` rejoins it by GTID at its own "
+               "position (cluster.errant_transactions = inject-empty), or, where that is not safe, changes nothing "
+               "on it and the plan says why";
+      case ErrantRemedy::kReseed:
+        return holds + "`replplan apply` reseeds it (cluster.errant_transactions = reseed: what it wrote itself is "
+               "lost)";
+      case ErrantRemedy::kRefuse:
+        break;
+    }
+    return holds + "`replplan apply` changes nothing on it while cluster.errant_transactions = refuse";
+  }
+
   void Replica(const ServerSpec& spec, const ServerState& s) {
     const ServerSpec& primary = topo_.Primary();
     const ReplicaChannel* c = s.DefaultChannel();
@@ -239,7 +278,7 @@ class Diagnoser {
       Add(spec, "not-replicating", Severity::kBroken, 0, "no-channel",
           {c == nullptr ? "SHOW SLAVE STATUS: no default channel" : "the channel names " + std::string(kSeedInProgressHost)},
           spec.name + " does not replicate from anyone" +
-              std::string(c == nullptr ? "" : " (an earlier seed did not finish)") + ": `replplan apply` seeds it");
+              (c == nullptr ? NoChannelRemedy(s) : " (an earlier seed did not finish): `replplan apply` seeds it"));
       return;
     }
     std::string threads = "Slave_IO_Running: " + (c->io_running.empty() ? "(empty)" : c->io_running) +

@@ -306,3 +306,90 @@ TEST_CASE("errant transactions on a server with no channel, reseed: seeded (DEST
 }
 
 }  // namespace replplan
+
+namespace replplan {
+namespace {
+
+// The not-replicating condition's cause on `host` ("" when there is none).
+std::string NotReplicatingCause(const Plan& plan, const std::string& host) {
+  for (const Condition& c : plan.conditions) {
+    if (c.host == host && c.type == "not-replicating") return c.cause;
+  }
+  return "";
+}
+
+}  // namespace
+
+// What the cause says `replplan apply` does is what the plan beside it does: a seed only for a
+// server with nothing of its own, a rejoin at its own GTID position for one whose whole position the
+// primary holds, and cluster.errant_transactions' remedy for one holding transactions it lacks.
+TEST_CASE("not-replicating: the cause says what apply does for a server with no channel (seed, rejoin, errant)") {
+  SUBCASE("it holds no GTID: seeded") {
+    Channelless e;
+    e.live.servers["venus"].gtid_binlog_pos = e.live.servers["venus"].gtid_current_pos = "";
+    e.live.servers["venus"].gtid_slave_pos = "";
+    Plan plan = e.Planned();
+    CHECK(NotReplicatingCause(plan, "venus") == "venus does not replicate from anyone: `replplan apply` seeds it");
+    CHECK(Find(plan, "venus/seed-replica") != nullptr);
+  }
+  SUBCASE("file/position replication: seeded, whatever it holds") {
+    Channelless e;
+    e.t.replication.mode = ReplicationMode::kFile;
+    e.live.servers["venus"].gtid_binlog_pos = e.live.servers["venus"].gtid_current_pos = "0-1-42";
+    Plan plan = e.Planned();
+    CHECK(NotReplicatingCause(plan, "venus") == "venus does not replicate from anyone: `replplan apply` seeds it");
+    CHECK(Find(plan, "venus/seed-replica") != nullptr);
+  }
+  SUBCASE("everything it holds is on the primary: it rejoins at its own position, no seed") {
+    Channelless e;
+    e.live.servers["venus"].gtid_binlog_pos = e.live.servers["venus"].gtid_current_pos = "0-1-42";
+    Plan plan = e.Planned();
+    CHECK(NotReplicatingCause(plan, "venus") ==
+          "venus does not replicate from anyone; everything it holds (0-1-42) is on mercury: `replplan apply` rejoins "
+          "it by GTID at its own position, without a seed");
+    CHECK(Find(plan, "venus/seed-replica") == nullptr);
+    REQUIRE(Find(plan, "venus/change-source") != nullptr);
+    CHECK(RenderParams(Find(plan, "venus/change-source")->args).at("position") == "from-binlog");
+  }
+  SUBCASE("errant, refuse: nothing changes its replication") {
+    Channelless e;
+    Plan plan = e.Planned();
+    CHECK(NotReplicatingCause(plan, "venus") ==
+          "venus does not replicate from anyone and holds transactions mercury lacks (errant-transactions): "
+          "`replplan apply` changes nothing on it while cluster.errant_transactions = refuse");
+    CHECK(Find(plan, "venus/change-source") == nullptr);
+    CHECK(Find(plan, "venus/seed-replica") == nullptr);
+  }
+  SUBCASE("errant, inject-empty: the primary injects, it rejoins at its own position") {
+    Channelless e;
+    e.t.cluster.errant_transactions = ErrantRemedy::kInjectEmpty;
+    Plan plan = e.Planned();
+    CHECK(NotReplicatingCause(plan, "venus").find("holds transactions mercury lacks (errant-transactions): mercury "
+                                                  "commits them as empty transactions and `replplan apply` rejoins it "
+                                                  "by GTID at its own position") != std::string::npos);
+    CHECK(Find(plan, "mercury/inject-empty-transactions/venus") != nullptr);
+    CHECK(Find(plan, "venus/seed-replica") == nullptr);
+  }
+  SUBCASE("errant, reseed: reseeded") {
+    Channelless e;
+    e.t.cluster.errant_transactions = ErrantRemedy::kReseed;
+    Plan plan = e.Planned();
+    CHECK(NotReplicatingCause(plan, "venus").find("`replplan apply` reseeds it (cluster.errant_transactions = reseed") !=
+          std::string::npos);
+    CHECK(Find(plan, "venus/seed-replica") != nullptr);
+  }
+  SUBCASE("the primary cannot be read: decided once it can") {
+    Channelless e;
+    e.live.servers["venus"].gtid_binlog_pos = e.live.servers["venus"].gtid_current_pos = "0-1-42";
+    testing::RefusesSql(e.live, "mercury", true);
+    Plan plan = e.Planned();
+    CHECK(NotReplicatingCause(plan, "venus") ==
+          "venus does not replicate from anyone and holds 0-1-42: `replplan apply` rejoins it by GTID at that "
+          "position if mercury holds all of it, else does what cluster.errant_transactions says; which is decided "
+          "once mercury's position can be read");
+    CHECK(Find(plan, "venus/seed-replica") == nullptr);
+    CHECK(Find(plan, "venus/change-source") == nullptr);
+  }
+}
+
+}  // namespace replplan

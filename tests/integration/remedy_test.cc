@@ -4,8 +4,11 @@
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -31,6 +34,15 @@ void CheckSameRowsEverywhere(int id) {
   }
 }
 
+// The conditions on `host` in a plan's or status's JSON.
+std::vector<nlohmann::json> ConditionsOn(const nlohmann::json& report, const std::string& host) {
+  std::vector<nlohmann::json> found;
+  for (const auto& c : report["conditions"]) {
+    if (c["host"] == host) found.push_back(c);
+  }
+  return found;
+}
+
 // The plan's conditions on `host`, from `plan --json`.
 std::vector<nlohmann::json> PlanConditionsOn(const std::string& host, std::string& text,
                                              const std::string& topology = lab::TopologyPath()) {
@@ -39,11 +51,7 @@ std::vector<nlohmann::json> PlanConditionsOn(const std::string& host, std::strin
   auto json = lab::Replplan({"plan", "--json", topology});
   nlohmann::json plan = nlohmann::json::parse(json.out, nullptr, false);
   REQUIRE_MESSAGE(!plan.is_discarded(), (json.out + json.err));
-  std::vector<nlohmann::json> found;
-  for (const auto& c : plan["conditions"]) {
-    if (c["host"] == host) found.push_back(c);
-  }
-  return found;
+  return ConditionsOn(plan, host);
 }
 
 // Until `replplan status --json` reports `text` (a condition's type or reason), at most 10 s.
@@ -491,4 +499,211 @@ TEST_CASE("remedies: a replica far behind the file's bound (replication.far_behi
   CheckSameRowsEverywhere(3);
   auto again = lab::Replplan({"plan", "--detailed-exitcode", path});
   CHECK_MESSAGE(again.exit_code == 0, (again.out + again.err));
+}
+
+namespace {
+
+// What apply could change, on every host: its config file, its runtime (positions, read_only,
+// server_id, the channel and its threads, the accounts), and whether its processes run. Read as
+// root over the socket and from the lab's files, never through replplan. An account's password
+// hash enters only as a digest's prefix, so a failing comparison prints no hash.
+std::string Snapshot() {
+  std::string out = lab::Lab({"status"}).out;
+  for (const std::string& host : kHosts) {
+    out += "== " + host + "\n" + lab::ReadFile(lab::Dir() + "/hosts/" + host + "/my.cnf");
+    try {
+      for (const auto& row : lab::Sql(host,
+                                      "SELECT @@gtid_binlog_pos, @@gtid_slave_pos, @@read_only, @@server_id; "
+                                      "SELECT user, host, LEFT(SHA2(authentication_string, 256), 16) FROM mysql.user ORDER BY user, host; "
+                                      "SELECT COUNT(*) FROM information_schema.processlist WHERE command = 'Binlog Dump'")) {
+        for (const std::string& column : row) out += column + "\t";
+        out += "\n";
+      }
+      for (const auto& row : lab::Sql(host, "SHOW SLAVE STATUS")) {
+        // Master_Host, Master_User, Master_Port, Slave_IO_Running, Slave_SQL_Running, Using_Gtid's neighbours.
+        for (size_t i : {1u, 2u, 3u, 10u, 11u}) out += (i < row.size() ? row[i] : "?") + "\t";
+        out += "\n";
+      }
+    } catch (const std::runtime_error&) {
+      out += "(no SQL over the socket)\n";
+    }
+  }
+  return out;
+}
+
+// The lab's file with the admin password read from a secret file holding `password`: in
+// [defaults] (every server) or, with `server`, for that server only.
+std::string WrongAdminTopology(const std::string& name, const std::string& password, const std::string& server = "") {
+  const std::string secret = lab::WriteFile(name + ".pw", password + "\n");
+  std::filesystem::permissions(secret, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  std::string text = lab::ReadFile(lab::TopologyPath());
+  const std::string right = lab::Dir() + "/secrets/admin.pw";
+  if (server.empty()) {
+    const std::string line = "user = \"admin\", password = { file = \"" + right + "\" }";
+    size_t at = text.find(line);
+    REQUIRE_MESSAGE(at != std::string::npos, text);
+    text.replace(at, line.size(), "user = \"admin\", password = { file = \"" + secret + "\" }");
+  } else {
+    const std::string block = "name        = \"" + server + "\"\n";
+    size_t at = text.find(block);
+    REQUIRE_MESSAGE(at != std::string::npos, text);
+    text.insert(at + block.size(),
+                "mysql       = { port = 3306, user = \"admin\", password = { file = \"" + secret + "\" } }\n");
+  }
+  return lab::WriteFile(name + ".toml", text);
+}
+
+}  // namespace
+
+TEST_CASE("remedies: a host that is down (mariadbd and sshd stopped) is host-down, never listening-elsewhere or "
+          "server-down; apply changes nothing until it is back, then converges") {
+  lab::Reset(3);
+  auto applied = lab::Replplan({"apply", "--yes", lab::TopologyPath()});
+  REQUIRE_MESSAGE(applied.exit_code == 0, (applied.out + applied.err));
+  lab::Sql("mercury", "CREATE TABLE secondhand_production.remedy_probe (id INT PRIMARY KEY)");
+  CheckSameRowsEverywhere(1);
+
+  REQUIRE(lab::Lab({"stop", "venus", "--host"}).exit_code == 0);
+  lab::Sql("mercury", "INSERT INTO secondhand_production.remedy_probe VALUES (2)");  // venus misses it for now
+
+  // plan, text and JSON: host-down on venus, from a connection error, with SSH's failure as evidence.
+  std::string text;
+  auto on_venus = PlanConditionsOn("venus", text);
+  REQUIRE_MESSAGE(on_venus.size() == 1, text);
+  CHECK(on_venus[0]["type"] == "host-down");
+  CHECK(on_venus[0]["reason"] == "sql-and-ssh-failed");
+  const int error = on_venus[0]["error_number"].get<int>();
+  CHECK_MESSAGE((error == 2002 || error == 2003), text);
+  CHECK_MESSAGE(on_venus[0]["evidence"].dump().find("SSH: ") != std::string::npos, on_venus[0].dump());
+  CHECK_MESSAGE(text.find("condition: host-down (broken, error " + std::to_string(error) + ")") != std::string::npos,
+                text);
+  for (const char* host : {"mercury", "uranus"}) {
+    std::string ignored;
+    CHECK_MESSAGE(PlanConditionsOn(host, ignored).empty(), ignored);
+  }
+  for (const char* wrong : {"listening-elsewhere", "server-down", "restart-server", "start venus"}) {
+    CHECK_MESSAGE(text.find(wrong) == std::string::npos, (std::string(wrong) + " in\n" + text));
+  }
+  CHECK(PlannedKinds("venus").empty());
+  CHECK(lab::Replplan({"plan", "--detailed-exitcode", lab::TopologyPath()}).exit_code == 1);  // incomplete
+
+  // status, text and JSON: the same, broken (2).
+  auto status_text = lab::Replplan({"status", lab::TopologyPath()});
+  auto status_json = lab::Replplan({"status", "--json", lab::TopologyPath()});
+  CHECK_MESSAGE(status_text.exit_code == 2, (status_text.out + status_text.err));
+  CHECK(status_json.exit_code == 2);
+  CHECK_MESSAGE(status_text.out.find("host-down (broken) on venus") != std::string::npos, status_text.out);
+  nlohmann::json status = nlohmann::json::parse(status_json.out, nullptr, false);
+  REQUIRE_MESSAGE(!status.is_discarded(), (status_json.out + status_json.err));
+  auto status_venus = ConditionsOn(status, "venus");
+  REQUIRE_MESSAGE(status_venus.size() == 1, status_json.out);
+  CHECK(status_venus[0]["type"] == "host-down");
+  CHECK(status_venus[0]["status"] == "broken");
+  CHECK(status["conditions"].size() == 1);
+  for (const char* wrong : {"listening-elsewhere", "server-down"}) {
+    CHECK_MESSAGE((status_text.out + status_json.out).find(wrong) == std::string::npos, wrong);
+  }
+
+  // apply changes nothing on any host and says why.
+  const std::string before = Snapshot();
+  auto refused = lab::Replplan({"apply", "--yes", lab::TopologyPath()});
+  CHECK_MESSAGE(refused.exit_code == 1, (refused.out + refused.err));
+  CHECK_MESSAGE((refused.out + refused.err).find("host-down") != std::string::npos, (refused.out + refused.err));
+  CHECK_MESSAGE(refused.out.find("No changes planned. 1 host could not be read: venus") != std::string::npos,
+                (refused.out + refused.err));
+  CHECK(Snapshot() == before);
+  CHECK(Rows("uranus") == "1,2");
+
+  // Back: its channel reconnects by itself (nothing was wrong but the host), so apply has nothing
+  // to change and says so; it exits 0, every server holds the rows, and a new plan has nothing to do.
+  REQUIRE(lab::Lab({"start", "venus"}).exit_code == 0);
+  auto back = lab::Replplan({"apply", "--yes", lab::TopologyPath()});
+  CHECK_MESSAGE(back.exit_code == 0, (back.out + back.err));
+  CHECK_MESSAGE(back.out.find("host-down") == std::string::npos, (back.out + back.err));
+  CheckSameRowsEverywhere(3);
+  CHECK(Rows("venus") == "1,2,3");
+  auto again = lab::Replplan({"plan", "--detailed-exitcode", lab::TopologyPath()});
+  CHECK_MESSAGE(again.exit_code == 0, (again.out + again.err));
+}
+
+TEST_CASE("remedies: replplan's own admin login refused (1045) is wrong-password, not a down server; apply changes "
+          "nothing and no password is printed") {
+  lab::Reset(3);
+  auto applied = lab::Replplan({"apply", "--yes", lab::TopologyPath()});
+  REQUIRE_MESSAGE(applied.exit_code == 0, (applied.out + applied.err));
+  lab::Sql("mercury", "CREATE TABLE secondhand_production.remedy_probe (id INT PRIMARY KEY)");
+  CheckSameRowsEverywhere(1);
+
+  const std::string right = lab::SecretValue("admin.pw");
+  const std::string wrong = "not-the-admin-password-5";
+  REQUIRE(right.size() >= 8);  // a short secret could match by accident and prove nothing
+
+  struct Case {
+    const char* name;
+    std::string server;                // "" for every server
+    std::vector<std::string> refused;  // the servers whose login is refused
+  };
+  for (const Case& c : {Case{"every server", "", kHosts}, Case{"venus only", "venus", {"venus"}}}) {
+    CAPTURE(c.name);
+    const std::string topology = WrongAdminTopology(c.server.empty() ? "wrong-admin-all" : "wrong-admin-venus", wrong, c.server);
+    std::string all_output;
+
+    std::string text;
+    for (const std::string& host : kHosts) {
+      auto on_host = PlanConditionsOn(host, text, topology);
+      const bool refused = std::find(c.refused.begin(), c.refused.end(), host) != c.refused.end();
+      if (!refused) {
+        CHECK_MESSAGE(on_host.empty(), text);
+        continue;
+      }
+      REQUIRE_MESSAGE(on_host.size() == 1, text);
+      CHECK(on_host[0]["type"] == "wrong-password");
+      CHECK(on_host[0]["reason"] == "login-refused");
+      CHECK(on_host[0]["error_number"] == 1045);
+      // The login's answer is the evidence; no process probe (a down or moved server) is.
+      const std::string evidence = on_host[0]["evidence"].dump();
+      CHECK_MESSAGE(evidence.find("Access denied for user 'admin'") != std::string::npos, evidence);
+      CHECK_MESSAGE(evidence.find("mariadbd") == std::string::npos, evidence);
+      CHECK(PlannedKinds(host, topology).empty());
+    }
+    all_output += text;
+    CHECK_MESSAGE(text.find("condition: wrong-password (broken, error 1045)") != std::string::npos, text);
+    for (const char* not_it : {"host-down", "server-down", "listening-elsewhere", "unreachable", "restart-server"}) {
+      CHECK_MESSAGE(text.find(not_it) == std::string::npos, (std::string(not_it) + " in\n" + text));
+    }
+    auto json = lab::Replplan({"plan", "--json", topology});
+    auto exit = lab::Replplan({"plan", "--detailed-exitcode", topology});
+    CHECK_MESSAGE(exit.exit_code == 1, (exit.out + exit.err));  // incomplete
+    auto status_text = lab::Replplan({"status", topology});
+    auto status_json = lab::Replplan({"status", "--json", topology});
+    CHECK(status_text.exit_code == 2);
+    CHECK_MESSAGE(status_text.out.find("wrong-password (broken) on venus, error 1045") != std::string::npos,
+                  status_text.out);
+    nlohmann::json status = nlohmann::json::parse(status_json.out, nullptr, false);
+    REQUIRE_MESSAGE(!status.is_discarded(), (status_json.out + status_json.err));
+    CHECK(status["conditions"].size() == c.refused.size());
+    for (const std::string& host : c.refused) {
+      auto on_host = ConditionsOn(status, host);
+      REQUIRE_MESSAGE(on_host.size() == 1, status_json.out);
+      CHECK(on_host[0]["type"] == "wrong-password");
+      CHECK(on_host[0]["reason"] == "login-refused");
+    }
+    all_output += json.out + json.err + exit.out + exit.err + status_text.out + status_text.err + status_json.out +
+                  status_json.err;
+
+    const std::string before = Snapshot();
+    auto refused = lab::Replplan({"apply", "--yes", topology});
+    all_output += refused.out + refused.err;
+    CHECK_MESSAGE(refused.exit_code == 1, (refused.out + refused.err));
+    CHECK_MESSAGE((refused.out + refused.err).find("wrong-password") != std::string::npos, (refused.out + refused.err));
+    CHECK(Snapshot() == before);
+
+    CHECK_MESSAGE(all_output.find(wrong) == std::string::npos, "the wrong admin password was printed");
+    CHECK_MESSAGE(all_output.find(right) == std::string::npos, "the admin password was printed");
+  }
+
+  // The right file again: nothing to do, every server holds the rows.
+  auto again = lab::Replplan({"plan", "--detailed-exitcode", lab::TopologyPath()});
+  CHECK_MESSAGE(again.exit_code == 0, (again.out + again.err));
+  CheckSameRowsEverywhere(2);
 }

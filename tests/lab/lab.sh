@@ -3,7 +3,7 @@
 # ADDRESS:3306 and a real sshd on ADDRESS:2222, so integration tests (and the demo) exercise
 # replplan against the same programs it meets in production.
 #
-#   lab.sh up N | down | reset [N] | kill HOST | stop HOST | start HOST | restart HOST | status
+#   lab.sh up N | down | reset [N] | kill HOST | stop HOST [--host] | start HOST | restart HOST | status
 #          | toml [FILE [N]] | freeze HOST [--host] | thaw HOST | partition HOST | heal HOST
 #
 # All state lives under $REPLPLAN_LAB_DIR (default <repo>/.lab); see tests/lab/README.md.
@@ -744,9 +744,12 @@ cmd_kill() {
 }
 
 cmd_stop() {
-  (($# == 1)) || die "usage: lab.sh stop HOST"
+  (($# == 1 || $# == 2)) || die "usage: lab.sh stop HOST [--host]"
   address_of "$1" >/dev/null
+  (($# == 1)) || [[ $2 == --host ]] || die "usage: lab.sh stop HOST [--host]"
   stop_mysqld "$1"
+  # --host: its sshd too (a machine that is off: nothing answers on its address; `start` brings both back).
+  (($# == 1)) || stop_sshd "$1"
 }
 
 cmd_start() {
@@ -794,8 +797,8 @@ usage: lab.sh COMMAND   (lab dir: \$REPLPLAN_LAB_DIR, now $LAB)
   kill HOST       kill -9 the host's mariadbd
   pgrep TEXT      pids of processes in lab ssh sessions whose command line holds TEXT (exit 1: none)
   pkill SIG TEXT  send SIG to those processes (exit 1: none)
-  stop HOST       clean shutdown of the host's mariadbd
-  start HOST      start the host's mariadbd and wait until it answers
+  stop HOST [--host]  clean shutdown of the host's mariadbd; --host: its sshd too (a host that is off)
+  start HOST      start the host's sshd (if stopped) and mariadbd, and wait until it answers
   restart HOST    stop + start (replplan runs this over ssh)
   status          one line per host
   toml [FILE [N]] write the lab topology (default $LAB/lab.toml)

@@ -172,7 +172,7 @@ log-error               = $h/error.log
 port                    = 3306
 bind-address            = $(address_of "$name")
 basedir                 = /usr
-tmpdir                  = /tmp
+tmpdir                  = $h/tmp
 lc-messages-dir         = /usr/share/mysql
 character-set-server    = utf8mb4
 collation-server        = utf8mb4_general_ci
@@ -216,7 +216,10 @@ EOF
 prepare_host() {
   local name=$1 h
   h=$(host_dir "$1")
-  mkdir -p "$h/binlog"
+  # tmpdir of its own: a mariadbd starting removes every #sql* file in its tmpdir, so a shared
+  # /tmp let one lab server's restart delete another's live temporary table (a dump failed with
+  # "Error on delete of '/tmp/#sql-temptable-...MAD'" while a replica restarted).
+  mkdir -p "$h/binlog" "$h/tmp"
   # Two host keys, as a Debian install has (its RSA one is left out: slow to make, never chosen).
   local type
   for type in ed25519 ecdsa; do

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "ops/fake_lab.h"
+#include "ops/watch_coordination.h"
 
 namespace replplan::ops {
 namespace {
@@ -452,6 +453,54 @@ TEST_CASE("reload: a file that does not parse keeps the one read before; a good 
   CHECK(std::count(names.begin(), names.end(), "watching") >= 2);  // watched again after the good file
   CHECK_FALSE(Has(names, "failover"));
   CHECK(Contains(metrics.Render(), "replplan_watch_primary_up{cluster=\"lab\",server=\"mercury\"} 1\n"));
+}
+
+// Several watchers, this one leading: the others' view of the primary reaches etcd only after
+// `refusals` asks (they publish a few ms after this one saw the socket close).
+class MajorityLate : public WatchCoordination {
+ public:
+  explicit MajorityLate(int refusals) : refusals_(refusals) {}
+  void Observed(const std::string&, int64_t, bool) override {}
+  bool Leading() override { return true; }
+  std::string StandbyReason() override { return ""; }
+  bool EtcdAnswers() override { return true; }
+  Status MayFailOver(const std::string& primary, int64_t) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    asked_.push_back(std::chrono::steady_clock::now());
+    if (static_cast<int>(asked_.size()) <= refusals_) {
+      return Status::FailedPrecondition("1 of 3 watchers see " + primary + " down: a majority is needed");
+    }
+    return Status::OK();
+  }
+  void FailoverEnded(const MoveOutcome&) override {}
+  std::vector<std::chrono::steady_clock::time_point> Asked() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return asked_;
+  }
+
+ private:
+  const int refusals_;
+  std::mutex mutex_;
+  std::vector<std::chrono::steady_clock::time_point> asked_;
+};
+
+TEST_CASE("several watchers, the majority a few asks late: asked again every few ms at first, not every 10 ms (each "
+          "10 ms poll was 10 ms more before the first acknowledged write; issue 16)") {
+  WatchedLab lab;
+  MajorityLate watchers(5);
+  lab.options.coordination = &watchers;
+  lab.options.max_failovers = 1;
+  lab.Start();
+  REQUIRE_MESSAGE(lab.LogsWithin("failover report: mercury -> uranus", std::chrono::seconds(5)), lab.Log());
+  Status status = lab.Stop();
+  CHECK_MESSAGE(status.ok(), status.message(), "\n", lab.Log());
+  const auto asked = watchers.Asked();
+  REQUIRE(asked.size() == 6);
+  // Five asks again after the first: at least 50 ms at 10 ms each; 2 ms each leaves room for a busy machine.
+  const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(asked[5] - asked[0]);
+  CHECK_MESSAGE(waited < std::chrono::milliseconds(40), waited.count(), " ms");
+  CHECK(Count(lab.Log(), "not failing over: 1 of 3 watchers see mercury down: a majority is needed\n") == 1);
+  CHECK(Contains(lab.Log(), "  result: done\n"));
 }
 
 }  // namespace

@@ -12,7 +12,10 @@ source "$(dirname "$0")/lib.sh"
 runs=${RUNS:-5}
 bench_lab 127.0.8 .lab-bench-etcd
 bench_bin
-export REPLPLAN_ETCD_DIR=$REPLPLAN_LAB_DIR/etcd
+# ETCD_DIR: where the etcd member keeps its data (default in the lab dir, on this machine's disk).
+# ETCD_DIR=/dev/shm/... puts its write-ahead log on tmpfs, where an fsync costs nothing: a run that
+# tells etcd's disk apart from everything else (never for a real cluster).
+export REPLPLAN_ETCD_DIR=${ETCD_DIR:-$REPLPLAN_LAB_DIR/etcd}
 etcd() { bash "$repo/tests/lab/etcd.sh" "$@"; }
 endpoint=http://$REPLPLAN_LAB_NET.50:2379
 pids=()
@@ -130,3 +133,10 @@ e=$(printf '%s\n' "${coordinated[@]}" | median)
 t=$(printf '%s\n' "${takeovers[@]}" | median)
 echo "median over $runs runs: alone ${a} ms, 3 watchers on etcd ${e} ms; standby leading ${t} ms after the leader's death"
 awk -v a="$a" -v e="$e" -v t="$t" 'BEGIN { printf "ratio etcd / alone: %.2f (target <= 1.2); standby ready / (TTL 2 s + 1 s): %.2f (target <= 1)\n", e / a, t / 3000 }'
+# What etcd's own disk cost over the whole run: its write-ahead log's fsyncs (each journal entry and
+# observation waits for one) from etcd's /metrics.
+curl -s --max-time 2 "$endpoint/metrics" | awk -v dir="$REPLPLAN_ETCD_DIR" '
+  /^etcd_disk_wal_fsync_duration_seconds_sum/ { sum = $2 }
+  /^etcd_disk_wal_fsync_duration_seconds_count/ { n = $2 }
+  /^etcd_disk_wal_fsync_duration_seconds_bucket\{le="0.004"\}/ { fast = $2 }
+  END { if (n > 0) printf "etcd WAL fsync (%s): %d fsyncs, mean %.2f ms, %.0f%% over 4 ms\n", dir, n, 1000 * sum / n, 100 * (n - fast) / n }'

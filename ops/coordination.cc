@@ -174,6 +174,9 @@ void Coordination::Loop() {
 }
 
 void Coordination::Tick() {
+  // A new observation first (the leader counts it towards a majority, the first thing a failover
+  // waits for), then the lease and the leader key; again after them when a new lease took it away.
+  Publish();
   KeepLease();
   Campaign();
   Publish();
@@ -355,7 +358,9 @@ Status Coordination::MayFailOver(const std::string& primary, int64_t epoch) {
   if (std::string why = StandbyReason(); !why.empty()) return Status::FailedPrecondition(why);
   // The watchers' view: a majority of the live ones must see the primary down (this one's own view
   // as it is now, not as last published).
-  auto seen = store_.Get(options_.prefix + "seen/", true);
+  // Both reads serializable (ops/coordination.h: what may be stale, and why that is safe): at the
+  // loss every watcher publishes at once, and a linearizable read waits behind their puts.
+  auto seen = store_.GetSerializable(options_.prefix + "seen/", true);
   if (!seen.ok()) return Status::Unavailable("etcd unreachable (" + seen.status().message() + "): no failover");
   int total = 0, down = 0;
   bool self = false;
@@ -383,7 +388,7 @@ Status Coordination::MayFailOver(const std::string& primary, int64_t epoch) {
                                       primary + " down: a majority is needed");
   }
   // One failover per loss: the journal of this epoch's loss.
-  auto journal = store_.Get(JournalKey(epoch), true);
+  auto journal = store_.GetSerializable(JournalKey(epoch), true);
   if (!journal.ok()) return Status::Unavailable("etcd unreachable (" + journal.status().message() + "): no failover");
   const KeyValue* head = nullptr;
   std::string promoted;  // "done X/promote-replica" in its steps: X
@@ -455,9 +460,11 @@ Status Coordination::MayFailOver(const std::string& primary, int64_t epoch) {
 }
 
 Status Coordination::Step(const std::string& what) {
-  // One journal entry at a time: the plan runs actions on several hosts at once, and two first
-  // entries each comparing the journal's revision would refuse one another.
-  std::lock_guard<std::mutex> one_at_a_time(step_mutex_);
+  // The journal's first entry alone: the plan runs actions on several hosts at once, and two first
+  // entries each comparing the journal's revision would refuse one another. Once it is written,
+  // entries go to etcd side by side (each its own key, each comparing the leader key), so an
+  // action on the app's path never waits behind another host's entry.
+  std::unique_lock<std::mutex> one_at_a_time(step_mutex_);
   std::vector<KvCompare> when;
   std::vector<KvPut> then;
   std::string key;
@@ -495,6 +502,7 @@ Status Coordination::Step(const std::string& what) {
       key = options_.prefix + "fence/" + n;
     }
     then.push_back(KvPut{key, step.dump(), 0});
+    if (!armed_ || journal_begun_) one_at_a_time.unlock();
   }
   auto done = store_.Txn(when, then);
   if (!done.ok()) {

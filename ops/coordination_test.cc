@@ -7,9 +7,11 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <future>
 #include <thread>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -313,6 +315,80 @@ TEST_CASE("the plan's first actions on two hosts at once: both journaled, neithe
   CHECK_MESSAGE(mine.ok(), mine.message());
   CHECK_MESSAGE(theirs.ok(), theirs.message());
   CHECK(Keys(store, std::string(kPrefix) + "failover/").size() == 3);
+}
+
+namespace {
+
+// The fake etcd, with the transactions that write a key containing `held` kept waiting until
+// Open(): another host's journal entry still in flight.
+class HoldingStore : public KvStore {
+ public:
+  HoldingStore(FakeKvStore& store, std::string held) : store_(store), held_(std::move(held)) {}
+  Result<int64_t> GrantLease(int ttl) override { return store_.GrantLease(ttl); }
+  Result<int64_t> KeepAlive(int64_t lease) override { return store_.KeepAlive(lease); }
+  Status RevokeLease(int64_t lease) override { return store_.RevokeLease(lease); }
+  Result<std::vector<KeyValue>> Get(const std::string& key, bool prefix) override { return store_.Get(key, prefix); }
+  Result<bool> Txn(const std::vector<KvCompare>& when, const std::vector<KvPut>& then) override {
+    bool hold = false;
+    for (const KvPut& p : then) hold = hold || p.value.find(held_) != std::string::npos;
+    if (hold) {
+      std::unique_lock<std::mutex> lock(mutex_);
+      entered_ = true;
+      changed_.notify_all();
+      changed_.wait(lock, [this] { return open_; });
+    }
+    return store_.Txn(when, then);
+  }
+  std::string Describe() const override { return "the fake etcd, holding " + held_; }
+  bool WaitEntered() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    return changed_.wait_for(lock, std::chrono::seconds(5), [this] { return entered_; });
+  }
+  void Open() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    open_ = true;
+    changed_.notify_all();
+  }
+
+ private:
+  FakeKvStore& store_;
+  const std::string held_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  bool entered_ = false, open_ = false;
+};
+
+}  // namespace
+
+TEST_CASE("once the journal is begun, an action's entry does not wait behind another host's entry in flight") {
+  FakeKvStore fake;
+  HoldingStore store(fake, "venus/change-source");
+  testing::MemoryFiles files;
+  files.files["lab.toml"] = testing::LabText();
+  CoordinationOptions options;
+  options.prefix = kPrefix;
+  options.id = "a";
+  options.ttl_seconds = 2;
+  options.topology_path = "lab.toml";
+  Coordination a(store, files, options, /*background=*/false);
+  Watcher b(fake, "b");
+  a.Observed("mercury", 0, false);
+  a.Tick();
+  b.c->Observed("mercury", 0, false);
+  b.c->Tick();
+  REQUIRE(a.MayFailOver("mercury", 0).ok());
+  REQUIRE(a.Step("start uranus/promote-replica").ok());  // the journal's first entry
+  auto venus = std::async(std::launch::async, [&] { return a.Step("start venus/change-source"); });
+  REQUIRE(store.WaitEntered());
+  auto app = std::async(std::launch::async, [&] { return a.Step("start mercury/rewrite-app-config/secondhand"); });
+  const bool app_done = app.wait_for(std::chrono::seconds(2)) == std::future_status::ready;
+  store.Open();  // whatever happened, nothing is left waiting
+  CHECK_MESSAGE(app_done, "the app's entry waited behind venus's");
+  Status app_step = app.get();
+  Status venus_step = venus.get();
+  CHECK_MESSAGE(app_step.ok(), app_step.message());
+  CHECK_MESSAGE(venus_step.ok(), venus_step.message());
+  CHECK(Keys(fake, std::string(kPrefix) + "failover/").size() == 4);  // the journal and its three entries
 }
 
 }  // namespace replplan::ops

@@ -67,7 +67,9 @@ Result<PauseState> KvPauseStore::Read() {
   std::lock_guard<std::mutex> lock(mutex_);
   const auto now = std::chrono::steady_clock::now();
   if (!failed_.ok() && now - failed_at_ < retry_after_) return failed_;
-  auto kvs = store_.Get(key_, false);
+  // Serializable: read before every attempt of a failover, when every watcher's observation is
+  // being written; a pause is an operator's act, seconds old by then, on every member.
+  auto kvs = store_.GetSerializable(key_, false);
   if (!kvs.ok()) {
     failed_ = Status::Unavailable("cannot read the pause record (" + Where() + "): " + kvs.status().message());
     failed_at_ = now;

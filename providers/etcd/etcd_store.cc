@@ -4,6 +4,8 @@
 #include <openssl/evp.h>
 
 #include <mutex>
+#include <optional>
+#include <vector>
 #include <nlohmann/json.hpp>
 
 #include "engine/text.h"
@@ -36,7 +38,7 @@ class EtcdStore : public KvStore {
  public:
   explicit EtcdStore(EtcdOptions options) : options_(std::move(options)) { GlobalInit(); }
   ~EtcdStore() override {
-    if (curl_ != nullptr) curl_easy_cleanup(curl_);
+    for (CURL* handle : idle_) curl_easy_cleanup(handle);
   }
 
   Result<int64_t> GrantLease(int ttl_seconds) override {
@@ -56,9 +58,14 @@ class EtcdStore : public KvStore {
     auto r = Post("/v3/lease/revoke", json{{"ID", std::to_string(lease)}});
     return r.ok() || r.status().code() == Status::Code::kNotFound ? Status::OK() : r.status();
   }
-  Result<std::vector<KeyValue>> Get(const std::string& key, bool prefix) override {
+  Result<std::vector<KeyValue>> Get(const std::string& key, bool prefix) override { return Range(key, prefix, false); }
+  Result<std::vector<KeyValue>> GetSerializable(const std::string& key, bool prefix) override {
+    return Range(key, prefix, true);
+  }
+  Result<std::vector<KeyValue>> Range(const std::string& key, bool prefix, bool serializable) {
     json body{{"key", Base64Encode(key)}};
     if (prefix) body["range_end"] = Base64Encode(PrefixEnd(key));
+    if (serializable) body["serializable"] = true;
     auto r = Post("/v3/kv/range", body);
     if (!r.ok()) return r.status();
     std::vector<KeyValue> out;
@@ -123,51 +130,70 @@ class EtcdStore : public KvStore {
     return std::string(1, '\0');  // every key
   }
 
-  // One request to the endpoints in turn, starting with the last one that answered; calls are
-  // serialised on one handle, so its connection stays open between them.
+  // One request to the endpoints in turn, starting with the last one that answered. Each call
+  // borrows an idle handle (one is made when none is idle) and gives it back, so its connection
+  // stays open for the next call, and calls from several threads run at once: a failover's
+  // journal entry never waits behind the lease's keepalive or another host's entry.
   Result<json> Post(const std::string& path, const json& body) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (curl_ == nullptr) curl_ = curl_easy_init();
-    if (curl_ == nullptr) return Status::Internal("curl_easy_init failed");
-    std::vector<std::string> why;  // each endpoint's, in the order tried
-    const size_t n = options_.endpoints.size();
-    for (size_t i = 0; i < n; ++i) {
-      const size_t at = (current_ + i) % n;
-      auto r = PostTo(options_.endpoints[at], path, body);
-      if (r.ok() || r.status().code() != Status::Code::kUnavailable) {
-        current_ = at;
-        return r;
+    CURL* handle = nullptr;
+    size_t first = 0;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (!idle_.empty()) {
+        handle = idle_.back();
+        idle_.pop_back();
       }
-      why.push_back(r.status().message());
+      first = current_;
     }
+    if (handle == nullptr) handle = curl_easy_init();
+    if (handle == nullptr) return Status::Internal("curl_easy_init failed");
+    std::vector<std::string> why;  // each endpoint's, in the order tried
+    std::optional<Result<json>> answer;
+    const size_t n = options_.endpoints.size();
+    for (size_t i = 0; i < n && !answer; ++i) {
+      const size_t at = (first + i) % n;
+      auto r = PostTo(handle, options_.endpoints[at], path, body);
+      if (r.ok() || r.status().code() != Status::Code::kUnavailable) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        current_ = at;
+        answer = std::move(r);
+      } else {
+        why.push_back(r.status().message());
+      }
+    }
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      idle_.push_back(handle);
+    }
+    if (answer) return std::move(*answer);
     if (why.size() == 1) return Status::Unavailable(why.front());
     return Status::Unavailable("no etcd endpoint answers (" + Join(why, "; ") + ")");
   }
 
-  Result<json> PostTo(const std::string& endpoint, const std::string& path, const json& body) {
+  Result<json> PostTo(CURL* curl, const std::string& endpoint, const std::string& path, const json& body) {
     std::string url = endpoint + path;
     std::string request = body.dump();
     std::string response;
     char error[CURL_ERROR_SIZE] = {0};
-    curl_easy_reset(curl_);
-    curl_easy_setopt(curl_, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(curl_, CURLOPT_POST, 1L);
-    curl_easy_setopt(curl_, CURLOPT_POSTFIELDS, request.c_str());
-    curl_easy_setopt(curl_, CURLOPT_POSTFIELDSIZE, static_cast<long>(request.size()));
-    curl_easy_setopt(curl_, CURLOPT_WRITEFUNCTION, Collect);
-    curl_easy_setopt(curl_, CURLOPT_WRITEDATA, &response);
-    curl_easy_setopt(curl_, CURLOPT_ERRORBUFFER, error);
-    curl_easy_setopt(curl_, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl_, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.timeout_ms));
-    curl_easy_setopt(curl_, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.timeout_ms));
-    curl_easy_setopt(curl_, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(curl_, CURLOPT_TCP_NODELAY, 1L);
-    if (!options_.ca_file.empty()) curl_easy_setopt(curl_, CURLOPT_CAINFO, options_.ca_file.c_str());
-    if (!options_.cert_file.empty()) curl_easy_setopt(curl_, CURLOPT_SSLCERT, options_.cert_file.c_str());
-    if (!options_.key_file.empty()) curl_easy_setopt(curl_, CURLOPT_SSLKEY, options_.key_file.c_str());
+    curl_easy_reset(curl);
+    curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(curl, CURLOPT_POST, 1L);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request.c_str());
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(request.size()));
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, Collect);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response);
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.timeout_ms));
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.timeout_ms));
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(curl, CURLOPT_TCP_NODELAY, 1L);
+    if (!options_.ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, options_.ca_file.c_str());
+    if (!options_.cert_file.empty()) curl_easy_setopt(curl, CURLOPT_SSLCERT, options_.cert_file.c_str());
+    if (!options_.key_file.empty()) curl_easy_setopt(curl, CURLOPT_SSLKEY, options_.key_file.c_str());
     struct curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
-    curl_easy_setopt(curl_, CURLOPT_HTTPHEADER, headers);
-    CURLcode rc = curl_easy_perform(curl_);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    CURLcode rc = curl_easy_perform(curl);
     curl_slist_free_all(headers);
     if (rc != CURLE_OK) {
       std::string why = error[0] != 0 ? error : curl_easy_strerror(rc);
@@ -179,7 +205,7 @@ class EtcdStore : public KvStore {
       return Status::Unavailable("etcd at " + endpoint + " does not answer: " + why);
     }
     long code = 0;
-    curl_easy_getinfo(curl_, CURLINFO_RESPONSE_CODE, &code);
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
     json parsed = json::parse(response, nullptr, /*allow_exceptions=*/false);
     if (parsed.is_discarded() || !parsed.is_object()) {
       return Status::Internal("etcd at " + endpoint + path + " answered HTTP " + std::to_string(code) +
@@ -199,8 +225,8 @@ class EtcdStore : public KvStore {
   }
 
   EtcdOptions options_;
-  std::mutex mutex_;
-  CURL* curl_ = nullptr;
+  std::mutex mutex_;          // guards idle_ and current_, never held across a request
+  std::vector<CURL*> idle_;   // handles between calls, their connections open
   size_t current_ = 0;
 };
 

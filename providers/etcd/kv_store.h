@@ -48,6 +48,11 @@ class KvStore {
   virtual Status RevokeLease(int64_t lease) = 0;
   // The key, or every key that starts with `key` when `prefix`, in key order.
   virtual Result<std::vector<KeyValue>> Get(const std::string& key, bool prefix) = 0;
+  // The same, served from what the member answering has applied, without a round of the
+  // consensus (etcd's serializable read): it does not wait behind writes in flight, and may miss
+  // them, or more on a member cut off from the others' majority. Only for a read whose staleness
+  // a later compare-and-swap or a retry makes harmless. By default, Get.
+  virtual Result<std::vector<KeyValue>> GetSerializable(const std::string& key, bool prefix) { return Get(key, prefix); }
   // The puts, only when every comparison holds: whether they were made. NotFound when a put names
   // a lease that is gone.
   virtual Result<bool> Txn(const std::vector<KvCompare>& when, const std::vector<KvPut>& then) = 0;

@@ -67,20 +67,31 @@ Result<PauseState> KvPauseStore::Read() {
   std::lock_guard<std::mutex> lock(mutex_);
   const auto now = std::chrono::steady_clock::now();
   if (!failed_.ok() && now - failed_at_ < retry_after_) return failed_;
-  // Serializable: read before every attempt of a failover, when every watcher's observation is
-  // being written; a pause is an operator's act, seconds old by then, on every member.
-  auto kvs = store_.GetSerializable(key_, false);
+  if (last_ && now - last_at_ < fresh_for_) return *last_;
+  auto kvs = store_.Get(key_, false);
   if (!kvs.ok()) {
     failed_ = Status::Unavailable("cannot read the pause record (" + Where() + "): " + kvs.status().message());
     failed_at_ = now;
+    last_.reset();
     return failed_;
   }
   failed_ = Status::OK();
-  if (kvs->empty()) return PauseState{};  // never paused
-  return ParsePauseState(kvs->front().value, Where());
+  auto state = kvs->empty() ? Result<PauseState>(PauseState{})  // never paused
+                            : ParsePauseState(kvs->front().value, Where());
+  if (state.ok()) {
+    last_ = *state;
+    last_at_ = now;
+  } else {
+    last_.reset();
+  }
+  return state;
 }
 
 Status KvPauseStore::Write(const PauseState& state) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    last_.reset();
+  }
   auto put = store_.Txn({}, {KvPut{key_, PauseStateJson(state), 0}});
   if (!put.ok()) return Status::Unavailable("cannot write the pause record (" + Where() + "): " + put.status().message());
   return Status::OK();

@@ -64,8 +64,12 @@ class LocalPauseStore : public PauseStore {
 // etcd away no watcher leads anyway).
 class KvPauseStore : public PauseStore {
  public:
-  KvPauseStore(KvStore& store, std::string key, std::chrono::milliseconds retry_after = std::chrono::seconds(1))
-      : store_(store), key_(std::move(key)), retry_after_(retry_after) {}
+  // `fresh_for`: a reading answered less than that long ago is the answer again, without asking
+  // etcd (0: every read asks). The watcher reads the record before each failover attempt, right when
+  // every watcher writes its observation: a read of etcd then waits behind those writes.
+  KvPauseStore(KvStore& store, std::string key, std::chrono::milliseconds retry_after = std::chrono::seconds(1),
+               std::chrono::milliseconds fresh_for = std::chrono::milliseconds(0))
+      : store_(store), key_(std::move(key)), retry_after_(retry_after), fresh_for_(fresh_for) {}
   Result<PauseState> Read() override;
   Status Write(const PauseState& state) override;
   std::string Where() const override { return store_.Describe() + ", key " + key_; }
@@ -74,9 +78,12 @@ class KvPauseStore : public PauseStore {
   KvStore& store_;
   std::string key_;
   std::chrono::milliseconds retry_after_;
+  std::chrono::milliseconds fresh_for_;
   std::mutex mutex_;
   Status failed_;  // the last read's error, kept until failed_at_ + retry_after_
   std::chrono::steady_clock::time_point failed_at_{};
+  std::optional<PauseState> last_;  // the last reading answered, at last_at_ (none after a write)
+  std::chrono::steady_clock::time_point last_at_{};
 };
 
 // The local record's file for a topology file: "<state_dir>/<file name>.pause" when a state

@@ -156,5 +156,25 @@ TEST_CASE("the pause in etcd: written through one watcher's store, read by anoth
   CHECK(resumed->by == "ops@b (pid 2)");
 }
 
+TEST_CASE("the pause in etcd, read again within its freshness: the last answer stands, etcd is not asked; "
+          "asked again after it, and after a write through the same store") {
+  replplan::testing::FakeKvStore etcd;
+  KvPauseStore watcher(etcd, "/replplan/lab/pause", std::chrono::seconds(1), std::chrono::milliseconds(300));
+  KvPauseStore operator_(etcd, "/replplan/lab/pause");
+  REQUIRE_FALSE(watcher.Read().value().paused);
+  const long asked = etcd.calls;
+  REQUIRE(operator_.Write({true, "kernel upgrade", "ops@a (pid 1)", "2026-12-07T03:00:00Z"}).ok());
+  const long written = etcd.calls;
+  CHECK(written == asked + 1);
+  CHECK_FALSE(watcher.Read().value().paused);  // within 300 ms of the last answer: that answer
+  CHECK(etcd.calls == written);
+  std::this_thread::sleep_for(std::chrono::milliseconds(350));
+  CHECK(watcher.Read().value().paused);  // asked again
+  CHECK(etcd.calls == written + 1);
+  REQUIRE(watcher.Write({false, "", "ops@b (pid 2)", "2026-12-07T04:00:00Z"}).ok());
+  CHECK_FALSE(watcher.Read().value().paused);  // its own write forgets the last answer
+  CHECK(etcd.calls == written + 3);
+}
+
 }  // namespace
 }  // namespace replplan::ops

@@ -12,6 +12,8 @@ source "$(dirname "$0")/lib.sh"
 runs=${RUNS:-5}
 bench_lab 127.0.8 .lab-bench-etcd
 bench_bin
+# STANDBY_NICE=19: the two standby watchers at the lowest CPU priority, a diagnostic of what their
+# CPU costs the leader on this one machine (in production each watcher has a machine of its own).
 # ETCD_DIR: where the etcd member keeps its data (default in the lab dir, on this machine's disk).
 # ETCD_DIR=/dev/shm/... puts its write-ahead log on tmpfs, where an fsync costs nothing: a run that
 # tells etcd's disk apart from everything else (never for a real cluster).
@@ -61,7 +63,8 @@ failover_ms() {
     for ((i = 1; i <= watchers; i++)); do
       cp "$topology" "$REPLPLAN_LAB_DIR/bench-w$i.toml"
       logs+=("$REPLPLAN_LAB_DIR/etcd.$run.w$i.log")
-      "$bin" watch "$REPLPLAN_LAB_DIR/bench-w$i.toml" --interval-ms 100 --etcd "$endpoint" \
+      nice -n "$( ((i == 1)) && echo 0 || echo "${STANDBY_NICE:-0}")" \
+        "$bin" watch "$REPLPLAN_LAB_DIR/bench-w$i.toml" --interval-ms 100 --etcd "$endpoint" \
         --etcd-prefix "/replplan-bench/$run-$$/" --watcher-id "w$i" >"${logs[-1]}" 2>&1 &
       pids+=("$!")
       ((i == 1)) && wait_for "${logs[0]}" "leading the watchers" 20

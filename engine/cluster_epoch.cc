@@ -12,9 +12,6 @@ namespace {
 
 std::string Table() { return QuoteIdentifier(kEpochSchema) + "." + QuoteIdentifier(kEpochTable); }
 
-// Everything a server holds (what it wrote and what it applied), as the planner compares it.
-std::string Applied(const ServerState& s) { return s.gtid_current_pos.empty() ? s.gtid_binlog_pos : s.gtid_current_pos; }
-
 std::string JoinNames(const std::vector<std::string>& names) {
   std::string out;
   for (size_t i = 0; i < names.size(); ++i) {

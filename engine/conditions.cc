@@ -183,8 +183,8 @@ class Diagnoser {
     if (!follows) return true;
     const ServerState* p = live_.Find(topo_.cluster.primary);
     if (p == nullptr || !p->sql_ok) return true;  // nothing to compare with: assume the worse
-    const std::string mine = s.gtid_current_pos.empty() ? s.gtid_binlog_pos : s.gtid_current_pos;
-    const std::string theirs = p->gtid_current_pos.empty() ? p->gtid_binlog_pos : p->gtid_current_pos;
+    const std::string mine = Applied(s);
+    const std::string theirs = Applied(*p);
     auto errant = FindErrant(mine, theirs, p->server_id.value_or(primary.server_id));
     return !errant || !errant->empty();
   }
@@ -219,8 +219,8 @@ class Diagnoser {
     const ServerState* p = live_.Find(topo_.cluster.primary);
     if (p == nullptr || !p->sql_ok) return;
     const std::string& primary = topo_.cluster.primary;
-    const std::string mine = s.gtid_current_pos.empty() ? s.gtid_binlog_pos : s.gtid_current_pos;
-    const std::string theirs = p->gtid_current_pos.empty() ? p->gtid_binlog_pos : p->gtid_current_pos;
+    const std::string mine = Applied(s);
+    const std::string theirs = Applied(*p);
     auto errant = FindErrant(mine, theirs, p->server_id.value_or(topo_.Primary().server_id));
     auto lacks = GtidPosition::Parse(mine);
     auto primary_pos = GtidPosition::Parse(theirs);
@@ -238,14 +238,14 @@ class Diagnoser {
   // its own position; one holding transactions the primary lacks gets cluster.errant_transactions'
   // remedy.
   std::string NoChannelRemedy(const ServerState& s) const {
-    const std::string mine = s.gtid_current_pos.empty() ? s.gtid_binlog_pos : s.gtid_current_pos;
+    const std::string mine = Applied(s);
     if (topo_.replication.mode != ReplicationMode::kGtid || mine.empty()) return ": `replplan apply` seeds it";
     const std::string& p = topo_.cluster.primary;
     const ServerState* ps = live_.Find(p);
     std::optional<ErrantGtids> errant;
     if (ps != nullptr && ps->sql_ok) {
       // No channel: nothing may just have arrived from the primary (server_id 0 is no server's).
-      errant = FindErrant(mine, ps->gtid_current_pos.empty() ? ps->gtid_binlog_pos : ps->gtid_current_pos, 0);
+      errant = FindErrant(mine, Applied(*ps), 0);
     }
     if (!errant) {
       return " and holds " + mine + ": `replplan apply` rejoins it by GTID at that position if " + p +
@@ -409,8 +409,8 @@ class Diagnoser {
     if (topo_.replication.mode != ReplicationMode::kGtid) return;
     const ServerState* p = live_.Find(topo_.cluster.primary);
     if (p == nullptr || !p->sql_ok) return;
-    const std::string mine_text = s.gtid_current_pos.empty() ? s.gtid_binlog_pos : s.gtid_current_pos;
-    const std::string theirs_text = p->gtid_current_pos.empty() ? p->gtid_binlog_pos : p->gtid_current_pos;
+    const std::string mine_text = Applied(s);
+    const std::string theirs_text = Applied(*p);
     // A server with no channel receives nothing: no domain may just have arrived from the primary
     // (server_id 0 is no server's), as the planner compares it (engine/planner/errant.cc).
     const uint32_t primary_id =

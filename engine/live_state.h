@@ -202,6 +202,13 @@ struct LiveState {
 
 ServerState ParseServerState(const RawServerState& raw);
 
+// Everything a server holds, as a GTID position: what it wrote itself and what it applied as a
+// replica (@@gtid_current_pos). Not @@gtid_binlog_pos alone: a seeded replica's binlog starts
+// after the dump, so it may hold nothing of what the server has.
+inline std::string Applied(const ServerState& s) {
+  return s.gtid_current_pos.empty() ? s.gtid_binlog_pos : s.gtid_current_pos;
+}
+
 // One row of SHOW SLAVE STATUS (or SHOW ALL SLAVES STATUS): the one parser of those answers.
 // Providers read replica status through it only, never by column name.
 ReplicaChannel ParseReplicaChannel(const Row& row);

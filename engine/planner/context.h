@@ -81,11 +81,4 @@ inline std::string Account(const std::string& user, const std::string& host) {
 inline std::string OnOff(const std::optional<bool>& b) { return !b ? "(unknown)" : *b ? "ON" : "OFF"; }
 inline std::string OrEmpty(const std::string& s) { return s.empty() ? "(empty)" : s; }
 
-// Everything a server holds, as a GTID position: what it wrote itself and what it applied as a
-// replica (@@gtid_current_pos). Not @@gtid_binlog_pos alone: a seeded replica's binlog starts
-// after the dump, so it may hold nothing of what the server has.
-inline std::string Applied(const ServerState& s) {
-  return s.gtid_current_pos.empty() ? s.gtid_binlog_pos : s.gtid_current_pos;
-}
-
 }  // namespace replplan::planner

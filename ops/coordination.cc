@@ -629,12 +629,11 @@ Status WatchOnEtcd(WatchOptions options, const EtcdWatchOptions& etcd, const std
     return Status::FailedPrecondition("watch on etcd not started: " + first.status().message() +
                                       "; nothing was changed");
   }
-  // The pause record in etcd, shared by every watcher (its own connection: never queued behind the
-  // coordination's requests).
-  std::unique_ptr<KvStore> pause_store = MakeEtcdStore(etcd.etcd);
-  // A reading up to 250 ms old stands (a pause takes effect within that): the read before a failover
-  // attempt then does not wait behind every watcher's observation being written.
-  KvPauseStore pause(*pause_store, c.prefix + "pause", std::chrono::seconds(1), std::chrono::milliseconds(250));
+  // The pause record in etcd, shared by every watcher (the store runs calls side by side: its reads
+  // never queue behind the coordination's). A reading up to 250 ms old stands (a pause takes effect
+  // within that): the read before a failover attempt then does not wait behind every watcher's
+  // observation being written.
+  KvPauseStore pause(*store, c.prefix + "pause", std::chrono::seconds(1), std::chrono::milliseconds(250));
   if (options.pause != nullptr) {
     options.pause = &pause;
     if (c.log) c.log("the pause record is etcd's (" + pause.Where() + "): `replplan watch pause` from any machine holds for every watcher");

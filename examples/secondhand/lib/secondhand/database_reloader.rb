@@ -83,11 +83,19 @@ module Secondhand
       @mutex.synchronize do
         current = self.class.signature(@trigger)
         next if current == @seen
-        # Recorded before reading database.yml: a touch during the reload is a new change, and the
-        # next request reloads again rather than missing the later edit.
-        @seen = current
         # restart.txt removed (a deploy cleaning tmp/, say): nothing to reload.
-        @requests.with_write_lock { reload } unless current.nil?
+        next @seen = current if current.nil?
+        @requests.with_write_lock do
+          # Recorded under the write lock, never before it: a request that finds the touch already
+          # seen (the unlocked fast path) then asks for its read lock while this reload holds the
+          # write lock, and is served by the new pool. Recorded before it, a request arriving while
+          # the requests in flight drain took its read lock ahead of the reload and wrote to the old
+          # server after the touch had returned (app_test's default restart command, 1 run in
+          # many). Before reading database.yml: a touch during the reload is a new change, and the
+          # next request reloads again rather than missing the later edit.
+          @seen = current
+          reload
+        end
       end
     end
 

@@ -67,15 +67,21 @@ class Coordination::GuardedExecutors : public ExecutorFactory {
       Status may = c_.Step("start " + action.id);
       if (!may.ok()) return may.WithContext(action.id + " not carried out");
       Status done = inner_->Execute(action, progress);
-      // What a next leader needs to roll forward: the promotion is done.
+      // What a next leader needs to roll forward: the promotion is done. Journaled with the next
+      // entry (the next action's, or the failover's end), not on its own: the actions that wait for
+      // the promotion (the app's among them) do not wait for one more round trip to etcd. A leader
+      // that dies before that entry leaves "start X/promote-replica" alone, and the next one asks X
+      // (MayFailOver): writable, it was promoted.
       if (done.ok() && action.kind == ActionKind::kPromoteReplica) {
-        Status noted = c_.Step("done " + action.id);
-        if (!noted.ok()) c_.Log("the promotion is done but not journaled in etcd: " + noted.message());
-        // The lab's leader killed at the worst moment (etcd_watch_test): promoted, nothing repointed.
+        // The lab's leader killed at the worst moment (etcd_watch_test): promoted and journaled
+        // done, nothing repointed.
         if (const char* die = std::getenv("REPLPLAN_TEST_KILL_AFTER_PROMOTION"); die != nullptr && *die == '1') {
-          c_.Log("REPLPLAN_TEST_KILL_AFTER_PROMOTION: killed after the promotion, before anything else");
+          Status noted = c_.Step("done " + action.id);
+          c_.Log("REPLPLAN_TEST_KILL_AFTER_PROMOTION: killed after the promotion, before anything else (" +
+                 (noted.ok() ? std::string("journaled done") : noted.message()) + ")");
           std::raise(SIGKILL);
         }
+        c_.JournalWithNext("done " + action.id);
       }
       return done;
     }
@@ -162,13 +168,20 @@ std::string Coordination::JournalKey(int64_t epoch) const { return options_.pref
 
 void Coordination::Loop() {
   std::unique_lock<std::mutex> lock(mutex_);
+  auto next = Steady::now();  // the next whole round
   while (!done_) {
+    const bool round = Steady::now() >= next;
     lock.unlock();
-    Tick();
+    // Woken by a new observation before the round is due: that observation only. At a loss every
+    // watcher is woken at once, and the leader's failover is then asking etcd: the lease, the
+    // leader key and the file wait for the round, not adding six requests to etcd's busiest moment.
+    if (round) Tick();
+    else Publish();
     lock.lock();
+    if (round) next = Steady::now() + options_.tick;
     // Woken early by a new observation only (Observed), never by one left to publish: with etcd
     // away that would be a loop of failing requests.
-    wake_.wait_for(lock, options_.tick, [this] { return done_ || poked_; });
+    wake_.wait_until(lock, next, [this] { return done_ || poked_; });
     poked_ = false;
   }
 }
@@ -467,6 +480,7 @@ Status Coordination::Step(const std::string& what) {
   std::unique_lock<std::mutex> one_at_a_time(step_mutex_);
   std::vector<KvCompare> when;
   std::vector<KvPut> then;
+  std::vector<KvPut> carried;  // JournalWithNext's entries
   std::string key;
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -502,12 +516,18 @@ Status Coordination::Step(const std::string& what) {
       key = options_.prefix + "fence/" + n;
     }
     then.push_back(KvPut{key, step.dump(), 0});
+    if (armed_) {  // what JournalWithNext left (numbered when it was left)
+      carried = std::move(with_next_);
+      with_next_.clear();
+      then.insert(then.end(), carried.begin(), carried.end());
+    }
     if (!armed_ || journal_begun_) one_at_a_time.unlock();
   }
   auto done = store_.Txn(when, then);
   if (!done.ok()) {
     std::lock_guard<std::mutex> lock(mutex_);
     EtcdFailed(done.status());
+    if (armed_) with_next_.insert(with_next_.begin(), carried.begin(), carried.end());  // with the next one
     return Status::Unavailable("etcd unreachable (" + done.status().message() + "): not journaled, not done");
   }
   if (!*done) {
@@ -519,9 +539,18 @@ Status Coordination::Step(const std::string& what) {
   return Status::OK();
 }
 
+void Coordination::JournalWithNext(const std::string& what) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!armed_ || !journal_begun_) return;
+  // Its number now: in key order after the step it completes, whichever entry carries it.
+  const std::string key = JournalKey(armed_epoch_) + "/" + Padded(term_) + "-" + Padded(++step_);
+  with_next_.push_back(KvPut{key, json{{"step", what}, {"by", options_.id}, {"term", term_}}.dump(), 0});
+}
+
 void Coordination::FailoverEnded(const MoveOutcome& outcome) {
   int64_t epoch, term;
   std::string from, left_by;
+  std::vector<KvPut> then;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (!armed_) return;
@@ -531,9 +560,10 @@ void Coordination::FailoverEnded(const MoveOutcome& outcome) {
     from = armed_from_;
     term = term_;
     left_by = armed_left_by_;
+    then = std::move(with_next_);  // a promotion's done entry that no later step carried
+    with_next_.clear();
   }
   const std::string leader = options_.prefix + "leader";
-  std::vector<KvPut> then;
   json end{{"from", from}, {"by", options_.id}, {"term", term}};
   if (!left_by.empty()) end["finished_for"] = left_by;  // the leader that died after its promotion
   if (outcome.promoted) {

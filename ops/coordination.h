@@ -44,6 +44,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "ops/pause_store.h"
 #include "ops/watch.h"
@@ -87,6 +88,10 @@ class Coordination : public WatchCoordination {
   // journaled under the leader's term before it is carried out; FailedPrecondition (nothing to be
   // done) when this watcher does not lead, or no longer does, Unavailable when etcd does not answer.
   Status Step(const std::string& what);
+
+  // An entry that changes nothing by itself ("done uranus/promote-replica"), journaled with the next
+  // Step of this failover, or with its end: no round trip of its own on the failover's path.
+  void JournalWithNext(const std::string& what);
 
   // `inner` with what changes a server (executor, cluster lock, epoch record) behind this
   // coordination: each action journaled first, refused when this watcher does not lead. The
@@ -141,6 +146,7 @@ class Coordination : public WatchCoordination {
   std::string armed_promoted_;     // finishing a dead leader's failover: the server it promoted
   std::string armed_left_by_;      // the leader that began it ("" when this one began it)
   int64_t step_ = 0;
+  std::vector<KvPut> with_next_;  // JournalWithNext's entries, written with the next Step
 
   std::unique_ptr<GuardedExecutors> executors_;
   std::unique_ptr<GuardedLocks> locks_;

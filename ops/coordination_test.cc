@@ -487,3 +487,87 @@ TEST_CASE("the leader killed after the promotion, before the replicas are repoin
 }
 
 }  // namespace replplan::ops
+
+namespace replplan::ops {
+
+// The promotion's "done" entry is what a next leader rolls forward from, but nothing waits for it:
+// the actions after the promotion (the app's among them) must not wait for a round trip of its own.
+TEST_CASE("the promotion's done entry goes to etcd with the next entry, not on its own; with the failover's end "
+          "when no entry follows") {
+  for (bool next_step : {true, false}) {
+    CAPTURE(next_step);
+    FakeKvStore store;
+    Watcher a(store, "a");
+    a.c->Observed("mercury", 0, false);
+    a.c->Tick();
+    REQUIRE(a.c->MayFailOver("mercury", 0).ok());
+    testing::FakeWorld fakes;
+    World guarded = a.c->Guard(fakes.world());
+    auto executor = guarded.executors->Make(ParseTopology(testing::LabText(), "lab.toml").topology);
+    Action promote;
+    promote.id = "uranus/promote-replica";
+    promote.host = "uranus";
+    promote.SetArgs(PromoteReplicaArgs{});
+    const int before = store.calls;
+    REQUIRE(executor->Execute(promote, [](const std::string&) {}).ok());
+    CHECK(store.calls - before == 1);  // the start entry, a compare-and-swap on the leader key
+    const std::string journal = std::string(kPrefix) + "failover/000000000000";
+    auto steps = [&] {
+      std::vector<std::string> out;
+      for (const auto& [key, kv] : store.Snapshot()) {
+        if (key.rfind(journal + "/", 0) == 0) out.push_back(kv.value);
+      }
+      return out;
+    };
+    REQUIRE(steps().size() == 1);
+    CHECK(Contains(steps()[0], "\"step\":\"start uranus/promote-replica\""));
+    if (next_step) {
+      Action repoint;
+      repoint.id = "venus/change-source";
+      repoint.host = "venus";
+      repoint.SetArgs(ChangeSourceArgs{});
+      REQUIRE(executor->Execute(repoint, [](const std::string&) {}).ok());
+    } else {
+      a.c->FailoverEnded(Promoted("uranus", 1));
+    }
+    // In key order: start, done, then the next step.
+    auto now = steps();
+    REQUIRE(now.size() == (next_step ? 3u : 2u));
+    CHECK(Contains(now[1], "\"step\":\"done uranus/promote-replica\""));
+    if (next_step) CHECK(Contains(now[2], "\"step\":\"start venus/change-source\""));
+    CHECK(fakes.executors.executed.size() == (next_step ? 2u : 1u));
+  }
+}
+
+// A new observation is published at once, alone: at the loss every watcher's probe fails together
+// and the leader's failover is asking etcd, so the lease, the leader key and the file wait for the
+// round that is due.
+TEST_CASE("a new observation between two rounds: published at once, and nothing else asked of etcd") {
+  FakeKvStore store;
+  testing::MemoryFiles files;
+  files.files["lab.toml"] = testing::LabText();
+  CoordinationOptions options;
+  options.prefix = kPrefix;
+  options.id = "a";
+  options.topology_path = "lab.toml";
+  options.tick = std::chrono::seconds(30);
+  Coordination c(store, files, options, /*background=*/true);
+  const std::string seen = std::string(kPrefix) + "seen/a";
+  auto wait_for = [&](const std::string& text) {
+    for (int i = 0; i < 500; ++i) {
+      if (Contains(store.Value(seen), text)) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
+  };
+  c.Observed("mercury", 0, true);
+  REQUIRE(wait_for("\"answers\":true"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the first round's last calls
+  const int before = store.calls;
+  c.Observed("mercury", 0, false);
+  REQUIRE(wait_for("\"answers\":false"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  CHECK(store.calls - before == 1);
+}
+
+}  // namespace replplan::ops

@@ -25,6 +25,78 @@ constexpr std::chrono::seconds kEvery{5};
 
 long long Ms(Steady::duration d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); }
 
+// The watchers' majority (WatchCoordination::MayFailOver) asked on a thread of its own, while the
+// failover asks the replicas, takes the cluster lock, reads the live state and plans: the failover
+// waits for it only before its first change (MoveRequest::before_changes). At a loss every watcher
+// publishes what it saw at once, and etcd answers the leader's asks a few ms, on a busy machine 10-18
+// ms, later: asked first, as before, that wait came before the replicas' confirmation; asked beside
+// it, it is mostly over by the time the plan is made. Asked again every 2 ms for the first 100 ms
+// after the loss, then every 10 ms, until a majority, Stop, or `until` (the first 200 ms after the
+// loss, 100 ms at least: how long a plan made under the cluster lock may wait for the watchers).
+class MajorityAsk {
+ public:
+  MajorityAsk(WatchCoordination& coordination, std::string primary, int64_t epoch, Steady::time_point suspected,
+              Steady::time_point until)
+      : coordination_(coordination),
+        primary_(std::move(primary)),
+        epoch_(epoch),
+        suspected_(suspected),
+        until_(until),
+        thread_([this] { Run(); }) {}
+  ~MajorityAsk() { (void)Stop(); }
+  MajorityAsk(const MajorityAsk&) = delete;
+  MajorityAsk& operator=(const MajorityAsk&) = delete;
+
+  // The answer that stands: OK (a majority), or the last refusal once `until` passed.
+  Status Wait() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    over_changed_.wait(lock, [this] { return over_; });
+    return *last_;
+  }
+  // No ask after the one in flight (it is waited for: one read of etcd); the last answer.
+  Status Stop() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stop_ = true;
+    }
+    stop_changed_.notify_all();
+    if (thread_.joinable()) thread_.join();
+    return *last_;
+  }
+  // Each refusal as it changed, in order (the watcher logs each reason once).
+  std::vector<std::string> Refusals() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return refusals_;
+  }
+
+ private:
+  void Run() {
+    for (;;) {
+      Status may = coordination_.MayFailOver(primary_, epoch_);
+      std::unique_lock<std::mutex> lock(mutex_);
+      if (!may.ok() && (refusals_.empty() || refusals_.back() != may.message())) refusals_.push_back(may.message());
+      last_ = may;
+      if (may.ok() || stop_ || Steady::now() >= until_) break;
+      const bool early = Steady::now() - suspected_ < std::chrono::milliseconds(100);
+      if (stop_changed_.wait_for(lock, std::chrono::milliseconds(early ? 2 : 10), [this] { return stop_; })) break;
+    }
+    std::lock_guard<std::mutex> lock(mutex_);
+    over_ = true;
+    over_changed_.notify_all();
+  }
+
+  WatchCoordination& coordination_;
+  const std::string primary_;
+  const int64_t epoch_;
+  const Steady::time_point suspected_, until_;
+  std::mutex mutex_;
+  std::condition_variable stop_changed_, over_changed_;
+  bool stop_ = false, over_ = false;
+  std::optional<Status> last_;
+  std::vector<std::string> refusals_;
+  std::thread thread_;  // last: starts once everything above is set
+};
+
 struct Loaded {
   std::string text;
   Topology topology;
@@ -498,6 +570,15 @@ Status Watch(const World& world, const WatchOptions& options, const std::atomic<
       observer.Pause();  // the attempts read the replicas every 10 ms themselves, into the same receipts
       bool paused_meanwhile = false;
       std::string refused;  // the watchers' last reason not to fail over yet (ops/watch_coordination.h)
+      // The first attempt asks the watchers beside the replicas (MajorityAsk); once they refused,
+      // they are asked first and alone, and the replicas only after they agree: a watcher cut off
+      // from the primary alone asks the replicas once.
+      bool watchers_first = false;
+      auto say_refused = [&](const std::string& why) {
+        if (why == refused) return;  // each reason once
+        emit(WatchEvent("not-failing-over", "not failing over: " + why).With("reason", why));
+        refused = why;
+      };
       for (;;) {
         if (!silent.empty() && probe.AnsweredAgain()) {
           answers_again = true;
@@ -509,23 +590,29 @@ Status Watch(const World& world, const WatchOptions& options, const std::atomic<
           paused_meanwhile = true;
           break;
         }
-        if (coordination) {
+        // The other watchers publish what they saw a few ms after this one saw it (their probes
+        // see the same socket close): asked again every 2 ms for the first 100 ms, then every
+        // 10 ms. Each ask is two reads of etcd.
+        auto ask_again_soon = [&] {
+          const bool early = Steady::now() - suspected < std::chrono::milliseconds(100);
+          std::this_thread::sleep_for(std::chrono::milliseconds(early ? 2 : 10));
+        };
+        if (coordination && watchers_first) {
           Status may = coordination->MayFailOver(primary.name, loaded->topology.cluster.epoch);
           if (!may.ok()) {
-            if (may.message() != refused) {  // each reason once
-              emit(WatchEvent("not-failing-over", "not failing over: " + may.message()).With("reason", may.message()));
-            }
-            refused = may.message();
+            say_refused(may.message());
             if (Steady::now() >= deadline || stop || file_changed()) break;
-            // The other watchers publish what they saw a few ms after this one saw it (their probes
-            // see the same socket close): asked again every 2 ms for the first 100 ms, then every
-            // 10 ms. Each ask is two reads of etcd.
-            const bool early = Steady::now() - suspected < std::chrono::milliseconds(100);
-            std::this_thread::sleep_for(std::chrono::milliseconds(early ? 2 : 10));
+            ask_again_soon();
             continue;
           }
         }
+        std::optional<MajorityAsk> beside;
         MoveRequest request;
+        if (coordination && !watchers_first) {
+          beside.emplace(*coordination, primary.name, loaded->topology.cluster.epoch, suspected,
+                         std::max(suspected + std::chrono::milliseconds(200), Steady::now() + std::chrono::milliseconds(100)));
+          request.before_changes = [&beside] { return beside->Wait(); };
+        }
         request.primary_silent = silent;
         request.receipts = &receipts;
         request.topology_path = options.topology_path;
@@ -537,6 +624,21 @@ Status Watch(const World& world, const WatchOptions& options, const std::atomic<
         request.observer = options.observer;
         request.allow_destructive = options.allow_destructive;
         MoveOutcome attempt = Failover(world, request);
+        if (beside) {
+          // Joined before FailoverEnded: no ask of the watchers outlives the attempt it was for.
+          // Refused when the attempt ended (held back, or stopped by the replicas first): the
+          // watchers' reasons are said, and they are asked first from now on. Refused a few times
+          // before a majority came in time: nothing held back, nothing to say.
+          Status may = beside->Stop();
+          if (!may.ok()) {
+            for (const std::string& why : beside->Refusals()) say_refused(why);
+            coordination->FailoverEnded(attempt);  // held back or refused before its first change: nothing begun
+            watchers_first = true;
+            if (Steady::now() >= deadline || stop || file_changed()) break;
+            ask_again_soon();
+            continue;
+          }
+        }
         if (coordination) coordination->FailoverEnded(attempt);  // journaled, or nothing begun
         bool not_confirmed = !attempt.decision || !attempt.decision->proceed;
         if (!not_confirmed || Steady::now() >= deadline || stop) {

@@ -460,6 +460,7 @@ TEST_CASE("reload: a file that does not parse keeps the one read before; a good 
 class MajorityLate : public WatchCoordination {
  public:
   explicit MajorityLate(int refusals) : refusals_(refusals) {}
+  ~MajorityLate() override = default;
   void Observed(const std::string&, int64_t, bool) override {}
   bool Leading() override { return true; }
   std::string StandbyReason() override { return ""; }
@@ -499,8 +500,79 @@ TEST_CASE("several watchers, the majority a few asks late: asked again every few
   // Five asks again after the first: at least 50 ms at 10 ms each; 2 ms each leaves room for a busy machine.
   const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(asked[5] - asked[0]);
   CHECK_MESSAGE(waited < std::chrono::milliseconds(40), waited.count(), " ms");
-  CHECK(Count(lab.Log(), "not failing over: 1 of 3 watchers see mercury down: a majority is needed\n") == 1);
+  // The majority came before the failover's first change: its refusals held nothing back, and the
+  // report says how long the failover waited for it.
+  CHECK_MESSAGE(Count(lab.Log(), "not failing over: ") == 0, lab.Log());
+  CHECK(Contains(lab.Log(), "wait for the watchers' majority\n"));
   CHECK(Contains(lab.Log(), "  result: done\n"));
+}
+
+// The majority only once the cluster lock is held (2 s at most): it comes only when asked beside the
+// failover's confirmation, lock and plan, not before them.
+class MajorityAfterLock : public MajorityLate {
+ public:
+  explicit MajorityAfterLock(std::atomic<int>& locks_held) : MajorityLate(0), locks_held_(locks_held) {}
+  Status MayFailOver(const std::string& primary, int64_t) override {
+    const auto now = std::chrono::steady_clock::now();
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!first_) first_ = now;
+    if (locks_held_ > 0) {
+      lock_seen_ = true;
+      return Status::OK();
+    }
+    if (now - *first_ > std::chrono::seconds(2)) return Status::OK();
+    return Status::FailedPrecondition("1 of 3 watchers see " + primary + " down: a majority is needed");
+  }
+  bool LockSeen() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return lock_seen_;
+  }
+
+ private:
+  std::atomic<int>& locks_held_;
+  std::mutex mutex_;
+  std::optional<std::chrono::steady_clock::time_point> first_;
+  bool lock_seen_ = false;
+};
+
+TEST_CASE("several watchers: their majority is asked beside the replicas' confirmation, the cluster lock and the plan, "
+          "and waited for only before the first change (the etcd failover's majority wait was on the app's path; "
+          "issue 16)") {
+  WatchedLab lab;
+  MajorityAfterLock watchers(lab.fakes.locks.alive);
+  lab.options.coordination = &watchers;
+  lab.options.max_failovers = 1;
+  lab.Start();
+  REQUIRE_MESSAGE(lab.LogsWithin("failover report: mercury -> uranus", std::chrono::seconds(5)), lab.Log());
+  Status status = lab.Stop();
+  CHECK_MESSAGE(status.ok(), status.message(), "\n", lab.Log());
+  CHECK(watchers.LockSeen());
+  CHECK(Contains(lab.Log(), "  result: done\n"));
+}
+
+// The watchers refuse (one watcher cut off from the primary alone): the failover asked beside them is
+// held back before its first change, nothing is carried out; from then on the watchers are asked
+// first and alone, so the replicas are asked no more until they agree.
+TEST_CASE("several watchers refusing: the failover asked beside them changes nothing, and the next attempts ask "
+          "the watchers first") {
+  WatchedLab lab;
+  MajorityLate watchers(1'000'000);
+  lab.options.coordination = &watchers;
+  lab.Start();
+  REQUIRE_MESSAGE(lab.LogsWithin("not failing over: 1 of 3 watchers see mercury down: a majority is needed",
+                                 std::chrono::seconds(5)),
+                  lab.Log());
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  Status status = lab.Stop();
+  CHECK_MESSAGE(status.ok(), status.message(), "\n", lab.Log());
+  CHECK(lab.fakes.executors.executed.empty());
+  CHECK(lab.fakes.locks.alive == 0);
+  CHECK(Count(lab.Log(), "not failing over: 1 of 3 watchers see mercury down: a majority is needed\n") == 1);
+  CHECK(Count(lab.Log(), "failover report: ") == 0);
+  // Asked beside the replicas once (the cluster lock taken once, for the attempt held back), then
+  // never again while the watchers refuse.
+  CHECK(lab.fakes.locks.taken.size() == 1);
+  CHECK(watchers.Asked().size() > 10);
 }
 
 }  // namespace

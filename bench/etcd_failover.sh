@@ -32,6 +32,10 @@ now_ms() { date +%s%3N; }
 median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 to_ms() { python3 -c 'import sys,datetime; print(int(datetime.datetime.strptime(sys.argv[1], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc).timestamp()*1000))' "$1"; }
 wait_for() {  # FILE TEXT SECONDS
+  # Its own i: failover_ms's loop over the watchers calls it, and bash's locals are seen by the
+  # functions called. Without this it set that loop's i: the leader started twice under one id and
+  # no standby at all, or the leader alone (every run before this line was fixed).
+  local i
   for ((i = 0; i < $3 * 10; i++)); do grep -q -- "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
   echo "no '$2' in $1 after $3 s" >&2
   return 1
@@ -57,12 +61,14 @@ failover_ms() {
   local logs=() i
   if ((watchers == 0)); then
     logs=("$REPLPLAN_LAB_DIR/alone.$run.log")
+    : >"${logs[0]}"
     "$bin" watch "$topology" --interval-ms 100 >"${logs[0]}" 2>&1 &
     pids+=("$!")
   else
     for ((i = 1; i <= watchers; i++)); do
       cp "$topology" "$REPLPLAN_LAB_DIR/bench-w$i.toml"
       logs+=("$REPLPLAN_LAB_DIR/etcd.$run.w$i.log")
+      : >"${logs[-1]}"  # emptied here, not by the background job: an earlier run's lines would count
       nice -n "$( ((i == 1)) && echo 0 || echo "${STANDBY_NICE:-0}")" \
         "$bin" watch "$REPLPLAN_LAB_DIR/bench-w$i.toml" --interval-ms 100 --etcd "$endpoint" \
         --etcd-prefix "/replplan-bench/$run-$$/" --watcher-id "w$i" >"${logs[-1]}" 2>&1 &
@@ -71,6 +77,16 @@ failover_ms() {
     done
   fi
   for log in "${logs[@]}"; do wait_for "$log" "warm: " 30; done
+  # What is measured is what the line says: one leader, the others standing by behind it, each its
+  # own process (a watcher started twice under one id would stand by behind itself).
+  if ((watchers > 0)); then
+    grep -q "leading the watchers" "${logs[0]}" || { echo "run $run: w1 does not lead; see ${logs[0]}" >&2; exit 1; }
+    for ((i = 2; i <= watchers; i++)); do
+      grep -q "standing by: w1 leads" "${logs[i - 1]}" || { echo "run $run: w$i does not stand by behind w1; see ${logs[i - 1]}" >&2; exit 1; }
+    done
+    (($(pgrep -fc -- "--etcd-prefix /replplan-bench/$run-$$/") == watchers)) ||
+      { echo "run $run: not $watchers watcher processes" >&2; exit 1; }
+  fi
   local writes=$REPLPLAN_LAB_DIR/writes.$watchers.$run.log
   python3 "$repo/bench/http_writer.py" "$mercury" >"$writes" &
   pids+=("$!")
@@ -100,6 +116,8 @@ failover_ms() {
 takeover_ms() {
   local run=$1 topology=$REPLPLAN_LAB_DIR/lab.toml
   local l1=$REPLPLAN_LAB_DIR/takeover.$run.w1.log l2=$REPLPLAN_LAB_DIR/takeover.$run.w2.log
+  : >"$l1"
+  : >"$l2"
   cp "$topology" "$REPLPLAN_LAB_DIR/takeover-w1.toml"
   cp "$topology" "$REPLPLAN_LAB_DIR/takeover-w2.toml"
   local prefix=/replplan-bench/takeover-$run-$$/

@@ -18,6 +18,10 @@ bench_bin
 # ETCD_DIR=/dev/shm/... puts its write-ahead log on tmpfs, where an fsync costs nothing: a run that
 # tells etcd's disk apart from everything else (never for a real cluster).
 export REPLPLAN_ETCD_DIR=${ETCD_DIR:-$REPLPLAN_LAB_DIR/etcd}
+# ETCD_CPU=N: etcd's threads on CPU N alone, the rest where the script runs; with
+# `ETCD_CPU=1 taskset -c 0 bash bench/etcd_failover.sh`, etcd has a core of its own and the lab, the
+# app, its client and the watchers share the other, in both columns alike: a run that tells etcd's
+# share of the CPU apart from the journal's round trips (a diagnostic, as STANDBY_NICE).
 etcd() { bash "$repo/tests/lab/etcd.sh" "$@"; }
 endpoint=http://$REPLPLAN_LAB_NET.50:2379
 pids=()
@@ -47,6 +51,10 @@ stop_all() {
 
 lab up 3 >/dev/null 2>&1 || true
 etcd start >/dev/null
+if [[ -n ${ETCD_CPU:-} ]]; then
+  taskset -apc "$ETCD_CPU" "$(<"$REPLPLAN_ETCD_DIR/etcd.pid")" >/dev/null
+  echo "etcd on CPU $ETCD_CPU alone; everything else on CPU $(taskset -pc $$ | awk '{ print $NF }')"
+fi
 mercury=$REPLPLAN_LAB_NET.61
 
 # One kill -9 of the primary under `watchers` watchers (0: one alone, no etcd); prints the ms from the

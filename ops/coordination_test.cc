@@ -28,14 +28,20 @@ using replplan::testing::FakeKvStore;
 
 const char kPrefix[] = "/replplan/lab/";
 
+// A watcher's options over the fake lab's file, "lab.toml".
+CoordinationOptions OptionsFor(const std::string& id) {
+  CoordinationOptions options;
+  options.prefix = kPrefix;
+  options.id = id;
+  options.ttl_seconds = 2;
+  options.topology_path = "lab.toml";
+  return options;
+}
+
 struct Watcher {
   Watcher(FakeKvStore& store, const std::string& id) {
     files.files["lab.toml"] = testing::LabText();
-    CoordinationOptions options;
-    options.prefix = kPrefix;
-    options.id = id;
-    options.ttl_seconds = 2;
-    options.topology_path = "lab.toml";
+    CoordinationOptions options = OptionsFor(id);
     options.log = [this](const std::string& line) { log += line + "\n"; };
     c = std::make_unique<Coordination>(store, files, options, /*background=*/false);
   }
@@ -365,11 +371,7 @@ TEST_CASE("once the journal is begun, an action's entry does not wait behind ano
   HoldingStore store(fake, "venus/change-source");
   testing::MemoryFiles files;
   files.files["lab.toml"] = testing::LabText();
-  CoordinationOptions options;
-  options.prefix = kPrefix;
-  options.id = "a";
-  options.ttl_seconds = 2;
-  options.topology_path = "lab.toml";
+  CoordinationOptions options = OptionsFor("a");
   Coordination a(store, files, options, /*background=*/false);
   Watcher b(fake, "b");
   a.Observed("mercury", 0, false);
@@ -399,10 +401,7 @@ TEST_CASE("etcd away with an observation left to publish: the background ticks k
   FakeKvStore store;
   testing::MemoryFiles files;
   files.files["lab.toml"] = testing::LabText();
-  CoordinationOptions options;
-  options.prefix = kPrefix;
-  options.id = "a";
-  options.topology_path = "lab.toml";
+  CoordinationOptions options = OptionsFor("a");
   options.tick = std::chrono::milliseconds(50);
   store.down = true;
   {
@@ -445,10 +444,7 @@ TEST_CASE("the leader killed after the promotion, before the replicas are repoin
   promoted.read_only = false;
   promoted.gtid_slave_pos.clear();
 
-  CoordinationOptions options;
-  options.prefix = kPrefix;
-  options.id = "b";
-  options.topology_path = "lab.toml";
+  CoordinationOptions options = OptionsFor("b");
   std::string log;
   options.log = [&log](const std::string& line) { log += line + "\n"; };
   Coordination b(store, lab.fakes.files, options, /*background=*/false);
@@ -546,10 +542,7 @@ TEST_CASE("a new observation between two rounds: published at once, and nothing 
   FakeKvStore store;
   testing::MemoryFiles files;
   files.files["lab.toml"] = testing::LabText();
-  CoordinationOptions options;
-  options.prefix = kPrefix;
-  options.id = "a";
-  options.topology_path = "lab.toml";
+  CoordinationOptions options = OptionsFor("a");
   options.tick = std::chrono::seconds(30);
   Coordination c(store, files, options, /*background=*/true);
   const std::string seen = std::string(kPrefix) + "seen/a";

@@ -317,10 +317,7 @@ MoveOutcome Failover(const World& world, const MoveRequest& request) {
     auto gate_start = Steady::now();
     out.status = request.before_changes();
     out.steps.push_back({"wait for the watchers' majority", Since(gate_start)});
-    if (!out.status.ok()) {
-      out.held_back = true;
-      return finish();
-    }
+    if (!out.status.ok()) return finish();
   }
   Carry(world, request, *next, out);
   // After the apps moved, so it never delays the first write: what the old primary wrote that no

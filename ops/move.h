@@ -68,7 +68,7 @@ struct MoveRequest {
   // silence bound confirms (docs/failover.md, "Confirmation").
   ReceiptWatch* receipts = nullptr;
   // Failover only, may be null: called once the plan is made, under the cluster lock, right before
-  // its first action. Not OK stops the failover there, nothing changed (MoveOutcome::held_back).
+  // its first action. Not OK stops the failover there (its status is the outcome's), nothing changed.
   // watch on etcd: the watchers' majority, asked while the replicas were (ops/watch.cc).
   std::function<Status()> before_changes;
 };
@@ -95,8 +95,6 @@ struct MoveOutcome {
   int64_t epoch = 0;
   bool epoch_recorded = false;
   std::string epoch_error;
-  // before_changes said no (its status is `status`): confirmed and planned, nothing carried out.
-  bool held_back = false;
   std::vector<MoveStep> steps;   // in the order they ran, with their durations
   std::chrono::milliseconds total{0};
 };

@@ -25,14 +25,21 @@ constexpr std::chrono::seconds kEvery{5};
 
 long long Ms(Steady::duration d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); }
 
+// How soon the watchers' majority is asked again after a refusal: the other watchers publish what
+// they saw a few ms after this one saw it (their probes see the same socket close), so every 2 ms
+// for the first 100 ms after the loss, then every 10 ms. Each ask is two reads of etcd.
+std::chrono::milliseconds AskAgainAfter(Steady::time_point suspected) {
+  return std::chrono::milliseconds(Steady::now() - suspected < std::chrono::milliseconds(100) ? 2 : 10);
+}
+
 // The watchers' majority (WatchCoordination::MayFailOver) asked on a thread of its own, while the
 // failover asks the replicas, takes the cluster lock, reads the live state and plans: the failover
 // waits for it only before its first change (MoveRequest::before_changes). At a loss every watcher
 // publishes what it saw at once, and etcd answers the leader's asks a few ms, on a busy machine 10-18
 // ms, later: asked first, as before, that wait came before the replicas' confirmation; asked beside
-// it, it is mostly over by the time the plan is made. Asked again every 2 ms for the first 100 ms
-// after the loss, then every 10 ms, until a majority, Stop, or `until` (the first 200 ms after the
-// loss, 100 ms at least: how long a plan made under the cluster lock may wait for the watchers).
+// it, it is mostly over by the time the plan is made. Asked again (AskAgainAfter) until a majority,
+// Stop, or `until` (the first 200 ms after the loss, 100 ms at least: how long a plan made under
+// the cluster lock may wait for the watchers).
 class MajorityAsk {
  public:
   MajorityAsk(WatchCoordination& coordination, std::string primary, int64_t epoch, Steady::time_point suspected,
@@ -77,8 +84,7 @@ class MajorityAsk {
       if (!may.ok() && (refusals_.empty() || refusals_.back() != may.message())) refusals_.push_back(may.message());
       last_ = may;
       if (may.ok() || stop_ || Steady::now() >= until_) break;
-      const bool early = Steady::now() - suspected_ < std::chrono::milliseconds(100);
-      if (stop_changed_.wait_for(lock, std::chrono::milliseconds(early ? 2 : 10), [this] { return stop_; })) break;
+      if (stop_changed_.wait_for(lock, AskAgainAfter(suspected_), [this] { return stop_; })) break;
     }
     std::lock_guard<std::mutex> lock(mutex_);
     over_ = true;
@@ -590,19 +596,12 @@ Status Watch(const World& world, const WatchOptions& options, const std::atomic<
           paused_meanwhile = true;
           break;
         }
-        // The other watchers publish what they saw a few ms after this one saw it (their probes
-        // see the same socket close): asked again every 2 ms for the first 100 ms, then every
-        // 10 ms. Each ask is two reads of etcd.
-        auto ask_again_soon = [&] {
-          const bool early = Steady::now() - suspected < std::chrono::milliseconds(100);
-          std::this_thread::sleep_for(std::chrono::milliseconds(early ? 2 : 10));
-        };
         if (coordination && watchers_first) {
           Status may = coordination->MayFailOver(primary.name, loaded->topology.cluster.epoch);
           if (!may.ok()) {
             say_refused(may.message());
             if (Steady::now() >= deadline || stop || file_changed()) break;
-            ask_again_soon();
+            std::this_thread::sleep_for(AskAgainAfter(suspected));
             continue;
           }
         }
@@ -635,7 +634,7 @@ Status Watch(const World& world, const WatchOptions& options, const std::atomic<
             coordination->FailoverEnded(attempt);  // held back or refused before its first change: nothing begun
             watchers_first = true;
             if (Steady::now() >= deadline || stop || file_changed()) break;
-            ask_again_soon();
+            std::this_thread::sleep_for(AskAgainAfter(suspected));
             continue;
           }
         }
